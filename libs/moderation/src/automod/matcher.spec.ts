@@ -121,6 +121,14 @@ describe('watched-word matching', () => {
       expect(combined[0].map((r) => r.length)).toEqual([2, 2, 2, 1, 2, 1, 1, 2]);
     });
 
+    it('finds a word ending in what folds to a space as it alone finds it, where an earlier word of its block matched', () => {
+      // ´ and ¯ fold to a space (NFKD: a space and a combining accent), so 'a´' is 'a' and a run of spaces, and what ends its match
+      // depends on what follows: in 'a  x' it is 'a ', before a space, not the whole run, before x.
+      const rules = words('a', 'a´', 'spam', 'spam¯');
+      const { combined, alone } = both(rules, ['a  x', 'spam   spam', 'a b']);
+      expect(combined).toEqual(alone);
+      expect(combined.map((t) => t.map((r) => r.length))).toEqual([[1, 1, 0, 0], [0, 0, 2, 1], [1, 0, 0, 0]]);
+    });
     it('agrees with each rule on its own over random words and texts', () => {
       let seed = 42;
       const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);

@@ -162,10 +162,11 @@ export interface WordBlock extends Kept {
 
 /**
  * A member alone, tried where the alternation matched (so `before` holds there). A word without
- * wildcards has one match length, so `after` is checked on the character after it (`edge`),
- * which keeps its regex cheap to compile (a class of all letters costs V8 about 0.5 ms each
- * time; a post naming one word would pay it for every later member of its block). One with
- * wildcards keeps `after` in its regex (backtracking may need it), made when first needed.
+ * wildcards, nor a run of spaces at its end, has one match length, so `after` is checked on the
+ * character after it (`edge`), which keeps its regex cheap to compile (a class of all letters costs
+ * V8 about 0.5 ms each time; a post naming one word would pay it for every later member of its
+ * block). One with wildcards, or ending in spaces ('spam´' folds to 'spam ': in 'spam  x' it
+ * matches 'spam '), keeps `after` in its regex (backtracking may need it), made when first needed.
  */
 export interface Single {
   source: string;
@@ -178,7 +179,7 @@ export interface Single {
 const WORD_CHAR_AT = new RegExp(WORD_CHAR, 'uy');
 
 function single(body: string, after: string): Single {
-  if (body.includes(WILDCARD)) return { source: `${body}${after}`, edge: false };
+  if (body.includes(WILDCARD) || body.endsWith('\\s+')) return { source: `${body}${after}`, edge: false };
   return { source: body, re: new RegExp(body, 'iuy'), edge: after !== '' };
 }
 
