@@ -5,6 +5,7 @@ import { Logger } from '@nestjs/common';
 import { newId } from '../ids';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ValidatedArgs } from './validated-args';
+import { lowerCaseInputIds } from './input-ids';
 
 /** The id of the request each error arose in (see `requestIdsOfErrors`). */
 const requestOfError = new WeakMap<object, string>();
@@ -54,6 +55,8 @@ function flatten(errors: ValidationError[], prefix = ''): FieldError[] {
  * the API's CPU on the benchmark's topic page. The mark refuses a class whose checks or
  * transforms are not declared to depend on the value alone (ValueOnly, valueOnlyTransform), so
  * the outcome cannot differ; every other class, refusals and nested inputs are checked each time.
+ *
+ * Every `@IsUUID` value that passed is handed on in lower case (lowerCaseInputIds), kept or not.
  */
 class InputValidationPipe extends ValidationPipe {
   private readonly validated = new ValidatedArgs();
@@ -64,11 +67,14 @@ class InputValidationPipe extends ValidationPipe {
     // the HTTP parameter of the same number (RouteParamtypes.BODY).
     if (kind !== 'body' && kind !== 'query') return value;
     const key = kind === 'body' ? this.validated.keyOf(metadata.metatype, value) : undefined;
-    if (key === undefined) return super.transform(value, metadata);
-    const kept = this.validated.get(key);
-    if (kept) return kept;
+    if (key !== undefined) {
+      const kept = this.validated.get(key);
+      if (kept) return kept;
+    }
     const result: unknown = await super.transform(value, metadata);
-    this.validated.keep(key, result);
+    // Before it is kept: a kept copy hands its ids on in lower case too.
+    lowerCaseInputIds(result);
+    if (key !== undefined) this.validated.keep(key, result);
     return result;
   }
 }

@@ -52,7 +52,8 @@ function messageOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>,
  * Done on the schema rather than in the pipe because a pipe sees a bare argument as a string and
  * cannot tell an `ID` from a `String` (a handle, a slug); here every resolver that takes an id is
  * covered as it is added. A well-formed id of nothing is still the service's to answer (NOT_FOUND,
- * exactly as a row the viewer may not see). Ids inside input objects are their class's to check.
+ * exactly as a row the viewer may not see). Ids inside input objects are their class's to check (`@IsUUID`), and the validation pipe
+ * hands them on in lower case (lowerCaseInputIds).
  */
 export function withIdArguments(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {

@@ -126,9 +126,6 @@ export class UsersService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!viewer.isAdmin) throw AppError.forbidden('Only admins change roles');
     if (!isUuid(userId)) throw AppError.notFound('User not found');
-    // As PostgreSQL writes it: the two rows are held in the order of their ids' text, which is
-    // the uuids' order only in one case, and the rows read back are keyed by it.
-    userId = userId.toLowerCase();
     return this.uow.run(async (tx) => {
       const m = tx.manager;
       // The member's row FOR UPDATE, and the acting admin's FOR KEY SHARE (which waits for a
