@@ -101,6 +101,23 @@ describe('live updates over Socket.IO', () => {
     }
   });
 
+  it('takes a room’s id in capitals as the same id: the socket joins the room its pushes go to', async () => {
+    const gateway = t.get(LiveGateway);
+    const s = await connect((await makeUser(t, { role: 'ADMIN' })).token);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const spaceId = (await t.sql(`SELECT space_id FROM boards WHERE id = $1`, [publicBoard]))[0].space_id as string;
+    expect(await ask(s, 'topic:join', { topicId: topic.id.toUpperCase() })).toEqual({ ok: true });
+    expect(await ask(s, 'board:join', { boardId: publicBoard.toUpperCase() })).toEqual({ ok: true });
+    expect(await ask(s, 'review:join', { spaceId: spaceId.toUpperCase() })).toEqual({ ok: true });
+    const rooms = [...gateway.server.sockets.sockets.get(s.id!)!.rooms];
+    expect(rooms.filter((r) => /^(topic|board|modqueue):/.test(r)).sort()).toEqual([`board:${publicBoard}`, `modqueue:${spaceId}`, `topic:${topic.id}`]);
+    const received = next(s, 'post:created');
+    const r = await reply(t, author.token, topic.id, 'heard in capitals');
+    expect(await received).toMatchObject({ topicId: topic.id, post: { id: r.id } });
+    expect(await ask(s, 'topic:leave', { topicId: topic.id.toUpperCase() })).toEqual({ ok: true });
+    expect([...gateway.server.sockets.sockets.get(s.id!)!.rooms]).not.toContain(`topic:${topic.id}`);
+  });
+
   it('pushes new replies to the topic room after commit, with rendered HTML and author', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const watcher = await connect((await makeUser(t)).token);

@@ -1814,8 +1814,12 @@ function reviewQueueOf(body: unknown): { room: string; spaceId: string | null } 
   return spaceId ? { room: `modqueue:${spaceId}`, spaceId } : null;
 }
 
+/**
+ * The id a room event names, in lower case as the API writes ids (and the rooms are named): a UUID
+ * in capitals is the same id to PostgreSQL, but not to the loaders keyed by its text, nor to a room's name.
+ */
 function idOf(body: unknown, key: string): string | null {
   if (!body || typeof body !== 'object') return null;
   const v = (body as Record<string, unknown>)[key];
-  return isUuid(v) ? v : null;
+  return isUuid(v) ? v.toLowerCase() : null;
 }
