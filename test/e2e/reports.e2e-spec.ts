@@ -490,6 +490,25 @@ describe('moderation: reports and the review queue', () => {
     expect((await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1 ORDER BY created_at`, [rude.id])).length).toBeGreaterThan(0);
   });
 
+  it('upholds the open reports of content a moderator deletes with deletePost, as moderatePost DELETE does, but not one another moderator claimed', async () => {
+    const DELETE = `mutation($id: ID!) { deletePost(id: $id) { id } }`;
+    const rude = await member();
+    const topic = await createTopic(t, author.token, board);
+    const [deleted, claimed] = [await reply(t, rude.token, topic.id, 'rude four'), await reply(t, rude.token, topic.id, 'rude five')];
+    const reporter = await member(0);
+    for (const p of [deleted, claimed]) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: reporter.token }));
+    const itemOf = async (postId: string) => (await t.sql(`SELECT id, status, resolved_by FROM review_items WHERE target_id = $1`, [postId]))[0];
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: (await itemOf(claimed.id)).id }, { token: mod2.token }));
+    for (const p of [deleted, claimed]) expectOk(await t.gql(DELETE, { id: p.id }, { token: mod.token }));
+    expect(await itemOf(deleted.id)).toMatchObject({ status: 'APPROVED', resolved_by: mod.id });
+    expect(await itemOf(claimed.id)).toMatchObject({ status: 'PENDING', resolved_by: null });
+    expect((await t.sql(`SELECT status FROM reports WHERE reporter_id = $1 ORDER BY created_at`, [reporter.id])).map((r) => r.status)).toEqual(['UPHELD', 'OPEN']);
+    const history = await t.sql(`SELECT e.action, e.actor_id FROM review_item_events e WHERE e.review_item_id = $1 ORDER BY e.id`, [(await itemOf(deleted.id)).id]);
+    expect(history.at(-1)).toEqual({ action: expect.stringMatching(/^resolved: approve \(deleted with deletePost/), actor_id: mod.id });
+    // The deletion logged once, by the moderator, as before.
+    expect(await t.sql(`SELECT actor_id FROM moderation_log WHERE target_id = $1 AND action = 'post.delete'`, [deleted.id])).toEqual([{ actor_id: mod.id }]);
+  });
+
   const MODERATE_POST = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id state } }`;
 
   /**

@@ -129,6 +129,8 @@ export interface PostingCheck {
   withdrawn?(tx: Tx, p: WaitingPost, what: 'post' | 'edit'): Promise<void>;
   /** A moderator (or their DELETE topic timer, `reason`) deleted someone else's post while it waited for review: refused, as rejecting it would (`PostsService.writeDelete`). */
   deletedWhileWaiting?(tx: Tx, p: WaitingPost, reason: string | null): Promise<void>;
+  /** A moderator (or their DELETE topic timer, `reason`) deleted someone else's post others had read (visible or hidden): they agree with what judged it, as moderatePost DELETE does (`PostsService.writeDelete`). */
+  deletedShown?(tx: Tx, p: WaitingPost, reason: string | null): Promise<void>;
   stored?(tx: Tx, c: Contribution, verdict: Verdict, s: StoredContribution): Promise<void>;
   /**
    * Screens plain texts (`PlainTexts`: a poll's, a split's heading): may throw to refuse them, or
@@ -198,6 +200,10 @@ export class PostingPolicy {
 
   async deletedWhileWaiting(tx: Tx, p: WaitingPost, reason: string | null): Promise<void> {
     for (const check of this.checks) await check.deletedWhileWaiting?.(tx, p, reason);
+  }
+
+  async deletedShown(tx: Tx, p: WaitingPost, reason: string | null): Promise<void> {
+    for (const check of this.checks) await check.deletedShown?.(tx, p, reason);
   }
 
   /**

@@ -47,6 +47,7 @@ export class ModerationModule implements OnModuleInit {
     private readonly profiles: ProfileScreening,
     private readonly handlers: OutboxHandlers,
     private readonly sanctionMail: SanctionMail,
+    private readonly reports: ReportsService,
   ) {}
 
   /** Plug the posting rules into the forum's content pipeline, and the watched words into profile changes. */
@@ -56,6 +57,8 @@ export class ModerationModule implements OnModuleInit {
     this.policy.register(this.limits);
     this.policy.register(this.premoderation);
     this.policy.register(this.spam);
+    // A moderator's deletePost of content others had read upholds its reports, as moderatePost DELETE does.
+    this.policy.register({ name: 'reports', check: async () => undefined, deletedShown: (tx, p, reason) => this.reports.upholdOnDeletion(tx, p, reason) });
     this.profiles.register({
       name: 'watched-words',
       check: (c, verdict) => this.watchedWords.checkProfile(c, verdict),

@@ -127,7 +127,8 @@ export class PostsResolver {
     description:
       'Soft delete (author or moderator). Deleting the first post deletes the topic. Its author deleting it withdraws what of it waits for review ' +
       '(the post itself, or its pendingEdit): its review item is settled, and moderators restoring the post bring back no withdrawn edit. ' +
-      'A moderator deleting someone else’s post while it waits for review rejects its review item, as moderatePost DELETE does.',
+      'A moderator deleting someone else’s post while it waits for review rejects its review item, ' +
+      'and deleting one that was shown upholds its open reports and automod flags, as moderatePost DELETE does.',
   })
   deletePost(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
     return this.posts.delete(ctx.viewer, id);

@@ -664,7 +664,9 @@ export class PostsService {
    * (`PostingPolicy.withdrawn`), so moderators are left nothing to decide that could only drop
    * it. A moderator deleting someone else's post while it waited rejects its item, as
    * moderatePost DELETE does (`PostingPolicy.deletedWhileWaiting`); their deletion of a post
-   * whose edit waits decides nothing about the edit, which waits with its item. Restored, a post
+   * others had read upholds its open reports and automod flags, as moderatePost DELETE does
+   * (`PostingPolicy.deletedShown`), and decides nothing about an edit waiting beside it, which
+   * waits with its item. Restored, a post
    * has its approved text (and any edit still waiting), or waits again under a new item (`waitsAgain`).
    */
   async writeDelete(
@@ -682,6 +684,9 @@ export class PostsService {
     } else if (changed?.was === ContentState.PENDING) {
       // Someone else's held content deleted is refused, as moderatePost DELETE refuses it: its item goes with it.
       await this.policy.deletedWhileWaiting(tx, waiting, reason ?? null);
+    } else if (changed && actorId !== null) {
+      // Someone else's content others had read, deleted by a moderator: its open reports are upheld, as moderatePost DELETE upholds them.
+      await this.policy.deletedShown(tx, waiting, reason ?? null);
     }
     // A moderator removing someone else's post is a moderator action: it goes in the log.
     if (changed && post.authorId !== actorId) await this.logModeration(tx, actorId, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED }, reason);

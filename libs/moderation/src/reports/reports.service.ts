@@ -18,6 +18,7 @@ import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { ContentState, TopicKind } from '../../../forum/src/forum.enums';
 import { POST_MOVED, PostsService } from '../../../forum/src/posts/posts.service';
+import { WaitingPost } from '../../../forum/src/posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Escalation } from '../appeals/escalation';
 import { SpamFilter } from '../spam/spam-filter';
@@ -778,7 +779,7 @@ export class ReportsService {
       if (deciding || changed.was === ContentState.PENDING) await this.settleHeldItems(tx, moderator, post, input);
       // Visible content hidden or deleted by hand: its open reports are upheld, as the queue's APPROVE would.
       if ((input.action === ModerationAction.HIDE || input.action === ModerationAction.DELETE) && changed.was !== ContentState.PENDING) {
-        await this.upholdOpenReports(tx, moderator, post, input);
+        await this.upholdOpenReports(tx, moderator.id!, post, { done: input.action === ModerationAction.DELETE ? 'deleted' : 'hidden', via: 'moderatePost', reason: input.reason ?? null });
       }
       // Approving held content teaches the spam model, as resolveReviewItem's approval does.
       if (input.action === ModerationAction.APPROVE) await this.spam.learnFrom(tx, at.spaceId, { type: ReportTargetType.POST, id: post.id }, false);
@@ -822,31 +823,42 @@ export class ReportsService {
    * open reports and automod flags on it (the post, or its topic for a first post) are upheld
    * as resolveReviewItem's APPROVE upholds them (reporters told, the spam model taught, the
    * violation counted on the ladder), so nothing waits in the queue for content already dealt
-   * with. An item another moderator has claimed is left to them.
+   * with. An item another moderator has claimed is left to them. A moderator's deletePost (or
+   * their DELETE topic timer) of someone else's post others had read upholds them the same way
+   * (`PostingPolicy.deletedShown`, `upholdOnDeletion`).
    */
-  private async upholdOpenReports(tx: Tx, viewer: Viewer, post: { id: string; number: number; topicId: string }, input: ModeratePostInput): Promise<void> {
+  private async upholdOpenReports(
+    tx: Tx,
+    moderatorId: string,
+    post: { id: string; number: number; topicId: string },
+    how: { done: 'deleted' | 'hidden'; via: 'moderatePost' | 'deletePost'; reason: string | null },
+  ): Promise<void> {
     const items = await tx.query<ReviewItemRow>(
       `SELECT ${this.reviewItems.columns()} FROM review_items
         WHERE status = 'PENDING' AND kind IN ('REPORTS', 'AUTOMOD')
           AND ((target_type = 'POST' AND target_id = $1) OR (target_type = 'TOPIC' AND target_id = $2))
           AND (claimed_by = $3 OR NOT ${this.reviewItems.claimHoldsSql()})
         ORDER BY id FOR UPDATE`,
-      [post.id, post.number === 1 ? post.topicId : null, viewer.id],
+      [post.id, post.number === 1 ? post.topicId : null, moderatorId],
     );
-    const done = input.action === ModerationAction.DELETE ? 'deleted' : 'hidden';
     const upheld = OUTCOMES[ReviewDecision.APPROVE];
     for (const item of items) {
       await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, upheld.reports]);
       await tx.query(
         `UPDATE review_items SET status = $4, resolved_by = $2, resolved_at = now(), decision_note = $3, claimed_by = NULL, claimed_until = NULL, updated_at = now() WHERE id = $1`,
-        [item.id, viewer.id, input.reason ?? null, upheld.item],
+        [item.id, moderatorId, how.reason, upheld.item],
       );
       await this.teachSpamFilter(tx, item, ReviewDecision.APPROVE);
       const offender = await this.offenderOf(tx, item);
-      const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, viewer.id, item.id) : null;
-      await this.reviewItems.record(tx, item.id, viewer.id, `resolved: approve (${done} with moderatePost${escalated ? `; escalation: ${escalated}` : ''})`, input.reason ?? null);
+      const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, moderatorId, item.id) : null;
+      await this.reviewItems.record(tx, item.id, moderatorId, `resolved: approve (${how.done} with ${how.via}${escalated ? `; escalation: ${escalated}` : ''})`, how.reason);
       await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status: upheld.item });
     }
+  }
+
+  /** A moderator deleted someone else's post others had read with deletePost (or their DELETE topic timer, `reason`): its open reports are upheld (`upholdOpenReports`). */
+  async upholdOnDeletion(tx: Tx, p: WaitingPost, reason: string | null): Promise<void> {
+    if (p.actorId) await this.upholdOpenReports(tx, p.actorId, { id: p.postId, number: p.number, topicId: p.topicId }, { done: 'deleted', via: 'deletePost', reason });
   }
 
   /** Deciding on held content (or a held edit) with moderatePost settles its review item too. */
