@@ -514,14 +514,22 @@ describe('moderation: reports and the review queue', () => {
   /**
    * A reported reply in a new topic of `spaceId`: `moderator`'s DELETE of it waits for its row of
    * `held` (the topic's or the post's) that the test holds, `meanwhile` runs, and the lock is let
-   * go: refused FORBIDDEN, the post, its report and the log untouched.
+   * go: refused FORBIDDEN, the post, its report and the log untouched. `via` deletePost deletes it so instead.
    */
-  async function deleteRefusedAfter(spaceId: string, moderator: TestUser, held: 'topics' | 'posts', meanwhile: (h: HeldLock, topicId: string, postId: string) => Promise<void>) {
+  async function deleteRefusedAfter(
+    spaceId: string,
+    moderator: TestUser,
+    held: 'topics' | 'posts',
+    meanwhile: (h: HeldLock, topicId: string, postId: string) => Promise<void>,
+    via: 'moderatePost' | 'deletePost' = 'moderatePost',
+  ) {
     const topic = await createTopic(t, author.token, await makeBoard(t, spaceId));
     const p = await reply(t, author.token, topic.id, 'reported, then deleted by one who may no longer');
     expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await member(0)).token }));
     const answer = await withLockHeld(t, `SELECT 1 FROM ${held} WHERE id = $1 FOR UPDATE`, [held === 'topics' ? topic.id : p.id], async (h) => {
-      const moderating = t.gql(MODERATE_POST, { input: { postId: p.id, action: 'DELETE', reason: 'abusive' } }, { token: moderator.token });
+      const moderating = via === 'deletePost'
+        ? t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: p.id }, { token: moderator.token })
+        : t.gql(MODERATE_POST, { input: { postId: p.id, action: 'DELETE', reason: 'abusive' } }, { token: moderator.token });
       await h.waiting(1);
       await meanwhile(h, topic.id, p.id);
       await h.release();
@@ -722,7 +730,7 @@ describe('moderation: reports and the review queue', () => {
     expect(await postState(p.id)).toBe('HIDDEN');
   });
 
-  it('refuses a space moderator whose post was moved, with its topic, to a space they do not moderate while their moderatePost waited for the topic: judged on the space it is in once held (FORBIDDEN, nothing written)', async () => {
+  it.each(['moderatePost', 'deletePost'] as const)('refuses a space moderator whose post was moved, with its topic, to a space they do not moderate while their %s waited for the topic: judged on the space it is in once held (FORBIDDEN, nothing written)', async (via) => {
     const spaceMod = await makeUser(t);
     const a = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
     const b = await makeSpace(t, 'PUBLIC');
@@ -732,7 +740,7 @@ describe('moderation: reports and the review queue', () => {
       await h.query(`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topicId, elsewhere, b.id]);
       await h.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topicId, b.id]);
       await h.query(`UPDATE review_items SET space_id = $2 WHERE target_type = 'POST' AND target_id = $1`, [postId, b.id]);
-    });
+    }, via);
   });
 
   it('refuses an admin demoted while their moderatePost waited for the topic the undo of their own post another moderator hid: judged as they are once it is held (FORBIDDEN, still hidden)', async () => {

@@ -615,7 +615,17 @@ export class PostsService {
     const moderator = rank >= LEVEL_RANK.MODERATE;
     if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
     if (post.state === ContentState.DELETED) return post;
-    const row = await this.uow.run((tx) => this.writeDelete(tx, viewer.id, post, topic));
+    const row = await this.uow.run(async (tx) => {
+      // The topic held (as `writeDelete` holds it), with the space it is in now: a move of it to
+      // another space, committed while this waited for it, is judged there, as moderatePost
+      // judges it, and the deletion done (logged, its review items settled) in that space.
+      const [now] = await tx.query<{ space_id: string; board_id: string }>(`SELECT space_id, board_id FROM topics WHERE id = $1 FOR KEY SHARE`, [topic.id]);
+      if (!now) throw AppError.notFound('Post not found');
+      if (now.space_id === topic.spaceId) return this.writeDelete(tx, viewer.id, post, topic);
+      const there = await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found');
+      if (there < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
+      return this.writeDelete(tx, viewer.id, { ...post, spaceId: now.space_id }, { ...topic, spaceId: now.space_id, boardId: now.board_id });
+    });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     if (!row) return post; // deleted meanwhile, by someone else: nothing more to do
     const view = this.access.contentView(viewer, rank, { state: row.state, authorId: row.author_id, deletedFrom: row.deleted_from });
