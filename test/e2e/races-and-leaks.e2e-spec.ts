@@ -507,6 +507,27 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'topic.%accept%'`, [topic.id])).toEqual([]);
     });
 
+    const WIKI = `mutation($id: ID!, $wiki: Boolean!) { setPostWiki(postId: $id, wiki: $wiki) { wiki } }`;
+    it('a reply made a wiki while a move holds its topic: its post.updated and log entry name the board and space the move put it in', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Made a wiki behind a real move', body: 'x' });
+      const made = await reply(t, reader.token, topic.id, 'soon a wiki');
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      expect(expectOk(await behindARealMove(topic.id, () => t.gql(WIKI, { id: made.id, wiki: true }, { token: admin.token }))).setPostWiki.wiki).toBe(true);
+      expect(
+        await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'post.updated' AND payload->>'postId' = $2`, [last, made.id]),
+      ).toEqual([{ board: to.board, space: to.space }]);
+      expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'post.wiki'`, [made.id])).toEqual([{ space_id: to.space }]);
+    });
+
+    it('a reply made a wiki by a moderator of the space a move took its topic out of while they waited: FORBIDDEN, nothing written', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Made a wiki by a moderator behind a real move', body: 'x' });
+      const made = await reply(t, reader.token, topic.id, 'not a wiki');
+      // moderator moderates the topic's first space, not the one it moves to.
+      expectError(await behindARealMove(topic.id, () => t.gql(WIKI, { id: made.id, wiki: true }, { token: moderator.token })), 'FORBIDDEN');
+      expect(await t.sql(`SELECT space_id, wiki FROM posts WHERE id = $1`, [made.id])).toEqual([{ space_id: to.space, wiki: false }]);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action = 'post.wiki'`, [made.id])).toEqual([]);
+    });
+
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is liked', body: 'x' });
       const liked = await reply(t, author.token, topic.id, 'soon liked');

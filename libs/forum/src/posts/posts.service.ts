@@ -458,26 +458,35 @@ export class PostsService {
    * update of the post (live rooms), logged when a moderator does it to another's post.
    */
   async setWiki(viewer: Viewer, postId: string, wiki: boolean): Promise<PostModel> {
-    const { post, topic, rank } = await this.editablePost(viewer, postId);
-    const moderator = rank >= LEVEL_RANK.MODERATE;
-    if (!moderator && (post.authorId !== viewer.id || viewer.user!.trustLevel < WIKI_SELF_MIN_TRUST)) {
-      throw AppError.forbidden(`Moderators make posts wikis, and authors their own from trust level ${WIKI_SELF_MIN_TRUST}`);
-    }
+    const { post, topic, rank: readRank } = await this.editablePost(viewer, postId);
+    const mayMakeWiki = (rank: number) => {
+      if (rank < LEVEL_RANK.MODERATE && (post.authorId !== viewer.id || viewer.user!.trustLevel < WIKI_SELF_MIN_TRUST)) {
+        throw AppError.forbidden(`Moderators make posts wikis, and authors their own from trust level ${WIKI_SELF_MIN_TRUST}`);
+      }
+      return rank;
+    };
+    let rank = mayMakeWiki(readRank);
     if (post.wiki === wiki) return post;
     const row = await this.uow.run(async (tx) => {
-      const [updated] = await tx.query<PostRow>(
-        `UPDATE posts p SET wiki = $2, version = version + 1, updated_at = now() WHERE id = $1 AND wiki <> $2 AND state <> 'DELETED' RETURNING ${POST_COLUMNS}`,
+      // The topic held first (topics before posts), then where the post is as this statement
+      // reads it (HELD_WHERE): one that waited for a moveTopic across spaces sees the move, and
+      // is judged, named and logged in the space the post is now in, not the one read before.
+      await this.holdTopic(tx, post.topicId);
+      const [updated] = await tx.query<PostRow & { topic_board_id: string; held_space_id: string }>(
+        `UPDATE posts p SET wiki = $2, version = version + 1, updated_at = now() WHERE id = $1 AND wiki <> $2 AND state <> 'DELETED'
+          RETURNING ${POST_COLUMNS}, ${HELD_WHERE}`,
         [post.id, wiki],
       );
       if (!updated) return null;
+      if (updated.held_space_id !== post.spaceId) rank = mayMakeWiki(await this.access.require(viewer, updated.held_space_id, AccessLevel.PARTICIPATE));
       await tx.emit({
         type: 'post.updated',
         aggregateType: 'post',
         aggregateId: post.id,
         version: updated.version,
-        payload: { postId: post.id, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, editorId: viewer.id },
+        payload: { postId: post.id, topicId: topic.id, boardId: updated.topic_board_id, spaceId: updated.held_space_id, editorId: viewer.id },
       });
-      if (post.authorId !== viewer.id) await this.logModeration(tx, viewer.id, 'post.wiki', post, { wiki: !wiki }, { wiki });
+      if (post.authorId !== viewer.id) await this.logModeration(tx, viewer.id, 'post.wiki', { id: post.id, spaceId: updated.held_space_id }, { wiki: !wiki }, { wiki });
       return updated;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
