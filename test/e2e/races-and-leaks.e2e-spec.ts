@@ -528,6 +528,27 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action = 'post.wiki'`, [made.id])).toEqual([]);
     });
 
+    it('a reply deleted, or restored, by a moderator of the space a move took its topic out of while they waited: FORBIDDEN, nothing written', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Deleted by a moderator behind a real move', body: 'x' });
+      const deleted = await reply(t, reader.token, topic.id, 'not deleted');
+      // moderator moderates the topic's first space, not the one it moves to.
+      expectError(await behindARealMove(topic.id, () => t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: moderator.token })), 'FORBIDDEN');
+      expect(await t.sql(`SELECT space_id, state FROM posts WHERE id = $1`, [deleted.id])).toEqual([{ space_id: to.space, state: 'VISIBLE' }]);
+      // Back in its first space, deleted there by its author, then restored by moderator as it moves again.
+      expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: topic.id, boardId: from } }, { token: admin.token }));
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: reader.token }));
+      expectError(await behindARealMove(topic.id, () => t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: deleted.id }, { token: moderator.token })), 'FORBIDDEN');
+      expect(await t.sql(`SELECT space_id, state FROM posts WHERE id = $1`, [deleted.id])).toEqual([{ space_id: to.space, state: 'DELETED' }]);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action IN ('post.delete', 'post.restore')`, [deleted.id])).toEqual([]);
+    });
+
+    it('a reply deleted by a moderator while a move holds its topic: its log entry names the space the move put it in', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Deleted by an admin behind a real move', body: 'x' });
+      const deleted = await reply(t, reader.token, topic.id, 'soon deleted');
+      expectOk(await behindARealMove(topic.id, () => t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: admin.token })));
+      expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'post.delete'`, [deleted.id])).toEqual([{ space_id: to.space }]);
+    });
+
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is liked', body: 'x' });
       const liked = await reply(t, author.token, topic.id, 'soon liked');

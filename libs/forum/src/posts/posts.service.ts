@@ -148,6 +148,8 @@ export function assertEditable(
  * (RETURNING): the post's space and its topic's board, once the caller held the topic, so a move
  * committed while the write waited for it is seen (not the board and space read before).
  */
+/** A post's row as a state change returns it: the state it left, and where it is as held (`HELD_WHERE`). */
+type HeldPostRow = PostRow & { was: ContentState; held_space_id: string; topic_board_id: string };
 const HELD_WHERE = `p.space_id AS held_space_id, (SELECT board_id FROM topics WHERE id = p.topic_id) AS topic_board_id`;
 
 @Injectable()
@@ -620,19 +622,21 @@ export class PostsService {
   async delete(viewer: Viewer, id: string): Promise<PostModel> {
     const post = await this.get(viewer, id);
     const topic = await this.topics.get(viewer, post.topicId);
-    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
-    const moderator = rank >= LEVEL_RANK.MODERATE;
-    if (!moderator && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
+    const mayDelete = (rank: number) => {
+      if (rank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
+      return rank;
+    };
+    let rank = mayDelete(await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE));
     if (post.state === ContentState.DELETED) return post;
     const row = await this.uow.run(async (tx) => {
       // The topic held (as `writeDelete` holds it), with the space it is in now: a move of it to
-      // another space, committed while this waited for it, is judged there, as moderatePost
-      // judges it, and the deletion done (logged, its review items settled) in that space.
+      // another space, committed while this waited for it, is judged there before anything is
+      // written, as moderatePost judges it, and the deletion done (logged, its review items
+      // settled) in that space.
       const [now] = await tx.query<{ space_id: string; board_id: string }>(`SELECT space_id, board_id FROM topics WHERE id = $1 FOR KEY SHARE`, [topic.id]);
       if (!now) throw AppError.notFound('Post not found');
       if (now.space_id === topic.spaceId) return this.writeDelete(tx, viewer.id, post, topic);
-      const there = await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found');
-      if (there < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only delete your own posts');
+      rank = mayDelete(await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
       return this.writeDelete(tx, viewer.id, { ...post, spaceId: now.space_id }, { ...topic, spaceId: now.space_id, boardId: now.board_id });
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
@@ -649,13 +653,16 @@ export class PostsService {
     const post = await this.get(viewer, id);
     const topic = await this.loaders.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
-    const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
+    let rank = await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     if (post.state !== ContentState.DELETED) return post;
     await this.refuseOwnUndo(viewer, post, 'restore');
     const row = await this.uow.run(async (tx) => {
       const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.DELETED], ContentState.VISIBLE);
+      if (!changed) return null;
+      // Behind a move to another space (the restore waited for the topic): judged again there, rolled back if refused.
+      rank = await this.stillMay(viewer, topic.spaceId, changed.held_space_id, AccessLevel.MODERATE, rank);
       // The state reached: a post hidden before its deletion comes back hidden.
-      if (changed) await this.logModeration(tx, viewer.id, 'post.restore', post, { state: ContentState.DELETED }, { state: changed.state });
+      await this.logModeration(tx, viewer.id, 'post.restore', { id: post.id, spaceId: changed.held_space_id }, { state: ContentState.DELETED }, { state: changed.state });
       return changed;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
@@ -694,9 +701,11 @@ export class PostsService {
     post: { id: string; number: number; authorId: string | null; spaceId: string },
     topic: { id: string; boardId: string; spaceId: string },
     reason?: string,
-  ): Promise<(PostRow & { was: ContentState }) | null> {
+  ): Promise<HeldPostRow | null> {
     const { changed } = await this.applyStateFrom(tx, actorId, post, topic, [ContentState.VISIBLE, ContentState.PENDING, ContentState.HIDDEN], ContentState.DELETED);
-    const waiting = { postId: post.id, topicId: topic.id, number: post.number, spaceId: topic.spaceId, actorId };
+    // Where the post is as its deletion held it (a move it waited for seen), not where it was read.
+    const spaceId = changed?.held_space_id ?? post.spaceId;
+    const waiting = { postId: post.id, topicId: topic.id, number: post.number, spaceId, actorId };
     if (changed && actorId !== null && post.authorId === actorId) {
       const withdrawn = (await this.withdrawHeldEdit(tx, post.id)) ? 'edit' : changed.was === ContentState.PENDING ? 'post' : null;
       if (withdrawn) await this.policy.withdrawn(tx, waiting, withdrawn);
@@ -708,13 +717,24 @@ export class PostsService {
       await this.policy.deletedShown(tx, waiting, reason ?? null);
     }
     // A moderator removing someone else's post is a moderator action: it goes in the log.
-    if (changed && post.authorId !== actorId) await this.logModeration(tx, actorId, 'post.delete', post, { state: changed.was }, { state: ContentState.DELETED }, reason);
+    if (changed && post.authorId !== actorId) await this.logModeration(tx, actorId, 'post.delete', { id: post.id, spaceId }, { state: changed.was }, { state: ContentState.DELETED }, reason);
     return changed;
   }
 
   /** A moderator acting on someone else's post: the moderation log keeps it. */
   private logModeration(tx: Tx, actorId: string | null, action: string, post: { id: string; spaceId: string }, before: unknown, after: unknown, reason?: string): Promise<void> {
     return this.audit.append(tx, { actorId, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, reason: reason ?? null, before, after });
+  }
+
+  /**
+   * The rank `viewer` acts with once their write held the post in `heldSpaceId`: `rank` when it
+   * is still where they were judged (`readSpaceId`), else `level` in the space a move took it to,
+   * judged again by `rule` when given (it throws to refuse; the caller's transaction rolls back).
+   */
+  private async stillMay(viewer: Viewer, readSpaceId: string, heldSpaceId: string, level: AccessLevel, rank: number, rule?: (rank: number) => number): Promise<number> {
+    if (heldSpaceId === readSpaceId) return rank;
+    const held = await this.access.require(viewer, heldSpaceId, level);
+    return rule ? rule(held) : held;
   }
 
   /** The topic's row held FOR KEY SHARE before its post's is locked (`holdTopic`, topics before posts). */
@@ -753,7 +773,7 @@ export class PostsService {
     topic: { id: string; boardId: string; spaceId: string },
     from: readonly ContentState[],
     to: ContentState,
-  ): Promise<{ state: ContentState; changed: (PostRow & { was: ContentState }) | null }> {
+  ): Promise<{ state: ContentState; changed: HeldPostRow | null }> {
     const current = await this.lockInTopic<{ state: ContentState }>(tx, topic.id, post.id, 'state');
     if (!current) throw AppError.notFound('Post not found');
     if (!from.includes(current.state)) return { state: current.state, changed: null };
@@ -774,7 +794,7 @@ export class PostsService {
     post: { id: string; number: number },
     topic: { id: string; boardId: string; spaceId: string },
     wanted: ContentState,
-  ): Promise<PostRow & { was: ContentState }> {
+  ): Promise<HeldPostRow> {
     // A board kind may keep its own workflow in charge of a topic's visibility (knowledge articles).
     let to = post.number === 1 ? ((await this.kinds.firstPostState(tx, { topicId: topic.id, to: wanted })) as ContentState) : wanted;
     // The kind's workflow decides what its own redirected posts wait for (an article's draft: publishArticle).
@@ -782,7 +802,7 @@ export class PostsService {
     // With the post's space and its topic's board as this statement reads them, after the caller
     // held the topic (a move committed while it waited is seen): its events, and a review item it
     // opens again, name those, not the ones read before the transaction.
-    const [row] = await tx.query<PostRow & { was: ContentState; held_space_id: string; topic_board_id: string }>(
+    const [row] = await tx.query<HeldPostRow>(
       `UPDATE posts p SET state = n.state,
               deleted_at = CASE WHEN n.state = 'DELETED' THEN now() ELSE NULL END,
               deleted_by = CASE WHEN n.state = 'DELETED' THEN $3::uuid ELSE NULL END,
