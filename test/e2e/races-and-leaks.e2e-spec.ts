@@ -549,6 +549,16 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'post.delete'`, [deleted.id])).toEqual([{ space_id: to.space }]);
     });
 
+    it('a reaction to a reply while a move holds its topic: its reaction.updated names the board and space the move put it in', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Liked behind a real move', body: 'x' });
+      const liked = await reply(t, author.token, topic.id, 'soon liked');
+      const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
+      expectOk(await behindARealMove(topic.id, () => t.gql(REACT, { input: { postId: liked.id, kind: 'LIKE' } }, { token: reader.token })));
+      expect(
+        await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'reaction.updated' AND payload->>'postId' = $2`, [last, liked.id]),
+      ).toEqual([{ board: to.board, space: to.space }]);
+    });
+
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is liked', body: 'x' });
       const liked = await reply(t, author.token, topic.id, 'soon liked');

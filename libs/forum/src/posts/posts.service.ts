@@ -852,20 +852,21 @@ export class PostsService {
   /** Toggles one reaction of the viewer on a visible post (not their own). Idempotent. */
   async react(viewer: Viewer, input: ReactionInput, on: boolean): Promise<PostModel> {
     const post = await this.get(viewer, input.postId);
-    const rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
+    let rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
     if (post.view !== 'full' || post.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
     if (post.authorId === viewer.id) throw AppError.forbidden('You cannot react to your own post');
     const kind: ReactionKind = input.kind;
-    const topic = await this.topics.get(viewer, post.topicId);
     const pace = await this.pacing.guard(viewer, REACTIONS_PACE, { lookFirst: false });
     const row = await this.uow.run(async (tx) => {
       // Counted in the reaction's transaction: one refused below spends nothing.
       await pace.count(tx);
       // The topic held first, then the post locked (lockInTopic, as a deletion locks them) and its
       // state read again, so a reaction never lands on a post deleted meanwhile and the topic's
-      // counter stays right.
-      const current = await this.lockInTopic<{ state: string }>(tx, post.topicId, post.id, 'state');
+      // counter stays right. With where the topic is as held: a move it waited for is seen, the
+      // reactor judged again in the space it went to, and the event names that.
+      const current = await this.lockInTopic<{ state: string; board_id: string; space_id: string }>(tx, post.topicId, post.id, 'p.state', 't.board_id, t.space_id');
       if (current?.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
+      rank = await this.stillMay(viewer, post.spaceId, current.space_id, AccessLevel.PARTICIPATE, rank);
       const changed = on
         ? await tx.query(`INSERT INTO reactions (post_id, user_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING kind`, [post.id, viewer.id, kind])
         : await tx.query(`DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND kind = $3 RETURNING kind`, [post.id, viewer.id, kind]);
@@ -887,7 +888,7 @@ export class PostsService {
         aggregateId: post.id,
         version: updated.version,
         payload: {
-          postId: post.id, topicId: post.topicId, boardId: topic.boardId, spaceId: post.spaceId,
+          postId: post.id, topicId: post.topicId, boardId: current.board_id, spaceId: current.space_id,
           userId: viewer.id, kind, on, counts: updated.reaction_counts,
         },
       });
