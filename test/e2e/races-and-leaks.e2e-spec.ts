@@ -9,6 +9,7 @@ import { freshIp } from '../support/fresh-ip';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { POST_MOVED, PostsService } from '../../libs/forum/src/posts/posts.service';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
+import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
@@ -557,6 +558,23 @@ describe('races and leaks found in review', () => {
       expect(
         await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'reaction.updated' AND payload->>'postId' = $2`, [last, liked.id]),
       ).toEqual([{ board: to.board, space: to.space }]);
+    });
+
+    it('a topic timer set by a moderator of the space a move takes the topic out of as it fires: dropped, the topic left open', async () => {
+      const HOUR = 3600_000;
+      const topic = await createTopic(t, author.token, from, { title: 'Timed to close behind a real move', body: 'x' });
+      const SET_TIMER = `mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id } }`;
+      // moderator moderates the topic's first space, not the one it moves to.
+      expectOk(await t.gql(SET_TIMER, { i: { topicId: topic.id, kind: 'CLOSE', at: new Date(Date.now() + HOUR).toISOString() } }, { token: moderator.token }));
+      let counts: unknown;
+      try {
+        await behindARealMove(topic.id, async () => ({ data: { counts: (counts = await t.get(TopicTimersService).fireDue(new Date(Date.now() + 2 * HOUR))) } }) as GqlResult);
+        expect(counts).toEqual({ fired: 0, dropped: 1, postponed: 0 });
+        expect(await t.sql(`SELECT space_id, closed FROM topics WHERE id = $1`, [topic.id])).toEqual([{ space_id: to.space, closed: false }]);
+        expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action = 'topic.status'`, [topic.id])).toEqual([]);
+      } finally {
+        await t.sql(`DELETE FROM topic_timers WHERE topic_id = $1`, [topic.id]);
+      }
     });
 
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {

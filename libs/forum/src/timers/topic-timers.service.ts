@@ -13,6 +13,7 @@ import { ForumLoaders } from '../forum.loaders';
 import { PostsRepository } from '../posts/posts.repository';
 import { PostsService } from '../posts/posts.service';
 import { TopicModel } from '../topics/topic.model';
+import { holdTopic } from '../topics/topics.repository';
 import { TopicsService } from '../topics/topics.service';
 import { RemoveTopicTimerInput, SetTopicTimerInput, TIMER_MAX_HOURS } from './dto/topic-timer.inputs';
 import { PUBLIC_TIMER_KINDS, TopicTimerKind, TopicTimerModel, TopicTimerRow, toTopicTimerModel } from './topic-timer.model';
@@ -319,7 +320,10 @@ export class TopicTimersService {
     // Done as its setter, if they may still moderate the topic where it is now (a moderator
     // demoted, suspended or gone, or a topic moved out of their spaces, drops it), with the
     // manual change's own check. Both are read in the claiming transaction: a firing holds one
-    // connection, and sees the setter and the topic as its own writes will.
+    // connection, and sees the setter and the topic as its own writes will. The topic held first
+    // (holdTopic, FOR KEY SHARE, which waits for a move under way): a timer read before a move to
+    // another space committed was judged in the space the topic left, then made its change there.
+    await holdTopic(tx, timer.topic_id);
     const setter = await this.sessions.viewerForUser(timer.set_by, {}, tx);
     const moderated = setter && (await this.topics.moderated(setter, timer.topic_id, tx).catch((err: unknown) => {
       if (err instanceof AppError) return null;
