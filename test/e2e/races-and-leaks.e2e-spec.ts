@@ -577,6 +577,20 @@ describe('races and leaks found in review', () => {
       }
     });
 
+    it('a reply edited by a moderator of the space a move took its topic out of while they waited: FORBIDDEN, nothing written; by an admin, logged in the new space', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Edited by a moderator behind a real move', body: 'x' });
+      const edited = await reply(t, reader.token, topic.id, 'as its author wrote it');
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      // moderator moderates the topic's first space, not the one it moves to.
+      expectError(await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'as a moderator of the old space rewrote it' } }, { token: moderator.token })), 'FORBIDDEN');
+      expect(await t.sql(`SELECT space_id, body_source FROM posts WHERE id = $1`, [edited.id])).toEqual([{ space_id: to.space, body_source: 'as its author wrote it' }]);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action = 'post.edit'`, [edited.id])).toEqual([]);
+      // Back in its first space, then edited by an admin as it moves again.
+      expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: topic.id, boardId: from } }, { token: admin.token }));
+      expectOk(await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'as an admin rewrote it' } }, { token: admin.token })));
+      expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'post.edit'`, [edited.id])).toEqual([{ space_id: to.space }]);
+    });
+
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is liked', body: 'x' });
       const liked = await reply(t, author.token, topic.id, 'soon liked');

@@ -410,8 +410,12 @@ export class PostsService {
       // meanwhile; a post still waiting (or hidden) is seen by nobody else: its edit applies.
       // Decided on the post as it is now, under its lock: one approved since the checks above
       // is visible, and its edit waits too.
-      const now = await this.lockInTopic<{ state: ContentState; wiki: boolean }>(tx, topic.id, post.id, 'state, wiki');
+      // With the space its topic is in as held: a move to another space it waited for is seen.
+      const now = await this.lockInTopic<{ state: ContentState; wiki: boolean; space_id: string }>(tx, topic.id, post.id, 'p.state, p.wiki', 't.space_id');
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
+      // Behind such a move, judged again there: a moderator of the space it left edits another's post no more.
+      const heldRank = await this.stillMay(viewer, topic.spaceId, now.space_id, AccessLevel.PARTICIPATE, rank);
+      if (moderator && heldRank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // A wiki made a post again, or hidden, since the checks above: no longer theirs to edit.
       if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // Counted in the edit's transaction, after the post's lock as a poll's management counts it:
@@ -442,7 +446,7 @@ export class PostsService {
           tx,
           viewer.id,
           'post.edit',
-          post,
+          { id: post.id, spaceId: now.space_id },
           { bodySource: post.bodySourceText, ...heading(topic.title, topic.tags) },
           { bodySource: input.body, ...heading(edit.title ?? topic.title, edit.tags ?? topic.tags), reason: input.reason ?? null },
         );
