@@ -115,7 +115,7 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
     // lockTarget takes the post before the item (moderationTarget); the decision acts on that reading.
     expect({
       whereIsIt: count(/^SELECT topic_id FROM posts WHERE id = \$1$/),
-      holdTopic: count(/^SELECT 1 FROM topics WHERE id = \$1 FOR KEY SHARE$/),
+      holdTopic: count(/^SELECT board_id, space_id FROM topics WHERE id = \$1 FOR KEY SHARE$/),
       lockPost: count(/FROM posts p JOIN topics t ON t\.id = p\.topic_id WHERE p\.id = \$1 AND p\.topic_id = \$2 FOR NO KEY UPDATE OF p/),
     }).toEqual({ whereIsIt: 1, holdTopic: 1, lockPost: 1 });
     expect(await postState(p.id)).toBe('HIDDEN');
@@ -130,7 +130,7 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
     for (const cost of [await costOf('HIDE'), await costOf('DELETE')]) {
       const count = (pattern: RegExp) => cost.statements.filter((q) => pattern.test(q)).length;
       // The post locked once, where the request reads it (judging the moderator), its state moved from what that lock read.
-      expect({ holdTopic: count(/^SELECT 1 FROM topics WHERE id = \$1 FOR KEY SHARE$/), lockPost: count(/^SELECT .* FROM posts .*WHERE (p\.)?id = \$1 FOR NO KEY UPDATE( OF p)?$/s) }).toEqual({ holdTopic: 1, lockPost: 1 });
+      expect({ holdTopic: count(/^SELECT board_id, space_id FROM topics WHERE id = \$1 FOR KEY SHARE$/), lockPost: count(/^SELECT .* FROM posts .*WHERE (p\.)?id = \$1 FOR NO KEY UPDATE( OF p)?$/s) }).toEqual({ holdTopic: 1, lockPost: 1 });
       // All of it, the moderator judged again and the log and event written: no statement more.
       expect(cost.count).toBe(15);
     }
