@@ -5,6 +5,7 @@ import { createWorkerContext } from '../../apps/worker/src/worker.module';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { EventBus } from '../../libs/core/src/events';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -64,12 +65,21 @@ maybe('an access change the worker commits, with two API nodes', () => {
     const unsubscribe = a.get(EventBus).subscribe((e) => e.type === 'space.access_changed' && (e.payload as { spaceId?: string }).spaceId === space.id && aTook());
     const consumerB = b.get(LiveRelayConsumer);
     const drain = consumerB.drain.bind(consumerB);
-    let bWoken!: () => void;
-    const woken = new Promise<void>((resolve) => (bWoken = resolve));
     const spy = jest.spyOn(consumerB, 'drain').mockImplementation(async () => {
-      bWoken();
       await taken;
       return drain();
+    });
+    // Node B has heard the access change's wake-up once it holds its pushes for the claim answering
+    // it. A call of its drain alone does not say so: its boot-time claim, or a wake-up for the
+    // worker's other rows, may come late on a loaded machine, after the spy is in place, and the
+    // reply then went out before node B heard of the change at all (seen once in a full run).
+    const gatewayB = b.get(LiveGateway);
+    const hold = gatewayB.holdPushesUntil.bind(gatewayB);
+    let bHolds!: () => void;
+    const holding = new Promise<void>((resolve) => (bHolds = resolve));
+    const holdSpy = jest.spyOn(gatewayB, 'holdPushesUntil').mockImplementation((work, waitMs) => {
+      hold(work, waitMs);
+      bHolds();
     });
     // Node B hears from Redis late (a busy Redis, a slow link): node A's news of the change comes after the reply.
     bRedis.hold();
@@ -79,7 +89,7 @@ maybe('an access change the worker commits, with two API nodes', () => {
         await tx.query(`DELETE FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id]);
         await tx.emit({ type: 'space.access_changed', aggregateType: 'space', aggregateId: space.id, payload: { spaceId: space.id } });
       });
-      await woken;
+      await holding;
       await taken;
       const pushed = nextLiveEvent(keeper, 'post:created', 15_000);
       expectOk(await b.gql(`mutation($i: ReplyInput!) { replyToTopic(input: $i) { id } }`, { i: { topicId: topic.id, body: 'secret, through node B' } }, { token: admin.token }));
@@ -89,6 +99,7 @@ maybe('an access change the worker commits, with two API nodes', () => {
     } finally {
       bRedis.release();
       spy.mockRestore();
+      holdSpy.mockRestore();
       unsubscribe();
     }
     expect(heard).toEqual(['access:lost']);
