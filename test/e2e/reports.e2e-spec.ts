@@ -554,7 +554,7 @@ describe('moderation: reports and the review queue', () => {
       return moderating;
     });
 
-  it('refuses a space moderator whose grant was revoked while their moderatePost waited for the topic or the post: judged again once both are held (FORBIDDEN, nothing written)', async () => {
+  it.each(['moderatePost', 'deletePost'] as const)('refuses a space moderator whose grant was revoked while their %s waited for the topic or the post: judged again once both are held (FORBIDDEN, nothing written)', async (via) => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     // The topic's row, then the post's, held as another mutation on them would hold them.
     for (const held of ['topics', 'posts'] as const) {
@@ -563,7 +563,7 @@ describe('moderation: reports and the review queue', () => {
       const s = await makeSpace(t, 'PUBLIC', [{ userId: spaceMod.id, level: 'MODERATE' }]);
       await deleteRefusedAfter(s.id, spaceMod, held, async () => {
         expectOk(await t.gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { input: { spaceId: s.id, userId: spaceMod.id } }, { token: admin.token }));
-      });
+      }, via);
     }
   });
 

@@ -639,9 +639,19 @@ export class PostsService {
       // settled) in that space.
       const [now] = await tx.query<{ space_id: string; board_id: string }>(`SELECT space_id, board_id FROM topics WHERE id = $1 FOR KEY SHARE`, [topic.id]);
       if (!now) throw AppError.notFound('Post not found');
-      if (now.space_id === topic.spaceId) return this.writeDelete(tx, viewer.id, post, topic);
-      rank = mayDelete(await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
-      return this.writeDelete(tx, viewer.id, { ...post, spaceId: now.space_id }, { ...topic, spaceId: now.space_id, boardId: now.board_id });
+      const moved = now.space_id !== topic.spaceId;
+      if (moved) rank = mayDelete(await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
+      const written = moved
+        ? await this.writeDelete(tx, viewer.id, { ...post, spaceId: now.space_id }, { ...topic, spaceId: now.space_id, boardId: now.board_id })
+        : await this.writeDelete(tx, viewer.id, post, topic);
+      // A moderator deleting someone else's post is judged again as they are now (`viewerNow`,
+      // on this transaction's connection), once its topic and the post are held, as moderatePost
+      // judges them: one whose grant was revoked (or who was demoted or silenced) while this
+      // waited deletes nothing (FORBIDDEN or NOT_FOUND; rolled back, its reports left open).
+      if (written && post.authorId !== viewer.id) {
+        rank = mayDelete(await this.access.require(await this.sessions.viewerNow(viewer, tx), now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
+      }
+      return written;
     });
     this.loaders.forget(viewer, { topicId: topic.id, postId: post.id });
     if (!row) return post; // deleted meanwhile, by someone else: nothing more to do
