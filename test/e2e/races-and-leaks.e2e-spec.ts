@@ -360,7 +360,7 @@ describe('races and leaks found in review', () => {
       author = await makeUser(t);
       reader = await makeUser(t);
     });
-    const move = (topicId: string) => t.gql(MOVE_TOPIC, { input: { topicId, boardId: to.board } }, { token: admin.token });
+    const move = (topicId: string, boardId = to.board) => t.gql(MOVE_TOPIC, { input: { topicId, boardId } }, { token: admin.token });
 
     it('a reply hidden while the topic moves: both done, no deadlock', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Moved as a reply is hidden', body: 'x' });
@@ -419,15 +419,15 @@ describe('races and leaks found in review', () => {
     });
 
     /**
-     * Runs `request` on `topicId` while a real moveTopic to `to` holds the topic, held once
+     * Runs `request` on `topicId` while a real moveTopic to `to` (or `boardId`) holds the topic, held once
      * writeMove has written everything (its transaction open, the topic FOR UPDATE): the request
      * read the topic in its old board and space, then waits for the move. Answers its answer.
      */
-    const behindARealMove = async (topicId: string, request: () => Promise<GqlResult>): Promise<GqlResult> => {
+    const behindARealMove = async (topicId: string, request: () => Promise<GqlResult>, boardId = to.board): Promise<GqlResult> => {
       const gate = gateCalls(t.get(TopicsService), 'writeMove', (_tx: unknown, _actor: unknown, moved: { id: string }) => moved.id === topicId, 'after');
       const running: Array<Promise<unknown>> = [];
       try {
-        const moving = move(topicId);
+        const moving = move(topicId, boardId);
         running.push(moving);
         await gate.begun;
         const requesting = request();
@@ -464,15 +464,17 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'topic.status'`, [topic.id])).toEqual([{ space_id: to.space }]);
     });
 
-    it('a reply edited while a move holds its topic: its post.updated names the board and space the move put it in', async () => {
+    it('a reply edited while a move to another board of its space holds its topic: its post.updated names the board the move put it in', async () => {
+      // Within its space (a move to another space refuses the edit: CONFLICT, tested below).
+      const beside = await makeBoard(t, space.id);
       const topic = await createTopic(t, author.token, from, { title: 'Edited behind a real move', body: 'x' });
       const edited = await reply(t, author.token, topic.id, 'before the edit');
       const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
       const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
-      expectOk(await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'edited while the move held the topic' } }, { token: author.token })));
+      expectOk(await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'edited while the move held the topic' } }, { token: author.token }), beside));
       expect(
         await t.sql(`SELECT payload->>'boardId' AS board, payload->>'spaceId' AS space FROM outbox WHERE id > $1::bigint AND type = 'post.updated' AND payload->>'postId' = $2`, [last, edited.id]),
-      ).toEqual([{ board: to.board, space: to.space }]);
+      ).toEqual([{ board: beside, space: space.id }]);
     });
 
     it('a reply deleted while a move holds its topic: its post.deleted names the board and space the move put it in', async () => {
@@ -577,7 +579,7 @@ describe('races and leaks found in review', () => {
       }
     });
 
-    it('a reply edited by a moderator of the space a move took its topic out of while they waited: FORBIDDEN, nothing written; by an admin, logged in the new space', async () => {
+    it('a reply edited by a moderator of the space a move took its topic out of while they waited: FORBIDDEN, nothing written; by an admin, CONFLICT (its checks read the old space), nothing written', async () => {
       const topic = await createTopic(t, author.token, from, { title: 'Edited by a moderator behind a real move', body: 'x' });
       const edited = await reply(t, reader.token, topic.id, 'as its author wrote it');
       const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
@@ -587,8 +589,30 @@ describe('races and leaks found in review', () => {
       expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action = 'post.edit'`, [edited.id])).toEqual([]);
       // Back in its first space, then edited by an admin as it moves again.
       expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: topic.id, boardId: from } }, { token: admin.token }));
-      expectOk(await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'as an admin rewrote it' } }, { token: admin.token })));
-      expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'post.edit'`, [edited.id])).toEqual([{ space_id: to.space }]);
+      expectError(await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'as an admin rewrote it' } }, { token: admin.token })), 'CONFLICT');
+      expect(await t.sql(`SELECT space_id, body_source FROM posts WHERE id = $1`, [edited.id])).toEqual([{ space_id: to.space, body_source: 'as its author wrote it' }]);
+      expect(await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action = 'post.edit'`, [edited.id])).toEqual([]);
+    });
+
+    it('a reply edited by its author while a move takes its topic to a space that pre-moderates ALL: CONFLICT (edit it again), the reply as it was, nothing held', async () => {
+      const topic = await createTopic(t, author.token, from, { title: 'Edited behind a move to a pre-moderated space', body: 'x' });
+      const edited = await reply(t, author.token, topic.id, 'as approved where it was');
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      const SETTINGS = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`;
+      // The space it moves to holds every edit for approval; the one it leaves holds none.
+      expectOk(await t.gql(SETTINGS, { input: { spaceId: to.space, premoderation: 'ALL' } }, { token: admin.token }));
+      try {
+        const answer = await behindARealMove(topic.id, () => t.gql(EDIT, { input: { postId: edited.id, body: 'screened by the rules of the space it left' } }, { token: author.token }));
+        expect(expectError(answer, 'CONFLICT').message).toBe('The topic moved while your edit was on its way: make it again');
+        expect(await t.sql(`SELECT space_id, body_source FROM posts WHERE id = $1`, [edited.id])).toEqual([{ space_id: to.space, body_source: 'as approved where it was' }]);
+        expect(await t.sql(`SELECT 1 FROM post_pending_edits WHERE post_id = $1`, [edited.id])).toEqual([]);
+        // Made again, it is judged where the topic now is: held for approval.
+        expectOk(await t.gql(EDIT, { input: { postId: edited.id, body: 'screened by the rules of the space it left' } }, { token: author.token }));
+        expect(await t.sql(`SELECT body_source FROM posts WHERE id = $1`, [edited.id])).toEqual([{ body_source: 'as approved where it was' }]);
+        expect(await t.sql(`SELECT count(*)::int AS n FROM post_pending_edits WHERE post_id = $1`, [edited.id])).toEqual([{ n: 1 }]);
+      } finally {
+        expectOk(await t.gql(SETTINGS, { input: { spaceId: to.space, premoderation: 'OFF' } }, { token: admin.token }));
+      }
     });
 
     it('a reaction to a reply while the topic moves: both done, no deadlock', async () => {

@@ -96,6 +96,11 @@ type TopicPaging =
 const PAST_THE_END = 2 ** 31 - 1;
 /** A post's writer found it in another topic under its lock (`movePosts` moved it meanwhile). */
 export const POST_MOVED = 'The post was moved to another topic meanwhile: read it again';
+/**
+ * A reply or edit found its topic, under its lock, moved since its checks (access, the posting
+ * checks: pre-moderation, automod) read the space it was in: judged by the rules of the space it left.
+ */
+const topicMovedMeanwhile = (what: 'reply' | 'edit') => AppError.conflict(`The topic moved while your ${what} was on its way: ${what === 'reply' ? 'post' : 'make'} it again`);
 
 function postNumberOf(cursor: string, field: 'after' | 'before'): number {
   const values = decodeCursor(cursor, TOPIC_PAGE_CURSOR, 1, field);
@@ -324,7 +329,7 @@ export class PostsService {
       await this.assertSlowModeTurn(tx, topic.id, author.id, slowMode(t).slowModeSeconds, rank);
       // Moved since the checks above (which read its old space's access and rules): the reply
       // would land in the old space, where only that space's moderators see it.
-      if (t.board_id !== topic.boardId) throw AppError.conflict('The topic moved while your reply was on its way: post it again');
+      if (t.board_id !== topic.boardId) throw topicMovedMeanwhile('reply');
       const refusal = topicRefuses(t, rank, 'reply');
       if (refusal) throw AppError.forbidden(refusal);
       const [post] = await tx.query<PostRow>(
@@ -418,6 +423,9 @@ export class PostsService {
       if (moderator && heldRank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // A wiki made a post again, or hidden, since the checks above: no longer theirs to edit.
       if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
+      // Its posting checks above (pre-moderation, automod) read the rules of the space it left:
+      // refused as a reply is, to be made again where the topic is now (Discourse's edit conflict).
+      if (now.space_id !== topic.spaceId) throw topicMovedMeanwhile('edit');
       // Counted in the edit's transaction, after the post's lock as a poll's management counts it:
       // an edit refused (by the checks above) spends nothing.
       await pace.count(tx);
