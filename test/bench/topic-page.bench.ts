@@ -47,7 +47,7 @@ import {
 } from './bench-support';
 
 /** Bump when the seed's shape changes, so an older seed is rebuilt instead of reused. */
-const SEED_VERSION = 2;
+const SEED_VERSION = 3;
 const USERS = 200;
 const POSTS_PER_TOPIC = 50;
 const TOPIC_SAMPLE = 500;
@@ -70,10 +70,15 @@ const BOARD_LIST_QUERY =
 // Seed data
 // ---------------------------------------------------------------------------
 
-/** Deterministic ids, so the seed needs no lookups between statements. */
-const idSql = (kind: string, n: string) => `md5('bench-${kind}-' || ${n})::uuid`;
-const SPACE_ID = `md5('bench-space')::uuid`;
-const BOARD_ID = `md5('bench-board')::uuid`;
+/**
+ * A deterministic id from `text` (SQL), so the seed needs no lookups between statements: its md5
+ * with the version and variant digits of a version-4 UUID, as the API takes ids (`@IsUUID('all')`;
+ * a bare md5 is a valid PostgreSQL uuid but no RFC 9562 one, and `topic(id:)` refuses it).
+ */
+const uuidSql = (text: string) => `overlay(overlay(md5(${text}) placing '4' from 13) placing '8' from 17)::uuid`;
+const idSql = (kind: string, n: string) => uuidSql(`'bench-${kind}-' || ${n}`);
+const SPACE_ID = uuidSql(`'bench-space'`);
+const BOARD_ID = uuidSql(`'bench-board'`);
 
 const SENTENCES = [
   'We rolled the new sync engine out to the staging hub last week and most devices picked it up within an hour.',
@@ -231,7 +236,7 @@ async function seed(c: Client, fp: string): Promise<void> {
     await step(
       'revisions',
       `INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source, created_at)
-       SELECT md5('bench-revision-' || p.id::text)::uuid, p.id, 1, p.author_id, NULL, p.body_source, p.created_at
+       SELECT ${uuidSql(`'bench-revision-' || p.id::text`)}, p.id, 1, p.author_id, NULL, p.body_source, p.created_at
          FROM posts p WHERE p.space_id = ${SPACE_ID}`,
     );
     await c.query(`CREATE TABLE bench_seed (key text PRIMARY KEY, value text NOT NULL)`);
