@@ -19,13 +19,11 @@ const words = (typeName: string) => typeName.replace(/(?<=[a-z0-9])(?=[A-Z])/g, 
  * PostRevision); else the longest type the field's name holds (`articleRevisionDiff(fromId)`, an
  * ArticleRevision; `markNotificationsRead(ids)`, a Notification). Null where none is.
  */
-function kindOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>, arg: string): string | null {
+function kindOf(schema: GraphQLSchema, types: readonly string[], field: GraphQLField<unknown, unknown>, arg: string): string | null {
   const objectType = (name: string) => isObjectType(schema.getType(name));
   const prefix = /^(\w+?)Ids?$/.exec(arg)?.[1];
   const named = prefix ? prefix[0].toUpperCase() + prefix.slice(1) : getNamedType(field.type).name;
   if ((prefix || /^ids?$/.test(arg)) && objectType(named)) return named;
-  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
-  const types = Object.values(schema.getTypeMap()).filter((t) => isObjectType(t) && !t.name.startsWith('__') && !roots.includes(t)).map((t) => t.name);
   const fieldName = field.name.toLowerCase();
   const ending = prefix ? types.filter((t) => t !== named && t.endsWith(named) && fieldName.includes(t.slice(0, -named.length).toLowerCase())) : [];
   if (ending.length === 1) return ending[0];
@@ -33,9 +31,15 @@ function kindOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>, ar
   return held.length && (held.length === 1 || held[0].length > held[1].length) ? held[0] : null;
 }
 
+/** The names of the schema's object types an id can be of (not its roots, not introspection's), read once per schema. */
+function idKinds(schema: GraphQLSchema): string[] {
+  const roots = [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()];
+  return Object.values(schema.getTypeMap()).filter((t) => isObjectType(t) && !t.name.startsWith('__') && !roots.includes(t)).map((t) => t.name);
+}
+
 /** 'must be a topic id', 'each must be an article revision id' ('an' before a, e, i, o: a user, an idea). */
-function messageOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>, arg: string, list: boolean): string {
-  const kind = kindOf(schema, field, arg);
+function messageOf(schema: GraphQLSchema, types: readonly string[], field: GraphQLField<unknown, unknown>, arg: string, list: boolean): string {
+  const kind = kindOf(schema, types, field, arg);
   const what = kind ? `${/^[aeio]/i.test(kind) ? 'an' : 'a'} ${words(kind)} id` : 'an id';
   return list ? `each must be ${what}` : `must be ${what}`;
 }
@@ -56,6 +60,7 @@ function messageOf(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>,
  * hands them on in lower case (lowerCaseInputIds).
  */
 export function withIdArguments(schema: GraphQLSchema): GraphQLSchema {
+  const types = idKinds(schema);
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
@@ -63,7 +68,7 @@ export function withIdArguments(schema: GraphQLSchema): GraphQLSchema {
       for (const arg of field.args) {
         if (getNamedType(arg.type).name !== 'ID') continue;
         const list = isListType(isNonNullType(arg.type) ? arg.type.ofType : arg.type);
-        ids.push({ name: arg.name, list, message: messageOf(schema, field, arg.name, list) });
+        ids.push({ name: arg.name, list, message: messageOf(schema, types, field, arg.name, list) });
       }
       if (!ids.length) continue;
       const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
