@@ -440,8 +440,9 @@ function wordsIn(block: WordBlock, text: string): Set<number> {
   let tries = 0;
   while (seen.size < bodies.length && (m = scan.exec(text)) !== null) {
     const at = m.index;
-    seen.add(groupOf(m));
-    for (let k = groupOf(m) + 1; k < bodies.length; k++) {
+    const named = groupOf(m);
+    seen.add(named);
+    for (let k = named + 1; k < bodies.length; k++) {
       if (seen.has(k)) continue;
       if (memberAt(block, k, text, at)) seen.add(k);
       tries++;
