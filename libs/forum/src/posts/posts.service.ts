@@ -644,14 +644,11 @@ export class PostsService {
       // The topic held (as `writeDelete` holds it), with the space it is in now: a move of it to
       // another space, committed while this waited for it, is judged there before anything is
       // written, as moderatePost judges it, and the deletion done (logged, its review items
-      // settled) in that space.
-      const [now] = await tx.query<{ space_id: string; board_id: string }>(`SELECT space_id, board_id FROM topics WHERE id = $1 FOR KEY SHARE`, [topic.id]);
+      // settled) in that space (`writeDelete` names the space and board its own write reads).
+      const now = await holdTopic(tx, topic.id);
       if (!now) throw AppError.notFound('Post not found');
-      const moved = now.space_id !== topic.spaceId;
-      if (moved) rank = mayDelete(await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
-      const written = moved
-        ? await this.writeDelete(tx, viewer.id, { ...post, spaceId: now.space_id }, { ...topic, spaceId: now.space_id, boardId: now.board_id })
-        : await this.writeDelete(tx, viewer.id, post, topic);
+      if (now.space_id !== topic.spaceId) rank = mayDelete(await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
+      const written = await this.writeDelete(tx, viewer.id, post, topic);
       // A moderator deleting someone else's post is judged again as they are now (`viewerNow`,
       // on this transaction's connection), once its topic and the post are held, as moderatePost
       // judges them: one whose grant was revoked (or who was demoted or silenced) while this
