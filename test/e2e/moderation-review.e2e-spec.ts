@@ -136,6 +136,17 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
     }
   });
 
+  it('deletePost holds the post’s topic once, then locks the post in it: by its author, and by a moderator', async () => {
+    const topic = await createTopic(t, author.token, board);
+    for (const token of [author.token, mod.token]) {
+      const p = await reply(t, author.token, topic.id, 'to be deleted');
+      const cost = await t.countStatements(async () => expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: p.id }, { token })));
+      const count = (pattern: RegExp) => cost.statements.filter((q) => pattern.test(q)).length;
+      expect({ holdTopic: count(/FROM topics WHERE id = \$1 FOR KEY SHARE$/), lockPost: count(/^SELECT .* FROM posts .*WHERE (p\.)?id = \$1 FOR NO KEY UPDATE( OF p)?$/s) }).toEqual({ holdTopic: 1, lockPost: 1 });
+      expect(await postState(p.id)).toBe('DELETED');
+    }
+  });
+
   it('reads an item afresh after a change in the same request', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const topic = await createTopic(t, author.token, await makeBoard(t, s.id));

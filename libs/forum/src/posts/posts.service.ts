@@ -641,20 +641,19 @@ export class PostsService {
     let rank = mayDelete(await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE));
     if (post.state === ContentState.DELETED) return post;
     const row = await this.uow.run(async (tx) => {
-      // The topic held (as `writeDelete` holds it), with the space it is in now: a move of it to
-      // another space, committed while this waited for it, is judged there before anything is
-      // written, as moderatePost judges it, and the deletion done (logged, its review items
-      // settled) in that space (`writeDelete` names the space and board its own write reads).
-      const now = await holdTopic(tx, topic.id);
-      if (!now) throw AppError.notFound('Post not found');
-      if (now.space_id !== topic.spaceId) rank = mayDelete(await this.access.require(viewer, now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
+      // Held and written by `writeDelete` (the topic, then the post), where its own write reads
+      // the post to be: behind a move of its topic to another space, committed while this waited
+      // for it, judged again there as restorePost judges it, rolled back if refused (nothing
+      // logged, no review item settled), else done and logged in that space.
       const written = await this.writeDelete(tx, viewer.id, post, topic);
+      if (!written) return null;
+      rank = await this.stillMay(viewer, topic.spaceId, written.held_space_id, AccessLevel.PARTICIPATE, rank, mayDelete);
       // A moderator deleting someone else's post is judged again as they are now (`viewerNow`,
       // on this transaction's connection), once its topic and the post are held, as moderatePost
       // judges them: one whose grant was revoked (or who was demoted or silenced) while this
       // waited deletes nothing (FORBIDDEN or NOT_FOUND; rolled back, its reports left open).
-      if (written && post.authorId !== viewer.id) {
-        rank = mayDelete(await this.access.require(await this.sessions.viewerNow(viewer, tx), now.space_id, AccessLevel.PARTICIPATE, 'Post not found'));
+      if (post.authorId !== viewer.id) {
+        rank = mayDelete(await this.access.require(await this.sessions.viewerNow(viewer, tx), written.held_space_id, AccessLevel.PARTICIPATE, 'Post not found'));
       }
       return written;
     });
