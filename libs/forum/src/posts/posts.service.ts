@@ -492,7 +492,7 @@ export class PostsService {
         [post.id, wiki],
       );
       if (!updated) return null;
-      if (updated.held_space_id !== post.spaceId) rank = mayMakeWiki(await this.access.require(viewer, updated.held_space_id, AccessLevel.PARTICIPATE));
+      rank = await this.stillMay(viewer, post.spaceId, updated.held_space_id, AccessLevel.PARTICIPATE, rank, mayMakeWiki);
       await tx.emit({
         type: 'post.updated',
         aggregateType: 'post',
