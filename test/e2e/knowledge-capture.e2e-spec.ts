@@ -16,7 +16,7 @@ import { HeldLock, withLockHeld } from '../support/row-locks';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { ArticleWrites } from '../../libs/knowledge/src/articles/article-writes';
-import { doneOrWaiting } from '../support/lock-waits';
+import { behindAGate, doneOrWaiting } from '../support/lock-waits';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const TREE = `query($b: ID!, $all: Boolean) { board(id: $b) { articleTree(includeArchived: $all) { depth parentId topic { id } } } }`;
@@ -246,27 +246,17 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
     const writtenBehindARealMove = async (id: string, target: string, write: () => Promise<GqlResult>) => {
       const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0)::text AS last FROM outbox`);
       const gate = gateCalls(t.get(KnowledgeBoard), 'beforeMove', (_tx: unknown, move: { topicId: string }) => move.topicId === id, 'after');
-      const running: Array<Promise<unknown>> = [];
-      let written: GqlResult;
-      try {
-        const moving = t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: id, boardId: target } }, { token: editor.token });
-        running.push(moving);
-        await gate.begun;
-        const writing = write();
-        running.push(writing);
-        expect(await doneOrWaiting(t, writing, 1)).toBe('waiting');
-        gate.open();
-        expectOk(await moving);
-        written = await writing;
-      } finally {
-        gate.restore();
-        await Promise.allSettled(running);
-      }
+      const written = await behindAGate(
+        t,
+        gate,
+        () => t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: id, boardId: target } }, { token: editor.token }),
+        write,
+      );
       const events: Array<{ type: string; board: string }> = await t.sql(
         `SELECT type, payload->>'boardId' AS board FROM outbox WHERE id > $1::bigint AND payload->>'topicId' = $2 AND payload ? 'boardId' ORDER BY id`,
         [last, id],
       );
-      return { written: written!, events };
+      return { written, events };
     };
 
     it('names, in the events of a publication a move held back, the board the article is in once it commits, not the one read before it waited', async () => {

@@ -13,7 +13,7 @@ import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.ser
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
-import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { behindAGate, doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 
 const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount } } }`;
 const SET_STATUS = `mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id idea { status } } }`;
@@ -425,21 +425,7 @@ describe('races and leaks found in review', () => {
      */
     const behindARealMove = async (topicId: string, request: () => Promise<GqlResult>, boardId = to.board): Promise<GqlResult> => {
       const gate = gateCalls(t.get(TopicsService), 'writeMove', (_tx: unknown, _actor: unknown, moved: { id: string }) => moved.id === topicId, 'after');
-      const running: Array<Promise<unknown>> = [];
-      try {
-        const moving = move(topicId, boardId);
-        running.push(moving);
-        await gate.begun;
-        const requesting = request();
-        running.push(requesting);
-        expect(await doneOrWaiting(t, requesting, 1)).toBe('waiting');
-        gate.open();
-        expectOk(await moving);
-        return await requesting;
-      } finally {
-        gate.restore();
-        await Promise.allSettled(running);
-      }
+      return behindAGate(t, gate, () => move(topicId, boardId), request);
     };
     const ACCEPT_ANSWER = `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`;
     const acceptedBehindARealMove = (topicId: string, answerId: string, token: string) => behindARealMove(topicId, () => t.gql(ACCEPT_ANSWER, { id: answerId }, { token }));

@@ -1,4 +1,5 @@
-import { expectOk, TestApp } from './test-app';
+import { CallGate } from './gates';
+import { expectOk, GqlResult, TestApp } from './test-app';
 
 /**
  * How many statements of the test's database wait for a lock now. Read through the app's pool,
@@ -56,4 +57,27 @@ export async function waitForWaitsOn(t: TestApp, xid: string, count: number): Pr
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`fewer than ${count} statements wait for transaction ${xid}`);
+}
+
+/**
+ * `request` sent while `gate`'s call, made by `holder`, is begun and held (what it holds held
+ * with it): `request` must wait for one of its locks; then the gate opens, `holder` must
+ * succeed, and `request`'s answer is returned. The gate is restored, and both settled, either way.
+ */
+export async function behindAGate<T>(t: TestApp, gate: CallGate, holder: () => Promise<GqlResult>, request: () => Promise<T>): Promise<T> {
+  const running: Array<Promise<unknown>> = [];
+  try {
+    const holding = holder();
+    running.push(holding);
+    await gate.begun;
+    const requesting = request();
+    running.push(requesting);
+    expect(await doneOrWaiting(t, requesting, 1)).toBe('waiting');
+    gate.open();
+    expectOk(await holding);
+    return await requesting;
+  } finally {
+    gate.restore();
+    await Promise.allSettled(running);
+  }
 }
