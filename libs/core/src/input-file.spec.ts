@@ -1,3 +1,4 @@
+import type * as Fs from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -42,6 +43,30 @@ describe('inputFile and optionalInputFile', () => {
     for (const check of [inputFile, optionalInputFile]) {
       expect(() => check(dangling, 'a CSV file', OwnError)).toThrow(OwnError);
       expect(() => check(dangling, 'a CSV file')).toThrow(new Error(`${dangling} is a link to a path not found (elsewhere/file.csv): give a CSV file`));
+    }
+  });
+
+  // Removed between the stat that found nothing there and the look at where it leads (another
+  // process cleaning up, say): nothing is there, said as for a file never there, not with
+  // readlink's bare ENOENT. The race is made certain by removing the link as soon as lstat
+  // answered that it is one (the file system's own answers, in that order).
+  it('take a link removed while it is looked at for what is not there', () => {
+    const removed = path.join(dir, 'removed.csv');
+    // The module object input-file calls into (an `import * as` copy's properties cannot be replaced).
+    const fs = jest.requireActual<typeof Fs>('node:fs');
+    const lstat = fs.lstatSync;
+    const spy = jest.spyOn(fs, 'lstatSync').mockImplementation(((target: Fs.PathLike, options?: Fs.StatSyncOptions) => {
+      const stat = lstat(target, options);
+      if (target === removed) fs.unlinkSync(removed);
+      return stat;
+    }) as typeof Fs.lstatSync);
+    try {
+      symlinkSync('elsewhere/file.csv', removed);
+      expect(() => inputFile(removed, 'a CSV file', OwnError)).toThrow(new OwnError(`${removed} not found: give a CSV file`));
+      symlinkSync('elsewhere/file.csv', removed);
+      expect(optionalInputFile(removed, 'a CSV file', OwnError)).toBeNull();
+    } finally {
+      spy.mockRestore();
     }
   });
 

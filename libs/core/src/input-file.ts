@@ -47,7 +47,8 @@ function checked(file: string, expected: string, refusal: Refusal, optional: boo
   }
   if (!stat) {
     // stat follows links: one whose target is not there answers nothing, as no file would.
-    if (isLink(path)) throw refused(`is a link to a path not found (${readlinkSync(path)})`);
+    const target = linkTarget(path);
+    if (target !== null) throw refused(`is a link to a path not found (${target})`);
     if (optional) return null;
   }
   if (!stat?.isFile()) throw refused(stat ? 'is not a file' : 'not found');
@@ -59,11 +60,16 @@ function checked(file: string, expected: string, refusal: Refusal, optional: boo
   return path;
 }
 
-/** Whether `path` is a link itself. Nothing there, or a file above it (ENOTDIR, which lstat throws where stat answers nothing), is none. */
-function isLink(path: string): boolean {
+/**
+ * Where `path` leads when it is a link itself, else null. Nothing there, or a file above it
+ * (ENOTDIR, which lstat throws where stat answers nothing), is none; so is a link removed (or
+ * replaced) between lstat and readlink, by another process cleaning up, say: readlink's bare
+ * ENOENT would be said in place of what is said of a path not there.
+ */
+function linkTarget(path: string): string | null {
   try {
-    return lstatSync(path).isSymbolicLink();
+    return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
   } catch {
-    return false;
+    return null;
   }
 }
