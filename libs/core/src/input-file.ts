@@ -64,9 +64,10 @@ function checked(file: string, expected: string, refusal: Refusal, optional: boo
  * Where `path` leads when it is a link itself, else null. Nothing there, or a file above it
  * (ENOTDIR, which lstat throws where stat answers nothing), is none; so is a link removed (or
  * replaced) between lstat and readlink, by another process cleaning up, say: readlink's bare
- * ENOENT would be said in place of what is said of a path not there.
+ * ENOENT would be said in place of what is said of a path not there. audit:export's --out names a
+ * link to a folder with it.
  */
-function linkTarget(path: string): string | null {
+export function linkTarget(path: string): string | null {
   try {
     return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
   } catch {

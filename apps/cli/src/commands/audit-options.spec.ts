@@ -58,6 +58,14 @@ describe("audit:export's --out", () => {
     expect(() => parseOut(path.join(dir, name))).toThrow(/^expected a file, not a folder \(/);
   });
 
+  // A link to a folder is no folder to write in, nor a file: renamed onto, the link itself would be
+  // replaced (rename does not follow it). Said as a link, as inputFile says a link to nothing.
+  it('refuses a link to a folder as a link, naming where it leads, before anything is read', () => {
+    const link = path.join(dir, 'folder-link');
+    symlinkSync('folder', link);
+    expect(() => parseOut(link)).toThrow(new InvalidArgumentError(`expected a file, not a link to a folder (${link} is a link to a folder (folder))`));
+  });
+
   // <file>.partial, written first, a folder: the export would fail on it, and its clean-up (rm of a
   // folder) would fail in turn, with an error of its own in place of the export's.
   it('refuses a file whose <file>.partial is a folder, before anything is read', () => {

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { accessSync, constants, lstatSync, statSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
-import { unreachable } from '../../../../libs/core/src/input-file';
+import { linkTarget, unreachable } from '../../../../libs/core/src/input-file';
 
 // audit:export's options, read as the command line is, before the database is opened.
 
@@ -42,7 +42,7 @@ export function parseSince(value: string): Date {
 const STICKY = 0o1000;
 
 /**
- * The export's file, refused before the database is opened when it names a folder, or its
+ * The export's file, refused before the database is opened when it names a folder (or a link to one), or its
  * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder,
  * anything else but a file (a named pipe) or a file this user may not write (the file is written there as `<file>.partial`, then renamed),
  * or the file is another user's in a sticky folder (which only its owner may replace): otherwise
@@ -72,7 +72,13 @@ export function parseOut(value: string): string {
   }
   // Renamed onto a folder, the export would fail only once the whole log was read.
   const target = statOf(file, 'a file');
-  if (target?.isDirectory()) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  if (target?.isDirectory()) {
+    // A link to one is said as a link, naming where it leads, as inputFile says a link to nothing:
+    // what the export would replace is the link itself (rename does not follow it), not a folder.
+    const to = linkTarget(file);
+    if (to !== null) throw new InvalidArgumentError(`expected a file, not a link to a folder (${file} is a link to a folder (${to}))`);
+    throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  }
   // So would its rename onto another user's file in a sticky folder (/tmp, mode 1777), where only
   // the file's owner, the folder's or root may replace it (EPERM). What is replaced is a link
   // itself, not the file it names: its owner is lstat's (a link to nothing too).
