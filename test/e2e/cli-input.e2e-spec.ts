@@ -146,7 +146,13 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   // whether nobody can run the CLI is asked of the CLI itself, built first (jest decides which
   // cases to skip as it collects them, before any beforeAll).
   const asNobody: SpawnSyncOptions = { uid: 65534, gid: 65534 };
-  const { writableToUs, nobodyRuns } = (() => {
+  // A probe that hangs (nobody's node stuck on a file system, say) would hang jest's collection of
+  // this file, which no test timeout bounds: it is killed (SIGKILL, which it cannot ignore) past
+  // PROBE_TIMEOUT_MS and taken for one that failed, so the cases are skipped with the warning. Its
+  // output is not read: ignored, no pipe left open by a child of its own can hold spawnSync either.
+  const PROBE_TIMEOUT_MS = 60_000;
+  const probe: SpawnSyncOptions = { ...asNobody, stdio: 'ignore', timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL' };
+  const { writableToUs, nobodyRuns, timedOut } = (() => {
     const probed = mkdtempSync(path.join(tmpdir(), 'parvis-cli-input-probe-'));
     try {
       chmodSync(probed, 0o755);
@@ -159,15 +165,16 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
       } catch {
         writable = false;
       }
-      if (!writable) return { writableToUs: false, nobodyRuns: false };
+      if (!writable) return { writableToUs: false, nobodyRuns: false, timedOut: false };
       // Nobody must run the built CLI as the cases do, loading every command's modules from dist/
       // and node_modules (a clone, or a build, made under umask 077 has files it may not read), and
       // reach the read-only folder itself (a TMPDIR inside a 0700 folder, say), where the CLI would
       // otherwise be refused for another reason ('cannot be reached').
       buildDistOnceSync();
-      const cli = spawnSync(process.execPath, [MAIN, 'help'], { cwd: ROOT, input: '', ...asNobody });
-      const reaches = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(probedReadOnly)}, require('fs').constants.X_OK)`], asNobody);
-      return { writableToUs: true, nobodyRuns: cli.status === 0 && reaches.status === 0 };
+      const cli = spawnSync(process.execPath, [MAIN, 'help'], { cwd: ROOT, ...probe });
+      const reaches = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(probedReadOnly)}, require('fs').constants.X_OK)`], probe);
+      const timedOut = [cli, reaches].some((run) => (run.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT');
+      return { writableToUs: true, nobodyRuns: cli.status === 0 && reaches.status === 0, timedOut };
     } finally {
       rmSync(probed, { recursive: true, force: true });
     }
@@ -176,7 +183,8 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   if (writableToUs && !nobodyRuns) {
     console.warn(
       `Skipped the cases of a permission denied (an export into a read-only folder, files that may not be read): running as uid ${process.getuid?.()}, ` +
-        `which may write in a read-only folder whatever its mode, and nobody (65534) cannot run the built CLI here (${MAIN}) or reach a folder in ${tmpdir()}`,
+        `which may write in a read-only folder whatever its mode, and nobody (65534) cannot run the built CLI here (${MAIN}) or reach a folder in ${tmpdir()}` +
+        (timedOut ? ` (a probe, run as nobody, did not end within ${PROBE_TIMEOUT_MS / 1000} s and was killed)` : ''),
     );
   }
   const asDenied = writableToUs ? asNobody : {};
