@@ -8,7 +8,9 @@ const DIST = path.join(ROOT, 'dist');
 const MARK = path.join(DIST, '.test-run');
 /** Held (as a directory: creating one is atomic) by the worker building `dist/`. */
 const LOCK = path.join(DIST, '.test-build.lock');
-/** A lock older than this was left by a worker that died building; the next one takes it over. */
+/** In the lock, written by its holder as soon as it took it: the holder's pid. */
+const HOLDER = 'holder';
+/** A lock with no holder written in it older than this was left by a worker that died taking it. */
 const STALE_LOCK_MS = 180_000;
 
 const builtThisRun = (run: string): boolean => {
@@ -19,13 +21,40 @@ const builtThisRun = (run: string): boolean => {
   }
 };
 
-const lockIsStale = (): boolean => {
+/** Whether process `pid` is alive: signal 0 checks it is there (EPERM: there, another user's). */
+const alive = (pid: number): boolean => {
   try {
-    return Date.now() - statSync(LOCK).mtimeMs > STALE_LOCK_MS;
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Whether `lock` (a dist lock) was left by a worker that died, so that the next may take it over.
+ * Its holder is asked whether it is alive: a build however slow (more than STALE_LOCK_MS on a busy
+ * machine) keeps its lock while its worker lives, where a lock judged by its age alone was taken
+ * by a second worker, which built over the first's files; a dead holder's lock is taken over at
+ * once. The holder blocks its thread while it builds (execFileSync), so it could not refresh the
+ * lock's age instead. Only a lock with no holder written in it (its worker died between taking it
+ * and writing it, or is writing it now) is judged by its age. Another process that took a dead
+ * holder's pid since keeps the lock as long as it lives (pids are reused only once they run out).
+ */
+export function distLockIsStale(lock: string): boolean {
+  let holder: number;
+  try {
+    holder = Number(readFileSync(path.join(lock, HOLDER), 'utf8'));
+  } catch {
+    holder = NaN;
+  }
+  if (Number.isInteger(holder) && holder > 0) return !alive(holder);
+  try {
+    return Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS;
   } catch {
     return false;
   }
-};
+}
 
 /**
  * One try at `dist/` for this run: true when it is built (found built by this run, or built now
@@ -38,10 +67,11 @@ function builtOrBuilding(run: string | undefined): boolean {
     mkdirSync(LOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    if (lockIsStale()) rmSync(LOCK, { recursive: true, force: true });
+    if (distLockIsStale(LOCK)) rmSync(LOCK, { recursive: true, force: true });
     return false;
   }
   try {
+    writeFileSync(path.join(LOCK, HOLDER), String(process.pid));
     if (run && builtThisRun(run)) return true;
     rmSync(MARK, { force: true });
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });

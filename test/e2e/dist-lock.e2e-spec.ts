@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { distLockIsStale } from '../support/dist';
+
+/**
+ * The lock under which one jest worker builds `dist/` for the specs that run it (test/support/dist.ts):
+ * when it is taken over as left by a worker that died. Its age is set, not waited for.
+ */
+describe("dist/'s build lock", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'parvis-dist-lock-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const HOUR_AGO = new Date(Date.now() - 3_600_000);
+  /** A lock as its holder leaves it (its pid written in it, or none), made `at` (its mtime). */
+  function lockHeldBy(holder: number | null, at?: Date): string {
+    const lock = path.join(dir, '.test-build.lock');
+    mkdirSync(lock);
+    if (holder !== null) writeFileSync(path.join(lock, 'holder'), String(holder));
+    if (at) utimesSync(lock, at, at);
+    return lock;
+  }
+
+  // A build slower than the age at which a lock was taken for a dead worker's: a second worker
+  // took it and built over the first's files.
+  it('is kept by a holder still alive however long ago it was taken', () => {
+    expect(distLockIsStale(lockHeldBy(process.pid, HOUR_AGO))).toBe(false);
+  });
+
+  it('is taken over at once when its holder is no longer alive', () => {
+    const ended = spawnSync(process.execPath, ['-e', '']);
+    expect(ended.status).toBe(0);
+    expect(distLockIsStale(lockHeldBy(ended.pid))).toBe(true);
+  });
+
+  // Its worker died between taking it and writing its pid (or is writing it now): judged by its age.
+  it('with no holder written, is taken over once old, not while new', () => {
+    expect(distLockIsStale(lockHeldBy(null, HOUR_AGO))).toBe(true);
+    rmSync(path.join(dir, '.test-build.lock'), { recursive: true });
+    expect(distLockIsStale(lockHeldBy(null))).toBe(false);
+  });
+
+  it('is not stale when there is none', () => {
+    expect(distLockIsStale(path.join(dir, 'none'))).toBe(false);
+  });
+});
