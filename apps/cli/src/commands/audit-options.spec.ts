@@ -50,8 +50,8 @@ describe("audit:export's --out", () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  // The export is written as <file>.partial and renamed onto <file>: onto a folder, that fails
-  // only once the whole log was read (or writes <folder>/.partial for a name ending in a slash).
+  // The export is written beside <file> as a partial and renamed onto it: onto a folder, that fails
+  // only once the whole log was read (or writes <folder>/.<hex>.partial for a name ending in a slash).
   it.each([['folder'], ['folder/'], ['.'], ['new-folder/']])('refuses %j, naming a folder, before anything is read', (name) => {
     // path.join keeps a trailing slash.
     expect(() => parseOut(path.join(dir, name))).toThrow(InvalidArgumentError);
@@ -66,18 +66,9 @@ describe("audit:export's --out", () => {
     expect(() => parseOut(link)).toThrow(new InvalidArgumentError(`expected a file, not a link to a folder (${link} is a link to a folder (folder))`));
   });
 
-  // <file>.partial, written first, a folder: the export would fail on it, and its clean-up (rm of a
-  // folder) would fail in turn, with an error of its own in place of the export's.
-  it('refuses a file whose <file>.partial is a folder, before anything is read', () => {
-    mkdirSync(path.join(dir, 'blocked.csv.partial'));
-    expect(() => parseOut(path.join(dir, 'blocked.csv'))).toThrow(
-      new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${path.join(dir, 'blocked.csv.partial')} is a folder)`),
-    );
-  });
-
   // A loop of links cannot be reached by root either (a folder this user may not enter, EACCES,
   // is cli-input's, as nobody): said as inputFile says it, not with Node's bare ELOOP.
-  it('refuses a folder, a file or a <file>.partial it cannot reach, as an input file is refused', () => {
+  it('refuses a folder or a file it cannot reach, as an input file is refused', () => {
     const loop = path.join(dir, 'loop');
     symlinkSync('loop', loop);
     for (const [out, message] of [
@@ -87,49 +78,32 @@ describe("audit:export's --out", () => {
       expect(() => parseOut(out)).toThrow(InvalidArgumentError);
       expect(() => parseOut(out)).toThrow(new InvalidArgumentError(message));
     }
-    symlinkSync('looping.csv.partial', path.join(dir, 'looping.csv.partial'));
-    expect(() => parseOut(path.join(dir, 'looping.csv'))).toThrow(
-      new InvalidArgumentError(`expected a file whose <file>.partial, written first, can be written (${path.join(dir, 'looping.csv.partial')} cannot be reached (ELOOP))`),
-    );
   });
 
-  // Nor anything else that is no file: a named pipe, opened for writing, would hold the export
-  // (the database opened) until something read it; a socket cannot be opened (ENXIO).
-  it('refuses a file whose <file>.partial is a named pipe, before anything is read', () => {
-    const partial = path.join(dir, 'piped.csv.partial');
-    execFileSync('mkfifo', [partial]);
-    expect(() => parseOut(path.join(dir, 'piped.csv'))).toThrow(new InvalidArgumentError(`expected a file whose <file>.partial, written first, is a file (${partial} is not a file)`));
-  });
-
-  // Opened for writing, a link is followed: the export would overwrite the file it names (one of
-  // this user's, the link another's), or make the one a dangling link names, wherever it is.
-  it('refuses a file whose <file>.partial is a link, to a file or to nothing', () => {
+  // The export is written beside the file as a new partial of a name of its own (writeExportFile):
+  // a <file>.partial there already, which exports wrote into before (one that died left it), is
+  // neither written nor removed, whatever it is; it was refused when the export would write it.
+  it('takes a file whose <file>.partial is there, a folder, a named pipe, a link or a loop of links', () => {
+    mkdirSync(path.join(dir, 'blocked.csv.partial'));
+    execFileSync('mkfifo', [path.join(dir, 'piped.csv.partial')]);
     writeFileSync(path.join(dir, 'victim.txt'), 'a file of this user\n');
     symlinkSync(path.join(dir, 'victim.txt'), path.join(dir, 'linked.csv.partial'));
     symlinkSync(path.join(dir, 'made-by-the-export'), path.join(dir, 'dangling.csv.partial'));
-    for (const name of ['linked.csv', 'dangling.csv']) {
-      const partial = path.join(dir, `${name}.partial`);
-      expect(() => parseOut(path.join(dir, name))).toThrow(new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a link (${partial} is a link)`));
-    }
+    symlinkSync('looping.csv.partial', path.join(dir, 'looping.csv.partial'));
+    for (const name of ['blocked.csv', 'piped.csv', 'linked.csv', 'dangling.csv', 'looping.csv']) expect(parseOut(path.join(dir, name))).toBe(path.join(dir, name));
   });
 
-  // Root may write any file, so the export would go into another user's <file>.partial and end
-  // theirs (owner and mode): only root can make a file another user's here (chown).
+  // Only root can make a file another user's here (chown).
   const asRoot = process.getuid?.() === 0 ? it : it.skip;
-  asRoot("refuses a file whose <file>.partial is another user's, though this one may write it", () => {
+  asRoot("takes a file whose <file>.partial is another user's", () => {
     const partial = path.join(dir, 'theirs.csv.partial');
     writeFileSync(partial, 'half an export of another user\n', { mode: 0o666 });
     chownSync(partial, 65534, 65534);
-    expect(() => parseOut(path.join(dir, 'theirs.csv'))).toThrow(
-      new InvalidArgumentError(`expected a file whose <file>.partial, written first, is this user's (${partial} belongs to uid 65534)`),
-    );
+    expect(parseOut(path.join(dir, 'theirs.csv'))).toBe(path.join(dir, 'theirs.csv'));
   });
 
   it('takes a new file, or one to replace, in a folder this user may write in', () => {
     expect(parseOut(path.join(dir, 'new.csv'))).toBe(path.join(dir, 'new.csv'));
-    expect(parseOut(path.join(dir, 'old.csv'))).toBe(path.join(dir, 'old.csv'));
-    // A <file>.partial left by an export that died is a file: overwritten, then renamed.
-    writeFileSync(path.join(dir, 'old.csv.partial'), 'half an export\n');
     expect(parseOut(path.join(dir, 'old.csv'))).toBe(path.join(dir, 'old.csv'));
   });
 });

@@ -42,16 +42,16 @@ export function parseSince(value: string): Date {
 const STICKY = 0o1000;
 
 /**
- * The export's file, refused before the database is opened when it names a folder (or a link to one), or its
- * folder does not exist or this user may not write in it, or its `<file>.partial` is a folder,
- * anything else but a file (a named pipe) or a file this user may not write (the file is written there as `<file>.partial`, then renamed),
- * or the file is another user's in a sticky folder (which only its owner may replace): otherwise
- * that would be found only once the log is read. A `<file>.partial` of another user, or a link,
- * is refused too, since the export would be written into it (or through it).
+ * The export's file, refused before the database is opened when it names a folder (or a link to
+ * one), or its folder does not exist or this user may not write in it (the export is written
+ * beside it as a partial of its own, then renamed: writeExportFile), or the file is another
+ * user's in a sticky folder (which only its owner may replace): otherwise that would be found only
+ * once the log is read. What is beside it already (a `<file>.partial` of an export that died) is
+ * no matter: the partial is a new file of a name of its own.
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
-  // A name ending in a separator (which resolve drops) names a folder: the export would write <folder>/.partial.
+  // A name ending in a separator (which resolve drops) names a folder: the export would write <folder>/.<hex>.partial.
   if (value.endsWith('/') || value.endsWith(sep)) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
   const dir = dirname(file);
   // A path whose stat fails (a folder above it this user may not enter, a loop of links) is
@@ -86,34 +86,6 @@ export function parseOut(value: string): string {
   const replaced = lstatSync(file, { throwIfNoEntry: false });
   if (replaced && stat.mode & STICKY && uid !== undefined && uid !== 0 && replaced.uid !== uid && stat.uid !== uid) {
     throw new InvalidArgumentError(`expected a file this user may replace (${file} is another user's, in a folder where only a file's owner may replace it)`);
-  }
-  // So would writing <file>.partial when it is a folder (EISDIR), and removing it after, which
-  // answers an error of its own (rm of a folder) in place of the export's.
-  const partial = `${file}.partial`;
-  const left = statOf(partial, 'a file whose <file>.partial, written first, can be written');
-  // Or a link (another user's, say): opened for writing, it would be followed, and the export
-  // would overwrite the file it names or make the one a dangling link names, wherever that is.
-  if (lstatSync(partial, { throwIfNoEntry: false })?.isSymbolicLink()) {
-    throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a link (${partial} is a link)`);
-  }
-  if (left?.isDirectory()) throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is not a folder (${partial} is a folder)`);
-  // Or anything else that is no file: a named pipe would hold the export, opened for writing,
-  // until something read it; a socket cannot be opened (ENXIO).
-  if (left && !left.isFile()) throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is a file (${partial} is not a file)`);
-  // Or one this user may not write (left by another user, say): opened only once the database
-  // was opened and migrated, it would fail with Node's bare EACCES, and the clean-up after would
-  // remove another user's file wherever the folder lets it.
-  if (left) {
-    try {
-      accessSync(partial, constants.W_OK);
-    } catch {
-      throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, can be written (${partial} is not writable)`);
-    }
-    // Another user's that this one may write (root may write any): written into and renamed, the
-    // export would be that user's file, with their mode, the moderation log theirs to read.
-    if (uid !== undefined && left.uid !== uid) {
-      throw new InvalidArgumentError(`expected a file whose <file>.partial, written first, is this user's (${partial} belongs to uid ${left.uid})`);
-    }
   }
   return value;
 }

@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import type * as FsPromises from 'node:fs/promises';
 import { createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -21,88 +22,158 @@ describe("audit:export's --out file", () => {
 
   const mode = (file: string) => statSync(file).mode & 0o777;
   const lines = (stream: NodeJS.WritableStream) => pipeline(Readable.from(['1,post.hide\n']), stream).then(() => 1);
-  /** The header written, so that the <file>.partial is there (a stream opens its file as it can). */
-  const header = (stream: NodeJS.WritableStream) => new Promise<void>((resolve, reject) => stream.write('id,action\n', (err) => (err ? reject(err) : resolve())));
+  /** Written, and the write done: the partial holds it (a stream opens and writes as it can). */
+  const written = (stream: NodeJS.WritableStream, text: string) => new Promise<void>((resolve, reject) => stream.write(text, (err) => (err ? reject(err) : resolve())));
+  const header = (stream: NodeJS.WritableStream) => written(stream, 'id,action\n');
+  /** The partials an export to `out` writes beside it: `<out>.<12 hex>.partial`, one of its own. */
+  const partialsOf = (out: string) =>
+    readdirSync(path.dirname(out))
+      .filter((name) => name.startsWith(`${path.basename(out)}.`) && /^\.[0-9a-f]{12}\.partial$/.test(name.slice(path.basename(out).length)))
+      .map((name) => path.join(path.dirname(out), name));
 
-  it('is written 0600, the <file>.partial while it is written too, whatever the umask', async () => {
+  it('is written 0600, its partial while it is written too, whatever the umask, and leaves no partial', async () => {
     const out = path.join(dir, 'log.csv');
-    let partialMode: number | undefined;
+    let partialModes: number[] = [];
     await expect(
       writeExportFile(out, async (stream) => {
         await header(stream);
-        partialMode = mode(`${out}.partial`);
+        partialModes = partialsOf(out).map(mode);
         return lines(stream);
       }),
     ).resolves.toBe(1);
-    expect({ partialMode, mode: mode(out), text: readFileSync(out, 'utf8'), partialLeft: existsSync(`${out}.partial`) }).toEqual({
-      partialMode: 0o600,
+    expect({ partialModes, mode: mode(out), text: readFileSync(out, 'utf8'), left: readdirSync(dir) }).toEqual({
+      partialModes: [0o600],
       mode: 0o600,
       text: 'id,action\n1,post.hide\n',
-      partialLeft: false,
+      left: ['log.csv'],
     });
   });
 
-  it('is written 0600 into a <file>.partial of this user left readable by an export that died', async () => {
+  // They shared <file>.partial: the second truncated and renamed the first's half-written file,
+  // the first went on writing into the renamed file (the export now) and failed on its own rename.
+  it('is written by two exports to it at once each into a partial of its own, the last renamed the one left', async () => {
     const out = path.join(dir, 'log.csv');
-    writeFileSync(`${out}.partial`, 'half an export', { mode: 0o644 });
-    await writeExportFile(out, async (stream) => {
-      await header(stream);
-      return lines(stream);
+    let halfWritten!: () => void;
+    const firstHalfWritten = new Promise<void>((resolve) => (halfWritten = resolve));
+    let goOn!: () => void;
+    const secondDone = new Promise<void>((resolve) => (goOn = resolve));
+    const first = writeExportFile(out, async (stream) => {
+      await written(stream, 'id,action\n1,first\n');
+      halfWritten();
+      await secondDone;
+      await pipeline(Readable.from(['2,first\n']), stream);
+      return 2;
     });
-    expect({ mode: mode(out), text: readFileSync(out, 'utf8') }).toEqual({ mode: 0o600, text: 'id,action\n1,post.hide\n' });
+    await firstHalfWritten;
+    await expect(writeExportFile(out, (stream) => pipeline(Readable.from(['id,action\n', '1,second\n']), stream).then(() => 1))).resolves.toBe(1);
+    const afterSecond = readFileSync(out, 'utf8');
+    goOn();
+    await expect(first).resolves.toBe(2);
+    expect({ afterSecond, last: readFileSync(out, 'utf8'), mode: mode(out), left: readdirSync(dir) }).toEqual({
+      afterSecond: 'id,action\n1,second\n',
+      last: 'id,action\n1,first\n2,first\n',
+      mode: 0o600,
+      left: ['log.csv'],
+    });
   });
 
-  it("fails with the export's own error when its <file>.partial cannot be removed after", async () => {
+  // Its stream closed it when it ended (or was destroyed), and the export closed it again after.
+  it('closes its file once, whether the export is written or fails', async () => {
+    const fsPromises = jest.requireActual<typeof FsPromises>('node:fs/promises');
+    const realOpen = fsPromises.open;
+    const closes: number[] = [];
+    const spy = jest.spyOn(fsPromises, 'open').mockImplementation((async (...args: Parameters<typeof FsPromises.open>) => {
+      const handle = await realOpen(...args);
+      const close = handle.close.bind(handle);
+      const i = closes.push(0) - 1;
+      handle.close = () => {
+        closes[i]++;
+        return close();
+      };
+      return handle;
+    }) as typeof FsPromises.open);
+    try {
+      const out = path.join(dir, 'log.csv');
+      await writeExportFile(out, lines);
+      await expect(
+        writeExportFile(out, async (stream) => {
+          await header(stream);
+          throw new Error('the log could not be read');
+        }),
+      ).rejects.toThrow('the log could not be read');
+      // A failure through the stream, which destroys it (as the CSV's pipeline does).
+      await expect(writeExportFile(out, (stream) => pipeline(Readable.from((async function* () { yield 'id,action\n'; throw new Error('the log could not be read'); })()), stream).then(() => 1))).rejects.toThrow('the log could not be read');
+    } finally {
+      spy.mockRestore();
+    }
+    expect({ closes, left: readdirSync(dir) }).toEqual({ closes: [1, 1, 1], left: ['log.csv'] });
+  });
+
+  it("fails with the export's own error when its partial cannot be removed after", async () => {
     const out = path.join(dir, 'log.csv');
     await expect(
       writeExportFile(out, async (stream) => {
         await header(stream);
         // The partial replaced by a folder meanwhile: removing it fails (rm of a folder).
-        rmSync(`${out}.partial`);
-        mkdirSync(`${out}.partial`);
+        const [partial] = partialsOf(out);
+        rmSync(partial);
+        mkdirSync(partial);
         throw new Error('the log could not be read');
       }),
     ).rejects.toThrow(new Error('the log could not be read'));
   });
 
-  it('removes no <file>.partial it could not open', async () => {
+  // A <file>.partial of the fixed name exports wrote before, left by one that died: a file, a
+  // link (to a file of this user's, or to nothing), a socket (which no one may open, ENXIO).
+  it('leaves what is beside it as it was, a <file>.partial left before included, written through no link', async () => {
     const out = path.join(dir, 'log.csv');
-    // A socket, which no one may open (ENXIO), root included.
+    writeFileSync(`${out}.partial`, 'half an export', { mode: 0o644 });
+    const linked = path.join(dir, 'linked.csv');
+    const victim = path.join(dir, 'victim.txt');
+    writeFileSync(victim, 'a file of this user\n');
+    symlinkSync(victim, `${linked}.partial`);
+    const dangling = path.join(dir, 'dangling.csv');
+    symlinkSync(path.join(dir, 'made-by-the-export'), `${dangling}.partial`);
+    const socket = path.join(dir, 'socket.csv');
     const server: Server = createServer();
-    await new Promise<void>((resolve) => server.listen(`${out}.partial`, resolve));
+    await new Promise<void>((resolve) => server.listen(`${socket}.partial`, resolve));
     try {
-      await expect(writeExportFile(out, lines)).rejects.toMatchObject({ code: 'ENXIO' });
-      expect(statSync(`${out}.partial`).isSocket()).toBe(true);
+      for (const file of [out, linked, dangling, socket]) await expect(writeExportFile(file, lines)).resolves.toBe(1);
+      expect({
+        texts: [out, linked, dangling, socket].map((file) => readFileSync(file, 'utf8')),
+        modes: [out, linked, dangling, socket].map(mode),
+        left: readFileSync(`${out}.partial`, 'utf8'),
+        victim: readFileSync(victim, 'utf8'),
+        made: existsSync(path.join(dir, 'made-by-the-export')),
+        links: [lstatSync(`${linked}.partial`).isSymbolicLink(), lstatSync(`${dangling}.partial`).isSymbolicLink()],
+        socket: statSync(`${socket}.partial`).isSocket(),
+      }).toEqual({
+        texts: Array(4).fill('1,post.hide\n'),
+        modes: Array(4).fill(0o600),
+        left: 'half an export',
+        victim: 'a file of this user\n',
+        made: false,
+        links: [true, true],
+        socket: true,
+      });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
   });
 
-  // parseOut refuses one before the database opens: this holds when it was made since.
-  it('writes through no <file>.partial that is a link, to a file or to nothing, and leaves it', async () => {
-    const out = path.join(dir, 'log.csv');
-    const victim = path.join(dir, 'victim.txt');
-    writeFileSync(victim, 'a file of this user\n');
-    symlinkSync(victim, `${out}.partial`);
-    await expect(writeExportFile(out, lines)).rejects.toMatchObject({ code: 'ELOOP' });
-    const dangling = path.join(dir, 'dangling.csv');
-    symlinkSync(path.join(dir, 'made-by-the-export'), `${dangling}.partial`);
-    await expect(writeExportFile(dangling, lines)).rejects.toMatchObject({ code: 'ELOOP' });
-    expect({
-      victim: readFileSync(victim, 'utf8'),
-      made: existsSync(path.join(dir, 'made-by-the-export')),
-      links: [lstatSync(`${out}.partial`).isSymbolicLink(), lstatSync(`${dangling}.partial`).isSymbolicLink()],
-    }).toEqual({ victim: 'a file of this user\n', made: false, links: [true, true] });
-  });
-
-  // parseOut refuses one before the database opens; this holds when it was made since. Root may
-  // write any file, and only root can give one away (chown).
+  // Root may write any file, and only root can give one away (chown): the export, written into
+  // it, would have been that user's.
   (process.getuid?.() === 0 ? it : it.skip)("writes into no <file>.partial of another user's, and leaves it", async () => {
     const out = path.join(dir, 'log.csv');
     writeFileSync(`${out}.partial`, 'half an export of another user\n');
     chmodSync(`${out}.partial`, 0o666);
     chownSync(`${out}.partial`, 65534, 65534);
-    await expect(writeExportFile(out, lines)).rejects.toThrow(new Error(`${out}.partial belongs to uid 65534, not this user: the export written into it would be theirs`));
-    expect({ text: readFileSync(`${out}.partial`, 'utf8'), mode: mode(`${out}.partial`), out: existsSync(out) }).toEqual({ text: 'half an export of another user\n', mode: 0o666, out: false });
+    await expect(writeExportFile(out, lines)).resolves.toBe(1);
+    expect({
+      text: readFileSync(`${out}.partial`, 'utf8'),
+      mode: mode(`${out}.partial`),
+      out: readFileSync(out, 'utf8'),
+      owner: statSync(out).uid,
+    }).toEqual({ text: 'half an export of another user\n', mode: 0o666, out: '1,post.hide\n', owner: 0 });
   });
 });

@@ -1,38 +1,64 @@
-import { constants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants, WriteStream } from 'node:fs';
 import { FileHandle, open, rename, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+
+/** How many names an export tries for its partial, each found taken, before it gives up (EEXIST). */
+const PARTIAL_NAMES = 8;
 
 /**
- * Writes `out` through `write`, beside it as `<out>.partial`, renamed onto it once complete: a
- * failed export leaves no half file. Both are 0600, whatever the umask (the moderation log names
- * members and moderators and their reasons): a new partial is made so, one left by an export of
- * this user's that died is set so before anything is written. parseOut refuses, before the
- * database opens, a partial that is a link or another user's; this holds when one was made since:
- * a link is not followed (ELOOP), and another user's is left as it was (opened, it is truncated
- * only once found this user's). A partial this could not open, or not its own, is left as it
- * was; one it opened is removed on failure, and a failure to remove it is said on stderr, never
- * in place of the export's own error.
+ * A new file beside `out` for this export alone, `<out>.<12 hex>.partial`: created exclusively
+ * (O_EXCL), so whatever is there already under that name (another export's partial, a link, a
+ * file of another user's) is never opened, written or removed, and the next name is tried; with
+ * O_NOFOLLOW besides, a link at the name is never followed. 0600, so the umask can only have taken
+ * from it (it is chmod'ed so after).
+ */
+async function openPartial(out: string): Promise<{ partial: string; file: FileHandle }> {
+  for (let tries = 1; ; tries++) {
+    const partial = `${out}.${randomBytes(6).toString('hex')}.partial`;
+    try {
+      return { partial, file: await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || tries === PARTIAL_NAMES) throw err;
+    }
+  }
+}
+
+/** The stream's file closed (by the stream, which owns it): at once, if it has not ended. */
+async function closed(stream: WriteStream): Promise<void> {
+  if (stream.closed) return;
+  const closing = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  stream.destroy();
+  await closing;
+}
+
+/**
+ * Writes `out` through `write`, beside it as a partial of its own (`openPartial`), renamed onto
+ * it once complete and closed: a failed export leaves no half file, and two exports to the same
+ * `out` at once each write their own, the last renamed the one left (neither writes into the
+ * other's, nor renames it half written). The export is 0600, whatever the umask (the moderation
+ * log names members and moderators and their reasons). The file is closed once: by its stream,
+ * which owns it once made (when it ends, or is destroyed on a failure), or here when none was
+ * made; a failure to close it fails the export before the rename. A partial made here is removed
+ * on failure, and a failure to remove it is said on stderr, never in place of the export's own
+ * error. parseOut refuses, before the database opens, what would fail only at the end (a folder
+ * named, another user's file to replace in a sticky folder).
  */
 export async function writeExportFile(out: string, write: (stream: NodeJS.WritableStream) => Promise<number>): Promise<number> {
-  const partial = `${out}.partial`;
-  const file: FileHandle = await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  const { partial, file } = await openPartial(out);
+  let stream: WriteStream | undefined;
   try {
-    const owner = (await file.stat()).uid;
-    const uid = process.getuid?.();
-    if (uid !== undefined && owner !== uid) throw new Error(`${partial} belongs to uid ${owner}, not this user: the export written into it would be theirs`);
-  } catch (err) {
-    await file.close();
-    throw err;
-  }
-  try {
-    await file.truncate(0);
     await file.chmod(0o600);
-    const n = await write(file.createWriteStream());
+    stream = file.createWriteStream();
+    const n = await write(stream);
+    // Ended here if `write` left it open; its close (an error there too, say a write-back's) waited for.
+    if (!stream.writableEnded) stream.end();
+    await finished(stream);
     await rename(partial, out);
     return n;
   } catch (err) {
+    await (stream ? closed(stream) : file.close()).catch(() => undefined);
     await rm(partial, { force: true }).catch((rmErr: Error) => process.stderr.write(`Could not remove ${partial}: ${rmErr.message}\n`));
     throw err;
-  } finally {
-    await file.close();
   }
 }
