@@ -704,6 +704,23 @@ describe('moderation: reports and the review queue', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [silenced.id])).toEqual([{ n: 0 }]);
   });
 
+  it('refuses a report whose topic moved to a space the reporter cannot read while it waited as if it were gone (NOT_FOUND, not the move’s CONFLICT), nothing written; one moved where they read is CONFLICT', async () => {
+    /** Moves the reported reply's topic into `to` (as moveTopic writes it) while the report waits for the topic. */
+    const movedInto = (to: { id: string }) => async (h: HeldLock, s: { postId: string }) => {
+      const [{ topic_id: topicId }] = await h.query(`SELECT topic_id FROM posts WHERE id = $1`, [s.postId]);
+      await h.query(`UPDATE topics SET board_id = $2, space_id = $3 WHERE id = $1`, [topicId, await makeBoard(t, to.id), to.id]);
+      await h.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topicId, to.id]);
+    };
+    const reporter = await member();
+    const unread = await reportedWhile(reporter, movedInto(await makeSpace(t, 'RESTRICTED')));
+    expect(expectError(unread.answer, 'NOT_FOUND').message).toBe('Post not found');
+    expect([unread.state, unread.item]).toEqual(['VISIBLE', undefined]);
+    const read = await reportedWhile(reporter, movedInto(await makeSpace(t, 'PUBLIC')));
+    expect(expectError(read.answer, 'CONFLICT').message).toBe('The topic moved while your report was on its way: report it again');
+    expect([read.state, read.item]).toEqual(['VISIBLE', undefined]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM reports WHERE reporter_id = $1`, [reporter.id])).toEqual([{ n: 0 }]);
+  });
+
   it('reports in a fixed number of statements, everything it decides on read in its transaction: the author’s row held only once the score reaches the threshold', async () => {
     const s = await makeSpace(t, 'PUBLIC');
     await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 4}' WHERE id = $1`, [s.id]);

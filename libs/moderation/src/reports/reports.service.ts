@@ -238,7 +238,6 @@ export class ReportsService {
       if (target.post) {
         // Deleted since it was read (by its author, say): there is nothing left to report.
         if (!now || (now.state === ContentState.DELETED && target.post.state !== ContentState.DELETED)) throw notFound();
-        if (now.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       }
       // What the report decides on is read here, once the post is held, not before the
       // transaction: the reporter as they are now (`viewerNow`: one silenced, or whose grant was
@@ -248,6 +247,10 @@ export class ReportsService {
       // Whether they may see it is judged again too, as `target` judged it, on the post and topic
       // as held: a moderator demoted meanwhile no longer sees hidden or held content (NOT_FOUND).
       if (now && (await this.heldView(reporter, now)).view !== 'full') throw notFound();
+      // Moved to another space meanwhile: judged above where it is now (one moved out of the
+      // reporter's sight is NOT_FOUND, as if gone, never told of the move), then refused, to be
+      // reported again where it is (its item would go to the old space's queue).
+      if (now && now.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       await this.assertMayReport(reporter, target.spaceId);
       const { weight, breakdown } = await this.weigh(tx, reporter, target.spaceId);
       // A moderator kept this content after this reporter's report: the same report again would
