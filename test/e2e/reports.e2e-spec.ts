@@ -167,6 +167,22 @@ describe('moderation: reports and the review queue', () => {
     expectOk(await t.gql(CLAIM, { id: item2.id }, { token: mod2.token }));
   });
 
+  it('REJECT restores only what the auto-hide still hides: a post another moderator unhid and then hid by hand while the item was claimed stays hidden', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const target = await reply(t, author.token, topic.id, 'hidden by the reports, then by hand');
+    for (const r of [await member(3), await member(3)]) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: r.token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1 AND auto_hidden`, [target.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod.token }));
+    // mod2 undoes the auto-hide, then hides it by hand with a reason of their own; mod's claim keeps the item open.
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    expect(expectOk(await t.gql(MOD, { input: { postId: target.id, action: 'UNHIDE' } }, { token: mod2.token })).moderatePost.state).toBe('VISIBLE');
+    expect(expectOk(await t.gql(MOD, { input: { postId: target.id, action: 'HIDE', reason: 'a slur in the second line' } }, { token: mod2.token })).moderatePost.state).toBe('HIDDEN');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');
+    expect(await postState(target.id)).toBe('HIDDEN');
+    const [decided] = await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 AND action LIKE 'resolved:%'`, [item.id]);
+    expect(decided.action).toBe('resolved: reject (none: hidden by a moderator since it was hidden automatically)');
+  });
+
   it('APPROVE upholds the reports and deletes or hides the content', async () => {
     const topic = await createTopic(t, author.token, board);
     const target = await reply(t, author.token, topic.id, 'truly abusive');

@@ -436,7 +436,8 @@ export class ReportsService {
 
   /**
    * APPROVE upholds the reports and acts on the content (hide by default, or delete);
-   * REJECT restores auto-hidden content and counts against the reporters' record;
+   * REJECT restores auto-hidden content (not one a moderator unhid and hid again by hand since:
+   * `unhiddenSinceAutoHide`) and counts against the reporters' record;
    * IGNORE closes the item without judging the reports (held content and appeals are
    * approved or rejected: they wait on the decision).
    */
@@ -508,8 +509,12 @@ export class ReportsService {
         }
       }
       if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
-        await this.posts.applyState(tx, moderator.id, post, post.topic, ContentState.VISIBLE);
-        action = 'restored';
+        if (await this.unhiddenSinceAutoHide(tx, post.id)) {
+          action = 'none: hidden by a moderator since it was hidden automatically';
+        } else {
+          await this.posts.applyState(tx, moderator.id, post, post.topic, ContentState.VISIBLE);
+          action = 'restored';
+        }
       }
       await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, reportStatus]);
       const [resolved] = await tx.query<ReviewItemRow>(
@@ -542,6 +547,24 @@ export class ReportsService {
     });
     this.forgetItems(viewer);
     return toReviewItemModel(row);
+  }
+
+  /**
+   * Whether a moderator unhid the post (`moderatePost` UNHIDE) after its latest auto-hide: hidden
+   * now, it was hidden again since by a person (`moderatePost` HIDE, another item's APPROVE, while
+   * a claim kept this item open), whose decision a REJECT of the reports does not undo. The log's
+   * entries are written at commit, in commit order (`AuditLog.append`): an unhide, which waited
+   * for the auto-hide's lock on the post, always comes after it.
+   */
+  private async unhiddenSinceAutoHide(tx: Tx, postId: string): Promise<boolean> {
+    const [unhidden] = await tx.query(
+      `SELECT 1 FROM moderation_log u
+        WHERE u.target_type = 'post' AND u.target_id = $1 AND u.action = 'post.unhide'
+          AND u.id > COALESCE((SELECT max(a.id) FROM moderation_log a WHERE a.target_type = 'post' AND a.target_id = $1 AND a.action = 'post.auto_hide'), 0)
+        LIMIT 1`,
+      [postId],
+    );
+    return !!unhidden;
   }
 
   /**
