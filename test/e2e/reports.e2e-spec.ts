@@ -66,6 +66,35 @@ describe('moderation: reports and the review queue', () => {
     expect(items).toEqual([{ target_type: 'TOPIC', target_id: topic.id, reports: 2 }]);
   });
 
+  it('gathers a split-off topic’s reports on the open item of the reply that became its first post: one score, each reporter once, a rejected reporter kept off', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);
+    const b = await makeBoard(t, s.id);
+    const topic = await createTopic(t, author.token, b);
+    const r = await reply(t, author.token, topic.id, 'off on a tangent');
+    const [first, second] = [await member(0), await member(0)];
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: r.id, reason: 'OFF_TOPIC' } }, { token: first.token }));
+    const split = expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r.id], newTopic: { boardId: b, title: 'The tangent' } } }, { token: mod.token })).movePosts.id;
+    // Its first reporter reported this content already, whichever way they name it now.
+    for (const input of [{ targetType: 'TOPIC', targetId: split }, { targetType: 'POST', targetId: r.id }]) {
+      expect(expectError(await t.gql(REPORT, { input: { ...input, reason: 'SPAM' } }, { token: first.token }), 'CONFLICT').message).toBe('You already reported this; moderators will look at it');
+    }
+    // Another's report of the topic adds to the same item: 1 + 1 reaches the threshold.
+    const gathered = expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { targetType targetId } }`, { input: { targetType: 'TOPIC', targetId: split, reason: 'SPAM' } }, { token: second.token }));
+    expect(gathered.report).toEqual({ targetType: 'POST', targetId: r.id });
+    const items = await t.sql(`SELECT id, target_type, score::float AS score, auto_hidden FROM review_items WHERE kind = 'REPORTS' AND target_id IN ($1, $2)`, [r.id, split]);
+    expect(items.map(({ id, ...rest }) => rest)).toEqual([{ target_type: 'POST', score: 2, auto_hidden: true }]);
+    expect(await postState(r.id)).toBe('HIDDEN');
+    // Kept: neither reporter reports it again, as the topic or as its post, until it changes.
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: items[0].id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');
+    for (const { token } of [first, second]) {
+      for (const input of [{ targetType: 'TOPIC', targetId: split }, { targetType: 'POST', targetId: r.id }]) {
+        expectError(await t.gql(REPORT, { input: { ...input, reason: 'SPAM' } }, { token }), 'CONFLICT');
+      }
+    }
+    expect(await t.sql(`SELECT count(*)::int AS n FROM review_items WHERE kind = 'REPORTS' AND status = 'PENDING' AND target_id IN ($1, $2)`, [r.id, split])).toEqual([{ n: 0 }]);
+  });
+
   it('weighs reports by trust level, staff and the reporter’s record, and shows why', async () => {
     const topic = await createTopic(t, author.token, board);
     const tl2 = await member(2);

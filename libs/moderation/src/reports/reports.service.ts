@@ -220,7 +220,8 @@ export class ReportsService {
     await this.assertMayReport(viewer, target.spaceId);
     // A topic's first post is the topic: reports of either gather on one item, with one score,
     // and one reporter reports it once.
-    const [targetType, targetId] = target.post?.number === 1 ? [ReportTargetType.TOPIC, target.post.topic.id] : [input.targetType, input.targetId];
+    const first = target.post?.number === 1 ? target.post : null;
+    const [reportedType, reportedId] = first ? [ReportTargetType.TOPIC, first.topic.id] : [input.targetType, input.targetId];
 
     const report = await this.uow.run(async (tx) => {
       // Checked and counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
@@ -253,15 +254,27 @@ export class ReportsService {
       if (now && now.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       await this.assertMayReport(reporter, target.spaceId);
       const { weight, breakdown } = await this.weigh(tx, reporter, target.spaceId);
-      // A moderator kept this content after this reporter's report: the same report again would
-      // only re-score (and re-hide) it. An edit since then makes it new content, open to reports.
+      // A reply split off into a new topic (movePosts) is its first post, its reports still on
+      // the post's item: the topic's reports gather there while it is open (one score, each
+      // reporter once), not on a second item of the topic.
+      let [targetType, targetId] = [reportedType, reportedId];
+      if (first) {
+        const [open] = await tx.query(
+          `SELECT 1 FROM review_items WHERE target_type = 'POST' AND target_id = $1 AND kind = 'REPORTS' AND status = 'PENDING'`,
+          [first.id],
+        );
+        if (open) [targetType, targetId] = [ReportTargetType.POST, first.id];
+      }
+      // A moderator kept this content after this reporter's report (of the post, or of the topic
+      // for a first post, as either was filed): the same report again would only re-score (and
+      // re-hide) it. An edit since then makes it new content, open to reports.
       if (target.post) {
         const [cleared] = await tx.query(
           `SELECT 1 FROM reports r JOIN review_items i ON i.id = r.review_item_id
-            WHERE r.reporter_id = $1 AND r.target_type = $2 AND r.target_id = $3 AND r.status = 'REJECTED'
-              AND i.resolved_at >= COALESCE((SELECT edited_at FROM posts WHERE id = $4), '-infinity'::timestamptz)
+            WHERE r.reporter_id = $1 AND ((r.target_type = 'POST' AND r.target_id = $2) OR (r.target_type = 'TOPIC' AND r.target_id = $3)) AND r.status = 'REJECTED'
+              AND i.resolved_at >= COALESCE((SELECT edited_at FROM posts WHERE id = $2), '-infinity'::timestamptz)
             LIMIT 1`,
-          [viewer.id, targetType, targetId, target.post.id],
+          [viewer.id, target.post.id, first?.topic.id ?? null],
         );
         if (cleared) throw AppError.conflict('A moderator reviewed your report of this and kept it; you can report it again if it changes');
       }
