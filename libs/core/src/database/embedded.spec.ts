@@ -63,6 +63,20 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     expect(() => sized(8, `${2 * GB}`, { sharedBuffers: '3GB' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: 3GB is more than the 2048MB of memory this machine has (its cgroup limit)');
   });
 
+  it('refuses an effective_cache_size set larger than the memory, naming the variable, and takes one up to it', () => {
+    expect(() => sized(8, undefined, { effectiveCacheSize: '9GB' })).toThrow(
+      'EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 9GB is more than the 8192MB of memory this machine has (its RAM); the planner would count on a cache the machine cannot hold',
+    );
+    expect(() => sized(23, `${2 * GB}`, { effectiveCacheSize: '4GB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 4GB is more than the 2048MB of memory this machine has \(its cgroup limit\)/);
+    // PostgreSQL's own maximum (2^31 - 1 pages of 8kB) is far past any machine's memory: refused as such, not at PostgreSQL's start.
+    expect(() => sized(8, undefined, { effectiveCacheSize: '100TB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 100TB is more than the 8192MB/);
+    expect(sized(8, undefined, { effectiveCacheSize: '8GB' })).toEqual([2048, 8192, 8192, 'RAM']);
+  });
+
+  it('refuses, when the configuration loads, an effective_cache_size set larger than this machine’s memory', () => {
+    expect(() => loadConfig({ EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: '1000000TB' })).toThrow(/EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 1000000TB is more than the \d+MB of memory this machine has/);
+  });
+
   it('stops the process at start-up on a bad size, naming the variable', () => {
     expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(ConfigError);
     expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(/EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit/);

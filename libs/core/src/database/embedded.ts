@@ -67,7 +67,9 @@ export interface MemorySizing {
  * root of the container's hierarchy, and the limit of the process's own cgroup as Node reads it
  * (v1's `memory.limit_in_bytes` too, and a service's cgroup under systemd), the lower of them.
  * A setting given (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) is taken as it
- * is, once checked: a size with its unit, and shared_buffers no more than the memory.
+ * is, once checked: a size with its unit, and no more than the memory (an effective_cache_size
+ * past it would have the planner count on a cache the machine cannot hold, and one past
+ * PostgreSQL's own maximum would stop it starting; until 2026-12-06 only shared_buffers was checked).
  */
 export function memorySizing(input: {
   totalMemBytes: number;
@@ -93,9 +95,11 @@ export function memorySizing(input: {
   };
   const sharedGiven = given('EMBEDDED_PG_SHARED_BUFFERS', input.sharedBuffers);
   const cacheGiven = given('EMBEDDED_PG_EFFECTIVE_CACHE_SIZE', input.effectiveCacheSize);
-  if (sharedGiven !== undefined && sharedGiven > memoryMB) {
-    throw new Error(`EMBEDDED_PG_SHARED_BUFFERS: ${input.sharedBuffers} is more than the ${memoryMB}MB of memory this machine has (${fromCgroup ? 'its cgroup limit' : 'its RAM'}); PostgreSQL would not start, or be killed`);
-  }
+  const beyond = (name: string, value: string | undefined, mb: number | undefined, why: string) => {
+    if (mb !== undefined && mb > memoryMB) throw new Error(`${name}: ${value} is more than the ${memoryMB}MB of memory this machine has (${fromCgroup ? 'its cgroup limit' : 'its RAM'}); ${why}`);
+  };
+  beyond('EMBEDDED_PG_SHARED_BUFFERS', input.sharedBuffers, sharedGiven, 'PostgreSQL would not start, or be killed');
+  beyond('EMBEDDED_PG_EFFECTIVE_CACHE_SIZE', input.effectiveCacheSize, cacheGiven, 'the planner would count on a cache the machine cannot hold');
   const sharedBuffersMB = sharedGiven ?? Math.min(MAX_SHARED_BUFFERS_MB, Math.max(MIN_SHARED_BUFFERS_MB, Math.floor(memoryMB / 4)));
   const effectiveCacheSizeMB = cacheGiven ?? Math.max(sharedBuffersMB, Math.floor(memoryMB / 2));
   return { sharedBuffersMB, effectiveCacheSizeMB, memoryMB, memoryFrom: fromCgroup ? 'cgroup limit' : 'RAM', overridden: { sharedBuffers: sharedGiven !== undefined, effectiveCacheSize: cacheGiven !== undefined } };
