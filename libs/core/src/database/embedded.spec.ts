@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../config/config';
-import { clusterFlags, memorySizing } from './embedded';
+import { cgroupMemoryMax, clusterFlags, memorySizing } from './embedded';
 
 describe('the embedded cluster', () => {
   it('is always UTF-8, with a UTF-8 locale when the system has one and PostgreSQL’s own C.UTF-8 otherwise', () => {
@@ -46,6 +46,35 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     // cgroup v1 without a limit (9223372036854771712, read as an unsigned 64-bit number), and unknown.
     expect(limited(18446744073709552000)).toEqual([4096, 11776, 'RAM']);
     expect(limited(0, 'max')).toEqual([4096, 11776, 'RAM']);
+  });
+
+  it('reads the cgroup v2 limit of the process’s own cgroup and of every cgroup above it (a systemd slice’s), the lowest of them', () => {
+    const files = (entries: Record<string, string>) => (file: string) => entries[file];
+    // A service under a slice limited to 2GB (MemoryMax= on parvis.slice), the service itself not limited.
+    const sliced = files({
+      '/proc/self/cgroup': '0::/parvis.slice/parvis.service\n',
+      '/sys/fs/cgroup/parvis.slice/parvis.service/memory.max': 'max\n',
+      '/sys/fs/cgroup/parvis.slice/memory.max': `${2 * GB}\n`,
+    });
+    expect(cgroupMemoryMax(sliced)).toBe(`${2 * GB}`);
+    expect(memorySizing({ totalMemBytes: 23 * GB, cgroupMax: cgroupMemoryMax(sliced) })).toMatchObject({ sharedBuffersMB: 512, effectiveCacheSizeMB: 1024, memoryFrom: 'cgroup limit' });
+    // The lowest of the levels, wherever it is: the service's own below its slice's, the container's root below both.
+    const nested = (service: string, slice: string, root?: string) =>
+      cgroupMemoryMax(files({
+        '/proc/self/cgroup': '0::/system.slice/parvis.service\n',
+        '/sys/fs/cgroup/system.slice/parvis.service/memory.max': service,
+        '/sys/fs/cgroup/system.slice/memory.max': slice,
+        ...(root ? { '/sys/fs/cgroup/memory.max': root } : {}),
+      }));
+    expect(nested(`${GB}`, `${2 * GB}`)).toBe(`${GB}`);
+    expect(nested(`${4 * GB}`, `${2 * GB}`, `${3 * GB}`)).toBe(`${2 * GB}`);
+    expect(nested('max', 'max', `${3 * GB}`)).toBe(`${3 * GB}`);
+    expect(nested('max', 'max')).toBe('max');
+    // A container with its own cgroup namespace (its cgroup is the root of what it sees), and a host with no cgroup v2.
+    expect(cgroupMemoryMax(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/memory.max': `${4 * GB}\n` }))).toBe(`${4 * GB}`);
+    expect(cgroupMemoryMax(files({ '/proc/self/cgroup': '4:memory:/user.slice\n0::/\n' }))).toBeUndefined();
+    // A cgroup outside the namespace's root (`/../..`) is not followed out of /sys/fs/cgroup.
+    expect(cgroupMemoryMax(files({ '/proc/self/cgroup': '0::/../other\n', '/sys/fs/cgroup/memory.max': `${4 * GB}\n`, '/sys/other/memory.max': `${GB}` }))).toBe(`${4 * GB}`);
   });
 
   it('takes the sizes set (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) as they are', () => {

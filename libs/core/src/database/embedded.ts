@@ -63,9 +63,10 @@ export interface MemorySizing {
  * PostgreSQL: shared_buffers a quarter of the memory, at least PostgreSQL's default 128MB and at
  * most 4GB; effective_cache_size (what the planner takes the page cache to hold: it reserves
  * nothing) half of it, never less than shared_buffers, which it includes. The memory is the
- * machine's, or the container's cgroup limit when that is lower: cgroup v2's `memory.max` at the
- * root of the container's hierarchy, and the limit of the process's own cgroup as Node reads it
- * (v1's `memory.limit_in_bytes` too, and a service's cgroup under systemd), the lower of them.
+ * machine's, or the container's cgroup limit when that is lower: cgroup v2's `memory.max` of the
+ * process's cgroup and of each above it (a systemd slice's, the container's root: cgroupMemoryMax),
+ * and the limit of the process's own cgroup as Node reads it (v1's `memory.limit_in_bytes` too),
+ * the lowest of them.
  * A setting given (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) is taken as it
  * is, once checked: a size with its unit, and no more than the memory (an effective_cache_size
  * past it would have the planner count on a cache the machine cannot hold, and one past
@@ -73,7 +74,7 @@ export interface MemorySizing {
  */
 export function memorySizing(input: {
   totalMemBytes: number;
-  /** The text of /sys/fs/cgroup/memory.max: bytes, or `max`. */
+  /** The cgroup v2 limit (cgroupMemoryMax: the lowest memory.max of the process's cgroup and those above it): bytes, or `max`. */
   cgroupMax?: string;
   /** process.constrainedMemory(): the limit of the process's own cgroup, v1 or v2 (0 when unknown; unlimited reads as a huge number). */
   constrainedBytes?: number;
@@ -105,13 +106,36 @@ export function memorySizing(input: {
   return { sharedBuffersMB, effectiveCacheSizeMB, memoryMB, memoryFrom: fromCgroup ? 'cgroup limit' : 'RAM', overridden: { sharedBuffers: sharedGiven !== undefined, effectiveCacheSize: cacheGiven !== undefined } };
 }
 
-/** The cgroup v2 memory limit of this process's container (`max` when none), where there is one. */
-function cgroupMemoryMax(): string | undefined {
+/** A file's text, or undefined when it cannot be read. */
+function readText(file: string): string | undefined {
   try {
-    return readFileSync('/sys/fs/cgroup/memory.max', 'utf8');
+    return readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/**
+ * The cgroup v2 memory limit of this process (`max` when none), where there is cgroup v2: the
+ * lowest `memory.max` of its own cgroup (the `0::` line of /proc/self/cgroup, as
+ * `/system.slice/parvis.service`) and of every cgroup above it, up to the root of the hierarchy
+ * mounted at /sys/fs/cgroup (a container's own, with a cgroup namespace). The kernel enforces
+ * each of them: a systemd slice's MemoryMax= bounds every service under it, which have none of
+ * their own (until 2026-12-06 only the root's was read, and Node's constrainedMemory() reads the
+ * process's own cgroup: a slice's limit was missed). A cgroup outside the namespace's root
+ * (`/../x`) is not followed out of /sys/fs/cgroup: the root's is read alone.
+ */
+export function cgroupMemoryMax(read: (file: string) => string | undefined = readText): string | undefined {
+  const own = /^0::(\/.*)$/m.exec(read('/proc/self/cgroup') ?? '')?.[1].trim() ?? '/';
+  const levels = own.split('/').filter((x) => x !== '' && x !== '.');
+  const dirs = [CGROUP_ROOT];
+  if (!levels.includes('..')) levels.forEach((_, i) => dirs.push(path.posix.join(CGROUP_ROOT, ...levels.slice(0, i + 1))));
+  const limits = dirs.map((dir) => read(path.posix.join(dir, 'memory.max'))?.trim()).filter((x): x is string => x !== undefined);
+  if (limits.length === 0) return undefined;
+  const bytes = limits.filter((x) => /^\d+$/.test(x)).map(Number);
+  return bytes.length ? String(Math.min(...bytes)) : 'max';
 }
 
 /** memorySizing for this machine. */
