@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../config/config';
-import { cgroupMemoryMax, clusterFlags, memorySizing } from './embedded';
+import { cgroupMemoryMax, clusterFlags, memorySettings, memorySizing } from './embedded';
 
 describe('the embedded cluster', () => {
   it('is always UTF-8, with a UTF-8 locale when the system has one and PostgreSQL’s own C.UTF-8 otherwise', () => {
@@ -104,6 +104,29 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
 
   it('refuses, when the configuration loads, an effective_cache_size set larger than this machine’s memory', () => {
     expect(() => loadConfig({ EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: '1000000TB' })).toThrow(/EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 1000000TB is more than the \d+MB of memory this machine has/);
+  });
+
+  it('leaves what ALTER SYSTEM set to the cluster, and raises the effective_cache_size it sizes to a shared_buffers ALTER SYSTEM set above it', () => {
+    const eightGB = memorySizing({ totalMemBytes: 8 * GB });
+    const altered = (entries: Record<string, string>, sizing = eightGB) => memorySettings(sizing, new Map(Object.entries(entries)));
+    expect(altered({})).toEqual({
+      flags: ['-c', 'shared_buffers=2048MB', '-c', 'effective_cache_size=4096MB'],
+      line: "embedded postgres: shared_buffers 2048MB, effective_cache_size 4096MB (sized to 8192MB of memory, the machine's RAM)",
+    });
+    // Below the half of the memory sized: nothing to raise.
+    expect(altered({ shared_buffers: '256MB' }).flags).toEqual(['-c', 'effective_cache_size=4096MB']);
+    // Above it, however ALTER SYSTEM wrote it (with its unit, or in pages of 8kB): effective_cache_size includes shared_buffers.
+    for (const sixGB of ['6GB', '6144MB', '6291456kB', '786432']) {
+      expect(altered({ shared_buffers: sixGB })).toEqual({
+        flags: ['-c', 'effective_cache_size=6144MB'],
+        line: `embedded postgres: shared_buffers ${sixGB}, effective_cache_size 6144MB (shared_buffers as ALTER SYSTEM set; effective_cache_size raised to it)`,
+      });
+    }
+    // What the operator set themselves stays as they set it: ALTER SYSTEM's, or the variable's.
+    expect(altered({ shared_buffers: '6GB', effective_cache_size: '5GB' }).flags).toEqual([]);
+    expect(altered({ shared_buffers: '6GB' }, memorySizing({ totalMemBytes: 8 * GB, effectiveCacheSize: '5GB' })).flags).toEqual(['-c', 'effective_cache_size=5120MB']);
+    // A value it cannot read (PostgreSQL would refuse it first) raises nothing.
+    expect(altered({ shared_buffers: 'lots' }).flags).toEqual(['-c', 'effective_cache_size=4096MB']);
   });
 
   it('stops the process at start-up on a bad size, naming the variable', () => {

@@ -161,27 +161,56 @@ function alteredMemory(pgDir: string): Map<string, string> {
 }
 
 /**
- * The postgres flags of the memory settings: a persistent cluster (what `npm start` and the
- * benches run) is sized to the machine; a throwaway test cluster keeps PostgreSQL's defaults
- * (several run at once on one machine). A setting the cluster's ALTER SYSTEM set (and no
- * variable) is left to it: a flag would override it at every start (until 2026-12-06, a test).
+ * A memory setting as PostgreSQL reads one (postgresql.auto.conf: `6GB`, `1.5GB`, or a bare number
+ * of 8kB pages, the unit of shared_buffers and effective_cache_size), in whole MB; undefined when
+ * it reads as none of them.
+ */
+function settingMB(value: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|kB|MB|GB|TB)?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const perUnit = m[2] ? (m[2].toLowerCase() === 'b' ? 1 / MB : SIZE_UNITS[m[2].toLowerCase()]) : 8 / 1024;
+  return Math.floor(Number(m[1]) * perUnit);
+}
+
+/**
+ * The postgres flags of the memory settings (see memorySettings): a persistent cluster (what
+ * `npm start` and the benches run) is sized to the machine; a throwaway test cluster keeps
+ * PostgreSQL's defaults (several run at once on one machine).
  */
 function memoryFlags(opts: EmbeddedOptions, pgDir: string, log: (m: string) => void): string[] {
   if (opts.persistent === false) return [];
-  const sizing = machineMemorySizing({ sharedBuffers: opts.sharedBuffers, effectiveCacheSize: opts.effectiveCacheSize });
-  const altered = alteredMemory(pgDir);
+  const { flags, line } = memorySettings(machineMemorySizing({ sharedBuffers: opts.sharedBuffers, effectiveCacheSize: opts.effectiveCacheSize }), alteredMemory(pgDir));
+  log(line);
+  return flags;
+}
+
+/**
+ * The postgres flags of a persistent cluster's memory settings, `sizing` (memorySizing) and
+ * what its ALTER SYSTEM set (`altered`, alteredMemory), and the line start-up logs of them. A
+ * setting the cluster's ALTER SYSTEM set (and no variable) is left to it: a flag would override
+ * it at every start (until 2026-12-06, a test).
+ */
+export function memorySettings(sizing: MemorySizing, altered: ReadonlyMap<string, string>): { flags: string[]; line: string } {
   const settings = [
-    { name: 'shared_buffers', mb: sizing.sharedBuffersMB, given: sizing.overridden.sharedBuffers },
-    { name: 'effective_cache_size', mb: sizing.effectiveCacheSizeMB, given: sizing.overridden.effectiveCacheSize },
+    { name: 'shared_buffers', mb: sizing.sharedBuffersMB, given: sizing.overridden.sharedBuffers, raised: false },
+    { name: 'effective_cache_size', mb: sizing.effectiveCacheSizeMB, given: sizing.overridden.effectiveCacheSize, raised: false },
   ].map((x) => ({ ...x, altered: x.given ? undefined : altered.get(x.name) }));
-  const sized = settings.filter((x) => !x.given && x.altered === undefined);
+  // effective_cache_size includes shared_buffers: sized, it is never less than one ALTER SYSTEM set
+  // either (until 2026-12-06 it was sized against the shared_buffers the machine would have had).
+  const [shared, cache] = settings;
+  const sharedAltered = shared.altered === undefined ? undefined : settingMB(shared.altered);
+  if (!cache.given && cache.altered === undefined && sharedAltered !== undefined && sharedAltered > cache.mb) Object.assign(cache, { mb: sharedAltered, raised: true });
+  const sized = settings.filter((x) => !x.given && x.altered === undefined && !x.raised);
   const how = [
     ...settings.filter((x) => x.given).map((x) => `${x.name} as set`),
     ...settings.filter((x) => x.altered !== undefined).map((x) => `${x.name} as ALTER SYSTEM set`),
+    ...settings.filter((x) => x.raised).map((x) => `${x.name} raised to it`),
     ...(sized.length ? [`sized to ${sizing.memoryMB}MB of memory, the ${sizing.memoryFrom === 'RAM' ? "machine's RAM" : "container's cgroup limit"}`] : []),
   ];
-  log(`embedded postgres: ${settings.map((x) => `${x.name} ${x.altered ?? `${x.mb}MB`}`).join(', ')} (${settings.every((x) => x.given) ? 'both as set' : how.join('; ')})`);
-  return settings.filter((x) => x.altered === undefined).flatMap((x) => ['-c', `${x.name}=${x.mb}MB`]);
+  return {
+    flags: settings.filter((x) => x.altered === undefined).flatMap((x) => ['-c', `${x.name}=${x.mb}MB`]),
+    line: `embedded postgres: ${settings.map((x) => `${x.name} ${x.altered ?? `${x.mb}MB`}`).join(', ')} (${settings.every((x) => x.given) ? 'both as set' : how.join('; ')})`,
+  };
 }
 
 interface Credentials {
