@@ -474,6 +474,60 @@ describe('search', () => {
     expect((await engine.search(request)).hits).toHaveLength(1);
   });
 
+  /**
+   * A shared read that fails fails every search waiting on it, once: none is left waiting, none
+   * reads pg_stats again on its own, and the next search reads anew rather than reusing the
+   * rejected read or the expired statistics; its statistics are then kept.
+   */
+  it('fails every search waiting on a failed read of the lexeme statistics, and reads them anew at the next', async () => {
+    await createTopic(t, customer.token, publicBoard, { title: 'Tamper stations', body: 'a tamper station holds the portafilter' });
+    await drain();
+    const engine = t.get(SearchEngines).postgres;
+    const cache = engine as unknown as { lexemeStats: { at: number } | null; statsRead: Promise<unknown> | null };
+    const request = { query: 'portafilter', filters: { spaceIds: [publicSpace.id], moderatedSpaceIds: [] }, limit: 20, offset: 0 };
+    await engine.search(request);
+    const expired = cache.lexemeStats!;
+    expired.at = 0;
+    const ds = (engine as unknown as { ds: DataSource }).ds;
+    const query = ds.query.bind(ds);
+    // The read fails once all six searches wait on it (a read failing at once would be over before
+    // the next search asks, which would then read on its own, as it should).
+    let reads = 0;
+    let fail!: () => void;
+    const failed = new Promise<void>((resolve) => (fail = resolve));
+    const failing = jest.spyOn(ds, 'query').mockImplementation((sql: string, ...rest: unknown[]) => {
+      if (!sql.includes('pg_stats')) return (query as (...a: unknown[]) => Promise<unknown>)(sql, ...rest);
+      reads++;
+      return failed.then(() => Promise.reject(new Error('pg_stats unreadable')));
+    });
+    const holder = engine as unknown as { stats: () => Promise<unknown> };
+    const stats = holder.stats;
+    let asked = 0;
+    const asking = jest.spyOn(holder, 'stats').mockImplementation(function (this: unknown) {
+      if (++asked === 6) fail();
+      return stats.call(this);
+    });
+    let outcomes: PromiseSettledResult<unknown>[];
+    try {
+      outcomes = await Promise.allSettled(Array.from({ length: 6 }, () => engine.search(request)));
+    } finally {
+      failing.mockRestore();
+      asking.mockRestore();
+    }
+    expect(reads).toBe(1);
+    expect(outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : o.status))).toEqual(Array(6).fill('pg_stats unreadable'));
+    // Neither the rejected read nor the expired statistics are kept for the next search.
+    expect(cache.statsRead).toBeNull();
+    expect(cache.lexemeStats).toBe(expired);
+    const again = await t.countStatements(() => engine.search(request));
+    expect(again.statements.filter((sql) => sql.includes('pg_stats'))).toHaveLength(1);
+    expect(cache.lexemeStats).not.toBe(expired);
+    expect(cache.lexemeStats!.at).toBeGreaterThan(0);
+    const after = await t.countStatements(() => engine.search(request));
+    expect(after.statements.filter((sql) => sql.includes('pg_stats'))).toHaveLength(0);
+    expect((await engine.search(request)).hits).toHaveLength(1);
+  });
+
   it('states the statement count of a typo and of a search-as-you-type query: planner settings cost no round trips of their own', async () => {
     const topic = await createTopic(t, customer.token, publicBoard, { title: 'Calibrating the refractometer', body: 'Refractometer readings drift with temperature.' });
     await drain();
