@@ -1163,6 +1163,56 @@ describe('postgres engine: lexeme counts per space', () => {
     }));
 });
 
+describe('postgres engine: the permission filter on every kind of query', () => {
+  /**
+   * Whatever shape a query takes (and so whichever way compile builds its tsqueries: a typo, a
+   * word still typed, completed or not, a phrase, stop words alone or among others, an excluded
+   * word or phrase, words missing, other scripts, a query of 300 characters), a post of a space
+   * not searched and a hidden post of the space searched, holding the same text as the readable
+   * one, never reach hits, totals or facets; a moderator's own query sees the hidden one, never
+   * the other space's.
+   */
+  it('finds, counts and facets the readable post alone, whatever the query', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const other = newId();
+      const text = {
+        title: 'Calibrating the refractometer',
+        body: 'How to fix the build of the grinder: 東京タワー, كتاب, ζυγαριά, naïve café, versión 1.2.3 by e-mail.',
+        tags: ['refractometers'],
+      };
+      const readable = searchDocument({ ...text, spaceId: space });
+      const hidden = searchDocument({ ...text, spaceId: space, state: 'HIDDEN' });
+      const elsewhere = searchDocument({ ...text, spaceId: other });
+      await engine.upsert([readable, hidden, elsewhere]);
+      const typos = Array.from({ length: 40 }, (_, i) => `refractometr${String.fromCharCode(97 + (i % 26))}`).join(' ');
+      const queries = [
+        'refractometer', 'refractometr ', 'refractomet', 'refr', 'calibrating refra', '"fix the build"', 'how to fix the build',
+        'the of ', 'how to the', '"the of"', 'grinder -espresso', 'grinder -"fix the"', 'refractometer -"the of"',
+        'refractometer zzzunheard words missing', 'refractometr zzzunheard', '東京', 'タワー', 'كتاب', 'ζυγαριά', 'naive cafe',
+        '1.2.3', 'e-mail', 'refractometers', `${typos} refractometer`.slice(0, 300), 'refractometer '.repeat(21).slice(0, 300),
+      ];
+      for (const query of queries) {
+        for (const sort of ['RELEVANCE', 'NEWEST'] as const) {
+          const res = await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0, sort, facets: true });
+          const seen = { query, sort, hits: res.hits.map((h) => h.id), total: res.total, spaces: res.facets!.spaces.map((f) => f.value) };
+          expect(seen).toEqual({ query, sort, hits: seen.hits.length ? [readable.id] : [], total: seen.hits.length, spaces: seen.hits.length ? [space] : [] });
+          const moderator = await engine.search({ query, filters: { spaceIds: [space], moderatedSpaceIds: [space] }, limit: 10, offset: 0, sort, facets: true });
+          expect({ query, sort, other: moderator.hits.filter((h) => h.spaceId !== space), spaces: moderator.facets!.spaces.map((f) => f.value) }).toEqual({
+            query, sort, other: [], spaces: moderator.hits.length ? [space] : [],
+          });
+        }
+      }
+      // And each is found where it may be: the readable post by the words it holds.
+      for (const query of ['refractometer', 'refractometr ', 'refr', '"fix the build"', '東京', 'كتاب', 'ζυγαριά', 'naive cafe', 'refractometer zzzunheard words missing']) {
+        expect({ query, hits: (await engine.search({ query, filters: { spaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id) }).toEqual({ query, hits: [readable.id] });
+      }
+      expect((await engine.search({ query: 'refractometer', filters: { spaceIds: [space], moderatedSpaceIds: [space] }, limit: 10, offset: 0 })).hits.map((h) => h.id).sort()).toEqual(
+        [readable.id, hidden.id].sort(),
+      );
+    }));
+});
+
 describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {
   it('drops the words a document takes with it when hidden, edited, moved or removed, unless a visible document of the space still holds them', () =>
     withPostgresEngine(async (engine, t) => {
