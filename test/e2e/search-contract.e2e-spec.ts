@@ -1213,6 +1213,42 @@ describe('postgres engine: the permission filter on every kind of query', () => 
     }));
 });
 
+describe('postgres engine: a post leaving the searcher’s sight during a search', () => {
+  /**
+   * The candidates are read in a transaction of their own, the page, total and facets in the next
+   * statement: a post hidden or moved to another space in between (a moderator's action, indexed)
+   * is in the candidates but no longer readable. Not shown, and not counted.
+   */
+  it('neither shows nor counts a post hidden or moved away between its candidates and its page', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const post = searchDocument({ title: 'Refractometer drift', body: 'The refractometer drifts.', spaceId: space, version: 1 });
+      const kept = searchDocument({ title: 'Refractometer care', body: 'Clean the refractometer prism.', spaceId: space, version: 1 });
+      await engine.upsert([post, kept]);
+      const searchWhile = async (change: SearchDocument) => {
+        const query = t.ds.query.bind(t.ds);
+        let changed = false;
+        const spy = jest.spyOn(t.ds, 'query').mockImplementation(async (sql: string, params?: unknown[], runner?: unknown) => {
+          if (!changed && sql.includes('ts_headline')) {
+            changed = true;
+            spy.mockRestore();
+            await engine.upsert([change]);
+          }
+          return query(sql, params, runner as never);
+        });
+        try {
+          const res = await engine.search({ query: 'refractometer', filters: { spaceIds: [space] }, limit: 10, offset: 0, facets: true });
+          return { changed, hits: res.hits.map((h) => h.id), total: res.total, spaces: res.facets!.spaces };
+        } finally {
+          spy.mockRestore();
+        }
+      };
+      expect(await searchWhile({ ...post, state: 'HIDDEN', version: 2 })).toEqual({ changed: true, hits: [kept.id], total: 1, spaces: [{ value: space, count: 1 }] });
+      await engine.upsert([{ ...post, state: 'VISIBLE', version: 3 }]);
+      expect(await searchWhile({ ...post, spaceId: newId(), version: 4 })).toEqual({ changed: true, hits: [kept.id], total: 1, spaces: [{ value: space, count: 1 }] });
+    }));
+});
+
 describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {
   it('drops the words a document takes with it when hidden, edited, moved or removed, unless a visible document of the space still holds them', () =>
     withPostgresEngine(async (engine, t) => {

@@ -1386,8 +1386,9 @@ export class PostgresSearchEngine implements SearchEngine {
       rank = { sql: `-${typosBy((value) => { rankParams.push(value); return `$${rankParams.length}`; })}`, params: rankParams };
     }
     const candidates = await this.candidates({ gin: ownIndexes, date: dateWalk }, filterParams, common, rank, walk);
-    // The filters are applied: the main statement works on the candidates and the tsqueries alone.
-    params.splice(3);
+    // The main statement reads the candidates again with the filters (their parameters kept): a post
+    // hidden or moved to another space since their transaction is neither shown nor counted (until
+    // 2026-12-06 it was both, in the hits, total and facets; a test).
     const candParam = p(candidates.ids);
     // With words missing, documents holding more (and rarer) of them come first, whatever the sort
     // (as Meilisearch's `words` rule comes before `sort`), in a short query those holding them as
@@ -1467,7 +1468,7 @@ export class PostgresSearchEngine implements SearchEngine {
                 ${matched} AS matched,
                 ${typos} AS typos
            FROM unnest(${candParam}::uuid[]) AS c(id) JOIN search_documents d ON d.id = c.id, q
-          WHERE d.tsv @@ ${byLanguage('d.language', (l) => `q.${l}`)}
+          WHERE d.tsv @@ ${byLanguage('d.language', (l) => `q.${l}`)} AND ${where.join(' AND ')}
        ), page AS (
          SELECT m.*, ts_headline(parvis_search_config(m.language), translate(${snippetText}, '<>', '${ANGLES}'),
                   ${byLanguage('m.language', (l) => `q.${l}`)}, '${HEADLINE_OPTIONS}') AS snippet,
