@@ -1,10 +1,11 @@
 import { GraphQLSchemaHost } from '@nestjs/graphql';
-import { GraphQLArgument, GraphQLField, GraphQLInputType, GraphQLObjectType, GraphQLSchema, getNamedType, isCompositeType, isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType } from 'graphql';
+import { GraphQLArgument, GraphQLField, GraphQLInputType, GraphQLObjectType, GraphQLSchema, getNamedType, isEnumType, isInputObjectType, isListType, isNonNullType, isObjectType } from 'graphql';
 import { newId } from '../../libs/core/src/ids';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
 import { TableSnapshots, undocumentedRefusal } from '../support/refusals';
+import { documentOf, ofType } from '../support/schema-values';
 import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
 
 /**
@@ -55,14 +56,6 @@ function wellFormed(a: GraphQLArgument): unknown {
   return list ? [one] : one;
 }
 
-/** The document sending every argument of the field as a variable. */
-function documentOf({ kind, field }: Pick<IdArgument, 'kind' | 'field'>): string {
-  const vars = field.args.map((a) => `$${a.name}: ${a.type.toString()}`).join(', ');
-  const args = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
-  const selection = isCompositeType(getNamedType(field.type)) ? ' { __typename }' : '';
-  return `${kind}(${vars}) { ${field.name}(${args})${selection} }`;
-}
-
 /** The variables with the argument's value `value` (in a list, beside a well-formed id, for a list of ids) and the other required ones well-formed. */
 function variablesOf({ field, arg }: IdArgument, value: unknown): Record<string, unknown> {
   const vars: Record<string, unknown> = {};
@@ -89,19 +82,6 @@ interface IdInputField {
   field: GraphQLField<unknown, unknown>;
   arg: GraphQLArgument;
   path: string[];
-}
-
-/** A value of the type that GraphQL takes (the input's own checks may refuse it): required input fields filled, to a depth of 4. */
-function ofType(type: GraphQLInputType, depth = 0): unknown {
-  if (isNonNullType(type)) return ofType(type.ofType, depth);
-  if (isListType(type)) return [ofType(type.ofType, depth)];
-  if (isEnumType(type)) return type.getValues()[0].value;
-  if (isInputObjectType(type)) {
-    const out: Record<string, unknown> = {};
-    for (const f of Object.values(type.getFields())) if (isNonNullType(f.type) && depth < 4) out[f.name] = ofType(f.type, depth + 1);
-    return out;
-  }
-  return ({ ID: newId(), String: 'fuzz', Int: 1, Float: 1, Boolean: false, DateTime: new Date(Date.now() + 86_400_000).toISOString() } as Record<string, unknown>)[type.name];
 }
 
 /** The argument's value with `value` at `path` (the input objects on the way filled as ofType fills them). */
