@@ -26,11 +26,11 @@ function expected(viewer: Viewer, visibility: Visibility, action: Action): Outco
     visibility === 'PUBLIC' ||
     (visibility === 'MEMBERS' && viewer !== 'anonymous') ||
     (visibility === 'RESTRICTED' && viewer === 'employee');
-  // Drafts are a member's own: signing in comes first, whatever the target (it says nothing of it).
-  if (action.startsWith('draft') && viewer === 'anonymous') return 'UNAUTHENTICATED';
+  // Every write needs an account: signing in comes first, whatever the target (it says nothing of
+  // it: a hidden space's topic and a missing one get the same answer).
+  if (!reads && viewer === 'anonymous') return 'UNAUTHENTICATED';
   if (!canRead) return 'NOT_FOUND';
   if (reads) return 'OK';
-  if (viewer === 'anonymous') return 'UNAUTHENTICATED';
   // Nobody in the matrix wrote the post: only moderators may edit it, so only they may draft the edit.
   if (action === 'moderate' || action === 'movePosts' || action === 'draftEdit') return ['admin', 'spaceModerator', 'globalModerator'].includes(viewer) ? 'OK' : 'FORBIDDEN';
   return 'OK';

@@ -90,7 +90,7 @@ describe('knowledge base: revisions and review', () => {
     expect(expectError(await api.update(author.token, { topicId: id, summary: 's'.repeat(501) }), 'BAD_USER_INPUT').extensions.fields![0].field).toBe('summary');
     expectError(await api.update(author.token, { topicId: 'not-an-id', body: 'x' }), 'BAD_USER_INPUT');
     expectError(await api.update(reader.token, { topicId: id, body: 'x' }), 'NOT_FOUND'); // a draft is invisible to them
-    expectError(await api.update(undefined as any, { topicId: id, body: 'x' }), 'NOT_FOUND');
+    expectError(await api.update(undefined as any, { topicId: id, body: 'x' }), 'UNAUTHENTICATED'); // signed out: before any lookup
     expect(await writes()).toEqual(before);
   });
 

@@ -217,7 +217,8 @@ describe('spaces, grants and boards', () => {
     // A global moderator moderates the space but does not run it.
     const globalMod = await makeUser(t, { role: 'MODERATOR' });
     expectError(await t.gql(upd, { input: { boardId: first, name: 'Moderated' } }, { token: globalMod.token }), 'FORBIDDEN');
-    expectError(await t.gql(upd, { input: { boardId: first, name: 'Nobody' } }), 'NOT_FOUND');
+    // Signed out: refused for that before the board is looked up, as every mutation needing an account is (anonymous-mutations).
+    expectError(await t.gql(upd, { input: { boardId: first, name: 'Nobody' } }), 'UNAUTHENTICATED');
     expectNotFound(await t.gql(upd, { input: { boardId: secret, name: 'Found you' } }, { token: spaceAdmin.token }), 'updateBoard');
     expectNotFound(await t.gql(upd, { input: { boardId: '00000000-0000-4000-8000-000000000000', name: 'Nobody' } }, { token: spaceAdmin.token }), 'updateBoard');
     // A slug another board of the space has, a change of nothing, and bad values: refused, nothing written.

@@ -454,6 +454,7 @@ export class IdeasService implements BoardKindBehaviour {
    * their grant revoked meanwhile), so a vote never lands where the voter may no longer vote.
    */
   async vote(viewer: Viewer, topicId: string, on: boolean): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const topic = await this.ideaTopic(viewer, topicId);
     const rank = await this.access.require(viewer, topic.spaceId, AccessLevel.PARTICIPATE);
     const refusal = topicRefuses(topic, rank, 'edit');
@@ -511,6 +512,7 @@ export class IdeasService implements BoardKindBehaviour {
   // ---------------------------------------------------------------- workflow
 
   async setStatus(viewer: Viewer, input: SetIdeaStatusInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const topic = await this.ideaTopic(viewer, input.topicId);
     await this.access.require(viewer, topic.spaceId, AccessLevel.MODERATE);
     // Its voters and watchers would be told of an idea they can no longer open.
@@ -559,6 +561,7 @@ export class IdeasService implements BoardKindBehaviour {
    * twice, and an unmerge restores each count exactly. The source's watchers follow the target.
    */
   async merge(viewer: Viewer, input: MergeIdeaInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     if (input.sourceId === input.targetId) throw AppError.badField('targetId', 'an idea cannot be merged into itself');
     const source = await this.ideaTopic(viewer, input.sourceId, 'sourceId');
     const target = await this.ideaTopic(viewer, input.targetId, 'targetId');
@@ -624,6 +627,7 @@ export class IdeasService implements BoardKindBehaviour {
 
   /** Admins undo a merge: the source gets back its status, and both counts are recomputed from the votes. */
   async unmerge(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const source = await this.ideaTopic(viewer, topicId);
     await this.access.require(viewer, source.spaceId, AccessLevel.ADMIN);
     let targetId: string | null = null;
@@ -669,6 +673,7 @@ export class IdeasService implements BoardKindBehaviour {
   }
 
   async updateBoard(viewer: Viewer, input: UpdateIdeaBoardInput): Promise<BoardModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const board = await this.spaces.board(viewer, input.boardId);
     if (!board) throw AppError.notFound('Board not found');
     await this.access.require(viewer, board.spaceId, AccessLevel.ADMIN, 'Board not found');

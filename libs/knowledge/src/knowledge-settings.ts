@@ -83,6 +83,7 @@ export class KnowledgeSettingsService {
 
   /** Space admins. A new default interval moves the due dates of the articles that use it. */
   async set(viewer: Viewer, input: KnowledgeSettingsInput): Promise<KnowledgeSettings> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     if (input.twoPersonReview == null && input.verificationIntervalDays == null) {
       throw AppError.badInput(['twoPersonReview', 'verificationIntervalDays'].map((field) => ({ field, message: 'give at least one setting' })));

@@ -73,6 +73,7 @@ export class SpacesService {
   }
 
   async update(viewer: Viewer, input: UpdateSpaceInput): Promise<SpaceModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     // Nothing to change is a mistake, not an update (it would still tell every listener of one).
     if (!Object.entries(input).some(([field, value]) => field !== 'spaceId' && value !== undefined && value !== null)) {
@@ -140,6 +141,7 @@ export class SpacesService {
   }
 
   async grant(viewer: Viewer, input: SpaceGrantInput): Promise<SpaceModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     this.checkGrantee(input, false);
     if (!input.level) throw AppError.badField('level', 'is required to grant access');
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
@@ -176,6 +178,7 @@ export class SpacesService {
    * group named that the viewer may not see is NOT_FOUND, as a missing one.
    */
   async revoke(viewer: Viewer, input: SpaceGrantInput): Promise<SpaceModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     this.checkGrantee(input, true);
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
@@ -244,6 +247,7 @@ export class SpacesService {
    * stays (its contents are of that kind). A board the viewer cannot read is NOT_FOUND.
    */
   async updateBoard(viewer: Viewer, input: UpdateBoardInput): Promise<BoardModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const [board]: Array<{ space_id: string }> = await this.ds.query(`SELECT space_id FROM boards WHERE id = $1`, [input.boardId]);
     if (!board) throw AppError.notFound('Board not found');
     await this.access.require(viewer, board.space_id, AccessLevel.ADMIN, 'Board not found');
@@ -271,6 +275,7 @@ export class SpacesService {
   }
 
   async createBoard(viewer: Viewer, input: CreateBoardInput): Promise<BoardModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.uow.run(async (tx) => {
       const rows = await tx.query<BoardRow>(

@@ -82,6 +82,7 @@ export class PostMovesService {
   ) {}
 
   async move(viewer: Viewer, input: MovePostsInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     if ((input.toTopicId == null) === (input.newTopic == null)) {
       throw AppError.badInput(['toTopicId', 'newTopic'].map((field) => ({ field, message: 'give exactly one of toTopicId, newTopic' })));
     }

@@ -301,6 +301,7 @@ export class PostsService {
   }
 
   async reply(viewer: Viewer, input: ReplyInput): Promise<PostModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { topic, rank } = await this.writableTopic(viewer, input.topicId, 'reply');
     if (input.replyToPostId) await this.checkReplyTarget(viewer, topic, input.replyToPostId);
     const author = viewer.user!;
@@ -385,6 +386,7 @@ export class PostsService {
 
   /** Authors edit their own posts, moderators any; every edit keeps a revision. */
   async edit(viewer: Viewer, input: EditPostInput): Promise<PostModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { post, topic, rank } = await this.editablePost(viewer, input.postId);
     const moderator = rank >= LEVEL_RANK.MODERATE;
     if ((input.title != null || input.tags != null) && post.number !== 1) {
@@ -472,6 +474,7 @@ export class PostsService {
    * update of the post (live rooms), logged when a moderator does it to another's post.
    */
   async setWiki(viewer: Viewer, postId: string, wiki: boolean): Promise<PostModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { post, topic, rank: readRank } = await this.editablePost(viewer, postId);
     const mayMakeWiki = (rank: number) => {
       if (rank < LEVEL_RANK.MODERATE && (post.authorId !== viewer.id || viewer.user!.trustLevel < WIKI_SELF_MIN_TRUST)) {
@@ -632,6 +635,7 @@ export class PostsService {
 
   /** Soft delete by the author or a moderator; deleting the first post deletes the topic. */
   async delete(viewer: Viewer, id: string): Promise<PostModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const post = await this.get(viewer, id);
     const topic = await this.topics.get(viewer, post.topicId);
     const mayDelete = (rank: number) => {
@@ -668,6 +672,7 @@ export class PostsService {
 
   /** Moderators bring a deleted post (and its topic, for a first post) back, as it was before: visible, hidden, or waiting for review (with a new review item). */
   async restore(viewer: Viewer, id: string): Promise<PostModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const post = await this.get(viewer, id);
     const topic = await this.loaders.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
@@ -869,6 +874,7 @@ export class PostsService {
 
   /** Toggles one reaction of the viewer on a visible post (not their own). Idempotent. */
   async react(viewer: Viewer, input: ReactionInput, on: boolean): Promise<PostModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const post = await this.get(viewer, input.postId);
     let rank = await this.access.require(viewer, post.spaceId, AccessLevel.PARTICIPATE);
     if (post.view !== 'full' || post.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');

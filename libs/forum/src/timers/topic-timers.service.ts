@@ -174,6 +174,7 @@ export class TopicTimersService {
    * setTopicStatus on it only, and for PUBLISH_TO_BOARD a board they may publish it to (`target`).
    */
   async set(viewer: Viewer, input: SetTopicTimerInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { topic } = await this.topics.moderated(viewer, input.topicId);
     const at = this.dueAt(input);
     const board = await this.target(viewer, topic, input);
@@ -198,6 +199,7 @@ export class TopicTimersService {
 
   /** Removes the topic's timer of this kind; none there changes and logs nothing. */
   async remove(viewer: Viewer, input: RemoveTopicTimerInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { topic } = await this.topics.moderated(viewer, input.topicId);
     await this.uow.run(async (tx) => {
       const before = await this.repo.lockOne(tx, topic.id, input.kind);

@@ -33,8 +33,8 @@ export class GlobalPinsService {
   ) {}
 
   async set(viewer: Viewer, input: GlobalPinInput): Promise<TopicModel> {
-    const topic = await this.topics.get(viewer, input.topicId);
     if (!viewer.signedIn) throw AppError.unauthenticated();
+    const topic = await this.topics.get(viewer, input.topicId);
     if (!(await this.access.moderatesSiteWide(viewer))) throw AppError.forbidden('Only site-wide moderators pin topics above every feed');
     if (!input.pinned && input.durationHours != null) throw AppError.badField('durationHours', 'only when pinning');
     if (input.pinned && topic.state !== ContentState.VISIBLE) throw AppError.badField('topicId', 'only a visible topic can be pinned for everyone');
@@ -75,8 +75,8 @@ export class GlobalPinsService {
 
   /** "Unpin for me": the viewer no longer sees it among the announcements (until it is pinned again). Whether it was one. */
   async dismiss(viewer: Viewer, topicId: string): Promise<boolean> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const topic = await this.topics.get(viewer, topicId);
-    if (!viewer.id) throw AppError.unauthenticated();
     if (!topic.pinnedGlobally) return false;
     // Their account held in the statement (as UsersRepository.holdMember holds it): a deletion
     // under way waits and takes the dismissal, or came first, and nothing is written.

@@ -230,6 +230,7 @@ export class TopicsService {
   }
 
   async create(viewer: Viewer, input: CreateTopicInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { board, rank, behaviour } = await this.writableBoard(viewer, input.boardId);
     if (!behaviour && input.parentId) throw AppError.badField('parentId', 'only knowledge articles have a parent');
     checkTopicKind(behaviour, input.kind);
@@ -295,6 +296,7 @@ export class TopicsService {
   }
 
   async setStatus(viewer: Viewer, input: TopicStatusInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const moderated = await this.moderated(viewer, input.topicId);
     const topic = moderated.topic;
     let rank = moderated.rank;
@@ -319,6 +321,7 @@ export class TopicsService {
    * as a status change is; setting what already holds writes nothing.
    */
   async setSlowMode(viewer: Viewer, input: TopicSlowModeInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const moderated = await this.moderated(viewer, input.topicId);
     const topic = moderated.topic;
     let rank = moderated.rank;
@@ -416,6 +419,7 @@ export class TopicsService {
    * the topic's live room; search re-indexes every post under the new space.
    */
   async move(viewer: Viewer, input: MoveTopicInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { topic } = await this.moderated(viewer, input.topicId);
     const from = await this.spaces.board(viewer, topic.boardId);
     const to = await this.spaces.board(viewer, input.boardId);
@@ -508,12 +512,14 @@ export class TopicsService {
 
   /** The topic's author (still a participant) or a moderator accepts one answer; it replaces any previous one. */
   async acceptAnswer(viewer: Viewer, postId: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const post = isUuid(postId) ? await this.loaders.post(viewer, postId) : null;
     if (!post || post.view !== 'full') throw AppError.notFound('Post not found');
     return this.setAccepted(viewer, post.topicId, post);
   }
 
   async unacceptAnswer(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     return this.setAccepted(viewer, topicId, null);
   }
 

@@ -260,6 +260,7 @@ export class ArticlesService {
 
   /** A new revision from an edit. A published article goes back to DRAFT; readers keep the published revision. */
   async update(viewer: Viewer, input: UpdateArticleInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, input.topicId);
     await this.requireTeam(viewer, ctx);
     // An explicit null changes nothing, as an absent field: a null body must not render as an empty one.
@@ -272,6 +273,7 @@ export class ArticlesService {
 
   /** A new revision with an earlier one's content (rendered again, through today's sanitizer and automod). */
   async restore(viewer: Viewer, revisionId: string, topicId?: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const { rev, ...ctx } = await this.visibleRevision(viewer, revisionId);
     if (topicId && topicId !== rev.topic_id) throw AppError.badField('revisionId', 'is a revision of another article');
     await this.requireTeam(viewer, ctx);
@@ -377,6 +379,7 @@ export class ArticlesService {
   // ---------------------------------------------------------------- workflow
 
   async submit(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
     await this.requireTeam(viewer, ctx);
     await this.transition(viewer, ctx, ArticleEventAction.SUBMITTED, async (tx, row) => {
@@ -390,6 +393,7 @@ export class ArticlesService {
   }
 
   async requestChanges(viewer: Viewer, input: ArticleChangesInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, input.topicId);
     this.requireEditor(viewer, ctx, 'review articles');
     await this.transition(viewer, ctx, ArticleEventAction.CHANGES_REQUESTED, async (tx, row) => {
@@ -413,6 +417,7 @@ export class ArticlesService {
    * it is no longer the current one. The step answers the revision it published (`revisionId`).
    */
   async publish(viewer: Viewer, topicId: string, reviewedRevisionId?: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'publish articles');
     // Refused for what the article's row says as read, before the transaction: a publication that
@@ -535,6 +540,7 @@ export class ArticlesService {
   }
 
   async archive(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'archive articles');
     await this.transition(viewer, ctx, ArticleEventAction.ARCHIVED, async (tx, row) => {
@@ -547,6 +553,7 @@ export class ArticlesService {
 
   /** Back to PUBLISHED when the published revision is the current one, else to DRAFT. */
   async unarchive(viewer: Viewer, topicId: string): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'unarchive articles');
     await this.transition(viewer, ctx, ArticleEventAction.UNARCHIVED, async (tx, row) => {
@@ -600,6 +607,7 @@ export class ArticlesService {
    * not the article itself nor anything under it.
    */
   async move(viewer: Viewer, input: MoveArticleInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, input.topicId);
     await this.requireTeam(viewer, ctx);
     if (!ctx.access.editor && ctx.row.first_published_at) throw AppError.forbidden('Only the space’s editors move a published article');
@@ -646,8 +654,8 @@ export class ArticlesService {
   // ---------------------------------------------------------------- verification, ownership
 
   async verify(viewer: Viewer, topicId: string): Promise<TopicModel> {
-    const ctx = await this.context(viewer, topicId);
     if (!viewer.signedIn) throw AppError.unauthenticated();
+    const ctx = await this.context(viewer, topicId);
     if (!this.canVerify(viewer, ctx)) throw AppError.forbidden('Only the article’s owner and the space’s editors verify it');
     await this.uow.run(async (tx) => {
       // The space's default interval as held (its row FOR SHARE, first, as publish takes it: a
@@ -671,6 +679,7 @@ export class ArticlesService {
 
   /** Editors: the owner (a user who can read the space, or a group) and the verification interval. */
   async updateSettings(viewer: Viewer, input: ArticleSettingsInput): Promise<TopicModel> {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, input.topicId);
     this.requireEditor(viewer, ctx, 'change an article’s owner and verification');
     if (input.ownerUserId && input.ownerGroupId) {
@@ -731,8 +740,8 @@ export class ArticlesService {
    * comment opens (or adds to) a review item for the article, and tells its owners.
    */
   async rate(viewer: Viewer, input: RateArticleInput): Promise<TopicModel> {
-    const ctx = await this.context(viewer, input.topicId);
     if (!viewer.signedIn) throw AppError.unauthenticated();
+    const ctx = await this.context(viewer, input.topicId);
     await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
     // Automod's BLOCK rules refuse a comment as they refuse a post, and its CENSOR rules mask it.
     const comment = input.comment == null ? null : await this.automod.screenNote({ viewer, spaceId: ctx.topic.spaceId, kind: 'edit' }, 'comment', input.comment);

@@ -739,6 +739,7 @@ export class ReportsService {
 
   /** Moderators act on one post directly; every action is logged with the state before and after. */
   async moderatePost(viewer: Viewer, input: ModeratePostInput) {
+    if (!viewer.signedIn) throw AppError.unauthenticated();
     const post = await this.forum.post(viewer, input.postId);
     if (!post) throw AppError.notFound('Post not found');
     await this.access.require(viewer, post.spaceId, AccessLevel.MODERATE, 'Post not found');
