@@ -9,6 +9,7 @@ import { freshIp } from '../support/fresh-ip';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { POST_MOVED, PostsService } from '../../libs/forum/src/posts/posts.service';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
+import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
@@ -416,6 +417,26 @@ describe('races and leaks found in review', () => {
       });
       expect(deadlocks).toBe(0);
       expect(await t.sql(`SELECT space_id, accepted_post_id FROM topics WHERE id = $1`, [topic.id])).toEqual([{ space_id: to.space, accepted_post_id: answer.id }]);
+    });
+
+    it('two moderators accepting answers at once: the second one’s log entry names the answer the first accepted as its before', async () => {
+      const ACCEPT = `mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`;
+      const topic = await createTopic(t, author.token, from, { title: 'Two answers accepted at once', body: 'x', kind: 'QUESTION' });
+      const first = await reply(t, reader.token, topic.id, 'the first answer');
+      const second = await reply(t, reader.token, topic.id, 'the second answer');
+      // The first acceptance held once it has written the topic (its row locked), before its log entry.
+      const gate = gateCalls(t.get(AuditLog), 'append', (_tx: unknown, e: { targetId: string }) => e.targetId === topic.id);
+      const accepted = await behindAGate(
+        t,
+        gate,
+        () => t.gql(ACCEPT, { id: first.id }, { token: moderator.token }),
+        () => t.gql(ACCEPT, { id: second.id }, { token: admin.token }),
+      );
+      expectOk(accepted);
+      expect(await t.sql(`SELECT actor_id, before, after FROM moderation_log WHERE target_id = $1 AND action = 'topic.accept_answer' ORDER BY id`, [topic.id])).toEqual([
+        { actor_id: moderator.id, before: { acceptedPostId: null }, after: { acceptedPostId: first.id } },
+        { actor_id: admin.id, before: { acceptedPostId: first.id }, after: { acceptedPostId: second.id } },
+      ]);
     });
 
     /**

@@ -549,8 +549,12 @@ export class TopicsService {
         const locked = await tx.one<{ state: string; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
         if (locked?.state !== 'VISIBLE' || locked.topic_id !== topic.id) throw AppError.badField('postId', 'must be a visible reply to the question');
       }
-      const [updated] = await tx.query<TopicRow>(
-        `UPDATE topics t SET accepted_post_id = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
+      // The answer it replaces read as the row is locked (the CTE waits for, then reads, an
+      // acceptance committed meanwhile), not as read before: the log's "before" is what it undid.
+      const [updated] = await tx.query<TopicRow & { replaced_post_id: string | null }>(
+        `WITH was AS (SELECT accepted_post_id FROM topics WHERE id = $1 FOR NO KEY UPDATE)
+         UPDATE topics t SET accepted_post_id = $2, version = version + 1, updated_at = now() FROM was
+          WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}, was.accepted_post_id AS replaced_post_id`,
         [topic.id, post?.id ?? null],
       );
       await tx.emit({
@@ -568,7 +572,7 @@ export class TopicsService {
           targetType: 'topic',
           targetId: topic.id,
           spaceId: held.space_id,
-          before: { acceptedPostId: topic.acceptedPostId },
+          before: { acceptedPostId: updated.replaced_post_id },
           after: { acceptedPostId: post?.id ?? null },
         });
       }
