@@ -514,8 +514,10 @@ export class ArticlesService {
         }
         await this.writes.reslug(tx, topicId, row.board_id, rev.title, !row.first_published_at);
       }
-      // A member may not mention a group by having an editor publish their text: the writer's rights count.
-      const writer = rev.author_id === viewer.id ? viewer : ((await this.sessions.viewerForUser(rev.author_id, { includeSuspended: true })) ?? Viewer.anonymous());
+      // A member may not mention a group by having an editor publish their text: the writer's rights
+      // count, read on this transaction's connection (one more from the pool, while this holds one,
+      // is the pool's deadlock under load).
+      const writer = rev.author_id === viewer.id ? viewer : ((await this.sessions.viewerForUser(rev.author_id, { includeSuspended: true }, tx)) ?? Viewer.anonymous());
       await this.writes.mirror(tx, viewer, held, rev, true, writer);
       await this.settleReviewItems(tx, viewer, held, rev.number);
       return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
