@@ -259,6 +259,27 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       return { written, events };
     };
 
+    it('reads afresh, after a publication a move into another board held back, that board’s tree as the same request read it before', async () => {
+      const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
+      const there = await publishedArticle(t, author.token, editor.token, target, { title: 'Already in the board moved to' });
+      const id = await draftArticle(t, author.token, board, { title: 'Published behind a move into a board read before' });
+      const TREE = `board { id articleTree { topic { id } } }`;
+      // One request: the first field reads the target board's tree (without locking anything the
+      // move holds), the second publishes the article the move is taking there, and waits for it.
+      const { written } = await writtenBehindARealMove(id, target, () =>
+        t.gql(
+          `mutation($there: ID!, $id: ID!) { read: markRead(input: { topicId: $there, postNumber: 1 }) { ${TREE} } published: publishArticle(topicId: $id) { ${TREE} } }`,
+          { there, id },
+          { token: editor.token },
+        ),
+      );
+      const data = expectOk(written);
+      const ids = (field: string) => data[field].board.articleTree.map((n: { topic: { id: string } }) => n.topic.id);
+      expect(ids('read')).toEqual([there]);
+      expect(data.published.board.id).toBe(target);
+      expect(ids('published')).toEqual([there, id]);
+    });
+
     it('names, in the events of a publication a move held back, the board the article is in once it commits, not the one read before it waited', async () => {
       const target = await makeBoard(t, spaceId, 'KNOWLEDGE');
       const id = await draftArticle(t, author.token, board, { title: 'Published behind a real move' });

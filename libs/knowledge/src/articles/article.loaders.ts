@@ -139,19 +139,25 @@ export class ArticleLoaders {
       const byBoard = groupBy(await this.repo.trees(ids), (r) => r.a_board_id);
       return ids.map((id) => byBoard.get(id) ?? []);
     }).load(boardId);
-    return viewer.memoize(`knowledge:tree:${boardId}:${includeArchived}`, async () => {
-      // The tree's rows carry the articles too: their `article` fields then cost nothing more.
-      for (const r of rows) this.rows(viewer).prime(r.id, articleFromJson(r.article));
-      const topics = new Map<string, TopicModel>();
-      const entries: TreeEntry[] = [];
-      for (const r of rows) {
-        const topic = await this.forum.topicFromRow(viewer, r);
-        if (topic) topics.set(r.id, topic);
-        const shown = !!topic && r.state !== 'DELETED' && (includeArchived || r.article_state !== ArticleState.ARCHIVED);
-        entries.push({ id: r.id, parentId: r.parent_id, position: r.position, order: r.id, shown });
-      }
-      return { tree: viewerTree(entries), topics };
-    });
+    const built = viewer.memoize('knowledge:builtTrees', () => new Map<string, Promise<BoardTree>>());
+    const key = `${boardId}:${includeArchived}`;
+    if (!built.has(key)) built.set(key, this.build(viewer, rows, includeArchived));
+    return built.get(key)!;
+  }
+
+  /** A board's tree, from its rows, as the viewer sees it (`tree`). */
+  private async build(viewer: Viewer, rows: TreeRow[], includeArchived: boolean): Promise<BoardTree> {
+    // The tree's rows carry the articles too: their `article` fields then cost nothing more.
+    for (const r of rows) this.rows(viewer).prime(r.id, articleFromJson(r.article));
+    const topics = new Map<string, TopicModel>();
+    const entries: TreeEntry[] = [];
+    for (const r of rows) {
+      const topic = await this.forum.topicFromRow(viewer, r);
+      if (topic) topics.set(r.id, topic);
+      const shown = !!topic && r.state !== 'DELETED' && (includeArchived || r.article_state !== ArticleState.ARCHIVED);
+      entries.push({ id: r.id, parentId: r.parent_id, position: r.position, order: r.id, shown });
+    }
+    return { tree: viewerTree(entries), topics };
   }
 
   /** A group the viewer sees (null for one they may not: it does not exist for them). */
@@ -245,17 +251,20 @@ export class ArticleLoaders {
     }).load(topicId);
   }
 
-  /** Drops what a mutation just changed, so the fields resolved after it read fresh rows. */
-  forget(viewer: Viewer, topicId: string, boardId?: string, postId?: string): void {
+  /**
+   * Drops what a mutation just changed, so the fields resolved after it read fresh rows; with
+   * `treesChanged` (a write that moved an article in a tree, or out of its board: a move it
+   * waited behind may have taken it into a board this request read before), every board's tree.
+   */
+  forget(viewer: Viewer, topicId: string, treesChanged = false, postId?: string): void {
     this.forum.forget(viewer, { topicId, postId });
     viewer.peek<DataLoader<string, unknown>>('knowledge:articles')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:revisionLists')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:ratings')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
-    if (boardId) {
-      viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clear(boardId);
-      viewer.forget(`knowledge:tree:${boardId}:true`);
-      viewer.forget(`knowledge:tree:${boardId}:false`);
+    if (treesChanged) {
+      viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clearAll();
+      viewer.forget('knowledge:builtTrees');
     }
   }
 }

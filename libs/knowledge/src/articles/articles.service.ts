@@ -370,9 +370,13 @@ export class ArticlesService {
     return this.fresh(viewer, ctx);
   }
 
-  /** The topic re-read after a write (the viewer may have lost sight of it: then as it was). */
+  /**
+   * The topic re-read after a write (the viewer may have lost sight of it: then as it was). With
+   * `boardChanged`, every board's tree is read again: the board read before the write, and any
+   * other a move the write waited behind took the article into, which this request may have read.
+   */
   private async fresh(viewer: Viewer, ctx: ArticleContext, boardChanged = false): Promise<TopicModel> {
-    this.loaders.forget(viewer, ctx.topic.id, boardChanged ? ctx.topic.boardId : undefined);
+    this.loaders.forget(viewer, ctx.topic.id, boardChanged);
     return (await this.forum.topic(viewer, ctx.topic.id)) ?? ctx.topic;
   }
 
