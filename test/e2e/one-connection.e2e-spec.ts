@@ -36,6 +36,18 @@ describe('writes on a pool of one connection', () => {
     expect(topicOf(await kb(t).publish(admin.token, id)).article.state).toBe('PUBLISHED');
   });
 
+  it('a moderator approving a member’s held edit: its author, as whom the edit is written, and the post and topic as they read them, read on the transaction', async () => {
+    const held = (await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }])).id;
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [held]);
+    const topic = await createTopic(t, admin.token, await makeBoard(t, held), { title: 'Edits held for review', body: 'x' });
+    const member = await makeUser(t, { trustLevel: 3 });
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state bodyHtml } }`;
+    const edited = await reply(t, member.token, topic.id, 'a reply');
+    expect(expectOk(await t.gql(MOD, { input: { postId: edited.id, action: 'APPROVE' } }, { token: admin.token })).moderatePost.state).toBe('VISIBLE');
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: edited.id, body: 'a reply, edited' } }, { token: member.token }));
+    expect(expectOk(await t.gql(MOD, { input: { postId: edited.id, action: 'APPROVE' } }, { token: admin.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>a reply, edited</p>\n' });
+  });
+
   /**
    * `request` about `topicId` held once it has read the topic where it was, before its
    * transaction (and its connection); a move of the topic to `to`, a board of another space, then

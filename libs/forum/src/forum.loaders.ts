@@ -66,6 +66,13 @@ export class ForumLoaders {
     return row && topicRow ? this.postInTopic(viewer, row, topicRow) : null;
   }
 
+  /** `post` read on `m` (a caller's transaction), not through the request's loaders on the pool. */
+  async postOn(m: Queryable, viewer: Viewer, id: string): Promise<PostModel | null> {
+    const [row] = await this.posts.getByIds([id], m);
+    const [topicRow] = row ? await this.topics.getByIds([row.topic_id], m) : [];
+    return row && topicRow ? this.postInTopic(viewer, row, topicRow) : null;
+  }
+
   /** The post `row` as `viewer` finds it in its topic (`topicRow`), or null (`AccessService.postView`). */
   private async postInTopic(viewer: Viewer, row: PostRow, topicRow: TopicRow): Promise<PostModel | null> {
     const rank = await this.access.rankOn(viewer, row.space_id);

@@ -100,9 +100,10 @@ export class PostsRepository {
     return row?.actor_id ?? null;
   }
 
-  getByIds(ids: readonly string[]): Promise<PostRow[]> {
+  /** Posts by id; read through `m` when given (a caller's transaction). */
+  getByIds(ids: readonly string[], m: Queryable = this.ds): Promise<PostRow[]> {
     if (ids.length === 0) return Promise.resolve([]);
-    return this.ds.query(POSTS_BY_ID, [ids]);
+    return m.query(POSTS_BY_ID, [ids]);
   }
 
   /** The first posts of these topics; read through `m` when given (a caller's transaction). */

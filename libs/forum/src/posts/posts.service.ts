@@ -616,10 +616,12 @@ export class PostsService {
     if (pending.revision !== pending.base_revision) {
       throw AppError.conflict('The post was edited after this change was proposed: reject it, and its author can edit again');
     }
-    const editor = await this.sessions.viewerForUser(pending.editor_id, { includeSuspended: true });
+    // The editor, and the post and topic as they find them, read on this transaction's connection
+    // (on the pool, each took a second connection while this one is held).
+    const editor = await this.sessions.viewerForUser(pending.editor_id, { includeSuspended: true }, tx);
     if (!editor) throw new Error(`the editor ${pending.editor_id} of a held edit no longer exists`);
-    const post = await this.loaders.post(editor, postId);
-    const topic = post ? await this.loaders.topic(editor, post.topicId) : null;
+    const post = await this.loaders.postOn(tx, editor, postId);
+    const topic = post ? await this.loaders.topicOn(tx, editor, post.topicId) : null;
     // Written as its author may write it: one who can no longer read the post has nothing to publish there.
     if (!post || !topic) throw AppError.conflict('Its author can no longer read this post: reject the edit');
     const row = await this.writeEdit(tx, editor, post, topic, {
