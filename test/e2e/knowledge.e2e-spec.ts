@@ -177,6 +177,28 @@ describe('knowledge base: revisions and review', () => {
     expectError(await t.gql(BY_SLUG, { b: board, s: 'nothing-here' }, { token: reader.token }), 'NOT_FOUND');
   });
 
+  it('shows readers the first post’s history from the version it was first published with, as a topic published to a board', async () => {
+    const REVISIONS = `query($id: ID!) { topic(id: $id) { firstPost { createdAt revisions { number reason editor { handle } createdAt } } } }`;
+    const id = await draftArticle(t, author.token, board, { title: 'Printer drivers', body: 'First draft' });
+    topicOf(await api.update(author.token, { topicId: id, body: 'Second draft' }));
+    topicOf(await api.publish(editor.token, id));
+    const asReader = expectOk(await t.gql(REVISIONS, { id }, { token: reader.token })).topic.firstPost;
+    // The draft's version was never theirs to read: neither it nor who published over it shows.
+    expect(asReader.revisions).toEqual([{ number: 1, reason: null, editor: { handle: author.handle }, createdAt: asReader.createdAt }]);
+    // Its author and the editors see the post's whole history.
+    for (const u of [author, editor]) {
+      expect(expectOk(await t.gql(REVISIONS, { id }, { token: u.token })).topic.firstPost.revisions.map((r: any) => [r.number, r.reason, r.editor.handle])).toEqual([
+        [1, null, author.handle], [2, 'article revision 2', editor.handle],
+      ]);
+    }
+    // A later publication is a version readers read: it follows, numbered on.
+    topicOf(await api.update(author.token, { topicId: id, body: 'Third text' }));
+    topicOf(await api.publish(editor.token, id));
+    expect(expectOk(await t.gql(REVISIONS, { id }, { token: reader.token })).topic.firstPost.revisions.map((r: any) => [r.number, r.reason, r.editor.handle])).toEqual([
+      [1, null, author.handle], [2, 'article revision 3', editor.handle],
+    ]);
+  });
+
   it('takes its slug from the title it is first published with; a draft’s earlier title never resolves', async () => {
     const id = await draftArticle(t, author.token, board, { title: 'Working title' });
     topicOf(await api.update(author.token, { topicId: id, title: 'Final title' }));

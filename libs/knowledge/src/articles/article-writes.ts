@@ -211,6 +211,18 @@ export class ArticleWrites {
     if (!post || !topic) throw AppError.notFound('Article not found');
     if (publish) {
       await this.writer.recordRevision(tx, post.id, viewer.id!, rev.body_source, `article revision ${rev.number}`);
+      // The first publication brings the post to readers: its versions before the one just
+      // recorded (the draft's, from its creation) were never theirs to read, as for a topic
+      // published to a board (`TopicsRepository.redateAsNew`). `Post.revisions` shows them to the
+      // post's author and moderators only, and others the history from this version on
+      // (`publishedHistory`).
+      if (post.arrived) {
+        await tx.query(
+          `UPDATE post_revisions SET unpublished = true
+            WHERE post_id = $1 AND NOT unpublished AND number < (SELECT max(number) FROM post_revisions WHERE post_id = $1)`,
+          [post.id],
+        );
+      }
       await this.writer.recordReferences(tx, writer, post.id, this.writer.render(rev.body_source), { replace: true });
     }
     await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: ref.topicId, version: topic.version, payload: { ...ref } });
