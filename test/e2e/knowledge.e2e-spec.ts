@@ -647,6 +647,25 @@ describe('knowledge base: revisions and review', () => {
     expect(await t.sql(`SELECT 1 FROM post_group_mentions m JOIN posts p ON p.id = m.post_id WHERE p.topic_id = $1`, [staffOnly])).toEqual([]);
   });
 
+  it('notifies people a later revision mentions when that revision is published, not while it is a draft, and not those mentioned before', async () => {
+    const before = await makeUser(t);
+    const added = await makeUser(t);
+    const id = await publishedArticle(t, author.token, editor.token, board, { body: `Ask @${before.handle}` });
+    await drain();
+    expect(await kinds(before, id)).toEqual(['MENTION']);
+    topicOf(await api.update(author.token, { topicId: id, body: `Ask @${before.handle} or @${added.handle}` }));
+    await drain();
+    expect(await kinds(added, id)).toEqual([]);
+    topicOf(await api.publish(editor.token, id));
+    await drain();
+    expect(await kinds(added, id)).toEqual(['MENTION']);
+    // Named by the revision's writer, as the first publication's mentions are by the author.
+    const told = expectOk(await t.gql(`{ notifications(first: 50) { edges { node { kind actor { handle } topic { id } } } } }`, {}, { token: added.token }))
+      .notifications.edges.find((e: any) => e.node.topic?.id === id).node;
+    expect(told.actor.handle).toBe(author.handle);
+    expect(await kinds(before, id)).toEqual(['MENTION']);
+  });
+
   describe('moderation cannot publish a draft behind the workflow’s back', () => {
     it('refuses approving or hiding a draft’s post; deleting then restoring returns it to draft', async () => {
       const id = await draftArticle(t, author.token, board, { body: 'unreviewed' });
