@@ -566,6 +566,23 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       topicOf(await api.publish(editor.token, id));
       expect((await t.sql(`SELECT status FROM review_items WHERE id = $1`, [open.id]))[0].status).toBe('APPROVED');
     });
+
+    it('reads an article’s open feedback afresh after each mutation of one request, as its other fields', async () => {
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback read back' });
+      const OPEN = `article { openFeedback { id status } }`;
+      const res = expectOk(await t.gql(
+        `mutation($id: ID!) {
+          a: rateArticle(input: { topicId: $id, helpful: false, comment: "The second step is unclear" }) { ${OPEN} }
+          b: updateArticle(input: { topicId: $id, body: "Clearer second step" }) { id }
+          c: publishArticle(topicId: $id) { ${OPEN} } }`,
+        { id: article }, { token: editor.token },
+      ));
+      const [item] = await t.sql(`SELECT id, status FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK'`, [article]);
+      expect(res.a.article.openFeedback).toEqual({ id: item.id, status: 'PENDING' });
+      // The publication settled it: nothing is pending any more, as the queue says.
+      expect(item.status).toBe('APPROVED');
+      expect(res.c.article.openFeedback).toBeNull();
+    });
   });
 
   it('keeps a deleted article’s children in its place, and moves articles back and forth between boards', async () => {

@@ -262,6 +262,8 @@ export class ArticleLoaders {
     viewer.peek<DataLoader<string, unknown>>('knowledge:revisionLists')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:ratings')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
+    // A rating opens (or joins) its feedback item, a publication settles it.
+    viewer.peek<DataLoader<string, unknown>>('knowledge:openFeedback')?.clear(topicId);
     if (treesChanged) {
       viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clearAll();
       viewer.forget('knowledge:builtTrees');
