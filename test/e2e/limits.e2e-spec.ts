@@ -241,6 +241,7 @@ describe('GraphQL limits and error hygiene', () => {
       watchedWords: 'watched-words',
       articlesInReview: 'articles-in-review',
       staleArticles: 'stale-articles',
+      bookmarks: 'bookmarks',
     };
     const cursor = (query: string, values: unknown[]) => encodeCursor(names[/\{ (\w+)\(/.exec(query)![1]], values);
     const id = '01a207d7-22e1-733a-9303-5a2047c59e37';
@@ -261,6 +262,10 @@ describe('GraphQL limits and error hygiene', () => {
       [`query($a: String) { reviewQueue(sort: SCORE, first: 5, after: $a) { totalCount } }`, [1, '2024-01-01 00:00:00+00', '01900000-0000-7000-8000-000000000000']],
       [`query($a: String) { moderationLog(first: 5, after: $a) { totalCount } }`, [['1']]],
       [`query($a: String) { moderationLog(first: 5, after: $a) { totalCount } }`, [1]],
+      // Ids shaped as UUIDs but of version 0 or of variant c, as no argument or input takes one (isUuid, ids.ts): each kind of keyset.
+      [`query($a: String) { mySanctions(first: 5, after: $a) { totalCount } }`, ['12345678-1234-0234-8234-123456789012']],
+      [`query($a: String) { notifications(first: 5, after: $a) { totalCount } }`, ['2020-01-01 00:00:00+00', '12345678-1234-7234-c234-123456789012']],
+      [`query($a: String) { bookmarks(first: 5, after: $a) { totalCount } }`, ['2020-01-01 00:00:00+00', '12345678-1234-0234-8234-123456789012']],
     ];
     const space = await makeSpace(t, 'PUBLIC');
     for (const [query, values] of cases) {

@@ -74,7 +74,8 @@ describe('live updates over Socket.IO', () => {
     const s = await connect(member.token);
     const topic = await createTopic(t, author.token, publicBoard);
     const valid = { topicId: topic.id, boardId: publicBoard, spaceId: (await t.sql(`SELECT space_id FROM boards WHERE id = $1`, [publicBoard]))[0].space_id };
-    const bad = ['nope', '', 42, null, ['a'], { id: topic.id }, `${topic.id} `, `${topic.id}'--`, 'x'.repeat(36)];
+    // The last two are shaped as UUIDs but of version 0 and of variant c: what an input's @IsUUID refuses, refused here too (isUuid, ids.ts).
+    const bad = ['nope', '', 42, null, ['a'], { id: topic.id }, `${topic.id} `, `${topic.id}'--`, 'x'.repeat(36), '12345678-1234-0234-8234-123456789012', '12345678-1234-7234-c234-123456789012'];
     const events: Array<[string, 'topicId' | 'boardId' | 'spaceId', Record<string, unknown>]> = [
       ['topic:join', 'topicId', {}],
       ['topic:leave', 'topicId', {}],

@@ -7,6 +7,7 @@ import { MarkdownText, SingleLineText } from '../../core/src/graphql/validators'
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { normalizeTag, TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { UserModel } from '../../identity/src/users/user.model';
+import { ID_VERSION } from '../../core/src/ids';
 
 /** Most ideas a roadmap column lists. */
 export const ROADMAP_LIMIT = 100;
@@ -127,7 +128,7 @@ export class RoadmapModel {
 
 @InputType()
 export class SetIdeaStatusInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an idea (topic) id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an idea (topic) id' }) topicId!: string;
   @Field(() => IdeaStatus, { description: 'Any status but MERGED (use mergeIdea).' })
   @IsEnum(IdeaStatus) @IsIn(Object.values(IdeaStatus).filter((s) => s !== IdeaStatus.MERGED), { message: 'use mergeIdea to merge an idea' })
   status!: IdeaStatus;
@@ -138,8 +139,8 @@ export class SetIdeaStatusInput {
 
 @InputType()
 export class MergeIdeaInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an idea (topic) id' }) sourceId!: string;
-  @Field(() => ID) @IsUUID('all', { message: 'must be an idea (topic) id' }) targetId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an idea (topic) id' }) sourceId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an idea (topic) id' }) targetId!: string;
 }
 
 @InputType()
@@ -150,7 +151,7 @@ export class IdeaStatusLabelInput {
 
 @InputType()
 export class UpdateIdeaBoardInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
   @Field(() => Int, { nullable: true, description: 'Open votes per member; 0 removes the limit. Absent: unchanged.' })
   @IsOptional() @IsInt() @Min(0) @Max(1000)
   voteBudget?: number;
@@ -173,7 +174,7 @@ export class IdeaListArgs extends PageArgs {
 
 @ArgsType()
 export class IdeasCsvArgs {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
   @Field(() => [IdeaStatus], { nullable: true }) @IsOptional() @ArrayMaxSize(7) @IsEnum(IdeaStatus, { each: true })
   statuses?: IdeaStatus[];
 }

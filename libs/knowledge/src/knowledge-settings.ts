@@ -12,6 +12,7 @@ import type { GqlContext } from '../../core/src/graphql/context';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { SpaceModel } from '../../spaces/src/spaces/space.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { ID_VERSION } from '../../core/src/ids';
 
 export const DEFAULT_VERIFICATION_DAYS = 90;
 export const MAX_VERIFICATION_DAYS = 3650;
@@ -30,7 +31,7 @@ export class KnowledgeSettingsModel implements KnowledgeSettings {
 
 @InputType()
 export class KnowledgeSettingsInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId!: string;
   @Field({ nullable: true }) @IsOptional() @IsBoolean() twoPersonReview?: boolean;
   @Field(() => Int, { nullable: true, description: `1–${MAX_VERIFICATION_DAYS} days.` })
   @IsOptional() @IsInt() @Min(1) @Max(MAX_VERIFICATION_DAYS)

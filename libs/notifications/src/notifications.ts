@@ -11,7 +11,7 @@ import type { GqlContext } from '../../core/src/graphql/context';
 import { Connection, ConnectionType, decodeCursor, PageArgs, pageSize, toConnection } from '../../core/src/graphql/pagination';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { Queryable } from '../../core/src/database/unit-of-work';
-import { isUuid } from '../../core/src/ids';
+import { ID_VERSION, isUuid } from '../../core/src/ids';
 import { AccessService, fullViewSql } from '../../access/src/access.service';
 import { AccessLevel, LEVEL_RANK } from '../../access/src/access-level';
 import { validKeyValue } from '../../forum/src/cursors';
@@ -65,13 +65,13 @@ export class NotificationArgs extends PageArgs {
 
 @InputType()
 export class WatchInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
   @Field(() => WatchLevel) @IsEnum(WatchLevel) level!: WatchLevel;
 }
 
 @InputType()
 export class WatchBoardInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
   @Field(() => WatchLevel) @IsEnum(WatchLevel) level!: WatchLevel;
 }
 

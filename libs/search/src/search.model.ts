@@ -9,6 +9,7 @@ import { TopicKind } from '../../forum/src/forum.enums';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
+import { ID_VERSION } from '../../core/src/ids';
 
 export const QUERY_MAX = 300;
 /** Deep pages cost the most and serve nobody: relevance past this is noise. */
@@ -26,11 +27,11 @@ const lowerTags = ({ value }: { value: unknown }) =>
 @InputType()
 export class SearchFilter {
   @Field(() => [ID], { nullable: true, description: 'Only these spaces (among those the viewer may read).' })
-  @IsOptional() @ArrayMaxSize(100) @IsUUID('all', { each: true, message: 'each must be a space id' })
+  @IsOptional() @ArrayMaxSize(100) @IsUUID(ID_VERSION, { each: true, message: 'each must be a space id' })
   spaceIds?: string[];
 
   @Field(() => [ID], { nullable: true })
-  @IsOptional() @ArrayMaxSize(100) @IsUUID('all', { each: true, message: 'each must be a board id' })
+  @IsOptional() @ArrayMaxSize(100) @IsUUID(ID_VERSION, { each: true, message: 'each must be a board id' })
   boardIds?: string[];
 
   @Field(() => [TopicKind], { nullable: true })
@@ -76,14 +77,14 @@ export class SimilarTopicsArgs {
   title!: string;
 
   @Field(() => ID, { nullable: true, description: 'Only topics of this space.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a space id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a space id' })
   spaceId?: string;
 
   @Field(() => ID, {
     nullable: true,
     description: 'Only topics of this board (one the viewer may read), as its lists show them: on an idea board, merged ideas are left out.',
   })
-  @IsOptional() @IsUUID('all', { message: 'must be a board id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a board id' })
   boardId?: string;
 
   @Field(() => Int, { nullable: true, description: 'At most this many (default 5, at most 10).' })

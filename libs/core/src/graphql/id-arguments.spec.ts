@@ -48,7 +48,7 @@ describe('withIdArguments', () => {
     expect(await run(`{ invite(id: "") { id } }`)).toEqual(bad(['id', 'must be an invite id']));
     expect(await run(`{ item(id: 12) { id } }`)).toEqual(bad(['id', 'must be a review item id']));
     expect(await run(`{ done(id: "${newId().replace(/-/g, '')}") }`)).toEqual(bad(['id', 'must be an id']));
-    // What an input's @IsUUID('all') refuses: a version of none (0) or past 8, another variant than the RFC's.
+    // What an input's @IsUUID(ID_VERSION) refuses (isUuid, ids.ts): a version of none (0) or past 8, another variant than the RFC's.
     for (const other of ['01234567-89ab-0def-8123-456789abcdef', '01234567-89ab-9def-8123-456789abcdef', '01234567-89ab-7def-c123-456789abcdef']) {
       expect(await run(`{ user(userId: "${other}") { id } }`)).toEqual(bad(['userId', 'must be a user id']));
     }

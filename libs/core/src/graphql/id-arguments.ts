@@ -1,6 +1,6 @@
 import { defaultFieldResolver, GraphQLField, GraphQLFieldResolver, GraphQLSchema, getNamedType, isListType, isNonNullType, isObjectType } from 'graphql';
-import { isUUID } from 'class-validator';
 import { AppError, FieldError } from '../errors';
+import { isUuid } from '../ids';
 
 /** How one `ID` argument of a field is checked: its name, whether it is a list, what a refusal says. */
 interface IdArgument {
@@ -46,8 +46,8 @@ function messageOf(schema: GraphQLSchema, types: readonly string[], field: Graph
 
 /**
  * Schema transform: every field argument of type `ID` (or a list of them) is checked to be a
- * UUID before the field's resolver runs, so that a malformed id (`"abc"`, `""`, 10,000
- * characters) is BAD_USER_INPUT naming the argument, whoever asks and whatever the resolver
+ * UUID (`isUuid`, ids.ts: the rule an input's `@IsUUID(ID_VERSION)` applies) before the field's
+ * resolver runs, so that a malformed id (`"abc"`, `""`, 10,000 characters, a version 0) is BAD_USER_INPUT naming the argument, whoever asks and whatever the resolver
  * would do with it: no service looks it up, no rate limit is charged, nothing reaches PostgreSQL
  * (whose `uuid` type would refuse it as an error of its own). It runs where the validation pipe
  * would, before the resolver and so before any sign-in or permission check (there are no guards),
@@ -83,12 +83,6 @@ export function withIdArguments(schema: GraphQLSchema): GraphQLSchema {
 }
 
 /**
- * A UUID as an input's `@IsUUID('all')` takes it (a version 1 to 8 and RFC 9562's variant, or the
- * nil or max UUID), so that an id is refused alike as an argument and inside an input.
- */
-const isId = (value: unknown) => typeof value === 'string' && isUUID(value, 'all');
-
-/**
  * The arguments with their ids as the API writes them, in lower case: PostgreSQL reads
  * 'ABC…' as 'abc…', but a service comparing an id with the viewer's or a row's as text did not
  * (`ignoreUser` of one's own id in capitals passed 'you cannot ignore yourself' and failed
@@ -110,7 +104,7 @@ function malformedIds(ids: IdArgument[], args: Record<string, unknown>): FieldEr
   for (const { name, list, message } of ids) {
     const value = args[name];
     if (value === null || value === undefined) continue;
-    const ok = list ? Array.isArray(value) && value.every((v) => v === null || isId(v)) : isId(value);
+    const ok = list ? Array.isArray(value) && value.every((v) => v === null || isUuid(v)) : isUuid(value);
     if (!ok) out.push({ field: name, message });
   }
   return out;

@@ -7,6 +7,7 @@ import { inputValidationPipe } from './errors';
 import { CacheableArgs } from './validated-args';
 import { ValueOnly } from './value-only-checks';
 import { lowerCaseInputIds } from './input-ids';
+import { ID_VERSION } from '../ids';
 
 const ID_A = '0190a8e2-7b3c-7def-8a12-3456789abcde';
 const ID_B = '0190a8e2-7b3c-7def-8a12-3456789abcdf';
@@ -14,20 +15,20 @@ const ID_B = '0190a8e2-7b3c-7def-8a12-3456789abcdf';
 describe('ids of validated arguments', () => {
   @InputType()
   class Inner {
-    @Field(() => ID) @IsUUID('all') userId!: string;
+    @Field(() => ID) @IsUUID(ID_VERSION) userId!: string;
     @Field() @IsString() note!: string;
   }
   @InputType()
   class Outer {
-    @Field(() => ID) @IsUUID('all') spaceId!: string;
-    @Field(() => [ID]) @IsUUID('all', { each: true }) tagIds!: string[];
+    @Field(() => ID) @IsUUID(ID_VERSION) spaceId!: string;
+    @Field(() => [ID]) @IsUUID(ID_VERSION, { each: true }) tagIds!: string[];
     @Field(() => Inner) @ValidateNested() @Type(() => Inner) inner!: Inner;
     @Field(() => [Inner]) @ValidateNested({ each: true }) @Type(() => Inner) more!: Inner[];
   }
   @CacheableArgs()
   @ArgsType()
   class FlatArgs {
-    @Field(() => ID, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsUUID('all') spaceId?: string;
+    @Field(() => ID, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsUUID(ID_VERSION) spaceId?: string;
     @Field(() => String, { nullable: true }) @ValueOnly.IsOptional() @ValueOnly.IsString() handle?: string;
   }
 
@@ -51,7 +52,7 @@ describe('ids of validated arguments', () => {
 
   it('leaves a value no UUID as it is (one its check let through unchecked)', () => {
     class Loose {
-      @IsOptional() @IsUUID('all') id?: string;
+      @IsOptional() @IsUUID(ID_VERSION) id?: string;
     }
     const args = Object.assign(new Loose(), { id: 'Not-An-Id' });
     lowerCaseInputIds(args);
@@ -84,6 +85,22 @@ describe('ids of validated arguments', () => {
       }
     }
     expect(missed).toEqual([]);
+    expect(seen).toBeGreaterThan(80);
+  });
+
+  it('checks every @IsUUID property of the libs by the one rule, ID_VERSION (what isUuid answers for bare arguments, cursors and live events)', () => {
+    loadInputs();
+    const storage = getMetadataStorage() as unknown as { validationMetadatas: Map<object, { name?: string; propertyName: string; constraints?: unknown[] }[]> };
+    const other: string[] = [];
+    let seen = 0;
+    for (const [target, checks] of storage.validationMetadatas) {
+      if (typeof target !== 'function') continue;
+      for (const check of checks.filter((c) => c.name === 'isUuid')) {
+        seen++;
+        if (check.constraints?.[0] !== ID_VERSION) other.push(`${(target as { name: string }).name}.${check.propertyName}: ${String(check.constraints?.[0])}`);
+      }
+    }
+    expect(other).toEqual([]);
     expect(seen).toBeGreaterThan(80);
   });
 });

@@ -22,7 +22,7 @@ const lower = (v: unknown) => (isUuid(v) ? v.toLowerCase() : v);
 /**
  * Writes every `@IsUUID` value of validated arguments (one, or each of a list) in lower case, in
  * place, through nested inputs (and lists of them) as class-transformer made them: a UUID in
- * capitals passes `@IsUUID('all')`, and PostgreSQL reads it as the same id, but services compare
+ * capitals passes `@IsUUID(ID_VERSION)`, and PostgreSQL reads it as the same id, but services compare
  * ids as text (`userId === viewer.id`, loaders keyed by id, `includes()` of permitted spaces), so
  * the API hands them on as it writes them, as withIdArguments does bare `ID` arguments. Only a
  * value shaped as a UUID is touched (one a condition let through unchecked stays as sent).

@@ -29,6 +29,7 @@ import {
   ArticleBySlugArgs, ArticleChangesInput, ArticleDiffArgs, ArticleSettingsInput, MoveArticleInput, PromotePostInput, RateArticleInput, SpaceArticlesArgs,
   UpdateArticleInput,
 } from './dto/article.inputs';
+import { ID_VERSION } from '../../../core/src/ids';
 
 @ObjectType('ArticleDiffLine')
 export class ArticleDiffLineModel {
@@ -72,17 +73,17 @@ class RelatedArgs {
 
 @ArgsType()
 class RestoreArgs {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a revision id' }) revisionId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a revision id' }) revisionId!: string;
   @Field(() => ID, { nullable: true, description: 'The article the client means to restore into: BAD_USER_INPUT when the revision belongs to another.' })
-  @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' })
   topicId?: string;
 }
 
 @ArgsType()
 class PublishArgs {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
   @Field(() => ID, { nullable: true, description: 'The revision the editor reviewed: CONFLICT when a newer one was saved since.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a revision id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a revision id' })
   revisionId?: string;
 }
 

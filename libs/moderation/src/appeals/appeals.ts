@@ -7,7 +7,7 @@ import { UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import type { GqlContext } from '../../../core/src/graphql/context';
 import { Viewer } from '../../../core/src/graphql/viewer';
-import { isUuid, newId } from '../../../core/src/ids';
+import { ID_VERSION, isUuid, newId } from '../../../core/src/ids';
 import { SanctionModel } from '../sanctions/sanction.model';
 import { SignedTokens } from '../../../core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE } from '../../../identity/src/auth/auth.service';
@@ -19,7 +19,7 @@ const APPEALS_LOADER = 'loader:appeals';
 
 @InputType()
 export class AppealInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a sanction id' }) sanctionId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a sanction id' }) sanctionId!: string;
   @Field({ description: 'Why the sanction should be lifted: plain text, 10–2,000 characters.' })
   @PlainText(2000, { min: 10 })
   message!: string;

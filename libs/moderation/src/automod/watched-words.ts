@@ -11,7 +11,7 @@ import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
-import { isUuid, newId } from '../../../core/src/ids';
+import { ID_VERSION, isUuid, newId } from '../../../core/src/ids';
 import { Contribution, PlainTexts, PlainVerdict, PostingCheck, StoredContribution, Verdict } from '../../../forum/src/posting-policy';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
@@ -39,7 +39,7 @@ const MATCH_BUDGET_MS = 50;
 @InputType()
 export class WatchedWordInput {
   @Field(() => ID, { nullable: true, description: 'The space; site-wide when absent (global moderators and admins).' })
-  @IsOptional() @IsUUID('all', { message: 'must be a space id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a space id' })
   spaceId?: string;
   @Field({ description: 'A word (with * wildcards) or a regular expression, 1–200 characters of one line of visible text (a regular expression writes control or invisible characters as escapes, \\u200B).' })
   @Transform(trim) @IsString() @MinCharacters(1) @MaxCharacters(200) @HasVisibleText() @IsSingleLine()

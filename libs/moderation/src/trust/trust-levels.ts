@@ -10,6 +10,7 @@ import { toUserModel, UserModel, UserRow } from '../../../identity/src/users/use
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { PlainText } from '../../../core/src/graphql/validators';
 import { AccessService } from '../../../access/src/access.service';
+import { ID_VERSION } from '../../../core/src/ids';
 
 /**
  * What each automatic level asks for (Discourse-like defaults). Visit days for TL3 count
@@ -71,7 +72,7 @@ interface StatsRow {
 
 @InputType()
 export class SetTrustLevelInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a user id' }) userId!: string;
   @Field(() => Int) @IsInt() @Min(0) @Max(4) level!: number;
   @Field({ description: 'Kept in the moderation log, 3–500 characters.' }) @PlainText(500, { min: 3 }) reason!: string;
   @Field({ nullable: true, description: 'Keep the level from automatic changes (default true).' }) @IsOptional() @IsBoolean() locked?: boolean;

@@ -6,6 +6,7 @@ import { BoardKind } from '../boards/board.model';
 import { SpaceVisibility } from '../spaces/space.model';
 import { trim } from '../../../core/src/graphql/transforms';
 import { OptionalPlainText, SingleLineText } from '../../../core/src/graphql/validators';
+import { ID_VERSION } from '../../../core/src/ids';
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
 const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
@@ -31,7 +32,7 @@ export class EscalationStepInput {
 
 @InputType()
 export class UpdateSpaceInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId!: string;
   @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @SingleLineText(100, { optional: true }) name?: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => SpaceVisibility, { nullable: true }) @IsOptional() @IsEnum(SpaceVisibility) visibility?: SpaceVisibility;
@@ -53,14 +54,14 @@ export class UpdateSpaceInput {
 
 @InputType()
 export class SpaceGrantInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
-  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID('all', { message: 'must be a group id' }) groupId?: string;
-  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID('all', { message: 'must be a user id' }) userId?: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId!: string;
+  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a group id' }) groupId?: string;
+  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a user id' }) userId?: string;
   @Field(() => ID, {
     nullable: true,
     description: 'Revoking only, instead of groupId or userId: the grant’s id (SpaceGrant.id), how a grant to a group you may not see is revoked.',
   })
-  @IsOptional() @IsUUID('all', { message: 'must be a grant id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a grant id' })
   grantId?: string;
   @Field(() => AccessLevel, { nullable: true, description: 'Required to grant; ignored when revoking.' })
   @IsOptional() @IsIn([AccessLevel.READ, AccessLevel.PARTICIPATE, AccessLevel.MODERATE, AccessLevel.ADMIN], {
@@ -71,7 +72,7 @@ export class SpaceGrantInput {
 
 @InputType()
 export class CreateBoardInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId!: string;
   @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
   @Field({ description: 'One line, 1–100 characters.' }) @SingleLineText(100) name!: string;
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
@@ -81,7 +82,7 @@ export class CreateBoardInput {
 
 @InputType()
 export class UpdateBoardInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
   @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @SingleLineText(100, { optional: true }) name?: string;
   @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
   @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;

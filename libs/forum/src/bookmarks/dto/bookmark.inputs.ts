@@ -2,6 +2,7 @@ import { ArgsType, Field, ID, InputType } from '@nestjs/graphql';
 import { IsBoolean, IsDate, IsOptional, IsUUID } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { OptionalPlainText } from '../../../../core/src/graphql/validators';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 /** The longest note a bookmark keeps (a CHECK on post_bookmarks.note holds it too). */
 export const BOOKMARK_NOTE_MAX = 500;
@@ -19,7 +20,7 @@ export const REMINDER_CLOCK_SLACK_MS = 60_000;
 @InputType()
 export class BookmarkPostInput {
   @Field(() => ID, { description: 'The post; a topic’s first post stands for the topic.' })
-  @IsUUID('all', { message: 'must be a post id' })
+  @IsUUID(ID_VERSION, { message: 'must be a post id' })
   postId!: string;
 
   @Field(() => String, {

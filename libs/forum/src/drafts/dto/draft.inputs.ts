@@ -4,20 +4,21 @@ import { ArrayMaxSize, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max
 import { MaxCharacters } from '../../../../core/src/graphql/validators';
 import { TopicKind } from '../../forum.enums';
 import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 /** What a draft is for: a new topic in a board, a reply in a topic, or an edit of a post (exactly one of the three). */
 @InputType()
 export class DraftTargetInput {
   @Field(() => ID, { nullable: true, description: 'A new topic in this board.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a board id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a board id' })
   boardId?: string;
 
   @Field(() => ID, { nullable: true, description: 'A reply in this topic.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a topic id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a topic id' })
   topicId?: string;
 
   @Field(() => ID, { nullable: true, description: 'An edit of this post.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a post id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a post id' })
   postId?: string;
 }
 
@@ -48,7 +49,7 @@ export class SaveDraftInput {
   tags?: string[] | null;
 
   @Field(() => ID, { nullable: true, description: 'A reply’s draft: the post of the topic it answers, as replyToTopic takes it.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a post id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a post id' })
   replyToPostId?: string | null;
 
   @Field(() => TopicKind, { nullable: true, description: 'A new topic’s draft: the kind chosen so far, as createTopic takes it on the board.' })

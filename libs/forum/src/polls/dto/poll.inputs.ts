@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsDate, IsEnum, IsInt, IsOptional, IsString, IsUUID, Max, Min } from 'class-validator';
 import { HasVisibleText, IsSingleLine, MaxCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
 import { POLL_OPTION_MAX, POLL_OPTIONS_MAX, POLL_OPTIONS_MIN, POLL_QUESTION_MAX, PollKind, PollResults } from '../poll.model';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 const trimEach = ({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? v.trim() : v)) : value);
 
@@ -48,20 +49,20 @@ export abstract class PollShapeInput {
 @InputType()
 export class CreatePollInput extends PollShapeInput {
   @Field(() => ID, { description: 'The post that carries the poll (one poll per post).' })
-  @IsUUID('all', { message: 'must be a post id' })
+  @IsUUID(ID_VERSION, { message: 'must be a post id' })
   postId!: string;
 }
 
 @InputType()
 export class UpdatePollInput extends PollShapeInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a poll id' }) pollId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a poll id' }) pollId!: string;
 }
 
 @InputType()
 export class VotePollInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a poll id' }) pollId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a poll id' }) pollId!: string;
 
   @Field(() => [ID], { description: 'The options chosen, replacing the viewer’s earlier choice: exactly one for SINGLE, minChoices to maxChoices for MULTIPLE.' })
-  @IsArray() @ArrayMaxSize(POLL_OPTIONS_MAX) @IsUUID('all', { each: true, message: 'must be option ids' })
+  @IsArray() @ArrayMaxSize(POLL_OPTIONS_MAX) @IsUUID(ID_VERSION, { each: true, message: 'must be option ids' })
   optionIds!: string[];
 }

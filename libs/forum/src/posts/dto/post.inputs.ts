@@ -7,20 +7,21 @@ import { MarkdownText, OptionalPlainText, SingleLineText } from '../../../../cor
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
 import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
 import { ValueOnly } from '../../../../core/src/graphql/value-only-checks';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 
 @InputType()
 export class ReplyInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field(() => ID, { nullable: true, description: 'The post this replies to, in the same topic.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a post id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a post id' })
   replyToPostId?: string;
 }
 
 @InputType()
 export class EditPostInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a post id' }) postId!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field({ nullable: true, description: 'Shown in the revision history: plain text, up to 200 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(200) reason?: string;
   @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3, optional: true }) title?: string;
@@ -31,7 +32,7 @@ export class EditPostInput {
 
 @InputType()
 export class ReactionInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a post id' }) postId!: string;
   @Field(() => ReactionKind) @IsEnum(ReactionKind) kind!: ReactionKind;
 }
 

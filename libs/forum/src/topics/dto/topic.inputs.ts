@@ -7,6 +7,7 @@ import { ValueOnly } from '../../../../core/src/graphql/value-only-checks';
 import { TopicFeedView, TopicKind, TopicSort } from '../../forum.enums';
 import { trim, valueOnlyTransform } from '../../../../core/src/graphql/transforms';
 import { MarkdownText, SingleLineText } from '../../../../core/src/graphql/validators';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 const normalizeTags = ({ value }: { value: unknown }) =>
   Array.isArray(value) ? [...new Set(value.map((t) => (typeof t === 'string' ? t.trim().toLowerCase() : t)))] : value;
@@ -20,7 +21,7 @@ export const TITLE_MAX = 200;
 
 @InputType()
 export class CreateTopicInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
   @Field({ description: `3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3 }) title!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field(() => TopicKind, {
@@ -33,13 +34,13 @@ export class CreateTopicInput {
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];
   @Field(() => ID, { nullable: true, description: 'Knowledge boards: the parent article (articles form a tree per board).' })
-  @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' })
   parentId?: string;
 }
 
 @InputType()
 export class TopicStatusInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
   @Field({ nullable: true }) @IsOptional() @IsBoolean() pinned?: boolean;
   @Field({ nullable: true }) @IsOptional() @IsBoolean() closed?: boolean;
   @Field({ nullable: true }) @IsOptional() @IsBoolean() locked?: boolean;
@@ -52,7 +53,7 @@ export const SLOW_MODE_MIN_SECONDS = 10;
 
 @InputType()
 export class TopicSlowModeInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
   @Field(() => Int, { description: `Seconds each member waits between posts here: 10 to ${SLOW_MODE_MAX_SECONDS.toLocaleString('en')} (a day), or 0 to turn slow mode off.` })
   @IsInt() @Min(0) @Max(SLOW_MODE_MAX_SECONDS)
   seconds!: number;
@@ -63,7 +64,7 @@ export class TopicSlowModeInput {
 
 @InputType()
 export class GlobalPinInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
   @Field({ description: 'True pins it above every feed (again: it shows again to those who dismissed it); false unpins it.' })
   @IsBoolean() pinned!: boolean;
   @Field(() => Int, { nullable: true, description: 'Hours until the pin ends by itself (1 to 8,760, a year); left out, it lasts until unpinned. Only when pinning.' })
@@ -73,14 +74,14 @@ export class GlobalPinInput {
 
 @InputType()
 export class MoveTopicInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
   @Field(() => ID, { description: 'A board of the same kind, in this space or another one the moderator moderates.' })
-  @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
 }
 
 @InputType()
 export class MarkReadInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a topic id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
   @Field(() => Int, { description: 'The highest post number read.' }) @IsInt() @Min(1) @Max(10_000_000) postNumber!: number;
 }
 
@@ -115,7 +116,7 @@ export class ParticipantsArgs {
 @InputType()
 export class TopicFeedFilter {
   @Field(() => [ID], { nullable: true, description: 'Only these spaces (among those the viewer may read; others are ignored).' })
-  @IsOptional() @ArrayMaxSize(100) @IsUUID('all', { each: true, message: 'each must be a space id' })
+  @IsOptional() @ArrayMaxSize(100) @IsUUID(ID_VERSION, { each: true, message: 'each must be a space id' })
   spaceIds?: string[];
 
   @Field({ nullable: true, description: 'Only topics with this tag.' })

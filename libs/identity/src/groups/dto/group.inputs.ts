@@ -4,6 +4,7 @@ import { ArrayMaxSize, IsArray, IsBoolean, IsEnum, IsOptional, IsString, IsUUID,
 import { GroupJoining, GroupMentionable, GroupVisibility } from '../group.model';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { HasVisibleText, IsPlainText, MaxCharacters, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 /** How long a request's message may be (the table's CHECK counts the same characters). */
 export const GROUP_REQUEST_MESSAGE_MAX = 500;
@@ -30,7 +31,7 @@ export class CreateGroupInput {
 
 @InputType({ description: 'What to change; fields left out stay as they are.' })
 export class UpdateGroupInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a group id' }) groupId!: string;
   @Field({ nullable: true, description: 'One line, 1–80 characters.' }) @SingleLineText(80, { optional: true }) name?: string;
   @Field({ nullable: true, description: 'Plain text, up to 500 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(500) description?: string;
   @Field(() => GroupMentionable, { nullable: true })
@@ -46,8 +47,8 @@ export class UpdateGroupInput {
 
 @InputType()
 export class GroupMemberInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
-  @Field(() => ID) @IsUUID('all', { message: 'must be a user id' }) userId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a group id' }) groupId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a user id' }) userId!: string;
 }
 
 @InputType()
@@ -57,7 +58,7 @@ export class SetGroupOwnerInput extends GroupMemberInput {
 
 @InputType()
 export class GroupRequestInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a group id' }) groupId!: string;
   @Field({ description: `To the group's owners: why you ask (plain text, 1–${GROUP_REQUEST_MESSAGE_MAX} characters).` })
   @Transform(trim) @IsString() @HasVisibleText() @MaxCharacters(GROUP_REQUEST_MESSAGE_MAX) @IsPlainText()
   message!: string;
@@ -65,7 +66,7 @@ export class GroupRequestInput {
 
 @InputType()
 export class DecideGroupRequestInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a request id' }) requestId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a request id' }) requestId!: string;
   @Field({ description: 'true adds the requester to the group; false declines.' }) @IsBoolean() accept!: boolean;
 }
 
@@ -74,7 +75,7 @@ const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z
 
 @InputType()
 export class SetGroupAutomaticDomainsInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a group id' }) groupId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a group id' }) groupId!: string;
   @Field(() => [String], { description: 'Up to 20 domains (brand.example: addresses @brand.example, not its subdomains); an empty list turns the rule off.' })
   @Transform(({ value }) => (Array.isArray(value) ? value.map((d) => (typeof d === 'string' ? d.trim().toLowerCase().replace(/^@/, '') : d)) : value))
   @IsArray() @ArrayMaxSize(20) @IsString({ each: true }) @Matches(DOMAIN_RE, { each: true, message: 'must be domains such as brand.example' })

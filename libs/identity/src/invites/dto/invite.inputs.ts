@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int } from '@nestjs/graphql';
 import { ArrayMaxSize, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { AccountEmail } from '../../auth/dto/auth.inputs';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 export const INVITE_MAX_GROUPS = 10;
 export const INVITE_MAX_DAYS = 90;
@@ -11,7 +12,7 @@ export class CreateInviteInput {
   email?: string;
 
   @Field(() => [ID], { nullable: true, description: `Groups the invited join (at most ${INVITE_MAX_GROUPS}).` })
-  @IsOptional() @ArrayMaxSize(INVITE_MAX_GROUPS) @IsUUID('all', { each: true, message: 'each must be a group id' })
+  @IsOptional() @ArrayMaxSize(INVITE_MAX_GROUPS) @IsUUID(ID_VERSION, { each: true, message: 'each must be a group id' })
   groupIds?: string[];
 
   @Field(() => Int, { nullable: true, description: 'How many people a link may bring in: 1 (default) to 1,000. An invitation by e-mail is used once.' })

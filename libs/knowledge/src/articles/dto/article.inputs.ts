@@ -6,6 +6,7 @@ import { trim } from '../../../../core/src/graphql/transforms';
 import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
 import { MAX_VERIFICATION_DAYS } from '../../knowledge-settings';
 import { HasVisibleText, MarkdownText, IsPlainText, MaxCharacters, OptionalPlainText, PlainText, SingleLineText } from '../../../../core/src/graphql/validators';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 export const SUMMARY_MAX = 500;
 export const NOTE_MAX = 500;
@@ -20,27 +21,27 @@ const blankToNull = ({ value }: { value: unknown }) => {
 
 @InputType()
 export class UpdateArticleInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
   @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @SingleLineText(200, { min: 3, optional: true }) title?: string;
   @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @MarkdownText(BODY_MAX, { optional: true }) body?: string;
   @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent.` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
   @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(NOTE_MAX) @IsPlainText() @HasVisibleText() note?: string;
   @Field(() => ID, { nullable: true, description: 'The revision this edit starts from: CONFLICT when someone saved a newer one meanwhile.' })
-  @IsOptional() @IsUUID('all', { message: 'must be a revision id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a revision id' })
   baseRevisionId?: string;
 }
 
 @InputType()
 export class ArticleChangesInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
   @Field({ description: `What to change, plain text of 1–${REASON_MAX} characters.` }) @PlainText(REASON_MAX) reason!: string;
 }
 
 @InputType()
 export class MoveArticleInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
   @Field(() => ID, { nullable: true, description: 'The new parent, an article of the same board; null or absent for the top level.' })
-  @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' })
   parentId?: string | null;
   @Field(() => Int, { nullable: true, description: 'Place among the new siblings, from 0; at the end when absent or beyond.' })
   @IsOptional() @IsInt() @Min(0) @Max(100_000)
@@ -49,7 +50,7 @@ export class MoveArticleInput {
 
 @InputType()
 export class RateArticleInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
   @Field() @IsBoolean() helpful!: boolean;
   @Field({ nullable: true, description: `Up to ${COMMENT_MAX} characters. “Not helpful” with a comment reaches the article’s owner and editors.` })
   @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(COMMENT_MAX) @IsPlainText() @HasVisibleText()
@@ -58,19 +59,19 @@ export class RateArticleInput {
 
 @InputType()
 export class PromotePostInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
-  @Field(() => ID, { description: 'A knowledge board.' }) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a post id' }) postId!: string;
+  @Field(() => ID, { description: 'A knowledge board.' }) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
   @Field({ description: '3–200 characters.' }) @SingleLineText(200, { min: 3 }) title!: string;
-  @Field(() => ID, { nullable: true, description: 'The parent article in that board.' }) @IsOptional() @IsUUID('all', { message: 'must be an article (topic) id' }) parentId?: string;
+  @Field(() => ID, { nullable: true, description: 'The parent article in that board.' }) @IsOptional() @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) parentId?: string;
 }
 
 @InputType()
 export class ArticleSettingsInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be an article (topic) id' }) topicId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
   @Field(() => ID, { nullable: true, description: 'The owner becomes this user (who must be able to read the space).' })
-  @IsOptional() @IsUUID('all', { message: 'must be a user id' })
+  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a user id' })
   ownerUserId?: string;
-  @Field(() => ID, { nullable: true, description: 'The owner becomes this group (one the editor sees: any other is refused as a missing one).' }) @IsOptional() @IsUUID('all', { message: 'must be a group id' }) ownerGroupId?: string;
+  @Field(() => ID, { nullable: true, description: 'The owner becomes this group (one the editor sees: any other is refused as a missing one).' }) @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a group id' }) ownerGroupId?: string;
   @Field(() => Int, { nullable: true, description: `Days between verifications (1–${MAX_VERIFICATION_DAYS}); null for the space’s default.` })
   @IsOptional() @IsInt() @Min(1) @Max(MAX_VERIFICATION_DAYS)
   verificationIntervalDays?: number | null;
@@ -78,17 +79,17 @@ export class ArticleSettingsInput {
 
 @ArgsType()
 export class SpaceArticlesArgs extends PageArgs {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a space id' }) spaceId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId!: string;
 }
 
 @ArgsType()
 export class ArticleBySlugArgs {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a board id' }) boardId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
   @Field() @Transform(trim) @Matches(/^[a-z0-9-]{1,100}$/, { message: 'must be a slug (a-z, 0-9, -)' }) slug!: string;
 }
 
 @ArgsType()
 export class ArticleDiffArgs {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a revision id' }) fromId!: string;
-  @Field(() => ID) @IsUUID('all', { message: 'must be a revision id' }) toId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a revision id' }) fromId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a revision id' }) toId!: string;
 }

@@ -5,6 +5,7 @@ import { SanctionKind } from '../../sanctions/sanction.model';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { ReportReason, ReportTargetType, ReviewAction, ReviewDecision, ReviewSort, ReviewStatus } from '../review.model';
 import { OptionalPlainText, PlainText } from '../../../../core/src/graphql/validators';
+import { ID_VERSION } from '../../../../core/src/ids';
 
 
 @InputType()
@@ -12,7 +13,7 @@ export class ReportInput {
   @Field(() => ReportTargetType, { description: 'POST, TOPIC or USER.' })
   @IsIn([ReportTargetType.POST, ReportTargetType.TOPIC, ReportTargetType.USER], { message: 'must be POST, TOPIC or USER' })
   targetType!: ReportTargetType;
-  @Field(() => ID) @IsUUID('all', { message: 'must be an id' }) targetId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an id' }) targetId!: string;
   @Field(() => ReportReason) @IsEnum(ReportReason) reason!: ReportReason;
   @Field({ nullable: true, description: 'Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none. Required with OTHER.' }) @OptionalPlainText(1000) note?: string;
 }
@@ -28,7 +29,7 @@ export class ReviewSanctionInput {
 
 @InputType()
 export class ResolveReviewInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a review item id' }) id!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a review item id' }) id!: string;
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
   @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
   @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads. Plain text, up to 1,000 characters; empty for none.' })
@@ -57,7 +58,7 @@ registerEnumType(ModerationAction, { name: 'ModerationAction', description: 'APP
 
 @InputType()
 export class ModeratePostInput {
-  @Field(() => ID) @IsUUID('all', { message: 'must be a post id' }) postId!: string;
+  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a post id' }) postId!: string;
   @Field(() => ModerationAction, { description: 'HIDE, UNHIDE, DELETE, RESTORE, APPROVE (pending) or REJECT (pending).' })
   @IsEnum(ModerationAction, { message: 'must be HIDE, UNHIDE, DELETE, RESTORE, APPROVE or REJECT' })
   action!: ModerationAction;
@@ -71,7 +72,7 @@ export class ModeratePostInput {
 
 @ArgsType()
 export class ReviewQueueArgs extends PageArgs {
-  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID('all', { message: 'must be a space id' }) spaceId?: string;
+  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId?: string;
   @Field(() => ReviewStatus, { nullable: true, defaultValue: ReviewStatus.PENDING }) @IsOptional() @IsEnum(ReviewStatus) status?: ReviewStatus;
   @Field(() => ReviewSort, { nullable: true, defaultValue: ReviewSort.SCORE }) @IsOptional() @IsEnum(ReviewSort) sort?: ReviewSort;
 }
