@@ -51,7 +51,7 @@ describe('the server’s letter folding', () => {
   describe('when it cannot be read, a Meilisearch query', () => {
     // No Meilisearch at this address: a query that reached it would fail with a connection error instead.
     const nowhere = { url: 'http://127.0.0.1:9', timeoutMs: 200 };
-    const request: SearchRequest = { query: 'Straße', filters: { spaceIds: ['00000000-0000-0000-0000-000000000001'] }, limit: 10, offset: 0 };
+    const request: SearchRequest = { query: 'Straße', filters: { spaceIds: ['00000000-0000-7000-8000-000000000001'] }, limit: 10, offset: 0 };
 
     it('fails as the folding could not be read, before asking Meilisearch, when the read fails', async () => {
       await ds.query(`DROP FUNCTION IF EXISTS unaccent(text)`);
