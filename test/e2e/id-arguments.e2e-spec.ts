@@ -6,7 +6,7 @@ import { createTopic, reply } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
 import { TableSnapshots, undocumentedRefusal } from '../support/refusals';
 import { documentOf, ofType } from '../support/schema-values';
-import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 /**
  * Every argument of type `ID` a query or a mutation takes, found in the schema the API serves (so
@@ -28,7 +28,7 @@ const MALFORMED: Array<[string, unknown]> = [
   ['a UUID and a character more', `${newId()}f`],
   ['a UUID without its hyphens', newId().replace(/-/g, '')],
   ['a UUID in braces', `{${newId()}}`],
-  // As an input's ids are checked (@IsUUID('all')): a version 1 to 8 and the RFC's variant.
+  // As every id is checked (isUuid, ids.ts, which the inputs' @IsUUID(ID_VERSION) applies): a version 1 to 8 and the RFC's variant.
   ['a UUID of version 0', newId().replace(/^(.{14})./, '$10')],
 ];
 
@@ -284,5 +284,26 @@ describe('every ID argument (schema-wide)', () => {
       if (written.length) problems.push(`${a.key}: wrote to ${written.join(', ')}`);
     }
     expect(problems).toEqual([]);
+  });
+
+  it("leaves an argument class's optional id to this check alone: refused as before, naming it, and one well formed reaches the service, in lower case", async () => {
+    const space = await makeSpace(t, 'PUBLIC');
+    const topic = await createTopic(t, admin.token, await makeBoard(t, space.id));
+    const opts = () => ({ token: admin.token, ip: freshIp() });
+    // SpacePageArgs.spaceId (moderationLog, watchedWords) and UserSuggestionsArgs.topicId: no @IsUUID of their own.
+    const cases: Array<[string, string, string, string]> = [
+      [`query($s: ID) { moderationLog(first: 1, spaceId: $s) { totalCount } }`, 'spaceId', 'must be a space id', space.id],
+      [`query($s: ID) { watchedWords(first: 1, spaceId: $s) { totalCount } }`, 'spaceId', 'must be a space id', space.id],
+      [`query($s: ID) { userSuggestions(prefix: "a", topicId: $s) { id } }`, 'topicId', 'must be a topic id', topic.id],
+    ];
+    for (const [doc, field, message, there] of cases) {
+      for (const bad of ['nope', '12345678-1234-0234-8234-123456789012', '12345678-1234-7234-c234-123456789012']) {
+        const err = expectError(await t.gql(doc, { s: bad }, opts()), 'BAD_USER_INPUT');
+        expect([doc, bad, err.extensions.fields]).toEqual([doc, bad, [{ field, message }]]);
+      }
+      // Not dropped (the pipe keeps only properties with a check): an id of nothing is NOT_FOUND, not the list without it.
+      expectError(await t.gql(doc, { s: newId() }, opts()), 'NOT_FOUND');
+      expectOk(await t.gql(doc, { s: there.toUpperCase() }, opts()));
+    }
   });
 });

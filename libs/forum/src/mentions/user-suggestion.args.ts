@@ -1,7 +1,6 @@
 import { ArgsType, Field, ID, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
-import { ID_VERSION } from '../../../core/src/ids';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 
 export const SUGGESTIONS_DEFAULT = 8;
 export const SUGGESTIONS_MAX = 20;
@@ -17,7 +16,8 @@ export class UserSuggestionsArgs {
   prefix!: string;
 
   @Field(() => ID, { nullable: true, description: 'The topic being replied to: those who wrote in it come first. NOT_FOUND when the viewer may not read it.' })
-  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a topic id' })
+  // The id itself is checked by withIdArguments (every bare `ID` argument); @IsOptional keeps it past the pipe's whitelist.
+  @IsOptional()
   topicId?: string;
 
   @Field(() => Int, { nullable: true, description: `How many: default ${SUGGESTIONS_DEFAULT}, at most ${SUGGESTIONS_MAX}.` })
