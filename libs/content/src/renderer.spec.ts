@@ -174,7 +174,8 @@ describe('ContentRenderer', () => {
   });
 
   it('leaves a quote with a malformed id, or without a closing line, as text', () => {
-    for (const md of ['[quote post=not-an-id]\nx\n[/quote]', `[quote post=${ID}x]\nx\n[/quote]`, `[quote post="${ID}"]\nx\n[/quote]`, `[quote post=${ID}]\nnever closed`]) {
+    // The last two are shaped as UUIDs but of version 0 and of variant c: ids no argument takes (isUuid, ids.ts), nor a quote.
+    for (const md of ['[quote post=not-an-id]\nx\n[/quote]', `[quote post=${ID}x]\nx\n[/quote]`, '[quote post=12345678-1234-0234-8234-123456789012]\nx\n[/quote]', '[quote post=12345678-1234-7234-c234-123456789012]\nx\n[/quote]', `[quote post="${ID}"]\nx\n[/quote]`, `[quote post=${ID}]\nnever closed`]) {
       const res = r.render(md);
       expect(res.quotedPostIds).toEqual([]);
       expect(res.html).not.toContain('<blockquote');

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
+import { isUuid } from '../../core/src/ids';
 
 export interface RenderedContent {
   /** Safe HTML: markdown rendered, then passed through the sanitize-html allowlist. */
@@ -39,7 +40,6 @@ function parseState(env: MarkdownIt.Env): ParseState {
   return env[PARSE_STATE] as ParseState;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Any `[quote post=…]` line, valid id or not: used to pair nested opening and closing lines. */
 const QUOTE_OPEN_RE = /^\[quote post=([^\]\s]*)\]$/i;
 const QUOTE_CLOSE_RE = /^\[\/quote\]$/i;
@@ -122,7 +122,7 @@ const PLAIN_TEXT_OPTIONS: sanitizeHtml.IOptions = { allowedTags: [], allowedAttr
  *     [/quote]
  *
  * rendered as `<blockquote class="quote" data-post-id="<uuid>">`. Nested quotes pair up; an
- * opening line without a valid id or without a closing line stays plain text. Closing lines
+ * opening line without a valid id (`isUuid`, the API's rule for ids) or without a closing line stays plain text. Closing lines
  * inside fenced or indented code do not count.
  */
 function quoteBlock(state: StateBlock, startLine: number, endLine: number, silent: boolean): boolean {
@@ -131,7 +131,7 @@ function quoteBlock(state: StateBlock, startLine: number, endLine: number, silen
   const first = lineText(startLine);
   if (first.charCodeAt(0) !== 0x5b /* [ */) return false;
   const m = QUOTE_OPEN_RE.exec(first);
-  if (!m || !UUID_RE.test(m[1])) return false;
+  if (!m || !isUuid(m[1])) return false;
 
   const close = findQuoteClose(state, startLine + 1, endLine, lineText);
   if (close < 0) return false;
