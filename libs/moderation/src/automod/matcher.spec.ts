@@ -344,6 +344,7 @@ describe('watched-word matching', () => {
       tries.push({ at: clock, timeoutMs });
       clock += Math.min(200, timeoutMs);
       if (timeoutMs < 200) throw new MatchTimeout('overran');
+      return false;
     };
     expect(validatePattern('REGEX', 'free\\s+money', { now: () => clock, run })).toMatch(/too slow/);
     // No try may run past the total: the fifth input's retry gets the 75 ms left, overruns them, and the pattern is refused there.
@@ -354,6 +355,22 @@ describe('watched-word matching', () => {
     tries.length = 0;
     expect(validatePattern('WORD', 'v*agra', { totalMs: 0, now: () => clock, run })).toMatch(/too slow/);
     expect(tries).toEqual([]);
+  });
+
+  it('tries the pattern on empty text within the total too, first', () => {
+    // (?:(?:a?){3000}){3000} runs seconds on '' (then overflows the stack): run outside the budget, it held the process that long
+    // whatever the total. Said by what runs: the tries are the test's, and the empty text is the first of them, on the total's clock.
+    const texts: string[] = [];
+    const run = (re: RegExp, text: string) => (texts.push(text), re.test(text));
+    expect(validatePattern('REGEX', 'a*', { run })).toMatch(/empty/);
+    expect(texts).toEqual(['']);
+    texts.length = 0;
+    expect(validatePattern('REGEX', 'free\\s+money', { run })).toBeNull();
+    expect(texts[0]).toBe('');
+    // With nothing left of the total, not even that one runs: the pattern is too slow.
+    texts.length = 0;
+    expect(validatePattern('REGEX', 'a*', { totalMs: 0, run })).toMatch(/too slow/);
+    expect(texts).toEqual([]);
   });
 
   it('believes a budget overrun only when a second, longer run overruns too', () => {
