@@ -1,4 +1,4 @@
-import { BYTES, CACHE_LIMITS, cacheHolds, compile, compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
+import { BYTES, CACHE_LIMITS, cacheHolds, compile, compileRules, fold, matchAll, matchingSteps, MatchTimeout, validatePattern } from './matcher';
 import type { CompiledRules, RuleSpec, WordBlock } from './matcher';
 
 describe('watched-word matching', () => {
@@ -233,6 +233,52 @@ describe('watched-word matching', () => {
       // Once each: a post naming them again adds nothing.
       matchAll(compiled, ['able, able'], 10_000);
       expect(block.bytes - before.block).toBe(grown);
+    });
+    /** Spins until the matching run's budget interrupts it (10 s at most: past that the run goes on, and the test fails on what it answers). */
+    const spin = () => {
+      const end = performance.now() + 10_000;
+      while (performance.now() < end);
+    };
+    /**
+     * What `run` (a matchAll with a budget of a second: far more than it needs) does when that budget runs out right after it
+     * makes a member's regex of the kind `what` (the `nth` made).
+     */
+    const outOfTimeAt = (what: 'own' | 'single', run: (budgetMs: number) => unknown, nth = 1) => {
+      let made = 0;
+      matchingSteps.made = (kind) => {
+        if (kind === what && ++made === nth) spin();
+      };
+      try {
+        run(1_000);
+        return 'finished';
+      } catch (err) {
+        if (made < nth) return 'out of time before that';
+        return err instanceof MatchTimeout ? 'MatchTimeout' : err;
+      } finally {
+        delete matchingSteps.made;
+      }
+    };
+
+    it('reckons a regex a post made when the post runs out of time right after making it', () => {
+      // The VM's timeout interrupts a run anywhere: right after a member's regex is made, before it was reckoned, it stayed in its
+      // block for good, reckoned nowhere (24 KB a word's own, 3 KB one tried alone).
+      const rules = words('able', ...Array.from({ length: 40 }, (_, i) => `timed${i}word`));
+      const compiled = compileRules(rules);
+      const block = compiled.words[0].block;
+      const before = { block: block.bytes, cache: cacheHolds().bytes };
+      // A budget running out is a MatchTimeout there as anywhere (the post is held or refused as for any overrun).
+      expect(outOfTimeAt('own', (ms) => matchAll(compiled, ['able and able'], ms))).toBe('MatchTimeout');
+      const grown = BYTES.own + (block.bodies.length - 1) * BYTES.single;
+      expect([block.bytes - before.block, cacheHolds().bytes - before.cache]).toEqual([grown, grown]);
+      // Out of time where a member is first tried alone: what the run made is reckoned too.
+      const other = compileRules(words('able', ...Array.from({ length: 40 }, (_, i) => `timed${i}words`)));
+      const first = { block: other.words[0].block.bytes, cache: cacheHolds().bytes };
+      expect(outOfTimeAt('single', (ms) => matchAll(other, ['able and able'], ms), 3)).toBe('MatchTimeout');
+      expect([other.words[0].block.bytes - first.block, cacheHolds().bytes - first.cache]).toEqual([3 * BYTES.single, 3 * BYTES.single]);
+      // The next run matches as each rule alone, and reckons only what it makes.
+      const texts = ['able and able', 'timed3word'];
+      expect(matchAll(compiled, texts, 10_000)).toEqual(matchAll(rules.map((r) => compile(r.kind, r.pattern)), texts, 10_000));
+      expect(block.bytes - before.block).toBe(grown + BYTES.own);
     });
     it('compiles a REGEX rule once for every set that holds it, the site\u2019s for every space, kept and reckoned as blocks are', () => {
       const site: RuleSpec = { kind: 'REGEX', pattern: 'sh(a|e)red+', siteWide: true };

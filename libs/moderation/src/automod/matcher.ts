@@ -301,9 +301,10 @@ function blockOf(before: string, after: string, bodies: string[]): WordBlock {
     key, before, after, bodies, scan,
     single: bodies.map((b) => single(b, after)),
     own: [],
-    bytes: BYTES.block + BYTES.perChar * scan.source.length,
+    bytes: 0,
     sets: new Set(),
   };
+  block.bytes = heldBy(block);
   BLOCKS.set(key, block);
   blockBytes += block.bytes;
   return block;
@@ -323,30 +324,58 @@ function regexOf(pattern: string): Kept & { re: RegExp } {
   return regex;
 }
 
+/**
+ * Where a test makes a matching run's time run out: called in the run right after it makes a regex of a block's member
+ * (`own`: its regex as a rule of its own; `single`: the member alone, first tried where an earlier one matched). A hook that
+ * spins there is interrupted by the run's budget, as a slow step there would be.
+ */
+export const matchingSteps: { made?: (what: 'own' | 'single', block: WordBlock, k: number) => void } = {};
+
 /** Member `k`'s regex as a rule of its own (what compile makes of its word), made when first needed. */
 function ownOf(block: WordBlock, k: number): RegExp {
   let re = block.own[k];
   if (!re) {
     re = block.own[k] = new RegExp(`${block.before}${block.bodies[k]}${block.after}`, 'giu');
-    reckon(block, BYTES.own);
+    matchingSteps.made?.('own', block, k);
   }
   return re;
 }
 
-/** Whether member `k` matches `text` at `at`, its regex reckoned in the block's bytes when it first runs. */
+/** Whether member `k` matches `text` at `at`, noted as run (its regex reckoned in the block's bytes) when it first runs. */
 function memberAt(block: WordBlock, k: number, text: string, at: number): boolean {
   const one = block.single[k];
   if (!one.ran) {
     one.ran = true;
-    reckon(block, BYTES.single);
+    matchingSteps.made?.('single', block, k);
   }
   return singleAt(one, text, at);
 }
 
-/** `bytes` more reckoned in `block`, and in the cache's bytes while the cache holds it. */
-function reckon(block: WordBlock, bytes: number): void {
-  block.bytes += bytes;
-  if (BLOCKS.get(block.key) === block) blockBytes += bytes;
+/**
+ * What `block` is reckoned to hold, from what it holds: its alternation, its members' own regexes made, its members run alone.
+ * Reckoned from them rather than added up as each is made: a run's budget interrupts it anywhere, between making a regex and
+ * adding it up too.
+ */
+function heldBy(block: WordBlock): number {
+  let bytes = BYTES.block + BYTES.perChar * block.scan.source.length;
+  for (const re of block.own) if (re) bytes += BYTES.own;
+  for (const one of block.single) if (one.ran) bytes += BYTES.single;
+  return bytes;
+}
+
+/**
+ * After a run, however it ended (a time-out included): each of `rules`' blocks reckoned again from what it holds, in the
+ * cache's bytes while the cache keeps it, and the cache held to its bound at once if they grew (`rules`' own kept).
+ */
+function settle(rules: CompiledRules): void {
+  let grown = 0;
+  for (const { block } of rules.words) {
+    const bytes = heldBy(block);
+    if (BLOCKS.get(block.key) === block) grown += bytes - block.bytes;
+    block.bytes = bytes;
+  }
+  blockBytes += grown;
+  if (grown > 0) evict(rules);
 }
 
 /**
@@ -537,6 +566,7 @@ function matchWithin(rules: CompiledRules, texts: string[], budgetMs: number): M
   } finally {
     sandbox.rules = null;
     sandbox.texts = null;
+    settle(rules);
   }
 }
 
