@@ -212,7 +212,7 @@ describe('watched-word matching', () => {
       try {
         CACHE_LIMITS.bytes = 1;
         const big1 = compileRules(big[1]);
-        expect(cacheHolds()).toMatchObject({ blocks: big1.words.length, bytes: blocksOf(big1).reduce((n, b) => n + b.bytes, 0) });
+        expect(cacheHolds()).toMatchObject({ blocks: big1.words.length, bytes: blocksOf(big1).reduce((n, b) => n + b.bytes, big1.bytes) });
         expect(matchAll(big1, ['big1x7 and big1x299'], 10_000)[0].filter((r) => r.length)).toHaveLength(2);
         expect(blocksOf(compileRules(big[0])).filter((b) => big0.includes(b))).toEqual([]);
         expect(cacheHolds().blocks).toBe(big0.length);
@@ -291,7 +291,7 @@ describe('watched-word matching', () => {
         // Past the bound they go as blocks go, with the sets holding them, but not the set in use's.
         CACHE_LIMITS.bytes = 1;
         const third = compileRules([{ kind: 'REGEX', pattern: 'third+' }, site]);
-        expect(cacheHolds()).toMatchObject({ blocks: 2, bytes: 2 * BYTES.own });
+        expect(cacheHolds()).toMatchObject({ blocks: 2, bytes: 2 * BYTES.own + third.bytes, sets: 1 });
         expect(third.alone[1][1]).toBe(one.alone[0][1]);
         expect(compileRules([site, ...words('ours1')]).alone[0][1]).toBe(one.alone[0][1]);
         expect(compileRules(words('theirs1')).words).toHaveLength(1);
@@ -310,7 +310,7 @@ describe('watched-word matching', () => {
         const mine: RuleSpec[] = [...words('stale1', 'stale2', 'stale3'), { kind: 'REGEX', pattern: 'st(a)le\\d' }];
         const first = compileRules(mine);
         const other = compileRules(words('fresh1'));
-        const reckoned = () => other.held.reduce((n, k) => n + k.bytes, 0);
+        const reckoned = () => other.held.reduce((n, k) => n + k.bytes, other.bytes);
         expect(first.held.filter((k) => other.held.includes(k))).toEqual([]);
         expect(cacheHolds()).toMatchObject({ blocks: other.held.length, bytes: reckoned() });
         // Dropped, the set is named by nothing the cache kept of it (no set keys left behind to grow).
@@ -322,7 +322,30 @@ describe('watched-word matching', () => {
         // The dropped set compiled again is compiled anew, its blocks reckoned from nothing.
         const again = compileRules(mine);
         expect(again).not.toBe(first);
-        expect(cacheHolds()).toMatchObject({ blocks: again.held.length, bytes: again.held.reduce((n, k) => n + k.bytes, 0) });
+        expect(cacheHolds()).toMatchObject({ blocks: again.held.length, bytes: again.held.reduce((n, k) => n + k.bytes, again.bytes) });
+      } finally {
+        CACHE_LIMITS.bytes = limit;
+      }
+    });
+    it('keeps rule sets by the memory their rules take too, not only by how many there are', () => {
+      // Sets of the same rules in other orders (spaces whose rules were made in other orders) share every block, and each kept its own
+      // key (every pattern, in order) and indexes, reckoned nowhere: 128 sets of 500 rules of 150 characters held 23 MB.
+      const rules = words(...Array.from({ length: 60 }, (_, i) => `ordered${i}${'ж'.repeat(150)}`));
+      const orders = Array.from({ length: 30 }, (_, s) => [...rules.slice(s), ...rules.slice(0, s)]);
+      const shared = blocksOf(compileRules(orders[0]));
+      const limit = CACHE_LIMITS.bytes;
+      try {
+        // Room for the blocks and 256 KB: about 8 of these sets (10,000 characters of two-byte key each, 20 KB, and 12 KB of indexes).
+        CACHE_LIMITS.bytes = shared.reduce((n, b) => n + b.bytes, 0) + 256 * 1024;
+        const sets = orders.map((order) => compileRules(order));
+        expect(cacheHolds().sets).toBeGreaterThan(3);
+        expect(cacheHolds().sets).toBeLessThan(12);
+        expect(cacheHolds().bytes).toBeLessThanOrEqual(CACHE_LIMITS.bytes);
+        // The sets went, not the blocks they share: a set dropped is made again of the same blocks, compiling nothing.
+        expect(sets.map((set) => blocksOf(set).filter((b) => !shared.includes(b)).length)).toEqual(sets.map(() => 0));
+        const again = compileRules(orders[0]);
+        expect(again).not.toBe(sets[0]);
+        expect(blocksOf(again)).toEqual(shared);
       } finally {
         CACHE_LIMITS.bytes = limit;
       }

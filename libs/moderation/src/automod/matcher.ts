@@ -131,6 +131,8 @@ export interface CompiledRules {
   words: Array<{ block: WordBlock; rules: number[][] }>;
   /** What of the cache the set holds (its blocks and its REGEX rules' regexes): kept while it is in use, each dropping it when dropped. */
   held: Kept[];
+  /** What the set itself is reckoned to hold, in bytes (its key, every pattern, and its indexes: setBytes), counted in the cache's bound while kept. */
+  bytes: number;
 }
 
 /** What the cache keeps: a block of words, or a REGEX rule's regex (`re`), shared by every set that holds it. */
@@ -259,24 +261,34 @@ function cutBlocks(bodies: string[], level: number, out: string[][]): void {
  * matched (`single`: about 0.2 KB made, 1.1 KB more once run over one-byte text, 1.6 KB over
  * two-byte; a post naming a block's first word runs every later one there).
  */
-export const BYTES = { block: 20_000, perChar: 80, own: 24_000, single: 3_000 };
+export const BYTES = { block: 20_000, perChar: 80, own: 24_000, single: 3_000, setRule: 200 };
 
 /**
- * Bounds of the caches: compiled blocks and REGEX rules by the bytes they are reckoned to hold
- * (32 MB: about 50 sets of 500 words none of which share one), rule sets, which hold only
- * indexes and what of the cache they use, by count.
+ * What a kept rule set is reckoned to hold beside the blocks it shares: its key (a byte a character, two if any is past
+ * Latin-1, as V8 stores strings) and, a rule, its indexes among its blocks' members and its REGEX rules (measured: about
+ * 180 bytes a rule over 500 rules, with the key's bytes beside them).
+ */
+function setBytes(key: string, rules: number): number {
+  return key.length * (/[^\u0000-\u00ff]/.test(key) ? 2 : 1) + BYTES.setRule * rules;
+}
+
+/**
+ * Bounds of the caches: compiled blocks, REGEX rules and rule sets by the bytes they are reckoned
+ * to hold together (32 MB: about 50 sets of 500 words none of which share one); rule sets, which
+ * hold their key, indexes and what of the cache they use, by count too.
  */
 export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128 };
 
-/** Compiled blocks by content and REGEX rules' regexes by pattern, least recently used first, and the bytes they are reckoned to hold. */
+/** Compiled blocks by content and REGEX rules' regexes by pattern, least recently used first. */
 const BLOCKS = new Map<string, Kept>();
-let blockBytes = 0;
+/** The bytes the blocks, the REGEX rules' regexes and the rule sets kept are reckoned to hold. */
+let cacheBytes = 0;
 /** Compiled rule sets by their rules (kinds, patterns and whether site-wide, in order), least recently used first. */
 const SETS = new Map<string, CompiledRules>();
 
-/** What the caches hold (for tests and measurement): `blocks` counts the REGEX rules' regexes kept with the blocks too. */
+/** What the caches hold (for tests and measurement): `blocks` counts the REGEX rules' regexes kept with the blocks too, `bytes` the sets' too. */
 export function cacheHolds(): { blocks: number; bytes: number; sets: number } {
-  return { blocks: BLOCKS.size, bytes: blockBytes, sets: SETS.size };
+  return { blocks: BLOCKS.size, bytes: cacheBytes, sets: SETS.size };
 }
 
 function touch<V>(map: Map<string, V>, key: string, value: V): void {
@@ -306,7 +318,7 @@ function blockOf(before: string, after: string, bodies: string[]): WordBlock {
   };
   block.bytes = heldBy(block);
   BLOCKS.set(key, block);
-  blockBytes += block.bytes;
+  cacheBytes += block.bytes;
   return block;
 }
 
@@ -320,7 +332,7 @@ function regexOf(pattern: string): Kept & { re: RegExp } {
   }
   const regex = { key, bytes: BYTES.own, sets: new Set<string>(), re: compile('REGEX', pattern) };
   BLOCKS.set(key, regex);
-  blockBytes += regex.bytes;
+  cacheBytes += regex.bytes;
   return regex;
 }
 
@@ -374,7 +386,7 @@ function settle(rules: CompiledRules): void {
     if (BLOCKS.get(block.key) === block) grown += bytes - block.bytes;
     block.bytes = bytes;
   }
-  blockBytes += grown;
+  cacheBytes += grown;
   if (grown > 0) evict(rules);
 }
 
@@ -407,17 +419,26 @@ function dropSet(key: string): void {
   const set = SETS.get(key);
   if (!set) return;
   SETS.delete(key);
+  cacheBytes -= set.bytes;
   for (const kept of set.held) kept.sets.delete(key);
 }
 
-/** Drops the least recently used blocks (and the sets holding them) past the bytes kept, but none of `keep`'s, which is in use. */
+/**
+ * Past the bytes kept, drops the least recently used blocks (and the sets holding them), then, if
+ * sets sharing the blocks left still hold too much, the least recently used sets; none of `keep`'s
+ * blocks, nor `keep`, which is in use.
+ */
 function evict(keep: CompiledRules): void {
   const inUse = new Set(keep.held);
   for (const [key, block] of BLOCKS) {
-    if (blockBytes <= CACHE_LIMITS.bytes || inUse.has(block)) break;
+    if (cacheBytes <= CACHE_LIMITS.bytes || inUse.has(block)) break;
     BLOCKS.delete(key);
-    blockBytes -= block.bytes;
+    cacheBytes -= block.bytes;
     for (const set of block.sets) dropSet(set);
+  }
+  for (const [key, set] of SETS) {
+    if (cacheBytes <= CACHE_LIMITS.bytes) break;
+    if (set !== keep) dropSet(key);
   }
 }
 
@@ -437,8 +458,12 @@ export function compileRules(rules: RuleSpec[]): CompiledRules {
   } else {
     const regexes = rules.flatMap((r, i) => (r.kind === 'WORD' ? [] : [[i, regexOf(r.pattern)] as const]));
     const words = placeWords(rules);
-    set = { count: rules.length, alone: regexes.map(([i, kept]) => [i, kept.re]), words, held: [...regexes.map(([, kept]) => kept), ...words.map((w) => w.block)] };
+    set = {
+      count: rules.length, alone: regexes.map(([i, kept]) => [i, kept.re]), words,
+      held: [...regexes.map(([, kept]) => kept), ...words.map((w) => w.block)], bytes: setBytes(key, rules.length),
+    };
     SETS.set(key, set);
+    cacheBytes += set.bytes;
     for (const kept of set.held) kept.sets.add(key);
     if (SETS.size > CACHE_LIMITS.sets) dropSet(SETS.keys().next().value!);
   }
@@ -546,7 +571,7 @@ export type Matches = Array<Array<Array<[number, number]>>>;
  * overruns too (a catastrophic pattern overruns any budget).
  */
 export function matchAll(rules: CompiledRules | RegExp[], texts: string[], budgetMs: number, opts: { retryBudgetMs?: number } = {}): Matches {
-  const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [], held: [] } : rules;
+  const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [], held: [], bytes: 0 } : rules;
   try {
     return matchWithin(compiled, texts, budgetMs);
   } catch (err) {
