@@ -379,6 +379,32 @@ describe('watched-word matching', () => {
     expect(tries).toBeLessThanOrEqual(64 * 128);
   });
 
+  it('keeps no more than a bound of own regexes one post makes, so one post cannot push other spaces\u2019 blocks out', () => {
+    // A post repeating a block's first word had every later member not found run over it by its own regex, each kept (24 KB):
+    // 127 a block, 3 MB, enough to push another space's blocks out of the cache. Past the bound a matchAll makes them for itself alone.
+    const others = ['elsewhere1', 'elsewhere2'].map((pattern): RuleSpec => ({ kind: 'WORD', pattern }));
+    const rules: RuleSpec[] = ['a', ...Array.from({ length: 127 }, (_, i) => `made${i}word`)].map((pattern) => ({ kind: 'WORD', pattern }));
+    const limit = CACHE_LIMITS.bytes;
+    try {
+      const elsewhere = compileRules(others);
+      const compiled = compileRules(rules);
+      const block = compiled.words[0].block;
+      expect([block.bodies[0], block.bodies.length]).toEqual(['a', 128]);
+      // Room for both sets, every member run alone (3 KB each) and a megabyte: what the bound keeps of own regexes (16 of 24 KB), not 127.
+      CACHE_LIMITS.bytes = cacheHolds().bytes + 127 * BYTES.single + 1024 * 1024;
+      const text = 'a cat and '.repeat(100) + 'made99word';
+      const hits = matchAll(compiled, [text], 10_000)[0];
+      expect(hits.flatMap((ranges, i) => (ranges.length ? [[rules[i].pattern, ranges.length]] : []))).toEqual([['a', 100], ['made99word', 1]]);
+      expect(block.own.filter((re) => re).length).toBe(CACHE_LIMITS.ownKeptPerMatch);
+      expect(compileRules(others)).toBe(elsewhere);
+      // The next post keeps as many more, and finds the same.
+      expect(matchAll(compiled, [text], 10_000)[0]).toEqual(hits);
+      expect(block.own.filter((re) => re).length).toBe(2 * CACHE_LIMITS.ownKeptPerMatch);
+    } finally {
+      CACHE_LIMITS.bytes = limit;
+    }
+  });
+
   it('refuses invalid, empty-matching and catastrophic patterns', () => {
     expect(validatePattern('REGEX', '(unclosed')).toMatch(/not a valid pattern/);
     expect(validatePattern('REGEX', 'a*')).toMatch(/empty/);

@@ -277,7 +277,7 @@ function setBytes(key: string, rules: number): number {
  * to hold together (32 MB: about 50 sets of 500 words none of which share one); rule sets, which
  * hold their key, indexes and what of the cache they use, by count too.
  */
-export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128 };
+export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128, ownKeptPerMatch: 16 };
 
 /** Compiled blocks by content and REGEX rules' regexes by pattern, least recently used first. */
 const BLOCKS = new Map<string, Kept>();
@@ -343,13 +343,29 @@ function regexOf(pattern: string): Kept & { re: RegExp } {
  */
 export const matchingSteps: { made?: (what: 'own' | 'single', block: WordBlock, k: number) => void } = {};
 
-/** Member `k`'s regex as a rule of its own (what compile makes of its word), made when first needed. */
+/**
+ * The matchAll under way (its run and its retry): how many more own regexes it may keep in their blocks
+ * (CACHE_LIMITS.ownKeptPerMatch), and those it made past that, for itself alone (by block, by member), dropped when it ends.
+ */
+const thisMatch = { ownLeft: 0, unkept: new Map<WordBlock, RegExp[]>() };
+
+/**
+ * Member `k`'s regex as a rule of its own (what compile makes of its word), made when first needed, and kept in its block
+ * while the matchAll under way may keep more: a post repeating a block's first word runs every later member's over it, and
+ * kept they would be 24 KB each, enough to push other spaces' blocks out of the cache. Past that, it is this matchAll's alone.
+ */
 function ownOf(block: WordBlock, k: number): RegExp {
-  let re = block.own[k];
-  if (!re) {
-    re = block.own[k] = new RegExp(`${block.before}${block.bodies[k]}${block.after}`, 'giu');
-    matchingSteps.made?.('own', block, k);
+  const made = block.own[k] ?? thisMatch.unkept.get(block)?.[k];
+  if (made) return made;
+  const re = new RegExp(`${block.before}${block.bodies[k]}${block.after}`, 'giu');
+  if (thisMatch.ownLeft > 0) {
+    thisMatch.ownLeft--;
+    block.own[k] = re;
+  } else {
+    if (!thisMatch.unkept.has(block)) thisMatch.unkept.set(block, []);
+    thisMatch.unkept.get(block)![k] = re;
   }
+  matchingSteps.made?.('own', block, k);
   return re;
 }
 
@@ -572,11 +588,14 @@ export type Matches = Array<Array<Array<[number, number]>>>;
  */
 export function matchAll(rules: CompiledRules | RegExp[], texts: string[], budgetMs: number, opts: { retryBudgetMs?: number } = {}): Matches {
   const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [], held: [], bytes: 0 } : rules;
+  thisMatch.ownLeft = CACHE_LIMITS.ownKeptPerMatch;
   try {
     return matchWithin(compiled, texts, budgetMs);
   } catch (err) {
     if (!(err instanceof MatchTimeout) || !opts.retryBudgetMs) throw err;
     return matchWithin(compiled, texts, opts.retryBudgetMs);
+  } finally {
+    thisMatch.unkept.clear();
   }
 }
 
