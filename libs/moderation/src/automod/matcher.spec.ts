@@ -280,6 +280,27 @@ describe('watched-word matching', () => {
       expect(matchAll(compiled, texts, 10_000)).toEqual(matchAll(rules.map((r) => compile(r.kind, r.pattern)), texts, 10_000));
       expect(block.bytes - before.block).toBe(grown + BYTES.own);
     });
+    it('holds the cache to its bound as soon as a post\u2019s regexes grow it past it, not at the next compile', () => {
+      const limit = CACHE_LIMITS.bytes;
+      try {
+        // The cache holds another space's set, then this one, with room for less than what the post makes (its own regex and the
+        // later members tried alone).
+        CACHE_LIMITS.bytes = 1;
+        const elsewhere = compileRules(words('afar1', 'afar2'));
+        CACHE_LIMITS.bytes = limit;
+        const compiled = compileRules(words('near', ...Array.from({ length: 20 }, (_, i) => `near${i}word`)));
+        CACHE_LIMITS.bytes = cacheHolds().bytes + BYTES.own;
+        const sets = cacheHolds().sets;
+        matchAll(compiled, ['near'], 10_000);
+        // The least recently used went (the other space's set and block), the set in use stayed, and the bound holds.
+        expect(cacheHolds().sets).toBeLessThan(sets);
+        expect(elsewhere.held.map((k) => k.sets.size)).toEqual([0]);
+        expect(compiled.held.every((k) => k.sets.size === 1)).toBe(true);
+        expect(cacheHolds().bytes).toBeLessThanOrEqual(Math.max(CACHE_LIMITS.bytes, compiled.held.reduce((n, k) => n + k.bytes, compiled.bytes)));
+      } finally {
+        CACHE_LIMITS.bytes = limit;
+      }
+    });
     it('compiles a REGEX rule once for every set that holds it, the site\u2019s for every space, kept and reckoned as blocks are', () => {
       const site: RuleSpec = { kind: 'REGEX', pattern: 'sh(a|e)red+', siteWide: true };
       const one = compileRules([site, ...words('ours1')]);
