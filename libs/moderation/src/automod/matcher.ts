@@ -275,7 +275,8 @@ function setBytes(key: string, rules: number): number {
 /**
  * Bounds of the caches: compiled blocks, REGEX rules and rule sets by the bytes they are reckoned
  * to hold together (32 MB: about 50 sets of 500 words none of which share one); rule sets, which
- * hold their key, indexes and what of the cache they use, by count too.
+ * hold their key, indexes and what of the cache they use, by count too; the own regexes one
+ * matchAll may keep in their blocks (ownOf).
  */
 export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128, ownKeptPerMatch: 16 };
 
