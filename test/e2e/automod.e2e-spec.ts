@@ -1,6 +1,7 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { PostingPolicy } from '../../libs/forum/src/posting-policy';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { matchingSteps } from '../../libs/moderation/src/automod/matcher';
 
 const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id action } }`;
 const CREATE = `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state firstPost { id bodyHtml } } }`;
@@ -116,6 +117,28 @@ describe('automod: watched words', () => {
     const res = expectOk(await post('b'.repeat(40) + '!')).createTopic;
     expect(res.state).toBe('PENDING');
     await t.sql(`DELETE FROM watched_words WHERE pattern = '(b+)+$'`);
+  });
+
+  it('holds a post for review when matching runs out of time while a word\u2019s own regex is made', async () => {
+    // A word's own regex is made in the post's budget the first time a post names the word: a time-out there is one like any other.
+    // The test spins right after each is made (matchingSteps), so the VM's budget interrupts the run there, in the run and its retry.
+    await t.sql(
+      `INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason) SELECT gen_random_uuid(), $1, w, 'WORD', 'FLAG', 'spun' FROM unnest($2::text[]) AS w`,
+      [space.id, ['spunone', 'spuntwo']],
+    );
+    let spun = 0;
+    matchingSteps.made = (what) => {
+      const end = performance.now() + 10_000;
+      if (what === 'own' && ++spun) while (performance.now() < end);
+    };
+    try {
+      // FLAG rules hold nothing: held, the post ran out of time, at an own regex in the run and again in its retry.
+      const res = expectOk(await post('spunone and spuntwo')).createTopic;
+      expect({ state: res.state, spun }).toEqual({ state: 'PENDING', spun: 2 });
+    } finally {
+      delete matchingSteps.made;
+      await t.sql(`DELETE FROM watched_words WHERE public_reason = 'spun'`);
+    }
   });
 
   it('limits each moderator to 10 rule saves a minute, counted before the pattern is tried', async () => {
