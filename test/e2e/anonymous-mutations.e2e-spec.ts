@@ -1,6 +1,5 @@
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { GraphQLField, GraphQLSchema, isInputObjectType, isNonNullType, getNamedType } from 'graphql';
-import { newId } from '../../libs/core/src/ids';
 import { freshIp } from '../support/fresh-ip';
 import { TableSnapshots, undocumentedRefusal } from '../support/refusals';
 import { documentOf, ofType } from '../support/schema-values';
@@ -12,10 +11,13 @@ import { bootTestApp, GqlResult, TestApp } from '../support/test-app';
  * UNAUTHENTICATED before anything is looked up, whatever the ids it is given, and runs no SQL
  * statement to say so (docs/architecture.md, API hygiene). Before, about half looked their target
  * up first and answered an unknown id NOT_FOUND: two answers to the same refusal, and a way for a
- * stranger to learn which ids exist. Input checks still come first (a malformed input is
- * BAD_USER_INPUT whoever sends it: the rules are the schema's, public), so the inputs sent here
- * pass them: required fields filled as id-arguments fills them (ids fresh UUIDv7s, of nothing),
- * plus WELL_FORMED where the type alone gives a value the checks refuse.
+ * stranger to learn which ids exist. The schema's input checks still come first (a malformed
+ * input is BAD_USER_INPUT whoever sends it: the rules are the schema's, public), so the inputs
+ * sent here pass them: required fields filled as id-arguments fills them (ids fresh UUIDv7s, of
+ * nothing), plus WELL_FORMED where the type alone gives a value those checks refuse. The checks a
+ * service makes itself (one of two fields that go instead of each other, given both or neither)
+ * come after its sign-in check, as in groups, bookmarks, drafts, polls: movePosts and
+ * grant/revokeSpaceAccess are sent here with neither, and must still answer UNAUTHENTICATED.
  */
 
 /** Mutations a caller who is not signed in may use, each with why: not sent here (their own suites pin them). */
@@ -34,8 +36,8 @@ const ANONYMOUS: Record<string, string> = {
 
 /**
  * Well-formed input fields the type alone does not give (by mutation, then input field), so
- * that the input passes its checks: an e-mail address, a password's length, a poll's two
- * options, one of the fields that go instead of each other.
+ * that the input passes the schema's checks: an e-mail address, a password's length, a poll's
+ * two options, a watched word's pattern, a kind of e-mail, a domain.
  */
 const WELL_FORMED: Record<string, Record<string, unknown>> = {
   appealSanction: { message: 'Please look at this sanction again' },
@@ -44,9 +46,6 @@ const WELL_FORMED: Record<string, Record<string, unknown>> = {
   createPoll: { options: ['One', 'Two'] },
   updatePoll: { options: ['One', 'Two'] },
   createWatchedWord: { pattern: 'qqzzqq', kind: 'WORD', action: 'FLAG' },
-  grantSpaceAccess: { groupId: newId(), level: 'READ' },
-  revokeSpaceAccess: { groupId: newId() },
-  movePosts: { toTopicId: newId() },
   setEmailPreference: { kind: '*' },
   setGroupAutomaticDomains: { domains: ['example.com'] },
 };
