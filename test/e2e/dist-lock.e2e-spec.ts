@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { distLockIsStale } from '../support/dist';
+import { distLockIsStale, takeOverDeadLock } from '../support/dist';
 
 /**
  * The lock under which one jest worker builds `dist/` for the specs that run it (test/support/dist.ts):
@@ -46,5 +46,28 @@ describe("dist/'s build lock", () => {
 
   it('is not stale when there is none', () => {
     expect(distLockIsStale(path.join(dir, 'none'))).toBe(false);
+  });
+
+  // Two waiters may judge the same lock dead (its holder gone) at once: the first removes it, a
+  // third worker takes the lock anew, and the second, coming to remove what it judged dead, must
+  // leave that live lock alone (removed by its name, it was: two builds ran at once).
+  it('is taken over by the first of two waiters that judged it dead; the second finds it gone', () => {
+    const ended = spawnSync(process.execPath, ['-e', '']);
+    const lock = lockHeldBy(ended.pid);
+    expect(distLockIsStale(lock)).toBe(true);
+    expect(distLockIsStale(lock)).toBe(true);
+    expect([takeOverDeadLock(lock), existsSync(lock), takeOverDeadLock(lock)]).toEqual([true, false, false]);
+  });
+
+  it('taken over, leaves the lock a live worker took since it was judged dead, its holder as it was', () => {
+    const ended = spawnSync(process.execPath, ['-e', '']);
+    const lock = lockHeldBy(ended.pid);
+    expect(distLockIsStale(lock)).toBe(true);
+    // The first waiter removed it, and another worker took the lock anew.
+    rmSync(lock, { recursive: true });
+    lockHeldBy(process.pid);
+    expect(takeOverDeadLock(lock)).toBe(false);
+    expect(readdirSync(lock)).toEqual(['holder']);
+    expect(readFileSync(path.join(lock, 'holder'), 'utf8')).toBe(String(process.pid));
   });
 });

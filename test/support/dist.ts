@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 const ROOT = path.join(__dirname, '../..');
@@ -31,6 +31,16 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** The pid in a lock's holder file; null when there is none, or none yet (being written). */
+const holderIn = (file: string): number | null => {
+  try {
+    const pid = Number(readFileSync(file, 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+};
+
 /**
  * Whether `lock` (a dist lock) was left by a worker that died, so that the next may take it over.
  * Its holder is asked whether it is alive: a build however slow (more than STALE_LOCK_MS on a busy
@@ -42,18 +52,47 @@ const alive = (pid: number): boolean => {
  * holder's pid since keeps the lock as long as it lives (pids are reused only once they run out).
  */
 export function distLockIsStale(lock: string): boolean {
-  let holder: number;
-  try {
-    holder = Number(readFileSync(path.join(lock, HOLDER), 'utf8'));
-  } catch {
-    holder = NaN;
-  }
-  if (Number.isInteger(holder) && holder > 0) return !alive(holder);
+  const holder = holderIn(path.join(lock, HOLDER));
+  if (holder !== null) return !alive(holder);
   try {
     return Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS;
   } catch {
     return false;
   }
+}
+
+/**
+ * Removes `lock`, judged dead by distLockIsStale, unless it is a live worker's by now, and says
+ * whether it did. Two waiters may judge the same lock dead: the first removes it, a third worker
+ * takes the lock anew, and the second, removing the lock by its name, would remove that live one
+ * (two builds at once). So a waiter first claims the holder it judged dead, by moving its file
+ * aside (a rename: of two waiters, one moves it), then reads whose it moved: a dead holder's lock
+ * is its to remove (no other waiter can claim it any more, and its holder will not remove it);
+ * a live one's (or one whose pid is still being written) is put back as it was. Meanwhile the
+ * lock has no holder and a new age, so no other waiter judges it dead. A lock with no holder
+ * written is judged by its age, and removed as before.
+ */
+export function takeOverDeadLock(lock: string): boolean {
+  const holder = path.join(lock, HOLDER);
+  const claimed = path.join(lock, `${HOLDER}.claimed-by-${process.pid}`);
+  try {
+    renameSync(holder, claimed);
+  } catch {
+    // No holder there: claimed by another waiter (the lock's age is new), or never written.
+    if (!distLockIsStale(lock)) return false;
+    rmSync(lock, { recursive: true, force: true });
+    return true;
+  }
+  const pid = holderIn(claimed);
+  if (pid === null || alive(pid)) {
+    // Gone meanwhile (its holder done, the lock removed) is nothing to put back.
+    try {
+      renameSync(claimed, holder);
+    } catch {}
+    return false;
+  }
+  rmSync(lock, { recursive: true, force: true });
+  return true;
 }
 
 /**
@@ -67,7 +106,7 @@ function builtOrBuilding(run: string | undefined): boolean {
     mkdirSync(LOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    if (distLockIsStale(LOCK)) rmSync(LOCK, { recursive: true, force: true });
+    if (distLockIsStale(LOCK)) takeOverDeadLock(LOCK);
     return false;
   }
   try {
