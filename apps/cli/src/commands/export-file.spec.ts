@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import type * as FsPromises from 'node:fs/promises';
 import { createServer, Server } from 'node:net';
@@ -75,6 +76,22 @@ describe("audit:export's --out file", () => {
       mode: 0o600,
       left: ['log.csv'],
     });
+  });
+
+  // An interrupted command ends by process.exit (interrupt.ts: a second signal, or cleanups that
+  // outlast their deadline, exit at once; the first signal's exit comes once its cleanups are
+  // done), which runs no pending clean-up of the export: the partial, a new name each export,
+  // was left beside the file (half the moderation log) for good. Run in a process of its own,
+  // which exits as the export is half written.
+  it('leaves no partial when the process exits while it is written', () => {
+    const out = path.join(dir, 'log.csv');
+    const exiting = `
+      const ts = require('typescript');
+      require.extensions['.ts'] = (module, file) => module._compile(ts.transpileModule(require('node:fs').readFileSync(file, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText, file);
+      require(process.argv[1]).writeExportFile(process.argv[2], (stream) => new Promise(() => stream.write('id,action\\n', () => process.exit(130))));
+    `;
+    const run = spawnSync(process.execPath, ['-e', exiting, require.resolve('./export-file.ts'), out], { cwd: path.join(__dirname, '../../../..'), encoding: 'utf8' });
+    expect({ status: run.status, stderr: run.stderr, left: readdirSync(dir) }).toEqual({ status: 130, stderr: '', left: [] });
   });
 
   // Its stream closed it when it ended (or was destroyed), and the export closed it again after.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants, WriteStream } from 'node:fs';
+import { constants, rmSync, WriteStream } from 'node:fs';
 import { FileHandle, open, rename, rm } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 
@@ -32,6 +32,9 @@ async function closed(stream: WriteStream): Promise<void> {
   await closing;
 }
 
+/** Said on stderr, never in place of the export's own error (or exit). */
+const couldNotRemove = (partial: string, err: Error) => process.stderr.write(`Could not remove ${partial}: ${err.message}\n`);
+
 /**
  * Writes `out` through `write`, beside it as a partial of its own (`openPartial`), renamed onto
  * it once complete and closed: a failed export leaves no half file, and two exports to the same
@@ -41,11 +44,22 @@ async function closed(stream: WriteStream): Promise<void> {
  * which owns it once made (when it ends, or is destroyed on a failure), or here when none was
  * made; a failure to close it fails the export before the rename. A partial made here is removed
  * on failure, and a failure to remove it is said on stderr, never in place of the export's own
- * error. parseOut refuses, before the database opens, what would fail only at the end (a folder
+ * error; so it is when the process exits before the export is done (only SIGKILL, or a crash,
+ * leaves it). parseOut refuses, before the database opens, what would fail only at the end (a folder
  * named, another user's file to replace in a sticky folder).
  */
 export async function writeExportFile(out: string, write: (stream: NodeJS.WritableStream) => Promise<number>): Promise<number> {
   const { partial, file } = await openPartial(out);
+  // Ended meanwhile by process.exit (an interrupted command: interrupt.ts), which runs nothing
+  // pending here, the export removes its partial as the process exits: at once, while it can.
+  const removeOnExit = () => {
+    try {
+      rmSync(partial, { force: true });
+    } catch (err) {
+      couldNotRemove(partial, err as Error);
+    }
+  };
+  process.once('exit', removeOnExit);
   let stream: WriteStream | undefined;
   try {
     await file.chmod(0o600);
@@ -58,7 +72,9 @@ export async function writeExportFile(out: string, write: (stream: NodeJS.Writab
     return n;
   } catch (err) {
     await (stream ? closed(stream) : file.close()).catch(() => undefined);
-    await rm(partial, { force: true }).catch((rmErr: Error) => process.stderr.write(`Could not remove ${partial}: ${rmErr.message}\n`));
+    await rm(partial, { force: true }).catch((rmErr: Error) => couldNotRemove(partial, rmErr));
     throw err;
+  } finally {
+    process.off('exit', removeOnExit);
   }
 }
