@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { distLockIsStale, takeOverDeadLock } from '../support/dist';
+import { distLockIsStale, holderRecord, takeOverDeadLock } from '../support/dist';
 
 /**
  * The lock under which one jest worker builds `dist/` for the specs that run it (test/support/dist.ts):
@@ -28,7 +28,23 @@ describe("dist/'s build lock", () => {
   // A build slower than the age at which a lock was taken for a dead worker's: a second worker
   // took it and built over the first's files.
   it('is kept by a holder still alive however long ago it was taken', () => {
+    const lock = lockHeldBy(null);
+    writeFileSync(path.join(lock, 'holder'), holderRecord());
+    utimesSync(lock, HOUR_AGO, HOUR_AGO);
+    expect(distLockIsStale(lock)).toBe(false);
+    // Its pid alone, where /proc did not say when it started.
+    rmSync(lock, { recursive: true });
     expect(distLockIsStale(lockHeldBy(process.pid, HOUR_AGO))).toBe(false);
+  });
+
+  // A lock left by a run killed mid-build whose holder's pid a later process has since (pids run
+  // out and start over): kept while that process lived, however long, the waiters waited for good.
+  it('is taken over at once when its pid is another process now, one started since', () => {
+    const lock = lockHeldBy(null);
+    // This process's pid, written by one that started at another time (the 1st tick since boot).
+    writeFileSync(path.join(lock, 'holder'), `${process.pid} 1`);
+    expect(holderRecord()).toMatch(new RegExp(`^${process.pid} [0-9]+$`));
+    expect(distLockIsStale(lock)).toBe(true);
   });
 
   it('is taken over at once when its holder is no longer alive', () => {

@@ -8,7 +8,7 @@ const DIST = path.join(ROOT, 'dist');
 const MARK = path.join(DIST, '.test-run');
 /** Held (as a directory: creating one is atomic) by the worker building `dist/`. */
 const LOCK = path.join(DIST, '.test-build.lock');
-/** In the lock, written by its holder as soon as it took it: the holder's pid. */
+/** In the lock, written by its holder as soon as it took it: the holder's pid and start (holderRecord). */
 const HOLDER = 'holder';
 /** A lock with no holder written in it older than this was left by a worker that died taking it. */
 const STALE_LOCK_MS = 180_000;
@@ -21,6 +21,24 @@ const builtThisRun = (run: string): boolean => {
   }
 };
 
+/**
+ * When process `pid` started, in clock ticks since boot (/proc/<pid>/stat's 22nd field): tells
+ * the holder from a later process given its pid once it died (pids run out and start over).
+ * Null where /proc does not say (no such process, or no /proc).
+ */
+const startOf = (pid: number): string | null => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields from the 3rd on follow the command's name, in parentheses that may hold anything.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+};
+
+/** What a holder writes in the lock: its pid, and when it started where /proc says. */
+export const holderRecord = (): string => `${process.pid} ${startOf(process.pid) ?? ''}`.trimEnd();
+
 /** Whether process `pid` is alive: signal 0 checks it is there (EPERM: there, another user's). */
 const alive = (pid: number): boolean => {
   try {
@@ -31,14 +49,22 @@ const alive = (pid: number): boolean => {
   }
 };
 
-/** The pid in a lock's holder file; null when there is none, or none yet (being written). */
-const holderIn = (file: string): number | null => {
+/** The holder in a lock's holder file; null when there is none, or none yet (being written). */
+const holderIn = (file: string): { pid: number; start?: string } | null => {
   try {
-    const pid = Number(readFileSync(file, 'utf8'));
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const [pid, start] = readFileSync(file, 'utf8').split(' ').map((field) => (field === '' ? undefined : field));
+    const n = Number(pid);
+    return Number.isInteger(n) && n > 0 ? { pid: n, start } : null;
   } catch {
     return null;
   }
+};
+
+/** Whether the holder is alive: its pid is, and is still its process (started when it did), where /proc says. */
+const holderAlive = ({ pid, start }: { pid: number; start?: string }): boolean => {
+  if (!alive(pid)) return false;
+  const now = start === undefined ? null : startOf(pid);
+  return now === null || now === start;
 };
 
 /**
@@ -49,11 +75,12 @@ const holderIn = (file: string): number | null => {
  * once. The holder blocks its thread while it builds (execFileSync), so it could not refresh the
  * lock's age instead. Only a lock with no holder written in it (its worker died between taking it
  * and writing it, or is writing it now) is judged by its age. Another process that took a dead
- * holder's pid since keeps the lock as long as it lives (pids are reused only once they run out).
+ * holder's pid since (pids are reused once they run out) is told from it by when it started,
+ * where /proc says: it does not keep the lock, which a run killed mid-build left.
  */
 export function distLockIsStale(lock: string): boolean {
   const holder = holderIn(path.join(lock, HOLDER));
-  if (holder !== null) return !alive(holder);
+  if (holder !== null) return !holderAlive(holder);
   try {
     return Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS;
   } catch {
@@ -83,8 +110,8 @@ export function takeOverDeadLock(lock: string): boolean {
     rmSync(lock, { recursive: true, force: true });
     return true;
   }
-  const pid = holderIn(claimed);
-  if (pid === null || alive(pid)) {
+  const held = holderIn(claimed);
+  if (held === null || holderAlive(held)) {
     // Gone meanwhile (its holder done, the lock removed) is nothing to put back.
     try {
       renameSync(claimed, holder);
@@ -110,7 +137,7 @@ function builtOrBuilding(run: string | undefined): boolean {
     return false;
   }
   try {
-    writeFileSync(path.join(LOCK, HOLDER), String(process.pid));
+    writeFileSync(path.join(LOCK, HOLDER), holderRecord());
     if (run && builtThisRun(run)) return true;
     rmSync(MARK, { force: true });
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
