@@ -66,24 +66,35 @@ describe('moderation: reports and the review queue', () => {
     expect(items).toEqual([{ target_type: 'TOPIC', target_id: topic.id, reports: 2 }]);
   });
 
-  it('gathers a split-off topic’s reports on the open item of the reply that became its first post: one score, each reporter once, a rejected reporter kept off', async () => {
+  it('files a split-off reply’s open reports on the new topic it opens, where the topic’s reports gather: one score, each reporter once, a rejected reporter kept off', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);
     const b = await makeBoard(t, s.id);
     const topic = await createTopic(t, author.token, b);
     const r = await reply(t, author.token, topic.id, 'off on a tangent');
-    const [first, second] = [await member(0), await member(0)];
+    const [early, first, second] = [await member(0), await member(0), await member(0)];
+    // A report of the reply kept before the split keeps its reporter off the topic it opens.
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: r.id, reason: 'ABUSE' } }, { token: early.token }));
+    const [kept] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [r.id]);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: kept.id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');
     expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: r.id, reason: 'OFF_TOPIC' } }, { token: first.token }));
     const split = expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r.id], newTopic: { boardId: b, title: 'The tangent' } } }, { token: mod.token })).movePosts.id;
+    // Its first post is the topic: its open item and report are filed on the topic, and the item's history says so.
+    const [filed] = await t.sql(`SELECT id, target_type, target_id FROM review_items WHERE kind = 'REPORTS' AND status = 'PENDING' AND target_id IN ($1, $2)`, [r.id, split]);
+    expect([filed.target_type, filed.target_id]).toEqual(['TOPIC', split]);
+    expect(await t.sql(`SELECT target_type, target_id FROM reports WHERE review_item_id = $1`, [filed.id])).toEqual([{ target_type: 'TOPIC', target_id: split }]);
+    expect(await t.sql(`SELECT actor_id, action FROM review_item_events WHERE review_item_id = $1 ORDER BY id DESC LIMIT 1`, [filed.id])).toEqual([{ actor_id: mod.id, action: 'filed on its new topic' }]);
+    expect(expectError(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: split, reason: 'ABUSE' } }, { token: early.token }), 'CONFLICT').message).toBe('A moderator reviewed your report of this and kept it; you can report it again if it changes');
     // Its first reporter reported this content already, whichever way they name it now.
     for (const input of [{ targetType: 'TOPIC', targetId: split }, { targetType: 'POST', targetId: r.id }]) {
       expect(expectError(await t.gql(REPORT, { input: { ...input, reason: 'SPAM' } }, { token: first.token }), 'CONFLICT').message).toBe('You already reported this; moderators will look at it');
     }
     // Another's report of the topic adds to the same item: 1 + 1 reaches the threshold.
     const gathered = expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { targetType targetId } }`, { input: { targetType: 'TOPIC', targetId: split, reason: 'SPAM' } }, { token: second.token }));
-    expect(gathered.report).toEqual({ targetType: 'POST', targetId: r.id });
-    const items = await t.sql(`SELECT id, target_type, score::float AS score, auto_hidden FROM review_items WHERE kind = 'REPORTS' AND target_id IN ($1, $2)`, [r.id, split]);
-    expect(items.map(({ id, ...rest }) => rest)).toEqual([{ target_type: 'POST', score: 2, auto_hidden: true }]);
+    expect(gathered.report).toEqual({ targetType: 'TOPIC', targetId: split });
+    const items = await t.sql(`SELECT id, target_type, score::float AS score, auto_hidden FROM review_items WHERE kind = 'REPORTS' AND status = 'PENDING' AND target_id IN ($1, $2)`, [r.id, split]);
+    expect(items.map(({ id, ...rest }) => rest)).toEqual([{ target_type: 'TOPIC', score: 2, auto_hidden: true }]);
+    expect(items[0].id).toBe(filed.id);
     expect(await postState(r.id)).toBe('HIDDEN');
     // Kept: neither reporter reports it again, as the topic or as its post, until it changes.
     expect(expectOk(await t.gql(RESOLVE, { input: { id: items[0].id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');

@@ -23,3 +23,28 @@ export async function moveOpenReviewItems(tx: Tx, targets: string, target: unkno
   const reviewItemIds = moved.map((m) => m.id);
   await tx.emit({ type: REVIEW_ITEMS_MOVED, aggregateType: 'space', aggregateId: to, payload: { reviewItemIds, spaceId: to, fromSpaceId: from } });
 }
+
+/**
+ * A reply split off into a new topic (`movePosts`) opens it, and reports of a topic's first post
+ * are filed against the topic (`ReportsService.report`): its open REPORTS item, with the open
+ * reports gathered on it, is filed on the new topic, where the topic's reports gather (one item,
+ * one score, each reporter once), its history saying so (`actorId`, the mover). Decided reports
+ * stay on the post, where the rejected-reporter check looks too. The new topic has no item yet.
+ * `review.updated` for its space's live review room (no status: reporters are told nothing).
+ */
+export async function fileReportsOnNewTopic(tx: Tx, postId: string, topicId: string, spaceId: string, actorId: string): Promise<void> {
+  const filed = await tx.query<{ id: string }>(
+    `WITH item AS (
+       UPDATE review_items SET target_type = 'TOPIC', target_id = $2, updated_at = now()
+        WHERE kind = 'REPORTS' AND status = 'PENDING' AND target_type = 'POST' AND target_id = $1 RETURNING id),
+     reports AS (UPDATE reports SET target_type = 'TOPIC', target_id = $2 WHERE status = 'OPEN' AND review_item_id IN (SELECT id FROM item)),
+     history AS (
+       INSERT INTO review_item_events (review_item_id, actor_id, action, note)
+       SELECT id, $3::uuid, 'filed on its new topic', 'the reported reply was split off into a new topic, which it opens' FROM item)
+     SELECT id FROM item`,
+    [postId, topicId, actorId],
+  );
+  for (const { id } of filed) {
+    await tx.emit({ type: 'review.updated', aggregateType: 'review_item', aggregateId: id, payload: { reviewItemId: id, spaceId } });
+  }
+}

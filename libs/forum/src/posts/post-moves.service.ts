@@ -15,7 +15,7 @@ import { TopicModel, TopicRow, toTopicModel } from '../topics/topic.model';
 import { TOPIC_COLUMNS } from '../topics/topics.repository';
 import { TopicsService } from '../topics/topics.service';
 import { appendMove } from '../move-log';
-import { moveOpenReviewItems } from '../moved-review-items';
+import { fileReportsOnNewTopic, moveOpenReviewItems } from '../moved-review-items';
 import { MovePostsInput } from './dto/move-posts.input';
 
 /** Where the moved posts go: an existing topic, or a new one in a board. */
@@ -220,6 +220,8 @@ export class PostMovesService {
       // Open reports follow the posts into the moderators' queue of their new space.
       await moveOpenReviewItems(tx, `target_type = 'POST' AND target_id = ANY($1::uuid[])`, ids, source.spaceId, dest.spaceId);
     }
+    // The reply opening a new topic is its first post now: its open reports are the topic's.
+    if (to.kind === 'new') await fileReportsOnNewTopic(tx, first.id, dest.id, dest.spaceId, actorId);
     if (to.kind === 'new') {
       const payload = { topicId: dest.id, postId: first.id, boardId: dest.boardId, spaceId: dest.spaceId, authorId: first.author_id, state: ContentState.VISIBLE };
       await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: dest.id, version: row.version, payload });

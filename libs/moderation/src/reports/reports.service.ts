@@ -219,9 +219,10 @@ export class ReportsService {
     // Refused early, on the request's session, before any lock; judged again once the post is held.
     await this.assertMayReport(viewer, target.spaceId);
     // A topic's first post is the topic: reports of either gather on one item, with one score,
-    // and one reporter reports it once.
+    // and one reporter reports it once (a reply split off into a new topic brings its open
+    // reports there: `fileReportsOnNewTopic`).
     const first = target.post?.number === 1 ? target.post : null;
-    const [reportedType, reportedId] = first ? [ReportTargetType.TOPIC, first.topic.id] : [input.targetType, input.targetId];
+    const [targetType, targetId] = first ? [ReportTargetType.TOPIC, first.topic.id] : [input.targetType, input.targetId];
 
     const report = await this.uow.run(async (tx) => {
       // Checked and counted with the report itself, under a lock: parallel reports cannot exceed the day's limit.
@@ -254,20 +255,10 @@ export class ReportsService {
       if (now && now.space_id !== target.spaceId) throw AppError.conflict('The topic moved while your report was on its way: report it again');
       await this.assertMayReport(reporter, target.spaceId);
       const { weight, breakdown } = await this.weigh(tx, reporter, target.spaceId);
-      // A reply split off into a new topic (movePosts) is its first post, its reports still on
-      // the post's item: the topic's reports gather there while it is open (one score, each
-      // reporter once), not on a second item of the topic.
-      let [targetType, targetId] = [reportedType, reportedId];
-      if (first) {
-        const [open] = await tx.query(
-          `SELECT 1 FROM review_items WHERE target_type = 'POST' AND target_id = $1 AND kind = 'REPORTS' AND status = 'PENDING'`,
-          [first.id],
-        );
-        if (open) [targetType, targetId] = [ReportTargetType.POST, first.id];
-      }
       // A moderator kept this content after this reporter's report (of the post, or of the topic
-      // for a first post, as either was filed): the same report again would only re-score (and
-      // re-hide) it. An edit since then makes it new content, open to reports.
+      // for a first post, as either was filed: a reply split off into a new topic was reported as
+      // a post): the same report again would only re-score (and re-hide) it. An edit since then
+      // makes it new content, open to reports.
       if (target.post) {
         const [cleared] = await tx.query(
           `SELECT 1 FROM reports r JOIN review_items i ON i.id = r.review_item_id
@@ -685,8 +676,9 @@ export class ReportsService {
    * and appealSanction (the sanction, then opening the item) take them. A decision holding the
    * item while it waited for the post, held by one of them waiting for the item, deadlocked; so
    * did an appeal's decision holding its item while it waited for the sanction, which a lift
-   * held while it waited for the item. An item's target never changes, so the one read here is
-   * the one locked below. The item is read unlocked and one who may not handle it refused here
+   * held while it waited for the item. An item's target never changes but to name the same post
+   * otherwise (a reported reply split off into a new topic: its reports go to the topic it opens,
+   * `fileReportsOnNewTopic`), so the one read here is the one locked below. The item is read unlocked and one who may not handle it refused here
    * (NOT_FOUND), before any lock is taken: someone with an item's id alone held its post
    * (waiting for whoever held it) until `lockItem` refused them. `lockItem` judges again, on the
    * item as locked and the moderator as they are then. Answers what it holds, which the decision
