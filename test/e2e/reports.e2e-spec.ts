@@ -223,6 +223,36 @@ describe('moderation: reports and the review queue', () => {
     expect(decided.action).toBe('resolved: reject (none: hidden by a moderator since it was hidden automatically)');
   });
 
+  it('APPROVE of one item upholds the other open reports and automod flags on the content it leaves hidden, as moderatePost HIDE does: none waits, and no REJECT of an auto-hidden one restores it', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: mod2.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);
+    const b = await makeBoard(t, s.id);
+    expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { spaceId: s.id, pattern: 'zorblax', kind: 'WORD', action: 'FLAG', publicReason: 'Looked at' } }, { token: mod.token }));
+    const topic = await createTopic(t, author.token, b);
+    const items = async (postId: string) =>
+      t.sql(`SELECT id, kind, status, (SELECT array_agg(status) FROM reports WHERE review_item_id = i.id) AS reports FROM review_items i WHERE target_id = $1 ORDER BY kind`, [postId]);
+    const upheld = async (id: string) => (await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 AND action LIKE 'resolved:%'`, [id]))[0]?.action;
+    // Flagged, then reported past the threshold: the reports hid it. The flag's APPROVE finds it hidden.
+    const hidden = await reply(t, author.token, topic.id, 'a zorblax, hidden by its reports');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: hidden.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    expect(await postState(hidden.id)).toBe('HIDDEN');
+    const [flag, reports] = await items(hidden.id);
+    expect([flag.kind, reports.kind, reports.status]).toEqual(['AUTOMOD', 'REPORTS', 'PENDING']);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: flag.id, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect((await items(hidden.id)).map((i) => [i.kind, i.status, i.reports])).toEqual([['AUTOMOD', 'APPROVED', null], ['REPORTS', 'APPROVED', ['UPHELD']]]);
+    expect(await upheld(reports.id)).toBe('resolved: approve (hidden with resolveReviewItem)');
+    expect(expectError(await t.gql(RESOLVE, { input: { id: reports.id, decision: 'REJECT' } }, { token: mod2.token }), 'CONFLICT').message).toBe('This item is already resolved');
+    expect(await postState(hidden.id)).toBe('HIDDEN');
+    // Reported below the threshold: the reports' APPROVE hides it, and upholds its flag with them.
+    const shown = await reply(t, author.token, topic.id, 'a zorblax, hidden by a moderator');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: shown.id, reason: 'ABUSE' } }, { token: (await member(0)).token }));
+    const [flag2, reports2] = await items(shown.id);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: reports2.id, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await postState(shown.id)).toBe('HIDDEN');
+    expect((await items(shown.id)).map((i) => [i.kind, i.status])).toEqual([['AUTOMOD', 'APPROVED'], ['REPORTS', 'APPROVED']]);
+    expect(await upheld(flag2.id)).toBe('resolved: approve (hidden with resolveReviewItem)');
+  });
+
   it('APPROVE upholds the reports and deletes or hides the content', async () => {
     const topic = await createTopic(t, author.token, board);
     const target = await reply(t, author.token, topic.id, 'truly abusive');

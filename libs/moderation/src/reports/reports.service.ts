@@ -455,6 +455,8 @@ export class ReportsService {
       await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
       let action = 'none';
+      // Content an APPROVE of reports or an automod flag leaves hidden or deleted, its other items upheld below.
+      let dealtWith: 'hidden' | 'deleted' | null = null;
       if (item.kind === 'APPEAL') {
         action = await this.decideAppeal(tx, moderator, sanction, input);
       } else if (item.kind === 'BAN_PROPOSAL') {
@@ -511,6 +513,8 @@ export class ReportsService {
           // Upheld all the same (its author deleting it escapes nothing): the record says why nothing was done to it.
           action = 'none: the post was already deleted';
         }
+        const now = action === 'hidden' ? ContentState.HIDDEN : action === 'deleted' ? ContentState.DELETED : post.state;
+        if (now === ContentState.HIDDEN || now === ContentState.DELETED) dealtWith = now === ContentState.DELETED ? 'deleted' : 'hidden';
       }
       if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
         if (await this.unhiddenSinceAutoHide(tx, post.id)) {
@@ -533,6 +537,14 @@ export class ReportsService {
         const offender = await this.offenderOf(tx, item);
         const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, moderator.id, item.id) : null;
         if (escalated) action += `; escalation: ${escalated}`;
+      }
+      // The content is dealt with: the other open reports and automod flags on it (its topic's
+      // for a first post) are upheld with this item, as moderatePost HIDE and DELETE uphold them
+      // (not one another moderator claimed). Left pending, they waited in the queue for content
+      // already judged, and a REJECT of an auto-hidden one restored what this moderator upheld.
+      // After this item's ladder step or sanction: theirs count the same post, which climbs once.
+      if (post && dealtWith) {
+        await this.upholdOpenReports(tx, moderator.id!, { id: post.id, number: post.number, topicId: post.topic.id }, { done: dealtWith, via: 'resolveReviewItem', reason: input.note ?? null });
       }
       await this.reviewItems.record(tx, item.id, moderator.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
       await this.audit.append(tx, {
@@ -855,7 +867,8 @@ export class ReportsService {
    * open reports and automod flags on it (the post, or its topic for a first post) are upheld
    * as resolveReviewItem's APPROVE upholds them (reporters told, the spam model taught, the
    * violation counted on the ladder), so nothing waits in the queue for content already dealt
-   * with. An item another moderator has claimed is left to them. A moderator's deletePost (or
+   * with. An item another moderator has claimed is left to them. The queue's APPROVE of one item
+   * that leaves the post hidden or deleted upholds the others the same way (`resolve`). A moderator's deletePost (or
    * their DELETE topic timer) of someone else's post others had read upholds them the same way
    * (`PostingPolicy.deletedShown`, `upholdOnDeletion`).
    */
@@ -863,7 +876,7 @@ export class ReportsService {
     tx: Tx,
     moderatorId: string,
     post: { id: string; number: number; topicId: string },
-    how: { done: 'deleted' | 'hidden'; via: 'moderatePost' | 'deletePost'; reason: string | null },
+    how: { done: 'deleted' | 'hidden'; via: 'moderatePost' | 'deletePost' | 'resolveReviewItem'; reason: string | null },
   ): Promise<void> {
     const items = await tx.query<ReviewItemRow>(
       `SELECT ${this.reviewItems.columns()} FROM review_items
