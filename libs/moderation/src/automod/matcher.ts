@@ -661,23 +661,31 @@ export function validatePattern(kind: RuleKind, pattern: string, { budgetMs = 25
   const start = now();
   /**
    * Whether `re` matched `text`, run within `ms`, or what is left of the total if less (the VM's timeout counts whole
-   * milliseconds); null if it did not finish in that time.
+   * milliseconds); null if it did not finish in that time; 'overflow' if running it threw a RangeError (its backtracking
+   * outgrew V8's stack: a fault of the pattern, refused as one, not an error of the save).
    */
-  const within = (text: string, ms: number): boolean | null => {
+  const within = (text: string, ms: number): boolean | null | 'overflow' => {
     const left = Math.floor(totalMs - (now() - start));
     if (left < 1) return null;
     try {
       return run(re, text, Math.min(ms, left));
     } catch (err) {
       if (err instanceof MatchTimeout) return null;
+      if (err instanceof RangeError) return 'overflow';
       throw err;
     }
   };
   const tried = (text: string) => within(text, budgetMs) ?? within(text, budgetMs * 10);
   const tooSlow = 'is too slow on some inputs (catastrophic backtracking, or a retry from every position of a long text); simplify it';
+  const overflows = 'overflows the stack on some inputs (too much backtracking); simplify it';
   const empty = tried('');
   if (empty === null) return tooSlow;
+  if (empty === 'overflow') return overflows;
   if (empty) return 'matches empty text';
-  for (const text of inputs) if (tried(text) === null) return tooSlow;
+  for (const text of inputs) {
+    const result = tried(text);
+    if (result === null) return tooSlow;
+    if (result === 'overflow') return overflows;
+  }
   return null;
 }
