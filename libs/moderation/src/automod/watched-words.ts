@@ -327,7 +327,7 @@ export class WatchedWordsRule implements PostingCheck {
    * time-budgeted run. Throws on a BLOCK (or another of `refusing`, or a CENSOR in a part that
    * cannot be masked), after logging the refusal. Otherwise
    * returns the rules that matched, each part masked where a CENSOR rule hit it (null when
-   * nothing was), and whether matching ran out of time (then nothing matched). Null without rules.
+   * nothing was), and whether matching ran out of time or threw (then nothing matched). Null without rules.
    */
   private async screen(c: Screening, parts: Part[], actions: WatchAction[] = ACTIONS, all?: Row[], refusing: WatchAction[] = ['BLOCK']): Promise<Screened | null> {
     const rules = (all ?? (await this.rulesFor(c.spaceId))).filter((r) => actions.includes(r.action));
@@ -337,8 +337,10 @@ export class WatchedWordsRule implements PostingCheck {
     try {
       hits = matchAll(compileRules(rules.map((r) => ({ kind: r.kind, pattern: r.pattern, siteWide: r.space_id === null }))), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
     } catch (err) {
-      if (!(err instanceof MatchTimeout)) throw err;
-      this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out');
+      // Out of time, or a rule that threw while compiled or run (a RangeError when a regex's backtracking outgrows V8's stack): the
+      // text could not be screened, so it is held or refused as for a time-out, never let through nor answered INTERNAL.
+      if (err instanceof MatchTimeout) this.log.warn({ spaceId: c.spaceId }, 'watched-word matching timed out');
+      else this.log.error({ err, spaceId: c.spaceId }, 'watched-word matching threw');
       return { matched: [], masked: parts.map(() => null), timedOut: true };
     }
     const matched = new Set<Row>();
