@@ -48,6 +48,17 @@ describe('writes on a pool of one connection', () => {
     expect(expectOk(await t.gql(MOD, { input: { postId: edited.id, action: 'APPROVE' } }, { token: admin.token })).moderatePost).toEqual({ state: 'VISIBLE', bodyHtml: '<p>a reply, edited</p>\n' });
   });
 
+  it('a moderator undoing on their own post what they did to it themselves (moderatePost UNHIDE, RESTORE): who hid or deleted it read on the transaction', async () => {
+    const topic = await createTopic(t, author.token, await makeBoard(t, space), { title: 'A moderator’s own reply, hidden and deleted', body: 'x' });
+    const own = await reply(t, admin.token, topic.id, 'my own reply');
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const act = async (action: string) => expectOk(await t.gql(MOD, { input: { postId: own.id, action } }, { token: admin.token })).moderatePost.state;
+    expect(await act('HIDE')).toBe('HIDDEN');
+    expect(await act('UNHIDE')).toBe('VISIBLE');
+    expect(await act('DELETE')).toBe('DELETED');
+    expect(await act('RESTORE')).toBe('VISIBLE');
+  });
+
   /**
    * `request` about `topicId` held once it has read the topic where it was, before its
    * transaction (and its connection); a move of the topic to `to`, a board of another space, then

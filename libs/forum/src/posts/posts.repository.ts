@@ -82,15 +82,15 @@ export class PostsRepository {
     return Math.max(0, Number(row?.wait ?? 0));
   }
 
-  /** Who deleted a post (null when it is not deleted, or when nobody in person did). */
-  async deletedBy(id: string): Promise<string | null> {
-    const [row] = await this.ds.query(`SELECT deleted_by FROM posts WHERE id = $1`, [id]);
+  /** Who deleted a post (null when it is not deleted, or when nobody in person did); on `q`, a transaction's manager inside one. */
+  async deletedBy(id: string, q: Queryable = this.ds): Promise<string | null> {
+    const [row] = await q.query(`SELECT deleted_by FROM posts WHERE id = $1`, [id]);
     return row?.deleted_by ?? null;
   }
 
-  /** Who hid a post last (or its topic, for a first post), from the moderation log; null for automatic moderation or none. */
-  async hiddenBy(post: { id: string; topicId: string; number: number }): Promise<string | null> {
-    const [row] = await this.ds.query(
+  /** Who hid a post last (or its topic, for a first post), from the moderation log; null for automatic moderation or none. On `q`, as `deletedBy`. */
+  async hiddenBy(post: { id: string; topicId: string; number: number }, q: Queryable = this.ds): Promise<string | null> {
+    const [row] = await q.query(
       `SELECT actor_id FROM moderation_log
         WHERE ((target_type = 'post' AND target_id = $1) OR (target_type = 'topic' AND target_id = $2 AND $3))
           AND action IN ('post.hide', 'post.auto_hide', 'review.approve')

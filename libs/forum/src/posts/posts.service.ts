@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { Queryable, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, encodeCursor, PageArgs, pageInfoOf, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { nestedCount, nestedCounts, nestedPage } from '../../../core/src/graphql/nested-pages';
@@ -698,11 +698,12 @@ export class PostsService {
   /**
    * A moderator does not bring back (restore, unhide) their own post another moderator deleted
    * or hid, as reports on their own content are another's to decide; what they removed
-   * themselves they may. Admins answer to nobody here.
+   * themselves they may. Admins answer to nobody here. Inside a transaction, `q` is its manager:
+   * who removed it is read on the transaction's connection, not a second one from the pool.
    */
-  async refuseOwnUndo(viewer: Viewer, post: { id: string; topicId: string; number: number; authorId: string | null }, undo: 'restore' | 'unhide'): Promise<void> {
+  async refuseOwnUndo(viewer: Viewer, post: { id: string; topicId: string; number: number; authorId: string | null }, undo: 'restore' | 'unhide', q?: Queryable): Promise<void> {
     if (post.authorId !== viewer.id || viewer.isAdmin) return;
-    const by = undo === 'restore' ? await this.repo.deletedBy(post.id) : await this.repo.hiddenBy(post);
+    const by = undo === 'restore' ? await this.repo.deletedBy(post.id, q) : await this.repo.hiddenBy(post, q);
     if (by !== viewer.id) throw AppError.forbidden(`Your own content another moderator ${undo === 'restore' ? 'deleted is restored' : 'hid is unhidden'} by another moderator`);
   }
 

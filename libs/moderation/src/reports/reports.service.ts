@@ -772,8 +772,8 @@ export class ReportsService {
       // Everything after acts as `moderator`, their own post's undo refused as they are now.
       const moderator = await this.sessions.viewerNow(viewer, tx);
       await this.requireModeratesNow(moderator, here);
-      if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(moderator, post, 'unhide');
-      if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(moderator, post, 'restore');
+      if (input.action === ModerationAction.UNHIDE) await this.posts.refuseOwnUndo(moderator, post, 'unhide', tx.manager);
+      if (input.action === ModerationAction.RESTORE) await this.posts.refuseOwnUndo(moderator, post, 'restore', tx.manager);
       // Every choice below is made on the state read under the post's lock (`here.state`), never
       // on `post.state`, read before: a post approved, hidden or deleted meanwhile is acted on as
       // it is now, as the same request made now would act on it.
