@@ -225,6 +225,34 @@ describe('knowledge base: who sees what', () => {
     expect(await t.sql(`SELECT state FROM articles WHERE topic_id = $1`, [published])).toEqual([{ state: 'IN_REVIEW' }]);
   });
 
+  it('tells a later published revision’s new mentions to those who read the article’s space only, once each, and nothing of a revision never published', async () => {
+    const insider = await makeUser(t, { groups: [employees] });
+    const outsider = await makeUser(t);
+    const id = await publishedArticle(t, employee.token, internalEditor.token, internalKb, { title: 'Mentions of a later revision', body: 'Nobody named yet' });
+    await drain();
+    const told = (u: TestUser) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2`, [u.id, id]);
+    // A revision naming both, never published: the one after it, naming nobody, is.
+    topicOf(await api.update(employee.token, { topicId: id, body: `Ask @${insider.handle} or @${outsider.handle}` }));
+    topicOf(await api.update(employee.token, { topicId: id, body: 'Still nobody named' }));
+    topicOf(await api.publish(internalEditor.token, id));
+    await drain();
+    expect(await told(insider)).toEqual([]);
+    expect(await told(outsider)).toEqual([]);
+    // Published naming both: the employee who reads the space hears it from its writer; the customer, who does not, never.
+    topicOf(await api.update(employee.token, { topicId: id, body: `Ask @${insider.handle} or @${outsider.handle}` }));
+    topicOf(await api.publish(internalEditor.token, id));
+    await drain();
+    expect(await told(insider)).toEqual([{ kind: 'MENTION', actor_id: employee.id }]);
+    expect(await told(outsider)).toEqual([]);
+    expect(expectOk(await t.gql(`{ notifications(first: 50) { edges { node { kind } } } }`, {}, { token: outsider.token })).notifications.edges).toEqual([]);
+    // Published again still naming them: nobody is told a second time.
+    topicOf(await api.update(employee.token, { topicId: id, body: `Ask @${insider.handle} or @${outsider.handle} first` }));
+    topicOf(await api.publish(internalEditor.token, id));
+    await drain();
+    expect(await told(insider)).toEqual([{ kind: 'MENTION', actor_id: employee.id }]);
+    expect(await told(outsider)).toEqual([]);
+  });
+
   describe('statement counts', () => {
     const PAGE = `query($id: ID!) { topic(id: $id) { id title firstPost { bodyHtml author { handle } }
       article { state slug verified verificationIntervalDays helpful { yes no } viewerRating { helpful }
