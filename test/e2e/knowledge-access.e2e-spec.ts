@@ -253,6 +253,29 @@ describe('knowledge base: who sees what', () => {
     expect(await told(outsider)).toEqual([]);
   });
 
+  it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
+    const kept = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and kept', body: 'Kept' });
+    const deleted = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and deleted', body: 'Deleted' });
+    await t.sql(`UPDATE articles SET verified_until = now() - interval '1 day' WHERE topic_id = ANY($1::uuid[])`, [[kept, deleted]]);
+    const [post] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [deleted]);
+    expect(expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`, { input: { postId: post.id, action: 'DELETE' } }, { token: publicEditor.token })).moderatePost.state).toBe('DELETED');
+    expect((await t.sql(`SELECT state FROM topics WHERE id = $1`, [deleted]))[0].state).toBe('DELETED');
+    for (const viewer of [publicEditor, customer]) {
+      const stale = expectOk(await t.gql(STALE, { s: publicSpace.id }, { token: viewer.token })).staleArticles;
+      expect(ids(stale.edges)).toContain(kept);
+      expect(ids(stale.edges)).not.toContain(deleted);
+      expect(stale.totalCount).toBe(stale.edges.length);
+    }
+  });
+
+  it('answers a signed-out restore of a revision UNAUTHENTICATED, even named with another article', async () => {
+    const id = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Restored signed out', body: 'One' });
+    const other = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Another restored signed out', body: 'Two' });
+    const rev = topicOf(await api.get(writer.token, id)).article.revisions[0].id;
+    expectError(await api.restore(undefined as unknown as string, rev, other), 'UNAUTHENTICATED');
+    expectError(await api.restore(undefined as unknown as string, rev, id), 'UNAUTHENTICATED');
+  });
+
   describe('statement counts', () => {
     const PAGE = `query($id: ID!) { topic(id: $id) { id title firstPost { bodyHtml author { handle } }
       article { state slug verified verificationIntervalDays helpful { yes no } viewerRating { helpful }
