@@ -583,6 +583,24 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(item.status).toBe('APPROVED');
       expect(res.c.article.openFeedback).toBeNull();
     });
+
+    it('reads a revision afresh after a publication of the same request: the one it published is published', async () => {
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Revision read back' });
+      const REV = `id publishedAt publishedBy { handle }`;
+      const res = expectOk(await t.gql(
+        `mutation($id: ID!) {
+          a: updateArticle(input: { topicId: $id, body: "A second text" }) { article { currentRevision { ${REV} } } }
+          b: publishArticle(topicId: $id) { article { currentRevision { ${REV} } publishedRevision { ${REV} } } } }`,
+        { id: article }, { token: editor.token },
+      ));
+      const written = res.a.article.currentRevision;
+      expect(written).toEqual({ id: expect.any(String), publishedAt: null, publishedBy: null });
+      const [rev] = await t.sql(`SELECT published_at FROM article_revisions WHERE id = $1`, [written.id]);
+      expect(rev.published_at).not.toBeNull();
+      const published = { id: written.id, publishedAt: expect.any(String), publishedBy: { handle: editor.handle } };
+      expect(res.b.article.currentRevision).toEqual(published);
+      expect(res.b.article.publishedRevision).toEqual(published);
+    });
   });
 
   it('keeps a deleted article’s children in its place, and moves articles back and forth between boards', async () => {

@@ -260,6 +260,9 @@ export class ArticleLoaders {
     this.forum.forget(viewer, { topicId, postId });
     viewer.peek<DataLoader<string, unknown>>('knowledge:articles')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:revisionLists')?.clear(topicId);
+    // Revisions are kept by their own id: a publication dates (published_at, published_by) the
+    // one it publishes, which this request may have read before; the few it read are read again.
+    viewer.peek<DataLoader<string, unknown>>('knowledge:revisions')?.clearAll();
     viewer.peek<DataLoader<string, unknown>>('knowledge:ratings')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
     // A rating opens (or joins) its feedback item, a publication settles it.
