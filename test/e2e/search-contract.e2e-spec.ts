@@ -1247,6 +1247,66 @@ describe('postgres engine: a post leaving the searcher’s sight during a search
       await engine.upsert([{ ...post, state: 'VISIBLE', version: 3 }]);
       expect(await searchWhile({ ...post, spaceId: newId(), version: 4 })).toEqual({ changed: true, hits: [kept.id], total: 1, spaces: [{ value: space, count: 1 }] });
     }));
+
+  /**
+   * The page statement reads the candidates alone: joined to search_documents, the planner may
+   * scan every row of the table (or, with the filters, of the spaces searched), matching each with
+   * the query, to hash-join the candidates to them. Counted in rows read by the plan, not in time.
+   */
+  it('reads the candidates again by their ids alone, whatever the filters and the size of the spaces searched', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      const other = newId();
+      const board = newId();
+      const first = searchDocument({ title: 'Grinder burrs', body: 'The grinder burrs wear.', spaceId: space, boardId: board });
+      await engine.upsert([first]);
+      // 3,000 more documents holding the word, in the two spaces, a tenth hidden, every seventh on the board.
+      await t.ds.query(
+        `INSERT INTO search_documents
+         SELECT (jsonb_populate_record(d, jsonb_build_object('id', gen_random_uuid(), 'topic_id', gen_random_uuid(),
+                  'space_id', CASE WHEN g % 2 = 0 THEN $2::uuid ELSE $3::uuid END, 'board_id', CASE WHEN g % 7 = 0 THEN $4::uuid ELSE gen_random_uuid() END,
+                  'state', CASE WHEN g % 10 = 0 THEN 'HIDDEN' ELSE 'VISIBLE' END, 'created_at', now() - g * interval '1 minute'))).*
+           FROM search_documents d, generate_series(1, 3000) g WHERE d.id = $1`,
+        [first.id, space, other, board],
+      );
+      await t.ds.query(`INSERT INTO search_bodies (id, body) SELECT d.id, b.body FROM search_documents d, search_bodies b WHERE b.id = $1 AND d.id <> $1`, [first.id]);
+      await t.ds.query('ANALYZE search_documents');
+      const query = t.ds.query.bind(t.ds);
+      const readOf = async (filters: SearchRequest['filters'], sort: 'RELEVANCE' | 'NEWEST') => {
+        let page: { sql: string; params: unknown[] } | null = null;
+        const spy = jest.spyOn(t.ds, 'query').mockImplementation(async (sql: string, params?: unknown[], runner?: unknown) => {
+          if (sql.includes('ts_headline')) page = { sql, params: params ?? [] };
+          return query(sql, params, runner as never);
+        });
+        let total: number;
+        try {
+          total = (await engine.search({ query: 'grinder', filters, limit: 10, offset: 0, sort, facets: true })).total;
+        } finally {
+          spy.mockRestore();
+        }
+        const [{ 'QUERY PLAN': plan }] = await query(`EXPLAIN (ANALYZE, FORMAT JSON, TIMING off, SUMMARY off) ${page!.sql}`, page!.params);
+        // Rows of search_documents the plan read (kept or filtered out), over every node reading it.
+        let rows = 0;
+        const walk = (node: Record<string, unknown>) => {
+          if (node['Relation Name'] === 'search_documents') {
+            const read = ['Actual Rows', 'Rows Removed by Filter', 'Rows Removed by Index Recheck'].reduce((n, k) => n + Number(node[k] ?? 0), 0);
+            rows += read * Number(node['Actual Loops'] ?? 0);
+          }
+          for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
+        };
+        walk(plan[0].Plan);
+        return { total, rows };
+      };
+      const [{ n: onBoard }] = await query(`SELECT count(*)::int AS n FROM search_documents WHERE space_id = $1 AND board_id = $2 AND state = 'VISIBLE'`, [space, board]);
+      for (const sort of ['RELEVANCE', 'NEWEST'] as const) {
+        // At most 1,000 candidates (the newest matches) of the 2,701 readable, each read once.
+        for (const filters of [{ spaceIds: [space, other] }, { spaceIds: [space, other], moderatedSpaceIds: [space] }]) {
+          const read = await readOf(filters, sort);
+          expect({ sort, filters, capped: read.total > 1000, rows: read.rows }).toEqual({ sort, filters, capped: true, rows: 1000 });
+        }
+        expect({ sort, ...(await readOf({ spaceIds: [space], boardIds: [board] }, sort)) }).toEqual({ sort, total: onBoard, rows: onBoard });
+      }
+    }));
 });
 
 describe('postgres engine: the vocabulary holds visible words only (and the moderators’ the others)', () => {

@@ -1388,8 +1388,14 @@ export class PostgresSearchEngine implements SearchEngine {
     const candidates = await this.candidates({ gin: ownIndexes, date: dateWalk }, filterParams, common, rank, walk);
     // The main statement reads the candidates again with the filters (their parameters kept): a post
     // hidden or moved to another space since their transaction is neither shown nor counted (until
-    // 2026-12-06 it was both, in the hits, total and facets; a test).
+    // 2026-12-06 it was both, in the hits, total and facets; a test). Each candidate is read by its
+    // id (`byId`: OFFSET 0 keeps the filters out of the sub-select), the query and the filters then
+    // checked on it: joined to search_documents, the 1,000 candidates of a common word were
+    // hash-joined to a scan of every row of the table (without the filters, until 2026-12-06) or of
+    // the spaces searched (with them), each matched with the query: 83,002 rows read on a seeded
+    // database, 3,001 in a test, where 1,000 reads by primary key do.
     const candParam = p(candidates.ids);
+    const byId = `unnest(${candParam}::uuid[]) AS c(id) CROSS JOIN LATERAL (SELECT * FROM search_documents d WHERE d.id = c.id OFFSET 0) d`;
     // With words missing, documents holding more (and rarer) of them come first, whatever the sort
     // (as Meilisearch's `words` rule comes before `sort`), in a short query those holding them as
     // typed above those holding typos of them (TYPO_WEIGHTS). With every word matched, the fewest
@@ -1467,7 +1473,7 @@ export class PostgresSearchEngine implements SearchEngine {
                   AS score,
                 ${matched} AS matched,
                 ${typos} AS typos
-           FROM unnest(${candParam}::uuid[]) AS c(id) JOIN search_documents d ON d.id = c.id, q
+           FROM ${byId}, q
           WHERE d.tsv @@ ${byLanguage('d.language', (l) => `q.${l}`)} AND ${where.join(' AND ')}
        ), page AS (
          SELECT m.*, ts_headline(parvis_search_config(m.language), translate(${snippetText}, '<>', '${ANGLES}'),
