@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import ts from 'typescript';
 import { machineMemorySizing } from '../../libs/core/src/database/embedded';
+import { TEST_CLUSTER_MEMORY } from '../support/embedded-memory';
 import { freePort } from '../support/free-port';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -27,7 +28,7 @@ const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(scratch, 'e
   const [dataDir, port, locales, kind] = process.argv.slice(2);
   // 'persistent': the cluster a server keeps, with PostgreSQL's default memory; 'sized': the same,
   // sized to the machine (4GB of shared buffers on a large one), for the tests of the sizing alone.
-  const memory = kind === 'persistent' ? { sharedBuffers: '128MB', effectiveCacheSize: '4GB' } : {};
+  const memory = kind === 'persistent' ? ${JSON.stringify({ sharedBuffers: TEST_CLUSTER_MEMORY.sharedBuffers, effectiveCacheSize: TEST_CLUSTER_MEMORY.effectiveCacheSize })} : {};
   const info = [];
   const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined, persistent: kind !== 'throwaway', ...memory, info: (m) => info.push(m) });
   process.send({ url: handle.url, owned: handle.owned, info });
@@ -184,7 +185,13 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     const cli = await open(); // given PostgreSQL's default memory (EMBEDDED_PG_ values)
     try {
       expect([server.owned, cli.owned]).toEqual([true, false]);
-      expect(cli.info).toEqual([expect.stringMatching(/^embedded postgres: the server already running on port \d+ keeps the memory its starter gave it \(EMBEDDED_PG_SHARED_BUFFERS 128MB, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE 4GB not applied until it restarts\)$/)]);
+      expect(cli.info).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^embedded postgres: the server already running on port \\d+ keeps the memory its starter gave it \\(EMBEDDED_PG_SHARED_BUFFERS 128MB, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE ${TEST_CLUSTER_MEMORY.effectiveCacheSize} not applied until it restarts\\)$`,
+          ),
+        ),
+      ]);
       expect(await memoryOf(cli.url)).toEqual({ sharedBuffersMB: machineMemorySizing().sharedBuffersMB, effectiveCacheSizeMB: machineMemorySizing().effectiveCacheSizeMB });
     } finally {
       await cli.stop();
@@ -197,7 +204,7 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     const server = await open(); // started while the command runs
     expect([cli.owned, server.owned]).toEqual([true, false]);
     // PostgreSQL's default memory, as for the throwaway clusters: the sizing's own tests ask for it.
-    expect(await memoryOf(server.url)).toEqual({ sharedBuffersMB: 128, effectiveCacheSizeMB: 4096 });
+    expect(await memoryOf(server.url)).toEqual({ sharedBuffersMB: 128, effectiveCacheSizeMB: TEST_CLUSTER_MEMORY.effectiveCacheSizeMB });
     const listening = new Client({ connectionString: server.url }); // the server's LISTEN connection
     await listening.connect();
     try {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { datasetPath } from '../support/datasets';
 import { buildDistOnce } from '../support/dist';
+import { TEST_CLUSTER_MEMORY } from '../support/embedded-memory';
 import { freePort } from '../support/free-port';
 
 const ROOT = path.join(__dirname, '../..');
@@ -27,7 +28,7 @@ describe('the CLI and the worker as processes on the embedded database', () => {
     env = { ...process.env, PARVIS_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), LOG_LEVEL: 'warn', NODE_ENV: 'test' };
     // PostgreSQL's own memory defaults, as the throwaway test clusters: the commands keep their
     // cluster (persistent), which would otherwise be sized to the machine (memorySizing).
-    Object.assign(env, { EMBEDDED_PG_SHARED_BUFFERS: '128MB', EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: '4GB' });
+    Object.assign(env, { EMBEDDED_PG_SHARED_BUFFERS: TEST_CLUSTER_MEMORY.sharedBuffers, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: TEST_CLUSTER_MEMORY.effectiveCacheSize });
     delete env.DATABASE_URL;
     delete env.REDIS_URL;
   }, 120_000);
