@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { InvalidArgumentError } from 'commander';
-import { chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseOut, parseSince } from './audit-options';
+import { writeExportFile } from './export-file';
 
 describe("audit:export's --since", () => {
   it('reads 24:00 as ISO 8601 writes the end of a day: the next day at 00:00, across a month and a year too', () => {
@@ -100,6 +101,33 @@ describe("audit:export's --out", () => {
     writeFileSync(partial, 'half an export of another user\n', { mode: 0o666 });
     chownSync(partial, 65534, 65534);
     expect(parseOut(path.join(dir, 'theirs.csv'))).toBe(path.join(dir, 'theirs.csv'));
+  });
+
+  // The partial is <name>.<12 hex>.partial, 21 bytes longer than the name: a name the file system
+  // takes (NAME_MAX, 255 bytes) but whose partial it does not would fail with ENAMETOOLONG only
+  // once the database was opened. Bytes, as the file system counts them: é is two in UTF-8.
+  it.each([
+    ['235 ASCII bytes', 'a'.repeat(231) + '.csv'],
+    ['255 ASCII bytes', 'a'.repeat(251) + '.csv'],
+    ['235 bytes in 121 characters', 'é'.repeat(114) + 'aaa.csv'],
+  ])('refuses a name of %s, whose partial would be longer than a name may be, before anything is read', (_, name) => {
+    const out = path.join(dir, name);
+    const bytes = Buffer.byteLength(name);
+    expect(() => parseOut(out)).toThrow(
+      new InvalidArgumentError(
+        `expected a file name of at most 234 bytes (${out}: its name is ${bytes} bytes, and the export is written beside it as <name>.<12 hex digits>.partial, 21 bytes longer, where a name in a folder is at most 255)`,
+      ),
+    );
+  });
+
+  it('takes a name of 234 bytes, whose partial is 255, and the export writes it', async () => {
+    for (const name of ['a'.repeat(230) + '.csv', 'é'.repeat(113) + 'aaaa.csv']) {
+      expect(Buffer.byteLength(name)).toBe(234);
+      const out = path.join(dir, name);
+      expect(parseOut(out)).toBe(out);
+      await writeExportFile(out, async (stream) => (stream.write('a row\n'), 1));
+      expect(readFileSync(out, 'utf8')).toBe('a row\n');
+    }
   });
 
   it('takes a new file, or one to replace, in a folder this user may write in', () => {

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import { accessSync, constants, lstatSync, statSync } from 'node:fs';
-import { dirname, resolve, sep } from 'node:path';
+import { basename, dirname, resolve, sep } from 'node:path';
 import { linkTarget, unreachable } from '../../../../libs/core/src/input-file';
+import { PARTIAL_NAME_EXTRA_BYTES } from './export-file';
 
 // audit:export's options, read as the command line is, before the database is opened.
 
@@ -42,17 +43,33 @@ export function parseSince(value: string): Date {
 const STICKY = 0o1000;
 
 /**
+ * The longest name a folder holds, in bytes (NAME_MAX: 255 on ext4, xfs, btrfs, tmpfs, ...; Node
+ * cannot ask pathconf, and a file system with a shorter limit still fails the export's open).
+ */
+const NAME_MAX = 255;
+
+/**
  * The export's file, refused before the database is opened when it names a folder (or a link to
  * one), or its folder does not exist or this user may not write in it (the export is written
  * beside it as a partial of its own, then renamed: writeExportFile), or the file is another
- * user's in a sticky folder (which only its owner may replace): otherwise that would be found only
- * once the log is read. What is beside it already (a `<file>.partial` of an export that died) is
+ * user's in a sticky folder (which only its owner may replace), or its name is too long for the
+ * partial's (NAME_MAX bytes less PARTIAL_NAME_EXTRA_BYTES): otherwise that would be found only once
+ * the database is opened or the log read. What is beside it already (a `<file>.partial` of an export that died) is
  * no matter: the partial is a new file of a name of its own.
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
   // A name ending in a separator (which resolve drops) names a folder: the export would write <folder>/.<hex>.partial.
   if (value.endsWith('/') || value.endsWith(sep)) throw new InvalidArgumentError(`expected a file, not a folder (${file})`);
+  // The partial's open would fail (ENAMETOOLONG) only once the database was opened. Bytes, as the
+  // file system counts a name (UTF-8 on Linux), not characters.
+  const bytes = Buffer.byteLength(basename(file));
+  const longest = NAME_MAX - PARTIAL_NAME_EXTRA_BYTES;
+  if (bytes > longest) {
+    throw new InvalidArgumentError(
+      `expected a file name of at most ${longest} bytes (${file}: its name is ${bytes} bytes, and the export is written beside it as <name>.<12 hex digits>.partial, ${PARTIAL_NAME_EXTRA_BYTES} bytes longer, where a name in a folder is at most ${NAME_MAX})`,
+    );
+  }
   const dir = dirname(file);
   // A path whose stat fails (a folder above it this user may not enter, a loop of links) is
   // refused naming the option and what was expected, where Node's bare error would name neither.

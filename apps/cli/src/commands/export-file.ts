@@ -6,6 +6,15 @@ import { finished } from 'node:stream/promises';
 /** How many names an export tries for its partial, each found taken, before it gives up (EEXIST). */
 const PARTIAL_NAMES = 8;
 
+/** Random bytes in a partial's name, written in hex (twice as many digits). */
+const PARTIAL_RANDOM_BYTES = 6;
+
+/** The partial beside `out` of the given hex digits: `<out>.<hex>.partial`. */
+const partialName = (out: string, hex: string) => `${out}.${hex}.partial`;
+
+/** How many bytes longer than the export's name its partial's is (21): parseOut refuses a name too long for it. */
+export const PARTIAL_NAME_EXTRA_BYTES = Buffer.byteLength(partialName('', '0'.repeat(PARTIAL_RANDOM_BYTES * 2)));
+
 /**
  * A new file beside `out` for this export alone, `<out>.<12 hex>.partial`: created exclusively
  * (O_EXCL), so whatever is there already under that name (another export's partial, a link, a
@@ -15,7 +24,7 @@ const PARTIAL_NAMES = 8;
  */
 async function openPartial(out: string): Promise<{ partial: string; file: FileHandle }> {
   for (let tries = 1; ; tries++) {
-    const partial = `${out}.${randomBytes(6).toString('hex')}.partial`;
+    const partial = partialName(out, randomBytes(PARTIAL_RANDOM_BYTES).toString('hex'));
     try {
       return { partial, file: await open(partial, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600) };
     } catch (err) {
@@ -46,7 +55,8 @@ const couldNotRemove = (partial: string, err: Error) => process.stderr.write(`Co
  * on failure, and a failure to remove it is said on stderr, never in place of the export's own
  * error; so it is when the process exits before the export is done (only SIGKILL, or a crash,
  * leaves it). parseOut refuses, before the database opens, what would fail only at the end (a folder
- * named, another user's file to replace in a sticky folder).
+ * named, another user's file to replace in a sticky folder) or at the start only once it has opened
+ * (a name too long for its partial's).
  */
 export async function writeExportFile(out: string, write: (stream: NodeJS.WritableStream) => Promise<number>): Promise<number> {
   const { partial, file } = await openPartial(out);
