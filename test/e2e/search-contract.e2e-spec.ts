@@ -700,6 +700,20 @@ describe('postgres engine: common words', () => {
       const res = await engine.search({ query: `${words.join(' ')} `, filters: { spaceIds: [space] }, limit: 5, offset: 0 });
       expect(res.hits[0].id).toBe(old.id);
     }));
+
+  // The query looks a word typed twice up once (parseQuery), but a pasted question repeats its key
+  // words, and counting them once ranked worse (docs/architecture.md): its rarity counts twice.
+  it('weighs a word typed twice in a query missing words twice, though it looks it up once', () =>
+    withPostgresEngine(async (engine) => {
+      const space = newId();
+      const at = new Date('2026-01-01T00:00:00Z');
+      const quokka = searchDocument({ spaceId: space, title: 'Notes', body: 'The quokka sleeps.', createdAt: at });
+      const wombat = searchDocument({ spaceId: space, title: 'Notes', body: 'The wombat sleeps.', createdAt: at });
+      await engine.upsert([quokka, wombat]);
+      const ids = async (query: string) => (await engine.search({ query, filters: { spaceIds: [space] }, limit: 5, offset: 0 })).hits.map((h) => h.id);
+      expect(await ids('quokka quokka wombat ')).toEqual([quokka.id, wombat.id]);
+      expect(await ids('wombat quokka wombat ')).toEqual([wombat.id, quokka.id]);
+    }));
 });
 
 /**

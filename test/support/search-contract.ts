@@ -538,6 +538,27 @@ export function searchEngineContract(
       });
     });
 
+    /**
+     * A word typed twice is one word looked for, where it first stands: typed in full there, the
+     * same word typed last is no prefix, so "grinder" (two letters more than grind: no typo of it)
+     * is no match, with or without every word (Meilisearch, given the query as typed, requires the
+     * word in full and never leaves its first place out). PostgreSQL read both as prefixes.
+     */
+    it('reads a word typed twice as one, typed in full where it first stands', async () => {
+      const twice = newId();
+      const inTwice = inSpace(twice);
+      const grind = inTwice('Grind size', 'Grind the coffee finer for espresso.', 'en');
+      const loud = inTwice('Loud machine', 'The grinder is loud in the morning.', 'en');
+      await engine.upsert([grind, loud]);
+      try {
+        const { found } = searchIn(twice);
+        expect(await found('grind coffee grind')).toEqual([grind.id]);
+        expect(await found('grind coffee grind')).toEqual(await found('grind coffee '));
+      } finally {
+        await engine.remove([grind.id, loud.id]);
+      }
+    });
+
     it('pages without overlap and sorts by newest', async () => {
       const page1 = await engine.search(req('grinder', { limit: 2, offset: 0 }));
       const page2 = await engine.search(req('grinder', { limit: 2, offset: 2 }));

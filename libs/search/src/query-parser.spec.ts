@@ -7,6 +7,7 @@ describe('parseQuery', () => {
       phrases: [['burr', 'size']],
       excluded: [['blade'], ['french', 'press']],
       prefix: null,
+      times: [1, 1],
     });
   });
 
@@ -58,6 +59,7 @@ describe('parseQuery', () => {
       phrases: [['咖', '啡'], ['喜', '欢', '咖', '啡']],
       excluded: [['茶'], ['绿', '茶']],
       prefix: null, // a letter of these scripts is never a prefix: a run is found wherever it stands
+      times: [1, 1, 1],
     });
     expect(parseQuery('grinder 咖').prefix).toBeNull();
     expect(parseQuery('咖啡 grind').prefix).toBe('grind');
@@ -75,13 +77,37 @@ describe('parseQuery', () => {
   });
 
   it('ignores empty quotes and lone punctuation, and closes an unfinished quote', () => {
-    expect(parseQuery('"" - ?? "open phrase')).toEqual({ words: [], phrases: [['open', 'phrase']], excluded: [], prefix: null });
+    expect(parseQuery('"" - ?? "open phrase')).toEqual({ words: [], phrases: [['open', 'phrase']], excluded: [], prefix: null, times: [1] });
   });
 
   it('keeps a long word whole, and leaves out one longer than PostgreSQL indexes', () => {
     const long = 'a'.repeat(300);
     expect(parseQuery(`"${long}" x`).words).toEqual([long, 'x']);
     expect(parseQuery(`${'é'.repeat(1023)} ${'é'.repeat(1024)} x`).words).toEqual(['é'.repeat(1023), 'x']);
+  });
+
+  // A word typed twice is one word looked for (as Meilisearch, given the query as typed, finds it):
+  // required once, at its first place, and typed twice (`times`, which ranks a query missing words).
+  // Typed in full before, the last word is that word in full, no prefix (a document holding it
+  // holds the prefix too).
+  it('reads a word, a phrase or an exclusion typed twice as one, where it first stands', () => {
+    expect(parseQuery('grinder burr grinder ')).toEqual({ words: ['grinder', 'burr'], phrases: [], excluded: [], prefix: null, times: [2, 1] });
+    expect(parseQuery('grind coffee grind')).toEqual({ words: ['grind', 'coffee'], phrases: [], excluded: [], prefix: null, times: [2, 1] });
+    expect(parseQuery('grind coffee "grind" grinde')).toEqual({ words: ['grind', 'coffee', 'grinde'], phrases: [], excluded: [], prefix: 'grinde', times: [2, 1, 1] });
+    expect(parseQuery('"burr size" e-mail x "burr size" E-Mail -blade -"french press" -Blade -"French  press"')).toEqual({
+      words: ['x'],
+      phrases: [['burr', 'size'], ['e', 'mail']],
+      excluded: [['blade'], ['french', 'press']],
+      prefix: null,
+      times: [1, 2, 2],
+    });
+    // A phrase's own words stay as typed, repeated or not, and so do words also in a phrase or excluded.
+    expect(parseQuery('"knock knock" knock -knock')).toEqual({ words: ['knock'], phrases: [['knock', 'knock']], excluded: [['knock']], prefix: null, times: [1, 1] });
+    expect(parseQuery('中 文 中 ').words).toEqual(['中', '文']);
+  });
+
+  it('caps the number of terms, once each', () => {
+    expect(parseQuery(Array.from({ length: 100 }, (_, i) => `w${i % 70} x`).join(' ')).words).toEqual([...Array.from({ length: 63 }, (_, i) => `w${i}`).flatMap((w, i) => (i === 0 ? [w, 'x'] : [w]))]);
   });
 
   it('caps the number of terms', () => {

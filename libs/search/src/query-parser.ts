@@ -1,9 +1,9 @@
 /**
  * What a person typed, as terms: plain words, "quoted phrases" and -excluded words or
- * phrases. The last word is a prefix while it is still being typed (no space after it),
- * which makes search-as-you-type work. Words are runs of letters and digits (with the marks
- * written on them): anything else separates them, so no operator syntax of an engine can be
- * injected.
+ * phrases, each once, where it first stands (see parseQuery). The last word is a prefix while
+ * it is still being typed (no space after it), which makes search-as-you-type work. Words are
+ * runs of letters and digits (with the marks written on them): anything else separates them,
+ * so no operator syntax of an engine can be injected.
  */
 export interface ParsedQuery {
   words: string[];
@@ -11,6 +11,13 @@ export interface ParsedQuery {
   excluded: string[][];
   /** The last plain word, matched as a prefix (also present in `words`). */
   prefix: string | null;
+  /**
+   * How many times each positive term was typed: the words', then the phrases'. A query missing
+   * words is ranked by the rarity of the terms a document holds, each counted as many times as
+   * typed: a pasted question repeats its key words (counting them once lowered MAP on the
+   * SemEval-2016 file, see docs/architecture.md).
+   */
+  times: number[];
 }
 
 /**
@@ -139,22 +146,38 @@ export function wordsOf(text: string): string[] {
     .filter((w) => Buffer.byteLength(w) <= MAX_WORD_BYTES);
 }
 
+/**
+ * A word, phrase or exclusion typed again is left out: it is the same term, looked for where it
+ * first stands, so it is required once and picks candidates once, as in Meilisearch (which is
+ * given the query as typed, and where a document holding a word holds each copy of it); how many
+ * times it was typed is kept (`times`) for ranking a query missing words. A word typed in full
+ * and again last, still being typed, is that word in full: no prefix (a document holding the
+ * word holds the prefix too). A phrase's own words stay as typed ("knock knock").
+ */
 export function parseQuery(input: string): ParsedQuery {
-  const parsed: ParsedQuery = { words: [], phrases: [], excluded: [], prefix: null };
+  const parsed: ParsedQuery = { words: [], phrases: [], excluded: [], prefix: null, times: [] };
   const re = /(-?)"([^"]*)"?|(-?)([^\s"]+)/g;
+  // How many times a term was typed, by its words (which hold no space) and its minus: a word is one, a phrase more.
+  const typed = new Map<string, number>();
+  const typedBefore = (minus: string, words: string[]) => {
+    const key = `${minus}${words.join(' ')}`;
+    const times = typed.get(key) ?? 0;
+    typed.set(key, times + 1);
+    return times > 0;
+  };
   let lastWasPlainWord = false;
   let m: RegExpExecArray | null;
   while ((m = re.exec(input)) !== null) {
     lastWasPlainWord = false;
     if (m[2] !== undefined) {
       const words = wordsOf(m[2]);
-      if (words.length === 0) continue;
+      if (words.length === 0 || typedBefore(m[1], words)) continue;
       if (m[1]) parsed.excluded.push(words);
       else if (words.length === 1) parsed.words.push(words[0]);
       else parsed.phrases.push(words);
     } else {
       const words = wordsOf(m[4]);
-      if (words.length === 0) continue;
+      if (words.length === 0 || typedBefore(m[3], words)) continue;
       if (m[3]) parsed.excluded.push(words);
       else if (words.length > 1) parsed.phrases.push(words); // "e-mail", "v1.2": the parts belong together
       else {
@@ -170,6 +193,7 @@ export function parseQuery(input: string): ParsedQuery {
   parsed.phrases = parsed.phrases.slice(0, MAX_TERMS);
   parsed.excluded = parsed.excluded.slice(0, MAX_TERMS);
   if (parsed.prefix && !parsed.words.includes(parsed.prefix)) parsed.prefix = null;
+  parsed.times = [...parsed.words.map((w) => [w]), ...parsed.phrases].map((words) => typed.get(words.join(' '))!);
   return parsed;
 }
 

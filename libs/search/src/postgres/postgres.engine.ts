@@ -64,6 +64,8 @@ interface Compiled {
   /** The exclusions as one tsquery (empty when none). */
   excluded: Record<Lang, string>;
   terms: number;
+  /** Per positive term, how many times it was typed (ParsedQuery.times): its rarity counts so many times. */
+  times: number[];
   /** Whether a term holds letters of Chinese, Japanese or Thai (whose snippets need them apart, see SEGMENTED). */
   segmented: boolean;
   /** Whether a term holds Arabic or Hebrew letters (whose snippets need their optional forms folded, see foldOptionalForms). */
@@ -90,7 +92,7 @@ interface CloseWord {
 }
 
 interface TermWeights {
-  /** Per positive term: log(1 + 1 / document frequency). */
+  /** Per positive term: log(1 + 1 / document frequency), times how many times it was typed. */
   idf: number[];
   /** Indexes of the terms that pick candidates (the rarest selective ones, or all when none is selective). */
   candidates: number[];
@@ -877,7 +879,8 @@ export class PostgresSearchEngine implements SearchEngine {
   private weigh(compiled: Compiled, readable: ReadableCounts): TermWeights {
     const freqs = this.readableFrequencies(compiled, readable);
     const { documents } = readable;
-    const idf = freqs.map((f) => Math.log(1 + 1 / f));
+    // A term typed twice weighs twice (a pasted question repeats its key words), but picks candidates once.
+    const idf = freqs.map((f, i) => Math.log(1 + 1 / f) * compiled.times[i]);
     const selective = freqs.map((f, i) => ({ f, i })).filter(({ f }) => f <= SELECTIVE_FREQUENCY).sort((a, b) => a.f - b.f || a.i - b.i);
     if (selective.length === 0) return { idf, candidates: freqs.map((_, i) => i), ranked: false };
     // The rarest alone expected in more than RANKED_CANDIDATES: candidates are the newest matches
@@ -1276,6 +1279,7 @@ export class PostgresSearchEngine implements SearchEngine {
       each: pick('terms'),
       excluded: excl,
       terms: positive.length,
+      times: q.times,
       segmented: terms.some(isSegmented),
       folded: terms.some(holdsArabicOrHebrew),
       typoLevels: widened ? { exact: pick('exact'), one: pick('one') } : null,
