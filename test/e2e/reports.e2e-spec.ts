@@ -473,6 +473,55 @@ describe('moderation: reports and the review queue', () => {
     expect(expectOk(await t.gql(RESOLVE, { input: { id: items[0], decision: 'REJECT' } }, { token: both.token })).resolveReviewItem.status).toBe('REJECTED');
   });
 
+  it('files a moved topic’s decided review items under its new space too: a moderator of the space it left who cannot read the new one finds none of them by status, count or id', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [oldMod, newMod] = [await makeUser(t), await makeUser(t)];
+    const s1 = await makeSpace(t, 'PUBLIC', [{ userId: oldMod.id, level: 'MODERATE' }]);
+    // The space it moves to is one the old space's moderator cannot read.
+    const s2 = await makeSpace(t, 'RESTRICTED', [{ userId: newMod.id, level: 'MODERATE' }]);
+    const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
+    expectOk(await t.gql(RULE, { input: { spaceId: s1.id, pattern: 'lookclosely', kind: 'WORD', action: 'FLAG', publicReason: 'Worth a look' } }, { token: oldMod.token }));
+    // Its first post flagged by automod, the topic and a reply reported: three items, each decided a different way.
+    const topic = await createTopic(t, author.token, await makeBoard(t, s1.id), { body: 'Please lookclosely at this secret plan.' });
+    const rude = await reply(t, author.token, topic.id, 'a rude reply');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'OTHER', note: 'quotes the secret plan' } }, { token: (await member()).token }));
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: rude.id, reason: 'ABUSE' } }, { token: (await member()).token }));
+    const id = async (kind: string, targetId: string) => (await t.sql(`SELECT id FROM review_items WHERE kind = $1 AND target_id = $2`, [kind, targetId]))[0].id as string;
+    const decided = { REJECTED: await id('AUTOMOD', topic.firstPostId), IGNORED: await id('REPORTS', topic.id), APPROVED: await id('REPORTS', rude.id) };
+    for (const [status, item] of Object.entries(decided)) {
+      const decision = { REJECTED: 'REJECT', IGNORED: 'IGNORE', APPROVED: 'APPROVE' }[status];
+      expect(expectOk(await t.gql(RESOLVE, { input: { id: item, decision } }, { token: oldMod.token })).resolveReviewItem.status).toBe(status);
+    }
+    const listed = async (who: TestUser, s: string | undefined, status: string) => {
+      const q = expectOk(await t.gql(QUEUE, { s, status }, { token: who.token })).reviewQueue;
+      return { totalCount: q.totalCount, ids: q.edges.map((e: any) => e.node.id) };
+    };
+    for (const [status, item] of Object.entries(decided)) expect(await listed(oldMod, s1.id, status)).toEqual({ totalCount: 1, ids: [item] });
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: await makeBoard(t, s2.id) } }, { token: admin.token }));
+    for (const [status, item] of Object.entries(decided)) {
+      // The old space's moderator: not listed, not counted (in that space or all they moderate), not found by id.
+      expect(await listed(oldMod, s1.id, status)).toEqual({ totalCount: 0, ids: [] });
+      expect(await listed(oldMod, undefined, status)).toEqual({ totalCount: 0, ids: [] });
+      expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'IGNORE' } }, { token: oldMod.token }), 'NOT_FOUND');
+      expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item }, { token: oldMod.token }), 'NOT_FOUND');
+      // The new space's moderators find the content's history with it, reports and all.
+      const there = expectOk(await t.gql(QUEUE, { s: s2.id, status }, { token: newMod.token })).reviewQueue;
+      expect(there.edges.map((e: any) => [e.node.id, e.node.reports.length])).toEqual([[item, status === 'REJECTED' ? 0 : 1]]);
+    }
+    const rows = await t.sql(`SELECT DISTINCT space_id FROM review_items WHERE id = ANY($1::uuid[])`, [Object.values(decided)]);
+    expect(rows).toEqual([{ space_id: s2.id }]);
+    // A reply movePosts merges into a topic of that space takes its decided items along too.
+    const left = await reply(t, author.token, (await createTopic(t, author.token, await makeBoard(t, s1.id))).id, 'another rude reply');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: left.id, reason: 'ABUSE' } }, { token: (await member()).token }));
+    const kept = await id('REPORTS', left.id);
+    expectOk(await t.gql(RESOLVE, { input: { id: kept, decision: 'REJECT' } }, { token: oldMod.token }));
+    const into = await createTopic(t, newMod.token, (await t.sql(`SELECT board_id FROM topics WHERE id = $1`, [topic.id]))[0].board_id);
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [left.id], toTopicId: into.id } }, { token: admin.token }));
+    expect(await listed(oldMod, s1.id, 'REJECTED')).toEqual({ totalCount: 0, ids: [] });
+    expectError(await t.gql(RESOLVE, { input: { id: kept, decision: 'IGNORE' } }, { token: oldMod.token }), 'NOT_FOUND');
+    expect((await listed(newMod, s2.id, 'REJECTED')).ids).toEqual(expect.arrayContaining([decided.REJECTED, kept]));
+  });
+
   it('holds a claim only while its claimant may still handle the item: one who lost the right keeps nobody off it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const [revoked, silenced, suspended, deleted] = [await makeUser(t), await makeUser(t), await makeUser(t), await makeUser(t)];

@@ -1,23 +1,30 @@
 import { Tx } from '../../core/src/database/unit-of-work';
 
-/** The event of open review items that followed their content into another space (one per move). */
+/** The event of review items that followed their content into another space (one per move). */
 export const REVIEW_ITEMS_MOVED = 'review.moved';
 
 /**
- * Open review items on content moved into another space (`movePosts`, `moveTopic`) follow it
- * into its new space's queue. Their claims are left to the claim rule (`ReviewItems.claimHoldsSql`),
+ * Review items on content moved into another space (`movePosts`, `moveTopic`) follow it into its
+ * new space, open or decided: an item's space is where its content is. Open ones go to the new
+ * space's queue; decided ones (with their reports and history) are listed, counted and found by
+ * id there alone, never by the old space's moderators, who may not read the content where it is
+ * now (left behind, a queue asked for decided items showed them its reports' notes, its history
+ * and its count). The escalation ladder, which counts a space's upheld items, counts them in the
+ * new space from then on. Claims are left to the claim rule (`ReviewItems.claimHoldsSql`),
  * which judges a claimant against the item's space as it is now: the old space's moderators, who
  * may not act on the items there, hold nothing and keep nobody off them; a claimant who may
  * (a global moderator, a moderator of both spaces) keeps theirs. One `review.moved` for the move
  * (`reviewItemIds`, in id order, `spaceId`, `fromSpaceId`): both spaces' live review rooms hear
  * of each item, the old one that it left, the new one that it arrived, each with its own space's
- * id alone. `targets`: the items' condition, on `$1`; the new space is `$2`.
+ * id alone. `targets`: the items' condition, on `$1`; the new space is `$2`. Looked for among the
+ * old space's items (`space_id = $3`, the queue's index: no index covers decided items by
+ * target), where every item of the content is.
  */
-export async function moveOpenReviewItems(tx: Tx, targets: string, target: unknown, from: string, to: string): Promise<void> {
+export async function moveReviewItems(tx: Tx, targets: string, target: unknown, from: string, to: string): Promise<void> {
   const moved = await tx.query<{ id: string }>(
-    `WITH moved AS (UPDATE review_items SET space_id = $2, updated_at = now() WHERE status = 'PENDING' AND (${targets}) RETURNING id)
+    `WITH moved AS (UPDATE review_items SET space_id = $2, updated_at = now() WHERE space_id = $3 AND (${targets}) RETURNING id)
      SELECT id FROM moved ORDER BY id`,
-    [target, to],
+    [target, to, from],
   );
   if (moved.length === 0) return;
   const reviewItemIds = moved.map((m) => m.id);

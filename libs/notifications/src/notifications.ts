@@ -153,7 +153,7 @@ function groupNoticeSql(viewer: string, kind: string, requestId: string): string
  * The outcome of a report (`data.reviewItemId`, the item its report was gathered on), about
  * neither a post nor a topic: told and shown while its reporter reads the space the item is in
  * now. Reported content a moderator moved to a space the reporter does not read is decided
- * there, by its moderators, and the reporter learns nothing of it (it goes with its open review
+ * there, by its moderators, and the reporter learns nothing of it (it goes with its review
  * items); one out of the reporter's reach since (their access gone) goes from their list too.
  */
 const REPORT_RESOLVED = 'REPORT_RESOLVED';

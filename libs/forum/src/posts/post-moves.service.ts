@@ -15,7 +15,7 @@ import { TopicModel, TopicRow, toTopicModel } from '../topics/topic.model';
 import { TOPIC_COLUMNS } from '../topics/topics.repository';
 import { TopicsService } from '../topics/topics.service';
 import { appendMove } from '../move-log';
-import { fileReportsOnNewTopic, moveOpenReviewItems } from '../moved-review-items';
+import { fileReportsOnNewTopic, moveReviewItems } from '../moved-review-items';
 import { MovePostsInput } from './dto/move-posts.input';
 
 /** Where the moved posts go: an existing topic, or a new one in a board. */
@@ -217,8 +217,8 @@ export class PostMovesService {
     // notices follow a moved post's topic and number whatever their type.
     await tx.query(MOVED_POSTS_NOTIFICATIONS, [ids]);
     if (dest.spaceId !== source.spaceId) {
-      // Open reports follow the posts into the moderators' queue of their new space.
-      await moveOpenReviewItems(tx, `target_type = 'POST' AND target_id = ANY($1::uuid[])`, ids, source.spaceId, dest.spaceId);
+      // Their review items, open or decided, follow the posts into their new space (its queue for open ones).
+      await moveReviewItems(tx, `target_type = 'POST' AND target_id = ANY($1::uuid[])`, ids, source.spaceId, dest.spaceId);
     }
     // The reply opening a new topic is its first post now: its open reports are the topic's.
     if (to.kind === 'new') await fileReportsOnNewTopic(tx, first.id, dest.id, dest.spaceId, actorId);

@@ -15,7 +15,7 @@ import { ContentWriter } from '../content-writer';
 import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { appendMove } from '../move-log';
-import { moveOpenReviewItems } from '../moved-review-items';
+import { moveReviewItems } from '../moved-review-items';
 import { ForumLoaders } from '../forum.loaders';
 import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, validListCursor } from '../cursors';
 import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
@@ -413,7 +413,7 @@ export class TopicsService {
   }
 
   /**
-   * Moves a topic (all its posts, and its open review items) to another board of the same
+   * Moves a topic (all its posts, and their review items) to another board of the same
    * kind, in the same space or another one. The mover moderates both: content may change
    * audience, so someone answerable for each side decides. Readers who lose access leave
    * the topic's live room; search re-indexes every post under the new space.
@@ -434,8 +434,8 @@ export class TopicsService {
 
   /**
    * The move as moveTopic writes it, in `tx` as `actorId` decided (moveTopic, or a
-   * PUBLISH_TO_BOARD timer firing, with `reason` saying so): the topic, its posts and open
-   * review items, the `topic.moved` event and the log entries (one in each space across
+   * PUBLISH_TO_BOARD timer firing, with `reason` saying so): the topic, its posts and their
+   * review items (open or decided), the `topic.moved` event and the log entries (one in each space across
    * spaces). `fromKind`: the kind of the board it leaves, whose behaviour may refuse or follow
    * the move. `publishing`: the move publishes the topic (`writePublication`), which its event
    * says, so its new board's live room hears of it as a new topic alone, not as an update too.
@@ -462,8 +462,8 @@ export class TopicsService {
     );
     if (to.spaceId !== topic.spaceId) {
       await tx.query(`UPDATE posts SET space_id = $2 WHERE topic_id = $1`, [topic.id, to.spaceId]);
-      // Open reports follow the content into the moderators' queue of its new space.
-      await moveOpenReviewItems(
+      // Its review items, open or decided, follow the content into its new space (its queue for open ones).
+      await moveReviewItems(
         tx,
         `(target_type = 'TOPIC' AND target_id = $1) OR (target_type = 'POST' AND target_id IN (SELECT id FROM posts WHERE topic_id = $1))`,
         topic.id, topic.spaceId, to.spaceId,
