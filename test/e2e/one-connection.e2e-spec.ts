@@ -87,14 +87,14 @@ describe('writes on a pool of one connection', () => {
     expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'topic.accept_answer'`, [topic.id])).toEqual([{ space_id: elsewhere }]);
   });
 
-  it('a topic closed by an admin of both spaces, behind a move to another space (stillModerates)', async () => {
+  it('a topic closed by an admin of both spaces, behind a move to another space (stillMay)', async () => {
     const topic = await createTopic(t, author.token, await makeBoard(t, space), { title: 'Closed behind a move', body: 'x' });
     const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { closed } }`;
     expect(expectOk(await behindAMove(topic.id, await makeBoard(t, elsewhere), () => t.gql(STATUS, { input: { topicId: topic.id, closed: true } }, { token: admin.token }))).setTopicStatus.closed).toBe(true);
     expect(await t.sql(`SELECT space_id FROM moderation_log WHERE target_id = $1 AND action = 'topic.status'`, [topic.id])).toEqual([{ space_id: elsewhere }]);
   });
 
-  it('a reaction to a reply, behind a move of its topic to another space (PostsService.stillMay)', async () => {
+  it('a reaction to a reply, behind a move of its topic to another space (stillMay)', async () => {
     const topic = await createTopic(t, author.token, await makeBoard(t, space), { title: 'Reacted to behind a move', body: 'x' });
     const liked = await reply(t, author.token, topic.id, 'liked');
     const REACT = `mutation($input: ReactionInput!) { react(input: $input) { reactions { kind count } } }`;

@@ -19,6 +19,7 @@ import { ContentState, ReactionKind, TopicKind } from '../forum.enums';
 import { slowMode, TopicModel, TopicRow } from '../topics/topic.model';
 import { TopicsService } from '../topics/topics.service';
 import { holdTopic } from '../topics/topics.repository';
+import { stillMay } from '../still-may';
 import { EditPostInput, ReactionInput, ReplyInput, TopicPostsArgs } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
 import { ActivityCounts, ActivityReader, POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
@@ -421,7 +422,7 @@ export class PostsService {
       const now = await this.lockInTopic<{ state: ContentState; wiki: boolean; space_id: string }>(tx, topic.id, post.id, 'p.state, p.wiki', 't.space_id');
       if (!now || now.state === ContentState.DELETED) throw AppError.conflict('A deleted post cannot be edited; restore it first');
       // Behind such a move, judged again there: a moderator of the space it left edits another's post no more.
-      const heldRank = await this.stillMay(viewer, topic.spaceId, now.space_id, AccessLevel.PARTICIPATE, rank);
+      const heldRank = await stillMay(this.access, viewer, topic.spaceId, now.space_id, AccessLevel.PARTICIPATE, rank);
       if (moderator && heldRank < LEVEL_RANK.MODERATE && post.authorId !== viewer.id) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
       // A wiki made a post again, or hidden, since the checks above: no longer theirs to edit.
       if (wikiEdit && !(now.wiki && now.state === ContentState.VISIBLE)) throw AppError.forbidden('You can only edit your own posts, and wiki posts');
@@ -495,7 +496,7 @@ export class PostsService {
         [post.id, wiki],
       );
       if (!updated) return null;
-      rank = await this.stillMay(viewer, post.spaceId, updated.held_space_id, AccessLevel.PARTICIPATE, rank, mayMakeWiki);
+      rank = await stillMay(this.access, viewer, post.spaceId, updated.held_space_id, AccessLevel.PARTICIPATE, rank, mayMakeWiki);
       await tx.emit({
         type: 'post.updated',
         aggregateType: 'post',
@@ -653,7 +654,7 @@ export class PostsService {
       // logged, no review item settled), else done and logged in that space.
       const written = await this.writeDelete(tx, viewer.id, post, topic);
       if (!written) return null;
-      rank = await this.stillMay(viewer, topic.spaceId, written.held_space_id, AccessLevel.PARTICIPATE, rank, mayDelete);
+      rank = await stillMay(this.access, viewer, topic.spaceId, written.held_space_id, AccessLevel.PARTICIPATE, rank, mayDelete);
       // A moderator deleting someone else's post is judged again as they are now (`viewerNow`,
       // on this transaction's connection), once its topic and the post are held, as moderatePost
       // judges them: one whose grant was revoked (or who was demoted or silenced) while this
@@ -685,7 +686,7 @@ export class PostsService {
       const { changed } = await this.applyStateFrom(tx, viewer.id, post, topic, [ContentState.DELETED], ContentState.VISIBLE);
       if (!changed) return null;
       // Behind a move to another space (the restore waited for the topic): judged again there, rolled back if refused.
-      rank = await this.stillMay(viewer, topic.spaceId, changed.held_space_id, AccessLevel.MODERATE, rank);
+      rank = await stillMay(this.access, viewer, topic.spaceId, changed.held_space_id, AccessLevel.MODERATE, rank);
       // The state reached: a post hidden before its deletion comes back hidden.
       await this.logModeration(tx, viewer.id, 'post.restore', { id: post.id, spaceId: changed.held_space_id }, { state: ContentState.DELETED }, { state: changed.state });
       return changed;
@@ -750,17 +751,6 @@ export class PostsService {
   /** A moderator acting on someone else's post: the moderation log keeps it. */
   private logModeration(tx: Tx, actorId: string | null, action: string, post: { id: string; spaceId: string }, before: unknown, after: unknown, reason?: string): Promise<void> {
     return this.audit.append(tx, { actorId, action, targetType: 'post', targetId: post.id, spaceId: post.spaceId, reason: reason ?? null, before, after });
-  }
-
-  /**
-   * The rank `viewer` acts with once their write held the post in `heldSpaceId`: `rank` when it
-   * is still where they were judged (`readSpaceId`), else `level` in the space a move took it to,
-   * judged again by `rule` when given (it throws to refuse; the caller's transaction rolls back).
-   */
-  private async stillMay(viewer: Viewer, readSpaceId: string, heldSpaceId: string, level: AccessLevel, rank: number, rule?: (rank: number) => number): Promise<number> {
-    if (heldSpaceId === readSpaceId) return rank;
-    const held = await this.access.require(viewer, heldSpaceId, level);
-    return rule ? rule(held) : held;
   }
 
   /** The topic's row held FOR KEY SHARE before its post's is locked (`holdTopic`, topics before posts). */
@@ -893,7 +883,7 @@ export class PostsService {
       // reactor judged again in the space it went to, and the event names that.
       const current = await this.lockInTopic<{ state: string; board_id: string; space_id: string }>(tx, post.topicId, post.id, 'p.state', 't.board_id, t.space_id');
       if (current?.state !== ContentState.VISIBLE) throw AppError.badField('postId', 'this post cannot take reactions');
-      rank = await this.stillMay(viewer, post.spaceId, current.space_id, AccessLevel.PARTICIPATE, rank);
+      rank = await stillMay(this.access, viewer, post.spaceId, current.space_id, AccessLevel.PARTICIPATE, rank);
       const changed = on
         ? await tx.query(`INSERT INTO reactions (post_id, user_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING kind`, [post.id, viewer.id, kind])
         : await tx.query(`DELETE FROM reactions WHERE post_id = $1 AND user_id = $2 AND kind = $3 RETURNING kind`, [post.id, viewer.id, kind]);

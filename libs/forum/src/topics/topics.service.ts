@@ -16,6 +16,7 @@ import { PostingPolicy } from '../posting-policy';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { appendMove } from '../move-log';
 import { moveReviewItems } from '../moved-review-items';
+import { stillMay } from '../still-may';
 import { ForumLoaders } from '../forum.loaders';
 import { topicFeedCursor, topicListCursor, TRENDING_TOPICS, validFeedCursor, validListCursor } from '../cursors';
 import { TopicFeedView, TopicKind, TopicSort } from '../forum.enums';
@@ -284,17 +285,6 @@ export class TopicsService {
     return { topic, rank };
   }
 
-  /**
-   * A moderator's change judged again (MODERATE) in the space `updated`, the topic's row as the
-   * change's UPDATE returned it, says the topic is in, when a move to another space committed
-   * while the change waited for the row: `moderated` judged it in the space read before, and a
-   * moderator of the space the topic left moderates nothing in the new one (refused, the change
-   * rolls back). Answers the rank to show the topic with.
-   */
-  private async stillModerates(viewer: Viewer, topic: TopicModel, updated: TopicRow, rank: number): Promise<number> {
-    return updated.space_id === topic.spaceId ? rank : this.access.require(viewer, updated.space_id, AccessLevel.MODERATE);
-  }
-
   async setStatus(viewer: Viewer, input: TopicStatusInput): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const moderated = await this.moderated(viewer, input.topicId);
@@ -305,7 +295,7 @@ export class TopicsService {
     }
     const row = await this.uow.run(async (tx) => {
       const updated = await this.writeStatus(tx, viewer.id, topic, input);
-      if (updated) rank = await this.stillModerates(viewer, topic, updated, rank);
+      if (updated) rank = await stillMay(this.access, viewer, topic.spaceId, updated.space_id, AccessLevel.MODERATE, rank);
       return updated;
     });
     if (!row) return topic;
@@ -339,7 +329,7 @@ export class TopicsService {
       );
       // Already so (turning off what is off): nothing is written, announced or logged.
       if (!updated) return null;
-      rank = await this.stillModerates(viewer, topic, updated, rank);
+      rank = await stillMay(this.access, viewer, topic.spaceId, updated.space_id, AccessLevel.MODERATE, rank);
       await this.announceChange(tx, viewer.id, updated, { action: 'topic.slow_mode', before, after: slowMode(updated) });
       return updated;
     });
@@ -544,7 +534,7 @@ export class TopicsService {
       // entry name the board and space the move put it in, not those read before.
       const held = await holdTopic(tx, topic.id);
       if (!held) throw AppError.notFound('Topic not found');
-      if (held.space_id !== topic.spaceId) rank = mayDecide(await this.access.require(viewer, held.space_id, AccessLevel.PARTICIPATE));
+      rank = await stillMay(this.access, viewer, topic.spaceId, held.space_id, AccessLevel.PARTICIPATE, rank, mayDecide);
       if (post) {
         const locked = await tx.one<{ state: string; topic_id: string }>(`SELECT state, topic_id FROM posts WHERE id = $1 FOR SHARE`, [post.id]);
         if (locked?.state !== 'VISIBLE' || locked.topic_id !== topic.id) throw AppError.badField('postId', 'must be a visible reply to the question');
