@@ -68,6 +68,34 @@ describe('automod: watched words', () => {
     expect(items).toEqual([{ kind: 'AUTOMOD', target_id: flagged.firstPost.id }]);
   });
 
+  it('keeps a flag on a topic’s first post through an edit that takes the word out and a split of its replies, and moves it with the topic, out of the sight of the space it left', async () => {
+    const [admin, newMod] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    const elsewhere = await makeSpace(t, 'RESTRICTED', [{ userId: newMod.id, level: 'MODERATE' }]);
+    const topic = expectOk(await post('I want a refund for this, now.')).createTopic;
+    const flags = () => t.sql(`SELECT kind, status, space_id, target_type, target_id FROM review_items WHERE target_id = $1 OR target_id = $2`, [topic.id, topic.firstPost.id]);
+    const flagged = { kind: 'AUTOMOD', status: 'PENDING', space_id: space.id, target_type: 'POST', target_id: topic.firstPost.id };
+    expect(await flags()).toEqual([flagged]);
+    // The edit takes the word out: the flag stays, as flags stay on a post its author deletes (it judges what readers already read).
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPost.id, body: 'Never mind, sorted.' } }, { token: member.token }));
+    expect(await flags()).toEqual([flagged]);
+    // A reply split off into a topic of its own takes nothing of the first post's flag with it.
+    const r = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id } }`, { input: { topicId: topic.id, body: 'A reply, fine.' } }, { token: member.token })).replyToTopic;
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r.id], newTopic: { boardId: board, title: 'Split off' } } }, { token: mod.token }));
+    expect(await flags()).toEqual([flagged]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM review_items WHERE target_id = $1`, [r.id])).toEqual([{ n: 0 }]);
+    // Moved to a space the old moderator cannot read: the flag goes with it, to its moderators alone.
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: await makeBoard(t, elsewhere.id) } }, { token: admin.token }));
+    expect(await flags()).toEqual([{ ...flagged, space_id: elsewhere.id }]);
+    const [{ id }] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1`, [topic.firstPost.id]);
+    const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s) { totalCount edges { node { id targetType targetId } } } }`;
+    expect(expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.map((e: any) => e.node.id)).not.toContain(id);
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    expectError(await t.gql(RESOLVE, { input: { id, decision: 'APPROVE' } }, { token: mod.token }), 'NOT_FOUND');
+    expect(expectOk(await t.gql(QUEUE, { s: elsewhere.id }, { token: newMod.token })).reviewQueue.edges.map((e: any) => e.node)).toEqual([{ id, targetType: 'POST', targetId: topic.firstPost.id }]);
+    expect(expectOk(await t.gql(RESOLVE, { input: { id, decision: 'APPROVE' } }, { token: newMod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPost.id])).toEqual([{ state: 'HIDDEN' }]);
+  });
+
   it('flags a post whose storing transaction ran again after a deadlock', async () => {
     // A check that makes the first run of each storing transaction a deadlock's victim.
     let runs = 0;
