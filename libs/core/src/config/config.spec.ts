@@ -14,3 +14,16 @@ describe('PUBLIC_URL (links in e-mails, and the domain of the Message-IDs Parvis
     }
   });
 });
+
+describe('DB_CONNECTION_TIMEOUT_MS (how long a statement waits for a pool connection)', () => {
+  it('is 10 s unless set, and takes whole milliseconds from 100 to 600000', () => {
+    expect(loadConfig({}).DB_CONNECTION_TIMEOUT_MS).toBe(10_000);
+    expect(loadConfig({ DB_CONNECTION_TIMEOUT_MS: '500' }).DB_CONNECTION_TIMEOUT_MS).toBe(500);
+  });
+
+  it('refuses no limit (0), a value too small or too large, and what is no number, naming the variable', () => {
+    for (const value of ['0', '99', '600001', '1e4', 'soon']) {
+      expect(() => loadConfig({ DB_CONNECTION_TIMEOUT_MS: value })).toThrow(/DB_CONNECTION_TIMEOUT_MS/);
+    }
+  });
+});

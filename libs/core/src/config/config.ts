@@ -54,6 +54,14 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE = 10;
 
+  /**
+   * How long a statement waits for one of the pool's connections (all held by others, or a new
+   * one opening) before it fails: a request then answers INTERNAL, /health `busy`, rather than
+   * wait for good (pg's `connectionTimeoutMillis`).
+   */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  DB_CONNECTION_TIMEOUT_MS = 10_000;
+
   /** The hottest reads run as named prepared statements; false behind a pooler in transaction mode. */
   @Transform(toBool) @IsBoolean()
   DB_PREPARED_STATEMENTS = true;

@@ -44,6 +44,16 @@ export interface DataSourceSettings {
   preparedStatements?: boolean;
   /** PostgreSQL ends a session whose transaction sat idle this long (`sessionSetup`); 0 or absent: never. */
   idleInTransactionMs?: number;
+  /** How long a statement waits for a pool connection before it fails (`isPoolWaitTimeout`); absent: for good. */
+  connectionTimeoutMs?: number;
+}
+
+/** pg-pool's error when no connection came free within `connectionTimeoutMillis` (a new one that took too long to open fails otherwise). */
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
+
+/** Whether `err` is a statement's failure to get a pool connection in time: every connection was held. */
+export function isPoolWaitTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === POOL_WAIT_TIMEOUT;
 }
 
 export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOptions {
@@ -58,6 +68,7 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
     logger: s.counter ? new CountingLogger(s.counter) : undefined,
     extra: {
       max: s.poolSize ?? 10,
+      ...(s.connectionTimeoutMs ? { connectionTimeoutMillis: s.connectionTimeoutMs } : {}),
       application_name: 'parvis',
       // Before the pool hands a new connection out: cursors and dates read timestamps as ISO text.
       onConnect: sessionSetup(s.idleInTransactionMs),

@@ -1,0 +1,64 @@
+import request from 'supertest';
+import { QueryRunner } from 'typeorm';
+import { makeUser } from '../factories';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+
+/**
+ * A statement waits for a pool connection DB_CONNECTION_TIMEOUT_MS at most. Every connection of
+ * the pool (one here) is held by the test, not by a request, until it lets go: each wait below
+ * ends with the bound, whatever the machine's speed, and nothing is timed.
+ */
+describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
+  let t: TestApp;
+  let held: QueryRunner | undefined;
+  beforeAll(async () => {
+    t = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: '300' });
+  });
+  afterEach(async () => {
+    await held?.release();
+    held = undefined;
+  });
+  afterAll(() => t.close());
+
+  /** Takes the pool's one connection. */
+  const holdThePool = async () => {
+    held = t.ds.createQueryRunner();
+    await held.connect();
+  };
+
+  it('answers a request that found no connection free INTERNAL with a correlation id, nothing of the pool in it, and serves it once one is free', async () => {
+    await holdThePool();
+    const res = await t.gql('{ spaces { id } }');
+    const err = expectError(res, 'INTERNAL');
+    expect(err.extensions.correlationId).toEqual(expect.any(String));
+    expect(err.message).toBe('Something went wrong on our side');
+    expect(JSON.stringify(res.errors)).not.toMatch(/timeout|connect|stack|node_modules/i);
+    await held!.release();
+    held = undefined;
+    expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
+  });
+
+  it('answers a signed-in request, whose session is read before any field, the same way', async () => {
+    const user = await makeUser(t);
+    await holdThePool();
+    const res = await t.gql('{ me { handle } }', {}, { token: user.token });
+    const err = expectError(res, 'INTERNAL');
+    expect(err.extensions.correlationId).toEqual(expect.any(String));
+    expect(JSON.stringify(res.errors)).not.toMatch(/timeout|connect|stack|node_modules/i);
+    await held!.release();
+    held = undefined;
+    expect(expectOk(await t.gql('{ me { handle } }', {}, { token: user.token })).me).toEqual({ handle: user.handle });
+  });
+
+  it('reports on /health a pool with no connection free as busy (503), and up again once one is', async () => {
+    await holdThePool();
+    const busy = await request(t.http).get('/health');
+    expect(busy.status).toBe(503);
+    expect(busy.body).toEqual({ status: 'error', database: { status: 'busy' } });
+    await held!.release();
+    held = undefined;
+    const up = await request(t.http).get('/health');
+    expect(up.status).toBe(200);
+    expect(up.body.database.status).toBe('up');
+  });
+});
