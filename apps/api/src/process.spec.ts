@@ -51,6 +51,13 @@ describe('process start and stop (API and worker)', () => {
     expect(startProcess().config).toMatchObject({ PORT: 8080, DB_POOL_SIZE: 7 });
   });
 
+  it('refuses a pool of one connection in the worker process (its outbox claim holds one), not in an API that runs no worker', () => {
+    process.env = { ...env, DATABASE_URL: 'postgres://parvis@localhost/parvis', WORKER_IN_PROCESS: 'false', DB_POOL_SIZE: '1' };
+    expect(() => startProcess({ outboxWorker: true })).toThrow(new Exit(2));
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/^Invalid configuration:\n {2}DB_POOL_SIZE: must be at least 2 in a process that runs the outbox worker/);
+    expect(startProcess().config.DB_POOL_SIZE).toBe(1);
+  });
+
   it('says why it could not start in a line per cause, with the stack only at LOG_LEVEL=debug', () => {
     const failure = new Error('Redis (REDIS_URL) did not answer within 5 s', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
     process.env = { ...env, LOG_LEVEL: 'info' };

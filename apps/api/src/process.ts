@@ -1,17 +1,17 @@
 import pino, { Logger } from 'pino';
-import { AppConfig, ConfigError, loadConfig } from '../../../libs/core/src/config/config';
+import { AppConfig, ConfigError, loadConfig, LoadConfigOptions } from '../../../libs/core/src/config/config';
 import { CLEANUP_DEADLINE_MS, Signals } from '../../../libs/core/src/signals';
 import { REDACT_PATHS, serializeError } from './logging';
 
 /**
- * The configuration and a logger for a long-running process (the API, the worker). A
- * wrong configuration ends the process with exit code 2 and the message naming each bad
- * variable, not a stack trace.
+ * The configuration and a logger for a long-running process (the API, the worker: `opts`
+ * says whether it runs the outbox worker, see loadConfig). A wrong configuration ends the
+ * process with exit code 2 and the message naming each bad variable, not a stack trace.
  */
-export function startProcess(): { config: AppConfig; log: Logger } {
+export function startProcess(opts: LoadConfigOptions = {}): { config: AppConfig; log: Logger } {
   let config: AppConfig;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${err.message}\n`);
@@ -38,8 +38,8 @@ export function serverSignals(log: Logger): Signals {
  * 1, a signal meanwhile too; when a signal interrupted it, the signal's own clean-up ends the
  * process.
  */
-export function runServer(what: string, start: (config: AppConfig, log: Logger, signals: Signals) => Promise<void>): void {
-  const { config, log } = startProcess();
+export function runServer(what: string, start: (config: AppConfig, log: Logger, signals: Signals) => Promise<void>, opts: LoadConfigOptions = {}): void {
+  const { config, log } = startProcess(opts);
   const signals = serverSignals(log);
   start(config, log, signals).catch(async (err: unknown) => {
     if (signals.stopping) return;

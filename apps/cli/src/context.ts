@@ -39,7 +39,8 @@ export async function openInterruptible(config: AppConfig): Promise<{ db: Databa
 
 /** Opens the database (embedded or DATABASE_URL), applies pending migrations, runs `fn`, cleans up. */
 export async function withDatabase<T>(fn: (env: CliEnv) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
-  const config = loadConfig();
+  // A command runs no outbox worker: the worker's minimum pool (OUTBOX_WORKER_MIN_POOL_SIZE) is not asked of it.
+  const config = loadConfig(process.env, { outboxWorker: false });
   const { db, stopped } = await openInterruptible(config);
   try {
     if (opts.migrate !== false) await handleInterrupts().waitFor(migrateDatabase(db.url));

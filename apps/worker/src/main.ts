@@ -32,4 +32,5 @@ runServer('The Parvis worker', async (config, log, signals) => {
   jobs.start();
   signals.onStop(async () => jobs.stop());
   log.info('Parvis worker is consuming the outbox');
-});
+  // Whatever WORKER_IN_PROCESS says: this process runs the worker (a pool of one is refused).
+}, { outboxWorker: true });

@@ -199,8 +199,12 @@ const PRESENCE_ASKED_MS = 15_000;
  * their connections are in (`presenceAround`). Each run reads the room through every node and
  * takes a pool connection for its transaction. A node handing over thousands of rooms would
  * otherwise have each other node run them all at once, as every node restarts in turn. Four of
- * the pool's ten (DB_POOL_SIZE) leave the rest to requests; runs of a few milliseconds still
- * answer a few thousand rooms within the sender's wait.
+ * the pool's ten by default (DB_POOL_SIZE) leave the rest to requests; runs of a few milliseconds
+ * still answer a few thousand rooms within the sender's wait. On a smaller pool (one is accepted
+ * for an API that runs no outbox worker) they take turns with requests for its connections, in
+ * the order asked: a run holds one for its own transaction only and asks the pool for no other
+ * meanwhile, so they are slower there, never stuck, and a request that waits for a connection
+ * longer than DB_CONNECTION_TIMEOUT_MS fails rather than waits.
  */
 export const PRESENCE_RUNS_AT_ONCE = 4;
 

@@ -38,7 +38,8 @@ interface EngineScore {
  */
 async function evaluate(file: string, engineName: string): Promise<EngineScore[]> {
   const set = await readSemEval(file);
-  const config = loadConfig();
+  // A command runs no outbox worker: the worker's minimum pool (OUTBOX_WORKER_MIN_POOL_SIZE) is not asked of it.
+  const config = loadConfig(process.env, { outboxWorker: false });
   const stamp = `${Date.now().toString(36)}_${process.pid}`;
   config.MEILI_INDEX = `parvis_eval_${stamp}`;
   const { db: server, stopped } = await openInterruptible(config);

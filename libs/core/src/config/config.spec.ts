@@ -27,3 +27,27 @@ describe('DB_CONNECTION_TIMEOUT_MS (how long a statement waits for a pool connec
     }
   });
 });
+
+describe('DB_POOL_SIZE (connections per process)', () => {
+  const external = 'postgres://parvis@localhost/parvis';
+  const refusal = /DB_POOL_SIZE: must be at least 2 in a process that runs the outbox worker/;
+
+  it('refuses a pool of one where the API runs the outbox worker: by default with the embedded database, or WORKER_IN_PROCESS=true', () => {
+    expect(() => loadConfig({ DB_POOL_SIZE: '1' })).toThrow(refusal);
+    expect(() => loadConfig({ DB_POOL_SIZE: '1', DATABASE_URL: external, WORKER_IN_PROCESS: 'true' })).toThrow(refusal);
+    expect(() => loadConfig({ DB_POOL_SIZE: '1', WORKER_IN_PROCESS: 'false' })).not.toThrow();
+  });
+
+  it('refuses it in the worker process whatever WORKER_IN_PROCESS says, and takes it in a process that runs no worker (an API without it, the CLI)', () => {
+    expect(() => loadConfig({ DB_POOL_SIZE: '1', DATABASE_URL: external, WORKER_IN_PROCESS: 'false' }, { outboxWorker: true })).toThrow(refusal);
+    expect(loadConfig({ DB_POOL_SIZE: '1', DATABASE_URL: external }).DB_POOL_SIZE).toBe(1);
+    expect(loadConfig({ DB_POOL_SIZE: '1' }, { outboxWorker: false }).DB_POOL_SIZE).toBe(1);
+  });
+
+  it('takes two wherever the worker runs, and still names a value of the wrong kind as such, once', () => {
+    expect(loadConfig({ DB_POOL_SIZE: '2' }).DB_POOL_SIZE).toBe(2);
+    expect(loadConfig({ DB_POOL_SIZE: '2', DATABASE_URL: external }, { outboxWorker: true }).DB_POOL_SIZE).toBe(2);
+    expect(() => loadConfig({ DB_POOL_SIZE: '0' })).toThrow(/^Invalid configuration:\n {2}DB_POOL_SIZE: DB_POOL_SIZE must not be less than 1$/);
+    expect(() => loadConfig({ DB_POOL_SIZE: 'one' })).toThrow(/^Invalid configuration:\n {2}DB_POOL_SIZE: DB_POOL_SIZE must be an integer number$/);
+  });
+});

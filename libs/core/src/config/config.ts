@@ -51,6 +51,7 @@ export class AppConfig {
   @IsOptional() @IsString()
   EMBEDDED_PG_EFFECTIVE_CACHE_SIZE?: string;
 
+  /** Connections per process; at least OUTBOX_WORKER_MIN_POOL_SIZE where the outbox worker runs (checked in loadConfig). */
   @Transform(toInt) @IsInt() @Min(1) @Max(200)
   DB_POOL_SIZE = 10;
 
@@ -213,8 +214,27 @@ export class AppConfig {
 
 export class ConfigError extends Error {}
 
+/**
+ * The fewest pool connections (DB_POOL_SIZE) of a process that runs the outbox worker. Its claim
+ * holds one connection for the whole delivery of a batch (OutboxWorker.drainOnce) while the
+ * handlers read and write on others, so nothing is marked processed before they are done: on a
+ * pool of one, the first handler would wait for the claim's own connection (until
+ * DB_CONNECTION_TIMEOUT_MS fails it), every event failing, and requests waiting behind the claim.
+ * Nothing else holds a pool connection while it waits for another (the LISTEN connection and
+ * the job locks are connections of their own), so two suffice to make progress.
+ */
+export const OUTBOX_WORKER_MIN_POOL_SIZE = 2;
+
+export interface LoadConfigOptions {
+  /**
+   * Whether this process runs the outbox worker: the worker process does (`true`), the CLI does
+   * not (`false`); unset, the API's rule, WORKER_IN_PROCESS (on by default with the embedded database).
+   */
+  outboxWorker?: boolean;
+}
+
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfigOptions = {}): AppConfig {
   const known = Object.keys(new AppConfig());
   const raw: Record<string, unknown> = {};
   for (const key of [...known, 'DATABASE_URL', 'EMBEDDED_PG_SHARED_BUFFERS', 'EMBEDDED_PG_EFFECTIVE_CACHE_SIZE', 'REDIS_URL', 'MEILI_URL', 'MEILI_MASTER_KEY', 'SMTP_URL', 'PUBLIC_URL', 'WORKER_IN_PROCESS', 'COOKIE_SECURE', 'GRAPHQL_IDE', 'TRUST_PROXY']) {
@@ -239,6 +259,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   // and a sanction's Message-ID takes its host (SanctionMail), which would fail every try.
   if (config.PUBLIC_URL && !errors.some((e) => e.property === 'PUBLIC_URL') && !URL.canParse(config.PUBLIC_URL)) {
     lines.push('  PUBLIC_URL: must be an http(s) URL');
+  }
+  const named = (property: string) => errors.some((e) => e.property === property);
+  if (!named('DB_POOL_SIZE') && !named('WORKER_IN_PROCESS') && (opts.outboxWorker ?? config.workerInProcess) && config.DB_POOL_SIZE < OUTBOX_WORKER_MIN_POOL_SIZE) {
+    lines.push(
+      `  DB_POOL_SIZE: must be at least ${OUTBOX_WORKER_MIN_POOL_SIZE} in a process that runs the outbox worker (the worker process, or the API with WORKER_IN_PROCESS, on by default with the embedded database): its claim holds one connection while its handlers use another`,
+    );
   }
   if (lines.length > 0) {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
