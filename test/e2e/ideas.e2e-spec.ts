@@ -807,6 +807,59 @@ describe('idea boards', () => {
       expect(await t.sql(`SELECT settings FROM boards WHERE id = $1`, [b])).toEqual([{ settings: {} }]);
     });
 
+    it('logs and announces a status change in the space its idea moved to while the change waited, not the one it was read in', async () => {
+      const MOVE = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+      const LOG = `query($s: ID!) { moderationLog(spaceId: $s, first: 50) { totalCount edges { node { action targetId after } } } }`;
+      const globalAdmin = await makeUser(t, { role: 'ADMIN' });
+      const publicMod = await makeUser(t);
+      const from = await makeSpace(t, 'PUBLIC', [{ userId: publicMod.id, level: 'MODERATE' }]);
+      const to = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+      const toBoard = await makeBoard(t, to.id, 'IDEAS');
+      const id = await newIdea(await customer(), 'Moving while planned', { boardId: await makeBoard(t, from.id, 'IDEAS') });
+      // The change is checked in the public space and held before its transaction; the idea moves
+      // meanwhile to a space the public space's moderator may not read.
+      const gate = gateFirst(t.get(UnitOfWork), 'run');
+      try {
+        const changing = t.gql(SET_STATUS, { input: { topicId: id, status: 'PLANNED', response: 'Internal plans for this' } }, { token: globalAdmin.token });
+        await gate.begun;
+        expectOk(await t.gql(MOVE, { input: { topicId: id, boardId: toBoard } }, { token: globalAdmin.token }));
+        gate.open();
+        expectOk(await changing);
+      } finally {
+        gate.restore();
+      }
+      const [logged] = await t.sql(`SELECT space_id FROM moderation_log WHERE action = 'idea.status' AND target_id = $1`, [id]);
+      expect(logged.space_id).toBe(to.id);
+      const [event] = await t.sql(`SELECT payload FROM outbox WHERE type = 'idea.status_changed' AND aggregate_id = $1`, [id]);
+      expect(event.payload).toMatchObject({ spaceId: to.id, boardId: toBoard });
+      // The public space's log holds the move away (told without where to), and nothing of the change or its response.
+      const log = expectOk(await t.gql(LOG, { s: from.id }, { token: publicMod.token })).moderationLog;
+      expect(log.edges.filter((e: any) => e.node.targetId === id).map((e: any) => e.node.action)).toEqual(['topic.move']);
+      expect(JSON.stringify(log)).not.toContain('Internal plans');
+    });
+
+    it('logs and announces a merge in the space both ideas moved to while it waited', async () => {
+      const MOVE = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+      const globalAdmin = await makeUser(t, { role: 'ADMIN' });
+      const from = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
+      const to = await makeSpace(t, 'RESTRICTED', [{ groupId: employees, level: 'PARTICIPATE' }]);
+      const toBoard = await makeBoard(t, to.id, 'IDEAS');
+      const [source, target] = [await newIdea(await customer(), 'Moving duplicate', { boardId: from }), await newIdea(await customer(), 'Moving original', { boardId: from })];
+      const gate = gateFirst(t.get(UnitOfWork), 'run');
+      try {
+        const merging = t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: globalAdmin.token });
+        await gate.begun;
+        for (const id of [source, target]) expectOk(await t.gql(MOVE, { input: { topicId: id, boardId: toBoard } }, { token: globalAdmin.token }));
+        gate.open();
+        expectOk(await merging);
+      } finally {
+        gate.restore();
+      }
+      expect(await t.sql(`SELECT space_id FROM moderation_log WHERE action = 'idea.merge' AND target_id = $1`, [source])).toEqual([{ space_id: to.id }]);
+      const [event] = await t.sql(`SELECT payload FROM outbox WHERE type = 'idea.merged' AND aggregate_id = $1`, [source]);
+      expect(event.payload).toMatchObject({ spaceId: to.id, boardId: toBoard, targetBoardId: toBoard });
+    });
+
     it('judges a vote on the budget set while it waited, not on the board as it read it first', async () => {
       const b = await makeBoard(t, space.id, 'IDEAS');
       const [x, y] = [await newIdea(await customer(), 'Budget race one', { boardId: b }), await newIdea(await customer(), 'Budget race two', { boardId: b })];

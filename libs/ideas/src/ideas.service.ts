@@ -544,10 +544,12 @@ export class IdeasService implements BoardKindBehaviour {
         type: 'idea.status_changed',
         aggregateType: 'topic',
         aggregateId: topic.id,
-        payload: { topicId: topic.id, spaceId: topic.spaceId, boardId: topic.boardId, changeId, from: idea.status, to: input.status, actorId: viewer.id },
+        // Where the idea is now, as its row lock read it: one moved while the change waited is
+        // logged and announced in the space it went to, not in the one the request first read.
+        payload: { topicId: topic.id, spaceId: idea.space_id, boardId: idea.board_id, changeId, from: idea.status, to: input.status, actorId: viewer.id },
       });
       await this.audit.append(tx, {
-        actorId: viewer.id, action: 'idea.status', targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId,
+        actorId: viewer.id, action: 'idea.status', targetType: 'topic', targetId: topic.id, spaceId: idea.space_id,
         before: { status: idea.status }, after: { status: input.status, response: input.response ?? null },
       });
     });
@@ -582,15 +584,17 @@ export class IdeasService implements BoardKindBehaviour {
       if (t.status === IdeaStatus.MERGED) throw AppError.badField('targetId', 'the target is itself merged into another idea');
       // Again under the locks (shared on the topic, so a hide waits for the merge): the target may have been hidden since the first check.
       // Their spaces too: one may have moved to another space since (a move locks its topic first).
-      const states = await tx.query<{ id: string; state: string; space_id: string }>(
-        `SELECT id, state, space_id FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
+      const states = await tx.query<{ id: string; state: string; space_id: string; board_id: string }>(
+        `SELECT id, state, space_id, board_id FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR SHARE`,
         [[source.id, target.id]],
       );
       const rowOf = (id: string) => states.find((r) => r.id === id);
       if (rowOf(target.id)?.state !== 'VISIBLE') throw AppError.badField('targetId', 'the target idea is not visible');
       if (rowOf(source.id)?.state !== 'VISIBLE') throw AppError.badField('sourceId', 'the idea to merge is not visible');
       if (rowOf(source.id)?.space_id !== rowOf(target.id)?.space_id) throw AppError.badField('targetId', 'ideas merge only within one space');
-      await this.stillMay(tx, viewer, rowOf(source.id)!.space_id, AccessLevel.MODERATE);
+      // Where both are now (they may have moved together since the first read): the change is judged, logged and announced there.
+      const [at, targetAt] = [rowOf(source.id)!, rowOf(target.id)!];
+      await this.stillMay(tx, viewer, at.space_id, AccessLevel.MODERATE);
       await tx.query(
         `UPDATE ideas SET status = 'MERGED', status_before_merge = status, status_changed_before_merge = status_changed_at, merged_into = $2, status_changed_at = now()
           WHERE topic_id = $1`,
@@ -614,10 +618,10 @@ export class IdeasService implements BoardKindBehaviour {
         type: 'idea.merged',
         aggregateType: 'topic',
         aggregateId: source.id,
-        payload: { topicId: source.id, targetId: target.id, spaceId: source.spaceId, boardId: source.boardId, targetBoardId: target.boardId, changeId, actorId: viewer.id },
+        payload: { topicId: source.id, targetId: target.id, spaceId: at.space_id, boardId: at.board_id, targetBoardId: targetAt.board_id, changeId, actorId: viewer.id },
       });
       await this.audit.append(tx, {
-        actorId: viewer.id, action: 'idea.merge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
+        actorId: viewer.id, action: 'idea.merge', targetType: 'topic', targetId: source.id, spaceId: at.space_id,
         before: { status: s.status }, after: { status: 'MERGED', mergedInto: target.id },
       });
     });
