@@ -79,6 +79,16 @@ describe('writes on a pool of one connection', () => {
     }
   };
 
+  it('a space admin changing grants, the space and its boards: their access read again on the transaction (SpacesService.stillAdmin)', async () => {
+    const own = (await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }])).id;
+    const gql = async (mutation: string, input: Record<string, unknown>) => expectOk(await t.gql(mutation, { input }, { token: admin.token }));
+    await gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { spaceId: own, userId: reader.id, level: 'MODERATE' });
+    await gql(`mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`, { spaceId: own, userId: reader.id });
+    await gql(`mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`, { spaceId: own, name: 'Renamed on one connection' });
+    const board = (await gql(`mutation($input: CreateBoardInput!) { createBoard(input: $input) { id } }`, { spaceId: own, kind: 'FORUM', name: 'One', slug: 'one' })).createBoard.id;
+    expect((await gql(`mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { name } }`, { boardId: board, name: 'Still one' })).updateBoard.name).toBe('Still one');
+  });
+
   it('an answer accepted for its asker by an admin of both spaces, behind a move to another space (setAccepted)', async () => {
     const topic = await createTopic(t, author.token, await makeBoard(t, space), { title: 'Accepted behind a move', body: 'x', kind: 'QUESTION' });
     const answer = await reply(t, reader.token, topic.id, 'the answer');

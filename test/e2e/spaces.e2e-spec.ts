@@ -2,6 +2,8 @@ import { GrantsToPlaceholders1765152000000 } from '../../migrations/176515200000
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { redoMigration } from '../support/migrations';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
+import { gateCalls } from '../support/gates';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 
 const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
 const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id grants { level groupId userId } } }`;
@@ -200,6 +202,46 @@ describe('spaces, grants and boards', () => {
     expectNotFound(await t.gql(SPACE, { slug: space.slug }, { token: member.token }), 'space');
     const seen = expectOk(await t.gql(SPACE, { slug: space.slug }, { token: spaceAdmin.token })).space;
     expect(seen.boards).toEqual([{ slug: 'ideas', kind: 'IDEAS' }]);
+  });
+
+  it('changes nothing for a space admin whose grant was revoked after the change was checked: grants, the space, its boards (FORBIDDEN)', async () => {
+    const owner = await makeUser(t);
+    const other = await makeUser(t);
+    const friend = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: owner.id, level: 'ADMIN' }, { userId: friend.id, level: 'READ' }]);
+    const board = await makeBoard(t, space.id, 'FORUM', 'kept');
+    const changes: Array<[string, string, Record<string, unknown>]> = [
+      ['grant', GRANT, { spaceId: space.id, userId: other.id, level: 'ADMIN' }],
+      ['revoke', REVOKE, { spaceId: space.id, userId: friend.id }],
+      ['updateSpace', `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`, { spaceId: space.id, name: 'Taken over', visibility: 'RESTRICTED' }],
+      ['createBoard', CREATE_BOARD, { spaceId: space.id, kind: 'FORUM', name: 'Mine', slug: 'mine' }],
+      ['updateBoard', `mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { id } }`, { boardId: board, name: 'Mine now' }],
+    ];
+    const state = async () => ({
+      grants: await t.sql(`SELECT user_id, level FROM space_grants WHERE space_id = $1 ORDER BY user_id`, [space.id]),
+      space: await t.sql(`SELECT name, visibility FROM spaces WHERE id = $1`, [space.id]),
+      boards: await t.sql(`SELECT slug, name FROM boards WHERE space_id = $1 ORDER BY slug`, [space.id]),
+    });
+    for (const [what, mutation, input] of changes) {
+      expectOk(await t.gql(GRANT, { input: { spaceId: space.id, userId: other.id, level: 'ADMIN' } }, { token: owner.token }));
+      // Checked while `other` is an admin of the space, then held before its transaction; the space's owner revokes them meanwhile.
+      let first = true;
+      const gate = gateCalls(t.get(UnitOfWork), 'run', () => first && !(first = false));
+      let answer;
+      let before;
+      try {
+        const changing = t.gql(mutation, { input }, { token: other.token });
+        await gate.begun;
+        expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, userId: other.id } }, { token: owner.token }));
+        before = await state();
+        gate.open();
+        answer = await changing;
+      } finally {
+        gate.restore();
+      }
+      expect([what, expectError(answer, 'FORBIDDEN').message]).toEqual([what, 'You need ADMIN access in this space']);
+      expect(await state()).toEqual(before);
+    }
   });
 
   it('lets space admins rename, re-slug, describe and reorder a board, and nobody else', async () => {

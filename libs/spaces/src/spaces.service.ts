@@ -14,6 +14,7 @@ import { SpaceModel, SpaceRow, toSpaceModel } from './spaces/space.model';
 import { BOARD_COLUMNS, SPACE_COLUMNS, SpacesRepository } from './spaces.repository';
 import { AuditLog } from '../../core/src/audit/audit-log';
 import { seesGroupSql } from '../../identity/src/groups/group-visibility';
+import { SessionsService } from '../../identity/src/sessions/sessions.service';
 
 const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
 
@@ -38,6 +39,7 @@ export class SpacesService {
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly sessions: SessionsService,
   ) {}
 
   /** Spaces the viewer may read, by name. */
@@ -81,6 +83,7 @@ export class SpacesService {
     }
     return this.changingAccess(viewer, async (tx) => {
       const before = await tx.one<{ visibility: string; moderation: Record<string, unknown> }>(`SELECT visibility, moderation FROM spaces WHERE id = $1 FOR UPDATE`, [input.spaceId]);
+      await this.stillAdmin(tx, viewer, input.spaceId, 'Space not found');
       const rows = await tx.query<SpaceRow & { moderation: Record<string, unknown> }>(
         `UPDATE spaces SET name = COALESCE($2, name), description = COALESCE($3, description),
                 visibility = COALESCE($4, visibility), language = COALESCE($5, language),
@@ -146,6 +149,7 @@ export class SpacesService {
     if (!input.level) throw AppError.badField('level', 'is required to grant access');
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
+      await this.holdSpace(tx, viewer, input.spaceId);
       // A group's row is locked: a change of its membership (which holds it FOR SHARE, and lets
       // only admins put people in a group that moderates a space) is over before its grant
       // changes, or comes after and sees it. A user's account is held FOR SHARE (as
@@ -182,6 +186,7 @@ export class SpacesService {
     this.checkGrantee(input, true);
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
+      await this.holdSpace(tx, viewer, input.spaceId);
       if (input.groupId && !(await tx.one(`SELECT 1 FROM groups g WHERE g.id = $1 AND ${SEES_GROUP}`, [input.groupId, viewer.id, viewer.isAdmin]))) {
         throw AppError.notFound('Group not found');
       }
@@ -231,6 +236,26 @@ export class SpacesService {
     return toSpaceModel(row!);
   }
 
+  /**
+   * Whether the viewer may still run the space, with their access read now on the change's
+   * connection (`SessionsService.viewerNow`), not taken from the request's session: an admin whose
+   * grant was revoked, or who was demoted, silenced or barred, after the check before the
+   * transaction changes nothing (NOT_FOUND, FORBIDDEN or UNAUTHENTICATED, as `require` answers).
+   */
+  private async stillAdmin(tx: Tx, viewer: Viewer, spaceId: string, notFound: string): Promise<void> {
+    await this.access.require(await this.sessions.viewerNow(viewer, tx), spaceId, AccessLevel.ADMIN, notFound);
+  }
+
+  /**
+   * The space's row held (`FOR NO KEY UPDATE`: changes to its grants and boards, and `update`,
+   * one at a time), then `stillAdmin`: of an admin's grant and a revocation of their own access
+   * racing, the one that comes second reads the first as it committed.
+   */
+  private async holdSpace(tx: Tx, viewer: Viewer, spaceId: string): Promise<void> {
+    await tx.query(`SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, [spaceId]);
+    await this.stillAdmin(tx, viewer, spaceId, 'Space not found');
+  }
+
   /** Runs a change to spaces or grants; the viewer's own access is then read afresh. */
   private async changingAccess<T>(viewer: Viewer, work: (tx: Tx) => Promise<T>): Promise<T> {
     try {
@@ -256,6 +281,8 @@ export class SpacesService {
       throw AppError.badField('boardId', 'give at least one setting to change');
     }
     return this.uow.run(async (tx) => {
+      await tx.query(`SELECT 1 FROM boards WHERE id = $1 FOR NO KEY UPDATE`, [input.boardId]);
+      await this.stillAdmin(tx, viewer, board.space_id, 'Board not found');
       const rows = await tx.query<BoardRow>(
         `UPDATE boards SET name = COALESCE($2, name), slug = COALESCE($3, slug), description = COALESCE($4, description),
                 position = COALESCE($5, position)
@@ -278,6 +305,7 @@ export class SpacesService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.uow.run(async (tx) => {
+      await this.holdSpace(tx, viewer, input.spaceId);
       const rows = await tx.query<BoardRow>(
         `INSERT INTO boards (id, space_id, kind, slug, name, description, position)
          VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, (SELECT count(*) FROM boards WHERE space_id = $2)))
