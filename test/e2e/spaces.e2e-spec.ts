@@ -244,6 +244,24 @@ describe('spaces, grants and boards', () => {
     }
   });
 
+  it('creates no space for an admin demoted after the creation was checked (FORBIDDEN)', async () => {
+    const [boss, demoted] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t, { role: 'ADMIN' })];
+    let first = true;
+    const gate = gateCalls(t.get(UnitOfWork), 'run', () => first && !(first = false));
+    let answer;
+    try {
+      const creating = t.gql(CREATE_SPACE, { input: { slug: 'made-by-the-demoted', name: 'Theirs', visibility: 'PUBLIC' } }, { token: demoted.token });
+      await gate.begun;
+      expectOk(await t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id } }`, { input: { userId: demoted.id, role: 'MEMBER' } }, { token: boss.token }));
+      gate.open();
+      answer = await creating;
+    } finally {
+      gate.restore();
+    }
+    expect(expectError(answer, 'FORBIDDEN').message).toBe('Only admins create spaces');
+    expect(await t.sql(`SELECT id FROM spaces WHERE slug = 'made-by-the-demoted'`)).toEqual([]);
+  });
+
   it('lets space admins rename, re-slug, describe and reorder a board, and nobody else', async () => {
     const spaceAdmin = await makeUser(t);
     const member = await makeUser(t);

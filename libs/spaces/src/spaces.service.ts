@@ -63,6 +63,8 @@ export class SpacesService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!viewer.isAdmin) throw AppError.forbidden('Only admins create spaces');
     return this.changingAccess(viewer, async (tx) => {
+      // Again as the account is now (its role read on this connection): one demoted while this waited creates nothing.
+      if (!(await this.sessions.viewerNow(viewer, tx)).isAdmin) throw AppError.forbidden('Only admins create spaces');
       const rows = await tx.query<SpaceRow>(
         `INSERT INTO spaces (id, slug, name, description, visibility, language)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (slug) DO NOTHING ${SPACE_RETURNING}`,
