@@ -5,6 +5,7 @@ import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.servi
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { doneOrWaiting } from '../support/lock-waits';
+import { TableSnapshots } from '../support/refusals';
 import { HeldLock, holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -329,6 +330,39 @@ describe('moderation: reports and the review queue', () => {
     expectError(await t.gql(RESOLVE, { input: warn }, { token: mod.token }), 'NOT_FOUND');
     expectOk(await t.gql(RESOLVE, { input: warn }, { token: globalMod.token }));
     expect(await t.sql(`SELECT kind, space_id, issued_by FROM sanctions WHERE user_id = $1`, [troll.id])).toEqual([{ kind: 'WARNING', space_id: null, issued_by: globalMod.id }]);
+  });
+
+  it('refuses an action or a reason a decision would not use (BAD_USER_INPUT on each, nothing written): they go with APPROVE of reports or flags', async () => {
+    const topic = await createTopic(t, author.token, board);
+    // Auto-hidden by its reports: a REJECT restores it, which a DELETE or NONE sent with it would seem to prevent.
+    const target = await reply(t, author.token, topic.id, 'reported, auto-hidden');
+    for (const r of [await member(3), await member(3)]) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: r.token }));
+    expect(await postState(target.id)).toBe('HIDDEN');
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [target.id]);
+    const troll = await makeUser(t);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: troll.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const [userItem] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [troll.id]);
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+    const before = await snapshots.take();
+    const refused = async (input: Record<string, unknown>, token = mod.token) =>
+      (expectError(await t.gql(RESOLVE, { input }, { token }), 'BAD_USER_INPUT').extensions.fields as Array<{ field: string; message: string }>).map((f) => f.field);
+    for (const decision of ['REJECT', 'IGNORE']) {
+      for (const action of ['HIDE', 'DELETE', 'NONE']) expect(await refused({ id: item.id, decision, action })).toEqual(['action']);
+      expect(await refused({ id: item.id, decision, reason: 'Off topic' })).toEqual(['reason']);
+      expect(await refused({ id: item.id, decision, action: 'DELETE', reason: 'Off topic' })).toEqual(['action', 'reason']);
+    }
+    // A user report has no content to act on, and without a sanction nobody reads its reason.
+    expect(await refused({ id: userItem.id, decision: 'APPROVE', action: 'DELETE' }, globalMod.token)).toEqual(['action']);
+    expect(await refused({ id: userItem.id, decision: 'APPROVE', reason: 'Stop the insults' }, globalMod.token)).toEqual(['reason']);
+    const message = expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', action: 'NONE' } }, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields;
+    expect(message).toEqual([{ field: 'action', message: 'goes only with APPROVE of reports or automod flags on a post or topic' }]);
+    expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+    expect(await postState(target.id)).toBe('HIDDEN');
+    // Without them, the same decisions are taken.
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');
+    expect(await postState(target.id)).toBe('VISIBLE');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: userItem.id, decision: 'APPROVE', reason: 'Stop the insults', sanction: { kind: 'WARNING' } } }, { token: globalMod.token })).resolveReviewItem.status).toBe('APPROVED');
   });
 
   it('keeps the queue to its moderators', async () => {

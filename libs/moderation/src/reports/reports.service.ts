@@ -123,6 +123,32 @@ function assertNotSanctioner(viewer: Viewer, sanction: { user_id: string; issued
   }
 }
 
+/** Whether an item's decision judges content: reports or automod flags on a post or topic. */
+const judgesContent = (item: ReviewItemRow): boolean =>
+  (item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && (item.target_type === ReportTargetType.POST || item.target_type === ReportTargetType.TOPIC);
+
+/**
+ * A decision's `action` and `reason` where the decision would not use them, refused (BAD_USER_INPUT
+ * on each, before anything is written) rather than ignored, which let a client believe they took
+ * effect: `action` is what an APPROVE of reports or automod flags does to the content (a REJECT
+ * of auto-hidden content restores it whatever it says); `reason` is what the content's author
+ * reads once it is hidden (`Post.moderationNote`), a sanction's reason when it has none of its
+ * own, or the ban's reason of a ban proposal's APPROVE. Nothing reads either of a REJECT or an
+ * IGNORE, of held content, an appeal (its `note` is what the appellant reads) or article feedback.
+ */
+function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput): void {
+  const approve = input.decision === ReviewDecision.APPROVE;
+  const fields: Array<{ field: string; message: string }> = [];
+  if (input.action !== undefined && input.action !== null && !(approve && judgesContent(item))) {
+    fields.push({ field: 'action', message: 'goes only with APPROVE of reports or automod flags on a post or topic' });
+  }
+  const reasonRead = approve && (item.kind === 'BAN_PROPOSAL' || judgesContent(item) || ((item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && !!input.sanction));
+  if (input.reason !== undefined && input.reason !== null && !reasonRead) {
+    fields.push({ field: 'reason', message: 'goes only with APPROVE of reports or automod flags (what the author reads, or a sanction’s reason) or of a ban proposal (the ban’s reason)' });
+  }
+  if (fields.length) throw AppError.badInput(fields);
+}
+
 @Injectable()
 export class ReportsService {
   constructor(
@@ -450,6 +476,7 @@ export class ReportsService {
     const row = await this.uow.run(async (tx) => {
       const { sanction, post } = await this.lockTarget(tx, viewer, input.id);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
+      refuseUnusedInput(item, input);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(moderator, item);
       await this.assertNotOffender(tx, moderator, item);

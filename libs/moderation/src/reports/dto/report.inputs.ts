@@ -31,11 +31,13 @@ export class ReviewSanctionInput {
 export class ResolveReviewInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a review item id' }) id!: string;
   @Field(() => ReviewDecision) @IsEnum(ReviewDecision) decision!: ReviewDecision;
-  @Field(() => ReviewAction, { nullable: true }) @IsOptional() @IsEnum(ReviewAction) action?: ReviewAction;
+  @Field(() => ReviewAction, { nullable: true, description: 'APPROVE of reports or automod flags on a post or topic only: what it does to the content (default HIDE). Refused (BAD_USER_INPUT) with any other decision or item.' })
+  @IsOptional() @IsEnum(ReviewAction)
+  action?: ReviewAction;
   @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads. Plain text, up to 1,000 characters; empty for none.' })
   @OptionalPlainText(1000)
   note?: string;
-  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Plain text, 3–1,000 characters.' })
+  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Also the sanction’s reason when it has none, and a ban proposal’s ban reason. APPROVE of reports, automod flags (of a user: with a sanction) or a ban proposal only: refused (BAD_USER_INPUT) with any other decision or item. Plain text, 3–1,000 characters.' })
   @PlainText(1000, { min: 3, optional: true })
   reason?: string;
   @Field(() => ReviewSanctionInput, {
