@@ -67,6 +67,24 @@ describe('moderation: reports and the review queue', () => {
     expect(items).toEqual([{ target_type: 'TOPIC', target_id: topic.id, reports: 2 }]);
   });
 
+  it('answers a report of an anonymised account NOT_FOUND, nothing written; the posts it left stay reportable', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const gone = await makeUser(t);
+    const topic = await createTopic(t, gone.token, board);
+    const left = await reply(t, gone.token, topic.id, 'a reply its author left behind');
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: admin.token }));
+    const r = await member();
+    const counts = async () => (await t.sql(`SELECT (SELECT count(*) FROM reports)::int AS reports, (SELECT count(*) FROM review_items)::int AS items, (SELECT count(*) FROM rate_events)::int AS rate`))[0];
+    const before = await counts();
+    expect(expectError(await t.gql(REPORT, { input: { targetType: 'USER', targetId: gone.id, reason: 'ABUSE' } }, { token: r.token }), 'NOT_FOUND').message).toBe('User not found');
+    // As for an id that names nobody.
+    expect(expectError(await t.gql(REPORT, { input: { targetType: 'USER', targetId: newId(), reason: 'ABUSE' } }, { token: r.token }), 'NOT_FOUND').message).toBe('User not found');
+    expect(await counts()).toEqual(before);
+    // Its content is still there for others, and still reported like any other.
+    expect(expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: left.id, reason: 'ABUSE' } }, { token: r.token })).report.status).toBe('OPEN');
+    expect(expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: r.token })).report.status).toBe('OPEN');
+  });
+
   it('files a split-off reply’s open reports on the new topic it opens, where the topic’s reports gather: one score, each reporter once, a rejected reporter kept off', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);

@@ -167,10 +167,14 @@ export class ReportsService {
     private readonly sessions: SessionsService,
   ) {}
 
-  /** What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. */
+  /**
+   * What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. An
+   * anonymised (deleted) account is no longer anyone to report: NOT_FOUND, as for an id that names
+   * nobody. What it wrote stays, and is reported as anyone's content is.
+   */
   private async target(viewer: Viewer, type: ReportTargetType, id: string): Promise<Target> {
     if (type === ReportTargetType.USER) {
-      const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM users WHERE id = $1`, [id]);
+      const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL`, [id]);
       if (!rows[0]) throw AppError.notFound('User not found');
       return { spaceId: null, authorId: id, post: null };
     }
