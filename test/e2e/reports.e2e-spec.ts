@@ -242,12 +242,20 @@ describe('moderation: reports and the review queue', () => {
     expect(decided.action).toBe('resolved: reject (none: hidden by a moderator since it was hidden automatically)');
   });
 
-  it('APPROVE of one item upholds the other open reports and automod flags on the content it leaves hidden, as moderatePost HIDE does: none waits, and no REJECT of an auto-hidden one restores it', async () => {
+  /**
+   * A topic by `author` in a new space of mod and mod2 that hides at a score of 2 and flags posts
+   * holding `word` for review (an AUTOMOD item beside their REPORTS item).
+   */
+  async function flaggingTopic(word: string): Promise<{ id: string }> {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: mod2.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);
     const b = await makeBoard(t, s.id);
-    expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { spaceId: s.id, pattern: 'zorblax', kind: 'WORD', action: 'FLAG', publicReason: 'Looked at' } }, { token: mod.token }));
-    const topic = await createTopic(t, author.token, b);
+    expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { spaceId: s.id, pattern: word, kind: 'WORD', action: 'FLAG', publicReason: 'Looked at' } }, { token: mod.token }));
+    return createTopic(t, author.token, b);
+  }
+
+  it('APPROVE of one item upholds the other open reports and automod flags on the content it leaves hidden, as moderatePost HIDE does: none waits, and no REJECT of an auto-hidden one restores it', async () => {
+    const topic = await flaggingTopic('zorblax');
     const items = async (postId: string) =>
       t.sql(`SELECT id, kind, status, (SELECT array_agg(status) FROM reports WHERE review_item_id = i.id) AS reports FROM review_items i WHERE target_id = $1 ORDER BY kind`, [postId]);
     const upheld = async (id: string) => (await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 AND action LIKE 'resolved:%'`, [id]))[0]?.action;
@@ -270,6 +278,35 @@ describe('moderation: reports and the review queue', () => {
     expect(await postState(shown.id)).toBe('HIDDEN');
     expect((await items(shown.id)).map((i) => [i.kind, i.status])).toEqual([['AUTOMOD', 'APPROVED'], ['REPORTS', 'APPROVED']]);
     expect(await upheld(flag2.id)).toBe('resolved: approve (hidden with resolveReviewItem)');
+  });
+
+  it('leaves an item another moderator claimed to them when an APPROVE upholds the others on its content, and its REJECT then restores nothing the APPROVE upheld', async () => {
+    const topic = await flaggingTopic('quibblix');
+    // Flagged, then reported past the threshold: the reports hid it.
+    const hidden = await reply(t, author.token, topic.id, 'a quibblix, hidden by its reports');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: hidden.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    expect(await postState(hidden.id)).toBe('HIDDEN');
+    const [flag, reports] = await t.sql(`SELECT id, kind FROM review_items WHERE target_id = $1 ORDER BY kind`, [hidden.id]);
+    expect([flag.kind, reports.kind]).toEqual(['AUTOMOD', 'REPORTS']);
+    // mod2 claims the reports; mod upholds the flag, finding the post hidden: the claimed item is left to mod2.
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: reports.id }, { token: mod2.token }));
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: flag.id, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await t.sql(`SELECT status, claimed_by FROM review_items WHERE id = $1`, [reports.id])).toEqual([{ status: 'PENDING', claimed_by: mod2.id }]);
+    // mod2 dismisses the reports: their decision on them, not on the post, which a moderator upheld hidden since the auto-hide.
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: reports.id, decision: 'REJECT' } }, { token: mod2.token })).resolveReviewItem.status).toBe('REJECTED');
+    expect(await postState(hidden.id)).toBe('HIDDEN');
+    expect(await t.sql(`SELECT status FROM reports WHERE review_item_id = $1`, [reports.id])).toEqual([{ status: 'REJECTED' }]);
+    const [decided] = await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 AND action LIKE 'resolved:%'`, [reports.id]);
+    expect(decided.action).toBe('resolved: reject (none: upheld hidden by a moderator since it was hidden automatically)');
+    // One upheld before the auto-hide (its APPROVE left the post visible) does not keep it hidden: the REJECT restores it.
+    const later = await reply(t, author.token, topic.id, 'a quibblix, upheld and left, then hidden by its reports');
+    const [flag2] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'AUTOMOD'`, [later.id]);
+    expectOk(await t.gql(RESOLVE, { input: { id: flag2.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token }));
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: later.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    expect(await postState(later.id)).toBe('HIDDEN');
+    const [reports2] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'REPORTS'`, [later.id]);
+    expectOk(await t.gql(RESOLVE, { input: { id: reports2.id, decision: 'REJECT' } }, { token: mod2.token }));
+    expect(await postState(later.id)).toBe('VISIBLE');
   });
 
   it('APPROVE upholds the reports and deletes or hides the content', async () => {

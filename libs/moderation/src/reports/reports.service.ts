@@ -470,8 +470,9 @@ export class ReportsService {
 
   /**
    * APPROVE upholds the reports and acts on the content (hide by default, or delete);
-   * REJECT restores auto-hidden content (not one a moderator unhid and hid again by hand since:
-   * `unhiddenSinceAutoHide`) and counts against the reporters' record;
+   * REJECT restores auto-hidden content (not one a moderator unhid and hid again by hand since,
+   * nor one whose other reports or flags a moderator upheld since while a claim kept this item
+   * open: `keptHiddenSinceAutoHide`) and counts against the reporters' record;
    * IGNORE closes the item without judging the reports (held content and appeals are
    * approved or rejected: they wait on the decision).
    */
@@ -548,8 +549,9 @@ export class ReportsService {
         if (now === ContentState.HIDDEN || now === ContentState.DELETED) dealtWith = now === ContentState.DELETED ? 'deleted' : 'hidden';
       }
       if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
-        if (await this.unhiddenSinceAutoHide(tx, post.id)) {
-          action = 'none: hidden by a moderator since it was hidden automatically';
+        const kept = await this.keptHiddenSinceAutoHide(tx, item.id, post);
+        if (kept) {
+          action = `none: ${kept} by a moderator since it was hidden automatically`;
         } else {
           await this.posts.applyState(tx, moderator.id, post, post.topic, ContentState.VISIBLE);
           action = 'restored';
@@ -597,21 +599,39 @@ export class ReportsService {
   }
 
   /**
-   * Whether a moderator unhid the post (`moderatePost` UNHIDE) after its latest auto-hide: hidden
-   * now, it was hidden again since by a person (`moderatePost` HIDE, another item's APPROVE, while
-   * a claim kept this item open), whose decision a REJECT of the reports does not undo. The log's
-   * entries are written at commit, in commit order (`AuditLog.append`): an unhide, which waited
-   * for the auto-hide's lock on the post, always comes after it.
+   * Whether a person decided since the auto-hide of `itemId` that the post stays hidden, whose
+   * decision a REJECT of its reports does not undo (answered as the history says it: 'hidden' or
+   * 'upheld hidden'; null when nobody did, and the REJECT restores it):
+   * - 'hidden': a moderator unhid it (`moderatePost` UNHIDE) after its latest auto-hide, and it
+   *   is hidden again (`moderatePost` HIDE, another item's APPROVE, while a claim kept this item
+   *   open). The log's entries are written at commit, in commit order (`AuditLog.append`): an
+   *   unhide, which waited for the auto-hide's lock on the post, always comes after it.
+   * - 'upheld hidden': another item's reports or automod flag on the post (or its topic, for a
+   *   first post) was upheld after the auto-hide (an APPROVE that found it hidden, or one of the
+   *   others it upheld with it, `upholdOpenReports`), while another moderator's claim kept this
+   *   item open: the post's fate was decided then, and a claim keeps others off this item's
+   *   decision on its reports, not off the content. The two history lines are ordered by their
+   *   ids: the upholding, holding the post as every decision on it does, wrote its line only
+   *   once the report that auto-hid it had committed.
+   * One statement.
    */
-  private async unhiddenSinceAutoHide(tx: Tx, postId: string): Promise<boolean> {
-    const [unhidden] = await tx.query(
-      `SELECT 1 FROM moderation_log u
-        WHERE u.target_type = 'post' AND u.target_id = $1 AND u.action = 'post.unhide'
-          AND u.id > COALESCE((SELECT max(a.id) FROM moderation_log a WHERE a.target_type = 'post' AND a.target_id = $1 AND a.action = 'post.auto_hide'), 0)
-        LIMIT 1`,
-      [postId],
+  private async keptHiddenSinceAutoHide(tx: Tx, itemId: string, post: { id: string; number: number; topic: { id: string } }): Promise<'hidden' | 'upheld hidden' | null> {
+    const [kept] = await tx.query<{ unhidden: boolean; upheld: boolean }>(
+      `SELECT EXISTS (
+                SELECT 1 FROM moderation_log u
+                 WHERE u.target_type = 'post' AND u.target_id = $1 AND u.action = 'post.unhide'
+                   AND u.id > COALESCE((SELECT max(a.id) FROM moderation_log a WHERE a.target_type = 'post' AND a.target_id = $1 AND a.action = 'post.auto_hide'), 0)
+              ) AS unhidden,
+              EXISTS (
+                SELECT 1 FROM review_items o JOIN review_item_events e ON e.review_item_id = o.id
+                 WHERE o.id <> $2 AND o.kind IN ('REPORTS', 'AUTOMOD') AND o.status = 'APPROVED'
+                   AND ((o.target_type = 'POST' AND o.target_id = $1) OR (o.target_type = 'TOPIC' AND o.target_id = $3))
+                   AND e.action LIKE 'resolved: approve%'
+                   AND e.id > COALESCE((SELECT max(h.id) FROM review_item_events h WHERE h.review_item_id = $2 AND h.action = 'auto-hidden'), 0)
+              ) AS upheld`,
+      [post.id, itemId, post.number === 1 ? post.topic.id : null],
     );
-    return !!unhidden;
+    return kept.unhidden ? 'hidden' : kept.upheld ? 'upheld hidden' : null;
   }
 
   /**
@@ -898,7 +918,10 @@ export class ReportsService {
    * open reports and automod flags on it (the post, or its topic for a first post) are upheld
    * as resolveReviewItem's APPROVE upholds them (reporters told, the spam model taught, the
    * violation counted on the ladder), so nothing waits in the queue for content already dealt
-   * with. An item another moderator has claimed is left to them. The queue's APPROVE of one item
+   * with. An item another moderator has claimed is left to them: a claim keeps everyone else off
+   * the item's decision (what its reporters are told, their record, a sanction with it), not off
+   * the content, which any moderator may hide or delete; and once it is upheld hidden, a REJECT of
+   * that item restores nothing (`keptHiddenSinceAutoHide`). The queue's APPROVE of one item
    * that leaves the post hidden or deleted upholds the others the same way (`resolve`). A moderator's deletePost (or
    * their DELETE topic timer) of someone else's post others had read upholds them the same way
    * (`PostingPolicy.deletedShown`, `upholdOnDeletion`).
