@@ -128,6 +128,21 @@ const judgesContent = (item: ReviewItemRow): boolean =>
   (item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && (item.target_type === ReportTargetType.POST || item.target_type === ReportTargetType.TOPIC);
 
 /**
+ * The state an APPROVE of reports or an automod flag leaves its post in, from the state it found
+ * the post in and the `action` asked (HIDE unless said): hidden or deleted as asked; as it was
+ * when it is so already, when it is deleted, for NONE, and for held content asked to be hidden
+ * (held content is never hidden: others would see it as a placeholder, and unhiding would publish
+ * it; it waits for its PENDING_CONTENT item). Where it differs from the state found, the APPROVE
+ * makes it so; where it is hidden or deleted, the post's other open items are upheld with it.
+ */
+function approvedState(found: ContentState, action: ReviewAction | undefined): ContentState {
+  const wanted = action ?? ReviewAction.HIDE;
+  const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
+  if (!to || found === ContentState.DELETED || (found === ContentState.PENDING && to === ContentState.HIDDEN)) return found;
+  return to;
+}
+
+/**
  * A decision's `action` and `reason` where the decision would not use them, refused (BAD_USER_INPUT
  * on each, before anything is written) rather than ignored, which let a client believe they took
  * effect: `action` is what an APPROVE of reports or automod flags does to the content (a REJECT
@@ -487,8 +502,6 @@ export class ReportsService {
       await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
       let action = 'none';
-      // Content an APPROVE of reports or an automod flag leaves hidden or deleted, its other items upheld below.
-      let dealtWith: 'hidden' | 'deleted' | null = null;
       if (item.kind === 'APPEAL') {
         action = await this.decideAppeal(tx, moderator, sanction, input);
       } else if (item.kind === 'BAN_PROPOSAL') {
@@ -525,18 +538,14 @@ export class ReportsService {
             action = 'nothing left: the post was deleted';
           }
         }
-      } else if (post && input.decision === ReviewDecision.APPROVE && (item.kind === 'REPORTS' || item.kind === 'AUTOMOD')) {
+      } else if (post && input.decision === ReviewDecision.APPROVE && judgesContent(item)) {
         // Only reports and automod flags judge the content; other kinds (article feedback) just close.
-        // Held content is never hidden (others would see it as a placeholder, and unhiding would
-        // publish it): it waits for its PENDING_CONTENT item, unless it is deleted here, which
-        // rejects it and settles that item too.
-        const wanted = input.action ?? ReviewAction.HIDE;
-        const to = wanted === ReviewAction.DELETE ? ContentState.DELETED : wanted === ReviewAction.HIDE ? ContentState.HIDDEN : null;
-        const held = post.state === ContentState.PENDING;
-        if (to && post.state !== to && post.state !== ContentState.DELETED && !(held && to === ContentState.HIDDEN)) {
+        const to = approvedState(post.state, input.action);
+        if (to !== post.state) {
           await this.posts.applyState(tx, moderator.id, post, post.topic, to);
           action = to === ContentState.DELETED ? 'deleted' : 'hidden';
-          if (held) {
+          // Held content deleted here is rejected: its PENDING_CONTENT item is settled too.
+          if (post.state === ContentState.PENDING) {
             await this.reviewItems.settleHeld(tx, { id: post.id, number: post.number, topicId: post.topic.id }, {
               status: ReviewStatus.REJECTED, resolvedBy: moderator.id, actorId: moderator.id, action: 'resolved: reject (deleted through an upheld flag)', note: input.note ?? null,
             });
@@ -545,8 +554,6 @@ export class ReportsService {
           // Upheld all the same (its author deleting it escapes nothing): the record says why nothing was done to it.
           action = 'none: the post was already deleted';
         }
-        const now = action === 'hidden' ? ContentState.HIDDEN : action === 'deleted' ? ContentState.DELETED : post.state;
-        if (now === ContentState.HIDDEN || now === ContentState.DELETED) dealtWith = now === ContentState.DELETED ? 'deleted' : 'hidden';
       }
       if (item.kind !== 'PENDING_CONTENT' && post && input.decision === ReviewDecision.REJECT && item.auto_hidden && post.state === ContentState.HIDDEN) {
         const kept = await this.keptHiddenSinceAutoHide(tx, item.id, post);
@@ -576,8 +583,9 @@ export class ReportsService {
       // (not one another moderator claimed). Left pending, they waited in the queue for content
       // already judged, and a REJECT of an auto-hidden one restored what this moderator upheld.
       // After this item's ladder step or sanction: theirs count the same post, which climbs once.
-      if (post && dealtWith) {
-        await this.upholdOpenReports(tx, moderator.id!, { id: post.id, number: post.number, topicId: post.topic.id }, { done: dealtWith, via: 'resolveReviewItem', reason: input.note ?? null });
+      const left = post && input.decision === ReviewDecision.APPROVE && judgesContent(item) ? approvedState(post.state, input.action) : null;
+      if (post && (left === ContentState.HIDDEN || left === ContentState.DELETED)) {
+        await this.upholdOpenReports(tx, moderator.id!, { id: post.id, number: post.number, topicId: post.topic.id }, { done: left === ContentState.DELETED ? 'deleted' : 'hidden', via: 'resolveReviewItem', reason: input.note ?? null });
       }
       await this.reviewItems.record(tx, item.id, moderator.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
       await this.audit.append(tx, {
