@@ -123,7 +123,76 @@ describe("audit:export's --out file", () => {
     } finally {
       spy.mockRestore();
     }
-    expect({ closes, left: readdirSync(dir) }).toEqual({ closes: [1, 1, 1], left: ['log.csv'] });
+    // The partials of the three exports, and the folder the first synced: each closed once.
+    expect({ closes, left: readdirSync(dir) }).toEqual({ closes: [1, 1, 1, 1], left: ['log.csv'] });
+  });
+
+  /**
+   * What the export does to its files, in order, through node:fs/promises (spied on): each open,
+   * sync and close of a handle (named by what it opened, the partial or the folder) and each
+   * rename. `refuseFolderSync` answers the folder's sync with that error code.
+   */
+  async function steps(run: () => Promise<unknown>, refuseFolderSync?: string): Promise<string[]> {
+    const fsPromises = jest.requireActual<typeof FsPromises>('node:fs/promises');
+    const realOpen = fsPromises.open;
+    const realRename = fsPromises.rename;
+    const seen: string[] = [];
+    const named = (file: unknown) => (String(file).endsWith('.partial') ? 'partial' : String(file) === dir ? 'folder' : String(file));
+    const opens = jest.spyOn(fsPromises, 'open').mockImplementation((async (...args: Parameters<typeof FsPromises.open>) => {
+      const handle = await realOpen(...args);
+      const what = named(args[0]);
+      seen.push(`open ${what}`);
+      const [sync, close] = [handle.sync.bind(handle), handle.close.bind(handle)];
+      handle.sync = () => {
+        seen.push(`sync ${what}`);
+        if (what === 'folder' && refuseFolderSync) return Promise.reject(Object.assign(new Error(`${refuseFolderSync}: refused, fsync`), { code: refuseFolderSync }));
+        return sync();
+      };
+      handle.close = () => {
+        seen.push(`close ${what}`);
+        return close();
+      };
+      return handle;
+    }) as typeof FsPromises.open);
+    const renames = jest.spyOn(fsPromises, 'rename').mockImplementation(async (from, to) => {
+      seen.push(`rename ${named(from)} to ${path.basename(String(to))}`);
+      return realRename(from, to);
+    });
+    try {
+      await run();
+    } finally {
+      opens.mockRestore();
+      renames.mockRestore();
+    }
+    return seen;
+  }
+
+  // Renamed unsynced, a crash could leave log.csv short or empty (the rename on disk before the
+  // data), or the name lost (the folder unsynced). That the data reaches the disk no test here can
+  // show: what is shown is that each sync is asked for, and in this order.
+  it('syncs the file before it is closed and renamed, and its folder after the rename', async () => {
+    const out = path.join(dir, 'log.csv');
+    expect(await steps(() => expect(writeExportFile(out, lines)).resolves.toBe(1))).toEqual([
+      'open partial',
+      'sync partial',
+      'close partial',
+      'rename partial to log.csv',
+      'open folder',
+      'sync folder',
+      'close folder',
+    ]);
+    expect({ text: readFileSync(out, 'utf8'), left: readdirSync(dir) }).toEqual({ text: '1,post.hide\n', left: ['log.csv'] });
+  });
+
+  // Some file systems refuse a folder's fsync (EINVAL): the export is written all the same. An
+  // error of the disk's is the export's (the file is renamed, so it stays).
+  it("is written where the file system refuses a folder's sync, and fails on the folder's error of another kind", async () => {
+    const out = path.join(dir, 'log.csv');
+    for (const code of ['EINVAL', 'ENOTSUP']) {
+      expect(await steps(() => expect(writeExportFile(out, lines)).resolves.toBe(1), code)).toContain('close folder');
+    }
+    await steps(() => expect(writeExportFile(out, lines)).rejects.toThrow('EIO: refused, fsync'), 'EIO');
+    expect({ text: readFileSync(out, 'utf8'), left: readdirSync(dir) }).toEqual({ text: '1,post.hide\n', left: ['log.csv'] });
   });
 
   it("fails with the export's own error when its partial cannot be removed after", async () => {

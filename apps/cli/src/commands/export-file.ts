@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, rmSync, WriteStream } from 'node:fs';
 import { FileHandle, open, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
 
 /** How many names an export tries for its partial, each found taken, before it gives up (EEXIST). */
@@ -41,12 +42,36 @@ async function closed(stream: WriteStream): Promise<void> {
   await closing;
 }
 
+/**
+ * Errors of a folder's fsync that say the file system does not do it (Linux's EINVAL on some, a
+ * folder that cannot be opened to sync, ENOTSUP): the rename stands as written, as robust tools
+ * (git, SQLite) take it. Any other (EIO) fails the export.
+ */
+const FOLDER_SYNC_REFUSED = new Set(['EINVAL', 'ENOTSUP', 'EISDIR']);
+
+/**
+ * The folder `dir` synced (fsync), so that a rename into it survives a crash: without it the
+ * export's name may be lost, or name the partial's old entry, once the machine goes down.
+ */
+async function syncFolder(dir: string): Promise<void> {
+  let folder: FileHandle | undefined;
+  try {
+    folder = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    await folder.sync();
+  } catch (err) {
+    if (!FOLDER_SYNC_REFUSED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  } finally {
+    await folder?.close();
+  }
+}
+
 /** Said on stderr, never in place of the export's own error (or exit). */
 const couldNotRemove = (partial: string, err: Error) => process.stderr.write(`Could not remove ${partial}: ${err.message}\n`);
 
 /**
  * Writes `out` through `write`, beside it as a partial of its own (`openPartial`), renamed onto
- * it once complete and closed: a failed export leaves no half file, and two exports to the same
+ * it once complete, synced to disk (fsync) and closed, its folder synced after the rename: a crash
+ * leaves the file before or after, never a renamed file short or empty; a failed export leaves no half file, and two exports to the same
  * `out` at once each write their own, the last renamed the one left (neither writes into the
  * other's, nor renames it half written). The export is 0600, whatever the umask (the moderation
  * log names members and moderators and their reasons). The file is closed once: by its stream,
@@ -73,12 +98,14 @@ export async function writeExportFile(out: string, write: (stream: NodeJS.Writab
   let stream: WriteStream | undefined;
   try {
     await file.chmod(0o600);
-    stream = file.createWriteStream();
+    // flush: synced (fsync) before it is closed, so the rename never names a file a crash leaves short or empty.
+    stream = file.createWriteStream({ flush: true });
     const n = await write(stream);
-    // Ended here if `write` left it open; its close (an error there too, say a write-back's) waited for.
+    // Ended here if `write` left it open; its sync and close (an error there too, say a write-back's) waited for.
     if (!stream.writableEnded) stream.end();
     await finished(stream);
     await rename(partial, out);
+    await syncFolder(dirname(out));
     return n;
   } catch (err) {
     await (stream ? closed(stream) : file.close()).catch(() => undefined);
