@@ -130,6 +130,45 @@ describe("audit:export's --out", () => {
     }
   });
 
+  /** A folder of `bytes` bytes' path (in folders of 200-byte names under `dir`), made. */
+  function folderOf(bytes: number): string {
+    let folder = dir;
+    while (Buffer.byteLength(folder) + 201 < bytes) folder = path.join(folder, 'd'.repeat(200));
+    folder = path.join(folder, 'd'.repeat(bytes - Buffer.byteLength(folder) - 1));
+    mkdirSync(folder, { recursive: true });
+    expect(Buffer.byteLength(folder)).toBe(bytes);
+    return folder;
+  }
+  const tooLongPath = (out: string) =>
+    new InvalidArgumentError(
+      `expected a path of at most 4074 bytes (${out}: it is ${Buffer.byteLength(out)} bytes, and the export is written beside it as <path>.<12 hex digits>.partial, 21 bytes longer, where a path is at most 4095)`,
+    );
+
+  // A path the kernel takes (PATH_MAX, 4096 bytes with its ending NUL) whose partial's, 21 bytes
+  // longer, it does not: the export's open failed with ENAMETOOLONG only once the database was open.
+  it('refuses a path whose partial would be longer than a path may be, in a folder that exists, before anything is read', () => {
+    const folder = folderOf(3900);
+    for (const bytes of [4075, 4095]) {
+      const out = path.join(folder, 'a'.repeat(bytes - 3900 - 5) + '.csv');
+      expect(Buffer.byteLength(out)).toBe(bytes);
+      expect(() => parseOut(out)).toThrow(tooLongPath(out));
+    }
+  });
+
+  // Longer still, it was refused by its folder's stat, as 'cannot be reached (ENAMETOOLONG)'.
+  it('refuses a path longer than a path may be, said as such, with no word of ENAMETOOLONG', () => {
+    const out = path.join(dir, ...Array(25).fill('d'.repeat(200)), 'log.csv');
+    expect(() => parseOut(out)).toThrow(tooLongPath(out));
+  });
+
+  it('takes a path of 4074 bytes, whose partial is 4095, and the export writes it', async () => {
+    const out = path.join(folderOf(3900), 'a'.repeat(4074 - 3900 - 5) + '.csv');
+    expect(Buffer.byteLength(out)).toBe(4074);
+    expect(parseOut(out)).toBe(out);
+    await writeExportFile(out, async (stream) => (stream.write('a row\n'), 1));
+    expect(readFileSync(out, 'utf8')).toBe('a row\n');
+  });
+
   it('takes a new file, or one to replace, in a folder this user may write in', () => {
     expect(parseOut(path.join(dir, 'new.csv'))).toBe(path.join(dir, 'new.csv'));
     expect(parseOut(path.join(dir, 'old.csv'))).toBe(path.join(dir, 'old.csv'));

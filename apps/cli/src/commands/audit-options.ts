@@ -49,11 +49,17 @@ const STICKY = 0o1000;
 const NAME_MAX = 255;
 
 /**
+ * The longest path the kernel takes, in bytes (Linux's PATH_MAX, 4096, counts the NUL that ends
+ * it): a longer one fails with ENAMETOOLONG wherever it is used.
+ */
+const PATH_MAX_BYTES = 4095;
+
+/**
  * The export's file, refused before the database is opened when it names a folder (or a link to
  * one), or its folder does not exist or this user may not write in it (the export is written
  * beside it as a partial of its own, then renamed: writeExportFile), or the file is another
- * user's in a sticky folder (which only its owner may replace), or its name is too long for the
- * partial's (NAME_MAX bytes less PARTIAL_NAME_EXTRA_BYTES): otherwise that would be found only once
+ * user's in a sticky folder (which only its owner may replace), or its name or whole path is too
+ * long for the partial's (NAME_MAX, PATH_MAX_BYTES less PARTIAL_NAME_EXTRA_BYTES): otherwise that would be found only once
  * the database is opened or the log read. What is beside it already (a `<file>.partial` of an export that died) is
  * no matter: the partial is a new file of a name of its own.
  */
@@ -68,6 +74,16 @@ export function parseOut(value: string): string {
   if (bytes > longest) {
     throw new InvalidArgumentError(
       `expected a file name of at most ${longest} bytes (${file}: its name is ${bytes} bytes, and the export is written beside it as <name>.<12 hex digits>.partial, ${PARTIAL_NAME_EXTRA_BYTES} bytes longer, where a name in a folder is at most ${NAME_MAX})`,
+    );
+  }
+  // So would the partial's whole path past PATH_MAX (a name that fits, deep in folders), or,
+  // longer still, the file's own stat below, said as ENAMETOOLONG alone. The path as resolved is
+  // counted (what the checks below stat).
+  const pathBytes = Buffer.byteLength(file);
+  const longestPath = PATH_MAX_BYTES - PARTIAL_NAME_EXTRA_BYTES;
+  if (pathBytes > longestPath) {
+    throw new InvalidArgumentError(
+      `expected a path of at most ${longestPath} bytes (${file}: it is ${pathBytes} bytes, and the export is written beside it as <path>.<12 hex digits>.partial, ${PARTIAL_NAME_EXTRA_BYTES} bytes longer, where a path is at most ${PATH_MAX_BYTES})`,
     );
   }
   const dir = dirname(file);
