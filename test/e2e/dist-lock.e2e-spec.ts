@@ -2,7 +2,25 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { distLockIsStale, holderRecord, takeOverDeadLock } from '../support/dist';
+import { distLockIsStale, holdDistLock, holderRecord, takeOverDeadLock } from '../support/dist';
+
+/** Run once after the next stat of its path answers (afterItsAgeIsRead); node:fs's statSync cannot be spied on. */
+let afterStat: { path: string; run: () => void } | null = null;
+jest.mock('node:fs', () => {
+  const fs = jest.requireActual<typeof import('node:fs')>('node:fs');
+  return {
+    ...fs,
+    statSync: (...args: Parameters<typeof fs.statSync>) => {
+      const stat = fs.statSync(...args);
+      if (afterStat && String(args[0]) === afterStat.path) {
+        const { run } = afterStat;
+        afterStat = null;
+        run();
+      }
+      return stat;
+    },
+  };
+});
 
 /**
  * The lock under which one jest worker builds `dist/` for the specs that run it (test/support/dist.ts):
@@ -42,6 +60,7 @@ describe("dist/'s build lock", () => {
   it('is taken over at once when its pid is another process now, one started since', () => {
     const lock = lockHeldBy(null);
     // This process's pid, written by one that started at another time (the 1st tick since boot).
+    // (its holder marked, to tell it from what the second would write: the same process here)
     writeFileSync(path.join(lock, 'holder'), `${process.pid} 1`);
     expect(holderRecord()).toMatch(new RegExp(`^${process.pid} [0-9]+$`));
     expect(distLockIsStale(lock)).toBe(true);
@@ -85,5 +104,73 @@ describe("dist/'s build lock", () => {
     expect(takeOverDeadLock(lock)).toBe(false);
     expect(readdirSync(lock)).toEqual(['holder']);
     expect(readFileSync(path.join(lock, 'holder'), 'utf8')).toBe(String(process.pid));
+  });
+
+  /**
+   * `lock`'s next stat answered as it is, then `meanwhile` run: what other processes do between a
+   * waiter's judging the lock by its age and its acting on that judgment (injected, not raced).
+   */
+  function afterItsAgeIsRead(lock: string, meanwhile: () => void): { mockRestore: () => void } {
+    afterStat = { path: lock, run: meanwhile };
+    return { mockRestore: () => (afterStat = null) };
+  }
+
+  // A lock with no holder, old (its worker died taking it), judged dead by two waiters: the first
+  // removed it and a worker took the lock anew and began building; the second, removing what it
+  // had judged dead by its name, removed that live lock (two builds at once).
+  it('with no holder written, taken over once old, leaves the lock a worker took anew since it was judged', () => {
+    const lock = lockHeldBy(null, HOUR_AGO);
+    const spy = afterItsAgeIsRead(lock, () => {
+      rmSync(lock, { recursive: true });
+      lockHeldBy(process.pid);
+    });
+    try {
+      expect(takeOverDeadLock(lock)).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readdirSync(lock)).toEqual(['holder']);
+    expect(readFileSync(path.join(lock, 'holder'), 'utf8')).toBe(String(process.pid));
+  });
+
+  // The same, the new worker not yet come to write its holder: the waiter claims the lock by
+  // writing one (exclusively), so that worker finds it written, does not build, and removes nothing
+  // (neither the lock the waiter took over nor one a third worker took after).
+  it('with no holder written, taken over once old, keeps a worker that took it anew since from building under it', () => {
+    const lock = lockHeldBy(null, HOUR_AGO);
+    const spy = afterItsAgeIsRead(lock, () => {
+      rmSync(lock, { recursive: true });
+      mkdirSync(lock);
+    });
+    try {
+      expect(takeOverDeadLock(lock)).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(existsSync(lock)).toBe(false);
+    expect(holdDistLock(lock)).toBe(false);
+    // A third worker takes the lock anew: the second, finding its holder written, leaves it.
+    mkdirSync(lock);
+    expect(holdDistLock(lock)).toBe(true);
+    // (its holder marked, to tell it from what the second would write: the same process here)
+    writeFileSync(path.join(lock, 'holder'), `${process.pid} 1`);
+    expect([holdDistLock(lock), readFileSync(path.join(lock, 'holder'), 'utf8')]).toEqual([false, `${process.pid} 1`]);
+  });
+
+  it('with no holder written, is taken over by the first of two waiters that judged it old; the second leaves it', () => {
+    const lock = lockHeldBy(null, HOUR_AGO);
+    // The second waiter's judgment made, the first removes the lock and a worker takes it anew
+    // and writes its holder: the second finds a holder written, and does nothing.
+    const spy = afterItsAgeIsRead(lock, () => {
+      expect(takeOverDeadLock(lock)).toBe(true);
+      mkdirSync(lock);
+      expect(holdDistLock(lock)).toBe(true);
+    });
+    try {
+      expect(takeOverDeadLock(lock)).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readFileSync(path.join(lock, 'holder'), 'utf8')).toBe(holderRecord());
   });
 });

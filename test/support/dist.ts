@@ -97,7 +97,8 @@ export function distLockIsStale(lock: string): boolean {
  * is its to remove (no other waiter can claim it any more, and its holder will not remove it);
  * a live one's (or one whose pid is still being written) is put back as it was. Meanwhile the
  * lock has no holder and a new age, so no other waiter judges it dead. A lock with no holder
- * written is judged by its age, and removed as before.
+ * written is judged by its age, then claimed by writing a holder into it (holdDistLock) before it
+ * is removed, so that a lock taken anew since it was judged is never removed by its name.
  */
 export function takeOverDeadLock(lock: string): boolean {
   const holder = path.join(lock, HOLDER);
@@ -107,6 +108,11 @@ export function takeOverDeadLock(lock: string): boolean {
   } catch {
     // No holder there: claimed by another waiter (the lock's age is new), or never written.
     if (!distLockIsStale(lock)) return false;
+    // Judged by its age, the lock at this name may be another by now (a second waiter removed it,
+    // a worker took it anew and is building): it is claimed as a worker takes one, by writing a
+    // holder, exclusively. Of the waiters, and a worker that took it anew and has not written its
+    // own, one writes it and removes the lock it now holds; the others find a holder and leave it.
+    if (!holdDistLock(lock)) return false;
     rmSync(lock, { recursive: true, force: true });
     return true;
   }
@@ -123,6 +129,22 @@ export function takeOverDeadLock(lock: string): boolean {
 }
 
 /**
+ * Writes this process as `lock`'s holder, exclusively, and says whether it did: not when a holder
+ * is written already (a waiter took over the lock, judged to have none for too long) or the lock is
+ * gone (removed by one): then this process holds no lock, and must neither build nor remove it.
+ */
+export function holdDistLock(lock: string): boolean {
+  try {
+    writeFileSync(path.join(lock, HOLDER), holderRecord(), { flag: 'wx' });
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
  * One try at `dist/` for this run: true when it is built (found built by this run, or built now
  * under the lock), false while another worker holds the lock and builds it.
  */
@@ -136,8 +158,15 @@ function builtOrBuilding(run: string | undefined): boolean {
     if (distLockIsStale(LOCK)) takeOverDeadLock(LOCK);
     return false;
   }
+  let held: boolean;
   try {
-    writeFileSync(path.join(LOCK, HOLDER), holderRecord());
+    held = holdDistLock(LOCK);
+  } catch (err) {
+    rmSync(LOCK, { recursive: true, force: true });
+    throw err;
+  }
+  if (!held) return false;
+  try {
     if (run && builtThisRun(run)) return true;
     rmSync(MARK, { force: true });
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
