@@ -306,4 +306,54 @@ describe('every ID argument (schema-wide)', () => {
       expectOk(await t.gql(doc, { s: there.toUpperCase() }, opts()));
     }
   });
+
+  // Their ids checked by withIdArguments alone (no @IsUUID of their own: it never answered, the
+  // transform refusing a malformed id first), each still needs a check the pipe's whitelist knows
+  // (@IsOptional, @Allow), or the pipe drops it and the service reads no id at all.
+  it('hands the ids of argument classes to their resolvers, in lower case: none dropped by the pipe', async () => {
+    const classIds = [
+      'Query.reviewQueue(spaceId)',
+      'Query.similarTopics(spaceId)',
+      'Query.similarTopics(boardId)',
+      'Query.tags(spaceIds)',
+      'Query.ideasCsv(boardId)',
+      'Query.staleArticles(spaceId)',
+      'Query.articlesInReview(spaceId)',
+      'Query.articleBySlug(boardId)',
+      'Query.articleRevisionDiff(fromId)',
+      'Query.articleRevisionDiff(toId)',
+      'Mutation.restoreArticleRevision(revisionId)',
+      'Mutation.restoreArticleRevision(topicId)',
+      'Mutation.publishArticle(topicId)',
+      'Mutation.publishArticle(revisionId)',
+      'Query.moderationLog(spaceId)',
+      'Query.watchedWords(spaceId)',
+      'Query.userSuggestions(topicId)',
+    ];
+    const pipe = (t.app as unknown as { config: { getGlobalPipes(): Array<{ transform: (v: unknown, m: unknown) => Promise<unknown> }> } }).config.getGlobalPipes()[0];
+    const transform = pipe.transform.bind(pipe);
+    let probe = '';
+    const seen: Record<string, string[]> = {};
+    let key = '';
+    pipe.transform = async (value, metadata) => {
+      const out = await transform(value, metadata);
+      // The arguments (`@Args`), not the context (the request's variables as sent) nor `@Info`.
+      const found = probe && ['body', 'query'].includes((metadata as { type: string }).type) ? casesOf(out, probe) : [];
+      if (found.length) {
+        seen[key] = found;
+        throw new Error('probe: the arguments were seen');
+      }
+      return out;
+    };
+    try {
+      for (const a of ids.filter((x) => classIds.includes(x.key))) {
+        key = a.key;
+        probe = newId();
+        await t.gql(documentOf(a), variablesOf(a, probe.toUpperCase()), { token: admin.token, ip: freshIp() });
+      }
+    } finally {
+      pipe.transform = transform;
+    }
+    expect(seen).toEqual(Object.fromEntries(classIds.map((k) => [k, [expect.stringMatching(/^[0-9a-f-]{36}$/)]])));
+  });
 });

@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { Allow, ArrayMaxSize, ArrayUnique, IsEnum, IsIn, IsInt, IsOptional, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { PageArgs } from '../../core/src/graphql/pagination';
 import { listOf } from '../../core/src/graphql/limits';
 import { MarkdownText, SingleLineText } from '../../core/src/graphql/validators';
@@ -174,7 +174,8 @@ export class IdeaListArgs extends PageArgs {
 
 @ArgsType()
 export class IdeasCsvArgs {
-  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
+  @Field(() => ID) @Allow() boardId!: string;
   @Field(() => [IdeaStatus], { nullable: true }) @IsOptional() @ArrayMaxSize(7) @IsEnum(IdeaStatus, { each: true })
   statuses?: IdeaStatus[];
 }

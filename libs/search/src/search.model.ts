@@ -76,15 +76,16 @@ export class SimilarTopicsArgs {
   @Transform(trim) @IsString() @MaxCharacters(QUERY_MAX)
   title!: string;
 
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
   @Field(() => ID, { nullable: true, description: 'Only topics of this space.' })
-  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a space id' })
+  @IsOptional()
   spaceId?: string;
 
   @Field(() => ID, {
     nullable: true,
     description: 'Only topics of this board (one the viewer may read), as its lists show them: on an idea board, merged ideas are left out.',
   })
-  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a board id' })
+  @IsOptional()
   boardId?: string;
 
   @Field(() => Int, { nullable: true, description: 'At most this many (default 5, at most 10).' })

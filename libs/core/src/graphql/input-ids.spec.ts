@@ -67,7 +67,7 @@ describe('ids of validated arguments', () => {
     for (const file of walk(libs)) if (/@(ValueOnly\.)?IsUUID\(/.test(readFileSync(file, 'utf8'))) require(file);
   }
 
-  it('lower-cases each @IsUUID property of every class of the libs (more than 80 of them)', () => {
+  it('lower-cases each @IsUUID property of every class of the libs (more than 60 of them)', () => {
     loadInputs();
     const storage = getMetadataStorage() as unknown as { validationMetadatas: Map<object, { name?: string; propertyName: string }[]> };
     let seen = 0;
@@ -85,7 +85,7 @@ describe('ids of validated arguments', () => {
       }
     }
     expect(missed).toEqual([]);
-    expect(seen).toBeGreaterThan(80);
+    expect(seen).toBeGreaterThan(60);
   });
 
   it('checks every @IsUUID property of the libs by the one rule, ID_VERSION (what isUuid answers for bare arguments, cursors and live events)', () => {
@@ -101,6 +101,6 @@ describe('ids of validated arguments', () => {
       }
     }
     expect(other).toEqual([]);
-    expect(seen).toBeGreaterThan(80);
+    expect(seen).toBeGreaterThan(60);
   });
 });

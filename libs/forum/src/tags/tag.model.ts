@@ -1,8 +1,7 @@
 import { ArgsType, Field, ID, Int, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsInt, IsOptional, IsUUID, Matches, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { normalizeTag, TAG_RE } from '../topics/dto/topic.inputs';
-import { ID_VERSION } from '../../../core/src/ids';
 
 export const TAGS_DEFAULT = 30;
 export const TAGS_MAX = 200;
@@ -16,8 +15,9 @@ export class TagCountModel {
 
 @ArgsType()
 export class TagsArgs {
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
   @Field(() => [ID], { nullable: true, description: 'Only these spaces (among those the viewer may read; others are ignored).' })
-  @IsOptional() @ArrayMaxSize(100) @IsUUID(ID_VERSION, { each: true, message: 'each must be a space id' })
+  @IsOptional() @ArrayMaxSize(100)
   spaceIds?: string[];
 
   @Field({ nullable: true, description: 'Only tags starting with this (a tag picker’s search-as-you-type); trimmed and lower-cased, blank for none.' })

@@ -1,7 +1,7 @@
 import { Args, ArgsType, Context, Field, ID, Info, Int, Mutation, ObjectType, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GraphQLResolveInfo } from 'graphql';
 import { responsePathAsArray } from 'graphql';
-import { IsBoolean, IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { Allow, IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { Connection, PageArgs } from '../../../core/src/graphql/pagination';
 import type { GqlContext } from '../../../core/src/graphql/context';
 import type { Viewer } from '../../../core/src/graphql/viewer';
@@ -29,7 +29,6 @@ import {
   ArticleBySlugArgs, ArticleChangesInput, ArticleDiffArgs, ArticleSettingsInput, MoveArticleInput, PromotePostInput, RateArticleInput, SpaceArticlesArgs,
   UpdateArticleInput,
 } from './dto/article.inputs';
-import { ID_VERSION } from '../../../core/src/ids';
 
 @ObjectType('ArticleDiffLine')
 export class ArticleDiffLineModel {
@@ -73,17 +72,19 @@ class RelatedArgs {
 
 @ArgsType()
 class RestoreArgs {
-  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a revision id' }) revisionId!: string;
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
+  @Field(() => ID) @Allow() revisionId!: string;
   @Field(() => ID, { nullable: true, description: 'The article the client means to restore into: BAD_USER_INPUT when the revision belongs to another.' })
-  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' })
+  @IsOptional()
   topicId?: string;
 }
 
 @ArgsType()
 class PublishArgs {
-  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
+  @Field(() => ID) @Allow() topicId!: string;
   @Field(() => ID, { nullable: true, description: 'The revision the editor reviewed: CONFLICT when a newer one was saved since.' })
-  @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a revision id' })
+  @IsOptional()
   revisionId?: string;
 }
 

@@ -1,6 +1,6 @@
 import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { Allow, IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
@@ -79,17 +79,20 @@ export class ArticleSettingsInput {
 
 @ArgsType()
 export class SpaceArticlesArgs extends PageArgs {
-  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId!: string;
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
+  @Field(() => ID) @Allow() spaceId!: string;
 }
 
 @ArgsType()
 export class ArticleBySlugArgs {
-  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
+  @Field(() => ID) @Allow() boardId!: string;
   @Field() @Transform(trim) @Matches(/^[a-z0-9-]{1,100}$/, { message: 'must be a slug (a-z, 0-9, -)' }) slug!: string;
 }
 
 @ArgsType()
 export class ArticleDiffArgs {
-  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a revision id' }) fromId!: string;
-  @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a revision id' }) toId!: string;
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
+  @Field(() => ID) @Allow() fromId!: string;
+  @Field(() => ID) @Allow() toId!: string;
 }

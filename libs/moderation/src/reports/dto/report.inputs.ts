@@ -74,7 +74,8 @@ export class ModeratePostInput {
 
 @ArgsType()
 export class ReviewQueueArgs extends PageArgs {
-  @Field(() => ID, { nullable: true }) @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId?: string;
+  // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
+  @Field(() => ID, { nullable: true }) @IsOptional() spaceId?: string;
   @Field(() => ReviewStatus, { nullable: true, defaultValue: ReviewStatus.PENDING }) @IsOptional() @IsEnum(ReviewStatus) status?: ReviewStatus;
   @Field(() => ReviewSort, { nullable: true, defaultValue: ReviewSort.SCORE }) @IsOptional() @IsEnum(ReviewSort) sort?: ReviewSort;
 }
