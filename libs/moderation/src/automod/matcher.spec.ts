@@ -317,6 +317,22 @@ describe('watched-word matching', () => {
         CACHE_LIMITS.bytes = limit;
       }
     });
+    it('drops the blocks not in use past the bound even when a block in use is less recently used than they are', () => {
+      // Two spaces' sets compiled in turn, then a post of the first matched: its blocks are older than the second's, and the bound
+      // applied after the run stopped at the first of them, leaving the second's blocks, in use by nothing, over the bound.
+      const limit = CACHE_LIMITS.bytes;
+      try {
+        const mine = compileRules(words('older', ...Array.from({ length: 20 }, (_, i) => `older${i}word`)));
+        const other = compileRules(words('newer1', 'newer2'));
+        CACHE_LIMITS.bytes = 1;
+        // 'older' comes first in its block: the later members tried where it matched grow the set in use past the bound.
+        expect(matchAll(mine, ['older'], 10_000)[0].filter((r) => r.length)).toHaveLength(1);
+        expect(other.held.map((k) => k.sets.size)).toEqual([0]);
+        expect(cacheHolds()).toEqual({ blocks: mine.held.length, bytes: mine.held.reduce((n, k) => n + k.bytes, mine.bytes), sets: 1 });
+      } finally {
+        CACHE_LIMITS.bytes = limit;
+      }
+    });
     it('compiles a REGEX rule once for every set that holds it, the site\u2019s for every space, kept and reckoned as blocks are', () => {
       const site: RuleSpec = { kind: 'REGEX', pattern: 'sh(a|e)red+', siteWide: true };
       const one = compileRules([site, ...words('ours1')]);

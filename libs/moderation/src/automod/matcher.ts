@@ -443,12 +443,16 @@ function dropSet(key: string): void {
 /**
  * Past the bytes kept, drops the least recently used blocks (and the sets holding them), then, if
  * sets sharing the blocks left still hold too much, the least recently used sets; none of `keep`'s
- * blocks, nor `keep`, which is in use.
+ * blocks, nor `keep`, which is in use: passed over wherever they stand among the others (until
+ * 2026-12-06 the first of them ended the drops, and what was less recently used than a set run
+ * after others were compiled stayed, past the bound).
  */
 function evict(keep: CompiledRules): void {
   const inUse = new Set(keep.held);
   for (const [key, block] of BLOCKS) {
-    if (cacheBytes <= CACHE_LIMITS.bytes || inUse.has(block)) break;
+    if (cacheBytes <= CACHE_LIMITS.bytes) break;
+    // Skipped, not stopped at: a set in use may be older than others (compiled before them, run after), and they go past it.
+    if (inUse.has(block)) continue;
     BLOCKS.delete(key);
     cacheBytes -= block.bytes;
     for (const set of block.sets) dropSet(set);
