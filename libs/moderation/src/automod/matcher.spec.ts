@@ -458,6 +458,25 @@ describe('watched-word matching', () => {
     }
   });
 
+  it('keeps no more than a bound of members tried alone one post makes, so one post cannot push other spaces\u2019 blocks out', () => {
+    // A post naming the first word of each of a set's blocks had every later member of each tried alone where it matched, each kept
+    // (3 KB): 127 a block, with no bound, where the own regexes one post keeps have one. Past the bound a matchAll tries them for
+    // itself alone, and finds the same.
+    const rules = Array.from({ length: 600 }, (_, i): RuleSpec => ({ kind: 'WORD', pattern: `tried${i}word` }));
+    const compiled = compileRules(rules);
+    const ran = () => compiled.words.reduce((n, w) => n + w.block.single.filter((one) => one.ran).length, 0);
+    const later = compiled.words.reduce((n, w) => n + w.block.bodies.length - 1, 0);
+    expect(later).toBeGreaterThan(2 * CACHE_LIMITS.singleKeptPerMatch);
+    const text = compiled.words.map((w) => w.block.bodies[0]).join(' ');
+    const hits = matchAll(compiled, [text], 10_000);
+    expect(hits).toEqual(matchAll(rules.map((r) => compile(r.kind, r.pattern)), [text], 10_000));
+    expect(hits[0].filter((r) => r.length)).toHaveLength(compiled.words.length);
+    expect(ran()).toBe(CACHE_LIMITS.singleKeptPerMatch);
+    // The next post keeps as many more, and finds the same.
+    expect(matchAll(compiled, [text], 10_000)).toEqual(hits);
+    expect(ran()).toBe(2 * CACHE_LIMITS.singleKeptPerMatch);
+  });
+
   it('refuses invalid, empty-matching and catastrophic patterns', () => {
     expect(validatePattern('REGEX', '(unclosed')).toMatch(/not a valid pattern/);
     expect(validatePattern('REGEX', 'a*')).toMatch(/empty/);

@@ -276,9 +276,10 @@ function setBytes(key: string, rules: number): number {
  * Bounds of the caches: compiled blocks, REGEX rules and rule sets by the bytes they are reckoned
  * to hold together (32 MB: about 50 sets of 500 words none of which share one); rule sets, which
  * hold their key, indexes and what of the cache they use, by count too; the own regexes one
- * matchAll may keep in their blocks (ownOf).
+ * matchAll may keep in their blocks (ownOf), and the members run alone (memberAt: 128 of 3 KB,
+ * as much as the 16 own regexes of 24 KB).
  */
-export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128, ownKeptPerMatch: 16 };
+export const CACHE_LIMITS = { bytes: 32 * 1024 * 1024, sets: 128, ownKeptPerMatch: 16, singleKeptPerMatch: 128 };
 
 /** Compiled blocks by content and REGEX rules' regexes by pattern, least recently used first. */
 const BLOCKS = new Map<string, Kept>();
@@ -346,9 +347,10 @@ export const matchingSteps: { made?: (what: 'own' | 'single', block: WordBlock, 
 
 /**
  * The matchAll under way (its run and its retry): how many more own regexes it may keep in their blocks
- * (CACHE_LIMITS.ownKeptPerMatch), and those it made past that, for itself alone (by block, by member), dropped when it ends.
+ * (CACHE_LIMITS.ownKeptPerMatch), and those it made past that, for itself alone (by block, by member), dropped when it ends;
+ * the same of members run alone (CACHE_LIMITS.singleKeptPerMatch; those past it by the kept one they stand in for).
  */
-const thisMatch = { ownLeft: 0, unkept: new Map<WordBlock, RegExp[]>() };
+const thisMatch = { ownLeft: 0, unkept: new Map<WordBlock, RegExp[]>(), singleLeft: 0, unkeptSingle: new Map<Single, Single>() };
 
 /**
  * Member `k`'s regex as a rule of its own (what compile makes of its word), made when first needed, and kept in its block
@@ -370,14 +372,27 @@ function ownOf(block: WordBlock, k: number): RegExp {
   return re;
 }
 
-/** Whether member `k` matches `text` at `at`, noted as run (its regex reckoned in the block's bytes) when it first runs. */
+/**
+ * Whether member `k` matches `text` at `at`, noted as run (its regex reckoned in the block's bytes) when it first runs, while the
+ * matchAll under way may keep more run (CACHE_LIMITS.singleKeptPerMatch): a post naming the first word of each of a set's blocks
+ * tries every later member of each, 3 KB each kept. Past that, it is tried on a regex of this matchAll's alone.
+ */
 function memberAt(block: WordBlock, k: number, text: string, at: number): boolean {
   const one = block.single[k];
-  if (!one.ran) {
+  if (one.ran) return singleAt(one, text, at);
+  if (thisMatch.singleLeft > 0) {
+    thisMatch.singleLeft--;
     one.ran = true;
     matchingSteps.made?.('single', block, k);
+    return singleAt(one, text, at);
   }
-  return singleAt(one, text, at);
+  let unkept = thisMatch.unkeptSingle.get(one);
+  if (!unkept) {
+    unkept = { source: one.source, edge: one.edge };
+    thisMatch.unkeptSingle.set(one, unkept);
+    matchingSteps.made?.('single', block, k);
+  }
+  return singleAt(unkept, text, at);
 }
 
 /**
@@ -594,6 +609,7 @@ export type Matches = Array<Array<Array<[number, number]>>>;
 export function matchAll(rules: CompiledRules | RegExp[], texts: string[], budgetMs: number, opts: { retryBudgetMs?: number } = {}): Matches {
   const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [], held: [], bytes: 0 } : rules;
   thisMatch.ownLeft = CACHE_LIMITS.ownKeptPerMatch;
+  thisMatch.singleLeft = CACHE_LIMITS.singleKeptPerMatch;
   try {
     return matchWithin(compiled, texts, budgetMs);
   } catch (err) {
@@ -601,6 +617,7 @@ export function matchAll(rules: CompiledRules | RegExp[], texts: string[], budge
     return matchWithin(compiled, texts, opts.retryBudgetMs);
   } finally {
     thisMatch.unkept.clear();
+    thisMatch.unkeptSingle.clear();
   }
 }
 
