@@ -32,6 +32,24 @@ describe('automod: watched words', () => {
 
   const post = (body: string) => t.gql(CREATE, { input: { boardId: board, title: 'A fine title', body } }, { token: member.token });
 
+  /** FLAG rules for `words`, written straight to the table, for a test of a matching step (withMatchingStep drops them). */
+  const STEP_REASON = 'matching step';
+  const watchForStep = (...words: string[]) =>
+    t.sql(
+      `INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason) SELECT gen_random_uuid(), $1, w, 'WORD', 'FLAG', $3 FROM unnest($2::text[]) AS w`,
+      [space.id, words, STEP_REASON],
+    );
+  /** Runs `fn` with `hook` called at each matching step (matchingSteps.made), then removes it and watchForStep's rules, however `fn` ended. */
+  const withMatchingStep = async (hook: typeof matchingSteps.made, fn: () => Promise<void>) => {
+    matchingSteps.made = hook;
+    try {
+      await fn();
+    } finally {
+      delete matchingSteps.made;
+      await t.sql(`DELETE FROM watched_words WHERE public_reason = $1`, [STEP_REASON]);
+    }
+  };
+
   it('blocks with the rule’s public reason, whatever the case or accents', async () => {
     const err = expectError(await post('Try my CRYPTÔCOINS today'), 'BAD_USER_INPUT');
     expect(err.message).toBe('Your post was refused: No crypto promotions here');
@@ -150,41 +168,32 @@ describe('automod: watched words', () => {
   it('holds a post for review when matching runs out of time while a word\u2019s own regex is made', async () => {
     // A word's own regex is made in the post's budget the first time a post names the word: a time-out there is one like any other.
     // The test spins right after each is made (matchingSteps), so the VM's budget interrupts the run there, in the run and its retry.
-    await t.sql(
-      `INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason) SELECT gen_random_uuid(), $1, w, 'WORD', 'FLAG', 'spun' FROM unnest($2::text[]) AS w`,
-      [space.id, ['spunone', 'spuntwo']],
-    );
+    await watchForStep('spunone', 'spuntwo');
     let spun = 0;
-    matchingSteps.made = (what) => {
+    const spin: typeof matchingSteps.made = (what) => {
       const end = performance.now() + 10_000;
       if (what === 'own' && ++spun) while (performance.now() < end);
     };
-    try {
+    await withMatchingStep(spin, async () => {
       // FLAG rules hold nothing: held, the post ran out of time, at an own regex in the run and again in its retry.
       const res = expectOk(await post('spunone and spuntwo')).createTopic;
       expect({ state: res.state, spun }).toEqual({ state: 'PENDING', spun: 2 });
-    } finally {
-      delete matchingSteps.made;
-      await t.sql(`DELETE FROM watched_words WHERE public_reason = 'spun'`);
-    }
+    });
   });
 
   it('holds a post for review when matching throws, as when it runs out of time, never INTERNAL', async () => {
     // A regex whose backtracking outgrows V8's stack throws a RangeError while a post is matched (a real one takes seconds to get
     // there, past the budget: matcher.spec's overflow test). The test throws one where a word's own regex is made (matchingSteps).
-    await t.sql(`INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason) VALUES (gen_random_uuid(), $1, 'thrownword', 'WORD', 'FLAG', 'thrown')`, [space.id]);
+    await watchForStep('thrownword');
     let thrown = 0;
-    matchingSteps.made = (what) => {
+    const throwing: typeof matchingSteps.made = (what) => {
       if (what === 'own' && ++thrown) throw new RangeError('Maximum call stack size exceeded');
     };
-    try {
+    await withMatchingStep(throwing, async () => {
       const res = expectOk(await post('a thrownword here')).createTopic;
       // Held, not retried (a throw is no busy machine): thrown once.
       expect({ state: res.state, thrown }).toEqual({ state: 'PENDING', thrown: 1 });
-    } finally {
-      delete matchingSteps.made;
-      await t.sql(`DELETE FROM watched_words WHERE public_reason = 'thrown'`);
-    }
+    });
   });
 
   it('limits each moderator to 10 rule saves a minute, counted before the pattern is tried', async () => {
