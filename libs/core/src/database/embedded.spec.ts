@@ -1,5 +1,6 @@
+import { Client } from 'pg';
 import { ConfigError, loadConfig } from '../config/config';
-import { cgroupMemoryMax, clusterFlags, memorySettings, memorySizing } from './embedded';
+import { cgroupMemoryMax, clusterFlags, memorySettings, memorySizing, readPgMemory } from './embedded';
 
 describe('the embedded cluster', () => {
   it('is always UTF-8, with a UTF-8 locale when the system has one and PostgreSQL’s own C.UTF-8 otherwise', () => {
@@ -79,15 +80,24 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
 
   it('takes the sizes set (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) as they are', () => {
     expect(sized(23, undefined, { sharedBuffers: '1GB' })).toEqual([1024, 11776, 23552, 'RAM']);
-    expect(sized(23, undefined, { sharedBuffers: '6gb', effectiveCacheSize: '16384MB' })).toEqual([6144, 16384, 23552, 'RAM']);
+    expect(sized(23, undefined, { sharedBuffers: '6GB', effectiveCacheSize: '16384MB' })).toEqual([6144, 16384, 23552, 'RAM']);
+    // As PostgreSQL reads them: a fraction, hexadecimal, a unit of bytes.
+    expect(sized(23, undefined, { sharedBuffers: '1.5GB', effectiveCacheSize: '0x4000MB' })).toEqual([1536, 16384, 23552, 'RAM']);
+    expect(sized(8, undefined, { sharedBuffers: '1073741824B' })).toEqual([1024, 4096, 8192, 'RAM']);
     expect(sized(8, undefined, { effectiveCacheSize: '2097152kB' })).toEqual([2048, 2048, 8192, 'RAM']);
     expect(memorySizing({ totalMemBytes: 8 * GB, sharedBuffers: '1GB' }).overridden).toEqual({ sharedBuffers: true, effectiveCacheSize: false });
   });
 
   it('refuses a size set without its unit, unreadable, nil or larger than the memory, naming the variable', () => {
-    expect(() => sized(8, undefined, { sharedBuffers: '1024' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit, such as 512MB or 2GB (got "1024")');
+    expect(() => sized(8, undefined, { sharedBuffers: '1024' })).toThrow(
+      'EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit, such as 512MB or 2GB (PostgreSQL\'s units: B, kB, MB, GB and TB, in that case; got "1024")',
+    );
     expect(() => sized(8, undefined, { sharedBuffers: 'lots' })).toThrow(/^EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit/);
-    expect(() => sized(8, undefined, { effectiveCacheSize: '1.5GB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: must be a size with its unit/);
+    // PostgreSQL's units are case-sensitive: it refuses 512mb, and so does the variable, rather than pass on what PostgreSQL would not take.
+    for (const value of ['512mb', '4gb', '512Mb', '2kb']) {
+      expect(() => sized(8, undefined, { sharedBuffers: value })).toThrow(`EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit, such as 512MB or 2GB (PostgreSQL's units: B, kB, MB, GB and TB, in that case; got "${value}")`);
+    }
+    expect(() => sized(8, undefined, { effectiveCacheSize: '1.5 GB x' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: must be a size with its unit/);
     expect(() => sized(8, undefined, { sharedBuffers: '0MB' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: must be at least 1MB (got "0MB")');
     expect(() => sized(8, `${2 * GB}`, { sharedBuffers: '3GB' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: 3GB is more than the 2048MB of memory this machine has (its cgroup limit)');
   });
@@ -125,13 +135,55 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     // What the operator set themselves stays as they set it: ALTER SYSTEM's, or the variable's.
     expect(altered({ shared_buffers: '6GB', effective_cache_size: '5GB' }).flags).toEqual([]);
     expect(altered({ shared_buffers: '6GB' }, memorySizing({ totalMemBytes: 8 * GB, effectiveCacheSize: '5GB' })).flags).toEqual(['-c', 'effective_cache_size=5120MB']);
-    // A value it cannot read (PostgreSQL would refuse it first) raises nothing.
+    // A value it cannot read (PostgreSQL would refuse it first) raises nothing: one in a unit of the wrong case either.
     expect(altered({ shared_buffers: 'lots' }).flags).toEqual(['-c', 'effective_cache_size=4096MB']);
+    expect(altered({ shared_buffers: '6gb' }).flags).toEqual(['-c', 'effective_cache_size=4096MB']);
+    // What PostgreSQL reads otherwise, it reads as PostgreSQL does: 0x1800MB is 6GB, 06000MB (octal) 3GB.
+    expect(altered({ shared_buffers: '0x1800MB' }).flags).toEqual(['-c', 'effective_cache_size=6144MB']);
+    expect(altered({ shared_buffers: '06000MB' }).flags).toEqual(['-c', 'effective_cache_size=4096MB']);
+  });
+
+  it('reads a memory size as the PostgreSQL the tests run on reads it, refusing what it refuses', async () => {
+    // Each value set as work_mem (in kB; a bare number is kB) on the real server: what it takes, in kB, or that it refuses the value.
+    const values = [
+      '512MB', '512mb', '512Mb', '4gb', '4GB', ' 512 MB ', '\t2GB\n', '1.5GB', '.5GB', ' .5GB', '+.5GB', '+2MB', '1e3kB', '1.5e1MB', '1e-1GB', '5e',
+      '5eMB', '0x10MB', '0x10.8MB', '0x1p3MB', '0xMB', '010MB', '09MB', '00012MB', '010.5MB', '1048576B', '1TB', '2G', '2 G B', '1 GBx', '1 GBB',
+      'lots', 'MB', '', '1024', '0x100', '65536 ', '100.25',
+    ];
+    const client = new Client({ connectionString: process.env.PARVIS_TEST_ADMIN_URL });
+    await client.connect();
+    const server: Array<[string, number | 'refused']> = [];
+    try {
+      for (const value of values) {
+        try {
+          await client.query('BEGIN');
+          await client.query(`SELECT set_config('work_mem', $1, true)`, [value]);
+          const [{ kb }] = (await client.query(`SELECT setting::bigint AS kb FROM pg_settings WHERE name = 'work_mem'`)).rows;
+          server.push([value, Number(kb)]);
+        } catch (err) {
+          // Only a value it cannot read: none of these is out of work_mem's range (64kB to 2TB).
+          expect((err as Error).message).toMatch(/^invalid value for parameter "work_mem"/);
+          server.push([value, 'refused']);
+        } finally {
+          await client.query('ROLLBACK');
+        }
+      }
+    } finally {
+      await client.end();
+    }
+    const ours = values.map((value): [string, number | 'refused'] => {
+      const read = readPgMemory(value);
+      return [value, read === undefined ? 'refused' : Math.round(read.unit ? read.amount * 1024 : read.amount)];
+    });
+    expect(ours).toEqual(server);
+    // Not vacuous: it takes some and refuses others.
+    expect(new Set(server.map(([, kb]) => kb === 'refused'))).toEqual(new Set([true, false]));
   });
 
   it('stops the process at start-up on a bad size, naming the variable', () => {
     expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(ConfigError);
     expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(/EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit/);
     expect(loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '256MB' }).EMBEDDED_PG_SHARED_BUFFERS).toBe('256MB');
+    expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '256mb' })).toThrow(/EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit, such as 512MB or 2GB \(PostgreSQL's units: B, kB, MB, GB and TB, in that case; got "256mb"\)/);
   });
 });

@@ -34,16 +34,74 @@ const MB = 1024 * 1024;
 const MIN_SHARED_BUFFERS_MB = 128;
 /** Past a few GB, shared buffers gain little over the kernel's page cache (Discourse's installer caps them likewise). */
 const MAX_SHARED_BUFFERS_MB = 4096;
-const SIZE_UNITS: Record<string, number> = { kb: 1 / 1024, mb: 1, gb: 1024, tb: 1024 * 1024 };
+/** PostgreSQL's memory units, in MB, spelt as it spells them: it reads no other case (512mb is refused, as 512Mb is). */
+const SIZE_UNITS: Record<string, number> = { B: 1 / MB, kB: 1 / 1024, MB: 1, GB: 1024, TB: 1024 * 1024 };
+
+/** C's isspace, which PostgreSQL skips around a setting's number and unit. */
+const C_SPACE = '[ \\t\\n\\v\\f\\r]';
+/** What C's strtol reads with base 0 (a sign, then 0x and hex digits, 0 and octal ones, or decimal ones), whitespace before. */
+const STRTOL = new RegExp(`^${C_SPACE}*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9]\\d*))`);
+/** What C's strtod reads: a decimal with an exponent, or a hexadecimal with a binary one (no inf or nan: parse_int never reaches them). */
+const STRTOD = new RegExp(`^${C_SPACE}*([+-]?)(?:0[xX]([0-9a-fA-F]*)(?:\\.([0-9a-fA-F]*))?(?:[pP]([+-]?\\d+))?|(\\d*\\.?\\d*(?:[eE][+-]?\\d+)?))`);
+/** After the number: whitespace, then a unit of at most three characters (MAX_UNIT_LEN) and whitespace, or nothing. */
+const UNIT = new RegExp(`^${C_SPACE}*(?:([^ \\t\\n\\v\\f\\r]{1,3})${C_SPACE}*)?$`);
 
 /**
- * A size as PostgreSQL writes one (512MB, 2GB; kB and TB too, any case), in whole MB. A bare
- * number is refused: PostgreSQL would read it in 8 kB pages, which nobody means.
+ * A memory setting's value as PostgreSQL reads it (guc.c's parse_int): a number as C's strtol reads one (0x16MB is 22MB, and
+ * 010MB is 8MB, octal), read again as strtod does when a '.' or an 'e' stops it (1.5GB, 1e3kB, .5GB), whitespace around it
+ * and between it and its unit, one of B, kB, MB, GB and TB spelt so (until 2026-12-06 any case was taken, and no fraction). The amount in MB, or in the setting's own unit when it
+ * has none (`unit` false); undefined when PostgreSQL would refuse it (512mb, 2G, 1.5 GB x).
+ */
+export function readPgMemory(value: string): { amount: number; unit: boolean } | undefined {
+  let amount: number | undefined;
+  let end = 0;
+  const int = STRTOL.exec(value);
+  if (int) {
+    amount = (int[1] === '-' ? -1 : 1) * (int[2] !== undefined ? parseInt(int[2], 16) : int[3] !== undefined ? parseInt(int[3], 8) : Number(int[4]));
+    end = int[0].length;
+  }
+  // strtol reads nothing (and stops at the start) when no digit comes first: ".5GB" is read by strtod alone.
+  if (/^[.eE]/.test(value.slice(end))) {
+    amount = undefined;
+    end = 0;
+    const dbl = STRTOD.exec(value)!;
+    const sign = dbl[1] === '-' ? -1 : 1;
+    // A digit before any exponent, which is read only where digits follow it (strtod reads "5eMB" as 5, stopping at the e).
+    if (dbl[5] !== undefined && /\d/.test(dbl[5].replace(/[eE].*$/, ''))) {
+      amount = sign * Number(dbl[5]);
+      end = dbl[0].length;
+    } else if (dbl[2] !== undefined && (dbl[2] + (dbl[3] ?? '')).length > 0) {
+      const fraction = dbl[3] ?? '';
+      amount = (sign * parseInt(`${dbl[2] || '0'}${fraction}`, 16) / 16 ** fraction.length) * 2 ** Number(dbl[4] ?? 0);
+      end = dbl[0].length;
+    }
+  }
+  if (amount === undefined || end === 0) return undefined;
+  const unit = UNIT.exec(value.slice(end));
+  if (!unit) return undefined;
+  if (unit[1] === undefined) return { amount, unit: false };
+  if (!Object.hasOwn(SIZE_UNITS, unit[1])) return undefined;
+  // A fraction is rounded to a whole number of the next smaller unit (0.1GB is 102MB), as convert_to_base_unit does, with rint.
+  const next = NEXT_UNIT[unit[1]];
+  return { amount: next ? rint((amount * SIZE_UNITS[unit[1]]) / SIZE_UNITS[next]) * SIZE_UNITS[next] : amount * SIZE_UNITS[unit[1]], unit: true };
+}
+
+const NEXT_UNIT: Record<string, string | undefined> = { TB: 'GB', GB: 'MB', MB: 'kB', kB: 'B' };
+
+/** C's rint: to the nearest whole number, a half to the even one. */
+function rint(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * A size as PostgreSQL reads one (readPgMemory: 512MB, 1.5GB; kB, B and TB too, in that case), in whole MB. A bare number is
+ * refused: PostgreSQL would read it in 8 kB pages, which nobody means.
  */
 export function parseMemorySize(value: string): number {
-  const m = /^\s*(\d+)\s*(kB|MB|GB|TB)\s*$/i.exec(value);
-  if (!m) throw new Error(`must be a size with its unit, such as 512MB or 2GB (got ${JSON.stringify(value)})`);
-  const mb = Math.floor(Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()]);
+  const read = readPgMemory(value);
+  if (!read?.unit) throw new Error(`must be a size with its unit, such as 512MB or 2GB (PostgreSQL's units: B, kB, MB, GB and TB, in that case; got ${JSON.stringify(value)})`);
+  const mb = Math.floor(read.amount);
   if (mb < 1) throw new Error(`must be at least 1MB (got ${JSON.stringify(value)})`);
   return mb;
 }
@@ -163,13 +221,11 @@ function alteredMemory(pgDir: string): Map<string, string> {
 /**
  * A memory setting as PostgreSQL reads one (postgresql.auto.conf: `6GB`, `1.5GB`, or a bare number
  * of 8kB pages, the unit of shared_buffers and effective_cache_size), in whole MB; undefined when
- * it reads as none of them.
+ * PostgreSQL would refuse it (readPgMemory: until 2026-12-06 a unit in any case, `6gb`, was read).
  */
 function settingMB(value: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|kB|MB|GB|TB)?\s*$/i.exec(value);
-  if (!m) return undefined;
-  const perUnit = m[2] ? (m[2].toLowerCase() === 'b' ? 1 / MB : SIZE_UNITS[m[2].toLowerCase()]) : 8 / 1024;
-  return Math.floor(Number(m[1]) * perUnit);
+  const read = readPgMemory(value);
+  return read && Math.floor(read.unit ? read.amount : (read.amount * 8) / 1024);
 }
 
 /**
