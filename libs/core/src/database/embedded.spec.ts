@@ -78,6 +78,49 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     expect(cgroupMemoryMax(files({ '/proc/self/cgroup': '0::/../other\n', '/sys/fs/cgroup/memory.max': `${4 * GB}\n`, '/sys/other/memory.max': `${GB}` }))).toBe(`${4 * GB}`);
   });
 
+  it('reads the cgroup v1 limit of the process\u2019s own cgroup and of every cgroup above it that bounds it, the lowest of them', () => {
+    const files = (entries: Record<string, string>) => (file: string) => entries[file];
+    const UNLIMITED = '9223372036854771712\n';
+    // A service under a slice limited to 2GB, the service itself not limited: Node reads the service's own cgroup alone.
+    const sliced = files({
+      '/proc/self/cgroup': '12:pids:/parvis.slice/parvis.service\n4:memory:/parvis.slice/parvis.service\n0::/parvis.slice/parvis.service\n',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes': UNLIMITED,
+      '/sys/fs/cgroup/memory/parvis.slice/memory.limit_in_bytes': `${2 * GB}\n`,
+      '/sys/fs/cgroup/memory/parvis.slice/memory.use_hierarchy': '1\n',
+      '/sys/fs/cgroup/memory/parvis.slice/parvis.service/memory.limit_in_bytes': UNLIMITED,
+    });
+    expect(cgroupMemoryMax(sliced)).toBe(`${2 * GB}`);
+    expect(memorySizing({ totalMemBytes: 23 * GB, cgroupMax: cgroupMemoryMax(sliced), constrainedBytes: 18446744073709552000 })).toMatchObject({
+      sharedBuffersMB: 512, effectiveCacheSizeMB: 1024, memoryFrom: 'cgroup limit',
+    });
+    // The lowest of the levels, wherever it is; the memory controller named among others on its line.
+    const nested = (service: string, slice: string, root: string, sliceHierarchy = '1') =>
+      cgroupMemoryMax(files({
+        '/proc/self/cgroup': '7:cpu,memory:/system.slice/parvis.service\n',
+        '/sys/fs/cgroup/memory/system.slice/parvis.service/memory.limit_in_bytes': service,
+        '/sys/fs/cgroup/memory/system.slice/memory.limit_in_bytes': slice,
+        '/sys/fs/cgroup/memory/system.slice/memory.use_hierarchy': sliceHierarchy,
+        '/sys/fs/cgroup/memory/memory.limit_in_bytes': root,
+        '/sys/fs/cgroup/memory/memory.use_hierarchy': '1',
+      }));
+    expect(nested(`${GB}`, `${2 * GB}`, UNLIMITED)).toBe(`${GB}`);
+    expect(nested(`${4 * GB}`, `${2 * GB}`, `${3 * GB}`)).toBe(`${2 * GB}`);
+    expect(nested(UNLIMITED, UNLIMITED, `${3 * GB}`)).toBe(`${3 * GB}`);
+    expect(Number(nested(UNLIMITED, UNLIMITED, UNLIMITED))).toBeGreaterThan(64 * 1024 * GB);
+    // A cgroup without hierarchy bounds none below it: its limit is not the process's.
+    expect(nested(UNLIMITED, `${2 * GB}`, `${3 * GB}`, '0')).toBe(`${3 * GB}`);
+    // A container (its cgroup's path is the host's, its own cgroup mounted as the root): the root's limit, whatever its hierarchy.
+    const container = files({
+      '/proc/self/cgroup': '4:memory:/docker/0123abcd\n',
+      '/sys/fs/cgroup/memory/memory.limit_in_bytes': `${GB}\n`,
+      '/sys/fs/cgroup/memory/memory.use_hierarchy': '0\n',
+    });
+    expect(cgroupMemoryMax(container)).toBe(`${GB}`);
+    // A cgroup outside the namespace's root is not followed out of the mount; a hybrid host's v2 hierarchy without the memory controller.
+    expect(cgroupMemoryMax(files({ '/proc/self/cgroup': '4:memory:/../other\n', '/sys/fs/cgroup/memory/memory.limit_in_bytes': `${4 * GB}`, '/sys/fs/other/memory.limit_in_bytes': `${GB}` }))).toBe(`${4 * GB}`);
+    expect(cgroupMemoryMax(files({ '/proc/self/cgroup': '4:memory:/user.slice\n0::/user.slice\n', '/sys/fs/cgroup/memory/user.slice/memory.limit_in_bytes': `${GB}` }))).toBe(`${GB}`);
+  });
+
   it('takes the sizes set (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) as they are', () => {
     expect(sized(23, undefined, { sharedBuffers: '1GB' })).toEqual([1024, 11776, 23552, 'RAM']);
     expect(sized(23, undefined, { sharedBuffers: '6GB', effectiveCacheSize: '16384MB' })).toEqual([6144, 16384, 23552, 'RAM']);

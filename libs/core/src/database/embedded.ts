@@ -121,9 +121,9 @@ export interface MemorySizing {
  * PostgreSQL: shared_buffers a quarter of the memory, at least PostgreSQL's default 128MB and at
  * most 4GB; effective_cache_size (what the planner takes the page cache to hold: it reserves
  * nothing) half of it, never less than shared_buffers, which it includes. The memory is the
- * machine's, or the container's cgroup limit when that is lower: cgroup v2's `memory.max` of the
- * process's cgroup and of each above it (a systemd slice's, the container's root: cgroupMemoryMax),
- * and the limit of the process's own cgroup as Node reads it (v1's `memory.limit_in_bytes` too),
+ * machine's, or the container's cgroup limit when that is lower: the limit of the process's cgroup
+ * and of each above it (v2's `memory.max`, v1's `memory.limit_in_bytes`; a systemd slice's, the
+ * container's root: cgroupMemoryMax), and the limit of the process's own cgroup as Node reads it,
  * the lowest of them.
  * A setting given (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE) is taken as it
  * is, once checked: a size with its unit, and no more than the memory (an effective_cache_size
@@ -132,7 +132,7 @@ export interface MemorySizing {
  */
 export function memorySizing(input: {
   totalMemBytes: number;
-  /** The cgroup v2 limit (cgroupMemoryMax: the lowest memory.max of the process's cgroup and those above it): bytes, or `max`. */
+  /** The cgroup limit (cgroupMemoryMax: the lowest of the process's cgroup and those above it, v2 or v1): bytes, or `max`. */
   cgroupMax?: string;
   /** process.constrainedMemory(): the limit of the process's own cgroup, v1 or v2 (0 when unknown; unlimited reads as a huge number). */
   constrainedBytes?: number;
@@ -174,23 +174,51 @@ function readText(file: string): string | undefined {
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
+/** Where cgroup v1's memory controller is mounted. */
+const CGROUP_V1_MEMORY = '/sys/fs/cgroup/memory';
 
 /**
- * The cgroup v2 memory limit of this process (`max` when none), where there is cgroup v2: the
- * lowest `memory.max` of its own cgroup (the `0::` line of /proc/self/cgroup, as
- * `/system.slice/parvis.service`) and of every cgroup above it, up to the root of the hierarchy
- * mounted at /sys/fs/cgroup (a container's own, with a cgroup namespace). The kernel enforces
- * each of them: a systemd slice's MemoryMax= bounds every service under it, which have none of
- * their own (until 2026-12-06 only the root's was read, and Node's constrainedMemory() reads the
- * process's own cgroup: a slice's limit was missed). A cgroup outside the namespace's root
- * (`/../x`) is not followed out of /sys/fs/cgroup: the root's is read alone.
+ * The folders of a cgroup and of every cgroup above it, the root's first: `own` (a path of /proc/self/cgroup, as
+ * `/system.slice/parvis.service`) under `root`. A cgroup outside the namespace's root (`/../x`) is not followed out of `root`:
+ * the root alone.
+ */
+function cgroupLevels(root: string, own: string): string[] {
+  const levels = own.split('/').filter((x) => x !== '' && x !== '.');
+  const dirs = [root];
+  if (!levels.includes('..')) levels.forEach((_, i) => dirs.push(path.posix.join(root, ...levels.slice(0, i + 1))));
+  return dirs;
+}
+
+/**
+ * The cgroup memory limit of this process (`max` when none), where there is a cgroup memory controller: the lowest limit of
+ * its own cgroup and of every cgroup above it, up to the root of the hierarchy mounted (a container's own, with a cgroup
+ * namespace or cgroup v1's mount of it). The kernel enforces each of them: a systemd slice's MemoryMax= bounds every service
+ * under it, which have none of their own (until 2026-12-06 only the root's was read, and Node's constrainedMemory() reads the
+ * process's own cgroup: a slice's limit was missed).
+ * - cgroup v2: `memory.max` of the `0::` line's cgroup of /proc/self/cgroup, under /sys/fs/cgroup.
+ * - cgroup v1: `memory.limit_in_bytes` of the memory controller's line's cgroup (`4:memory:/user.slice`), under
+ *   /sys/fs/cgroup/memory, and of those above it whose `memory.use_hierarchy` is not 0 (a cgroup without hierarchy bounds
+ *   none below it; since Linux 5.16 every one has it). Unlimited, it reads as a number past any memory (9223372036854771712).
+ *   Until 2026-12-06 only the process's own v1 cgroup's limit was read (constrainedMemory), a parent's missed.
+ * A cgroup outside the namespace's root (`/../x`) is not followed out of the mount: the root's is read alone.
  */
 export function cgroupMemoryMax(read: (file: string) => string | undefined = readText): string | undefined {
-  const own = /^0::(\/.*)$/m.exec(read('/proc/self/cgroup') ?? '')?.[1].trim() ?? '/';
-  const levels = own.split('/').filter((x) => x !== '' && x !== '.');
-  const dirs = [CGROUP_ROOT];
-  if (!levels.includes('..')) levels.forEach((_, i) => dirs.push(path.posix.join(CGROUP_ROOT, ...levels.slice(0, i + 1))));
-  const limits = dirs.map((dir) => read(path.posix.join(dir, 'memory.max'))?.trim()).filter((x): x is string => x !== undefined);
+  const cgroups = read('/proc/self/cgroup') ?? '';
+  const limitsOf = (root: string, own: string, file: string) =>
+    cgroupLevels(root, own).flatMap((dir) => {
+      const limit = read(path.posix.join(dir, file))?.trim();
+      return limit === undefined ? [] : [{ dir, limit }];
+    });
+  const limits = limitsOf(CGROUP_ROOT, /^0::(\/.*)$/m.exec(cgroups)?.[1].trim() ?? '/', 'memory.max').map((x) => x.limit);
+  const v1 = /^\d+:(?:[^:\n]*,)?memory(?:,[^:\n]*)?:(\/.*)$/m.exec(cgroups)?.[1].trim();
+  if (v1 !== undefined) {
+    // The deepest cgroup read is the process's own (the mount's root, in a container whose path is the host's), bound by its
+    // limit whatever its hierarchy; those above it only with theirs.
+    const levels = limitsOf(CGROUP_V1_MEMORY, v1, 'memory.limit_in_bytes');
+    levels.forEach(({ dir, limit }, i) => {
+      if (i === levels.length - 1 || read(path.posix.join(dir, 'memory.use_hierarchy'))?.trim() !== '0') limits.push(limit);
+    });
+  }
   if (limits.length === 0) return undefined;
   const bytes = limits.filter((x) => /^\d+$/.test(x)).map(Number);
   return bytes.length ? String(Math.min(...bytes)) : 'max';
