@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client, Pool } from 'pg';
+import { MAX_HTML_NESTING } from '../../libs/content/src/renderer';
 import { TRANSACTION_ATTEMPTS } from '../../libs/core/src/database/unit-of-work';
 import { AppError } from '../../libs/core/src/errors';
 import { newId } from '../../libs/core/src/ids';
@@ -607,6 +608,40 @@ describe('import:stackexchange', () => {
       expect(again.users).toEqual({ created: 0, updated: 1, unchanged: 2 });
       expect(await profileOf('1')).toMatchObject({ location: 'Lyon', website: 'https://roast.example.org/me' });
       expect(await profileOf('2')).toMatchObject({ bio: null, location: null, website: null });
+    });
+
+    it('imports a body or an AboutMe nested thousands of elements deep, its nesting bounded and its text kept', async () => {
+      const { dir, space, source } = await craft('nested', ['Nested One', 'Nested Two', 'Nested Three']);
+      const deep = (open: string, close: string, text: string) => open.repeat(5000) + text + close.repeat(5000);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        question({ Body: deep('<blockquote>', '</blockquote>', '<p>deep question</p>') }),
+        ...answers({ '12': { Body: `<p>${deep('<em>', '</em>', 'deep answer')}</p>` } }),
+      ]);
+      writeDumpFile(dir, 'Users.xml', 'users', [
+        { ...users(['Nested One', 'Nested Two', 'Nested Three'])[0], AboutMe: deep('<ul><li>', '</li></ul>', 'deep bio') },
+        ...users(['Nested One', 'Nested Two', 'Nested Three']).slice(1),
+      ]);
+      // Walking 5,000 levels (turndown, for the editable source) overflowed the stack: the run failed whole.
+      await expect(run({ dir, space: space.slug })).resolves.toMatchObject({ questions: { created: 1 }, answers: { created: 2 } });
+      const nesting = (html: string) => {
+        let depth = 0;
+        let deepest = 0;
+        for (const m of html.matchAll(/<(\/?)([a-z][a-z0-9]*)\b[^>]*>/gi)) {
+          if (['br', 'hr', 'img'].includes(m[2])) continue;
+          depth += m[1] ? -1 : 1;
+          deepest = Math.max(deepest, depth);
+        }
+        return deepest;
+      };
+      for (const [ext, text] of [['10', 'deep question'], ['12', 'deep answer']]) {
+        const [post] = await t.sql(`SELECT body_html, body_source FROM posts WHERE id = $1`, [await linked(source, 'post', ext)]);
+        expect(nesting(post.body_html)).toBeLessThanOrEqual(MAX_HTML_NESTING);
+        expect(post.body_html).toContain(text);
+        expect(post.body_source).toContain(text);
+      }
+      const [bio] = await t.sql(`SELECT bio, bio_html FROM users WHERE id = $1`, [await linked(source, 'user', '1')]);
+      expect(bio.bio).toContain('deep bio');
+      expect(nesting(bio.bio_html)).toBeLessThanOrEqual(MAX_HTML_NESTING);
     });
 
     it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {

@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { ContentModule } from './content.module';
-import { ContentRenderer, excerpt, htmlToText, sanitizeRendered, MAX_COLLECTED_MENTIONS } from './renderer';
+import { ContentRenderer, excerpt, htmlToText, sanitizeRendered, MAX_COLLECTED_MENTIONS, MAX_HTML_NESTING } from './renderer';
 
 const ID = '01a207d7-22e1-733a-9303-5a2047c59e37';
 const ID2 = '0f7b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
@@ -19,6 +19,18 @@ function tags(html: string): { name: string; attrs: Record<string, string> }[] {
     name: m[1].toLowerCase(),
     attrs: Object.fromEntries([...m[2].matchAll(/([^\s=/]+)(?:="([^"]*)")?/g)].map((a) => [a[1].toLowerCase(), decode(a[2] ?? '')])),
   }));
+}
+
+/** How deep elements nest in `html` (void elements aside). */
+function nesting(html: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (const m of html.matchAll(/<(\/?)([a-z][a-z0-9]*)\b[^>]*>/gi)) {
+    if (['br', 'hr', 'img'].includes(m[2].toLowerCase())) continue;
+    depth += m[1] ? -1 : 1;
+    deepest = Math.max(deepest, depth);
+  }
+  return deepest;
 }
 
 /** Fails if the HTML could run script: a dangerous tag, an event handler, a style, or a non-http(s)/mailto URL. */
@@ -188,6 +200,20 @@ describe('ContentRenderer', () => {
     const res = r.render(`[quote post=${ID}]\n`.repeat(2000) + '[/quote]\n');
     expect(Date.now() - started).toBeLessThan(2000);
     expect(res.html).not.toMatch(/<script/);
+  });
+
+  it('bounds how deep elements nest, whatever the markdown or HTML, keeping the text', () => {
+    // Emphasis is not held to markdown-it's maxNesting (100, for blocks): 5,000 asterisks each side nested 2,501 elements.
+    const emphasis = html(`${'*'.repeat(5000)}deep${'*'.repeat(5000)}`);
+    expect(nesting(emphasis)).toBeLessThanOrEqual(MAX_HTML_NESTING);
+    expect(emphasis).toContain('deep');
+    for (const tag of ['blockquote', 'em', 'ul><li']) {
+      const out = sanitizeRendered(`<${tag}>`.repeat(5000) + 'deep');
+      expect(nesting(out)).toBeLessThanOrEqual(MAX_HTML_NESTING);
+      expect(out).toContain('deep');
+    }
+    // Nesting a document plausibly holds stays.
+    expect(nesting(html(`${'> '.repeat(30)}**_x_**`))).toBe(33);
   });
 
   it('keeps code language classes but nothing else in class attributes', () => {

@@ -69,6 +69,14 @@ function isSameSite(href: string): boolean {
 }
 
 /**
+ * How deep elements may nest in stored HTML; deeper ones are dropped, their text kept. markdown-it
+ * holds blocks to its maxNesting (100) but not emphasis (`*****…x…*****` nests one element per two
+ * asterisks), and imported HTML has no bound at all: thousands of levels overflowed the stack of
+ * what walks the tree (turndown, on import) and of browsers' layout.
+ */
+export const MAX_HTML_NESTING = 100;
+
+/**
  * The HTML allowlist. Everything not named here is dropped: no `style`, no `on*`, no
  * `target`, and only http(s)/mailto URLs (http(s) for images).
  */
@@ -91,6 +99,8 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedSchemesAppliedToAttributes: ['href', 'src'],
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
+  // Elements (any, allowed or not) past this depth are dropped as disallowed ones are: their text stays.
+  nestingLimit: MAX_HTML_NESTING,
   // An image whose URL was refused would only render as a broken-image icon.
   exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
   transformTags: {
