@@ -216,6 +216,24 @@ describe('ContentRenderer', () => {
     expect(nesting(html(`${'> '.repeat(30)}**_x_**`))).toBe(33);
   });
 
+  it("keeps a mention's and a quote's own attributes only as the renderer makes them, not as HTML forges them", () => {
+    // As rendered, they pass the allowlist unchanged (stored HTML re-sanitized, say).
+    const made = html(`@alice\n\n[quote post=${ID}]\nq\n[/quote]`);
+    expect(sanitizeRendered(made)).toBe(made);
+    // Imported HTML (the Stack Exchange importer sanitizes dump HTML with this allowlist alone) cannot dress a link as a mention…
+    expect(sanitizeRendered('<a class="mention" data-handle="admin" href="https://evil.example/login">@admin</a>')).toBe(
+      '<a href="https://evil.example/login" rel="nofollow ugc noopener">@admin</a>',
+    );
+    expect(sanitizeRendered('<a class="mention" data-handle="admin" href="/u/mallory">@admin</a>')).toBe('<a href="/u/mallory">@admin</a>');
+    expect(sanitizeRendered('<a class="mention" data-handle="x&quot; onclick=&quot;alert(1)" href="/u/x&quot; onclick=&quot;alert(1)">@x</a>')).not.toMatch(/mention|data-handle/);
+    expect(sanitizeRendered('<a data-handle="admin">x</a>')).toBe('<a>x</a>');
+    // …nor a blockquote as a quote of something that is no post id.
+    for (const id of ['javascript:alert(1)', '../../admin', `${ID} onmouseover=x`, '', ID.toUpperCase()]) {
+      expect(sanitizeRendered(`<blockquote class="quote" data-post-id="${id}"><p>q</p></blockquote>`)).toBe('<blockquote><p>q</p></blockquote>');
+    }
+    expect(sanitizeRendered('<blockquote class="quote"><p>q</p></blockquote>')).toBe('<blockquote><p>q</p></blockquote>');
+  });
+
   it('keeps code language classes but nothing else in class attributes', () => {
     expect(html('```js\nx\n```')).toBe('<pre><code class="language-js">x\n</code></pre>\n');
     expect(html('```TypeScript {1,3}\nx\n```')).toContain('<code class="language-typescript">');
@@ -228,8 +246,9 @@ describe('ContentRenderer', () => {
     // The allowlist itself filters class by class, whatever produced the HTML.
     expect(sanitizeRendered('<code class="language-x onerror">x</code>')).toBe('<code class="language-x">x</code>');
     expect(sanitizeRendered('<code class="language-X&quot;">x</code><p class="a" style="color:red" onclick="x()">p</p>')).toBe('<code>x</code><p>p</p>');
-    expect(sanitizeRendered('<a href="https://e.example" target="_blank" rel="opener" class="mention evil">x</a>')).toBe(
-      '<a href="https://e.example" class="mention" rel="nofollow ugc noopener">x</a>',
+    expect(sanitizeRendered('<a href="https://e.example" target="_blank" rel="opener" class="evil">x</a>')).toBe('<a href="https://e.example" rel="nofollow ugc noopener">x</a>');
+    expect(sanitizeRendered('<a href="/u/ann" target="_blank" rel="opener" class="mention evil" data-handle="ann">x</a>')).toBe(
+      '<a href="/u/ann" class="mention" data-handle="ann">x</a>',
     );
   });
 

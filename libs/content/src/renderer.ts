@@ -69,6 +69,35 @@ function isSameSite(href: string): boolean {
 }
 
 /**
+ * A mention link as `mentionsRule` makes it: class `mention`, its handle in `data-handle` and its
+ * profile as `href`. HTML that did not come from `render` (a Stack Exchange dump's) could otherwise
+ * dress any link as one (a mention of @admin leading off the site), and readers' clients take
+ * `data-handle` and `data-post-id` for what they say.
+ */
+function isMention(attribs: Record<string, string>): boolean {
+  const handle = attribs['data-handle'];
+  return handle !== undefined && /^[a-z0-9_-]{3,30}$/.test(handle) && attribs.href === `/u/${handle}` && hasClass(attribs.class, 'mention');
+}
+
+/** A quote as `quoteBlock` makes it: class `quote` and the quoted post's id, lower-cased, in `data-post-id`. */
+function isPostQuote(attribs: Record<string, string>): boolean {
+  const id = attribs['data-post-id'];
+  return id !== undefined && isUuid(id) && id === id.toLowerCase() && hasClass(attribs.class, 'quote');
+}
+
+function hasClass(classes: string | undefined, name: string): boolean {
+  return classes !== undefined && classes.split(/\s+/).includes(name);
+}
+
+/** A class attribute without one class. */
+function withoutClass(classes: string, name: string): string {
+  return classes
+    .split(/\s+/)
+    .filter((c) => c !== '' && c !== name)
+    .join(' ');
+}
+
+/**
  * How deep elements may nest in stored HTML; deeper ones are dropped, their text kept. markdown-it
  * holds blocks to its maxNesting (100) but not emphasis (`*****…x…*****` nests one element per two
  * asterisks), and imported HTML has no bound at all: thousands of levels overflowed the stack of
@@ -107,8 +136,18 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
     a: (tagName, attribs) => {
       // markdown-it never emits rel (raw HTML is off), but decide it here so nothing upstream can.
       const { rel: _ignored, ...rest } = attribs;
+      if (!isMention(rest)) {
+        delete rest['data-handle'];
+        if (rest.class !== undefined) rest.class = withoutClass(rest.class, 'mention');
+      }
       const href = rest.href;
       return { tagName, attribs: href === undefined || isSameSite(href) ? rest : { ...rest, rel: REL_EXTERNAL } };
+    },
+    blockquote: (tagName, attribs) => {
+      if (isPostQuote(attribs)) return { tagName, attribs };
+      const { 'data-post-id': _ignored, ...rest } = attribs;
+      if (rest.class !== undefined) rest.class = withoutClass(rest.class, 'quote');
+      return { tagName, attribs: rest };
     },
   },
 };
