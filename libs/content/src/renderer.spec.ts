@@ -88,10 +88,89 @@ describe('ContentRenderer', () => {
     '![x](javascript:alert(1))',
     '![x](x" onerror="alert(1))',
     '[x](https://a.example "t\\" onmouseover=\\"alert(1)")',
+    // Obfuscated schemes: entities, white space, control characters, case.
+    '[x](JAVA\tSCRIPT:alert(1))',
+    '[x](java&Tab;script:alert(1))',
+    '[x](javascript&colon;alert(1))',
+    '[x](&#x6A;&#x61;vascript:alert(1))',
+    '[x](   javascript:alert(1))',
+    '[x](<   javascript:alert(1)>)',
+    '[x](\u0001javascript:alert(1))',
+    '[x](\u00A0javascript:alert(1))',
+    // Autolinks, reference links and images with the same schemes.
+    '<vbscript:msgbox(1)>',
+    '<data:text/html,x>',
+    '<https://a.example" onmouseover="alert(1)>',
+    '<mailto:javascript:alert(1)>',
+    '![x][i]\n\n[i]: javascript:alert(1)',
+    '![x][i]\n\n[i]: data:image/svg+xml,<svg onload=alert(1)>',
+    '[![x](https://i.example/a.png)](javascript:alert(1))',
+    '[x][r]\n\n[r]: <vbscript:msgbox(1)> "t"',
+    // Protocol-relative, however written.
+    '[x]( //evil.example)',
+    '[x](/\\evil.example)',
+    '[x](\\\\evil.example)',
+    '![x](//evil.example/a.png)',
+    '![x](\\\\evil.example/a.png)',
+    // Raw HTML of every kind is text.
+    '<svg onload=alert(1)><script>alert(1)</script></svg>',
+    '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+    '<img src="https://i.example/a.png" srcset="javascript:alert(1) 1x">',
+    '<form><button formaction="javascript:alert(1)">x</button></form>',
+    '<a href="https://e.example" target="_blank">x</a>',
+    '<p style="background:url(javascript:alert(1))">x</p>',
+    '`<img src=x onerror=alert(1)>` and `&lt;script&gt;`',
+    '```html\n<script>alert(1)</script>\n```',
   ])('never produces script from %j', (md) => {
     const out = html(md);
     expectInert(out);
     expect(out).not.toMatch(/<script|<img[^>]*onerror/i);
+  });
+
+  // HTML the renderer did not make: the Stack Exchange importer passes a dump's through the allowlist alone.
+  it.each([
+    '<a href="java&#x09;script:alert(1)">x</a>',
+    '<a href="java&#x0A;script:alert(1)">x</a>',
+    '<a href="&#106;avascript:alert(1)">x</a>',
+    '<a href="&#x6A;avascript&colon;alert(1)">x</a>',
+    '<a href="JaVaScRiPt:alert(1)">x</a>',
+    '<a href="  javascript:alert(1)">x</a>',
+    '<a href="\u0000javascript:alert(1)">x</a>',
+    '<a href="\u0001javascript:alert(1)">x</a>',
+    '<a href="vbscript:msgbox(1)">x</a>',
+    '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+    '<a href="//evil.example">x</a>',
+    '<a href="\t//evil.example">x</a>',
+    '<a href="/\\evil.example">x</a>',
+    '<a href="\\\\evil.example">x</a>',
+    '<img src="x" onerror="alert(1)">',
+    '<img src="javascript:alert(1)">',
+    '<img src="data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+">',
+    '<img src="//evil.example/a.png">',
+    '<img src="https://i.example/a.png" srcset="javascript:alert(1) 1x, //evil.example/b.png 2x">',
+    '<svg><script>alert(1)</script></svg>',
+    '<svg onload="alert(1)"><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
+    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
+    '<math href="javascript:alert(1)">x</math>',
+    '<form action="javascript:alert(1)"><button formaction="javascript:alert(1)">x</button><input type="image" src="x" onerror="alert(1)"></form>',
+    '<p style="background:url(javascript:alert(1))" onclick="alert(1)">x</p>',
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
+    '<iframe srcdoc="<script>alert(1)</script>"></iframe><object data="javascript:alert(1)"></object><embed src="javascript:alert(1)">',
+    '<a href="https://e.example" title="&quot;><script>alert(1)</script>">x</a>',
+    '<base href="javascript:alert(1)//"><a href="x">x</a>',
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+    '<table background="javascript:alert(1)"><tr><td background="javascript:alert(1)">x</td></tr></table>',
+  ])('lets no script through the allowlist from HTML %j', (raw) => {
+    const out = sanitizeRendered(raw);
+    expectInert(out);
+    expect(out).not.toMatch(/<(script|style|svg|math|iframe|object|embed|form|input|button|base|meta|noscript)\b|\son[a-z]+=|srcset|javascript:/i);
+  });
+
+  it('marks every external link of imported HTML nofollow ugc noopener, whatever rel or target it had', () => {
+    expect(sanitizeRendered('<a href="https://e.example" target="_blank" rel="opener">x</a>')).toBe('<a href="https://e.example" rel="nofollow ugc noopener">x</a>');
+    expect(sanitizeRendered('<a href="HTTP://E.EXAMPLE" REL="follow">x</a>')).toBe('<a href="HTTP://E.EXAMPLE" rel="nofollow ugc noopener">x</a>');
+    expect(sanitizeRendered('<a href="mailto:a@e.example">x</a>')).toBe('<a href="mailto:a@e.example" rel="nofollow ugc noopener">x</a>');
+    expect(sanitizeRendered('<a href="/t/1" rel="nofollow">x</a>')).toBe('<a href="/t/1">x</a>');
   });
 
   it('drops images with data:, protocol-relative or other non-http URLs', () => {
@@ -113,6 +192,14 @@ describe('ContentRenderer', () => {
     );
     expect(html('[b](/t/123)')).toBe('<p><a href="/t/123">b</a></p>\n');
     expect(html('[c](#reply-2)')).toBe('<p><a href="#reply-2">c</a></p>\n');
+    // Autolinks, e-mail addresses and reference links are external links too.
+    expect(html('<https://e.example/a>')).toBe('<p><a href="https://e.example/a" rel="nofollow ugc noopener">https://e.example/a</a></p>\n');
+    expect(html('a@e.example')).toBe('<p><a href="mailto:a@e.example" rel="nofollow ugc noopener">a@e.example</a></p>\n');
+    expect(html('[d][r]\n\n[r]: https://e.example/r "R"')).toBe('<p><a href="https://e.example/r" title="R" rel="nofollow ugc noopener">d</a></p>\n');
+    // Protocol-relative and backslashed URLs reach other hosts: never same-site, never an href a browser takes to one.
+    for (const md of ['[e](//evil.example)', '[e](/\\evil.example)', '[e](\\\\evil.example)']) {
+      expect(html(md)).not.toMatch(/href="[\/\\]{2}|href="\/\\/);
+    }
   });
 
   it('finds mentions, lower-cased and unique, and renders them as profile links', () => {
