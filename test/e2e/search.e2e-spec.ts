@@ -75,6 +75,38 @@ describe('search', () => {
     expect(await topicIds('descaling')).toEqual([topic.id]);
   });
 
+  it("escapes every snippet but for its own <mark>s, whatever marks or markup a post's text holds", async () => {
+    // In a space of its own that only its writer reads, so that the other tests' searches never meet these posts.
+    const writer = await makeUser(t);
+    const own = await makeSpace(t, 'RESTRICTED', [{ userId: writer.id, level: 'PARTICIPATE' }]);
+    const topic = await createTopic(t, writer.token, await makeBoard(t, own.id), { title: 'Quokkalicious <mark>forged</mark> title', body: 'Quokkalicious starts here.' });
+    const bodies = [
+      'A <mark>forged</mark> mark around quokkalicious',
+      'In code `<mark>forged</mark>` then quokkalicious',
+      'As entities &lt;mark&gt;forged&lt;/mark&gt; then quokkalicious',
+      'Escaped twice &amp;lt;mark&amp;gt;forged&amp;lt;/mark&amp;gt; then quokkalicious',
+      'Script <script>alert(1)</script> and <img src=x onerror=alert(1)> then quokkalicious',
+      // The engine's own highlight markers (SNIPPET_MARK) and cut, typed into a post.
+      'Markers \u0001forged\u0002 and \u0007 cut then quokkalicious',
+    ];
+    for (const body of bodies) await reply(t, writer.token, topic.id, body);
+    await drain();
+    const res = await search('quokkalicious', writer, { first: 20 });
+    expect(res.totalCount).toBe(bodies.length + 1);
+    const snippets: string[] = res.edges.map((e: any) => e.node.snippetHtml);
+    for (const snippet of snippets) {
+      // Only ours: each <mark> wraps the word searched, and nothing else in the snippet is a tag.
+      expect([...snippet.matchAll(/<mark>(.*?)<\/mark>/g)].map((m) => m[1].toLowerCase())).toEqual(['quokkalicious']);
+      expect(snippet.replace(/<mark>quokkalicious<\/mark>/i, '')).not.toMatch(/[<>\u0001\u0002\u0007]/);
+    }
+    const shown = snippets.join('\n');
+    expect(shown).toContain('&lt;mark&gt;forged&lt;/mark&gt;');
+    expect(shown).toContain('&amp;lt;mark&amp;gt;forged&amp;lt;/mark&amp;gt;');
+    expect(shown).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    // A title is text (shown escaped by clients), never HTML the server made.
+    expect(res.edges[0].node.title).toBe('Quokkalicious <mark>forged</mark> title');
+  });
+
   it('never shows a customer an internal topic, by hit, count or facet', async () => {
     const internal = await createTopic(t, employee.token, internalBoard, { title: 'Confidential pricing for the grinder launch', body: 'Margins on the grinder', tags: ['pricing'] });
     const outside = await createTopic(t, customer.token, publicBoard, { title: 'Grinder noise', body: 'My grinder is loud', tags: ['grinders'] });
