@@ -644,6 +644,19 @@ describe('import:stackexchange', () => {
       expect(nesting(bio.bio_html)).toBeLessThanOrEqual(MAX_HTML_NESTING);
     });
 
+    it('takes titles and display names on one line, as the API would: no line break, control character, direction override or stack of marks', async () => {
+      const zalgo = `Z${'\u0301'.repeat(30)}alg${'\u0300'.repeat(12)}o`;
+      const { dir, space, source } = await craft('one-line', ['Eve\u202Enimda', 'Multi\nline\u0085 name\u2028here', zalgo]);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question({ Title: 'Pay \u202Egnp.exe\u202C now\r\nor\u009B never' }), ...answers()]);
+      await run({ dir, space: space.slug });
+      const name = async (ext: string) => (await one(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', ext)])).display_name;
+      expect(await name('1')).toBe('Evenimda');
+      expect(await name('2')).toBe('Multi line name here');
+      expect(await name('-1')).toBe(`Z${'\u0301'.repeat(8)}alg${'\u0300'.repeat(8)}o`);
+      const [{ title }] = await t.sql(`SELECT title FROM topics WHERE id = $1`, [await linked(source, 'question', '10')]);
+      expect(title).toBe('Pay gnp.exe now or never');
+    });
+
     it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {
       const { dir, space, source } = await craft('repeats', ['Repeat One', 'Repeat Two', 'Repeat Three']);
       writeDumpFile(dir, 'Users.xml', 'users', [...users(['Repeat One', 'Repeat Two', 'Repeat Three']), { Id: '2', DisplayName: 'Repeat Two, again', CreationDate: '2019-01-02T00:00:00.000' }]);
