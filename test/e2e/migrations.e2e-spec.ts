@@ -18,11 +18,12 @@ import { NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000 } from '
 import { PersonalRowsOfAccountsThatCannotSignIn1765191600000 } from '../../migrations/1765191600000-personal-rows-of-accounts-that-cannot-sign-in';
 import { ArticlesOwnedByAccountsThatCannotSignIn1765231200000 } from '../../migrations/1765231200000-articles-owned-by-accounts-that-cannot-sign-in';
 import { SearchCountsPerLanguage1765242000000 } from '../../migrations/1765242000000-search-counts-per-language';
+import { OldArticleDraftsHidden1765285200000 } from '../../migrations/1765285200000-old-article-drafts-hidden';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
-import { draftArticle } from '../factories/knowledge';
+import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { buildDistOnce } from '../support/dist';
 import { doneOrWaiting } from '../support/lock-waits';
 import { redoMigration } from '../support/migrations';
@@ -530,6 +531,48 @@ describe('migrations', () => {
       before.map((r) => (r.owner_user_id === member.id ? r : { ...r, owner_user_id: null, version: r.version + 1 })),
     );
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
+  });
+
+  it('hides from readers the draft’s versions of the first posts of articles published before the first publication marked them, and nothing else (migration 1765285200000)', async () => {
+    const [author, editor, reader] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }]);
+    const [board, forum] = [await makeBoard(t, space.id, 'KNOWLEDGE'), await makeBoard(t, space.id, 'FORUM')];
+    const api = kb(t);
+    // Published twice: the draft's version (1), the first publication's (2), the second's (3).
+    const old = await draftArticle(t, author.token, board, { title: 'Old article', body: 'First draft' });
+    topicOf(await api.update(author.token, { topicId: old, body: 'Second draft' }));
+    topicOf(await api.publish(editor.token, old));
+    topicOf(await api.update(author.token, { topicId: old, body: 'Third text' }));
+    topicOf(await api.publish(editor.token, old));
+    // Published since the fix (its draft's version marked by the publication), a draft never published, a forum topic edited.
+    const recent = await publishedArticle(t, author.token, editor.token, board, { title: 'Recent article' });
+    const draft = await draftArticle(t, author.token, board, { title: 'Draft only' });
+    topicOf(await api.update(author.token, { topicId: draft, body: 'Still a draft' }));
+    const topic = await createTopic(t, author.token, forum, { body: 'A forum post' });
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: 'Edited' } }, { token: author.token }));
+    // As a release before the fix left the old article: none of its versions marked.
+    await t.sql(`UPDATE post_revisions SET unpublished = false WHERE post_id = (SELECT id FROM posts WHERE topic_id = $1 AND number = 1)`, [old]);
+    const REVISIONS = `query($id: ID!) { topic(id: $id) { firstPost { revisions { number reason editor { handle } } } } }`;
+    const history = async (u: { token: string }, id: string) =>
+      expectOk(await t.gql(REVISIONS, { id }, { token: u.token })).topic.firstPost.revisions.map((r: any) => [r.number, r.reason, r.editor.handle]);
+    const whole = [[1, null, author.handle], [2, 'article revision 2', editor.handle], [3, 'article revision 3', editor.handle]];
+    expect(await history(reader, old)).toEqual(whole);
+    const marks = async () => (await t.sql(`SELECT r.id, r.unpublished, p.topic_id, r.number FROM post_revisions r JOIN posts p ON p.id = r.post_id ORDER BY r.id`)) as Array<{ id: string; unpublished: boolean; topic_id: string; number: number }>;
+    const before = await marks();
+    expect(before.filter((r) => [recent, draft, topic.id].includes(r.topic_id)).map((r) => [r.topic_id, r.number, r.unpublished]).sort()).toEqual(
+      [[recent, 1, true], [recent, 2, false], [draft, 1, false], [topic.id, 1, false], [topic.id, 2, false]].sort(),
+    );
+
+    await redoMigration(t, new OldArticleDraftsHidden1765285200000());
+
+    // Readers see the history from the version first published on, as of an article published today; its author and editors the whole of it.
+    expect(await history(reader, old)).toEqual([[1, null, author.handle], [2, 'article revision 3', editor.handle]]);
+    for (const u of [author, editor]) expect(await history(u, old)).toEqual(whole);
+    // The draft's version of the old article is the one row changed.
+    expect(await marks()).toEqual(before.map((r) => (r.topic_id === old && r.number === 1 ? { ...r, unpublished: true } : r)));
+    // Run again, it changes nothing.
+    await redoMigration(t, new OldArticleDraftsHidden1765285200000());
+    expect(await marks()).toEqual(before.map((r) => (r.topic_id === old && r.number === 1 ? { ...r, unpublished: true } : r)));
   });
 
   it('indexes the notices of a post and the removal notices of one, concurrently, and movePosts’ rewrite of them reads those indexes, not the table (migration 1765227600000)', async () => {
