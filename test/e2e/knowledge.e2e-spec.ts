@@ -1,3 +1,4 @@
+import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -813,7 +814,7 @@ describe('knowledge base: revisions and review', () => {
     /** Statements that take a lock: a row's, or a board's advisory lock. */
     const locking = (statements: string[]) => statements.filter((x) => /\bFOR (UPDATE|NO KEY UPDATE|SHARE|KEY SHARE)\b|pg_advisory/.test(x));
 
-    it('for what the article’s row says (archived, nothing new, a stale revision) before its transaction: no lock taken, nothing written, 3 statements (the session, the topic, the article)', async () => {
+    it('for what the article’s row says (archived, nothing new, a stale revision) or a revision of another article before its transaction: no lock taken, nothing written, 3 statements (the session, the topic, the article), 4 with a revision to read', async () => {
       const upToDate = await publishedArticle(t, author.token, editor.token, board, { title: 'Nothing newer to publish' });
       const archived = await publishedArticle(t, author.token, editor.token, board, { title: 'Archived with a draft' });
       topicOf(await api.update(author.token, { topicId: archived, body: 'a draft written before the archive' }));
@@ -821,10 +822,14 @@ describe('knowledge base: revisions and review', () => {
       const stale = await draftArticle(t, author.token, board, { title: 'Reviewed an older revision' });
       const reviewed = topicOf(await api.get(editor.token, stale)).article.currentRevision.id;
       topicOf(await api.update(author.token, { topicId: stale, body: 'saved after the review' }));
+      const foreign = topicOf(await api.get(editor.token, upToDate)).article.currentRevision.id;
       const refusals: Array<[() => Promise<GqlResult>, string, RegExp]> = [
         [() => api.publish(editor.token, upToDate), 'BAD_USER_INPUT', /already published/],
         [() => api.publish(editor.token, archived), 'BAD_USER_INPUT', /is archived/],
         [() => api.publish(editor.token, stale, reviewed), 'CONFLICT', /newer revision/],
+        // A revision of another article is none of this one's: not found, as one that does not exist, not a newer one saved since.
+        [() => api.publish(editor.token, stale, foreign), 'NOT_FOUND', /Revision not found/],
+        [() => api.publish(editor.token, stale, newId()), 'NOT_FOUND', /Revision not found/],
       ];
       const costs: Array<{ count: number; locks: string[] }> = [];
       for (const [publish, code, message] of refusals) {
@@ -834,7 +839,8 @@ describe('knowledge base: revisions and review', () => {
         costs.push({ count: cost.count, locks: locking(cost.statements) });
       }
       if (process.env.SHOW_COUNTS) console.log('refused publication statements', costs);
-      expect(costs).toEqual(refusals.map(() => ({ count: 3, locks: [] })));
+      // The stale one and the others name a revision other than the current one, read to tell them apart.
+      expect(costs).toEqual(refusals.map((_, i) => ({ count: i < 2 ? 3 : 4, locks: [] })));
     });
 
     it('by two-person review (not submitted, or by its own writer) before the article’s first post is locked', async () => {

@@ -83,7 +83,7 @@ class RestoreArgs {
 class PublishArgs {
   // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
   @Field(() => ID) @Allow() topicId!: string;
-  @Field(() => ID, { nullable: true, description: 'The revision the editor reviewed: CONFLICT when a newer one was saved since.' })
+  @Field(() => ID, { nullable: true, description: 'The revision the editor reviewed: CONFLICT when a newer one was saved since, NOT_FOUND when it is not a revision of this article.' })
   @IsOptional()
   revisionId?: string;
 }

@@ -418,12 +418,18 @@ export class ArticlesService {
    * submitted article is published, by an editor who wrote none of its unpublished revisions
    * and did not submit it. The first publication makes the topic visible to readers.
    * `reviewedRevisionId` (the API's `revisionId`) is the revision the editor read: CONFLICT when
-   * it is no longer the current one. The step answers the revision it published (`revisionId`).
+   * it is no longer the current one, NOT_FOUND when it is none of this article's. The step answers the revision it published (`revisionId`).
    */
   async publish(viewer: Viewer, topicId: string, reviewedRevisionId?: string): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
     this.requireEditor(viewer, ctx, 'publish articles');
+    // A revision named that is not one of this article's (another article's, or none) is not found
+    // here, whatever it is elsewhere: not a newer revision saved since (CONFLICT below), which
+    // reading the article again would settle. Only a revision other than the current one is read.
+    if (reviewedRevisionId && reviewedRevisionId !== ctx.row.current_revision_id && (await this.loaders.revision(viewer, reviewedRevisionId))?.topic_id !== ctx.topic.id) {
+      throw AppError.notFound('Revision not found');
+    }
     // Refused for what the article's row says as read, before the transaction: a publication that
     // cannot be taken takes no lock (the space's, the topic's, the boards', the row's) and costs
     // no statement more. Decided again on the row as locked below.
