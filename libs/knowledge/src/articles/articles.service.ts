@@ -237,15 +237,16 @@ export class ArticlesService {
     return { topicId: ctx.topic.id, boardId: ctx.topic.boardId, spaceId: ctx.topic.spaceId };
   }
 
-  /** The article's team (author, owner, owner group) or an editor, still able to participate. */
+  /**
+   * The article's team (author, owner, owner group) or an editor, still able to participate.
+   * Callers refuse a signed-out viewer first (UNAUTHENTICATED), as `requireEditor`'s do.
+   */
   private async requireTeam(viewer: Viewer, ctx: ArticleContext): Promise<void> {
-    if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, ctx.topic.spaceId, AccessLevel.PARTICIPATE);
     if (!ctx.access.canEdit) throw AppError.forbidden('Only the article’s author, its owner and the space’s editors change it');
   }
 
   private requireEditor(viewer: Viewer, ctx: ArticleContext, what: string): void {
-    if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!ctx.access.editor) throw AppError.forbidden(`Only the space’s editors (its moderators) ${what}`);
   }
 
