@@ -253,6 +253,35 @@ describe('knowledge base: who sees what', () => {
     expect(await told(outsider)).toEqual([]);
   });
 
+  it('names a later published revision’s writer as who mentions, their account gone or not, and never tells its publisher of a mention in what they publish', async () => {
+    const [secondEditor, reader] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: secondEditor.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const told = (u: TestUser, id: string) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2 ORDER BY kind`, [u.id, id]);
+    // The writer's account deleted before the revision they wrote is published: the mention is still theirs, not the article author's.
+    const gone = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Written by one gone', body: 'Nobody named yet' });
+    topicOf(await api.update(secondEditor.token, { topicId: gone, body: `Ask @${reader.handle}` }));
+    await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [secondEditor.id]);
+    topicOf(await api.publish(publicEditor.token, gone));
+    await drain();
+    expect(await told(reader, gone)).toEqual([{ kind: 'MENTION', actor_id: secondEditor.id }]);
+    // The publisher named in another's revision publishes it: they read it, and are not told of it; the others named are, from its writer.
+    const named = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Naming its publisher', body: 'Nobody named yet' });
+    await drain();
+    topicOf(await api.update(writer.token, { topicId: named, body: `Ask @${publicEditor.handle} or @${customer.handle}` }));
+    topicOf(await api.publish(publicEditor.token, named));
+    await drain();
+    expect(await told(publicEditor, named)).toEqual([]);
+    expect(await told(customer, named)).toEqual([{ kind: 'MENTION', actor_id: writer.id }]);
+    // An editor naming themselves in the revision they publish is not told of it either.
+    const own = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Its publisher names themselves', body: 'Nobody named yet' });
+    await drain();
+    topicOf(await api.update(publicEditor.token, { topicId: own, body: `Ask @${publicEditor.handle}` }));
+    topicOf(await api.publish(publicEditor.token, own));
+    await drain();
+    expect(await told(publicEditor, own)).toEqual([]);
+  });
+
   it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
     const kept = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and kept', body: 'Kept' });
     const deleted = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and deleted', body: 'Deleted' });

@@ -139,7 +139,9 @@ export class NotificationsHandler implements OutboxHandler {
         const mentioned = Array.isArray(p.mentionedUserIds) ? (p.mentionedUserIds as string[]) : [];
         const groups = Array.isArray(p.mentionedGroupIds) ? (p.mentionedGroupIds as string[]) : [];
         const editorId = typeof p.editorId === 'string' ? p.editorId : null;
-        const drafts = mentioned.length || groups.length ? await this.forEditMentions(String(p.postId), mentioned, groups, editorId) : [];
+        // Who brought the text to readers, when not its writer (an article's publisher): they read it, and are told of no mention in it.
+        const publisherId = typeof p.publisherId === 'string' ? p.publisherId : null;
+        const drafts = mentioned.length || groups.length ? await this.forEditMentions(String(p.postId), mentioned, groups, editorId, publisherId) : [];
         return p.textEdited === true && editorId ? [...drafts, ...(await this.forEditOf(String(p.postId), editorId, e.createdAt))] : drafts;
       }
       case 'post.moved':
@@ -366,18 +368,19 @@ export class NotificationsHandler implements OutboxHandler {
    * People an edit mentions, by name or through a group: under the post's source, so whoever
    * already heard of the post (mentioned in it before, or told of it as a reply) is not told
    * again; MUTED is respected. The one who mentions them is the editor (a moderator, say), not
-   * necessarily the author.
+   * necessarily the author. Neither the editor nor `publisherId` (who published the edit, an
+   * article's publisher) is told of a mention in it: nobody hears of their own edit or publication.
    */
-  private async forEditMentions(postId: string, mentioned: string[], groupIds: string[], editorId: string | null): Promise<NotificationDraft[]> {
+  private async forEditMentions(postId: string, mentioned: string[], groupIds: string[], editorId: string | null, publisherId: string | null = null): Promise<NotificationDraft[]> {
     const rows: Array<{ user_id: string; group_id: string | null; author_id: string; topic_id: string; number: number }> = await this.ds.query(
       `SELECT DISTINCT ON (u.user_id) u.user_id, u.group_id, p.author_id, p.topic_id, p.number
          FROM posts p,
               (SELECT user_id, NULL::uuid AS group_id, NULL::text AS slug FROM unnest($2::uuid[]) AS n(user_id)
                UNION ALL SELECT user_id, group_id, slug FROM (${mentionedGroupMembersSql('$4::uuid[]')}) g) AS u
-        WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id AND u.user_id IS DISTINCT FROM $3::uuid
+        WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id AND u.user_id IS DISTINCT FROM $3::uuid AND u.user_id IS DISTINCT FROM $5::uuid
           AND NOT EXISTS (SELECT 1 FROM (${effectiveWatchesSql('p.topic_id')}) w WHERE w.user_id = u.user_id AND w.level = 'MUTED')
         ORDER BY u.user_id, u.slug NULLS FIRST`,
-      [postId, mentioned, editorId, groupIds],
+      [postId, mentioned, editorId, groupIds, publisherId],
     );
     return rows.map((r) => ({
       userId: r.user_id,
