@@ -282,6 +282,42 @@ describe('knowledge base: who sees what', () => {
     expect(await told(publicEditor, own)).toEqual([]);
   });
 
+  it('reads the trees and the article again after moveTopic moved an article, in the same request', async () => {
+    const mover = await makeUser(t);
+    const [from, to] = [await makeSpace(t, 'PUBLIC', [{ userId: mover.id, level: 'MODERATE' }]), await makeSpace(t, 'RESTRICTED', [{ userId: mover.id, level: 'MODERATE' }])];
+    const [fromKb, toKb] = [await makeBoard(t, from.id, 'KNOWLEDGE'), await makeBoard(t, to.id, 'KNOWLEDGE')];
+    const parent = await publishedArticle(t, writer.token, mover.token, fromKb, { title: 'Stays in the public space' });
+    const moved = await publishedArticle(t, writer.token, mover.token, fromKb, { title: 'Moved where the public cannot read', parentId: parent });
+    const child = await publishedArticle(t, writer.token, mover.token, fromKb, { title: 'Left behind', parentId: moved });
+    const stays = await publishedArticle(t, mover.token, mover.token, toKb, { title: 'Already there' });
+    const TREE = `board { id articleTree { depth parentId topic { id } } }`;
+    // Both trees read, then the article moved, then both read again: one request.
+    const res = expectOk(await t.gql(
+      `mutation($move: MoveTopicInput!, $parent: ID!, $stays: ID!, $child: ID!) {
+        before: verifyArticle(topicId: $parent) { ${TREE} }
+        beforeThere: verifyArticle(topicId: $stays) { ${TREE} }
+        moved: moveTopic(input: $move) { id board { id } article { parent { id } breadcrumbs { id } } }
+        after: verifyArticle(topicId: $parent) { ${TREE} }
+        afterThere: verifyArticle(topicId: $stays) { ${TREE} }
+        child: verifyArticle(topicId: $child) { article { parent { id } } }
+      }`,
+      { move: { topicId: moved, boardId: toKb }, parent, stays, child },
+      { token: mover.token },
+    ));
+    const tree = (r: any) => r.board.articleTree.map((e: any) => [e.topic.id, e.parentId]);
+    expect(tree(res.before)).toEqual([[parent, null], [moved, parent], [child, moved]]);
+    expect(res.moved).toEqual({ id: moved, board: { id: toKb }, article: { parent: null, breadcrumbs: [] } });
+    // The public board's tree as it is now: without the moved article, its child under its former parent.
+    expect(tree(res.after)).toEqual([[parent, null], [child, parent]]);
+    expect(tree(res.afterThere)).toEqual([[stays, null], [moved, null]]);
+    expect(res.child.article.parent).toEqual({ id: parent });
+    // As another request reads them.
+    const BOARD_TREE = `query($b: ID!) { board(id: $b) { articleTree { parentId topic { id } } } }`;
+    const fresh = async (b: string) => expectOk(await t.gql(BOARD_TREE, { b }, { token: mover.token })).board.articleTree.map((e: any) => [e.topic.id, e.parentId]);
+    expect(await fresh(fromKb)).toEqual(tree(res.after));
+    expect(await fresh(toKb)).toEqual(tree(res.afterThere));
+  });
+
   it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
     const kept = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and kept', body: 'Kept' });
     const deleted = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and deleted', body: 'Deleted' });

@@ -51,6 +51,12 @@ export interface BoardKindBehaviour {
    */
   beforeMove?(tx: Tx, move: TopicMove): Promise<void>;
   /**
+   * Runs once moveTopic's transaction committed, for the request that moved the topic: drops
+   * what the kind cached for `viewer` that the move changed (an article's row, its board's and
+   * its new board's trees), so the fields resolved after it read them as they are now.
+   */
+  moved?(viewer: Viewer, topicId: string): void;
+  /**
    * The kind announces its own topics to those watching the board (an article at its first
    * publication), so the forum's new-post notifications leave their first posts alone.
    */

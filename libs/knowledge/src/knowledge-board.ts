@@ -201,6 +201,16 @@ export class KnowledgeBoard implements BoardKindBehaviour {
   }
 
   /**
+   * After moveTopic moved an article, in its request: its row, every board's tree (the one it
+   * left, where its children took its place, and the one it joined) and the rows of the articles
+   * `beforeMove` re-placed are read again, not as this request read them before the move (the
+   * moved article under its old parent, in a tree of a space the mover may leave for readers).
+   */
+  moved(viewer: Viewer, topicId: string): void {
+    this.loaders.forgetMoved(viewer, topicId);
+  }
+
+  /**
    * The guard against publishing behind the workflow's back: a never-published article's
    * first post is PENDING, and moderation could approve it (moderatePost, the review queue's
    * pre-moderation items), or restore it after deleting it (held content is never hidden).

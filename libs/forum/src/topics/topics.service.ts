@@ -419,6 +419,7 @@ export class TopicsService {
     if (from && to.kind !== from.kind) throw AppError.badField('boardId', `must be a ${from.kind.toLowerCase()} board, like the topic's own`);
     const row = await this.uow.run((tx) => this.writeMove(tx, viewer.id, topic, to, from?.kind));
     this.loaders.forget(viewer, { topicId: topic.id });
+    if (from) this.kinds.of(from.kind)?.moved?.(viewer, topic.id);
     return toTopicModel(row, rank);
   }
 

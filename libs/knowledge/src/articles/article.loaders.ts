@@ -252,6 +252,17 @@ export class ArticleLoaders {
   }
 
   /**
+   * `forget` with every board's tree, after moveTopic moved the article to another board
+   * (`KnowledgeBoard.beforeMove`): the rows of the articles it re-placed too (its children, now
+   * under its former parent, and its former siblings, their positions shifted), every one this
+   * request read being read again.
+   */
+  forgetMoved(viewer: Viewer, topicId: string): void {
+    this.forget(viewer, topicId, true);
+    viewer.peek<DataLoader<string, unknown>>('knowledge:articles')?.clearAll();
+  }
+
+  /**
    * Drops what a mutation just changed, so the fields resolved after it read fresh rows; with
    * `treesChanged` (a write that moved an article in a tree, or out of its board: a move it
    * waited behind may have taken it into a board this request read before), every board's tree.
