@@ -17,6 +17,7 @@ import { RolesOfAccountsThatCannotSignIn1765170000000 } from '../../migrations/1
 import { NotificationsAndWatchesOfAccountsThatCannotSignIn1765173600000 } from '../../migrations/1765173600000-notifications-and-watches-of-accounts-that-cannot-sign-in';
 import { PersonalRowsOfAccountsThatCannotSignIn1765191600000 } from '../../migrations/1765191600000-personal-rows-of-accounts-that-cannot-sign-in';
 import { ArticlesOwnedByAccountsThatCannotSignIn1765231200000 } from '../../migrations/1765231200000-articles-owned-by-accounts-that-cannot-sign-in';
+import { DecidedReviewItemsFollowContent1765288800000 } from '../../migrations/1765288800000-decided-review-items-follow-content';
 import { SearchCountsPerLanguage1765242000000 } from '../../migrations/1765242000000-search-counts-per-language';
 import { OldArticleDraftsHidden1765285200000 } from '../../migrations/1765285200000-old-article-drafts-hidden';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
@@ -29,7 +30,7 @@ import { doneOrWaiting } from '../support/lock-waits';
 import { redoMigration } from '../support/migrations';
 import { holdLock } from '../support/row-locks';
 import { searchDocument } from '../support/search-contract';
-import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
+import { bootSecondNode, bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 /** The schema as a comparable list: columns, constraints and indexes, by name. */
 const SCHEMA = `
@@ -573,6 +574,74 @@ describe('migrations', () => {
     // Run again, it changes nothing.
     await redoMigration(t, new OldArticleDraftsHidden1765285200000());
     expect(await marks()).toEqual(before.map((r) => (r.topic_id === old && r.number === 1 ? { ...r, unpublished: true } : r)));
+  });
+
+  it('files every review item of a post or topic under the space its content is in now, decided ones an earlier release left in the space it moved from among them, and no other item (migration 1765288800000)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [author, reporter, oldMod, newMod] = [await makeUser(t), await makeUser(t, { trustLevel: 2 }), await makeUser(t), await makeUser(t)];
+    const s1 = await makeSpace(t, 'PUBLIC', [{ userId: oldMod.id, level: 'MODERATE' }]);
+    // The space the content moves to is one the old space's moderator cannot read.
+    const s2 = await makeSpace(t, 'RESTRICTED', [{ userId: newMod.id, level: 'MODERATE' }, { userId: reporter.id, level: 'PARTICIPATE' }]);
+    const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    const QUEUE = `query($s: ID, $status: ReviewStatus) { reviewQueue(spaceId: $s, status: $status) { totalCount edges { node { id reports { reason } } } } }`;
+    const MOVE_TOPIC = `mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`;
+    const MOVE_POSTS = `mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`;
+    const itemOf = async (targetType: string, targetId: string) => {
+      expectOk(await t.gql(REPORT, { input: { targetType, targetId, reason: 'ABUSE', note: 'quotes it' } }, { token: reporter.token }));
+      return (await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_type = $1 AND target_id = $2`, [targetType, targetId]))[0].id as string;
+    };
+    const decide = async (item: string, decision: string) => expectOk(await t.gql(RESOLVE, { input: { id: item, decision } }, { token: oldMod.token }));
+    // A topic moved whole, its own item and a reply's decided; a reply movePosts merged into a topic of s2, decided.
+    const moved = await createTopic(t, author.token, await makeBoard(t, s1.id));
+    const movedReply = await reply(t, author.token, moved.id, 'a rude reply');
+    const topicItem = await itemOf('TOPIC', moved.id);
+    const replyItem = await itemOf('POST', movedReply.id);
+    const merged = await reply(t, author.token, (await createTopic(t, author.token, await makeBoard(t, s1.id))).id, 'another rude reply');
+    const mergedItem = await itemOf('POST', merged.id);
+    await decide(topicItem, 'IGNORE');
+    await decide(replyItem, 'APPROVE');
+    await decide(mergedItem, 'REJECT');
+    const s2Board = await makeBoard(t, s2.id);
+    expectOk(await t.gql(MOVE_TOPIC, { input: { topicId: moved.id, boardId: s2Board } }, { token: admin.token }));
+    const into = await createTopic(t, newMod.token, s2Board);
+    expectOk(await t.gql(MOVE_POSTS, { input: { postIds: [merged.id], toTopicId: into.id } }, { token: admin.token }));
+    // Filed correctly, not to be touched: a decided and an open item of content still in s1, an item of s2's content, a profile's report.
+    const stayed = await createTopic(t, author.token, await makeBoard(t, s1.id));
+    const stayedItem = await itemOf('TOPIC', stayed.id);
+    await decide(stayedItem, 'REJECT');
+    const openItem = await itemOf('POST', (await reply(t, author.token, stayed.id, 'still here')).id);
+    const s2Item = await itemOf('TOPIC', into.id);
+    const userItem = await itemOf('USER', author.id);
+    // As releases before 6ab05842 left them: the decided items of the moved content still under s1.
+    const stale = [topicItem, replyItem, mergedItem];
+    await t.sql(`UPDATE review_items SET space_id = $2, updated_at = now() - interval '1 day' WHERE id = ANY($1::uuid[])`, [stale, s1.id]);
+    const untouched = [stayedItem, openItem, s2Item, userItem];
+    const rows = () => t.sql(`SELECT id, space_id, updated_at FROM review_items WHERE id = ANY($1::uuid[]) ORDER BY id`, [untouched]);
+    const before = await rows();
+    expect(before.map((r) => r.space_id).sort()).toEqual([s1.id, s1.id, s2.id, null].sort());
+    const listed = async (who: { token: string }, s: string | undefined, status: string) => {
+      const q = expectOk(await t.gql(QUEUE, { s, status }, { token: who.token })).reviewQueue;
+      return { totalCount: q.totalCount, ids: q.edges.map((e: any) => e.node.id).sort() };
+    };
+    const decided = { IGNORED: [topicItem], APPROVED: [replyItem], REJECTED: [mergedItem] };
+    for (const [status, items] of Object.entries(decided)) {
+      const theirs = status === 'REJECTED' ? [...items, stayedItem].sort() : items;
+      expect(await listed(oldMod, s1.id, status)).toEqual({ totalCount: theirs.length, ids: theirs });
+    }
+    await redoMigration(t, new DecidedReviewItemsFollowContent1765288800000());
+    for (const [status, items] of Object.entries(decided)) {
+      // The old space's moderator: none of them listed or counted, in s1 or in all they moderate, none found by id.
+      const left = status === 'REJECTED' ? [stayedItem] : [];
+      expect(await listed(oldMod, s1.id, status)).toEqual({ totalCount: left.length, ids: left });
+      expect(await listed(oldMod, undefined, status)).toEqual({ totalCount: left.length, ids: left });
+      for (const item of items) expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'IGNORE' } }, { token: oldMod.token }), 'NOT_FOUND');
+      // The new space's moderator finds them, reports and all.
+      const there = expectOk(await t.gql(QUEUE, { s: s2.id, status }, { token: newMod.token })).reviewQueue;
+      expect(there.edges.map((e: any) => [e.node.id, e.node.reports.length])).toEqual(items.map((i) => [i, 1]));
+    }
+    expect(await t.sql(`SELECT DISTINCT space_id FROM review_items WHERE id = ANY($1::uuid[])`, [stale])).toEqual([{ space_id: s2.id }]);
+    expect(await rows()).toEqual(before);
   });
 
   it('indexes the notices of a post and the removal notices of one, concurrently, and movePosts’ rewrite of them reads those indexes, not the table (migration 1765227600000)', async () => {
