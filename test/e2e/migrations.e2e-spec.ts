@@ -644,6 +644,45 @@ describe('migrations', () => {
     expect(await rows()).toEqual(before);
   });
 
+  it('indexes review items by target, concurrently, and moveTopic and movePosts still take exactly the moved content’s items, open or decided, with it (migration 1765292400000)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [author, reporter, mod] = [await makeUser(t), await makeUser(t, { trustLevel: 2 }), await makeUser(t)];
+    const s1 = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const s2 = await makeSpace(t, 'PUBLIC');
+    const report = async (targetType: string, targetId: string) => {
+      expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType, targetId, reason: 'ABUSE' } }, { token: reporter.token }));
+      return (await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_type = $1 AND target_id = $2`, [targetType, targetId]))[0].id as string;
+    };
+    const decide = async (id: string) =>
+      expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { id } }`, { input: { id, decision: 'REJECT' } }, { token: mod.token }));
+    const target = () =>
+      t.sql(`SELECT c.relname AS name, i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = 'review_items_target_idx'`);
+    await undo(backTo('ReviewItemsTargetIndex1765292400000'));
+    expect(await target()).toEqual([]);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('ReviewItemsTargetIndex1765292400000'));
+    expect(await target()).toEqual([{ name: 'review_items_target_idx', valid: true }]);
+    // A topic, its first post's and two replies' items, one of each decided; a topic beside it and its item, which stay.
+    const topic = await createTopic(t, author.token, await makeBoard(t, s1.id));
+    const [r1, r2] = [await reply(t, author.token, topic.id, 'one'), await reply(t, author.token, topic.id, 'two')];
+    const beside = await createTopic(t, author.token, await makeBoard(t, s1.id));
+    const [topicItem, r1Item, r2Item, besideItem] = [await report('TOPIC', topic.id), await report('POST', r1.id), await report('POST', r2.id), await report('TOPIC', beside.id)];
+    await decide(topicItem);
+    await decide(r2Item);
+    const spaces = async () =>
+      Object.fromEntries(
+        (await t.sql(`SELECT id, space_id FROM review_items WHERE id = ANY($1::uuid[])`, [[topicItem, r1Item, r2Item, besideItem]])).map((r) => [
+          ({ [topicItem]: 'topic', [r1Item]: 'r1', [r2Item]: 'r2', [besideItem]: 'beside' })[r.id],
+          r.space_id === s1.id ? 's1' : r.space_id === s2.id ? 's2' : r.space_id,
+        ]),
+      );
+    const s2Board = await makeBoard(t, s2.id);
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: s2Board } }, { token: admin.token }));
+    expect(await spaces()).toEqual({ topic: 's2', r1: 's2', r2: 's2', beside: 's1' });
+    // movePosts takes a reply back into s1, its item with it, and leaves the others.
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r2.id], toTopicId: beside.id } }, { token: admin.token }));
+    expect(await spaces()).toEqual({ topic: 's2', r1: 's2', r2: 's1', beside: 's1' });
+  }, 120_000);
+
   it('indexes the notices of a post and the removal notices of one, concurrently, and movePosts’ rewrite of them reads those indexes, not the table (migration 1765227600000)', async () => {
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
     const member = await makeUser(t);

@@ -16,9 +16,11 @@ export const REVIEW_ITEMS_MOVED = 'review.moved';
  * (a global moderator, a moderator of both spaces) keeps theirs. One `review.moved` for the move
  * (`reviewItemIds`, in id order, `spaceId`, `fromSpaceId`): both spaces' live review rooms hear
  * of each item, the old one that it left, the new one that it arrived, each with its own space's
- * id alone. `targets`: the items' condition, on `$1`; the new space is `$2`. Looked for among the
- * old space's items (`space_id = $3`, the queue's index: no index covers decided items by
- * target), where every item of the content is.
+ * id alone. `targets`: the items' condition, on `$1`, by target, each of its terms one the target
+ * index (`review_items_target_idx`) answers (a list of ids as `= ANY(…)`, an array or
+ * `ARRAY(SELECT …)`; `IN (SELECT …)` under an OR is a filter it cannot answer): the content's items are looked up,
+ * not looked for among the space's; the new space is `$2`. Those of the old space (`$3`) alone,
+ * where every item of the content is (migration 1765288800000 filed those moves before left).
  */
 export async function moveReviewItems(tx: Tx, targets: string, target: unknown, from: string, to: string): Promise<void> {
   const moved = await tx.query<{ id: string }>(

@@ -456,7 +456,7 @@ export class TopicsService {
       // Its review items, open or decided, follow the content into its new space (its queue for open ones).
       await moveReviewItems(
         tx,
-        `(target_type = 'TOPIC' AND target_id = $1) OR (target_type = 'POST' AND target_id IN (SELECT id FROM posts WHERE topic_id = $1))`,
+        `(target_type = 'TOPIC' AND target_id = $1) OR (target_type = 'POST' AND target_id = ANY(ARRAY(SELECT id FROM posts WHERE topic_id = $1)))`,
         topic.id, topic.spaceId, to.spaceId,
       );
     }
