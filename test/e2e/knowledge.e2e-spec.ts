@@ -11,6 +11,7 @@ import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 
 const DIFF = `query($from: ID!, $to: ID!) { articleRevisionDiff(fromId: $from, toId: $to) {
   titleChanged summaryChanged added removed from { number } to { number bodySource } lines { kind text oldNumber newNumber } } }`;
@@ -347,6 +348,34 @@ describe('knowledge base: revisions and review', () => {
       const set = expectOk(await api.spaceSettings(author.token, { spaceId: space2, twoPersonReview: true })).setKnowledgeSettings;
       expect(set.knowledgeSettings).toEqual({ twoPersonReview: true, verificationIntervalDays: 90 });
       expect(expectOk(await api.spaceSettings(admin.token, { spaceId: spaceId, verificationIntervalDays: 90 })).setKnowledgeSettings.knowledgeSettings.twoPersonReview).toBe(false);
+    });
+
+    it('changes nothing for a space admin whose grant was revoked after the change was checked (FORBIDDEN)', async () => {
+      const owner = await makeUser(t);
+      const other = await makeUser(t);
+      const space = (await makeSpace(t, 'PUBLIC', [{ userId: owner.id, level: 'ADMIN' }, { userId: other.id, level: 'ADMIN' }])).id;
+      const REVOKE = `mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`;
+      const state = async () => ({
+        space: await t.sql(`SELECT knowledge, updated_at FROM spaces WHERE id = $1`, [space]),
+        log: await t.sql(`SELECT action FROM moderation_log WHERE space_id = $1 ORDER BY at`, [space]),
+      });
+      // Checked while `other` runs the space, then held before its transaction; the owner revokes them meanwhile.
+      let first = true;
+      const gate = gateCalls(t.get(UnitOfWork), 'run', () => first && !(first = false));
+      let answer: GqlResult | undefined;
+      let before;
+      try {
+        const changing = api.spaceSettings(other.token, { spaceId: space, twoPersonReview: true, verificationIntervalDays: 30 });
+        await gate.begun;
+        expectOk(await t.gql(REVOKE, { input: { spaceId: space, userId: other.id } }, { token: owner.token }));
+        before = await state();
+        gate.open();
+        answer = await changing;
+      } finally {
+        gate.restore();
+      }
+      expect(expectError(answer!, 'FORBIDDEN').message).toBe('You need ADMIN access in this space');
+      expect(await state()).toEqual(before);
     });
 
     it('refuses publishing without review, and publishing one’s own changes', async () => {

@@ -79,7 +79,7 @@ describe('writes on a pool of one connection', () => {
     }
   };
 
-  it('a space admin changing grants, the space and its boards, and an admin creating a space: their access read again on the transaction (SpacesService.stillAdmin, create)', async () => {
+  it('a space admin changing grants, the space, its boards and its knowledge settings, and an admin creating a space: their access read again on the transaction (SpacesService.stillAdmin, create)', async () => {
     const own = (await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }])).id;
     const gql = async (mutation: string, input: Record<string, unknown>) => expectOk(await t.gql(mutation, { input }, { token: admin.token }));
     await gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { spaceId: own, userId: reader.id, level: 'MODERATE' });
@@ -87,6 +87,8 @@ describe('writes on a pool of one connection', () => {
     await gql(`mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`, { spaceId: own, name: 'Renamed on one connection' });
     const board = (await gql(`mutation($input: CreateBoardInput!) { createBoard(input: $input) { id } }`, { spaceId: own, kind: 'FORUM', name: 'One', slug: 'one' })).createBoard.id;
     expect((await gql(`mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { name } }`, { boardId: board, name: 'Still one' })).updateBoard.name).toBe('Still one');
+    const knowledge = `mutation($input: KnowledgeSettingsInput!) { setKnowledgeSettings(input: $input) { knowledgeSettings { twoPersonReview } } }`;
+    expect((await gql(knowledge, { spaceId: own, twoPersonReview: true })).setKnowledgeSettings.knowledgeSettings.twoPersonReview).toBe(true);
     const siteAdmin = await makeUser(t, { role: 'ADMIN' });
     const created = await t.gql(`mutation($input: CreateSpaceInput!) { createSpace(input: $input) { slug } }`, { input: { slug: 'one-connection', name: 'One', visibility: 'PUBLIC' } }, { token: siteAdmin.token });
     expect(expectOk(created).createSpace.slug).toBe('one-connection');

@@ -12,6 +12,7 @@ import type { GqlContext } from '../../core/src/graphql/context';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { SpaceModel } from '../../spaces/src/spaces/space.model';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { SpacesService } from '../../spaces/src/spaces.service';
 import { ID_VERSION } from '../../core/src/ids';
 
 export const DEFAULT_VERIFICATION_DAYS = 90;
@@ -49,6 +50,7 @@ export class KnowledgeSettingsService {
     private readonly access: AccessService,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
+    private readonly spaces: SpacesService,
   ) {}
 
   async of(spaceId: string, scope: { viewer?: Viewer; tx?: Tx } = {}): Promise<KnowledgeSettings> {
@@ -90,6 +92,9 @@ export class KnowledgeSettingsService {
       throw AppError.badInput(['twoPersonReview', 'verificationIntervalDays'].map((field) => ({ field, message: 'give at least one setting' })));
     }
     await this.uow.run(async (tx) => {
+      // The space's row held as a grant or a revocation holds it, then the admin judged again as
+      // they are now: one whose grant was revoked (or who was demoted) while this waited changes nothing.
+      await this.spaces.holdSpace(tx, viewer, input.spaceId);
       const before = await this.of(input.spaceId, { tx });
       await tx.query(
         `UPDATE spaces SET knowledge = knowledge || jsonb_strip_nulls(jsonb_build_object('twoPersonReview', $2::boolean, 'verificationIntervalDays', $3::int)),

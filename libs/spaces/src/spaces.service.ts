@@ -249,11 +249,12 @@ export class SpacesService {
   }
 
   /**
-   * The space's row held (`FOR NO KEY UPDATE`: changes to its grants and boards, and `update`,
-   * one at a time), then `stillAdmin`: of an admin's grant and a revocation of their own access
-   * racing, the one that comes second reads the first as it committed.
+   * The space's row held (`FOR NO KEY UPDATE`: changes to its grants and boards, its knowledge
+   * settings, and `update`, one at a time), then `stillAdmin`: of an admin's change and a
+   * revocation of their own access racing, the one that comes second reads the first as it
+   * committed. Also for a space admin's change made elsewhere (`KnowledgeSettingsService.set`).
    */
-  private async holdSpace(tx: Tx, viewer: Viewer, spaceId: string): Promise<void> {
+  async holdSpace(tx: Tx, viewer: Viewer, spaceId: string): Promise<void> {
     await tx.query(`SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, [spaceId]);
     await this.stillAdmin(tx, viewer, spaceId, 'Space not found');
   }
