@@ -23,15 +23,16 @@ type Collected = Omit<RenderedContent, 'html'>;
 
 interface ParseState {
   found: Collected;
-  /**
-   * Lines the quote rule may still visit looking for `[/quote]`. Each opening line scans
-   * ahead, so thousands of unclosed ones would cost quadratic time; past the budget, further
-   * openings stay text. Real posts (at most 100,000 characters) come nowhere near it.
-   */
-  quoteScanBudget: number;
+  /** Lines the quote rule has visited looking for `[/quote]`, held to QUOTE_SCAN_BUDGET. */
+  quoteLinesScanned: number;
 }
 
-const QUOTE_SCAN_BUDGET = 200_000;
+/**
+ * Lines the quote rule may visit, in all, looking for `[/quote]` in one document. Each opening
+ * line scans ahead, so thousands of unclosed ones would cost quadratic time; past the budget,
+ * further openings stay text. Real posts (at most 100,000 characters) come nowhere near it.
+ */
+export const QUOTE_SCAN_BUDGET = 200_000;
 
 // Kept under a symbol in markdown-it's env so it cannot collide with markdown-it's own keys (references).
 const PARSE_STATE = Symbol('parvis.content.parse-state');
@@ -213,11 +214,12 @@ function quoteBlock(state: StateBlock, startLine: number, endLine: number, silen
 
 /** The line of the `[/quote]` matching an opening line just before `from`, or -1. */
 function findQuoteClose(state: StateBlock, from: number, endLine: number, lineText: (n: number) => string): number {
-  const budget = parseState(state.env);
+  const scan = parseState(state.env);
   let depth = 0;
   let fence: { char: string; length: number } | null = null;
   for (let line = from; line < endLine; line++) {
-    if (--budget.quoteScanBudget < 0) return -1;
+    if (scan.quoteLinesScanned >= QUOTE_SCAN_BUDGET) return -1;
+    scan.quoteLinesScanned++;
     const empty = state.bMarks[line] + state.tShift[line] >= state.eMarks[line];
     // A non-empty line indented less than this block ends the enclosing list item.
     if (!empty && state.sCount[line] < state.blkIndent) return -1;
@@ -351,10 +353,18 @@ export class ContentRenderer {
   }
 
   render(markdown: string): RenderedContent {
+    return this.renderCountingWork(markdown).rendered;
+  }
+
+  /**
+   * `render`, with the work its quote rule did: the lines it scanned for closing lines. Tests bound
+   * that (QUOTE_SCAN_BUDGET), as they bound the SQL statements a page costs, rather than time a render.
+   */
+  renderCountingWork(markdown: string): { rendered: RenderedContent; quoteLinesScanned: number } {
     const found: Collected = { mentions: [], quotedPostIds: [], links: 0 };
-    const env: ParseState = { found, quoteScanBudget: QUOTE_SCAN_BUDGET };
+    const env: ParseState = { found, quoteLinesScanned: 0 };
     const raw = this.md.render(withoutControls(markdown), { [PARSE_STATE]: env });
-    return { html: sanitizeRendered(raw), ...found };
+    return { rendered: { html: sanitizeRendered(raw), ...found }, quoteLinesScanned: env.quoteLinesScanned };
   }
 }
 
