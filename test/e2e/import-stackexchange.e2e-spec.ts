@@ -657,6 +657,19 @@ describe('import:stackexchange', () => {
       expect(title).toBe('Pay gnp.exe now or never');
     });
 
+    it('takes a title or a display name that shows nothing (zero-width spaces, a Hangul filler, marks alone) as none, as the API refuses one', async () => {
+      const { dir, space, source } = await craft('invisible-line', ['\u200B\u200B\u200B', '\u3164 \u2800', '\u0301\u0301\u0301']);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question({ Title: '\u200B\u200C\u2060\uFEFF' }), ...answers()]);
+      await run({ dir, space: space.slug });
+      for (const ext of ['1', '2', '-1']) {
+        const [user] = await t.sql(`SELECT handle, display_name FROM users WHERE id = $1`, [await linked(source, 'user', ext)]);
+        // No name to show: the handle stands in, as for a dump's empty DisplayName.
+        expect(user.display_name).toBe(user.handle);
+      }
+      const [{ title }] = await t.sql(`SELECT title FROM topics WHERE id = $1`, [await linked(source, 'question', '10')]);
+      expect(title).toBe('Question 10');
+    });
+
     it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {
       const { dir, space, source } = await craft('repeats', ['Repeat One', 'Repeat Two', 'Repeat Three']);
       writeDumpFile(dir, 'Users.xml', 'users', [...users(['Repeat One', 'Repeat Two', 'Repeat Three']), { Id: '2', DisplayName: 'Repeat Two, again', CreationDate: '2019-01-02T00:00:00.000' }]);

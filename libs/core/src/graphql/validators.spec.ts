@@ -1,7 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsOptional, IsString, validateSync } from 'class-validator';
 import { trim } from './transforms';
-import { characterCount, HasVisibleText, IsPlainText, IsSingleLine, MarkdownText, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, PlainText, SetsText, SingleLineText } from './validators';
+import { asSingleLine, characterCount, HasVisibleText, IsPlainText, IsSingleLine, MarkdownText, MAX_STACKED_MARKS, MaxCharacters, MinCharacters, PlainText, SetsText, SingleLineText } from './validators';
 
 class Label {
   @HasVisibleText() @IsSingleLine() text!: string;
@@ -160,6 +160,26 @@ describe('text validators', () => {
     for (const value of [undefined, null, '*A* body', '', ' \u200b ', 'x'.repeat(11), '\u2764\ufe0f'.repeat(6), 'two\nlines', 42, '\u200b'.repeat(11)]) {
       expect([value, errors(StackedBody, value)]).toEqual([value, errors(InlineBody, value)]);
       expect([value, errors(OptionalBody, value)]).toEqual([value, errors(InlineOptionalBody, value)]);
+    }
+  });
+
+  it('makes imported text what a SingleLineText takes, or none when nothing visible is left', () => {
+    const zalgo = `e${'\u0301'.repeat(8)}\u202E${'\u0301'.repeat(8)}x`;
+    const cases: Array<[string, string]> = [
+      ['Eve\u202Enimda', 'Evenimda'],
+      ['Multi\nline\u0085 a\u2028b', 'Multi line'],
+      ['  \u00A0a\t\u0000b\u3000 ', 'a b'],
+      [zalgo, `e${'\u0301'.repeat(8)}x`],
+      ['😀'.repeat(20), '😀'.repeat(10)],
+      ['\u200B\u200B\u200B', ''],
+      ['\u3164 \u2800', ''],
+      ['\u0301\u0301', ''],
+      ['\u202E\r\n', ''],
+    ];
+    for (const [text, line] of cases) {
+      expect([text, asSingleLine(text, 10)]).toEqual([text, line]);
+      // What it gives passes the API's own stack, but none, which the caller replaces.
+      if (line !== '') expect([line, validateSync(plainToInstance(OptionalTitle, { title: line }))]).toEqual([line, []]);
     }
   });
 });

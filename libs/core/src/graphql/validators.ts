@@ -97,6 +97,23 @@ function plainTextProblem(value: unknown, lines: 'one' | 'many'): string | null 
   return null;
 }
 
+const LINE_BREAKING_RUNS = new RegExp(`(?:\\s|${LINE_BREAKING.source})+`, 'gu');
+const DIRECTION_CONTROLS_ALL = new RegExp(DIRECTION_CONTROLS.source, 'gu');
+const MARKS_PAST_STACK = new RegExp(`(\\p{M}{${MAX_STACKED_MARKS}})\\p{M}+`, 'gu');
+
+/**
+ * Text from elsewhere (an import), which cannot be refused, made what SingleLineText(max) takes:
+ * direction controls dropped, marks past MAX_STACKED_MARKS cut, line breaks, control characters
+ * and white space made one space, cut to `max` characters (code points, as MaxCharacters counts:
+ * no half of a surrogate pair) and trimmed; '' when nothing visible is left (HasVisibleText), so
+ * the caller puts what it has for none.
+ */
+export function asSingleLine(text: string, max: number): string {
+  const line = text.replace(DIRECTION_CONTROLS_ALL, '').replace(MARKS_PAST_STACK, '$1').replace(LINE_BREAKING_RUNS, ' ').trim();
+  const cut = Array.from(line).slice(0, max).join('').trim();
+  return hasVisibleText(cut) ? cut : '';
+}
+
 /**
  * For one-line text shown in lists, e-mails and notifications (titles, names, labels): a line
  * break there would let it pass for lines of its own (a fake "unsubscribe here" in a digest),

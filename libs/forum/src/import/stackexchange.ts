@@ -7,7 +7,7 @@ import TurndownService from 'turndown';
 import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer';
 import { outboxInsertSql, retryable, retryingDeadlocks, sqlState, TRANSACTION_ATTEMPTS } from '../../../core/src/database/unit-of-work';
 import { AppError, ErrorCode } from '../../../core/src/errors';
-import { MAX_STACKED_MARKS } from '../../../core/src/graphql/validators';
+import { asSingleLine } from '../../../core/src/graphql/validators';
 import { newId } from '../../../core/src/ids';
 import { inputFile, optionalInputFile } from '../../../core/src/input-file';
 import { TAG_RE } from '../topics/dto/topic.inputs';
@@ -260,24 +260,6 @@ export function parseDumpTags(raw: string | undefined): { tags: string[]; rewrit
     tags.push(kept);
   }
   return { tags, rewritten, dropped };
-}
-
-const STACKED_MARKS = new RegExp(`(\\p{M}{${MAX_STACKED_MARKS}})\\p{M}+`, 'gu');
-
-/**
- * A dump's one-line text (a question's title, a user's display name) as the API takes one
- * (IsSingleLine: sign-up, updateProfile, createTopic): line breaks and other control characters
- * made spaces, direction overrides and isolates dropped (`Eve\u202Enimda` would show as
- * "Eveadmin"), marks stacked past MAX_STACKED_MARKS cut, white space collapsed; then cut to
- * `max` characters, trimmed.
- */
-export function dumpLine(text: string | undefined, max: number): string {
-  const line = (text ?? '')
-    .replace(/[\u202A-\u202E\u2066-\u2069]/gu, '')
-    .replace(STACKED_MARKS, '$1')
-    .replace(/[\s\p{Cc}\u2028\u2029]+/gu, ' ')
-    .trim();
-  return Array.from(line).slice(0, max).join('').trim();
 }
 
 /** A handle (users.handle CHECK: 3–30 of a-z, 0-9, _ and -) from a display name; '' when nothing usable is left. */
@@ -716,7 +698,7 @@ class StackExchangeImport {
   private async importUsers(rows: Row[]): Promise<Batch> {
     const users = rows
       .filter((r) => r.Id)
-      .map((r) => ({ ext: r.Id, name: dumpLine(r.DisplayName, 100), createdAt: parseDumpDate(r.CreationDate), profile: convertDumpProfile(r) }));
+      .map((r) => ({ ext: r.Id, name: asSingleLine(r.DisplayName ?? '', 100), createdAt: parseDumpDate(r.CreationDate), profile: convertDumpProfile(r) }));
     return this.batch(new Batch(), async (batch) => {
       const existing = new Map(
         (
@@ -916,7 +898,7 @@ class StackExchangeImport {
       read.tally.tagsDropped += tags.dropped;
       questions.push({
         ...this.parsePost(r),
-        title: dumpLine(r.Title, TITLE_MAX) || `Question ${r.Id}`,
+        title: asSingleLine(r.Title ?? '', TITLE_MAX) || `Question ${r.Id}`,
         tags: tags.tags,
         closed: !!r.ClosedDate,
         accepted: r.AcceptedAnswerId || undefined,
