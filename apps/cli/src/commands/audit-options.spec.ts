@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { InvalidArgumentError } from 'commander';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseOut, parseSince } from './audit-options';
@@ -167,6 +167,23 @@ describe("audit:export's --out", () => {
     expect(parseOut(out)).toBe(out);
     await writeExportFile(out, async (stream) => (stream.write('a row\n'), 1));
     expect(readFileSync(out, 'utf8')).toBe('a row\n');
+  });
+
+  // parseOut checks the path as resolved (against the current folder, `..` taken by name), and
+  // handed on the path as typed, which the kernel took otherwise: `..` after a link, in the folder
+  // above where the link leads (not the folder checked), and its length as typed (ENAMETOOLONG, or
+  // ENOENT, once the database was open, for a path that resolves to a short one).
+  it('hands on the path it checked, as resolved, and the export is written there', async () => {
+    mkdirSync(path.join(dir, 'elsewhere', 'sub'), { recursive: true });
+    symlinkSync(path.join(dir, 'elsewhere', 'sub'), path.join(dir, 'link'));
+    const typed = `${dir}/link/../resolved.csv`;
+    expect(parseOut(typed)).toBe(path.join(dir, 'resolved.csv'));
+    await writeExportFile(parseOut(typed), async (stream) => (stream.write('a row\n'), 1));
+    expect([existsSync(path.join(dir, 'resolved.csv')), existsSync(path.join(dir, 'elsewhere', 'resolved.csv'))]).toEqual([true, false]);
+    const long = `${dir}/${'none/../'.repeat(600)}long.csv`;
+    expect(Buffer.byteLength(long)).toBeGreaterThan(4095);
+    await writeExportFile(parseOut(long), async (stream) => (stream.write('a row\n'), 1));
+    expect(readFileSync(path.join(dir, 'long.csv'), 'utf8')).toBe('a row\n');
   });
 
   it('takes a new file, or one to replace, in a folder this user may write in', () => {

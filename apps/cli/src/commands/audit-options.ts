@@ -61,7 +61,10 @@ const PATH_MAX_BYTES = 4095;
  * user's in a sticky folder (which only its owner may replace), or its name or whole path is too
  * long for the partial's (NAME_MAX, PATH_MAX_BYTES less PARTIAL_NAME_EXTRA_BYTES): otherwise that would be found only once
  * the database is opened or the log read. What is beside it already (a `<file>.partial` of an export that died) is
- * no matter: the partial is a new file of a name of its own.
+ * no matter: the partial is a new file of a name of its own. What it answers is the path it checked,
+ * as resolved (against the current folder, `..` taken by name), the one the export writes: the path
+ * as typed, handed on, was the kernel's to read otherwise (`..` after a link, in the folder above
+ * where the link leads; a long path that resolves to a short one, ENAMETOOLONG).
  */
 export function parseOut(value: string): string {
   const file = resolve(value);
@@ -120,5 +123,5 @@ export function parseOut(value: string): string {
   if (replaced && stat.mode & STICKY && uid !== undefined && uid !== 0 && replaced.uid !== uid && stat.uid !== uid) {
     throw new InvalidArgumentError(`expected a file this user may replace (${file} is another user's, in a folder where only a file's owner may replace it)`);
   }
-  return value;
+  return file;
 }
