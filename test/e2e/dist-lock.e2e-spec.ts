@@ -1,15 +1,28 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { distLockIsStale, holdDistLock, holderRecord, takeOverDeadLock } from '../support/dist';
 
 /** Run once after the next stat of its path answers (afterItsAgeIsRead); node:fs's statSync cannot be spied on. */
 let afterStat: { path: string; run: () => void } | null = null;
+/** Run once in the middle of the next removal of its path (whileItIsRemoved). */
+let duringRemoval: { path: string; run: () => void } | null = null;
 jest.mock('node:fs', () => {
   const fs = jest.requireActual<typeof import('node:fs')>('node:fs');
   return {
     ...fs,
+    // A folder's removal as the recursive one does it (its entries listed, each removed, then the
+    // folder), with `run` between the listing and the rest: another process's step, on the disk.
+    rmSync: (...args: Parameters<typeof fs.rmSync>) => {
+      if (!duringRemoval || String(args[0]) !== duringRemoval.path) return fs.rmSync(...args);
+      const { path: folder, run } = duringRemoval;
+      duringRemoval = null;
+      const entries = fs.readdirSync(folder);
+      run();
+      for (const entry of entries) fs.rmSync(`${folder}/${entry}`, { recursive: true, force: true });
+      fs.rmdirSync(folder);
+    },
     statSync: (...args: Parameters<typeof fs.statSync>) => {
       const stat = fs.statSync(...args);
       if (afterStat && String(args[0]) === afterStat.path) {
@@ -155,6 +168,24 @@ describe("dist/'s build lock", () => {
     // (its holder marked, to tell it from what the second would write: the same process here)
     writeFileSync(path.join(lock, 'holder'), `${process.pid} 1`);
     expect([holdDistLock(lock), readFileSync(path.join(lock, 'holder'), 'utf8')]).toEqual([false, `${process.pid} 1`]);
+  });
+
+  // A second waiter claims the holder the first wrote into a lock with none (judged old), moving
+  // it aside, while the first removes that lock: the lock's removal found the holder it listed
+  // gone and the folder not empty (ENOTEMPTY), and the waiter's buildDistOnce failed, its spec with
+  // it; the second then put the holder back, a live process's, in the lock no one held.
+  it('with no holder written, taken over once old, is removed though a second waiter moves the holder aside meanwhile', () => {
+    const lock = lockHeldBy(null, HOUR_AGO);
+    const claimed = path.join(lock, 'holder.claimed-by-another');
+    duringRemoval = { path: lock, run: () => renameSync(path.join(lock, 'holder'), claimed) };
+    try {
+      expect(takeOverDeadLock(lock)).toBe(true);
+    } finally {
+      duringRemoval = null;
+    }
+    expect(existsSync(lock)).toBe(false);
+    // The second, finding the holder it claimed a live one's, puts it back: the lock is gone.
+    expect(() => renameSync(claimed, path.join(lock, 'holder'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 
   it('with no holder written, is taken over by the first of two waiters that judged it old; the second leaves it', () => {

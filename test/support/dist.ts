@@ -88,6 +88,27 @@ export function distLockIsStale(lock: string): boolean {
   }
 }
 
+/** How many times a lock's removal is tried that finds its folder not empty (removeDistLock). */
+const LOCK_REMOVAL_TRIES = 10;
+
+/**
+ * Removes `lock` and what is in it. A waiter may claim its holder while it is removed, moving the
+ * file aside (takeOverDeadLock), and put it back after: the removal, which listed the holder, finds
+ * it gone and the folder not empty (ENOTEMPTY), and threw, failing buildDistOnce (and its spec)
+ * and leaving the lock, where the holder put back (a live process's) kept every other worker
+ * waiting. It is tried again, listing the folder anew: each waiter moves the holder at most twice.
+ */
+function removeDistLock(lock: string): void {
+  for (let tries = 1; ; tries++) {
+    try {
+      rmSync(lock, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || tries === LOCK_REMOVAL_TRIES) throw err;
+    }
+  }
+}
+
 /**
  * Removes `lock`, judged dead by distLockIsStale, unless it is a live worker's by now, and says
  * whether it did. Two waiters may judge the same lock dead: the first removes it, a third worker
@@ -113,7 +134,7 @@ export function takeOverDeadLock(lock: string): boolean {
     // holder, exclusively. Of the waiters, and a worker that took it anew and has not written its
     // own, one writes it and removes the lock it now holds; the others find a holder and leave it.
     if (!holdDistLock(lock)) return false;
-    rmSync(lock, { recursive: true, force: true });
+    removeDistLock(lock);
     return true;
   }
   const held = holderIn(claimed);
@@ -124,7 +145,7 @@ export function takeOverDeadLock(lock: string): boolean {
     } catch {}
     return false;
   }
-  rmSync(lock, { recursive: true, force: true });
+  removeDistLock(lock);
   return true;
 }
 
@@ -162,7 +183,7 @@ function builtOrBuilding(run: string | undefined): boolean {
   try {
     held = holdDistLock(LOCK);
   } catch (err) {
-    rmSync(LOCK, { recursive: true, force: true });
+    removeDistLock(LOCK);
     throw err;
   }
   if (!held) return false;
@@ -173,7 +194,7 @@ function builtOrBuilding(run: string | undefined): boolean {
     if (run) writeFileSync(MARK, run);
     return true;
   } finally {
-    rmSync(LOCK, { recursive: true, force: true });
+    removeDistLock(LOCK);
   }
 }
 
