@@ -119,6 +119,22 @@ describe("dist/'s build lock", () => {
     expect(readFileSync(path.join(lock, 'holder'), 'utf8')).toBe(String(process.pid));
   });
 
+  // A worker killed between creating its holder and writing its pid in it (writeFileSync opens,
+  // then writes) left the holder empty: the lock was judged by its age, and each waiter that found
+  // it old claimed the holder, read no pid, took it for one being written and put it back, which
+  // made the lock new again: every later run waited for good. Its holder's own age (its mtime,
+  // which moving it aside keeps) tells one being written from one its writer died writing.
+  it('whose holder was created but never written, is taken over once old, not while new', () => {
+    const lock = lockHeldBy(null);
+    writeFileSync(path.join(lock, 'holder'), '');
+    utimesSync(lock, HOUR_AGO, HOUR_AGO);
+    // Being written now: put back as it was.
+    expect([distLockIsStale(lock), takeOverDeadLock(lock), readdirSync(lock)]).toEqual([true, false, ['holder']]);
+    utimesSync(path.join(lock, 'holder'), HOUR_AGO, HOUR_AGO);
+    utimesSync(lock, HOUR_AGO, HOUR_AGO);
+    expect([distLockIsStale(lock), takeOverDeadLock(lock), existsSync(lock)]).toEqual([true, true, false]);
+  });
+
   /**
    * `lock`'s next stat answered as it is, then `meanwhile` run: what other processes do between a
    * waiter's judging the lock by its age and its acting on that judgment (injected, not raced).

@@ -81,8 +81,13 @@ const holderAlive = ({ pid, start }: { pid: number; start?: string }): boolean =
 export function distLockIsStale(lock: string): boolean {
   const holder = holderIn(path.join(lock, HOLDER));
   if (holder !== null) return !holderAlive(holder);
+  return fileIsOld(lock);
+}
+
+/** Whether `file` (a lock, or a holder with no pid in it) was last changed more than STALE_LOCK_MS ago; not when it is gone. */
+function fileIsOld(file: string): boolean {
   try {
-    return Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS;
+    return Date.now() - statSync(file).mtimeMs > STALE_LOCK_MS;
   } catch {
     return false;
   }
@@ -116,8 +121,9 @@ function removeDistLock(lock: string): void {
  * (two builds at once). So a waiter first claims the holder it judged dead, by moving its file
  * aside (a rename: of two waiters, one moves it), then reads whose it moved: a dead holder's lock
  * is its to remove (no other waiter can claim it any more, and its holder will not remove it);
- * a live one's (or one whose pid is still being written) is put back as it was. Meanwhile the
- * lock has no holder and a new age, so no other waiter judges it dead. A lock with no holder
+ * a live one's (or one whose pid is still being written: no pid in it, and new) is put back as it
+ * was; one with no pid in it, old, was left by a worker that died writing it, and is removed.
+ * Meanwhile the lock has no holder and a new age, so no other waiter judges it dead. A lock with no holder
  * written is judged by its age, then claimed by writing a holder into it (holdDistLock) before it
  * is removed, so that a lock taken anew since it was judged is never removed by its name.
  */
@@ -138,7 +144,10 @@ export function takeOverDeadLock(lock: string): boolean {
     return true;
   }
   const held = holderIn(claimed);
-  if (held === null || holderAlive(held)) {
+  // No pid in it: being written now (put back), or its writer died between creating it and
+  // writing (killed there, or a run's worker): then it is as old as a lock with no holder judged
+  // dead. Its age is its own (a rename keeps a file's mtime), where the folder's each claim renews.
+  if ((held === null && !fileIsOld(claimed)) || (held !== null && holderAlive(held))) {
     // Gone meanwhile (its holder done, the lock removed) is nothing to put back.
     try {
       renameSync(claimed, holder);
