@@ -130,9 +130,9 @@ describe("audit:export's --out file", () => {
   /**
    * What the export does to its files, in order, through node:fs/promises (spied on): each open,
    * sync and close of a handle (named by what it opened, the partial or the folder) and each
-   * rename. `refuseFolderSync` answers the folder's sync with that error code.
+   * rename. `refuse` answers the sync of what it names (the partial or the folder) with that error code.
    */
-  async function steps(run: () => Promise<unknown>, refuseFolderSync?: string): Promise<string[]> {
+  async function steps(run: () => Promise<unknown>, refuse?: { what: 'partial' | 'folder'; code: string }): Promise<string[]> {
     const fsPromises = jest.requireActual<typeof FsPromises>('node:fs/promises');
     const realOpen = fsPromises.open;
     const realRename = fsPromises.rename;
@@ -145,7 +145,7 @@ describe("audit:export's --out file", () => {
       const [sync, close] = [handle.sync.bind(handle), handle.close.bind(handle)];
       handle.sync = () => {
         seen.push(`sync ${what}`);
-        if (what === 'folder' && refuseFolderSync) return Promise.reject(Object.assign(new Error(`${refuseFolderSync}: refused, fsync`), { code: refuseFolderSync }));
+        if (what === refuse?.what) return Promise.reject(Object.assign(new Error(`${refuse.code}: refused, fsync`), { code: refuse.code }));
         return sync();
       };
       handle.close = () => {
@@ -189,10 +189,21 @@ describe("audit:export's --out file", () => {
   it("is written where the file system refuses a folder's sync, and fails on the folder's error of another kind", async () => {
     const out = path.join(dir, 'log.csv');
     for (const code of ['EINVAL', 'ENOTSUP']) {
-      expect(await steps(() => expect(writeExportFile(out, lines)).resolves.toBe(1), code)).toContain('close folder');
+      expect(await steps(() => expect(writeExportFile(out, lines)).resolves.toBe(1), { what: 'folder', code })).toContain('close folder');
     }
-    await steps(() => expect(writeExportFile(out, lines)).rejects.toThrow('EIO: refused, fsync'), 'EIO');
+    await steps(() => expect(writeExportFile(out, lines)).rejects.toThrow('EIO: refused, fsync'), { what: 'folder', code: 'EIO' });
     expect({ text: readFileSync(out, 'utf8'), left: readdirSync(dir) }).toEqual({ text: '1,post.hide\n', left: ['log.csv'] });
+  });
+
+  // The partial's sync (the stream's flush, before it closes it) failing, say on the disk's
+  // write-back (EIO): the export fails with it, renames nothing, and removes its partial, as on a
+  // failed write; the file at the name is left as it was.
+  it("fails on its partial's failed sync, before the rename, and removes the partial", async () => {
+    const out = path.join(dir, 'log.csv');
+    writeFileSync(out, 'an export before\n');
+    const seen = await steps(() => expect(writeExportFile(out, lines)).rejects.toThrow('EIO: refused, fsync'), { what: 'partial', code: 'EIO' });
+    expect(seen).toEqual(['open partial', 'sync partial', 'close partial']);
+    expect({ text: readFileSync(out, 'utf8'), left: readdirSync(dir) }).toEqual({ text: 'an export before\n', left: ['log.csv'] });
   });
 
   it("fails with the export's own error when its partial cannot be removed after", async () => {
