@@ -94,6 +94,32 @@ describe("audit:export's --out file", () => {
     expect({ status: run.status, stderr: run.stderr, left: readdirSync(dir) }).toEqual({ status: 130, stderr: '', left: [] });
   });
 
+  // A folder its user may write in but not read (mode 0300), which parseOut takes (it asks for
+  // write and search): the folder cannot be opened to be synced (EACCES), and the export, its file
+  // renamed into place, failed with that error (exit 1). Run as another user (root reads any folder).
+  (process.getuid?.() === 0 ? it : it.skip)('is written in a folder its user may write in but not read, which cannot be opened to sync', () => {
+    chmodSync(dir, 0o711);
+    const folder = path.join(dir, 'write-only');
+    mkdirSync(folder);
+    chownSync(folder, 65534, 65534);
+    chmodSync(folder, 0o300);
+    const out = path.join(folder, 'log.csv');
+    const exporting = `
+      const ts = require('typescript');
+      require.extensions['.ts'] = (module, file) => module._compile(ts.transpileModule(require('node:fs').readFileSync(file, 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText, file);
+      require(process.argv[1]).writeExportFile(process.argv[2], async (stream) => (stream.write('1,post.hide\\n'), 1)).then((n) => console.log('written', n), (err) => console.log('failed', err.message));
+    `;
+    const run = spawnSync(process.execPath, ['-e', exporting, require.resolve('./export-file.ts'), out], { cwd: path.join(__dirname, '../../../..'), encoding: 'utf8', uid: 65534, gid: 65534 });
+    chmodSync(folder, 0o700);
+    expect({ status: run.status, stdout: run.stdout, stderr: run.stderr, text: readFileSync(out, 'utf8'), left: readdirSync(folder) }).toEqual({
+      status: 0,
+      stdout: 'written 1\n',
+      stderr: '',
+      text: '1,post.hide\n',
+      left: ['log.csv'],
+    });
+  });
+
   // Its stream closed it when it ended (or was destroyed), and the export closed it again after.
   it('closes its file once, whether the export is written or fails', async () => {
     const fsPromises = jest.requireActual<typeof FsPromises>('node:fs/promises');

@@ -44,10 +44,11 @@ async function closed(stream: WriteStream): Promise<void> {
 
 /**
  * Errors of a folder's fsync that say the file system does not do it (Linux's EINVAL on some, a
- * folder that cannot be opened to sync, ENOTSUP): the rename stands as written, as robust tools
- * (git, SQLite) take it. Any other (EIO) fails the export.
+ * folder that cannot be opened to sync, ENOTSUP), or of its open that say this user may not read
+ * it (EACCES: a folder of mode 0300, which it may write in, as parseOut asks, but not open): the
+ * rename stands as written, as robust tools (git, SQLite) take it. Any other (EIO) fails the export.
  */
-const FOLDER_SYNC_REFUSED = new Set(['EINVAL', 'ENOTSUP', 'EISDIR']);
+const FOLDER_SYNC_REFUSED = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EACCES']);
 
 /**
  * The folder `dir` synced (fsync), so that a rename into it survives a crash: without it the
