@@ -1,9 +1,11 @@
 import { newId } from '../../libs/core/src/ids';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { POST_MOVED } from '../../libs/forum/src/posts/posts.service';
-import { REPORTS_PER_DAY } from '../../libs/moderation/src/reports/reports.service';
+import { REPORTS_PER_DAY, ReportsService } from '../../libs/moderation/src/reports/reports.service';
+import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
+import { gateCalls } from '../support/gates';
 import { doneOrWaiting } from '../support/lock-waits';
 import { TableSnapshots } from '../support/refusals';
 import { HeldLock, holdLock, withLockHeld } from '../support/row-locks';
@@ -83,6 +85,43 @@ describe('moderation: reports and the review queue', () => {
     // Its content is still there for others, and still reported like any other.
     expect(expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: left.id, reason: 'ABUSE' } }, { token: r.token })).report.status).toBe('OPEN');
     expect(expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: r.token })).report.status).toBe('OPEN');
+  });
+
+  it('decides a report of an account against its anonymisation once, under the account’s row: one anonymised meanwhile is NOT_FOUND, nothing written; one under way waits for the report', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const anonymize = (id: string) => t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id }, { token: admin.token });
+    const reportOf = (id: string, token: string) => t.gql(REPORT, { input: { targetType: 'USER', targetId: id, reason: 'ABUSE' } }, { token });
+    const counts = async () => (await t.sql(`SELECT (SELECT count(*) FROM reports)::int AS reports, (SELECT count(*) FROM review_items)::int AS items, (SELECT count(*) FROM rate_events)::int AS rate`))[0];
+    // Anonymised once the report found the account, before its transaction: refused there.
+    const gone = await makeUser(t);
+    const r = await member();
+    const before = await counts();
+    let calls = 0;
+    const gate = gateCalls(t.get(ReportsService), 'assertMayReport', () => calls++ === 0);
+    try {
+      const reporting = reportOf(gone.id, r.token);
+      await gate.begun;
+      expectOk(await anonymize(gone.id));
+      gate.open();
+      expect(expectError(await reporting, 'NOT_FOUND').message).toBe('User not found');
+    } finally {
+      gate.restore();
+    }
+    expect(await counts()).toEqual(before);
+    // A report holding the account: the anonymisation waits for it, and finds it taken.
+    const going = await makeUser(t);
+    const opening = gateCalls(t.get(ReviewItems), 'open', (_tx: unknown, o: { targetId: string }) => o.targetId === going.id);
+    try {
+      const reporting = reportOf(going.id, r.token);
+      await opening.begun;
+      const anonymizing = anonymize(going.id);
+      expect(await doneOrWaiting(t, anonymizing, 1)).toBe('waiting');
+      opening.open();
+      expect(expectOk(await reporting).report.status).toBe('OPEN');
+      expectOk(await anonymizing);
+    } finally {
+      opening.restore();
+    }
   });
 
   it('files a split-off reply’s open reports on the new topic it opens, where the topic’s reports gather: one score, each reporter once, a rejected reporter kept off', async () => {

@@ -7,6 +7,7 @@ import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
 import { SanctionsService } from '../sanctions/sanctions.service';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
+import { UsersRepository } from '../../../identity/src/users/users.repository';
 import { SanctionKind } from '../sanctions/sanction.model';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -180,6 +181,7 @@ export class ReportsService {
     private readonly reviewItems: ReviewItems,
     private readonly sanctions: SanctionsService,
     private readonly sessions: SessionsService,
+    private readonly users: UsersRepository,
   ) {}
 
   /**
@@ -291,6 +293,10 @@ export class ReportsService {
       // revoked, meanwhile reports nothing, or weighs as what they are now), their weight, and
       // below the space's threshold and whether its author is under automatic moderation.
       const reporter = await this.sessions.viewerNow(viewer, tx);
+      // A reported account is read again here, held as a write naming it holds it (`holdMember`,
+      // FOR SHARE, which its deletion's ACCOUNT_LOCK waits for): one anonymised since `target`
+      // found it is NOT_FOUND, nothing written; an anonymisation under way waits for the report.
+      if (input.targetType === ReportTargetType.USER && !(await this.users.holdMember(tx, targetId))) throw AppError.notFound('User not found');
       // Whether they may see it is judged again too, as `target` judged it, on the post and topic
       // as held: a moderator demoted meanwhile no longer sees hidden or held content (NOT_FOUND).
       if (now && (await this.heldView(reporter, now)).view !== 'full') throw notFound();
