@@ -124,6 +124,20 @@ describe('moderation: reports and the review queue', () => {
     }
   });
 
+  it('keeps the reports an account received open through its anonymisation: a moderator still decides them, a sanction with them (deleting an account is no way round a ban)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const troll = await makeUser(t);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: troll.id, reason: 'ABUSE' } }, { token: (await member()).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_type = 'USER' AND target_id = $1`, [troll.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: troll.id }, { token: admin.token }));
+    expect(await t.sql(`SELECT status FROM review_items WHERE id = $1`, [item.id])).toEqual([{ status: 'PENDING' }]);
+    expect(await t.sql(`SELECT status FROM reports WHERE review_item_id = $1`, [item.id])).toEqual([{ status: 'OPEN' }]);
+    const resolved = expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', sanction: { kind: 'BAN', reason: 'Harassment of members' } } }, { token: globalMod.token }));
+    expect(resolved.resolveReviewItem.status).toBe('APPROVED');
+    expect(await t.sql(`SELECT kind, space_id FROM sanctions WHERE user_id = $1`, [troll.id])).toEqual([{ kind: 'BAN', space_id: null }]);
+  });
+
   it('files a split-off reply’s open reports on the new topic it opens, where the topic’s reports gather: one score, each reporter once, a rejected reporter kept off', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"autoHideThreshold": 2}' WHERE id = $1`, [s.id]);

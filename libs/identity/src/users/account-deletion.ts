@@ -29,7 +29,9 @@ export const ACCOUNT_DELETION_PER_USER: RateRule = { bucket: 'account-deletion:u
  * shown under a neutral handle and name; everything that is about the person goes, in one
  * transaction. Moderation history stays (sanctions, their e-mail and IP bans, appeals,
  * reports filed and received, the moderation log), so deleting an account is no way round a
- * ban, nor a way to erase what moderators decided.
+ * ban, nor a way to erase what moderators decided. The reports it received that are still open
+ * stay open too, for a moderator to decide (a sanction with them, an IP ban reading its ended
+ * sessions): closing them here would let a member clear them by deleting the account.
  */
 @Injectable()
 export class AccountDeletionService {
