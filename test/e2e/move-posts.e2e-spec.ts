@@ -794,31 +794,16 @@ describe('moving posts to another topic', () => {
     const replyTo = (topicId: string, body: string) => t.gql(REPLY, { input: { topicId, body } }, { token: customer.token });
     // Both topics held, so a reply queues before the move and others after it, all waiting at
     // once (the tests' pool has five connections: the holder asks who waits itself).
-    const holder = t.ds.createQueryRunner();
-    await holder.connect();
-    const waiting = async (count: number) => {
-      for (let i = 0; i < 100; i++) {
-        const [{ n }] = await holder.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if (n >= count) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`fewer than ${count} statements waiting for a lock`);
-    };
-    let results;
-    try {
-      await holder.startTransaction();
-      await holder.query(`SELECT id FROM topics WHERE id = ANY($1::uuid[]) FOR UPDATE`, [[source.id, dest.id]]);
+    const results = await withLockHeld(t, `SELECT id FROM topics WHERE id = ANY($1::uuid[]) FOR UPDATE`, [[source.id, dest.id]], async (h) => {
       const before = replyTo(dest.id, 'Before');
-      await waiting(1);
+      await h.waiting(1);
       const moved = move({ postIds: moving, toTopicId: dest.id }, moderator);
-      await waiting(2);
+      await h.waiting(2);
       const after = [replyTo(dest.id, 'After'), replyTo(source.id, 'Stays')];
-      await waiting(4);
-      await holder.commitTransaction();
-      results = await Promise.all([before, moved, ...after]);
-    } finally {
-      await holder.release();
-    }
+      await h.waiting(4);
+      await h.release();
+      return Promise.all([before, moved, ...after]);
+    });
     for (const r of results) expectOk(r);
     const numbersOf = async (topicId: string) => (await t.sql(`SELECT number FROM posts WHERE topic_id = $1 ORDER BY number`, [topicId])).map((r: any) => r.number);
     expect(await numbersOf(dest.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
