@@ -4,6 +4,7 @@ import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { connectLive } from '../support/live-client';
+import { waitForLockWaits } from '../support/lock-waits';
 
 /** Paths of the forum and its live gateway that the main suites do not walk. */
 describe('forum: edits through automod, presence and sync', () => {
@@ -230,13 +231,7 @@ describe('forum: edits through automod, presence and sync', () => {
       await holder.startTransaction();
       await holder.query(`UPDATE posts SET state = 'DELETED', deleted_at = now() WHERE id = $1`, [answer.id]);
       const pending = t.gql(`mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: answer.id }, { token: asker.token });
-      let waiting = false;
-      for (let i = 0; i < 100 && !waiting; i++) {
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        waiting = n > 0;
-        if (!waiting) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(waiting).toBe(true);
+      await waitForLockWaits(t, 1);
       await holder.commitTransaction();
       expectError(await pending, 'BAD_USER_INPUT');
     } finally {

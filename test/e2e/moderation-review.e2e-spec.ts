@@ -1,6 +1,7 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { waitForLockWaits } from '../support/lock-waits';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
 const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s, first: 50) {
@@ -41,13 +42,7 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
       await holder.startTransaction();
       await holder.query(`UPDATE posts SET state = 'DELETED', deleted_at = now() WHERE id = $1`, [postId]);
       const pending = request();
-      let waiting = false;
-      for (let i = 0; i < 100 && !waiting; i++) {
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        waiting = n > 0;
-        if (!waiting) await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(waiting).toBe(true);
+      await waitForLockWaits(t, 1);
       await holder.commitTransaction();
       return await pending;
     } finally {

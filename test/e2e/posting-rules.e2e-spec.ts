@@ -6,6 +6,7 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PostsService } from '../../libs/forum/src/posts/posts.service';
 import { gateCalls } from '../support/gates';
 import { withLockHeld } from '../support/row-locks';
+import { waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('posting rules: limits by trust level and pre-moderation', () => {
@@ -786,11 +787,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       await holder.query(`UPDATE posts SET state = 'VISIBLE' WHERE id = $1`, [postId]);
       await holder.query(`UPDATE topics SET state = 'VISIBLE' WHERE id = (SELECT topic_id FROM posts WHERE id = $1)`, [postId]);
       const editing = t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'text nobody reviewed' } }, { token: member.token });
-      for (let i = 0; i < 100; i++) {
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if (n > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitForLockWaits(t, 1);
       await holder.commitTransaction();
       edited = await editing;
     } finally {

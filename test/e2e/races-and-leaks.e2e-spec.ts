@@ -193,11 +193,7 @@ describe('races and leaks found in review', () => {
       await holder.startTransaction();
       await holder.query(`SELECT 1 FROM ideas WHERE topic_id = ANY($1::uuid[]) FOR UPDATE`, [[source, target]]);
       const merging = t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token });
-      for (let i = 0; i < 100; i++) {
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if (n > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitForLockWaits(t, 1);
       await holder.query(`UPDATE topics SET state = 'HIDDEN' WHERE id = $1`, [target]);
       await holder.commitTransaction();
       expectError(await merging, 'BAD_USER_INPUT');
@@ -210,7 +206,7 @@ describe('races and leaks found in review', () => {
 
   /**
    * Runs `request` while another transaction that ran `statements` holds their rows, waits
-   * until the request waits on a lock (or 5 s, if it never does), then commits that transaction.
+   * until the request waits on a lock (failing if it never does), then commits that transaction.
    */
   async function racing(statements: Array<[string, unknown[]]>, request: () => Promise<any>) {
     const holder = t.ds.createQueryRunner();
@@ -219,11 +215,7 @@ describe('races and leaks found in review', () => {
       await holder.startTransaction();
       for (const [text, params] of statements) await holder.query(text, params);
       const answer = request();
-      for (let i = 0; i < 100; i++) {
-        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if (n > 0) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitForLockWaits(t, 1);
       await holder.commitTransaction();
       return await answer;
     } finally {

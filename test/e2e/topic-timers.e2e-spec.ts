@@ -11,6 +11,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { gateCalls } from '../support/gates';
+import { waitForLockWaits } from '../support/lock-waits';
 import { poolStatementsOf } from '../support/pool-statements';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -527,9 +528,7 @@ describe('topic timers', () => {
       await holder.startTransaction();
       await holder.query(`SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id]);
       sets = [setTimer(topic.id, 'CLOSE', { afterHours: 2 }), setTimer(topic.id, 'OPEN', { afterHours: 3 }, spaceAdmin.token)];
-      const waiting = async () =>
-        (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0].n;
-      while ((await waiting()) < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      await waitForLockWaits(t, 2);
       await holder.commitTransaction();
       await Promise.all(sets);
     } finally {

@@ -11,25 +11,44 @@ export async function lockWaits(t: TestApp): Promise<number> {
   return n;
 }
 
+/**
+ * How long a wait for statements to queue on a lock keeps looking (`pollFor`): a guard against a
+ * hang only, so a statement that never queues (nor ends) fails its test with what was awaited.
+ * Far past what a loaded machine takes to get a request to its lock; never a measure of speed
+ * (a bound of a few seconds was, and a busy CI machine of two cores went past it).
+ */
+export const LOCK_WAIT_GUARD_MS = 30_000;
+
+/**
+ * Asks `probe` again and again until it answers (not undefined), and returns that. Between two
+ * asks it sleeps a moment, or less if `wake` settles. Past LOCK_WAIT_GUARD_MS it fails, saying
+ * what it awaited (`awaited`).
+ */
+export async function pollFor<T>(probe: () => Promise<T | undefined>, awaited: string, wake?: Promise<unknown>): Promise<T> {
+  const giveUp = Date.now() + LOCK_WAIT_GUARD_MS;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() >= giveUp) throw new Error(`${awaited}: not so after ${LOCK_WAIT_GUARD_MS / 1000} s`);
+    const pause = new Promise((r) => setTimeout(r, 25));
+    await (wake ? Promise.race([wake, pause]) : pause);
+  }
+}
+
 /** Waits until `count` statements wait for a lock at once. */
 export async function waitForLockWaits(t: TestApp, count: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if ((await lockWaits(t)) >= count) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`fewer than ${count} statements wait for a lock`);
+  await pollFor(async () => ((await lockWaits(t)) >= count ? true : undefined), `${count} statements to wait for a lock`);
 }
 
 /** Whether `work` ends ('done') or, first, `count` statements wait for a lock at once ('waiting': it is one of them). */
 export async function doneOrWaiting(t: TestApp, work: Promise<unknown>, count: number): Promise<'done' | 'waiting'> {
   let done = false;
   const ended = work.then(() => (done = true), () => (done = true));
-  for (let i = 0; i < 100; i++) {
-    if (done) return 'done';
-    if ((await lockWaits(t)) >= count) return 'waiting';
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 50))]);
-  }
-  throw new Error('neither ended nor waited for a lock');
+  return pollFor<'done' | 'waiting'>(
+    async () => (done ? 'done' : (await lockWaits(t)) >= count ? 'waiting' : undefined),
+    `a request to end or ${count} statements to wait for a lock`,
+    ended,
+  );
 }
 
 /**
@@ -51,12 +70,10 @@ export async function xidOf(held: { query(q: string, p?: unknown[]): Promise<any
 
 /** Waits until `count` statements wait for the transaction `xid` itself (not any lock: a given holder's). */
 export async function waitForWaitsOn(t: TestApp, xid: string, count: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  await pollFor(async () => {
     const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = $1`, [xid]);
-    if (n >= count) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`fewer than ${count} statements wait for transaction ${xid}`);
+    return n >= count ? true : undefined;
+  }, `${count} statements to wait for transaction ${xid}`);
 }
 
 /**

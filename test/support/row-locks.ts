@@ -1,3 +1,4 @@
+import { pollFor } from './lock-waits';
 import { TestApp } from './test-app';
 
 /** A row lock a test holds in a transaction of its own (`holdLock`). */
@@ -26,14 +27,14 @@ export async function holdLock(t: TestApp, sql: string, params: unknown[]): Prom
   return {
     query: (q: string, p: unknown[] = []) => qr.query(q, p),
     async waiting(n: number) {
-      for (let i = 0; i < 200; i++) {
-        // pg_stat_activity is read once per transaction unless its snapshot is cleared.
+      await pollFor(async () => {
+        // Inside a transaction pg_stat_activity lists the backends (and their state) as they were at
+        // its first read, wait events alone read live, unless its snapshot is cleared: a request
+        // on a connection the pool opened after that read would never be counted.
         await qr.query(`SELECT pg_stat_clear_snapshot()`);
         const [{ waiting }] = await qr.query(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-        if (waiting >= n) return;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`expected ${n} requests waiting for a lock`);
+        return waiting >= n ? true : undefined;
+      }, `${n} requests to wait for a lock`);
     },
     async release() {
       if (qr.isTransactionActive) await qr.commitTransaction();
