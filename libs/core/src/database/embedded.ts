@@ -52,7 +52,7 @@ const UNIT = new RegExp(`^${C_SPACE}*(?:([^ \\t\\n\\v\\f\\r]{1,3})${C_SPACE}*)?$
  * A memory setting's value as PostgreSQL reads it (guc.c's parse_int): a number as C's strtol reads one (0x16MB is 22MB, and
  * 010MB is 8MB, octal), read again as strtod does when a '.' or an 'e' stops it (1.5GB, 1e3kB, .5GB), whitespace around it
  * and between it and its unit, one of B, kB, MB, GB and TB spelt so (until 2026-12-06 any case was taken, and no fraction). The amount in MB, or in the setting's own unit when it
- * has none (`unit` false); undefined when PostgreSQL would refuse it (512mb, 2G, 1.5 GB x).
+ * has none (`unit` false); undefined when PostgreSQL would refuse it (512mb, 2G, 1.5 GB x; 1e400MB and 1e-400MB, past what a double holds).
  */
 export function readPgMemory(value: string): { amount: number; unit: boolean } | undefined {
   let amount: number | undefined;
@@ -69,16 +69,21 @@ export function readPgMemory(value: string): { amount: number; unit: boolean } |
     const dbl = STRTOD.exec(value)!;
     const sign = dbl[1] === '-' ? -1 : 1;
     // A digit before any exponent, which is read only where digits follow it (strtod reads "5eMB" as 5, stopping at the e).
-    if (dbl[5] !== undefined && /\d/.test(dbl[5].replace(/[eE].*$/, ''))) {
+    const digits = dbl[5]?.replace(/[eE].*$/, '');
+    if (digits !== undefined && /\d/.test(digits)) {
       amount = sign * Number(dbl[5]);
       end = dbl[0].length;
+      // strtod's underflow (ERANGE, which parse_int refuses): digits not all 0 read as 0 or below the least normal double (1e-400MB,
+      // 1e-310MB). A decimal that small is never exact, so every one underflows.
+      if (Math.abs(amount) < DBL_MIN && /[1-9]/.test(digits)) return undefined;
     } else if (dbl[2] !== undefined && (dbl[2] + (dbl[3] ?? '')).length > 0) {
       const fraction = dbl[3] ?? '';
       amount = (sign * parseInt(`${dbl[2] || '0'}${fraction}`, 16) / 16 ** fraction.length) * 2 ** Number(dbl[4] ?? 0);
       end = dbl[0].length;
     }
   }
-  if (amount === undefined || end === 0) return undefined;
+  // Past the largest double (1e400MB, or 400 digits): strtod's overflow (ERANGE), refused. Until 2026-12-06 read as Infinity.
+  if (amount === undefined || end === 0 || !Number.isFinite(amount)) return undefined;
   const unit = UNIT.exec(value.slice(end));
   if (!unit) return undefined;
   if (unit[1] === undefined) return { amount, unit: false };
@@ -87,6 +92,9 @@ export function readPgMemory(value: string): { amount: number; unit: boolean } |
   const next = NEXT_UNIT[unit[1]];
   return { amount: next ? rint((amount * SIZE_UNITS[unit[1]]) / SIZE_UNITS[next]) * SIZE_UNITS[next] : amount * SIZE_UNITS[unit[1]], unit: true };
 }
+
+/** C's DBL_MIN, the least normal double: strtod reports a nonzero value read below it as an underflow. */
+const DBL_MIN = 2 ** -1022;
 
 const NEXT_UNIT: Record<string, string | undefined> = { TB: 'GB', GB: 'MB', MB: 'kB', kB: 'B' };
 
