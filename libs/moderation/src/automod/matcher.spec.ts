@@ -422,9 +422,10 @@ describe('watched-word matching', () => {
     expect([block.bodies[0], block.bodies.length > 16]).toEqual(['a', true]);
     let tries = 0;
     for (const one of block.single) {
-      if (!one.re) continue;
-      const test = one.re.test.bind(one.re);
-      one.re.test = (text: string) => (tries++, test(text));
+      // Made here, as the run would make it (a member's regex is made when it first runs), to be counted.
+      const re = (one.re ??= new RegExp(one.source, 'iuy'));
+      const test = re.test.bind(re);
+      re.test = (text: string) => (tries++, test(text));
     }
     const text = 'a cat and '.repeat(10_000) + 'later99word';
     const hits = matchAll(compiled, [text], 10_000)[0];
@@ -475,6 +476,17 @@ describe('watched-word matching', () => {
     // The next post keeps as many more, and finds the same.
     expect(matchAll(compiled, [text], 10_000)).toEqual(hits);
     expect(ran()).toBe(2 * CACHE_LIMITS.singleKeptPerMatch);
+  });
+
+  it('holds no regex of a member not run, so what a post tries past the bound leaves no compiled code in its block', () => {
+    // V8 gives a regex made from the same source and flags as a live one that one's compiled code (its compilation cache): a member's
+    // regex made with its block, while the cache still had it, took the code of the copy tried past the bound, kept and not reckoned.
+    const rules = Array.from({ length: 600 }, (_, i): RuleSpec => ({ kind: 'WORD', pattern: `copied${i}word` }));
+    const compiled = compileRules(rules);
+    const singles = compiled.words.flatMap((w) => w.block.single);
+    matchAll(compiled, [compiled.words.map((w) => w.block.bodies[0]).join(' ')], 10_000);
+    expect(singles.filter((one) => one.ran)).toHaveLength(CACHE_LIMITS.singleKeptPerMatch);
+    expect(singles.filter((one) => one.re !== undefined && !one.ran).map((one) => one.source)).toEqual([]);
   });
 
   it('refuses invalid, empty-matching and catastrophic patterns', () => {
