@@ -226,6 +226,42 @@ describe('moderation: reports and the review queue', () => {
     expect(log).toEqual([{ actor_id: null, action: 'post.auto_hide' }]);
   });
 
+  it('tells the author the reason of what hid their post: an APPROVE that hid nothing and gave no reason keeps it, one with a reason replaces it, a note never shows', async () => {
+    const NOTE = `query($id: ID!) { post(id: $id) { moderationNote } }`;
+    const noteOf = async (id: string, token: string) => expectOk(await t.gql(NOTE, { id }, { token })).post.moderationNote;
+    const itemOf = async (id: string) => (await t.sql(`SELECT id FROM review_items WHERE target_type = 'POST' AND target_id = $1 AND kind = 'REPORTS'`, [id]))[0].id;
+    const internal = 'internal: the reporter is the author’s ex';
+    // Their own authors, their posts written first: each upheld report climbs the escalation ladder (a silence, then a ban).
+    const writer = await makeUser(t);
+    const writer2 = await makeUser(t);
+    const topic = await createTopic(t, writer.token, board);
+    const auto = await reply(t, writer.token, topic.id, 'buy cheap watches here, again');
+    const byHand = await reply(t, writer.token, topic.id, 'a slur in the second line');
+    const upheld = await reply(t, writer2.token, topic.id, 'buy cheap watches, once more');
+
+    // Hidden automatically, then upheld with no reason (the post was hidden already: the APPROVE hid nothing).
+    for (let i = 0; i < 3; i++) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: auto.id, reason: 'SPAM' } }, { token: (await member(2)).token }));
+    expect(await postState(auto.id)).toBe('HIDDEN');
+    expectOk(await t.gql(RESOLVE, { input: { id: await itemOf(auto.id), decision: 'APPROVE', note: internal } }, { token: mod.token }));
+    expect(await noteOf(auto.id, writer.token)).toMatch(/^Hidden: reports reached the auto-hide threshold/);
+    expect(await noteOf(auto.id, mod2.token)).toMatch(/^Hidden: reports reached the auto-hide threshold/);
+
+    // Hidden by hand with a reason while another moderator's claim kept the report's item open; that moderator then upholds it, leaving the post as it is, with no reason.
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: byHand.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const item = await itemOf(byHand.id);
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item }, { token: mod2.token }));
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    expect(expectOk(await t.gql(MOD, { input: { postId: byHand.id, action: 'HIDE', reason: 'Slurs are not allowed here' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
+    expectOk(await t.gql(RESOLVE, { input: { id: item, decision: 'APPROVE', action: 'NONE', note: internal } }, { token: mod2.token }));
+    expect(await noteOf(byHand.id, writer.token)).toBe('Hidden: Slurs are not allowed here');
+
+    // An APPROVE that upholds a hide with a reason of its own is what the author reads from then on.
+    for (let i = 0; i < 3; i++) expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: upheld.id, reason: 'SPAM' } }, { token: (await member(2)).token }));
+    expectOk(await t.gql(RESOLVE, { input: { id: await itemOf(upheld.id), decision: 'APPROVE', note: internal, reason: 'Advertising is not allowed' } }, { token: mod.token }));
+    expect(await noteOf(upheld.id, writer2.token)).toBe('Hidden: Advertising is not allowed');
+    for (const id of [auto.id, byHand.id, upheld.id]) expect(await noteOf(id, mod2.token)).not.toContain('internal');
+  });
+
   it('never hides the content of the space’s moderators or of staff automatically; it waits in the queue for a person', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     for (const staff of [mod, admin]) {
