@@ -556,23 +556,46 @@ describe('watched-word matching', () => {
     // V8 throws a RangeError (Maximum call stack size exceeded) when a regex's backtracking outgrows its stack: about 2 s into
     // this one on a loaded 2-core machine, where the default budget refuses it as too slow first, but a faster machine may get there
     // within it. Given the time, the try throws: the pattern is refused (BAD_USER_INPUT at save), the error not thrown on (INTERNAL).
+    // Said by what runs: the tries are the test's, the real regex run with no budget at all, on a clock that stands still.
     const overflows = '(?:(?:a?){2500}){2500}';
-    expect(() => matchAll([compile('REGEX', overflows)], [''], 60_000)).toThrow(RangeError);
-    expect(validatePattern('REGEX', overflows, { budgetMs: 60_000, totalMs: 120_000 })).toMatch(/overflows/);
+    expect(() => compile('REGEX', overflows).test('')).toThrow(RangeError);
+    const texts: string[] = [];
+    const run = (re: RegExp, text: string) => (texts.push(text), re.test(text));
+    expect(validatePattern('REGEX', overflows, { now: () => 0, run })).toMatch(/overflows/);
+    // On the first try (the empty text's), not retried.
+    expect(texts).toEqual(['']);
   });
 
   it('believes a budget overrun only when a second, longer run overruns too', () => {
-    // Cubic backtracking: far more than 1 ms, far less than 10 s, whatever the machine is doing.
-    const slowish = [/a*a*a*b/giu];
-    const text = 'a'.repeat(150);
-    expect(() => matchAll(slowish, [text], 1)).toThrow(MatchTimeout);
-    expect(matchAll(slowish, [text], 1, { retryBudgetMs: 10_000 })[0][0]).toEqual([]);
+    // Said by what runs: the runs are the test's, on the test's clock, each taking 200 ms of it, and overrunning a budget of less.
+    const budgets: number[] = [];
+    const found: ReturnType<typeof matchAll> = [[[[0, 4]]]];
+    const run = (_rules: CompiledRules, _texts: string[], budgetMs: number) => {
+      budgets.push(budgetMs);
+      if (budgetMs < 200) throw new MatchTimeout('overran');
+      return found;
+    };
+    const spam = [compile('WORD', 'spam')];
+    // Without a retry, the overrun is believed.
+    expect(() => matchAll(spam, ['spam'], 50, { run })).toThrow(MatchTimeout);
+    expect(budgets.splice(0)).toEqual([50]);
+    // With one long enough, the second run answers.
+    expect(matchAll(spam, ['spam'], 50, { retryBudgetMs: 1_000, run })).toBe(found);
+    expect(budgets.splice(0)).toEqual([50, 1_000]);
+    // A retry that overruns too is believed.
+    expect(() => matchAll(spam, ['spam'], 50, { retryBudgetMs: 100, run })).toThrow(MatchTimeout);
+    expect(budgets.splice(0)).toEqual([50, 100]);
+    // A run within its budget is not retried.
+    expect(matchAll(spam, ['spam'], 1_000, { retryBudgetMs: 4_000, run })).toBe(found);
+    expect(budgets.splice(0)).toEqual([1_000]);
+    // On the VM's clock, a catastrophic pattern (2^40 ways to split the run: hours on any machine) overruns its retry too.
     expect(() => matchAll([/(a+)+$/giu], ['a'.repeat(40) + '!'], 1, { retryBudgetMs: 30 })).toThrow(MatchTimeout);
   });
 
   it('interrupts a slow pattern at matching time instead of stalling', () => {
+    // 2^40 ways to split the run: hours on any machine, so the VM's budget interrupts it however fast the machine is.
     expect(() => matchAll([/(a+)+$/giu], ['a'.repeat(40) + '!'], 30)).toThrow(MatchTimeout);
     // The interrupted run leaves the shared matching context usable.
-    expect(matchAll([compile('WORD', 'spam')], ['no spam here'], 100)[0][0]).toEqual([[3, 7]]);
+    expect(matchAll([compile('WORD', 'spam')], ['no spam here'], 10_000)[0][0]).toEqual([[3, 7]]);
   });
 });
