@@ -501,9 +501,37 @@ describe('watched-word matching', () => {
   it('refuses patterns that are fast on a short text and quadratic on one as long as a post', () => {
     // Each tries from every position to the end of a run of letters: seconds on a 100,000-character body.
     for (const pattern of ['\\w+@\\w+', '.*x', '(?:a|b)*c', '(?:a{100}){100}b']) expect([pattern, validatePattern('REGEX', pattern)]).toEqual([pattern, expect.stringMatching(/too slow/)]);
-    // Linear ones stay, WORD rules with wildcards at either end among them.
-    for (const pattern of ['free\\s+money', '\\u200B{2,}', '^spam']) expect([pattern, validatePattern('REGEX', pattern)]).toEqual([pattern, null]);
-    for (const word of ['*spam*', 'v*agra', 'free money']) expect([word, validatePattern('WORD', word)]).toEqual([word, null]);
+    // Linear ones stay, WORD rules with wildcards at either end among them: given ten seconds a try, on a total that stands still, so
+    // that a slow or loaded machine does not refuse them (a faster one only makes them faster; the quadratic ones above overrun any
+    // machine's 250 ms by far). What validatePattern does with the budget is said on the test's clock below.
+    const ample = { budgetMs: 10_000, now: () => 0 };
+    for (const pattern of ['free\\s+money', '\\u200B{2,}', '^spam']) expect([pattern, validatePattern('REGEX', pattern, ample)]).toEqual([pattern, null]);
+    for (const word of ['*spam*', 'v*agra', 'free money']) expect([word, validatePattern('WORD', word, ample)]).toEqual([word, null]);
+  });
+
+  it('tries a pattern on every kind of run as long as a post, and refuses one that overruns on such a run alone', () => {
+    // Said by what runs: the tries are the test's, on the test's clock, as a quadratic pattern's would take (1 ms on up to 3,001
+    // characters, seconds on 100,000): the try of a run as long as a post overruns its 25 ms and its retry's 250, however fast the machine.
+    let clock = 0;
+    const texts: string[] = [];
+    const quadratic = (_re: RegExp, text: string, timeoutMs: number) => {
+      texts.push(text);
+      const takes = text.length > 3_001 ? 5_000 : 1;
+      clock += Math.min(takes, timeoutMs);
+      if (takes > timeoutMs) throw new MatchTimeout('overran');
+      return false;
+    };
+    expect(validatePattern('REGEX', '.*x', { now: () => clock, run: quadratic })).toMatch(/too slow/);
+    // Refused at the first run as long as a post (of letters), tried twice; every shorter one finished.
+    // (Each run said by its first characters and its length, and below by what it is made of: one ending it, '!' or, after digits, 'x'.)
+    const runs = (tried: string[]) => tried.filter((t) => t.length > 3_001).map((t) => `${t.slice(0, 2)} × ${t.length}`);
+    expect(runs(texts)).toEqual(['aa × 100001', 'aa × 100001']);
+    expect(clock).toBe(275 + texts.length - 2);
+    // Where every try finishes, the pattern stays, and was tried on runs of letters, digits, spaces, two letters in turn and its own letter.
+    texts.length = 0;
+    expect(validatePattern('REGEX', '.*x', { now: () => 0, run: (_re, text) => (texts.push(text), false) })).toBeNull();
+    expect(runs(texts)).toEqual(['aa × 100001', '11 × 100001', '   × 100001', 'ab × 100001', 'xx × 100001']);
+    expect(texts.filter((t) => t.length > 3_001 && !/^(?:a+!|1+x| +!|(?:ab)+!|x+!)$/.test(t))).toEqual([]);
   });
 
   it('refuses a pattern whose tries together spend the total budget, however fast each one is', () => {
