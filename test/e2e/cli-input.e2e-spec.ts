@@ -99,6 +99,7 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     ['a batch size that is no number', [...dump, '--batch-size', 'abc'], /^error: option '--batch-size <n>' argument 'abc' is invalid\. expected a whole number from 1 to 10000\n/],
     ['a batch size of 0', [...dump, '--batch-size', '0'], /^error: option '--batch-size <n>' argument '0' is invalid\./],
     ['a concurrency that is not whole', ['search:reindex', '--concurrency', '1.5'], /^error: option '--concurrency <n>' argument '1\.5' is invalid\. expected an integer from 1 to 16\n/],
+    ['a concurrency above the pool (DB_POOL_SIZE, 10 by default)', ['search:reindex', '--concurrency', '11'], /^error: option '--concurrency <n>' argument '11' is invalid\. expected at most DB_POOL_SIZE \(10\) batches at once: each holds one of the pool's connections\n/],
     ['an engine of no name known', ['search:reindex', '--engine', 'bogus'], /^error: option '--engine <name>' argument 'bogus' is invalid\. Allowed choices are all, postgres, meilisearch\.\n/],
     ['an evaluation by an engine of no name known', ['eval:search', '/nonexistent/semeval.xml', '--engine', 'bogus'], /^error: option '--engine <name>' argument 'bogus' is invalid\./],
     ['a date that is none', ['audit:export', '--since', 'notadate'], /^error: option '--since <date>' argument 'notadate' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
@@ -115,11 +116,11 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   ];
 
   /** The built CLI run with `args` on an empty database of its own, refused with `message` before it touched it. */
-  async function refusedBeforeDatabase(args: string[], message: RegExp, spawnOptions: SpawnSyncOptions = {}): Promise<void> {
+  async function refusedBeforeDatabase(args: string[], message: RegExp, spawnOptions: SpawnSyncOptions = {}, moreEnv: NodeJS.ProcessEnv = {}): Promise<void> {
     // An empty database of its own: a case that migrated one would leave the next none to show it.
     const db = await createTestDatabase({ empty: true });
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
+      const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn', ...moreEnv };
       delete env.REDIS_URL;
       // Nothing on stdin: a command waiting for a password there would end at once.
       const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, env, input: '', encoding: 'utf8', ...spawnOptions });
@@ -131,6 +132,12 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
   }
 
   it.each(cases)('refuses %s', (_, args, message) => refusedBeforeDatabase(args, message), 120_000);
+
+  it('refuses a concurrency above the DB_POOL_SIZE it is given, and leaves a DB_POOL_SIZE that does not load to the command, which names it', async () => {
+    await refusedBeforeDatabase(['search:reindex', '--concurrency', '4'], /^error: option '--concurrency <n>' argument '4' is invalid\. expected at most DB_POOL_SIZE \(3\) batches at once: each holds one of the pool's connections\n/, {}, { DB_POOL_SIZE: '3' });
+    // A configuration that does not load is left to the command, which names it before the database opens.
+    await refusedBeforeDatabase(['search:reindex', '--concurrency', '4'], /^Invalid configuration:\n {2}DB_POOL_SIZE: /, {}, { DB_POOL_SIZE: 'many' });
+  }, 120_000);
 
   // Root writes in a read-only folder all the same, and its access check says so: then the CLI
   // runs as nobody (uid 65534) where that user can run it at all, else the case is skipped. Both

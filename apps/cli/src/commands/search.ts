@@ -1,17 +1,32 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { SearchAdmin } from '../../../../libs/search/src/search-admin';
+import { loadConfig } from '../../../../libs/core/src/config/config';
 import { withServices } from '../context';
 import { engineOption } from '../options';
+
+/** The pool's size as the command will open it (DB_POOL_SIZE), or undefined when the configuration does not load. */
+function configuredPoolSize(): number | undefined {
+  try {
+    return loadConfig(process.env, { outboxWorker: false }).DB_POOL_SIZE;
+  } catch {
+    return undefined;
+  }
+}
 
 export function registerSearchCommands(program: Command): void {
   program
     .command('search:reindex')
     .description('Rebuild the search index from the database in batches; search keeps answering meanwhile')
     .addOption(engineOption())
-    .option('--concurrency <n>', 'batches of 500 posts indexed at once', (v) => {
+    .option('--concurrency <n>', 'batches of 500 posts indexed at once, at most DB_POOL_SIZE', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected an integer from 1 to 16');
+      // Each batch in flight holds one of the pool's connections: more would wait for one, and a
+      // wait past DB_CONNECTION_TIMEOUT_MS fails the rebuild. A configuration that does not load
+      // is named by the command itself, before the database opens (withDatabase).
+      const pool = configuredPoolSize();
+      if (pool !== undefined && n > pool) throw new InvalidArgumentError(`expected at most DB_POOL_SIZE (${pool}) batches at once: each holds one of the pool's connections`);
       return n;
     }, 2)
     .action((opts: { engine: string; concurrency: number }) =>
