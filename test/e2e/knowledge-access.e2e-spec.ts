@@ -318,6 +318,20 @@ describe('knowledge base: who sees what', () => {
     expect(await fresh(toKb)).toEqual(tree(res.afterThere));
   });
 
+  it('names a first publication’s writer of the published revision as who mentions, not the article’s author, and never tells that writer of naming themselves', async () => {
+    const [teammate, reader] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const told = (u: TestUser, id: string) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2 AND kind = 'MENTION'`, [u.id, id]);
+    // The author's draft, then a teammate's revision naming a reader and themselves, published by a third.
+    const id = await draftArticle(t, writer.token, board, { title: 'Written by two', body: 'Nobody named yet' });
+    topicOf(await api.update(teammate.token, { topicId: id, body: `Ask @${reader.handle} or me, @${teammate.handle}` }));
+    topicOf(await api.publish(publicEditor.token, id));
+    await drain();
+    expect(await told(reader, id)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
+    expect(await told(teammate, id)).toEqual([]);
+  });
+
   it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
     const kept = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and kept', body: 'Kept' });
     const deleted = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and deleted', body: 'Deleted' });

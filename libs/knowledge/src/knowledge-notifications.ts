@@ -39,6 +39,8 @@ interface Facts {
   /** Authors of the revisions since the publication before this event. */
   contributors: string[];
   credited: string[];
+  /** Who wrote the revision the event names (a publication's), if it names one. */
+  writer_id: string | null;
   mentioned: string[];
   /** Members of the groups the article mentions, with the group's id (see postGroupMentionsJsonSql). */
   group_mentioned: Array<[string, string]>;
@@ -89,6 +91,7 @@ export class KnowledgeNotifications implements OutboxHandler {
                       AND r.number > COALESCE((SELECT max(number) FROM article_revisions
                                                  WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM e.revision_id), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
+              (SELECT author_id FROM article_revisions WHERE id = e.revision_id AND topic_id = a.topic_id) AS writer_id,
               ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
               ${postGroupMentionsJsonSql('p.id')} AS group_mentioned,
               (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers
@@ -198,15 +201,18 @@ export class KnowledgeNotifications implements OutboxHandler {
       const editorsOf = teamOnly && !this.named(userId, f) ? f.space_id : undefined;
       drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data, source: `article:${p.eventId}`, ...(editorsOf ? { editorsOf } : {}) });
     }
-    // Mentions in an article notify when readers can first see them: at its first publication.
+    // Mentions in an article notify when readers can first see them: at its first publication,
+    // from the published revision's writer (not necessarily its author), as a later revision's
+    // are; neither that writer, nor its publisher, nor the post's author is told (as forEditMentions).
     if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {
-      const told = (userId: string) => userId !== p.actorId && userId !== f.author_id && !muted.has(userId);
+      const sender = f.writer_id ?? f.author_id;
+      const told = (userId: string) => userId !== p.actorId && userId !== f.author_id && userId !== sender && !muted.has(userId);
       for (const userId of f.mentioned) {
-        if (told(userId)) drafts.push({ ...base, userId, kind: 'MENTION', actorId: f.author_id, data: { number: 1, article: true }, source: `post:${f.post_id}` });
+        if (told(userId)) drafts.push({ ...base, userId, kind: 'MENTION', actorId: sender, data: { number: 1, article: true }, source: `post:${f.post_id}` });
       }
       // After the named ones: someone both named and in a mentioned group hears it once, as a mention.
       for (const [userId, groupId] of f.group_mentioned) {
-        if (told(userId)) drafts.push({ ...base, userId, kind: 'GROUP_MENTION', actorId: f.author_id, data: { number: 1, article: true, groupId }, source: `post:${f.post_id}` });
+        if (told(userId)) drafts.push({ ...base, userId, kind: 'GROUP_MENTION', actorId: sender, data: { number: 1, article: true, groupId }, source: `post:${f.post_id}` });
       }
     }
     return drafts;
