@@ -127,7 +127,6 @@ const ACCEPTED: Record<string, string> = {
 const NOT_BY_NAME: Record<string, string> = {
   'Mutation.resetPassword input newPassword: control characters': 'a password may hold any character: refused on the well-formed token, which no reset gave',
   'Mutation.moderatePost input pendingEditVersion: max int': 'a version no held edit has: the well-formed action (APPROVE, UNHIDE) does not apply to a visible post, CONFLICT first',
-  'Mutation.restoreArticleRevision topicId unknown uuid': 'the well-formed revision is not of that article: refused naming revisionId, "a revision of another article"',
   'Mutation.updateArticle input baseRevisionId: unknown uuid': 'an unknown base revision is CONFLICT (someone saved a newer one), as documented',
 };
 const NOT_BY_NAME_PATTERNS: Array<[RegExp, string]> = [

@@ -74,7 +74,7 @@ class RelatedArgs {
 class RestoreArgs {
   // Ids checked by withIdArguments (every bare `ID` argument, before the pipe); @IsOptional or @Allow keeps each past the pipe's whitelist.
   @Field(() => ID) @Allow() revisionId!: string;
-  @Field(() => ID, { nullable: true, description: 'The article the client means to restore into: BAD_USER_INPUT when the revision belongs to another.' })
+  @Field(() => ID, { nullable: true, description: 'The article the client means to restore into: NOT_FOUND when the revision belongs to another.' })
   @IsOptional()
   topicId?: string;
 }
@@ -111,7 +111,7 @@ export class KnowledgeResolver {
     private readonly promotion: PromotionService,
   ) {}
 
-  @Query(() => ArticleDiffModel, { description: 'A line-level diff of two revisions of one article (readers: published revisions only).' })
+  @Query(() => ArticleDiffModel, { description: 'A line-level diff of two revisions of one article (readers: published revisions only). NOT_FOUND when they are of different articles, as for a revision the viewer may not read.' })
   async articleRevisionDiff(@Args() args: ArticleDiffArgs, @Context() ctx: GqlContext): Promise<ArticleDiffModel> {
     return toDiffModel(await this.articles.diff(ctx.viewer, args.fromId, args.toId));
   }

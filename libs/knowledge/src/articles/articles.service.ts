@@ -154,7 +154,8 @@ export class ArticlesService {
   async diff(viewer: Viewer, fromId: string, toId: string): Promise<ArticleDiff> {
     const from = await this.visibleRevision(viewer, fromId);
     const to = await this.visibleRevision(viewer, toId);
-    if (from.rev.topic_id !== to.rev.topic_id) throw AppError.badField('toId', 'must be a revision of the same article as fromId');
+    // A revision of another article is none of fromId's article's: not found, as publish and restore answer it.
+    if (from.rev.topic_id !== to.rev.topic_id) throw AppError.notFound('Revision not found');
     return {
       from: from.rev,
       to: to.rev,
@@ -276,7 +277,8 @@ export class ArticlesService {
   async restore(viewer: Viewer, revisionId: string, topicId?: string): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const { rev, ...ctx } = await this.visibleRevision(viewer, revisionId);
-    if (topicId && topicId !== rev.topic_id) throw AppError.badField('revisionId', 'is a revision of another article');
+    // A revision of another article than the one named is none of its: not found, as publish answers it.
+    if (topicId && topicId !== rev.topic_id) throw AppError.notFound('Revision not found');
     await this.requireTeam(viewer, ctx);
     if (rev.id === ctx.row.current_revision_id) throw AppError.badField('revisionId', 'is already the current revision');
     return this.saveRevision(
