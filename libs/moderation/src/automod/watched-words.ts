@@ -16,7 +16,7 @@ import { Contribution, PlainTexts, PlainVerdict, PostingCheck, StoredContributio
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
-import type { Matches, RuleKind } from './matcher';
+import type { Matches, RuleKind, TryBudget } from './matcher';
 import { trim } from '../../../core/src/graphql/transforms';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
@@ -32,6 +32,13 @@ const REFUSALS_LOGGED: RateRule = { bucket: 'automod:refusal-log', limit: 1, win
  * for up to a second (`validatePattern`), so one is counted before that, whatever it then decides.
  */
 export const RULE_SAVES: RateRule = { bucket: 'automod:rule-save', limit: 10, windowSeconds: 60 };
+/**
+ * How a save tries its pattern (validatePattern's TryBudget): its defaults, by real time, unless a test sets another. A test seam,
+ * as matchingSteps is: the e2e tests try ordinary patterns with a run of no time limit and a stopped clock, so that a loaded
+ * machine refuses none of them as too slow; the tests about that refusal restore the real budget around patterns slow by
+ * construction (exponential or quadratic: refused however fast the machine).
+ */
+export const patternTries: TryBudget = {};
 /** Time budget for all watched-word matching on one post. */
 const MATCH_BUDGET_MS = 50;
 
@@ -135,7 +142,7 @@ export class WatchedWordsService {
     const spaceId = input.spaceId ?? null;
     await this.authorize(viewer, spaceId);
     await this.limiter.reserve([[RULE_SAVES, viewer.user!.id]]);
-    const problem = validatePattern(input.kind, input.pattern);
+    const problem = validatePattern(input.kind, input.pattern, patternTries);
     if (problem) throw AppError.badField('pattern', problem);
     const row = await this.uow.run(async (tx) => {
       const [r] = await tx.query<Row>(
