@@ -7,7 +7,7 @@ import { bootTestApp, TestApp } from './test-app';
  * and fails once the timeout passes, as every request would under load with each of the pool's
  * connections held by such a transaction. A pool of one is accepted here as the test apps run
  * no outbox worker (WORKER_IN_PROCESS is off with DATABASE_URL); a process that runs it refuses
- * one at start-up (loadConfig, pool-size e2e).
+ * one at start-up (loadConfig: config.spec, process.spec).
  */
 export function bootOnOneConnection(timeoutMs = 2000): Promise<TestApp> {
   return bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: String(timeoutMs) });
