@@ -1178,6 +1178,9 @@ describe('polls', () => {
       for (const s of [authorSocket, voterSocket, bystanderSocket, anonymous]) await join(s, onVote.topic.id);
       const [toAuthor, toVoter, toBystander, toAnonymous] = [authorSocket, voterSocket, bystanderSocket, anonymous].map(heard);
       expectOk(await vote(voter, onVote.poll.id, [onVote.options[0]]));
+      // The first vote's pushes heard before the second vote: the two fan-outs run apart, so the
+      // second's could otherwise arrive first (seen in CI: [2, 1]).
+      for (let i = 0; i < 100 && (toAuthor.length < 1 || toVoter.length < 1); i++) await new Promise((r) => setTimeout(r, 50));
       expectOk(await vote(member, onVote.poll.id, [onVote.options[1]]));
       await settle();
       expect(toAuthor.map((e) => e.voterCount)).toEqual([1, 2]);
