@@ -87,6 +87,18 @@ describe('moderation: reports and the review queue', () => {
     expect(expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: r.token })).report.status).toBe('OPEN');
   });
 
+  it('answers a report of an imported author’s placeholder NOT_FOUND, nothing written (nobody acts as one); what it wrote stays reportable', async () => {
+    const imported = await makeUser(t);
+    const topic = await createTopic(t, imported.token, board);
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [imported.id]);
+    const r = await member();
+    const counts = async () => (await t.sql(`SELECT (SELECT count(*) FROM reports)::int AS reports, (SELECT count(*) FROM review_items)::int AS items, (SELECT count(*) FROM rate_events)::int AS rate`))[0];
+    const before = await counts();
+    expect(expectError(await t.gql(REPORT, { input: { targetType: 'USER', targetId: imported.id, reason: 'ABUSE' } }, { token: r.token }), 'NOT_FOUND').message).toBe('User not found');
+    expect(await counts()).toEqual(before);
+    expect(expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: r.token })).report.status).toBe('OPEN');
+  });
+
   it('decides a report of an account against its anonymisation once, under the account’s row: one anonymised meanwhile is NOT_FOUND, nothing written; one under way waits for the report', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const anonymize = (id: string) => t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id }, { token: admin.token });

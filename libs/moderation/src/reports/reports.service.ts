@@ -187,11 +187,13 @@ export class ReportsService {
   /**
    * What is reported, as the reporter can see it; NOT_FOUND for anything they cannot. An
    * anonymised (deleted) account is no longer anyone to report: NOT_FOUND, as for an id that names
-   * nobody. What it wrote stays, and is reported as anyone's content is.
+   * nobody; nor is an imported author's placeholder, which nobody signs in to or acts as (NOT_FOUND
+   * as a trust level or a grant given to one is; `is_placeholder` never changes, so this read is
+   * the one check). What either wrote stays, and is reported as anyone's content is.
    */
   private async target(viewer: Viewer, type: ReportTargetType, id: string): Promise<Target> {
     if (type === ReportTargetType.USER) {
-      const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL`, [id]);
+      const rows: Array<{ id: string }> = await this.ds.query(`SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT is_placeholder`, [id]);
       if (!rows[0]) throw AppError.notFound('User not found');
       return { spaceId: null, authorId: id, post: null };
     }
