@@ -133,6 +133,29 @@ describe('moderation: the escalation ladder and appeals', () => {
     }
   });
 
+  it('never climbs the ladder for an anonymised account or an imported author’s placeholder: nobody is left to sanction, the skip is logged', async () => {
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const gone = await makeUser(t);
+    const imported = await makeUser(t);
+    const topicsOf = async (u: TestUser) => [await createTopic(t, u.token, board), await createTopic(t, u.token, board), await createTopic(t, u.token, board)];
+    const [goneTopics, importedTopics] = [await topicsOf(gone), await topicsOf(imported)];
+    // One violation upheld while the account was still someone's.
+    await uphold(goneTopics[0].id, reporter);
+    expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: gone.id }, { token: admin.token }));
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [imported.id]);
+    await uphold(importedTopics[0].id, reporter);
+    const cases: Array<[TestUser, Array<{ id: string }>, string]> = [[gone, goneTopics, 'the account was deleted'], [imported, importedTopics, 'nobody acts as an imported author']];
+    for (const [offender, topics, why] of cases) {
+      const second = await uphold(topics[1].id, reporter);
+      expect(second.history.at(-1).action).toContain(`escalation: skipped: ${why}`);
+      await uphold(topics[2].id, reporter);
+      expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([]);
+      expect(await t.sql(`SELECT id FROM review_items WHERE kind = 'BAN_PROPOSAL' AND target_id = $1`, [offender.id])).toEqual([]);
+      const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'escalation.%' ORDER BY id`, [offender.id])).map((r) => r.action);
+      expect(log).toEqual(['escalation.skipped', 'escalation.skipped']);
+    }
+  });
+
   /**
    * A member's second topic reported once their first was upheld: a moderator's APPROVE of it
    * climbs the ladder to its second step (a silence). Runs `meanwhile` with that decision held

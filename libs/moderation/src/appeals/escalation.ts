@@ -57,6 +57,15 @@ export class Escalation {
     const step = ladder.find((s) => s.violations === count.n);
     if (!step) return null;
     const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;
+    // Nobody is left to sanction, nor to propose a ban of: an anonymised (deleted) account, whose
+    // content stays and is still judged, and an imported author's placeholder, which nobody signs
+    // in to. Read, not locked: an anonymisation committed before this read is seen; one that
+    // commits after finds the step taken, as any sanction given before the deletion stays.
+    const gone = await this.goneAccount(tx, offenderId);
+    if (gone) {
+      await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; ${gone}` });
+      return `skipped: ${gone}`;
+    }
     // Whether they are a member, asked with their account held as a sanction holds it
     // (`underAutomaticModeration` in this transaction: their row FOR KEY SHARE, then the read),
     // after the count's lock above, the one order the ladder takes them in: setUserRole (FOR
@@ -89,5 +98,15 @@ export class Escalation {
     });
     await tx.emit({ type: 'user.sanctioned', aggregateType: 'user', aggregateId: offenderId, payload: { userId: offenderId, sanctionId: s.id, kind: step.action, spaceId, automatic: true } });
     return `${step.action.toLowerCase()} ${step.hours}h`;
+  }
+
+  /** Why nobody is left to sanction as `userId`, or null for an account someone may still use. */
+  private async goneAccount(tx: Tx, userId: string): Promise<string | null> {
+    const row = await tx.one<{ deleted: boolean; placeholder: boolean }>(
+      `SELECT deleted_at IS NOT NULL AS deleted, is_placeholder AS placeholder FROM users WHERE id = $1`,
+      [userId],
+    );
+    if (!row || row.deleted) return 'the account was deleted';
+    return row.placeholder ? 'nobody acts as an imported author' : null;
   }
 }
