@@ -4,6 +4,10 @@ import { redoMigration } from '../support/migrations';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 import { gateCalls } from '../support/gates';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
+import { LEVEL_RANK } from '../../libs/access/src/access-level';
+import { doneOrWaiting } from '../support/lock-waits';
+import { withLockHeld } from '../support/row-locks';
 
 const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
 const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id grants { level groupId userId } } }`;
@@ -260,6 +264,77 @@ describe('spaces, grants and boards', () => {
     }
     expect(expectError(answer, 'FORBIDDEN').message).toBe('Only admins create spaces');
     expect(await t.sql(`SELECT id FROM spaces WHERE slug = 'made-by-the-demoted'`)).toEqual([]);
+  });
+
+  it('sees a demotion under way when a space admin’s change judges them: it waits for the demotion and is refused (FORBIDDEN, nothing written), by group, by grant, by role', async () => {
+    const UPDATE_SPACE = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`;
+    const group = await makeGroup(t);
+    const [byGroup, byGrant] = [await makeUser(t, { groups: [group] }), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ groupId: group, level: 'ADMIN' }, { userId: byGrant.id, level: 'ADMIN' }]);
+    const state = async () => ({
+      space: await t.sql(`SELECT name FROM spaces WHERE id = $1`, [space.id]),
+      boards: await t.sql(`SELECT slug FROM boards WHERE space_id = $1 ORDER BY slug`, [space.id]),
+      spaces: (await t.sql(`SELECT count(*)::int AS n FROM spaces`))[0].n,
+    });
+    const before = await state();
+    // Each demotion as its own write takes it, uncommitted while the change reads the admin.
+    const cases: Array<[string, string, unknown[], string, string, Record<string, unknown>, string]> = [
+      ['removed from the group', `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [group, byGroup.id], byGroup.token, CREATE_BOARD, { spaceId: space.id, kind: 'FORUM', name: 'Mine', slug: 'mine' }, 'You need ADMIN access in this space'],
+      ['grant taken with the account', `DELETE FROM space_grants WHERE user_id = $1`, [byGrant.id], byGrant.token, UPDATE_SPACE, { spaceId: space.id, name: 'Taken over' }, 'You need ADMIN access in this space'],
+      ['grant lowered', `UPDATE space_grants SET level = $2 WHERE group_id = $1`, [group, LEVEL_RANK.MODERATE], byGroup.token, UPDATE_SPACE, { spaceId: space.id, name: 'Taken over' }, 'You need ADMIN access in this space'],
+    ];
+    for (const [what, demotion, params, token, mutation, input, message] of cases) {
+      if (what === 'grant lowered') await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [group, byGroup.id]);
+      const answer = await withLockHeld(t, demotion, params, async (h) => {
+        const changing = t.gql(mutation, { input }, { token });
+        expect([what, await doneOrWaiting(t, changing, 1)]).toEqual([what, 'waiting']);
+        await h.release();
+        return changing;
+      });
+      expect([what, expectError(answer, 'FORBIDDEN').message]).toEqual([what, message]);
+      expect(await state()).toEqual(before);
+    }
+    // A site admin demoted (setUserRole holds their row FOR UPDATE) while creating a space.
+    const demoted = await makeUser(t, { role: 'ADMIN' });
+    const answer = await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [demoted.id], async (h) => {
+      await h.query(`UPDATE users SET role = 'MEMBER' WHERE id = $1`, [demoted.id]);
+      const creating = t.gql(CREATE_SPACE, { input: { slug: 'made-while-demoted', name: 'Theirs', visibility: 'PUBLIC' } }, { token: demoted.token });
+      expect(await doneOrWaiting(t, creating, 1)).toBe('waiting');
+      await h.release();
+      return creating;
+    });
+    expect(expectError(answer, 'FORBIDDEN').message).toBe('Only admins create spaces');
+    expect(await state()).toEqual(before);
+  });
+
+  it('holds a space admin’s rights until their change commits: a demotion asked meanwhile waits for it, by group and by role', async () => {
+    const boss = await makeUser(t, { role: 'ADMIN' });
+    const group = await makeGroup(t);
+    const byGroup = await makeUser(t, { groups: [group] });
+    const space = await makeSpace(t, 'PUBLIC', [{ groupId: group, level: 'ADMIN' }]);
+    const siteAdmin = await makeUser(t, { role: 'ADMIN' });
+    const cases: Array<[string, () => Promise<any>, string, string, Record<string, unknown>]> = [
+      ['removed from the group', () => t.gql(`mutation($input: GroupMemberInput!) { removeGroupMember(input: $input) { id } }`, { input: { groupId: group, userId: byGroup.id } }, { token: boss.token }),
+        byGroup.token, CREATE_BOARD, { spaceId: space.id, kind: 'FORUM', name: 'Held', slug: 'held' }],
+      ['demoted', () => t.gql(`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { id } }`, { input: { userId: siteAdmin.id, role: 'MEMBER' } }, { token: boss.token }),
+        siteAdmin.token, CREATE_SPACE, { slug: 'made-before-the-demotion', name: 'Theirs', visibility: 'PUBLIC' }],
+    ];
+    for (const [what, demote, token, mutation, input] of cases) {
+      const who = what === 'demoted' ? siteAdmin.id : byGroup.id;
+      // Held once the change has judged its admin (read on its transaction), before it writes.
+      const gate = gateCalls(t.get(SessionsService), 'viewerNow', (v: { id: string }) => v.id === who, 'after');
+      try {
+        const changing = t.gql(mutation, { input }, { token });
+        await gate.begun;
+        const demoting = demote();
+        expect([what, await doneOrWaiting(t, demoting, 1)]).toEqual([what, 'waiting']);
+        gate.open();
+        expectOk(await changing);
+        expectOk(await demoting);
+      } finally {
+        gate.restore();
+      }
+    }
   });
 
   it('lets space admins rename, re-slug, describe and reorder a board, and nobody else', async () => {

@@ -63,7 +63,9 @@ export class SpacesService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!viewer.isAdmin) throw AppError.forbidden('Only admins create spaces');
     return this.changingAccess(viewer, async (tx) => {
-      // Again as the account is now (its role read on this connection): one demoted while this waited creates nothing.
+      // Again as the account is now (its role read on this connection, once held: `holdAdminRights`):
+      // one demoted while this waited creates nothing, and a demotion asked meanwhile waits for it.
+      await this.holdAdminRights(tx, viewer.id!, null);
       if (!(await this.sessions.viewerNow(viewer, tx)).isAdmin) throw AppError.forbidden('Only admins create spaces');
       const rows = await tx.query<SpaceRow>(
         `INSERT INTO spaces (id, slug, name, description, visibility, language)
@@ -243,9 +245,37 @@ export class SpacesService {
    * connection (`SessionsService.viewerNow`), not taken from the request's session: an admin whose
    * grant was revoked, or who was demoted, silenced or barred, after the check before the
    * transaction changes nothing (NOT_FOUND, FORBIDDEN or UNAUTHENTICATED, as `require` answers).
+   * Read once what makes them an admin is held (`holdAdminRights`).
    */
   private async stillAdmin(tx: Tx, viewer: Viewer, spaceId: string, notFound: string): Promise<void> {
+    await this.holdAdminRights(tx, viewer.id!, spaceId);
     await this.access.require(await this.sessions.viewerNow(viewer, tx), spaceId, AccessLevel.ADMIN, notFound);
+  }
+
+  /**
+   * Holds, until the change commits, the rows that make `userId` an admin (of the site, and of
+   * `spaceId` when given), so that the read after this (`viewerNow`, in a statement of its own and
+   * so a snapshot taken once these waited) sees a demotion under way, and one asked later waits
+   * for the change: read unlocked, a demotion committed between that read and the change's commit
+   * was not seen, and the demoted admin's change was saved. Each row with the weakest lock its
+   * demotion's lock conflicts with: the account FOR KEY SHARE (setUserRole holds it FOR UPDATE;
+   * no stronger, which held the admin's own profile updates); their memberships of groups with an
+   * ADMIN grant on the space FOR KEY SHARE (a removal deletes the row; a change of ownership, a
+   * plain update, needn't wait); the ADMIN grants reaching them, directly or through those groups,
+   * FOR SHARE (a deletion, or a lowering of its level). Grants are changed by this service under
+   * the space's row too (`holdSpace`); an account's deletion takes its direct grants and
+   * memberships without it. A sanction in force (a suspension given meanwhile) is a new row,
+   * which no lock here can wait for.
+   */
+  private async holdAdminRights(tx: Tx, userId: string, spaceId: string | null): Promise<void> {
+    await tx.query(
+      `WITH account AS (SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE),
+            direct AS (SELECT 1 FROM space_grants WHERE space_id = $2 AND user_id = $1 AND level >= $3 FOR SHARE),
+            via_groups AS (SELECT 1 FROM space_grants sg JOIN group_members gm ON gm.group_id = sg.group_id AND gm.user_id = $1
+                            WHERE sg.space_id = $2 AND sg.level >= $3 FOR SHARE OF sg FOR KEY SHARE OF gm)
+       SELECT (SELECT count(*) FROM account) + (SELECT count(*) FROM direct) + (SELECT count(*) FROM via_groups) AS held`,
+      [userId, spaceId, LEVEL_RANK.ADMIN],
+    );
   }
 
   /**
