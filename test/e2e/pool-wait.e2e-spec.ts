@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { QueryRunner } from 'typeorm';
-import { makeUser } from '../factories';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { makeSpace, makeUser } from '../factories';
+import { gateCalls } from '../support/gates';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 /**
@@ -48,6 +50,46 @@ describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
     await held!.release();
     held = undefined;
     expect(expectOk(await t.gql('{ me { handle } }', {}, { token: user.token })).me).toEqual({ handle: user.handle });
+  });
+
+  /**
+   * Runs `mutation` and, once its transaction committed (UnitOfWork.run returned), takes the
+   * pool's one connection before the answer is made: what the answer reads after the commit
+   * waits for the pool, and fails with its bound. Answers the response, the pool given back.
+   */
+  const answerWithThePoolHeldAfterCommit = async (mutation: string, variables: Record<string, unknown>, token: string) => {
+    let armed = true;
+    const gate = gateCalls(t.get(UnitOfWork), 'run', () => armed && !(armed = false), 'after');
+    try {
+      const answering = t.gql(mutation, variables, { token });
+      await gate.begun;
+      await holdThePool();
+      gate.open();
+      return await answering;
+    } finally {
+      gate.restore();
+      await held?.release();
+      held = undefined;
+    }
+  };
+
+  it('answers a space admin’s change with what its transaction read, not with reads after its commit: a pool with no connection free then does not make a saved change look failed', async () => {
+    const admin = await makeUser(t);
+    const member = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }]);
+    const knowledge = await answerWithThePoolHeldAfterCommit(
+      `mutation($input: KnowledgeSettingsInput!) { setKnowledgeSettings(input: $input) { id name viewerAccess knowledgeSettings { twoPersonReview verificationIntervalDays } } }`,
+      { input: { spaceId: space.id, twoPersonReview: true, verificationIntervalDays: 30 } },
+      admin.token,
+    );
+    expect(expectOk(knowledge).setKnowledgeSettings).toEqual({ id: space.id, name: expect.any(String), viewerAccess: 'ADMIN', knowledgeSettings: { twoPersonReview: true, verificationIntervalDays: 30 } });
+    const granted = await answerWithThePoolHeldAfterCommit(
+      `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id viewerAccess } }`,
+      { input: { spaceId: space.id, userId: member.id, level: 'MODERATE' } },
+      admin.token,
+    );
+    expect(expectOk(granted).grantSpaceAccess).toEqual({ id: space.id, viewerAccess: 'ADMIN' });
+    expect(await t.sql(`SELECT level FROM space_grants WHERE space_id = $1 AND user_id = $2`, [space.id, member.id])).toEqual([{ level: 3 }]);
   });
 
   it('reports on /health a pool with no connection free as busy (503), and up again once one is', async () => {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppError } from '../../core/src/errors';
 import { Viewer } from '../../core/src/graphql/viewer';
+import type { Queryable } from '../../core/src/database/unit-of-work';
 import { ContentState, ContentView, LEVEL_RANK, AccessLevel } from './access-level';
 
 const R = LEVEL_RANK;
@@ -212,7 +213,18 @@ export class AccessService {
     return ranks;
   }
 
-  private async loadRanks(viewer: Viewer): Promise<Map<string, number>> {
+  /**
+   * `invalidate`, then the viewer's ranks read again on `m` (a change's transaction, once it
+   * wrote): the request's later fields (a mutation's answer) read them so, with no statement
+   * after the commit, which a pool with no connection free would fail though the change was saved.
+   */
+  async refreshWithin(viewer: Viewer, m: Queryable): Promise<void> {
+    this.invalidate(viewer);
+    const ranks = await this.loadRanks(viewer, m);
+    viewer.memoize('access:spaceRanks', () => Promise.resolve(ranks));
+  }
+
+  private async loadRanks(viewer: Viewer, m: Queryable = this.ds): Promise<Map<string, number>> {
     const user = viewer.user;
     if (!user) {
       const ranks = new Map<string, number>();
@@ -220,7 +232,7 @@ export class AccessService {
       for (const r of rows) ranks.set(r.id, R.READ);
       return ranks;
     }
-    const rows: Array<{ raw: Array<[string, string, number]>; restrictions: Array<[string, string | null]> }> = await this.ds.query(
+    const rows: Array<{ raw: Array<[string, string, number]>; restrictions: Array<[string, string | null]> }> = await m.query(
       `SELECT ${AccessService.rawAccessSql('$1::uuid', '$2::uuid[]')} AS raw, ${AccessService.restrictionsSql('$1::uuid')} AS restrictions`,
       [user.id, user.groupIds],
     );

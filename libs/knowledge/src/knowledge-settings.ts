@@ -10,8 +10,8 @@ import { Tx, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { AppError } from '../../core/src/errors';
 import type { GqlContext } from '../../core/src/graphql/context';
 import { Viewer } from '../../core/src/graphql/viewer';
-import { SpaceModel } from '../../spaces/src/spaces/space.model';
-import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { SpaceModel, SpaceRow, toSpaceModel } from '../../spaces/src/spaces/space.model';
+import { SPACE_COLUMNS } from '../../spaces/src/spaces.repository';
 import { SpacesService } from '../../spaces/src/spaces.service';
 import { ID_VERSION } from '../../core/src/ids';
 
@@ -84,14 +84,19 @@ export class KnowledgeSettingsService {
     }));
   }
 
-  /** Space admins. A new default interval moves the due dates of the articles that use it. */
-  async set(viewer: Viewer, input: KnowledgeSettingsInput): Promise<KnowledgeSettings> {
+  /**
+   * Space admins. A new default interval moves the due dates of the articles that use it.
+   * Answers the space and its settings as the change's transaction read them once written, and
+   * the request's later fields read the settings so (primed): read after the commit, a pool with
+   * no connection free then answered INTERNAL, the change saved all the same.
+   */
+  async set(viewer: Viewer, input: KnowledgeSettingsInput): Promise<SpaceModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     if (input.twoPersonReview == null && input.verificationIntervalDays == null) {
       throw AppError.badInput(['twoPersonReview', 'verificationIntervalDays'].map((field) => ({ field, message: 'give at least one setting' })));
     }
-    await this.uow.run(async (tx) => {
+    const { space, after } = await this.uow.run(async (tx) => {
       // The space's row held as a grant or a revocation holds it, then the admin judged again as
       // they are now: one whose grant was revoked (or who was demoted) while this waited changes nothing.
       await this.spaces.holdSpace(tx, viewer, input.spaceId);
@@ -109,10 +114,13 @@ export class KnowledgeSettingsService {
           [input.spaceId, input.verificationIntervalDays],
         );
       }
-      await this.audit.append(tx, { actorId: viewer.id, action: 'space.knowledge_settings', targetType: 'space', targetId: input.spaceId, spaceId: input.spaceId, before, after: await this.of(input.spaceId, { tx }) });
+      const [row] = await tx.query<SpaceRow & { knowledge: Record<string, unknown> | null }>(`SELECT ${SPACE_COLUMNS}, knowledge FROM spaces WHERE id = $1`, [input.spaceId]);
+      const now = toSettings(row.knowledge);
+      await this.audit.append(tx, { actorId: viewer.id, action: 'space.knowledge_settings', targetType: 'space', targetId: input.spaceId, spaceId: input.spaceId, before, after: now });
+      return { space: toSpaceModel(row), after: now };
     });
-    viewer.forget('loader:knowledge-settings');
-    return this.of(input.spaceId, { viewer });
+    this.loader(viewer).clear(input.spaceId).prime(input.spaceId, after);
+    return space;
   }
 }
 
@@ -120,7 +128,6 @@ export class KnowledgeSettingsService {
 export class KnowledgeSettingsResolver {
   constructor(
     private readonly settings: KnowledgeSettingsService,
-    private readonly spaces: SpacesLoader,
   ) {}
 
   @ResolveField(() => KnowledgeSettingsModel, { description: 'How the space’s knowledge base runs (review, verification).' })
@@ -129,9 +136,8 @@ export class KnowledgeSettingsResolver {
   }
 
   @Mutation(() => SpaceModel, { description: 'Space admins: two-person review and the default verification interval of the knowledge base.' })
-  async setKnowledgeSettings(@Args('input') input: KnowledgeSettingsInput, @Context() ctx: GqlContext): Promise<SpaceModel | null> {
-    await this.settings.set(ctx.viewer, input);
-    return this.spaces.space(ctx.viewer, input.spaceId);
+  setKnowledgeSettings(@Args('input') input: KnowledgeSettingsInput, @Context() ctx: GqlContext): Promise<SpaceModel> {
+    return this.settings.set(ctx.viewer, input);
   }
 }
 

@@ -289,13 +289,23 @@ export class SpacesService {
     await this.stillAdmin(tx, viewer, spaceId, 'Space not found');
   }
 
-  /** Runs a change to spaces or grants; the viewer's own access is then read afresh. */
+  /**
+   * Runs a change to spaces or grants; the viewer's own access is then read afresh, in the
+   * change's transaction once it wrote (`refreshWithin`): the answer's `viewerAccess` reads nothing
+   * after the commit (a pool with no connection free then answered INTERNAL, the change saved).
+   */
   private async changingAccess<T>(viewer: Viewer, work: (tx: Tx) => Promise<T>): Promise<T> {
     try {
-      return await this.uow.run(work);
-    } finally {
-      // What this request read of spaces before the change is read afresh by its later fields.
+      return await this.uow.run(async (tx) => {
+        const result = await work(tx);
+        await this.access.refreshWithin(viewer, tx);
+        return result;
+      });
+    } catch (err) {
+      // Not saved: what it read of the viewer's access inside is read again, as it stands, if asked.
       this.access.invalidate(viewer);
+      throw err;
+    } finally {
       viewer.forget(SPACE_SETTINGS_LOADER);
     }
   }
