@@ -265,7 +265,10 @@ export class SpacesService {
    * FOR SHARE (a deletion, or a lowering of its level). Grants are changed by this service under
    * the space's row too (`holdSpace`); an account's deletion takes its direct grants and
    * memberships without it. A sanction in force (a suspension given meanwhile) is a new row,
-   * which no lock here can wait for.
+   * which no lock here can wait for. The one cycle known: the admin's own account deleted while
+   * they grant to a group (the deletion holds every group FOR SHARE, then deletes the rows held
+   * here, while `grant` waits for the group): PostgreSQL ends one as a deadlock, and UnitOfWork
+   * runs it again, which then finds the account gone.
    */
   private async holdAdminRights(tx: Tx, userId: string, spaceId: string | null): Promise<void> {
     await tx.query(
