@@ -710,6 +710,12 @@ describe('moderation: reports and the review queue', () => {
     expect(await listed(oldMod, s1.id, 'REJECTED')).toEqual({ totalCount: 0, ids: [] });
     expectError(await t.gql(RESOLVE, { input: { id: kept, decision: 'IGNORE' } }, { token: oldMod.token }), 'NOT_FOUND');
     expect((await listed(newMod, s2.id, 'REJECTED')).ids).toEqual(expect.arrayContaining([decided.REJECTED, kept]));
+    // Moved on again, from where it is now: every item goes with it, the merged reply's included
+    // (moveReviewItems takes those of the space it leaves, where every item of the content is).
+    const s3 = await makeSpace(t, 'PUBLIC', [{ userId: newMod.id, level: 'MODERATE' }]);
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: into.id, boardId: await makeBoard(t, s3.id) } }, { token: admin.token }));
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: await makeBoard(t, s3.id) } }, { token: admin.token }));
+    expect(await t.sql(`SELECT DISTINCT space_id FROM review_items WHERE id = ANY($1::uuid[])`, [[...Object.values(decided), kept]])).toEqual([{ space_id: s3.id }]);
   });
 
   it('holds a claim only while its claimant may still handle the item: one who lost the right keeps nobody off it', async () => {
