@@ -532,7 +532,8 @@ export class IdeasService implements BoardKindBehaviour {
                 response_html = CASE WHEN $3::text IS NOT NULL THEN $3 WHEN status = $2 THEN response_html END,
                 response_source = CASE WHEN $3::text IS NOT NULL THEN $4 WHEN status = $2 THEN response_source END,
                 response_author_id = CASE WHEN $3::text IS NOT NULL THEN $5::uuid WHEN status = $2 THEN response_author_id END,
-                response_at = CASE WHEN $3::text IS NOT NULL THEN now() WHEN status = $2 THEN response_at END
+                response_at = CASE WHEN $3::text IS NOT NULL THEN now() WHEN status = $2 THEN response_at END,
+                version = version + 1
           WHERE topic_id = $1`,
         [topic.id, input.status, response, input.response ?? null, viewer.id],
       );
@@ -596,7 +597,8 @@ export class IdeasService implements BoardKindBehaviour {
       const [at, targetAt] = [rowOf(source.id)!, rowOf(target.id)!];
       await this.stillMay(tx, viewer, at.space_id, AccessLevel.MODERATE);
       await tx.query(
-        `UPDATE ideas SET status = 'MERGED', status_before_merge = status, status_changed_before_merge = status_changed_at, merged_into = $2, status_changed_at = now()
+        `UPDATE ideas SET status = 'MERGED', status_before_merge = status, status_changed_before_merge = status_changed_at, merged_into = $2, status_changed_at = now(),
+                version = version + 1
           WHERE topic_id = $1`,
         [source.id, target.id],
       );
@@ -659,7 +661,7 @@ export class IdeasService implements BoardKindBehaviour {
       // As it was before the merge: its status, since when, and who followed the target.
       await tx.query(
         `UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL,
-                status_changed_at = COALESCE(status_changed_before_merge, now()), status_changed_before_merge = NULL
+                status_changed_at = COALESCE(status_changed_before_merge, now()), status_changed_before_merge = NULL, version = version + 1
           WHERE topic_id = $1`,
         [source.id, restored],
       );
@@ -780,7 +782,8 @@ export class IdeasService implements BoardKindBehaviour {
   private async recountAll(tx: Tx, topicIds: readonly string[]): Promise<Map<string, number>> {
     if (topicIds.length === 0) return new Map();
     const rows = await tx.query<{ topic_id: string; vote_count: number }>(
-      `${GROUPS} UPDATE ideas i SET vote_count = (SELECT count(DISTINCT v.user_id) FROM grp g JOIN idea_votes v ON v.topic_id = g.member WHERE g.root = i.topic_id)::int
+      `${GROUPS} UPDATE ideas i SET vote_count = (SELECT count(DISTINCT v.user_id) FROM grp g JOIN idea_votes v ON v.topic_id = g.member WHERE g.root = i.topic_id)::int,
+              version = i.version + 1
         WHERE i.topic_id = ANY($1::uuid[]) RETURNING i.topic_id, i.vote_count`,
       [[...new Set(topicIds)]],
     );

@@ -10,6 +10,7 @@ import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, L
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
+import { PushedVersions } from './pushed-versions';
 import type { Server, Socket } from 'socket.io';
 import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
@@ -233,6 +234,9 @@ interface PushedPostRow {
   reply_to_post_id: string | null;
   reaction_counts: Record<string, number>;
   wiki: boolean;
+  /** The post's version (its reactions among what it follows), and its topic's. */
+  version: number;
+  topic_version: number;
   author_id: string;
   handle: string;
   display_name: string;
@@ -505,6 +509,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * rooms' presence runs, a hidden member's typing, other nodes' re-checks and the session sweep.
    */
   private readonly fanOuts = new Set<Promise<void>>();
+
+  /**
+   * The newest version of each poll, post's reactions, idea and topic (settings, board activity)
+   * this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
+   * sent after it.
+   */
+  private readonly pushed = new PushedVersions();
 
   private track(work: Promise<void>): void {
     this.fanOuts.add(work);
@@ -1391,9 +1402,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // the room's business. (A topic hidden as a whole has already sent away who may not read
         // it: that re-check is fenced, so this waited for it.) To the room of the topic the post
         // is in now (`whereIs`), with that topic's id, not the one the event named (as pushPoll does).
+        // The counts are the post's as read there, with the post's version, not the event's:
+        // two reactions' pushes run apart, and the one that reads later carries the newer counts;
+        // one that reads an older version than this node sent already is not sent (`pushed`).
         const named = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId') };
         const at = await this.whereIs(named.postId);
-        if (at?.postVisible) this.server.to(`topic:${at.topicId}`).emit('reaction:updated', { ...named, topicId: at.topicId, counts: p.counts });
+        if (at?.postVisible && this.pushed.admit(`reactions:${named.postId}`, at.version)) {
+          this.server.to(`topic:${at.topicId}`).emit('reaction:updated', { ...named, topicId: at.topicId, counts: at.reactionCounts, version: at.version });
+        }
         return;
       }
       case 'poll.voted':
@@ -1465,8 +1481,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** `pushPost` of several posts (those a move brought into one topic), read in one statement and pushed in number order; `arrived` by post number. */
   private async pushPosts(event: string, postIds: string[], arrived: (number: number) => boolean): Promise<void> {
     const rows: PushedPostRow[] = await this.ds.query(
-      `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki,
-              u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_post_number, t.last_activity_at
+      `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
+              u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_post_number, t.last_activity_at,
+              t.version AS topic_version
          FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`,
       [postIds],
     );
@@ -1481,6 +1498,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         id: row.id, number: row.number, bodyHtml: row.body_html, createdAt: row.created_at, editedAt: row.edited_at,
         replyToPostId: row.reply_to_post_id, reactions: row.reaction_counts, wiki: row.wiki,
         author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
+        version: row.version,
       },
     };
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
@@ -1490,9 +1508,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           boardId: row.board_id,
           topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
         });
-      } else if (arrived) {
+      } else if (arrived && this.pushed.admit(`activity:${row.topic_id}`, row.topic_version)) {
+        // Two replies' pushes run apart: one read before the other reply committed is not sent after it.
         this.server.to(`board:${row.board_id}`).emit('topic:activity', {
-          boardId: row.board_id, topicId: row.topic_id, lastPostNumber: row.last_post_number, lastActivityAt: row.last_activity_at,
+          boardId: row.board_id, topicId: row.topic_id, lastPostNumber: row.last_post_number, lastActivityAt: row.last_activity_at, version: row.topic_version,
         });
       }
     } else if (row.state === 'PENDING') {
@@ -1672,13 +1691,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private async pushIdea(topicId: string): Promise<void> {
     const [i] = await this.ds.query(
-      `SELECT t.id, t.board_id, t.state, i.status, i.vote_count,
+      `SELECT t.id, t.board_id, t.state, i.status, i.vote_count, i.version,
               (SELECT mt.id FROM topics mt WHERE mt.id = i.merged_into AND mt.state = 'VISIBLE') AS merged_into
          FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
       [topicId],
     );
-    if (!i || i.state !== 'VISIBLE') return;
-    const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into };
+    if (!i || i.state !== 'VISIBLE' || !this.pushed.admit(`idea:${i.id}`, i.version)) return;
+    const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into, version: i.version };
     this.server.to(`topic:${i.id}`).to(`board:${i.board_id}`).emit('idea:updated', payload);
   }
 
@@ -1690,12 +1709,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * room's readers may not read), so the old room would hear of a post it may no longer read and
    * the new one nothing. (`pushPoll` reads the same from `PollsService.forPush`, with the poll.)
    */
-  private async whereIs(postId: string): Promise<{ topicId: string; postVisible: boolean; topicVisible: boolean } | undefined> {
+  private async whereIs(postId: string): Promise<PostWhere | undefined> {
     const [at] = await this.ds.query(
-      `SELECT p.topic_id, p.state = 'VISIBLE' AS post_visible, t.state = 'VISIBLE' AS topic_visible FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
+      `SELECT p.topic_id, p.state = 'VISIBLE' AS post_visible, t.state = 'VISIBLE' AS topic_visible, p.reaction_counts, p.version
+         FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`,
       [postId],
     );
-    return at && { topicId: at.topic_id, postVisible: at.post_visible, topicVisible: at.topic_visible };
+    return at && { topicId: at.topic_id, postVisible: at.post_visible, topicVisible: at.topic_visible, reactionCounts: at.reaction_counts, version: at.version };
   }
 
   /**
@@ -1716,6 +1736,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (type === 'poll.deleted') {
       // Where the post is now (`whereIs`), as for any change of its poll (below).
       const at = await this.whereIs(named.postId);
+      // Final: no push of the poll read before its deletion goes out from this node after this one.
+      for (const audience of ['counted', 'bare']) this.pushed.end(`poll:${audience}:${named.pollId}`);
       if (at?.postVisible && at.topicVisible) this.server.to(`topic:${at.topicId}`).emit('poll:updated', { ...named, topicId: at.topicId, removed: true });
       return;
     }
@@ -1726,10 +1748,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // readers may not read it there) hears none.
     const base = { ...named, topicId: poll.topic_id };
     const room = `topic:${base.topicId}`;
+    // The version goes with the counts alone: every vote raises it, so count-free news carrying it
+    // would tell those who may not see the counts how many votes came between two of them.
     const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at };
-    const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })) };
+    const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })), version: poll.version };
+    // Counts and count-free news go to different sockets, so each keeps its own newest version:
+    // a vote's counts (to those who see them) do not keep a reopening's news from the others.
+    const admit = (audience: 'counted' | 'bare') => this.pushed.admit(`poll:${audience}:${poll.id}`, poll.version);
     if (PollsService.resultsPublic(poll)) {
-      this.server.to(room).emit('poll:updated', counted);
+      if (admit('counted')) this.server.to(room).emit('poll:updated', counted);
       return;
     }
     const sockets = await this.server.in(room).fetchSockets();
@@ -1738,8 +1765,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       const userId = (s.data as SocketData).userId;
       return !!userId && sees.has(userId);
     };
-    const groups: StillInGroup[] = [{ payload: counted, ids: sockets.filter(seeing).map((s) => s.id) }];
-    if (type === 'poll.updated') groups.push({ payload: bare, ids: sockets.filter((s) => !seeing(s)).map((s) => s.id) });
+    const groups: StillInGroup[] = [];
+    if (admit('counted')) groups.push({ payload: counted, ids: sockets.filter(seeing).map((s) => s.id) });
+    if (type === 'poll.updated' && admit('bare')) groups.push({ payload: bare, ids: sockets.filter((s) => !seeing(s)).map((s) => s.id) });
     this.toStillIn(room, 'poll:updated', groups);
   }
 
@@ -1772,14 +1800,28 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /** A topic's settings as they now are (`topic:updated`), to its room and, unless `toBoard` is false, its board's. */
   private async pushTopic(topicId: string, toBoard = true): Promise<void> {
     const [t] = await this.ds.query(
-      `SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state, slow_mode_seconds, slow_mode_until, pinned_globally_at, pinned_globally_until
+      `SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state, slow_mode_seconds, slow_mode_until, pinned_globally_at, pinned_globally_until, version
          FROM topics WHERE id = $1`,
       [topicId],
     );
     if (!t || t.state !== 'VISIBLE') return;
-    const payload = { topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id, ...slowMode(t), ...globalPin(t) };
-    this.server.to(toBoard ? [`topic:${t.id}`, `board:${t.board_id}`] : `topic:${t.id}`).emit('topic:updated', payload);
+    // Each room keeps its own newest version: whether the board's room hears it too depends on the event.
+    const rooms = [`topic:${t.id}`, ...(toBoard ? [`board:${t.board_id}`] : [])].filter((room) => this.pushed.admit(`topic:${t.id}@${room}`, t.version));
+    if (rooms.length === 0) return;
+    const payload = {
+      topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id, ...slowMode(t), ...globalPin(t), version: t.version,
+    };
+    this.server.to(rooms).emit('topic:updated', payload);
   }
+}
+
+/** Where a post is as a push reads it (`LiveGateway.whereIs`), with its reactions' counts and its version. */
+interface PostWhere {
+  topicId: string;
+  postVisible: boolean;
+  topicVisible: boolean;
+  reactionCounts: Record<string, number>;
+  version: number;
 }
 
 /** A hold on pushes (`LiveGateway.rechecks`): waited for until when at most, and what it is, for the log. */

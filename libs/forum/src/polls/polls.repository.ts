@@ -8,7 +8,7 @@ import { PollKind, PollResults, PollRow } from './poll.model';
 /** Closed by hand, or past its closing time: read at query time, so no job closes a poll. */
 const CLOSED = `(pl.closed_at IS NOT NULL OR COALESCE(pl.closes_at <= now(), false))`;
 const POLL_COLUMNS = `pl.id, pl.post_id, pl.question, pl.kind, pl.min_choices, pl.max_choices, pl.results, pl.public_voters, pl.closes_at,
-  ${CLOSED} AS closed, pl.voter_count,
+  ${CLOSED} AS closed, pl.voter_count, pl.version,
   (SELECT json_agg(json_build_object('id', o.id, 'text', o.text, 'vote_count', o.vote_count) ORDER BY o.position)
      FROM poll_options o WHERE o.poll_id = pl.id) AS options`;
 

@@ -1,0 +1,39 @@
+/**
+ * The newest version of each entity's state this process has pushed, per audience (a poll's
+ * counts and its count-free news are told apart: they go to different sockets).
+ *
+ * A push reads its entity's state and version in one statement, then emits: two pushes of one
+ * entity started back to back (two votes) run apart, and the later read could be emitted first,
+ * leaving its readers with the older state. Asked right before the emit, with no wait between,
+ * `admit` refuses a version older than one this process already sent, so one process never
+ * sends an older state after a newer one. Equal versions are admitted: they are the same state,
+ * read twice. Pushes started on another API process reach the same sockets through the Redis
+ * adapter, in no order this one knows: for those the client's rule holds (each push carries its
+ * version; a client drops one older than what it shows).
+ *
+ * Bounded (`limit` entities, the least recently pushed forgotten first): a forgotten entity's
+ * older push could go out again, which the client's rule still drops.
+ */
+export class PushedVersions {
+  private readonly newest = new Map<string, number>();
+
+  constructor(private readonly limit = 10_000) {}
+
+  /** Whether `version` of `key` may be sent: not older than one sent already. Notes it when so. */
+  admit(key: string, version: number): boolean {
+    const sent = this.newest.get(key);
+    if (sent !== undefined && version < sent) return false;
+    // Deleted first, so the entry moves to the end: the map's order is the order of last use.
+    this.newest.delete(key);
+    this.newest.set(key, version);
+    if (this.newest.size > this.limit) this.newest.delete(this.newest.keys().next().value as string);
+    return true;
+  }
+
+  /** `key` is gone for good (a poll deleted): nothing of it is sent from now on. */
+  end(key: string): void {
+    this.newest.delete(key);
+    this.newest.set(key, Infinity);
+    if (this.newest.size > this.limit) this.newest.delete(this.newest.keys().next().value as string);
+  }
+}

@@ -1,0 +1,203 @@
+import { AddressInfo } from 'node:net';
+import { Socket } from 'socket.io-client';
+import { DataSource } from 'typeorm';
+import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply } from '../factories/forum';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { gateCalls } from '../support/gates';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+
+const CREATE_POLL = `mutation($input: CreatePollInput!) { createPoll(input: $input) { id options { id } } }`;
+const VOTE_POLL = `mutation($input: VotePollInput!) { votePoll(input: $input) { id } }`;
+const REACT = `mutation($input: ReactionInput!) { react(input: $input) { id } }`;
+const VOTE_IDEA = `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`;
+const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`;
+
+/** The live pushes' own reads of what they send: a poll's (`forPush`), a post's (`whereIs`), an idea's (`pushIdea`). */
+const POLL_READ = /JOIN topics t ON t\.id = p\.topic_id WHERE pl\.id = \$1$/;
+const POST_READ = /FROM posts p JOIN topics t ON t\.id = p\.topic_id WHERE p\.id = \$1$/;
+const IDEA_READ = /FROM ideas i JOIN topics t ON t\.id = i\.topic_id WHERE i\.topic_id = \$1$/;
+/** A topic's settings' (`pushTopic`) and new posts' (`pushPosts`, whose board push is `topic:activity`). */
+const TOPIC_READ = /pinned_globally_until(, version)?\s+FROM topics WHERE id = \$1$/;
+const POSTS_READ = /WHERE p\.id = ANY\(\$1::uuid\[\]\) ORDER BY p\.topic_id, p\.number$/;
+
+/**
+ * Pushes of one thing's counts, fanned out apart, can be read in one order and sent in the
+ * other: two votes back to back, the first's push reading before the second's commit and sent
+ * after the second's. Its readers were left with the older count (polls' voterCount heard as
+ * [2, 1] in a CI run). Each push now carries the version it read, and a node never sends an
+ * older version of a thing after a newer one. Each case is shown twice: made to happen (the
+ * first push's read held once it has read, by `gateCalls` on the app's own DataSource, until the
+ * second push has been heard), and by many writes at once.
+ */
+describe('live pushes of counts, in order', () => {
+  let t: TestApp;
+  let url: string;
+  let author: TestUser;
+  let moderator: TestUser;
+  let forumBoard: string;
+  let ideasBoard: string;
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+    author = await makeUser(t);
+    moderator = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    forumBoard = await makeBoard(t, space.id);
+    ideasBoard = await makeBoard(t, space.id, 'IDEAS');
+  });
+  afterAll(async () => {
+    sockets.forEach((s) => s.disconnect());
+    await t.close();
+  });
+
+  /** A room to join: a topic's (its id) or a board's. */
+  type Room = string | { boardId: string };
+  const joining = (room: Room): [string, object] => (typeof room === 'string' ? ['topic:join', { topicId: room }] : ['board:join', room]);
+
+  /** Readers in a room, each with every `event` it hears from now on. */
+  async function readers(room: Room, event: string, n = 2): Promise<Array<{ socket: Socket; heard: any[] }>> {
+    const out = [];
+    for (let i = 0; i < n; i++) {
+      const socket = await connectLive(url, sockets, i === 0 ? undefined : (await makeUser(t)).token);
+      expect(await socket.timeout(5000).emitWithAck(...joining(room))).toEqual({ ok: true });
+      const heard: any[] = [];
+      socket.on(event, (e: any) => heard.push(e));
+      out.push({ socket, heard });
+    }
+    return out;
+  }
+
+  /** Every push under way sent, and heard: one more answer on each connection, which anything sent before it precedes. */
+  async function allHeard(rs: Array<{ socket: Socket }>, room: Room): Promise<void> {
+    await t.get(LiveGateway).settled();
+    for (const r of rs) expect(await r.socket.timeout(5000).emitWithAck(...joining(room))).toEqual({ ok: true });
+  }
+
+  /** What each reader heard ends with the final count, and its versions never go back (so a client keeping the newest shows the final count). */
+  function expectInOrder(heard: any[], count: (e: any) => number, final: number): void {
+    expect(heard.length).toBeGreaterThan(0);
+    expect(count(heard[heard.length - 1])).toBe(final);
+    const versions = heard.map((e) => e.version);
+    for (const v of versions) expect(typeof v).toBe('number');
+    expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    // A newer version never carries a lower count here: every write adds one.
+    const counts = heard.map(count);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+  }
+
+  /**
+   * The first push's read (`read`) held once it has read, `first` written and its push begun;
+   * then `second` written and its push heard; then the first let go.
+   */
+  async function firstPushLate(read: RegExp, listener: Socket, event: string, first: () => Promise<unknown>, second: () => Promise<unknown>): Promise<void> {
+    let picked = false;
+    const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && read.test(sql) && (picked = true), 'after');
+    try {
+      await first();
+      await gate.begun;
+      const heard = nextLiveEvent(listener, event);
+      await second();
+      await heard;
+    } finally {
+      gate.restore();
+    }
+  }
+
+  async function pollIn(): Promise<{ topicId: string; pollId: string; option: string }> {
+    const topic = await createTopic(t, author.token, forumBoard);
+    const input = { postId: topic.firstPostId, question: 'Which day?', options: ['Monday', 'Tuesday'], kind: 'SINGLE', results: 'ALWAYS', publicVoters: false };
+    const poll = expectOk(await t.gql(CREATE_POLL, { input }, { token: author.token })).createPoll;
+    return { topicId: topic.id, pollId: poll.id, option: poll.options[0].id };
+  }
+  const votePoll = async (pollId: string, option: string) => expectOk(await t.gql(VOTE_POLL, { input: { pollId, optionIds: [option] } }, { token: (await makeUser(t)).token }));
+
+  it('a poll’s counts: a vote’s push read before the next vote and sent after it is not sent', async () => {
+    const { topicId, pollId, option } = await pollIn();
+    const rs = await readers(topicId, 'poll:updated');
+    await firstPushLate(POLL_READ, rs[0].socket, 'poll:updated', () => votePoll(pollId, option), () => votePoll(pollId, option));
+    await allHeard(rs, topicId);
+    for (const r of rs) expectInOrder(r.heard, (e) => e.voterCount, 2);
+  });
+
+  it('a poll’s counts: the last push of many votes at once carries the final count', async () => {
+    const { topicId, pollId, option } = await pollIn();
+    const rs = await readers(topicId, 'poll:updated', 3);
+    const voters = await Promise.all(Array.from({ length: 25 }, () => makeUser(t)));
+    await Promise.all(voters.map(async (v) => expectOk(await t.gql(VOTE_POLL, { input: { pollId, optionIds: [option] } }, { token: v.token }))));
+    await allHeard(rs, topicId);
+    for (const r of rs) expectInOrder(r.heard, (e) => e.voterCount, 25);
+  });
+
+  const reactionIn = async () => {
+    const topic = await createTopic(t, author.token, forumBoard);
+    return { topicId: topic.id, postId: topic.firstPostId as string };
+  };
+  const react = async (postId: string, token?: string) =>
+    expectOk(await t.gql(REACT, { input: { postId, kind: 'LIKE' } }, { token: token ?? (await makeUser(t)).token }));
+
+  it('a post’s reactions: a reaction’s push read before the next reaction and sent after it is not sent', async () => {
+    const { topicId, postId } = await reactionIn();
+    const rs = await readers(topicId, 'reaction:updated');
+    await firstPushLate(POST_READ, rs[0].socket, 'reaction:updated', () => react(postId), () => react(postId));
+    await allHeard(rs, topicId);
+    for (const r of rs) expectInOrder(r.heard, (e) => e.counts.LIKE, 2);
+  });
+
+  it('a post’s reactions: the last push of many reactions at once carries the final count', async () => {
+    const { topicId, postId } = await reactionIn();
+    const rs = await readers(topicId, 'reaction:updated', 3);
+    const fans = await Promise.all(Array.from({ length: 25 }, () => makeUser(t)));
+    await Promise.all(fans.map((f) => react(postId, f.token)));
+    await allHeard(rs, topicId);
+    for (const r of rs) expectInOrder(r.heard, (e) => e.counts.LIKE, 25);
+  });
+
+  const voteIdea = async (topicId: string, token?: string) => expectOk(await t.gql(VOTE_IDEA, { id: topicId }, { token: token ?? (await makeUser(t)).token }));
+
+  it('an idea’s votes: a vote’s push read before the next vote and sent after it is not sent', async () => {
+    const topicId = (await createTopic(t, author.token, ideasBoard)).id;
+    const rs = await readers(topicId, 'idea:updated');
+    await firstPushLate(IDEA_READ, rs[0].socket, 'idea:updated', () => voteIdea(topicId), () => voteIdea(topicId));
+    await allHeard(rs, topicId);
+    // The author's own vote comes with the idea (voteCount 1 before these two).
+    for (const r of rs) expectInOrder(r.heard, (e) => e.voteCount, 3);
+  });
+
+  it('an idea’s votes: the last push of many votes at once carries the final count', async () => {
+    const topicId = (await createTopic(t, author.token, ideasBoard)).id;
+    const rs = await readers(topicId, 'idea:updated', 3);
+    const voters = await Promise.all(Array.from({ length: 25 }, () => makeUser(t)));
+    await Promise.all(voters.map((v) => voteIdea(topicId, v.token)));
+    await allHeard(rs, topicId);
+    for (const r of rs) expectInOrder(r.heard, (e) => e.voteCount, 26);
+  });
+  it('a topic’s settings: a change’s push read before the next change and sent after it is not sent', async () => {
+    const topicId = (await createTopic(t, author.token, forumBoard)).id;
+    const rs = [...(await readers(topicId, 'topic:updated')), ...(await readers({ boardId: forumBoard }, 'topic:updated', 1))];
+    const status = async (change: object) => expectOk(await t.gql(STATUS, { input: { topicId, ...change } }, { token: moderator.token }));
+    await firstPushLate(TOPIC_READ, rs[0].socket, 'topic:updated', () => status({ pinned: true }), () => status({ closed: true }));
+    await allHeard(rs.slice(0, 2), topicId);
+    await allHeard(rs.slice(2), { boardId: forumBoard });
+    for (const r of rs) {
+      const mine = r.heard.filter((e) => e.topicId === topicId);
+      expect(mine.at(-1)).toMatchObject({ pinned: true, closed: true });
+      const versions = mine.map((e) => e.version);
+      for (const v of versions) expect(typeof v).toBe('number');
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    }
+  });
+
+  it('a board’s topic activity: a reply’s push read before the next reply and sent after it is not sent', async () => {
+    const topicId = (await createTopic(t, author.token, forumBoard)).id;
+    const board = { boardId: forumBoard };
+    const rs = await readers(board, 'topic:activity');
+    await firstPushLate(POSTS_READ, rs[0].socket, 'topic:activity', () => reply(t, author.token, topicId), () => reply(t, author.token, topicId));
+    await allHeard(rs, board);
+    for (const r of rs) expectInOrder(r.heard.filter((e) => e.topicId === topicId), (e) => e.lastPostNumber, 3);
+  });
+});
+
