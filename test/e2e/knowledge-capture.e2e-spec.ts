@@ -128,6 +128,53 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(expectOk(await t.gql(crumbs, { id: a1x }, { token: reader.token })).topic.article).toEqual({ breadcrumbs: [{ id: b }, { id: a1 }], parent: { id: a1 } });
     });
 
+    describe('read again in the same request after a write re-placed articles', () => {
+      const PLACES = `board { articleTree { topic { id article { position } } } }`;
+      const places = (data: any, field: string) => data[field].board.articleTree.map((n: any) => [n.topic.id, n.topic.article.position]);
+
+      it('moveArticle: its former and new siblings’ positions, not only its own', async () => {
+        const own = await makeBoard(t, spaceId, 'KNOWLEDGE');
+        const [x, y, z] = [await publishedArticle(t, author.token, editor.token, own, { title: 'Sibling x' }), await publishedArticle(t, author.token, editor.token, own, { title: 'Sibling y' }), await publishedArticle(t, author.token, editor.token, own, { title: 'Sibling z' })];
+        // One request: the first field reads the board's tree (every article's row with it), the second moves z first.
+        const data = expectOk(await t.gql(
+          `mutation($x: ID!, $z: ID!) { read: markRead(input: { topicId: $x, postNumber: 1 }) { ${PLACES} } moved: moveArticle(input: { topicId: $z, position: 0 }) { ${PLACES} } }`,
+          { x, z }, { token: editor.token },
+        ));
+        expect(places(data, 'read')).toEqual([[x, 0], [y, 1], [z, 2]]);
+        const stored = await t.sql(`SELECT topic_id, position FROM articles WHERE board_id = $1 ORDER BY position`, [own]);
+        expect(stored.map((r: any) => [r.topic_id, r.position])).toEqual([[z, 0], [x, 1], [y, 2]]);
+        expect(places(data, 'moved')).toEqual([[z, 0], [x, 1], [y, 2]]);
+      });
+
+      it('createTopic of an article: the board’s tree the request read before has it', async () => {
+        const own = await makeBoard(t, spaceId, 'KNOWLEDGE');
+        const x = await publishedArticle(t, author.token, editor.token, own, { title: 'Already there' });
+        const data = expectOk(await t.gql(
+          `mutation($x: ID!, $b: ID!) { read: markRead(input: { topicId: $x, postNumber: 1 }) { ${PLACES} }
+             created: createTopic(input: { boardId: $b, title: "Written after the tree was read", body: "Its body" }) { id ${PLACES} } }`,
+          { x, b: own }, { token: editor.token },
+        ));
+        expect(places(data, 'read')).toEqual([[x, 0]]);
+        expect(places(data, 'created')).toEqual([[x, 0], [data.created.id, 1]]);
+      });
+
+      it('setKnowledgeSettings: the due dates it moved, of the articles the request read before', async () => {
+        const ownSpace = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'ADMIN' }])).id;
+        const own = await makeBoard(t, ownSpace, 'KNOWLEDGE');
+        const x = await publishedArticle(t, author.token, editor.token, own, { title: 'Due with the space' });
+        const DUE = `article { verifiedUntil }`;
+        const data = expectOk(await t.gql(
+          `mutation($x: ID!, $s: ID!) { read: markRead(input: { topicId: $x, postNumber: 1 }) { ${DUE} }
+             set: setKnowledgeSettings(input: { spaceId: $s, verificationIntervalDays: 7 }) { id }
+             again: markRead(input: { topicId: $x, postNumber: 1 }) { ${DUE} } }`,
+          { x, s: ownSpace }, { token: editor.token },
+        ));
+        const [{ verified_until }] = await t.sql(`SELECT verified_until FROM articles WHERE topic_id = $1`, [x]);
+        expect(new Date(data.read.article.verifiedUntil).getTime()).not.toBe(verified_until.getTime());
+        expect(new Date(data.again.article.verifiedUntil).getTime()).toBe(verified_until.getTime());
+      });
+    });
+
     it('refuses cycles and foreign parents, with field errors and nothing written', async () => {
       const before = await articleRows();
       expect(expectError(await api.move(editor.token, { topicId: b, parentId: a1x }), 'BAD_USER_INPUT').extensions.fields).toEqual([

@@ -135,6 +135,10 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     });
     // Authors watch their articles (the forum does it when a first post becomes visible, which a draft is not).
     await tx.query(`INSERT INTO topic_watches (user_id, topic_id, level) VALUES ($1, $2, 'WATCHING') ON CONFLICT DO NOTHING`, [authorId, topic.topicId]);
+    // The board's tree, as the creator's request may have read it before (without this article),
+    // is read again by the fields resolved after the mutation. Dropped before the commit: nothing
+    // of the request reads it until the mutation answers, and a rollback only costs a read again.
+    this.loaders.forget(topic.viewer, topic.topicId, true);
   }
 
   /**
@@ -207,7 +211,7 @@ export class KnowledgeBoard implements BoardKindBehaviour {
    * moved article under its old parent, in a tree of a space the mover may leave for readers).
    */
   moved(viewer: Viewer, topicId: string): void {
-    this.loaders.forgetMoved(viewer, topicId);
+    this.loaders.forget(viewer, topicId, true);
   }
 
   /**

@@ -14,6 +14,7 @@ import { SpaceModel, SpaceRow, toSpaceModel } from '../../spaces/src/spaces/spac
 import { SPACE_COLUMNS } from '../../spaces/src/spaces.repository';
 import { SpacesService } from '../../spaces/src/spaces.service';
 import { ID_VERSION } from '../../core/src/ids';
+import { ArticleLoaders } from './articles/article.loaders';
 
 export const DEFAULT_VERIFICATION_DAYS = 90;
 export const MAX_VERIFICATION_DAYS = 3650;
@@ -51,6 +52,7 @@ export class KnowledgeSettingsService {
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
     private readonly spaces: SpacesService,
+    private readonly articles: ArticleLoaders,
   ) {}
 
   async of(spaceId: string, scope: { viewer?: Viewer; tx?: Tx } = {}): Promise<KnowledgeSettings> {
@@ -120,6 +122,8 @@ export class KnowledgeSettingsService {
       return { space: toSpaceModel(row), after: now };
     });
     this.loader(viewer).clear(input.spaceId).prime(input.spaceId, after);
+    // The due dates it moved: the articles this request read are read again after it.
+    if (input.verificationIntervalDays != null) this.articles.forgetArticles(viewer);
     return space;
   }
 }

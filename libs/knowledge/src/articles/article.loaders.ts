@@ -252,20 +252,21 @@ export class ArticleLoaders {
   }
 
   /**
-   * `forget` with every board's tree, after moveTopic moved the article to another board
-   * (`KnowledgeBoard.beforeMove`): the rows of the articles it re-placed too (its children, now
-   * under its former parent, and its former siblings, their positions shifted), every one this
-   * request read being read again.
+   * Drops every article row this request read: after a write that changed articles other than
+   * the one it names (setKnowledgeSettings' default interval moves the due dates of every article
+   * that uses it), the fields resolved after it read them again.
    */
-  forgetMoved(viewer: Viewer, topicId: string): void {
-    this.forget(viewer, topicId, true);
+  forgetArticles(viewer: Viewer): void {
     viewer.peek<DataLoader<string, unknown>>('knowledge:articles')?.clearAll();
   }
 
   /**
    * Drops what a mutation just changed, so the fields resolved after it read fresh rows; with
    * `treesChanged` (a write that moved an article in a tree, or out of its board: a move it
-   * waited behind may have taken it into a board this request read before), every board's tree.
+   * waited behind may have taken it into a board this request read before), every board's tree
+   * and every article row the request read: a move re-places its new siblings (their positions)
+   * and, by moveTopic, its children, and a tree read again only primes the rows the request has
+   * not read (DataLoader's prime keeps a row it holds), so they are dropped here.
    */
   forget(viewer: Viewer, topicId: string, treesChanged = false, postId?: string): void {
     this.forum.forget(viewer, { topicId, postId });
@@ -279,6 +280,7 @@ export class ArticleLoaders {
     // A rating opens (or joins) its feedback item, a publication settles it.
     viewer.peek<DataLoader<string, unknown>>('knowledge:openFeedback')?.clear(topicId);
     if (treesChanged) {
+      this.forgetArticles(viewer);
       viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clearAll();
       viewer.forget('knowledge:builtTrees');
     }
