@@ -332,6 +332,52 @@ describe('knowledge base: who sees what', () => {
     expect(await told(teammate, id)).toEqual([]);
   });
 
+  it('tells the article’s author of a mention of them in a teammate’s revision, at its first publication and at a later one, once, if they may read it, and never of their own', async () => {
+    const [author, teammate] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const told = (u: TestUser, id: string) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2 AND kind IN ('MENTION', 'GROUP_MENTION')`, [u.id, id]);
+    // The first publication: the author's draft, a teammate's revision naming the author, published by a third.
+    const first = await draftArticle(t, author.token, board, { title: 'Its author named at first', body: 'Nobody named yet' });
+    topicOf(await api.update(teammate.token, { topicId: first, body: `Ask @${author.handle}` }));
+    topicOf(await api.publish(publicEditor.token, first));
+    await drain();
+    expect(await told(author, first)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
+    // A later publication, the same; published again still naming them: not told twice.
+    const later = await publishedArticle(t, author.token, publicEditor.token, board, { title: 'Its author named later', body: 'Nobody named yet' });
+    await drain();
+    for (const body of [`Ask @${author.handle}`, `Ask @${author.handle} first`]) {
+      topicOf(await api.update(teammate.token, { topicId: later, body }));
+      topicOf(await api.publish(publicEditor.token, later));
+      await drain();
+      expect(await told(author, later)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
+    }
+    // The author naming themselves is told of nothing, on either path.
+    const own = await draftArticle(t, author.token, board, { title: 'Its author names themselves', body: `I am @${author.handle}` });
+    topicOf(await api.publish(publicEditor.token, own));
+    topicOf(await api.update(author.token, { topicId: later, body: `Me, @${author.handle}, again` }));
+    topicOf(await api.publish(publicEditor.token, later));
+    await drain();
+    expect(await told(author, own)).toEqual([]);
+    expect(await told(author, later)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
+    // An author who may no longer read the space is told nothing, on either path (judged at delivery).
+    const insiders = await makeGroup(t);
+    const [gone, goneLater] = [await makeUser(t, { groups: [insiders] }), await makeUser(t, { groups: [insiders] })];
+    const closed = await makeSpace(t, 'RESTRICTED', [{ groupId: insiders, level: 'PARTICIPATE' }, { userId: teammate.id, level: 'MODERATE' }]);
+    const closedBoard = await makeBoard(t, closed.id, 'KNOWLEDGE');
+    const unseenFirst = await draftArticle(t, gone.token, closedBoard, { title: 'Its author left at first', body: 'Nobody named yet' });
+    const unseenLater = await publishedArticle(t, goneLater.token, teammate.token, closedBoard, { title: 'Its author left later', body: 'Nobody named yet' });
+    await drain();
+    topicOf(await api.update(teammate.token, { topicId: unseenFirst, body: `Ask @${gone.handle}` }));
+    topicOf(await api.update(teammate.token, { topicId: unseenLater, body: `Ask @${goneLater.handle}` }));
+    await t.sql(`DELETE FROM group_members WHERE group_id = $1`, [insiders]);
+    topicOf(await api.publish(teammate.token, unseenFirst));
+    topicOf(await api.publish(teammate.token, unseenLater));
+    await drain();
+    expect(await told(gone, unseenFirst)).toEqual([]);
+    expect(await told(goneLater, unseenLater)).toEqual([]);
+  });
+
   it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
     const kept = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and kept', body: 'Kept' });
     const deleted = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and deleted', body: 'Deleted' });

@@ -203,10 +203,13 @@ export class KnowledgeNotifications implements OutboxHandler {
     }
     // Mentions in an article notify when readers can first see them: at its first publication,
     // from the published revision's writer (not necessarily its author), as a later revision's
-    // are; neither that writer, nor its publisher, nor the post's author is told (as forEditMentions).
+    // are (forEditMentions, `mentionsReachAuthor`). Neither that writer (nobody hears of their own
+    // mention) nor its publisher (who read it) is told; the article's author is, when a teammate
+    // wrote the revision naming them, as a document's author is told of a co-author's mention.
+    // Delivery judges each recipient's access (`deliver`); one source per post: told once.
     if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {
       const sender = f.writer_id ?? f.author_id;
-      const told = (userId: string) => userId !== p.actorId && userId !== f.author_id && userId !== sender && !muted.has(userId);
+      const told = (userId: string) => userId !== p.actorId && userId !== sender && !muted.has(userId);
       for (const userId of f.mentioned) {
         if (told(userId)) drafts.push({ ...base, userId, kind: 'MENTION', actorId: sender, data: { number: 1, article: true }, source: `post:${f.post_id}` });
       }

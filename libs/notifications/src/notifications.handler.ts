@@ -141,7 +141,8 @@ export class NotificationsHandler implements OutboxHandler {
         const editorId = typeof p.editorId === 'string' ? p.editorId : null;
         // Who brought the text to readers, when not its writer (an article's publisher): they read it, and are told of no mention in it.
         const publisherId = typeof p.publisherId === 'string' ? p.publisherId : null;
-        const drafts = mentioned.length || groups.length ? await this.forEditMentions(String(p.postId), mentioned, groups, editorId, publisherId) : [];
+        const reachAuthor = p.mentionsReachAuthor === true;
+        const drafts = mentioned.length || groups.length ? await this.forEditMentions(String(p.postId), mentioned, groups, editorId, publisherId, reachAuthor) : [];
         return p.textEdited === true && editorId ? [...drafts, ...(await this.forEditOf(String(p.postId), editorId, e.createdAt))] : drafts;
       }
       case 'post.moved':
@@ -370,17 +371,22 @@ export class NotificationsHandler implements OutboxHandler {
    * again; MUTED is respected. The one who mentions them is the editor (a moderator, say), not
    * necessarily the author. Neither the editor nor `publisherId` (who published the edit, an
    * article's publisher) is told of a mention in it: nobody hears of their own edit or publication.
+   * The post's author is left out (a forum post's author is told of another's edit itself,
+   * POST_EDITED), unless `reachAuthor`: an article's later publication, whose author hears of a
+   * teammate's mention of them as at its first publication (KnowledgeNotifications).
    */
-  private async forEditMentions(postId: string, mentioned: string[], groupIds: string[], editorId: string | null, publisherId: string | null = null): Promise<NotificationDraft[]> {
+  private async forEditMentions(
+    postId: string, mentioned: string[], groupIds: string[], editorId: string | null, publisherId: string | null = null, reachAuthor = false,
+  ): Promise<NotificationDraft[]> {
     const rows: Array<{ user_id: string; group_id: string | null; author_id: string; topic_id: string; number: number }> = await this.ds.query(
       `SELECT DISTINCT ON (u.user_id) u.user_id, u.group_id, p.author_id, p.topic_id, p.number
          FROM posts p,
               (SELECT user_id, NULL::uuid AS group_id, NULL::text AS slug FROM unnest($2::uuid[]) AS n(user_id)
                UNION ALL SELECT user_id, group_id, slug FROM (${mentionedGroupMembersSql('$4::uuid[]')}) g) AS u
-        WHERE p.id = $1 AND p.state = 'VISIBLE' AND u.user_id <> p.author_id AND u.user_id IS DISTINCT FROM $3::uuid AND u.user_id IS DISTINCT FROM $5::uuid
+        WHERE p.id = $1 AND p.state = 'VISIBLE' AND ($6::boolean OR u.user_id <> p.author_id) AND u.user_id IS DISTINCT FROM $3::uuid AND u.user_id IS DISTINCT FROM $5::uuid
           AND NOT EXISTS (SELECT 1 FROM (${effectiveWatchesSql('p.topic_id')}) w WHERE w.user_id = u.user_id AND w.level = 'MUTED')
         ORDER BY u.user_id, u.slug NULLS FIRST`,
-      [postId, mentioned, editorId, groupIds, publisherId],
+      [postId, mentioned, editorId, groupIds, publisherId, reachAuthor],
     );
     return rows.map((r) => ({
       userId: r.user_id,

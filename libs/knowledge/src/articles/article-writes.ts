@@ -209,7 +209,7 @@ export class ArticleWrites {
       [ref.topicId, rev.title, publish],
     );
     if (!post || !topic) throw AppError.notFound('Article not found');
-    let mentions: { mentionedUserIds: string[]; mentionedGroupIds: string[]; editorId: string | null; publisherId: string | null } | undefined;
+    let mentions: { mentionedUserIds: string[]; mentionedGroupIds: string[]; editorId: string | null; publisherId: string | null; mentionsReachAuthor: boolean } | undefined;
     if (publish) {
       await this.writer.recordRevision(tx, post.id, viewer.id!, rev.body_source, `article revision ${rev.number}`);
       // The first publication brings the post to readers: its versions before the one just
@@ -229,8 +229,10 @@ export class ArticleWrites {
       // did not hear of it now, from its writer, as of a post's edit (`NotificationsHandler`,
       // post.updated). The first publication's mentions are all news: KnowledgeNotifications
       // tells them with the article's step (ARTICLE_PUBLISHED, firstPublication). Its publisher,
-      // who read what they publish, is told of no mention in it, as at the first publication.
-      if (!post.arrived) mentions = { ...added, editorId: writer.id, publisherId: viewer.id };
+      // who read what they publish, is told of no mention in it, as at the first publication; the
+      // article's author is told of one a teammate wrote, as at the first publication too
+      // (`mentionsReachAuthor`: a forum post's edit leaves its author out, told of the edit itself).
+      if (!post.arrived) mentions = { ...added, editorId: writer.id, publisherId: viewer.id, mentionsReachAuthor: true };
     }
     await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: ref.topicId, version: topic.version, payload: { ...ref } });
     // `arrived`: the first publication brings the topic to readers, as a new topic does (live: topic:created).
