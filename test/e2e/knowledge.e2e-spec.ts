@@ -237,6 +237,29 @@ describe('knowledge base: revisions and review', () => {
     expectError(await t.gql(DIFF, { from: revs[0].id, to: 'nope' }, { token: author.token }), 'BAD_USER_INPUT');
   });
 
+  it('names the argument of a diff whose revision is not found, the same for one that does not exist as for one the viewer may not read', async () => {
+    const id = await publishedArticle(t, author.token, editor.token, board, { title: 'Diff arguments', body: 'one' });
+    const [published] = topicOf(await api.get(reader.token, id)).article.revisions;
+    topicOf(await api.update(author.token, { topicId: id, body: 'two' }));
+    const draftRev = topicOf(await api.get(author.token, id)).article.currentRevision.id;
+    const other = await publishedArticle(t, author.token, editor.token, board, { title: 'Diff arguments, another', body: 'three' });
+    const otherRev = topicOf(await api.get(reader.token, other)).article.publishedRevision.id;
+    // A published revision of an article in a space the reader may not read.
+    const hidden = (await makeSpace(t, 'RESTRICTED', [{ userId: editor.id, level: 'MODERATE' }])).id;
+    const hiddenArticle = await publishedArticle(t, editor.token, editor.token, await makeBoard(t, hidden, 'KNOWLEDGE'), { title: 'Not for readers' });
+    const hiddenRev = topicOf(await api.get(editor.token, hiddenArticle)).article.publishedRevision.id;
+    const refusal = async (from: string, to: string) => {
+      const e = expectError(await t.gql(DIFF, { from, to }, { token: reader.token }), 'NOT_FOUND');
+      return { message: e.message, extensions: e.extensions };
+    };
+    const named = (field: string) => ({ message: 'Revision not found', extensions: { code: 'NOT_FOUND', field } });
+    // Unknown, a draft's (never theirs to read), in a space they may not read, of another article: one answer, naming toId.
+    for (const to of [newId(), draftRev, hiddenRev, otherRev]) expect(await refusal(published.id, to)).toEqual(named('toId'));
+    // The same revisions as fromId name fromId (read first).
+    for (const from of [newId(), draftRev, hiddenRev]) expect(await refusal(from, published.id)).toEqual(named('fromId'));
+    expect(await refusal(newId(), hiddenRev)).toEqual(named('fromId'));
+  });
+
   it('shows readers what changed in the published text, never the markdown (censored words stay masked)', async () => {
     const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`;
     const rule = expectOk(await t.gql(RULE, { input: { spaceId, pattern: 'darn', kind: 'WORD', action: 'CENSOR', publicReason: 'Language' } }, { token: editor.token })).createWatchedWord.id;

@@ -111,7 +111,7 @@ export class KnowledgeResolver {
     private readonly promotion: PromotionService,
   ) {}
 
-  @Query(() => ArticleDiffModel, { description: 'A line-level diff of two revisions of one article (readers: published revisions only). NOT_FOUND when they are of different articles, as for a revision the viewer may not read.' })
+  @Query(() => ArticleDiffModel, { description: 'A line-level diff of two revisions of one article (readers: published revisions only). NOT_FOUND when they are of different articles, as for a revision the viewer may not read; its extensions.field names the argument (fromId, else toId).' })
   async articleRevisionDiff(@Args() args: ArticleDiffArgs, @Context() ctx: GqlContext): Promise<ArticleDiffModel> {
     return toDiffModel(await this.articles.diff(ctx.viewer, args.fromId, args.toId));
   }

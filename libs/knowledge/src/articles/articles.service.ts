@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
-import { AppError } from '../../../core/src/errors';
+import { AppError, ErrorCode } from '../../../core/src/errors';
 import { Connection, decodeCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { nestedCount, nestedPage } from '../../../core/src/graphql/nested-pages';
 import { Viewer } from '../../../core/src/graphql/viewer';
@@ -85,6 +85,12 @@ export async function movedNoteAsSeen(note: string, seesArticle: (id: string) =>
   return under && !(await seesArticle(under[1])) ? under[2] : note;
 }
 
+/**
+ * A revision not found, naming the argument that named it (`extensions.field`, as BAD_USER_INPUT's
+ * `fields` name theirs) when there are several a client could have got wrong.
+ */
+const revisionNotFound = (argument?: string) => new AppError(ErrorCode.NOT_FOUND, 'Revision not found', argument ? { extensions: { field: argument } } : {});
+
 /** Workflow refusals name the article: it is the input that cannot take the step. */
 const refuse = (message: string) => AppError.badField('topicId', message);
 /**
@@ -143,19 +149,25 @@ export class ArticlesService {
     return { topic, row, access: this.loaders.access(viewer, topic, row) };
   }
 
-  /** A revision the viewer may read: any for the article's team, published ones for everyone else. */
-  async visibleRevision(viewer: Viewer, revisionId: string): Promise<ArticleContext & { rev: FullRevision }> {
+  /**
+   * A revision the viewer may read: any for the article's team, published ones for everyone else.
+   * `argument`: the one that named it, which a NOT_FOUND names (`extensions.field`), the same for
+   * a revision that does not exist as for one they may not read.
+   */
+  async visibleRevision(viewer: Viewer, revisionId: string, argument?: string): Promise<ArticleContext & { rev: FullRevision }> {
     const rev = isUuid(revisionId) ? await this.loaders.revision(viewer, revisionId) : null;
     const ctx = rev ? await this.context(viewer, rev.topic_id).catch(() => null) : null;
-    if (!rev || !ctx || (!ctx.access.team && !rev.published_at)) throw AppError.notFound('Revision not found');
+    if (!rev || !ctx || (!ctx.access.team && !rev.published_at)) throw revisionNotFound(argument);
     return { ...ctx, rev };
   }
 
   async diff(viewer: Viewer, fromId: string, toId: string): Promise<ArticleDiff> {
-    const from = await this.visibleRevision(viewer, fromId);
-    const to = await this.visibleRevision(viewer, toId);
-    // A revision of another article is none of fromId's article's: not found, as publish and restore answer it.
-    if (from.rev.topic_id !== to.rev.topic_id) throw AppError.notFound('Revision not found');
+    const from = await this.visibleRevision(viewer, fromId, 'fromId');
+    const to = await this.visibleRevision(viewer, toId, 'toId');
+    // A revision of another article is none of fromId's article's: not found, as publish and
+    // restore answer it, and as one the viewer may not read (both revisions are readable here, so
+    // naming toId tells nothing the two ids did not).
+    if (from.rev.topic_id !== to.rev.topic_id) throw revisionNotFound('toId');
     return {
       from: from.rev,
       to: to.rev,
