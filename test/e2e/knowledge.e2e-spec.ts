@@ -96,6 +96,23 @@ describe('knowledge base: revisions and review', () => {
     expect(await writes()).toEqual(before);
   });
 
+  it('clears a summary given empty (or blank); an absent or null one stays as it is', async () => {
+    const id = await draftArticle(t, author.token, board, { title: 'Summed up', body: 'v1' });
+    const summary = (res: GqlResult) => topicOf(res).article.currentRevision.summary;
+    expect(summary(await api.update(author.token, { topicId: id, summary: 'An abstract' }))).toBe('An abstract');
+    expect(summary(await api.update(author.token, { topicId: id, body: 'v2' }))).toBe('An abstract');
+    expect(summary(await api.update(author.token, { topicId: id, body: 'v3', summary: null }))).toBe('An abstract');
+    expect(summary(await api.update(author.token, { topicId: id, summary: '' }))).toBe('');
+    expect(summary(await api.update(author.token, { topicId: id, summary: 'Another abstract' }))).toBe('Another abstract');
+    expect(summary(await api.update(author.token, { topicId: id, summary: '  \n ' }))).toBe('');
+    // Clearing one already empty is an edit that changes nothing: nothing written.
+    const before = await writes();
+    expect(summary(await api.update(author.token, { topicId: id, summary: '' }))).toBe('');
+    expect(await writes()).toEqual(before);
+    // A null summary alone sets nothing: refused as an edit with nothing in it.
+    expect(expectError(await api.update(author.token, { topicId: id, summary: null }), 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['title', 'body', 'summary']);
+  });
+
   it('counts a title’s lower bound in code points, as PostgreSQL does', async () => {
     // Two hearts with their variation selectors: 4 characters to char_length, enough for "3–200 characters".
     const topic = topicOf(await api.create(author.token, board, { title: '\u2764\ufe0f\u2764\ufe0f' }));

@@ -24,7 +24,7 @@ export class UpdateArticleInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
   @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @SingleLineText(200, { min: 3, optional: true }) title?: string;
   @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @MarkdownText(BODY_MAX, { optional: true }) body?: string;
-  @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent.` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
+  @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent or null, cleared when empty (or blank).` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
   @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(NOTE_MAX) @IsPlainText() @HasVisibleText() note?: string;
   @Field(() => ID, { nullable: true, description: 'The revision this edit starts from: CONFLICT when someone saved a newer one meanwhile.' })
   @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a revision id' })
