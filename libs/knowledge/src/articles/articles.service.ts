@@ -259,7 +259,8 @@ export class ArticlesService {
     if (!ctx.access.canEdit) throw AppError.forbidden('Only the article’s author, its owner and the space’s editors change it');
   }
 
-  private requireEditor(viewer: Viewer, ctx: ArticleContext, what: string): void {
+  /** An editor of the article's space (its moderators); callers refuse a signed-out viewer first, as `requireTeam`'s do. */
+  private requireEditor(ctx: ArticleContext, what: string): void {
     if (!ctx.access.editor) throw AppError.forbidden(`Only the space’s editors (its moderators) ${what}`);
   }
 
@@ -414,7 +415,7 @@ export class ArticlesService {
   async requestChanges(viewer: Viewer, input: ArticleChangesInput): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, input.topicId);
-    this.requireEditor(viewer, ctx, 'review articles');
+    this.requireEditor(ctx, 'review articles');
     await this.transition(viewer, ctx, ArticleEventAction.CHANGES_REQUESTED, async (tx, row) => {
       if (row.state !== ArticleState.IN_REVIEW) throw refuse('is not in review');
       await tx.query(
@@ -438,7 +439,7 @@ export class ArticlesService {
   async publish(viewer: Viewer, topicId: string, reviewedRevisionId?: string): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
-    this.requireEditor(viewer, ctx, 'publish articles');
+    this.requireEditor(ctx, 'publish articles');
     // A revision named that is not one of this article's (another article's, or none) is not found
     // here, whatever it is elsewhere: not a newer revision saved since (CONFLICT below), which
     // reading the article again would settle. Only a revision other than the current one is read.
@@ -569,7 +570,7 @@ export class ArticlesService {
   async archive(viewer: Viewer, topicId: string): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
-    this.requireEditor(viewer, ctx, 'archive articles');
+    this.requireEditor(ctx, 'archive articles');
     await this.transition(viewer, ctx, ArticleEventAction.ARCHIVED, async (tx, row) => {
       if (row.state === ArticleState.ARCHIVED) throw refuse('is already archived');
       await tx.query(`UPDATE articles SET state = 'ARCHIVED' WHERE topic_id = $1`, [topicId]);
@@ -582,7 +583,7 @@ export class ArticlesService {
   async unarchive(viewer: Viewer, topicId: string): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, topicId);
-    this.requireEditor(viewer, ctx, 'unarchive articles');
+    this.requireEditor(ctx, 'unarchive articles');
     await this.transition(viewer, ctx, ArticleEventAction.UNARCHIVED, async (tx, row) => {
       if (row.state !== ArticleState.ARCHIVED) throw refuse('is not archived');
       const to = row.published_revision_id && row.published_revision_id === row.current_revision_id ? ArticleState.PUBLISHED : ArticleState.DRAFT;
@@ -708,7 +709,7 @@ export class ArticlesService {
   async updateSettings(viewer: Viewer, input: ArticleSettingsInput): Promise<TopicModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const ctx = await this.context(viewer, input.topicId);
-    this.requireEditor(viewer, ctx, 'change an article’s owner and verification');
+    this.requireEditor(ctx, 'change an article’s owner and verification');
     if (input.ownerUserId && input.ownerGroupId) {
       throw AppError.badInput(['ownerUserId', 'ownerGroupId'].map((field) => ({ field, message: 'give a user or a group, not both' })));
     }
