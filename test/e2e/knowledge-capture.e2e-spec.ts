@@ -1197,6 +1197,22 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await notifications(answerer, res.id)).map((n: any) => n.kind)).toContain('ARTICLE_PUBLISHED');
     });
 
+    it('lists the thread’s articles afresh after a publication or an archive of the same request', async () => {
+      const thread = await createTopic(t, asker.token, forum, { title: 'How do I bleed the radiators?', kind: 'QUESTION' });
+      const post = await reply(t, answerer.token, thread.id, 'Open the valve at the top with a key');
+      const id = topicOf(await api.promote(editor.token, { postId: post.id, boardId: board, title: 'Bleeding the radiators' })).id;
+      const LISTED = `knowledgeArticles { id }`;
+      const step = (mutation: string) =>
+        t.gql(
+          `mutation($q: ID!, $id: ID!) { read: markRead(input: { topicId: $q, postNumber: 1 }) { ${LISTED} } step: ${mutation}(topicId: $id) { id } again: markRead(input: { topicId: $q, postNumber: 1 }) { ${LISTED} } }`,
+          { q: thread.id, id }, { token: editor.token },
+        );
+      const published = expectOk(await step('publishArticle'));
+      expect([published.read.knowledgeArticles, published.again.knowledgeArticles]).toEqual([[], [{ id }]]);
+      const archived = expectOk(await step('archiveArticle'));
+      expect([archived.read.knowledgeArticles, archived.again.knowledgeArticles]).toEqual([[{ id }], []]);
+    });
+
     describe('decided on the post as it stands under its lock', () => {
       /**
        * `promoter` promotes `postId` while a transaction of the test's holds what `lock` takes, as

@@ -279,6 +279,10 @@ export class ArticleLoaders {
     viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
     // A rating opens (or joins) its feedback item, a publication settles it.
     viewer.peek<DataLoader<string, unknown>>('knowledge:openFeedback')?.clear(topicId);
+    // Kept by thread, not by article: a publication, an archive or a move of an article promoted
+    // from a thread adds it to that thread's `knowledgeArticles` or takes it out. The few threads
+    // this request read are read again.
+    viewer.peek<DataLoader<string, unknown>>('knowledge:promotedFrom')?.clearAll();
     if (treesChanged) {
       this.forgetArticles(viewer);
       viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clearAll();
