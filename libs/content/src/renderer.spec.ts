@@ -61,6 +61,23 @@ describe('ContentRenderer', () => {
     expect(html('line one\nline two')).toBe('<p>line one\nline two</p>\n');
   });
 
+  it("keeps a list's start as markdown writes it, from 0 to nine digits (CommonMark's bound)", () => {
+    expect(html('0. zero')).toBe('<ol start="0">\n<li>zero</li>\n</ol>\n');
+    expect(html('999999999. last')).toBe('<ol start="999999999">\n<li>last</li>\n</ol>\n');
+  });
+
+  it.each(['-1', '1e3', '0x10', '5px', ' 5', '5 ', '+5', '1.5', '', 'x', '1234567890', '99999999999999999999'])(
+    'drops an imported list start that is no number markdown would write: %j',
+    (start) => {
+      expect(sanitizeRendered(`<ol start="${start}"><li>a</li></ol>`)).toBe('<ol><li>a</li></ol>');
+    },
+  );
+
+  it('keeps an imported list start markdown could write, as the number it is', () => {
+    expect(sanitizeRendered('<ol start="12"><li>a</li></ol>')).toBe('<ol start="12"><li>a</li></ol>');
+    expect(sanitizeRendered('<ol start="007"><li>a</li></ol>')).toBe('<ol start="7"><li>a</li></ol>');
+  });
+
   it('escapes raw HTML instead of passing it', () => {
     const out = html('<script>alert(1)</script>\n\n<iframe src="https://evil.example"></iframe> <b onclick="x()">b</b> <style>*{}</style>');
     expect(out).not.toMatch(/<(script|iframe|b|style)[\s>]/i);

@@ -107,6 +107,14 @@ function withoutClass(classes: string, name: string): string {
 export const MAX_HTML_NESTING = 100;
 
 /**
+ * A list's start as markdown writes one (`7. seven`): at most nine digits, CommonMark's bound (a
+ * longer number is no list item), 0 included. HTML that did not come from `render` can say
+ * anything there (`-1`, `1e3`, a number past what browsers count in); only this is kept, as the
+ * number it is.
+ */
+const LIST_START_RE = /^[0-9]{1,9}$/;
+
+/**
  * The HTML allowlist. Everything not named here is dropped: no `style`, no `on*`, no
  * `target`, and only http(s)/mailto URLs (http(s) for images).
  */
@@ -143,6 +151,10 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
       }
       const href = rest.href;
       return { tagName, attribs: href === undefined || isSameSite(href) ? rest : { ...rest, rel: REL_EXTERNAL } };
+    },
+    ol: (tagName, attribs) => {
+      const { start, ...rest } = attribs;
+      return { tagName, attribs: start !== undefined && LIST_START_RE.test(start) ? { ...rest, start: String(Number(start)) } : rest };
     },
     blockquote: (tagName, attribs) => {
       if (isPostQuote(attribs)) return { tagName, attribs };
