@@ -196,8 +196,19 @@ describe('ContentRenderer', () => {
       expect(out).not.toContain('<img');
       expectInert(out);
     }
-    expect(html('![pic](https://cdn.example/a.png "T")')).toBe('<p><img src="https://cdn.example/a.png" alt="pic" title="T" /></p>\n');
+    expect(html('![pic](https://cdn.example/a.png "T")')).toBe(
+      '<p><img src="https://cdn.example/a.png" alt="pic" title="T" referrerpolicy="no-referrer" loading="lazy" /></p>\n',
+    );
     expect(html('![pic](/uploads/a.png)')).toBe('<p><img src="/uploads/a.png" alt="pic" /></p>\n');
+  });
+
+  it("asks readers' browsers to send another host no referer for an external image, and to load it only when near", () => {
+    expect(html('![pic](HTTP://CDN.EXAMPLE/a.png)')).toBe('<p><img src="HTTP://CDN.EXAMPLE/a.png" alt="pic" referrerpolicy="no-referrer" loading="lazy" /></p>\n');
+    // Imported HTML cannot choose otherwise: what it says is replaced for an external image, dropped for one of this site.
+    expect(sanitizeRendered('<img src="https://cdn.example/a.png" referrerpolicy="unsafe-url" loading="eager">')).toBe(
+      '<img src="https://cdn.example/a.png" referrerpolicy="no-referrer" loading="lazy" />',
+    );
+    expect(sanitizeRendered('<img src="/uploads/a.png" referrerpolicy="unsafe-url" loading="eager">')).toBe('<img src="/uploads/a.png" />');
   });
 
   it('marks external links nofollow ugc noopener, and leaves relative links alone', () => {

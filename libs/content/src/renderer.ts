@@ -115,6 +115,14 @@ export const MAX_HTML_NESTING = 100;
 const LIST_START_RE = /^[0-9]{1,9}$/;
 
 /**
+ * What an image from another host is given: no referer (that host learns no page a reader was on)
+ * and a load only when it nears the screen (a page of a hundred images does not call them all).
+ * The reader's IP address still reaches that host: copying the image here or an image proxy would
+ * hide it, and neither is built (docs/architecture.md, Forums).
+ */
+const EXTERNAL_IMAGE = { referrerpolicy: 'no-referrer', loading: 'lazy' } as const;
+
+/**
  * The HTML allowlist. Everything not named here is dropped: no `style`, no `on*`, no
  * `target`, and only http(s)/mailto URLs (http(s) for images).
  */
@@ -125,7 +133,7 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   ],
   allowedAttributes: {
     a: ['href', 'title', 'rel', 'class', 'data-handle'],
-    img: ['src', 'alt', 'title'],
+    img: ['src', 'alt', 'title', ...Object.keys(EXTERNAL_IMAGE)],
     code: ['class'],
     ol: ['start'],
     blockquote: ['class', 'data-post-id'],
@@ -155,6 +163,11 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
     ol: (tagName, attribs) => {
       const { start, ...rest } = attribs;
       return { tagName, attribs: start !== undefined && LIST_START_RE.test(start) ? { ...rest, start: String(Number(start)) } : rest };
+    },
+    img: (tagName, attribs) => {
+      // Decided here, never taken from upstream (imported HTML could ask for `unsafe-url`).
+      const { referrerpolicy: _policy, loading: _loading, ...rest } = attribs;
+      return { tagName, attribs: rest.src === undefined || isSameSite(rest.src) ? rest : { ...rest, ...EXTERNAL_IMAGE } };
     },
     blockquote: (tagName, attribs) => {
       if (isPostQuote(attribs)) return { tagName, attribs };
