@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
+import { HANDLE_CHARS, HANDLE_MAX, HANDLE_MIN, isStoredHandle } from '../../core/src/handles';
 import { isUuid } from '../../core/src/ids';
 
 export interface RenderedContent {
@@ -53,8 +54,10 @@ const FENCE_OPEN_RE = /^(`{3,}|~{3,})(.*)$/;
  * (`@alice\u0301` is no @alice), a domain (`@bob.com`), another `@`, or a `/` (so npm
  * scopes like `@nestjs/common` written in prose do not ping a user).
  */
-const MENTION_RE =
-  /(^|[^\p{L}\p{N}\p{M}_.+\-@]|[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}])@([A-Za-z0-9_-]{3,30})(?![A-Za-z0-9_@/\p{M}-]|\.[\p{L}\p{N}])/gu;
+const MENTION_RE = new RegExp(
+  `(^|[^\\p{L}\\p{N}\\p{M}_.+\\-@]|[\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Thai}])@([${HANDLE_CHARS}]{${HANDLE_MIN},${HANDLE_MAX}})(?![@/\\p{M}${HANDLE_CHARS}]|\\.[\\p{L}\\p{N}])`,
+  'gu',
+);
 
 /** Code languages become `class="language-…"`; anything else is dropped rather than escaped. */
 const CODE_LANG_RE = /^[a-z0-9-]+$/;
@@ -77,7 +80,7 @@ function isSameSite(href: string): boolean {
  */
 function isMention(attribs: Record<string, string>): boolean {
   const handle = attribs['data-handle'];
-  return handle !== undefined && /^[a-z0-9_-]{3,30}$/.test(handle) && attribs.href === `/u/${handle}` && hasClass(attribs.class, 'mention');
+  return handle !== undefined && isStoredHandle(handle) && attribs.href === `/u/${handle}` && hasClass(attribs.class, 'mention');
 }
 
 /** A quote as `quoteBlock` makes it: class `quote` and the quoted post's id, lower-cased, in `data-post-id`. */

@@ -10,6 +10,7 @@ import { PostModel } from '../../forum/src/posts/post.model';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { ID_VERSION } from '../../core/src/ids';
+import { HANDLE_RE } from '../../core/src/handles';
 
 export const QUERY_MAX = 300;
 /** Deep pages cost the most and serve nobody: relevance past this is noise. */
@@ -43,7 +44,7 @@ export class SearchFilter {
   tags?: string[];
 
   @Field({ nullable: true })
-  @IsOptional() @Transform(trim) @IsString() @Matches(/^[A-Za-z0-9_-]{3,30}$/, { message: 'must be a handle' })
+  @IsOptional() @Transform(trim) @IsString() @Matches(HANDLE_RE, { message: 'must be a handle' })
   authorHandle?: string;
 
   @Field({ nullable: true, description: 'Moderators only: include pending, hidden and deleted contributions of the spaces they moderate.' })

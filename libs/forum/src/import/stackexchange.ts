@@ -8,6 +8,7 @@ import { ContentRenderer, sanitizeRendered } from '../../../content/src/renderer
 import { outboxInsertSql, retryable, retryingDeadlocks, sqlState, TRANSACTION_ATTEMPTS } from '../../../core/src/database/unit-of-work';
 import { AppError, ErrorCode } from '../../../core/src/errors';
 import { asSingleLine } from '../../../core/src/graphql/validators';
+import { HANDLE_CHARS, HANDLE_MAX, HANDLE_MIN, isStoredHandle } from '../../../core/src/handles';
 import { newId } from '../../../core/src/ids';
 import { inputFile, optionalInputFile } from '../../../core/src/input-file';
 import { TAG_RE } from '../topics/dto/topic.inputs';
@@ -39,8 +40,6 @@ import { BIO_MAX, UpdateProfileInput } from '../../../identity/src/users/dto/upd
 const TAGS_MAX = 5;
 /** Mirrors the topic title rule (3–200 characters). */
 const TITLE_MAX = 200;
-/** users.handle CHECK. */
-const HANDLE_RE = /^[a-z0-9_-]{3,30}$/;
 /** The board slug rule of the spaces inputs. */
 const BOARD_SLUG_RE = /^[a-z0-9][a-z0-9-]{1,49}$/;
 /** Rounds of handles a batch's placeholders pick (`insertPlaceholders`) before the import gives up: each round after the first follows a handle taken meanwhile. */
@@ -262,26 +261,29 @@ export function parseDumpTags(raw: string | undefined): { tags: string[]; rewrit
   return { tags, rewritten, dropped };
 }
 
-/** A handle (users.handle CHECK: 3–30 of a-z, 0-9, _ and -) from a display name; '' when nothing usable is left. */
+/** Runs of what a stored handle cannot hold (once lower-cased), which become one `-`. */
+const NOT_HANDLE_RUNS = new RegExp(`[^${HANDLE_CHARS}]+`, 'g');
+
+/** A handle (isStoredHandle, but maybe short) from a display name; '' when nothing usable is left. */
 export function handleFromName(name: string): string {
   return name
     .normalize('NFKD')
     .replace(/\p{M}+/gu, '')
     .toLowerCase()
-    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(NOT_HANDLE_RUNS, '-')
     .replace(/-{2,}/g, '-')
     .replace(/^[-_]+/, '')
-    .slice(0, 30)
+    .slice(0, HANDLE_MAX)
     .replace(/[-_]+$/, '');
 }
 
 /** Handles to try for one SE user, best first: the name, then the name with the SE id. */
-function handleCandidates(displayName: string, externalId: string): string[] {
+export function handleCandidates(displayName: string, externalId: string): string[] {
   const id = externalId.replace(/^-/, 'm'); // the Community user is -1
   let base = handleFromName(displayName);
-  if (base.length < 3) base = `se-user-${id}`.slice(0, 30);
-  const suffixed = (suffix: string) => `${base.slice(0, 30 - suffix.length).replace(/[-_]+$/, '')}${suffix}`;
-  return [base, suffixed(`-${id}`), ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => suffixed(`-${id}-${n}`))].filter((h) => HANDLE_RE.test(h));
+  if (base.length < HANDLE_MIN) base = `se-user-${id}`.slice(0, HANDLE_MAX);
+  const suffixed = (suffix: string) => `${base.slice(0, HANDLE_MAX - suffix.length).replace(/[-_]+$/, '')}${suffix}`;
+  return [base, suffixed(`-${id}`), ...[2, 3, 4, 5, 6, 7, 8, 9].map((n) => suffixed(`-${id}-${n}`))].filter(isStoredHandle);
 }
 
 /**

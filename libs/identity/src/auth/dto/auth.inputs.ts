@@ -5,9 +5,7 @@ import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength, V
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { MaxCharacters, MinCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
-
-
-export const HANDLE_RE = /^[a-zA-Z0-9_-]{3,30}$/;
+import { HANDLE_MAX, HANDLE_MIN, HANDLE_RE, HANDLE_RULE } from '../../../../core/src/handles';
 
 /** Trimmed, and the same letters whichever way they were typed: é as one character, or e and its accent. */
 const trimmedComposed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().normalize('NFC') : value);
@@ -57,9 +55,9 @@ export class SignUpInput {
   @AccountEmail()
   email!: string;
 
-  @Field({ description: '3–30 characters of a-z, 0-9, _ and -; stored lower-case.' })
+  @Field({ description: `${HANDLE_MIN}–${HANDLE_MAX} characters of a-z, 0-9, _ and -; stored lower-case.` })
   @Transform(trim)
-  @Matches(HANDLE_RE, { message: 'must be 3–30 characters of a-z, 0-9, _ and -' })
+  @Matches(HANDLE_RE, { message: HANDLE_RULE })
   handle!: string;
 
   @NewPassword()

@@ -1,0 +1,54 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import { ContentRenderer } from '../../content/src/renderer';
+import { handleCandidates } from '../../forum/src/import/stackexchange';
+import { SignUpInput } from '../../identity/src/auth/dto/auth.inputs';
+import { SearchFilter } from '../../search/src/search.model';
+import { HANDLE_MAX, isStoredHandle } from './handles';
+
+/** Handles and near-handles: lengths at and past the bounds, each character class, look-alikes. */
+const CASES = [
+  'abc', 'ABC', 'Alice_B-2', '___', '-ab', 'ab-', '0123', 'a'.repeat(HANDLE_MAX), 'A'.repeat(HANDLE_MAX),
+  'ab', 'a', 'a'.repeat(HANDLE_MAX + 1), 'al.ice', 'al ice', 'abc!', 'abcé', 'éabc', 'ａｂｃ', 'ab\u200Bc', 'ab\u0301c', 'abc@x', 'ab/c',
+];
+
+const renderer = new ContentRenderer();
+
+function signUpTakes(handle: string): boolean {
+  const input = plainToInstance(SignUpInput, { email: 'a@e.example', handle, password: 'long enough password' });
+  return !validateSync(input).some((e) => e.property === 'handle');
+}
+
+function searchTakes(handle: string): boolean {
+  return validateSync(plainToInstance(SearchFilter, { authorHandle: handle })).length === 0;
+}
+
+/** What a post saying `@handle` makes of it: a mention collected (to notify), and a link kept through the allowlist as one. */
+function mentionOf(handle: string): { collected: boolean; linked: boolean } {
+  const { html, mentions } = renderer.render(`hi @${handle} there`);
+  const stored = handle.toLowerCase();
+  return { collected: mentions.length === 1 && mentions[0] === stored, linked: html.includes(`data-handle="${stored}"`) };
+}
+
+describe('the handle rule, shared', () => {
+  it.each(CASES)('is the same for sign-up, search, @mentions and the stored form: %j', (handle) => {
+    const takes = signUpTakes(handle);
+    expect({ search: searchTakes(handle), mention: mentionOf(handle), stored: isStoredHandle(handle.toLowerCase()) }).toEqual({
+      search: takes,
+      mention: { collected: takes, linked: takes },
+      stored: takes,
+    });
+  });
+
+  it('takes and refuses some of the cases, so the agreement says something', () => {
+    expect(CASES.filter(signUpTakes)).toEqual(['abc', 'ABC', 'Alice_B-2', '___', '-ab', 'ab-', '0123', 'a'.repeat(HANDLE_MAX), 'A'.repeat(HANDLE_MAX)]);
+  });
+
+  it.each(CASES)("gives an imported user only handles sign-up would take and a mention would link, from the name %j", (name) => {
+    const candidates = handleCandidates(name, '7');
+    expect(candidates.length).toBeGreaterThan(0);
+    for (const h of candidates) {
+      expect({ h, signUp: signUpTakes(h), mention: mentionOf(h), stored: isStoredHandle(h) }).toEqual({ h, signUp: true, mention: { collected: true, linked: true }, stored: true });
+    }
+  });
+});
