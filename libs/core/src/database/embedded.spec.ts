@@ -150,13 +150,15 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
       'EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 9GB is more than the 8192MB of memory this machine has (its RAM); the planner would count on a cache the machine cannot hold',
     );
     expect(() => sized(23, `${2 * GB}`, { effectiveCacheSize: '4GB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 4GB is more than the 2048MB of memory this machine has \(its cgroup limit\)/);
-    // PostgreSQL's own maximum (2^31 - 1 pages of 8kB) is far past any machine's memory: refused as such, not at PostgreSQL's start.
-    expect(() => sized(8, undefined, { effectiveCacheSize: '100TB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 100TB is more than the 8192MB/);
+    // Past PostgreSQL's own maximum (2^31 - 1 pages of 8kB): refused as PostgreSQL would refuse it, not at PostgreSQL's start.
+    expect(() => sized(8, undefined, { effectiveCacheSize: '100TB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: must be less than 16TB: PostgreSQL holds this setting in pages of 8kB, at most 2\^31 - 1 of them \(got "100TB"\)/);
+    expect(() => sized(8, undefined, { effectiveCacheSize: '15TB' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 15TB is more than the 8192MB/);
     expect(sized(8, undefined, { effectiveCacheSize: '8GB' })).toEqual([2048, 8192, 8192, 'RAM']);
   });
 
   it('refuses, when the configuration loads, an effective_cache_size set larger than this machine’s memory', () => {
-    expect(() => loadConfig({ EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: '1000000TB' })).toThrow(/EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 1000000TB is more than the \d+MB of memory this machine has/);
+    expect(() => loadConfig({ EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: '15TB' })).toThrow(/EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: 15TB is more than the \d+MB of memory this machine has/);
+    expect(() => loadConfig({ EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: '1000000TB' })).toThrow(/EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: must be less than 16TB/);
   });
 
   it('leaves what ALTER SYSTEM set to the cluster, and raises the effective_cache_size it sizes to a shared_buffers ALTER SYSTEM set above it', () => {
@@ -223,6 +225,47 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     expect(ours).toEqual(server);
     // Not vacuous: it takes some and refuses others.
     expect(new Set(server.map(([, kb]) => kb === 'refused'))).toEqual(new Set([true, false]));
+  });
+
+  it("refuses, as PostgreSQL does, a size past the integer range of its setting's unit", async () => {
+    // INT_MAX (2^31 - 1) in the unit, and just above; as a bare number, in another unit, a fraction that rounds over, and below INT_MIN.
+    const cases: Array<{ setting: string; unitKB: number; values: string[] }> = [
+      {
+        setting: 'effective_cache_size', // pages of 8kB, as shared_buffers
+        unitKB: 8,
+        values: ['2147483647', '2147483648', '17179869176kB', '17179869184kB', '17179869180kB', '17179869179kB', '16777215.9921875MB', '16TB', '15.99999999TB', '-2147483649', '1e10'],
+      },
+      { setting: 'work_mem', unitKB: 1, values: ['2147483647', '2147483648', '2147483647kB', '2147483648kB', '2TB', '2047.99999999GB', '-2147483649'] },
+    ];
+    const client = new Client({ connectionString: process.env.PARVIS_TEST_ADMIN_URL });
+    await client.connect();
+    const server: Array<[string, string, number | 'out of range' | 'refused otherwise']> = [];
+    const ours: typeof server = [];
+    try {
+      for (const { setting, unitKB, values } of cases) {
+        for (const value of values) {
+          try {
+            await client.query('BEGIN');
+            await client.query(`SELECT set_config($1, $2, true)`, [setting, value]);
+            const [{ n }] = (await client.query(`SELECT setting::bigint AS n FROM pg_settings WHERE name = $1`, [setting])).rows;
+            server.push([setting, value, Number(n)]);
+          } catch (err) {
+            server.push([setting, value, (err as { hint?: string }).hint === 'Value exceeds integer range.' ? 'out of range' : 'refused otherwise']);
+          } finally {
+            await client.query('ROLLBACK');
+          }
+          const read = readPgMemory(value, unitKB);
+          const inUnit = read && Math.round(read.unit ? (read.amount * 1024) / unitKB : read.amount);
+          // A value in range that the setting's own bounds refuse (below its least) reads here, and is refused later (parseMemorySize).
+          ours.push([setting, value, read === undefined ? 'out of range' : inUnit! < 1 ? 'refused otherwise' : inUnit!]);
+        }
+      }
+    } finally {
+      await client.end();
+    }
+    expect(ours).toEqual(server);
+    // Not vacuous: the server took some and refused others as out of the integer range.
+    expect(new Set(server.map(([, , r]) => typeof r === 'number' || r))).toEqual(new Set([true, 'out of range']));
   });
 
   it('stops the process at start-up on a bad size, naming the variable', () => {

@@ -52,9 +52,18 @@ const UNIT = new RegExp(`^${C_SPACE}*(?:([^ \\t\\n\\v\\f\\r]{1,3})${C_SPACE}*)?$
  * A memory setting's value as PostgreSQL reads it (guc.c's parse_int): a number as C's strtol reads one (0x16MB is 22MB, and
  * 010MB is 8MB, octal), read again as strtod does when a '.' or an 'e' stops it (1.5GB, 1e3kB, .5GB), whitespace around it
  * and between it and its unit, one of B, kB, MB, GB and TB spelt so (until 2026-12-06 any case was taken, and no fraction). The amount in MB, or in the setting's own unit when it
- * has none (`unit` false); undefined when PostgreSQL would refuse it (512mb, 2G, 1.5 GB x; 1e400MB and 1e-400MB, past what a double holds).
+ * has none (`unit` false); undefined when PostgreSQL would refuse it (512mb, 2G, 1.5 GB x; 1e400MB and 1e-400MB, past what a double holds;
+ * and past the integer range in the setting's unit, `unitKB`, as parse_int refuses "Value exceeds integer range": 16TB, or 2147483648,
+ * is 2^31 pages of 8kB. Until 2026-12-06 read, and refused later only as more than the memory). The setting's own bounds (shared_buffers'
+ * least 16 pages, say) are not judged here.
  */
-export function readPgMemory(value: string): { amount: number; unit: boolean } | undefined {
+export function readPgMemory(value: string, unitKB: number = PAGE_KB): { amount: number; unit: boolean } | undefined {
+  const read = readPgNumber(value);
+  return read && inIntRange(read.unit ? (read.amount * 1024) / unitKB : read.amount) ? read : undefined;
+}
+
+/** readPgMemory but for the integer range: what PostgreSQL reads before it checks that. */
+function readPgNumber(value: string): { amount: number; unit: boolean } | undefined {
   let amount: number | undefined;
   let end = 0;
   const int = STRTOL.exec(value);
@@ -93,6 +102,15 @@ export function readPgMemory(value: string): { amount: number; unit: boolean } |
   return { amount: next ? rint((amount * SIZE_UNITS[unit[1]]) / SIZE_UNITS[next]) * SIZE_UNITS[next] : amount * SIZE_UNITS[unit[1]], unit: true };
 }
 
+/** The unit of shared_buffers and effective_cache_size, in kB: pages of 8kB (BLCKSZ). */
+const PAGE_KB = 8;
+
+/** Whether an amount in a setting's unit, rounded (rint) as parse_int rounds it last, is a C int, as parse_int asks. */
+function inIntRange(amount: number): boolean {
+  const n = rint(amount);
+  return n >= -(2 ** 31) && n <= 2 ** 31 - 1;
+}
+
 /** C's DBL_MIN, the least normal double: strtod reports a nonzero value read below it as an underflow. */
 const DBL_MIN = 2 ** -1022;
 
@@ -109,8 +127,9 @@ function rint(x: number): number {
  * refused: PostgreSQL would read it in 8 kB pages, which nobody means.
  */
 export function parseMemorySize(value: string): number {
-  const read = readPgMemory(value);
+  const read = readPgNumber(value);
   if (!read?.unit) throw new Error(`must be a size with its unit, such as 512MB or 2GB (PostgreSQL's units: B, kB, MB, GB and TB, in that case; got ${JSON.stringify(value)})`);
+  if (!readPgMemory(value)) throw new Error(`must be less than 16TB: PostgreSQL holds this setting in pages of 8kB, at most 2^31 - 1 of them (got ${JSON.stringify(value)})`);
   const mb = Math.floor(read.amount);
   if (mb < 1) throw new Error(`must be at least 1MB (got ${JSON.stringify(value)})`);
   return mb;
