@@ -15,6 +15,10 @@ import {
   StackExchangeImportSummary,
   StackExchangeProgress,
 } from '../../libs/forum/src/import/stackexchange';
+import { CreateTopicInput } from '../../libs/forum/src/topics/dto/topic.inputs';
+import { DISPLAY_NAME_MAX, UpdateProfileInput } from '../../libs/identity/src/users/dto/update-profile.input';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
@@ -670,6 +674,35 @@ describe('import:stackexchange', () => {
       expect(title).toBe('Question 10');
     });
 
+    it("holds names and titles to the API's own bounds: a display name cut to what updateProfile takes, a title too short kept with its question's id", async () => {
+      const long = 'Ö'.repeat(DISPLAY_NAME_MAX + 40);
+      const { dir, space, source } = await craft('bounds', [long, 'Two', 'Three']);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        question({ Title: ' C# ' }),
+        ...answers(),
+        { Id: '20', PostTypeId: '1', CreationDate: '2020-05-02T10:00:00.000', Title: '🙂\uFE0F!', OwnerUserId: '2', Body: '<p>Short too</p>' },
+        { Id: '30', PostTypeId: '1', CreationDate: '2020-05-03T10:00:00.000', Title: 'abc', OwnerUserId: '2', Body: '<p>Long enough</p>' },
+        // Two characters to the API, three UTF-16 units.
+        { Id: '40', PostTypeId: '1', CreationDate: '2020-05-04T10:00:00.000', Title: '🙂!', OwnerUserId: '2', Body: '<p>Short</p>' },
+      ]);
+      const summary = await run({ dir, space: space.slug });
+      const [{ display_name }] = await t.sql(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', '1')]);
+      expect(display_name).toBe('Ö'.repeat(DISPLAY_NAME_MAX));
+      const title = async (ext: string) => (await one(`SELECT title FROM topics WHERE id = $1`, [await linked(source, 'question', ext)])).title;
+      expect(await title('10')).toBe('C# (question 10)');
+      // Three characters as the API counts them (code points, the emoji's variation selector one of them): long enough.
+      expect(await title('20')).toBe('🙂\uFE0F!');
+      expect(await title('30')).toBe('abc');
+      expect(await title('40')).toBe('🙂! (question 40)');
+      // What was imported is what the API takes: the author can save the title and name as they are.
+      for (const value of await Promise.all(['10', '20', '30', '40'].map(title))) {
+        expect(validateSync(plainToInstance(CreateTopicInput, { boardId: newId(), title: value, body: 'x' })).filter((e) => e.property === 'title')).toEqual([]);
+      }
+      expect(validateSync(plainToInstance(UpdateProfileInput, { displayName: display_name }))).toEqual([]);
+      // The run's summary (and the command's report) counts the titles it lengthened.
+      expect(summary.titlesLengthened).toBe(2);
+    });
+
     it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {
       const { dir, space, source } = await craft('repeats', ['Repeat One', 'Repeat Two', 'Repeat Three']);
       writeDumpFile(dir, 'Users.xml', 'users', [...users(['Repeat One', 'Repeat Two', 'Repeat Three']), { Id: '2', DisplayName: 'Repeat Two, again', CreationDate: '2019-01-02T00:00:00.000' }]);
@@ -953,7 +986,7 @@ describe('import:stackexchange', () => {
               { Id: '14', PostTypeId: '2', ParentId: '77', CreationDate: '2020-05-01T11:40:00.000', Body: '<p>Its question is not in the dump</p>' },
               { Id: '16', PostTypeId: '2', CreationDate: '2020-05-01T11:45:00.000', Body: '<p>No question at all</p>' },
               { Id: '15', PostTypeId: '4', CreationDate: '2020-05-01T11:50:00.000', Body: '<p>A tag wiki excerpt</p>' },
-              { Id: '30', PostTypeId: '1', AcceptedAnswerId: '31', CreationDate: '2020-05-03T10:00:00.000', Title: 'Another duplicate', Tags: '<c++><!!!>', OwnerUserId: '3', Body: '<p>Dup too</p>' },
+              { Id: '30', PostTypeId: '1', AcceptedAnswerId: '31', CreationDate: '2020-05-03T10:00:00.000', Title: 'Q3', Tags: '<c++><!!!>', OwnerUserId: '3', Body: '<p>Dup too</p>' },
               { Id: '31', PostTypeId: '2', ParentId: '30', CreationDate: '2020-05-03T11:00:00.000', OwnerUserId: '3', Body: '<p>Its answer</p>' },
             ]
           : []),
@@ -1023,7 +1056,7 @@ describe('import:stackexchange', () => {
       expect(Object.fromEntries(countsOf(undisturbed))).toEqual({
         'users.created': 1, 'users.updated': 1, 'users.unchanged': 2, 'questions.created': 1, 'questions.updated': 1, 'questions.unchanged': 1,
         'answers.created': 2, 'answers.updated': 1, 'answers.unchanged': 2, 'comments.created': 1, 'comments.updated': 1, 'comments.unchanged': 1,
-        'duplicates.created': 1, 'duplicates.unchanged': 1, 'duplicates.closed': 1, acceptedChanged: 2, tagsRewritten: 3, tagsDropped: 1,
+        'duplicates.created': 1, 'duplicates.unchanged': 1, 'duplicates.closed': 1, acceptedChanged: 2, tagsRewritten: 3, tagsDropped: 1, titlesLengthened: 1,
         'skipped.otherPostTypes': 1, 'skipped.orphanAnswers': 2, 'skipped.orphanComments': 2, 'skipped.otherLinks': 1, 'skipped.orphanDuplicates': 2,
         events: 12,
       });

@@ -56,6 +56,7 @@ function summaryLines(heading: string, s: StackExchangeImportSummary): string {
     `  users      ${counts(s.users)} (placeholders)` + (s.anonymousHandle ? `; posts of unknown or missing users go to @${s.anonymousHandle}` : ''),
     `  accepted   ${s.acceptedChanged} accepted answers set or changed`,
     `  tags       ${s.tagsRewritten} rewritten to fit the tag rule, ${s.tagsDropped} dropped`,
+    `  titles     ${s.titlesLengthened} too short for the title rule, kept with " (question <id>)" after them`,
     `  duplicates ${s.duplicates.created} duplicate links recorded, ${s.duplicates.unchanged} already recorded; ` +
       `${s.duplicates.closed} topics closed as duplicates (the link itself is not shown yet)`,
     `  skipped    ${s.skipped.otherPostTypes} other post types, ${s.skipped.orphanAnswers} answers without their question, ` +

@@ -2,7 +2,7 @@ import { Field, ID, InputType } from '@nestjs/graphql';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsOptional, IsUUID, Matches, ValidateNested } from 'class-validator';
 import { SingleLineText } from '../../../../core/src/graphql/validators';
-import { normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
+import { normalizeTags, TAG_RE, TITLE_MAX, TITLE_MIN } from '../../topics/dto/topic.inputs';
 import { ID_VERSION } from '../../../../core/src/ids';
 
 /** Most posts one movePosts takes. */
@@ -11,7 +11,7 @@ export const MOVE_POSTS_MAX = 200;
 @InputType({ description: 'A new topic for the moved posts: the earliest of them opens it.' })
 export class NewTopicForPostsInput {
   @Field(() => ID, { description: 'A forum board the moderator moderates.' }) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: `3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3 }) title!: string;
+  @Field({ description: `${TITLE_MIN}–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: TITLE_MIN }) title!: string;
   @Field(() => [String], { nullable: true, description: 'Up to 5 lower-case tags (a-z, 0-9, -).' })
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];

@@ -2,7 +2,7 @@ import { ArgsType, Field, ID, InputType, Int } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsEnum, IsOptional, IsUUID, Matches } from 'class-validator';
 import { ReactionKind } from '../../forum.enums';
-import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX } from '../../topics/dto/topic.inputs';
+import { BODY_MAX, normalizeTags, TAG_RE, TITLE_MAX, TITLE_MIN } from '../../topics/dto/topic.inputs';
 import { MarkdownText, OptionalPlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageArgs } from '../../../../core/src/graphql/pagination';
 import { CacheableArgs } from '../../../../core/src/graphql/validated-args';
@@ -24,7 +24,7 @@ export class EditPostInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a post id' }) postId!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field({ nullable: true, description: 'Shown in the revision history: plain text, up to 200 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(200) reason?: string;
-  @Field({ nullable: true, description: `First post only: a new topic title, 3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3, optional: true }) title?: string;
+  @Field({ nullable: true, description: `First post only: a new topic title, ${TITLE_MIN}–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: TITLE_MIN, optional: true }) title?: string;
   @Field(() => [String], { nullable: true, description: 'First post only: new tags.' })
   @IsOptional() @Transform(normalizeTags) @ArrayMaxSize(5) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];

@@ -17,12 +17,14 @@ export const normalizeTag = valueOnlyTransform(({ value }: { value: unknown }) =
 
 export const TAG_RE = /^[a-z0-9][a-z0-9-]{0,29}$/;
 export const BODY_MAX = 100_000;
+/** A topic title's bounds, in characters (code points, as MinCharacters counts): every way a title is written (a topic, a first post's edit, a move to a new topic, an article, an import) holds to them. */
+export const TITLE_MIN = 3;
 export const TITLE_MAX = 200;
 
 @InputType()
 export class CreateTopicInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: `3–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: 3 }) title!: string;
+  @Field({ description: `${TITLE_MIN}–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: TITLE_MIN }) title!: string;
   @Field({ description: 'Markdown, 1–100,000 characters.' }) @MarkdownText(BODY_MAX) body!: string;
   @Field(() => TopicKind, {
     nullable: true,

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Field, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { DISPLAY_NAME_MAX } from '../../users/dto/update-profile.input';
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
 import { MaxCharacters, MinCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
@@ -63,7 +64,7 @@ export class SignUpInput {
   @NewPassword()
   password!: string;
 
-  @Field({ nullable: true }) @SingleLineText(60, { optional: true })
+  @Field({ nullable: true }) @SingleLineText(DISPLAY_NAME_MAX, { optional: true })
   displayName?: string;
 
   @Field({ nullable: true, description: 'An invitation’s token (its link’s `token`): joins its groups, and confirms the address when the invitation was e-mailed to it. Required when sign-ups are by invitation only (SIGN_UP=invite). Up to 200 characters.' })

@@ -6,13 +6,15 @@ import { HasVisibleText, IsSingleLine, MaxCharacters, SetsText, SingleLineText }
 
 /** The longest bio, in characters (markdown as written; a CHECK holds the column to it). */
 export const BIO_MAX = 3000;
+/** The longest display name, in characters (sign-up and updateProfile; an import cuts a longer one to it). */
+export const DISPLAY_NAME_MAX = 60;
 export const LOCATION_MAX = 100;
 export const WEBSITE_MAX = 300;
 
 @InputType()
 export class UpdateProfileInput {
-  @Field({ nullable: true, description: 'The name shown next to the handle: 1–60 characters on one line, with some visible text.' })
-  @SingleLineText(60, { optional: true })
+  @Field({ nullable: true, description: `The name shown next to the handle: 1–${DISPLAY_NAME_MAX} characters on one line, with some visible text.` })
+  @SingleLineText(DISPLAY_NAME_MAX, { optional: true })
   displayName?: string;
 
   @Field({

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { Allow, IsBoolean, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 import { PageArgs } from '../../../../core/src/graphql/pagination';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { BODY_MAX } from '../../../../forum/src/topics/dto/topic.inputs';
+import { BODY_MAX, TITLE_MAX, TITLE_MIN } from '../../../../forum/src/topics/dto/topic.inputs';
 import { MAX_VERIFICATION_DAYS } from '../../knowledge-settings';
 import { HasVisibleText, MarkdownText, IsPlainText, MaxCharacters, OptionalPlainText, PlainText, SingleLineText } from '../../../../core/src/graphql/validators';
 import { ID_VERSION } from '../../../../core/src/ids';
@@ -22,7 +22,7 @@ const blankToNull = ({ value }: { value: unknown }) => {
 @InputType()
 export class UpdateArticleInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) topicId!: string;
-  @Field({ nullable: true, description: '3–200 characters; unchanged when absent.' }) @SingleLineText(200, { min: 3, optional: true }) title?: string;
+  @Field({ nullable: true, description: `${TITLE_MIN}–${TITLE_MAX} characters; unchanged when absent.` }) @SingleLineText(TITLE_MAX, { min: TITLE_MIN, optional: true }) title?: string;
   @Field({ nullable: true, description: `Markdown, 1–${BODY_MAX.toLocaleString('en')} characters; unchanged when absent.` }) @MarkdownText(BODY_MAX, { optional: true }) body?: string;
   @Field({ nullable: true, description: `A short abstract, up to ${SUMMARY_MAX} characters; unchanged when absent or null, cleared when empty (or blank).` }) @OptionalPlainText(SUMMARY_MAX) summary?: string;
   @Field({ nullable: true, description: `What changed, up to ${NOTE_MAX} characters.` }) @IsOptional() @Transform(blankToNull) @IsString() @MaxCharacters(NOTE_MAX) @IsPlainText() @HasVisibleText() note?: string;
@@ -61,7 +61,7 @@ export class RateArticleInput {
 export class PromotePostInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a post id' }) postId!: string;
   @Field(() => ID, { description: 'A knowledge board.' }) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
-  @Field({ description: '3–200 characters.' }) @SingleLineText(200, { min: 3 }) title!: string;
+  @Field({ description: `${TITLE_MIN}–${TITLE_MAX} characters.` }) @SingleLineText(TITLE_MAX, { min: TITLE_MIN }) title!: string;
   @Field(() => ID, { nullable: true, description: 'The parent article in that board.' }) @IsOptional() @IsUUID(ID_VERSION, { message: 'must be an article (topic) id' }) parentId?: string;
 }
 
