@@ -1,5 +1,10 @@
+import { AddressInfo, createServer, Socket } from 'node:net';
+import { Client } from 'pg';
 import request from 'supertest';
-import { bootTestApp, expectError, TestApp } from '../support/test-app';
+import { QueryRunner } from 'typeorm';
+import { HEALTH_APPLICATION_NAME } from '../../libs/core/src/http/health-database';
+import { pollFor } from '../support/lock-waits';
+import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('API basics', () => {
   let t: TestApp;
@@ -25,5 +30,128 @@ describe('API basics', () => {
     const res = await t.gql('{ nope ');
     const err = expectError(res, 'BAD_USER_INPUT');
     expect(JSON.stringify(err)).not.toMatch(/stack|node_modules/);
+  });
+});
+
+/**
+ * A TCP server that takes connections and never says a word: a database that does not answer.
+ * What reaches it is kept, so a test can see that /health's connection came, and then ended.
+ */
+async function silentServer(): Promise<{ url: string; sockets: Set<Socket>; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    // Reads (and drops) what comes: a paused socket would never see the client's end.
+    socket.resume();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `postgres://parvis@127.0.0.1:${port}/parvis`,
+    sockets,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * /health asks the database on a connection of its own (HealthDatabase), and the API's pool for
+ * one of its connections, each within a bound: `down` when the database did not answer on its
+ * connection, `busy` when it did but the pool handed none out. Every wait below ends at a bound
+ * (or at once), whatever the machine's speed; nothing is timed.
+ */
+describe('/health (its own connection, and the API pool)', () => {
+  describe('on the API database, the pool of two held by the test', () => {
+    let t: TestApp;
+    const held: QueryRunner[] = [];
+    beforeAll(async () => {
+      t = await bootTestApp({ DB_POOL_SIZE: '2', DB_CONNECTION_TIMEOUT_MS: '600000' });
+    });
+    afterEach(async () => {
+      for (const r of held.splice(0)) await r.release();
+    });
+    afterAll(() => t.close());
+
+    it('answers up (200) with a latency', async () => {
+      const res = await request(t.http).get('/health').expect(200);
+      expect(res.body).toEqual({ status: 'ok', database: { status: 'up', latencyMs: expect.any(Number) } });
+    });
+
+    it('answers busy (503) while every pool connection is held, and up once one is free', async () => {
+      for (let i = 0; i < 2; i++) {
+        const r = t.ds.createQueryRunner();
+        await r.connect();
+        held.push(r);
+      }
+      const busy = await request(t.http).get('/health');
+      expect(busy.status).toBe(503);
+      expect(busy.body).toEqual({ status: 'error', database: { status: 'busy' } });
+      // A second check while the first's wait is still queued in the pool: busy again.
+      expect((await request(t.http).get('/health')).body).toEqual({ status: 'error', database: { status: 'busy' } });
+      await held.pop()!.release();
+      expect((await request(t.http).get('/health').expect(200)).body.database.status).toBe('up');
+      // The wait the first check gave up on was handed the freed connection, and gave it back: it
+      // serves a request (statements would wait ten minutes for one, past jest's timeout).
+      expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
+    });
+  });
+
+  describe('its own connection pointed at a server that never answers', () => {
+    let t: TestApp;
+    let silent: Awaited<ReturnType<typeof silentServer>>;
+    let held: QueryRunner | undefined;
+    beforeAll(async () => {
+      silent = await silentServer();
+      t = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: '600000' }, undefined, { healthDatabaseUrl: silent.url });
+    });
+    afterEach(async () => {
+      await held?.release();
+      held = undefined;
+    });
+    afterAll(async () => {
+      await t.close();
+      await silent.close();
+    });
+
+    it('answers down (503) once its bound passes, the API pool free', async () => {
+      const res = await request(t.http).get('/health');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ status: 'error', database: { status: 'down' } });
+      // It did try: its connection reached the server, and was given up at the bound.
+      await pollFor(async () => (silent.sockets.size === 0 ? true : undefined), 'the health connection to be ended');
+      // The API itself still serves.
+      expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
+    });
+
+    it('answers down, not busy, when the pool is held too: a database that does not answer is down', async () => {
+      held = t.ds.createQueryRunner();
+      await held.connect();
+      const res = await request(t.http).get('/health');
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ status: 'error', database: { status: 'down' } });
+    });
+  });
+
+  it('closes its connection when the API shuts down', async () => {
+    const t = await bootTestApp();
+    try {
+      await request(t.http).get('/health').expect(200);
+      const health = async () => (await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [HEALTH_APPLICATION_NAME]))[0].n;
+      expect(await health()).toBe(1);
+      await t.app.close();
+      const c = new Client({ connectionString: t.db.url });
+      await c.connect();
+      try {
+        const left = () => c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, [HEALTH_APPLICATION_NAME]).then((r) => r.rows[0].n as number);
+        await pollFor(async () => ((await left()) === 0 ? true : undefined), 'the health connection to be closed');
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await t.db.drop();
+    }
   });
 });

@@ -105,35 +105,4 @@ describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
   });
 });
 
-/**
- * /health waits for a pool connection HEALTH_POOL_WAIT_MS at most, however long statements may
- * wait (DB_CONNECTION_TIMEOUT_MS, ten minutes here, past jest's timeout): the image's HEALTHCHECK
- * gives up after 5 s, and would see a check that timed out rather than the pool `busy`.
- */
-describe('/health behind a pool whose connections are all held, with a wait bound past its check', () => {
-  let t: TestApp;
-  let held: QueryRunner | undefined;
-  beforeAll(async () => {
-    t = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: '600000' });
-  });
-  afterEach(async () => {
-    await held?.release();
-    held = undefined;
-  });
-  afterAll(() => t.close());
-
-  it('answers busy (503) within its own bound, and up again once a connection is free', async () => {
-    held = t.ds.createQueryRunner();
-    await held.connect();
-    const busy = await request(t.http).get('/health');
-    expect(busy.status).toBe(503);
-    expect(busy.body).toEqual({ status: 'error', database: { status: 'busy' } });
-    await held.release();
-    held = undefined;
-    const up = await request(t.http).get('/health');
-    expect(up.status).toBe(200);
-    expect(up.body.database.status).toBe('up');
-    // The wait it gave up on was handed its connection once free, and gave it back: the pool's one connection serves again.
-    expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
-  });
-});
+// /health with a wait bound past its own check (HEALTH_POOL_WAIT_MS): test/e2e/health.e2e-spec.ts.

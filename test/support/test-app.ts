@@ -1,7 +1,7 @@
 import { INestApplication } from '@nestjs/common';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createApp } from '../../apps/api/src/app';
+import { createApp, CreateAppOptions } from '../../apps/api/src/app';
 import { AppConfig, loadConfig } from '../../libs/core/src/config/config';
 import { QueryCounter } from '../../libs/core/src/database/data-source';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
@@ -106,8 +106,8 @@ export class TestApp {
 }
 
 /** A real API (real HTTP server, real PostgreSQL) on a database of its own. */
-export async function bootTestApp(env: Record<string, string> = {}, logStream?: NodeJS.WritableStream): Promise<TestApp> {
-  return bootNode(await createTestDatabase(), env, logStream, true);
+export async function bootTestApp(env: Record<string, string> = {}, logStream?: NodeJS.WritableStream, app: Pick<CreateAppOptions, 'healthDatabaseUrl'> = {}): Promise<TestApp> {
+  return bootNode(await createTestDatabase(), env, logStream, true, app);
 }
 
 /** A real API on a database of its own that `prepare` changes first (database settings only new sessions see, say). */
@@ -127,7 +127,7 @@ export function bootSecondNode(first: TestApp, env: Record<string, string> = {})
   return bootNode(first.db, env, undefined, false);
 }
 
-async function bootNode(db: TestDatabase, env: Record<string, string>, logStream: NodeJS.WritableStream | undefined, owns: boolean): Promise<TestApp> {
+async function bootNode(db: TestDatabase, env: Record<string, string>, logStream: NodeJS.WritableStream | undefined, owns: boolean, opts: Pick<CreateAppOptions, 'healthDatabaseUrl'> = {}): Promise<TestApp> {
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -140,7 +140,7 @@ async function bootNode(db: TestDatabase, env: Record<string, string>, logStream
     ...env,
   });
   const counter = new QueryCounter();
-  const app = await createApp(config, db.url, { counter, logStream });
+  const app = await createApp(config, db.url, { counter, logStream, ...opts });
   await app.listen(0, '127.0.0.1');
   return new TestApp(app, db, counter, config, owns);
 }

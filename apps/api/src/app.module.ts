@@ -1,12 +1,14 @@
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import { DynamicModule, Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
+import { DataSource } from 'typeorm';
 import { GraphQLModule } from '@nestjs/graphql';
 import { LoggerModule } from 'nestjs-pino';
 import { AccessModule } from '../../../libs/access/src/access.module';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { CoreModule, CoreOptions } from '../../../libs/core/src/core.module';
 import { HealthController } from '../../../libs/core/src/http/health.controller';
+import { HealthDatabase } from '../../../libs/core/src/http/health-database';
 import { IdentityModule } from '../../../libs/identity/src/identity.module';
 import { SessionsService } from '../../../libs/identity/src/sessions/sessions.service';
 import { SpacesModule } from '../../../libs/spaces/src/spaces.module';
@@ -24,9 +26,14 @@ import { loggerOptions } from './logging';
 /** Feature modules, in dependency order. */
 export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule, NotificationsModule, SearchModule, IdeasModule, KnowledgeModule];
 
+export interface AppOptions extends CoreOptions {
+  /** Where /health's own connection goes (`HealthDatabase`): the API's database unless a test points it elsewhere. */
+  healthDatabaseUrl?: string;
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(opts: CoreOptions): DynamicModule {
+  static forRoot(opts: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -43,6 +50,7 @@ export class AppModule {
       ],
       // The live gateway belongs to the API process only (not the worker or the CLI).
       controllers: [HealthController],
+      providers: [{ provide: HealthDatabase, useFactory: (ds: DataSource) => HealthDatabase.like(ds, opts.healthDatabaseUrl), inject: [DataSource] }],
     };
   }
 }

@@ -16,12 +16,14 @@ import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
 export interface CreateAppOptions {
   counter?: QueryCounter;
   logStream?: NodeJS.WritableStream;
+  /** Where /health's own connection goes (`HealthDatabase`): the API's database unless a test points it elsewhere. */
+  healthDatabaseUrl?: string;
 }
 
 /** Builds the API application (used by `npm start`, the CLI's schema printer and the tests). */
 export async function createApp(config: AppConfig, databaseUrl: string, opts: CreateAppOptions = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream }),
+    AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream, healthDatabaseUrl: opts.healthDatabaseUrl }),
     { bufferLogs: true, bodyParser: false },
   );
   app.useLogger(app.get(Logger));

@@ -1,0 +1,76 @@
+import { OnApplicationShutdown } from '@nestjs/common';
+import { Pool, PoolConfig } from 'pg';
+import { DataSource } from 'typeorm';
+
+/** How /health's own connection names itself to the server (pg_stat_activity). */
+export const HEALTH_APPLICATION_NAME = 'parvis-health';
+
+/**
+ * How long /health's connection may take to open, and then how long its statement may take: 1 s
+ * each, so `down` is known within 2 s (HEALTH_POOL_WAIT_MS), below the 5 s timeout of the image's
+ * HEALTHCHECK (docker/Dockerfile), whatever DB_CONNECTION_TIMEOUT_MS lets the API's statements wait.
+ */
+export const HEALTH_CONNECT_MS = 1000;
+export const HEALTH_STATEMENT_MS = 1000;
+
+/**
+ * /health's own connection to the database (a pool of one), beside the API's pool: whether the
+ * database answers is asked here, where no request holds the connection, so a saturated pool is
+ * never read as a database that is down, and no pool internals are read to tell the two apart.
+ * Opened with the API's credentials (`like`), on the first check; kept between checks (the image
+ * checks every 10 s) and given back to the server after a minute without one; closed with the
+ * application.
+ */
+export class HealthDatabase implements OnApplicationShutdown {
+  private readonly pool: Pool;
+
+  constructor(connection: PoolConfig) {
+    this.pool = new Pool({
+      ...connection,
+      max: 1,
+      idleTimeoutMillis: 60_000,
+      // Both bounds, the pool's wait and the connection's opening: pg-pool applies it to both.
+      connectionTimeoutMillis: HEALTH_CONNECT_MS,
+      // The server stops the statement, and the client stops waiting for a server that went silent.
+      statement_timeout: HEALTH_STATEMENT_MS,
+      query_timeout: HEALTH_STATEMENT_MS,
+      application_name: HEALTH_APPLICATION_NAME,
+    });
+    // An idle connection the server ended (a restart): the next check opens another.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** A health connection with the credentials the API's DataSource connects with; `url` replaces its address (tests). */
+  static like(ds: DataSource, url?: string): HealthDatabase {
+    const o = ds.options;
+    if (o.type !== 'postgres') throw new Error(`HealthDatabase needs a PostgreSQL DataSource, not ${o.type}`);
+    return new HealthDatabase(
+      url !== undefined
+        ? { connectionString: url }
+        : { connectionString: o.url, host: o.host, port: o.port, user: o.username, password: o.password, database: o.database, ssl: o.ssl as PoolConfig['ssl'] },
+    );
+  }
+
+  /** Whether the database answered a statement on this connection within its bounds (HEALTH_CONNECT_MS, HEALTH_STATEMENT_MS). */
+  async answers(): Promise<boolean> {
+    let client;
+    try {
+      client = await this.pool.connect();
+    } catch {
+      return false;
+    }
+    try {
+      await client.query('SELECT 1');
+      client.release();
+      return true;
+    } catch (err) {
+      // Its state is unknown (a statement cut off mid-answer): this connection goes, the next check opens another.
+      client.release(err instanceof Error ? err : true);
+      return false;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
