@@ -195,19 +195,28 @@ const SHUTDOWN_WAIT_MS = 6_000;
 const PRESENCE_ASKED_MS = 15_000;
 
 /**
- * How many topic rooms' presence a node runs at once when one event asks for many rooms: another
+ * The most topic rooms' presence a node runs at once when one event asks for many rooms: another
  * node shutting down (PRESENCE_GONE), or a member who hid or showed their profile in every room
  * their connections are in (`presenceAround`). Each run reads the room through every node and
  * takes a pool connection for its transaction. A node handing over thousands of rooms would
- * otherwise have each other node run them all at once, as every node restarts in turn. Four of
- * the pool's ten by default (DB_POOL_SIZE) leave the rest to requests; runs of a few milliseconds
- * still answer a few thousand rooms within the sender's wait. On a smaller pool (one is accepted
- * for an API that runs no outbox worker) they take turns with requests for its connections, in
- * the order asked: a run holds one for its own transaction only and asks the pool for no other
- * meanwhile, so they are slower there, never stuck, and a request that waits for a connection
- * longer than DB_CONNECTION_TIMEOUT_MS fails rather than waits.
+ * otherwise have each other node run them all at once, as every node restarts in turn. Runs of a
+ * few milliseconds still answer a few thousand rooms within the sender's wait.
  */
 export const PRESENCE_RUNS_AT_ONCE = 4;
+
+/**
+ * How many presence runs a node with a pool of `poolSize` connections (DB_POOL_SIZE) runs at
+ * once: half its connections, PRESENCE_RUNS_AT_ONCE at most (four of the ten by default), so
+ * requests keep the other half. Until 2026-12-06 it was four on any pool, all of a pool of four
+ * or fewer. On a pool of one (accepted for an API that runs no outbox worker) the one run takes
+ * turns with requests for its connection, in the order asked: a run holds it for its own
+ * transaction only and asks the pool for no other meanwhile, so it is slower there, never stuck,
+ * and a request that waits for a connection longer than DB_CONNECTION_TIMEOUT_MS fails rather
+ * than waits.
+ */
+export function presenceRunsAtOnce(poolSize: number): number {
+  return Math.max(1, Math.min(PRESENCE_RUNS_AT_ONCE, Math.floor(poolSize / 2)));
+}
 
 /** Runs `work` on each item in order, `atOnce` at most at a time; resolves once all are done. `work` must not throw. */
 async function eachAtOnce<T>(items: readonly T[], atOnce: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -405,7 +414,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Another node shutting down: its readers left these rooms; it waits for this node's runs.
     server.on(PRESENCE_GONE, (rooms: unknown, ack?: (done: boolean) => void) => {
       if (!Array.isArray(rooms) || this.closing) return ack?.(false);
-      void eachAtOnce(rooms.filter(isTopicRoom), PRESENCE_RUNS_AT_ONCE, (room) => this.presenceHere(room)).then(() => ack?.(true));
+      void eachAtOnce(rooms.filter(isTopicRoom), presenceRunsAtOnce(this.config.DB_POOL_SIZE), (room) => this.presenceHere(room)).then(() => ack?.(true));
     });
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
@@ -1132,11 +1141,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     });
   }
 
-  /** Presence again in every topic room the user's sockets are in, on any node (PRESENCE_RUNS_AT_ONCE at a time): they just hid or showed their profile. */
+  /** Presence again in every topic room the user's sockets are in, on any node (`presenceRunsAtOnce` at a time): they just hid or showed their profile. */
   private async presenceAround(userId: string): Promise<void> {
     const sockets = await this.server.in(`user:${userId}`).fetchSockets();
     const rooms = new Set(sockets.flatMap((s) => [...s.rooms].filter((r) => r.startsWith('topic:'))));
-    await eachAtOnce([...rooms], PRESENCE_RUNS_AT_ONCE, (room) => this.presence(room));
+    await eachAtOnce([...rooms], presenceRunsAtOnce(this.config.DB_POOL_SIZE), (room) => this.presence(room));
   }
 
   /**
