@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { poolSizeOf } from '../../core/src/database/data-source';
 import { UnaccentFolding } from './postgres/unaccent-folding';
 import { SearchDocuments } from './search-documents';
 import { SearchEngine } from './search-engine';
@@ -8,6 +9,8 @@ import { INDEXED_EVENT_PREFIXES, INDEXED_EVENT_TYPES } from './search-indexer';
 import { SearchSync } from './search-sync';
 
 const BATCH = 500;
+/** Batches a rebuild runs at once when not told (`search:reindex` without --concurrency), or fewer on a smaller pool. */
+export const REBUILD_CONCURRENCY = 2;
 /** Ids read (and removed) per round trip when looking for orphans. */
 const SWEEP_PAGE = 1000;
 
@@ -44,13 +47,22 @@ export class SearchAdmin {
    * Documents are replaced in place, so search keeps answering throughout. The server's letter
    * folding, as this process holds it (`ServerFolding.current`, unless the caller took it:
    * `folding`), is what the engines are prepared with and their formats recorded with.
+   * Each batch in flight holds one of the pool's connections: `concurrency` is REBUILD_CONCURRENCY
+   * (or the pool's size if smaller) when not given, and above the pool's size (DB_POOL_SIZE) it is
+   * refused before anything is read or written, as batches waiting for a connection past
+   * DB_CONNECTION_TIMEOUT_MS would fail the rebuild halfway.
    */
   async rebuild(
     engines: SearchEngine[],
     progress: (done: number, total: number) => void = () => undefined,
-    concurrency = 2,
+    concurrency?: number,
     folding?: UnaccentFolding,
   ): Promise<number> {
+    const pool = poolSizeOf(this.ds);
+    const atOnce = concurrency ?? Math.min(REBUILD_CONCURRENCY, pool);
+    if (!Number.isInteger(atOnce) || atOnce < 1 || atOnce > pool) {
+      throw new RangeError(`A rebuild runs from 1 to DB_POOL_SIZE (${pool}) batches at once, each on one of the pool's connections; asked for ${concurrency}`);
+    }
     const [{ n: total }] = await this.ds.query(`SELECT count(*)::int AS n FROM posts`);
     // The one the documents are written with (see ServerFolding), held since it was last read.
     const readFolding = folding ?? (await this.engines.folding.current());
@@ -77,7 +89,7 @@ export class SearchAdmin {
         },
       );
       inFlight.add(work);
-      if (inFlight.size >= Math.max(1, concurrency)) await Promise.race(inFlight);
+      if (inFlight.size >= atOnce) await Promise.race(inFlight);
       if (failure) break;
     }
     await Promise.all(inFlight);

@@ -19,7 +19,7 @@ export function registerSearchCommands(program: Command): void {
     .command('search:reindex')
     .description('Rebuild the search index from the database in batches; search keeps answering meanwhile')
     .addOption(engineOption())
-    .option('--concurrency <n>', 'batches of 500 posts indexed at once, at most DB_POOL_SIZE', (v) => {
+    .option('--concurrency <n>', 'batches of 500 posts indexed at once, at most DB_POOL_SIZE (default: 2, or DB_POOL_SIZE if smaller)', (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 16) throw new InvalidArgumentError('expected an integer from 1 to 16');
       // Each batch in flight holds one of the pool's connections: more would wait for one, and a
@@ -28,8 +28,9 @@ export function registerSearchCommands(program: Command): void {
       const pool = configuredPoolSize();
       if (pool !== undefined && n > pool) throw new InvalidArgumentError(`expected at most DB_POOL_SIZE (${pool}) batches at once: each holds one of the pool's connections`);
       return n;
-    }, 2)
-    .action((opts: { engine: string; concurrency: number }) =>
+    })
+    // Without --concurrency, SearchAdmin.rebuild runs REBUILD_CONCURRENCY batches, or as many as the pool has connections.
+    .action((opts: { engine: string; concurrency?: number }) =>
       withServices(async (app) => {
         const admin = app.get(SearchAdmin);
         const engines = admin.targets(opts.engine);

@@ -1,4 +1,4 @@
-import { Logger as TypeOrmLogger } from 'typeorm';
+import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../../../migrations';
 import { PreparingClient } from './prepared-statements';
@@ -54,6 +54,15 @@ const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
 /** Whether `err` is a statement's failure to get a pool connection in time: every connection was held. */
 export function isPoolWaitTimeout(err: unknown): boolean {
   return err instanceof Error && err.message === POOL_WAIT_TIMEOUT;
+}
+
+/**
+ * The most connections `ds`'s pool opens: DB_POOL_SIZE as `dataSourceOptions` set it (pg's `max`),
+ * read from the options the DataSource was made with, not from the pool.
+ */
+export function poolSizeOf(ds: DataSource): number {
+  const o = ds.options as PostgresConnectionOptions;
+  return (o.extra as { max?: number } | undefined)?.max ?? o.poolSize ?? 10;
 }
 
 export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOptions {
