@@ -105,8 +105,11 @@ export async function openBenchDatabase(dirName: string, port: number, database:
   return { db, embedded: true };
 }
 
+/** How long the benches wait for a database connection (a pool's, or one opening) before they fail rather than hang. */
+export const BENCH_POOL_WAIT_MS = 60_000;
+
 export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T> {
-  const c = new Client({ connectionString: url, application_name: 'parvis-bench' });
+  const c = new Client({ connectionString: url, application_name: 'parvis-bench', connectionTimeoutMillis: BENCH_POOL_WAIT_MS });
   await c.connect();
   try {
     return await fn(c);

@@ -49,6 +49,7 @@ import { SearchEngines } from '../../libs/search/src/search-engines';
 import { SearchSync } from '../../libs/search/src/search-sync';
 import { datasetPath } from '../support/datasets';
 import {
+  BENCH_POOL_WAIT_MS,
   BenchError,
   databaseState,
   envFlag,
@@ -987,7 +988,9 @@ async function main(): Promise<number> {
     log(`text: ${GENERATION}`);
     if (isInterrupted()) return 130;
 
-    ds = new DataSource(dataSourceOptions({ url: db.url, poolSize: Math.max(CLIENTS, INDEX_CONCURRENCY) + 4 }));
+    // A statement waits for a connection BENCH_POOL_WAIT_MS at most: the pool is sized for every
+    // client and indexing worker, so a wait that long is a bench stuck, which fails rather than hangs.
+    ds = new DataSource(dataSourceOptions({ url: db.url, poolSize: Math.max(CLIENTS, INDEX_CONCURRENCY) + 4, connectionTimeoutMs: BENCH_POOL_WAIT_MS }));
     await ds.initialize();
     const documents = new SearchDocuments(ds);
     const engines = new SearchEngines(ds, new AppConfig());

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { dataSourceOptions } from './data-source';
 
 /**
@@ -8,6 +9,19 @@ import { dataSourceOptions } from './data-source';
 const MIGRATION_LOCK_KEY = 0x7a7215;
 /** How long a run waits before asking for the lock again. */
 const LOCK_RETRY_MS = 200;
+
+/**
+ * How long a migration run's statement waits for one of its two pool connections (the lock's and
+ * the runner's), or for a new one to open: it never should, so past this the run fails, naming the
+ * pool's time-out, rather than wait for good (until 2026-12-06 its pool had no wait bound). The
+ * API's DB_CONNECTION_TIMEOUT_MS default; a migration's own statements are not bounded by it.
+ */
+export const MIGRATION_POOL_WAIT_MS = 10_000;
+
+/** The migration run's DataSource: two connections, each waited for MIGRATION_POOL_WAIT_MS at most. */
+export function migrationDataSourceOptions(url: string): PostgresConnectionOptions {
+  return dataSourceOptions({ url, poolSize: 2, connectionTimeoutMs: MIGRATION_POOL_WAIT_MS });
+}
 
 /**
  * Applies pending migrations; returns the names applied. The one way migrations run (the API's
@@ -20,7 +34,7 @@ const LOCK_RETRY_MS = 200;
  * process dies.
  */
 export async function migrateDatabase(url: string): Promise<string[]> {
-  const ds = new DataSource({ ...dataSourceOptions({ url, poolSize: 2 }) });
+  const ds = new DataSource(migrationDataSourceOptions(url));
   await ds.initialize();
   const lock = ds.createQueryRunner();
   try {
