@@ -20,6 +20,9 @@ import { ArticlesOwnedByAccountsThatCannotSignIn1765231200000 } from '../../migr
 import { DecidedReviewItemsFollowContent1765288800000 } from '../../migrations/1765288800000-decided-review-items-follow-content';
 import { SearchCountsPerLanguage1765242000000 } from '../../migrations/1765242000000-search-counts-per-language';
 import { OldArticleDraftsHidden1765285200000 } from '../../migrations/1765285200000-old-article-drafts-hidden';
+import { ReviewItemEventsResolvedAs1765303200000 } from '../../migrations/1765303200000-review-item-events-resolved-as';
+import { ModerationLogOutcome1765306800000 } from '../../migrations/1765306800000-moderation-log-outcome';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
@@ -682,6 +685,109 @@ describe('migrations', () => {
     expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [r2.id], toTopicId: beside.id } }, { token: admin.token }));
     expect(await spaces()).toEqual({ topic: 's2', r1: 's2', r2: 's1', beside: 's1' });
   }, 120_000);
+
+  it('marks each review item history line that settled its item with the status it gave it, read from the line’s text, and no other line, once however often it runs (migration 1765303200000)', async () => {
+    const [author, mod] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, space.id));
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    const reported = async (body: string) => {
+      const p = await reply(t, author.token, topic.id, body);
+      expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
+      return (await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [p.id]))[0].id as string;
+    };
+    // Decided in the queue (one claimed first, a line that settles nothing), and a held reply its author withdrew.
+    const items: string[] = [];
+    for (const decision of ['APPROVE', 'REJECT', 'IGNORE']) {
+      const item = await reported(`reported, then ${decision}`);
+      if (decision === 'REJECT') expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item }, { token: mod.token }));
+      expectOk(await t.gql(RESOLVE, { input: { id: item, decision } }, { token: mod.token }));
+      items.push(item);
+    }
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
+    const held = await reply(t, author.token, topic.id, 'held, then withdrawn');
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: held.id }, { token: author.token }));
+    items.push((await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [held.id]))[0].id);
+    const lines = () => t.sql(`SELECT id, review_item_id, action, resolved_as FROM review_item_events WHERE review_item_id = ANY($1::uuid[]) ORDER BY id`, [items]);
+    const written = await lines();
+    const settled = (item: string) => written.filter((l) => l.review_item_id === item).map((l) => [l.action.replace(/ \(.*$/, ''), l.resolved_as]);
+    expect(items.map(settled)).toEqual([
+      [['reported', null], ['resolved: approve', 'APPROVED']],
+      [['reported', null], ['claimed', null], ['resolved: reject', 'REJECTED']],
+      [['reported', null], ['resolved: ignore', 'IGNORED']],
+      [['submitted', null], ['withdrawn', 'IGNORED']],
+    ]);
+    // As releases before it left them (no column), then filled from their text; again, changing nothing.
+    await redoMigration(t, new ReviewItemEventsResolvedAs1765303200000());
+    expect(await lines()).toEqual(written);
+    const runner = t.ds.createQueryRunner();
+    try {
+      await new ReviewItemEventsResolvedAs1765303200000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await lines()).toEqual(written);
+  });
+
+  it('gives each review decision on a post in the moderation log what it did to the content, from `after.outcome` or, for an entry written before, its wording, and leaves the chain whole (migration 1765306800000)', async () => {
+    const outcomes = (ids: string[]) => t.sql(`SELECT l.id::text, l.outcome FROM moderation_log l WHERE l.id = ANY($1::bigint[]) ORDER BY l.id`, [ids]);
+    const append = async (entries: Array<{ action: string; before: unknown; after: unknown }>): Promise<string[]> => {
+      const from = (await t.sql(`SELECT last_id::text AS id FROM moderation_log_head`))[0].id;
+      await t.get(UnitOfWork).run(async (tx) => {
+        for (const e of entries) await t.get(AuditLog).append(tx, { actorId: null, targetType: 'post', targetId: newId(), spaceId: null, ...e });
+      });
+      return (await t.sql(`SELECT l.id::text FROM moderation_log l WHERE l.id > $1 ORDER BY l.id`, [from])).map((r) => r.id);
+    };
+    const review = (action: string, state: string | null, after: Record<string, unknown>) => ({ action, before: state ? { state } : null, after });
+    // Entries as every release before it worded them (`after.action`, no `outcome`), and what each did.
+    const old: Array<[ReturnType<typeof review>, string | null]> = [
+      [review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'hidden' }), 'HIDDEN'],
+      [review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'hidden; escalation: warned', authorReason: 'Abusive' }), 'HIDDEN'],
+      [review('review.approve', 'HIDDEN', { decision: 'APPROVE', action: 'deleted' }), 'DELETED'],
+      [review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'none' }), 'NONE'],
+      [review('review.approve', 'HIDDEN', { decision: 'APPROVE', action: 'none; escalation: silenced for 1 day' }), 'NONE'],
+      [review('review.approve', 'DELETED', { decision: 'APPROVE', action: 'none: the post was already deleted' }), 'NONE'],
+      [review('review.reject', 'HIDDEN', { decision: 'REJECT', action: 'restored' }), 'RESTORED'],
+      [review('review.reject', 'HIDDEN', { decision: 'REJECT', action: 'none: upheld hidden by a moderator since it was hidden automatically' }), 'NONE'],
+      [review('review.approve', 'PENDING', { decision: 'APPROVE', action: 'published' }), 'PUBLISHED'],
+      [review('review.reject', 'PENDING', { decision: 'REJECT', action: 'rejected' }), 'REJECTED'],
+      [review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'edit published' }), 'EDIT_PUBLISHED'],
+      [review('review.reject', 'VISIBLE', { decision: 'REJECT', action: 'edit dropped' }), 'EDIT_DROPPED'],
+      [review('review.ignore', 'DELETED', { decision: 'IGNORE', action: 'nothing left: the post was deleted' }), 'NONE'],
+      // No post (an appeal), and no review decision: none.
+      [review('review.approve', null, { decision: 'APPROVE', action: 'hidden' }), null],
+      [{ action: 'post.hide', before: { state: 'VISIBLE' }, after: { state: 'HIDDEN' } }, null],
+    ];
+    await undo(backTo('ModerationLogOutcome1765306800000'));
+    const oldIds = await append(old.map(([e]) => e));
+    await migrateDatabase(t.db.url);
+    expect((await outcomes(oldIds)).map((r) => r.outcome)).toEqual(old.map(([, o]) => o));
+    // From then on only `after.outcome` counts: an entry worded 'hidden' without it is nothing, one worded anyhow with it is what it says.
+    const newIds = await append([
+      review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'hidden' }),
+      review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'concealed', outcome: 'HIDDEN' }),
+    ]);
+    expect((await outcomes(newIds)).map((r) => r.outcome)).toEqual([null, 'HIDDEN']);
+    // The application writes it: a real APPROVE that hid a post.
+    const [author, mod] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const p = await reply(t, author.token, (await createTopic(t, author.token, await makeBoard(t, space.id))).id, 'reported, then hidden');
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [p.id]);
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }));
+    expect(await t.sql(`SELECT after->>'outcome' AS written, outcome FROM moderation_log WHERE action = 'review.approve' AND target_id = $1`, [p.id])).toEqual([{ written: 'HIDDEN', outcome: 'HIDDEN' }]);
+    // Again: nothing changes; and no entry was rewritten (the chain verifies).
+    const all = [...oldIds, ...newIds];
+    const before = await outcomes(all);
+    const runner = t.ds.createQueryRunner();
+    try {
+      await new ModerationLogOutcome1765306800000().up(runner);
+    } finally {
+      await runner.release();
+    }
+    expect(await outcomes(all)).toEqual(before);
+    expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  });
 
   it('indexes the notices of a post and the removal notices of one, concurrently, and movePosts’ rewrite of them reads those indexes, not the table (migration 1765227600000)', async () => {
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);

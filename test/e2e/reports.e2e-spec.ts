@@ -1,3 +1,4 @@
+import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { newId } from '../../libs/core/src/ids';
 import { RateLimiter } from '../../libs/core/src/rate-limit';
 import { POST_MOVED } from '../../libs/forum/src/posts/posts.service';
@@ -274,6 +275,79 @@ describe('moderation: reports and the review queue', () => {
     for (const id of [auto.id, byHand.id, upheld.id]) expect(await noteOf(id, mod2.token)).not.toContain('internal');
   });
 
+  /**
+   * Runs `check` with the moderation log entry `id` worded otherwise (`after.action` set to
+   * `wording`, as a later release, or another language, might word it), then puts the entry back
+   * as it was, so the hash chain still verifies. The append-only trigger is off only while the
+   * entry is rewritten.
+   */
+  async function withLogEntryReworded(id: string, wording: string, check: () => Promise<void>): Promise<void> {
+    const [{ after }] = await t.sql(`SELECT after FROM moderation_log WHERE id = $1`, [id]);
+    const rewrite = async (statement: string, params: unknown[]) => {
+      await t.sql(`ALTER TABLE moderation_log DISABLE TRIGGER moderation_log_no_change`);
+      try {
+        await t.sql(statement, params);
+      } finally {
+        await t.sql(`ALTER TABLE moderation_log ENABLE TRIGGER moderation_log_no_change`);
+      }
+    };
+    await rewrite(`UPDATE moderation_log SET after = jsonb_set(after, '{action}', to_jsonb($2::text)) WHERE id = $1`, [id, wording]);
+    try {
+      expect((await t.sql(`SELECT after->>'action' AS action FROM moderation_log WHERE id = $1`, [id]))[0].action).toBe(wording);
+      await check();
+    } finally {
+      await rewrite(`UPDATE moderation_log SET after = $2::jsonb WHERE id = $1`, [id, JSON.stringify(after)]);
+    }
+    expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  }
+
+  it('tells the author the reason of the APPROVE that hid their post, not an earlier hiding’s, by what the APPROVE did, whatever its log entry’s wording', async () => {
+    const NOTE = `query($id: ID!) { post(id: $id) { moderationNote } }`;
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const writer = await makeUser(t);
+    const topic = await createTopic(t, writer.token, board);
+    const target = await reply(t, writer.token, topic.id, 'hidden, shown again, then reported');
+    expect(expectOk(await t.gql(MOD, { input: { postId: target.id, action: 'HIDE', reason: 'Off topic here' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
+    expect(expectOk(await t.gql(MOD, { input: { postId: target.id, action: 'UNHIDE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_type = 'POST' AND target_id = $1 AND kind = 'REPORTS'`, [target.id]);
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod2.token }));
+    expect(await postState(target.id)).toBe('HIDDEN');
+    const noteOf = async () => expectOk(await t.gql(NOTE, { id: target.id }, { token: writer.token })).post.moderationNote;
+    expect(await noteOf()).toBe('Hidden by a moderator');
+    const [approve] = await t.sql(`SELECT id FROM moderation_log WHERE action = 'review.approve' AND target_id = $1`, [target.id]);
+    await withLogEntryReworded(approve.id, 'concealed from readers', async () => {
+      expect(await noteOf()).toBe('Hidden by a moderator');
+    });
+  });
+
+  it('counts a review’s APPROVE as who hid a moderator’s own post only when it hid it or upheld it hidden: one that found it deleted leaves them free to unhide what they hid themselves', async () => {
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const topic = await createTopic(t, author.token, board);
+    const reported = async (body: string) => {
+      const own = await reply(t, mod.token, topic.id, body);
+      expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: own.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE target_type = 'POST' AND target_id = $1 AND kind = 'REPORTS'`, [own.id]);
+      // mod2's claim keeps the item open through mod's own hiding (which would uphold it).
+      expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod2.token }));
+      expect(expectOk(await t.gql(MOD, { input: { postId: own.id, action: 'HIDE', reason: 'Tidying my own thread' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
+      return { post: own, item: item.id as string };
+    };
+    // Hidden by mod, deleted by mod; mod2 upholds the reports on it deleted (nothing done to it); mod restores it, hidden as it was.
+    const deleted = await reported('my own reply, hidden, deleted, restored');
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.post.id }, { token: mod.token }));
+    expectOk(await t.gql(RESOLVE, { input: { id: deleted.item, decision: 'APPROVE', action: 'NONE' } }, { token: mod2.token }));
+    expect(await postState(deleted.post.id)).toBe('DELETED');
+    expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: deleted.post.id }, { token: mod.token }));
+    expect(await postState(deleted.post.id)).toBe('HIDDEN');
+    expect(expectOk(await t.gql(MOD, { input: { postId: deleted.post.id, action: 'UNHIDE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    // Upheld while hidden: mod2 decided it stays hidden, so mod does not unhide it.
+    const upheld = await reported('my own reply, hidden, then upheld');
+    expectOk(await t.gql(RESOLVE, { input: { id: upheld.item, decision: 'APPROVE' } }, { token: mod2.token }));
+    expectError(await t.gql(MOD, { input: { postId: upheld.post.id, action: 'UNHIDE' } }, { token: mod.token }), 'FORBIDDEN');
+    expect(await postState(upheld.post.id)).toBe('HIDDEN');
+  });
+
   it('never hides the content of the space’s moderators or of staff automatically; it waits in the queue for a person', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     for (const staff of [mod, admin]) {
@@ -381,7 +455,7 @@ describe('moderation: reports and the review queue', () => {
     expect(await upheld(flag2.id)).toBe('resolved: approve (hidden with resolveReviewItem)');
   });
 
-  it('leaves an item another moderator claimed to them when an APPROVE upholds the others on its content, and its REJECT then restores nothing the APPROVE upheld', async () => {
+  it('leaves an item another moderator claimed to them when an APPROVE upholds the others on its content, and its REJECT then restores nothing the APPROVE upheld (known by the upholding line’s status, not its wording)', async () => {
     const topic = await flaggingTopic('quibblix');
     // Flagged, then reported past the threshold: the reports hid it.
     const hidden = await reply(t, author.token, topic.id, 'a quibblix, hidden by its reports');
@@ -393,6 +467,9 @@ describe('moderation: reports and the review queue', () => {
     expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: reports.id }, { token: mod2.token }));
     expect(expectOk(await t.gql(RESOLVE, { input: { id: flag.id, decision: 'APPROVE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
     expect(await t.sql(`SELECT status, claimed_by FROM review_items WHERE id = $1`, [reports.id])).toEqual([{ status: 'PENDING', claimed_by: mod2.id }]);
+    // The upholding's history line worded otherwise (as a later release, or another language, might word it): the same decision.
+    await t.sql(`UPDATE review_item_events SET action = 'upheld, left hidden' WHERE review_item_id = $1 AND action LIKE 'resolved:%'`, [flag.id]);
+    expect(await t.sql(`SELECT action FROM review_item_events WHERE review_item_id = $1 AND action = 'upheld, left hidden'`, [flag.id])).toHaveLength(1);
     // mod2 dismisses the reports: their decision on them, not on the post, which a moderator upheld hidden since the auto-hide.
     expect(expectOk(await t.gql(RESOLVE, { input: { id: reports.id, decision: 'REJECT' } }, { token: mod2.token })).resolveReviewItem.status).toBe('REJECTED');
     expect(await postState(hidden.id)).toBe('HIDDEN');

@@ -88,12 +88,19 @@ export class PostsRepository {
     return row?.deleted_by ?? null;
   }
 
-  /** Who hid a post last (or its topic, for a first post), from the moderation log; null for automatic moderation or none. On `q`, as `deletedBy`. */
+  /**
+   * Who hid a post last (or its topic, for a first post), from the moderation log; null for
+   * automatic moderation or none. On `q`, as `deletedBy`. A review's APPROVE counts when it hid
+   * the post (the log's `outcome` HIDDEN) or upheld reports on it while it was hidden (NONE, found
+   * HIDDEN): not one that left it visible or deleted, nor one of a held edit (`ContentOutcome`
+   * in the moderation lib; matched as data, never by the entry's wording).
+   */
   async hiddenBy(post: { id: string; topicId: string; number: number }, q: Queryable = this.ds): Promise<string | null> {
     const [row] = await q.query(
       `SELECT actor_id FROM moderation_log
         WHERE ((target_type = 'post' AND target_id = $1) OR (target_type = 'topic' AND target_id = $2 AND $3))
-          AND action IN ('post.hide', 'post.auto_hide', 'review.approve')
+          AND (action IN ('post.hide', 'post.auto_hide')
+               OR (action = 'review.approve' AND (outcome = 'HIDDEN' OR (outcome = 'NONE' AND before->>'state' = 'HIDDEN'))))
         ORDER BY id DESC LIMIT 1`,
       [post.id, post.topicId, post.number === 1],
     );

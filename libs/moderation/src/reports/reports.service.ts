@@ -26,7 +26,7 @@ import { SpamFilter } from '../spam/spam-filter';
 import { SpaceModeration } from '../space-moderation';
 import { ModeratePostInput, ModerationAction, ReportInput, ResolveReviewInput, ReviewQueueArgs } from './dto/report.inputs';
 import {
-  ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
+  ContentOutcome, ReportModel, ReportRow, ReportTargetType, ReviewAction, ReviewDecision, ReviewEventModel, ReviewItemModel, ReviewItemRow,
   ReviewSort, ReviewStatus, heldClaim, toReportModel, toReviewItemModel,
 } from './review.model';
 import { ReviewItems } from './review-items';
@@ -510,6 +510,8 @@ export class ReportsService {
       await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
       let action = 'none';
+      // What the decision did to the post, as data (`ContentOutcome`): readers match on it, never on `action`'s wording.
+      let outcome: ContentOutcome | null = post ? 'NONE' : null;
       if (item.kind === 'APPEAL') {
         action = await this.decideAppeal(tx, moderator, sanction, input);
       } else if (item.kind === 'BAN_PROPOSAL') {
@@ -530,11 +532,15 @@ export class ReportsService {
           const to = input.decision === ReviewDecision.APPROVE ? ContentState.VISIBLE : ContentState.DELETED;
           await this.posts.applyState(tx, moderator.id, post, post.topic, to);
           action = to === ContentState.VISIBLE ? 'published' : 'rejected';
+          outcome = to === ContentState.VISIBLE ? 'PUBLISHED' : 'REJECTED';
         } else if (post && (input.decision !== ReviewDecision.IGNORE || post.state === ContentState.DELETED)) {
           // A deleted post's edit no longer waits: ignoring its item drops it too, as any
           // decision on it would, or restoring the post would bring back an edit with no item.
           const edit = await this.posts.decidePendingEdit(tx, post.id, input.decision === ReviewDecision.APPROVE);
-          if (edit) action = `edit ${edit.outcome}`;
+          if (edit) {
+            action = `edit ${edit.outcome}`;
+            outcome = edit.outcome === 'published' ? 'EDIT_PUBLISHED' : 'EDIT_DROPPED';
+          }
           // Nothing waits beside a deleted post (an item a deletion left before deletions settled
           // them: its author's withdraws it, a moderator's rejects it): approving would publish
           // nothing, yet record an approval and teach the spam model. Refused as an edit waiting
@@ -552,6 +558,7 @@ export class ReportsService {
         if (to !== post.state) {
           await this.posts.applyState(tx, moderator.id, post, post.topic, to);
           action = to === ContentState.DELETED ? 'deleted' : 'hidden';
+          outcome = to === ContentState.DELETED ? 'DELETED' : 'HIDDEN';
           // Held content deleted here is rejected: its PENDING_CONTENT item is settled too.
           if (post.state === ContentState.PENDING) {
             await this.reviewItems.settleHeld(tx, { id: post.id, number: post.number, topicId: post.topic.id }, {
@@ -570,6 +577,7 @@ export class ReportsService {
         } else {
           await this.posts.applyState(tx, moderator.id, post, post.topic, ContentState.VISIBLE);
           action = 'restored';
+          outcome = 'RESTORED';
         }
       }
       await tx.query(`UPDATE reports SET status = $2 WHERE review_item_id = $1 AND status = 'OPEN'`, [item.id, reportStatus]);
@@ -595,7 +603,7 @@ export class ReportsService {
       if (post && (left === ContentState.HIDDEN || left === ContentState.DELETED)) {
         await this.upholdOpenReports(tx, moderator.id!, { id: post.id, number: post.number, topicId: post.topic.id }, { done: left === ContentState.DELETED ? 'deleted' : 'hidden', via: 'resolveReviewItem', reason: input.note ?? null });
       }
-      await this.reviewItems.record(tx, item.id, moderator.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null);
+      await this.reviewItems.record(tx, item.id, moderator.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null, status);
       await this.audit.append(tx, {
         actorId: moderator.id,
         action: `review.${input.decision.toLowerCase()}`,
@@ -605,7 +613,8 @@ export class ReportsService {
         reason: input.note ?? null,
         before: post ? { state: post.state } : null,
         // The reason is the author's to read (Post.moderationNote); the note stays among moderators.
-        after: { decision: input.decision, action, ...(input.reason ? { authorReason: input.reason } : {}) },
+        // `outcome` is what readers match on (the log's `outcome` column, from it); `action` says it for people.
+        after: { decision: input.decision, action, ...(outcome ? { outcome } : {}), ...(input.reason ? { authorReason: input.reason } : {}) },
       });
       await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status });
       return resolved;
@@ -642,7 +651,7 @@ export class ReportsService {
                 SELECT 1 FROM review_items o JOIN review_item_events e ON e.review_item_id = o.id
                  WHERE o.id <> $2 AND o.kind IN ('REPORTS', 'AUTOMOD') AND o.status = 'APPROVED'
                    AND ((o.target_type = 'POST' AND o.target_id = $1) OR (o.target_type = 'TOPIC' AND o.target_id = $3))
-                   AND e.action LIKE 'resolved: approve%'
+                   AND e.resolved_as = 'APPROVED'
                    AND e.id > COALESCE((SELECT max(h.id) FROM review_item_events h WHERE h.review_item_id = $2 AND h.action = 'auto-hidden'), 0)
               ) AS upheld`,
       [post.id, itemId, post.number === 1 ? post.topic.id : null],
@@ -966,7 +975,7 @@ export class ReportsService {
       await this.teachSpamFilter(tx, item, ReviewDecision.APPROVE);
       const offender = await this.offenderOf(tx, item);
       const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, moderatorId, item.id) : null;
-      await this.reviewItems.record(tx, item.id, moderatorId, `resolved: approve (${how.done} with ${how.via}${escalated ? `; escalation: ${escalated}` : ''})`, how.reason);
+      await this.reviewItems.record(tx, item.id, moderatorId, `resolved: approve (${how.done} with ${how.via}${escalated ? `; escalation: ${escalated}` : ''})`, how.reason, upheld.item);
       await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status: upheld.item });
     }
   }

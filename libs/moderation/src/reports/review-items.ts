@@ -6,7 +6,7 @@ import { Tx } from '../../../core/src/database/unit-of-work';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { newId } from '../../../core/src/ids';
 import { mayDecideAppealSql } from '../sanctions/appeal-deciders';
-import { ReportTargetType, ReviewItemRow } from './review.model';
+import { ReportTargetType, ReviewItemRow, ReviewStatus } from './review.model';
 
 export type ReviewItemKind = 'REPORTS' | 'PENDING_CONTENT' | 'AUTOMOD' | 'BAN_PROPOSAL' | 'APPEAL' | 'ARTICLE_FEEDBACK';
 
@@ -150,7 +150,7 @@ export class ReviewItems {
    * The one statement settling pending items outside the queue's own decision (`approvePending`,
    * `settleHeld`): those `where` picks (its parameters `params` from $4 on) take `status`, resolved
    * by `resolvedBy` with `note` as the decision's note, their claims gone, each with a line in its
-   * history (`actorId` did `action`, `note`) written by the same statement; then `review.updated`
+   * history (`actorId` did `action`, `note`, `resolved_as` the status) written by the same statement; then `review.updated`
    * for each, in id order. Returns the ids settled.
    */
   private async settle(
@@ -165,7 +165,7 @@ export class ReviewItems {
                 claimed_by = NULL, claimed_until = NULL, updated_at = now()
           WHERE status = 'PENDING' AND (${o.where})
           RETURNING id, space_id),
-       history AS (INSERT INTO review_item_events (review_item_id, actor_id, action, note) SELECT id, ${actor}::uuid, $3, $2 FROM done)
+       history AS (INSERT INTO review_item_events (review_item_id, actor_id, action, note, resolved_as) SELECT id, ${actor}::uuid, $3, $2, ${status} FROM done)
        SELECT id, space_id FROM done ORDER BY id`,
       [o.resolvedBy, o.note, o.action, ...o.params, o.status, o.actorId],
     );
@@ -185,9 +185,13 @@ export class ReviewItems {
     if (claimed.length > 0) throw AppError.conflict('Another moderator is handling this item');
   }
 
-  /** A line in an item's history: who did what, and why. */
-  async record(tx: Tx, itemId: string, actorId: string | null, action: string, note: string | null = null): Promise<void> {
-    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note) VALUES ($1, $2, $3, $4)`, [itemId, actorId, action, note]);
+  /**
+   * A line in an item's history: who did what, and why; `resolvedAs` on the line that settles
+   * the item, the status it gave it (`review_item_events.resolved_as`), which is what readers
+   * match on (`action` is its wording for people).
+   */
+  async record(tx: Tx, itemId: string, actorId: string | null, action: string, note: string | null = null, resolvedAs: ReviewStatus | null = null): Promise<void> {
+    await tx.query(`INSERT INTO review_item_events (review_item_id, actor_id, action, note, resolved_as) VALUES ($1, $2, $3, $4, $5)`, [itemId, actorId, action, note, resolvedAs]);
   }
 
   /**

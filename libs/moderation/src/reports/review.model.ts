@@ -1,6 +1,16 @@
 import { Field, Float, ID, ObjectType, registerEnumType } from '@nestjs/graphql';
 import { ConnectionType } from '../../../core/src/graphql/pagination';
 
+/**
+ * What a review decision on a post or topic did to its content, written with its moderation log
+ * entry (`after.outcome`, read through the log's `outcome` column, which also holds it for entries
+ * written before it existed): HIDDEN, DELETED (an APPROVE that hid or deleted it), RESTORED (a
+ * REJECT that brought auto-hidden content back), PUBLISHED, REJECTED (held content),
+ * EDIT_PUBLISHED, EDIT_DROPPED (a held edit), NONE (the content left as it was: `before.state`
+ * says how). Readers match on it, never on `after.action`, its wording for people.
+ */
+export type ContentOutcome = 'HIDDEN' | 'DELETED' | 'RESTORED' | 'PUBLISHED' | 'REJECTED' | 'EDIT_PUBLISHED' | 'EDIT_DROPPED' | 'NONE';
+
 export enum ReportReason {
   SPAM = 'SPAM',
   ABUSE = 'ABUSE',
