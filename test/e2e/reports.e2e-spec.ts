@@ -576,6 +576,11 @@ describe('moderation: reports and the review queue', () => {
     expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: troll.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
     const [userItem] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [troll.id]);
     const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    // Reported below the threshold, still shown: an APPROVE leaving it so (NONE) hides nothing its author would read a reason on.
+    // Its own author: the upholding climbs their escalation ladder, not the shared author's.
+    const shown = await reply(t, (await makeUser(t)).token, topic.id, 'reported, still shown');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: shown.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const [shownItem] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [shown.id]);
     const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
     const before = await snapshots.take();
     const refused = async (input: Record<string, unknown>, token = mod.token) =>
@@ -590,7 +595,11 @@ describe('moderation: reports and the review queue', () => {
     expect(await refused({ id: userItem.id, decision: 'APPROVE', reason: 'Stop the insults' }, globalMod.token)).toEqual(['reason']);
     const message = expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', action: 'NONE' } }, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields;
     expect(message).toEqual([{ field: 'action', message: 'goes only with APPROVE of reports or automod flags on a post or topic' }]);
+    expect(await refused({ id: shownItem.id, decision: 'APPROVE', action: 'NONE', reason: 'Off topic' })).toEqual(['reason']);
     expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+    expect(await postState(shown.id)).toBe('VISIBLE');
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: shownItem.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await postState(shown.id)).toBe('VISIBLE');
     expect(await postState(target.id)).toBe('HIDDEN');
     // Without them, the same decisions are taken.
     expect(expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token })).resolveReviewItem.status).toBe('REJECTED');

@@ -150,17 +150,26 @@ function approvedState(found: ContentState, action: ReviewAction | undefined): C
  * of auto-hidden content restores it whatever it says); `reason` is what the content's author
  * reads once it is hidden (`Post.moderationNote`), a sanction's reason when it has none of its
  * own, or the ban's reason of a ban proposal's APPROVE. Nothing reads either of a REJECT or an
- * IGNORE, of held content, an appeal (its `note` is what the appellant reads) or article feedback.
+ * IGNORE, of held content, an appeal (its `note` is what the appellant reads) or article feedback;
+ * nor, with no sanction, the `reason` of an APPROVE that leaves the content shown (action NONE on
+ * visible content, or held content, which is never hidden: judged on `post` as held), since the
+ * author reads it only once the content is hidden.
  */
-function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput): void {
+function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post: { state: ContentState } | null): void {
   const approve = input.decision === ReviewDecision.APPROVE;
   const fields: Array<{ field: string; message: string }> = [];
   if (input.action !== undefined && input.action !== null && !(approve && judgesContent(item))) {
     fields.push({ field: 'action', message: 'goes only with APPROVE of reports or automod flags on a post or topic' });
   }
-  const reasonRead = approve && (item.kind === 'BAN_PROPOSAL' || judgesContent(item) || ((item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && !!input.sanction));
-  if (input.reason !== undefined && input.reason !== null && !reasonRead) {
-    fields.push({ field: 'reason', message: 'goes only with APPROVE of reports or automod flags (what the author reads, or a sanction’s reason) or of a ban proposal (the ban’s reason)' });
+  const sanctioned = (item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && !!input.sanction;
+  const reasonRead = approve && (item.kind === 'BAN_PROPOSAL' || judgesContent(item) || sanctioned);
+  const leftShown = judgesContent(item) && !!post && (post.state === ContentState.VISIBLE || post.state === ContentState.PENDING) && approvedState(post.state, input.action) === post.state;
+  if (input.reason !== undefined && input.reason !== null) {
+    if (!reasonRead) {
+      fields.push({ field: 'reason', message: 'goes only with APPROVE of reports or automod flags (what the author reads, or a sanction’s reason) or of a ban proposal (the ban’s reason)' });
+    } else if (leftShown && !sanctioned && item.kind !== 'BAN_PROPOSAL') {
+      fields.push({ field: 'reason', message: 'is what the author reads once the content is hidden: this APPROVE leaves it shown (with no sanction to take it)' });
+    }
   }
   if (fields.length) throw AppError.badInput(fields);
 }
@@ -504,7 +513,7 @@ export class ReportsService {
     const row = await this.uow.run(async (tx) => {
       const { sanction, post } = await this.lockTarget(tx, viewer, input.id);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
-      refuseUnusedInput(item, input);
+      refuseUnusedInput(item, input, post);
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       this.assertUnclaimedByOthers(moderator, item);
       await this.assertNotOffender(tx, moderator, item);

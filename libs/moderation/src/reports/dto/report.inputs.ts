@@ -37,7 +37,7 @@ export class ResolveReviewInput {
   @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads. Plain text, up to 1,000 characters; empty for none.' })
   @OptionalPlainText(1000)
   note?: string;
-  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Also the sanction’s reason when it has none, and a ban proposal’s ban reason. APPROVE of reports, automod flags (of a user: with a sanction) or a ban proposal only: refused (BAD_USER_INPUT) with any other decision or item. Plain text, 3–1,000 characters.' })
+  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Also the sanction’s reason when it has none, and a ban proposal’s ban reason. APPROVE of reports, automod flags (of a user: with a sanction) or a ban proposal only: refused (BAD_USER_INPUT) with any other decision or item, and with an APPROVE of content it leaves shown (action NONE on visible content, or held content) and no sanction. Plain text, 3–1,000 characters.' })
   @PlainText(1000, { min: 3, optional: true })
   reason?: string;
   @Field(() => ReviewSanctionInput, {
