@@ -96,7 +96,7 @@ describe('account deletion and anonymisation', () => {
       written = write();
       await holder.waiting(1);
       deleted = del(u, PASSWORD);
-      await doneOrWaiting(t, deleted, 2);
+      await doneOrWaiting(t, deleted, 2, holder);
     } finally {
       await holder.release();
     }
@@ -116,7 +116,7 @@ describe('account deletion and anonymisation', () => {
       deleted = del(u, PASSWORD);
       await holder.waiting(1);
       made = write();
-      await doneOrWaiting(t, made, 2);
+      await doneOrWaiting(t, made, 2, holder);
     } finally {
       await holder.release();
     }
@@ -362,7 +362,7 @@ describe('account deletion and anonymisation', () => {
       const merged = t.gql(MERGE, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token });
       await holder.waiting(1);
       const deleted = del(u, PASSWORD);
-      await doneOrWaiting(t, deleted, 2);
+      await doneOrWaiting(t, deleted, 2, holder);
       return { merged, deleted };
     });
     const { merged, deleted } = await merging;

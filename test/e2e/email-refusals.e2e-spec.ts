@@ -5,7 +5,7 @@ import { makeUser, TestUser } from '../factories';
 import { logSink } from '../support/log-sink';
 import { smtpServer, SmtpServer } from '../support/smtp-server';
 import { HeldLock, holdLock } from '../support/row-locks';
-import { waitForLockWaits } from '../support/lock-waits';
+import { pollFor, waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { gateCalls } from '../support/gates';
 import { NotificationVisibility } from '../../libs/notifications/src/notifications';
@@ -350,7 +350,7 @@ describe('notification e-mails the mail server refuses', () => {
     });
     const run = t.get(EmailDigest).sendDue();
     try {
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await pollFor(async () => holder, 'the member’s write to hold the row'));
       // The put-back holds the other row and waits for this one: asking for the other closes the circle.
       await holder!.query(`UPDATE notifications SET read_at = now() WHERE id = $1`, [other]);
     } finally {
@@ -649,7 +649,7 @@ describe('notification e-mails the mail server refuses', () => {
       let stalled: Promise<void> | undefined;
       try {
         waiting = ticks[0]();
-        await waitForLockWaits(t, 1);
+        await waitForLockWaits(t, 1, held);
         // …when the process comes back from a stall: the next step may follow at once.
         const clock = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 13 * 60 * 1000);
         try {

@@ -5,7 +5,7 @@ import { makeBoard, makeSpace, makeUser } from '../factories';
 import { createTopic, reply, setTopicState } from '../factories/forum';
 import { NotificationVisibility } from '../../libs/notifications/src/notifications';
 import { gateCalls } from '../support/gates';
-import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { backendPid, doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -425,8 +425,8 @@ describe('notification e-mails', () => {
     const handled = async () => (await t.sql(`SELECT emailed_at IS NOT NULL AS handled FROM notifications WHERE user_id = $1 ORDER BY id`, [member.id])).map((r) => r.handled);
     // One of them held as a write of it holds it (the member marking it read, their account's deletion):
     // waiting for it while holding the other could close a circle with such a write of both.
-    await withLockHeld(t, `SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [held], async () => {
-      expect(await doneOrWaiting(t, t.get(EmailDigest).sendDue(), 1)).toBe('done');
+    await withLockHeld(t, `SELECT 1 FROM notifications WHERE id = $1 FOR NO KEY UPDATE`, [held], async (h) => {
+      expect(await doneOrWaiting(t, t.get(EmailDigest).sendDue(), 1, h)).toBe('done');
     });
     expect(await handled()).toEqual([false, true]);
     await t.get(EmailDigest).sendDue();
@@ -553,7 +553,7 @@ describe('notification e-mails beside deliveries', () => {
       await delivery.startTransaction();
       await delivery.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [first.id]);
       gate.restore();
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(delivery));
       // Locked in id order, the clearing waits for the first's row holding no other: the
       // delivery takes the second's and commits (locked in the table's order, it held the second's: a deadlock).
       await delivery.query(`SELECT 1 FROM users WHERE id = $1 FOR SHARE`, [second.id]);

@@ -6,7 +6,7 @@ import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
-import { doneOrWaiting, renamesWithoutWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
+import { doneOrWaiting, gateHolder, renamesWithoutWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
 import { holdLock } from '../support/row-locks';
 import { countDeadlocks } from '../support/deadlocks';
 import { createTopic } from '../factories/forum';
@@ -162,7 +162,7 @@ describe('moderation: the escalation ladder and appeals', () => {
    * as the ladder, the offender's row held, is about to ask whether they are a member; answers
    * the decision's result.
    */
-  async function whileLadderJudges(offender: TestUser, meanwhile: () => Promise<void>) {
+  async function whileLadderJudges(offender: TestUser, meanwhile: (decision: number) => Promise<void>) {
     const reporter = await makeUser(t, { trustLevel: 1 });
     const [first, second] = [await createTopic(t, offender.token, board), await createTopic(t, offender.token, board)];
     await uphold(first.id, reporter);
@@ -173,7 +173,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     try {
       const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
       await gate.begun;
-      await meanwhile();
+      await meanwhile(await gateHolder(gate));
       gate.open();
       return await deciding;
     } finally {
@@ -183,17 +183,17 @@ describe('moderation: the escalation ladder and appeals', () => {
 
   it('lets the offender change their profile while the ladder judges them: the decision holds their account against role changes only', async () => {
     const offender = await makeUser(t);
-    const decided = await whileLadderJudges(offender, () => renamesWithoutWaiting(t, offender.token));
+    const decided = await whileLadderJudges(offender, (decision) => renamesWithoutWaiting(t, offender.token, decision));
     expect(expectOk(decided).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
   });
 
   it('sanctions no one made an admin while the ladder judged them: the promotion waits for the decision, which sanctions a member', async () => {
     const offender = await makeUser(t);
     const promotion: { promoting?: Promise<any> } = {};
-    const decided = await whileLadderJudges(offender, async () => {
+    const decided = await whileLadderJudges(offender, async (decision) => {
       // Meanwhile an admin makes the offender an admin: it waits for the decision, as for a sanction (issue).
       const promoting = (promotion.promoting = t.gql(`mutation($id: ID!) { setUserRole(input: { userId: $id, role: ADMIN }) { id role } }`, { id: offender.id }, { token: admin.token }));
-      expect(await doneOrWaiting(t, promoting, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, promoting, 1, decision)).toBe('waiting');
     });
     expect(expectOk(decided).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
     expect(expectOk<any>(await promotion.promoting!).setUserRole.role).toBe('ADMIN');
@@ -476,7 +476,7 @@ describe('moderation: the escalation ladder and appeals', () => {
       const claiming = t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: itemId }, { token: decider.token });
       running.push(claiming);
       // The claim waits for the item's row, which the lift holds until it commits.
-      expect(await doneOrWaiting(t, claiming, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, claiming, 1, await gateHolder(settled))).toBe('waiting');
       settled.open();
       [lifted, claimed] = await Promise.all([lifting, claiming]);
     } finally {
@@ -501,7 +501,7 @@ describe('moderation: the escalation ladder and appeals', () => {
       lifting = t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: sanctionId }, { token: issuer.token });
       await waitForWaitsOn(t, await xidOf(held), 1);
       deciding = t.gql(RESOLVE, { input: { id: itemId, decision: 'REJECT', note: 'upheld' } }, { token: decider.token });
-      await waitForLockWaits(t, 2);
+      await waitForLockWaits(t, 2, held);
     } finally {
       await held.release();
     }

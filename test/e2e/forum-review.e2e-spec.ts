@@ -4,7 +4,7 @@ import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { connectLive } from '../support/live-client';
-import { waitForLockWaits } from '../support/lock-waits';
+import { backendPid, waitForLockWaits } from '../support/lock-waits';
 
 /** Paths of the forum and its live gateway that the main suites do not walk. */
 describe('forum: edits through automod, presence and sync', () => {
@@ -231,7 +231,7 @@ describe('forum: edits through automod, presence and sync', () => {
       await holder.startTransaction();
       await holder.query(`UPDATE posts SET state = 'DELETED', deleted_at = now() WHERE id = $1`, [answer.id]);
       const pending = t.gql(`mutation($id: ID!) { acceptAnswer(postId: $id) { id } }`, { id: answer.id }, { token: asker.token });
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(holder));
       await holder.commitTransaction();
       expectError(await pending, 'BAD_USER_INPUT');
     } finally {

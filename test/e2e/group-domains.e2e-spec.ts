@@ -65,9 +65,9 @@ describe('groups: automatic membership by e-mail domain', () => {
     try {
       return await withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [stall], async (holder) => {
         const changing = change();
-        await waitForLockWaits(t, 1);
+        await waitForLockWaits(t, 1, holder);
         const listing = list();
-        const setting = await doneOrWaiting(t, listing, 2);
+        const setting = await doneOrWaiting(t, listing, 2, holder);
         await holder.release();
         (await Promise.all([listing, changing])).forEach(expectOk);
         return { setting, attempts: runs.mock.calls.length };
@@ -305,10 +305,10 @@ describe('groups: automatic membership by e-mail domain', () => {
     // The deletion, holding the account, waits for one of its memberships (as an owner removing them holds it).
     const results = await withLockHeld(t, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2 FOR UPDATE`, [elsewhere, leaver.id], async (holder) => {
       const deleting = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: leaver.id }, { token: admin.token });
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, holder);
       // The list would take the account in (its address is at the domain until the deletion commits).
       const listing = t.gql(SET, { input: { groupId: group, domains: [brand] } }, { token: admin.token });
-      await waitForLockWaits(t, 2);
+      await waitForLockWaits(t, 2, holder);
       await holder.release();
       return Promise.all([deleting, listing]);
     });
@@ -323,7 +323,7 @@ describe('groups: automatic membership by e-mail domain', () => {
     return withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR NO KEY UPDATE`, [groupId], async (holder) => {
       await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [spaceId, groupId]);
       const working = work();
-      const outcome = await doneOrWaiting(t, working, 1);
+      const outcome = await doneOrWaiting(t, working, 1, holder);
       await holder.release();
       expectOk(await working);
       return outcome;

@@ -959,10 +959,10 @@ describe('groups: owners, visibility and self-service membership', () => {
       // The deletion, holding the account (and the groups, FOR SHARE), waits for the moderation log...
       const { outcome, results } = await withLockHeld(t, `SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK], async (holder) => {
         const deleting = t.gql(`mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`, { input: { password: 'a long enough password' } }, as(member));
-        await waitForLockWaits(t, 1);
+        await waitForLockWaits(t, 1, holder);
         // ...and the join, on the session the deletion has not ended yet, waits for the account before it writes anything.
         const joiningNow = join(member, g.id);
-        const outcome = await doneOrWaiting(t, joiningNow, 2);
+        const outcome = await doneOrWaiting(t, joiningNow, 2, holder);
         await holder.release();
         return { outcome, results: await Promise.all([deleting, joiningNow]) };
       });

@@ -205,9 +205,9 @@ describe('accounts and sessions', () => {
     await t.sql(`DELETE FROM user_visits WHERE user_id = $1`, [u.id]);
     // Revoked (as a password change or an account deletion does) in a transaction the request's read does not see yet.
     let seen: Promise<unknown> = Promise.resolve();
-    await withLockHeld(t, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1`, [u.id], async () => {
+    await withLockHeld(t, `UPDATE sessions SET revoked_at = now() WHERE user_id = $1`, [u.id], async (h) => {
       seen = t.gql(ME, {}, { token: u.token });
-      expect(await doneOrWaiting(t, seen, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, seen, 1, h)).toBe('waiting');
     });
     // It goes on once the revocation is committed (as the viewer it read).
     await seen;

@@ -23,7 +23,7 @@ import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { datasetPath } from '../support/datasets';
 import { freshIp } from '../support/fresh-ip';
-import { doneOrWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
+import { backendPid, doneOrWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
 import { HeldLock, holdLock } from '../support/row-locks';
 
 /** Used in place (never copied): the first six weeks of coffee.stackexchange.com, Posts.xml only. */
@@ -740,7 +740,7 @@ describe('import:stackexchange', () => {
         await holder.waiting(1);
         rerun = run({ dir, space: space.slug });
         rerun.catch(() => undefined); // settled below
-        expect(await doneOrWaiting(t, rerun, 2)).toBe('waiting');
+        expect(await doneOrWaiting(t, rerun, 2, holder)).toBe('waiting');
       } finally {
         await holder.release();
       }
@@ -822,7 +822,7 @@ describe('import:stackexchange', () => {
         await waitForWaitsOn(t, await xidOf(h2), 1);
         runs.push(run({ dir: a.dir, space: a.space.slug }));
         // A waits for B's "dlk-y" (B still waits for H2).
-        await waitForLockWaits(t, 2);
+        await waitForLockWaits(t, 2, h2);
         await h2.query('ROLLBACK');
       } finally {
         await h1.release();
@@ -941,7 +941,7 @@ describe('import:stackexchange', () => {
         rerun = run({ dir, space: space.slug });
         await waitForWaitsOn(t, await xidOf(gate), 1); // the batch, holding the thread, at answer 12
         const promoted = promotion.query(`SELECT state, accepted_post_id FROM topics WHERE id = $1 FOR SHARE`, [topicId]);
-        await waitForLockWaits(t, 2); // the promotion waits for the batch
+        await waitForLockWaits(t, 2, await backendPid(gate)); // the promotion waits for the batch, which waits for the gate
         await gate.query('ROLLBACK');
         await promoted; // granted once PostgreSQL aborted the batch
       } finally {

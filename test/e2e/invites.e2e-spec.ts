@@ -3,7 +3,7 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
-import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { backendPid, doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { withLockHeld } from '../support/row-locks';
 import { smtpServer } from '../support/smtp-server';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
@@ -149,7 +149,7 @@ describe('invitations', () => {
         await holder.query(`INSERT INTO space_grants (id, space_id, group_id, level) VALUES (gen_random_uuid(), $1, $2, 2)`, [space.id, groupId]);
       }
       const working = work();
-      const outcome = await doneOrWaiting(t, working, 1);
+      const outcome = await doneOrWaiting(t, working, 1, holder);
       const [{ free }] = await holder.query(`SELECT pg_try_advisory_xact_lock($1) AS free`, [AUDIT_LOCK]);
       await holder.release();
       return { outcome, logFree: free as boolean, result: await working };
@@ -191,7 +191,7 @@ describe('invitations', () => {
         // The group held as a change of its settings holds it: the sign-up, holding the invitation's row, waits for it...
         await holder.query(`SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [group]);
         const signingUp = signUp(tokenOf(created.link));
-        await waitForLockWaits(t, 1);
+        await waitForLockWaits(t, 1, holder);
         // ...and this waits for the invitation's row, until the deadlock ends the sign-up's first attempt.
         await holder.query(`SELECT 1 FROM invites WHERE id = $1 FOR UPDATE`, [created.id]);
         await holder.release();
@@ -378,7 +378,7 @@ describe('invitations', () => {
         await holder.startTransaction();
         await holder.query(`SELECT 1 FROM invites WHERE id = $1 FOR UPDATE`, [inviteId]);
         const redeeming = redeem();
-        await waitForLockWaits(t, 1);
+        await waitForLockWaits(t, 1, await backendPid(holder));
         await change();
         await holder.commitTransaction();
         return await redeeming;

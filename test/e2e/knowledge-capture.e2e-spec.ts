@@ -16,7 +16,7 @@ import { HeldLock, withLockHeld } from '../support/row-locks';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { ArticleWrites } from '../../libs/knowledge/src/articles/article-writes';
-import { behindAGate, doneOrWaiting } from '../support/lock-waits';
+import { behindAGate, doneOrWaiting, gateHolder } from '../support/lock-waits';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const TREE = `query($b: ID!, $all: Boolean) { board(id: $b) { articleTree(includeArchived: $all) { depth parentId topic { id } } } }`;
@@ -743,7 +743,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         const first = keeper.handle([movedEvent(x)]);
         await gate.begun;
         const second = keeper.handle([movedEvent(x)]);
-        expect(await doneOrWaiting(t, second, 1)).toBe('waiting');
+        expect(await doneOrWaiting(t, second, 1, await gateHolder(gate))).toBe('waiting');
         gate.open();
         await Promise.all([first, second]);
       } finally {
@@ -763,7 +763,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         const kept = t.get(KnowledgeTreeKeeper).handle([movedEvent(x)]);
         await gate.begun;
         const move = t.gql(MOVE, { input: { topicId: x, boardId: three } }, { token: editor.token });
-        expect(await doneOrWaiting(t, move, 1)).toBe('waiting');
+        expect(await doneOrWaiting(t, move, 1, await gateHolder(gate))).toBe('waiting');
         gate.open();
         [, moved] = await Promise.all([kept, move]);
       } finally {
@@ -787,7 +787,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         const publish = api.publish(editor.token, x);
         await gate.begun;
         const kept = t.get(KnowledgeTreeKeeper).handle([movedEvent(x)]);
-        expect(await doneOrWaiting(t, kept, 1)).toBe('waiting');
+        expect(await doneOrWaiting(t, kept, 1, await gateHolder(gate))).toBe('waiting');
         gate.open();
         [published] = await Promise.all([publish, kept]);
       } finally {
@@ -1229,7 +1229,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         const res = await withLockHeld(t, sql, params, async (h) => {
           await change(h);
           const promoted = api.promote(promoter.token, { postId, boardId: board, title: 'Promoted behind a lock' });
-          await doneOrWaiting(t, promoted, 1);
+          await doneOrWaiting(t, promoted, 1, h);
           await h.release();
           return promoted;
         });

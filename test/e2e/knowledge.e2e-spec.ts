@@ -9,7 +9,7 @@ import { VerificationReminders } from '../../libs/knowledge/src/verification';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
-import { waitForLockWaits } from '../support/lock-waits';
+import { gateHolder, waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 
@@ -796,7 +796,7 @@ describe('knowledge base: revisions and review', () => {
         await gate.begun;
         const publishing = api.publish(editor.token, id);
         running.push(publishing);
-        await waitForLockWaits(t, 1);
+        await waitForLockWaits(t, 1, await gateHolder(gate));
         const [{ free }] = await t.sql(`SELECT count(*)::int = 1 AS free FROM (SELECT 1 FROM topics WHERE id = $1 FOR NO KEY UPDATE SKIP LOCKED) x`, [id]);
         expect(free).toBe(true);
         gate.open();
@@ -840,7 +840,7 @@ describe('knowledge base: revisions and review', () => {
         await gate.begun;
         const publishing = api.publish(editor.token, id);
         running.push(publishing);
-        await waitForLockWaits(t, 1);
+        await waitForLockWaits(t, 1, await gateHolder(gate));
         gate.open();
         expect(expectOk(await deciding).resolveReviewItem.status).toBe('APPROVED');
         expect(topicOf(await publishing).article.state).toBe('PUBLISHED');

@@ -398,7 +398,7 @@ describe('migrations', () => {
     const besideASearch = async <T>(work: () => Promise<T>): Promise<{ ended: 'done' | 'waiting'; result: T }> => {
       const search = await holdLock(t, `SELECT count(*) FROM search_documents`, []);
       const working = work();
-      const ended = await doneOrWaiting(t, working, 1).finally(() => search.release());
+      const ended = await doneOrWaiting(t, working, 1, search).finally(() => search.release());
       return { ended, result: await working };
     };
     expect((await besideASearch(() => undo(backTo('SearchCountsPerLanguage1765242000000')))).ended).toBe('done');

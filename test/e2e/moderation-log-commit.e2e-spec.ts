@@ -1,7 +1,7 @@
 import { AUDIT_LOCK, AuditEntryInput, AuditLog } from '../../libs/core/src/audit/audit-log';
 import { Tx, UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { makeSpace, makeUser, TestUser } from '../factories';
-import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { backendPid, doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 /**
@@ -38,20 +38,22 @@ describe('moderation log: entries appended at commit', () => {
   };
 
   /**
-   * A transaction that logs `first`, says so (`logged`), waits at `wait`, then runs `then`; how many
-   * times it ran (UnitOfWork runs one again that PostgreSQL aborted for a deadlock).
+   * A transaction that logs `first`, says so (`logged`, with the backend it runs on), waits at `wait`,
+   * then runs `then`; how many times it ran (UnitOfWork runs one again that PostgreSQL aborted for a deadlock).
    */
   const logThenWait = (first: AuditEntryInput, wait: Promise<void>, then: (tx: Tx) => Promise<unknown>) => {
     const hasLogged = gate();
     const runs = { n: 0 };
+    let pid = 0;
     const done = uow.run(async (tx) => {
       runs.n++;
       await audit.append(tx, first);
+      pid = await backendPid(tx);
       hasLogged.open();
       await wait;
       await then(tx);
     });
-    return { runs, logged: hasLogged.opened, done };
+    return { runs, logged: hasLogged.opened.then(() => pid), done };
   };
 
   it('lets a settings change that locks its space and then logs go through while a transaction that logged waits, then locks the space: no deadlock', async () => {
@@ -69,7 +71,7 @@ describe('moderation log: entries appended at commit', () => {
     // (Deadlocked, PostgreSQL would abort one of them and UnitOfWork run it again.)
     let outcome: 'done' | 'waiting';
     try {
-      outcome = await doneOrWaiting(t, change, 1);
+      outcome = await doneOrWaiting(t, change, 1, await one.logged);
     } finally {
       go.open();
     }
@@ -100,7 +102,7 @@ describe('moderation log: entries appended at commit', () => {
         runs++;
         await audit.append(tx, entry(`names a row held (${table})`, { actorId: actor.id, spaceId: space.id }));
       });
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(holder));
       // The change goes on to log, which it may: the waiting transaction does not hold the log.
       const [{ free }] = await holder.query(`SELECT pg_try_advisory_xact_lock($1) AS free`, [AUDIT_LOCK]);
       expect(free).toBe(true);
@@ -123,7 +125,7 @@ describe('moderation log: entries appended at commit', () => {
     const two = uow.run((tx) => audit.append(tx, entry('two')));
     let outcome: 'done' | 'waiting';
     try {
-      outcome = await doneOrWaiting(t, two, 1);
+      outcome = await doneOrWaiting(t, two, 1, await one.logged);
     } finally {
       go.open();
     }

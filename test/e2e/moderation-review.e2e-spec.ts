@@ -1,7 +1,7 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
-import { waitForLockWaits } from '../support/lock-waits';
+import { backendPid, waitForLockWaits } from '../support/lock-waits';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
 const QUEUE = `query($s: ID) { reviewQueue(spaceId: $s, first: 50) {
@@ -42,7 +42,7 @@ describe('moderation: races on a post’s state and the review queue’s cost', 
       await holder.startTransaction();
       await holder.query(`UPDATE posts SET state = 'DELETED', deleted_at = now() WHERE id = $1`, [postId]);
       const pending = request();
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(holder));
       await holder.commitTransaction();
       return await pending;
     } finally {

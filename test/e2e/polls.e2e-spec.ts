@@ -748,7 +748,7 @@ describe('polls', () => {
         const one = first();
         await h.waiting(1);
         const two = second();
-        const was = await doneOrWaiting(t, two, 2);
+        const was = await doneOrWaiting(t, two, 2, h);
         await h.release();
         return [await one, await two, was];
       });

@@ -6,7 +6,7 @@ import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PostsService } from '../../libs/forum/src/posts/posts.service';
 import { gateCalls } from '../support/gates';
 import { withLockHeld } from '../support/row-locks';
-import { waitForLockWaits } from '../support/lock-waits';
+import { backendPid, waitForLockWaits } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 describe('posting rules: limits by trust level and pre-moderation', () => {
@@ -787,7 +787,7 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
       await holder.query(`UPDATE posts SET state = 'VISIBLE' WHERE id = $1`, [postId]);
       await holder.query(`UPDATE topics SET state = 'VISIBLE' WHERE id = (SELECT topic_id FROM posts WHERE id = $1)`, [postId]);
       const editing = t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'text nobody reviewed' } }, { token: member.token });
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(holder));
       await holder.commitTransaction();
       edited = await editing;
     } finally {

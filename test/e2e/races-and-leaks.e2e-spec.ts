@@ -14,7 +14,7 @@ import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.ser
 import { countDeadlocks } from '../support/deadlocks';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
-import { behindAGate, doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { backendPid, behindAGate, doneOrWaiting, gateHolder, waitForLockWaits } from '../support/lock-waits';
 
 const VOTE = `mutation($id: ID!) { voteIdea(topicId: $id) { id idea { voteCount } } }`;
 const SET_STATUS = `mutation($input: SetIdeaStatusInput!) { setIdeaStatus(input: $input) { id idea { status } } }`;
@@ -193,7 +193,7 @@ describe('races and leaks found in review', () => {
       await holder.startTransaction();
       await holder.query(`SELECT 1 FROM ideas WHERE topic_id = ANY($1::uuid[]) FOR UPDATE`, [[source, target]]);
       const merging = t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token });
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(holder));
       await holder.query(`UPDATE topics SET state = 'HIDDEN' WHERE id = $1`, [target]);
       await holder.commitTransaction();
       expectError(await merging, 'BAD_USER_INPUT');
@@ -215,7 +215,7 @@ describe('races and leaks found in review', () => {
       await holder.startTransaction();
       for (const [text, params] of statements) await holder.query(text, params);
       const answer = request();
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(holder));
       await holder.commitTransaction();
       return await answer;
     } finally {
@@ -368,7 +368,7 @@ describe('races and leaks found in review', () => {
           await gate.begun;
           const moving = move(topic.id);
           running.push(moving);
-          await waitForLockWaits(t, 1);
+          await waitForLockWaits(t, 1, await gateHolder(gate));
           gate.open();
           expect(expectOk(await hiding).moderatePost.state).toBe('HIDDEN');
           expectOk(await moving);

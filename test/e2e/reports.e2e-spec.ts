@@ -7,7 +7,7 @@ import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { gateCalls } from '../support/gates';
-import { doneOrWaiting } from '../support/lock-waits';
+import { doneOrWaiting, gateHolder } from '../support/lock-waits';
 import { TableSnapshots } from '../support/refusals';
 import { HeldLock, holdLock, withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
@@ -128,7 +128,7 @@ describe('moderation: reports and the review queue', () => {
       const reporting = reportOf(going.id, r.token);
       await opening.begun;
       const anonymizing = anonymize(going.id);
-      expect(await doneOrWaiting(t, anonymizing, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, anonymizing, 1, await gateHolder(opening))).toBe('waiting');
       opening.open();
       expect(expectOk(await reporting).report.status).toBe('OPEN');
       expectOk(await anonymizing);
@@ -628,7 +628,7 @@ describe('moderation: reports and the review queue', () => {
     try {
       for (const who of [otherMod, author]) {
         const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE' } }, { token: who.token });
-        expect(await doneOrWaiting(t, deciding, 1)).toBe('done');
+        expect(await doneOrWaiting(t, deciding, 1, held)).toBe('done');
         expectError(await deciding, 'NOT_FOUND');
       }
     } finally {

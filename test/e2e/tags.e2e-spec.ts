@@ -1,7 +1,7 @@
 import { newId } from '../../libs/core/src/ids';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, setTopicState } from '../factories/forum';
-import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { backendPid, doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
 import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -245,9 +245,9 @@ describe('tags in use (Query.tags)', () => {
     expect(await counts(undefined, [b.id])).toEqual({ blue: 1, amber: 1 });
 
     // Held counters do not stop an update of other columns, nor one setting tags, state and space to what they were.
-    await withLockHeld(t, `SELECT 1 FROM space_tags WHERE space_id = ANY($1::uuid[]) FOR UPDATE`, [spaces], async () => {
+    await withLockHeld(t, `SELECT 1 FROM space_tags WHERE space_id = ANY($1::uuid[]) FOR UPDATE`, [spaces], async (h) => {
       const edit = t.sql(`UPDATE topics SET title = title || ' (edited)', tags = tags, state = state, space_id = space_id WHERE id = ANY($1::uuid[])`, [ids]);
-      expect(await doneOrWaiting(t, edit, 1)).toBe('done');
+      expect(await doneOrWaiting(t, edit, 1, h)).toBe('done');
     });
     expect(await stored(spaces)).toEqual(await recount(spaces));
   });
@@ -269,7 +269,7 @@ describe('tags in use (Query.tags)', () => {
       const runOne: Run = (q, p) => one.query(q, p);
       await first(runOne);
       const secondDone = outcome(second((q, p) => two.query(q, p)));
-      await waitForLockWaits(t, 1);
+      await waitForLockWaits(t, 1, await backendPid(one));
       const again = await outcome(firstAgain(runOne));
       await one.commitTransaction();
       return [again, await secondDone];

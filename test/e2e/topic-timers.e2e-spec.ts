@@ -11,7 +11,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { gateCalls } from '../support/gates';
-import { waitForLockWaits } from '../support/lock-waits';
+import { backendPid, waitForLockWaits } from '../support/lock-waits';
 import { poolStatementsOf } from '../support/pool-statements';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -528,7 +528,7 @@ describe('topic timers', () => {
       await holder.startTransaction();
       await holder.query(`SELECT 1 FROM topics WHERE id = $1 FOR UPDATE`, [topic.id]);
       sets = [setTimer(topic.id, 'CLOSE', { afterHours: 2 }), setTimer(topic.id, 'OPEN', { afterHours: 3 }, spaceAdmin.token)];
-      await waitForLockWaits(t, 2);
+      await waitForLockWaits(t, 2, await backendPid(holder));
       await holder.commitTransaction();
       await Promise.all(sets);
     } finally {

@@ -148,7 +148,7 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     // Last used an hour ago: the next request touches the session, and writes today's visit.
     await t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour' WHERE user_id = $1`, [u.id]);
     await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE`, [u.id], async (h) => {
-      expect(await doneOrWaiting(t, suggest(u.token, stem()), 1)).toBe('done');
+      expect(await doneOrWaiting(t, suggest(u.token, stem()), 1, h)).toBe('done');
       await h.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1`, [u.id]);
     });
     expect((await t.sql(`SELECT count(*)::int AS n FROM user_visits WHERE user_id = $1 AND day = current_date`, [u.id]))[0].n).toBe(1);
@@ -165,8 +165,8 @@ describe('@mention suggestions (Query.userSuggestions)', () => {
     const aged = () => t.sql(`UPDATE sessions SET last_used_at = now() - interval '1 hour' WHERE user_id = ANY($1::uuid[])`, [ids]);
     await aged();
     // Today's visits written while their rows are held: the rows stay on the day before.
-    await withLockHeld(t, `SELECT 1 FROM users WHERE id = ANY($1::uuid[]) FOR NO KEY UPDATE`, [ids], async () => {
-      for (const u of [touching, signing]) expect(await doneOrWaiting(t, suggest(u.token, stem()), 1)).toBe('done');
+    await withLockHeld(t, `SELECT 1 FROM users WHERE id = ANY($1::uuid[]) FOR NO KEY UPDATE`, [ids], async (h) => {
+      for (const u of [touching, signing]) expect(await doneOrWaiting(t, suggest(u.token, stem()), 1, h)).toBe('done');
     });
     expect((await t.sql(`SELECT count(*)::int AS n FROM user_visits WHERE user_id = ANY($1::uuid[]) AND day = current_date`, [ids]))[0].n).toBe(2);
     expect(await days()).toEqual([3, 3]);

@@ -8,6 +8,8 @@ export interface CallGate {
   restore: () => void;
   /** How many calls the gate saw (held or not) have ended, the method itself done. */
   readonly ended: number;
+  /** The arguments of the first call held, once it has reached the gate (to find the transaction it holds: `gateHolder`). */
+  readonly args: readonly unknown[] | undefined;
 }
 
 /**
@@ -23,8 +25,10 @@ export function gateCalls(object: object, method: string, when: (...args: any[])
   const begun = new Promise<void>((resolve) => (entered = resolve));
   let open!: () => void;
   const gate = new Promise<void>((resolve) => (open = resolve));
+  let firstHeld: unknown[] | undefined;
   const held = async (args: unknown[]) => {
     if (!when(...args)) return;
+    firstHeld ??= args;
     entered();
     await gate;
   };
@@ -48,6 +52,9 @@ export function gateCalls(object: object, method: string, when: (...args: any[])
     },
     get ended() {
       return ended;
+    },
+    get args() {
+      return firstHeld;
     },
   };
 }

@@ -1,12 +1,57 @@
+import { Tx } from '../../libs/core/src/database/unit-of-work';
 import { CallGate } from './gates';
 import { expectOk, GqlResult, TestApp } from './test-app';
 
+/** A backend others may queue behind: its pid (`backendPid`), or something that knows it (`holdLock`'s HeldLock). */
+export type LockHolder = number | { readonly pid: number };
+
+/** The pid of the backend a connection (or a transaction's runner) runs its statements on. */
+export async function backendPid(conn: { query(q: string, p?: unknown[]): Promise<any> }): Promise<number> {
+  const [{ pid }] = await conn.query(`SELECT pg_backend_pid() AS pid`);
+  return pid;
+}
+
 /**
- * How many statements of the test's database wait for a lock now. Read through the app's pool,
- * never on a connection inside a transaction: there the server's activity is one snapshot, taken
- * at the transaction's first look.
+ * Counts the backends of the current database queued behind `holder`: blocked by it
+ * (pg_blocking_pids: a lock it holds, or one it waits for ahead of them), or by a backend so
+ * queued (a second writer of a row waits on the first writer's tuple lock, not on the holder).
+ * Waits elsewhere (the app's background jobs, the outbox worker, a scheduler) are not counted.
+ * Takes the holder's pid as $1; pg_blocking_pids reads the lock manager live, but the list of
+ * backends comes from pg_stat_activity, which a transaction reads as one snapshot unless cleared.
  */
-export async function lockWaits(t: TestApp): Promise<number> {
+export const QUEUED_BEHIND_SQL = `
+  WITH RECURSIVE waits AS (
+    SELECT pid, pg_blocking_pids(pid) AS by FROM pg_stat_activity
+     WHERE datname = current_database() AND wait_event_type = 'Lock'
+  ), behind(pid) AS (
+    SELECT pid FROM waits WHERE $1::int = ANY (by)
+    UNION
+    SELECT w.pid FROM waits w JOIN behind b ON b.pid = ANY (w.by)
+  )
+  SELECT count(*)::int AS n FROM behind WHERE pid <> $1::int`;
+
+/**
+ * The backend of the transaction a gate holds (`gateCalls`, once begun): that of the first
+ * argument of the held call that is a transaction (Tx). The call is paused at the gate, so its
+ * connection is free for this one statement. Fails when the call was given none.
+ */
+export async function gateHolder(gate: CallGate): Promise<number> {
+  const tx = gate.args?.find((arg): arg is Tx => arg instanceof Tx);
+  if (!tx) throw new Error('the call held at the gate was given no transaction: name the holder otherwise');
+  return backendPid(tx);
+}
+
+const pidOf = (holder: LockHolder): number => (typeof holder === 'number' ? holder : holder.pid);
+
+/**
+ * How many statements wait for a lock now: with `behind`, only those queued behind that holder
+ * (QUEUED_BEHIND_SQL); without it, any in the test's database, a brief wait of the app's own
+ * background work included, so only for a holder the test cannot name. Read through the app's
+ * pool, never on a connection inside a transaction: there the server's activity is one snapshot,
+ * taken at the transaction's first look.
+ */
+export async function lockWaits(t: TestApp, behind?: LockHolder): Promise<number> {
+  if (behind !== undefined) return (await t.sql(QUEUED_BEHIND_SQL, [pidOf(behind)]))[0].n;
   const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND wait_event_type = 'Lock'`);
   return n;
 }
@@ -35,30 +80,35 @@ export async function pollFor<T>(probe: () => Promise<T | undefined>, awaited: s
   }
 }
 
-/** Waits until `count` statements wait for a lock at once. */
-export async function waitForLockWaits(t: TestApp, count: number): Promise<void> {
-  await pollFor(async () => ((await lockWaits(t)) >= count ? true : undefined), `${count} statements to wait for a lock`);
+const queue = (behind?: LockHolder) => (behind === undefined ? 'a lock' : `backend ${pidOf(behind)}`);
+
+/** Waits until `count` statements wait for a lock at once: queued behind `behind` when given (`lockWaits`). */
+export async function waitForLockWaits(t: TestApp, count: number, behind?: LockHolder): Promise<void> {
+  await pollFor(async () => ((await lockWaits(t, behind)) >= count ? true : undefined), `${count} statements to wait for ${queue(behind)}`);
 }
 
-/** Whether `work` ends ('done') or, first, `count` statements wait for a lock at once ('waiting': it is one of them). */
-export async function doneOrWaiting(t: TestApp, work: Promise<unknown>, count: number): Promise<'done' | 'waiting'> {
+/**
+ * Whether `work` ends ('done') or, first, `count` statements wait for a lock at once ('waiting':
+ * it is one of them), counting, when `behind` is given, only those queued behind that holder.
+ */
+export async function doneOrWaiting(t: TestApp, work: Promise<unknown>, count: number, behind?: LockHolder): Promise<'done' | 'waiting'> {
   let done = false;
   const ended = work.then(() => (done = true), () => (done = true));
   return pollFor<'done' | 'waiting'>(
-    async () => (done ? 'done' : (await lockWaits(t)) >= count ? 'waiting' : undefined),
-    `a request to end or ${count} statements to wait for a lock`,
+    async () => (done ? 'done' : (await lockWaits(t, behind)) >= count ? 'waiting' : undefined),
+    `a request to end or ${count} statements to wait for ${queue(behind)}`,
     ended,
   );
 }
 
 /**
  * The member (`token`) changes their display name while the test holds something of theirs
- * (a sanction's transaction holding their account): passes only if it ends without waiting for
- * a lock.
+ * (a sanction's transaction holding their account, `holder`): passes only if it ends without
+ * waiting for a lock (behind `holder`, when given).
  */
-export async function renamesWithoutWaiting(t: TestApp, token: string): Promise<void> {
+export async function renamesWithoutWaiting(t: TestApp, token: string, holder?: LockHolder): Promise<void> {
   const renaming = t.gql(`mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName } }`, { input: { displayName: 'Renamed meanwhile' } }, { token });
-  expect(await doneOrWaiting(t, renaming, 1)).toBe('done');
+  expect(await doneOrWaiting(t, renaming, 1, holder)).toBe('done');
   expect(expectOk(await renaming).updateProfile.displayName).toBe('Renamed meanwhile');
 }
 
@@ -68,18 +118,22 @@ export async function xidOf(held: { query(q: string, p?: unknown[]): Promise<any
   return xid;
 }
 
-/** Waits until `count` statements wait for the transaction `xid` itself (not any lock: a given holder's). */
+/**
+ * Waits until `count` statements are queued behind the transaction `xid` (`lockWaits` behind the
+ * backend running it): those waiting for it directly, and those behind them (a second writer of
+ * one row waits on the first writer's tuple lock, not on the transaction).
+ */
 export async function waitForWaitsOn(t: TestApp, xid: string, count: number): Promise<void> {
-  await pollFor(async () => {
-    const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = $1`, [xid]);
-    return n >= count ? true : undefined;
-  }, `${count} statements to wait for transaction ${xid}`);
+  const [running] = await t.sql(`SELECT pid FROM pg_locks WHERE locktype = 'transactionid' AND granted AND mode = 'ExclusiveLock' AND transactionid::text = $1`, [xid]);
+  if (!running) throw new Error(`transaction ${xid} is not running`);
+  await pollFor(async () => ((await lockWaits(t, running.pid)) >= count ? true : undefined), `${count} statements to wait for transaction ${xid}`);
 }
 
 /**
  * `request` sent while `gate`'s call, made by `holder`, is begun and held (what it holds held
- * with it): `request` must wait for one of its locks; then the gate opens, `holder` must
- * succeed, and `request`'s answer is returned. The gate is restored, and both settled, either way.
+ * with it): `request` must wait for one of its locks (queued behind the held call's transaction,
+ * `gateHolder`); then the gate opens, `holder` must succeed, and `request`'s answer is returned.
+ * The gate is restored, and both settled, either way.
  */
 export async function behindAGate<T>(t: TestApp, gate: CallGate, holder: () => Promise<GqlResult>, request: () => Promise<T>): Promise<T> {
   const running: Array<Promise<unknown>> = [];
@@ -87,9 +141,10 @@ export async function behindAGate<T>(t: TestApp, gate: CallGate, holder: () => P
     const holding = holder();
     running.push(holding);
     await gate.begun;
+    const held = await gateHolder(gate);
     const requesting = request();
     running.push(requesting);
-    expect(await doneOrWaiting(t, requesting, 1)).toBe('waiting');
+    expect(await doneOrWaiting(t, requesting, 1, held)).toBe('waiting');
     gate.open();
     expectOk(await holding);
     return await requesting;

@@ -1,13 +1,16 @@
-import { pollFor } from './lock-waits';
+import { backendPid, pollFor, QUEUED_BEHIND_SQL } from './lock-waits';
 import { TestApp } from './test-app';
 
 /** A row lock a test holds in a transaction of its own (`holdLock`). */
 export interface HeldLock {
+  /** The backend holding the lock: what `lockWaits` and `doneOrWaiting` count waits behind. */
+  readonly pid: number;
   /** A statement in the holding transaction (to change, under the lock, what a waiting mutation will find). */
   query(q: string, p?: unknown[]): Promise<any>;
   /**
-   * Returns once `n` of the app's requests wait for a lock, and fails if they never do: a
-   * mutation that should queue behind the lock but runs ahead is caught there.
+   * Returns once `n` of the app's requests are queued behind this lock's transaction (directly,
+   * or behind another so queued), and fails if they never are: a mutation that should queue
+   * behind the lock but runs ahead is caught there. A wait for any other lock is not counted.
    */
   waiting(n: number): Promise<void>;
   /** Commits the holding transaction, letting whatever waits on it go on, in the order it queued. */
@@ -23,8 +26,10 @@ export async function holdLock(t: TestApp, sql: string, params: unknown[]): Prom
   const qr = t.ds.createQueryRunner();
   await qr.connect();
   await qr.startTransaction();
+  const pid = await backendPid(qr);
   await qr.query(sql, params);
   return {
+    pid,
     query: (q: string, p: unknown[] = []) => qr.query(q, p),
     async waiting(n: number) {
       await pollFor(async () => {
@@ -32,9 +37,9 @@ export async function holdLock(t: TestApp, sql: string, params: unknown[]): Prom
         // its first read, wait events alone read live, unless its snapshot is cleared: a request
         // on a connection the pool opened after that read would never be counted.
         await qr.query(`SELECT pg_stat_clear_snapshot()`);
-        const [{ waiting }] = await qr.query(`SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        const [{ n: waiting }] = await qr.query(QUEUED_BEHIND_SQL, [pid]);
         return waiting >= n ? true : undefined;
-      }, `${n} requests to wait for a lock`);
+      }, `${n} requests to wait for the lock of backend ${pid}`);
     },
     async release() {
       if (qr.isTransactionActive) await qr.commitTransaction();
