@@ -1,6 +1,7 @@
 import { INestApplicationContext, Logger } from '@nestjs/common';
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
+import type { QueryRunner } from 'typeorm';
 import { createWorkerContext } from '../../apps/worker/src/worker.module';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { LIVE_EVENT_TYPES, LIVE_RELAY_CHANNEL, pruneLiveRelay, RELAYED_LATE } from '../../libs/core/src/database/live-relay';
@@ -17,8 +18,8 @@ import { PostsService } from '../../libs/forum/src/posts/posts.service';
 import { ContentState } from '../../libs/forum/src/forum.enums';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
-import { connectLive, nextLiveEvent } from '../support/live-client';
-import { waitForLockWaits } from '../support/lock-waits';
+import { connectLive, heardLive, nextLiveEvent } from '../support/live-client';
+import { backendPid, waitForLockWaits } from '../support/lock-waits';
 import { bootSecondNode, bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 const HOUR = 3600_000;
@@ -120,7 +121,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     const held = await revokedUnderAnotherClaim();
     try {
       tune();
-      await wakeForAccess();
+      await wakeForAccess(held.frozen);
       await reply(a, held.admin.token, held.topic.id);
       await then(held);
     } finally {
@@ -131,10 +132,10 @@ describe('the live relay from the worker process to the API nodes', () => {
   };
   /**
    * An access change's wake-up, as the worker's commit sends it: returns once node A has heard it
-   * (it holds its pushes) and a claim waits for the rows another claim holds. A reply committed
-   * before node A hears of the change is pushed unheld, as the design leaves it.
+   * (it holds its pushes) and a claim waits for the rows another claim (`frozen`) holds. A reply
+   * committed before node A hears of the change is pushed unheld, as the design leaves it.
    */
-  const wakeForAccess = async () => {
+  const wakeForAccess = async (frozen: QueryRunner) => {
     const hold = jest.spyOn(a.get(LiveGateway), 'holdPushesUntil');
     try {
       await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
@@ -142,7 +143,7 @@ describe('the live relay from the worker process to the API nodes', () => {
     } finally {
       hold.mockRestore();
     }
-    await waitForLockWaits(a, 1);
+    await waitForLockWaits(a, 1, await backendPid(frozen));
   };
   /**
    * Resolves once node A's listener has passed on every relay wake-up committed before the call
@@ -704,9 +705,10 @@ describe('the live relay from the worker process to the API nodes', () => {
     try {
       // A claim that never ends (a statement the database never answers).
       gateway.holdPushesUntil(new Promise(() => undefined), 300);
-      const created = nextLiveEvent(s, 'post:created');
-      await reply(a, admin.token, topic.id);
-      await created;
+      // The reply's own push, by its id: an earlier one of the topic's could still be on its way.
+      const created = heardLive(s, 'post:created');
+      const replied = await reply(a, admin.token, topic.id);
+      await created.first((e) => e.post?.id === replied.id);
       expect(warned).toHaveBeenCalledWith('the live relay’s claim answering an access change’s wake-up is still under way after 300 ms: pushes no longer wait for it');
     } finally {
       warned.mockRestore();
@@ -770,7 +772,7 @@ describe('the live relay from the worker process to the API nodes', () => {
       await leaving.onApplicationBootstrap();
       await leaving.idle();
       await a.sql(`SELECT pg_notify('parvis_live', 'access')`);
-      await waitForLockWaits(a, 1);
+      await waitForLockWaits(a, 1, await backendPid(frozen));
       // The node begins to stop (its gateway, stopping alongside, no longer hears the bus); then the other claim ends.
       const stopping = leaving.onModuleDestroy();
       await frozen.rollbackTransaction();

@@ -9,7 +9,7 @@ import { HOLD_TOPICS_TRIES, NotificationDraft, NotificationsHandler, TopicsKeptM
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
-import { connectLive, nextLiveEvent } from '../support/live-client';
+import { connectLive, heardLive } from '../support/live-client';
 import { redoMigration } from '../support/migrations';
 import { xidOf, waitForWaitsOn } from '../support/lock-waits';
 import { HeldLock, holdLock, withLockHeld } from '../support/row-locks';
@@ -829,10 +829,12 @@ describe('moving posts to another topic', () => {
     const staff = await connect(employee.token);
     expect(await reader.timeout(5000).emitWithAck('topic:join', { topicId: source.id })).toEqual({ ok: true });
     expect(await staff.timeout(5000).emitWithAck('topic:join', { topicId: dest.id })).toEqual({ ok: true });
-    const leaving = nextLiveEvent(reader, 'post:removed');
-    const arriving = nextLiveEvent(staff, 'post:created');
+    // Picked by post and topic: the reply's own creation, or the destination's, may still be on its way to the rooms.
+    const leaving = heardLive(reader, 'post:removed').first((e) => e.postId === r.id);
+    const arriving = heardLive(staff, 'post:created').first((e) => e.post?.id === r.id && e.topicId === dest.id);
     let leakedToReader = false;
-    reader.on('post:created', () => (leakedToReader = true));
+    // Of the reader's one room, the source, only the reply's own creation may come late: any other topic's post is a leak.
+    reader.on('post:created', (e: any) => e.topicId !== source.id && (leakedToReader = true));
     expectOk(await move({ postIds: [r.id], toTopicId: dest.id }, admin));
     expect(await leaving).toMatchObject({ topicId: source.id, postId: r.id });
     expect(await arriving).toMatchObject({ topicId: dest.id, post: { id: r.id, number: 2, bodyHtml: expect.stringContaining('staff notes') } });
@@ -869,8 +871,9 @@ describe('moving posts to another topic', () => {
     expect(await onBoard.timeout(5000).emitWithAck('board:join', { boardId: otherBoard })).toEqual({ ok: true });
     const removed: string[] = [];
     const allRemoved = new Promise<void>((resolve) => inSource.on('post:removed', (e: any) => removed.push(e.postId) === 2 && resolve()));
-    const created = nextLiveEvent(onBoard, 'topic:created');
-    const heldArrives = nextLiveEvent(author, 'post:created');
+    // Picked by what this move made (the new topic, the held post in it): the replies' own creations may still be on their way.
+    const created = heardLive(onBoard, 'topic:created');
+    const arrivals = heardLive(author, 'post:created');
     const [{ last }] = await t.sql(`SELECT COALESCE(max(id), 0) AS last FROM outbox`);
 
     const split = expectOk(await move({ postIds: [held.id, b.id, a.id], newTopic: { boardId: otherBoard, title: 'Three moved' } }, moderator)).movePosts;
@@ -886,7 +889,8 @@ describe('moving posts to another topic', () => {
     // The visible ones leave the room; the held one never reached it, and arrives for its author (and moderators) alone.
     await allRemoved;
     expect(removed).toEqual([a.id, b.id]);
-    expect(await created).toMatchObject({ boardId: otherBoard, topic: { id: split.id, title: 'Three moved' } });
+    expect(await created.first((e) => e.topic?.id === split.id)).toMatchObject({ boardId: otherBoard, topic: { id: split.id, title: 'Three moved' } });
+    const heldArrives = arrivals.first((e) => e.post?.id === held.id && e.topicId === split.id);
     expect(await heldArrives).toMatchObject({ topicId: split.id, post: { id: held.id, number: 3, state: 'PENDING' } });
   });
 });

@@ -26,6 +26,48 @@ export function nextLiveEvent<T = any>(s: Socket, event: string, ms = 5000): Pro
   });
 }
 
+/** What `heardLive` keeps of one event's name. */
+export interface HeardLive<T> {
+  /** The first `event` heard since `heardLive` (or heard later) that `where` picks; rejects when none comes within `ms`. */
+  first(where: (d: T) => boolean, ms?: number): Promise<T>;
+}
+
+/**
+ * Every `event` the client hears from now on, kept, so a test picks the one about what it did
+ * (`first(where)`), by ids it may learn only from the mutation's answer, after the push may have
+ * come: the first of a name may be an earlier write's, its push still on its way (a post's own
+ * creation heard after a later move of it).
+ */
+export function heardLive<T = any>(s: Socket, event: string): HeardLive<T> {
+  const heard: T[] = [];
+  const looking = new Set<() => void>();
+  s.on(event, (d: T) => {
+    heard.push(d);
+    for (const look of [...looking]) look();
+  });
+  return {
+    first: (where, ms = 5000) =>
+      new Promise<T>((resolve, reject) => {
+        const stop = () => {
+          clearTimeout(timer);
+          looking.delete(look);
+        };
+        const look = () => {
+          const found = heard.find(where);
+          if (found === undefined) return;
+          stop();
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          stop();
+          reject(new Error(`no such ${event} among ${heard.length} heard: ${JSON.stringify(heard)}`));
+        }, ms);
+        looking.add(look);
+        look();
+      }),
+  };
+}
+
 /**
  * Holds open the window a pace's (`RateRule`) last let-through opened for `key`, as if it had
  * just been spent: its row of `rate_tokens`, which every API node reads, is whole again only in
