@@ -1,34 +1,11 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { PostingPolicy } from '../../libs/forum/src/posting-policy';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
-import { matchingSteps, TryBudget } from '../../libs/moderation/src/automod/matcher';
-import { patternTries } from '../../libs/moderation/src/automod/watched-words';
+import type { MatchingSteps } from '../../libs/moderation/src/automod/matcher';
+import { REAL_TRIES, UNTIMED_TRIES } from '../support/watched-words';
 
 const RULE = `mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id action } }`;
 const CREATE = `mutation($input: CreateTopicInput!) { createTopic(input: $input) { id state firstPost { id bodyHtml } } }`;
-
-/**
- * How these tests' saves try a pattern (patternTries): with no time limit and a stopped clock, so that no ordinary pattern is
- * refused as too slow because the machine is loaded (the real budget is real time, 25 ms a try and 1 s for all of a pattern's:
- * on a loaded machine the saves below were refused, and almost every test failed). `withRealBudget` puts it back for the refusal's tests.
- */
-const UNTIMED: TryBudget = {
-  now: () => 0,
-  run: (re, text) => {
-    re.lastIndex = 0;
-    return re.test(text);
-  },
-};
-/** Runs `fn` with saves trying patterns under the real, time-kept budget (validatePattern's defaults), then untimed again. */
-const withRealBudget = async (fn: () => Promise<void>) => {
-  delete patternTries.now;
-  delete patternTries.run;
-  try {
-    await fn();
-  } finally {
-    Object.assign(patternTries, UNTIMED);
-  }
-};
 
 describe('automod: watched words', () => {
   let t: TestApp;
@@ -38,7 +15,8 @@ describe('automod: watched words', () => {
   let board: string;
 
   beforeAll(async () => {
-    Object.assign(patternTries, UNTIMED);
+    // The test app's saves try patterns untimed (UNTIMED_TRIES, test/support/watched-words.ts); `withRealBudget` puts the real
+    // budget back for the refusal's tests.
     t = await bootTestApp();
     mod = await makeUser(t);
     member = await makeUser(t);
@@ -54,10 +32,18 @@ describe('automod: watched words', () => {
     }
   });
   afterAll(async () => {
-    delete patternTries.now;
-    delete patternTries.run;
     await t.close();
   });
+
+  /** Runs `fn` with saves trying patterns under the real, time-kept budget (validatePattern's defaults), then untimed again. */
+  const withRealBudget = async (fn: () => Promise<void>) => {
+    t.watchedWords.patternTries = REAL_TRIES;
+    try {
+      await fn();
+    } finally {
+      t.watchedWords.patternTries = UNTIMED_TRIES;
+    }
+  };
 
   const post = (body: string) => t.gql(CREATE, { input: { boardId: board, title: 'A fine title', body } }, { token: member.token });
 
@@ -76,14 +62,14 @@ describe('automod: watched words', () => {
       await t.sql(`DELETE FROM watched_words WHERE public_reason = $1`, [STEP_REASON]);
     }
   };
-  /** Runs `fn` with `hook` called at each matching step (matchingSteps.made), then removes it and watchForStep's rules, however `fn` ended. */
-  const withMatchingStep = (hook: typeof matchingSteps.made, fn: () => Promise<void>) =>
+  /** Runs `fn` with `hook` called at each matching step (the app's matchingSteps.made), then removes it and watchForStep's rules, however `fn` ended. */
+  const withMatchingStep = (hook: MatchingSteps['made'], fn: () => Promise<void>) =>
     withStepRules(async () => {
-      matchingSteps.made = hook;
+      t.watchedWords.matchingSteps.made = hook;
       try {
         await fn();
       } finally {
-        delete matchingSteps.made;
+        delete t.watchedWords.matchingSteps.made;
       }
     });
 
@@ -213,7 +199,7 @@ describe('automod: watched words', () => {
     // The test spins right after each is made (matchingSteps), so the VM's budget interrupts the run there, in the run and its retry.
     await watchForStep('spunone', 'spuntwo');
     let spun = 0;
-    const spin: typeof matchingSteps.made = (what) => {
+    const spin: MatchingSteps['made'] = (what) => {
       const end = performance.now() + 10_000;
       if (what === 'own' && ++spun) while (performance.now() < end);
     };
@@ -235,7 +221,7 @@ describe('automod: watched words', () => {
     await watchForStep('thrownone', 'throwntwo');
     let thrown = 0;
     const overflow = new RangeError('Maximum call stack size exceeded');
-    const throwing: typeof matchingSteps.made = (what) => {
+    const throwing: MatchingSteps['made'] = (what) => {
       if (what !== 'own') return;
       thrown++;
       throw overflow;

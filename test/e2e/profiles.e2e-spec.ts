@@ -5,7 +5,6 @@ import { connectLive, nextLiveEvent } from '../support/live-client';
 import { withLockHeld } from '../support/row-locks';
 import { AddressInfo } from 'node:net';
 import type { Socket } from 'socket.io-client';
-import { matchingSteps } from '../../libs/moderation/src/automod/matcher';
 
 const UPDATE = `mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id displayName bio bioHtml location website } }`;
 const PROFILE = `query($h: String!) { user(handle: $h) { id displayName bio bioHtml location website lastSeenAt } }`;
@@ -274,16 +273,16 @@ describe('profiles', () => {
     it('refuses a change whose matching throws (CONFLICT) as one that runs out of time, writing nothing, never INTERNAL', async () => {
       const u = await makeUser(t);
       // A regex whose backtracking outgrows V8's stack throws a RangeError while matched; the test throws one where a word's own
-      // regex is made (matchingSteps).
+      // regex is made (the app's matchingSteps).
       await t.sql(`INSERT INTO watched_words (id, space_id, pattern, kind, action, public_reason) VALUES (gen_random_uuid(), NULL, 'thrownplace', 'WORD', 'FLAG', 'thrown')`);
-      matchingSteps.made = (what) => {
+      t.watchedWords.matchingSteps.made = (what) => {
         if (what === 'own') throw new RangeError('Maximum call stack size exceeded');
       };
       try {
         expectError(await update(u, { location: 'thrownplace' }), 'CONFLICT');
         expect((await stored(u)).location).toBeNull();
       } finally {
-        delete matchingSteps.made;
+        delete t.watchedWords.matchingSteps.made;
         await t.sql(`DELETE FROM watched_words WHERE public_reason = 'thrown'`);
       }
     });

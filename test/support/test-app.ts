@@ -6,7 +6,9 @@ import { AppConfig, loadConfig } from '../../libs/core/src/config/config';
 import { QueryCounter } from '../../libs/core/src/database/data-source';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { WATCHED_WORDS_SETTINGS, WatchedWordsSettings } from '../../libs/moderation/src/automod/watched-words';
 import { createTestDatabase, TestDatabase } from '../setup/test-database';
+import { testWatchedWords } from './watched-words';
 
 export interface GqlResult<T = any> {
   status: number;
@@ -29,6 +31,11 @@ export class TestApp {
     readonly config: AppConfig,
     /** A second node on another test app's database: closing it leaves the database. */
     private readonly ownsDatabase = true,
+    /**
+     * How this app tries watched words (WATCHED_WORDS_SETTINGS, its own object): saves try patterns untimed (UNTIMED_TRIES), no
+     * matching hooks. A test may change it (the real budget, a hook) and puts it back.
+     */
+    readonly watchedWords: WatchedWordsSettings = testWatchedWords(),
   ) {}
 
   get http() {
@@ -140,9 +147,10 @@ async function bootNode(db: TestDatabase, env: Record<string, string>, logStream
     ...env,
   });
   const counter = new QueryCounter();
-  const app = await createApp(config, db.url, { counter, logStream, ...opts });
+  const watchedWords = testWatchedWords();
+  const app = await createApp(config, db.url, { counter, logStream, ...opts, settings: [{ provide: WATCHED_WORDS_SETTINGS, useValue: watchedWords }] });
   await app.listen(0, '127.0.0.1');
-  return new TestApp(app, db, counter, config, owns);
+  return new TestApp(app, db, counter, config, owns, watchedWords);
 }
 
 /** Asserts a GraphQL error code and returns the first error. */

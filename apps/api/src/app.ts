@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { INestApplication, Logger as NestLogger } from '@nestjs/common';
+import { INestApplication, Logger as NestLogger, ValueProvider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -18,12 +18,14 @@ export interface CreateAppOptions {
   logStream?: NodeJS.WritableStream;
   /** Where /health's own connection goes (`HealthDatabase`): the API's database unless a test points it elsewhere. */
   healthDatabaseUrl?: string;
+  /** CoreOptions' `settings` (tests give their own). */
+  settings?: ValueProvider[];
 }
 
 /** Builds the API application (used by `npm start`, the CLI's schema printer and the tests). */
 export async function createApp(config: AppConfig, databaseUrl: string, opts: CreateAppOptions = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream, healthDatabaseUrl: opts.healthDatabaseUrl }),
+    AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream, healthDatabaseUrl: opts.healthDatabaseUrl, settings: opts.settings }),
     { bufferLogs: true, bodyParser: false },
   );
   app.useLogger(app.get(Logger));

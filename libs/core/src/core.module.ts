@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module, ValueProvider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, QueryCounter } from './database/data-source';
@@ -26,6 +26,11 @@ export interface CoreOptions {
    * off: its own gateway hears its in-process bus.
    */
   relayLiveEvents?: boolean;
+  /**
+   * Values for tokens a feature injects as optional settings, its defaults applying where none is given (the watched words'
+   * WATCHED_WORDS_SETTINGS): tests give their own. Provided here, globally, so that every module sees them.
+   */
+  settings?: ValueProvider[];
 }
 
 /** Config, the database, transactions with the outbox, and in-process events. */
@@ -68,8 +73,9 @@ export class CoreModule {
         JobScheduler,
         AuditLog,
         SignedTokens,
+        ...(opts.settings ?? []),
       ],
-      exports: [AppConfig, QueryCounter, PgListener, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens],
+      exports: [AppConfig, QueryCounter, PgListener, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens, ...(opts.settings ?? []).map((p) => p.provide)],
     };
   }
 }

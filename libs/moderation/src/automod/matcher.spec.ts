@@ -1,4 +1,4 @@
-import { BYTES, CACHE_LIMITS, cacheHolds, compile, compileRules, fold, matchAll, matchingSteps, MatchTimeout, validatePattern } from './matcher';
+import { BYTES, CACHE_LIMITS, cacheHolds, compile, compileRules, fold, matchAll, MatchingSteps, MatchTimeout, validatePattern } from './matcher';
 import type { CompiledRules, RuleSpec, WordBlock } from './matcher';
 
 describe('watched-word matching', () => {
@@ -240,22 +240,22 @@ describe('watched-word matching', () => {
       while (performance.now() < end);
     };
     /**
-     * What `run` (a matchAll with a budget of a second: far more than it needs) does when that budget runs out right after it
-     * makes a member's regex of the kind `what` (the `nth` made).
+     * What `run` (a matchAll with a budget of a second, far more than it needs, and `steps`) does when that budget runs out right
+     * after it makes a member's regex of the kind `what` (the `nth` made).
      */
-    const outOfTimeAt = (what: 'own' | 'single', run: (budgetMs: number) => unknown, nth = 1) => {
+    const outOfTimeAt = (what: 'own' | 'single', run: (budgetMs: number, steps: MatchingSteps) => unknown, nth = 1) => {
       let made = 0;
-      matchingSteps.made = (kind) => {
-        if (kind === what && ++made === nth) spin();
+      const steps: MatchingSteps = {
+        made: (kind) => {
+          if (kind === what && ++made === nth) spin();
+        },
       };
       try {
-        run(1_000);
+        run(1_000, steps);
         return 'finished';
       } catch (err) {
         if (made < nth) return 'out of time before that';
         return err instanceof MatchTimeout ? 'MatchTimeout' : err;
-      } finally {
-        delete matchingSteps.made;
       }
     };
 
@@ -267,13 +267,13 @@ describe('watched-word matching', () => {
       const block = compiled.words[0].block;
       const before = { block: block.bytes, cache: cacheHolds().bytes };
       // A budget running out is a MatchTimeout there as anywhere (the post is held or refused as for any overrun).
-      expect(outOfTimeAt('own', (ms) => matchAll(compiled, ['able and able'], ms))).toBe('MatchTimeout');
+      expect(outOfTimeAt('own', (ms, steps) => matchAll(compiled, ['able and able'], ms, { steps }))).toBe('MatchTimeout');
       const grown = BYTES.own + (block.bodies.length - 1) * BYTES.single;
       expect([block.bytes - before.block, cacheHolds().bytes - before.cache]).toEqual([grown, grown]);
       // Out of time where a member is first tried alone: what the run made is reckoned too.
       const other = compileRules(words('able', ...Array.from({ length: 40 }, (_, i) => `timed${i}words`)));
       const first = { block: other.words[0].block.bytes, cache: cacheHolds().bytes };
-      expect(outOfTimeAt('single', (ms) => matchAll(other, ['able and able'], ms), 3)).toBe('MatchTimeout');
+      expect(outOfTimeAt('single', (ms, steps) => matchAll(other, ['able and able'], ms, { steps }), 3)).toBe('MatchTimeout');
       expect([other.words[0].block.bytes - first.block, cacheHolds().bytes - first.cache]).toEqual([3 * BYTES.single, 3 * BYTES.single]);
       // The next run matches as each rule alone, and reckons only what it makes.
       const texts = ['able and able', 'timed3word'];
@@ -285,14 +285,12 @@ describe('watched-word matching', () => {
       const compiled = compileRules(words('abler', ...Array.from({ length: 40 }, (_, i) => `thrown${i}word`)));
       const block = compiled.words[0].block;
       const before = { block: block.bytes, cache: cacheHolds().bytes };
-      matchingSteps.made = (what) => {
-        if (what === 'own') throw new RangeError('Maximum call stack size exceeded');
+      const steps: MatchingSteps = {
+        made: (what) => {
+          if (what === 'own') throw new RangeError('Maximum call stack size exceeded');
+        },
       };
-      try {
-        expect(() => matchAll(compiled, ['abler and abler'], 10_000, { retryBudgetMs: 10_000 })).toThrow(RangeError);
-      } finally {
-        delete matchingSteps.made;
-      }
+      expect(() => matchAll(compiled, ['abler and abler'], 10_000, { retryBudgetMs: 10_000, steps })).toThrow(RangeError);
       const grown = BYTES.own + (block.bodies.length - 1) * BYTES.single;
       expect([block.bytes - before.block, cacheHolds().bytes - before.cache]).toEqual([grown, grown]);
     });

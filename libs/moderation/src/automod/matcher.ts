@@ -344,18 +344,23 @@ function regexOf(pattern: string): Kept & { re: RegExp } {
 }
 
 /**
- * Where a test makes a matching run's time run out: called in the run right after it makes a regex of a block's member
- * (`own`: its regex as a rule of its own; `single`: the member alone, first tried where an earlier one matched). A hook that
- * spins there is interrupted by the run's budget, as a slow step there would be.
+ * Where a test makes a matching run's time run out: `made` is called in the run right after it makes a regex of a block's member
+ * (`own`: its regex as a rule of its own, already kept; `single`: the member alone, first tried where an earlier one matched). A
+ * hook that spins there is interrupted by the run's budget, as a slow step there would be. matchAll's `steps`; none in production.
  */
-export const matchingSteps: { made?: (what: 'own' | 'single', block: WordBlock, k: number) => void } = {};
+export interface MatchingSteps {
+  made?: (what: 'own' | 'single', block: WordBlock, k: number) => void;
+}
 
 /**
  * The matchAll under way (its run and its retry): how many more own regexes it may keep in their blocks
  * (CACHE_LIMITS.ownKeptPerMatch), and those it made past that, for itself alone (by block, by member), dropped when it ends;
- * the same of members run alone (CACHE_LIMITS.singleKeptPerMatch; those past it by the kept one they stand in for).
+ * the same of members run alone (CACHE_LIMITS.singleKeptPerMatch; those past it by the kept one they stand in for); the steps it
+ * was given (matchAll's `steps`).
  */
-const thisMatch = { ownLeft: 0, unkept: new Map<WordBlock, RegExp[]>(), singleLeft: 0, unkeptSingle: new Map<Single, Single>() };
+const thisMatch: { ownLeft: number; unkept: Map<WordBlock, RegExp[]>; singleLeft: number; unkeptSingle: Map<Single, Single>; steps: MatchingSteps } = {
+  ownLeft: 0, unkept: new Map(), singleLeft: 0, unkeptSingle: new Map(), steps: {},
+};
 
 /**
  * Member `k`'s regex as a rule of its own (what compile makes of its word), made when first needed, and kept in its block
@@ -373,7 +378,9 @@ function ownOf(block: WordBlock, k: number): RegExp {
     if (!thisMatch.unkept.has(block)) thisMatch.unkept.set(block, []);
     thisMatch.unkept.get(block)![k] = re;
   }
-  matchingSteps.made?.('own', block, k);
+  // After it is kept, not before: matcher.spec's reckoning tests are about a run interrupted right there, between keeping a
+  // regex and reckoning it (called before, they fail: nothing kept, nothing to reckon).
+  thisMatch.steps.made?.('own', block, k);
   return re;
 }
 
@@ -388,14 +395,14 @@ function memberAt(block: WordBlock, k: number, text: string, at: number): boolea
   if (thisMatch.singleLeft > 0) {
     thisMatch.singleLeft--;
     one.ran = true;
-    matchingSteps.made?.('single', block, k);
+    thisMatch.steps.made?.('single', block, k);
     return singleAt(one, text, at);
   }
   let unkept = thisMatch.unkeptSingle.get(one);
   if (!unkept) {
     unkept = { source: one.source, edge: one.edge };
     thisMatch.unkeptSingle.set(one, unkept);
-    matchingSteps.made?.('single', block, k);
+    thisMatch.steps.made?.('single', block, k);
   }
   return singleAt(unkept, text, at);
 }
@@ -610,17 +617,19 @@ export type Matches = Array<Array<Array<[number, number]>>>;
  * The budget is wall-clock time, and a busy machine can stall any run past it; with
  * `retryBudgetMs`, an overrun is believed only when a second run with that budget
  * overruns too (a catastrophic pattern overruns any budget). `run` is one run within a
- * budget, throwing MatchTimeout past it (the VM's; tests give their own, on their own clock).
+ * budget, throwing MatchTimeout past it (the VM's; tests give their own, on their own clock); `steps`, hooks a test
+ * sets in the run (MatchingSteps).
  */
 export function matchAll(
   rules: CompiledRules | RegExp[],
   texts: string[],
   budgetMs: number,
-  { retryBudgetMs, run = matchWithin }: { retryBudgetMs?: number; run?: (rules: CompiledRules, texts: string[], budgetMs: number) => Matches } = {},
+  { retryBudgetMs, run = matchWithin, steps = {} }: { retryBudgetMs?: number; run?: (rules: CompiledRules, texts: string[], budgetMs: number) => Matches; steps?: MatchingSteps } = {},
 ): Matches {
   const compiled: CompiledRules = Array.isArray(rules) ? { count: rules.length, alone: rules.map((re, i) => [i, re]), words: [], held: [], bytes: 0 } : rules;
   thisMatch.ownLeft = CACHE_LIMITS.ownKeptPerMatch;
   thisMatch.singleLeft = CACHE_LIMITS.singleKeptPerMatch;
+  thisMatch.steps = steps;
   try {
     return run(compiled, texts, budgetMs);
   } catch (err) {
@@ -629,6 +638,7 @@ export function matchAll(
   } finally {
     thisMatch.unkept.clear();
     thisMatch.unkeptSingle.clear();
+    thisMatch.steps = {};
   }
 }
 

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Field, ID, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, IsUUID } from 'class-validator';
@@ -16,7 +16,7 @@ import { Contribution, PlainTexts, PlainVerdict, PostingCheck, StoredContributio
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { compileRules, fold, matchAll, MatchTimeout, validatePattern } from './matcher';
-import type { Matches, RuleKind, TryBudget } from './matcher';
+import type { Matches, MatchingSteps, RuleKind, TryBudget } from './matcher';
 import { trim } from '../../../core/src/graphql/transforms';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
@@ -33,12 +33,18 @@ const REFUSALS_LOGGED: RateRule = { bucket: 'automod:refusal-log', limit: 1, win
  */
 export const RULE_SAVES: RateRule = { bucket: 'automod:rule-save', limit: 10, windowSeconds: 60 };
 /**
- * How a save tries its pattern (validatePattern's TryBudget): its defaults, by real time, unless a test sets another. A test seam,
- * as matchingSteps is: the e2e tests try ordinary patterns with a run of no time limit and a stopped clock, so that a loaded
- * machine refuses none of them as too slow; the tests about that refusal restore the real budget around patterns slow by
- * construction (exponential or quadratic: refused however fast the machine).
+ * How watched words are tried, beside what they say: a save's tries of its pattern (validatePattern's TryBudget: its defaults,
+ * by real time, in production) and hooks in a post's matching run (matchAll's steps: none in production). A provider a test app
+ * supplies (test/support/test-app.ts: saves try ordinary patterns with no time limit and a stopped clock, so that a loaded
+ * machine refuses none as too slow); nothing provides it in production, so the defaults apply. It was two exported objects
+ * tests changed in place (`patternTries`, `matchingSteps`), shared by every app of a test process.
  */
-export const patternTries: TryBudget = {};
+export interface WatchedWordsSettings {
+  patternTries: TryBudget;
+  matchingSteps: MatchingSteps;
+}
+export const WATCHED_WORDS_SETTINGS = Symbol('WatchedWordsSettings');
+const PRODUCTION_SETTINGS: WatchedWordsSettings = Object.freeze({ patternTries: Object.freeze({}), matchingSteps: Object.freeze({}) });
 /** Time budget for all watched-word matching on one post. */
 const MATCH_BUDGET_MS = 50;
 
@@ -118,6 +124,7 @@ export class WatchedWordsService {
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLog,
     private readonly limiter: RateLimiter,
+    @Optional() @Inject(WATCHED_WORDS_SETTINGS) private readonly settings: WatchedWordsSettings = PRODUCTION_SETTINGS,
   ) {}
 
   private async authorize(viewer: Viewer, spaceId: string | null): Promise<void> {
@@ -142,7 +149,7 @@ export class WatchedWordsService {
     const spaceId = input.spaceId ?? null;
     await this.authorize(viewer, spaceId);
     await this.limiter.reserve([[RULE_SAVES, viewer.user!.id]]);
-    const problem = validatePattern(input.kind, input.pattern, patternTries);
+    const problem = validatePattern(input.kind, input.pattern, this.settings.patternTries);
     if (problem) throw AppError.badField('pattern', problem);
     const row = await this.uow.run(async (tx) => {
       const [r] = await tx.query<Row>(
@@ -188,6 +195,7 @@ export class WatchedWordsRule implements PostingCheck {
     private readonly audit: AuditLog,
     private readonly reviewItems: ReviewItems,
     private readonly limiter: RateLimiter,
+    @Optional() @Inject(WATCHED_WORDS_SETTINGS) private readonly settings: WatchedWordsSettings = PRODUCTION_SETTINGS,
   ) {}
 
   /**
@@ -342,7 +350,7 @@ export class WatchedWordsRule implements PostingCheck {
     const folds = parts.map((p) => fold(p.text));
     let hits: Matches;
     try {
-      hits = matchAll(compileRules(rules.map((r) => ({ kind: r.kind, pattern: r.pattern, siteWide: r.space_id === null }))), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4 });
+      hits = matchAll(compileRules(rules.map((r) => ({ kind: r.kind, pattern: r.pattern, siteWide: r.space_id === null }))), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4, steps: this.settings.matchingSteps });
     } catch (err) {
       // Out of time, or a rule that threw while compiled or run (a RangeError when a regex's backtracking outgrows V8's stack): the
       // text could not be screened, so it is held or refused as for a time-out, never let through nor answered INTERNAL.
