@@ -12,7 +12,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
-import { connectLive, heardLive, holdTypingWindow, nextLiveEvent } from '../support/live-client';
+import { connectLive, heardLive, holdTypingWindow, nextLiveEvent, pushedSoFar } from '../support/live-client';
 import { countCalls, gateCalls } from '../support/gates';
 
 describe('live updates over Socket.IO', () => {
@@ -782,11 +782,13 @@ describe('live updates over Socket.IO', () => {
     await t.sql(`UPDATE spaces SET visibility = 'RESTRICTED' WHERE id = $1`, [space.id]);
     const lost: string[] = [];
     reader.on('access:lost', (e: { room: string }) => lost.push(e.room));
-    const adminQuiet = nothing(staying, 'access:lost');
+    const adminLost: string[] = [];
+    staying.on('access:lost', (e: { room: string }) => adminLost.push(e.room));
     expect(await t.get(LiveGateway).recheckAll()).toBe(2);
-    await adminQuiet;
-    await new Promise((r) => setTimeout(r, 100));
+    // Everything pushed so far has arrived (no fixed wait: it proved less the slower the machine).
+    await pushedSoFar(t, [reader, staying]);
     expect(lost.sort()).toEqual([`board:${board}`, `topic:${topic.id}`].sort());
+    expect(adminLost).toEqual([]);
   });
 
   it('holds pushes while it checks every connection again: a reply during it never reaches a reader it sends away', async () => {
@@ -810,7 +812,7 @@ describe('live updates over Socket.IO', () => {
       const admin = await makeUser(t, { role: 'ADMIN' });
       await reply(t, admin.token, topic.id, 'written while the node catches up');
       await all;
-      await new Promise((r) => setTimeout(r, 300));
+      await pushedSoFar(t, [reader]);
     } finally {
       undo();
       gateway.recheckWaitMs = cap;
@@ -820,12 +822,14 @@ describe('live updates over Socket.IO', () => {
 
   /**
    * Until `heard` holds access:lost (ten seconds at most, however loaded the machine: a fixed
-   * wait failed under load), then 300 ms more for anything that must not follow it.
+   * wait failed under load), then until everything pushed so far has reached `s` (pushedSoFar:
+   * anything that must not follow it would be heard by then; a fixed 300 ms more proved less the
+   * slower the machine).
    */
-  async function untilLost(heard: string[]): Promise<void> {
+  async function untilLost(heard: string[], s: Socket): Promise<void> {
     const end = Date.now() + 10_000;
     while (!heard.includes('access:lost') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 300));
+    await pushedSoFar(t, [s]);
   }
 
   /** Makes every access re-check of a socket slow, as with many sockets in a room; returns the undo. */
@@ -852,7 +856,7 @@ describe('live updates over Socket.IO', () => {
     try {
       await moderatePost(topic.firstPostId, 'HIDE', admin.token);
       await react(r.id, 'LIKE', admin.token);
-      await untilLost(heard);
+      await untilLost(heard, reader);
     } finally {
       undo();
     }
@@ -1030,7 +1034,7 @@ describe('live updates over Socket.IO', () => {
     try {
       await revoke(space, member, admin);
       await reply(t, admin.token, topic.id, 'secret, right after the revocation');
-      await untilLost(heard);
+      await untilLost(heard, s);
     } finally {
       undo();
     }
@@ -1137,7 +1141,7 @@ describe('live updates over Socket.IO', () => {
     try {
       expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
       await reply(t, admin.token, topic.id, 'secret, right after the move');
-      await untilLost(heard);
+      await untilLost(heard, s);
     } finally {
       undo();
     }

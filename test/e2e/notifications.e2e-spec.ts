@@ -12,6 +12,7 @@ import { TopicRemovalNotices1764946800000 } from '../../migrations/1764946800000
 import { NotificationSubjectIds1765008000000 } from '../../migrations/1765008000000-notification-subject-ids';
 import { redoMigration } from '../support/migrations';
 import { holdLock } from '../support/row-locks';
+import { pushedSoFar } from '../support/live-client';
 
 const LIST = `query($u: Boolean) { notifications(first: 50, unreadOnly: $u) { totalCount edges { node { id kind data readAt topic { id } post { id } actor { id } } } } }`;
 
@@ -204,8 +205,8 @@ describe('notifications and watching', () => {
         [reader.id, topic.id, post.id, author.id],
       );
     }
-    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300));
+    // Everything pushed for them has arrived (no fixed wait: it proved less the slower the machine).
+    await pushedSoFar(t, [s]);
     expect(got).toEqual([shown.id]);
   });
 
@@ -340,7 +341,7 @@ describe('notifications and watching', () => {
     expect(await read).toEqual({ ids: [ids[1]] });
     // Nothing left to read: nothing to tell.
     expect(expectOk(await t.gql(`mutation { markNotificationsRead }`, {}, { token: reader.token })).markNotificationsRead).toBe(0);
-    await new Promise((r) => setTimeout(r, 200));
+    await pushedSoFar(t, [tab, stranger]);
     expect(heardByStranger).toEqual([]);
   });
 
@@ -789,9 +790,11 @@ describe('notifications and watching', () => {
     // Pushed again live (as a burst would push them): each as it is now, none to who may not read it.
     const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
     const pushed = new Map<string, any[]>();
+    const theirs: Socket[] = [];
     for (const u of [insider, outsider]) {
       const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: { token: u.token }, reconnection: false, forceNew: true });
       sockets.push(s);
+      theirs.push(s);
       await new Promise<void>((r) => s.once('connect', () => r()));
       pushed.set(u.id, []);
       s.on('notification', (n: any) => pushed.get(u.id)!.push({ topicId: n.topicId, postId: n.postId, number: n.data.number }));
@@ -800,8 +803,7 @@ describe('notifications and watching', () => {
       `SELECT pg_notify('parvis_notifications', json_build_object('userId', user_id, 'id', id)::text) FROM notifications WHERE user_id = ANY($1::uuid[]) ORDER BY created_at, post_id`,
       [[insider.id, outsider.id]],
     );
-    for (let i = 0; i < 60 && pushed.get(insider.id)!.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
-    await new Promise((r) => setTimeout(r, 300));
+    await pushedSoFar(t, theirs);
     const sortByPost = (a: any[]) => [...a].sort((x, y) => (x.postId < y.postId ? -1 : 1));
     expect(sortByPost(pushed.get(insider.id)!)).toEqual(
       sortByPost([

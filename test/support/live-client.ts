@@ -1,6 +1,9 @@
 import { io, Socket } from 'socket.io-client';
 import type { RateRule } from '../../libs/core/src/rate-limit';
-import { TYPING_PACE } from '../../libs/realtime/src/live.gateway';
+import { ChannelListener, PgListener } from '../../libs/core/src/database/pg-listener';
+import { newId } from '../../libs/core/src/ids';
+import { LiveGateway, TYPING_PACE } from '../../libs/realtime/src/live.gateway';
+import type { TestApp } from './test-app';
 
 /**
  * A real Socket.IO client on the test API (`url`), signed in with `token` or anonymous, kept
@@ -86,4 +89,34 @@ export async function holdPace(sql: (text: string, params: unknown[]) => Promise
 /** Holds open the typing window the member's last ping opened (`holdPace` of `TYPING_PACE`). */
 export function holdTypingWindow(sql: (text: string, params: unknown[]) => Promise<unknown[]>, userId: string): Promise<void> {
   return holdPace(sql, TYPING_PACE, userId);
+}
+
+/** The channel `pushedSoFar` sends its NOTIFY on: heard by the test alone. */
+const BARRIER_CHANNEL = 'parvis_test_barrier';
+
+/**
+ * Resolves once everything the node `t` pushes for what happened before the call has reached `sockets`, so that a test can
+ * assert what did not arrive without waiting a fixed time (which proves less the slower the machine). Three steps, each in
+ * order behind what came before it: a NOTIFY of the test's own on the node's listening connection (PostgreSQL delivers a
+ * session's notifications in commit order, so when it is heard, every earlier one, a notification's or a read's, has been
+ * handed to the gateway, which tracks its push); the gateway's fan-outs under way finished (`LiveGateway.settled`: those
+ * notifications' and committed events'); then a round trip on each socket (its answer is written after whatever was
+ * emitted to the socket before, and the client reads in order).
+ */
+export async function pushedSoFar(t: TestApp, sockets: Socket[]): Promise<void> {
+  const listener = t.get(PgListener);
+  const token = newId();
+  let heard!: () => void;
+  const barrier = new Promise<void>((resolve) => (heard = resolve));
+  const owner: ChannelListener = { message: (payload) => payload === token && heard() };
+  if (!(await listener.listen(BARRIER_CHANNEL, owner))) throw new Error('the node is not listening');
+  try {
+    await t.sql(`SELECT pg_notify($1, $2)`, [BARRIER_CHANNEL, token]);
+    await barrier;
+  } finally {
+    await listener.unlisten(BARRIER_CHANNEL, owner);
+  }
+  await t.get(LiveGateway).settled();
+  // A leave naming no topic: answered (BAD_USER_INPUT) before anything is spent or changed.
+  for (const s of sockets) await s.timeout(5000).emitWithAck('topic:leave', {});
 }
