@@ -6,49 +6,61 @@ import { gateCalls } from '../support/gates';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 /**
- * A statement waits for a pool connection DB_CONNECTION_TIMEOUT_MS at most. Every connection of
- * the pool (one here) is held by the test, not by a request, until it lets go: each wait below
- * ends with the bound, whatever the machine's speed, and nothing is timed.
+ * A test app on a pool of one connection, whose statements wait for it `timeoutMs` at most (DB_CONNECTION_TIMEOUT_MS), booted
+ * for the describe it is called in: `hold` takes the connection for the test, `release` gives it back (done after each test
+ * too, however it ended). Nothing of the app holds it meanwhile, so every wait below ends with the bound, whatever the machine's
+ * speed, and nothing is timed.
  */
-describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
-  let t: TestApp;
+function heldPoolOfOne(timeoutMs: number) {
+  let app: TestApp;
   let held: QueryRunner | undefined;
-  beforeAll(async () => {
-    t = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: '300' });
-  });
-  afterEach(async () => {
+  const release = async () => {
     await held?.release();
     held = undefined;
-  });
-  afterAll(() => t.close());
-
-  /** Takes the pool's one connection. */
-  const holdThePool = async () => {
-    held = t.ds.createQueryRunner();
-    await held.connect();
   };
+  beforeAll(async () => {
+    app = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: String(timeoutMs) });
+  });
+  afterEach(release);
+  afterAll(() => app.close());
+  return {
+    get t(): TestApp {
+      return app;
+    },
+    /** Takes the pool's one connection. */
+    hold: async () => {
+      held = app.ds.createQueryRunner();
+      await held.connect();
+    },
+    release,
+  };
+}
+
+/** A statement waits for a pool connection DB_CONNECTION_TIMEOUT_MS at most (the pool's one connection held by the test: heldPoolOfOne). */
+describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
+  const pool = heldPoolOfOne(300);
 
   it('answers a request that found no connection free INTERNAL with a correlation id, nothing of the pool in it, and serves it once one is free', async () => {
-    await holdThePool();
+    const { t } = pool;
+    await pool.hold();
     const res = await t.gql('{ spaces { id } }');
     const err = expectError(res, 'INTERNAL');
     expect(err.extensions.correlationId).toEqual(expect.any(String));
     expect(err.message).toBe('Something went wrong on our side');
     expect(JSON.stringify(res.errors)).not.toMatch(/timeout|connect|stack|node_modules/i);
-    await held!.release();
-    held = undefined;
+    await pool.release();
     expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
   });
 
   it('answers a signed-in request, whose session is read before any field, the same way', async () => {
+    const { t } = pool;
     const user = await makeUser(t);
-    await holdThePool();
+    await pool.hold();
     const res = await t.gql('{ me { handle } }', {}, { token: user.token });
     const err = expectError(res, 'INTERNAL');
     expect(err.extensions.correlationId).toEqual(expect.any(String));
     expect(JSON.stringify(res.errors)).not.toMatch(/timeout|connect|stack|node_modules/i);
-    await held!.release();
-    held = undefined;
+    await pool.release();
     expect(expectOk(await t.gql('{ me { handle } }', {}, { token: user.token })).me).toEqual({ handle: user.handle });
   });
 
@@ -58,22 +70,23 @@ describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
    * waits for the pool, and fails with its bound. Answers the response, the pool given back.
    */
   const answerWithThePoolHeldAfterCommit = async (mutation: string, variables: Record<string, unknown>, token: string) => {
+    const { t } = pool;
     let armed = true;
     const gate = gateCalls(t.get(UnitOfWork), 'run', () => armed && !(armed = false), 'after');
     try {
       const answering = t.gql(mutation, variables, { token });
       await gate.begun;
-      await holdThePool();
+      await pool.hold();
       gate.open();
       return await answering;
     } finally {
       gate.restore();
-      await held?.release();
-      held = undefined;
+      await pool.release();
     }
   };
 
   it('answers a space admin’s change with what its transaction read, not with reads after its commit: a pool with no connection free then does not make a saved change look failed', async () => {
+    const { t } = pool;
     const admin = await makeUser(t);
     const member = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }]);
@@ -93,12 +106,12 @@ describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
   });
 
   it('reports on /health a pool with no connection free as busy (503), and up again once one is', async () => {
-    await holdThePool();
+    const { t } = pool;
+    await pool.hold();
     const busy = await request(t.http).get('/health');
     expect(busy.status).toBe(503);
     expect(busy.body).toEqual({ status: 'error', database: { status: 'busy' } });
-    await held!.release();
-    held = undefined;
+    await pool.release();
     const up = await request(t.http).get('/health');
     expect(up.status).toBe(200);
     expect(up.body.database.status).toBe('up');
