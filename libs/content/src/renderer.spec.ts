@@ -1,6 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import { ContentModule } from './content.module';
-import { ContentRenderer, excerpt, htmlToText, sanitizeRendered, MAX_COLLECTED_MENTIONS, MAX_HTML_NESTING, QUOTE_SCAN_BUDGET } from './renderer';
+import { ContentRenderer, excerpt, RenderWork, htmlToText, sanitizeRendered, MAX_COLLECTED_MENTIONS, MAX_HTML_NESTING, QUOTE_SCAN_BUDGET } from './renderer';
 
 const ID = '01a207d7-22e1-733a-9303-5a2047c59e37';
 const ID2 = '0f7b1c2d-3e4f-4a5b-8c6d-7e8f9a0b1c2d';
@@ -313,14 +313,22 @@ describe('ContentRenderer', () => {
   it('scans a bounded number of lines for closing lines, however many quote openings stay unclosed', () => {
     // Each opening line scans ahead for its [/quote]. Unbounded, 2,000 unclosed openings cost about 2,000²/2 lines
     // (each also scanned again as a paragraph's possible end), and twice as many four times that.
-    const unclosed = (n: number) => r.renderCountingWork(`[quote post=${ID}]\n`.repeat(n) + '[/quote]\n');
+    const work: RenderWork = { quoteLinesScanned: 0 };
+    const counted = new ContentRenderer(work);
+    /** What `counted` renders of `markdown`, with the lines its quote rule scanned doing so. */
+    const renderCountingWork = (markdown: string) => {
+      const before = work.quoteLinesScanned;
+      const rendered = counted.render(markdown);
+      return { rendered, quoteLinesScanned: work.quoteLinesScanned - before };
+    };
+    const unclosed = (n: number) => renderCountingWork(`[quote post=${ID}]\n`.repeat(n) + '[/quote]\n');
     const some = unclosed(2000);
     const twice = unclosed(4000);
     expect(some.quoteLinesScanned).toBeLessThanOrEqual(QUOTE_SCAN_BUDGET);
     expect(twice.quoteLinesScanned).toBeLessThanOrEqual(2 * some.quoteLinesScanned);
     for (const { rendered } of [some, twice]) expect(rendered.html).toContain(`[quote post=${ID}]`);
     // A quote that closes is scanned once to its closing line: a post comes nowhere near the budget.
-    const closed = r.renderCountingWork(`[quote post=${ID}]\n${'a line\n\n'.repeat(1000)}[/quote]\nafter`);
+    const closed = renderCountingWork(`[quote post=${ID}]\n${'a line\n\n'.repeat(1000)}[/quote]\nafter`);
     expect(closed.rendered.quotedPostIds).toEqual([ID]);
     expect(closed.quoteLinesScanned).toBe(2001);
   });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
 import { HANDLE_CHARS, HANDLE_MAX, HANDLE_MIN, isStoredHandle } from '../../core/src/handles';
@@ -368,11 +368,22 @@ function withoutControls(markdown: string): string {
  * markdown is escaped, never passed through; whatever markdown-it produces is still
  * sanitized, so a renderer or plugin bug cannot become an XSS.
  */
+/** What a renderer given one tallies of its work (ContentRenderer's `work`). */
+export interface RenderWork {
+  quoteLinesScanned: number;
+}
+export const RENDER_WORK = Symbol('RenderWork');
+
 @Injectable()
 export class ContentRenderer {
   private readonly md: MarkdownIt.MarkdownIt;
 
-  constructor() {
+  /**
+   * @param work where a renderer tallies the work its quote rule does (the lines it scans for closing lines), added to at each
+   * render: tests bound it (QUOTE_SCAN_BUDGET), as they bound the SQL statements a page costs, rather than time a render.
+   * Nothing gives one in production. A constructor argument rather than a method, so the renderer's API is `render` alone.
+   */
+  constructor(@Optional() @Inject(RENDER_WORK) private readonly work?: RenderWork) {
     this.md = new MarkdownIt({ html: false, linkify: true, breaks: false, typographer: false });
     this.md.block.ruler.before('fence', 'post_quote', quoteBlock, { alt: ['paragraph', 'reference', 'blockquote', 'list'] });
     this.md.core.ruler.push('code_language', codeLanguageRule);
@@ -381,18 +392,11 @@ export class ContentRenderer {
   }
 
   render(markdown: string): RenderedContent {
-    return this.renderCountingWork(markdown).rendered;
-  }
-
-  /**
-   * `render`, with the work its quote rule did: the lines it scanned for closing lines. Tests bound
-   * that (QUOTE_SCAN_BUDGET), as they bound the SQL statements a page costs, rather than time a render.
-   */
-  renderCountingWork(markdown: string): { rendered: RenderedContent; quoteLinesScanned: number } {
     const found: Collected = { mentions: [], quotedPostIds: [], links: 0 };
     const env: ParseState = { found, quoteLinesScanned: 0 };
     const raw = this.md.render(withoutControls(markdown), { [PARSE_STATE]: env });
-    return { rendered: { html: sanitizeRendered(raw), ...found }, quoteLinesScanned: env.quoteLinesScanned };
+    if (this.work) this.work.quoteLinesScanned += env.quoteLinesScanned;
+    return { html: sanitizeRendered(raw), ...found };
   }
 }
 
