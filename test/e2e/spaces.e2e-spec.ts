@@ -337,6 +337,27 @@ describe('spaces, grants and boards', () => {
     }
   });
 
+  it('holds the group a space admin grants to before their rights: their removal from it (the group FOR SHARE, then the membership) goes first, no deadlock, and the grant is refused', async () => {
+    const group = await makeGroup(t);
+    await t.sql(`UPDATE groups SET visibility = 'MEMBERS' WHERE id = $1`, [group]);
+    const admin = await makeUser(t, { groups: [group] });
+    const space = await makeSpace(t, 'PUBLIC', [{ groupId: group, level: 'ADMIN' }]);
+    // As a removal from the group takes it (GroupMemberships: the group held, then the membership deleted).
+    const answer = await withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR SHARE`, [group], async (h) => {
+      const granting = t.gql(GRANT, { input: { spaceId: space.id, groupId: group, level: 'MODERATE' } }, { token: admin.token });
+      expect(await doneOrWaiting(t, granting, 1)).toBe('waiting');
+      // The grant holds nothing of the admin's yet: the removal's delete does not wait for it (it
+      // did, and one of the two was ended as a deadlock).
+      const removing = h.query(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [group, admin.id]);
+      expect(await doneOrWaiting(t, removing, 2)).toBe('done');
+      await removing;
+      await h.release();
+      return granting;
+    });
+    expect(expectError(answer, 'FORBIDDEN').message).toBe('You need ADMIN access in this space');
+    expect(await t.sql(`SELECT level FROM space_grants WHERE space_id = $1`, [space.id])).toEqual([{ level: LEVEL_RANK.ADMIN }]);
+  });
+
   it('lets space admins rename, re-slug, describe and reorder a board, and nobody else', async () => {
     const spaceAdmin = await makeUser(t);
     const member = await makeUser(t);

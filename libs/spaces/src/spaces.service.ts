@@ -153,17 +153,17 @@ export class SpacesService {
     if (!input.level) throw AppError.badField('level', 'is required to grant access');
     await this.access.require(viewer, input.spaceId, AccessLevel.ADMIN, 'Space not found');
     return this.changingAccess(viewer, async (tx) => {
-      await this.holdSpace(tx, viewer, input.spaceId);
-      // A group's row is locked: a change of its membership (which holds it FOR SHARE, and lets
-      // only admins put people in a group that moderates a space) is over before its grant
-      // changes, or comes after and sees it. A user's account is held FOR SHARE (as
+      await this.holdSpace(tx, viewer, input.spaceId, input.groupId);
+      // A group's row is locked (by `holdSpace`, before the admin's rights): a change of its
+      // membership (which holds it FOR SHARE, and lets only admins put people in a group that
+      // moderates a space) is over before its grant changes, or comes after and sees it. A user's account is held FOR SHARE (as
       // UsersRepository.holdMember): a deleted one is NOT_FOUND, as a missing one, and a deletion
       // under way waits and takes the grant with the account's others. An imported author's
       // placeholder account (which cannot sign in) is NOT_FOUND too, as group admissions refuse it
       // (GroupMemberships.holdAccount).
       const exists = await tx.one<{ ok: boolean }>(
         input.groupId
-          ? `SELECT true AS ok FROM groups g WHERE g.id = $1 AND ${SEES_GROUP} FOR NO KEY UPDATE OF g`
+          ? `SELECT true AS ok FROM groups g WHERE g.id = $1 AND ${SEES_GROUP}`
           : `SELECT true AS ok FROM users WHERE id = $1 AND deleted_at IS NULL AND NOT is_placeholder FOR SHARE`,
         input.groupId ? [input.groupId, viewer.id, viewer.isAdmin] : [input.userId],
       );
@@ -265,10 +265,10 @@ export class SpacesService {
    * FOR SHARE (a deletion, or a lowering of its level). Grants are changed by this service under
    * the space's row too (`holdSpace`); an account's deletion takes its direct grants and
    * memberships without it. A sanction in force (a suspension given meanwhile) is a new row,
-   * which no lock here can wait for. The one cycle known: the admin's own account deleted while
-   * they grant to a group (the deletion holds every group FOR SHARE, then deletes the rows held
-   * here, while `grant` waits for the group): PostgreSQL ends one as a deadlock, and UnitOfWork
-   * runs it again, which then finds the account gone.
+   * which no lock here can wait for. What holds a group and then deletes a membership held here
+   * (a removal from the group, `setDomains`, the account's deletion, which holds every group FOR
+   * SHARE) would make a cycle with a grant to that group waiting for it: `grant` holds its group
+   * first (`holdSpace`), so it waits for those before holding anything here, or they wait for it.
    */
   private async holdAdminRights(tx: Tx, userId: string, spaceId: string | null): Promise<void> {
     await tx.query(
@@ -286,9 +286,19 @@ export class SpacesService {
    * settings, and `update`, one at a time), then `stillAdmin`: of an admin's change and a
    * revocation of their own access racing, the one that comes second reads the first as it
    * committed. Also for a space admin's change made elsewhere (`KnowledgeSettingsService.set`).
+   * With `groupId` (a grant to a group), that group's row too, FOR NO KEY UPDATE, in the same
+   * statement and before the admin's rights (`holdAdminRights`): a removal of theirs from it
+   * (which holds the group, then deletes the membership held there) no longer waits for this
+   * while this waits for the group (a deadlock PostgreSQL ended one of).
    */
-  async holdSpace(tx: Tx, viewer: Viewer, spaceId: string): Promise<void> {
-    await tx.query(`SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, [spaceId]);
+  async holdSpace(tx: Tx, viewer: Viewer, spaceId: string, groupId?: string): Promise<void> {
+    await tx.query(
+      groupId
+        ? `SELECT (SELECT count(*) FROM (SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE) s)
+                + (SELECT count(*) FROM (SELECT 1 FROM groups WHERE id = $2 FOR NO KEY UPDATE) g) AS held`
+        : `SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`,
+      groupId ? [spaceId, groupId] : [spaceId],
+    );
     await this.stillAdmin(tx, viewer, spaceId, 'Space not found');
   }
 
