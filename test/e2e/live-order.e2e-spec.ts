@@ -10,6 +10,8 @@ import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 const CREATE_POLL = `mutation($input: CreatePollInput!) { createPoll(input: $input) { id options { id } } }`;
 const VOTE_POLL = `mutation($input: VotePollInput!) { votePoll(input: $input) { id } }`;
+const CLOSE_POLL = `mutation($id: ID!) { closePoll(pollId: $id) { id } }`;
+const REOPEN_POLL = `mutation($id: ID!) { reopenPoll(pollId: $id) { id } }`;
 const REACT = `mutation($input: ReactionInput!) { react(input: $input) { id } }`;
 const VOTE_IDEA = `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`;
 const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`;
@@ -130,6 +132,22 @@ describe('live pushes of counts, in order', () => {
     await Promise.all(voters.map(async (v) => expectOk(await t.gql(VOTE_POLL, { input: { pollId, optionIds: [option] } }, { token: v.token }))));
     await allHeard(rs, topicId);
     for (const r of rs) expectInOrder(r.heard, (e) => e.voterCount, 25);
+  });
+
+  it('a poll’s news without counts: a reopening’s push read before the poll closed again and sent after it is not sent', async () => {
+    // ON_CLOSE: an anonymous reader and a member who did not vote see no counts while it is open.
+    const topic = await createTopic(t, author.token, forumBoard);
+    const input = { postId: topic.firstPostId, question: 'Which day?', options: ['Monday', 'Tuesday'], kind: 'SINGLE', results: 'ON_CLOSE', publicVoters: false };
+    const poll = expectOk(await t.gql(CREATE_POLL, { input }, { token: author.token })).createPoll;
+    const rs = await readers(topic.id, 'poll:updated');
+    const close = async (closed: boolean) => expectOk(await t.gql(closed ? CLOSE_POLL : REOPEN_POLL, { id: poll.id }, { token: author.token }));
+    await close(true);
+    await allHeard(rs, topic.id);
+    // The reopening's push (to them, news without counts) read and held until the closing's
+    // (with the counts, to the whole room, them included) is heard.
+    await firstPushLate(POLL_READ, rs[0].socket, 'poll:updated', () => close(false), () => close(true));
+    await allHeard(rs, topic.id);
+    for (const r of rs) expect(r.heard.at(-1)).toMatchObject({ closed: true, voterCount: 0 });
   });
 
   const reactionIn = async () => {

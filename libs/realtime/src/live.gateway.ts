@@ -1765,7 +1765,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // a vote's counts (to those who see them) do not keep a reopening's news from the others.
     const admit = (audience: 'counted' | 'bare') => this.pushed.admit(`poll:${audience}:${poll.id}`, poll.version);
     if (PollsService.resultsPublic(poll)) {
-      if (admit('counted')) this.server.to(room).emit('poll:updated', counted);
+      // The whole room hears it, those who see no counts while it is open included: their count-free
+      // news older than this (a reopening read before a closing) is not sent after it either.
+      // (The counts' newest is never older than the news': every push of news admits its counts first.)
+      if (admit('counted') && admit('bare')) this.server.to(room).emit('poll:updated', counted);
       return;
     }
     const sockets = await this.server.in(room).fetchSockets();
