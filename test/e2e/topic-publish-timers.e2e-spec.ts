@@ -289,6 +289,25 @@ describe('topic timers: publishing to a board', () => {
     }
   });
 
+  it('pushes its first post dated anew with a higher version than before: a client keeping the newest version of each post takes the new date', async () => {
+    const topic = await createTopic(t, manager.token, staffBoard);
+    const [{ version: before }] = await t.sql(`SELECT version FROM posts WHERE id = $1`, [topic.firstPostId]);
+    expectOk(await publish(topic.id, publicBoard));
+    const sockets: Socket[] = [];
+    try {
+      const reader = await connectLive(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, sockets, staffer.token);
+      expect(await reader.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      const updated = new Promise<any>((resolve) => reader.on('post:updated', (e: any) => e.post.id === topic.firstPostId && resolve(e.post)));
+      expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+      const pushed = await updated;
+      expect(pushed.createdAt).toBe((await read(topic.id)).createdAt);
+      // Its date changed: the same version would be the same state (README, *Order*), and the new date dropped.
+      expect(pushed.version).toBeGreaterThan(before);
+    } finally {
+      sockets.forEach((s) => s.disconnect());
+    }
+  });
+
   it('publishes a topic as it reads then: its posts’ edits before are no edits to readers, their versions before for their authors and moderators alone', async () => {
     const post = postAs(`createdAt editedAt revisions { number reason createdAt bodySource editor { id } }`);
     const topic = await createTopic(t, staffer.token, staffBoard, { body: 'First draft' });

@@ -163,8 +163,10 @@ export class TopicsRepository {
    * its `created_at` and `last_activity_at`, and its first post's `created_at`; its replies keep
    * theirs. Its posts' edits so far were made before it was published: readers do not see them
    * as edits (`edited_at` cleared), and every version but the one each post is published with is
-   * `unpublished`, for its author's and moderators' eyes (`publishedHistory`). One statement
-   * whatever the number of posts. Answers the topic as it now is, with its first post's id.
+   * `unpublished`, for its author's and moderators' eyes (`publishedHistory`). Each post redated
+   * gets a new version, as any change of what a live push carries does (a client drops a post's
+   * push whose version it has, the same state). One statement whatever the number of posts.
+   * Answers the topic as it now is, with its first post's id.
    */
   async redateAsNew(tx: Tx, topicId: string): Promise<TopicRow & { first_post_id: string }> {
     const [row] = await tx.query<TopicRow & { first_post_id: string }>(
@@ -173,7 +175,7 @@ export class TopicsRepository {
           WHERE r.post_id IN (SELECT id FROM posts WHERE topic_id = $1) AND NOT r.unpublished
             AND r.number < (SELECT max(l.number) FROM post_revisions l WHERE l.post_id = r.post_id)),
        redated AS (
-         UPDATE posts SET created_at = CASE WHEN number = 1 THEN now() ELSE created_at END, edited_at = NULL
+         UPDATE posts SET created_at = CASE WHEN number = 1 THEN now() ELSE created_at END, edited_at = NULL, version = version + 1
           WHERE topic_id = $1 AND (number = 1 OR edited_at IS NOT NULL) RETURNING id, number)
        UPDATE topics t SET created_at = now(), last_activity_at = now(), version = version + 1, updated_at = now()
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}, (SELECT id FROM redated WHERE number = 1) AS first_post_id`,
