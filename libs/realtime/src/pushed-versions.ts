@@ -12,7 +12,8 @@
  * version; a client drops one older than what it shows).
  *
  * Bounded (`limit` entities, the least recently pushed forgotten first): a forgotten entity's
- * older push could go out again, which the client's rule still drops.
+ * older push could go out again, which the client's rule still drops, except a poll's news
+ * without counts, which carries no version (see README's *Order*).
  */
 export class PushedVersions {
   private readonly newest = new Map<string, number>();
