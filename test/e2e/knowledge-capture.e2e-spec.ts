@@ -158,6 +158,22 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         expect(places(data, 'created')).toEqual([[x, 0], [data.created.id, 1]]);
       });
 
+      it('moderatePost DELETE, then RESTORE, of an article’s first post: the board’s tree the request read before', async () => {
+        const own = await makeBoard(t, spaceId, 'KNOWLEDGE');
+        const [x, y] = [await publishedArticle(t, author.token, editor.token, own, { title: 'Stays in the tree' }), await publishedArticle(t, author.token, editor.token, own, { title: 'Deleted from the tree' })];
+        const [{ id: first }] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [y]);
+        const READ = (name: string) => `${name}: markRead(input: { topicId: $x, postNumber: 1 }) { board { articleTree { topic { id state } } } }`;
+        const ids = (data: any, field: string) => data[field].board.articleTree.map((n: any) => n.topic.id);
+        const data = expectOk(await t.gql(
+          `mutation($x: ID!, $p: ID!) { ${READ('read')} deleted: moderatePost(input: { postId: $p, action: DELETE }) { id } ${READ('afterDelete')}
+             restored: moderatePost(input: { postId: $p, action: RESTORE }) { id } ${READ('afterRestore')} }`,
+          { x, p: first }, { token: editor.token },
+        ));
+        expect(ids(data, 'read')).toEqual([x, y]);
+        expect(ids(data, 'afterDelete')).toEqual([x]);
+        expect(ids(data, 'afterRestore')).toEqual([x, y]);
+      });
+
       it('setKnowledgeSettings: the due dates it moved, of the articles the request read before', async () => {
         const ownSpace = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'ADMIN' }])).id;
         const own = await makeBoard(t, ownSpace, 'KNOWLEDGE');
@@ -1197,7 +1213,7 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect((await notifications(answerer, res.id)).map((n: any) => n.kind)).toContain('ARTICLE_PUBLISHED');
     });
 
-    it('lists the thread’s articles afresh after a publication or an archive of the same request', async () => {
+    it('lists the thread’s articles afresh after a publication, an archive or a moderator’s deletion of the same request', async () => {
       const thread = await createTopic(t, asker.token, forum, { title: 'How do I bleed the radiators?', kind: 'QUESTION' });
       const post = await reply(t, answerer.token, thread.id, 'Open the valve at the top with a key');
       const id = topicOf(await api.promote(editor.token, { postId: post.id, boardId: board, title: 'Bleeding the radiators' })).id;
@@ -1211,6 +1227,14 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect([published.read.knowledgeArticles, published.again.knowledgeArticles]).toEqual([[], [{ id }]]);
       const archived = expectOk(await step('archiveArticle'));
       expect([archived.read.knowledgeArticles, archived.again.knowledgeArticles]).toEqual([[{ id }], []]);
+      // A moderator's step on the article's first post (the forum's, not the knowledge base's) too.
+      expectOk(await api.unarchive(editor.token, id));
+      const [{ id: first }] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [id]);
+      const deleted = expectOk(await t.gql(
+        `mutation($q: ID!, $p: ID!) { read: markRead(input: { topicId: $q, postNumber: 1 }) { ${LISTED} } step: moderatePost(input: { postId: $p, action: DELETE }) { id } again: markRead(input: { topicId: $q, postNumber: 1 }) { ${LISTED} } }`,
+        { q: thread.id, p: first }, { token: editor.token },
+      ));
+      expect([deleted.read.knowledgeArticles, deleted.again.knowledgeArticles]).toEqual([[{ id }], []]);
     });
 
     describe('decided on the post as it stands under its lock', () => {

@@ -57,6 +57,13 @@ export interface BoardKindBehaviour {
    */
   moved?(viewer: Viewer, topicId: string): void;
   /**
+   * Runs when a request drops what it read of a topic after writing to it (`ForumLoaders.forget`:
+   * a moderator's step on its first post, a lock, an edit of the kind's own): drops what the kind
+   * cached for `viewer` that shows topics as it read them (an article tree's, a thread's promoted
+   * articles), so the fields resolved after it read them as they are now. Called for every topic.
+   */
+  forgotten?(viewer: Viewer, topicId: string): void;
+  /**
    * The kind announces its own topics to those watching the board (an article at its first
    * publication), so the forum's new-post notifications leave their first posts alone.
    */
@@ -109,6 +116,11 @@ export class BoardKinds {
       .filter((b) => b.suggestedSql)
       .map((b) => `(NOT EXISTS (SELECT 1 FROM boards kb WHERE kb.id = t.board_id AND kb.kind = '${b.boardKind}') OR (${b.suggestedSql}))`);
     return own.length ? own.join(' AND ') : undefined;
+  }
+
+  /** Tells every kind that a request dropped what it read of a topic (see `forgotten`). */
+  forgotten(viewer: Viewer, topicId: string): void {
+    for (const b of this.behaviours.values()) b.forgotten?.(viewer, topicId);
   }
 
   /** Tells every kind that a topic's first post moved (see `firstPostStateChanged`). */

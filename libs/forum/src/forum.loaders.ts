@@ -3,6 +3,7 @@ import DataLoader from 'dataloader';
 import { AccessService } from '../../access/src/access.service';
 import { Queryable } from '../../core/src/database/unit-of-work';
 import { Viewer } from '../../core/src/graphql/viewer';
+import { BoardKinds } from './board-kinds';
 import { ContentState } from './forum.enums';
 import { PendingEditModel, PostModel, PostRevisionModel, PostRow, toPostModel } from './posts/post.model';
 import { PostsRepository } from './posts/posts.repository';
@@ -20,6 +21,7 @@ export class ForumLoaders {
     private readonly topics: TopicsRepository,
     private readonly posts: PostsRepository,
     private readonly access: AccessService,
+    private readonly kinds: BoardKinds,
   ) {}
 
   /** A topic as this viewer sees it, or null. Hidden, pending and deleted topics only reach those allowed. */
@@ -180,12 +182,16 @@ export class ForumLoaders {
     return loader.load(postId);
   }
 
-  /** Drops cached rows a mutation just changed, so fields resolved after it read fresh data. */
+  /**
+   * Drops cached rows a mutation just changed, so fields resolved after it read fresh data; with
+   * a topic, what the board kinds cached that shows it (`BoardKindBehaviour.forgotten`).
+   */
   forget(viewer: Viewer, ids: { topicId?: string; postId?: string }): void {
     if (ids.topicId) {
       this.topicRows(viewer).clear(ids.topicId);
       viewer.peek<DataLoader<string, number>>('loader:unread')?.clear(ids.topicId);
       viewer.peek<DataLoader<string, PostRow | null>>('loader:firstPosts')?.clear(ids.topicId);
+      this.kinds.forgotten(viewer, ids.topicId);
     }
     if (ids.postId) {
       viewer.peek<DataLoader<string, PendingEditModel | null>>('loader:pendingEdits')?.clear(ids.postId);

@@ -214,6 +214,11 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     this.loaders.forget(viewer, topicId, true);
   }
 
+  /** Any topic's: the trees and threads' lists the request read show topics as it read them (`ArticleLoaders.forgetTopicLists`). */
+  forgotten(viewer: Viewer): void {
+    this.loaders.forgetTopicLists(viewer);
+  }
+
   /**
    * The guard against publishing behind the workflow's back: a never-published article's
    * first post is PENDING, and moderation could approve it (moderatePost, the review queue's

@@ -261,12 +261,28 @@ export class ArticleLoaders {
   }
 
   /**
-   * Drops what a mutation just changed, so the fields resolved after it read fresh rows; with
+   * Drops what this request read that shows topics as it read them: every board's tree (its
+   * topics, shown by their state) and every thread's promoted articles (listed while published
+   * and visible). After any write to a topic (`KnowledgeBoard.forgotten`, from `ForumLoaders.forget`):
+   * a knowledge step, or the forum's (a moderator deleting or hiding an article's first post), of
+   * an article whose tree or thread the request read. Only what the request read is read again.
+   */
+  forgetTopicLists(viewer: Viewer): void {
+    viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clearAll();
+    viewer.forget('knowledge:builtTrees');
+    // Kept by thread, not by article: a publication, an archive or a move of an article promoted
+    // from a thread adds it to that thread's `knowledgeArticles` or takes it out.
+    viewer.peek<DataLoader<string, unknown>>('knowledge:promotedFrom')?.clearAll();
+  }
+
+  /**
+   * Drops what a mutation just changed, so the fields resolved after it read fresh rows (the
+   * forum's `forget` drops every tree and thread's list with them, `forgetTopicLists`); with
    * `treesChanged` (a write that moved an article in a tree, or out of its board: a move it
-   * waited behind may have taken it into a board this request read before), every board's tree
-   * and every article row the request read: a move re-places its new siblings (their positions)
-   * and, by moveTopic, its children, and a tree read again only primes the rows the request has
-   * not read (DataLoader's prime keeps a row it holds), so they are dropped here.
+   * waited behind may have taken it into a board this request read before), every article row
+   * the request read: a move re-places its new siblings (their positions) and, by moveTopic, its
+   * children, and a tree read again only primes the rows the request has not read (DataLoader's
+   * prime keeps a row it holds), so they are dropped here.
    */
   forget(viewer: Viewer, topicId: string, treesChanged = false, postId?: string): void {
     this.forum.forget(viewer, { topicId, postId });
@@ -279,14 +295,6 @@ export class ArticleLoaders {
     viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
     // A rating opens (or joins) its feedback item, a publication settles it.
     viewer.peek<DataLoader<string, unknown>>('knowledge:openFeedback')?.clear(topicId);
-    // Kept by thread, not by article: a publication, an archive or a move of an article promoted
-    // from a thread adds it to that thread's `knowledgeArticles` or takes it out. The few threads
-    // this request read are read again.
-    viewer.peek<DataLoader<string, unknown>>('knowledge:promotedFrom')?.clearAll();
-    if (treesChanged) {
-      this.forgetArticles(viewer);
-      viewer.peek<DataLoader<string, unknown>>('knowledge:trees')?.clearAll();
-      viewer.forget('knowledge:builtTrees');
-    }
+    if (treesChanged) this.forgetArticles(viewer);
   }
 }
