@@ -175,6 +175,23 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
         expect(ids(data, 'afterRestore')).toEqual([x, y]);
       });
 
+      it('resolveReviewItem APPROVE (DELETE) of a report on an article’s first post: the board’s tree the request read before', async () => {
+        const own = await makeBoard(t, spaceId, 'KNOWLEDGE');
+        const [x, y] = [await publishedArticle(t, author.token, editor.token, own, { title: 'Stays, unreported' }), await publishedArticle(t, author.token, editor.token, own, { title: 'Reported and deleted' })];
+        const [{ id: first }] = await t.sql(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [y]);
+        const reported = expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: first, reason: 'SPAM' } }, { token: reader.token })).report.id;
+        const [{ review_item_id: item }] = await t.sql(`SELECT review_item_id FROM reports WHERE id = $1`, [reported]);
+        // Read through watchBoard, which drops no topic of the request's: only the decision's own forget reads the tree again.
+        const READ = (name: string) => `${name}: watchBoard(input: { boardId: $b, level: NORMAL }) { articleTree { topic { id } } }`;
+        const data = expectOk(await t.gql(
+          `mutation($b: ID!, $item: ID!) { ${READ('read')} resolved: resolveReviewItem(input: { id: $item, decision: APPROVE, action: DELETE }) { status } ${READ('again')} }`,
+          { b: own, item }, { token: editor.token },
+        ));
+        expect((await t.sql(`SELECT state FROM topics WHERE id = $1`, [y]))[0].state).toBe('DELETED');
+        expect(data.read.articleTree.map((n: any) => n.topic.id)).toEqual([x, y]);
+        expect(data.again.articleTree.map((n: any) => n.topic.id)).toEqual([x]);
+      });
+
       it('setKnowledgeSettings: the due dates it moved, of the articles the request read before', async () => {
         const ownSpace = (await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'ADMIN' }])).id;
         const own = await makeBoard(t, ownSpace, 'KNOWLEDGE');

@@ -510,7 +510,7 @@ export class ReportsService {
    */
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
-    const row = await this.uow.run(async (tx) => {
+    const { row, post } = await this.uow.run(async (tx) => {
       const { sanction, post } = await this.lockTarget(tx, viewer, input.id);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
       refuseUnusedInput(item, input, post);
@@ -626,9 +626,12 @@ export class ReportsService {
         after: { decision: input.decision, action, ...(outcome ? { outcome } : {}), ...(input.reason ? { authorReason: input.reason } : {}) },
       });
       await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status });
-      return resolved;
+      return { row: resolved, post };
     });
     this.forgetItems(viewer);
+    // The decision may have moved the content (published, hidden, deleted, restored, an edit
+    // taken): later fields of the request read it, and what shows it, afresh, as after moderatePost.
+    if (post) this.forum.forget(viewer, { topicId: post.topic.id, postId: post.id });
     return toReviewItemModel(row);
   }
 
