@@ -110,11 +110,14 @@ describe('notifications and watching', () => {
     // A moderator's edit that names someone: the moderator is who mentioned them.
     const mod = await makeUser(t, { role: 'MODERATOR' });
     const namedByMod = await makeUser(t);
-    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: `@${namedByMod.handle} and @${mod.handle} tidied`, reason: 'tidy' } }, { token: mod.token }));
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: `@${namedByMod.handle} and @${mod.handle} and @${writer.handle} tidied`, reason: 'tidy' } }, { token: mod.token }));
     await drain();
     const [m] = expectOk(await t.gql(LIST, {}, { token: namedByMod.token })).notifications.edges;
     expect(m.node).toMatchObject({ kind: 'MENTION', post: { id: r.id }, actor: { id: mod.id } });
     expect(await kinds(mod)).toEqual([]); // not told of their own mention
+    // The post's author named in another's edit of it hears of the edit, not of a mention (an
+    // article's author is told of a teammate's mention: that rule is the knowledge base's alone).
+    expect(await kinds(writer)).toEqual(['POST_EDITED']);
   });
 
   it('respects watch levels: MUTED hears nothing, WATCHING a board hears every reply', async () => {
