@@ -16,6 +16,7 @@ import {
   StackExchangeProgress,
 } from '../../libs/forum/src/import/stackexchange';
 import { CreateTopicInput } from '../../libs/forum/src/topics/dto/topic.inputs';
+import { BOARD_NAME_MAX, CreateBoardInput } from '../../libs/spaces/src/dto/space.inputs';
 import { DISPLAY_NAME_MAX, UpdateProfileInput } from '../../libs/identity/src/users/dto/update-profile.input';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
@@ -701,6 +702,21 @@ describe('import:stackexchange', () => {
       expect(validateSync(plainToInstance(UpdateProfileInput, { displayName: display_name }))).toEqual([]);
       // The run's summary (and the command's report) counts the titles it lengthened.
       expect(summary.titlesLengthened).toBe(2);
+    });
+
+    it("names the board it makes after the dump's folder as createBoard would take it: one line, at most BOARD_NAME_MAX characters, something to show", async () => {
+      // A folder's name may hold a line break or a direction override, and be longer than a board's name may be.
+      const { dir, space } = await craft(`Dump\nof\u202E site ${'é'.repeat(BOARD_NAME_MAX)}`, ['One', 'Two', 'Three']);
+      const made = await run({ dir, space: space.slug });
+      expect(made.boardCreated).toBe(true);
+      const [{ name }] = await t.sql(`SELECT name FROM boards WHERE id = $1`, [made.boardId]);
+      expect(name).toBe(`Dump of site ${'é'.repeat(BOARD_NAME_MAX - 'Dump of site '.length)}`);
+      expect(validateSync(plainToInstance(CreateBoardInput, { spaceId: space.id, kind: 'FORUM', slug: made.boardSlug, name })).filter((e) => e.property === 'name')).toEqual([]);
+      // A folder whose name shows nothing: the board still gets a name.
+      const blank = await craft('\u200B\u200B', ['One', 'Two', 'Three']);
+      const named = await run({ dir: blank.dir, space: blank.space.slug });
+      const [{ name: fallback }] = await t.sql(`SELECT name FROM boards WHERE id = $1`, [named.boardId]);
+      expect(fallback).toBe('Stack Exchange');
     });
 
     it('takes a dump that repeats an id as if the last row stood alone, however it is batched', async () => {

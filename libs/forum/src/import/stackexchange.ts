@@ -15,6 +15,7 @@ import { TAG_RE, TITLE_MAX, TITLE_MIN } from '../topics/dto/topic.inputs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { BIO_MAX, DISPLAY_NAME_MAX, UpdateProfileInput } from '../../../identity/src/users/dto/update-profile.input';
+import { BOARD_NAME_MAX, SLUG } from '../../../spaces/src/dto/space.inputs';
 
 /**
  * Imports a Stack Exchange data dump (the `Posts.xml`, `Users.xml`, … of one site) into a
@@ -38,8 +39,6 @@ import { BIO_MAX, DISPLAY_NAME_MAX, UpdateProfileInput } from '../../../identity
 
 /** Mirrors `@ArrayMaxSize(5)` on the topic inputs: an imported topic must stay editable as is. */
 const TAGS_MAX = 5;
-/** The board slug rule of the spaces inputs. */
-const BOARD_SLUG_RE = /^[a-z0-9][a-z0-9-]{1,49}$/;
 /** Rounds of handles a batch's placeholders pick (`insertPlaceholders`) before the import gives up: each round after the first follows a handle taken meanwhile. */
 export const HANDLE_ROUNDS = 5;
 /** SE user ids are numbers; this one cannot collide with them. */
@@ -678,9 +677,11 @@ class StackExchangeImport {
     );
     if (forum) return this.remember({ spaceId: space.id, boardId: forum.id, boardSlug: forum.slug, boardCreated: false });
 
-    const name = basename(this.dir);
-    let base = name.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+/, '').slice(0, 44).replace(/-+$/, '');
-    if (!BOARD_SLUG_RE.test(base)) base = 'stackexchange';
+    const folder = basename(this.dir);
+    // As createBoard takes a name: a folder's may hold a line break or a direction override, or show nothing.
+    const name = asSingleLine(folder, BOARD_NAME_MAX) || 'Stack Exchange';
+    let base = folder.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+/, '').slice(0, 44).replace(/-+$/, '');
+    if (!SLUG.test(base)) base = 'stackexchange';
     const taken = new Set((await this.query<{ slug: string }>(`SELECT slug FROM boards WHERE space_id = $1`, [space.id])).map((b) => b.slug));
     let slug = base;
     for (let n = 2; taken.has(slug); n++) slug = `${base}-${n}`;
@@ -688,7 +689,7 @@ class StackExchangeImport {
     await this.query(
       `INSERT INTO boards (id, space_id, kind, slug, name, position)
        VALUES ($1, $2, 'FORUM', $3, $4, (SELECT count(*) FROM boards WHERE space_id = $2))`,
-      [id, space.id, slug, name.slice(0, 100)],
+      [id, space.id, slug, name],
     );
     // As the spaces service does for a board created through the API.
     await this.query(outboxInsertSql(`VALUES ('board.created', 'board', $1::uuid, 1, $2::jsonb)`), [id, JSON.stringify({ spaceId: space.id, boardId: id })]);

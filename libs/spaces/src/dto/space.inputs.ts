@@ -8,8 +8,11 @@ import { trim } from '../../../core/src/graphql/transforms';
 import { OptionalPlainText, SingleLineText } from '../../../core/src/graphql/validators';
 import { ID_VERSION } from '../../../core/src/ids';
 
-const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
+/** A space's or a board's slug. */
+export const SLUG = /^[a-z0-9][a-z0-9-]{1,49}$/;
 const SLUG_MSG = 'must be 2–50 characters of a-z, 0-9 and -, starting with a letter or digit';
+/** The longest board name, in characters (createBoard and updateBoard; an import cuts the name it makes to it). */
+export const BOARD_NAME_MAX = 100;
 export const SPACE_LANGUAGES = ['en', 'fr', 'simple'];
 
 @InputType()
@@ -74,7 +77,7 @@ export class SpaceGrantInput {
 export class CreateBoardInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a space id' }) spaceId!: string;
   @Field(() => BoardKind) @IsEnum(BoardKind) kind!: BoardKind;
-  @Field({ description: 'One line, 1–100 characters.' }) @SingleLineText(100) name!: string;
+  @Field({ description: `One line, 1–${BOARD_NAME_MAX} characters.` }) @SingleLineText(BOARD_NAME_MAX) name!: string;
   @Field() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug!: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty for none.' }) @OptionalPlainText(2000) description?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(0) @Max(10000) position?: number;
@@ -83,7 +86,7 @@ export class CreateBoardInput {
 @InputType()
 export class UpdateBoardInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a board id' }) boardId!: string;
-  @Field({ nullable: true, description: 'One line, 1–100 characters.' }) @SingleLineText(100, { optional: true }) name?: string;
+  @Field({ nullable: true, description: `One line, 1–${BOARD_NAME_MAX} characters.` }) @SingleLineText(BOARD_NAME_MAX, { optional: true }) name?: string;
   @Field({ nullable: true, description: 'A new slug, unique in the space: links with the old one stop working.' })
   @IsOptional() @Transform(trim) @Matches(SLUG, { message: SLUG_MSG }) slug?: string;
   @Field({ nullable: true, description: 'Plain text, up to 2,000 characters (line breaks and tabs, no other control characters); empty clears it.' }) @OptionalPlainText(2000) description?: string;
