@@ -15,7 +15,7 @@ import {
   StackExchangeImportSummary,
   StackExchangeProgress,
 } from '../../libs/forum/src/import/stackexchange';
-import { CreateTopicInput } from '../../libs/forum/src/topics/dto/topic.inputs';
+import { CreateTopicInput, TITLE_MAX } from '../../libs/forum/src/topics/dto/topic.inputs';
 import { BOARD_NAME_MAX, CreateBoardInput } from '../../libs/spaces/src/dto/space.inputs';
 import { DISPLAY_NAME_MAX, UpdateProfileInput } from '../../libs/identity/src/users/dto/update-profile.input';
 import { plainToInstance } from 'class-transformer';
@@ -702,6 +702,23 @@ describe('import:stackexchange', () => {
       expect(validateSync(plainToInstance(UpdateProfileInput, { displayName: display_name }))).toEqual([]);
       // The run's summary (and the command's report) counts the titles it lengthened.
       expect(summary.titlesLengthened).toBe(2);
+    });
+
+    it('holds a title made with the question\'s id to TITLE_MAX however long the id is', async () => {
+      const { dir, space, source } = await craft('long-ids', ['One', 'Two', 'Three']);
+      const short = '5'.repeat(TITLE_MAX);
+      const none = '6'.repeat(TITLE_MAX);
+      writeDumpFile(dir, 'Posts.xml', 'posts', [
+        { Id: short, PostTypeId: '1', CreationDate: '2020-05-02T10:00:00.000', Title: 'Hi', OwnerUserId: '2', Body: '<p>Short</p>' },
+        { Id: none, PostTypeId: '1', CreationDate: '2020-05-03T10:00:00.000', Title: '\u200B', OwnerUserId: '2', Body: '<p>None</p>' },
+      ]);
+      await run({ dir, space: space.slug });
+      const title = async (ext: string) => (await one(`SELECT title FROM topics WHERE id = $1`, [await linked(source, 'question', ext)])).title;
+      expect(await title(short)).toBe(`Hi (question ${short}`.slice(0, TITLE_MAX));
+      expect(await title(none)).toBe(`Question ${none}`.slice(0, TITLE_MAX));
+      for (const value of await Promise.all([short, none].map(title))) {
+        expect(validateSync(plainToInstance(CreateTopicInput, { boardId: newId(), title: value, body: 'x' })).filter((e) => e.property === 'title')).toEqual([]);
+      }
     });
 
     it("names the board it makes after the dump's folder as createBoard would take it: one line, at most BOARD_NAME_MAX characters, something to show", async () => {

@@ -274,9 +274,10 @@ const NOT_HANDLE_RUNS = new RegExp(`[^${HANDLE_CHARS}]+`, 'g');
  */
 export function importedTitle(raw: string | undefined, id: string): { title: string; lengthened: boolean } {
   const title = asSingleLine(raw ?? '', TITLE_MAX);
-  if (title === '') return { title: `Question ${id}`, lengthened: false };
+  // The id is the dump's text too, of any length: what it makes is held to the rule as well.
+  if (title === '') return { title: asSingleLine(`Question ${id}`, TITLE_MAX), lengthened: false };
   if (characterCount(title) >= TITLE_MIN) return { title, lengthened: false };
-  return { title: `${title} (question ${id})`, lengthened: true };
+  return { title: asSingleLine(`${title} (question ${id})`, TITLE_MAX), lengthened: true };
 }
 
 /** A handle (isStoredHandle, but maybe short) from a display name; '' when nothing usable is left. */
