@@ -142,6 +142,10 @@ describe('the persistent embedded cluster’s memory (memorySizing)', () => {
     }
     expect(() => sized(8, undefined, { effectiveCacheSize: '1.5 GB x' })).toThrow(/^EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: must be a size with its unit/);
     expect(() => sized(8, undefined, { sharedBuffers: '0MB' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: must be at least 1MB (got "0MB")');
+    // Below the integer range too (-2^31 pages and less): too small, not too large.
+    for (const value of ['-1MB', '-16TB', '-17TB']) {
+      expect(() => sized(8, undefined, { sharedBuffers: value })).toThrow(`EMBEDDED_PG_SHARED_BUFFERS: must be at least 1MB (got "${value}")`);
+    }
     expect(() => sized(8, `${2 * GB}`, { sharedBuffers: '3GB' })).toThrow('EMBEDDED_PG_SHARED_BUFFERS: 3GB is more than the 2048MB of memory this machine has (its cgroup limit)');
   });
 

@@ -129,9 +129,10 @@ function rint(x: number): number {
 export function parseMemorySize(value: string): number {
   const read = readPgNumber(value);
   if (!read?.unit) throw new Error(`must be a size with its unit, such as 512MB or 2GB (PostgreSQL's units: B, kB, MB, GB and TB, in that case; got ${JSON.stringify(value)})`);
-  if (!readPgMemory(value)) throw new Error(`must be less than 16TB: PostgreSQL holds this setting in pages of 8kB, at most 2^31 - 1 of them (got ${JSON.stringify(value)})`);
   const mb = Math.floor(read.amount);
+  // Before the range: a size below it (-17TB) is too small, not too large.
   if (mb < 1) throw new Error(`must be at least 1MB (got ${JSON.stringify(value)})`);
+  if (!readPgMemory(value)) throw new Error(`must be less than 16TB: PostgreSQL holds this setting in pages of 8kB, at most 2^31 - 1 of them (got ${JSON.stringify(value)})`);
   return mb;
 }
 
