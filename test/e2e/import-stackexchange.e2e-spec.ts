@@ -702,6 +702,12 @@ describe('import:stackexchange', () => {
       expect(validateSync(plainToInstance(UpdateProfileInput, { displayName: display_name }))).toEqual([]);
       // The run's summary (and the command's report) counts the titles it lengthened.
       expect(summary.titlesLengthened).toBe(2);
+      // A run again lengthens the dump's titles again, not the stored ones: nothing changes, nothing is suffixed twice.
+      const again = await run({ dir, space: space.slug });
+      expect(again.questions).toMatchObject({ created: 0, updated: 0 });
+      expect(await title('10')).toBe('C# (question 10)');
+      expect(await title('40')).toBe('🙂! (question 40)');
+      expect(await t.sql(`SELECT count(*)::int AS n FROM topics WHERE board_id = $1`, [again.boardId])).toEqual([{ n: 4 }]);
     });
 
     it('holds a title made with the question\'s id to TITLE_MAX however long the id is', async () => {
