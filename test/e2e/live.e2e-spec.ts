@@ -188,6 +188,33 @@ describe('live updates over Socket.IO', () => {
     expect([...runs.firstArgs].sort()).toEqual(topics.map((id) => `topic:${id}`).sort());
   });
 
+  it('keeps to presenceRunsAtOnce across the node: a closed tab in many rooms takes no more of the pool than a hide', async () => {
+    const leaver = await makeUser(t);
+    const stayer = await makeUser(t);
+    const topics: string[] = [];
+    for (let i = 0; i < PRESENCE_RUNS_AT_ONCE * 2 + 1; i++) topics.push((await createTopic(t, author.token, publicBoard)).id);
+    const gone = await connectLive(url, sockets, leaver.token);
+    // A signed-in reader stays in every room: each room's run reads who hides (a pool connection).
+    const stays = await connectLive(url, sockets, stayer.token);
+    for (const topicId of topics) {
+      expect(await gone.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+      expect(await stays.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    }
+    const live = t.get(LiveGateway);
+    await live.settled();
+    const runs = countCalls(live, 'sendPresence');
+    try {
+      // The closed tab leaves every room at once; each room's presence is sent again.
+      gone.disconnect();
+      while (runs.firstArgs.size < topics.length) await new Promise((resolve) => setTimeout(resolve, 20));
+      await live.settled();
+    } finally {
+      runs.restore();
+    }
+    expect(runs.most).toBe(presenceRunsAtOnce(t.config.DB_POOL_SIZE));
+    expect([...runs.firstArgs].sort()).toEqual(topics.map((id) => `topic:${id}`).sort());
+  });
+
   it('shows presence and typing, throttled', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const a = await connect(author.token);

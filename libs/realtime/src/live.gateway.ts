@@ -195,12 +195,13 @@ const SHUTDOWN_WAIT_MS = 6_000;
 const PRESENCE_ASKED_MS = 15_000;
 
 /**
- * The most topic rooms' presence a node runs at once when one event asks for many rooms: another
- * node shutting down (PRESENCE_GONE), or a member who hid or showed their profile in every room
- * their connections are in (`presenceAround`). Each run reads the room through every node and
- * takes a pool connection for its transaction. A node handing over thousands of rooms would
- * otherwise have each other node run them all at once, as every node restarts in turn. Runs of a
- * few milliseconds still answer a few thousand rooms within the sender's wait.
+ * The most topic rooms' presence a node runs at once, however many rooms are asked for at once:
+ * another node shutting down (PRESENCE_GONE), a member who hid or showed their profile in every
+ * room their connections are in (`presenceAround`), a closed tab leaving its rooms, or several of
+ * these together. Each run reads the room through every node and takes a pool connection for
+ * its transaction. A node handing over thousands of rooms would otherwise have each other node
+ * run them all at once, as every node restarts in turn. Runs of a few milliseconds still answer
+ * a few thousand rooms within the sender's wait.
  */
 export const PRESENCE_RUNS_AT_ONCE = 4;
 
@@ -208,14 +209,38 @@ export const PRESENCE_RUNS_AT_ONCE = 4;
  * How many presence runs a node with a pool of `poolSize` connections (DB_POOL_SIZE) runs at
  * once: half its connections, PRESENCE_RUNS_AT_ONCE at most (four of the ten by default), so
  * requests keep the other half. Until 2026-12-06 it was four on any pool, all of a pool of four
- * or fewer. On a pool of one (accepted for an API that runs no outbox worker) the one run takes
- * turns with requests for its connection, in the order asked: a run holds it for its own
- * transaction only and asks the pool for no other meanwhile, so it is slower there, never stuck,
- * and a request that waits for a connection longer than DB_CONNECTION_TIMEOUT_MS fails rather
- * than waits.
+ * or fewer; and it bounded one event's runs, not the node's: a closed tab's rooms (fifty, say)
+ * all ran at once, and two events at once ran twice the bound. Every run now takes one of the
+ * node's `presenceSlots` first. On a pool of one (accepted for an API that runs no outbox worker)
+ * the one run takes turns with requests for its connection, in the order asked: a run holds it
+ * for its own transaction only and asks the pool for no other meanwhile, so it is slower there,
+ * never stuck, and a request that waits for a connection longer than DB_CONNECTION_TIMEOUT_MS
+ * fails rather than waits.
  */
 export function presenceRunsAtOnce(poolSize: number): number {
   return Math.max(1, Math.min(PRESENCE_RUNS_AT_ONCE, Math.floor(poolSize / 2)));
+}
+
+/**
+ * Runs the works given to it, as many at once as it was made with and the others in the order
+ * given: a node's presence runs (`presenceHere`), whichever event asked for them.
+ */
+class Slots {
+  private readonly waiting: Array<() => void> = [];
+  constructor(private free: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // Handed straight to the next in line, or back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
 }
 
 /** Runs `work` on each item in order, `atOnce` at most at a time; resolves once all are done. `work` must not throw. */
@@ -1035,6 +1060,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** Topic rooms whose presence this node is sending (see `presence`). */
   private readonly presenceRuns = new CoalescedRuns<string>();
+  /**
+   * Every presence run of this node, whichever event asked for it (a closed tab leaving its fifty
+   * rooms, another node's PRESENCE_ASK, a hide, a node's handover, several at once), takes one of
+   * these first: `presenceRunsAtOnce(DB_POOL_SIZE)` at once, the rest of the pool left to requests.
+   */
+  private presenceSlotsMade?: Slots;
+  private get presenceSlots(): Slots {
+    return (this.presenceSlotsMade ??= new Slots(presenceRunsAtOnce(this.config.DB_POOL_SIZE)));
+  }
 
   /**
    * After a join or leave of a topic room (or a change to who may see a member in it): every
@@ -1068,7 +1102,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private presenceHere(room: string): Promise<void> {
     if (this.closing || !this.hasLocal(room)) return Promise.resolve();
     // A run asked for before the node began to close has no run after it once it has.
-    const done = this.presenceRuns.run(room, () => (this.closing || !this.hasLocal(room) ? Promise.resolve() : this.sendPresence(room)));
+    const done = this.presenceRuns.run(room, () =>
+      this.presenceSlots.run(() => (this.closing || !this.hasLocal(room) ? Promise.resolve() : this.sendPresence(room))),
+    );
     this.track(done);
     return done;
   }
