@@ -1,8 +1,9 @@
 import { AddressInfo, createServer, Socket } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
-import { QueryRunner } from 'typeorm';
-import { HEALTH_APPLICATION_NAME } from '../../libs/core/src/http/health-database';
+import { DataSource, QueryRunner } from 'typeorm';
+import { dataSourceOptions } from '../../libs/core/src/database/data-source';
+import { HEALTH_APPLICATION_NAME, HealthDatabase } from '../../libs/core/src/http/health-database';
 import { pollFor } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -17,6 +18,28 @@ describe('API basics', () => {
     const res = await request(t.http).get('/health').expect(200);
     expect(res.body.status).toBe('ok');
     expect(res.body.database.status).toBe('up');
+  });
+
+  it('opens /health\'s own connection as the API opens its pool: TLS asked in the address (sslmode) is asked there too', async () => {
+    const like = (url: string) => HealthDatabase.like(new DataSource(dataSourceOptions({ url })));
+    const plain = like(t.db.url);
+    const tls = like(`${t.db.url}${t.db.url.includes('?') ? '&' : '?'}sslmode=no-verify`);
+    try {
+      expect(await plain.answers()).toBe(true);
+      // Whether the server takes TLS on the address's transport (never on a Unix socket).
+      const [{ takes }] = await t.sql(`SELECT current_setting('ssl') = 'on' AND inet_server_addr() IS NOT NULL AS takes`);
+      if (takes) {
+        expect(await tls.answers()).toBe(true);
+        const [{ n }] = await t.sql(`SELECT count(*)::int AS n FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE application_name = $1 AND datname = current_database() AND ssl`, [HEALTH_APPLICATION_NAME]);
+        expect(n).toBe(1);
+      } else {
+        // This server takes no TLS: a connection that asks for it is refused, as the API's pool would be.
+        expect(await tls.answers()).toBe(false);
+      }
+    } finally {
+      await plain.onApplicationShutdown();
+      await tls.onApplicationShutdown();
+    }
   });
 
   it('sends GraphQL answers without an ETag or x-powered-by (nobody revalidates a POST)', async () => {
