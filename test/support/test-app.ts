@@ -5,7 +5,7 @@ import { createApp, CreateAppOptions } from '../../apps/api/src/app';
 import { AppConfig, loadConfig } from '../../libs/core/src/config/config';
 import { QueryCounter } from '../../libs/core/src/database/data-source';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
-import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { LIVE_PACE_SETTINGS, LiveGateway, LivePaceSettings } from '../../libs/realtime/src/live.gateway';
 import { WATCHED_WORDS_SETTINGS, WatchedWordsSettings } from '../../libs/moderation/src/automod/watched-words';
 import { createTestDatabase, TestDatabase } from '../setup/test-database';
 import { testWatchedWords } from './watched-words';
@@ -36,6 +36,11 @@ export class TestApp {
      * matching hooks. A test may change it (the real budget, a hook) and puts it back.
      */
     readonly watchedWords: WatchedWordsSettings = testWatchedWords(),
+    /**
+     * The clock this app's live paces count their windows by (LIVE_PACE_SETTINGS, its own object): real time unless a test
+     * stops it (`now`, put back after) so that what it sends falls in one window however slow the machine is.
+     */
+    readonly livePaces: LivePaceSettings = realTimePaces(),
   ) {}
 
   get http() {
@@ -112,6 +117,9 @@ export class TestApp {
   }
 }
 
+/** Live paces by real time, as in production, in an object of the app's own that a test may stop (`livePaces.now`). */
+const realTimePaces = (): LivePaceSettings => ({ now: () => Date.now() });
+
 /** A real API (real HTTP server, real PostgreSQL) on a database of its own. */
 export async function bootTestApp(env: Record<string, string> = {}, logStream?: NodeJS.WritableStream, app: Pick<CreateAppOptions, 'healthDatabaseUrl'> = {}): Promise<TestApp> {
   return bootNode(await createTestDatabase(), env, logStream, true, app);
@@ -148,9 +156,14 @@ async function bootNode(db: TestDatabase, env: Record<string, string>, logStream
   });
   const counter = new QueryCounter();
   const watchedWords = testWatchedWords();
-  const app = await createApp(config, db.url, { counter, logStream, ...opts, settings: [{ provide: WATCHED_WORDS_SETTINGS, useValue: watchedWords }] });
+  const livePaces = realTimePaces();
+  const settings = [
+    { provide: WATCHED_WORDS_SETTINGS, useValue: watchedWords },
+    { provide: LIVE_PACE_SETTINGS, useValue: livePaces },
+  ];
+  const app = await createApp(config, db.url, { counter, logStream, ...opts, settings });
   await app.listen(0, '127.0.0.1');
-  return new TestApp(app, db, counter, config, owns, watchedWords);
+  return new TestApp(app, db, counter, config, owns, watchedWords, livePaces);
 }
 
 /** Asserts a GraphQL error code and returns the first error. */

@@ -1,4 +1,4 @@
-import { Logger, OnModuleDestroy, OnModuleInit, UseFilters } from '@nestjs/common';
+import { Inject, Logger, OnModuleDestroy, OnModuleInit, Optional, UseFilters } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { AppConfig } from '../../core/src/config/config';
@@ -52,6 +52,18 @@ const ROOM_OPS_WINDOW_MS = 10_000;
 export const ROOM_OPS_PACE: RateRule = { bucket: 'live:room-ops', limit: ROOM_OPS_PER_WINDOW, windowSeconds: ROOM_OPS_WINDOW_MS / 1000 };
 /** The same limit for connections without a session, per client network (`networkOf`), as per-address limits count them. */
 export const ANONYMOUS_ROOM_OPS_PACE: RateRule = { ...ROOM_OPS_PACE, bucket: 'live:room-ops:ip' };
+
+/**
+ * The clock this node's own pace windows (typing's `lastTyping`, the room ops' `roomOps`, and their sweep) count by: real
+ * time in production, where nothing provides LIVE_PACE_SETTINGS. A test app gives its own (test/support/test-app.ts, as
+ * WATCHED_WORDS_SETTINGS is given: CoreOptions.settings), so that a test stops the clock and its ops fall in one window
+ * however slowly a loaded machine sends them: by real time, 125 room ops that took over 10 s opened a second window.
+ */
+export interface LivePaceSettings {
+  now(): number;
+}
+export const LIVE_PACE_SETTINGS = Symbol('LivePaceSettings');
+const REAL_TIME: LivePaceSettings = Object.freeze({ now: () => Date.now() });
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
 
@@ -395,6 +407,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     /** The node's one LISTEN connection (`CoreModule`). */
     private readonly listener: PgListener,
     private readonly limiter: RateLimiter,
+    @Optional() @Inject(LIVE_PACE_SETTINGS) private readonly paces: LivePaceSettings = REAL_TIME,
   ) {}
 
   /** This process's live connections per user (`user:<id>`) or, without a session, per client network (`ip:<address, or IPv6 /64>`). */
@@ -941,7 +954,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * (`TYPING_PACE`). A ping refused here is not counted.
    */
   private async mayType(userId: string): Promise<boolean> {
-    const now = Date.now();
+    const now = this.paces.now();
     const last = this.lastTyping.get(userId);
     if (last !== undefined && now - last < TYPING_EVERY_MS) return false;
     this.lastTyping.set(userId, now);
@@ -950,9 +963,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** Forgets the typing and room-op records whose window has passed (the session sweep's). */
   private forgetPaces(): void {
+    const paced = this.paces.now();
+    for (const [userId, at] of this.lastTyping) if (paced - at >= TYPING_EVERY_MS) this.lastTyping.delete(userId);
+    for (const [key, ops] of this.roomOps) if (paced - ops.since >= ROOM_OPS_WINDOW_MS) this.roomOps.delete(key);
     const now = Date.now();
-    for (const [userId, at] of this.lastTyping) if (now - at >= TYPING_EVERY_MS) this.lastTyping.delete(userId);
-    for (const [key, ops] of this.roomOps) if (now - ops.since >= ROOM_OPS_WINDOW_MS) this.roomOps.delete(key);
     for (const [room, at] of this.presenceAsked) if (now - at >= PRESENCE_ASKED_MS) this.presenceAsked.delete(room);
   }
 
@@ -977,7 +991,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const { userId, address } = socket.data as SocketData;
     const [rule, key] = userId ? [ROOM_OPS_PACE, userId] : [ANONYMOUS_ROOM_OPS_PACE, networkOf(address)];
     const local = `${userId ? 'user' : 'ip'}:${key}`;
-    const ops = withRoomOp(this.roomOps.get(local), Date.now());
+    const ops = withRoomOp(this.roomOps.get(local), this.paces.now());
     this.roomOps.set(local, ops);
     if (ops.count > ROOM_OPS_PER_WINDOW) return false;
     return this.limiter.admits([[rule, key]]);
