@@ -1,4 +1,4 @@
-import { EventBus } from '../../libs/core/src/events';
+import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
@@ -919,27 +919,48 @@ describe('live updates over Socket.IO', () => {
 
   it('holds a push that is waiting for a hold on pushes for one registered meanwhile too, until that one is done, past the first one’s wait', async () => {
     const gateway = t.get(LiveGateway);
+    const inside = gateway as unknown as { onEvent(e: DomainEvent): Promise<void>; afterRechecks(): Promise<void> };
     const topic = await createTopic(t, author.token, publicBoard);
     const s = await connect((await makeUser(t)).token);
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
     const heard: string[] = [];
     s.on('post:created', () => heard.push('post:created'));
-    const warned = jest.spyOn((gateway as unknown as { log: { warn: (...args: unknown[]) => void } }).log, 'warn').mockImplementation(() => undefined);
+    // The first hold's wait over (it is dropped, and said so).
+    let firstWaitOver!: () => void;
+    const firstOver = new Promise<void>((resolve) => (firstWaitOver = resolve));
+    const warned = jest.spyOn((gateway as unknown as { log: { warn: (...args: unknown[]) => void } }).log, 'warn').mockImplementation((...args: unknown[]) => {
+      if (String(args[0]).includes('after 300 ms')) firstWaitOver();
+    });
+    // Whether the push's wait for the holds (`afterRechecks`) has ended.
+    const realWait = inside.afterRechecks.bind(gateway);
+    let waitEnded = false;
+    const waits = jest.spyOn(inside, 'afterRechecks').mockImplementation(() => realWait().finally(() => (waitEnded = true)));
+    const realOnEvent = inside.onEvent.bind(gateway);
     let release!: () => void;
-    try {
-      // A hold that never ends, waited for 300 ms: the reply's push begins to wait for it.
+    // The reply's push, as it starts: a hold that never ends, waited for 300 ms, which the push
+    // begins to wait for, then (the push waiting) another, waited for far longer. Both in the
+    // push's first step, however long the reply took to get there.
+    const events = jest.spyOn(inside, 'onEvent').mockImplementation((e: DomainEvent) => {
+      if (e.type !== 'post.created' || (e.payload as { topicId?: string }).topicId !== topic.id) return realOnEvent(e);
       gateway.holdPushesUntil(new Promise(() => undefined), 300);
-      await reply(t, author.token, topic.id);
-      // Then another, waited for far longer, registered while the push waits.
+      const pushed = realOnEvent(e);
       gateway.holdPushesUntil(new Promise<void>((resolve) => (release = resolve)), 20_000);
-      // Well past the first one's wait: the push still waits for the second.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return pushed;
+    });
+    try {
+      await reply(t, author.token, topic.id);
+      await firstOver;
+      // Past the first one's wait (the push's look at its holds once it passed has run): the push still waits for the second.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(waitEnded).toBe(false);
       heard.push('released');
       const created = next(s, 'post:created');
       release();
       await created;
       expect(heard).toEqual(['released', 'post:created']);
     } finally {
+      events.mockRestore();
+      waits.mockRestore();
       release?.();
       warned.mockRestore();
     }
