@@ -350,6 +350,11 @@ function regexOf(pattern: string): Kept & { re: RegExp } {
  */
 export interface MatchingSteps {
   made?: (what: 'own' | 'single', block: WordBlock, k: number) => void;
+  /**
+   * Called in the run before each pass over a whole text (`alone`: a rule run on its own; `block`: a block's scan for all its
+   * words at once; `own`: a member's own regex, where the scan found it): what a test counts to bound a run's work without a clock.
+   */
+  scanned?: (what: 'alone' | 'block' | 'own') => void;
 }
 
 /**
@@ -586,10 +591,17 @@ function rangesOf(re: RegExp, text: string): Array<[number, number]> {
 function matchRules(rules: CompiledRules, texts: string[]): Matches {
   return texts.map((text) => {
     const out: Array<Array<[number, number]>> = Array.from({ length: rules.count }, () => []);
-    for (const [i, re] of rules.alone) out[i] = rangesOf(re, text);
+    const { scanned } = thisMatch.steps;
+    for (const [i, re] of rules.alone) {
+      scanned?.('alone');
+      out[i] = rangesOf(re, text);
+    }
     for (const { block, rules: of } of rules.words) {
+      scanned?.('block');
       for (const k of wordsIn(block, text)) {
-        const ranges = rangesOf(ownOf(block, k), text);
+        const own = ownOf(block, k);
+        scanned?.('own');
+        const ranges = rangesOf(own, text);
         for (const i of of[k]) out[i] = [...ranges];
       }
     }

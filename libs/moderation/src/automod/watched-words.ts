@@ -42,6 +42,11 @@ export const RULE_SAVES: RateRule = { bucket: 'automod:rule-save', limit: 10, wi
 export interface WatchedWordsSettings {
   patternTries: TryBudget;
   matchingSteps: MatchingSteps;
+  /**
+   * A post's matching budget (MATCH_BUDGET_MS, its retry four times it) where a test gives one: one that bounds a run's work by
+   * counting its passes (`matchingSteps.scanned`) gives a budget a loaded machine cannot run out of. Absent in production.
+   */
+  matchBudgetMs?: number;
 }
 export const WATCHED_WORDS_SETTINGS = Symbol('WatchedWordsSettings');
 const PRODUCTION_SETTINGS: WatchedWordsSettings = Object.freeze({ patternTries: Object.freeze({}), matchingSteps: Object.freeze({}) });
@@ -349,8 +354,9 @@ export class WatchedWordsRule implements PostingCheck {
     if (rules.length === 0) return null;
     const folds = parts.map((p) => fold(p.text));
     let hits: Matches;
+    const budgetMs = this.settings.matchBudgetMs ?? MATCH_BUDGET_MS;
     try {
-      hits = matchAll(compileRules(rules.map((r) => ({ kind: r.kind, pattern: r.pattern, siteWide: r.space_id === null }))), folds.map((f) => f.folded), MATCH_BUDGET_MS, { retryBudgetMs: MATCH_BUDGET_MS * 4, steps: this.settings.matchingSteps });
+      hits = matchAll(compileRules(rules.map((r) => ({ kind: r.kind, pattern: r.pattern, siteWide: r.space_id === null }))), folds.map((f) => f.folded), budgetMs, { retryBudgetMs: budgetMs * 4, steps: this.settings.matchingSteps });
     } catch (err) {
       // Out of time, or a rule that threw while compiled or run (a RangeError when a regex's backtracking outgrows V8's stack): the
       // text could not be screened, so it is held or refused as for a time-out, never let through nor answered INTERNAL.
