@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -8,7 +9,11 @@ import { AppError } from '../../libs/core/src/errors';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import {
+  convertDumpBody,
+  convertDumpComment,
+  DumpConversion,
   HANDLE_ROUNDS,
+  importedTitle,
   importStackExchange,
   StackExchangeImportInterrupted,
   StackExchangeImportOptions,
@@ -563,6 +568,111 @@ describe('import:stackexchange', () => {
       const third = await run({ dir, space: space.slug });
       expect(third.answers).toMatchObject({ updated: 1, unchanged: 1 });
       expect(Object.fromEntries(await bodies())).toEqual({ [a11]: 'Redacted by a moderator.', [a12]: 'Second answer, revised upstream' });
+    });
+
+    /** What a later version of the converters might make of the same dump: every title, body and comment comes out otherwise. */
+    const reconverted: DumpConversion = {
+      title: (raw, id) => ({ title: `${importedTitle(raw, id).title} (reconverted)`, lengthened: false }),
+      body: (raw) => {
+        const c = convertDumpBody(raw);
+        return { html: `${c.html}<p>reconverted</p>`, source: `${c.source}\n\nreconverted` };
+      },
+      comment: (text) => convertDumpComment(`${text ?? ''} (reconverted)`),
+    };
+
+    /** A crafted dump with a comment on answer 11, a moderator's redaction of answer 11, and what each post and the topic hold. */
+    async function redacted(name: string) {
+      const crafted = await craft(name, ['Conv One', 'Conv Two', 'Conv Three']);
+      const comments = [{ Id: '1', PostId: '11', Text: 'A comment on the first answer', CreationDate: '2020-05-01T11:10:00.000', UserId: '2' }];
+      writeDumpFile(crafted.dir, 'Comments.xml', 'comments', comments);
+      await run({ dir: crafted.dir, space: crafted.space.slug });
+      const ids = {
+        question: (await linked(crafted.source, 'post', '10'))!,
+        a11: (await linked(crafted.source, 'post', '11'))!,
+        a12: (await linked(crafted.source, 'post', '12'))!,
+        comment: (await linked(crafted.source, 'comment', '1'))!,
+        topic: (await linked(crafted.source, 'question', '10'))!,
+      };
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      expectOk(await t.gql(EDIT, { input: { postId: ids.a11, body: 'Redacted by a moderator.', reason: 'personal data' } }, { token: admin.token }));
+      const state = async () => ({
+        posts: Object.fromEntries(
+          (await t.sql(`SELECT id, body_source, body_html, edited_at, version FROM posts WHERE id = ANY($1::uuid[])`, [[ids.question, ids.a11, ids.a12, ids.comment]])).map((r) => [
+            r.id,
+            r,
+          ]),
+        ),
+        topic: await one(`SELECT title, tags, closed, version FROM topics WHERE id = $1`, [ids.topic]),
+        revisions: (await one<{ n: number }>(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = ANY($1::uuid[])`, [Object.values(ids)])).n,
+      });
+      return { ...crafted, comments, ids, state, before: await state() };
+    }
+
+    it('keeps a moderator’s redaction and every imported row as it is when a later version converts the same dump otherwise; a change of the dump row still comes', async () => {
+      const { dir, space, ids, state, before, comments } = await redacted('reconverted');
+      const again = await run({ dir, space: space.slug, conversion: reconverted });
+      expect(again).toMatchObject({
+        questions: { created: 0, updated: 0, unchanged: 1 },
+        answers: { created: 0, updated: 0, unchanged: 2 },
+        comments: { created: 0, updated: 0, unchanged: 1 },
+        titlesLengthened: 0,
+        events: 0,
+      });
+      // The redaction stays, and nothing else was rewritten, marked edited or given a revision.
+      expect(await state()).toEqual(before);
+      expect(before.posts[ids.a11].body_source).toBe('Redacted by a moderator.');
+      // The dump itself changes answer 12 and the comment: those changes come, in the run's conversion; answer 11 stays redacted.
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers({ '12': { Body: '<p>Second answer, revised upstream</p>' } })]);
+      writeDumpFile(dir, 'Comments.xml', 'comments', [{ ...comments[0], Text: 'A comment, revised upstream' }]);
+      const third = await run({ dir, space: space.slug, conversion: reconverted });
+      expect(third).toMatchObject({
+        questions: { updated: 0, unchanged: 1 },
+        answers: { updated: 1, unchanged: 1 },
+        comments: { updated: 1, unchanged: 0 },
+      });
+      const after = await state();
+      expect(after.posts[ids.a12].body_source).toBe('Second answer, revised upstream\n\nreconverted');
+      expect(after.posts[ids.comment].body_source).toBe('A comment, revised upstream (reconverted)');
+      expect(after.posts[ids.a11]).toEqual(before.posts[ids.a11]);
+      expect(after.posts[ids.question]).toEqual(before.posts[ids.question]);
+      expect(after.topic).toEqual(before.topic);
+    });
+
+    it('takes a row whose stored digest is of the old kind (of the converted text) as unchanged, rewriting its digest only', async () => {
+      const { dir, space, source, ids, state, before } = await redacted('old-digests');
+      // As a version before raw digests left them: a hash of the converted title, tags and closed flag, and of each converted body.
+      const oldKind = (...parts: unknown[]) => createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+      const topic = await one(`SELECT title, tags, closed FROM topics WHERE id = $1`, [ids.topic]);
+      await t.sql(`UPDATE import_links SET digest = $3 WHERE source = $1 AND kind = 'question' AND external_id = $2`, [source, '10', oldKind(topic.title, topic.tags, topic.closed)]);
+      for (const [kind, ext, id] of [['post', '10', ids.question], ['post', '11', ids.a11], ['post', '12', ids.a12], ['comment', '1', ids.comment]]) {
+        // Answer 11's stored body is the moderator's: the digest of what the import had made of it was of the dump's text, here in the converter of its day.
+        const html = id === ids.a11 ? convertDumpBody(answers()[1].Body).html : before.posts[id].body_html;
+        await t.sql(`UPDATE import_links SET digest = $4 WHERE source = $1 AND kind = $2 AND external_id = $3`, [source, kind, ext, oldKind(html)]);
+      }
+      const digests = async () =>
+        (await t.sql<{ digest: string }>(`SELECT digest FROM import_links WHERE source = $1 AND kind IN ('question', 'post', 'comment') ORDER BY kind, external_id`, [source])).map(
+          (r) => r.digest,
+        );
+      const old = await digests();
+      const again = await run({ dir, space: space.slug, conversion: reconverted });
+      expect(again).toMatchObject({
+        questions: { updated: 0, unchanged: 1 },
+        answers: { updated: 0, unchanged: 2 },
+        comments: { updated: 0, unchanged: 1 },
+        events: 0,
+      });
+      expect(await state()).toEqual(before);
+      // Each digest is now of the new kind, so the next run judges the row by the dump alone.
+      const rewritten = await digests();
+      expect(rewritten).toHaveLength(5);
+      rewritten.forEach((d, i) => expect(d).not.toBe(old[i]));
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question({ Title: 'How do I escape things, revised upstream?' }), ...answers()]);
+      const third = await run({ dir, space: space.slug, conversion: reconverted });
+      expect(third).toMatchObject({ questions: { updated: 1, unchanged: 0 }, answers: { updated: 0, unchanged: 2 }, comments: { updated: 0, unchanged: 1 } });
+      expect((await state()).topic.title).toBe('How do I escape things, revised upstream? (reconverted)');
+      const { body_source, edited_at } = (await state()).posts[ids.a11];
+      expect({ body_source, edited_at }).toEqual({ body_source: 'Redacted by a moderator.', edited_at: before.posts[ids.a11].edited_at });
     });
 
     it('brings users’ AboutMe, Location and WebsiteUrl into their profiles, sanitized and checked as updateProfile checks them', async () => {

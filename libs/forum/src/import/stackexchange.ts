@@ -68,6 +68,12 @@ export interface StackExchangeImportOptions {
   progress?: (p: StackExchangeProgress) => void;
   /** Aborted, the import stops before its next batch (the batch in flight commits or rolls back whole) and lets go of its connection. */
   signal?: AbortSignal;
+  /**
+   * How this run turns the dump's titles, bodies and comments into ours (default: DUMP_CONVERSION,
+   * each one replaced by its own here): the seam through which a test runs the conversion of a later
+   * version of the code, as a re-run after an upgrade does.
+   */
+  conversion?: Partial<DumpConversion>;
 }
 
 export interface ImportCounts {
@@ -215,9 +221,34 @@ export function parseDumpDate(value: string | undefined): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-/** A hash of what a dump row says (as imported), so a later run can tell whether the dump changed it. */
+/**
+ * The kind of digest this version keeps (`digestOf`), its prefix: a hash of the dump row's own
+ * fields. Digests without it are of the old kind, a hash of what the conversion made of them
+ * (`dumpChanged`).
+ */
+const DIGEST_KIND = 'raw1:';
+
+/**
+ * A hash of what a dump row says, so a later run can tell whether the dump changed it: of the
+ * row's own fields that feed the conversion, never of what the conversion made of them, so that a
+ * later version converting the same row otherwise (an attribute added to images, a title rule)
+ * does not take it for a change of the dump and overwrite a moderator's local edit.
+ */
 function digestOf(...parts: unknown[]): string {
-  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+  return DIGEST_KIND + createHash('sha256').update(JSON.stringify(parts)).digest('base64url');
+}
+
+/**
+ * Whether the dump changed a row since the last run, from the digest that run stored: none (a link
+ * from before digests were kept) is compared with the local row, once (`differs`); one of the old
+ * kind, a hash of the conversion of its day, cannot tell the dump's changes from the conversion's
+ * and is taken as unchanged (the run then stores its digest of the new kind); else the digests
+ * are compared.
+ */
+function dumpChanged(stored: string | null, digest: string, differs: () => boolean): boolean {
+  if (stored === null) return differs();
+  if (!stored.startsWith(DIGEST_KIND)) return false;
+  return stored !== digest;
 }
 
 /**
@@ -370,6 +401,15 @@ function fitBio(source: string): string {
   return (cut > 0 ? head.slice(0, cut) : head).trim();
 }
 
+/** How dump text becomes ours: a question's title, a post's HTML, a comment's text (StackExchangeImportOptions.conversion). */
+export interface DumpConversion {
+  title: (raw: string | undefined, id: string) => { title: string; lengthened: boolean };
+  body: (raw: string | undefined) => { html: string; source: string };
+  comment: (text: string | undefined) => { html: string; source: string };
+}
+
+export const DUMP_CONVERSION: Readonly<DumpConversion> = { title: importedTitle, body: convertDumpBody, comment: convertDumpComment };
+
 interface Target {
   spaceId: string;
   boardId: string;
@@ -433,11 +473,15 @@ interface ParsedPost {
   owner: string | undefined;
   html: string;
   source: string;
+  /** The digest of the dump's text of it (`Body`, a comment's `Text`). */
+  digest: string;
   createdAt: Date;
   editedAt: Date | null;
 }
 
 interface ParsedQuestion extends ParsedPost {
+  /** The digest of the dump's title, tags and closed flag (whether it has a ClosedDate). */
+  topicDigest: string;
   title: string;
   tags: string[];
   closed: boolean;
@@ -467,6 +511,7 @@ class StackExchangeImport {
   private readonly site: string;
   private readonly source: string;
   private readonly batchSize: number;
+  private readonly convert: DumpConversion;
   private client!: PoolClient;
   private target!: Target;
   /** The placeholder that owns posts of unknown or missing users, once a committed batch found or made it. */
@@ -486,6 +531,8 @@ class StackExchangeImport {
     if (!this.site.trim()) throw AppError.badInput([{ field: 'source', message: 'is empty' }], 'The source name is empty');
     this.source = `stackexchange:${this.site}`;
     this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 500));
+    const convert = options.conversion ?? {};
+    this.convert = { title: convert.title ?? DUMP_CONVERSION.title, body: convert.body ?? DUMP_CONVERSION.body, comment: convert.comment ?? DUMP_CONVERSION.comment };
     this.summary = { source: this.source, anonymousHandle: null, ...emptyTally() };
   }
 
@@ -894,12 +941,13 @@ class StackExchangeImport {
   // --- questions ----------------------------------------------------------------------
 
   private parsePost(r: Row): ParsedPost {
-    const { html, source } = convertDumpBody(r.Body);
+    const { html, source } = this.convert.body(r.Body);
     return {
       ext: r.Id,
       owner: r.OwnerUserId || undefined,
       html,
       source,
+      digest: digestOf(r.Body ?? null),
       createdAt: parseDumpDate(r.CreationDate) ?? new Date(),
       editedAt: parseDumpDate(r.LastEditDate),
     };
@@ -917,10 +965,11 @@ class StackExchangeImport {
       const tags = parseDumpTags(r.Tags);
       read.tally.tagsRewritten += tags.rewritten;
       read.tally.tagsDropped += tags.dropped;
-      const title = importedTitle(r.Title, r.Id);
+      const title = this.convert.title(r.Title, r.Id);
       if (title.lengthened) read.tally.titlesLengthened++;
       questions.push({
         ...this.parsePost(r),
+        topicDigest: digestOf(r.Title ?? null, r.Tags ?? null, !!r.ClosedDate),
         title: title.title,
         tags: tags.tags,
         closed: !!r.ClosedDate,
@@ -967,9 +1016,7 @@ class StackExchangeImport {
       for (const q of questions) {
         const e = existing.get(q.ext);
         // The dump's own say only (a duplicate link closing it is the links' pass to keep).
-        const topicDigest = digestOf(q.title, q.tags, q.closed);
-        const bodyDigest = digestOf(q.html);
-        said.push({ kind: 'question', ext: q.ext, digest: topicDigest }, { kind: 'post', ext: q.ext, digest: bodyDigest });
+        said.push({ kind: 'question', ext: q.ext, digest: q.topicDigest }, { kind: 'post', ext: q.ext, digest: q.digest });
         if (!e) {
           const topicId = newId();
           const postId = newId();
@@ -986,8 +1033,8 @@ class StackExchangeImport {
         const closed = q.closed || e.duplicate;
         // Changed in the dump since the last run (not here: a moderator's edit stays); links from
         // before digests were kept are compared with the local row, once.
-        const topicChanged = e.topic_digest !== null ? e.topic_digest !== topicDigest : e.title !== q.title || e.closed !== closed || !sameTags(e.tags, q.tags);
-        const bodyChanged = e.body_digest !== null ? e.body_digest !== bodyDigest : e.body_html !== q.html;
+        const topicChanged = dumpChanged(e.topic_digest, q.topicDigest, () => e.title !== q.title || e.closed !== closed || !sameTags(e.tags, q.tags));
+        const bodyChanged = dumpChanged(e.body_digest, q.digest, () => e.body_html !== q.html);
         if (topicChanged) topicChanges.push({ id: e.topic_id, title: q.title, tags: q.tags, closed });
         if (bodyChanged) {
           postChanges.push({ id: e.post_id, html: q.html, source: q.source, edited_at: q.editedAt, author_id: e.author_id });
@@ -1080,7 +1127,7 @@ class StackExchangeImport {
         const e = existing.get(a.ext);
         if (!e) {
           fresh.push(a);
-        } else if (e.digest !== null ? e.digest !== digestOf(a.html) : e.body_html !== a.html) {
+        } else if (dumpChanged(e.digest, a.digest, () => e.body_html !== a.html)) {
           changes.push({ id: e.id, html: a.html, source: a.source, edited_at: a.editedAt, author_id: e.author_id });
           batch.moved.add(e.id);
           batch.emit.add(e.id);
@@ -1102,7 +1149,7 @@ class StackExchangeImport {
         placed.map((a) => a.ext),
       ]);
       await this.reconcileAccepted(pending, batch);
-      await this.rememberDigests(placed.map((a) => ({ kind: 'post', ext: a.ext, digest: digestOf(a.html) })));
+      await this.rememberDigests(placed.map((a) => ({ kind: 'post', ext: a.ext, digest: a.digest })));
       await this.emitImported(batch);
     });
   }
@@ -1123,13 +1170,14 @@ class StackExchangeImport {
         read.tally.skipped.orphanComments++;
         return;
       }
-      const { html, source } = convertDumpComment(r.Text);
+      const { html, source } = this.convert.comment(r.Text);
       comments.push({
         ext: r.Id,
         post: r.PostId,
         owner: r.UserId || undefined,
         html,
         source,
+        digest: digestOf(r.Text ?? null),
         createdAt: parseDumpDate(r.CreationDate) ?? new Date(),
         editedAt: null,
         order: i,
@@ -1166,7 +1214,7 @@ class StackExchangeImport {
         const e = existing.get(c.ext);
         if (!e) {
           fresh.push(c);
-        } else if (e.digest !== null ? e.digest !== digestOf(c.html) : e.body_html !== c.html) {
+        } else if (dumpChanged(e.digest, c.digest, () => e.body_html !== c.html)) {
           changes.push({ id: e.id, html: c.html, source: c.source, edited_at: null, author_id: e.author_id });
           batch.moved.add(e.id);
           batch.emit.add(e.id);
@@ -1185,7 +1233,7 @@ class StackExchangeImport {
         batch,
       );
       batch.tally.comments.created += fresh.length;
-      await this.rememberDigests(placed.map((c) => ({ kind: 'comment', ext: c.ext, digest: digestOf(c.html) })));
+      await this.rememberDigests(placed.map((c) => ({ kind: 'comment', ext: c.ext, digest: c.digest })));
       await this.emitImported(batch);
     });
   }
