@@ -321,6 +321,24 @@ describe('moderation: reports and the review queue', () => {
     });
   });
 
+  it('tells the author of a post restored to hidden the reason it was hidden, not the reason an APPROVE gave for deleting it', async () => {
+    const NOTE = `query($id: ID!) { post(id: $id) { moderationNote } }`;
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const writer = await makeUser(t);
+    const topic = await createTopic(t, writer.token, board);
+    const target = await reply(t, writer.token, topic.id, 'hidden, then deleted through its report, then restored');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE target_type = 'POST' AND target_id = $1 AND kind = 'REPORTS'`, [target.id]);
+    // mod2's claim keeps the item open through mod's hiding (which would uphold it).
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod2.token }));
+    expect(expectOk(await t.gql(MOD, { input: { postId: target.id, action: 'HIDE', reason: 'Off topic here' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE', reason: 'Threats get a post deleted' } }, { token: mod2.token }));
+    expect(await postState(target.id)).toBe('DELETED');
+    expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: target.id }, { token: mod.token }));
+    expect(await postState(target.id)).toBe('HIDDEN');
+    expect(expectOk(await t.gql(NOTE, { id: target.id }, { token: writer.token })).post.moderationNote).toBe('Hidden: Off topic here');
+  });
+
   it('counts a review’s APPROVE as who hid a moderator’s own post only when it hid it or upheld it hidden: one that found it deleted leaves them free to unhide what they hid themselves', async () => {
     const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
     const topic = await createTopic(t, author.token, board);

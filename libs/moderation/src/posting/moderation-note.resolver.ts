@@ -75,9 +75,11 @@ export class ModerationNoteResolver {
    * topic) in the moderation log: a moderator's `moderatePost` reason, the auto-hide's, or the
    * `reason` given with an upheld review item; never a review's note, which is the moderators'.
    * An APPROVE counts only when it hid the post (the log's `outcome` HIDDEN, `ContentOutcome`, not
-   * its wording) or gave the author a reason (`after.authorReason`, upholding the hide): one that
-   * left a hidden post as it was with no reason (action NONE, or content hidden already) leaves
-   * the reason of what hid it.
+   * its wording) or found it hidden, left it so (NONE, `before.state` HIDDEN) and gave the author a
+   * reason (`after.authorReason`, upholding the hide): one that left a hidden post as it was with
+   * no reason leaves the reason of what hid it, and one that deleted the post (DELETED), or found
+   * it deleted or shown, gave no reason for a hiding, so a post restored to hidden keeps the
+   * reason of what hid it.
    */
   private hiddenReasons(viewer: Viewer): DataLoader<HeldPost, string | null, string> {
     return this.perPost(
@@ -87,7 +89,7 @@ export class ModerationNoteResolver {
          FROM moderation_log l
         WHERE ((l.target_type = 'post' AND l.target_id = k.id) OR (l.target_type = 'topic' AND l.target_id = k.topic_id AND k.number = 1))
           AND (l.action IN ('post.hide', 'post.auto_hide')
-               OR (l.action = 'review.approve' AND (l.outcome = 'HIDDEN' OR l.after ? 'authorReason')))
+               OR (l.action = 'review.approve' AND (l.outcome = 'HIDDEN' OR (l.outcome = 'NONE' AND l.before->>'state' = 'HIDDEN' AND l.after ? 'authorReason'))))
         ORDER BY l.id DESC LIMIT 1`,
     );
   }
