@@ -6,7 +6,7 @@ import { AccountDeletionService } from '../../libs/identity/src/users/account-de
 import { freshIp } from '../support/fresh-ip';
 import { gateCalls } from '../support/gates';
 import { holdLock } from '../support/row-locks';
-import { doneOrWaiting } from '../support/lock-waits';
+import { doneOrWaiting, gateHolder } from '../support/lock-waits';
 import { BARRED_NOT_ADMIN } from '../../libs/identity/src/users/users.service';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -102,13 +102,13 @@ describe('admins stepping down', () => {
 
   it('makes no admin of a member whose site-wide suspension committed while the promotion waited for their row (CONFLICT, nothing written)', async () => {
     const [a, x] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
-    // The suspension held in its transaction, x's row held, as it judges x.
-    const gate = gateCalls(t.get(SanctionsService), 'authorize');
+    // The suspension held in its transaction, x's row held (`heldTarget` has run), before it judges x.
+    const gate = gateCalls(t.get(SanctionsService), 'heldTarget', () => true, 'after');
     try {
       const suspending = t.gql(SANCTION, { input: { userId: x.id, kind: 'SUSPEND', durationHours: 24, reason: 'Keeps them out' } }, { token: a.token });
       await gate.begun;
       const promoting = t.gql(SET_ROLE, { id: x.id, role: 'ADMIN' }, { token: a.token });
-      expect(await doneOrWaiting(t, promoting, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, promoting, 1, await gateHolder(gate))).toBe('waiting');
       gate.open();
       expectOk(await suspending);
       expect(expectError(await promoting, 'CONFLICT').message).toBe(BARRED_NOT_ADMIN);

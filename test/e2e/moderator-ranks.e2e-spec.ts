@@ -3,7 +3,7 @@ import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { CallGate, gateCalls } from '../support/gates';
 import { withLockHeld } from '../support/row-locks';
-import { doneOrWaiting, renamesWithoutWaiting } from '../support/lock-waits';
+import { doneOrWaiting, gateHolder, renamesWithoutWaiting } from '../support/lock-waits';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { ReportsService } from '../../libs/moderation/src/reports/reports.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
@@ -139,15 +139,16 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
 
   it('a member being sanctioned may change their profile meanwhile: the sanction holds their account against role changes only', async () => {
     const x = await makeUser(t);
-    // The sanction held in its transaction, x's row held, as it is about to judge x.
-    const gate = gateCalls(t.get(SanctionsService), 'authorize');
+    // The sanction held in its transaction, x's row held (`heldTarget` has run), as it is about to judge x.
+    const gate = gateCalls(t.get(SanctionsService), 'heldTarget', () => true, 'after');
     try {
       const warning = t.gql(SANCTION, { input: { userId: x.id, kind: 'WARNING', reason: 'heads up' } }, { token: globalMod.token });
       await gate.begun;
-      await renamesWithoutWaiting(t, x.token);
+      const sanctioning = await gateHolder(gate);
+      await renamesWithoutWaiting(t, x.token, sanctioning);
       // A change of role still waits for the sanction, which reads x's role as it stands.
       const promoting = t.gql(`mutation($id: ID!) { setUserRole(input: { userId: $id, role: MODERATOR }) { role } }`, { id: x.id }, { token: admin.token });
-      expect(await doneOrWaiting(t, promoting, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, promoting, 1, sanctioning)).toBe('waiting');
       gate.open();
       expectOk(await warning);
       expectOk(await promoting);

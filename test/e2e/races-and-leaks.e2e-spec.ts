@@ -726,8 +726,8 @@ describe('races and leaks found in review', () => {
           next.delete(topicId);
           const moving = t.gql(MOVE_POSTS, { input: { postIds: [post], toTopicId: to } }, { token: moderator.token });
           moves.push(moving);
-          // Done, or waiting for the decision (which then waits for it in turn, if it holds the reply).
-          await doneOrWaiting(t, moving, 1);
+          // Done, or waiting for the decision (which then waits for it in turn, if it holds the reply): queued behind the decision's backend, not any lock wait of the app's.
+          await doneOrWaiting(t, moving, 1, await backendPid(tx));
         }
         return hold(tx, topicId);
       });
