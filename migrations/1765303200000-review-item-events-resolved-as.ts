@@ -11,7 +11,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Existing lines get it from their text as every release wrote it: 'resolved: approve …',
  * 'resolved: reject …', 'resolved: ignore …' (the queue's decisions, moderatePost's, deletePost's,
  * a lifted sanction's, a published article's), and 'withdrawn' and 'superseded' (the author's own
- * change settling a held item, IGNORED). Any other line settled nothing. Idempotent: a line
+ * change settling a held item, IGNORED). A line 'resolved: ' worded after another action
+ * (moderatePost's HIDE or DELETE of held content, 'resolved: delete (moderatePost)', REJECTED) gets
+ * the status its item has: an item is settled once, by that line. Any other line settled
+ * nothing. Idempotent: a line
  * that has it already is not touched, and the column is added only once. Down drops it; the
  * text, which it was read from, stays.
  */
@@ -23,12 +26,15 @@ export class ReviewItemEventsResolvedAs1765303200000 implements MigrationInterfa
       ALTER TABLE review_item_events ADD COLUMN IF NOT EXISTS resolved_as text
         CONSTRAINT review_item_events_resolved_as_check CHECK (resolved_as IN ('APPROVED', 'REJECTED', 'IGNORED'))`);
     await q.query(`
-      UPDATE review_item_events SET resolved_as = CASE
-               WHEN action LIKE 'resolved: approve%' THEN 'APPROVED'
-               WHEN action LIKE 'resolved: reject%' THEN 'REJECTED'
-               ELSE 'IGNORED' END
-       WHERE resolved_as IS NULL
-         AND (action LIKE 'resolved: approve%' OR action LIKE 'resolved: reject%' OR action LIKE 'resolved: ignore%' OR action IN ('withdrawn', 'superseded'))`);
+      UPDATE review_item_events e SET resolved_as = CASE
+               WHEN e.action LIKE 'resolved: approve%' THEN 'APPROVED'
+               WHEN e.action LIKE 'resolved: reject%' THEN 'REJECTED'
+               WHEN e.action LIKE 'resolved: ignore%' OR e.action IN ('withdrawn', 'superseded') THEN 'IGNORED'
+               ELSE i.status END
+        FROM review_items i
+       WHERE i.id = e.review_item_id AND e.resolved_as IS NULL
+         AND (e.action LIKE 'resolved: approve%' OR e.action LIKE 'resolved: reject%' OR e.action LIKE 'resolved: ignore%' OR e.action IN ('withdrawn', 'superseded')
+              OR (e.action LIKE 'resolved: %' AND i.status IN ('APPROVED', 'REJECTED', 'IGNORED')))`);
   }
 
   async down(q: QueryRunner): Promise<void> {

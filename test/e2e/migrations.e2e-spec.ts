@@ -708,6 +708,10 @@ describe('migrations', () => {
     const held = await reply(t, author.token, topic.id, 'held, then withdrawn');
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: held.id }, { token: author.token }));
     items.push((await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [held.id]))[0].id);
+    // A held reply a moderator deleted with moderatePost: its item rejected by a line worded after the action ('resolved: delete').
+    const dropped = await reply(t, author.token, topic.id, 'held, then deleted by a moderator');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`, { input: { postId: dropped.id, action: 'DELETE' } }, { token: mod.token }));
+    items.push((await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = $1`, [dropped.id]))[0].id);
     const lines = () => t.sql(`SELECT id, review_item_id, action, resolved_as FROM review_item_events WHERE review_item_id = ANY($1::uuid[]) ORDER BY id`, [items]);
     const written = await lines();
     const settled = (item: string) => written.filter((l) => l.review_item_id === item).map((l) => [l.action.replace(/ \(.*$/, ''), l.resolved_as]);
@@ -716,6 +720,7 @@ describe('migrations', () => {
       [['reported', null], ['claimed', null], ['resolved: reject', 'REJECTED']],
       [['reported', null], ['resolved: ignore', 'IGNORED']],
       [['submitted', null], ['withdrawn', 'IGNORED']],
+      [['submitted', null], ['resolved: delete', 'REJECTED']],
     ]);
     // As releases before it left them (no column), then filled from their text; again, changing nothing.
     await redoMigration(t, new ReviewItemEventsResolvedAs1765303200000());
