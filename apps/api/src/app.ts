@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { INestApplication, Logger as NestLogger, ValueProvider } from '@nestjs/common';
+import { INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -9,6 +9,7 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { QueryCounter } from '../../../libs/core/src/database/data-source';
 import { inputValidationPipe } from '../../../libs/core/src/graphql/errors';
+import type { Setting } from '../../../libs/core/src/settings';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from '../../../libs/realtime/src/redis-io.adapter';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
@@ -19,7 +20,7 @@ export interface CreateAppOptions {
   /** Where /health's own connection goes (`HealthDatabase`): the API's database unless a test points it elsewhere. */
   healthDatabaseUrl?: string;
   /** CoreOptions' `settings` (tests give their own). */
-  settings?: ValueProvider[];
+  settings?: Setting[];
 }
 
 /** Builds the API application (used by `npm start`, the CLI's schema printer and the tests). */

@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module, ValueProvider } from '@nestjs/common';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, QueryCounter } from './database/data-source';
@@ -12,6 +12,7 @@ import { RateLimiter } from './rate-limit';
 import { JobScheduler } from './jobs';
 import { AuditLog } from './audit/audit-log';
 import { SignedTokens } from './signed-tokens';
+import { isSettingsToken, Setting } from './settings';
 
 export interface CoreOptions {
   config: AppConfig;
@@ -28,9 +29,11 @@ export interface CoreOptions {
   relayLiveEvents?: boolean;
   /**
    * Values for tokens a feature injects as optional settings, its defaults applying where none is given (the watched words'
-   * WATCHED_WORDS_SETTINGS): tests give their own. Provided here, globally, so that every module sees them.
+   * WATCHED_WORDS_SETTINGS): tests give their own. Provided here, globally, so that every module sees them. Settings tokens
+   * only (`settingsToken`): any other is refused, as a provider here for AppConfig, UnitOfWork or another of the core's own
+   * would replace it.
    */
-  settings?: ValueProvider[];
+  settings?: Setting[];
 }
 
 /** Config, the database, transactions with the outbox, and in-process events. */
@@ -44,6 +47,10 @@ export class CoreModule {
   }
 
   static forRoot(opts: CoreOptions): DynamicModule {
+    const settings = opts.settings ?? [];
+    for (const { provide } of settings) {
+      if (!isSettingsToken(provide)) throw new Error(`CoreOptions.settings provides settings tokens only (settingsToken), not ${String(provide)}`);
+    }
     return {
       module: CoreModule,
       imports: [
@@ -73,9 +80,9 @@ export class CoreModule {
         JobScheduler,
         AuditLog,
         SignedTokens,
-        ...(opts.settings ?? []),
+        ...settings.map(({ provide, useValue }) => ({ provide, useValue })),
       ],
-      exports: [AppConfig, QueryCounter, PgListener, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens, ...(opts.settings ?? []).map((p) => p.provide)],
+      exports: [AppConfig, QueryCounter, PgListener, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens, ...settings.map((p) => p.provide)],
     };
   }
 }

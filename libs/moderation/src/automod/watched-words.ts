@@ -9,6 +9,7 @@ import { AccessService } from '../../../access/src/access.service';
 import { ContentRenderer, htmlToText } from '../../../content/src/renderer';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
+import { settingsToken } from '../../../core/src/settings';
 import { Connection, ConnectionType, idFromCursor, PageArgs, pageSize, toConnection } from '../../../core/src/graphql/pagination';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { ID_VERSION, isUuid, newId } from '../../../core/src/ids';
@@ -48,7 +49,7 @@ export interface WatchedWordsSettings {
    */
   matchBudgetMs?: number;
 }
-export const WATCHED_WORDS_SETTINGS = Symbol('WatchedWordsSettings');
+export const WATCHED_WORDS_SETTINGS = settingsToken<WatchedWordsSettings>('WatchedWordsSettings');
 const PRODUCTION_SETTINGS: WatchedWordsSettings = Object.freeze({ patternTries: Object.freeze({}), matchingSteps: Object.freeze({}) });
 /** Time budget for all watched-word matching on one post. */
 const MATCH_BUDGET_MS = 50;
