@@ -827,47 +827,49 @@ describe('live updates over Socket.IO', () => {
     const heard: string[] = [];
     reader.on('post:created', () => heard.push('post:created'));
     reader.on('access:lost', () => heard.push('access:lost'));
-    // Slow, as with many connections (every earlier test's connections are checked too). The
-    // cap on how long pushes wait for a re-check is raised for the test: on a loaded machine the
-    // re-check of every connection outlasted its 5 s, and the cap has tests of its own.
+    // The reader's own re-check waits at a gate until the reply is committed (and its push started), so a push that did not wait
+    // for the re-check would reach them, whatever the number of connections and the machine's speed (a re-check merely slowed
+    // came before the reply when the test ran alone, with few connections, and the test passed without the hold). The cap on
+    // how long pushes wait for a re-check is raised for the test, as a loaded machine may take its 5 s; it has tests of its own.
     const gateway = t.get(LiveGateway);
     const cap = gateway.recheckWaitMs;
     gateway.recheckWaitMs = 60_000;
-    const undo = slowRechecks(50);
+    const gate = gateCalls(gateway, 'recheck', (socket: { id: string }) => socket.id === reader.id);
     try {
       const all = gateway.recheckAll();
+      await gate.begun;
       const admin = await makeUser(t, { role: 'ADMIN' });
       await reply(t, admin.token, topic.id, 'written while the node catches up');
+      gate.open();
       await all;
       await pushedSoFar(t, [reader]);
     } finally {
-      undo();
+      gate.restore();
       gateway.recheckWaitMs = cap;
     }
     expect(heard).toEqual(['access:lost']);
   });
 
   /**
-   * Until `heard` holds access:lost (ten seconds at most, however loaded the machine: a fixed
-   * wait failed under load), then until everything pushed so far has reached `s` (pushedSoFar:
-   * anything that must not follow it would be heard by then; a fixed 300 ms more proved less the
-   * slower the machine).
+   * Runs `fn` with the re-checks of `s` held at a gate (and the cap on how long pushes wait for a re-check raised: a loaded machine
+   * may reach its 5 s meanwhile; it has tests of its own), then lets them go and waits until everything pushed so far has reached
+   * `s` (pushedSoFar). A push that did not wait for the re-check reaches `s` while it is still in the room, however fast the
+   * machine: a re-check merely slowed (300 ms) could end before what `fn` then wrote on a loaded one, and the test then passed
+   * without the hold, and a fixed 300 ms after access:lost proved less the slower the machine.
    */
-  async function untilLost(heard: string[], s: Socket): Promise<void> {
-    const end = Date.now() + 10_000;
-    while (!heard.includes('access:lost') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-    await pushedSoFar(t, [s]);
-  }
-
-  /** Makes every access re-check of a socket slow, as with many sockets in a room; returns the undo. */
-  function slowRechecks(ms: number): () => void {
-    const gateway = t.get(LiveGateway) as unknown as { recheck: (...args: unknown[]) => Promise<void> };
-    const original = gateway.recheck;
-    gateway.recheck = async (...args: unknown[]) => {
-      await new Promise((r) => setTimeout(r, ms));
-      return original.apply(gateway, args);
-    };
-    return () => void (gateway.recheck = original);
+  async function withRecheckHeld(s: Socket, fn: () => Promise<void>): Promise<void> {
+    const gateway = t.get(LiveGateway);
+    const cap = gateway.recheckWaitMs;
+    gateway.recheckWaitMs = 60_000;
+    const gate = gateCalls(gateway, 'recheck', (socket: { id: string }) => socket.id === s.id);
+    try {
+      await fn();
+      gate.open();
+      await pushedSoFar(t, [s]);
+    } finally {
+      gate.restore();
+      gateway.recheckWaitMs = cap;
+    }
   }
 
   it('holds back what follows a hidden topic until its room is re-checked: no reaction reaches a reader being sent away', async () => {
@@ -879,14 +881,10 @@ describe('live updates over Socket.IO', () => {
     const heard: string[] = [];
     reader.on('reaction:updated', () => heard.push('reaction:updated'));
     reader.on('access:lost', () => heard.push('access:lost'));
-    const undo = slowRechecks(300);
-    try {
+    await withRecheckHeld(reader, async () => {
       await moderatePost(topic.firstPostId, 'HIDE', admin.token);
       await react(r.id, 'LIKE', admin.token);
-      await untilLost(heard, reader);
-    } finally {
-      undo();
-    }
+    });
     expect(heard).toEqual(['access:lost']);
   });
 
@@ -1093,18 +1091,14 @@ describe('live updates over Socket.IO', () => {
   it('holds content back while a revocation is still re-checking rooms: nothing reaches the reader who lost access', async () => {
     const { admin, member, space, topic, s } = await memberOfRestricted();
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
-    // A slow re-check, as with many sockets in the space's rooms.
-    const undo = slowRechecks(300);
     const heard: string[] = [];
     s.on('post:created', () => heard.push('post:created'));
     s.on('access:lost', () => heard.push('access:lost'));
-    try {
+    // The reader's re-check held until the reply is written, as a slow one (many sockets in the space's rooms) may be.
+    await withRecheckHeld(s, async () => {
       await revoke(space, member, admin);
       await reply(t, admin.token, topic.id, 'secret, right after the revocation');
-      await untilLost(heard, s);
-    } finally {
-      undo();
-    }
+    });
     expect(heard).toEqual(['access:lost']);
   });
 
@@ -1204,14 +1198,10 @@ describe('live updates over Socket.IO', () => {
     const heard: string[] = [];
     s.on('post:created', () => heard.push('post:created'));
     s.on('access:lost', () => heard.push('access:lost'));
-    const undo = slowRechecks(300);
-    try {
+    await withRecheckHeld(s, async () => {
       expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
       await reply(t, admin.token, topic.id, 'secret, right after the move');
-      await untilLost(heard, s);
-    } finally {
-      undo();
-    }
+    });
     expect(heard).toEqual(['access:lost']);
   });
 
