@@ -6,61 +6,48 @@ import { gateCalls } from '../support/gates';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
 /**
- * A test app on a pool of one connection, whose statements wait for it `timeoutMs` at most (DB_CONNECTION_TIMEOUT_MS), booted
- * for the describe it is called in: `hold` takes the connection for the test, `release` gives it back (done after each test
- * too, however it ended). Nothing of the app holds it meanwhile, so every wait below ends with the bound, whatever the machine's
- * speed, and nothing is timed.
+ * A statement waits for a pool connection DB_CONNECTION_TIMEOUT_MS at most. Every connection of
+ * the pool (one here) is held by the test, not by a request, until it lets go: each wait below
+ * ends with the bound, whatever the machine's speed, and nothing is timed.
  */
-function heldPoolOfOne(timeoutMs: number) {
-  let app: TestApp;
+describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
+  let t: TestApp;
   let held: QueryRunner | undefined;
-  const release = async () => {
+  /** Takes the pool's one connection. */
+  const holdThePool = async () => {
+    held = t.ds.createQueryRunner();
+    await held.connect();
+  };
+  /** Gives it back (after each test too, however it ended). */
+  const letGo = async () => {
     await held?.release();
     held = undefined;
   };
   beforeAll(async () => {
-    app = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: String(timeoutMs) });
+    t = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: '300' });
   });
-  afterEach(release);
-  afterAll(() => app.close());
-  return {
-    get t(): TestApp {
-      return app;
-    },
-    /** Takes the pool's one connection. */
-    hold: async () => {
-      held = app.ds.createQueryRunner();
-      await held.connect();
-    },
-    release,
-  };
-}
-
-/** A statement waits for a pool connection DB_CONNECTION_TIMEOUT_MS at most (the pool's one connection held by the test: heldPoolOfOne). */
-describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
-  const pool = heldPoolOfOne(300);
+  afterEach(letGo);
+  afterAll(() => t.close());
 
   it('answers a request that found no connection free INTERNAL with a correlation id, nothing of the pool in it, and serves it once one is free', async () => {
-    const { t } = pool;
-    await pool.hold();
+    await holdThePool();
     const res = await t.gql('{ spaces { id } }');
     const err = expectError(res, 'INTERNAL');
     expect(err.extensions.correlationId).toEqual(expect.any(String));
     expect(err.message).toBe('Something went wrong on our side');
     expect(JSON.stringify(res.errors)).not.toMatch(/timeout|connect|stack|node_modules/i);
-    await pool.release();
+    await letGo();
     expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
   });
 
   it('answers a signed-in request, whose session is read before any field, the same way', async () => {
-    const { t } = pool;
     const user = await makeUser(t);
-    await pool.hold();
+    await holdThePool();
     const res = await t.gql('{ me { handle } }', {}, { token: user.token });
     const err = expectError(res, 'INTERNAL');
     expect(err.extensions.correlationId).toEqual(expect.any(String));
     expect(JSON.stringify(res.errors)).not.toMatch(/timeout|connect|stack|node_modules/i);
-    await pool.release();
+    await letGo();
     expect(expectOk(await t.gql('{ me { handle } }', {}, { token: user.token })).me).toEqual({ handle: user.handle });
   });
 
@@ -70,23 +57,21 @@ describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
    * waits for the pool, and fails with its bound. Answers the response, the pool given back.
    */
   const answerWithThePoolHeldAfterCommit = async (mutation: string, variables: Record<string, unknown>, token: string) => {
-    const { t } = pool;
     let armed = true;
     const gate = gateCalls(t.get(UnitOfWork), 'run', () => armed && !(armed = false), 'after');
     try {
       const answering = t.gql(mutation, variables, { token });
       await gate.begun;
-      await pool.hold();
+      await holdThePool();
       gate.open();
       return await answering;
     } finally {
       gate.restore();
-      await pool.release();
+      await letGo();
     }
   };
 
   it('answers a space admin’s change with what its transaction read, not with reads after its commit: a pool with no connection free then does not make a saved change look failed', async () => {
-    const { t } = pool;
     const admin = await makeUser(t);
     const member = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }]);
@@ -106,12 +91,11 @@ describe('the wait for a pool connection (DB_CONNECTION_TIMEOUT_MS)', () => {
   });
 
   it('reports on /health a pool with no connection free as busy (503), and up again once one is', async () => {
-    const { t } = pool;
-    await pool.hold();
+    await holdThePool();
     const busy = await request(t.http).get('/health');
     expect(busy.status).toBe(503);
     expect(busy.body).toEqual({ status: 'error', database: { status: 'busy' } });
-    await pool.release();
+    await letGo();
     const up = await request(t.http).get('/health');
     expect(up.status).toBe(200);
     expect(up.body.database.status).toBe('up');
