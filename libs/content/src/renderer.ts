@@ -363,17 +363,17 @@ function withoutControls(markdown: string): string {
   return markdown.replace(SPACING_CONTROLS, ' ').replace(CONTROLS, '');
 }
 
-/**
- * The content pipeline's first steps: markdown → HTML → allowlist. Raw HTML in the
- * markdown is escaped, never passed through; whatever markdown-it produces is still
- * sanitized, so a renderer or plugin bug cannot become an XSS.
- */
 /** What a renderer given one tallies of its work (ContentRenderer's `work`). */
 export interface RenderWork {
   quoteLinesScanned: number;
 }
 export const RENDER_WORK = Symbol('RenderWork');
 
+/**
+ * The content pipeline's first steps: markdown → HTML → allowlist. Raw HTML in the
+ * markdown is escaped, never passed through; whatever markdown-it produces is still
+ * sanitized, so a renderer or plugin bug cannot become an XSS.
+ */
 @Injectable()
 export class ContentRenderer {
   private readonly md: MarkdownIt.MarkdownIt;
