@@ -101,7 +101,8 @@ const BARRIER_CHANNEL = 'parvis_test_barrier';
  * session's notifications in commit order, so when it is heard, every earlier one, a notification's or a read's, has been
  * handed to the gateway, which tracks its push); the gateway's fan-outs under way finished (`LiveGateway.settled`: those
  * notifications' and committed events'); then a round trip on each socket (its answer is written after whatever was
- * emitted to the socket before, and the client reads in order).
+ * emitted to the socket before, and the client reads in order). Only what was committed or published before the call: a
+ * notification the outbox worker has yet to write (of a reply just made) is not waited for; a test drains the outbox first.
  */
 export async function pushedSoFar(t: TestApp, sockets: Socket[]): Promise<void> {
   const listener = t.get(PgListener);
