@@ -4,6 +4,7 @@ import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, Subsc
 import { AppConfig } from '../../core/src/config/config';
 import { newId } from '../../core/src/ids';
 import { CoalescedRuns } from '../../core/src/coalesced-runs';
+import { settingsToken } from '../../core/src/settings';
 import { settleWithin } from '../../core/src/settle-within';
 import { ChannelListener, PgListener } from '../../core/src/database/pg-listener';
 import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, LiveEventType, publishedLate, RELAYED_LATE } from '../../core/src/database/live-relay';
@@ -62,7 +63,7 @@ export const ANONYMOUS_ROOM_OPS_PACE: RateRule = { ...ROOM_OPS_PACE, bucket: 'li
 export interface LivePaceSettings {
   now(): number;
 }
-export const LIVE_PACE_SETTINGS = Symbol('LivePaceSettings');
+export const LIVE_PACE_SETTINGS = settingsToken<LivePaceSettings>('LivePaceSettings');
 const REAL_TIME: LivePaceSettings = Object.freeze({ now: () => Date.now() });
 
 type Ack = { ok: true; [k: string]: unknown } | { ok: false; code: string };
