@@ -906,7 +906,7 @@ export class PostsService {
         version: updated.version,
         payload: {
           postId: post.id, topicId: post.topicId, boardId: current.board_id, spaceId: current.space_id,
-          userId: viewer.id, kind, on, counts: updated.reaction_counts,
+          userId: viewer.id, kind, on,
         },
       });
       return updated;
