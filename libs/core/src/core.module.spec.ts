@@ -1,7 +1,7 @@
 import { AppConfig } from './config/config';
 import { CoreModule } from './core.module';
 import { UnitOfWork } from './database/unit-of-work';
-import { settingsToken } from './settings';
+import { Setting, SettingsToken, settingsToken } from './settings';
 
 describe('CoreModule.forRoot', () => {
   const config = new AppConfig();
@@ -12,6 +12,18 @@ describe('CoreModule.forRoot', () => {
         /settings token/,
       );
     }
+  });
+
+  it('types a plain Symbol as no settings token, so `settings` takes none at compile time (tsc -p tsconfig.test.json checks these lines)', () => {
+    // @ts-expect-error a plain Symbol is no settings token: only settingsToken makes one
+    const plain: SettingsToken<{ limit: number }> = Symbol('Example');
+    // @ts-expect-error nor is one a Setting's token
+    const setting: Setting = { provide: Symbol('Example'), useValue: {} };
+    expect(() => CoreModule.forRoot({ config, databaseUrl: 'postgres://nowhere/none', settings: [setting, { provide: plain, useValue: {} }] })).toThrow(/settings token/);
+    // What settingsToken makes is one, its value's type kept.
+    const made: SettingsToken<{ limit: number }> = settingsToken<{ limit: number }>('Example');
+    const value: Setting<{ limit: number }> = { provide: made, useValue: { limit: 1 } };
+    expect(CoreModule.forRoot({ config, databaseUrl: 'postgres://nowhere/none', settings: [value] }).exports).toContain(made);
   });
 
   it('provides and exports a settings token given its value', () => {

@@ -1,8 +1,15 @@
 /**
+ * The brand only `settingsToken` puts on a token: not exported, so no other code can name it, and a plain `Symbol()` is
+ * not a SettingsToken to the compiler (until 2026-12-06 the brand was an optional field any symbol had, and only
+ * `CoreModule.forRoot`'s check at boot caught a plain one). A type only: no token carries it at run time.
+ */
+declare const settingsBrand: unique symbol;
+
+/**
  * A token for a feature's optional settings (`settingsToken`): what the feature injects with `@Optional()`, its defaults applying
  * where nothing provides one (in production, nothing does). The only tokens `CoreOptions.settings` provides.
  */
-export type SettingsToken<T> = symbol & { readonly __settings?: T };
+export type SettingsToken<T> = symbol & { readonly [settingsBrand]: T };
 
 /** A value for a settings token (`CoreOptions.settings`). */
 export interface Setting<T = unknown> {
