@@ -1,9 +1,10 @@
-import { AddressInfo, createServer, Socket } from 'node:net';
+import { AddressInfo, connect, createServer, NetConnectOpts, Socket } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource, QueryRunner } from 'typeorm';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
-import { HEALTH_APPLICATION_NAME, HealthDatabase } from '../../libs/core/src/http/health-database';
+import { HEALTH_APPLICATION_NAME, HEALTH_CONNECT_MS, HealthDatabase } from '../../libs/core/src/http/health-database';
+import { adminUrl } from '../setup/test-database';
 import { pollFor } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -73,6 +74,45 @@ async function silentServer(): Promise<{ url: string; sockets: Set<Socket>; clos
   return {
     url: `postgres://parvis@127.0.0.1:${port}/parvis`,
     sockets,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A TCP relay to the test server's PostgreSQL whose every answer reaches the client `latencyMs`
+ * late: a database that far away takes that long to open a connection (one round trip, the test
+ * server trusting its clients) and as long again to answer a statement. `url` is the admin
+ * database's address through it.
+ */
+async function slowRelay(latencyMs: number): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(adminUrl());
+  const socketDir = target.searchParams.get('host');
+  const port = Number(target.port || 5432);
+  const upstream: NetConnectOpts = socketDir?.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: socketDir ?? target.hostname, port };
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const db = connect(upstream);
+    client.pipe(db);
+    db.on('data', (chunk: Buffer) => setTimeout(() => client.writable && client.write(chunk), latencyMs));
+    const end = () => {
+      client.destroy();
+      db.destroy();
+    };
+    for (const s of [client, db]) {
+      sockets.add(s);
+      s.on('close', () => (sockets.delete(s), end())).on('error', end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(adminUrl());
+  url.searchParams.delete('host');
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as AddressInfo).port);
+  return {
+    url: url.toString(),
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
@@ -155,6 +195,25 @@ describe('/health (its own connection, and the API pool)', () => {
       const res = await request(t.http).get('/health');
       expect(res.status).toBe(503);
       expect(res.body).toEqual({ status: 'error', database: { status: 'down' } });
+    });
+  });
+
+  describe('its own connection through a slow link: opening it and its statement each take most of their bound', () => {
+    let t: TestApp;
+    let relay: Awaited<ReturnType<typeof slowRelay>>;
+    beforeAll(async () => {
+      // Each within its 1 s bound, by a margin a loaded machine keeps; both together past it.
+      relay = await slowRelay(HEALTH_CONNECT_MS * 0.65);
+      t = await bootTestApp({}, undefined, { healthDatabaseUrl: relay.url });
+    });
+    afterAll(async () => {
+      await t.close();
+      await relay.close();
+    });
+
+    it('answers up to two checks at once, the second sharing the first\'s (it would wait for the one connection past its bound, and read down)', async () => {
+      const [first, second] = await Promise.all([request(t.http).get('/health'), request(t.http).get('/health')]);
+      expect([first.body.database.status, second.body.database.status]).toEqual(['up', 'up']);
     });
   });
 

@@ -23,6 +23,8 @@ export const HEALTH_STATEMENT_MS = 1000;
  */
 export class HealthDatabase implements OnApplicationShutdown {
   private readonly pool: Pool;
+  /** The check in flight, which checks meanwhile share (`answers`). */
+  private inFlight: Promise<boolean> | undefined;
 
   constructor(connection: PoolConfig) {
     this.pool = new Pool({
@@ -51,8 +53,19 @@ export class HealthDatabase implements OnApplicationShutdown {
     );
   }
 
-  /** Whether the database answered a statement on this connection within its bounds (HEALTH_CONNECT_MS, HEALTH_STATEMENT_MS). */
-  async answers(): Promise<boolean> {
+  /**
+   * Whether the database answered a statement on this connection within its bounds (HEALTH_CONNECT_MS, HEALTH_STATEMENT_MS).
+   * A check while another is in flight shares its answer: it would otherwise wait in the pool for the one connection, and
+   * pg-pool bounds that wait by HEALTH_CONNECT_MS too, so behind a check whose opening and statement took most of their
+   * bounds it read the database down though it answered (until 2026-12-06).
+   */
+  answers(): Promise<boolean> {
+    // Only once it has settled can another begin.
+    this.inFlight ??= this.check().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async check(): Promise<boolean> {
     let client;
     try {
       client = await this.pool.connect();
