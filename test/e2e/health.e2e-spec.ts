@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { AddressInfo, connect, createServer, NetConnectOpts, Socket } from 'node:net';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -5,6 +6,7 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { HEALTH_APPLICATION_NAME, HEALTH_CONNECT_MS, HealthDatabase } from '../../libs/core/src/http/health-database';
 import { adminUrl } from '../setup/test-database';
+import { logSink } from '../support/log-sink';
 import { pollFor } from '../support/lock-waits';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -61,7 +63,7 @@ describe('API basics', () => {
  * A TCP server that takes connections and never says a word: a database that does not answer.
  * What reaches it is kept, so a test can see that /health's connection came, and then ended.
  */
-async function silentServer(): Promise<{ url: string; sockets: Set<Socket>; close(): Promise<void> }> {
+async function silentServer(): Promise<{ url: string; password: string; sockets: Set<Socket>; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
@@ -71,8 +73,11 @@ async function silentServer(): Promise<{ url: string; sockets: Set<Socket>; clos
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  // With a password, as a production address has: what /health logs of its failures must not show it.
+  const password = `secret-${randomBytes(8).toString('hex')}`;
   return {
-    url: `postgres://parvis@127.0.0.1:${port}/parvis`,
+    url: `postgres://parvis:${password}@127.0.0.1:${port}/parvis`,
+    password,
     sockets,
     close: () => {
       for (const s of sockets) s.destroy();
@@ -166,9 +171,10 @@ describe('/health (its own connection, and the API pool)', () => {
     let t: TestApp;
     let silent: Awaited<ReturnType<typeof silentServer>>;
     let held: QueryRunner | undefined;
+    const { lines, sink } = logSink();
     beforeAll(async () => {
       silent = await silentServer();
-      t = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: '600000' }, undefined, { healthDatabaseUrl: silent.url });
+      t = await bootTestApp({ DB_POOL_SIZE: '1', DB_CONNECTION_TIMEOUT_MS: '600000', LOG_LEVEL: 'warn' }, sink, { healthDatabaseUrl: silent.url });
     });
     afterEach(async () => {
       await held?.release();
@@ -187,6 +193,18 @@ describe('/health (its own connection, and the API pool)', () => {
       await pollFor(async () => (silent.sockets.size === 0 ? true : undefined), 'the health connection to be ended');
       // The API itself still serves.
       expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
+    });
+
+    it('logs why it answered down (the connection error\'s message), and neither the password nor the connection string that holds it', async () => {
+      const from = lines.length;
+      expect((await request(t.http).get('/health')).body).toEqual({ status: 'error', database: { status: 'down' } });
+      const logged = lines.slice(from);
+      const downs = logged.map((l) => JSON.parse(l)).filter((l) => l.level >= 40 && /health/i.test(l.msg));
+      expect(downs).toEqual([expect.objectContaining({ reason: { message: expect.stringMatching(/timeout/) } })]);
+      for (const line of logged) {
+        expect(line).not.toContain(silent.password);
+        expect(line).not.toContain(silent.url);
+      }
     });
 
     it('answers down, not busy, when the pool is held too: a database that does not answer is down', async () => {

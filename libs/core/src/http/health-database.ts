@@ -1,4 +1,4 @@
-import { OnApplicationShutdown } from '@nestjs/common';
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, PoolConfig } from 'pg';
 import { DataSource } from 'typeorm';
 
@@ -22,6 +22,7 @@ export const HEALTH_STATEMENT_MS = 1000;
  * application.
  */
 export class HealthDatabase implements OnApplicationShutdown {
+  private readonly log = new Logger('Health');
   private readonly pool: Pool;
   /** The check in flight, which checks meanwhile share (`answers`). */
   private inFlight: Promise<boolean> | undefined;
@@ -69,7 +70,8 @@ export class HealthDatabase implements OnApplicationShutdown {
     let client;
     try {
       client = await this.pool.connect();
-    } catch {
+    } catch (err) {
+      this.down('opening its connection', err);
       return false;
     }
     try {
@@ -79,8 +81,20 @@ export class HealthDatabase implements OnApplicationShutdown {
     } catch (err) {
       // Its state is unknown (a statement cut off mid-answer): this connection goes, the next check opens another.
       client.release(err instanceof Error ? err : true);
+      this.down('its statement', err);
       return false;
     }
+  }
+
+  /**
+   * Logs why a check found the database down: the error's code (pg's SQLSTATE, or Node's: ECONNREFUSED...) and message,
+   * nothing else of it. pg's messages name the host, port, user or database at most, never the password; the error's other
+   * fields are left out (a server error's `detail`, a bad address's `input`, which pg-connection-string masks today).
+   */
+  private down(step: string, err: unknown): void {
+    const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+    const reason = { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(err) };
+    this.log.warn({ reason }, `health check: the database is down (${step} failed)`);
   }
 
   async onApplicationShutdown(): Promise<void> {
