@@ -725,6 +725,50 @@ describe('import:stackexchange', () => {
       expect(await profileOf('2')).toMatchObject({ bio: null, location: null, website: null });
     });
 
+    it('keeps a local change of a placeholder’s name or profile on a re-run of the same dump, not counting it updated; the dump’s own changes still come', async () => {
+      const { dir, space, source } = await craft('local-names', ['Local Name One', 'Local Name Two', 'Local Name Three']);
+      await run({ dir, space: space.slug });
+      const [u1, u2] = [(await linked(source, 'user', '1'))!, (await linked(source, 'user', '2'))!];
+      // As a moderator's correction (through the database: no mutation renames another member) or
+      // what another version's conversion made of the same Users.xml row: either way not the dump's change.
+      await t.sql(`UPDATE users SET display_name = 'Corrected Name', location = 'Redacted' WHERE id = $1`, [u1]);
+      const profile = (id: string) => one(`SELECT display_name, bio, location, website FROM users WHERE id = $1`, [id]);
+      const again = await run({ dir, space: space.slug });
+      expect(again.users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+      expect(await profile(u1)).toEqual({ display_name: 'Corrected Name', bio: null, location: 'Redacted', website: null });
+      // The dump renames user 2: that comes; user 1, unchanged there, keeps the local change.
+      writeDumpFile(dir, 'Users.xml', 'users', users(['Local Name One', 'Local Name Two, renamed', 'Local Name Three']));
+      const third = await run({ dir, space: space.slug });
+      expect(third.users).toEqual({ created: 0, updated: 1, unchanged: 2 });
+      expect(await profile(u1)).toMatchObject({ display_name: 'Corrected Name', location: 'Redacted' });
+      expect(await profile(u2)).toMatchObject({ display_name: 'Local Name Two, renamed' });
+    });
+
+    it('takes a placeholder whose link has no digest (imported before users had one) as unchanged, storing its digest only', async () => {
+      const { dir, space, source } = await craft('user-digests', ['Digest One', 'Digest Two', 'Digest Three']);
+      await run({ dir, space: space.slug });
+      const u1 = (await linked(source, 'user', '1'))!;
+      // As a version before user digests left them: no digest, and the name its conversion made (here unlike today's).
+      await t.sql(`UPDATE import_links SET digest = NULL WHERE source = $1 AND kind = 'user'`, [source]);
+      await t.sql(`UPDATE users SET display_name = 'Digest One (older conversion)' WHERE id = $1`, [u1]);
+      // Users.xml's three (not the anonymous placeholder's link, which no dump row tells).
+      const digests = async () =>
+        (await t.sql<{ digest: string | null }>(`SELECT digest FROM import_links WHERE source = $1 AND kind = 'user' AND external_id = ANY($2::text[])`, [source, ['1', '2', '-1']])).map(
+          (r) => r.digest,
+        );
+      const again = await run({ dir, space: space.slug });
+      expect(again.users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+      expect(await one(`SELECT display_name FROM users WHERE id = $1`, [u1])).toEqual({ display_name: 'Digest One (older conversion)' });
+      // Each now has a digest of the dump's own fields, so the next run judges the account by the dump alone.
+      const stored = await digests();
+      expect(stored).toHaveLength(3);
+      stored.forEach((d) => expect(d).toMatch(/^raw1:/));
+      writeDumpFile(dir, 'Users.xml', 'users', users(['Digest One, renamed upstream', 'Digest Two', 'Digest Three']));
+      const third = await run({ dir, space: space.slug });
+      expect(third.users).toEqual({ created: 0, updated: 1, unchanged: 2 });
+      expect(await one(`SELECT display_name FROM users WHERE id = $1`, [u1])).toEqual({ display_name: 'Digest One, renamed upstream' });
+    });
+
     it('imports a body or an AboutMe nested thousands of elements deep, its nesting bounded and its text kept', async () => {
       const { dir, space, source } = await craft('nested', ['Nested One', 'Nested Two', 'Nested Three']);
       const deep = (open: string, close: string, text: string) => open.repeat(5000) + text + close.repeat(5000);

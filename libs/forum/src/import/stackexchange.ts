@@ -760,18 +760,25 @@ class StackExchangeImport {
    * Users.xml rows become placeholder accounts: no e-mail, no password, `is_placeholder`
    * (sign-in refuses them, e-mails and trust levels skip them), a handle derived from the
    * display name and unique case-insensitively, and the profile the dump tells
-   * (convertDumpProfile). A re-run refreshes display names and profiles of accounts that are
-   * still placeholders.
+   * (convertDumpProfile). A re-run refreshes the display name and profile of an account that is
+   * still a placeholder when the dump changed its row since the last run (`digestOf` of the
+   * fields they are made of), so a local change of them stays until the dump's own.
    */
   private async importUsers(rows: Row[]): Promise<Batch> {
     const users = rows
       .filter((r) => r.Id)
-      .map((r) => ({ ext: r.Id, name: asSingleLine(r.DisplayName ?? '', DISPLAY_NAME_MAX), createdAt: parseDumpDate(r.CreationDate), profile: convertDumpProfile(r) }));
+      .map((r) => ({
+        ext: r.Id,
+        name: asSingleLine(r.DisplayName ?? '', DISPLAY_NAME_MAX),
+        createdAt: parseDumpDate(r.CreationDate),
+        profile: convertDumpProfile(r),
+        digest: digestOf(r.DisplayName ?? null, r.AboutMe ?? null, r.Location ?? null, r.WebsiteUrl ?? null),
+      }));
     return this.batch(new Batch(), async (batch) => {
       const existing = new Map(
         (
-          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean } & DumpProfile>(
-            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted, u.bio, u.bio_html, u.location, u.website
+          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean; digest: string | null }>(
+            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted, l.digest
                FROM import_links l JOIN users u ON u.id = l.local_id
               WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = ANY($2::text[])`,
             [this.source, users.map((u) => u.ext)],
@@ -786,10 +793,13 @@ class StackExchangeImport {
           fresh.push(u);
           continue;
         }
-        const name = u.name || e.display_name;
-        const profileChanged = (['bio', 'bio_html', 'location', 'website'] as const).some((k) => e[k] !== u.profile[k]);
+        // A link without a digest is of a version that compared the account with its conversion of
+        // the row: as a post's digest of the old kind, that cannot tell the dump's changes from the
+        // conversion's (or a moderator's), so the account is taken as unchanged (not compared with
+        // the local row, as a post without one is) and its digest stored below.
+        const dumpChangedIt = dumpChanged(e.digest, u.digest, () => false);
         // An account anonymised since (a GDPR request) keeps its neutral name and empty profile.
-        if (e.is_placeholder && !e.deleted && (name !== e.display_name || profileChanged)) changed.push({ id: e.id, name, ...u.profile });
+        if (e.is_placeholder && !e.deleted && dumpChangedIt) changed.push({ id: e.id, name: u.name || e.display_name, ...u.profile });
         else batch.tally.users.unchanged++;
       }
       if (changed.length) {
@@ -805,12 +815,14 @@ class StackExchangeImport {
         batch.tally.users.updated += updated.length;
         batch.tally.users.unchanged += changed.length - updated.length;
       }
-      if (!fresh.length) return;
-      const created = fresh.map((u) => ({ id: newId(), ext: u.ext, candidates: handleCandidates(u.name, u.ext), name: u.name, created_at: u.createdAt, ...u.profile }));
-      // A user another run of this import made meanwhile is as this run would have made it.
-      const made = (await this.insertPlaceholders(created)).filter((h) => h !== null).length;
-      batch.tally.users.created += made;
-      batch.tally.users.unchanged += created.length - made;
+      if (fresh.length) {
+        const created = fresh.map((u) => ({ id: newId(), ext: u.ext, candidates: handleCandidates(u.name, u.ext), name: u.name, created_at: u.createdAt, ...u.profile }));
+        // A user another run of this import made meanwhile is as this run would have made it.
+        const made = (await this.insertPlaceholders(created)).filter((h) => h !== null).length;
+        batch.tally.users.created += made;
+        batch.tally.users.unchanged += created.length - made;
+      }
+      await this.rememberDigests(users.map((u) => ({ kind: 'user', ext: u.ext, digest: u.digest })));
     });
   }
 
