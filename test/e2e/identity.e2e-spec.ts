@@ -1,6 +1,8 @@
 import * as argon2 from 'argon2';
 import request from 'supertest';
+import { HANDLE_MAX, HANDLE_RULE } from '../../libs/core/src/handles';
 import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { UsersRepository } from '../../libs/identity/src/users/users.repository';
 import { makeGroup, makeUser } from '../factories';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 import { freshIp } from '../support/fresh-ip';
@@ -251,6 +253,25 @@ describe('accounts and sessions', () => {
     expect(expectOk(await t.gql(q, { h: u.handle.toUpperCase() }, { token: u.token })).user.email).toBe(u.email);
     expect(expectOk(await t.gql(q, { h: u.handle }, { token: admin.token })).user.email).toBeNull();
     expectNotFound(await t.gql(q, { h: 'nobody-by-this-name' }, { token: admin.token }), 'user');
+  });
+
+  it('refuses a handle that breaks the handle rule as bad input naming `handle`, before it looks the user up', async () => {
+    const u = await makeUser(t);
+    const q = `query($h: String!) { user(handle: $h) { handle } }`;
+    const lookUp = jest.spyOn(t.get(UsersRepository), 'findByHandle');
+    try {
+      for (const h of ['x'.repeat(HANDLE_MAX + 1), 'ab', '', `${u.handle}.x`, 'a b c', `@${u.handle}`, `${u.handle}\u200b`, 'ünïcode']) {
+        const err = expectError(await t.gql(q, { h }), 'BAD_USER_INPUT');
+        expect(err.extensions.fields).toEqual([{ field: 'handle', message: expect.stringContaining(HANDLE_RULE) }]);
+      }
+      expect(lookUp).not.toHaveBeenCalled();
+      // A handle by the rule is looked up as before: any case, white space around it trimmed as sign-up trims it.
+      expect(expectOk(await t.gql(q, { h: ` ${u.handle.toUpperCase()} ` })).user).toEqual({ handle: u.handle });
+      expectNotFound(await t.gql(q, { h: 'x'.repeat(HANDLE_MAX) }), 'user');
+      expect(lookUp).toHaveBeenCalledTimes(2);
+    } finally {
+      lookUp.mockRestore();
+    }
   });
 
   it('lets admins change roles, never demoting the last admin', async () => {

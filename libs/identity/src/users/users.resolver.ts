@@ -2,6 +2,7 @@ import { Args, Context, ID, Mutation, Parent, Query, ResolveField, Resolver } fr
 import type { GqlContext } from '../../../core/src/graphql/context';
 import { SetUserRoleInput } from './dto/set-user-role.input';
 import { UpdateProfileInput } from './dto/update-profile.input';
+import { UserHandleArgs } from './dto/user-handle.args';
 import { ProfileRow, UserModel } from './user.model';
 import { IgnoresService, MAX_IGNORED } from './ignores';
 import { isSelf, seesHiddenProfile, UsersLoader } from './users.loader';
@@ -28,7 +29,7 @@ export class UsersResolver {
   }
 
   @Query(() => UserModel, { nullable: true, description: 'A public profile by handle (case-insensitive).' })
-  async user(@Args('handle') handle: string): Promise<UserModel | null> {
+  async user(@Args() { handle }: UserHandleArgs): Promise<UserModel | null> {
     return found(await this.users.byHandle(handle), 'User');
   }
 
