@@ -4,6 +4,7 @@ import { ContentRenderer } from '../../content/src/renderer';
 import { handleCandidates } from '../../forum/src/import/stackexchange';
 import { SignUpInput } from '../../identity/src/auth/dto/auth.inputs';
 import { SearchFilter } from '../../search/src/search.model';
+import { semEvalHandle } from '../../search/src/eval/semeval';
 import { HANDLE_MAX, isStoredHandle } from './handles';
 
 /** Handles and near-handles: lengths at and past the bounds, each character class, look-alikes. */
@@ -42,6 +43,11 @@ describe('the handle rule, shared', () => {
 
   it('takes and refuses some of the cases, so the agreement says something', () => {
     expect(CASES.filter(signUpTakes)).toEqual(['abc', 'ABC', 'Alice_B-2', '___', '-ab', 'ab-', '0123', 'a'.repeat(HANDLE_MAX), 'A'.repeat(HANDLE_MAX)]);
+  });
+
+  it.each(CASES)("gives a SemEval user only a handle sign-up would take and a mention would link, from the id %j", (id) => {
+    const h = semEvalHandle(id);
+    expect({ h, signUp: signUpTakes(h), mention: mentionOf(h), stored: isStoredHandle(h) }).toEqual({ h, signUp: true, mention: { collected: true, linked: true }, stored: true });
   });
 
   it.each(CASES)("gives an imported user only handles sign-up would take and a mention would link, from the name %j", (name) => {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { SaxesParser } from 'saxes';
 import { DataSource } from 'typeorm';
+import { HANDLE_CHARS, HANDLE_MAX, HANDLE_MIN } from '../../../core/src/handles';
 import { newId } from '../../../core/src/ids';
 import { escapeHtml } from '../../../content/src/renderer';
 
@@ -77,6 +78,17 @@ export async function readSemEval(file: string): Promise<SemEvalSet> {
   return { questions: [...questions.values()], threads: [...threads.values()] };
 }
 
+/** What a stored handle cannot hold (once lower-cased), by the one handle rule. */
+const NOT_HANDLE_CHARS = new RegExp(`[^${HANDLE_CHARS}]`, 'g');
+
+/**
+ * A SemEval user's placeholder handle: `ql-` and the characters of their id a handle may hold,
+ * within the handle rule's bounds (libs/core/src/handles.ts, which users.handle's CHECK holds).
+ */
+export function semEvalHandle(sourceId: string): string {
+  return `ql-${sourceId.toLowerCase().replace(NOT_HANDLE_CHARS, '')}`.slice(0, HANDLE_MAX).padEnd(HANDLE_MIN, '_');
+}
+
 /**
  * Writes the related threads into a fresh space as QUESTION topics, their comments as
  * replies (authors as placeholder users), and returns related question id → topic id.
@@ -93,7 +105,7 @@ export async function importSemEvalThreads(ds: DataSource, set: SemEvalSet): Pro
     if (!id) {
       id = newId();
       users.set(sourceId, id);
-      userRows.push([id, `ql-${sourceId.toLowerCase().replace(/[^a-z0-9_-]/g, '')}`.slice(0, 30).padEnd(3, '_'), name || sourceId]);
+      userRows.push([id, semEvalHandle(sourceId), name || sourceId]);
     }
     return id;
   };
