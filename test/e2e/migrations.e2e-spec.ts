@@ -22,8 +22,8 @@ import { SearchCountsPerLanguage1765242000000 } from '../../migrations/176524200
 import { OldArticleDraftsHidden1765285200000 } from '../../migrations/1765285200000-old-article-drafts-hidden';
 import { ReviewItemEventsResolvedAs1765303200000 } from '../../migrations/1765303200000-review-item-events-resolved-as';
 import { ModerationLogOutcome1765306800000 } from '../../migrations/1765306800000-moderation-log-outcome';
-import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
-import { AuditLog } from '../../libs/core/src/audit/audit-log';
+import { fillModerationLogOutcomes, ModerationLogOutcomeWritten1765324800000, OUTCOME_FILL_SETTING } from '../../migrations/1765324800000-moderation-log-outcome-written';
+import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -101,6 +101,54 @@ describe('migrations', () => {
   };
   /** The names of `name` and of the migrations after it: what migrating applies once back to before it. */
   const fromOn = (name: string) => migrations.slice(migrations.length - backTo(name)).map((m) => m.name);
+  /** Runs `migration`'s up on a runner of its own (as a later migration, or a second run, would). */
+  const runUp = async (migration: MigrationInterface) => {
+    const runner = t.ds.createQueryRunner();
+    try {
+      await migration.up(runner);
+    } finally {
+      await runner.release();
+    }
+  };
+  /** Moderation log entries' outcomes, by id. */
+  const outcomes = (ids: string[]) => t.sql(`SELECT l.id::text, l.outcome FROM moderation_log l WHERE l.id = ANY($1::bigint[]) ORDER BY l.id`, [ids]);
+  /** A review decision's log entry about a post (`state`: the post's before it, none for an appeal's). */
+  const review = (action: string, state: string | null, after: Record<string, unknown>) => ({ action, before: state ? { state } : null, after });
+  /**
+   * Appends entries about posts as every release before 1765324800000 wrote them, naming no
+   * `outcome` (generated then, null since), hash-chained under the log's lock with its head moved
+   * as `AuditLog` does, so the chain verifies. Returns their ids.
+   */
+  const appendAsOlderRelease = async (entries: Array<{ action: string; before: unknown; after: unknown }>): Promise<string[]> => {
+    const q = t.ds.createQueryRunner();
+    const ids: string[] = [];
+    try {
+      await q.startTransaction();
+      await q.query(`SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK]);
+      let [{ last_hash: prev }] = await q.query(`SELECT last_hash FROM moderation_log_head`);
+      for (const e of entries) {
+        const row = { at: new Date(), actor_id: null, action: e.action, target_type: 'post', target_id: newId(), space_id: null, reason: null, before: e.before, after: e.after };
+        const hash = entryHash(prev, row);
+        const [{ id }] = await q.query(
+          `WITH e AS (
+             INSERT INTO moderation_log (entry_id, at, action, target_type, target_id, before, after, prev_hash, hash)
+             VALUES ($1, $2, $3, 'post', $4, $5, $6, $7, $8) RETURNING id),
+           head AS (UPDATE moderation_log_head SET last_id = (SELECT id FROM e), last_hash = $8, entries = entries + 1)
+           SELECT id::text FROM e`,
+          [newId(), row.at, row.action, row.target_id, e.before === null ? null : JSON.stringify(e.before), JSON.stringify(e.after), prev, hash],
+        );
+        ids.push(id);
+        prev = hash;
+      }
+      await q.commitTransaction();
+    } catch (e) {
+      await q.rollbackTransaction();
+      throw e;
+    } finally {
+      await q.release();
+    }
+    return ids;
+  };
 
   it('undo to nothing on a populated database and apply again to the same schema', async () => {
     await seedDemoCommunity(t.app);
@@ -735,15 +783,6 @@ describe('migrations', () => {
   });
 
   it('gives each review decision on a post in the moderation log what it did to the content, from `after.outcome` or, for an entry written before, its wording, and leaves the chain whole (migration 1765306800000)', async () => {
-    const outcomes = (ids: string[]) => t.sql(`SELECT l.id::text, l.outcome FROM moderation_log l WHERE l.id = ANY($1::bigint[]) ORDER BY l.id`, [ids]);
-    const append = async (entries: Array<{ action: string; before: unknown; after: unknown }>): Promise<string[]> => {
-      const from = (await t.sql(`SELECT last_id::text AS id FROM moderation_log_head`))[0].id;
-      await t.get(UnitOfWork).run(async (tx) => {
-        for (const e of entries) await t.get(AuditLog).append(tx, { actorId: null, targetType: 'post', targetId: newId(), spaceId: null, ...e });
-      });
-      return (await t.sql(`SELECT l.id::text FROM moderation_log l WHERE l.id > $1 ORDER BY l.id`, [from])).map((r) => r.id);
-    };
-    const review = (action: string, state: string | null, after: Record<string, unknown>) => ({ action, before: state ? { state } : null, after });
     // Entries as every release before it worded them (`after.action`, no `outcome`), and what each did.
     const old: Array<[ReturnType<typeof review>, string | null]> = [
       [review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'hidden' }), 'HIDDEN'],
@@ -764,15 +803,18 @@ describe('migrations', () => {
       [{ action: 'post.hide', before: { state: 'VISIBLE' }, after: { state: 'HIDDEN' } }, null],
     ];
     await undo(backTo('ModerationLogOutcome1765306800000'));
-    const oldIds = await append(old.map(([e]) => e));
-    await migrateDatabase(t.db.url);
+    const oldIds = await appendAsOlderRelease(old.map(([e]) => e));
+    await runUp(new ModerationLogOutcome1765306800000());
     expect((await outcomes(oldIds)).map((r) => r.outcome)).toEqual(old.map(([, o]) => o));
     // From then on only `after.outcome` counts: an entry worded 'hidden' without it is nothing, one worded anyhow with it is what it says.
-    const newIds = await append([
+    const newIds = await appendAsOlderRelease([
       review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'hidden' }),
       review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'concealed', outcome: 'HIDDEN' }),
     ]);
     expect((await outcomes(newIds)).map((r) => r.outcome)).toEqual([null, 'HIDDEN']);
+    // Until 1765324800000 made the column plain and filled the first from its wording (an older release's entry: below).
+    await migrateDatabase(t.db.url);
+    expect((await outcomes(newIds)).map((r) => r.outcome)).toEqual(['HIDDEN', 'HIDDEN']);
     // The application writes it: a real APPROVE that hid a post.
     const [author, mod] = [await makeUser(t), await makeUser(t)];
     const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
@@ -784,13 +826,90 @@ describe('migrations', () => {
     // Again: nothing changes; and no entry was rewritten (the chain verifies).
     const all = [...oldIds, ...newIds];
     const before = await outcomes(all);
+    await runUp(new ModerationLogOutcome1765306800000());
+    expect(await outcomes(all)).toEqual(before);
+    expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  });
+
+  it('makes the log’s outcome a plain column without rewriting the table, gives the entries older releases left without one the outcome their own fields say, in batches, and the append-only trigger lets nothing else through (migration 1765324800000)', async () => {
+    await undo(backTo('ModerationLogOutcomeWritten1765324800000'));
+    // Generated again (down), its wording read up to the entries of then: an entry of a release
+    // before 1765306800000 written after them (a rolling upgrade) said nothing by its wording alone.
+    const early = await appendAsOlderRelease([
+      review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'hidden; escalation: warned' }),
+      review('review.reject', 'HIDDEN', { decision: 'REJECT', action: 'restored', outcome: 'RESTORED' }),
+    ]);
+    expect((await outcomes(early)).map((r) => r.outcome)).toEqual([null, 'RESTORED']);
+    const file = async () => (await t.sql(`SELECT pg_relation_filenode('moderation_log')::text AS f`))[0].f as string;
+    const stored = await file();
+    await migrateDatabase(t.db.url);
+    expect(await file()).toBe(stored);
+    expect(await t.sql(`SELECT is_generated FROM information_schema.columns WHERE table_name = 'moderation_log' AND column_name = 'outcome'`)).toEqual([{ is_generated: 'NEVER' }]);
+    expect((await outcomes(early)).map((r) => r.outcome)).toEqual(['HIDDEN', 'RESTORED']);
+
+    // A node of the release before, still running: its entries name no outcome (null), theirs in
+    // `after.outcome` or their wording; filled when the fill runs again (one entry a batch here).
+    const late = await appendAsOlderRelease([
+      review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'concealed', outcome: 'HIDDEN' }),
+      review('review.ignore', 'DELETED', { decision: 'IGNORE', action: 'nothing left: the post was deleted' }),
+      review('review.approve', null, { decision: 'APPROVE', action: 'hidden' }),
+      { action: 'post.hide', before: { state: 'VISIBLE' }, after: { state: 'HIDDEN' } },
+      review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'deleted', outcome: 'DELETED' }),
+    ]);
+    const [hid, , appeal, hide] = late;
+    expect((await outcomes(late)).map((r) => r.outcome)).toEqual([null, null, null, null, null]);
     const runner = t.ds.createQueryRunner();
     try {
-      await new ModerationLogOutcome1765306800000().up(runner);
+      await fillModerationLogOutcomes(runner, 1);
+      expect((await outcomes(late)).map((r) => r.outcome)).toEqual(['HIDDEN', 'NONE', null, null, 'DELETED']);
+      await runUp(new ModerationLogOutcomeWritten1765324800000()); // again: nothing changes
+      expect((await outcomes([...early, ...late])).map((r) => r.outcome)).toEqual(['HIDDEN', 'RESTORED', 'HIDDEN', 'NONE', null, null, 'DELETED']);
+      // The trigger lets the fill through, and nothing else: not without the setting, not
+      // anything but a null outcome set to what the entry says, not a DELETE.
+      const refused = async (statement: string, params: unknown[], fill: boolean) => {
+        await runner.startTransaction();
+        try {
+          if (fill) await runner.query(`SELECT set_config($1, 'on', true)`, [OUTCOME_FILL_SETTING]);
+          await expect(runner.query(statement, params)).rejects.toThrow(/append-only/);
+        } finally {
+          await runner.rollbackTransaction();
+        }
+      };
+      const set = `UPDATE moderation_log SET outcome = $2 WHERE id = $1`;
+      await refused(set, [hid, 'DELETED'], true); // an outcome changed
+      await refused(set, [hid, null], true); // or taken away
+      await refused(set, [appeal, 'HIDDEN'], true); // one the entry does not say (no post)
+      await refused(set, [hide, 'HIDDEN'], true); // nor this one (no review decision)
+      await refused(`UPDATE moderation_log SET reason = 'rewritten' WHERE id = $1`, [appeal], true);
+      await refused(`DELETE FROM moderation_log WHERE id = $1`, [appeal], true);
+      // An entry written so later still, with its outcome to fill: not without the setting, not with
+      // anything else changed beside it, nor a wrong one; what it says, alone, goes through.
+      const [pending] = await appendAsOlderRelease([review('review.reject', 'PENDING', { decision: 'REJECT', action: 'rejected' })]);
+      await refused(set, [pending, 'REJECTED'], false);
+      await refused(`UPDATE moderation_log SET outcome = 'REJECTED', reason = 'rewritten' WHERE id = $1`, [pending], true);
+      await refused(`UPDATE moderation_log SET outcome = 'REJECTED', after = after || '{"outcome": "REJECTED"}' WHERE id = $1`, [pending], true);
+      await refused(set, [pending, 'PUBLISHED'], true);
+      await refused(set, [pending, 'REJECTED'], false); // the setting went with its transaction
+      expect((await outcomes([pending]))[0].outcome).toBeNull();
+      await runner.startTransaction();
+      await runner.query(`SELECT set_config($1, 'on', true)`, [OUTCOME_FILL_SETTING]);
+      await runner.query(set, [pending, 'REJECTED']);
+      await runner.commitTransaction();
+      expect((await outcomes([pending]))[0].outcome).toBe('REJECTED');
     } finally {
       await runner.release();
     }
-    expect(await outcomes(all)).toEqual(before);
+    // No entry was rewritten: the chain verifies.
+    expect((await t.get(AuditLog).verify()).ok).toBe(true);
+    // Undone: generated again, each entry with the outcome it has; the trigger with no exception; done again.
+    const all = () => t.sql(`SELECT id::text, outcome FROM moderation_log ORDER BY id`);
+    const kept = await all();
+    await undo(backTo('ModerationLogOutcomeWritten1765324800000'));
+    expect(await all()).toEqual(kept);
+    expect(await t.sql(`SELECT is_generated FROM information_schema.columns WHERE table_name = 'moderation_log' AND column_name = 'outcome'`)).toEqual([{ is_generated: 'ALWAYS' }]);
+    expect(await t.sql(`SELECT prosrc LIKE '%' || $1 || '%' AS excepts FROM pg_proc WHERE proname = 'moderation_log_append_only'`, [OUTCOME_FILL_SETTING])).toEqual([{ excepts: false }]);
+    await migrateDatabase(t.db.url);
+    expect(await all()).toEqual(kept);
     expect((await t.get(AuditLog).verify()).ok).toBe(true);
   });
 

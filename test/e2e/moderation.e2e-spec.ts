@@ -4,7 +4,7 @@ import { hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
-import { createTopic } from '../factories/forum';
+import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind active expiresAt spaceId user { id } } }`;
@@ -362,6 +362,29 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: own.firstPostId }, { token: author.token }));
     expect(await t.sql(`SELECT 1 FROM moderation_log WHERE target_id = $1`, [own.firstPostId])).toEqual([]);
   });
+  it('writes what a review decision did to its post in its log entry’s outcome, the application’s own word, and none on other entries', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, boardA);
+    const RESOLVE = `mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`;
+    const decided = async (decision: string) => {
+      const p = await reply(t, author.token, topic.id, `reported, then ${decision}`);
+      expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [p.id]);
+      expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision } }, { token: modA.token }));
+      return p.id;
+    };
+    const hidden = await decided('APPROVE');
+    const ignored = await decided('IGNORE');
+    const hide = await reply(t, author.token, topic.id, 'hidden by hand');
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`, { input: { postId: hide.id, action: 'HIDE' } }, { token: modA.token }));
+    const entries = await t.sql(`SELECT target_id, action, outcome, after->>'outcome' AS said FROM moderation_log WHERE target_id = ANY($1::uuid[]) ORDER BY id`, [[hidden, ignored, hide.id]]);
+    expect(entries).toEqual([
+      { target_id: hidden, action: 'review.approve', outcome: 'HIDDEN', said: 'HIDDEN' },
+      { target_id: ignored, action: 'review.ignore', outcome: 'NONE', said: 'NONE' },
+      { target_id: hide.id, action: 'post.hide', outcome: null, said: null },
+    ]);
+  });
+
   it('refuses reasons and messages of invisible characters, and writes nothing', async () => {
     const member = await makeUser(t);
     const blank = '\u200b\u200b\u200b\u202e';

@@ -18,6 +18,13 @@ export interface AuditEntryInput {
   reason?: string | null;
   before?: unknown;
   after?: unknown;
+  /**
+   * What a review decision on a post or topic did to its content (`ContentOutcome`, lib
+   * `moderation`), decided by its writer; the entry's `outcome` column, which readers match on
+   * (`hiddenBy`, the reason its author reads). Null on every other entry. Not covered by the hash:
+   * the writer puts it in `after.outcome` too, which is.
+   */
+  outcome?: string | null;
 }
 
 export interface AuditRow {
@@ -128,11 +135,11 @@ export class AuditLog {
       // The entry and the head that now names and counts it, in one statement (still under the lock).
       await tx.query(
         `WITH e AS (
-           INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash)
-           VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id)
+           INSERT INTO moderation_log (entry_id, at, actor_id, action, target_type, target_id, space_id, reason, before, after, prev_hash, hash, outcome)
+           VALUES ($12, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13) RETURNING id)
          UPDATE moderation_log_head SET last_id = (SELECT id FROM e), last_hash = $11, entries = entries + 1`,
         [row.at, row.actor_id, row.action, row.target_type, row.target_id, row.space_id, row.reason,
-         row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, hash, newId()],
+         row.before === null ? null : JSON.stringify(row.before), row.after === null ? null : JSON.stringify(row.after), prev, hash, newId(), e.outcome ?? null],
       );
       prev = hash;
     }

@@ -622,8 +622,10 @@ export class ReportsService {
         reason: input.note ?? null,
         before: post ? { state: post.state } : null,
         // The reason is the author's to read (Post.moderationNote); the note stays among moderators.
-        // `outcome` is what readers match on (the log's `outcome` column, from it); `action` says it for people.
+        // `outcome` is what readers match on (the log's `outcome` column), in `after` too, which the
+        // hash covers; `action` says it for people.
         after: { decision: input.decision, action, ...(outcome ? { outcome } : {}), ...(input.reason ? { authorReason: input.reason } : {}) },
+        outcome,
       });
       await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status });
       return { row: resolved, post };

@@ -3,8 +3,8 @@ import { ConnectionType } from '../../../core/src/graphql/pagination';
 
 /**
  * What a review decision on a post or topic did to its content, written with its moderation log
- * entry (`after.outcome`, read through the log's `outcome` column, which also holds it for entries
- * written before it existed): HIDDEN, DELETED (an APPROVE that hid or deleted it), RESTORED (a
+ * entry (its `outcome` column, which readers match on, and `after.outcome`, which the hash
+ * covers; entries written before either got it from their wording, migration 1765324800000): HIDDEN, DELETED (an APPROVE that hid or deleted it), RESTORED (a
  * REJECT that brought auto-hidden content back), PUBLISHED, REJECTED (held content),
  * EDIT_PUBLISHED, EDIT_DROPPED (a held edit), NONE (the content left as it was: `before.state`
  * says how). Readers match on it, never on `after.action`, its wording for people.
