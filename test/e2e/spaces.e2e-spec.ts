@@ -6,7 +6,7 @@ import { gateCalls } from '../support/gates';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { LEVEL_RANK } from '../../libs/access/src/access-level';
-import { doneOrWaiting } from '../support/lock-waits';
+import { doneOrWaiting, gateHolder } from '../support/lock-waits';
 import { withLockHeld } from '../support/row-locks';
 
 const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
@@ -287,7 +287,7 @@ describe('spaces, grants and boards', () => {
       if (what === 'grant lowered') await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [group, byGroup.id]);
       const answer = await withLockHeld(t, demotion, params, async (h) => {
         const changing = t.gql(mutation, { input }, { token });
-        expect([what, await doneOrWaiting(t, changing, 1)]).toEqual([what, 'waiting']);
+        expect([what, await doneOrWaiting(t, changing, 1, h)]).toEqual([what, 'waiting']);
         await h.release();
         return changing;
       });
@@ -299,7 +299,7 @@ describe('spaces, grants and boards', () => {
     const answer = await withLockHeld(t, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, [demoted.id], async (h) => {
       await h.query(`UPDATE users SET role = 'MEMBER' WHERE id = $1`, [demoted.id]);
       const creating = t.gql(CREATE_SPACE, { input: { slug: 'made-while-demoted', name: 'Theirs', visibility: 'PUBLIC' } }, { token: demoted.token });
-      expect(await doneOrWaiting(t, creating, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, creating, 1, h)).toBe('waiting');
       await h.release();
       return creating;
     });
@@ -327,7 +327,7 @@ describe('spaces, grants and boards', () => {
         const changing = t.gql(mutation, { input }, { token });
         await gate.begun;
         const demoting = demote();
-        expect([what, await doneOrWaiting(t, demoting, 1)]).toEqual([what, 'waiting']);
+        expect([what, await doneOrWaiting(t, demoting, 1, await gateHolder(gate))]).toEqual([what, 'waiting']);
         gate.open();
         expectOk(await changing);
         expectOk(await demoting);
@@ -345,11 +345,13 @@ describe('spaces, grants and boards', () => {
     // As a removal from the group takes it (GroupMemberships: the group held, then the membership deleted).
     const answer = await withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR SHARE`, [group], async (h) => {
       const granting = t.gql(GRANT, { input: { spaceId: space.id, groupId: group, level: 'MODERATE' } }, { token: admin.token });
-      expect(await doneOrWaiting(t, granting, 1)).toBe('waiting');
+      expect(await doneOrWaiting(t, granting, 1, h)).toBe('waiting');
       // The grant holds nothing of the admin's yet: the removal's delete does not wait for it (it
-      // did, and one of the two was ended as a deadlock).
+      // did, and one of the two was ended as a deadlock). Counted behind the grant's backend (the
+      // one queued behind the test's lock), which the removal would queue behind.
+      const [{ pid: grant }] = await t.sql(`SELECT pid FROM pg_stat_activity WHERE $1::int = ANY (pg_blocking_pids(pid))`, [h.pid]);
       const removing = h.query(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [group, admin.id]);
-      expect(await doneOrWaiting(t, removing, 2)).toBe('done');
+      expect(await doneOrWaiting(t, removing, 1, grant)).toBe('done');
       await removing;
       await h.release();
       return granting;
