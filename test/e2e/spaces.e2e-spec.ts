@@ -7,13 +7,16 @@ import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { doneOrWaiting, gateHolder } from '../support/lock-waits';
-import { withLockHeld } from '../support/row-locks';
+import { holdLock, withLockHeld } from '../support/row-locks';
+import { AccessService } from '../../libs/access/src/access.service';
 
 const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
 const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id grants { level groupId userId } } }`;
 const REVOKE = `mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`;
 const CREATE_BOARD = `mutation($input: CreateBoardInput!) { createBoard(input: $input) { id kind slug space { slug } } }`;
 const SPACE = `query($slug: String!) { space(slug: $slug) { id slug viewerAccess boards { slug kind } } }`;
+const UPDATE_SPACE = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`;
+const UPDATE_BOARD = `mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { id } }`;
 
 describe('spaces, grants and boards', () => {
   let t: TestApp;
@@ -358,6 +361,68 @@ describe('spaces, grants and boards', () => {
     });
     expect(expectError(answer, 'FORBIDDEN').message).toBe('You need ADMIN access in this space');
     expect(await t.sql(`SELECT level FROM space_grants WHERE space_id = $1`, [space.id])).toEqual([{ level: LEVEL_RANK.ADMIN }]);
+  });
+
+  it('holds what a space admin’s change changes and their rights in one statement, before reading them again', async () => {
+    const group = await makeGroup(t);
+    await t.sql(`UPDATE groups SET visibility = 'MEMBERS' WHERE id = $1`, [group]);
+    const admin = await makeUser(t, { groups: [group] });
+    const grantee = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ groupId: group, level: 'ADMIN' }]);
+    const board = await makeBoard(t, space.id, 'FORUM', 'counted');
+    const changes: Array<[string, string, Record<string, unknown>, RegExp]> = [
+      ['grant to a user', GRANT, { spaceId: space.id, userId: grantee.id, level: 'READ' }, /FROM spaces WHERE id = \$3 FOR NO KEY UPDATE/],
+      ['grant to a group', GRANT, { spaceId: space.id, groupId: group, level: 'ADMIN' }, /FROM spaces WHERE id = \$3 FOR NO KEY UPDATE[\s\S]*FROM groups WHERE id = \$4 FOR NO KEY UPDATE/],
+      ['revoke', REVOKE, { spaceId: space.id, userId: grantee.id }, /FROM spaces WHERE id = \$3 FOR NO KEY UPDATE/],
+      ['update the space', UPDATE_SPACE, { spaceId: space.id, name: 'Counted' }, /FROM spaces WHERE id = \$3 FOR NO KEY UPDATE/],
+      ['create a board', CREATE_BOARD, { spaceId: space.id, kind: 'FORUM', name: 'New', slug: 'new' }, /FROM spaces WHERE id = \$3 FOR NO KEY UPDATE/],
+      ['update a board', UPDATE_BOARD, { boardId: board, name: 'Recounted' }, /FROM boards WHERE id = \$4 FOR NO KEY UPDATE/],
+    ];
+    const counts: Array<[string, number]> = [];
+    for (const [what, mutation, input, changed] of changes) {
+      const cost = await t.countStatements(async () => expectOk(await t.gql(mutation, { input }, { token: admin.token })));
+      // The rights (their group's ADMIN grant and their membership) are held once, by the statement
+      // that holds what the change changes first.
+      const rights = cost.statements.filter((q) => /FOR KEY SHARE OF gm/.test(q));
+      expect([what, rights]).toEqual([what, [expect.stringMatching(new RegExp(`${changed.source}[\\s\\S]*FROM users WHERE id = \\$1 FOR KEY SHARE[\\s\\S]*FOR KEY SHARE OF gm`))]]);
+      counts.push([what, cost.count]);
+    }
+    // Every statement each costs (a grant to the group it has changes nothing, so logs nothing); the
+    // rights held in a statement of their own made each one more.
+    expect(counts).toEqual([
+      ['grant to a user', 16], ['grant to a group', 13], ['revoke', 14], ['update the space', 9], ['create a board', 8], ['update a board', 8],
+    ]);
+  });
+
+  it('holds rights an admin gained while their change waited for the space: their removal from a group joined meanwhile waits for the change', async () => {
+    const [left, joined] = [await makeGroup(t), await makeGroup(t)];
+    const admin = await makeUser(t, { groups: [left] });
+    const space = await makeSpace(t, 'PUBLIC', [{ groupId: left, level: 'ADMIN' }, { groupId: joined, level: 'ADMIN' }]);
+    // Held once it has changed the space, before it commits.
+    const gate = gateCalls(t.get(AccessService), 'refreshWithin', (v: { id: string }) => v.id === admin.id);
+    try {
+      let changing;
+      const h = await holdLock(t, `SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`, [space.id]);
+      try {
+        changing = t.gql(UPDATE_SPACE, { input: { spaceId: space.id, name: 'Run by the joined' } }, { token: admin.token });
+        expect(await doneOrWaiting(t, changing, 1, h)).toBe('waiting');
+        // While its statement waits (reading rows as they were when it began): out of one group
+        // with an ADMIN grant, into another.
+        await t.sql(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [left, admin.id]);
+        await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [joined, admin.id]);
+      } finally {
+        await h.release();
+      }
+      await gate.begun;
+      const removing = t.sql(`DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, [joined, admin.id]);
+      expect(await doneOrWaiting(t, removing, 1, await gateHolder(gate))).toBe('waiting');
+      gate.open();
+      expectOk(await changing);
+      await removing;
+    } finally {
+      gate.restore();
+    }
+    expect(await t.sql(`SELECT name FROM spaces WHERE id = $1`, [space.id])).toEqual([{ name: 'Run by the joined' }]);
   });
 
   it('lets space admins rename, re-slug, describe and reorder a board, and nobody else', async () => {
