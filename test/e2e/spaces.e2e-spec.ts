@@ -9,6 +9,7 @@ import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { doneOrWaiting, gateHolder } from '../support/lock-waits';
 import { holdLock, withLockHeld } from '../support/row-locks';
 import { AccessService } from '../../libs/access/src/access.service';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 
 const CREATE_SPACE = `mutation($input: CreateSpaceInput!) { createSpace(input: $input) { id slug visibility viewerAccess } }`;
 const GRANT = `mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id grants { level groupId userId } } }`;
@@ -17,6 +18,7 @@ const CREATE_BOARD = `mutation($input: CreateBoardInput!) { createBoard(input: $
 const SPACE = `query($slug: String!) { space(slug: $slug) { id slug viewerAccess boards { slug kind } } }`;
 const UPDATE_SPACE = `mutation($input: UpdateSpaceInput!) { updateSpace(input: $input) { id } }`;
 const UPDATE_BOARD = `mutation($input: UpdateBoardInput!) { updateBoard(input: $input) { id } }`;
+const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
 
 describe('spaces, grants and boards', () => {
   let t: TestApp;
@@ -363,7 +365,7 @@ describe('spaces, grants and boards', () => {
     expect(await t.sql(`SELECT level FROM space_grants WHERE space_id = $1`, [space.id])).toEqual([{ level: LEVEL_RANK.ADMIN }]);
   });
 
-  it('holds what a space admin’s change changes and their rights in one statement, before reading them again', async () => {
+  it('holds what a space admin’s change changes, their rights and the lock their sanctions take in one statement, before reading them again', async () => {
     const group = await makeGroup(t);
     await t.sql(`UPDATE groups SET visibility = 'MEMBERS' WHERE id = $1`, [group]);
     const admin = await makeUser(t, { groups: [group] });
@@ -382,9 +384,9 @@ describe('spaces, grants and boards', () => {
     for (const [what, mutation, input, changed] of changes) {
       const cost = await t.countStatements(async () => expectOk(await t.gql(mutation, { input }, { token: admin.token })));
       // The rights (their group's ADMIN grant and their membership) are held once, by the statement
-      // that holds what the change changes first.
+      // that holds what the change changes first and takes the sanctions' lock last.
       const rights = cost.statements.filter((q) => /FOR KEY SHARE OF gm/.test(q));
-      expect([what, rights]).toEqual([what, [expect.stringMatching(new RegExp(`${changed.source}[\\s\\S]*FROM users WHERE id = \\$1 FOR KEY SHARE[\\s\\S]*FOR KEY SHARE OF gm`))]]);
+      expect([what, rights]).toEqual([what, [expect.stringMatching(new RegExp(`${changed.source}[\\s\\S]*FROM users WHERE id = \\$1 FOR KEY SHARE[\\s\\S]*FOR KEY SHARE OF gm[\\s\\S]*pg_advisory_xact_lock_shared`))]]);
       counts.push([what, cost.count]);
     }
     // Every statement each costs (a grant to the group it has changes nothing, so logs nothing); the
@@ -392,6 +394,56 @@ describe('spaces, grants and boards', () => {
     expect(counts).toEqual([
       ['grant to a user', 16], ['grant to a group', 13], ['revoke', 14], ['update the space', 9], ['create a board', 8], ['update a board', 8],
     ]);
+  });
+
+  it('orders a space admin’s change and a sanction of theirs: one given while the change is under way waits for it, and a change that waited for one reads it and is refused', async () => {
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const sanctions: Array<[string, Record<string, unknown>]> = [
+      ['suspended site-wide', { kind: 'SUSPEND', durationHours: 24 }],
+      ['banned from the space', { kind: 'BAN' }],
+    ];
+    const newAdmin = async (what: string) => {
+      const admin = await makeUser(t);
+      const space = await makeSpace(t, 'PUBLIC', [{ userId: admin.id, level: 'ADMIN' }]);
+      const sanction = { userId: admin.id, reason: 'Enough', ...sanctions.find(([w]) => w === what)![1], ...(what === 'banned from the space' ? { spaceId: space.id } : {}) };
+      const change = () => t.gql(CREATE_BOARD, { input: { spaceId: space.id, kind: 'FORUM', name: 'Theirs', slug: 'theirs' } }, { token: admin.token });
+      const boards = async () => (await t.sql(`SELECT slug FROM boards WHERE space_id = $1`, [space.id])).map((r) => r.slug);
+      return { admin, sanction, change, boards };
+    };
+    for (const [what] of sanctions) {
+      // The change first, held once it has read its admin: the sanction waits for it to commit.
+      const first = await newAdmin(what);
+      const held = gateCalls(t.get(SessionsService), 'viewerNow', (v: { id: string }) => v.id === first.admin.id, 'after');
+      try {
+        const changing = first.change();
+        await held.begun;
+        const sanctioning = t.gql(SANCTION, { input: first.sanction }, { token: globalMod.token });
+        expect([what, await doneOrWaiting(t, sanctioning, 1, await gateHolder(held))]).toEqual([what, 'waiting']);
+        held.open();
+        expectOk(await changing);
+        expectOk(await sanctioning);
+      } finally {
+        held.restore();
+      }
+      expect([what, await first.boards()]).toEqual([what, ['theirs']]);
+      // The sanction first, held once written: the change waits for it, then reads it.
+      const second = await newAdmin(what);
+      const written = gateCalls(t.get(SanctionsService), 'write', () => true, 'after');
+      let answer;
+      try {
+        const sanctioning = t.gql(SANCTION, { input: second.sanction }, { token: globalMod.token });
+        await written.begun;
+        const changing = second.change();
+        expect([what, await doneOrWaiting(t, changing, 1, await gateHolder(written))]).toEqual([what, 'waiting']);
+        written.open();
+        expectOk(await sanctioning);
+        answer = await changing;
+      } finally {
+        written.restore();
+      }
+      expect([what, answer.errors?.[0]?.extensions?.code]).toEqual([what, what === 'suspended site-wide' ? 'UNAUTHENTICATED' : 'NOT_FOUND']);
+      expect([what, await second.boards()]).toEqual([what, []]);
+    }
   });
 
   it('holds rights an admin gained while their change waited for the space: their removal from a group joined meanwhile waits for the change', async () => {

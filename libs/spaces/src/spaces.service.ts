@@ -15,6 +15,7 @@ import { BOARD_COLUMNS, SPACE_COLUMNS, SpacesRepository } from './spaces.reposit
 import { AuditLog } from '../../core/src/audit/audit-log';
 import { seesGroupSql } from '../../identity/src/groups/group-visibility';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
+import { sanctionLockSql } from '../../access/src/sanction-lock';
 
 const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
 
@@ -42,13 +43,16 @@ const SEES_GROUP = seesGroupSql('g', { viewer: '$2', admin: '$3' });
  * 3. `held`: their ADMIN grants on the space, direct or through their groups, `FOR SHARE` (a
  *    deletion or a lowering waits), and those memberships `FOR KEY SHARE` (a removal's delete
  *    waits; a change of ownership, a plain update, need not); how many, for `stillAdmin`.
+ * 4. the lock a sanction of theirs takes (`sanctionLockSql`), shared: a sanction under way is
+ *    waited for, and then read; one given later waits for the change to commit.
  */
 const holdForAdminChange = (changed: string): string => `
   SELECT ${changed} AS changed,
          (SELECT count(*) FROM (SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE) a) AS account,
          (SELECT count(*) FROM (SELECT 1 FROM space_grants WHERE space_id = $3 AND user_id = $1 AND level >= $2 FOR SHARE) direct)
        + (SELECT count(*) FROM (SELECT 1 FROM space_grants sg JOIN group_members gm ON gm.group_id = sg.group_id AND gm.user_id = $1
-                                 WHERE sg.space_id = $3 AND sg.level >= $2 FOR SHARE OF sg FOR KEY SHARE OF gm) via_groups) AS held`;
+                                 WHERE sg.space_id = $3 AND sg.level >= $2 FOR SHARE OF sg FOR KEY SHARE OF gm) via_groups) AS held,
+         (SELECT count(*) FROM (SELECT ${sanctionLockSql('$1', 'admin')}) s) AS sanction`;
 
 /** A space ($3) held first, and a group it grants to ($4, or null). */
 const HOLD_SPACE = holdForAdminChange(`(SELECT count(*) FROM (SELECT 1 FROM spaces WHERE id = $3 FOR NO KEY UPDATE) s)

@@ -82,6 +82,7 @@ export class Escalation {
       await this.audit.append(tx, { actorId: null, action: 'escalation.propose_ban', targetType: 'user', targetId: offenderId, spaceId, reason });
       return 'ban proposed';
     }
+    await this.sanctions.holdOffAdminChanges(tx, offenderId);
     const [s] = await tx.query<{ id: string }>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at, automatic, triggered_by)
        VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6::int), true, $7) RETURNING id`,

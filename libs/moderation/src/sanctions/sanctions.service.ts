@@ -11,6 +11,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { DomainEvent } from '../../../core/src/events';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
+import { sanctionLockSql } from '../../../access/src/sanction-lock';
 import { SanctionInput } from './dto/sanction.inputs';
 import { ReviewItems } from '../reports/review-items';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
@@ -193,9 +194,22 @@ export class SanctionsService {
     return this.write(tx, moderator, input);
   }
 
+  /**
+   * Holds off, until the caller commits, the member's changes as a space admin, and waits for
+   * those under way (`sanctionLockSql`): a sanction is a new row, which they cannot wait for, so a
+   * change judged before it was given committed after it. Taken before a sanction that restricts
+   * access is written (here and by the escalation ladder), not for a warning, which takes nothing.
+   * After the member's row and the judgement: a change holds its space and then this, never the
+   * other way round, and a sanction holds no space but `FOR KEY SHARE`, which lets the change by.
+   */
+  async holdOffAdminChanges(tx: Tx, userId: string): Promise<void> {
+    await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [userId]);
+  }
+
   /** Writes a sanction `judge` allowed in the same transaction (logged, announced). */
   async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
+    if (input.kind !== SanctionKind.WARNING) await this.holdOffAdminChanges(tx, input.userId);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)

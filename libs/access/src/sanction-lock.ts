@@ -1,0 +1,17 @@
+/**
+ * SQL calling for the lock that orders a sanction against its member's changes as an admin: a
+ * transaction-scoped advisory lock on the member, taken exclusively (`by` 'sanction') by what
+ * writes a sanction that restricts access (`SanctionsService.holdOffAdminChanges`), and shared
+ * (`by` 'admin') by a space admin's change before it reads its admin again
+ * (`SpacesService.holdSpace`). A sanction is a new row, which no row lock of the change's can
+ * wait for; and the one row both take, the member's account, each holds only FOR KEY SHARE
+ * (the one stronger lock that conflicts, FOR UPDATE, would also hold off the member's own
+ * profile updates and every row written with them as its author, for nothing). So of a change
+ * and a sanction of its admin, the second waits for the first to commit: a sanction given while
+ * the change is under way commits after it, and a change that waited for a sanction reads it.
+ * `userIdExpr` is the SQL of the member's id (a parameter).
+ */
+export function sanctionLockSql(userIdExpr: string, by: 'sanction' | 'admin'): string {
+  const take = by === 'sanction' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
+  return `${take}(hashtextextended('parvis:sanctions-of:' || ${userIdExpr}::uuid::text, 0))`;
+}
