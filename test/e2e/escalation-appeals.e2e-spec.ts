@@ -4,6 +4,7 @@ import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service'
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
+import { GroupMemberships } from '../../libs/identity/src/groups/group-memberships';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
 import { doneOrWaiting, gateHolder, renamesWithoutWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
@@ -154,6 +155,33 @@ describe('moderation: the escalation ladder and appeals', () => {
       const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action LIKE 'escalation.%' ORDER BY id`, [offender.id])).map((r) => r.action);
       expect(log).toEqual(['escalation.skipped', 'escalation.skipped']);
     }
+  });
+
+  it('waits for an anonymisation under way before the ladder’s step, then skips it: no sanction for an account deleted before the decision committed', async () => {
+    const offender = await makeUser(t);
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const [first, second] = [await createTopic(t, offender.token, board), await createTopic(t, offender.token, board)];
+    await uphold(first.id, reporter);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: second.id, reason: 'ABUSE' } }, { token: reporter.token }));
+    const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === second.id).node;
+    // The anonymisation held in its transaction once its row is written (deleted_at set, not committed).
+    const gate = gateCalls(t.get(GroupMemberships), 'removeDeletedAccount', (_tx: unknown, userId: string) => userId === offender.id);
+    try {
+      const anonymizing = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: offender.id }, { token: admin.token });
+      await gate.begun;
+      const deletion = await gateHolder(gate);
+      // The second upheld violation would silence: the decision waits for the deletion under way.
+      const deciding = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
+      expect(await doneOrWaiting(t, deciding, 1, deletion)).toBe('waiting');
+      gate.open();
+      expectOk(await anonymizing);
+      expect(expectOk(await deciding).resolveReviewItem.history.at(-1).action).toContain('escalation: skipped: the account was deleted');
+    } finally {
+      gate.restore();
+    }
+    expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([]);
+    const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action IN ('user.anonymize', 'escalation.skipped', 'sanction.auto') ORDER BY id`, [offender.id])).map((r) => r.action);
+    expect(log).toEqual(['user.anonymize', 'escalation.skipped']);
   });
 
   /**

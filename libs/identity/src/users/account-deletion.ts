@@ -23,6 +23,25 @@ export const USER_ANONYMIZED = 'user.anonymized';
 export const ACCOUNT_DELETION_PER_USER: RateRule = { bucket: 'account-deletion:user', limit: 5, windowSeconds: 3600 };
 
 /**
+ * The transaction-scoped advisory lock on an account's deletion: the deletion takes it
+ * exclusively, first in its transaction (before the account's row); a reader whose decision must
+ * not outlive a deletion under way takes it shared (`holdAgainstDeletion`) and reads `deleted_at`
+ * in its next statement: a deletion under way is waited for and seen, and one begun after waits
+ * until that reader has committed. The row's lock cannot say it: the deletion's write of the row
+ * is any update's (FOR NO KEY UPDATE), so a row lock that waited for it (FOR SHARE) held the
+ * member's own profile update too, until the reader committed.
+ */
+const DELETION_LOCK = (mode: '' | '_shared') => `SELECT pg_advisory_xact_lock${mode}(hashtextextended('parvis:account-deletion:' || $1::text, 0))`;
+
+/**
+ * Holds off the deletion of account `userId` until `tx` ends, waiting first for one under way:
+ * `deleted_at`, read in a later statement of `tx`, stays as read until then.
+ */
+export async function holdAgainstDeletion(tx: Tx, userId: string): Promise<void> {
+  await tx.query(DELETION_LOCK('_shared'), [userId]);
+}
+
+/**
  * Deleting an account (by its owner, `deleteMyAccount`) and anonymising one (by an admin,
  * `anonymizeUser`, e.g. on a GDPR request) are one operation: the account keeps its id, so
  * what it wrote for the community (posts, topics, ideas, votes, reactions, articles) stays,
@@ -105,7 +124,9 @@ export class AccountDeletionService {
     });
   }
 
+  /** The account's row locked for its deletion, after the deletion's own lock (DELETION_LOCK), taken while nothing else is held. */
   private async lockUser(tx: Tx, userId: string) {
+    await tx.query(DELETION_LOCK(''), [userId]);
     return tx.one<UserRow & { password_hash: string | null; deleted_at: Date | null }>(
       `SELECT ${USER_COLUMNS()}, password_hash, deleted_at FROM users WHERE id = $1 ${ACCOUNT_LOCK}`,
       [userId],

@@ -6,6 +6,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SanctionsService } from '../sanctions/sanctions.service';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
+import { holdAgainstDeletion } from '../../../identity/src/users/account-deletion';
 
 export const LADDER_WINDOW_DAYS = 90;
 
@@ -59,8 +60,10 @@ export class Escalation {
     const reason = `Escalation: ${count.n} upheld violations in ${LADDER_WINDOW_DAYS} days`;
     // Nobody is left to sanction, nor to propose a ban of: an anonymised (deleted) account, whose
     // content stays and is still judged, and an imported author's placeholder, which nobody signs
-    // in to. Read, not locked: an anonymisation committed before this read is seen; one that
-    // commits after finds the step taken, as any sanction given before the deletion stays.
+    // in to. Read with the account held against its deletion (`goneAccount`), so an anonymisation
+    // under way is waited for and seen, and one begun after waits for this decision's commit (the
+    // step taken stays, as any sanction given before the deletion). Read unlocked, an
+    // anonymisation committed between this read and the decision's commit was sanctioned after it.
     const gone = await this.goneAccount(tx, offenderId);
     if (gone) {
       await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; ${gone}` });
@@ -101,8 +104,13 @@ export class Escalation {
     return `${step.action.toLowerCase()} ${step.hours}h`;
   }
 
-  /** Why nobody is left to sanction as `userId`, or null for an account someone may still use. */
+  /**
+   * Why nobody is left to sanction as `userId`, or null for an account someone may still use:
+   * read once the account is held against its deletion until `tx` ends (`holdAgainstDeletion`,
+   * not a row lock: one the deletion's write waits for held the offender's own profile update too).
+   */
   private async goneAccount(tx: Tx, userId: string): Promise<string | null> {
+    await holdAgainstDeletion(tx, userId);
     const row = await tx.one<{ deleted: boolean; placeholder: boolean }>(
       `SELECT deleted_at IS NOT NULL AS deleted, is_placeholder AS placeholder FROM users WHERE id = $1`,
       [userId],
