@@ -625,6 +625,46 @@ describe('moderation: reports and the review queue', () => {
     expect(expectOk(await t.gql(RESOLVE, { input: { id: userItem.id, decision: 'APPROVE', reason: 'Stop the insults', sanction: { kind: 'WARNING' } } }, { token: globalMod.token })).resolveReviewItem.status).toBe('APPROVED');
   });
 
+  it('takes the reason of an APPROVE that leaves the content shown as its sanction’s, and refuses it beside a sanction’s own reason, which is all the member reads', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const reported = async () => {
+      const offender = await makeUser(t);
+      const shown = await reply(t, offender.token, topic.id, 'reported, still shown');
+      expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: shown.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [shown.id]);
+      return { offender, shown, item };
+    };
+    const troll = await makeUser(t);
+    expectOk(await t.gql(REPORT, { input: { targetType: 'USER', targetId: troll.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const [userItem] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [troll.id]);
+    const globalMod = await makeUser(t, { role: 'MODERATOR' });
+    const a = await reported();
+    const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+    const before = await snapshots.take();
+    // The post stays shown, so its author reads no decision's reason; the warning reads its own.
+    const twoReasons = { decision: 'APPROVE', reason: 'Off topic', sanction: { kind: 'WARNING', reason: 'Mind the insults' } };
+    const refusal = expectError(await t.gql(RESOLVE, { input: { id: a.item.id, action: 'NONE', ...twoReasons } }, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields as Array<{ field: string }>;
+    expect(refusal.map((f) => f.field)).toEqual(['reason']);
+    // A user report has no content to hide: the same.
+    const userRefusal = expectError(await t.gql(RESOLVE, { input: { id: userItem.id, ...twoReasons } }, { token: globalMod.token }), 'BAD_USER_INPUT').extensions.fields as Array<{ field: string }>;
+    expect(userRefusal.map((f) => f.field)).toEqual(['reason']);
+    expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+    // One reason, the decision's: it is the sanction's, which the member reads; the post stays shown.
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: a.item.id, decision: 'APPROVE', action: 'NONE', reason: 'Off topic', sanction: { kind: 'WARNING' } } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await postState(a.shown.id)).toBe('VISIBLE');
+    const mine = expectOk(await t.gql(`{ mySanctions(first: 10) { edges { node { kind reason } } } }`, {}, { token: a.offender.token })).mySanctions.edges.map((e: any) => e.node);
+    expect(mine).toEqual([{ kind: 'WARNING', reason: 'Off topic' }]);
+    // The sanction's own reason alone: taken as well.
+    const b = await reported();
+    expect(expectOk(await t.gql(RESOLVE, { input: { id: b.item.id, decision: 'APPROVE', action: 'NONE', sanction: { kind: 'WARNING', reason: 'Mind the insults' } } }, { token: mod.token })).resolveReviewItem.status).toBe('APPROVED');
+    expect(await t.sql(`SELECT reason FROM sanctions WHERE user_id = $1`, [b.offender.id])).toEqual([{ reason: 'Mind the insults' }]);
+    // Hidden, the post's author reads the decision's reason on it, and the sanction its own: both taken.
+    const c = await reported();
+    expectOk(await t.gql(RESOLVE, { input: { id: c.item.id, action: 'HIDE', ...twoReasons } }, { token: mod.token }));
+    expect(await postState(c.shown.id)).toBe('HIDDEN');
+    expect(await t.sql(`SELECT reason FROM sanctions WHERE user_id = $1`, [c.offender.id])).toEqual([{ reason: 'Mind the insults' }]);
+  });
+
   it('keeps the queue to its moderators', async () => {
     expectError(await t.gql(QUEUE, { s: space.id }, { token: otherMod.token }), 'FORBIDDEN');
     expectError(await t.gql(QUEUE, {}, { token: author.token }), 'FORBIDDEN');

@@ -153,7 +153,10 @@ function approvedState(found: ContentState, action: ReviewAction | undefined): C
  * IGNORE, of held content, an appeal (its `note` is what the appellant reads) or article feedback;
  * nor, with no sanction, the `reason` of an APPROVE that leaves the content shown (action NONE on
  * visible content, or held content, which is never hidden: judged on `post` as held), since the
- * author reads it only once the content is hidden.
+ * author reads it only once the content is hidden. With a sanction, such an APPROVE's `reason`
+ * (or a user report's) is the sanction's, which the member reads; beside a sanction's own
+ * reason it would be read by nobody, and is refused: the one reason goes on the sanction, as the
+ * reason Discourse's "agree and silence/suspend" asks goes on the penalty.
  */
 function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post: { state: ContentState } | null): void {
   const approve = input.decision === ReviewDecision.APPROVE;
@@ -169,6 +172,8 @@ function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post:
       fields.push({ field: 'reason', message: 'goes only with APPROVE of reports or automod flags (what the author reads, or a sanction’s reason) or of a ban proposal (the ban’s reason)' });
     } else if (leftShown && !sanctioned && item.kind !== 'BAN_PROPOSAL') {
       fields.push({ field: 'reason', message: 'is what the author reads once the content is hidden: this APPROVE leaves it shown (with no sanction to take it)' });
+    } else if (sanctioned && input.sanction!.reason != null && (leftShown || !judgesContent(item))) {
+      fields.push({ field: 'reason', message: 'is the sanction’s reason when it has none of its own: this APPROVE hides nothing, and the sanction’s own reason is all the member reads' });
     }
   }
   if (fields.length) throw AppError.badInput(fields);
