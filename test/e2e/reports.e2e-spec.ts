@@ -366,6 +366,37 @@ describe('moderation: reports and the review queue', () => {
     expect(await postState(upheld.post.id)).toBe('HIDDEN');
   });
 
+  it('names who hid a moderator’s own post through deletions and restores: a restore brings back the hiding it found, and the latest hide decides, whoever’s it is', async () => {
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const act = async (who: TestUser, action: string) => expectOk(await t.gql(MOD, { input: { postId: own.id, action } }, { token: who.token })).moderatePost.state;
+    const deleteAndRestore = async (deleter: TestUser, restorer: TestUser) => {
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: own.id }, { token: deleter.token }));
+      expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: own.id }, { token: restorer.token }));
+      expect(await postState(own.id)).toBe('HIDDEN');
+    };
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const own = await reply(t, mod.token, (await createTopic(t, author.token, board)).id, 'my own reply, hidden and restored by turns');
+    // mod2 hides it; mod deletes it and restores it (both theirs): it comes back hidden by mod2, which mod does not undo.
+    expect(await act(mod2, 'HIDE')).toBe('HIDDEN');
+    await deleteAndRestore(mod, mod);
+    expectError(await t.gql(MOD, { input: { postId: own.id, action: 'UNHIDE' } }, { token: mod.token }), 'FORBIDDEN');
+    // mod2 unhides it, mod hides it: the second hide, mod's own, outlives a deletion and restore by others.
+    expect(await act(mod2, 'UNHIDE')).toBe('VISIBLE');
+    expect(await act(mod, 'HIDE')).toBe('HIDDEN');
+    await deleteAndRestore(mod2, admin);
+    expect(await act(mod, 'UNHIDE')).toBe('VISIBLE');
+    // Hidden a third time, by mod2: theirs again, through mod's own deletion and restore.
+    expect(await act(mod2, 'HIDE')).toBe('HIDDEN');
+    await deleteAndRestore(mod, mod);
+    expectError(await t.gql(MOD, { input: { postId: own.id, action: 'UNHIDE' } }, { token: mod.token }), 'FORBIDDEN');
+    expect(await postState(own.id)).toBe('HIDDEN');
+    const log = (await t.sql(`SELECT action, actor_id FROM moderation_log WHERE target_id = $1 AND action IN ('post.hide', 'post.unhide', 'post.restore') ORDER BY id`, [own.id])).map((r) => [r.action, r.actor_id]);
+    expect(log).toEqual([
+      ['post.hide', mod2.id], ['post.restore', mod.id], ['post.unhide', mod2.id], ['post.hide', mod.id], ['post.restore', admin.id],
+      ['post.unhide', mod.id], ['post.hide', mod2.id], ['post.restore', mod.id],
+    ]);
+  });
+
   it('never hides the content of the space’s moderators or of staff automatically; it waits in the queue for a person', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     for (const staff of [mod, admin]) {

@@ -93,7 +93,11 @@ export class PostsRepository {
    * automatic moderation or none. On `q`, as `deletedBy`. A review's APPROVE counts when it hid
    * the post (the log's `outcome` HIDDEN) or upheld reports on it while it was hidden (NONE, found
    * HIDDEN): not one that left it visible or deleted, nor one of a held edit (`ContentOutcome`
-   * in the moderation lib; matched as data, never by the entry's wording).
+   * in the moderation lib; matched as data, never by the entry's wording). A restore
+   * (`post.restore`) hides nothing of its own: a post deleted hidden comes back hidden as it was
+   * (`deleted_from`), by whoever hid it, and nothing hides a deleted post, so the latest hide
+   * before the deletion is still who hid it; counted, a moderator who deleted and restored their
+   * own post another hid would undo that hiding.
    */
   async hiddenBy(post: { id: string; topicId: string; number: number }, q: Queryable = this.ds): Promise<string | null> {
     const [row] = await q.query(
