@@ -230,6 +230,20 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(log).toEqual(['sanction.auto', 'user.role_change']);
   });
 
+  it('holds off an anonymisation begun while the ladder judges its account until the decision committed: the step stays, logged before it', async () => {
+    const offender = await makeUser(t);
+    const deletion: { anonymizing?: Promise<GqlResult> } = {};
+    const decided = await whileLadderJudges(offender, async (decision) => {
+      // Past goneAccount, which read the account live: the anonymisation waits for the decision.
+      const anonymizing = (deletion.anonymizing = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: offender.id }, { token: admin.token }));
+      expect(await doneOrWaiting(t, anonymizing, 1, decision)).toBe('waiting');
+    });
+    expect(expectOk(decided).resolveReviewItem.history.at(-1).action).toContain('escalation: silence 24h');
+    expectOk(await deletion.anonymizing!);
+    const log = (await t.sql(`SELECT action FROM moderation_log WHERE target_id = $1 AND action IN ('sanction.auto', 'user.anonymize') ORDER BY id`, [offender.id])).map((r) => r.action);
+    expect(log).toEqual(['sanction.auto', 'user.anonymize']);
+  });
+
   it('lists sanctions with their appeals in a fixed number of statements', async () => {
     const user = await makeUser(t);
     const MINE = `{ mySanctions(first: 10) { edges { node { id appeal { status } } } } }`;
