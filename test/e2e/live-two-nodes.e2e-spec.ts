@@ -13,7 +13,7 @@ import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 import { buildDistOnce } from '../support/dist';
 import { freePort } from '../support/free-port';
 import { HeldRedis, holdableRedis } from '../support/redis-proxy';
-import { connectLive, holdPace, holdTypingWindow, nextLiveEvent } from '../support/live-client';
+import { connectLive, holdPace, holdTypingWindow, nextLiveEvent, pacesStopped } from '../support/live-client';
 import { askRoomsOverAndOver, killRedisClients, nodeRedis, redisClientIds, testRedisPrefix } from '../support/redis-clients';
 import { recordUnhandledRejections } from '../support/unhandled-rejections';
 
@@ -318,12 +318,16 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     const topic = await createTopic(a, member.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
     const onA = await connect(member.token);
     const onB = await connectLive(bUrl, sockets, member.token);
-    for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await onA.timeout(5000).emitWithAck(i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
-    // The count across nodes lets a spent budget back at its pace (a twelfth of it a second), so
-    // node B would let through what came back meanwhile, all of it on a slow machine: held spent,
-    // node B, which has no window of its own for the member, refuses the tab's first op.
-    await holdPace(a.sql.bind(a), ROOM_OPS_PACE, member.id);
-    expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    // Node A's own window counts by its stopped clock (pacesStopped), as the single-node limit tests' do: all of node A's ops
+    // fall in one window, however slowly a loaded machine sends them.
+    await pacesStopped(a, async () => {
+      for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await onA.timeout(5000).emitWithAck(i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+      // The count across nodes lets a spent budget back at its pace (a twelfth of it a second), so
+      // node B would let through what came back meanwhile, all of it on a slow machine: held spent,
+      // node B, which has no window of its own for the member, refuses the tab's first op.
+      await holdPace(a.sql.bind(a), ROOM_OPS_PACE, member.id);
+      expect(await onB.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    });
   });
 
   it('counts an anonymous client’s joins, leaves and syncs per client address across connections and nodes: once spent through node A, its other connections are slowed down too', async () => {
@@ -340,13 +344,16 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     const second = await from(`http://127.0.0.1:${(a.http.address() as AddressInfo).port}`);
     const onB = await from(bUrl);
     const op = (s: Socket, i: number) => s.timeout(5000).emitWithAck(i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id });
-    for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await op(first, i)).toEqual({ ok: true });
-    // Counted across nodes under the address, and held spent (see the member's case above).
-    await holdPace(a.sql.bind(a), ANONYMOUS_ROOM_OPS_PACE, '198.51.100.77');
-    // Another connection from the same address, on the same node, is refused: it is the same client's budget.
-    expect(await op(second, 0)).toEqual({ ok: false, code: 'RATE_LIMITED' });
-    // So is one on node B, which has no window of its own for the address.
-    expect(await op(onB, 0)).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    // Node A's window by its stopped clock, as in the member's case above.
+    await pacesStopped(a, async () => {
+      for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await op(first, i)).toEqual({ ok: true });
+      // Counted across nodes under the address, and held spent (see the member's case above).
+      await holdPace(a.sql.bind(a), ANONYMOUS_ROOM_OPS_PACE, '198.51.100.77');
+      // Another connection from the same address, on the same node, is refused: it is the same client's budget.
+      expect(await op(second, 0)).toEqual({ ok: false, code: 'RATE_LIMITED' });
+      // So is one on node B, which has no window of its own for the address.
+      expect(await op(onB, 0)).toEqual({ ok: false, code: 'RATE_LIMITED' });
+    });
     // Another address has a budget of its own.
     const elsewhere = await connectLive(bUrl, sockets);
     expect(await op(elsewhere, 0)).toEqual({ ok: true });

@@ -12,7 +12,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
-import { connectLive, heardLive, holdTypingWindow, nextLiveEvent, pushedSoFar } from '../support/live-client';
+import { connectLive, heardLive, holdTypingWindow, nextLiveEvent, pacesStopped, pushedSoFar } from '../support/live-client';
 import { countCalls, gateCalls } from '../support/gates';
 
 describe('live updates over Socket.IO', () => {
@@ -896,25 +896,10 @@ describe('live updates over Socket.IO', () => {
     expect(heard).toEqual(['access:lost']);
   });
 
-  /**
-   * Runs `fn` with the node's pace clock stopped (`TestApp.livePaces`): every room op it sends falls in one window, however
-   * slowly a loaded machine sends them (by real time, 125 ops that took over 10 s opened a second window and were let through).
-   */
-  async function pacesStopped(fn: () => Promise<void>): Promise<void> {
-    const { now } = t.livePaces;
-    const at = now();
-    t.livePaces.now = () => at;
-    try {
-      await fn();
-    } finally {
-      t.livePaces.now = now;
-    }
-  }
-
   it('slows down a connection that joins, leaves or syncs too often', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const s = await connect((await makeUser(t)).token);
-    await pacesStopped(async () => {
+    await pacesStopped(t, async () => {
       const acks: Array<{ ok: boolean; code?: string }> = [];
       for (let i = 0; i < ROOM_OPS_PER_WINDOW + 5; i++) acks.push(await ask(s, i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id }));
       expect(acks.slice(0, ROOM_OPS_PER_WINDOW).every((a) => a.ok)).toBe(true);
@@ -1007,7 +992,7 @@ describe('live updates over Socket.IO', () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const member = await makeUser(t);
     const [tab1, tab2] = [await connect(member.token), await connect(member.token)];
-    await pacesStopped(async () => {
+    await pacesStopped(t, async () => {
       for (let i = 0; i < ROOM_OPS_PER_WINDOW; i++) expect(await ask(tab1, i % 2 ? 'topic:leave' : 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
       expect(await ask(tab2, 'topic:join', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
       expect(await ask(tab2, 'topic:sync', { topicId: topic.id, afterNumber: 0 })).toEqual({ ok: false, code: 'RATE_LIMITED' });
