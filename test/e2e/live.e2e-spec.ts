@@ -49,6 +49,20 @@ describe('live updates over Socket.IO', () => {
   const setClosed = async (topicId: string, closed: boolean, token: string) =>
     expectOk(await t.gql(`mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`, { input: { topicId, closed } }, { token }));
   /**
+   * Reports a target as a new member; the review item the report was gathered on, which the review rooms' `review:updated`
+   * names: a test picks its own push by it (`heardLive(...).first`), not the first of the name, which may be an earlier write's.
+   */
+  const reportItem = async (targetType: string, targetId: string, reason = 'SPAM'): Promise<string> => {
+    const { report } = expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType, targetId, reason } }, { token: (await makeUser(t)).token }));
+    return (await t.sql(`SELECT review_item_id FROM reports WHERE id = $1`, [report.id]))[0].review_item_id;
+  };
+  /** The one review item a held topic waits in (its item is on the topic or on its first post). */
+  const heldItem = async (topic: { id: string; firstPostId: string }): Promise<string> => {
+    const items = await t.sql(`SELECT id FROM review_items WHERE kind = 'PENDING_CONTENT' AND target_id = ANY($1::uuid[])`, [[topic.id, topic.firstPostId]]);
+    if (items.length !== 1) throw new Error(`${items.length} review items hold topic ${topic.id}`);
+    return items[0].id;
+  };
+  /**
    * Starts keeping the `event`s `s` hears; the function returned waits until everything pushed so far has reached `s`
    * (pushedSoFar), then throws if one came. No fixed wait (it was 400 ms), which proved less the slower the machine.
    */
@@ -582,10 +596,11 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(outsider, 'review:join', { spaceId: space.id })).toEqual({ ok: false, code: 'NOT_FOUND' });
     expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
     const held = heardLive(m, 'post:created');
-    const queue = next(m, 'review:updated');
+    const queue = heardLive(m, 'review:updated');
     const topic = await createTopic(t, (await makeUser(t)).token, board, { body: 'please approve me' });
     expect((await held.first((e) => e.topicId === topic.id)).post.state).toBe('PENDING');
-    expect((await queue).spaceId).toBe(space.id);
+    const item = await heldItem(topic);
+    expect(await queue.first((e) => e.reviewItemId === item)).toEqual({ reviewItemId: item, spaceId: space.id });
     // Leaving the room: nothing more arrives, and it no longer counts against the connection's rooms.
     expect(await ask(m, 'review:leave', { spaceId: space.id })).toEqual({ ok: true });
     const silence = nothing(m, 'review:updated');
@@ -628,35 +643,39 @@ describe('live updates over Socket.IO', () => {
     );
     const m = await connect(mod.token);
     expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
-    const queue = next(m, 'review:updated');
+    const queue = heardLive(m, 'review:updated');
     await createTopic(t, (await makeUser(t)).token, board, { body: 'I want a refund' });
     const [item] = await t.sql(`SELECT id FROM review_items WHERE space_id = $1 AND kind = 'AUTOMOD'`, [space.id]);
-    expect(await queue).toEqual({ reviewItemId: item.id, spaceId: space.id });
+    expect(await queue.first((e) => e.reviewItemId === item.id)).toEqual({ reviewItemId: item.id, spaceId: space.id });
   });
 
   it('keeps review rooms current: claims, decisions on held posts, and a site-wide room for global moderators', async () => {
     const { mod, space, board, m } = await premoderatedSpace();
     expect(await ask(m, 'review:join', { spaceId: space.id })).toEqual({ ok: true });
-    const held = next(m, 'review:updated');
+    const held = heardLive(m, 'review:updated');
     const topic = await createTopic(t, (await makeUser(t)).token, board, { body: 'hold me' });
-    const { reviewItemId } = await held;
-    const claimed = next(m, 'review:updated');
+    const reviewItemId = await heldItem(topic);
+    expect(await held.first((e) => e.reviewItemId === reviewItemId)).toEqual({ reviewItemId, spaceId: space.id });
+    // A claim's push and a decision's say the same (the item and its space): each is heard by a listener that began once the
+    // item's earlier pushes had all arrived (pushedSoFar), so neither is taken for the other.
+    await pushedSoFar(t, [m]);
+    const claimed = heardLive(m, 'review:updated');
     expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: reviewItemId }, { token: mod.token }));
-    expect(await claimed).toEqual({ reviewItemId, spaceId: space.id });
-    const settled = next(m, 'review:updated');
+    expect(await claimed.first((e) => e.reviewItemId === reviewItemId)).toEqual({ reviewItemId, spaceId: space.id });
+    await pushedSoFar(t, [m]);
+    const settled = heardLive(m, 'review:updated');
     await moderatePost(topic.firstPostId, 'APPROVE', mod.token);
-    expect(await settled).toEqual({ reviewItemId, spaceId: space.id });
+    expect(await settled.first((e) => e.reviewItemId === reviewItemId)).toEqual({ reviewItemId, spaceId: space.id });
 
     // Items of no space (a report on a user) reach the global moderators' room, and only theirs.
     const globalMod = await connect((await makeUser(t, { role: 'MODERATOR' })).token);
     const member = await connect((await makeUser(t)).token);
     expect(await ask(member, 'review:join', {})).toEqual({ ok: false, code: 'NOT_FOUND' });
     expect(await ask(globalMod, 'review:join', {})).toEqual({ ok: true });
-    const siteWide = next(globalMod, 'review:updated');
+    const siteWide = heardLive(globalMod, 'review:updated');
     const silence = nothing(m, 'review:updated');
-    const target = await makeUser(t);
-    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'USER', targetId: target.id, reason: 'SPAM' } }, { token: (await makeUser(t)).token }));
-    expect((await siteWide).spaceId).toBeNull();
+    const userItem = await reportItem('USER', (await makeUser(t)).id);
+    expect(await siteWide.first((e) => e.reviewItemId === userItem)).toEqual({ reviewItemId: userItem, spaceId: null });
     await silence();
   });
 
@@ -669,35 +688,42 @@ describe('live updates over Socket.IO', () => {
     const [fm, tm] = [await connect(fromMod.token), await connect(toMod.token)];
     expect(await ask(fm, 'review:join', { spaceId: from.id })).toEqual({ ok: true });
     expect(await ask(tm, 'review:join', { spaceId: to.id })).toEqual({ ok: true });
+    // An item's report and its move out of a space say the same to the old space's room: each move's pushes are heard by
+    // listeners that began once every earlier push had arrived (pushedSoFar), so the report's is not taken for the move's.
     const report = async (targetType: string, targetId: string) => {
-      const queued = next(fm, 'review:updated');
-      expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType, targetId, reason: 'ABUSE' } }, { token: (await makeUser(t)).token }));
-      return (await queued).reviewItemId;
+      const queued = heardLive(fm, 'review:updated');
+      const item = await reportItem(targetType, targetId, 'ABUSE');
+      expect(await queued.first((e) => e.reviewItemId === item)).toEqual({ reviewItemId: item, spaceId: from.id });
+      return item;
     };
     const topic = await createTopic(t, author.token, fromBoard);
     const rude = await reply(t, author.token, topic.id, 'a rude reply');
     const replyItem = await report('POST', rude.id);
     const into = await createTopic(t, admin.token, toBoard);
-    let left = next(fm, 'review:updated');
-    let arrived = next(tm, 'review:updated');
+    await pushedSoFar(t, [fm, tm]);
+    let left = heardLive(fm, 'review:updated');
+    let arrived = heardLive(tm, 'review:updated');
     expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [rude.id], toTopicId: into.id } }, { token: admin.token }));
     // Ids alone, each room its own space's: the old space's moderators learn nothing of where it went.
-    expect(await left).toEqual({ reviewItemId: replyItem, spaceId: from.id });
-    expect(await arrived).toEqual({ reviewItemId: replyItem, spaceId: to.id });
+    expect(await left.first((e) => e.reviewItemId === replyItem)).toEqual({ reviewItemId: replyItem, spaceId: from.id });
+    expect(await arrived.first((e) => e.reviewItemId === replyItem)).toEqual({ reviewItemId: replyItem, spaceId: to.id });
 
     const topicItem = await report('TOPIC', topic.id);
-    left = next(fm, 'review:updated');
-    arrived = next(tm, 'review:updated');
+    await pushedSoFar(t, [fm, tm]);
+    left = heardLive(fm, 'review:updated');
+    arrived = heardLive(tm, 'review:updated');
     expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: toBoard } }, { token: admin.token }));
-    expect(await left).toEqual({ reviewItemId: topicItem, spaceId: from.id });
-    expect(await arrived).toEqual({ reviewItemId: topicItem, spaceId: to.id });
+    expect(await left.first((e) => e.reviewItemId === topicItem)).toEqual({ reviewItemId: topicItem, spaceId: from.id });
+    expect(await arrived.first((e) => e.reviewItemId === topicItem)).toEqual({ reviewItemId: topicItem, spaceId: to.id });
 
-    // A move of several items (one review.moved): each room hears of each, in id order, with its own space's id alone.
+    // A move of several items (one review.moved): each room hears of each, in id order, with its own space's id alone
+    // (what it hears of other items, an earlier write's, is not this move's).
     const other = await createTopic(t, author.token, fromBoard);
     const several = [await report('TOPIC', other.id), await report('POST', (await reply(t, author.token, other.id, 'rude again')).id)].sort();
+    await pushedSoFar(t, [fm, tm]);
     const heard = (s: Socket) => {
       const got: unknown[] = [];
-      s.on('review:updated', (d) => got.push(d));
+      s.on('review:updated', (d: { reviewItemId: string }) => several.includes(d.reviewItemId) && got.push(d));
       return got;
     };
     const [fromHeard, toHeard] = [heard(fm), heard(tm)];
@@ -1252,9 +1278,9 @@ describe('live updates over Socket.IO', () => {
     expect(await ask(s, 'topic:leave', { topicId: newId() })).toEqual({ ok: true });
     expect(restored).toEqual(expect.arrayContaining([{ room: 'modqueue:global' }, { room: `modqueue:${space.id}` }]));
     expect(restored).toHaveLength(2);
-    const news = next(s, 'review:updated');
-    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'SPAM' } }, { token: (await makeUser(t)).token }));
-    expect(await news).toEqual(expect.objectContaining({ spaceId: space.id }));
+    const news = heardLive(s, 'review:updated');
+    const item = await reportItem('TOPIC', topic.id);
+    expect(await news.first((e) => e.reviewItemId === item)).toEqual({ reviewItemId: item, spaceId: space.id });
   });
 
   it('takes a space moderator out of its review room when their grant is revoked or a silence there comes, and the queue’s news stops reaching them', async () => {
@@ -1477,9 +1503,9 @@ describe('live updates over Socket.IO', () => {
     expect(roomsOf(s)).toEqual([]);
     // Asked for on the same connection, it is checked with the role as it is now.
     expect(await ask(s, 'review:join', {})).toEqual({ ok: true });
-    const siteWide = next(s, 'review:updated');
-    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'USER', targetId: (await makeUser(t)).id, reason: 'SPAM' } }, { token: (await makeUser(t)).token }));
-    expect((await siteWide).spaceId).toBeNull();
+    const siteWide = heardLive(s, 'review:updated');
+    const item = await reportItem('USER', (await makeUser(t)).id);
+    expect(await siteWide.first((e) => e.reviewItemId === item)).toEqual({ reviewItemId: item, spaceId: null });
   });
 
   it('takes a global moderator silenced site-wide out of the site-wide review room, and once the silence runs out tells them and puts them back', async () => {
