@@ -256,15 +256,6 @@ class Slots {
   }
 }
 
-/** Runs `work` on each item in order, `atOnce` at most at a time; resolves once all are done. `work` must not throw. */
-async function eachAtOnce<T>(items: readonly T[], atOnce: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, atOnce), items.length) }, worker));
-}
-
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
 
@@ -453,7 +444,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // Another node shutting down: its readers left these rooms; it waits for this node's runs.
     server.on(PRESENCE_GONE, (rooms: unknown, ack?: (done: boolean) => void) => {
       if (!Array.isArray(rooms) || this.closing) return ack?.(false);
-      void eachAtOnce(rooms.filter(isTopicRoom), presenceRunsAtOnce(this.config.DB_POOL_SIZE), (room) => this.presenceHere(room)).then(() => ack?.(true));
+      // Every room asked for at once: each run waits for one of the node's `presenceSlots`.
+      void Promise.all(rooms.filter(isTopicRoom).map((room) => this.presenceHere(room))).then(() => ack?.(true));
     });
     // Another node's access change: this node re-checks its own connections, then says so.
     server.on(RECHECK, (r: unknown, ack?: (done: boolean) => void) => {
@@ -1192,11 +1184,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     });
   }
 
-  /** Presence again in every topic room the user's sockets are in, on any node (`presenceRunsAtOnce` at a time): they just hid or showed their profile. */
+  /**
+   * Presence again in every topic room the user's sockets are in, on any node (each node's runs
+   * `presenceRunsAtOnce` at a time, by its `presenceSlots`): they just hid or showed their profile.
+   */
   private async presenceAround(userId: string): Promise<void> {
     const sockets = await this.server.in(`user:${userId}`).fetchSockets();
     const rooms = new Set(sockets.flatMap((s) => [...s.rooms].filter((r) => r.startsWith('topic:'))));
-    await eachAtOnce([...rooms], presenceRunsAtOnce(this.config.DB_POOL_SIZE), (room) => this.presence(room));
+    await Promise.all([...rooms].map((room) => this.presence(room)));
   }
 
   /**
