@@ -2,6 +2,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { PushedVersions } from '../../libs/realtime/src/pushed-versions';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, nextLiveEvent } from '../support/live-client';
@@ -148,6 +149,79 @@ describe('live pushes of counts, in order', () => {
     await firstPushLate(POLL_READ, rs[0].socket, 'poll:updated', () => close(false), () => close(true));
     await allHeard(rs, topic.id);
     for (const r of rs) expect(r.heard.at(-1)).toMatchObject({ closed: true, voterCount: 0 });
+  });
+
+  /**
+   * What a client keeping the highest version of a thing shows once it heard these pushes, in
+   * the order heard: each push's version a number, and one lower than the one shown dropped.
+   */
+  function shown<E extends { version: number }>(heard: E[]): E {
+    for (const e of heard) expect(typeof e.version).toBe('number');
+    return heard.reduce((kept, e) => (e.version >= kept.version ? e : kept));
+  }
+
+  /**
+   * As two API nodes do: each node's filter (`PushedVersions`) knows only its own pushes, so a push
+   * read before another node's and sent after it goes out, and only the client's rule orders
+   * them. Here one node, whose filter admits everything while `work` runs.
+   */
+  async function asIfTwoNodes(work: () => Promise<void>): Promise<void> {
+    const admit = jest.spyOn(PushedVersions.prototype, 'admit').mockReturnValue(true);
+    try {
+      await work();
+    } finally {
+      admit.mockRestore();
+    }
+  }
+
+  /** An ON_CLOSE poll (no counts while it is open, but to its author and the space's moderators), and its closing and reopening. */
+  async function onClosePoll(): Promise<{ topicId: string; pollId: string; option: string; close: (closed: boolean) => Promise<unknown> }> {
+    const topic = await createTopic(t, author.token, forumBoard);
+    const input = { postId: topic.firstPostId, question: 'Which day?', options: ['Monday', 'Tuesday'], kind: 'SINGLE', results: 'ON_CLOSE', publicVoters: false };
+    const poll = expectOk(await t.gql(CREATE_POLL, { input }, { token: author.token })).createPoll;
+    const close = async (closed: boolean) => expectOk(await t.gql(closed ? CLOSE_POLL : REOPEN_POLL, { id: poll.id }, { token: author.token }));
+    return { topicId: topic.id, pollId: poll.id, option: poll.options[0].id, close };
+  }
+
+  it('a poll’s news without counts carries a version: a reopening’s push sent after another node’s closing is dropped by the client', async () => {
+    const { topicId, close } = await onClosePoll();
+    const rs = await readers(topicId, 'poll:updated');
+    await close(true);
+    await allHeard(rs, topicId);
+    await asIfTwoNodes(async () => {
+      // The reopening's push (news without counts, to them) held once read, until the closing's
+      // (with the counts, to the whole room) is heard: then it goes out, as from another node.
+      await firstPushLate(POLL_READ, rs[0].socket, 'poll:updated', () => close(false), () => close(true));
+      await allHeard(rs, topicId);
+    });
+    for (const r of rs) {
+      // Heard last, as from another node; older than the closing, which the client keeps.
+      expect(r.heard.at(-1)).toMatchObject({ closed: false });
+      expect(r.heard.at(-1)).not.toHaveProperty('voterCount');
+      expect(shown(r.heard)).toMatchObject({ closed: true, voterCount: 0 });
+    }
+  });
+
+  it('a poll’s news without counts tells nothing of the votes between: its versions are the same with votes as without', async () => {
+    /** The versions an anonymous reader hears as the poll closes, reopens, takes `votes` votes (unheard) and closes again. */
+    const versionsHeard = async (votes: number): Promise<number[]> => {
+      const { topicId, pollId, option, close } = await onClosePoll();
+      const [r] = await readers(topicId, 'poll:updated', 1);
+      // Each push heard before the next write: none reads what a later write made.
+      await close(true);
+      await allHeard([r], topicId);
+      await close(false);
+      await allHeard([r], topicId);
+      for (let i = 0; i < votes; i++) await votePoll(pollId, option);
+      await close(true);
+      await allHeard([r], topicId);
+      expect(r.heard.map((e) => [e.closed, e.voterCount])).toEqual([[true, 0], [false, undefined], [true, votes]]);
+      return r.heard.map((e) => e.version);
+    };
+    const quiet = await versionsHeard(0);
+    expect(await versionsHeard(3)).toEqual(quiet);
+    for (const v of quiet) expect(typeof v).toBe('number');
+    expect(quiet).toEqual([...quiet].sort((a, b) => a - b));
   });
 
   const reactionIn = async () => {

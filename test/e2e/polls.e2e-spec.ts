@@ -1256,10 +1256,11 @@ describe('polls', () => {
         gate.open();
         await gateway.settled();
         expect(await counted).toMatchObject({ pollId: poll.id, voterCount: 0 });
-        // Nor the poll's version, which every vote raises: two of them would count the votes between.
+        // Nor the poll's own version, which every vote raises (two of them would count the votes
+        // between): its news version, none before its first edit, closing or reopening.
         const news = await bare;
         expect(news).not.toHaveProperty('voterCount');
-        expect(news).not.toHaveProperty('version');
+        expect(news.version).toBe(0);
         // One more answer on each connection: news sent before it would have arrived first.
         for (const s of [goneModerator, goneReader]) expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: topic.id })).toEqual({ ok: true });
         expect(gone).toEqual([[], []]);

@@ -11,7 +11,7 @@ import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, L
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
-import { PushedVersions } from './pushed-versions';
+import { fullVersion, newsVersion, PushedVersions } from './pushed-versions';
 import type { Server, Socket } from 'socket.io';
 import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
@@ -1803,13 +1803,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // readers may not read it there) hears none.
     const base = { ...named, topicId: poll.topic_id };
     const room = `topic:${base.topicId}`;
-    // The version goes with the counts alone: every vote raises it, so count-free news carrying it
-    // would tell those who may not see the counts how many votes came between two of them.
-    const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at };
-    const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })), version: poll.version };
+    // Count-free news carries the poll's news version (`newsVersion`: how many edits, closings and
+    // reopenings it had), not its `version`, which every vote raises: the difference between two
+    // would tell those who may not see the counts how many votes came between. The counts carry
+    // `fullVersion`, on the same scale, so a client orders every `poll:updated` of the poll.
+    const version = fullVersion({ version: poll.version, news: poll.news, newsAt: poll.news_at });
+    const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at, version: newsVersion(poll.news) };
+    const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })), version };
     // Counts and count-free news go to different sockets, so each keeps its own newest version:
     // a vote's counts (to those who see them) do not keep a reopening's news from the others.
-    const admit = (audience: 'counted' | 'bare') => this.pushed.admit(`poll:${audience}:${poll.id}`, poll.version);
+    const admit = (audience: 'counted' | 'bare') => this.pushed.admit(`poll:${audience}:${poll.id}`, version);
     if (PollsService.resultsPublic(poll)) {
       // The whole room hears it, those who see no counts while it is open included: their count-free
       // news older than this (a reopening read before a closing) is not sent after it either.

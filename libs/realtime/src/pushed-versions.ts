@@ -1,4 +1,36 @@
 /**
+ * How far apart two news of a thing are in the versions its pushes carry (`fullVersion`,
+ * `newsVersion`): more than its changes between two news can number (its `version` is an
+ * integer column), and a power of two, so that the versions stay exact numbers in JavaScript up
+ * to 2^22 news of one thing.
+ */
+export const NEWS_STEP = 2 ** 31;
+
+/**
+ * Versions of a thing that some of its readers see only part of: a poll whose counts they may
+ * not see, a topic whose UNPIN, DELETE and PUBLISH_TO_BOARD timers are its moderators' alone.
+ * What every reader hears of (a poll's closing, a status timer set) is its news: `news` counts
+ * them, and `newsAt` is the thing's `version` as the last of them wrote it; `version` counts
+ * every change, those only some readers hear of (votes, the moderators' timers) too. All three
+ * are written in the change's own statement, under the thing's row lock.
+ *
+ * Those who see the whole thing get `fullVersion`, the others `newsVersion`: one scale, so a
+ * client keeping the highest version of the thing orders both kinds of push, and a reader who
+ * moves from one audience to the other (an ON_VOTE poll's voter) compares them. `version` alone
+ * would not do for the others: the difference between two of its values would count the changes
+ * between them they may not hear of (the votes, the timers). A reader shown the news only never
+ * sees anything between two of its steps.
+ */
+export function fullVersion(thing: { version: number; news: number; newsAt: number }): number {
+  return thing.news * NEWS_STEP + (thing.version - thing.newsAt);
+}
+
+/** The version a push of a thing's news alone carries to those who see no more of it (`fullVersion`). */
+export function newsVersion(news: number): number {
+  return news * NEWS_STEP;
+}
+
+/**
  * The newest version of each entity's state this process has pushed, per audience (a poll's
  * counts and its count-free news are told apart: they go to different sockets).
  *
@@ -12,8 +44,7 @@
  * version; a client drops one older than what it shows).
  *
  * Bounded (`limit` entities, the least recently pushed forgotten first): a forgotten entity's
- * older push could go out again, which the client's rule still drops, except a poll's news
- * without counts, which carries no version (see README's *Order*).
+ * older push could go out again, which the client's rule still drops (see README's *Order*).
  */
 export class PushedVersions {
   private readonly newest = new Map<string, number>();

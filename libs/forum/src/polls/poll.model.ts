@@ -75,7 +75,7 @@ export interface PollRow {
   closes_at: Date | null;
   closed: boolean;
   voter_count: number;
-  /** Raised by every change of the poll (a vote, an edit, closing, reopening), under its row lock: live pushes carry it. */
+  /** Raised by every change of the poll (a vote, an edit, closing, reopening), under its row lock: live pushes carry a version made from it (`LiveGateway.pushPoll`). */
   version: number;
   options: Array<{ id: string; text: string; vote_count: number }>;
 }

@@ -34,6 +34,23 @@ export interface PollPushRow extends PollRow {
   topic_state: ContentState;
 }
 
+/**
+ * A poll as a live push reads it, with what orders its pushes to readers who see no counts
+ * (`LiveGateway.pushPoll`): `news`, how many of its changes every reader hears of (an edit, a
+ * closing, a reopening: `NEWS_CHANGE`), and `news_at`, its `version` as the last of them wrote it.
+ */
+export interface PollNewsRow extends PollPushRow {
+  news: number;
+  news_at: number;
+}
+
+/**
+ * What a change every reader of a poll hears of (an edit, a closing, a reopening) writes besides
+ * its own columns, in its one UPDATE under the poll's row lock: the version, and the news with it.
+ * (The right-hand sides read the row as it was: `news_at` is the new version.)
+ */
+const NEWS_CHANGE = `version = version + 1, news = news + 1, news_at = version + 1`;
+
 /** A poll as a vote reads it under its lock: with what decides whether the voter reads its post and topic, and whether they take votes. */
 export interface PollVoteRow extends PollPushRow {
   post_deleted_from: ContentState | null;
@@ -194,7 +211,7 @@ export class PollsRepository {
   async replace(m: Queryable, p: Omit<NewPoll, 'postId'>): Promise<number> {
     const [row] = await m.query(
       `UPDATE polls SET question = $2, kind = $3, min_choices = $4, max_choices = $5, results = $6, public_voters = $7, closes_at = $8,
-              version = version + 1, updated_at = now()
+              ${NEWS_CHANGE}, updated_at = now()
         WHERE id = $1 RETURNING version`,
       [p.id, p.question, p.kind, p.minChoices, p.maxChoices, p.results, p.publicVoters, p.closesAt],
     );
@@ -310,8 +327,8 @@ export class PollsRepository {
   async setClosed(m: Queryable, pollId: string, closed: boolean): Promise<number> {
     const [row] = await m.query(
       closed
-        ? `UPDATE polls SET closed_at = now(), version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`
-        : `UPDATE polls SET closed_at = NULL, closes_at = CASE WHEN closes_at <= now() THEN NULL ELSE closes_at END, version = version + 1, updated_at = now()
+        ? `UPDATE polls SET closed_at = now(), ${NEWS_CHANGE}, updated_at = now() WHERE id = $1 RETURNING version`
+        : `UPDATE polls SET closed_at = NULL, closes_at = CASE WHEN closes_at <= now() THEN NULL ELSE closes_at END, ${NEWS_CHANGE}, updated_at = now()
             WHERE id = $1 RETURNING version`,
       [pollId],
     );
@@ -323,9 +340,9 @@ export class PollsRepository {
     return rowsOf(await m.query(`DELETE FROM polls WHERE id = $1 RETURNING id`, [pollId])).length > 0;
   }
 
-  /** For a live push: the poll's counts with its post's and topic's states. */
-  async forPush(pollId: string): Promise<PollPushRow | undefined> {
-    const [poll]: PollPushRow[] = await this.ds.query(`${withPlace()} WHERE pl.id = $1`, [pollId]);
+  /** For a live push: the poll's counts with its post's and topic's states, and its versions (`PollNewsRow`), in one statement. */
+  async forPush(pollId: string): Promise<PollNewsRow | undefined> {
+    const [poll]: PollNewsRow[] = await this.ds.query(`${withPlace(', pl.news, pl.news_at')} WHERE pl.id = $1`, [pollId]);
     return poll;
   }
 

@@ -17,7 +17,7 @@ import { PlainTexts, PostingPolicy } from '../posting-policy';
 import { assertEditable, topicRefuses } from '../posts/posts.service';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollKind, PollModel, PollOptionModel, PollResults, PollRow, resultsVisible, toPollModel } from './poll.model';
-import { NewPoll, PollPlaceRow, PollPushRow, PollsRepository } from './polls.repository';
+import { NewPoll, PollNewsRow, PollPlaceRow, PollPushRow, PollsRepository } from './polls.repository';
 import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** The furthest ahead a poll may close by itself. */
@@ -233,8 +233,8 @@ export class PollsService {
     return this.reread(viewer, poll, rank);
   }
 
-  /** For a live push: the poll with its counts and its post's and topic's states. */
-  forPush(pollId: string): Promise<PollPushRow | undefined> {
+  /** For a live push: the poll with its counts, its post's and topic's states, and its versions. */
+  forPush(pollId: string): Promise<PollNewsRow | undefined> {
     return this.repo.forPush(pollId);
   }
 

@@ -1,0 +1,23 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * What orders a poll's live pushes for readers who may not see its counts (`LiveGateway.pushPoll`,
+ * `newsVersion`): `news`, how many of its changes every reader hears of (an edit, a closing, a
+ * reopening), and `news_at`, its `version` as the last of them wrote it. A push with the counts
+ * carries `news` * 2^31 + (`version` - `news_at`), one without them `news` * 2^31: both grow in the
+ * order the changes commit, and the latter tells nothing of the votes between two news. Both are
+ * raised in the change's own statement, under the poll's row lock, as `version` is. Existing polls
+ * start at 0 and 0, so the versions their pushes carry go on from those they carried before.
+ * Columns with a constant default rewrite nothing.
+ */
+export class NewsVersions1765321200000 implements MigrationInterface {
+  name = 'NewsVersions1765321200000';
+
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE polls ADD COLUMN news integer NOT NULL DEFAULT 0, ADD COLUMN news_at integer NOT NULL DEFAULT 0`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`ALTER TABLE polls DROP COLUMN news, DROP COLUMN news_at`);
+  }
+}
