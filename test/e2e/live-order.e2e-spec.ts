@@ -206,6 +206,8 @@ describe('live pushes of counts, in order', () => {
     /** The versions an anonymous reader hears as the poll closes, reopens, takes `votes` votes (unheard) and closes again. */
     const versionsHeard = async (votes: number): Promise<number[]> => {
       const { topicId, pollId, option, close } = await onClosePoll();
+      // The poll's creation pushed before the reader joins: it hears from the closing on.
+      await t.get(LiveGateway).settled();
       const [r] = await readers(topicId, 'poll:updated', 1);
       // Each push heard before the next write: none reads what a later write made.
       await close(true);
