@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
+import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { PushedVersions } from '../../libs/realtime/src/pushed-versions';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
@@ -16,6 +17,8 @@ const REOPEN_POLL = `mutation($id: ID!) { reopenPoll(pollId: $id) { id } }`;
 const REACT = `mutation($input: ReactionInput!) { react(input: $input) { id } }`;
 const VOTE_IDEA = `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`;
 const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`;
+const SET_TIMER = `mutation($input: SetTopicTimerInput!) { setTopicTimer(input: $input) { id } }`;
+const REMOVE_TIMER = `mutation($input: RemoveTopicTimerInput!) { removeTopicTimer(input: $input) { id } }`;
 
 /** The live pushes' own reads of what they send: a poll's (`forPush`), a post's (`whereIs`), an idea's (`pushIdea`). */
 const POLL_READ = /JOIN topics t ON t\.id = p\.topic_id WHERE pl\.id = \$1$/;
@@ -93,12 +96,22 @@ describe('live pushes of counts, in order', () => {
   }
 
   /**
-   * The first push's read (`read`) held once it has read, `first` written and its push begun;
-   * then `second` written and its push heard; then the first let go.
+   * The first push's read (`read`: a statement of the app's DataSource, or a call of a method)
+   * held once it has read, `first` written and its push begun; then `second` written and its
+   * push heard; then the first let go.
    */
-  async function firstPushLate(read: RegExp, listener: Socket, event: string, first: () => Promise<unknown>, second: () => Promise<unknown>): Promise<void> {
+  async function firstPushLate(
+    read: RegExp | { object: object; method: string },
+    listener: Socket,
+    event: string,
+    first: () => Promise<unknown>,
+    second: () => Promise<unknown>,
+  ): Promise<void> {
     let picked = false;
-    const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && read.test(sql) && (picked = true), 'after');
+    const gate =
+      read instanceof RegExp
+        ? gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && read.test(sql) && (picked = true), 'after')
+        : gateCalls(read.object, read.method, () => !picked && (picked = true), 'after');
     try {
       await first();
       await gate.begun;
@@ -224,6 +237,77 @@ describe('live pushes of counts, in order', () => {
     expect(await versionsHeard(3)).toEqual(quiet);
     for (const v of quiet) expect(typeof v).toBe('number');
     expect(quiet).toEqual([...quiet].sort((a, b) => a - b));
+  });
+
+  const setTimer = async (topicId: string, kind: string, afterHours: number) =>
+    expectOk(await t.gql(SET_TIMER, { input: { topicId, kind, afterHours } }, { token: moderator.token }));
+  const removeTimer = async (topicId: string, kind: string) => expectOk(await t.gql(REMOVE_TIMER, { input: { topicId, kind } }, { token: moderator.token }));
+  /** A topic's timers' push: its readers' users judged (`forReaders`), the timers read with them. */
+  const TIMERS_READ = () => ({ object: t.get(TopicTimersService), method: 'forReaders' });
+
+  /** Readers of a topic's timers: anonymous, a member, and a moderator of its space (every timer). */
+  async function timerReaders(topicId: string): Promise<Array<{ socket: Socket; heard: any[] }>> {
+    const rs = await readers(topicId, 'topic:timers');
+    const socket = await connectLive(url, sockets, moderator.token);
+    expect(await socket.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    const heard: any[] = [];
+    socket.on('topic:timers', (e: any) => heard.push(e));
+    return [...rs, { socket, heard }];
+  }
+
+  it('a topic’s timers: a change’s push read before the next change and sent after it is not sent', async () => {
+    const topicId = (await createTopic(t, author.token, forumBoard)).id;
+    const rs = await timerReaders(topicId);
+    await firstPushLate(TIMERS_READ(), rs[0].socket, 'topic:timers', () => setTimer(topicId, 'CLOSE', 2), () => removeTimer(topicId, 'CLOSE'));
+    await allHeard(rs, topicId);
+    for (const r of rs) {
+      expect(r.heard.at(-1)).toMatchObject({ topicId, timers: [] });
+      const versions = r.heard.map((e) => e.version);
+      for (const v of versions) expect(typeof v).toBe('number');
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+    }
+  });
+
+  it('a topic’s timers carry a version: a change’s push sent after another node’s newer one is dropped by the client', async () => {
+    const topicId = (await createTopic(t, author.token, forumBoard)).id;
+    const rs = await timerReaders(topicId);
+    await asIfTwoNodes(async () => {
+      await firstPushLate(TIMERS_READ(), rs[0].socket, 'topic:timers', () => setTimer(topicId, 'CLOSE', 2), () => removeTimer(topicId, 'CLOSE'));
+      await allHeard(rs, topicId);
+    });
+    for (const r of rs) {
+      // Heard last, as from another node; older than the removal, which the client keeps.
+      expect(r.heard.at(-1).timers.map((x: { kind: string }) => x.kind)).toEqual(['CLOSE']);
+      expect(shown(r.heard)).toMatchObject({ topicId, timers: [] });
+    }
+  });
+
+  it('a topic’s timers: readers who see the status timers only hear versions that tell nothing of the moderators’ own timers', async () => {
+    /** The versions a member and a moderator hear as a CLOSE timer is set, then (with `unpin`) an UNPIN one, then the CLOSE one removed. */
+    const versionsHeard = async (unpin: boolean): Promise<{ member: number[]; moderator: number[] }> => {
+      const topicId = (await createTopic(t, author.token, forumBoard)).id;
+      const [, member, mod] = await timerReaders(topicId);
+      // Each push heard before the next change: none reads what a later change made.
+      await setTimer(topicId, 'CLOSE', 2);
+      await allHeard([member, mod], topicId);
+      if (unpin) {
+        await setTimer(topicId, 'UNPIN', 3);
+        await allHeard([member, mod], topicId);
+      }
+      await removeTimer(topicId, 'CLOSE');
+      await allHeard([member, mod], topicId);
+      expect(member.heard.map((e) => e.timers.length)).toEqual([1, 0]);
+      expect(mod.heard.map((e) => e.timers.length)).toEqual(unpin ? [1, 2, 1] : [1, 0]);
+      return { member: member.heard.map((e) => e.version), moderator: mod.heard.map((e) => e.version) };
+    };
+    const without = await versionsHeard(false);
+    const withUnpin = await versionsHeard(true);
+    expect(withUnpin.member).toEqual(without.member);
+    for (const versions of [without.member, withUnpin.moderator]) {
+      for (const v of versions) expect(typeof v).toBe('number');
+      expect(versions).toEqual([...versions].sort((a, b) => a - b));
+      expect(new Set(versions).size).toBe(versions.length);
+    }
   });
 
   const reactionIn = async () => {

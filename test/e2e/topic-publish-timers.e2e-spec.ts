@@ -394,8 +394,9 @@ describe('topic timers: publishing to a board', () => {
       expectOk(await publish(topic.id, partnersBoard));
       const [toSetter, toOtherMod] = await coming;
       const timer = { kind: 'PUBLISH_TO_BOARD', at: expect.any(String), afterHours: null, setById: manager.id };
-      expect(toSetter).toEqual({ topicId: topic.id, timers: [{ ...timer, boardId: partnersBoard }] });
-      expect(toOtherMod).toEqual({ topicId: topic.id, timers: [{ ...timer, boardId: null }] });
+      // The moderators' version: one change, none a status timer's (live-order e2e).
+      expect(toSetter).toEqual({ topicId: topic.id, timers: [{ ...timer, boardId: partnersBoard }], version: 1 });
+      expect(toOtherMod).toEqual({ topicId: topic.id, timers: [{ ...timer, boardId: null }], version: 1 });
       // A status timer set next reaches the reader too, without the publication.
       const next = nextLiveEvent(reader, 'topic:timers');
       expectOk(await t.gql(SET, { i: { topicId: topic.id, kind: 'CLOSE', afterHours: 9 } }, { token: manager.token }));

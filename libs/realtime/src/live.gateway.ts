@@ -551,8 +551,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly fanOuts = new Set<Promise<void>>();
 
   /**
-   * The newest version of each poll, post's reactions, idea and topic (settings, board activity)
-   * this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
+   * The newest version of each poll, post's reactions, idea, topic (settings, board activity) and
+   * topic's timers this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
    * sent after it.
    */
   private readonly pushed = new PushedVersions();
@@ -1839,20 +1839,34 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * readers the status timers, and only after a change to one. The room's sockets are every
    * node's (through the adapter); their users are judged together. Each socket is sent its own by
    * `toStillIn`: one that left the room while they were judged, on any node, hears nothing.
+   * Each list carries the version read with it: moderators the timers' full one, other readers
+   * their news one (`newsVersion`: status timers' changes alone, so it tells nothing of the
+   * moderators' own timers), on one scale. Each audience keeps its own newest (`pushed`): a
+   * change of an UNPIN timer, told to moderators alone, must not keep an older status change's
+   * list from the others.
    */
   private async pushTimers(topicId: string, kinds: TopicTimerKind[]): Promise<void> {
     const room = `topic:${topicId}`;
     const sockets = await this.server.in(room).fetchSockets();
     if (sockets.length === 0) return;
     const userOf = (s: { data: unknown }) => (s.data as SocketData).userId ?? null;
-    const lists = await this.timers.forReaders(topicId, signedInUsers(sockets), sockets.some((s) => !userOf(s)), kinds);
+    const { told, version: read } = await this.timers.forReaders(topicId, signedInUsers(sockets), sockets.some((s) => !userOf(s)), kinds);
+    if (!read) return;
+    const versions = { all: fullVersion(read), news: newsVersion(read.news) };
+    const admitted = new Map<keyof typeof versions, boolean>();
+    const admit = (audience: keyof typeof versions): boolean => {
+      let ok = admitted.get(audience);
+      if (ok === undefined) admitted.set(audience, (ok = this.pushed.admit(`timers:${audience}:${topicId}`, versions[audience])));
+      return ok;
+    };
     // One payload per list, so the sockets of the other nodes that get the same go in one group.
     const groups = new Map<unknown, StillInGroup>();
     for (const s of sockets) {
-      const timers = lists.get(userOf(s));
-      if (!timers) continue;
-      let group = groups.get(timers);
-      if (!group) groups.set(timers, (group = { payload: { topicId, timers }, ids: [] }));
+      const list = told.get(userOf(s));
+      const audience = list?.moderator ? 'all' : 'news';
+      if (!list || !admit(audience)) continue;
+      let group = groups.get(list);
+      if (!group) groups.set(list, (group = { payload: { topicId, timers: list.timers, version: versions[audience] }, ids: [] }));
       group.ids.push(s.id);
     }
     this.toStillIn(room, 'topic:timers', [...groups.values()]);

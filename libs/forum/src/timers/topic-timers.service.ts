@@ -17,7 +17,7 @@ import { holdTopic } from '../topics/topics.repository';
 import { TopicsService } from '../topics/topics.service';
 import { RemoveTopicTimerInput, SetTopicTimerInput, TIMER_MAX_HOURS } from './dto/topic-timer.inputs';
 import { PUBLIC_TIMER_KINDS, TopicTimerKind, TopicTimerModel, TopicTimerRow, toTopicTimerModel } from './topic-timer.model';
-import { DueTimerRow, ListedTimerRow, TimerTarget, TopicTimersRepository } from './topic-timers.repository';
+import { DueTimerRow, ListedTimerRow, TimerTarget, TimersVersion, TopicTimersRepository } from './topic-timers.repository';
 import { checkTimeAhead } from '../../../core/src/time-ahead';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
@@ -46,6 +46,16 @@ export interface LiveTimer {
  * `topic.` event: those re-index the topic's posts for search, which timers do not change.
  */
 export const TIMERS_CHANGED = 'topic_timers.updated';
+
+/**
+ * What a live push of a topic's timers tells one reader: the list Topic.timers answers them, and
+ * whether they are shown every timer (a moderator of its space) or the status timers alone,
+ * which decides the version they are sent (`TimersVersion`).
+ */
+export interface LiveTimers {
+  timers: LiveTimer[];
+  moderator: boolean;
+}
 
 /** Of a topic's timers, those its reader is told of: all to its moderators, the status timers' kinds (PUBLIC_TIMER_KINDS) to everyone else. */
 function shownTo<T extends { kind: TopicTimerKind }>(rows: T[], moderator: boolean): T[] {
@@ -100,16 +110,24 @@ export class TopicTimersService {
    * Topic.timers answers them (`ofTopic`'s rules), or null for whoever may not read the topic,
    * and for whoever is shown none of `kinds` (a change to an UNPIN or DELETE timer is the
    * moderators' business: a push to others would tell them of it). The same statements whatever
-   * the number of readers: their access, the topic, the timers and their setters' access (and the
-   * public spaces, for anonymous readers).
+   * the number of readers: their access, the topic, the timers with their versions (one
+   * statement: `version`, that of the list read) and their setters' access (and the public
+   * spaces, for anonymous readers).
    */
-  async forReaders(topicId: string, userIds: readonly string[], anonymous: boolean, kinds: readonly TopicTimerKind[]): Promise<Map<string | null, LiveTimer[] | null>> {
+  async forReaders(
+    topicId: string,
+    userIds: readonly string[],
+    anonymous: boolean,
+    kinds: readonly TopicTimerKind[],
+  ): Promise<{ told: Map<string | null, LiveTimers | null>; version: TimersVersion | undefined }> {
     const readers: Array<[string | null, Viewer]> = [...(await this.sessions.viewersForUsers(userIds))];
     if (anonymous) readers.push([null, Viewer.anonymous()]);
-    const told = new Map<string | null, LiveTimer[] | null>();
-    if (readers.length === 0) return told;
+    const told = new Map<string | null, LiveTimers | null>();
+    if (readers.length === 0) return { told, version: undefined };
     const topics = await this.loaders.topicForEach(readers.map(([, viewer]) => viewer), topicId);
-    const rows = topics.some((topic) => topic) ? await this.standing([topicId]) : [];
+    const read = topics.some((topic) => topic) ? await this.repo.forPush(topicId) : undefined;
+    if (!read) return { told, version: undefined };
+    const rows = await this.standingOf(read.rows);
     await Promise.all(readers.map(async ([userId, viewer], i) => {
       const moderator = !!topics[i] && topics[i].viewerRank >= LEVEL_RANK.MODERATE;
       const shown = !!topics[i] && (moderator || kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k)));
@@ -124,9 +142,9 @@ export class TopicTimersService {
         setById: moderator ? r.set_by : null,
         boardId: moderator ? await this.boardShown(viewer, r) : null,
       }));
-      told.set(userId, await Promise.all(listed));
+      told.set(userId, { timers: await Promise.all(listed), moderator });
     }));
-    return told;
+    return { told, version: read.version };
   }
 
   /**
@@ -148,7 +166,11 @@ export class TopicTimersService {
    * their boards), and their setters' access (none without timers).
    */
   private async standing(topicIds: readonly string[]): Promise<ListedTimerRow[]> {
-    const rows = await this.repo.byTopicIds(topicIds);
+    return this.standingOf(await this.repo.byTopicIds(topicIds));
+  }
+
+  /** Of these timers as read, those that stand (`standing`): one statement, their setters' access (none without timers). */
+  private async standingOf(rows: ListedTimerRow[]): Promise<ListedTimerRow[]> {
     const setters = await this.sessions.viewersForUsers([...new Set(rows.map((r) => r.set_by))]);
     const stands = await Promise.all(rows.map(async (r) => {
       const setter = setters.get(r.set_by);
@@ -269,9 +291,14 @@ export class TopicTimersService {
     return this.audit.append(tx, { actorId, action, targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before: shown(before) ?? null, after: shown(after) ?? null });
   }
 
-  /** Tells the topic's live room that its timers of `kinds` changed (TIMERS_CHANGED; the gateway decides who hears: `forReaders`). */
-  private announce(tx: Tx, topic: { id: string; spaceId: string | null }, kinds: TopicTimerKind[]): Promise<void> {
-    return tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: topic.spaceId, kinds } });
+  /**
+   * Tells the topic's live room that its timers of `kinds` changed (TIMERS_CHANGED; the gateway
+   * decides who hears: `forReaders`), raising their versions first (`raiseVersion`: news when a
+   * status timer changed, which every reader hears of), so the push carries one that orders it.
+   */
+  private async announce(tx: Tx, topic: { id: string; spaceId: string | null }, kinds: TopicTimerKind[]): Promise<void> {
+    await this.repo.raiseVersion(tx, topic.id, kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k)));
+    await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: topic.spaceId, kinds } });
   }
 
   private forget(viewer: Viewer, topicId: string): void {
