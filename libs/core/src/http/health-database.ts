@@ -27,16 +27,17 @@ export class HealthDatabase implements OnApplicationShutdown {
   /** The check in flight, which checks meanwhile share (`answers`). */
   private inFlight: Promise<boolean> | undefined;
 
-  constructor(connection: PoolConfig) {
+  /** `bounds` other than HEALTH_CONNECT_MS and HEALTH_STATEMENT_MS: tests only (health e2e's overlapping checks). */
+  constructor(connection: PoolConfig, bounds = { connectMs: HEALTH_CONNECT_MS, statementMs: HEALTH_STATEMENT_MS }) {
     this.pool = new Pool({
       ...connection,
       max: 1,
       idleTimeoutMillis: 60_000,
       // Both bounds, the pool's wait and the connection's opening: pg-pool applies it to both.
-      connectionTimeoutMillis: HEALTH_CONNECT_MS,
+      connectionTimeoutMillis: bounds.connectMs,
       // The server stops the statement, and the client stops waiting for a server that went silent.
-      statement_timeout: HEALTH_STATEMENT_MS,
-      query_timeout: HEALTH_STATEMENT_MS,
+      statement_timeout: bounds.statementMs,
+      query_timeout: bounds.statementMs,
       application_name: HEALTH_APPLICATION_NAME,
     });
     // An idle connection the server ended (a restart): the next check opens another.
@@ -58,7 +59,8 @@ export class HealthDatabase implements OnApplicationShutdown {
    * Whether the database answered a statement on this connection within its bounds (HEALTH_CONNECT_MS, HEALTH_STATEMENT_MS).
    * A check while another is in flight shares its answer: it would otherwise wait in the pool for the one connection, and
    * pg-pool bounds that wait by HEALTH_CONNECT_MS too, so behind a check whose opening and statement took most of their
-   * bounds it read the database down though it answered (until 2026-12-06).
+   * bounds it read the database down though it answered (until 2026-12-06). The answer shared was given after the check
+   * in flight began, so it is at most the bounds (2 s) older than the caller: well inside the image's 10 s interval.
    */
   answers(): Promise<boolean> {
     // Only once it has settled can another begin.
