@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AddressInfo, connect, createServer, NetConnectOpts, Socket } from 'node:net';
+import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource, QueryRunner } from 'typeorm';
@@ -90,9 +91,9 @@ async function silentServer(): Promise<{ url: string; password: string; sockets:
  * A TCP relay to the test server's PostgreSQL that holds the server's answers while the test says
  * so: after `hold()` what the server sends waits in the relay until `release()`, while what the
  * client sends still reaches the server. A database as slow as a test needs, with no clock
- * involved. `url` is the admin database's address through it.
+ * involved. `url` is the admin database's address through it; `connections` counts the connections it took.
  */
-async function holdingRelay(): Promise<{ url: string; hold(): void; release(): void; close(): Promise<void> }> {
+async function holdingRelay(): Promise<{ url: string; connections(): number; hold(): void; release(): void; close(): Promise<void> }> {
   const target = new URL(adminUrl());
   const socketDir = target.searchParams.get('host');
   const port = Number(target.port || 5432);
@@ -100,7 +101,9 @@ async function holdingRelay(): Promise<{ url: string; hold(): void; release(): v
   const sockets = new Set<Socket>();
   // The server's answers held back, in the order it sent them; undefined when none is held.
   let held: (() => void)[] | undefined;
+  let connections = 0;
   const server = createServer((client) => {
+    connections++;
     const db = connect(upstream);
     client.pipe(db);
     db.on('data', (chunk: Buffer) => {
@@ -124,6 +127,7 @@ async function holdingRelay(): Promise<{ url: string; hold(): void; release(): v
   url.port = String((server.address() as AddressInfo).port);
   return {
     url: url.toString(),
+    connections: () => connections,
     hold: () => (held ??= []),
     release: () => {
       const answers = held ?? [];
@@ -228,30 +232,52 @@ describe('/health (its own connection, and the API pool)', () => {
     });
   });
 
-  describe('its own connection to a server slow to answer, two checks at once', () => {
+  describe('its own connection to a server whose answers the test holds', () => {
     let relay: Awaited<ReturnType<typeof holdingRelay>>;
-    let db: HealthDatabase;
+    const dbs: HealthDatabase[] = [];
+    /** A HealthDatabase through the relay, its connection opened (by a check): what is held next is a statement's answer. */
+    const opened = async (bounds?: ConstructorParameters<typeof HealthDatabase>[1]) => {
+      const db = new HealthDatabase({ connectionString: relay.url }, bounds);
+      dbs.push(db);
+      expect(await db.answers()).toBe(true);
+      return db;
+    };
     beforeAll(async () => {
       relay = await holdingRelay();
-      // The statement's bound out of reach, so that only the connection's (the pool's wait) can pass while the server's answer is held.
-      db = new HealthDatabase({ connectionString: relay.url }, { connectMs: HEALTH_CONNECT_MS, statementMs: 10 * 60_000 });
     });
-    afterAll(async () => {
+    afterEach(async () => {
       relay.release();
-      await db.onApplicationShutdown();
-      await relay.close();
+      for (const db of dbs.splice(0)) await db.onApplicationShutdown();
+      jest.restoreAllMocks();
     });
+    afterAll(() => relay.close());
 
-    it('answers up to both, the second sharing the first\'s check (it waited in the pool for the one connection past its bound, and read down)', async () => {
-      // The connection opened, kept between checks: what is held below is the statement's answer only.
-      expect(await db.answers()).toBe(true);
+    it('answers up to two checks at once, the second sharing the first\'s (it waited in the pool for the one connection past its bound, and read down)', async () => {
+      // The statement's bound out of reach, so that only the connection's (the pool's wait) can pass while the answer is held.
+      const bounds = { connectMs: HEALTH_CONNECT_MS, statementMs: 10 * 60_000 };
+      const db = await opened(bounds);
       relay.hold();
       const both = Promise.all([db.answers(), db.answers()]);
       // Longer than the connection's bound, whatever the machine's speed: a timer of the same length made after any
       // the second check made (the pool's wait, had it queued there) fires after it. Ordering, not timing.
-      await new Promise((resolve) => setTimeout(resolve, HEALTH_CONNECT_MS));
+      await new Promise((resolve) => setTimeout(resolve, bounds.connectMs));
       relay.release();
       expect(await both).toEqual([true, true]);
+    });
+
+    it('answers down when its statement is not answered within its bound, logs why, and opens another connection for the next check', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const db = await opened();
+      const before = relay.connections();
+      relay.hold();
+      // The answer never comes before the statement's bound.
+      expect(await db.answers()).toBe(false);
+      expect(warn.mock.calls).toEqual([[{ reason: { message: expect.stringMatching(/timeout/i) } }, 'health check: the database is down (its statement failed)']]);
+      relay.release();
+      // That connection's state was unknown, so it went; the next check opens its own and is answered.
+      expect(await db.answers()).toBe(true);
+      expect(relay.connections()).toBe(before + 1);
+      expect(warn).toHaveBeenCalledTimes(1);
     });
   });
 
