@@ -3,7 +3,7 @@
  * transaction-scoped advisory lock on the member, taken exclusively (`by` 'sanction') by what
  * writes a sanction that restricts access (`SanctionsService.holdOffAdminChanges`), and shared
  * (`by` 'admin') by a space admin's change before it reads its admin again
- * (`SpacesService.holdSpace`). A sanction is a new row, which no row lock of the change's can
+ * (`SpacesService.holdAdminRights`). A sanction is a new row, which no row lock of the change's can
  * wait for; and the one row both take, the member's account, each holds only FOR KEY SHARE
  * (the one stronger lock that conflicts, FOR UPDATE, would also hold off the member's own
  * profile updates and every row written with them as its author, for nothing). So of a change

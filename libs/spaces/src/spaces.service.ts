@@ -27,42 +27,6 @@ const SPACE_RETURNING = `RETURNING ${SPACE_COLUMNS}`;
 const SEES_GROUP = seesGroupSql('g', { viewer: '$2', admin: '$3' });
 
 /**
- * What a space admin's change holds before it reads its admin again (`SpacesService.stillAdmin`),
- * in one statement: `$1` the admin, `$2` ADMIN's rank, `$3` the space they must be an admin of
- * (null for createSpace), and `changed` the SQL holding what the change changes (from `$3`, `$4`
- * on). Held in the order written, one column after another: PostgreSQL evaluates a select list,
- * and each sum's terms, left to right, and runs a subquery that depends on no outer row when it
- * is first reached; each counts its rows, so every one is fetched, and so locked. (What the
- * change changes and the admin's rights were held in two statements: a round trip more each.)
- * 1. `changed`, first. A grant's group is among it: what holds a group and then deletes a
- *    membership held in 3 (a removal from it, `setDomains`, an account's deletion) is waited for
- *    before anything of the admin is held, or waits for the change; the other way round, the two
- *    waited for each other and PostgreSQL ended one as a deadlock.
- * 2. `account`: the admin's account `FOR KEY SHARE` (setUserRole's `FOR UPDATE` waits; no
- *    stronger, which held their own profile's updates).
- * 3. `held`: their ADMIN grants on the space, direct or through their groups, `FOR SHARE` (a
- *    deletion or a lowering waits), and those memberships `FOR KEY SHARE` (a removal's delete
- *    waits; a change of ownership, a plain update, need not); how many, for `stillAdmin`.
- * 4. the lock a sanction of theirs takes (`sanctionLockSql`), shared: a sanction under way is
- *    waited for, and then read; one given later waits for the change to commit.
- */
-const holdForAdminChange = (changed: string): string => `
-  SELECT ${changed} AS changed,
-         (SELECT count(*) FROM (SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE) a) AS account,
-         (SELECT count(*) FROM (SELECT 1 FROM space_grants WHERE space_id = $3 AND user_id = $1 AND level >= $2 FOR SHARE) direct)
-       + (SELECT count(*) FROM (SELECT 1 FROM space_grants sg JOIN group_members gm ON gm.group_id = sg.group_id AND gm.user_id = $1
-                                 WHERE sg.space_id = $3 AND sg.level >= $2 FOR SHARE OF sg FOR KEY SHARE OF gm) via_groups) AS held,
-         (SELECT count(*) FROM (SELECT ${sanctionLockSql('$1', 'admin')}) s) AS sanction`;
-
-/** A space ($3) held first, and a group it grants to ($4, or null). */
-const HOLD_SPACE = holdForAdminChange(`(SELECT count(*) FROM (SELECT 1 FROM spaces WHERE id = $3 FOR NO KEY UPDATE) s)
-       + (SELECT count(*) FROM (SELECT 1 FROM groups WHERE id = $4 FOR NO KEY UPDATE) g)`);
-/** A board ($4) held first, for `updateBoard` (its space, $3, is not). */
-const HOLD_BOARD = holdForAdminChange(`(SELECT count(*) FROM (SELECT 1 FROM boards WHERE id = $4 FOR NO KEY UPDATE) b)`);
-/** Nothing held first: a new space (`create`). */
-const HOLD_NOTHING = holdForAdminChange('0');
-
-/**
  * The per-request loader of spaces' moderation settings (kept by the moderation module, which
  * sits above spaces): a change to a space drops it, so later fields read the settings afresh.
  */
@@ -100,9 +64,9 @@ export class SpacesService {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     if (!viewer.isAdmin) throw AppError.forbidden('Only admins create spaces');
     return this.changingAccess(viewer, async (tx) => {
-      // Again as the account is now (its role read on this connection, once held: `holdForAdminChange`):
+      // Again as the account is now (its role read on this connection, once held: `holdAdminRights`):
       // one demoted while this waited creates nothing, and a demotion asked meanwhile waits for it.
-      await this.holdFor(tx, HOLD_NOTHING, viewer, null);
+      await this.holdAdminRights(tx, viewer.id!, null);
       if (!(await this.sessions.viewerNow(viewer, tx)).isAdmin) throw AppError.forbidden('Only admins create spaces');
       const rows = await tx.query<SpaceRow>(
         `INSERT INTO spaces (id, slug, name, description, visibility, language)
@@ -282,41 +246,67 @@ export class SpacesService {
    * connection (`SessionsService.viewerNow`), not taken from the request's session: an admin whose
    * grant was revoked, or who was demoted, silenced, barred or suspended, after the check before
    * the transaction changes nothing (NOT_FOUND, FORBIDDEN or UNAUTHENTICATED, as `require`
-   * answers). Read once what makes them an admin is held (`holdForAdminChange`; `held`, how many
-   * of their ADMIN grants it held). That statement saw rows as they stood when it began: a grant
-   * or a membership made while it waited for what the change changes was not held, though this
-   * read, a statement of its own, sees it. So one who is no site admin, of whose grants none was
-   * held, has them held again, in a statement of its own, and is read again: else one who became
-   * an admin only so (through a group joined meanwhile) could lose it, unwaited for, before the
-   * change committed. (A site admin's role is on the account's row, which is held.)
+   * answers). Read once what makes them an admin is held (`holdAdminRights`), after what the
+   * change changes was held (`holdSpace`, `updateBoard`).
    */
-  private async stillAdmin(tx: Tx, viewer: Viewer, spaceId: string, notFound: string, held: number): Promise<void> {
-    let now = await this.sessions.viewerNow(viewer, tx);
-    if (!now.isAdmin && held === 0) {
-      await this.holdFor(tx, HOLD_NOTHING, viewer, spaceId);
-      now = await this.sessions.viewerNow(viewer, tx);
-    }
-    await this.access.require(now, spaceId, AccessLevel.ADMIN, notFound);
+  private async stillAdmin(tx: Tx, viewer: Viewer, spaceId: string, notFound: string): Promise<void> {
+    await this.holdAdminRights(tx, viewer.id!, spaceId);
+    await this.access.require(await this.sessions.viewerNow(viewer, tx), spaceId, AccessLevel.ADMIN, notFound);
   }
 
-  /** Runs a `holdForAdminChange` statement for the viewer: how many of their ADMIN grants on `spaceId` it held. */
-  private async holdFor(tx: Tx, statement: string, viewer: Viewer, spaceId: string | null, ...changed: Array<string | null>): Promise<number> {
-    const [row] = await tx.query<{ held: string }>(statement, [viewer.id, LEVEL_RANK.ADMIN, spaceId, ...changed]);
-    return Number(row.held);
+  /**
+   * Holds, until the change commits, the rows that make `userId` an admin (of the site, and of
+   * `spaceId` when given), so that the read after this (`viewerNow`, in a statement of its own and
+   * so a snapshot taken once these waited) sees a demotion under way, and one asked later waits
+   * for the change: read unlocked, a demotion committed between that read and the change's commit
+   * was not seen, and the demoted admin's change was saved. Each row with the weakest lock its
+   * demotion's lock conflicts with: the account FOR KEY SHARE (setUserRole holds it FOR UPDATE;
+   * no stronger, which held the admin's own profile updates); their memberships of groups with an
+   * ADMIN grant on the space FOR KEY SHARE (a removal deletes the row; a change of ownership, a
+   * plain update, needn't wait); the ADMIN grants reaching them, directly or through those groups,
+   * FOR SHARE (a deletion, or a lowering of its level). Grants are changed by this service under
+   * the space's row too (`holdSpace`); an account's deletion takes its direct grants and
+   * memberships without it. Last, the lock a sanction of theirs takes (`sanctionLockSql`), shared:
+   * a sanction is a new row, which no row lock can wait for, so one under way is waited for here
+   * (and read after), and one given later waits for the change to commit. A statement of its own,
+   * after the one holding what the change changes: its snapshot is taken once that waited, so a
+   * grant or a membership made meanwhile is held too (held in that statement, it was not seen).
+   * What holds a group and then deletes a membership held here (a removal from the group,
+   * `setDomains`, the account's deletion, which holds every group FOR SHARE) would make a cycle
+   * with a grant to that group waiting for it: `grant` holds its group first (`holdSpace`), so it
+   * waits for those before holding anything here, or they wait for it.
+   */
+  private async holdAdminRights(tx: Tx, userId: string, spaceId: string | null): Promise<void> {
+    await tx.query(
+      `WITH account AS (SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE),
+            direct AS (SELECT 1 FROM space_grants WHERE space_id = $2 AND user_id = $1 AND level >= $3 FOR SHARE),
+            via_groups AS (SELECT 1 FROM space_grants sg JOIN group_members gm ON gm.group_id = sg.group_id AND gm.user_id = $1
+                            WHERE sg.space_id = $2 AND sg.level >= $3 FOR SHARE OF sg FOR KEY SHARE OF gm),
+            sanction AS (SELECT ${sanctionLockSql('$1', 'admin')})
+       SELECT (SELECT count(*) FROM account) + (SELECT count(*) FROM direct) + (SELECT count(*) FROM via_groups) + (SELECT count(*) FROM sanction) AS held`,
+      [userId, spaceId, LEVEL_RANK.ADMIN],
+    );
   }
 
   /**
    * The space's row held (`FOR NO KEY UPDATE`: changes to its grants and boards, its knowledge
-   * settings, and `update`, one at a time), with what makes the viewer an admin, in one statement
-   * (`holdForAdminChange`), then `stillAdmin`: of an admin's change and a revocation of their own
-   * access racing, the one that comes second reads the first as it committed. Also for a space
-   * admin's change made elsewhere (`KnowledgeSettingsService.set`). With `groupId` (a grant to a
-   * group), that group's row too, `FOR NO KEY UPDATE`, after the space's and before the admin's
-   * rights.
+   * settings, and `update`, one at a time), then `stillAdmin`: of an admin's change and a
+   * revocation of their own access racing, the one that comes second reads the first as it
+   * committed. Also for a space admin's change made elsewhere (`KnowledgeSettingsService.set`).
+   * With `groupId` (a grant to a group), that group's row too, FOR NO KEY UPDATE, in the same
+   * statement and before the admin's rights (`holdAdminRights`): a removal of theirs from it
+   * (which holds the group, then deletes the membership held there) no longer waits for this
+   * while this waits for the group (a deadlock PostgreSQL ended one of).
    */
   async holdSpace(tx: Tx, viewer: Viewer, spaceId: string, groupId?: string): Promise<void> {
-    const held = await this.holdFor(tx, HOLD_SPACE, viewer, spaceId, groupId ?? null);
-    await this.stillAdmin(tx, viewer, spaceId, 'Space not found', held);
+    await tx.query(
+      groupId
+        ? `SELECT (SELECT count(*) FROM (SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE) s)
+                + (SELECT count(*) FROM (SELECT 1 FROM groups WHERE id = $2 FOR NO KEY UPDATE) g) AS held`
+        : `SELECT 1 FROM spaces WHERE id = $1 FOR NO KEY UPDATE`,
+      groupId ? [spaceId, groupId] : [spaceId],
+    );
+    await this.stillAdmin(tx, viewer, spaceId, 'Space not found');
   }
 
   /**
@@ -354,8 +344,8 @@ export class SpacesService {
       throw AppError.badField('boardId', 'give at least one setting to change');
     }
     return this.uow.run(async (tx) => {
-      const held = await this.holdFor(tx, HOLD_BOARD, viewer, board.space_id, input.boardId);
-      await this.stillAdmin(tx, viewer, board.space_id, 'Board not found', held);
+      await tx.query(`SELECT 1 FROM boards WHERE id = $1 FOR NO KEY UPDATE`, [input.boardId]);
+      await this.stillAdmin(tx, viewer, board.space_id, 'Board not found');
       const rows = await tx.query<BoardRow>(
         `UPDATE boards SET name = COALESCE($2, name), slug = COALESCE($3, slug), description = COALESCE($4, description),
                 position = COALESCE($5, position)
