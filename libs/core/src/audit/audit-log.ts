@@ -106,9 +106,10 @@ export class AuditLog {
   /** A transaction's entries, appended at its end, in order, under the log's lock. */
   private async write(tx: Tx, entries: AuditEntryInput[]): Promise<void> {
     // The rows the entries' foreign keys hold FOR KEY SHARE (their actors, their spaces) are held
-    // first, and only then the log's lock: a change of settings holds its space FOR UPDATE, a change
-    // of role its user, and then logs; taken after the log's lock, they would be a deadlock with it.
-    // (The lock is taken on the row the two counts make, so after both.)
+    // first, and only then the log's lock: a change of role holds its user FOR UPDATE and then logs;
+    // taken after the log's lock, the row would be a deadlock with it. (Nothing holds a space FOR
+    // UPDATE now, a change of its settings holding it FOR NO KEY UPDATE, which lets this by; one
+    // deleting a space would.) (The lock is taken on the row the two counts make, so after both.)
     const ids = (key: 'actorId' | 'spaceId') => [...new Set(entries.map((e) => e[key]).filter((id): id is string => id !== null))];
     await tx.query(
       `SELECT pg_advisory_xact_lock($1)
