@@ -557,6 +557,51 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(await t.sql(`SELECT status, resolved_by FROM review_items WHERE id = $1`, [itemId])).toEqual([{ status: 'APPROVED', resolved_by: issuer.id }]);
   });
 
+  it('never deadlocks a decision that sanctions an offender, then upholds their post’s other items, with the ladder sanctioning them at once: both take the sanctions’ lock before the ladder’s', async () => {
+    const s2 = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }, { userId: mod2.id, level: 'MODERATE' }]);
+    const b2 = await makeBoard(t, s2.id);
+    expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, {
+      input: { spaceId: s2.id, pattern: 'chargeback', kind: 'WORD', action: 'FLAG', publicReason: 'Payment disputes go to support' },
+    }, { token: mod.token }));
+    const offender = await makeUser(t);
+    const reporter = await makeUser(t, { trustLevel: 1 });
+    const itemOn = async (topicId: string, kind: string) =>
+      expectOk(await t.gql(QUEUE, { s: s2.id }, { token: mod.token })).reviewQueue.edges.map((e: any) => e.node).find((n: any) => n.kind === kind && n.targetId === topicId).id;
+    const reported = async (body: string) => {
+      const topic = await createTopic(t, offender.token, b2, { body });
+      expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: reporter.token }));
+      return { topic, item: await itemOn(topic.id, 'REPORTS') };
+    };
+    // One violation upheld already: the next one upheld climbs to the ladder's silence.
+    expectOk(await t.gql(RESOLVE, { input: { id: (await reported('first')).item, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token }));
+    // Reported and flagged (two items, which the first's decision upholds together), and another reported.
+    const flagged = await reported('I will file a chargeback');
+    const other = await reported('second');
+    const deadlocks = countDeadlocks(t);
+    // The decision with a sanction held once it has written it (the sanctions' lock taken), before
+    // it upholds the flag on the same post (the ladder's lock).
+    const written = gateCalls(t.get(SanctionsService), 'write', (_tx: unknown, _v: unknown, input: { userId: string }) => input.userId === offender.id, 'after');
+    let sanctioning: Promise<GqlResult> | undefined;
+    let climbing: Promise<GqlResult> | undefined;
+    try {
+      sanctioning = t.gql(RESOLVE, {
+        input: { id: flagged.item, decision: 'APPROVE', action: 'HIDE', reason: 'Disputes go to support', sanction: { kind: 'SILENCE', durationHours: 1 } },
+      }, { token: mod.token });
+      await written.begun;
+      // The other decision climbs the ladder (its silence): it waits for the sanction's decision.
+      climbing = t.gql(RESOLVE, { input: { id: other.item, decision: 'APPROVE', action: 'NONE' } }, { token: mod2.token });
+      expect(await doneOrWaiting(t, climbing, 1, await gateHolder(written))).toBe('waiting');
+      written.open();
+      expectOk(await sanctioning);
+      expectOk(await climbing);
+    } finally {
+      written.restore();
+      deadlocks.restore();
+    }
+    expect(deadlocks.count).toBe(0);
+    expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'AUTOMOD' AND space_id = $1`, [s2.id])).toEqual([{ status: 'APPROVED' }]);
+  });
+
   it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {
     const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
     const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;

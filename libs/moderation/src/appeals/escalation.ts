@@ -6,6 +6,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { SanctionsService } from '../sanctions/sanctions.service';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
+import { sanctionLockSql } from '../../../access/src/sanction-lock';
 import { holdAgainstDeletion } from '../../../identity/src/users/account-deletion';
 
 export const LADDER_WINDOW_DAYS = 90;
@@ -38,7 +39,11 @@ export class Escalation {
     // One offender's violations in a space are counted one decision at a time: two moderators
     // upholding at once would each count only their own, and the ladder would skip the step
     // (or take one twice). Waiting here, a decision then counts the other's committed one.
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`escalation ${spaceId} ${offenderId}`]);
+    // The lock a sanction of theirs takes (`sanctionLockSql`, exclusive) is taken first, in the
+    // same statement, for the step's sanction below: a decision that gives a sanction of its own
+    // takes it, and then this (upholding the post's other items); taken after this, a decision
+    // here waited for it while holding this, which that one waited for, a deadlock.
+    await tx.query(`SELECT ${sanctionLockSql('$2', 'sanction')}, pg_advisory_xact_lock(hashtextextended($1, 0))`, [`escalation ${spaceId} ${offenderId}`, offenderId]);
     // A topic's item is about its first post; a user report is a violation of its own.
     const [count] = await tx.query<{ n: number; before: number }>(
       `WITH upheld AS (
@@ -85,7 +90,6 @@ export class Escalation {
       await this.audit.append(tx, { actorId: null, action: 'escalation.propose_ban', targetType: 'user', targetId: offenderId, spaceId, reason });
       return 'ban proposed';
     }
-    await this.sanctions.holdOffAdminChanges(tx, offenderId);
     const [s] = await tx.query<{ id: string }>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, expires_at, automatic, triggered_by)
        VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6::int), true, $7) RETURNING id`,

@@ -198,11 +198,13 @@ export class SanctionsService {
    * Holds off, until the caller commits, the member's changes as a space admin, and waits for
    * those under way (`sanctionLockSql`): a sanction is a new row, which they cannot wait for, so a
    * change judged before it was given committed after it. Taken before a sanction that restricts
-   * access is written (here and by the escalation ladder), not for a warning, which takes nothing.
-   * After the member's row and the judgement: a change holds its space and then this, never the
-   * other way round, and a sanction holds no space but `FOR KEY SHARE`, which lets the change by.
+   * access is written (here; the escalation ladder takes it with its own lock, before it), not for
+   * a warning, which takes nothing. After the member's row and the judgement: a change holds its
+   * space and then this, never the other way round, and a sanction holds no space but `FOR KEY
+   * SHARE`, which lets the change by. A decision that gives a sanction may then uphold the post's
+   * other items, taking the ladder's lock after this one, as the ladder itself does.
    */
-  async holdOffAdminChanges(tx: Tx, userId: string): Promise<void> {
+  private async holdOffAdminChanges(tx: Tx, userId: string): Promise<void> {
     await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [userId]);
   }
 
