@@ -744,29 +744,32 @@ describe('import:stackexchange', () => {
       expect(await profile(u2)).toMatchObject({ display_name: 'Local Name Two, renamed' });
     });
 
-    it('takes a placeholder whose link has no digest (imported before users had one) as unchanged, storing its digest only', async () => {
+    it('compares a placeholder whose link has no digest (imported before users had one) with its local row once, as before, then judges it by its digest', async () => {
       const { dir, space, source } = await craft('user-digests', ['Digest One', 'Digest Two', 'Digest Three']);
       await run({ dir, space: space.slug });
-      const u1 = (await linked(source, 'user', '1'))!;
-      // As a version before user digests left them: no digest, and the name its conversion made (here unlike today's).
+      const [u1, u2] = [(await linked(source, 'user', '1'))!, (await linked(source, 'user', '2'))!];
+      // As a version before user digests left them: no digest.
       await t.sql(`UPDATE import_links SET digest = NULL WHERE source = $1 AND kind = 'user'`, [source]);
-      await t.sql(`UPDATE users SET display_name = 'Digest One (older conversion)' WHERE id = $1`, [u1]);
+      // The dump renamed user 2 after that version's last run: the first run after the upgrade must not miss it.
+      writeDumpFile(dir, 'Users.xml', 'users', users(['Digest One', 'Digest Two, renamed upstream', 'Digest Three']));
       // Users.xml's three (not the anonymous placeholder's link, which no dump row tells).
       const digests = async () =>
         (await t.sql<{ digest: string | null }>(`SELECT digest FROM import_links WHERE source = $1 AND kind = 'user' AND external_id = ANY($2::text[])`, [source, ['1', '2', '-1']])).map(
           (r) => r.digest,
         );
+      const name = async (id: string) => (await one<{ display_name: string }>(`SELECT display_name FROM users WHERE id = $1`, [id])).display_name;
       const again = await run({ dir, space: space.slug });
-      expect(again.users).toEqual({ created: 0, updated: 0, unchanged: 3 });
-      expect(await one(`SELECT display_name FROM users WHERE id = $1`, [u1])).toEqual({ display_name: 'Digest One (older conversion)' });
-      // Each now has a digest of the dump's own fields, so the next run judges the account by the dump alone.
+      expect(again.users).toEqual({ created: 0, updated: 1, unchanged: 2 });
+      expect(await name(u2)).toBe('Digest Two, renamed upstream');
+      // Each now has a digest of the dump's own fields, so the next run judges the account by the dump alone:
+      // a local change of user 1 stays on the same dump, uncounted.
       const stored = await digests();
       expect(stored).toHaveLength(3);
       stored.forEach((d) => expect(d).toMatch(/^raw1:/));
-      writeDumpFile(dir, 'Users.xml', 'users', users(['Digest One, renamed upstream', 'Digest Two', 'Digest Three']));
+      await t.sql(`UPDATE users SET display_name = 'Digest One, corrected' WHERE id = $1`, [u1]);
       const third = await run({ dir, space: space.slug });
-      expect(third.users).toEqual({ created: 0, updated: 1, unchanged: 2 });
-      expect(await one(`SELECT display_name FROM users WHERE id = $1`, [u1])).toEqual({ display_name: 'Digest One, renamed upstream' });
+      expect(third.users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+      expect(await name(u1)).toBe('Digest One, corrected');
     });
 
     it('imports a body or an AboutMe nested thousands of elements deep, its nesting bounded and its text kept', async () => {

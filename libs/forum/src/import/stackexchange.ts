@@ -777,8 +777,8 @@ class StackExchangeImport {
     return this.batch(new Batch(), async (batch) => {
       const existing = new Map(
         (
-          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean; digest: string | null }>(
-            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted, l.digest
+          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean; digest: string | null } & DumpProfile>(
+            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted, l.digest, u.bio, u.bio_html, u.location, u.website
                FROM import_links l JOIN users u ON u.id = l.local_id
               WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = ANY($2::text[])`,
             [this.source, users.map((u) => u.ext)],
@@ -793,13 +793,13 @@ class StackExchangeImport {
           fresh.push(u);
           continue;
         }
-        // A link without a digest is of a version that compared the account with its conversion of
-        // the row: as a post's digest of the old kind, that cannot tell the dump's changes from the
-        // conversion's (or a moderator's), so the account is taken as unchanged (not compared with
-        // the local row, as a post without one is) and its digest stored below.
-        const dumpChangedIt = dumpChanged(e.digest, u.digest, () => false);
+        const name = u.name || e.display_name;
+        // A link without a digest (made before users had one) is compared with the local row once,
+        // as every run did then and as a post's link without one is; its digest is stored below.
+        const differs = () => name !== e.display_name || (['bio', 'bio_html', 'location', 'website'] as const).some((k) => e[k] !== u.profile[k]);
+        const dumpChangedIt = dumpChanged(e.digest, u.digest, differs);
         // An account anonymised since (a GDPR request) keeps its neutral name and empty profile.
-        if (e.is_placeholder && !e.deleted && dumpChangedIt) changed.push({ id: e.id, name: u.name || e.display_name, ...u.profile });
+        if (e.is_placeholder && !e.deleted && dumpChangedIt) changed.push({ id: e.id, name, ...u.profile });
         else batch.tally.users.unchanged++;
       }
       if (changed.length) {
