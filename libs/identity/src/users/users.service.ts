@@ -116,8 +116,8 @@ export class UsersService {
     return viewer.memoize(`email-status:${userId}`, () => this.repo.emailStatus(userId));
   }
 
+  /** A handle held to the handle rule by the caller (UserHandleArgs), looked up case-insensitively. */
   async byHandle(handle: string): Promise<UserModel | null> {
-    if (handle.length > 60) return null;
     const row = await this.repo.findByHandle(handle);
     return row ? toUserModel(row) : null;
   }
