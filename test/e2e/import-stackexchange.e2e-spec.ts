@@ -744,6 +744,33 @@ describe('import:stackexchange', () => {
       expect(await profile(u2)).toMatchObject({ display_name: 'Local Name Two, renamed' });
     });
 
+    it('rewrites no link on a re-run of the same dump: a digest the dump did not change stays as it is, one it changed is rewritten', async () => {
+      const { dir, space, source } = await craft('digests-kept', ['Kept One', 'Kept Two', 'Kept Three']);
+      writeDumpFile(dir, 'Comments.xml', 'comments', [{ Id: '1', PostId: '11', Text: 'A comment on the first answer', CreationDate: '2020-05-01T11:10:00.000', UserId: '2' }]);
+      await run({ dir, space: space.slug });
+      // Each link's row version (xmin): an UPDATE writes a new one even when it sets what was there.
+      const versions = async () =>
+        Object.fromEntries(
+          (
+            await t.sql<{ key: string; v: string; digest: string }>(
+              `SELECT kind || ':' || external_id AS key, xmin::text AS v, digest FROM import_links WHERE source = $1 AND digest IS NOT NULL`,
+              [source],
+            )
+          ).map((r) => [r.key, { v: r.v, digest: r.digest }]),
+        );
+      const before = await versions();
+      expect(Object.keys(before).sort()).toEqual(['comment:1', 'post:10', 'post:11', 'post:12', 'question:10', 'user:-1', 'user:1', 'user:2']);
+      const again = await run({ dir, space: space.slug });
+      expect(again.users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+      expect(await versions()).toEqual(before);
+      // The dump renames user 2: that link alone gets its new digest.
+      writeDumpFile(dir, 'Users.xml', 'users', users(['Kept One', 'Kept Two, renamed', 'Kept Three']));
+      await run({ dir, space: space.slug });
+      const after = await versions();
+      expect(after['user:2'].digest).not.toBe(before['user:2'].digest);
+      expect({ ...after, 'user:2': before['user:2'] }).toEqual(before);
+    });
+
     it('compares a placeholder whose link has no digest (imported before users had one) with its local row once, as before, then judges it by its digest', async () => {
       const { dir, space, source } = await craft('user-digests', ['Digest One', 'Digest Two', 'Digest Three']);
       await run({ dir, space: space.slug });
@@ -1264,9 +1291,10 @@ describe('import:stackexchange', () => {
         [`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, $2, $3, $4)`, [source, kind, ext, newId()]] as const;
       const holders = [
         await holdBeforeBatch(insertLink('user', '3')), // users: the new user's link, claimed after the rename
-        await holdBeforeBatch(link('question', '20')), // questions: its digest, written last
-        await holdBeforeBatch(link('post', '21')), // answers: its digest, after the placeholder is made and 31 accepted
-        await holdBeforeBatch(link('comment', '1')), // comments: its digest
+        // A run writes a digest only where the dump changed it, so each held link is of a row v2 changes.
+        await holdBeforeBatch(link('question', '10')), // questions: its new digest (v2's title), written last
+        await holdBeforeBatch(link('post', '21')), // answers: its new digest, after the placeholder is made and 31 accepted
+        await holdBeforeBatch(link('comment', '2')), // comments: its new digest
         await holdBeforeBatch(insertLink('duplicate', '30:10')), // links: the new duplicate link
       ];
       let retried!: Promise<StackExchangeImportSummary>;

@@ -1444,12 +1444,16 @@ class StackExchangeImport {
     );
   }
 
-  /** What the dump said of these rows this run (see digestOf), for the next run to compare with. */
+  /**
+   * What the dump said of these rows this run (see digestOf), for the next run to compare with.
+   * Only a link whose digest this changes is written: on a re-run of the same dump, none (an
+   * UPDATE setting what is there still writes a new row version, for every link of the dump).
+   */
   private async rememberDigests(rows: Array<{ kind: string; ext: string; digest: string }>): Promise<void> {
     if (!rows.length) return;
     await this.query(
       `UPDATE import_links l SET digest = r.digest FROM jsonb_to_recordset($2::jsonb) AS r(kind text, ext text, digest text)
-        WHERE l.source = $1 AND l.kind = r.kind AND l.external_id = r.ext`,
+        WHERE l.source = $1 AND l.kind = r.kind AND l.external_id = r.ext AND l.digest IS DISTINCT FROM r.digest`,
       [this.source, JSON.stringify(rows)],
     );
   }
