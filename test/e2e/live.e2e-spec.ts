@@ -812,6 +812,25 @@ describe('live updates over Socket.IO', () => {
     await quiet();
   });
 
+  it('tells a topic’s room of a reply left behind by movePosts, answering nothing now, with a newer version than the one it had', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const topic = await createTopic(t, author.token, publicBoard);
+    const moving = await reply(t, insider.token, topic.id, 'a reply that moves away');
+    const answer = await reply(t, author.token, topic.id, 'a reply to it that stays', moving.id);
+    const into = await createTopic(t, admin.token, publicBoard);
+    const version = async () => (await t.sql(`SELECT version FROM posts WHERE id = $1`, [answer.id]))[0].version as number;
+    const before = await version();
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const updated = heardLive(reader, 'post:updated');
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [moving.id], toTopicId: into.id } }, { token: admin.token }));
+    // Its version grew with what changed (a client keeping the one it had would drop the push as the same state).
+    const pushed = await updated.first((d) => d.post.id === answer.id);
+    expect(pushed).toMatchObject({ topicId: topic.id, post: { id: answer.id, replyToPostId: null } });
+    expect(pushed.post.version).toBeGreaterThan(before);
+    expect(pushed.post.version).toBe(await version());
+  });
+
   it('takes readers out of a topic’s room when the topic is hidden, and tells them', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const topic = await createTopic(t, author.token, publicBoard);

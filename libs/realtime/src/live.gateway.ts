@@ -1430,7 +1430,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           else if (m.state !== 'DELETED') this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
         // The first post of a topic split off arrives on its board as a new topic would.
-        return this.pushPosts('post:created', moved.map((m) => m.postId), (number) => p.newTopic === true && number === 1);
+        await this.pushPosts('post:created', moved.map((m) => m.postId), (number) => p.newTopic === true && number === 1);
+        // The replies it left behind answer nothing now: the room sees them changed, with their new version.
+        // (None named by a move an older node committed during a rolling upgrade.)
+        const detached = (p.detachedReplyIds as string[] | undefined) ?? [];
+        if (detached.length) await this.pushPosts('post:updated', detached, () => false);
+        return;
       }
       case 'topic.moved': {
         const [topicId, fromBoardId, restore] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId'), RESTORES[type](p)];

@@ -46,7 +46,7 @@ export type MovedPost = {
 /**
  * The payload of `post.moved`, one event per move: from `topicId` (in `fromSpaceId`,
  * `fromBoardId`) to `toTopicId` (in `spaceId`, `boardId`; `newTopic` when the move split it
- * off), by `moverId`, the posts by their new numbers.
+ * off), by `moverId`, the posts by their new numbers, and the replies it left answering nothing.
  */
 export type PostsMovedPayload = {
   topicId: string;
@@ -58,6 +58,8 @@ export type PostsMovedPayload = {
   boardId: string;
   newTopic: boolean;
   posts: MovedPost[];
+  /** The replies left in `topicId` to a moved post, which answer nothing now (live rooms hear them changed). */
+  detachedReplyIds: string[];
 };
 
 /** The topics forum boards hold (moves of posts stay among them). */
@@ -182,8 +184,12 @@ export class PostMovesService {
     // Each moved post as it was, read under its lock above: its number, state and author there.
     const before = new Map(moved.map((p) => [p.id, p]));
     const numbers = new Map(renumbered.map((r) => [r.id, r.number]));
-    // Replies left behind to a moved post answer nothing any more.
-    await tx.query(`UPDATE posts SET reply_to_post_id = NULL, updated_at = now() WHERE topic_id = $1 AND reply_to_post_id = ANY($2::uuid[])`, [source.id, ids]);
+    // Replies left behind to a moved post answer nothing any more: a change of theirs, so their
+    // version grows as with any other (a push of them must not carry the version they had).
+    const detached = await tx.query<{ id: string }>(
+      `UPDATE posts SET reply_to_post_id = NULL, version = version + 1, updated_at = now() WHERE topic_id = $1 AND reply_to_post_id = ANY($2::uuid[]) RETURNING id`,
+      [source.id, ids],
+    );
     const visible = moved.filter((p) => p.state === ContentState.VISIBLE);
     const replies = visible.length;
     const reactions = visible.reduce((n, p) => n + p.reaction_total, 0);
@@ -245,6 +251,7 @@ export class PostMovesService {
     const moveEvent: PostsMovedPayload = {
       topicId: source.id, moverId: actorId, fromSpaceId: source.spaceId, fromBoardId: source.boardId,
       toTopicId: dest.id, spaceId: dest.spaceId, boardId: dest.boardId, newTopic: to.kind === 'new', posts: movedPosts,
+      detachedReplyIds: detached.map((r) => r.id),
     };
     await tx.emit({ type: 'post.moved', aggregateType: 'topic', aggregateId: source.id, version: src.version, payload: moveEvent });
     // Across spaces, each space's log tells its side alone (appendMove).
