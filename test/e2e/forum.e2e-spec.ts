@@ -424,6 +424,26 @@ describe('forums', () => {
       expect(costLarge.count).toBeLessThanOrEqual(8);
     });
 
+    it('gives a topic and its posts the versions live pushes carry (null for a placeholder), read with them: no statement more', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const shown = await reply(t, other.token, topic.id, 'a reply that changes');
+      const hidden = await reply(t, other.token, topic.id, 'a reply a moderator hides');
+      expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId: shown.id, kind: 'LIKE' } }, { token: author.token }));
+      expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: hidden.id, action: 'HIDE' } }, { token: mod.token }));
+      const page = (fields: string) => `query($id: ID!) { topic(id: $id) { id ${fields} posts(first: 10) { edges { node { id ${fields} } } } } }`;
+      let answer: any;
+      const withVersions = await t.countStatements(async () => (answer = expectOk(await t.gql(page('version'), { id: topic.id }, { token: author.token }))));
+      const without = await t.countStatements(() => t.gql(page(''), { id: topic.id }, { token: author.token }));
+      expect(withVersions.count).toBe(without.count);
+      const stored = async (table: string, id: string) => (await t.sql(`SELECT version FROM ${table} WHERE id = $1`, [id]))[0].version;
+      expect(answer.topic.version).toBe(await stored('topics', topic.id));
+      const versions = answer.topic.posts.edges.map((e: any) => e.node.version);
+      expect(versions).toEqual([await stored('posts', topic.firstPostId), await stored('posts', shown.id), null]);
+      // The moderator reads the hidden post in full, with its version.
+      const modView = expectOk(await t.gql(page('version'), { id: topic.id }, { token: mod.token }));
+      expect(modView.topic.posts.edges[2].node.version).toBe(await stored('posts', hidden.id));
+    });
+
     it('pages every listed author’s own posts (User.posts) in a fixed number of statements', async () => {
       const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
       const q = `query($id: ID!) { topic(id: $id) { posts(first: 20) { edges { node { author { id posts(first: 2) { totalCount edges { node { id author { id } } } } } } } } } }`;

@@ -689,6 +689,25 @@ describe('idea boards', () => {
     expect(expectOk(await t.gql(more, { id: b }, { token: moderator.token })).board).toMatchObject({ ideas: { totalCount: 6 }, topics: { totalCount: 6 } });
   });
 
+  it('gives an idea the version its live pushes carry, read with it: no statement more', async () => {
+    const b = await makeBoard(t, space.id, 'IDEAS');
+    const u = await customer();
+    const id = await newIdea(u, 'Versioned', { boardId: b });
+    const s = io(`http://127.0.0.1:${(t.http.address() as AddressInfo).port}`, { auth: { token: u.token }, transports: ['websocket'] });
+    sockets.push(s);
+    await new Promise<void>((resolve) => s.on('connect', () => resolve()));
+    expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: id })).toEqual({ ok: true });
+    const live = new Promise<any>((resolve) => s.on('idea:updated', (p: any) => p.voteCount === 2 && resolve(p)));
+    expectOk(await t.gql(VOTE, { id }, { token: (await customer()).token }));
+    const pushed = await live;
+    const q = (fields: string) => `query($id: ID!) { board(id: $id) { ideas(first: 5) { edges { node { id idea { status ${fields} } } } } } }`;
+    let page: any;
+    const withVersion = await t.countStatements(async () => (page = expectOk(await t.gql(q('version'), { id: b }, { token: u.token }))));
+    const without = await t.countStatements(() => t.gql(q(''), { id: b }, { token: u.token }));
+    expect(withVersion.count).toBe(without.count);
+    expect(page.board.ideas.edges[0].node.idea.version).toBe(pushed.version);
+  });
+
   it('publishes a roadmap of planned, in-progress and recently completed ideas', async () => {
     const rSpace = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
     const rBoard = await makeBoard(t, rSpace.id, 'IDEAS');

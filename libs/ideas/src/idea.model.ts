@@ -60,6 +60,7 @@ export interface IdeaRow {
   response_author_id: string | null;
   response_at: Date | null;
   status_changed_at: Date;
+  version: number;
   space_id: string;
   board_id: string;
   board_settings: Record<string, unknown>;
@@ -96,6 +97,10 @@ export class IdeaModel {
   @Field(() => Int, { description: 'Distinct voters of the idea and of every idea merged into it.' }) voteCount!: number;
   @Field(() => IdeaResponseModel, { nullable: true }) officialResponse!: IdeaResponseModel | null;
   @Field() statusChangedAt!: Date;
+  @Field(() => Int, {
+    description: 'Grows with every change of the idea (votes, status, merges): the version `idea:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order).',
+  })
+  version!: number;
 
   topicId!: string;
   spaceId!: string;

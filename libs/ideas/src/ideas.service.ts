@@ -205,7 +205,7 @@ export class IdeasService implements BoardKindBehaviour {
   private rows(viewer: Viewer): DataLoader<string, IdeaRow | null> {
     return viewer.memoize('loader:ideas', () => new DataLoader<string, IdeaRow | null>(async (ids) => {
       const rows: IdeaRow[] = await this.ds.query(
-        `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, i.response_html, i.response_author_id, i.response_at, i.status_changed_at,
+        `SELECT i.topic_id, i.status, i.vote_count, i.merged_into, i.response_html, i.response_author_id, i.response_at, i.status_changed_at, i.version,
                 t.space_id, t.board_id, b.settings AS board_settings
            FROM ideas i JOIN topics t ON t.id = i.topic_id JOIN boards b ON b.id = t.board_id
           WHERE i.topic_id = ANY($1::uuid[])`,
@@ -807,6 +807,7 @@ export function toIdea(row: IdeaRow, viewerRank: number): IdeaModel {
   m.statusLabel = ideaSettingsOf({ settings: row.board_settings }).labels[row.status];
   m.voteCount = row.vote_count;
   m.statusChangedAt = row.status_changed_at;
+  m.version = row.version;
   m.mergedIntoId = row.merged_into;
   m.spaceId = row.space_id;
   m.boardId = row.board_id;

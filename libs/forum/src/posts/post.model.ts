@@ -81,6 +81,11 @@ export class PostModel {
   reactions!: ReactionCountModel[];
   @Field({ description: 'A wiki post (setPostWiki): members from trust level 1 who may post in its topic edit it as its author does. False for a placeholder.' })
   wiki!: boolean;
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Grows with every change of the post (its text, state, reactions, place): the version `post:created`, `post:updated` and `reaction:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Null for a placeholder.',
+  })
+  version!: number | null;
 
   topicId!: string;
   spaceId!: string;
@@ -148,6 +153,7 @@ export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: st
     replyToPostId: r.reply_to_post_id,
     bodySourceText: r.body_source,
     wiki: full && r.wiki === true,
+    version: full ? r.version : null,
     hasPoll: r.has_poll,
     view,
     viewerRank,

@@ -26,6 +26,10 @@ export class TopicModel {
   @Field(() => [String]) tags!: string[];
   @Field(() => Int, { description: 'Visible replies (the first post not counted).' }) replyCount!: number;
   @Field(() => Int, { description: 'Reactions on the topic’s visible posts.' }) reactionCount!: number;
+  @Field(() => Int, {
+    description: 'Grows with every change of the topic: the version `topic:updated` and `topic:activity` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order).',
+  })
+  version!: number;
 
   boardId!: string;
   spaceId!: string;
@@ -100,6 +104,7 @@ export function toTopicModel(r: TopicRow, viewerRank: number): TopicModel {
     tags: r.tags,
     replyCount: r.reply_count,
     reactionCount: r.reaction_count,
+    version: r.version,
     boardId: r.board_id,
     spaceId: r.space_id,
     authorId: r.author_id,
