@@ -444,6 +444,33 @@ describe('forums', () => {
       expect(modView.topic.posts.edges[2].node.version).toBe(await stored('posts', hidden.id));
     });
 
+    it('shows a reader versions that tell nothing of how many changes a post went through while they could not read it', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const [edited, untouched] = [await reply(t, other.token, topic.id, 'edited while hidden'), await reply(t, other.token, topic.id, 'left alone while hidden')];
+      const moderate = async (postId: string, action: string) =>
+        expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action } }, { token: mod.token }));
+      const reader = await makeUser(t);
+      const seen = async () => {
+        const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts(first: 10) { edges { node { id version } } } } }`, { id: topic.id }, { token: reader.token }));
+        const by = new Map(page.topic.posts.edges.map((e: any) => [e.node.id, e.node.version]));
+        return { edited: by.get(edited.id) as number, untouched: by.get(untouched.id) as number };
+      };
+      const before = await seen();
+      await moderate(edited.id, 'HIDE');
+      await moderate(untouched.id, 'HIDE');
+      for (let i = 1; i <= 3; i++) {
+        expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: edited.id, body: `edit ${i}, unseen` } }, { token: mod.token }));
+      }
+      await moderate(edited.id, 'UNHIDE');
+      await moderate(untouched.id, 'UNHIDE');
+      const after = await seen();
+      // Each grew, and in the order they came back: the post edited three times meanwhile came back
+      // first, so with the lower version. (Counted per post, the edited one's grew by 5, the other's by 2.)
+      expect(after.edited).toBeGreaterThan(before.edited);
+      expect(after.untouched).toBeGreaterThan(before.untouched);
+      expect(after.untouched).toBeGreaterThan(after.edited);
+    });
+
     it('pages every listed author’s own posts (User.posts) in a fixed number of statements', async () => {
       const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
       const q = `query($id: ID!) { topic(id: $id) { posts(first: 20) { edges { node { author { id posts(first: 2) { totalCount edges { node { id author { id } } } } } } } } } }`;

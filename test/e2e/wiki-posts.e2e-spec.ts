@@ -185,8 +185,12 @@ describe('wiki posts', () => {
     });
     expect(expectOk(unwiked).setPostWiki.wiki).toBe(false);
     expectError(edited, 'FORBIDDEN');
-    // Nothing of the edit: no text, no revision, its version moved by the switch alone; the member's draft of it stays.
-    expect(await t.sql(`SELECT body_source, version - 1 AS version, (SELECT count(*)::int FROM post_revisions WHERE post_id = $1) AS revisions FROM posts WHERE id = $1`, [r.id])).toEqual(before);
+    // Nothing of the edit: no text, no revision, its version moved by the switch alone (the one change
+    // announced since, whose version it has); the member's draft of it stays.
+    const [after] = await t.sql(`SELECT body_source, version, (SELECT count(*)::int FROM post_revisions WHERE post_id = $1) AS revisions FROM posts WHERE id = $1`, [r.id]);
+    expect(after).toEqual({ ...before[0], version: after.version });
+    const changes = await t.sql(`SELECT version FROM outbox WHERE aggregate_id = $1 AND type = 'post.updated' AND version > $2`, [r.id, before[0].version]);
+    expect(changes).toEqual([{ version: after.version }]);
     expect(expectOk(await t.gql(`query($target: DraftTargetInput!) { draft(target: $target) { body } }`, { target: { postId: r.id } }, { token: member.token })).draft).toEqual({ body: 'Racing words' });
   });
 

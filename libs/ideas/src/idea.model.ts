@@ -98,7 +98,7 @@ export class IdeaModel {
   @Field(() => IdeaResponseModel, { nullable: true }) officialResponse!: IdeaResponseModel | null;
   @Field() statusChangedAt!: Date;
   @Field(() => Int, {
-    description: 'Grows with every change of the idea (votes, status, merges): the version `idea:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order).',
+    description: 'Grows with every change of the idea (votes, status, merges): the version `idea:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing.',
   })
   version!: number;
 

@@ -533,7 +533,7 @@ export class IdeasService implements BoardKindBehaviour {
                 response_source = CASE WHEN $3::text IS NOT NULL THEN $4 WHEN status = $2 THEN response_source END,
                 response_author_id = CASE WHEN $3::text IS NOT NULL THEN $5::uuid WHEN status = $2 THEN response_author_id END,
                 response_at = CASE WHEN $3::text IS NOT NULL THEN now() WHEN status = $2 THEN response_at END,
-                version = version + 1
+                version = next_version(version)
           WHERE topic_id = $1`,
         [topic.id, input.status, response, input.response ?? null, viewer.id],
       );
@@ -598,7 +598,7 @@ export class IdeasService implements BoardKindBehaviour {
       await this.stillMay(tx, viewer, at.space_id, AccessLevel.MODERATE);
       await tx.query(
         `UPDATE ideas SET status = 'MERGED', status_before_merge = status, status_changed_before_merge = status_changed_at, merged_into = $2, status_changed_at = now(),
-                version = version + 1
+                version = next_version(version)
           WHERE topic_id = $1`,
         [source.id, target.id],
       );
@@ -661,7 +661,7 @@ export class IdeasService implements BoardKindBehaviour {
       // As it was before the merge: its status, since when, and who followed the target.
       await tx.query(
         `UPDATE ideas SET status = $2, merged_into = NULL, status_before_merge = NULL,
-                status_changed_at = COALESCE(status_changed_before_merge, now()), status_changed_before_merge = NULL, version = version + 1
+                status_changed_at = COALESCE(status_changed_before_merge, now()), status_changed_before_merge = NULL, version = next_version(version)
           WHERE topic_id = $1`,
         [source.id, restored],
       );
@@ -783,7 +783,7 @@ export class IdeasService implements BoardKindBehaviour {
     if (topicIds.length === 0) return new Map();
     const rows = await tx.query<{ topic_id: string; vote_count: number }>(
       `${GROUPS} UPDATE ideas i SET vote_count = (SELECT count(DISTINCT v.user_id) FROM grp g JOIN idea_votes v ON v.topic_id = g.member WHERE g.root = i.topic_id)::int,
-              version = i.version + 1
+              version = next_version(i.version)
         WHERE i.topic_id = ANY($1::uuid[]) RETURNING i.topic_id, i.vote_count`,
       [[...new Set(topicIds)]],
     );

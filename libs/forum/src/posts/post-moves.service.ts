@@ -175,7 +175,7 @@ export class PostMovesService {
     const renumbered = await tx.query<{ id: string; number: number }>(
       `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
-              version = p.version + 1, updated_at = now()
+              version = next_version(p.version), updated_at = now()
          FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord)
         WHERE p.id = m.id
         RETURNING p.id, p.number`,
@@ -187,7 +187,7 @@ export class PostMovesService {
     // Replies left behind to a moved post answer nothing any more: a change of theirs, so their
     // version grows as with any other (a push of them must not carry the version they had).
     const detached = await tx.query<{ id: string }>(
-      `UPDATE posts SET reply_to_post_id = NULL, version = version + 1, updated_at = now() WHERE topic_id = $1 AND reply_to_post_id = ANY($2::uuid[]) RETURNING id`,
+      `UPDATE posts SET reply_to_post_id = NULL, version = next_version(version), updated_at = now() WHERE topic_id = $1 AND reply_to_post_id = ANY($2::uuid[]) RETURNING id`,
       [source.id, ids],
     );
     const visible = moved.filter((p) => p.state === ContentState.VISIBLE);
@@ -200,7 +200,7 @@ export class PostMovesService {
               last_post_number = (SELECT COALESCE(max(number), 1) FROM posts WHERE topic_id = t.id),
               last_activity_at = COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at),
               accepted_post_id = CASE WHEN t.accepted_post_id = ANY($4::uuid[]) THEN NULL ELSE t.accepted_post_id END,
-              version = t.version + 1, updated_at = now()
+              version = next_version(t.version), updated_at = now()
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
       [source.id, replies, reactions, ids],
     );
@@ -214,7 +214,7 @@ export class PostMovesService {
     const [row] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count + $2, reaction_count = t.reaction_count + $3, last_post_number = $4,
               last_activity_at = GREATEST(t.last_activity_at, (SELECT max(created_at) FROM posts WHERE id = ANY($5::uuid[]) AND state = 'VISIBLE')),
-              version = GREATEST(t.version, $6) + 1, updated_at = now()
+              version = next_version(GREATEST(t.version, $6)), updated_at = now()
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
       [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids, here.get(source.id)!.version],
     );

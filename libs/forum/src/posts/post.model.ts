@@ -83,7 +83,7 @@ export class PostModel {
   wiki!: boolean;
   @Field(() => Int, {
     nullable: true,
-    description: 'Grows with every change of the post (its text, state, reactions, place): the version `post:created`, `post:updated` and `reaction:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Null for a placeholder.',
+    description: 'Grows with every change of the post (its text, state, reactions, place): the version `post:created`, `post:updated` and `reaction:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing. Null for a placeholder.',
   })
   version!: number | null;
 

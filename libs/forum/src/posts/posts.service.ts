@@ -322,7 +322,7 @@ export class PostsService {
       // deleted since the checks above refuses the reply and the whole transaction rolls back.
       const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean; board_id: string } & Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>>(
         `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + $2,
-                last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END, version = version + 1, updated_at = now()
+                last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END, version = next_version(version), updated_at = now()
           WHERE id = $1 RETURNING last_post_number, version, state, closed, locked, board_id, slow_mode_seconds, slow_mode_until`,
         [topic.id, state === ContentState.VISIBLE ? 1 : 0],
       );
@@ -346,7 +346,7 @@ export class PostsService {
         type: 'post.created',
         aggregateType: 'post',
         aggregateId: postId,
-        version: 1,
+        version: post.version,
         payload: {
           postId, topicId: topic.id, boardId: topic.boardId, spaceId: topic.spaceId, authorId: author.id,
           number: post.number, replyToPostId: input.replyToPostId ?? null, mentionedUserIds, state,
@@ -491,7 +491,7 @@ export class PostsService {
       // is judged, named and logged in the space the post is now in, not the one read before.
       await this.holdTopic(tx, post.topicId);
       const [updated] = await tx.query<PostRow & { topic_board_id: string; held_space_id: string }>(
-        `UPDATE posts p SET wiki = $2, version = version + 1, updated_at = now() WHERE id = $1 AND wiki <> $2 AND state <> 'DELETED'
+        `UPDATE posts p SET wiki = $2, version = next_version(version), updated_at = now() WHERE id = $1 AND wiki <> $2 AND state <> 'DELETED'
           RETURNING ${POST_COLUMNS}, ${HELD_WHERE}`,
         [post.id, wiki],
       );
@@ -520,7 +520,7 @@ export class PostsService {
     // after the topic was held (a move committed while the edit waited for it is seen): the
     // events name those, not the ones read before the transaction.
     const [updated] = await tx.query<PostRow & { topic_board_id: string; held_space_id: string }>(
-      `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = version + 1, updated_at = now()
+      `UPDATE posts p SET body_source = $2, body_html = $3, edited_at = now(), version = next_version(version), updated_at = now()
         WHERE id = $1 RETURNING ${POST_COLUMNS}, ${HELD_WHERE}`,
       [post.id, edit.body, edit.html],
     );
@@ -528,7 +528,7 @@ export class PostsService {
     const { mentionedUserIds, mentionedGroupIds } = await this.writer.recordReferences(tx, editor, post.id, edit.rendered, { replace: true });
     if (edit.title !== null || edit.tags !== null) {
       const t = await tx.one<{ version: number }>(
-        `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = version + 1, updated_at = now()
+        `UPDATE topics SET title = COALESCE($2, title), tags = COALESCE($3, tags), version = next_version(version), updated_at = now()
           WHERE id = $1 RETURNING version`,
         [topic.id, edit.title, edit.tags],
       );
@@ -823,7 +823,7 @@ export class PostsService {
               deleted_at = CASE WHEN n.state = 'DELETED' THEN now() ELSE NULL END,
               deleted_by = CASE WHEN n.state = 'DELETED' THEN $3::uuid ELSE NULL END,
               deleted_from = CASE WHEN n.state = 'DELETED' THEN COALESCE(NULLIF(n.was, 'DELETED'), n.deleted_from) ELSE NULL END,
-              version = version + 1, updated_at = now()
+              version = next_version(version), updated_at = now()
         FROM (SELECT state AS was, deleted_from,
                      CASE WHEN state = 'DELETED' AND $2 = 'VISIBLE' AND deleted_from IN ('HIDDEN', 'PENDING') THEN deleted_from ELSE $2 END AS state
                 FROM posts WHERE id = $1 FOR NO KEY UPDATE) n
@@ -842,7 +842,7 @@ export class PostsService {
       const t = await tx.one<{ version: number }>(
         `UPDATE topics SET state = $2, reaction_count = reaction_count + $3,
                 last_activity_at = CASE WHEN $4 THEN greatest(last_activity_at, now()) ELSE last_activity_at END,
-                version = version + 1, updated_at = now()
+                version = next_version(version), updated_at = now()
           WHERE id = $1 RETURNING version`,
         [topic.id, to, delta * row.reaction_total, published],
       );
@@ -853,7 +853,7 @@ export class PostsService {
         `UPDATE topics SET reply_count = reply_count + $2, reaction_count = reaction_count + $3,
                 accepted_post_id = CASE WHEN accepted_post_id = $4 AND $2 < 0 THEN NULL ELSE accepted_post_id END,
                 last_activity_at = CASE WHEN $5 THEN greatest(last_activity_at, now()) ELSE last_activity_at END,
-                version = version + 1, updated_at = now()
+                version = next_version(version), updated_at = now()
           WHERE id = $1`,
         [topic.id, delta, delta * row.reaction_total, post.id, published],
       );
@@ -894,7 +894,7 @@ export class PostsService {
       const [updated] = await tx.query<PostRow>(
         `UPDATE posts p SET reaction_counts = jsonb_set(reaction_counts, ARRAY[$2::text],
                   to_jsonb(GREATEST(0, COALESCE((reaction_counts->>$2)::int, 0) + $3))),
-                reaction_total = reaction_total + $3, version = version + 1
+                reaction_total = reaction_total + $3, version = next_version(version)
           WHERE id = $1 RETURNING ${POST_COLUMNS}`,
         [post.id, kind, delta],
       );

@@ -42,7 +42,7 @@ export class GlobalPinsService {
     const row = await this.uow.run(async (tx) => {
       const [updated] = await tx.query<TopicRow>(
         `UPDATE topics t SET pinned_globally_at = CASE WHEN $2 THEN now() END,
-                pinned_globally_until = CASE WHEN $2 THEN now() + make_interval(hours => $3) END, version = version + 1, updated_at = now()
+                pinned_globally_until = CASE WHEN $2 THEN now() + make_interval(hours => $3) END, version = next_version(version), updated_at = now()
           WHERE id = $1 AND ($2 OR (pinned_globally_at IS NOT NULL AND (pinned_globally_until IS NULL OR pinned_globally_until > now())))
           RETURNING ${TOPIC_COLUMNS}`,
         [topic.id, input.pinned, input.durationHours ?? null],

@@ -175,9 +175,9 @@ export class TopicsRepository {
           WHERE r.post_id IN (SELECT id FROM posts WHERE topic_id = $1) AND NOT r.unpublished
             AND r.number < (SELECT max(l.number) FROM post_revisions l WHERE l.post_id = r.post_id)),
        redated AS (
-         UPDATE posts SET created_at = CASE WHEN number = 1 THEN now() ELSE created_at END, edited_at = NULL, version = version + 1
+         UPDATE posts SET created_at = CASE WHEN number = 1 THEN now() ELSE created_at END, edited_at = NULL, version = next_version(version)
           WHERE topic_id = $1 AND (number = 1 OR edited_at IS NOT NULL) RETURNING id, number)
-       UPDATE topics t SET created_at = now(), last_activity_at = now(), version = version + 1, updated_at = now()
+       UPDATE topics t SET created_at = now(), last_activity_at = now(), version = next_version(version), updated_at = now()
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}, (SELECT id FROM redated WHERE number = 1) AS first_post_id`,
       [topicId],
     );

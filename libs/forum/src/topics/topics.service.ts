@@ -254,16 +254,17 @@ export class TopicsService {
          VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) RETURNING ${TOPIC_COLUMNS}`,
         [topicId, board.id, board.spaceId, author.id, topicKind, verdict.title ?? input.title, input.tags ?? [], state],
       );
-      await tx.query(
-        `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, state) VALUES ($1, $2, $3, 1, $4, $5, $6, $7)`,
+      // Their versions are the sequence's next (the columns' default), which the events carry.
+      const [first] = await tx.query<{ version: number }>(
+        `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html, state) VALUES ($1, $2, $3, 1, $4, $5, $6, $7) RETURNING version`,
         [postId, topicId, board.spaceId, author.id, input.body, verdict.html ?? rendered.html, state],
       );
       await this.writer.recordRevision(tx, postId, author.id, input.body, null);
       await this.writer.markOwnPostRead(tx, author.id, topicId, 1);
       const { mentionedUserIds } = await this.writer.recordReferences(tx, viewer, postId, rendered, { replace: false });
       const ids = { topicId, postId, boardId: board.id, spaceId: board.spaceId, authorId: author.id, state };
-      await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: 1, payload: ids });
-      await tx.emit({ type: 'post.created', aggregateType: 'post', aggregateId: postId, version: 1, payload: { ...ids, number: 1, mentionedUserIds } });
+      await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: topicId, version: topic.version, payload: ids });
+      await tx.emit({ type: 'post.created', aggregateType: 'post', aggregateId: postId, version: first.version, payload: { ...ids, number: 1, mentionedUserIds } });
       // Posted: the author's draft of a topic in this board has served, unless the transaction
       // fails after this (a refusal keeps it).
       await this.drafts.discard(author.id, newTopicDraft(board.id), tx);
@@ -321,7 +322,7 @@ export class TopicsService {
     const row = await this.uow.run(async (tx) => {
       const [updated] = await tx.query<TopicRow>(
         `UPDATE topics t SET slow_mode_seconds = $2, slow_mode_until = CASE WHEN $2 > 0 THEN now() + make_interval(hours => $3) END,
-                version = version + 1, updated_at = now()
+                version = next_version(version), updated_at = now()
           WHERE id = $1 AND NOT (slow_mode_seconds = $2 AND $3::int IS NULL AND slow_mode_until IS NULL)
             AND NOT ($2 = 0 AND (slow_mode_seconds = 0 OR slow_mode_until <= now()) IS TRUE)
           RETURNING ${TOPIC_COLUMNS}`,
@@ -358,7 +359,7 @@ export class TopicsService {
     // change waits for those that read them before it.
     const [updated] = await tx.query<TopicRow & { was: { pinned: boolean; closed: boolean; locked: boolean } }>(
       `UPDATE topics t SET pinned = COALESCE($2, t.pinned), closed = COALESCE($3, t.closed), locked = COALESCE($4, t.locked),
-              version = t.version + 1, updated_at = now()
+              version = next_version(t.version), updated_at = now()
          FROM (SELECT pinned, closed, locked FROM topics WHERE id = $1 FOR UPDATE) o
         WHERE t.id = $1 AND (o.pinned, o.closed, o.locked) IS DISTINCT FROM (COALESCE($2, o.pinned), COALESCE($3, o.closed), COALESCE($4, o.locked))
         RETURNING ${TOPIC_COLUMNS}, jsonb_build_object('pinned', o.pinned, 'closed', o.closed, 'locked', o.locked) AS was`,
@@ -448,7 +449,7 @@ export class TopicsService {
     if (here?.board_id !== topic.boardId) throw AppError.conflict('The topic was moved meanwhile: read it again');
     await behaviour?.beforeMove?.(tx, { topicId: topic.id, fromBoardId: topic.boardId, toBoardId: to.id, fromSpaceId: topic.spaceId, toSpaceId: to.spaceId });
     const [moved] = await tx.query<TopicRow>(
-      `UPDATE topics t SET board_id = $2, space_id = $3, version = version + 1, updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
+      `UPDATE topics t SET board_id = $2, space_id = $3, version = next_version(version), updated_at = now() WHERE id = $1 RETURNING ${TOPIC_COLUMNS}`,
       [topic.id, to.id, to.spaceId],
     );
     if (to.spaceId !== topic.spaceId) {
@@ -544,7 +545,7 @@ export class TopicsService {
       // acceptance committed meanwhile), not as read before: the log's "before" is what it undid.
       const [updated] = await tx.query<TopicRow & { replaced_post_id: string | null }>(
         `WITH was AS (SELECT accepted_post_id FROM topics WHERE id = $1 FOR NO KEY UPDATE)
-         UPDATE topics t SET accepted_post_id = $2, version = version + 1, updated_at = now() FROM was
+         UPDATE topics t SET accepted_post_id = $2, version = next_version(version), updated_at = now() FROM was
           WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}, was.accepted_post_id AS replaced_post_id`,
         [topic.id, post?.id ?? null],
       );

@@ -196,7 +196,7 @@ export class ArticleWrites {
       `UPDATE posts SET body_source = $2, body_html = $3,
               state = CASE WHEN $4 AND state = 'PENDING' THEN 'VISIBLE' ELSE state END,
               edited_at = CASE WHEN $4 AND state <> 'PENDING' THEN now() ELSE edited_at END,
-              version = version + 1, updated_at = now()
+              version = next_version(version), updated_at = now()
         WHERE topic_id = $1 AND number = 1 RETURNING id, version, ($4 AND (SELECT state FROM posts WHERE topic_id = $1 AND number = 1) = 'PENDING') AS arrived`,
       [ref.topicId, rev.body_source, rev.body_html, publish],
     );
@@ -204,7 +204,7 @@ export class ArticleWrites {
       `UPDATE topics SET title = $2,
               state = CASE WHEN $3 AND state = 'PENDING' THEN 'VISIBLE' ELSE state END,
               last_activity_at = CASE WHEN $3 THEN now() ELSE last_activity_at END,
-              version = version + 1, updated_at = now()
+              version = next_version(version), updated_at = now()
         WHERE id = $1 RETURNING version`,
       [ref.topicId, rev.title, publish],
     );
