@@ -665,6 +665,24 @@ describe('knowledge base: tree, helpfulness, verification, capture', () => {
       expect(res.c.article.openFeedback).toBeNull();
     });
 
+    it('reads an article’s open feedback afresh after resolveReviewItem settled it in the same request', async () => {
+      const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Feedback settled and read back' });
+      topicOf(await api.rate((await makeUser(t)).token, { topicId: article, helpful: false, comment: 'The first step is missing' }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE target_id = $1 AND kind = 'ARTICLE_FEEDBACK' AND status = 'PENDING'`, [article]);
+      const OPEN = `article { openFeedback { id status } }`;
+      const res = expectOk(await t.gql(
+        `mutation($id: ID!, $input: ResolveReviewInput!) {
+          before: verifyArticle(topicId: $id) { ${OPEN} }
+          resolved: resolveReviewItem(input: $input) { status topic { ${OPEN} } } }`,
+        { id: article, input: { id: item.id, decision: 'IGNORE' } }, { token: author.token },
+      ));
+      expect(res.before.article.openFeedback).toEqual({ id: item.id, status: 'PENDING' });
+      expect(res.resolved.status).toBe('IGNORED');
+      // Settled: nothing is pending any more, in the mutation's own answer as in a new request.
+      expect(res.resolved.topic.article.openFeedback).toBeNull();
+      expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { ${OPEN} } }`, { id: article }, { token: author.token })).topic.article.openFeedback).toBeNull();
+    });
+
     it('reads a revision afresh after a publication of the same request: the one it published is published', async () => {
       const article = await publishedArticle(t, author.token, editor.token, board, { title: 'Revision read back' });
       const REV = `id publishedAt publishedBy { handle }`;

@@ -214,9 +214,14 @@ export class KnowledgeBoard implements BoardKindBehaviour {
     this.loaders.forget(viewer, topicId, true);
   }
 
-  /** Any topic's: the trees and threads' lists the request read show topics as it read them (`ArticleLoaders.forgetTopicLists`). */
-  forgotten(viewer: Viewer): void {
+  /**
+   * Any topic's: the trees and threads' lists the request read show topics as it read them
+   * (`ArticleLoaders.forgetTopicLists`); and that article's open feedback, which a decision of
+   * its review item elsewhere (resolveReviewItem, which forgets the topic it decided) settles.
+   */
+  forgotten(viewer: Viewer, topicId: string): void {
     this.loaders.forgetTopicLists(viewer);
+    this.loaders.forgetOpenFeedback(viewer, topicId);
   }
 
   /**

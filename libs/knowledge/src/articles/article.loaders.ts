@@ -293,8 +293,17 @@ export class ArticleLoaders {
     viewer.peek<DataLoader<string, unknown>>('knowledge:revisions')?.clearAll();
     viewer.peek<DataLoader<string, unknown>>('knowledge:ratings')?.clear(topicId);
     viewer.peek<DataLoader<string, unknown>>('knowledge:events')?.clear(topicId);
-    // A rating opens (or joins) its feedback item, a publication settles it.
-    viewer.peek<DataLoader<string, unknown>>('knowledge:openFeedback')?.clear(topicId);
+    // A rating opens (or joins) its feedback item, a publication settles it: its open feedback
+    // is dropped by the forum's `forget` above (`KnowledgeBoard.forgotten`, `forgetOpenFeedback`).
     if (treesChanged) this.forgetArticles(viewer);
+  }
+
+  /**
+   * Drops the article's open feedback this request read: after any write that forgets its topic
+   * (`KnowledgeBoard.forgotten`), a knowledge step's (a rating opens or joins the item, a
+   * publication settles it) or the review queue's (resolveReviewItem decides it).
+   */
+  forgetOpenFeedback(viewer: Viewer, topicId: string): void {
+    viewer.peek<DataLoader<string, unknown>>('knowledge:openFeedback')?.clear(topicId);
   }
 }
