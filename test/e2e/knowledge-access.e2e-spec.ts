@@ -378,6 +378,39 @@ describe('knowledge base: who sees what', () => {
     expect(await told(goneLater, unseenLater)).toEqual([]);
   });
 
+  it('tells someone a publication both names and concerns one notice for it, the mention, on both paths; the step when the mention is not theirs to hear', async () => {
+    const [author, teammate, watcher] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: watcher.token }));
+    const kinds = async (u: TestUser, id: string) => (await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 AND topic_id = $2 ORDER BY created_at, kind`, [u.id, id])).map((r: any) => r.kind);
+    // The first publication: a teammate's revision names the author and a watcher of the board.
+    const first = await draftArticle(t, author.token, board, { title: 'Named at its first publication', body: 'Nobody named yet' });
+    topicOf(await api.update(teammate.token, { topicId: first, body: `Ask @${author.handle} or @${watcher.handle}` }));
+    topicOf(await api.publish(publicEditor.token, first));
+    await drain();
+    expect(await kinds(author, first)).toEqual(['MENTION']);
+    expect(await kinds(watcher, first)).toEqual(['MENTION']);
+    expect(await kinds(teammate, first)).toEqual(['ARTICLE_PUBLISHED']);
+    // A later publication (the revision notice) naming them anew: the mention alone, again.
+    const later = await publishedArticle(t, author.token, publicEditor.token, board, { title: 'Named at a later publication', body: 'Nobody named yet' });
+    await drain();
+    const before = { author: await kinds(author, later), watcher: await kinds(watcher, later) };
+    topicOf(await api.update(teammate.token, { topicId: later, body: `Ask @${author.handle} or @${watcher.handle}` }));
+    topicOf(await api.publish(publicEditor.token, later));
+    await drain();
+    expect(await kinds(author, later)).toEqual([...before.author, 'MENTION']);
+    expect(await kinds(watcher, later)).toEqual([...before.watcher, 'MENTION']);
+    // Named once more after a publication that dropped them: told of the post already, they hear of the step.
+    for (const body of ['Nobody named again', `Ask @${author.handle} or @${watcher.handle} once more`]) {
+      topicOf(await api.update(teammate.token, { topicId: later, body }));
+      topicOf(await api.publish(publicEditor.token, later));
+      await drain();
+    }
+    expect(await kinds(author, later)).toEqual([...before.author, 'MENTION', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
+    expect(await kinds(watcher, later)).toEqual([...before.watcher, 'MENTION', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
+  });
+
   it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
     const kept = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and kept', body: 'Kept' });
     const deleted = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and deleted', body: 'Deleted' });

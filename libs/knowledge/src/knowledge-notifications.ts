@@ -10,7 +10,7 @@ import { NotificationAudience } from '../../notifications/src/notifications';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { ArticleLoaders } from './articles/article.loaders';
 import { effectiveWatchesSql } from '../../notifications/src/watch-levels';
-import { postGroupMentionsJsonSql } from '../../notifications/src/group-mentions';
+import { groupMentionsJsonSql, postGroupMentionsJsonSql } from '../../notifications/src/group-mentions';
 import { ArticleState } from './articles/article.model';
 
 /** The article states readers are ever shown (see ArticleModel.state). */
@@ -28,6 +28,9 @@ const ARTICLE_NOTIFICATION_KINDS = {
   FEEDBACK: 'ARTICLE_FEEDBACK',
 } as const;
 
+/** A draft as `draftsFor` makes it: `editorsOf`, a team step's recipient the article does not name, kept if they edit that space (`onTeam`). */
+type Draft = NotificationDraft & { editorsOf?: string };
+
 interface Facts {
   author_id: string;
   space_id: string;
@@ -41,9 +44,12 @@ interface Facts {
   credited: string[];
   /** Who wrote the revision the event names (a publication's), if it names one. */
   writer_id: string | null;
+  /** Who a publication newly mentions (its event's `mentions`: all at a first one), else the article's first post. */
   mentioned: string[];
-  /** Members of the groups the article mentions, with the group's id (see postGroupMentionsJsonSql). */
+  /** Members of the groups `mentioned`'s publication (or post) mentions, with the group's id (see postGroupMentionsJsonSql). */
   group_mentioned: Array<[string, string]>;
+  /** Who holds a notice of its first post already (its source, `post:`): a mention of it does not reach them again. */
+  told_of_post: string[];
   /** Watch levels on the article as notifications apply them (its own, else its board's and tags'). */
   watchers: Array<[string, string]>;
 }
@@ -77,7 +83,9 @@ export class KnowledgeNotifications implements OutboxHandler {
    */
   async handle(events: OutboxEvent[]): Promise<void> {
     const facts = await this.facts(events);
-    const drafts = events.flatMap((e, i) => (facts[i] ? this.draftsFor(e, facts[i]) : []));
+    // Who a mention of this batch reaches, by post (one source per post: a later one is not delivered).
+    const reached = new Set<string>();
+    const drafts = events.flatMap((e, i) => (facts[i] ? this.draftsFor(e, facts[i], reached) : []));
     await this.notifications.deliver(await this.onTeam(drafts));
   }
 
@@ -92,14 +100,19 @@ export class KnowledgeNotifications implements OutboxHandler {
                                                  WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM e.revision_id), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
               (SELECT author_id FROM article_revisions WHERE id = e.revision_id AND topic_id = a.topic_id) AS writer_id,
-              ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id) AS mentioned,
-              ${postGroupMentionsJsonSql('p.id')} AS group_mentioned,
+              CASE WHEN e.mentions IS NULL THEN ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id)
+                   ELSE ARRAY(SELECT jsonb_array_elements_text(e.mentions->'mentionedUserIds')::uuid) END AS mentioned,
+              ARRAY(SELECT n.user_id FROM notifications n WHERE n.post_id = p.id AND n.source = 'post:' || p.id::text) AS told_of_post,
+              CASE WHEN e.mentions IS NULL THEN ${postGroupMentionsJsonSql('p.id')}
+                   ELSE ${groupMentionsJsonSql(`ARRAY(SELECT jsonb_array_elements_text(e.mentions->'mentionedGroupIds')::uuid)`)} END AS group_mentioned,
               (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers
-         FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS e(topic_id, revision_id, n)
+         FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) WITH ORDINALITY AS e(topic_id, revision_id, mentions, n)
          JOIN articles a ON a.topic_id = e.topic_id JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1`,
       [
         events.map((e) => String(payload(e).topicId)),
         events.map((e) => (e.type === 'article.state_changed' ? (payload(e).revisionId ?? null) : null)),
+        // A publication's new mentions, as published; null (an event from before they were carried): the post's as it is.
+        events.map((e) => (e.type === 'article.state_changed' && payload(e).mentions ? JSON.stringify(payload(e).mentions) : null)),
       ],
     );
     const facts: Array<Facts | undefined> = events.map(() => undefined);
@@ -111,7 +124,7 @@ export class KnowledgeNotifications implements OutboxHandler {
    * The drafts for the article's team alone (see draftsFor: `editorsOf`, a recipient it does not
    * name) kept for the editors of its space, whose access is read for all the batch's in one statement.
    */
-  private async onTeam(drafts: Array<NotificationDraft & { editorsOf?: string }>): Promise<NotificationDraft[]> {
+  private async onTeam(drafts: Draft[]): Promise<NotificationDraft[]> {
     const asked = drafts.filter((d) => d.editorsOf !== undefined);
     const viewers = asked.length ? await this.sessions.viewersForUsers([...new Set(asked.map((d) => d.userId))]) : new Map<string, Viewer>();
     const kept: NotificationDraft[] = [];
@@ -140,9 +153,10 @@ export class KnowledgeNotifications implements OutboxHandler {
   /**
    * An event's drafts, as its article's facts tell them. A step for the article's team alone
    * marks those of its recipients the article does not name (`editorsOf`: its space), kept only
-   * if they are editors there (`onTeam`).
+   * if they are editors there (`onTeam`). `reached`: who the batch's mentions so far reach, by
+   * post, which this event's add to.
    */
-  private draftsFor(e: OutboxEvent, f: Facts): Array<NotificationDraft & { editorsOf?: string }> {
+  private draftsFor(e: OutboxEvent, f: Facts, reached: Set<string>): Draft[] {
     const p = e.payload as Record<string, any>;
     const topicId = String(p.topicId);
     const muted = new Set(f.watchers.filter(([, level]) => level === 'MUTED').map(([u]) => u));
@@ -192,8 +206,43 @@ export class KnowledgeNotifications implements OutboxHandler {
     // (fromIgnoredSql reads `writerId`). Its team and the people it credits hear of the step.
     const announced = p.firstPublication ? new Set([...watching, ...firstPosts]) : new Set<string>();
     for (const userId of [f.author_id, ...this.owners(f), ...f.contributors, ...f.credited]) announced.delete(userId);
-    const drafts: Array<NotificationDraft & { editorsOf?: string }> = [];
-    const told = [...new Set(recipients)].filter((userId) => userId !== p.actorId && !muted.has(userId));
+    // Mentions in an article notify when readers can first see them: at its first publication,
+    // from the published revision's writer (not necessarily its author); at a later one, those its
+    // revision added, as a post's edit tells them, from its writer too (both its event's `mentions`).
+    // Neither that writer (nobody hears of their own mention) nor its publisher (who read it) is
+    // told; the article's author is, when a teammate wrote the revision naming them, as a
+    // document's author is told of a co-author's mention. Delivery judges each recipient's
+    // access (`deliver`); one source per post: told once.
+    // One notice per person for one publication, the more specific, as Discourse and Khoros tell
+    // of a post (and `NotificationsHandler`'s PRIORITY: a mention above any other reason):
+    // whoever its mention reaches is not told of its step (ARTICLE_PUBLISHED) too. One it does not
+    // reach, told of the post before (by an earlier publication, or an earlier event of the
+    // batch: `reached`), hears of the step.
+    const mentions: Draft[] = [];
+    const mentioned = new Set<string>();
+    if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && (p.firstPublication || p.mentions)) {
+      const sender = f.writer_id ?? f.author_id;
+      const told = (userId: string) => userId !== p.actorId && userId !== sender && !muted.has(userId);
+      const data = { number: 1, article: true, ...(p.firstPublication ? {} : { edited: true }) };
+      const reach = (userId: string) => {
+        const key = `${userId} ${f.post_id}`;
+        if (!f.told_of_post.includes(userId) && !reached.has(key)) mentioned.add(userId);
+        reached.add(key);
+      };
+      for (const userId of f.mentioned) {
+        if (!told(userId)) continue;
+        mentions.push({ ...base, userId, kind: 'MENTION', actorId: sender, data, source: `post:${f.post_id}` });
+        reach(userId);
+      }
+      // After the named ones: someone both named and in a mentioned group hears it once, as a mention.
+      for (const [userId, groupId] of f.group_mentioned) {
+        if (!told(userId)) continue;
+        mentions.push({ ...base, userId, kind: 'GROUP_MENTION', actorId: sender, data: { ...data, groupId }, source: `post:${f.post_id}` });
+        reach(userId);
+      }
+    }
+    const drafts: Draft[] = [];
+    const told = [...new Set(recipients)].filter((userId) => userId !== p.actorId && !muted.has(userId) && !mentioned.has(userId));
     for (const userId of told) {
       // A reader never saw a draft or a review (Article.state shows them PUBLISHED or ARCHIVED): the state it left is not theirs to learn.
       const from = teamOnly || this.named(userId, f) || READER_STATES.includes(p.from) ? p.from : null;
@@ -201,23 +250,7 @@ export class KnowledgeNotifications implements OutboxHandler {
       const editorsOf = teamOnly && !this.named(userId, f) ? f.space_id : undefined;
       drafts.push({ ...base, userId, kind, actorId: p.actorId ?? null, data, source: `article:${p.eventId}`, ...(editorsOf ? { editorsOf } : {}) });
     }
-    // Mentions in an article notify when readers can first see them: at its first publication,
-    // from the published revision's writer (not necessarily its author), as a later revision's
-    // are (forEditMentions, `mentionsReachAuthor`). Neither that writer (nobody hears of their own
-    // mention) nor its publisher (who read it) is told; the article's author is, when a teammate
-    // wrote the revision naming them, as a document's author is told of a co-author's mention.
-    // Delivery judges each recipient's access (`deliver`); one source per post: told once.
-    if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && p.firstPublication) {
-      const sender = f.writer_id ?? f.author_id;
-      const told = (userId: string) => userId !== p.actorId && userId !== sender && !muted.has(userId);
-      for (const userId of f.mentioned) {
-        if (told(userId)) drafts.push({ ...base, userId, kind: 'MENTION', actorId: sender, data: { number: 1, article: true }, source: `post:${f.post_id}` });
-      }
-      // After the named ones: someone both named and in a mentioned group hears it once, as a mention.
-      for (const [userId, groupId] of f.group_mentioned) {
-        if (told(userId)) drafts.push({ ...base, userId, kind: 'GROUP_MENTION', actorId: sender, data: { number: 1, article: true, groupId }, source: `post:${f.post_id}` });
-      }
-    }
+    drafts.push(...mentions);
     return drafts;
   }
 }

@@ -23,6 +23,11 @@ export function mentionedGroupMembersSql(groupIds: string): string {
  * may change, or pass to another group, after the notice is written (`asSeenSql` names it).
  */
 export function postGroupMentionsJsonSql(postId: string): string {
+  return groupMentionsJsonSql(`ARRAY(SELECT group_id FROM post_group_mentions pg WHERE pg.post_id = ${postId})`);
+}
+
+/** postGroupMentionsJsonSql for the groups `groupIds` (the SQL of a uuid array) names: some of a post's, say those an edit added. */
+export function groupMentionsJsonSql(groupIds: string): string {
   return `(SELECT COALESCE(json_agg(json_build_array(g.user_id, g.group_id) ORDER BY g.slug), '[]')
-             FROM (${mentionedGroupMembersSql(`ARRAY(SELECT group_id FROM post_group_mentions pg WHERE pg.post_id = ${postId})`)}) g)`;
+             FROM (${mentionedGroupMembersSql(groupIds)}) g)`;
 }

@@ -14,6 +14,12 @@ export interface ArticleRef {
   spaceId: string;
 }
 
+/** Who a publication's text mentions that the published one did not (all at a first publication; `ArticleWrites.mirror`). */
+export interface PublishedMentions {
+  mentionedUserIds: string[];
+  mentionedGroupIds: string[];
+}
+
 /** An article's row as `ArticleWrites.lockInSpace` locks it, with where its topic is as held. */
 export type HeldArticleRow = ArticleRow & { space_id: string; topic_board_id: string };
 
@@ -166,6 +172,8 @@ export class ArticleWrites {
       submittedBy?: string | null;
       /** A new revision saved while the article was in review sent it back to draft. */
       edited?: boolean;
+      /** A publication's new mentions (a first publication's: all its text holds). */
+      mentions?: PublishedMentions | null;
     },
   ): Promise<void> {
     await tx.emit({
@@ -191,7 +199,7 @@ export class ArticleWrites {
     publish: boolean,
     /** Who wrote the revision: its mentions are theirs, made with their rights, not the publisher's. */
     writer: Viewer = viewer,
-  ): Promise<void> {
+  ): Promise<PublishedMentions | null> {
     const post = await tx.one<{ id: string; version: number; arrived: boolean }>(
       `UPDATE posts SET body_source = $2, body_html = $3,
               state = CASE WHEN $4 AND state = 'PENDING' THEN 'VISIBLE' ELSE state END,
@@ -209,7 +217,7 @@ export class ArticleWrites {
       [ref.topicId, rev.title, publish],
     );
     if (!post || !topic) throw AppError.notFound('Article not found');
-    let mentions: { mentionedUserIds: string[]; mentionedGroupIds: string[]; editorId: string | null; publisherId: string | null; mentionsReachAuthor: boolean } | undefined;
+    let mentions: PublishedMentions | null = null;
     if (publish) {
       await this.writer.recordRevision(tx, post.id, viewer.id!, rev.body_source, `article revision ${rev.number}`);
       // The first publication brings the post to readers: its versions before the one just
@@ -226,17 +234,23 @@ export class ArticleWrites {
       }
       const added = await this.writer.recordReferences(tx, writer, post.id, this.writer.render(rev.body_source), { replace: true });
       // A later publication is an edit readers see: who its text mentions that the published one
-      // did not hear of it now, from its writer, as of a post's edit (`NotificationsHandler`,
-      // post.updated). The first publication's mentions are all news: KnowledgeNotifications
-      // tells them with the article's step (ARTICLE_PUBLISHED, firstPublication). Its publisher,
-      // who read what they publish, is told of no mention in it, as at the first publication; the
-      // article's author is told of one a teammate wrote, as at the first publication too
-      // (`mentionsReachAuthor`: a forum post's edit leaves its author out, told of the edit itself).
-      if (!post.arrived) mentions = { ...added, editorId: writer.id, publisherId: viewer.id, mentionsReachAuthor: true };
+      // did not hear of it now, from its writer. The first publication's mentions are all news:
+      // all it holds as published (read here, not when its event is handled, by which time a
+      // later revision may have changed them). Both are told with the article's step
+      // (KnowledgeNotifications: the step's event carries them, `publish`), which decides who
+      // hears the mention and who the step: one notice per person for one publication.
+      mentions = !post.arrived
+        ? added
+        : (await tx.one<PublishedMentions>(
+            `SELECT ARRAY(SELECT user_id FROM post_mentions WHERE post_id = $1) AS "mentionedUserIds",
+                    ARRAY(SELECT group_id FROM post_group_mentions WHERE post_id = $1) AS "mentionedGroupIds"`,
+            [post.id],
+          ))!;
     }
     await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: ref.topicId, version: topic.version, payload: { ...ref } });
     // `arrived`: the first publication brings the topic to readers, as a new topic does (live: topic:created).
-    await tx.emit({ type: 'post.updated', aggregateType: 'post', aggregateId: post.id, version: post.version, payload: { postId: post.id, ...ref, editorId: viewer.id, arrived: post.arrived, ...mentions } });
+    await tx.emit({ type: 'post.updated', aggregateType: 'post', aggregateId: post.id, version: post.version, payload: { postId: post.id, ...ref, editorId: viewer.id, arrived: post.arrived } });
+    return mentions;
   }
 }
 

@@ -19,7 +19,7 @@ import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { KnowledgeSettings, KnowledgeSettingsService } from '../knowledge-settings';
 import { ArticleAccess, ArticleEventAction, ArticleModel, ArticleRatingModel, ArticleRow, ArticleState, RevisionRow } from './article.model';
 import { ArticleLoaders, ownsArticle } from './article.loaders';
-import { ArticleRef, ArticleWrites } from './article-writes';
+import { ArticleRef, ArticleWrites, PublishedMentions } from './article-writes';
 import { ArticlesRepository } from './articles.repository';
 import { ArticleChangesInput, ArticleSettingsInput, MoveArticleInput, RateArticleInput, SpaceArticlesArgs, UpdateArticleInput } from './dto/article.inputs';
 import { DiffLine, lineDiff } from './line-diff';
@@ -544,9 +544,9 @@ export class ArticlesService {
       // count, read on this transaction's connection (one more from the pool, while this holds one,
       // is the pool's deadlock under load).
       const writer = rev.author_id === viewer.id ? viewer : ((await this.sessions.viewerForUser(rev.author_id, { includeSuspended: true }, tx)) ?? Viewer.anonymous());
-      await this.writes.mirror(tx, viewer, held, rev, true, writer);
+      const mentions = await this.writes.mirror(tx, viewer, held, rev, true, writer);
       await this.settleReviewItems(tx, viewer, held, rev.number);
-      return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at };
+      return { to: ArticleState.PUBLISHED, revisionId: rev.id, firstPublication: !row.first_published_at, mentions };
     }, lockSettingsTopicAndBoards);
     return this.fresh(viewer, ctx, true);
   }
@@ -600,7 +600,7 @@ export class ArticlesService {
     ctx: ArticleContext,
     action: ArticleEventAction,
     /** `held`: where the article is as held (`ArticleWrites.heldRef`), which its events name. */
-    step: (tx: Tx, row: ArticleRow, held: ArticleRef) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean }>,
+    step: (tx: Tx, row: ArticleRow, held: ArticleRef) => Promise<{ to: ArticleState; reason?: string; revisionId?: string; firstPublication?: boolean; mentions?: PublishedMentions | null }>,
     /** Locks to take before the article's row (in the (space →) topic → board → row order; docs/architecture.md). */
     before?: (tx: Tx) => Promise<void>,
   ): Promise<void> {
@@ -622,7 +622,7 @@ export class ArticlesService {
       const eventId = await this.writes.record(tx, ref.topicId, viewer.id, action, { from: row.state, to: t.to, revisionId, note: t.reason ?? null });
       await this.writes.emitTransition(tx, held, version, {
         eventId, from: row.state, to: t.to, actorId: viewer.id, revisionId, reason: t.reason ?? null, firstPublication: t.firstPublication ?? false,
-        submittedBy: row.submitted_by,
+        submittedBy: row.submitted_by, ...(t.mentions ? { mentions: t.mentions } : {}),
       });
     });
   }
