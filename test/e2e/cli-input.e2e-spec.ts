@@ -103,6 +103,8 @@ describe('the CLI refuses bad arguments before it touches the database', () => {
     ['an engine of no name known', ['search:reindex', '--engine', 'bogus'], /^error: option '--engine <name>' argument 'bogus' is invalid\. Allowed choices are all, postgres, meilisearch\.\n/],
     ['an evaluation by an engine of no name known', ['eval:search', '/nonexistent/semeval.xml', '--engine', 'bogus'], /^error: option '--engine <name>' argument 'bogus' is invalid\./],
     ['a date that is none', ['audit:export', '--since', 'notadate'], /^error: option '--since <date>' argument 'notadate' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
+    ['a rebake batch of 0', ['content:rebake', '--batch', '0'], /^error: option '--batch <n>' argument '0' is invalid\. expected an integer from 1 to 10000\n/],
+    ['a rebake since a date that is none', ['content:rebake', '--since', 'yesterday'], /^error: option '--since <date>' argument 'yesterday' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
     ['a threshold past 1', ['eval:spam', '--threshold', '2', 'a.csv', 'b.csv'], /^error: option '--threshold <n>' argument '2' is invalid\. expected a number from 0 to 1\n/],
     ['a date of no day in the calendar', ['audit:export', '--since', '2026-02-31'], /^error: option '--since <date>' argument '2026-02-31' is invalid\. expected an ISO date or date-time, e\.g\. 2026-01-01\n/],
     ['a date-time of no day in the calendar', ['audit:export', '--since', '2026-04-31T10:00:00Z'], /^error: option '--since <date>' argument '2026-04-31T10:00:00Z' is invalid\./],

@@ -8,9 +8,10 @@ import { handleInterrupts, interrupting } from './interrupt';
  * starts one for the duration of the command.
  */
 async function parvis(): Promise<Command> {
-  const [{ registerAdminCommands }, { registerAuditCommands, registerTrustCommands }, { registerDatabaseCommands }, { registerEvalSearchCommands }, { registerEvalSpamCommands }, { registerImportCommands }, { registerSchemaCommands }, { registerSearchCommands }, { registerSeedCommands }] = await Promise.all([
+  const [{ registerAdminCommands }, { registerAuditCommands, registerTrustCommands }, { registerContentCommands }, { registerDatabaseCommands }, { registerEvalSearchCommands }, { registerEvalSpamCommands }, { registerImportCommands }, { registerSchemaCommands }, { registerSearchCommands }, { registerSeedCommands }] = await Promise.all([
     import('./commands/admin.js'),
     import('./commands/audit.js'),
+    import('./commands/content.js'),
     import('./commands/database.js'),
     import('./commands/eval-search.js'),
     import('./commands/eval-spam.js'),
@@ -29,6 +30,7 @@ async function parvis(): Promise<Command> {
   registerEvalSpamCommands(program);
   registerImportCommands(program);
   registerSearchCommands(program);
+  registerContentCommands(program);
   registerEvalSearchCommands(program);
   return program;
 }

@@ -7,6 +7,7 @@ import { BoardKinds } from './board-kinds';
 import { BookmarksRepository } from './bookmarks/bookmarks.repository';
 import { BookmarksResolver } from './bookmarks/bookmarks.resolver';
 import { BookmarksService, REMINDER_CHECK_MS } from './bookmarks/bookmarks.service';
+import { ContentRebake } from './content-rebake';
 import { ContentWriter } from './content-writer';
 import { DraftsRepository } from './drafts/drafts.repository';
 import { DraftsResolver } from './drafts/drafts.resolver';
@@ -36,14 +37,14 @@ import { PollsRepository } from './polls/polls.repository';
 import { PollOptionsResolver, PollsResolver } from './polls/polls.resolver';
 import { PollsService } from './polls/polls.service';
 
-/** Topics, posts, revisions, reactions, accepted answers, read state, bookmarks (and their reminders), drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
+/** Topics, posts, revisions, the rebake of stored rendered HTML (ContentRebake), reactions, accepted answers, read state, bookmarks (and their reminders), drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, PostMovesService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService, PollsRepository, PollsService,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, ContentRebake, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, PostMovesService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService, PollsRepository, PollsService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, GlobalPinsResolver, TagsResolver, UserSuggestionsResolver, PollsResolver, PollOptionsResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, TopicReadListeners, TopicFeedExclusions, PollsService, TopicTimersService],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, ContentRebake, TopicReadListeners, TopicFeedExclusions, PollsService, TopicTimersService],
 })
 export class ForumModule implements OnModuleInit {
   constructor(

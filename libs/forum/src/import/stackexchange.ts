@@ -499,8 +499,8 @@ interface ParsedComment extends ParsedPost {
   order: number;
 }
 
-const IMPORTED_REASON = 'Imported from Stack Exchange';
-const REIMPORTED_REASON = 'Updated from Stack Exchange';
+export const IMPORTED_REASON = 'Imported from Stack Exchange';
+export const REIMPORTED_REASON = 'Updated from Stack Exchange';
 
 export async function importStackExchange(pool: Pool, options: StackExchangeImportOptions): Promise<StackExchangeImportSummary> {
   return new StackExchangeImport(pool, options).run();

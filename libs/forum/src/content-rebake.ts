@@ -1,0 +1,160 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { outboxInsertSql, UnitOfWork } from '../../core/src/database/unit-of-work';
+import { ContentRenderer, sanitizeRendered } from '../../content/src/renderer';
+import { IMPORTED_REASON, REIMPORTED_REASON } from './import/stackexchange';
+
+/**
+ * A stored rendered field: `html`, written from `source` by the renderer of its day. `created` is
+ * what `--since` reads. `fromHtml`, when set, is an SQL condition true of the rows whose HTML did
+ * not come from their source (so only the allowlist is applied to it again, `sanitizeRendered`).
+ */
+interface RenderedField {
+  name: string;
+  table: string;
+  key: string;
+  source: string;
+  html: string;
+  created: string;
+  where?: string;
+  fromHtml?: string;
+}
+
+/**
+ * Every stored rendered field. A post whose latest revision is the Stack Exchange importer's, its
+ * source unchanged since, shows the dump's HTML (sanitized), not the render of its source (markdown
+ * turned back from that HTML: `convertDumpBody`): re-rendering would replace what the site showed
+ * with an approximation, so it is only sanitized again. A status change's response keeps no
+ * source (the idea's current response does): it too is only sanitized again.
+ */
+export const RENDERED_FIELDS: readonly RenderedField[] = [
+  {
+    name: 'posts', table: 'posts', key: 'id', source: 'body_source', html: 'body_html', created: 'created_at',
+    fromHtml: `(SELECT r.reason IN ('${IMPORTED_REASON}', '${REIMPORTED_REASON}') AND r.body_source = t.body_source
+                  FROM post_revisions r WHERE r.post_id = t.id ORDER BY r.number DESC LIMIT 1)`,
+  },
+  { name: 'held edits', table: 'post_pending_edits', key: 'post_id', source: 'body_source', html: 'body_html', created: 'created_at' },
+  { name: 'article revisions', table: 'article_revisions', key: 'id', source: 'body_source', html: 'body_html', created: 'created_at' },
+  { name: 'bios', table: 'users', key: 'id', source: 'bio', html: 'bio_html', created: 'created_at', where: 'bio IS NOT NULL' },
+  { name: 'idea responses', table: 'ideas', key: 'topic_id', source: 'response_source', html: 'response_html', created: 'response_at', where: 'response_source IS NOT NULL AND response_html IS NOT NULL' },
+  { name: 'idea status responses', table: 'idea_status_changes', key: 'id', source: 'response_html', html: 'response_html', created: 'at', where: 'response_html IS NOT NULL', fromHtml: 'true' },
+];
+
+export interface RebakeOptions {
+  /** Only rows created at or after this (a post, a bio's account, a revision, a response). */
+  since?: Date;
+  /** Rows read, rendered and written per transaction. */
+  batch?: number;
+}
+
+export interface RebakeCount {
+  name: string;
+  scanned: number;
+  changed: number;
+}
+
+export const REBAKE_BATCH = 500;
+
+interface ReadRow {
+  key: string;
+  source: string;
+  html: string;
+  from_html: boolean | null;
+}
+
+/**
+ * Discourse's rebake: every stored rendered field rendered again from its source with the current
+ * renderer and allowlist (which tightened over time: `<ol start>`, external images' referrer
+ * policy and lazy loading), for operators to run after an upgrade (`content:rebake`). The renderer
+ * keeps no version: the new HTML is compared with the stored one, and only rows that differ are
+ * written, so a second run writes nothing.
+ *
+ * Keyset batches, each read without a lock and rendered outside any transaction; the changed rows
+ * are written in one short transaction by a statement that takes each row's lock and writes only
+ * if its source and HTML are still those read: an edit committed meanwhile, or waited for under
+ * that lock, keeps its own (newer) HTML. A post whose HTML changed gets a new version and the
+ * `post.updated` an edit emits, for search to index it again, but without an editor, `textEdited`
+ * or mentions: a rebake is nobody's edit, so it writes no revision and notifies no one; the event
+ * is written to the outbox only, so it is not pushed live (open pages show it on their next load).
+ */
+@Injectable()
+export class ContentRebake {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly renderer: ContentRenderer,
+  ) {}
+
+  /** How many rows each field has to scan (for a progress bar). */
+  async totals(opts: RebakeOptions = {}): Promise<number> {
+    let total = 0;
+    for (const f of RENDERED_FIELDS) {
+      const [{ n }] = await this.ds.query(`SELECT count(*)::int AS n FROM ${f.table} t WHERE ${this.filter(f, 1)}`, [opts.since ?? null]);
+      total += n;
+    }
+    return total;
+  }
+
+  async rebake(opts: RebakeOptions = {}, progress?: (scanned: number) => void): Promise<RebakeCount[]> {
+    const batch = opts.batch ?? REBAKE_BATCH;
+    if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`A rebake's batch is a whole number of rows from 1; asked for ${batch}`);
+    const counts: RebakeCount[] = [];
+    let scanned = 0;
+    for (const f of RENDERED_FIELDS) {
+      const count: RebakeCount = { name: f.name, scanned: 0, changed: 0 };
+      counts.push(count);
+      let after: string | null = null;
+      for (;;) {
+        const rows: ReadRow[] = await this.ds.query(
+          `SELECT t.${f.key} AS key, t.${f.source} AS source, t.${f.html} AS html, ${f.fromHtml ?? 'false'} AS from_html
+             FROM ${f.table} t WHERE ${this.filter(f, 1)} AND ($2::uuid IS NULL OR t.${f.key} > $2) ORDER BY t.${f.key} LIMIT $3`,
+          [opts.since ?? null, after, batch],
+        );
+        if (!rows.length) break;
+        after = rows[rows.length - 1].key;
+        const changes = rows
+          .map((r) => ({ key: r.key, source: r.source, old: r.html, html: r.from_html ? sanitizeRendered(r.html) : this.renderer.render(r.source).html }))
+          .filter((r) => r.html !== r.old);
+        if (changes.length) count.changed += await this.write(f, changes);
+        count.scanned += rows.length;
+        scanned += rows.length;
+        progress?.(scanned);
+      }
+    }
+    return counts;
+  }
+
+  private filter(f: RenderedField, sinceParam: number): string {
+    return `${f.where ?? 'true'} AND ($${sinceParam}::timestamptz IS NULL OR t.${f.created} >= $${sinceParam})`;
+  }
+
+  /**
+   * Writes the changed rows whose source and HTML are still as read (the guard: under the row's
+   * lock, PostgreSQL checks the condition again against the row as committed by whoever held
+   * it). Answers how many it wrote.
+   */
+  private async write(f: RenderedField, changes: Array<{ key: string; source: string; old: string; html: string }>): Promise<number> {
+    const read = `r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(key uuid, source text, old text, html text))`;
+    const guard = `t.${f.key} = r.key AND t.${f.source} = r.source AND t.${f.html} = r.old`;
+    return this.uow.run(async (tx) => {
+      if (f.table !== 'posts') {
+        const rows = await tx.query<{ n: number }>(
+          `WITH ${read}, u AS (UPDATE ${f.table} t SET ${f.html} = r.html FROM r WHERE ${guard} RETURNING 1) SELECT count(*)::int AS n FROM u`,
+          [JSON.stringify(changes)],
+        );
+        return rows[0].n;
+      }
+      const [{ n }] = await tx.query<{ n: number }>(
+        outboxInsertSql(
+          `SELECT 'post.updated', 'post', u.id, u.version,
+                  jsonb_build_object('postId', u.id, 'topicId', u.topic_id, 'boardId', tp.board_id, 'spaceId', u.space_id, 'rebaked', true)
+             FROM u JOIN topics tp ON tp.id = u.topic_id`,
+          `${read}, u AS (UPDATE posts t SET body_html = r.html, version = t.version + 1, updated_at = now() FROM r WHERE ${guard}
+                          RETURNING t.id, t.topic_id, t.space_id, t.version)`,
+        ),
+        [JSON.stringify(changes)],
+      );
+      return n;
+    });
+  }
+}

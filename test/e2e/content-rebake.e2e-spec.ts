@@ -1,0 +1,126 @@
+import { ContentRenderer, sanitizeRendered } from '../../libs/content/src/renderer';
+import { newId } from '../../libs/core/src/ids';
+import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { ContentRebake, RebakeCount } from '../../libs/forum/src/content-rebake';
+import { IMPORTED_REASON } from '../../libs/forum/src/import/stackexchange';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply, setPostState } from '../factories/forum';
+import { holdLock } from '../support/row-locks';
+import { bootTestApp, TestApp } from '../support/test-app';
+
+/**
+ * `content:rebake` (ContentRebake): HTML stored by an older renderer or allowlist is rendered
+ * again from its source. The older HTML is written here directly, as the rules of before wrote
+ * it: external images without `referrerpolicy`/`loading`, an ordered list without `start`.
+ */
+describe('content:rebake renders stored HTML again with the current rules', () => {
+  let t: TestApp;
+  let author: TestUser;
+  let mentioned: TestUser;
+  let boardId: string;
+  const renderer = new ContentRenderer();
+  /** What the rules of before made of `html`: no referrer policy or lazy loading on images, no list start. */
+  const older = (html: string) => html.replace(/ referrerpolicy="no-referrer"| loading="lazy"| start="\d+"/g, '');
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    author = await makeUser(t);
+    mentioned = await makeUser(t);
+    boardId = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+  });
+  afterAll(() => t.close());
+
+  const rebake = (opts = {}) => t.get(ContentRebake).rebake(opts);
+  const changed = (counts: RebakeCount[]) => counts.reduce((n, c) => n + c.changed, 0);
+  const post = async (id: string) => (await t.sql(`SELECT body_source, body_html, version, edited_at FROM posts WHERE id = $1`, [id]))[0];
+
+  it('re-renders posts (hidden ones too) and bios, raises the post version, emits post.updated without a revision or a notification, and a second run changes nothing', async () => {
+    const body = `Look @${mentioned.handle}:\n\n![chart](https://img.example.net/chart.png)\n\n3. three\n4. four`;
+    const current = renderer.render(body).html;
+    expect(current).toContain('referrerpolicy="no-referrer"');
+    expect(current).toContain('<ol start="3">');
+    const topic = await createTopic(t, author.token, boardId, { title: 'Rendered long ago', body });
+    const hidden = await reply(t, author.token, topic.id, body);
+    await setPostState(t, hidden.id, 'HIDDEN');
+    const bio = 'My ![avatar](https://img.example.net/me.png)';
+    await t.sql(`UPDATE users SET bio = $2, bio_html = $3 WHERE id = $1`, [author.id, bio, older(renderer.render(bio).html)]);
+    for (const id of [topic.firstPostId, hidden.id]) await t.sql(`UPDATE posts SET body_html = $2 WHERE id = $1`, [id, older(current)]);
+    await t.get(OutboxWorker).drain();
+    const before = await post(topic.firstPostId);
+    expect(before.body_html).toBe(older(current));
+    const [{ revisions }] = await t.sql(`SELECT count(*)::int AS revisions FROM post_revisions WHERE post_id = ANY($1::uuid[])`, [[topic.firstPostId, hidden.id]]);
+    const [{ notifications }] = await t.sql(`SELECT count(*)::int AS notifications FROM notifications`);
+    const [{ lastEvent }] = await t.sql(`SELECT COALESCE(max(id), 0)::bigint AS "lastEvent" FROM outbox`);
+
+    const counts = await rebake();
+    expect(counts.find((c) => c.name === 'posts')!.changed).toBeGreaterThanOrEqual(2);
+    expect(counts.find((c) => c.name === 'bios')!.changed).toBeGreaterThanOrEqual(1);
+    for (const id of [topic.firstPostId, hidden.id]) {
+      const after = await post(id);
+      expect(after.body_html).toBe(current);
+      expect(after.body_source).toBe(body);
+      expect(after.edited_at).toBeNull();
+    }
+    expect((await post(topic.firstPostId)).version).toBe(before.version + 1);
+    expect((await t.sql(`SELECT bio_html FROM users WHERE id = $1`, [author.id]))[0].bio_html).toBe(renderer.render(bio).html);
+
+    const events = await t.sql(`SELECT type, aggregate_id, version, payload FROM outbox WHERE id > $1 ORDER BY id`, [lastEvent]);
+    const forPost = events.filter((e) => e.aggregate_id === topic.firstPostId);
+    expect(forPost).toEqual([{ type: 'post.updated', aggregate_id: topic.firstPostId, version: before.version + 1, payload: { postId: topic.firstPostId, topicId: topic.id, boardId, spaceId: expect.any(String), rebaked: true } }]);
+    expect(events.filter((e) => e.aggregate_id === hidden.id).map((e) => e.type)).toEqual(['post.updated']);
+
+    await t.get(OutboxWorker).drain();
+    expect((await t.sql(`SELECT count(*)::int AS n FROM post_revisions WHERE post_id = ANY($1::uuid[])`, [[topic.firstPostId, hidden.id]]))[0].n).toBe(revisions);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM notifications`))[0].n).toBe(notifications);
+
+    const [{ lastAgain }] = await t.sql(`SELECT max(id)::bigint AS "lastAgain" FROM outbox`);
+    const again = await rebake({ batch: 1 });
+    expect(changed(again)).toBe(0);
+    expect(again.find((c) => c.name === 'posts')!.scanned).toBeGreaterThanOrEqual(2);
+    expect((await post(topic.firstPostId)).version).toBe(before.version + 1);
+    expect((await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE id > $1`, [lastAgain]))[0].n).toBe(0);
+  });
+
+  it('re-renders only content created since --since', async () => {
+    const body = '![old](https://img.example.net/old.png)';
+    const topic = await createTopic(t, author.token, boardId, { body });
+    await t.sql(`UPDATE posts SET body_html = $2, created_at = now() - interval '30 days' WHERE id = $1`, [topic.firstPostId, older(renderer.render(body).html)]);
+    await rebake({ since: new Date(Date.now() - 86_400_000) });
+    expect((await post(topic.firstPostId)).body_html).toBe(older(renderer.render(body).html));
+    await rebake({ since: new Date(Date.now() - 40 * 86_400_000) });
+    expect((await post(topic.firstPostId)).body_html).toBe(renderer.render(body).html);
+  });
+
+
+  it("keeps an imported post's HTML (the dump's, which its source only approximates), applying the allowlist to it again", async () => {
+    const source = 'What turndown made of it';
+    const topic = await createTopic(t, author.token, boardId, { body: source });
+    const dumpHtml = '<p><img src="https://img.example.net/se.png" alt="se" /></p>\n<p>As the site showed it</p>';
+    await t.sql(`UPDATE posts SET body_html = $2 WHERE id = $1`, [topic.firstPostId, dumpHtml]);
+    await t.sql(`INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source) VALUES ($1, $2, 2, $3, $4, $5)`, [newId(), topic.firstPostId, author.id, IMPORTED_REASON, source]);
+    await rebake();
+    const after = await post(topic.firstPostId);
+    expect(after.body_html).toBe(sanitizeRendered(dumpHtml));
+    expect(after.body_html).toContain('As the site showed it');
+    expect(after.body_html).toContain('referrerpolicy="no-referrer"');
+  });
+  it('leaves an edit made while it ran as the edit wrote it, not the older source rendered again', async () => {
+    const body = '![before](https://img.example.net/before.png)';
+    const topic = await createTopic(t, author.token, boardId, { body });
+    await t.sql(`UPDATE posts SET body_html = $2 WHERE id = $1`, [topic.firstPostId, older(renderer.render(body).html)]);
+    const edited = 'Edited meanwhile';
+    // The edit holds the post's row, uncommitted, while the rebake reads the old source and renders it.
+    const edit = await holdLock(t, `UPDATE posts SET body_source = $2, body_html = $3, version = version + 1 WHERE id = $1`, [topic.firstPostId, edited, renderer.render(edited).html]);
+    let rebaking!: Promise<RebakeCount[]>;
+    try {
+      rebaking = rebake();
+      await edit.waiting(1);
+    } finally {
+      await edit.release();
+    }
+    await rebaking;
+    const after = await post(topic.firstPostId);
+    expect(after.body_source).toBe(edited);
+    expect(after.body_html).toBe(renderer.render(edited).html);
+  });
+});
