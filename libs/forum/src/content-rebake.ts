@@ -149,7 +149,7 @@ export class ContentRebake {
           `SELECT 'post.updated', 'post', u.id, u.version,
                   jsonb_build_object('postId', u.id, 'topicId', u.topic_id, 'boardId', tp.board_id, 'spaceId', u.space_id, 'rebaked', true)
              FROM u JOIN topics tp ON tp.id = u.topic_id`,
-          `${read}, u AS (UPDATE posts t SET body_html = r.html, version = t.version + 1, updated_at = now() FROM r WHERE ${guard}
+          `${read}, u AS (UPDATE posts t SET body_html = r.html, version = next_version(t.version), updated_at = now() FROM r WHERE ${guard}
                           RETURNING t.id, t.topic_id, t.space_id, t.version)`,
         ),
         [JSON.stringify(changes)],
