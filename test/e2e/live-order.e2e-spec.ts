@@ -310,6 +310,33 @@ describe('live pushes of counts, in order', () => {
     }
   });
 
+  it('a topic’s timers: a moderator made a reader again keeps the news that follows, whose version passes the full one they heard', async () => {
+    // A space of its own: `moderator` sets the timers, `demoted` moderates it until the grant is revoked.
+    const demoted = await makeUser(t);
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }, { userId: demoted.id, level: 'MODERATE' }]);
+    const topicId = (await createTopic(t, author.token, await makeBoard(t, space.id))).id;
+    const socket = await connectLive(url, sockets, demoted.token);
+    expect(await socket.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    const r = { socket, heard: [] as any[] };
+    socket.on('topic:timers', (e: any) => r.heard.push(e));
+    await setTimer(topicId, 'CLOSE', 2);
+    await allHeard([r], topicId);
+    // The moderators' own timer: a full version past the news one, which a reader's client never holds.
+    await setTimer(topicId, 'UNPIN', 3);
+    await allHeard([r], topicId);
+    expect(r.heard.map((e) => e.timers.map((x: { kind: string }) => x.kind))).toEqual([['CLOSE'], ['CLOSE', 'UNPIN']]);
+    const REVOKE = `mutation($input: SpaceGrantInput!) { revokeSpaceAccess(input: $input) { id } }`;
+    expectOk(await t.gql(REVOKE, { input: { spaceId: space.id, userId: demoted.id } }, { token: admin.token }));
+    await allHeard([r], topicId);
+    // The next change of a status timer reaches them as a reader: the news version, which must not
+    // be lower than the full one they kept as a moderator, or their client would drop it.
+    await setTimer(topicId, 'CLOSE', 4);
+    await allHeard([r], topicId);
+    expect(r.heard).toHaveLength(3);
+    expect(shown(r.heard)).toEqual({ topicId, timers: [{ kind: 'CLOSE', at: expect.any(String), afterHours: null, setById: null, boardId: null }], version: expect.any(Number) });
+  });
+
   const reactionIn = async () => {
     const topic = await createTopic(t, author.token, forumBoard);
     return { topicId: topic.id, postId: topic.firstPostId as string };
