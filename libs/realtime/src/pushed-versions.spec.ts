@@ -1,4 +1,4 @@
-import { PushedVersions } from './pushed-versions';
+import { fullVersion, newsVersion, PushedVersions } from './pushed-versions';
 
 describe('PushedVersions', () => {
   it('admits newer and equal versions of a key, refuses older ones, and keeps keys apart', () => {
@@ -26,5 +26,27 @@ describe('PushedVersions', () => {
     v.admit('c', 1); // b forgotten, a kept
     expect(v.admit('a', 5)).toBe(false);
     expect(v.admit('b', 1)).toBe(true);
+  });
+});
+
+describe('fullVersion and newsVersion', () => {
+  // The columns are integers: `version` at most 2^31 - 1, and `news` exact up to 2^22 - 1 (NEWS_STEP's note).
+  const MAX_VERSION = 2 ** 31 - 1;
+  const MAX_NEWS = 2 ** 22 - 1;
+
+  it('stay exact JavaScript numbers up to the last news they are exact for, with the most changes after it', () => {
+    const last = fullVersion({ version: MAX_VERSION, news: MAX_NEWS, newsAt: 0 });
+    expect(Number.isSafeInteger(last)).toBe(true);
+    expect(last).toBe(Number.MAX_SAFE_INTEGER);
+    // One change less is one less: nothing rounded away.
+    expect(fullVersion({ version: MAX_VERSION - 1, news: MAX_NEWS, newsAt: 0 })).toBe(last - 1);
+  });
+
+  it('put every news above every full version of the news before it, and a full version at or above its own news', () => {
+    for (const news of [0, 1, 1000, MAX_NEWS - 1]) {
+      const mostBefore = fullVersion({ version: MAX_VERSION, news, newsAt: 0 });
+      expect(newsVersion(news + 1)).toBeGreaterThan(mostBefore);
+      expect(fullVersion({ version: 7, news, newsAt: 7 })).toBe(newsVersion(news));
+    }
   });
 });
