@@ -239,6 +239,33 @@ describe('live pushes of counts, in order', () => {
     expect(quiet).toEqual([...quiet].sort((a, b) => a - b));
   });
 
+  it('a poll’s news without counts read after votes tells nothing of them: its version is the news one, whatever the push read', async () => {
+    /** The version an anonymous reader hears with a reopening whose push reads the poll after `votes` votes (unheard) committed. */
+    const versionHeard = async (votes: number): Promise<number> => {
+      const { topicId, pollId, option, close } = await onClosePoll();
+      await t.get(LiveGateway).settled();
+      const [r] = await readers(topicId, 'poll:updated', 1);
+      await close(true);
+      await allHeard([r], topicId);
+      // The reopening's push held before its read of the poll while the votes commit: it reads them.
+      let picked = false;
+      const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && POLL_READ.test(sql) && (picked = true), 'before');
+      try {
+        await close(false);
+        await gate.begun;
+        for (let i = 0; i < votes; i++) await votePoll(pollId, option);
+      } finally {
+        gate.restore();
+      }
+      await allHeard([r], topicId);
+      expect(r.heard.map((e) => [e.closed, e.voterCount])).toEqual([[true, 0], [false, undefined]]);
+      return r.heard[1].version;
+    };
+    const quiet = await versionHeard(0);
+    expect(typeof quiet).toBe('number');
+    expect(await versionHeard(3)).toBe(quiet);
+  });
+
   const setTimer = async (topicId: string, kind: string, afterHours: number) =>
     expectOk(await t.gql(SET_TIMER, { input: { topicId, kind, afterHours } }, { token: moderator.token }));
   const removeTimer = async (topicId: string, kind: string) => expectOk(await t.gql(REMOVE_TIMER, { input: { topicId, kind } }, { token: moderator.token }));
@@ -308,6 +335,33 @@ describe('live pushes of counts, in order', () => {
       expect(versions).toEqual([...versions].sort((a, b) => a - b));
       expect(new Set(versions).size).toBe(versions.length);
     }
+  });
+
+  it('a topic’s timers: a status change’s push read after a moderators’ timer was set tells the others nothing of it', async () => {
+    /** The versions a member hears as a CLOSE timer is set and removed, the removal's push reading the timers after (with `unpin`) an UNPIN one was set. */
+    const versionsHeard = async (unpin: boolean): Promise<number[]> => {
+      const topicId = (await createTopic(t, author.token, forumBoard)).id;
+      const [, member] = await timerReaders(topicId);
+      await setTimer(topicId, 'CLOSE', 2);
+      await allHeard([member], topicId);
+      // The removal's push held before its read while the UNPIN timer is set: it reads that change.
+      let picked = false;
+      const { object, method } = TIMERS_READ();
+      const gate = gateCalls(object, method, () => !picked && (picked = true), 'before');
+      try {
+        await removeTimer(topicId, 'CLOSE');
+        await gate.begun;
+        if (unpin) await setTimer(topicId, 'UNPIN', 3);
+      } finally {
+        gate.restore();
+      }
+      await allHeard([member], topicId);
+      expect(member.heard.map((e) => e.timers.length)).toEqual([1, 0]);
+      return member.heard.map((e) => e.version);
+    };
+    const without = await versionsHeard(false);
+    for (const v of without) expect(typeof v).toBe('number');
+    expect(await versionsHeard(true)).toEqual(without);
   });
 
   it('a topic’s timers: a moderator made a reader again keeps the news that follows, whose version passes the full one they heard', async () => {
