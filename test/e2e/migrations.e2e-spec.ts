@@ -112,6 +112,16 @@ describe('migrations', () => {
   };
   /** Moderation log entries' outcomes, by id. */
   const outcomes = (ids: string[]) => t.sql(`SELECT l.id::text, l.outcome FROM moderation_log l WHERE l.id = ANY($1::bigint[]) ORDER BY l.id`, [ids]);
+  /** A post reported and hidden by a moderator's APPROVE of the report (the application writing its log entry); its id. */
+  const approveHiding = async (): Promise<string> => {
+    const [author, mod] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const p = await reply(t, author.token, (await createTopic(t, author.token, await makeBoard(t, space.id))).id, 'reported, then hidden');
+    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [p.id]);
+    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }));
+    return p.id;
+  };
   /** A review decision's log entry about a post (`state`: the post's before it, none for an appeal's). */
   const review = (action: string, state: string | null, after: Record<string, unknown>) => ({ action, before: state ? { state } : null, after });
   /**
@@ -816,13 +826,8 @@ describe('migrations', () => {
     await migrateDatabase(t.db.url);
     expect((await outcomes(newIds)).map((r) => r.outcome)).toEqual(['HIDDEN', 'HIDDEN']);
     // The application writes it: a real APPROVE that hid a post.
-    const [author, mod] = [await makeUser(t), await makeUser(t)];
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
-    const p = await reply(t, author.token, (await createTopic(t, author.token, await makeBoard(t, space.id))).id, 'reported, then hidden');
-    expectOk(await t.gql(`mutation($input: ReportInput!) { report(input: $input) { id } }`, { input: { targetType: 'POST', targetId: p.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
-    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [p.id]);
-    expectOk(await t.gql(`mutation($input: ResolveReviewInput!) { resolveReviewItem(input: $input) { status } }`, { input: { id: item.id, decision: 'APPROVE' } }, { token: mod.token }));
-    expect(await t.sql(`SELECT after->>'outcome' AS written, outcome FROM moderation_log WHERE action = 'review.approve' AND target_id = $1`, [p.id])).toEqual([{ written: 'HIDDEN', outcome: 'HIDDEN' }]);
+    const p = await approveHiding();
+    expect(await t.sql(`SELECT after->>'outcome' AS written, outcome FROM moderation_log WHERE action = 'review.approve' AND target_id = $1`, [p])).toEqual([{ written: 'HIDDEN', outcome: 'HIDDEN' }]);
     // Again: nothing changes; and no entry was rewritten (the chain verifies).
     const all = [...oldIds, ...newIds];
     const before = await outcomes(all);
@@ -846,6 +851,8 @@ describe('migrations', () => {
     expect(await file()).toBe(stored);
     expect(await t.sql(`SELECT is_generated FROM information_schema.columns WHERE table_name = 'moderation_log' AND column_name = 'outcome'`)).toEqual([{ is_generated: 'NEVER' }]);
     expect((await outcomes(early)).map((r) => r.outcome)).toEqual(['HIDDEN', 'RESTORED']);
+    // As this migration left it, before 1765330200000 gave such entries their outcome on insert.
+    await undo(backTo('ModerationLogOutcomeOnInsert1765330200000'));
 
     // A node of the release before, still running: its entries name no outcome (null), theirs in
     // `after.outcome` or their wording; filled when the fill runs again (one entry a batch here).
@@ -901,7 +908,9 @@ describe('migrations', () => {
     }
     // No entry was rewritten: the chain verifies.
     expect((await t.get(AuditLog).verify()).ok).toBe(true);
-    // Undone: generated again, each entry with the outcome it has; the trigger with no exception; done again.
+    // Undone (1765330200000 applied again first, so every migration is): generated again, each
+    // entry with the outcome it has; the trigger with no exception; done again.
+    await migrateDatabase(t.db.url);
     const all = () => t.sql(`SELECT id::text, outcome FROM moderation_log ORDER BY id`);
     const kept = await all();
     await undo(backTo('ModerationLogOutcomeWritten1765324800000'));
@@ -910,6 +919,36 @@ describe('migrations', () => {
     expect(await t.sql(`SELECT prosrc LIKE '%' || $1 || '%' AS excepts FROM pg_proc WHERE proname = 'moderation_log_append_only'`, [OUTCOME_FILL_SETTING])).toEqual([{ excepts: false }]);
     await migrateDatabase(t.db.url);
     expect(await all()).toEqual(kept);
+    expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  });
+
+  it('gives an entry a node of the release before writes after 1765324800000 (naming no outcome) the outcome its own fields say as it is inserted, not null until a fill (migration 1765330200000)', async () => {
+    // As 1765324800000 left it: an older node's entries stay without an outcome.
+    await undo(backTo('ModerationLogOutcomeOnInsert1765330200000'));
+    const [gap] = await appendAsOlderRelease([review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'hidden', outcome: 'HIDDEN' })]);
+    expect((await outcomes([gap]))[0].outcome).toBeNull();
+    await migrateDatabase(t.db.url);
+    // What was left so is filled; from then on each entry is given it as it is written, from
+    // `after.outcome` or an older release's wording, and none where its fields say none.
+    expect((await outcomes([gap]))[0].outcome).toBe('HIDDEN');
+    const late = await appendAsOlderRelease([
+      review('review.approve', 'VISIBLE', { decision: 'APPROVE', action: 'concealed', outcome: 'HIDDEN' }),
+      review('review.approve', 'HIDDEN', { decision: 'APPROVE', action: 'deleted; escalation: warned' }),
+      review('review.ignore', 'DELETED', { decision: 'IGNORE', action: 'nothing left: the post was deleted' }),
+      review('review.approve', null, { decision: 'APPROVE', action: 'hidden' }),
+      { action: 'post.hide', before: { state: 'VISIBLE' }, after: { state: 'HIDDEN' } },
+    ]);
+    expect((await outcomes(late)).map((r) => r.outcome)).toEqual(['HIDDEN', 'DELETED', 'NONE', null, null]);
+    // The writer's own outcome is kept as written (the application's: a real APPROVE that hid a post).
+    expect(await t.sql(`SELECT outcome FROM moderation_log WHERE action = 'review.approve' AND target_id = $1`, [await approveHiding()])).toEqual([{ outcome: 'HIDDEN' }]);
+    expect((await t.get(AuditLog).verify()).ok).toBe(true);
+    // Undone: entries keep what they were given, and are written without it again; done again.
+    await undo(backTo('ModerationLogOutcomeOnInsert1765330200000'));
+    expect((await outcomes(late)).map((r) => r.outcome)).toEqual(['HIDDEN', 'DELETED', 'NONE', null, null]);
+    const [undone] = await appendAsOlderRelease([review('review.reject', 'PENDING', { decision: 'REJECT', action: 'rejected' })]);
+    expect((await outcomes([undone]))[0].outcome).toBeNull();
+    await migrateDatabase(t.db.url);
+    expect((await outcomes([undone]))[0].outcome).toBe('REJECTED');
     expect((await t.get(AuditLog).verify()).ok).toBe(true);
   });
 
