@@ -23,6 +23,7 @@ import { OldArticleDraftsHidden1765285200000 } from '../../migrations/1765285200
 import { ReviewItemEventsResolvedAs1765303200000 } from '../../migrations/1765303200000-review-item-events-resolved-as';
 import { ModerationLogOutcome1765306800000 } from '../../migrations/1765306800000-moderation-log-outcome';
 import { fillModerationLogOutcomes, ModerationLogOutcomeWritten1765324800000, OUTCOME_FILL_SETTING } from '../../migrations/1765324800000-moderation-log-outcome-written';
+import { ModerationLogOutcomeCheck1765332000000 } from '../../migrations/1765332000000-moderation-log-outcome-check';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
@@ -950,6 +951,35 @@ describe('migrations', () => {
     await migrateDatabase(t.db.url);
     expect((await outcomes([undone]))[0].outcome).toBe('REJECTED');
     expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  });
+
+  it('takes no outcome but a ContentOutcome in the moderation log, checked without holding the log while existing entries are read (migration 1765332000000)', async () => {
+    /** Whether an entry naming `outcome` is written (in a transaction rolled back, so the chain is untouched). */
+    const written = async (outcome: string) => {
+      const q = t.ds.createQueryRunner();
+      try {
+        await q.startTransaction();
+        await q.query(`INSERT INTO moderation_log (entry_id, at, action, target_type, target_id, before, after, hash, outcome)
+                       VALUES ($1, now(), 'review.approve', 'post', $2, '{"state": "VISIBLE"}', '{"decision": "APPROVE", "action": "hidden"}', 'x', $3)`, [newId(), newId(), outcome]);
+        return true;
+      } catch (e) {
+        expect(String(e)).toMatch(/moderation_log_outcome_check/);
+        return false;
+      } finally {
+        await q.rollbackTransaction();
+        await q.release();
+      }
+    };
+    await undo(backTo('ModerationLogOutcomeCheck1765332000000'));
+    expect(await written('HIDEN')).toBe(true);
+    await migrateDatabase(t.db.url);
+    expect(await written('HIDEN')).toBe(false);
+    expect(await written('hidden')).toBe(false);
+    for (const o of ['HIDDEN', 'DELETED', 'RESTORED', 'PUBLISHED', 'REJECTED', 'EDIT_PUBLISHED', 'EDIT_DROPPED', 'NONE']) expect(await written(o)).toBe(true);
+    expect(await t.sql(`SELECT convalidated FROM pg_constraint WHERE conname = 'moderation_log_outcome_check'`)).toEqual([{ convalidated: true }]);
+    // Again: nothing changes.
+    await runUp(new ModerationLogOutcomeCheck1765332000000());
+    expect(await t.sql(`SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'moderation_log_outcome_check'`)).toEqual([{ n: 1 }]);
   });
 
   it('indexes the notices of a post and the removal notices of one, concurrently, and movePosts’ rewrite of them reads those indexes, not the table (migration 1765227600000)', async () => {

@@ -7,7 +7,9 @@ import { ConnectionType } from '../../../core/src/graphql/pagination';
  * covers; entries written before either got it from their wording, migration 1765324800000): HIDDEN, DELETED (an APPROVE that hid or deleted it), RESTORED (a
  * REJECT that brought auto-hidden content back), PUBLISHED, REJECTED (held content),
  * EDIT_PUBLISHED, EDIT_DROPPED (a held edit), NONE (the content left as it was: `before.state`
- * says how). Readers match on it, never on `after.action`, its wording for people.
+ * says how). Readers match on it, never on `after.action`, its wording for people. The column
+ * takes these alone (`moderation_log_outcome_check`, migration 1765332000000): a new one needs a
+ * migration widening it.
  */
 export type ContentOutcome = 'HIDDEN' | 'DELETED' | 'RESTORED' | 'PUBLISHED' | 'REJECTED' | 'EDIT_PUBLISHED' | 'EDIT_DROPPED' | 'NONE';
 
