@@ -6,7 +6,7 @@ import { IMPORTED_REASON } from '../../libs/forum/src/import/stackexchange';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { holdLock } from '../support/row-locks';
-import { bootTestApp, TestApp } from '../support/test-app';
+import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
 /**
  * `content:rebake` (ContentRebake): HTML stored by an older renderer or allowlist is rendered
@@ -106,6 +106,26 @@ describe('content:rebake renders stored HTML again with the current rules', () =
     expect(after.body_html).toContain('As the site showed it');
     expect(after.body_html).toContain('referrerpolicy="no-referrer"');
   });
+  it('keeps what a CENSOR rule masked masked: HTML holding a mask is only passed through the allowlist again, never rendered from its unmasked source', async () => {
+    const mod = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const censoredBoard = await makeBoard(t, space.id);
+    expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, { input: { spaceId: space.id, pattern: 'darn', kind: 'WORD', action: 'CENSOR', publicReason: 'Mind your language' } }, { token: mod.token }));
+    // The mask in the text, and in a URL alone (where the renderer percent-encodes it).
+    for (const body of ['Well darn it ![chart](https://img.example.net/chart.png)', '![chart](https://img.example.net/darn.png) and [a link](https://darn.example.net/)']) {
+      const topic = await createTopic(t, author.token, censoredBoard, { body });
+      const masked = (await post(topic.firstPostId)).body_html as string;
+      expect(masked).not.toMatch(/darn/i);
+      await t.sql(`UPDATE posts SET body_html = $2 WHERE id = $1`, [topic.firstPostId, older(masked)]);
+      await rebake();
+      const after = await post(topic.firstPostId);
+      expect(after.body_source).toBe(body);
+      expect(after.body_html).not.toMatch(/darn/i);
+      expect(after.body_html).toBe(sanitizeRendered(older(masked)));
+      expect(after.body_html).toContain('referrerpolicy="no-referrer"');
+    }
+  });
+
   it('leaves an edit made while it ran as the edit wrote it, not the older source rendered again', async () => {
     const body = '![before](https://img.example.net/before.png)';
     const topic = await createTopic(t, author.token, boardId, { body });

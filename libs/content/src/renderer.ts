@@ -182,6 +182,14 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
 };
 
 /**
+ * What a CENSOR rule (watched words, lib moderation) puts in place of each character it masks.
+ * The HTML stored is rendered from the masked text, the source keeps the text as written: HTML
+ * holding it (or its percent-encoding, in a URL) is never rendered again from that source
+ * (`content:rebake`), which would show what was masked.
+ */
+export const CENSOR_MASK = '■';
+
+/**
  * The allowlist step on its own, for HTML that did not come from `render` (stored HTML
  * re-sanitized after the allowlist changes, say). `render` already applies it.
  */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { outboxInsertSql, UnitOfWork } from '../../core/src/database/unit-of-work';
-import { ContentRenderer, sanitizeRendered } from '../../content/src/renderer';
+import { CENSOR_MASK, ContentRenderer, sanitizeRendered } from '../../content/src/renderer';
 import { IMPORTED_REASON, REIMPORTED_REASON } from './import/stackexchange';
 
 /**
@@ -25,7 +25,8 @@ interface RenderedField {
  * source unchanged since, shows the dump's HTML (sanitized), not the render of its source (markdown
  * turned back from that HTML: `convertDumpBody`): re-rendering would replace what the site showed
  * with an approximation, so it is only sanitized again. A status change's response keeps no
- * source (the idea's current response does): it too is only sanitized again.
+ * source (the idea's current response does): it too is only sanitized again. And any field's HTML
+ * a CENSOR rule masked (`maskedSql`): its source keeps the words as written.
  */
 export const RENDERED_FIELDS: readonly RenderedField[] = [
   {
@@ -39,6 +40,17 @@ export const RENDERED_FIELDS: readonly RenderedField[] = [
   { name: 'idea responses', table: 'ideas', key: 'topic_id', source: 'response_source', html: 'response_html', created: 'response_at', where: 'response_source IS NOT NULL AND response_html IS NOT NULL' },
   { name: 'idea status responses', table: 'idea_status_changes', key: 'id', source: 'response_html', html: 'response_html', created: 'at', where: 'response_html IS NOT NULL', fromHtml: 'true' },
 ];
+
+/**
+ * True of stored HTML (the SQL `html`) a CENSOR rule masked: it holds the mask, in text or
+ * percent-encoded in a URL. Rendered again from its source, which keeps the words as written, it
+ * would show them; so, like HTML of no source, it only gets the allowlist again. HTML that holds
+ * the character as typed is caught too, and is only sanitized: it keeps older renderer rules.
+ */
+function maskedSql(html: string): string {
+  const encoded = [...Buffer.from(CENSOR_MASK)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+  return `(strpos(${html}, '${CENSOR_MASK}') > 0 OR strpos(upper(${html}), '${encoded}') > 0)`;
+}
 
 export interface RebakeOptions {
   /** Only rows created at or after this (a post, a bio's account, a revision, a response). */
@@ -106,7 +118,7 @@ export class ContentRebake {
       let after: string | null = null;
       for (;;) {
         const rows: ReadRow[] = await this.ds.query(
-          `SELECT t.${f.key} AS key, t.${f.source} AS source, t.${f.html} AS html, ${f.fromHtml ?? 'false'} AS from_html
+          `SELECT t.${f.key} AS key, t.${f.source} AS source, t.${f.html} AS html, (${f.fromHtml ?? 'false'} OR ${maskedSql(`t.${f.html}`)}) AS from_html
              FROM ${f.table} t WHERE ${this.filter(f, 1)} AND ($2::uuid IS NULL OR t.${f.key} > $2) ORDER BY t.${f.key} LIMIT $3`,
           [opts.since ?? null, after, batch],
         );

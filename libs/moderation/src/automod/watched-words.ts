@@ -6,7 +6,7 @@ import { HasVisibleText, IsSingleLine, MaxCharacters, MinCharacters, PlainText }
 import { DataSource } from 'typeorm';
 import { AccessLevel } from '../../../access/src/access-level';
 import { AccessService } from '../../../access/src/access.service';
-import { ContentRenderer, htmlToText } from '../../../content/src/renderer';
+import { CENSOR_MASK, ContentRenderer, htmlToText } from '../../../content/src/renderer';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { settingsToken } from '../../../core/src/settings';
@@ -430,7 +430,7 @@ function maskRanges(text: string, ranges: Array<[number, number]>): string {
   let at = 0;
   for (const [a, b] of [...ranges].sort((x, y) => x[0] - y[0])) {
     if (a < at) continue;
-    out += text.slice(at, a) + '■'.repeat(Math.max(1, [...text.slice(a, b)].length));
+    out += text.slice(at, a) + CENSOR_MASK.repeat(Math.max(1, [...text.slice(a, b)].length));
     at = b;
   }
   return out + text.slice(at);
