@@ -411,6 +411,22 @@ describe('knowledge base: who sees what', () => {
     expect(await kinds(watcher, later)).toEqual([...before.watcher, 'MENTION', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
   });
 
+  it('still tells of the publication someone named by a writer they ignore: the mention does not reach them, so it takes no notice’s place', async () => {
+    const [author, teammate, watcher] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
+    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: watcher.token }));
+    await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $3), ($2, $3)`, [author.id, watcher.id, teammate.id]);
+    const kinds = async (u: TestUser, id: string) => (await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 AND topic_id = $2 ORDER BY created_at, kind`, [u.id, id])).map((r: any) => r.kind);
+    const article = await draftArticle(t, author.token, board, { title: 'Named by one they ignore', body: 'Nobody named yet' });
+    topicOf(await api.update(teammate.token, { topicId: article, body: `Ask @${author.handle} or @${watcher.handle}` }));
+    topicOf(await api.publish(publicEditor.token, article));
+    await drain();
+    // As with no mention at all: the author hears of their article's step, the watcher of the author's new article.
+    expect(await kinds(author, article)).toEqual(['ARTICLE_PUBLISHED']);
+    expect(await kinds(watcher, article)).toEqual(['ARTICLE_PUBLISHED']);
+  });
+
   it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
     const kept = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and kept', body: 'Kept' });
     const deleted = await publishedArticle(t, writer.token, publicEditor.token, publicKb, { title: 'Stale and deleted', body: 'Deleted' });

@@ -6,7 +6,7 @@ import { AccessService } from '../../access/src/access.service';
 import { OutboxEvent, OutboxHandler } from '../../core/src/outbox/outbox';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { NotificationDraft, NotificationsHandler } from '../../notifications/src/notifications.handler';
-import { NotificationAudience } from '../../notifications/src/notifications';
+import { ignoresSql, NotificationAudience } from '../../notifications/src/notifications';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { ArticleLoaders } from './articles/article.loaders';
 import { effectiveWatchesSql } from '../../notifications/src/watch-levels';
@@ -50,6 +50,8 @@ interface Facts {
   group_mentioned: Array<[string, string]>;
   /** Who holds a notice of its first post already (its source, `post:`): a mention of it does not reach them again. */
   told_of_post: string[];
+  /** Who ignores the mentions' sender (`writer_id`, else the author): a mention from them does not reach them (`fromIgnoredSql`). */
+  ignoring_sender: string[];
   /** Watch levels on the article as notifications apply them (its own, else its board's and tags'). */
   watchers: Array<[string, string]>;
 }
@@ -99,7 +101,9 @@ export class KnowledgeNotifications implements OutboxHandler {
                       AND r.number > COALESCE((SELECT max(number) FROM article_revisions
                                                  WHERE topic_id = a.topic_id AND published_at IS NOT NULL AND id IS DISTINCT FROM e.revision_id), 0)) AS contributors,
               ARRAY(SELECT user_id FROM article_credits WHERE topic_id = a.topic_id) AS credited,
-              (SELECT author_id FROM article_revisions WHERE id = e.revision_id AND topic_id = a.topic_id) AS writer_id,
+              wr.author_id AS writer_id,
+              ARRAY(SELECT i.user_id FROM user_ignores i WHERE i.ignored_user_id = COALESCE(wr.author_id, t.author_id)
+                       AND ${ignoresSql('i.user_id', 'i.ignored_user_id')}) AS ignoring_sender,
               CASE WHEN e.mentions IS NULL THEN ARRAY(SELECT user_id FROM post_mentions WHERE post_id = p.id)
                    ELSE ARRAY(SELECT jsonb_array_elements_text(e.mentions->'mentionedUserIds')::uuid) END AS mentioned,
               ARRAY(SELECT n.user_id FROM notifications n WHERE n.post_id = p.id AND n.source = 'post:' || p.id::text) AS told_of_post,
@@ -107,7 +111,8 @@ export class KnowledgeNotifications implements OutboxHandler {
                    ELSE ${groupMentionsJsonSql(`ARRAY(SELECT jsonb_array_elements_text(e.mentions->'mentionedGroupIds')::uuid)`)} END AS group_mentioned,
               (SELECT COALESCE(json_agg(json_build_array(w.user_id, w.level)), '[]') FROM (${effectiveWatchesSql('a.topic_id')}) w) AS watchers
          FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) WITH ORDINALITY AS e(topic_id, revision_id, mentions, n)
-         JOIN articles a ON a.topic_id = e.topic_id JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1`,
+         JOIN articles a ON a.topic_id = e.topic_id JOIN topics t ON t.id = a.topic_id JOIN posts p ON p.topic_id = t.id AND p.number = 1
+         LEFT JOIN LATERAL (SELECT author_id FROM article_revisions WHERE id = e.revision_id AND topic_id = a.topic_id) wr ON true`,
       [
         events.map((e) => String(payload(e).topicId)),
         events.map((e) => (e.type === 'article.state_changed' ? (payload(e).revisionId ?? null) : null)),
@@ -222,7 +227,8 @@ export class KnowledgeNotifications implements OutboxHandler {
     const mentioned = new Set<string>();
     if (kind === ARTICLE_NOTIFICATION_KINDS.PUBLISHED && (p.firstPublication || p.mentions)) {
       const sender = f.writer_id ?? f.author_id;
-      const told = (userId: string) => userId !== p.actorId && userId !== sender && !muted.has(userId);
+      // Nor whoever ignores the sender: delivery would drop the mention, which must then not take the step's place.
+      const told = (userId: string) => userId !== p.actorId && userId !== sender && !muted.has(userId) && !f.ignoring_sender.includes(userId);
       const data = { number: 1, article: true, ...(p.firstPublication ? {} : { edited: true }) };
       const reach = (userId: string) => {
         const key = `${userId} ${f.post_id}`;

@@ -410,7 +410,7 @@ export interface NotificationColumns {
 const N: NotificationColumns = { userId: 'n.user_id', actorId: 'n.actor_id', kind: 'n.kind', data: 'n.data', topicId: 'n.topic_id', postId: 'n.post_id' };
 
 /** Whether the recipient ignores a member (an id in SQL); staff are never ignored, even ones promoted since. */
-function ignoresSql(userId: string, memberId: string): string {
+export function ignoresSql(userId: string, memberId: string): string {
   return `EXISTS (
     SELECT 1 FROM user_ignores i JOIN users a ON a.id = i.ignored_user_id AND a.role = 'MEMBER'
      WHERE i.user_id = ${userId} AND i.ignored_user_id = ${memberId})`;
