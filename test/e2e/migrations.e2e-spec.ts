@@ -24,6 +24,7 @@ import { ReviewItemEventsResolvedAs1765303200000 } from '../../migrations/176530
 import { ModerationLogOutcome1765306800000 } from '../../migrations/1765306800000-moderation-log-outcome';
 import { fillModerationLogOutcomes, ModerationLogOutcomeWritten1765324800000, OUTCOME_FILL_SETTING } from '../../migrations/1765324800000-moderation-log-outcome-written';
 import { ModerationLogOutcomeCheck1765332000000 } from '../../migrations/1765332000000-moderation-log-outcome-check';
+import { ContentVersions1765328400000 } from '../../migrations/1765328400000-content-versions';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
@@ -594,6 +595,39 @@ describe('migrations', () => {
       before.map((r) => (r.owner_user_id === member.id ? r : { ...r, owner_user_id: null, version: r.version + 1 })),
     );
     expect(await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE id > $1`, [last])).toEqual([{ n: 0 }]);
+  });
+
+  it('draws versions from content_versions without rewriting the tables, and a post or topic counted before it, or by an older release meanwhile, still only grows (migration 1765328400000)', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id));
+    const migration = new ContentVersions1765328400000();
+    const runner = t.ds.createQueryRunner();
+    const files = () => t.sql(`SELECT relname, pg_relation_filenode(oid::regclass) AS node FROM pg_class WHERE relname IN ('posts', 'topics', 'ideas') AND relnamespace = current_schema()::regnamespace ORDER BY relname`);
+    const version = async (table: string, id: string) => (await t.sql(`SELECT version FROM ${table} WHERE id = $1`, [id]))[0].version as number;
+    const edit = async (body: string) =>
+      expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { version } }`, { input: { postId: topic.firstPostId, body } }, { token: author.token })).editPost
+        .version as number;
+    try {
+      // As the release before it left them: versions counted per thing, a post and its topic changed a thousand times,
+      // far past what the sequence, made anew, first hands out.
+      await migration.down(runner);
+      await t.sql(`UPDATE posts SET version = 1000 WHERE id = $1`, [topic.firstPostId]);
+      await t.sql(`UPDATE topics SET version = 1000 WHERE id = $1`, [topic.id]);
+      const before = await files();
+      await migration.up(runner);
+      expect(await files()).toEqual(before);
+    } finally {
+      await runner.release();
+    }
+    // A write of this release goes on from the thing's own count, not back to the sequence's start.
+    const edited = await edit('changed once the sequence came');
+    expect(edited).toBeGreaterThan(1000);
+    expect(await version('posts', topic.firstPostId)).toBe(edited);
+    await reply(t, author.token, topic.id, 'a reply raises the topic');
+    expect(await version('topics', topic.id)).toBeGreaterThan(1000);
+    // A node of the older release, still counting during the rolling upgrade, then one of this release: it still grows.
+    await t.sql(`UPDATE posts SET version = version + 1 WHERE id = $1`, [topic.firstPostId]);
+    expect(await edit('changed after an older node did')).toBeGreaterThan(edited + 1);
   });
 
   it('hides from readers the draft’s versions of the first posts of articles published before the first publication marked them, and nothing else (migration 1765285200000)', async () => {
