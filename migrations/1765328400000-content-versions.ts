@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { alterPolitely } from './support/alter-politely';
 
 /**
  * Versions of posts, topics and ideas drawn from one sequence, `content_versions`, so a version
@@ -17,25 +18,35 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * The columns stay `integer` (a type change would rewrite the tables): the sequence is one too,
  * so some 2.1 billion writes of posts, topics and ideas in all end it, with "reached maximum
  * value of sequence" rather than a wrapped version; widening the columns is for then.
+ *
+ * Outside a transaction (`transaction = false`), each statement on its own: a default's change
+ * takes its table's ACCESS EXCLUSIVE lock, and in one transaction the posts' lock was held while
+ * the topics' was waited for (every read of posts queued behind any long transaction on topics),
+ * and a reply (topics, then posts) could deadlock with it. Each ALTER goes through
+ * `alterPolitely` (the lock waited for half a second at a time). Re-runnable after a failure
+ * midway: the sequence and the function are made only when missing, a default set again is the same.
  */
 export class ContentVersions1765328400000 implements MigrationInterface {
   name = 'ContentVersions1765328400000';
 
+  /** Outside the runner's transaction: each table's lock held for its ALTER alone (see above). */
+  readonly transaction = false;
+
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE SEQUENCE content_versions AS integer`);
+    await q.query(`CREATE SEQUENCE IF NOT EXISTS content_versions AS integer`);
     await q.query(`
-      CREATE FUNCTION next_version(current integer) RETURNS integer LANGUAGE sql VOLATILE
+      CREATE OR REPLACE FUNCTION next_version(current integer) RETURNS integer LANGUAGE sql VOLATILE
         AS $$ SELECT GREATEST(current + 1, nextval('content_versions')::integer) $$`);
     for (const table of ['posts', 'topics', 'ideas']) {
-      await q.query(`ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT nextval('content_versions')`);
+      await alterPolitely(q, `ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT nextval('content_versions')`);
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const table of ['posts', 'topics', 'ideas']) {
-      await q.query(`ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT 1`);
+      await alterPolitely(q, `ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT 1`);
     }
-    await q.query(`DROP FUNCTION next_version(integer)`);
-    await q.query(`DROP SEQUENCE content_versions`);
+    await q.query(`DROP FUNCTION IF EXISTS next_version(integer)`);
+    await q.query(`DROP SEQUENCE IF EXISTS content_versions`);
   }
 }

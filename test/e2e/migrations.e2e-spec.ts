@@ -31,7 +31,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { draftArticle, kb, publishedArticle, topicOf } from '../factories/knowledge';
 import { buildDistOnce } from '../support/dist';
-import { doneOrWaiting } from '../support/lock-waits';
+import { doneOrWaiting, pollFor } from '../support/lock-waits';
 import { redoMigration } from '../support/migrations';
 import { holdLock } from '../support/row-locks';
 import { searchDocument } from '../support/search-contract';
@@ -628,6 +628,41 @@ describe('migrations', () => {
     // A node of the older release, still counting during the rolling upgrade, then one of this release: it still grows.
     await t.sql(`UPDATE posts SET version = version + 1 WHERE id = $1`, [topic.firstPostId]);
     expect(await edit('changed after an older node did')).toBeGreaterThan(edited + 1);
+  });
+
+  it('sets the version defaults a table at a time, giving way while one is busy, so a long transaction on topics holds up no read of posts (migration 1765328400000)', async () => {
+    await undo(backTo('ContentVersions1765328400000'));
+    // A long transaction that has read topics (as an import batch's does): its ACCESS SHARE lock stays until it ends.
+    const held = await holdLock(t, `SELECT 1 FROM topics LIMIT 1`, []);
+    let migrated: Promise<unknown> | undefined;
+    try {
+      migrated = migrateDatabase(t.db.url);
+      // The migration is seen asking for topics' lock (it gives way and asks again while the transaction lasts).
+      await pollFor(
+        async () =>
+          (await t.sql(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'ALTER TABLE topics ALTER COLUMN version%'`)).length ? true : undefined,
+        'the migration asking for the lock of topics',
+      );
+      // Posts are read meanwhile: their default was set in a statement of its own, its lock long gone. In one
+      // transaction with the others, the posts' lock was held while topics' was waited for, and this read waited.
+      const reader = t.ds.createQueryRunner();
+      try {
+        await reader.startTransaction();
+        await reader.query(`SET LOCAL lock_timeout = '5s'`);
+        expect(await reader.query(`SELECT count(*)::int >= 0 AS read FROM posts`)).toEqual([{ read: true }]);
+        await reader.commitTransaction();
+      } finally {
+        await reader.release();
+      }
+    } finally {
+      await held.release();
+      await migrated;
+    }
+    expect(await t.sql(`SELECT table_name AS t, column_default AS d FROM information_schema.columns WHERE table_schema = current_schema() AND table_name IN ('posts', 'topics', 'ideas') AND column_name = 'version' ORDER BY 1`)).toEqual([
+      { t: 'ideas', d: "nextval('content_versions'::regclass)" },
+      { t: 'posts', d: "nextval('content_versions'::regclass)" },
+      { t: 'topics', d: "nextval('content_versions'::regclass)" },
+    ]);
   });
 
   it('hides from readers the draft’s versions of the first posts of articles published before the first publication marked them, and nothing else (migration 1765285200000)', async () => {
