@@ -72,6 +72,14 @@ export function heardLive<T = any>(s: Socket, event: string): HeardLive<T> {
 }
 
 /**
+ * Resolves once `heard` (an `access:lost` or `access:restored`) has heard one about `room`, and checks that it says that alone:
+ * not the first of the name, which may be about another room (an earlier write's, or another of the connection's rooms).
+ */
+export async function heardRoom(heard: HeardLive<{ room: string }>, room: string): Promise<void> {
+  expect(await heard.first((e) => e.room === room)).toEqual({ room });
+}
+
+/**
  * Holds open the window a pace's (`RateRule`) last let-through opened for `key`, as if it had
  * just been spent: its row of `rate_tokens`, which every API node reads, is whole again only in
  * an hour. A test's next try then falls in the window however slowly the machine got there.
