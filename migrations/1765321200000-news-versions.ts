@@ -2,18 +2,17 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * What orders a poll's live pushes for readers who may not see its counts (`LiveGateway.pushPoll`,
- * `newsVersion`): `news`, how many of its changes every reader hears of (an edit, a closing, a
- * reopening), and `news_at`, its `version` as the last of them wrote it. A push with the counts
- * carries `news` * 2^31 + (`version` - `news_at`), one without them `news` * 2^31: both grow in the
- * order the changes commit, and the latter tells nothing of the votes between two news. Both are
- * raised in the change's own statement, under the poll's row lock, as `version` is. Existing polls
- * start at 0 and 0, so the versions their pushes carry go on from those they carried before.
+ * pushed-versions.ts' `newsVersion`): `news`, how many of its changes every reader hears of (an
+ * edit, a closing, a reopening). A push with the counts carries `news` * 2^31 + `version`, one
+ * without them `news` * 2^31: both grow in the order the changes commit, and the latter tells
+ * nothing of the votes between two news. Raised in the change's own statement, under the poll's
+ * row lock, as `version` is. Existing polls start at 0, so the versions their pushes with counts
+ * carry go on from those they carried before (their `version`).
  *
  * A topic's timers the same way (`topic:timers`, `LiveGateway.pushTimers`): `timers_version`,
- * raised by every timer set, removed, fired, dropped or postponed; `timers_news`, by those of a
- * status timer (CLOSE, OPEN, CLOSE_AFTER_LAST_POST), which every reader hears of; and
- * `timers_news_at`, `timers_version` as the last of them wrote it: moderators get the full
- * version, other readers the news one, which tells nothing of the moderators' own timers
+ * raised by every timer set, removed, fired, dropped or postponed, and `timers_news`, by those of
+ * a status timer (CLOSE, OPEN, CLOSE_AFTER_LAST_POST), which every reader hears of: moderators get
+ * the full version, other readers the news one, which tells nothing of the moderators' own timers
  * (UNPIN, DELETE, PUBLISH_TO_BOARD). Raised in one UPDATE of the topic's row with the change
  * (`TopicTimersRepository.raiseVersion`), under that row's lock.
  *
@@ -23,15 +22,14 @@ export class NewsVersions1765321200000 implements MigrationInterface {
   name = 'NewsVersions1765321200000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE polls ADD COLUMN news integer NOT NULL DEFAULT 0, ADD COLUMN news_at integer NOT NULL DEFAULT 0`);
+    await q.query(`ALTER TABLE polls ADD COLUMN news integer NOT NULL DEFAULT 0`);
     await q.query(
-      `ALTER TABLE topics ADD COLUMN timers_version integer NOT NULL DEFAULT 0, ADD COLUMN timers_news integer NOT NULL DEFAULT 0,
-         ADD COLUMN timers_news_at integer NOT NULL DEFAULT 0`,
+      `ALTER TABLE topics ADD COLUMN timers_version integer NOT NULL DEFAULT 0, ADD COLUMN timers_news integer NOT NULL DEFAULT 0`,
     );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE topics DROP COLUMN timers_version, DROP COLUMN timers_news, DROP COLUMN timers_news_at`);
-    await q.query(`ALTER TABLE polls DROP COLUMN news, DROP COLUMN news_at`);
+    await q.query(`ALTER TABLE topics DROP COLUMN timers_version, DROP COLUMN timers_news`);
+    await q.query(`ALTER TABLE polls DROP COLUMN news`);
   }
 }

@@ -186,9 +186,10 @@ describe('topic timers', () => {
       await setTimer(topic.id, 'CLOSE', { afterHours: 2 });
       const [toModerator, toReader, toAnonymous] = await coming;
       const at = toModerator.timers[0]?.at;
-      // Each with the timers' version (live-order e2e): the first change of a status timer.
+      // Each with the timers' version (live-order e2e): the first news (a status timer's change),
+      // moderators' with the timers' first change on top (news * 2^31 + changes).
       const NEWS = 2 ** 31;
-      expect(toModerator).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at: expect.any(String), afterHours: null, setById: mod.id, boardId: null }], version: NEWS });
+      expect(toModerator).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at: expect.any(String), afterHours: null, setById: mod.id, boardId: null }], version: NEWS + 1 });
       expect(toReader).toEqual({ topicId: topic.id, timers: [{ kind: 'CLOSE', at, afterHours: null, setById: null, boardId: null }], version: NEWS });
       expect(toAnonymous).toEqual(toReader);
       // An UNPIN timer: the moderators alone.
@@ -196,14 +197,14 @@ describe('topic timers', () => {
       await setTimer(topic.id, 'UNPIN', { afterHours: 3 });
       const unpinned = (await coming)[0];
       expect(unpinned.timers.map((x: { kind: string; setById: string }) => [x.kind, x.setById])).toEqual([['CLOSE', mod.id], ['UNPIN', mod.id]]);
-      // One change past the news: the moderators' version alone tells of it.
-      expect(unpinned.version).toBe(NEWS + 1);
+      // The second change, no news: the moderators' version alone tells of it.
+      expect(unpinned.version).toBe(NEWS + 2);
       // The status timer removed: everyone again, readers without the UNPIN one.
       coming = next(moderator, reader, anonymous);
       expectOk(await t.gql(REMOVE, { i: { topicId: topic.id, kind: 'CLOSE' } }, { token: mod.token }));
       const [afterModerator, afterReader, afterAnonymous] = await coming;
       expect(afterModerator.timers.map((x: { kind: string }) => x.kind)).toEqual(['UNPIN']);
-      expect(afterModerator.version).toBe(2 * NEWS);
+      expect(afterModerator.version).toBe(2 * NEWS + 3);
       expect([afterReader, afterAnonymous]).toEqual([{ topicId: topic.id, timers: [], version: 2 * NEWS }, { topicId: topic.id, timers: [], version: 2 * NEWS }]);
       // Readers heard of nothing else (a push is sent to every socket of the room at once, and
       // each socket's arrive in order), and a socket in another topic's room of nothing.

@@ -1812,7 +1812,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // reopenings it had), not its `version`, which every vote raises: the difference between two
     // would tell those who may not see the counts how many votes came between. The counts carry
     // `fullVersion`, on the same scale, so a client orders every `poll:updated` of the poll.
-    const version = fullVersion({ version: poll.version, news: poll.news, newsAt: poll.news_at });
+    const version = fullVersion(poll);
     const bare = { ...base, closed: poll.closed, closesAt: poll.closes_at, version: newsVersion(poll.news) };
     const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })), version };
     // Counts and count-free news go to different sockets, so each keeps its own newest version:

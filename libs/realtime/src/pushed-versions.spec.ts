@@ -35,18 +35,38 @@ describe('fullVersion and newsVersion', () => {
   const MAX_NEWS = 2 ** 22 - 1;
 
   it('stay exact JavaScript numbers up to the last news they are exact for, with the most changes after it', () => {
-    const last = fullVersion({ version: MAX_VERSION, news: MAX_NEWS, newsAt: 0 });
+    const last = fullVersion({ version: MAX_VERSION, news: MAX_NEWS });
     expect(Number.isSafeInteger(last)).toBe(true);
     expect(last).toBe(Number.MAX_SAFE_INTEGER);
     // One change less is one less: nothing rounded away.
-    expect(fullVersion({ version: MAX_VERSION - 1, news: MAX_NEWS, newsAt: 0 })).toBe(last - 1);
+    expect(fullVersion({ version: MAX_VERSION - 1, news: MAX_NEWS })).toBe(last - 1);
   });
 
   it('put every news above every full version of the news before it, and a full version at or above its own news', () => {
     for (const news of [0, 1, 1000, MAX_NEWS - 1]) {
-      const mostBefore = fullVersion({ version: MAX_VERSION, news, newsAt: 0 });
+      const mostBefore = fullVersion({ version: MAX_VERSION, news });
       expect(newsVersion(news + 1)).toBeGreaterThan(mostBefore);
-      expect(fullVersion({ version: 7, news, newsAt: 7 })).toBe(newsVersion(news));
+      // The news' own change (or the first of the thing's versions, 0): at or above its news version.
+      expect(fullVersion({ version: 0, news })).toBe(newsVersion(news));
+      expect(fullVersion({ version: 7, news })).toBeGreaterThan(newsVersion(news));
     }
+  });
+
+  it('give a thing without news its version, as its pushes carried before there were news', () => {
+    for (const version of [0, 1, 7, MAX_VERSION]) expect(fullVersion({ version, news: 0 })).toBe(version);
+  });
+
+  it('grow with every change, whether it is news or not', () => {
+    // Votes (or moderators' timers), then a news, then more: the full versions in commit order.
+    const steps = [
+      { version: 1, news: 0 },
+      { version: 2, news: 0 },
+      { version: 3, news: 1 },
+      { version: 4, news: 1 },
+      { version: 5, news: 2 },
+    ];
+    const full = steps.map(fullVersion);
+    expect(full).toEqual([...full].sort((a, b) => a - b));
+    expect(new Set(full).size).toBe(full.length);
   });
 });

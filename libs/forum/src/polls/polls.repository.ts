@@ -37,19 +37,17 @@ export interface PollPushRow extends PollRow {
 /**
  * A poll as a live push reads it, with what orders its pushes to readers who see no counts
  * (`LiveGateway.pushPoll`): `news`, how many of its changes every reader hears of (an edit, a
- * closing, a reopening: `NEWS_CHANGE`), and `news_at`, its `version` as the last of them wrote it.
+ * closing, a reopening: `NEWS_CHANGE`), read with its `version` (pushed-versions.ts' `fullVersion`).
  */
 export interface PollNewsRow extends PollPushRow {
   news: number;
-  news_at: number;
 }
 
 /**
  * What a change every reader of a poll hears of (an edit, a closing, a reopening) writes besides
  * its own columns, in its one UPDATE under the poll's row lock: the version, and the news with it.
- * (The right-hand sides read the row as it was: `news_at` is the new version.)
  */
-const NEWS_CHANGE = `version = version + 1, news = news + 1, news_at = version + 1`;
+const NEWS_CHANGE = `version = version + 1, news = news + 1`;
 
 /** A poll as a vote reads it under its lock: with what decides whether the voter reads its post and topic, and whether they take votes. */
 export interface PollVoteRow extends PollPushRow {
@@ -342,7 +340,7 @@ export class PollsRepository {
 
   /** For a live push: the poll's counts with its post's and topic's states, and its versions (`PollNewsRow`), in one statement. */
   async forPush(pollId: string): Promise<PollNewsRow | undefined> {
-    const [poll]: PollNewsRow[] = await this.ds.query(`${withPlace(', pl.news, pl.news_at')} WHERE pl.id = $1`, [pollId]);
+    const [poll]: PollNewsRow[] = await this.ds.query(`${withPlace(', pl.news')} WHERE pl.id = $1`, [pollId]);
     return poll;
   }
 

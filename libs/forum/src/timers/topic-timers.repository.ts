@@ -41,13 +41,12 @@ export interface ListedTimerRow extends TopicTimerRow, TimerTarget {
 
 /**
  * What orders a topic's `topic:timers` pushes (`LiveGateway.pushTimers`): `version`, raised by
- * every change of its timers, `news`, by those of a status timer (which every reader hears of),
- * and `newsAt`, `version` as the last of those wrote it (pushed-versions.ts' `fullVersion`).
+ * every change of its timers, and `news`, by those of a status timer (which every reader hears
+ * of): pushed-versions.ts' `fullVersion` and `newsVersion`.
  */
 export interface TimersVersion {
   version: number;
   news: number;
-  newsAt: number;
 }
 
 /** Every query for topic timers. */
@@ -71,9 +70,9 @@ export class TopicTimersRepository {
    * topic that is gone.
    */
   async forPush(topicId: string): Promise<{ rows: ListedTimerRow[]; version: TimersVersion } | undefined> {
-    const rows: Array<ListedTimerRow & { timers_version: number; timers_news: number; timers_news_at: number }> = await this.ds.query(
+    const rows: Array<ListedTimerRow & { timers_version: number; timers_news: number }> = await this.ds.query(
       `SELECT ${TIMER_COLUMNS}, t.space_id, t.board_id AS topic_board_id, t.state AS topic_state, ${TARGET_COLUMNS},
-              t.timers_version, t.timers_news, t.timers_news_at
+              t.timers_version, t.timers_news
          FROM topics t LEFT JOIN topic_timers tt ON tt.topic_id = t.id ${TARGET_JOIN}
         WHERE t.id = $1 ORDER BY due_at, tt.kind`,
       [topicId],
@@ -81,7 +80,7 @@ export class TopicTimersRepository {
     if (rows.length === 0) return undefined;
     const [v] = rows;
     // A topic without timers is one row, its timer's columns null.
-    return { rows: rows.filter((r) => r.id !== null), version: { version: v.timers_version, news: v.timers_news, newsAt: v.timers_news_at } };
+    return { rows: rows.filter((r) => r.id !== null), version: { version: v.timers_version, news: v.timers_news } };
   }
 
   /**
@@ -90,8 +89,7 @@ export class TopicTimersRepository {
    * change commits, puts two changes' versions in the order they commit in.
    */
   async raiseVersion(tx: Tx, topicId: string, news: boolean): Promise<void> {
-    // The right-hand sides read the row as it was: `timers_news_at` is the new version.
-    const newsToo = news ? `, timers_news = timers_news + 1, timers_news_at = timers_version + 1` : '';
+    const newsToo = news ? `, timers_news = timers_news + 1` : '';
     await tx.query(`UPDATE topics SET timers_version = timers_version + 1${newsToo} WHERE id = $1`, [topicId]);
   }
 
