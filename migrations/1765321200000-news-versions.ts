@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { alterGivingWay } from './support/lock-wait';
 
 /**
  * What orders a poll's live pushes for readers who may not see its counts (`LiveGateway.pushPoll`,
@@ -16,20 +17,29 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * (UNPIN, DELETE, PUBLISH_TO_BOARD). Raised in one UPDATE of the topic's row with the change
  * (`TopicTimersRepository.raiseVersion`), under that row's lock.
  *
- * Columns with a constant default rewrite nothing.
+ * Columns with a constant default rewrite nothing, but each ALTER takes its table's ACCESS
+ * EXCLUSIVE lock, which every statement on the table then queues behind. Outside a transaction
+ * (`transaction = false`), each table's on its own (`alterGivingWay`): the polls' lock is not
+ * held while the topics' is waited for, and a wait behind a long transaction on either gives
+ * way after a moment (lock_timeout) and asks again, rather than hold every read of the table
+ * queued behind it. Re-runnable after a failure between the two (IF NOT EXISTS).
  */
 export class NewsVersions1765321200000 implements MigrationInterface {
   name = 'NewsVersions1765321200000';
 
+  /** Outside the runner's transaction: each table's lock held for its ALTER alone (see above). */
+  readonly transaction = false;
+
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE polls ADD COLUMN news integer NOT NULL DEFAULT 0`);
-    await q.query(
-      `ALTER TABLE topics ADD COLUMN timers_version integer NOT NULL DEFAULT 0, ADD COLUMN timers_news integer NOT NULL DEFAULT 0`,
+    await alterGivingWay(q, `ALTER TABLE polls ADD COLUMN IF NOT EXISTS news integer NOT NULL DEFAULT 0`);
+    await alterGivingWay(
+      q,
+      `ALTER TABLE topics ADD COLUMN IF NOT EXISTS timers_version integer NOT NULL DEFAULT 0, ADD COLUMN IF NOT EXISTS timers_news integer NOT NULL DEFAULT 0`,
     );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE topics DROP COLUMN timers_version, DROP COLUMN timers_news`);
-    await q.query(`ALTER TABLE polls DROP COLUMN news`);
+    await alterGivingWay(q, `ALTER TABLE topics DROP COLUMN IF EXISTS timers_version, DROP COLUMN IF EXISTS timers_news`);
+    await alterGivingWay(q, `ALTER TABLE polls DROP COLUMN IF EXISTS news`);
   }
 }

@@ -103,6 +103,19 @@ describe('migrations', () => {
   };
   /** The names of `name` and of the migrations after it: what migrating applies once back to before it. */
   const fromOn = (name: string) => migrations.slice(migrations.length - backTo(name)).map((m) => m.name);
+  /** Locks on a table or index, by mode, granted or waited for, of any session. */
+  const locks = async (name: string) =>
+    (await t.sql(`SELECT mode, granted FROM pg_locks WHERE relation = to_regclass($1) ORDER BY mode, granted`, [name])).map((r) => `${r.mode} ${r.granted ? 'held' : 'waited'}`);
+  /** The locks on `name` once an ACCESS EXCLUSIVE one is seen waited for (a migration's ALTER), or as they are after some 10 s without. */
+  const exclusiveWaitSeen = async (name: string): Promise<string[]> => {
+    let seen: string[] = [];
+    for (let i = 0; i < 500; i++) {
+      seen = await locks(name);
+      if (seen.includes('AccessExclusiveLock waited')) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return seen;
+  };
   /** Runs `migration`'s up on a runner of its own (as a later migration, or a second run, would). */
   const runUp = async (migration: MigrationInterface) => {
     const runner = t.ds.createQueryRunner();
@@ -1214,9 +1227,6 @@ describe('migrations', () => {
   it('sets the typo-key indexes one at a time, holding neither while it waits for the other, and gives way to the statements queued behind its wait', async () => {
     await undo(backTo('SearchTermsTypoKeysTidy1765148400000'));
     const options = async (name: string) => (await t.sql(`SELECT reloptions AS options FROM pg_class WHERE relname = $1`, [name]))[0].options;
-    // Locks on an index, by mode, granted or waited for, of any session.
-    const locks = async (name: string) =>
-      (await t.sql(`SELECT mode, granted FROM pg_locks WHERE relation = to_regclass($1) ORDER BY mode, granted`, [name])).map((r) => `${r.mode} ${r.granted ? 'held' : 'waited'}`);
     // A statement on the moderated vocabulary under way: its transaction holds the table's indexes (AccessShareLock).
     const reader = t.ds.createQueryRunner();
     await reader.startTransaction();
@@ -1226,13 +1236,7 @@ describe('migrations', () => {
     try {
       // The run waits for it on that vocabulary's index (seen during one of its waits: between
       // them, it waits for none)...
-      let seen: string[] = [];
-      for (let i = 0; i < 500; i++) {
-        seen = await locks('search_terms_moderated_typo_keys_v2_idx');
-        if (seen.includes('AccessExclusiveLock waited')) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      expect(seen).toContain('AccessExclusiveLock waited');
+      expect(await exclusiveWaitSeen('search_terms_moderated_typo_keys_v2_idx')).toContain('AccessExclusiveLock waited');
       // ...with the other vocabulary's index set already, committed, and its lock let go: its
       // searches and writes go on (in one transaction, that index stayed locked through the wait).
       expect(await options('search_terms_typo_keys_v2_idx')).toEqual(['fastupdate=off']);
@@ -1248,6 +1252,41 @@ describe('migrations', () => {
     expect(await run).toEqual(fromOn('SearchTermsTypoKeysTidy1765148400000'));
     expect(await options('search_terms_moderated_typo_keys_v2_idx')).toEqual(['fastupdate=off']);
     expect(await options('search_terms_typo_keys_v2_idx')).toEqual(['fastupdate=off']);
+  });
+
+  it('adds the news versions one table at a time, holding neither table while it waits for the other, and gives way to the reads of topics queued behind its wait', async () => {
+    await undo(backTo('NewsVersions1765321200000'));
+    const added = async (table: string) =>
+      (
+        await t.sql(
+          `SELECT column_name AS name FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = $1 AND column_name IN ('news', 'timers_version', 'timers_news') ORDER BY 1`,
+          [table],
+        )
+      ).map((r) => r.name);
+    expect([await added('polls'), await added('topics')]).toEqual([[], []]);
+    // A long transaction that read topics: it holds the table (AccessShareLock) until it ends.
+    const reader = t.ds.createQueryRunner();
+    await reader.startTransaction();
+    await reader.query(`SELECT count(*) FROM topics`);
+    const run = migrateDatabase(t.db.url);
+    try {
+      // The run waits for topics (seen during one of its waits: between them, it waits for none)...
+      expect(await exclusiveWaitSeen('topics')).toContain('AccessExclusiveLock waited');
+      // ...with polls' column added already, committed, and its lock let go: votes and reads of
+      // polls go on (in one transaction, polls stayed locked through the wait for topics).
+      expect(await added('polls')).toEqual(['news']);
+      expect(await locks('polls')).not.toContain('AccessExclusiveLock held');
+      // A read of topics queued behind the run's wait is not held there until the long
+      // transaction ends: the run gives its wait up (lock_timeout) and asks again later.
+      expect(await t.sql(`SELECT count(*)::int AS n FROM topics WHERE id = '00000000-0000-0000-0000-000000000000'`)).toEqual([{ n: 0 }]);
+      expect(await added('topics')).toEqual([]);
+    } finally {
+      await reader.rollbackTransaction();
+      await reader.release();
+    }
+    expect(await run).toEqual(fromOn('NewsVersions1765321200000'));
+    expect(await added('topics')).toEqual(['timers_news', 'timers_version']);
   });
 
   it('leaves a typo-key index another process is building concurrently alone: a second run waits for the first, a runner outside the lock fails', async () => {
