@@ -1,5 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { alterPolitely } from './support/alter-politely';
+import { alterGivingWay } from './support/lock-wait';
 
 /**
  * Versions of posts, topics and ideas drawn from one sequence, `content_versions`, so a version
@@ -23,7 +23,7 @@ import { alterPolitely } from './support/alter-politely';
  * takes its table's ACCESS EXCLUSIVE lock, and in one transaction the posts' lock was held while
  * the topics' was waited for (every read of posts queued behind any long transaction on topics),
  * and a reply (topics, then posts) could deadlock with it. Each ALTER goes through
- * `alterPolitely` (the lock waited for half a second at a time). Re-runnable after a failure
+ * `alterGivingWay` (the lock waited for half a second at a time). Re-runnable after a failure
  * midway: the sequence and the function are made only when missing, a default set again is the same.
  */
 export class ContentVersions1765328400000 implements MigrationInterface {
@@ -38,13 +38,13 @@ export class ContentVersions1765328400000 implements MigrationInterface {
       CREATE OR REPLACE FUNCTION next_version(current integer) RETURNS integer LANGUAGE sql VOLATILE
         AS $$ SELECT GREATEST(current + 1, nextval('content_versions')::integer) $$`);
     for (const table of ['posts', 'topics', 'ideas']) {
-      await alterPolitely(q, `ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT nextval('content_versions')`);
+      await alterGivingWay(q, `ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT nextval('content_versions')`);
     }
   }
 
   async down(q: QueryRunner): Promise<void> {
     for (const table of ['posts', 'topics', 'ideas']) {
-      await alterPolitely(q, `ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT 1`);
+      await alterGivingWay(q, `ALTER TABLE ${table} ALTER COLUMN version SET DEFAULT 1`);
     }
     await q.query(`DROP FUNCTION IF EXISTS next_version(integer)`);
     await q.query(`DROP SEQUENCE IF EXISTS content_versions`);
