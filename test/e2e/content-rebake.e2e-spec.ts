@@ -1,8 +1,12 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Pool } from 'pg';
 import { ContentRenderer, sanitizeRendered } from '../../libs/content/src/renderer';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { ContentRebake, RebakeCount } from '../../libs/forum/src/content-rebake';
-import { IMPORTED_REASON } from '../../libs/forum/src/import/stackexchange';
+import { importStackExchange, IMPORTED_REASON, REIMPORTED_REASON } from '../../libs/forum/src/import/stackexchange';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { holdLock } from '../support/row-locks';
@@ -18,6 +22,7 @@ describe('content:rebake renders stored HTML again with the current rules', () =
   let author: TestUser;
   let mentioned: TestUser;
   let boardId: string;
+  const temps: string[] = [];
   const renderer = new ContentRenderer();
   /** What the rules of before made of `html`: no referrer policy or lazy loading on images, no list start. */
   const older = (html: string) => html.replace(/ referrerpolicy="no-referrer"| loading="lazy"| start="\d+"/g, '');
@@ -28,7 +33,10 @@ describe('content:rebake renders stored HTML again with the current rules', () =
     mentioned = await makeUser(t);
     boardId = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
   });
-  afterAll(() => t.close());
+  afterAll(async () => {
+    await t.close();
+    for (const d of temps) rmSync(path.dirname(d), { recursive: true, force: true });
+  });
 
   const rebake = (opts = {}) => t.get(ContentRebake).rebake(opts);
   const changed = (counts: RebakeCount[]) => counts.reduce((n, c) => n + c.changed, 0);
@@ -94,18 +102,71 @@ describe('content:rebake renders stored HTML again with the current rules', () =
   });
 
 
+  /** Imports a one-question dump into a board of its own; answers the question's post. */
+  async function importQuestion(body: string): Promise<string> {
+    const space = await makeSpace(t, 'PUBLIC');
+    const board = `se-${newId().slice(-12)}`;
+    await makeBoard(t, space.id, 'FORUM', board);
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'parvis-rebake-')), board);
+    temps.push(dir);
+    mkdirSync(dir);
+    const esc = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    writeFileSync(
+      path.join(dir, 'Posts.xml'),
+      `<?xml version="1.0" encoding="utf-8"?>\n<posts>\n  <row Id="1" PostTypeId="1" CreationDate="2020-05-01T10:00:00.000" Title="An imported question" Tags="|rebake|" Body="${esc(body)}" />\n</posts>\n`,
+    );
+    const pool = new Pool({ connectionString: t.db.url, max: 1 });
+    try {
+      await importStackExchange(pool, { dir, space: space.slug, board });
+    } finally {
+      await pool.end();
+    }
+    const [{ local_id }] = await t.sql(`SELECT local_id FROM import_links WHERE source = $1 AND kind = 'post' AND external_id = '1'`, [`stackexchange:${board}`]);
+    return local_id;
+  }
+
   it("keeps an imported post's HTML (the dump's, which its source only approximates), applying the allowlist to it again", async () => {
-    const source = 'What turndown made of it';
-    const topic = await createTopic(t, author.token, boardId, { body: source });
-    const dumpHtml = '<p><img src="https://img.example.net/se.png" alt="se" /></p>\n<p>As the site showed it</p>';
-    await t.sql(`UPDATE posts SET body_html = $2 WHERE id = $1`, [topic.firstPostId, dumpHtml]);
-    await t.sql(`INSERT INTO post_revisions (id, post_id, number, editor_id, reason, body_source) VALUES ($1, $2, 2, $3, $4, $5)`, [newId(), topic.firstPostId, author.id, IMPORTED_REASON, source]);
+    const postId = await importQuestion('<p>As the site showed it: H<sub>2</sub>O</p><p><img src="https://img.example.net/se.png" alt="se"></p>');
+    const imported = await post(postId);
+    expect(imported.body_html).not.toBe(renderer.render(imported.body_source).html);
+    await t.sql(`UPDATE posts SET body_html = $2 WHERE id = $1`, [postId, older(imported.body_html)]);
     await rebake();
-    const after = await post(topic.firstPostId);
-    expect(after.body_html).toBe(sanitizeRendered(dumpHtml));
+    const after = await post(postId);
+    expect(after.body_html).toBe(sanitizeRendered(older(imported.body_html)));
     expect(after.body_html).toContain('As the site showed it');
     expect(after.body_html).toContain('referrerpolicy="no-referrer"');
   });
+
+  it('renders again from its source an article promoted from an imported post: the promotion rendered it from that source, not from the dump', async () => {
+    const postId = await importQuestion('<p>As the site showed it: H<sub>2</sub>O</p><p><img src="https://img.example.net/se.png" alt="se"></p>');
+    const imported = await post(postId);
+    const editor = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }]);
+    const knowledge = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const res = await t.gql(`mutation($input: PromotePostInput!) { promotePostToArticle(input: $input) { id } }`, { input: { postId, boardId: knowledge, title: 'Promoted import' } }, { token: editor.token });
+    expectOk(res);
+    const revision = async () => (await t.sql(`SELECT id, body_source, body_html FROM article_revisions WHERE topic_id = $1 AND number = 1`, [res.data.promotePostToArticle.id]))[0];
+    const first = await revision();
+    // Should a promotion ever copy the dump's HTML, this revision would need the imported post's rule (only the allowlist again).
+    expect(first.body_source).toBe(imported.body_source);
+    expect(first.body_html).toBe(renderer.render(imported.body_source).html);
+    expect(first.body_html).not.toBe(imported.body_html);
+    await t.sql(`UPDATE article_revisions SET body_html = $2 WHERE id = $1`, [first.id, older(first.body_html)]);
+    await rebake();
+    expect((await revision()).body_html).toBe(renderer.render(imported.body_source).html);
+  });
+
+  it("renders again from its source a post whose latest edit's reason, typed by its editor, reads as the importer's", async () => {
+    const topic = await createTopic(t, author.token, boardId, { body: 'Written here' });
+    const edited = 'Edited here, **in bold**';
+    for (const reason of [IMPORTED_REASON, REIMPORTED_REASON]) {
+      expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: edited, reason } }, { token: author.token }));
+      await t.sql(`UPDATE posts SET body_html = '<p>Stale HTML</p>' WHERE id = $1`, [topic.firstPostId]);
+      await rebake();
+      expect((await post(topic.firstPostId)).body_html).toBe(renderer.render(edited).html);
+    }
+  });
+
   it('keeps what a CENSOR rule masked masked: HTML holding a mask is only passed through the allowlist again, never rendered from its unmasked source', async () => {
     const mod = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);

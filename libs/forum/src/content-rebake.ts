@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { outboxInsertSql, UnitOfWork } from '../../core/src/database/unit-of-work';
 import { CENSOR_MASK, ContentRenderer, sanitizeRendered } from '../../content/src/renderer';
-import { IMPORTED_REASON, REIMPORTED_REASON } from './import/stackexchange';
 
 /**
  * A stored rendered field: `html`, written from `source` by the renderer of its day. `created` is
@@ -24,15 +23,18 @@ interface RenderedField {
  * Every stored rendered field. A post whose latest revision is the Stack Exchange importer's, its
  * source unchanged since, shows the dump's HTML (sanitized), not the render of its source (markdown
  * turned back from that HTML: `convertDumpBody`): re-rendering would replace what the site showed
- * with an approximation, so it is only sanitized again. A status change's response keeps no
+ * with an approximation, so it is only sanitized again. The importer's revisions are known by their
+ * editor, the imported author's placeholder account (`is_placeholder`), which cannot sign in: so
+ * no one's edit passes for one, whatever reason it is given (the importer's reason is text an
+ * editor may type too). A status change's response keeps no
  * source (the idea's current response does): it too is only sanitized again. And any field's HTML
  * a CENSOR rule masked (`maskedSql`): its source keeps the words as written.
  */
 export const RENDERED_FIELDS: readonly RenderedField[] = [
   {
     name: 'posts', table: 'posts', key: 'id', source: 'body_source', html: 'body_html', created: 'created_at',
-    fromHtml: `(SELECT r.reason IN ('${IMPORTED_REASON}', '${REIMPORTED_REASON}') AND r.body_source = t.body_source
-                  FROM post_revisions r WHERE r.post_id = t.id ORDER BY r.number DESC LIMIT 1)`,
+    fromHtml: `COALESCE((SELECT e.is_placeholder AND r.body_source = t.body_source
+                           FROM post_revisions r JOIN users e ON e.id = r.editor_id WHERE r.post_id = t.id ORDER BY r.number DESC LIMIT 1), false)`,
   },
   { name: 'held edits', table: 'post_pending_edits', key: 'post_id', source: 'body_source', html: 'body_html', created: 'created_at' },
   { name: 'article revisions', table: 'article_revisions', key: 'id', source: 'body_source', html: 'body_html', created: 'created_at' },
