@@ -187,6 +187,29 @@ describe('content:rebake renders stored HTML again with the current rules', () =
     }
   });
 
+  it('sends the database only the new HTML of what it writes: the guard compares digests of the source and of the HTML read', async () => {
+    const body = 'Sent **once** ![x](https://img.example.net/once.png)';
+    const topic = await createTopic(t, author.token, boardId, { body });
+    const stale = '<p>Stale HTML sent never</p>';
+    await t.sql(`UPDATE posts SET body_html = $2 WHERE id = $1`, [topic.firstPostId, stale]);
+    const sent: unknown[][] = [];
+    const query = t.ds.query.bind(t.ds);
+    const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+      if (/^\s*(WITH|UPDATE|INSERT)/i.test(sql)) sent.push(params ?? []);
+      return query(sql, params, runner as never);
+    });
+    try {
+      await rebake();
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await post(topic.firstPostId)).body_html).toBe(renderer.render(body).html);
+    const text = sent.flat().map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('\n');
+    expect(text).toContain(JSON.stringify(renderer.render(body).html).slice(1, -1));
+    expect(text).not.toContain('Stale HTML sent never');
+    expect(text).not.toContain('Sent **once**');
+  });
+
   it('leaves an edit made while it ran as the edit wrote it, not the older source rendered again', async () => {
     const body = '![before](https://img.example.net/before.png)';
     const topic = await createTopic(t, author.token, boardId, { body });

@@ -73,7 +73,18 @@ interface ReadRow {
   key: string;
   source: string;
   html: string;
+  /** md5 of the source and of the HTML as read: what the write's guard compares (`write`). */
+  source_md5: string;
+  html_md5: string;
   from_html: boolean | null;
+}
+
+/** A row to write: its new HTML, and the digests of the source and HTML it was rendered from. */
+interface Change {
+  key: string;
+  source_md5: string;
+  html_md5: string;
+  html: string;
 }
 
 /**
@@ -120,15 +131,16 @@ export class ContentRebake {
       let after: string | null = null;
       for (;;) {
         const rows: ReadRow[] = await this.ds.query(
-          `SELECT t.${f.key} AS key, t.${f.source} AS source, t.${f.html} AS html, (${f.fromHtml ?? 'false'} OR ${maskedSql(`t.${f.html}`)}) AS from_html
+          `SELECT t.${f.key} AS key, t.${f.source} AS source, t.${f.html} AS html, md5(t.${f.source}) AS source_md5, md5(t.${f.html}) AS html_md5,
+                  (${f.fromHtml ?? 'false'} OR ${maskedSql(`t.${f.html}`)}) AS from_html
              FROM ${f.table} t WHERE ${this.filter(f, 1)} AND ($2::uuid IS NULL OR t.${f.key} > $2) ORDER BY t.${f.key} LIMIT $3`,
           [opts.since ?? null, after, batch],
         );
         if (!rows.length) break;
         after = rows[rows.length - 1].key;
-        const changes = rows
-          .map((r) => ({ key: r.key, source: r.source, old: r.html, html: r.from_html ? sanitizeRendered(r.html) : this.renderer.render(r.source).html }))
-          .filter((r) => r.html !== r.old);
+        const changes: Change[] = rows
+          .map((r) => ({ key: r.key, source_md5: r.source_md5, html_md5: r.html_md5, html: r.from_html ? sanitizeRendered(r.html) : this.renderer.render(r.source).html }))
+          .filter((r, i) => r.html !== rows[i].html);
         if (changes.length) count.changed += await this.write(f, changes);
         count.scanned += rows.length;
         scanned += rows.length;
@@ -145,11 +157,15 @@ export class ContentRebake {
   /**
    * Writes the changed rows whose source and HTML are still as read (the guard: under the row's
    * lock, PostgreSQL checks the condition again against the row as committed by whoever held
-   * it). Answers how many it wrote.
+   * it). The guard compares md5 digests, taken by the read, with the row's: only the new HTML
+   * travels, not the source and the old HTML too (a batch of long bodies would send hundreds of
+   * megabytes). A collision is no risk worth more: an edit whose digests match those read would
+   * need its writer to have crafted both texts, and would only get their own earlier text rendered
+   * (sanitized as ever). Answers how many it wrote.
    */
-  private async write(f: RenderedField, changes: Array<{ key: string; source: string; old: string; html: string }>): Promise<number> {
-    const read = `r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(key uuid, source text, old text, html text))`;
-    const guard = `t.${f.key} = r.key AND t.${f.source} = r.source AND t.${f.html} = r.old`;
+  private async write(f: RenderedField, changes: Change[]): Promise<number> {
+    const read = `r AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(key uuid, source_md5 text, html_md5 text, html text))`;
+    const guard = `t.${f.key} = r.key AND md5(t.${f.source}) = r.source_md5 AND md5(t.${f.html}) = r.html_md5`;
     return this.uow.run(async (tx) => {
       if (f.table !== 'posts') {
         const rows = await tx.query<{ n: number }>(
