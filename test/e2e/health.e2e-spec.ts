@@ -96,7 +96,8 @@ async function silentServer(): Promise<{ url: string; password: string; sockets:
 async function holdingRelay(): Promise<{ url: string; connections(): number; hold(): void; release(): void; close(): Promise<void> }> {
   const target = new URL(adminUrl());
   const socketDir = target.searchParams.get('host');
-  const port = Number(target.port || 5432);
+  // The embedded server's address names its socket and port as parameters (`?host=…&port=…`), DATABASE_URL its port in the authority.
+  const port = Number(target.port || target.searchParams.get('port') || 5432);
   const upstream: NetConnectOpts = socketDir?.startsWith('/') ? { path: `${socketDir}/.s.PGSQL.${port}` } : { host: socketDir ?? target.hostname, port };
   const sockets = new Set<Socket>();
   // The server's answers held back, in the order it sent them; undefined when none is held.
@@ -122,7 +123,9 @@ async function holdingRelay(): Promise<{ url: string; connections(): number; hol
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = new URL(adminUrl());
+  // Both parameters go: left in, `port` would send the client straight to the server, past the relay.
   url.searchParams.delete('host');
+  url.searchParams.delete('port');
   url.hostname = '127.0.0.1';
   url.port = String((server.address() as AddressInfo).port);
   return {
@@ -239,7 +242,10 @@ describe('/health (its own connection, and the API pool)', () => {
     const opened = async (bounds?: ConstructorParameters<typeof HealthDatabase>[1]) => {
       const db = new HealthDatabase({ connectionString: relay.url }, bounds);
       dbs.push(db);
+      const before = relay.connections();
       expect(await db.answers()).toBe(true);
+      // Through the relay, or nothing the test holds reaches it.
+      expect(relay.connections()).toBe(before + 1);
       return db;
     };
     beforeAll(async () => {
