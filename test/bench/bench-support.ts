@@ -209,6 +209,31 @@ export function rssMb(pid: number): number | null {
   }
 }
 
+/**
+ * The CPU time (user + system) a process has used, in ms (Linux), or null where /proc is not
+ * there. /proc counts clock ticks, 100 a second on Linux (USER_HZ).
+ */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces: count from the ')' that ends it.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The node options the API child starts with: `BENCH_CPU_PROF=<dir>` runs it under
+ * `--cpu-prof`, which writes a `.cpuprofile` of the whole run into that directory when the
+ * server shuts down (open it in Chrome DevTools' Performance panel).
+ */
+function apiNodeOptions(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+}
+
 /** `npm start`'s server in production mode on a free port, with its output prefixed `[api]`. */
 export class ApiServer {
   readonly exited: Promise<number | null>;
@@ -238,7 +263,7 @@ export class ApiServer {
   static async start(url: string, env: Record<string, string> = {}): Promise<ApiServer> {
     if (!existsSync(SERVER_MAIN)) throw new BenchError(`${SERVER_MAIN} does not exist: run the build first (npm run bench does)`);
     const port = await freePort();
-    const child = spawn(process.execPath, [SERVER_MAIN], {
+    const child = spawn(process.execPath, [...apiNodeOptions(), SERVER_MAIN], {
       cwd: ROOT,
       env: {
         ...process.env,

@@ -10,7 +10,8 @@
  * 3. Starts the API in production mode as a child process and drives it with
  *    autocannon: 50 connections, a 3 s warm-up, then BENCH_DURATION seconds
  *    (default 15) per scenario, sampling the server's RSS.
- * 4. Prints a table and PASS/FAIL per target, and writes
+ * 4. Prints a table (with the API process's CPU time per request, from /proc, which a busy
+ *    machine disturbs less than requests/s) and PASS/FAIL per target, and writes
  *    bench/results/topic-page-<ISO time>.json.
  *
  * Exits non-zero only on errors (a failed query, a server that does not start,
@@ -18,7 +19,7 @@
  *
  * Environment: DATABASE_URL, PARVIS_DATA_DIR, BENCH_PG_PORT (embedded, default 54339),
  * BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_TOPICS (default 2000, for quick smoke runs),
- * BENCH_RESET=1 (re-seed; with DATABASE_URL it is needed to wipe a database that
+ * BENCH_CPU_PROF=<dir> (profile the API: a .cpuprofile written there when it stops), BENCH_RESET=1 (re-seed; with DATABASE_URL it is needed to wipe a database that
  * holds something other than this benchmark's seed).
  */
 import autocannon from 'autocannon';
@@ -29,6 +30,7 @@ import { DatabaseHandle } from '../../libs/core/src/database/embedded';
 import {
   ApiServer,
   BenchError,
+  cpuMs,
   databaseState,
   envInt,
   isInterrupted,
@@ -324,6 +326,8 @@ interface ScenarioResult {
   graphqlErrors: number;
   statusCodes: Record<string, number>;
   maxRssMb: number | null;
+  /** The API process's CPU time (user + system) over the run, per request: less noisy than req/s on a shared machine. */
+  apiCpuMsPerRequest: number | null;
   durationSeconds: number;
 }
 
@@ -370,6 +374,7 @@ async function probe(base: string, token: string, s: Scenario): Promise<string |
 async function load(base: string, token: string, s: Scenario, duration: number, pid: number | null): Promise<ScenarioResult> {
   const bodies = s.ids.map((id) => bodyFor(s.query, id));
   let maxRss = pid ? rssMb(pid) : null;
+  const cpuBefore = pid ? cpuMs(pid) : null;
   const sampler = pid
     ? setInterval(() => {
         const v = rssMb(pid);
@@ -396,6 +401,7 @@ async function load(base: string, token: string, s: Scenario, duration: number, 
     });
     activeLoad = run as { stop?: () => void };
     const r = await run;
+    const cpuAfter = pid ? cpuMs(pid) : null;
     const statusCodes: Record<string, number> = {};
     for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = Number(v?.count ?? 0);
     return {
@@ -409,6 +415,7 @@ async function load(base: string, token: string, s: Scenario, duration: number, 
       graphqlErrors: r.mismatches,
       statusCodes,
       maxRssMb: maxRss === null ? null : round(maxRss),
+      apiCpuMsPerRequest: cpuBefore === null || cpuAfter === null || r.requests.total === 0 ? null : round((cpuAfter - cpuBefore) / r.requests.total, 2),
       durationSeconds: r.duration,
     };
   } finally {
@@ -514,12 +521,13 @@ async function main(): Promise<number> {
     console.log('');
     console.log(
       table([
-        ['scenario', 'req/s avg', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'gql errors', 'max RSS MB'],
+        ['scenario', 'req/s avg', 'p50 ms', 'p99 ms', 'API CPU ms/req', 'non-2xx', 'errors', 'gql errors', 'max RSS MB'],
         ...results.map((r) => [
           r.scenario,
           r.reqPerSecAvg.toFixed(0),
           String(r.latencyMs.p50),
           String(r.latencyMs.p99),
+          r.apiCpuMsPerRequest === null ? 'n/a' : r.apiCpuMsPerRequest.toFixed(2),
           String(r.non2xx),
           String(r.errors),
           String(r.graphqlErrors),
