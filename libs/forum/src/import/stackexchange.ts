@@ -459,7 +459,7 @@ class Batch {
   anonymous: { id: string; handle: string } | null = null;
   /** Posts to announce when the batch ends. */
   readonly emit = new Set<string>();
-  /** Inserted in this batch or already given version + 1 by it. */
+  /** Inserted in this batch or already given a new version (next_version) by it. */
   readonly moved = new Set<string>();
 
   /** `counted`: what the batch's rows told before its transaction began (copied, so each attempt adds to its own). */
@@ -1069,7 +1069,7 @@ class StackExchangeImport {
       await this.updatePosts(postChanges);
       if (topicChanges.length) {
         await this.query(
-          `UPDATE topics t SET title = r.title, tags = r.tags, closed = r.closed, version = t.version + 1, updated_at = now()
+          `UPDATE topics t SET title = r.title, tags = r.tags, closed = r.closed, version = next_version(t.version), updated_at = now()
              FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, title text, tags text[], closed boolean) WHERE t.id = r.id`,
           [JSON.stringify(topicChanges)],
         );
@@ -1294,7 +1294,7 @@ class StackExchangeImport {
       batch.tally.duplicates.created += fresh.length;
       batch.tally.duplicates.unchanged += placed.length - fresh.length;
       const closed = await this.query(
-        `UPDATE topics SET closed = true, version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[]) AND NOT closed RETURNING id`,
+        `UPDATE topics SET closed = true, version = next_version(version), updated_at = now() WHERE id = ANY($1::uuid[]) AND NOT closed RETURNING id`,
         [[...new Set(placed.map((l) => topics.get(l.duplicate)!))]],
       );
       batch.tally.duplicates.closed += closed.length;
@@ -1368,7 +1368,7 @@ class StackExchangeImport {
   private async recount(topicIds: string[]): Promise<void> {
     await this.query(
       `UPDATE topics t SET reply_count = s.replies, last_post_number = GREATEST(t.last_post_number, s.last_number),
-              last_activity_at = GREATEST(t.last_activity_at, s.last_at), version = t.version + 1, updated_at = now()
+              last_activity_at = GREATEST(t.last_activity_at, s.last_at), version = next_version(t.version), updated_at = now()
          FROM (SELECT topic_id, count(*) FILTER (WHERE number > 1 AND state = 'VISIBLE')::int AS replies, max(number) AS last_number,
                       max(created_at) FILTER (WHERE state = 'VISIBLE') AS last_at
                  FROM posts WHERE topic_id = ANY($1::uuid[]) GROUP BY topic_id) s
@@ -1430,7 +1430,7 @@ class StackExchangeImport {
     if (!rows.length) return;
     await this.query(
       `UPDATE posts p SET body_html = r.html, body_source = r.source, edited_at = COALESCE(r.edited_at, now()),
-              version = p.version + 1, updated_at = now()
+              version = next_version(p.version), updated_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, html text, source text, edited_at timestamptz)
         WHERE p.id = r.id`,
       [JSON.stringify(rows)],
@@ -1485,7 +1485,7 @@ class StackExchangeImport {
        ), cur AS (
          SELECT t.id, t.accepted_post_id FROM topics t WHERE t.id IN (SELECT topic_id FROM want) FOR NO KEY UPDATE
        )
-       UPDATE topics t SET accepted_post_id = want.post_id, version = t.version + 1, updated_at = now()
+       UPDATE topics t SET accepted_post_id = want.post_id, version = next_version(t.version), updated_at = now()
          FROM want JOIN cur ON cur.id = want.topic_id
         WHERE t.id = want.topic_id AND cur.accepted_post_id IS DISTINCT FROM want.post_id
        RETURNING cur.accepted_post_id AS was, want.post_id AS now`,
@@ -1505,7 +1505,7 @@ class StackExchangeImport {
    */
   private async touch(ids: string[], batch: Batch): Promise<void> {
     const bump = [...new Set(ids.filter((id) => !batch.moved.has(id)))];
-    if (bump.length) await this.query(`UPDATE posts SET version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[])`, [bump]);
+    if (bump.length) await this.query(`UPDATE posts SET version = next_version(version), updated_at = now() WHERE id = ANY($1::uuid[])`, [bump]);
     for (const id of ids) {
       batch.moved.add(id);
       batch.emit.add(id);
