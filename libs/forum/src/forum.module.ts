@@ -8,6 +8,7 @@ import { BookmarksRepository } from './bookmarks/bookmarks.repository';
 import { BookmarksResolver } from './bookmarks/bookmarks.resolver';
 import { BookmarksService, REMINDER_CHECK_MS } from './bookmarks/bookmarks.service';
 import { ContentRebake } from './content-rebake';
+import { CONTENT_VERSIONS_CHECK_MS, ContentVersionsUsage } from './content-versions';
 import { ContentWriter } from './content-writer';
 import { DraftsRepository } from './drafts/drafts.repository';
 import { DraftsResolver } from './drafts/drafts.resolver';
@@ -37,14 +38,14 @@ import { PollsRepository } from './polls/polls.repository';
 import { PollOptionsResolver, PollsResolver } from './polls/polls.resolver';
 import { PollsService } from './polls/polls.service';
 
-/** Topics, posts, revisions, the rebake of stored rendered HTML (ContentRebake), reactions, accepted answers, read state, bookmarks (and their reminders), drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
+/** Topics, posts, revisions, the rebake of stored rendered HTML (ContentRebake), the use of the content versions sequence (ContentVersionsUsage, checked hourly), reactions, accepted answers, read state, bookmarks (and their reminders), drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
 @Module({
   imports: [ContentModule, IdentityModule, SpacesModule],
   providers: [
-    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, ContentRebake, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, PostMovesService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService, PollsRepository, PollsService,
+    TopicsRepository, PostsRepository, ForumLoaders, BoardKinds, ContentWriter, ContentRebake, ContentVersionsUsage, PostingPolicy, Pacing, TopicReadListeners, TopicFeedExclusions, TopicsService, PostsService, PostMovesService, BookmarksRepository, BookmarksService, DraftsRepository, DraftsService, TopicTimersRepository, TopicTimersService, GlobalPinsService, TagsService, UserSuggestionsService, PollsRepository, PollsService,
     TopicsResolver, BoardTopicsResolver, PostsResolver, PostRevisionsResolver, UserActivityResolver, BookmarksResolver, DraftsResolver, TopicTimersResolver, TopicTimerResolver, GlobalPinsResolver, TagsResolver, UserSuggestionsResolver, PollsResolver, PollOptionsResolver,
   ],
-  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, ContentRebake, TopicReadListeners, TopicFeedExclusions, PollsService, TopicTimersService],
+  exports: [TopicsService, PostsService, ForumLoaders, PostingPolicy, Pacing, BoardKinds, ContentWriter, ContentRebake, ContentVersionsUsage, TopicReadListeners, TopicFeedExclusions, PollsService, TopicTimersService],
 })
 export class ForumModule implements OnModuleInit {
   constructor(
@@ -52,11 +53,15 @@ export class ForumModule implements OnModuleInit {
     private readonly drafts: DraftsRepository,
     private readonly timers: TopicTimersService,
     private readonly bookmarks: BookmarksService,
+    private readonly versions: ContentVersionsUsage,
   ) {}
 
   onModuleInit(): void {
     this.jobs.register('prune-drafts', 3600_000, () => this.drafts.pruneOlderThan(DRAFT_RETENTION_DAYS));
     this.jobs.register('fire-topic-timers', TIMER_CHECK_MS, () => this.timers.fireDue());
     this.jobs.register('fire-bookmark-reminders', REMINDER_CHECK_MS, () => this.bookmarks.fireReminders());
+    // Soon after the worker starts (when no process checked within the hour), then hourly: how
+    // much of content_versions is used, a warning in the log past CONTENT_VERSIONS_WARN_PERCENT.
+    this.jobs.register('content-versions-usage', CONTENT_VERSIONS_CHECK_MS, () => this.versions.check());
   }
 }

@@ -1,6 +1,7 @@
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { ContentRebake, REBAKE_BATCH } from '../../../../libs/forum/src/content-rebake';
+import { CONTENT_VERSIONS_WARN_PERCENT, ContentVersionsUsage, contentVersionsWarning, describeContentVersionsUse } from '../../../../libs/forum/src/content-versions';
 import { withServices } from '../context';
 import { parseSince } from './audit-options';
 
@@ -28,6 +29,18 @@ export function registerContentCommands(program: Command): void {
         for (const c of counts) console.log(`${c.name}: ${c.scanned} scanned, ${c.changed} changed`);
         const sum = (k: 'scanned' | 'changed') => counts.reduce((n, c) => n + c[k], 0);
         console.log(`Rebaked: ${sum('scanned')} scanned, ${sum('changed')} changed.`);
+      }),
+    );
+  program
+    .command('content:versions')
+    .description(`How much of the content_versions sequence (the versions of posts, topics and ideas) is used; the worker warns from ${CONTENT_VERSIONS_WARN_PERCENT}%`)
+    .action(() =>
+      withServices(async (app) => {
+        // Read only: nothing logged, the figure (and the warning's words past the threshold) is the answer.
+        const use = await app.get(ContentVersionsUsage).read();
+        console.log(describeContentVersionsUse(use));
+        const warning = contentVersionsWarning(use);
+        if (warning) console.log(warning);
       }),
     );
 }

@@ -1,0 +1,66 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+/** How much of `content_versions` used makes the hourly check warn (a percentage of its values). */
+export const CONTENT_VERSIONS_WARN_PERCENT = 75;
+
+/** How often the worker reads the sequence's use (a job, so once an hour for the whole site). */
+export const CONTENT_VERSIONS_CHECK_MS = 3600_000;
+
+/** How much of the `content_versions` sequence is used. */
+export interface ContentVersionsUse {
+  /** Values handed out so far. */
+  used: number;
+  /** Values it has in all (2^31 - 1 for the `integer` sequence). */
+  max: number;
+  /** `used` of `max`, rounded down to hundredths, so 100 only once none is left. */
+  percent: number;
+}
+
+/** One line for operators: `content versions: 1610612736 of 2147483647 used (75.00%)`. */
+export function describeContentVersionsUse(u: ContentVersionsUse): string {
+  return `content versions: ${u.used} of ${u.max} used (${u.percent.toFixed(2)}%)`;
+}
+
+/** What an operator must know once the use is at CONTENT_VERSIONS_WARN_PERCENT or past it; undefined before. */
+export function contentVersionsWarning(u: ContentVersionsUse): string | undefined {
+  if (u.percent < CONTENT_VERSIONS_WARN_PERCENT) return undefined;
+  return `past ${CONTENT_VERSIONS_WARN_PERCENT}%: once it ends every write of a post, topic or idea fails; widen the versions before then (docs/architecture.md, versions)`;
+}
+
+/**
+ * The use of `content_versions`, the sequence every write of a post, topic or idea draws its
+ * version from (`next_version`, migration 1765328400000): once it ends, every such write fails
+ * ("reached maximum value of sequence"). `content:versions` prints it; the worker reads it hourly
+ * (a job of ForumModule's) and warns past CONTENT_VERSIONS_WARN_PERCENT.
+ */
+@Injectable()
+export class ContentVersionsUsage {
+  private readonly log = new Logger('ContentVersions');
+
+  constructor(private readonly ds: DataSource) {}
+
+  /**
+   * One statement: the sequence's last value (not yet handed out while `is_called` is false, as
+   * after its creation or a `setval(…, false)`) and its bounds from the catalog. Reading it hands
+   * out no value and takes no lock.
+   */
+  async read(): Promise<ContentVersionsUse> {
+    const [row] = await this.ds.query<Array<{ used: string; max: string }>>(
+      `SELECT (CASE WHEN v.is_called THEN v.last_value ELSE v.last_value - 1 END) - s.seqmin + 1 AS used, s.seqmax - s.seqmin + 1 AS max
+         FROM content_versions v, pg_sequence s WHERE s.seqrelid = 'content_versions'::regclass`,
+    );
+    // bigint arrives as text; both stay below 2^31 here, exact as numbers.
+    const used = Number(row.used);
+    const max = Number(row.max);
+    return { used, max, percent: Math.floor((used / max) * 10_000) / 100 };
+  }
+
+  /** Reads the use and warns when it is at CONTENT_VERSIONS_WARN_PERCENT or past it. */
+  async check(): Promise<ContentVersionsUse> {
+    const use = await this.read();
+    const warning = contentVersionsWarning(use);
+    if (warning) this.log.warn({ contentVersions: use }, `${describeContentVersionsUse(use)}: ${warning}`);
+    return use;
+  }
+}

@@ -1,0 +1,87 @@
+import { Logger } from '@nestjs/common';
+import { JobScheduler } from '../../libs/core/src/jobs';
+import { CONTENT_VERSIONS_CHECK_MS, CONTENT_VERSIONS_WARN_PERCENT, ContentVersionsUsage, contentVersionsWarning, describeContentVersionsUse } from '../../libs/forum/src/content-versions';
+import { bootTestApp, TestApp } from '../support/test-app';
+
+/** The `integer` sequence's last value. */
+const MAX = 2 ** 31 - 1;
+
+describe('content_versions use', () => {
+  let t: TestApp;
+  let usage: ContentVersionsUsage;
+  let jobs: JobScheduler;
+  let warn: jest.SpyInstance;
+  /** The sequence as the test found it, set back after (the database is the suite's own, but nothing else should find it near its end). */
+  let was: { last_value: string; is_called: boolean };
+
+  const setval = (value: number, called = true) => t.sql(`SELECT setval('content_versions', $1, $2)`, [value, called]);
+  /** The warnings this check logged (other parts of the app may log their own meanwhile). */
+  const versionWarnings = () => warn.mock.calls.filter((c) => typeof c[1] === 'string' && c[1].startsWith('content versions:'));
+
+  beforeAll(async () => {
+    t = await bootTestApp();
+    usage = t.get(ContentVersionsUsage);
+    jobs = t.get(JobScheduler);
+    [was] = await t.sql(`SELECT last_value::text, is_called FROM content_versions`);
+  });
+  beforeEach(() => {
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+  afterEach(() => warn.mockRestore());
+  afterAll(async () => {
+    await t.sql(`SELECT setval('content_versions', $1, $2)`, [was.last_value, was.is_called]);
+    await t.close();
+  });
+
+  it('counts the values handed out, of 2^31 - 1, and follows a write that draws one', async () => {
+    await setval(1000);
+    expect(await usage.read()).toEqual({ used: 1000, max: MAX, percent: 0 });
+    // A write of a post, topic or idea draws through next_version: one value more is used.
+    await t.sql(`SELECT next_version(1)`);
+    expect((await usage.read()).used).toBe(1001);
+    // Set but not yet handed out (setval's third argument false, as a new sequence is): one fewer.
+    await setval(1000, false);
+    expect((await usage.read()).used).toBe(999);
+  });
+
+  it('reads near the end what is left, the percentage rounded down so it reads 100 only when nothing is', async () => {
+    await setval(MAX - 1000);
+    const near = await usage.read();
+    expect(near).toEqual({ used: MAX - 1000, max: MAX, percent: 99.99 });
+    expect(describeContentVersionsUse(near)).toBe(`content versions: ${MAX - 1000} of ${MAX} used (99.99%)`);
+    await setval(MAX);
+    expect(await usage.read()).toEqual({ used: MAX, max: MAX, percent: 100 });
+    // At the end, a write fails rather than wrapping: what the figure warns of.
+    await expect(t.sql(`SELECT next_version(1)`)).rejects.toThrow(/reached maximum value of sequence/);
+  });
+
+  it('warns past the threshold, through the hourly job, and not before it', async () => {
+    expect(jobs.names()).toContain('content-versions-usage');
+    // The last value below CONTENT_VERSIONS_WARN_PERCENT, then the first at it.
+    const first = Math.ceil((MAX * CONTENT_VERSIONS_WARN_PERCENT) / 100);
+    await setval(first - 1);
+    expect(await jobs.runNow('content-versions-usage')).toBe(true);
+    const below = await usage.read();
+    expect(below.percent).toBe(74.99);
+    expect(contentVersionsWarning(below)).toBeUndefined();
+    expect(versionWarnings()).toEqual([]);
+
+    await setval(first);
+    expect(await jobs.runNow('content-versions-usage')).toBe(true);
+    expect(versionWarnings()).toEqual([
+      [{ contentVersions: { used: first, max: MAX, percent: 75 } }, `content versions: ${first} of ${MAX} used (75.00%): past 75%: once it ends every write of a post, topic or idea fails; widen the versions before then (docs/architecture.md, versions)`],
+    ]);
+  });
+
+  it('warns once an hour at most for the whole site (the job keeps to its hour), never per read', async () => {
+    await setval(MAX - 10);
+    // Reads (the CLI's) log nothing.
+    await usage.read();
+    expect(versionWarnings()).toEqual([]);
+    // As the scheduler runs it: the first run of the hour warns, the next within the hour does not run.
+    await t.sql(`DELETE FROM job_runs WHERE name = 'content-versions-usage'`);
+    expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(true);
+    expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(false);
+    expect(versionWarnings()).toHaveLength(1);
+  });
+});
