@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Client, Pool } from 'pg';
+import { Client, Pool, PoolClient } from 'pg';
 import { MAX_HTML_NESTING } from '../../libs/content/src/renderer';
 import { TRANSACTION_ATTEMPTS } from '../../libs/core/src/database/unit-of-work';
 import { AppError } from '../../libs/core/src/errors';
@@ -79,6 +79,32 @@ describe('import:stackexchange', () => {
 
   const run = (opts: StackExchangeImportOptions) => importStackExchange(pool, { batchSize: 50, ...opts });
   const one = async <T = any>(sql: string, params: unknown[] = []): Promise<T> => (await t.sql<T>(sql, params))[0];
+  /** Runs the import, answering with the text of every statement it sent (on the connections it takes from `pool`). */
+  const runCounting = async (opts: StackExchangeImportOptions): Promise<{ summary: StackExchangeImportSummary; sent: string[] }> => {
+    const sent: string[] = [];
+    const connect = pool.connect.bind(pool) as () => Promise<PoolClient>;
+    const spy = jest.spyOn(pool, 'connect').mockImplementation((async () => {
+      const client = await connect();
+      const query = client.query;
+      const release = client.release;
+      client.query = ((text: string | { text: string }, ...rest: unknown[]) => {
+        sent.push(typeof text === 'string' ? text : text.text);
+        return (query as (...a: unknown[]) => unknown).call(client, text, ...rest);
+      }) as typeof client.query;
+      // Given back to the pool as it came, whoever takes it next.
+      client.release = ((err?: Error | boolean) => {
+        client.query = query;
+        client.release = release;
+        return release.call(client, err);
+      }) as typeof client.release;
+      return client;
+    }) as never);
+    try {
+      return { summary: await run(opts), sent };
+    } finally {
+      spy.mockRestore();
+    }
+  };
   const linked = (source: string, kind: string, ext: string) =>
     one<{ local_id: string } | undefined>(`SELECT local_id FROM import_links WHERE source = $1 AND kind = $2 AND external_id = $3`, [source, kind, ext]).then(
       (r) => r?.local_id,
@@ -505,7 +531,14 @@ describe('import:stackexchange', () => {
         { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-06-01T00:00:00.000', OwnerUserId: '1', Body: '<p>A late answer</p>' },
       ]);
       writeDumpFile(dir, 'Users.xml', 'users', users(['Rerun Renamed', 'Rerun Two', 'Rerun Three']));
-      const changed = await run({ dir, space: space.slug });
+      const { summary: changed, sent } = await runCounting({ dir, space: space.slug });
+      // Versions are drawn in the batches' own statements, one per batch and kind of write however
+      // many rows it takes: the questions' pass sets the topic, touches its three posts (one
+      // statement) and sets the accepted answer; the answers' pass sets 11's body, recounts the
+      // topic and settles the accepted answer again.
+      const drawing = sent.filter((q) => q.includes('next_version'));
+      expect(drawing.map((q) => q.match(/UPDATE (topics|posts)\b/)![1])).toEqual(['topics', 'posts', 'topics', 'posts', 'topics', 'topics']);
+      expect(drawing.filter((q) => q.startsWith('UPDATE posts SET version = next_version(version)'))).toHaveLength(1);
       expect(changed).toMatchObject({
         boardId: first.boardId,
         users: { created: 0, updated: 1, unchanged: 2 },
