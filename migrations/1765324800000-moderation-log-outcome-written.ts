@@ -5,6 +5,26 @@ import { ModerationLogOutcome1765306800000 } from './1765306800000-moderation-lo
 export const OUTCOME_FILL_SETTING = 'parvis.moderation_log_outcome_fill';
 
 /**
+ * The append-only trigger's function as this migration makes it: refusing every UPDATE and DELETE
+ * but the outcome fill's (below). Its own statement, so 1765335600000's `down`, which restores it, runs this very one.
+ */
+export const APPEND_ONLY_BUT_OUTCOME_FILL = `
+        CREATE OR REPLACE FUNCTION moderation_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+          DECLARE
+            rest moderation_log;
+          BEGIN
+            -- The outcome fill's one exception (migration 1765324800000): a null outcome set to what
+            -- the entry's own fields say, nothing else changed, in a transaction that asked for it.
+            IF TG_OP = 'UPDATE' AND current_setting('${OUTCOME_FILL_SETTING}', true) = 'on'
+               AND OLD.outcome IS NULL AND NEW.outcome = moderation_log_outcome_said(OLD.action, OLD.before, OLD.after) THEN
+              rest := NEW;
+              rest.outcome := NULL;
+              IF rest IS NOT DISTINCT FROM OLD THEN RETURN NEW; END IF;
+            END IF;
+            RAISE EXCEPTION 'moderation_log is append-only';
+          END $$`;
+
+/**
  * The moderation log's `outcome` (what a review decision did to its post, `ContentOutcome`) becomes
  * a plain column the application writes with the entry (`AuditEntryInput.outcome`, set where the
  * decision is made, beside `after.outcome`). It was generated (migration 1765306800000) from
@@ -59,21 +79,7 @@ export class ModerationLogOutcomeWritten1765324800000 implements MigrationInterf
                 ELSE CASE WHEN split_part(after ->> 'action', ';', 1) = 'none' OR after ->> 'action' LIKE 'none: %' OR after ->> 'action' LIKE 'nothing left: %' THEN 'NONE' END
               END)
           END $$`);
-      await q.query(`
-        CREATE OR REPLACE FUNCTION moderation_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-          DECLARE
-            rest moderation_log;
-          BEGIN
-            -- The outcome fill's one exception (migration 1765324800000): a null outcome set to what
-            -- the entry's own fields say, nothing else changed, in a transaction that asked for it.
-            IF TG_OP = 'UPDATE' AND current_setting('${OUTCOME_FILL_SETTING}', true) = 'on'
-               AND OLD.outcome IS NULL AND NEW.outcome = moderation_log_outcome_said(OLD.action, OLD.before, OLD.after) THEN
-              rest := NEW;
-              rest.outcome := NULL;
-              IF rest IS NOT DISTINCT FROM OLD THEN RETURN NEW; END IF;
-            END IF;
-            RAISE EXCEPTION 'moderation_log is append-only';
-          END $$`);
+      await q.query(APPEND_ONLY_BUT_OUTCOME_FILL);
       await q.query(`ALTER TABLE moderation_log ALTER COLUMN outcome DROP EXPRESSION IF EXISTS`);
     });
     await fillModerationLogOutcomes(q);

@@ -24,6 +24,8 @@ import { ReviewItemEventsResolvedAs1765303200000 } from '../../migrations/176530
 import { ModerationLogOutcome1765306800000 } from '../../migrations/1765306800000-moderation-log-outcome';
 import { fillModerationLogOutcomes, ModerationLogOutcomeWritten1765324800000, OUTCOME_FILL_SETTING } from '../../migrations/1765324800000-moderation-log-outcome-written';
 import { ModerationLogOutcomeCheck1765332000000 } from '../../migrations/1765332000000-moderation-log-outcome-check';
+import { ModerationLogSealed1765335600000 } from '../../migrations/1765335600000-moderation-log-sealed';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { ContentVersions1765328400000 } from '../../migrations/1765328400000-content-versions';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
@@ -115,6 +117,24 @@ describe('migrations', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return seen;
+  };
+  /**
+   * Migrates while a long transaction that read `table` holds it (AccessShareLock) until `meanwhile`,
+   * run once the run is seen waiting for an ACCESS EXCLUSIVE lock on it, has returned; then the run's migrations.
+   */
+  const migrateWhileRead = async (table: string, meanwhile: () => Promise<void>): Promise<string[]> => {
+    const reader = t.ds.createQueryRunner();
+    await reader.startTransaction();
+    await reader.query(`SELECT count(*) FROM ${table}`);
+    const run = migrateDatabase(t.db.url);
+    try {
+      expect(await exclusiveWaitSeen(table)).toContain('AccessExclusiveLock waited');
+      await meanwhile();
+    } finally {
+      await reader.rollbackTransaction();
+      await reader.release();
+    }
+    return run;
   };
   /** Runs `migration`'s up on a runner of its own (as a later migration, or a second run, would). */
   const runUp = async (migration: MigrationInterface) => {
@@ -1254,6 +1274,84 @@ describe('migrations', () => {
     expect(await options('search_terms_typo_keys_v2_idx')).toEqual(['fastupdate=off']);
   });
 
+  it('refuses every UPDATE and DELETE of the moderation log again (the outcome fill’s too) and any TRUNCATE of it or its head, and a space with entries is kept by its foreign key, swapped without rewriting the log and giving way to the reads of spaces queued behind its wait (migration 1765335600000)', async () => {
+    const audit = t.get(AuditLog);
+    const logged = await makeSpace(t, 'PUBLIC');
+    await t.get(UnitOfWork).run((tx) => audit.append(tx, { actorId: null, action: 'test.entry', targetType: 'space', targetId: logged.id, spaceId: logged.id }));
+    const unlogged = await makeSpace(t, 'PUBLIC');
+    /** How `statements`, run in one transaction rolled back after them (nothing stays), are answered: 'done', or the first error's message. */
+    const tried = async (...statements: Array<[string, unknown[]?]>): Promise<string> => {
+      const q = t.ds.createQueryRunner();
+      try {
+        await q.startTransaction();
+        for (const [statement, params] of statements) await q.query(statement, params);
+        return 'done';
+      } catch (e) {
+        return (e as Error).message;
+      } finally {
+        await q.rollbackTransaction();
+        await q.release();
+      }
+    };
+    // 1765324800000's fill: an entry left without the outcome it says (no insert trigger), given it under the setting.
+    const entry = newId();
+    const fill = () =>
+      tried(
+        [`ALTER TABLE moderation_log DISABLE TRIGGER moderation_log_outcome_on_insert`],
+        [`INSERT INTO moderation_log (entry_id, at, action, target_type, target_id, before, after, hash)
+          VALUES ($1, now(), 'review.approve', 'post', $2, '{"state": "VISIBLE"}', '{"decision": "APPROVE", "action": "hidden", "outcome": "HIDDEN"}', 'x')`, [entry, newId()]],
+        [`SELECT set_config($1, 'on', true)`, [OUTCOME_FILL_SETTING]],
+        [`UPDATE moderation_log SET outcome = 'HIDDEN' WHERE entry_id = $1`, [entry]],
+      );
+    const deleteSpace = (id: string) => tried([`DELETE FROM spaces WHERE id = $1`, [id]]);
+    const reference = () => t.sql(`SELECT confdeltype, convalidated FROM pg_constraint WHERE conname = 'moderation_log_space_id_fkey'`);
+
+    await undo(backTo('ModerationLogSealed1765335600000'));
+    expect(await fill()).toBe('done');
+    expect(await tried([`TRUNCATE moderation_log`])).toBe('done');
+    expect(await tried([`TRUNCATE moderation_log_head`])).toBe('done');
+    // Deleting a space with entries failed on the trigger, refusing the SET NULL of their space_id.
+    expect(await deleteSpace(logged.id)).toMatch(/moderation_log is append-only/);
+    expect(await reference()).toEqual([{ confdeltype: 'n', convalidated: true }]);
+
+    const file = async () => (await t.sql(`SELECT pg_relation_filenode('moderation_log')::text AS f`))[0].f as string;
+    const stored = await file();
+    // The swap of the reference waits for spaces (ACCESS EXCLUSIVE, its old triggers there), held by
+    // a long transaction that read them; a read of spaces queued behind the wait is not held there
+    // until that transaction ends.
+    const run = migrateWhileRead('spaces', async () => {
+      expect(await t.sql(`SELECT count(*)::int AS n FROM spaces WHERE id = $1`, [logged.id])).toEqual([{ n: 1 }]);
+    });
+    expect(await run).toEqual(fromOn('ModerationLogSealed1765335600000'));
+    expect(await file()).toBe(stored);
+    expect(await reference()).toEqual([{ confdeltype: 'r', convalidated: true }]);
+
+    // The fill's exception is gone; UPDATE, DELETE and TRUNCATE are refused, a cascade's too.
+    expect(await fill()).toMatch(/moderation_log is append-only/);
+    expect(await tried([`UPDATE moderation_log SET reason = 'rewritten'`])).toMatch(/moderation_log is append-only/);
+    expect(await tried([`DELETE FROM moderation_log`])).toMatch(/moderation_log is append-only/);
+    expect(await tried([`TRUNCATE moderation_log`])).toMatch(/moderation_log is append-only/);
+    expect(await tried([`TRUNCATE moderation_log_head`])).toMatch(/moderation_log is append-only/);
+    expect(await tried([`TRUNCATE spaces CASCADE`])).toMatch(/moderation_log is append-only/);
+    // A space with entries is refused by the reference, which says so; one without is deleted.
+    expect(await deleteSpace(logged.id)).toMatch(/violates foreign key constraint "moderation_log_space_id_fkey" on table "moderation_log"/);
+    expect(await deleteSpace(unlogged.id)).toBe('done');
+    expect((await audit.verify()).ok).toBe(true);
+
+    // Again: nothing changes.
+    await runUp(new ModerationLogSealed1765335600000());
+    expect(await reference()).toEqual([{ confdeltype: 'r', convalidated: true }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM pg_constraint WHERE conname = 'moderation_log_space_id_fkey'`)).toEqual([{ n: 1 }]);
+    // Undone: as 1765332000000 left it; done again.
+    await undo(backTo('ModerationLogSealed1765335600000'));
+    expect(await fill()).toBe('done');
+    expect(await tried([`TRUNCATE moderation_log`])).toBe('done');
+    expect(await reference()).toEqual([{ confdeltype: 'n', convalidated: true }]);
+    await migrateDatabase(t.db.url);
+    expect(await fill()).toMatch(/moderation_log is append-only/);
+    expect((await audit.verify()).ok).toBe(true);
+  });
+
   it('adds the news versions one table at a time, holding neither table while it waits for the other, and gives way to the reads of topics queued behind its wait', async () => {
     await undo(backTo('NewsVersions1765321200000'));
     const added = async (table: string) =>
@@ -1265,14 +1363,9 @@ describe('migrations', () => {
         )
       ).map((r) => r.name);
     expect([await added('polls'), await added('topics')]).toEqual([[], []]);
-    // A long transaction that read topics: it holds the table (AccessShareLock) until it ends.
-    const reader = t.ds.createQueryRunner();
-    await reader.startTransaction();
-    await reader.query(`SELECT count(*) FROM topics`);
-    const run = migrateDatabase(t.db.url);
-    try {
-      // The run waits for topics (seen during one of its waits: between them, it waits for none)...
-      expect(await exclusiveWaitSeen('topics')).toContain('AccessExclusiveLock waited');
+    // A long transaction that read topics holds the table until it ends: the run waits for it
+    // (seen during one of its waits: between them, it waits for none)...
+    const run = migrateWhileRead('topics', async () => {
       // ...with polls' column added already, committed, and its lock let go: votes and reads of
       // polls go on (in one transaction, polls stayed locked through the wait for topics).
       expect(await added('polls')).toEqual(['news']);
@@ -1281,10 +1374,7 @@ describe('migrations', () => {
       // transaction ends: the run gives its wait up (lock_timeout) and asks again later.
       expect(await t.sql(`SELECT count(*)::int AS n FROM topics WHERE id = '00000000-0000-0000-0000-000000000000'`)).toEqual([{ n: 0 }]);
       expect(await added('topics')).toEqual([]);
-    } finally {
-      await reader.rollbackTransaction();
-      await reader.release();
-    }
+    });
     expect(await run).toEqual(fromOn('NewsVersions1765321200000'));
     expect(await added('topics')).toEqual(['timers_news', 'timers_version']);
   });
