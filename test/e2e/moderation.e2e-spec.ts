@@ -292,7 +292,7 @@ describe('moderation: sanctions and the moderation log', () => {
     const appendOne = () => t.get(UnitOfWork).run((tx) => audit.append(tx, { actorId: null, action: 'test.concurrent', targetType: 'user', targetId: globalMod.id, spaceId: null }));
     const hooked = new Set<string>();
     const spy = jest.spyOn(ds, 'query').mockImplementation(async (sql: string, params?: unknown[], runner?: unknown) => {
-      for (const marker of ['FROM moderation_log_head', 'SELECT * FROM moderation_log WHERE']) {
+      for (const marker of ['FROM moderation_log_head', 'FROM moderation_log WHERE id > $1 AND id <= $2']) {
         if (runner === undefined && sql.includes(marker) && !hooked.has(marker)) {
           hooked.add(marker);
           await appendOne();
@@ -313,6 +313,12 @@ describe('moderation: sanctions and the moderation log', () => {
     // Someone with the power to bypass the trigger still cannot hide it.
     const ids = (await t.sql(`SELECT id FROM moderation_log ORDER BY id`)).map((r) => String(r.id));
     await t.sql(`ALTER TABLE moderation_log DISABLE TRIGGER moderation_log_no_change`);
+    // An outcome the entry's own fields do not say: the hash does not cover it, but it covers those fields.
+    const [{ id: said }] = await t.sql(`SELECT id::text FROM moderation_log WHERE id > $1 AND moderation_log_outcome_said(action, before, after) IS NULL ORDER BY id LIMIT 1`, [ids[0]]);
+    await t.sql(`UPDATE moderation_log SET outcome = 'HIDDEN' WHERE id = $1`, [said]);
+    expect(await audit.verify()).toMatchObject({ ok: false, checked: ids.indexOf(said), problem: { id: said, what: 'outcome-mismatch', outcome: { stored: 'HIDDEN', said: null } } });
+    await t.sql(`UPDATE moderation_log SET outcome = NULL WHERE id = $1`, [said]);
+    expect((await audit.verify()).ok).toBe(true);
     // Cutting entries off the end leaves an intact chain; the head still knows where it ended.
     const last = ids[ids.length - 1];
     await t.sql(`DELETE FROM moderation_log WHERE id = $1`, [last]);

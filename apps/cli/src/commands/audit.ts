@@ -9,17 +9,18 @@ import { writeExportFile } from './export-file';
 export function registerAuditCommands(program: Command): void {
   program
     .command('audit:verify')
-    .description('Check the moderation log’s hash chain and where it ends; exits 1 if an entry was altered or removed')
+    .description('Check the moderation log’s hash chain, where it ends, and each entry’s outcome; exits 1 if an entry was altered or removed, or its outcome is not what it says')
     .action(() =>
       withServices(async (app) => {
         const result = await app.get(AuditLog).verify();
         if (result.ok) {
           console.log(`The moderation log is intact (${result.checked} entries).`);
         } else {
-          const { id, what } = result.problem!;
+          const { id, what, outcome } = result.problem!;
           const detail =
             what === 'altered' ? `entry ${id} is altered`
             : what === 'broken-chain' ? `entry ${id} is not chained to the entry before it (an entry was removed or reordered)`
+            : what === 'outcome-mismatch' ? `entry ${id}'s outcome is ${outcome!.stored ?? 'none'}, where its own fields say ${outcome!.said ?? 'none'} (written wrong, or changed around the append-only trigger)`
             : `the log does not end where its head says, at entry ${id} (entries were cut off its end, or added around the application)`;
           console.error(`The moderation log was tampered with: ${detail}; the ${result.checked} entries before it are intact.`);
           process.exitCode = 1;

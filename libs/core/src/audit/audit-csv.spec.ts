@@ -19,6 +19,7 @@ describe('audit CSV export', () => {
       prev_hash: null,
       hash: 'abc',
       entry_id: '01a207d7-22e1-733a-9303-5a2047c59e38',
+      outcome: null,
     };
     const [header, parsed]: string[][] = parse(`${AUDIT_CSV_COLUMNS.join(',')}\n${auditCsvRow(row)}\n`);
     expect(header).toEqual(AUDIT_CSV_COLUMNS);
@@ -27,7 +28,7 @@ describe('audit CSV export', () => {
 
   const entry = (i: number): AuditRow => ({
     id: String(i), at: new Date('2026-11-23T10:00:00.000Z'), actor_id: null, action: 'post.hide', target_type: 'post',
-    target_id: null, space_id: null, reason: 'x'.repeat(500), before: null, after: null, prev_hash: null, hash: `h${i}`, entry_id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
+    target_id: null, space_id: null, reason: 'x'.repeat(500), before: null, after: null, prev_hash: null, hash: `h${i}`, entry_id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`, outcome: null,
   });
 
   it('reads entries only as fast as the output takes them, and reports how many it wrote', async () => {

@@ -43,13 +43,15 @@ export interface AuditRow {
   after: unknown;
   prev_hash: string | null;
   hash: string;
+  /** What a review decision did to its content (`AuditEntryInput.outcome`); not covered by the hash. */
+  outcome: string | null;
 }
 
 /**
  * The hash of an entry covers the previous entry's hash and every field, in a
  * canonical JSON form (jsonb reorders keys, so key order must not matter).
  */
-export function entryHash(prevHash: string | null, e: Omit<AuditRow, 'id' | 'entry_id' | 'prev_hash' | 'hash'>): string {
+export function entryHash(prevHash: string | null, e: Omit<AuditRow, 'id' | 'entry_id' | 'prev_hash' | 'hash' | 'outcome'>): string {
   const canonical = stringify([
     prevHash,
     new Date(e.at).toISOString(),
@@ -72,9 +74,10 @@ export interface VerifyResult {
    * The first entry found wrong: `altered` (its hash does not match it), `broken-chain` (the
    * entry before it is not the one it follows: removed or reordered), `end-mismatch` (the log
    * does not end where its head says: entries cut off the end, or slipped in around the
-   * application; `id` is then the last entry the head knows).
+   * application; `id` is then the last entry the head knows), `outcome-mismatch` (its `outcome`
+   * is not what its own fields say, `said`: written so, or changed around the append-only trigger).
    */
-  problem?: { id: string; what: 'altered' | 'broken-chain' | 'end-mismatch' };
+  problem?: { id: string; what: 'altered' | 'broken-chain' | 'end-mismatch' | 'outcome-mismatch'; outcome?: { stored: string | null; said: string | null } };
 }
 
 /** A copy of what an entry's `before` or `after` says as it is appended (jsonb's form: a caller may change the object before commit). */
@@ -147,8 +150,13 @@ export class AuditLog {
   }
 
   /**
-   * Walks the whole chain in order and reports the first altered, removed or reordered entry;
-   * then checks the chain ends where the head says (nothing cut off the end).
+   * Walks the whole chain in order and reports the first altered, removed or reordered entry, or
+   * one whose `outcome` is not what its own fields say; then checks the chain ends where the head
+   * says (nothing cut off the end). The hash does not cover `outcome` (entries written before it
+   * was a column were hashed without it, and must still verify), but the fields that say it do
+   * (`moderation_log_outcome_said`: `after.outcome`, or an older release's wording of
+   * `after.action`, on a review decision about a post): an entry whose hash matches and whose
+   * outcome agrees with them has the outcome it was written with.
    */
   async verify(batch = 1000): Promise<VerifyResult> {
     // The head is read first and the walk stops at it: entries appended while the walk runs
@@ -161,7 +169,10 @@ export class AuditLog {
     let lastId = '0';
     let checked = 0;
     for (;;) {
-      const rows: AuditRow[] = await this.ds.query(`SELECT * FROM moderation_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`, [lastId, end, batch]);
+      const rows: Array<AuditRow & { outcome_said: string | null }> = await this.ds.query(
+        `SELECT *, moderation_log_outcome_said(action, before, after) AS outcome_said FROM moderation_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
+        [lastId, end, batch],
+      );
       if (rows.length === 0) {
         if (!head || head.entries !== checked || head.last_hash !== prev) return { ok: false, checked, problem: { id: head?.last_id ?? lastId, what: 'end-mismatch' } };
         return { ok: true, checked };
@@ -169,6 +180,9 @@ export class AuditLog {
       for (const r of rows) {
         if (r.prev_hash !== prev) return { ok: false, checked, problem: { id: String(r.id), what: 'broken-chain' } };
         if (entryHash(r.prev_hash, r) !== r.hash) return { ok: false, checked, problem: { id: String(r.id), what: 'altered' } };
+        if (r.outcome !== r.outcome_said) {
+          return { ok: false, checked, problem: { id: String(r.id), what: 'outcome-mismatch', outcome: { stored: r.outcome, said: r.outcome_said } } };
+        }
         prev = r.hash;
         lastId = String(r.id);
         checked++;
