@@ -23,7 +23,9 @@ describe('audit CSV export', () => {
     };
     const [header, parsed]: string[][] = parse(`${AUDIT_CSV_COLUMNS.join(',')}\n${auditCsvRow(row)}\n`);
     expect(header).toEqual(AUDIT_CSV_COLUMNS);
-    expect(parsed).toEqual(['42', '2026-11-23T10:00:00.000Z', '', 'post.hide', 'post', row.target_id, '', 'said "buy now",\nthen spammed', '{"state":"VISIBLE"}', '{"state":"HIDDEN"}', '', 'abc', row.entry_id]);
+    // The entry's outcome last (none here), after the columns exports had before it.
+    expect(header.slice(-2)).toEqual(['entry_id', 'outcome']);
+    expect(parsed).toEqual(['42', '2026-11-23T10:00:00.000Z', '', 'post.hide', 'post', row.target_id, '', 'said "buy now",\nthen spammed', '{"state":"VISIBLE"}', '{"state":"HIDDEN"}', '', 'abc', row.entry_id, '']);
   });
 
   const entry = (i: number): AuditRow => ({

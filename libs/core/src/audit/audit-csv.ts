@@ -3,8 +3,11 @@ import { pipeline } from 'node:stream/promises';
 import { csvRow } from '../csv';
 import { AuditRow } from './audit-log';
 
-/** Columns of `audit:export`, in order. */
-export const AUDIT_CSV_COLUMNS: Array<keyof AuditRow> = ['id', 'at', 'actor_id', 'action', 'target_type', 'target_id', 'space_id', 'reason', 'before', 'after', 'prev_hash', 'hash', 'entry_id'];
+/**
+ * Columns of `audit:export`, in order. `outcome` (what a review decision did, which readers match
+ * on; not hashed, but said by `after`, which is) came last, so the columns before it stay where they were.
+ */
+export const AUDIT_CSV_COLUMNS: Array<keyof AuditRow> = ['id', 'at', 'actor_id', 'action', 'target_type', 'target_id', 'space_id', 'reason', 'before', 'after', 'prev_hash', 'hash', 'entry_id', 'outcome'];
 
 /** One moderation-log entry as an RFC 4180 CSV line (JSON columns as JSON text). */
 export function auditCsvRow(row: AuditRow): string {

@@ -86,7 +86,7 @@ function snapshot(value: unknown): unknown {
 }
 
 /**
- * The append-only moderation log. A trigger refuses UPDATE and DELETE; the hash chain
+ * The append-only moderation log. Triggers refuse UPDATE, DELETE and TRUNCATE; the hash chain
  * makes any change made around it (a superuser, a restored dump) detectable.
  */
 @Injectable()
