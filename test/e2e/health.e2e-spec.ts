@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource, QueryRunner } from 'typeorm';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
-import { HEALTH_APPLICATION_NAME, HEALTH_CONNECT_MS, HealthDatabase } from '../../libs/core/src/http/health-database';
+import { HEALTH_APPLICATION_NAME, HEALTH_CONNECT_MS, HEALTH_DOWN_REMINDER_MS, HealthDatabase } from '../../libs/core/src/http/health-database';
 import { adminUrl } from '../setup/test-database';
 import { logSink } from '../support/log-sink';
 import { pollFor } from '../support/lock-waits';
@@ -214,13 +214,12 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(expectOk(await t.gql('{ spaces { id } }')).spaces).toEqual([]);
     });
 
-    it('logs why it answered down (the connection error\'s message), and neither the password nor the connection string that holds it', async () => {
-      const from = lines.length;
-      expect((await request(t.http).get('/health')).body).toEqual({ status: 'error', database: { status: 'down' } });
-      const logged = lines.slice(from);
-      const downs = logged.map((l) => JSON.parse(l)).filter((l) => l.level >= 40 && /health/i.test(l.msg));
-      expect(downs).toEqual([expect.objectContaining({ reason: { message: expect.stringMatching(/timeout/) } })]);
-      for (const line of logged) {
+    it('logs why it answered down (the connection error\'s message) once, not at every check while it stays down, and neither the password nor the connection string that holds it', async () => {
+      // Two checks here (and the test before's): the first found it down, and its warning is the one; later checks, the database still down, add none.
+      for (let i = 0; i < 2; i++) expect((await request(t.http).get('/health')).body).toEqual({ status: 'error', database: { status: 'down' } });
+      const downs = lines.map((l) => JSON.parse(l)).filter((l) => l.level >= 40 && /health/i.test(l.msg));
+      expect(downs).toEqual([expect.objectContaining({ reason: { message: expect.stringMatching(/timeout/) }, msg: 'health check: the database is down (opening its connection failed)' })]);
+      for (const line of lines) {
         expect(line).not.toContain(silent.password);
         expect(line).not.toContain(silent.url);
       }
@@ -239,8 +238,8 @@ describe('/health (its own connection, and the API pool)', () => {
     let relay: Awaited<ReturnType<typeof holdingRelay>>;
     const dbs: HealthDatabase[] = [];
     /** A HealthDatabase through the relay, its connection opened (by a check): what is held next is a statement's answer. */
-    const opened = async (bounds?: ConstructorParameters<typeof HealthDatabase>[1]) => {
-      const db = new HealthDatabase({ connectionString: relay.url }, bounds);
+    const opened = async (bounds?: ConstructorParameters<typeof HealthDatabase>[1], now?: () => number) => {
+      const db = new HealthDatabase({ connectionString: relay.url }, bounds, now);
       dbs.push(db);
       const before = relay.connections();
       expect(await db.answers()).toBe(true);
@@ -284,6 +283,36 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(await db.answers()).toBe(true);
       expect(relay.connections()).toBe(before + 1);
       expect(warn).toHaveBeenCalledTimes(1);
+    });
+
+    it('logs a database that stays down once, not at every check; a reminder every HEALTH_DOWN_REMINDER_MS; and its recovery, with how long it was down', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      // The clock the log lines count by, moved by the test as the image's checks (every 10 s) would: no waiting.
+      let clock = 0;
+      const db = await opened(undefined, () => clock);
+      relay.hold();
+      // Down: its statement's answer held, then each new connection's opening (the server's greeting held).
+      const downFor = async (checks: number) => {
+        for (let i = 0; i < checks; i++) {
+          expect(await db.answers()).toBe(false);
+          clock += 10_000;
+        }
+      };
+      await downFor(3);
+      expect(warn.mock.calls).toEqual([[{ reason: { message: expect.stringMatching(/timeout/i) } }, 'health check: the database is down (its statement failed)']]);
+      // Five minutes after that warning, one reminder, and none at the checks after it.
+      clock = HEALTH_DOWN_REMINDER_MS;
+      await downFor(2);
+      expect(warn.mock.calls.slice(1)).toEqual([
+        [{ reason: { message: expect.stringMatching(/timeout/i) }, downForMs: HEALTH_DOWN_REMINDER_MS }, 'health check: the database is still down (opening its connection failed), for 5 min 0 s'],
+      ]);
+      expect(info).not.toHaveBeenCalled();
+      relay.release();
+      expect(await db.answers()).toBe(true);
+      expect(await db.answers()).toBe(true);
+      expect(info.mock.calls).toEqual([[{ downForMs: HEALTH_DOWN_REMINDER_MS + 20_000 }, 'health check: the database is up again, after 5 min 20 s down']]);
+      expect(warn).toHaveBeenCalledTimes(2);
     });
   });
 

@@ -14,21 +14,42 @@ export const HEALTH_CONNECT_MS = 1000;
 export const HEALTH_STATEMENT_MS = 1000;
 
 /**
+ * While the database stays down, how often a check says so again (one warning): the image checks every 10 s, and until
+ * 2026-12-06 every one of those checks logged its `down`.
+ */
+export const HEALTH_DOWN_REMINDER_MS = 5 * 60_000;
+
+/** What the checks last found: unknown before the first; down since when, and when that was last logged. */
+type Found = { up: true } | { up: false; since: number; loggedAt: number };
+
+/**
  * /health's own connection to the database (a pool of one), beside the API's pool: whether the
  * database answers is asked here, where no request holds the connection, so a saturated pool is
  * never read as a database that is down, and no pool internals are read to tell the two apart.
  * Opened with the API's credentials (`like`), on the first check; kept between checks (the image
  * checks every 10 s) and given back to the server after a minute without one; closed with the
  * application.
+ *
+ * It logs the database's changes of state, not every check: the first check that finds it down (a warning with the reason),
+ * a reminder every HEALTH_DOWN_REMINDER_MS while it stays down, and the first that finds it up again (with how long it was down).
  */
 export class HealthDatabase implements OnApplicationShutdown {
   private readonly log = new Logger('Health');
   private readonly pool: Pool;
   /** The check in flight, which checks meanwhile share (`answers`). */
   private inFlight: Promise<boolean> | undefined;
+  /** What the checks last found (logged when it changes: `foundUp`, `foundDown`). */
+  private state: Found | undefined;
 
-  /** `bounds` other than HEALTH_CONNECT_MS and HEALTH_STATEMENT_MS: tests only (health e2e's overlapping checks). */
-  constructor(connection: PoolConfig, bounds = { connectMs: HEALTH_CONNECT_MS, statementMs: HEALTH_STATEMENT_MS }) {
+  /**
+   * `bounds` other than HEALTH_CONNECT_MS and HEALTH_STATEMENT_MS: tests only (health e2e's overlapping checks). `now`, a
+   * monotonic clock in milliseconds that the state's log lines count by: tests only (a reminder without waiting 5 minutes).
+   */
+  constructor(
+    connection: PoolConfig,
+    bounds = { connectMs: HEALTH_CONNECT_MS, statementMs: HEALTH_STATEMENT_MS },
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.pool = new Pool({
       ...connection,
       max: 1,
@@ -73,33 +94,61 @@ export class HealthDatabase implements OnApplicationShutdown {
     try {
       client = await this.pool.connect();
     } catch (err) {
-      this.down('opening its connection', err);
+      this.foundDown('opening its connection', err);
       return false;
     }
     try {
       await client.query('SELECT 1');
       client.release();
+      this.foundUp();
       return true;
     } catch (err) {
       // Its state is unknown (a statement cut off mid-answer): this connection goes, the next check opens another.
       client.release(err instanceof Error ? err : true);
-      this.down('its statement', err);
+      this.foundDown('its statement', err);
       return false;
     }
   }
 
+  /** A check found the database up: logged only when it was down (how long for). */
+  private foundUp(): void {
+    const was = this.state;
+    this.state = { up: true };
+    if (was?.up !== false) return;
+    const downFor = this.now() - was.since;
+    this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
+  }
+
   /**
-   * Logs why a check found the database down: the error's code (pg's SQLSTATE, or Node's: ECONNREFUSED...) and message,
-   * nothing else of it. pg's messages name the host, port, user or database at most, never the password; the error's other
-   * fields are left out (a server error's `detail`, a bad address's `input`, which pg-connection-string masks today).
+   * A check found the database down: a warning when it was up (or not known yet), again every HEALTH_DOWN_REMINDER_MS while it
+   * stays down, nothing between. The reason is the error's code (pg's SQLSTATE, or Node's: ECONNREFUSED...) and message, nothing
+   * else of it. pg's messages name the host, port, user or database at most, never the password; the error's other fields are
+   * left out (a server error's `detail`, a bad address's `input`, which pg-connection-string masks today).
    */
-  private down(step: string, err: unknown): void {
+  private foundDown(step: string, err: unknown): void {
+    const was = this.state;
+    const now = this.now();
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
     const reason = { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(err) };
-    this.log.warn({ reason }, `health check: the database is down (${step} failed)`);
+    if (was?.up !== false) {
+      this.state = { up: false, since: now, loggedAt: now };
+      this.log.warn({ reason }, `health check: the database is down (${step} failed)`);
+    } else if (now - was.loggedAt >= HEALTH_DOWN_REMINDER_MS) {
+      was.loggedAt = now;
+      const downFor = now - was.since;
+      this.log.warn({ reason, downForMs: Math.round(downFor) }, `health check: the database is still down (${step} failed), for ${lasting(downFor)}`);
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** A duration for a log line: `42 s`, `5 min 3 s`, `2 h 5 min`. */
+function lasting(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
