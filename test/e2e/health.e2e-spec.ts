@@ -314,6 +314,17 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(info.mock.calls).toEqual([[{ downForMs: HEALTH_DOWN_REMINDER_MS + 20_000 }, 'health check: the database is up again, after 5 min 20 s down']]);
       expect(warn).toHaveBeenCalledTimes(2);
     });
+
+    it('after shutdown, answers down without asking, and logs that, not a database down', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      const db = await opened();
+      dbs.splice(dbs.indexOf(db), 1);
+      await db.onApplicationShutdown();
+      expect(await db.answers()).toBe(false);
+      expect(warn).not.toHaveBeenCalled();
+      expect(info.mock.calls).toEqual([["health check after shutdown began: the database was not asked (the check's connection is closed)"]]);
+    });
   });
 
   it('closes its connection when the API shuts down', async () => {

@@ -40,6 +40,8 @@ export class HealthDatabase implements OnApplicationShutdown {
   private inFlight: Promise<boolean> | undefined;
   /** What the checks last found (logged when it changes: `foundUp`, `foundDown`). */
   private state: Found | undefined;
+  /** Set at shutdown, before the pool ends: a check after it does not ask the pool, which would refuse it. */
+  private closed = false;
 
   /**
    * `bounds` other than HEALTH_CONNECT_MS and HEALTH_STATEMENT_MS: tests only (health e2e's overlapping checks). `now`, a
@@ -90,8 +92,14 @@ export class HealthDatabase implements OnApplicationShutdown {
   }
 
   private async check(): Promise<boolean> {
+    if (this.closed) {
+      // Until 2026-12-06 this reached the ended pool, whose refusal was logged as the database down (opening its connection failed).
+      this.log.log('health check after shutdown began: the database was not asked (the check\'s connection is closed)');
+      return false;
+    }
     let client;
     try {
+      // A pool of one that no other check uses (they share this one): the connection is idle, or opened here.
       client = await this.pool.connect();
     } catch (err) {
       this.foundDown('opening its connection', err);
@@ -141,6 +149,7 @@ export class HealthDatabase implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
     await this.pool.end();
   }
 }
