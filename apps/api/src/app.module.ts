@@ -26,14 +26,14 @@ import { loggerOptions } from './logging';
 /** Feature modules, in dependency order. */
 export const FEATURE_MODULES = [AccessModule, IdentityModule, SpacesModule, ContentModule, ForumModule, ModerationModule, NotificationsModule, SearchModule, IdeasModule, KnowledgeModule];
 
-export interface AppOptions extends CoreOptions {
+export interface AppOptions<S extends readonly unknown[] = readonly []> extends CoreOptions<S> {
   /** Where /health's own connection goes (`HealthDatabase`): the API's database unless a test points it elsewhere. */
   healthDatabaseUrl?: string;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot(opts: AppOptions): DynamicModule {
+  static forRoot<S extends readonly unknown[] = readonly []>(opts: AppOptions<S>): DynamicModule {
     return {
       module: AppModule,
       imports: [

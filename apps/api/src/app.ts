@@ -9,22 +9,23 @@ import { Logger } from 'nestjs-pino';
 import { AppConfig } from '../../../libs/core/src/config/config';
 import { QueryCounter } from '../../../libs/core/src/database/data-source';
 import { inputValidationPipe } from '../../../libs/core/src/graphql/errors';
-import type { Setting } from '../../../libs/core/src/settings';
+import type { Settings } from '../../../libs/core/src/settings';
 import { AppModule } from './app.module';
 import { RedisIoAdapter } from '../../../libs/realtime/src/redis-io.adapter';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
 
-export interface CreateAppOptions {
+/** `S`: the types of `settings`' elements, inferred where they are given (`Settings`). */
+export interface CreateAppOptions<S extends readonly unknown[] = readonly []> {
   counter?: QueryCounter;
   logStream?: NodeJS.WritableStream;
   /** Where /health's own connection goes (`HealthDatabase`): the API's database unless a test points it elsewhere. */
   healthDatabaseUrl?: string;
-  /** CoreOptions' `settings` (tests give their own). */
-  settings?: Setting[];
+  /** CoreOptions' `settings` (tests give their own), each value checked against its own token's type. */
+  settings?: Settings<S>;
 }
 
 /** Builds the API application (used by `npm start`, the CLI's schema printer and the tests). */
-export async function createApp(config: AppConfig, databaseUrl: string, opts: CreateAppOptions = {}): Promise<INestApplication> {
+export async function createApp<S extends readonly unknown[] = readonly []>(config: AppConfig, databaseUrl: string, opts: CreateAppOptions<S> = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream, healthDatabaseUrl: opts.healthDatabaseUrl, settings: opts.settings }),
     { bufferLogs: true, bodyParser: false },

@@ -12,9 +12,10 @@ import { RateLimiter } from './rate-limit';
 import { JobScheduler } from './jobs';
 import { AuditLog } from './audit/audit-log';
 import { SignedTokens } from './signed-tokens';
-import { isSettingsToken, Setting } from './settings';
+import { isSettingsToken, Settings } from './settings';
 
-export interface CoreOptions {
+/** `S`: the types of `settings`' elements, inferred where they are given (`Settings`). */
+export interface CoreOptions<S extends readonly unknown[] = readonly []> {
   config: AppConfig;
   databaseUrl: string;
   /** Tests pass one to count SQL statements. */
@@ -31,9 +32,9 @@ export interface CoreOptions {
    * Values for tokens a feature injects as optional settings, its defaults applying where none is given (the watched words'
    * WATCHED_WORDS_SETTINGS): tests give their own. Provided here, globally, so that every module sees them. Settings tokens
    * only (`settingsToken`): any other is refused, as a provider here for AppConfig, UnitOfWork or another of the core's own
-   * would replace it.
+   * would replace it. Each value is checked against its own token's type at compile time (`Settings`).
    */
-  settings?: Setting[];
+  settings?: Settings<S>;
 }
 
 /** Config, the database, transactions with the outbox, and in-process events. */
@@ -46,11 +47,13 @@ export class CoreModule {
     jobs.register('prune-live-relay', 600_000, () => pruneLiveRelay(ds));
   }
 
-  static forRoot(opts: CoreOptions): DynamicModule {
-    const settings = opts.settings ?? [];
-    for (const { provide } of settings) {
+  static forRoot<S extends readonly unknown[] = readonly []>(opts: CoreOptions<S>): DynamicModule {
+    // Values are checked against their tokens at compile time (`Settings`); here, whatever reached it (an `as`), that each token is one.
+    const given: readonly { provide: unknown; useValue: unknown }[] = opts.settings ?? [];
+    const settings = given.map(({ provide, useValue }) => {
       if (!isSettingsToken(provide)) throw new Error(`CoreOptions.settings provides settings tokens only (settingsToken), not ${String(provide)}`);
-    }
+      return { provide, useValue };
+    });
     return {
       module: CoreModule,
       imports: [
@@ -80,7 +83,7 @@ export class CoreModule {
         JobScheduler,
         AuditLog,
         SignedTokens,
-        ...settings.map(({ provide, useValue }) => ({ provide, useValue })),
+        ...settings,
       ],
       exports: [AppConfig, QueryCounter, PgListener, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens, ...settings.map((p) => p.provide)],
     };
