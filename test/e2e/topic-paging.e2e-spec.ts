@@ -124,4 +124,26 @@ describe('paging a topic: opened at a post, backwards, and where the reader left
     const one = await t.countStatements(() => t.gql(`query($id: ID!) { topic(id: $id) { unreadCount } }`, { id: topicId }, { token: newcomer.token }));
     expect(both.count).toBe(one.count);
   });
+
+  it('keeps a read mark past the end to the last post the reader is shown: a held reply at the end is neither told of nor passed', async () => {
+    const own = (await createTopic(t, author.token, boardId)).id;
+    await reply(t, author.token, own, 'Shown to all');
+    const held = await reply(t, author.token, own, 'Waiting for approval');
+    await setPostState(t, held.id, 'PENDING');
+    const newcomer = await makeUser(t);
+    const MARK = `mutation($i: MarkReadInput!) { markRead(input: $i) { lastReadNumber unreadCount } }`;
+    const markEnd = async (token: string) => expectOk(await t.gql(MARK, { i: { topicId: own, postNumber: 500 } }, { token })).markRead;
+    // Before: the mark stopped at the topic's last number (3), telling a reader a post they are not shown ends the topic.
+    expect(await markEnd(newcomer.token)).toEqual({ lastReadNumber: 2, unreadCount: 0 });
+    // Its author and the moderators are shown it: their mark reaches it.
+    expect(await markEnd(mod.token)).toEqual({ lastReadNumber: 3, unreadCount: 0 });
+    expect((await markEnd(author.token)).lastReadNumber).toBe(3);
+    // Approved, it is unread for the reader who had marked the end (before, the mark had passed it).
+    await setPostState(t, held.id, 'VISIBLE');
+    expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { unreadCount lastReadNumber } }`, { id: own }, { token: newcomer.token })).topic).toEqual({ unreadCount: 1, lastReadNumber: 2 });
+    // The limit is read in markRead's own statement: marking a topic takes as many statements as before (7).
+    const another = await makeUser(t);
+    const mark = await t.countStatements(() => t.gql(MARK, { i: { topicId: own, postNumber: 500 } }, { token: another.token }));
+    expect(mark.count).toBe(7);
+  });
 });
