@@ -764,6 +764,24 @@ describe('live updates over Socket.IO', () => {
     await quiet();
   });
 
+  it('tells a board’s room the last post number its readers are shown, not that of a reply still held after it', async () => {
+    const { mod, board } = await premoderatedSpace();
+    const topic = await createTopic(t, mod.token, board);
+    const newcomer = await makeUser(t);
+    const first = await reply(t, newcomer.token, topic.id, 'held, then approved');
+    const second = await reply(t, newcomer.token, topic.id, 'held, and still waiting');
+    expect([first.number, second.number]).toEqual([2, 3]);
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const activity = heardLive(reader, 'topic:activity');
+    await moderatePost(first.id, 'APPROVE', mod.token);
+    // Before: lastPostNumber 3, the number of the reply still held, which readers are not shown.
+    expect(await activity.first((e) => e.topicId === topic.id)).toMatchObject({ boardId: board, topicId: topic.id, lastPostNumber: 2 });
+    const later = heardLive(reader, 'topic:activity');
+    await moderatePost(second.id, 'APPROVE', mod.token);
+    expect(await later.first((e) => e.topicId === topic.id && e.lastPostNumber !== 2)).toMatchObject({ topicId: topic.id, lastPostNumber: 3 });
+  });
+
   it('pushes edits of state, topic changes and reactions to the topic room, until it leaves', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const topic = await createTopic(t, author.token, publicBoard);
