@@ -84,7 +84,7 @@ export class MoveTopicInput {
 @InputType()
 export class MarkReadInput {
   @Field(() => ID) @IsUUID(ID_VERSION, { message: 'must be a topic id' }) topicId!: string;
-  @Field(() => Int, { description: 'The highest post number read.' }) @IsInt() @Min(1) @Max(10_000_000) postNumber!: number;
+  @Field(() => Int, { description: 'The highest post number read. The mark goes no further than the last post you are shown (a reply still held for approval after it is not passed).' }) @IsInt() @Min(1) @Max(10_000_000) postNumber!: number;
 }
 
 @CacheableArgs()
