@@ -12,7 +12,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle, kb, topicOf } from '../factories/knowledge';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
-import { connectLive, heardLive, heardRoom, holdTypingWindow, nextLiveEvent, pacesStopped, pushedSoFar } from '../support/live-client';
+import { closedByServer, connectLive, heardAfter, heardLive, heardRoom, holdTypingWindow, nextLiveEvent, pacesStopped, pushedSoFar, revocation } from '../support/live-client';
 import { countCalls, gateCalls } from '../support/gates';
 
 describe('live updates over Socket.IO', () => {
@@ -178,9 +178,10 @@ describe('live updates over Socket.IO', () => {
 
   it('refuses oversized payloads and caps the rooms of one connection', async () => {
     const s = await connect();
-    const gone = next(s, 'disconnect');
+    // Closed for it: the transport, at once, not a close for another cause (a ping timeout on a loaded machine).
+    const gone = heardLive<string>(s, 'disconnect');
     s.emit('topic:join', { topicId: 'x'.repeat(64 * 1024) });
-    expect(await gone).toBeDefined();
+    expect(await gone.first(() => true)).toBe('transport close');
     const c = await connect();
     const topics = [];
     for (let i = 0; i < 51; i++) topics.push((await createTopic(t, author.token, publicBoard)).id);
@@ -245,23 +246,25 @@ describe('live updates over Socket.IO', () => {
     const reader = await makeUser(t);
     const b = await connect(reader.token);
     // Presence follows a join (it reads who hides their profile first), so the ack may come before it.
-    const own = next(a, 'presence');
+    // Each is picked by the room and the reader its join names; a join that names nobody new
+    // (a second tab, an anonymous reader) by the room, among what was pushed after every earlier push arrived.
+    const presence = heardLive<Presence & { topicId: string }>(a, 'presence');
+    const naming = (id: string) => presence.first((p) => p.topicId === topic.id && p.users.some((u) => u.id === id));
     await ask(a, 'topic:join', { topicId: topic.id });
-    expect((await own).count).toBe(1);
-    const seen = next(a, 'presence');
+    expect((await naming(author.id)).count).toBe(1);
     await ask(b, 'topic:join', { topicId: topic.id });
-    expect((await seen).count).toBe(2);
+    expect((await naming(reader.id)).count).toBe(2);
     // A second tab of the same person is still one reader; an anonymous reader counts too.
-    const again = next(a, 'presence');
+    const again = await heardAfter<Presence & { topicId: string }>(t, a, 'presence');
     await ask(await connect(author.token), 'topic:join', { topicId: topic.id });
-    expect(await again).toMatchObject({ count: 2, users: expect.arrayContaining([expect.objectContaining({ id: author.id })]) });
-    const withAnonymous = next(a, 'presence');
+    expect(await again.first((p) => p.topicId === topic.id)).toMatchObject({ count: 2, users: expect.arrayContaining([expect.objectContaining({ id: author.id })]) });
+    const withAnonymous = await heardAfter<Presence & { topicId: string }>(t, a, 'presence');
     await ask(await connect(), 'topic:join', { topicId: topic.id });
-    expect((await withAnonymous).count).toBe(3);
+    expect((await withAnonymous.first((p) => p.topicId === topic.id)).count).toBe(3);
     // The reader types (the author, shared with other tests, is not held back for the hour).
-    const typing = next(a, 'typing');
+    const typing = heardLive(a, 'typing');
     expect(await ask(b, 'typing', { topicId: topic.id })).toEqual({ ok: true });
-    expect((await typing).user.id).toBe(reader.id);
+    expect(await typing.first((p) => p.topicId === topic.id && p.user.id === reader.id)).toMatchObject({ topicId: topic.id, user: { id: reader.id } });
     // Their next ping falls in the window of this one, however long it takes to get there.
     await holdTypingWindow(t.sql.bind(t), reader.id);
     expect(await ask(b, 'typing', { topicId: topic.id })).toEqual({ ok: false, code: 'RATE_LIMITED' });
@@ -282,9 +285,9 @@ describe('live updates over Socket.IO', () => {
     const someoneElse = await makeUser(t);
     const other = await connect(someoneElse.token);
     expect(await ask(other, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
-    const theirs = next(reader, 'typing');
+    const theirs = heardLive(reader, 'typing');
     expect(await ask(other, 'typing', { topicId: topic.id })).toEqual({ ok: true });
-    expect((await theirs).user.id).toBe(someoneElse.id);
+    await theirs.first((p) => p.topicId === topic.id && p.user.id === someoneElse.id);
     expect(heard).toEqual([writer.id, someoneElse.id]);
   });
 
@@ -445,7 +448,7 @@ describe('live updates over Socket.IO', () => {
     // Its sending (a read of the room and of who sees hidden members) waits at a gate once begun.
     const gate = gateCalls(gateway, 'typingToThoseWhoSee');
     try {
-      const heard = next(admin, 'typing');
+      const heard = heardLive(admin, 'typing');
       expect(await ask(writer, 'typing', { topicId: topic.id })).toEqual({ ok: true });
       await gate.begun;
       // Asked while the sending is held, settled() ends only after it: had the typing not been
@@ -453,7 +456,7 @@ describe('live updates over Socket.IO', () => {
       const settling = gateway.settled().then(() => gate.ended);
       gate.open();
       expect(await settling).toBe(1);
-      expect((await heard).user.id).toBe(hidden.id);
+      await heard.first((p) => p.topicId === topic.id && p.user.id === hidden.id);
     } finally {
       gate.restore();
     }
@@ -476,14 +479,14 @@ describe('live updates over Socket.IO', () => {
     try {
       const heard: unknown[] = [];
       gone.on('typing', (p: unknown) => heard.push(p));
-      const staffHears = next(stays, 'typing');
+      const staffHears = heardLive(stays, 'typing');
       expect(await ask(writer, 'typing', { topicId: topic.id })).toEqual({ ok: true });
       await gate.begun;
       // Out of the room after it was read, before the typing goes out.
       expect(await ask(gone, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
       gate.open();
       await gateway.settled();
-      expect((await staffHears).user.id).toBe(hidden.id);
+      await staffHears.first((p) => p.topicId === topic.id && p.user.id === hidden.id);
       // One more answer on the same connection: a typing sent before it would have arrived first.
       expect(await ask(gone, 'topic:leave', { topicId: topic.id })).toEqual({ ok: true });
       expect(heard).toEqual([]);
@@ -576,12 +579,10 @@ describe('live updates over Socket.IO', () => {
   it('revokes a suspended user’s sockets at once', async () => {
     const member = await makeUser(t);
     const s = await connect(member.token);
-    const revoked = next(s, 'session:revoked');
-    const gone = next(s, 'disconnect');
+    const revoked = revocation(s);
     const mod = await makeUser(t, { role: 'MODERATOR' });
     expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Raid', durationHours: 24 } }, { token: mod.token }));
-    expect(await revoked).toEqual({ reason: 'suspended' });
-    await gone;
+    expect(await revoked).toEqual([{ reason: 'suspended' }]);
   });
 
   /** A space whose every post is held, its board, and its moderator's socket (not yet in the review room). */
@@ -1201,11 +1202,9 @@ describe('live updates over Socket.IO', () => {
     const staying = await makeUser(t);
     const [gone, kept] = [await connect(expiring.token), await connect(staying.token)];
     await t.sql(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [expiring.id]);
-    const told = next(gone, 'session:revoked');
-    const closed = next(gone, 'disconnect');
+    const told = revocation(gone);
     expect(await t.get(LiveGateway).closeExpired()).toBe(1);
-    expect(await told).toEqual({ reason: 'expired' });
-    await closed;
+    expect(await told).toEqual([{ reason: 'expired' }]);
     expect(kept.connected).toBe(true);
   });
 
@@ -1214,7 +1213,7 @@ describe('live updates over Socket.IO', () => {
     const socket = await connect(barred.token);
     // A ban written without revoking sessions (as a ban proposal's decision or an import could leave it).
     await t.sql(`INSERT INTO sanctions (id, user_id, kind, space_id, reason) VALUES (gen_random_uuid(), $1, 'BAN', NULL, 'spam')`, [barred.id]);
-    const closed = next(socket, 'disconnect');
+    const closed = closedByServer(socket);
     expect(await t.get(LiveGateway).closeExpired()).toBe(1);
     await closed;
   });
@@ -1269,19 +1268,69 @@ describe('live updates over Socket.IO', () => {
     const other = await t.get(SessionsService).issue(user.id, {});
     const a = await connect(user.token);
     const b = await connect(other);
-    const revoked = next(a, 'session:revoked');
-    const gone = new Promise<void>((resolve) => a.once('disconnect', () => resolve()));
+    const revoked = revocation(a);
     const quiet = nothing(b, 'session:revoked');
     expectOk(await t.gql(`mutation { signOut }`, {}, { token: user.token }));
-    expect(await revoked).toEqual({ reason: 'signed out or revoked' });
-    await gone;
+    expect(await revoked).toEqual([{ reason: 'signed out or revoked' }]);
     await quiet();
     expect(b.connected).toBe(true);
     // Revoking every session (from a new one) closes the rest.
     const third = await t.get(SessionsService).issue(user.id, {});
-    const closed = next(b, 'session:revoked');
+    const closed = revocation(b);
     expectOk(await t.gql(`mutation { revokeSessions }`, {}, { token: third }));
-    expect(await closed).toEqual({ reason: 'signed out or revoked' });
+    expect(await closed).toEqual([{ reason: 'signed out or revoked' }]);
+  });
+
+  it('picks the push its step caused past a push of the same name heard first, which nextLiveEvent takes', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    const elsewhere = await createTopic(t, author.token, publicBoard);
+    const [member, typist] = [await makeUser(t), await makeUser(t)];
+    const s = await connect(member.token);
+    // Each decoy is sent to the socket before its step, as an earlier step's push still on its way would arrive.
+    const decoy = (event: string, payload: unknown) => t.get(LiveGateway).server.to(s.id!).emit(event, payload);
+    type Room = Presence & { topicId: string };
+
+    // A join's presence: by its room and the reader it names.
+    let old = next<Room>(s, 'presence');
+    const presence = heardLive<Room>(s, 'presence');
+    decoy('presence', { topicId: elsewhere.id, count: 9, users: [] });
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect((await old).topicId).toBe(elsewhere.id);
+    expect(await presence.first((p) => p.topicId === topic.id && p.users.some((u) => u.id === member.id))).toMatchObject({ count: 1 });
+
+    // A second tab's join names nobody new: by its room, among what came once every earlier push had arrived.
+    old = next<Room>(s, 'presence');
+    decoy('presence', { topicId: topic.id, count: 7, users: [] });
+    const after = await heardAfter<Room>(t, s, 'presence');
+    expect(await ask(await connect(member.token), 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    expect((await old).count).toBe(7);
+    expect(await after.first((p) => p.topicId === topic.id)).toMatchObject({ count: 1, users: [{ id: member.id }] });
+
+    // Typing: by its room and its writer.
+    const t2 = await connect(typist.token);
+    expect(await ask(t2, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const oldTyping = next(s, 'typing');
+    const typing = heardLive(s, 'typing');
+    decoy('typing', { topicId: topic.id, user: { id: author.id, handle: author.handle }, expiresInMs: 5000 });
+    expect(await ask(t2, 'typing', { topicId: topic.id })).toEqual({ ok: true });
+    expect((await oldTyping).user.id).toBe(author.id);
+    expect(await typing.first((p) => p.topicId === topic.id && p.user.id === typist.id)).toMatchObject({ user: { id: typist.id } });
+
+    // A revocation: every session:revoked the socket heard before the server closed it, the decoy shown, not taken for the step's.
+    const oldRevoked = next(s, 'session:revoked');
+    const revoked = revocation(s);
+    decoy('session:revoked', { reason: 'banned' });
+    expectOk(await t.gql(`mutation { signOut }`, {}, { token: member.token }));
+    expect(await oldRevoked).toEqual({ reason: 'banned' });
+    expect(await revoked).toEqual([{ reason: 'banned' }, { reason: 'signed out or revoked' }]);
+
+    // A close for another cause (here the client's own) is a disconnect, not the server's.
+    const other = await connect(typist.token);
+    const oldGone = next<string>(other, 'disconnect');
+    const byServer = closedByServer(other, 1000);
+    other.disconnect();
+    expect(await oldGone).toBe('io client disconnect');
+    await expect(byServer).rejects.toThrow(/no such disconnect among 1 heard: \["io client disconnect"\]/);
   });
 
   it('takes a demoted moderator out of the review rooms the role let them into', async () => {

@@ -5,7 +5,7 @@ import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
-import { connectLive, nextLiveEvent } from '../support/live-client';
+import { connectLive, heardLive } from '../support/live-client';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 /**
@@ -85,7 +85,7 @@ describe('statement counts and live pushes', () => {
       const s = await connect();
       await join(s, rooms[0]);
       // The join is answered; its presence run waits at the gate, and the count waits for it.
-      const sent = nextLiveEvent(s, 'presence');
+      const sent = heardLive(s, 'presence').first((p) => p.topicId === rooms[0]);
       setTimeout(() => openPresence(), 50);
       const cost = await t.countStatements(() => sent);
       expect(cost.statements).toEqual([]);

@@ -33,6 +33,8 @@ export function nextLiveEvent<T = any>(s: Socket, event: string, ms = 5000): Pro
 export interface HeardLive<T> {
   /** The first `event` heard since `heardLive` (or heard later) that `where` picks; rejects when none comes within `ms`. */
   first(where: (d: T) => boolean, ms?: number): Promise<T>;
+  /** Every `event` heard since `heardLive`, in order. */
+  soFar(): T[];
 }
 
 /**
@@ -68,7 +70,41 @@ export function heardLive<T = any>(s: Socket, event: string): HeardLive<T> {
         looking.add(look);
         look();
       }),
+    soFar: () => [...heard],
   };
+}
+
+/**
+ * `heardLive`, begun once everything node `t` pushed before the call has reached `s` (`pushedSoFar`): for a step whose push
+ * names nothing an earlier one did not, a room's `presence` after a second tab's or an anonymous join (the same list as
+ * before, or a count alone), so that an earlier step's push still on its way is not taken for it.
+ */
+export async function heardAfter<T = any>(t: TestApp, s: Socket, event: string): Promise<HeardLive<T>> {
+  await pushedSoFar(t, [s]);
+  return heardLive<T>(s, event);
+}
+
+/**
+ * Resolves once the server has closed `s` ('io server disconnect'), as a revocation or a refusal does; not on a close for
+ * another cause (a ping timeout on a loaded machine, the transport's failure, the client's own), which the first
+ * `disconnect` may be. Rejects when the server has not closed it within `ms`, naming how it did close.
+ */
+export async function closedByServer(s: Socket, ms = 5000): Promise<void> {
+  await heardLive<string>(s, 'disconnect').first((reason) => reason === SERVER_CLOSED, ms);
+}
+
+/** The reason a socket.io client gives for a close the server made (`socket.disconnect(true)`, `disconnectSockets`). */
+const SERVER_CLOSED = 'io server disconnect';
+
+/**
+ * Listens from now on for `s`'s revocation: resolves, once the server has closed the connection (`closedByServer`), with
+ * every `session:revoked` it heard, which the server sends before it closes. A test expects its step's reason alone: neither
+ * another reason heard first nor a close for another cause passes for it.
+ */
+export async function revocation(s: Socket, ms = 5000): Promise<Array<{ reason: string }>> {
+  const told = heardLive<{ reason: string }>(s, 'session:revoked');
+  await closedByServer(s, ms);
+  return told.soFar();
 }
 
 /**
