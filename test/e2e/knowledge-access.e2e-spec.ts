@@ -40,6 +40,26 @@ describe('knowledge base: who sees what', () => {
     return { answer, id };
   };
 
+  /** A public space of its own, moderated (and so published in) by the public editor and `other`, and its knowledge board. */
+  const editedBy = async (other: TestUser) => {
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: other.id, level: 'MODERATE' }]);
+    return { space, board: await makeBoard(t, space.id, 'KNOWLEDGE') };
+  };
+  /** A revision of the article `id` with `body`, by `writerToken`'s user, published by `publisherToken`'s, and what it told delivered. */
+  const publishRevision = async (writerToken: string, publisherToken: string, id: string, body: string) => {
+    topicOf(await api.update(writerToken, { topicId: id, body }));
+    topicOf(await api.publish(publisherToken, id));
+    await drain();
+  };
+  /** `u` watching the board. */
+  const watch = async (u: TestUser, boardId: string) =>
+    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId, level: 'WATCHING' } }, { token: u.token }));
+  /** The notices `u` got of the article `id`, oldest first: their kind and who from; only those of `kinds` when given. */
+  const notices = (u: TestUser, id: string, kinds?: string[]) =>
+    t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2 AND ($3::text[] IS NULL OR kind::text = ANY($3::text[])) ORDER BY created_at, kind`, [u.id, id, kinds ?? null]);
+  /** The kinds of `notices`. */
+  const kindsOf = async (u: TestUser, id: string) => (await notices(u, id)).map((r: any) => r.kind);
+
   beforeAll(async () => {
     t = await bootTestApp();
     api = kb(t);
@@ -188,8 +208,7 @@ describe('knowledge base: who sees what', () => {
 
   it('leaves an editor sanctioned in the space no editor’s view: silenced, a reader’s; suspended, nothing', async () => {
     const editor = await makeUser(t);
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: editor.id, level: 'MODERATE' }, { userId: publicEditor.id, level: 'MODERATE' }]);
-    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
+    const { space, board } = await editedBy(editor);
     const published = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Router reset steps' });
     topicOf(await api.update(writer.token, { topicId: published, body: 'draft words marmoset' }));
     topicOf(await api.submit(writer.token, published));
@@ -230,56 +249,44 @@ describe('knowledge base: who sees what', () => {
     const outsider = await makeUser(t);
     const id = await publishedArticle(t, employee.token, internalEditor.token, internalKb, { title: 'Mentions of a later revision', body: 'Nobody named yet' });
     await drain();
-    const told = (u: TestUser) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2`, [u.id, id]);
+    const told = (u: TestUser) => notices(u, id);
     // A revision naming both, never published: the one after it, naming nobody, is.
     topicOf(await api.update(employee.token, { topicId: id, body: `Ask @${insider.handle} or @${outsider.handle}` }));
-    topicOf(await api.update(employee.token, { topicId: id, body: 'Still nobody named' }));
-    topicOf(await api.publish(internalEditor.token, id));
-    await drain();
+    await publishRevision(employee.token, internalEditor.token, id, 'Still nobody named');
     expect(await told(insider)).toEqual([]);
     expect(await told(outsider)).toEqual([]);
     // Published naming both: the employee who reads the space hears it from its writer; the customer, who does not, never.
-    topicOf(await api.update(employee.token, { topicId: id, body: `Ask @${insider.handle} or @${outsider.handle}` }));
-    topicOf(await api.publish(internalEditor.token, id));
-    await drain();
+    await publishRevision(employee.token, internalEditor.token, id, `Ask @${insider.handle} or @${outsider.handle}`);
     expect(await told(insider)).toEqual([{ kind: 'MENTION', actor_id: employee.id }]);
     expect(await told(outsider)).toEqual([]);
     expect(expectOk(await t.gql(`{ notifications(first: 50) { edges { node { kind } } } }`, {}, { token: outsider.token })).notifications.edges).toEqual([]);
     // Published again still naming them: nobody is told a second time.
-    topicOf(await api.update(employee.token, { topicId: id, body: `Ask @${insider.handle} or @${outsider.handle} first` }));
-    topicOf(await api.publish(internalEditor.token, id));
-    await drain();
+    await publishRevision(employee.token, internalEditor.token, id, `Ask @${insider.handle} or @${outsider.handle} first`);
     expect(await told(insider)).toEqual([{ kind: 'MENTION', actor_id: employee.id }]);
     expect(await told(outsider)).toEqual([]);
   });
 
   it('names a later published revision’s writer as who mentions, their account gone or not, and never tells its publisher of a mention in what they publish', async () => {
     const [secondEditor, reader] = [await makeUser(t), await makeUser(t)];
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: secondEditor.id, level: 'MODERATE' }]);
-    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
-    const told = (u: TestUser, id: string) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2 ORDER BY kind`, [u.id, id]);
+    const { board } = await editedBy(secondEditor);
     // The writer's account deleted before the revision they wrote is published: the mention is still theirs, not the article author's.
     const gone = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Written by one gone', body: 'Nobody named yet' });
     topicOf(await api.update(secondEditor.token, { topicId: gone, body: `Ask @${reader.handle}` }));
     await t.sql(`UPDATE users SET deleted_at = now(), email = NULL, password_hash = NULL WHERE id = $1`, [secondEditor.id]);
     topicOf(await api.publish(publicEditor.token, gone));
     await drain();
-    expect(await told(reader, gone)).toEqual([{ kind: 'MENTION', actor_id: secondEditor.id }]);
+    expect(await notices(reader, gone)).toEqual([{ kind: 'MENTION', actor_id: secondEditor.id }]);
     // The publisher named in another's revision publishes it: they read it, and are not told of it; the others named are, from its writer.
     const named = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Naming its publisher', body: 'Nobody named yet' });
     await drain();
-    topicOf(await api.update(writer.token, { topicId: named, body: `Ask @${publicEditor.handle} or @${customer.handle}` }));
-    topicOf(await api.publish(publicEditor.token, named));
-    await drain();
-    expect(await told(publicEditor, named)).toEqual([]);
-    expect(await told(customer, named)).toEqual([{ kind: 'MENTION', actor_id: writer.id }]);
+    await publishRevision(writer.token, publicEditor.token, named, `Ask @${publicEditor.handle} or @${customer.handle}`);
+    expect(await notices(publicEditor, named)).toEqual([]);
+    expect(await notices(customer, named)).toEqual([{ kind: 'MENTION', actor_id: writer.id }]);
     // An editor naming themselves in the revision they publish is not told of it either.
     const own = await publishedArticle(t, writer.token, publicEditor.token, board, { title: 'Its publisher names themselves', body: 'Nobody named yet' });
     await drain();
-    topicOf(await api.update(publicEditor.token, { topicId: own, body: `Ask @${publicEditor.handle}` }));
-    topicOf(await api.publish(publicEditor.token, own));
-    await drain();
-    expect(await told(publicEditor, own)).toEqual([]);
+    await publishRevision(publicEditor.token, publicEditor.token, own, `Ask @${publicEditor.handle}`);
+    expect(await notices(publicEditor, own)).toEqual([]);
   });
 
   it('reads the trees and the article again after moveTopic moved an article, in the same request', async () => {
@@ -320,44 +327,34 @@ describe('knowledge base: who sees what', () => {
 
   it('names a first publication’s writer of the published revision as who mentions, not the article’s author, and never tells that writer of naming themselves', async () => {
     const [teammate, reader] = [await makeUser(t), await makeUser(t)];
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
-    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
-    const told = (u: TestUser, id: string) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2 AND kind = 'MENTION'`, [u.id, id]);
+    const { board } = await editedBy(teammate);
+    const told = (u: TestUser, id: string) => notices(u, id, ['MENTION']);
     // The author's draft, then a teammate's revision naming a reader and themselves, published by a third.
     const id = await draftArticle(t, writer.token, board, { title: 'Written by two', body: 'Nobody named yet' });
-    topicOf(await api.update(teammate.token, { topicId: id, body: `Ask @${reader.handle} or me, @${teammate.handle}` }));
-    topicOf(await api.publish(publicEditor.token, id));
-    await drain();
+    await publishRevision(teammate.token, publicEditor.token, id, `Ask @${reader.handle} or me, @${teammate.handle}`);
     expect(await told(reader, id)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
     expect(await told(teammate, id)).toEqual([]);
   });
 
   it('tells the article’s author of a mention of them in a teammate’s revision, at its first publication and at a later one, once, if they may read it, and never of their own', async () => {
     const [author, teammate] = [await makeUser(t), await makeUser(t)];
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
-    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
-    const told = (u: TestUser, id: string) => t.sql(`SELECT kind, actor_id FROM notifications WHERE user_id = $1 AND topic_id = $2 AND kind IN ('MENTION', 'GROUP_MENTION')`, [u.id, id]);
+    const { board } = await editedBy(teammate);
+    const told = (u: TestUser, id: string) => notices(u, id, ['MENTION', 'GROUP_MENTION']);
     // The first publication: the author's draft, a teammate's revision naming the author, published by a third.
     const first = await draftArticle(t, author.token, board, { title: 'Its author named at first', body: 'Nobody named yet' });
-    topicOf(await api.update(teammate.token, { topicId: first, body: `Ask @${author.handle}` }));
-    topicOf(await api.publish(publicEditor.token, first));
-    await drain();
+    await publishRevision(teammate.token, publicEditor.token, first, `Ask @${author.handle}`);
     expect(await told(author, first)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
     // A later publication, the same; published again still naming them: not told twice.
     const later = await publishedArticle(t, author.token, publicEditor.token, board, { title: 'Its author named later', body: 'Nobody named yet' });
     await drain();
     for (const body of [`Ask @${author.handle}`, `Ask @${author.handle} first`]) {
-      topicOf(await api.update(teammate.token, { topicId: later, body }));
-      topicOf(await api.publish(publicEditor.token, later));
-      await drain();
+      await publishRevision(teammate.token, publicEditor.token, later, body);
       expect(await told(author, later)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
     }
     // The author naming themselves is told of nothing, on either path.
     const own = await draftArticle(t, author.token, board, { title: 'Its author names themselves', body: `I am @${author.handle}` });
     topicOf(await api.publish(publicEditor.token, own));
-    topicOf(await api.update(author.token, { topicId: later, body: `Me, @${author.handle}, again` }));
-    topicOf(await api.publish(publicEditor.token, later));
-    await drain();
+    await publishRevision(author.token, publicEditor.token, later, `Me, @${author.handle}, again`);
     expect(await told(author, own)).toEqual([]);
     expect(await told(author, later)).toEqual([{ kind: 'MENTION', actor_id: teammate.id }]);
     // An author who may no longer read the space is told nothing, on either path (judged at delivery).
@@ -380,51 +377,39 @@ describe('knowledge base: who sees what', () => {
 
   it('tells someone a publication both names and concerns one notice for it, the mention, on both paths; the step when the mention is not theirs to hear', async () => {
     const [author, teammate, watcher] = [await makeUser(t), await makeUser(t), await makeUser(t)];
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
-    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
-    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: watcher.token }));
-    const kinds = async (u: TestUser, id: string) => (await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 AND topic_id = $2 ORDER BY created_at, kind`, [u.id, id])).map((r: any) => r.kind);
+    const { board } = await editedBy(teammate);
+    await watch(watcher, board);
     // The first publication: a teammate's revision names the author and a watcher of the board.
     const first = await draftArticle(t, author.token, board, { title: 'Named at its first publication', body: 'Nobody named yet' });
-    topicOf(await api.update(teammate.token, { topicId: first, body: `Ask @${author.handle} or @${watcher.handle}` }));
-    topicOf(await api.publish(publicEditor.token, first));
-    await drain();
-    expect(await kinds(author, first)).toEqual(['MENTION']);
-    expect(await kinds(watcher, first)).toEqual(['MENTION']);
-    expect(await kinds(teammate, first)).toEqual(['ARTICLE_PUBLISHED']);
+    await publishRevision(teammate.token, publicEditor.token, first, `Ask @${author.handle} or @${watcher.handle}`);
+    expect(await kindsOf(author, first)).toEqual(['MENTION']);
+    expect(await kindsOf(watcher, first)).toEqual(['MENTION']);
+    expect(await kindsOf(teammate, first)).toEqual(['ARTICLE_PUBLISHED']);
     // A later publication (the revision notice) naming them anew: the mention alone, again.
     const later = await publishedArticle(t, author.token, publicEditor.token, board, { title: 'Named at a later publication', body: 'Nobody named yet' });
     await drain();
-    const before = { author: await kinds(author, later), watcher: await kinds(watcher, later) };
-    topicOf(await api.update(teammate.token, { topicId: later, body: `Ask @${author.handle} or @${watcher.handle}` }));
-    topicOf(await api.publish(publicEditor.token, later));
-    await drain();
-    expect(await kinds(author, later)).toEqual([...before.author, 'MENTION']);
-    expect(await kinds(watcher, later)).toEqual([...before.watcher, 'MENTION']);
+    const before = { author: await kindsOf(author, later), watcher: await kindsOf(watcher, later) };
+    await publishRevision(teammate.token, publicEditor.token, later, `Ask @${author.handle} or @${watcher.handle}`);
+    expect(await kindsOf(author, later)).toEqual([...before.author, 'MENTION']);
+    expect(await kindsOf(watcher, later)).toEqual([...before.watcher, 'MENTION']);
     // Named once more after a publication that dropped them: told of the post already, they hear of the step.
     for (const body of ['Nobody named again', `Ask @${author.handle} or @${watcher.handle} once more`]) {
-      topicOf(await api.update(teammate.token, { topicId: later, body }));
-      topicOf(await api.publish(publicEditor.token, later));
-      await drain();
+      await publishRevision(teammate.token, publicEditor.token, later, body);
     }
-    expect(await kinds(author, later)).toEqual([...before.author, 'MENTION', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
-    expect(await kinds(watcher, later)).toEqual([...before.watcher, 'MENTION', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
+    expect(await kindsOf(author, later)).toEqual([...before.author, 'MENTION', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
+    expect(await kindsOf(watcher, later)).toEqual([...before.watcher, 'MENTION', 'ARTICLE_PUBLISHED', 'ARTICLE_PUBLISHED']);
   });
 
   it('still tells of the publication someone named by a writer they ignore: the mention does not reach them, so it takes no notice’s place', async () => {
     const [author, teammate, watcher] = [await makeUser(t), await makeUser(t), await makeUser(t)];
-    const space = await makeSpace(t, 'PUBLIC', [{ userId: publicEditor.id, level: 'MODERATE' }, { userId: teammate.id, level: 'MODERATE' }]);
-    const board = await makeBoard(t, space.id, 'KNOWLEDGE');
-    expectOk(await t.gql(`mutation($input: WatchBoardInput!) { watchBoard(input: $input) { id } }`, { input: { boardId: board, level: 'WATCHING' } }, { token: watcher.token }));
+    const { board } = await editedBy(teammate);
+    await watch(watcher, board);
     await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $3), ($2, $3)`, [author.id, watcher.id, teammate.id]);
-    const kinds = async (u: TestUser, id: string) => (await t.sql(`SELECT kind FROM notifications WHERE user_id = $1 AND topic_id = $2 ORDER BY created_at, kind`, [u.id, id])).map((r: any) => r.kind);
     const article = await draftArticle(t, author.token, board, { title: 'Named by one they ignore', body: 'Nobody named yet' });
-    topicOf(await api.update(teammate.token, { topicId: article, body: `Ask @${author.handle} or @${watcher.handle}` }));
-    topicOf(await api.publish(publicEditor.token, article));
-    await drain();
+    await publishRevision(teammate.token, publicEditor.token, article, `Ask @${author.handle} or @${watcher.handle}`);
     // As with no mention at all: the author hears of their article's step, the watcher of the author's new article.
-    expect(await kinds(author, article)).toEqual(['ARTICLE_PUBLISHED']);
-    expect(await kinds(watcher, article)).toEqual(['ARTICLE_PUBLISHED']);
+    expect(await kindsOf(author, article)).toEqual(['ARTICLE_PUBLISHED']);
+    expect(await kindsOf(watcher, article)).toEqual(['ARTICLE_PUBLISHED']);
   });
 
   it('lists no deleted article among a space’s stale ones, to its moderators either', async () => {
