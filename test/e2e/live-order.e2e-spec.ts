@@ -1,9 +1,10 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
+import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
-import { PushedVersions } from '../../libs/realtime/src/pushed-versions';
+import { newsVersion, PushedVersions } from '../../libs/realtime/src/pushed-versions';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, heardLive } from '../support/live-client';
@@ -14,6 +15,7 @@ const CREATE_POLL = `mutation($input: CreatePollInput!) { createPoll(input: $inp
 const VOTE_POLL = `mutation($input: VotePollInput!) { votePoll(input: $input) { id } }`;
 const CLOSE_POLL = `mutation($id: ID!) { closePoll(pollId: $id) { id } }`;
 const REOPEN_POLL = `mutation($id: ID!) { reopenPoll(pollId: $id) { id } }`;
+const UPDATE_POLL = `mutation($input: UpdatePollInput!) { updatePoll(input: $input) { id options { id } } }`;
 const REACT = `mutation($input: ReactionInput!) { react(input: $input) { id } }`;
 const VOTE_IDEA = `mutation($id: ID!) { voteIdea(topicId: $id) { id } }`;
 const STATUS = `mutation($input: TopicStatusInput!) { setTopicStatus(input: $input) { id } }`;
@@ -273,6 +275,46 @@ describe('live pushes of counts, in order', () => {
     const quiet = await versionHeard(0);
     expect(typeof quiet).toBe('number');
     expect(await versionHeard(3)).toBe(quiet);
+  });
+
+  it('a poll’s readers without counts hear a change exactly when it raises the poll’s news, with that news: creation, edit, votes, closing, reopening', async () => {
+    const topic = await createTopic(t, author.token, forumBoard);
+    const [r] = await readers(topic.id, 'poll:updated', 1);
+    // MODERATORS: an anonymous reader sees no counts, open or closed, so hears the news alone.
+    const input = { postId: topic.firstPostId, question: 'Which day?', options: ['Monday', 'Tuesday'], kind: 'SINGLE', results: 'MODERATORS', publicVoters: false };
+    const poll = expectOk(await t.gql(CREATE_POLL, { input }, { token: author.token })).createPoll;
+    await allHeard([r], topic.id);
+    /** What `change` raised the news by, and what the reader heard of it. */
+    const step = async (change: () => Promise<unknown>): Promise<{ raised: number; heard: any[] }> => {
+      const before = (await t.get(PollsService).forPush(poll.id))!.news;
+      const from = r.heard.length;
+      await change();
+      await allHeard([r], topic.id);
+      const after = (await t.get(PollsService).forPush(poll.id))!;
+      const heard = r.heard.slice(from);
+      // Whatever they heard carries the news read after it.
+      for (const e of heard) expect(e.version).toBe(newsVersion(after.news));
+      return { raised: after.news - before, heard };
+    };
+    expect(r.heard).toHaveLength(1);
+    expect(r.heard[0]).toMatchObject({ closed: false, version: newsVersion(0) });
+    const edit = { pollId: poll.id, ...input, postId: undefined, question: 'Which day, then?', closesAt: new Date(Date.now() + 86_400_000).toISOString() };
+    const close = (closed: boolean) => async () => expectOk(await t.gql(closed ? CLOSE_POLL : REOPEN_POLL, { id: poll.id }, { token: author.token }));
+    let options: Array<{ id: string }> = poll.options;
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      ['edit', async () => (options = expectOk(await t.gql(UPDATE_POLL, { input: edit }, { token: author.token })).updatePoll.options)],
+      ['vote', () => votePoll(poll.id, options[0].id)],
+      ['close', close(true)],
+      ['reopen', close(false)],
+      ['vote', () => votePoll(poll.id, options[1].id)],
+    ];
+    const outcome: Array<[string, number, number]> = [];
+    for (const [name, change] of steps) {
+      const { raised, heard } = await step(change);
+      outcome.push([name, raised, heard.length]);
+    }
+    // Heard once for each change that raised the news, and never otherwise.
+    expect(outcome).toEqual([['edit', 1, 1], ['vote', 0, 0], ['close', 1, 1], ['reopen', 1, 1], ['vote', 0, 0]]);
   });
 
   const setTimer = async (topicId: string, kind: string, afterHours: number) =>

@@ -26,6 +26,7 @@ import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { PollsService } from '../../forum/src/polls/polls.service';
+import { PollEvent } from '../../forum/src/polls/polls.repository';
 import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
 import { TOPIC_PUBLISHED } from '../../forum/src/topics/topics.service';
 import { REVIEW_ITEMS_MOVED } from '../../forum/src/moved-review-items';
@@ -1479,9 +1480,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         return;
       }
-      case 'poll.voted':
-      case 'poll.updated':
-      case 'poll.deleted':
+      case PollEvent.VOTED:
+      case PollEvent.NEWS:
+      case PollEvent.DELETED:
         return this.pushPoll(e.type, p);
       case 'review.updated':
         this.server.to(p.spaceId ? `modqueue:${p.spaceId}` : GLOBAL_QUEUE).emit('review:updated', { reviewItemId: p.reviewItemId, spaceId: p.spaceId ?? null });
@@ -1801,7 +1802,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private async pushPoll(type: string, p: Record<string, unknown>): Promise<void> {
     const named = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId'), pollId: payloadId(p, 'pollId') };
-    if (type === 'poll.deleted') {
+    if (type === PollEvent.DELETED) {
       // Where the post is now (`whereIs`), as for any change of its poll (below).
       const at = await this.whereIs(named.postId);
       // Final: no push of the poll read before its deletion goes out from this node after this one.
@@ -1841,7 +1842,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     };
     const groups: StillInGroup[] = [];
     if (admit('counted')) groups.push({ payload: counted, ids: sockets.filter(seeing).map((s) => s.id) });
-    if (type === 'poll.updated' && admit('bare')) groups.push({ payload: bare, ids: sockets.filter((s) => !seeing(s)).map((s) => s.id) });
+    // News (`PollEvent.NEWS`, which only a change that raised the news, or a creation, emits) to the others too.
+    if (type === PollEvent.NEWS && admit('bare')) groups.push({ payload: bare, ids: sockets.filter((s) => !seeing(s)).map((s) => s.id) });
     this.toStillIn(room, 'poll:updated', groups);
   }
 

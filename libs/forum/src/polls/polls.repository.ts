@@ -44,10 +44,30 @@ export interface PollNewsRow extends PollPushRow {
 }
 
 /**
- * What a change every reader of a poll hears of (an edit, a closing, a reopening) writes besides
- * its own columns, in its one UPDATE under the poll's row lock: the version, and the news with it.
+ * The events a poll's changes emit, which decide who hears them (`LiveGateway.pushPoll`): NEWS,
+ * a change every reader hears of, with or without the counts (its creation, an edit, a closing, a
+ * reopening), and VOTED, a vote, which only those who see the counts hear of. Which a change
+ * emits is decided here alone, with what it writes (`PollChange`): a change that raises `news`
+ * (`NEWS_CHANGE`) emits NEWS, a vote (which never does) VOTED,
+ * and a creation NEWS at `news`' first value (0); so every push to readers without counts carries
+ * a news version no push before it carried with another state (live-order e2e checks it for
+ * every kind of change).
  */
-const NEWS_CHANGE = `version = version + 1, news = news + 1`;
+export const PollEvent = { NEWS: 'poll.updated', VOTED: 'poll.voted', DELETED: 'poll.deleted' } as const;
+export type PollEvent = (typeof PollEvent)[keyof typeof PollEvent];
+
+/** What a change of a poll wrote: its new version, and the event that tells of it (`PollEvent`). */
+export interface PollChange {
+  version: number;
+  event: PollEvent;
+}
+
+/**
+ * What a change every reader of a poll hears of (an edit, a closing, a reopening) writes besides
+ * its own columns, in its one UPDATE of `polls pl` under the poll's row lock: the version, and
+ * the news with it.
+ */
+const NEWS_CHANGE = `version = pl.version + 1, news = pl.news + 1`;
 
 /** A poll as a vote reads it under its lock: with what decides whether the voter reads its post and topic, and whether they take votes. */
 export interface PollVoteRow extends PollPushRow {
@@ -205,17 +225,26 @@ export class PollsRepository {
     return row;
   }
 
-  /** Gives the poll (locked, with no votes) a new shape and new options; the new version. */
-  async replace(m: Queryable, p: Omit<NewPoll, 'postId'>): Promise<number> {
-    const [row] = await m.query(
-      `UPDATE polls SET question = $2, kind = $3, min_choices = $4, max_choices = $5, results = $6, public_voters = $7, closes_at = $8,
-              ${NEWS_CHANGE}, updated_at = now()
-        WHERE id = $1 RETURNING version`,
+  /** Gives the poll (locked, with no votes) a new shape and new options: news (`NEWS_CHANGE`). */
+  async replace(m: Queryable, p: Omit<NewPoll, 'postId'>): Promise<PollChange> {
+    const change = await this.newsChange(
+      m,
+      `question = $2, kind = $3, min_choices = $4, max_choices = $5, results = $6, public_voters = $7, closes_at = $8`,
       [p.id, p.question, p.kind, p.minChoices, p.maxChoices, p.results, p.publicVoters, p.closesAt],
     );
     await m.query(`DELETE FROM poll_options WHERE poll_id = $1`, [p.id]);
     await this.insertOptions(m, p);
-    return row.version;
+    return change;
+  }
+
+  /**
+   * A change every reader hears of, `set` (its own columns; `$1` the poll's id) written with
+   * `NEWS_CHANGE` in one UPDATE of the locked poll: its version, and NEWS to tell of it. Every
+   * change that raises `news` by hand goes through here, so none emits another event.
+   */
+  private async newsChange(m: Queryable, set: string, params: unknown[]): Promise<PollChange> {
+    const [row] = rowsOf<{ version: number }>(await m.query(`UPDATE polls pl SET ${set}, ${NEWS_CHANGE}, updated_at = now() WHERE pl.id = $1 RETURNING pl.version`, params));
+    return { version: row.version, event: PollEvent.NEWS };
   }
 
   private async insertOptions(m: Queryable, p: Pick<NewPoll, 'id' | 'options'>): Promise<void> {
@@ -304,10 +333,10 @@ export class PollsRepository {
   /**
    * Moves the user's choice from `removed` to `added` options and the counts with it, under the
    * poll's lock (`lockForVote`); `voterDelta` is +1 for a first vote, -1 for a withdrawn one. The poll's new
-   * version, or null (nothing written) when an added option is no longer the poll's (updatePoll
-   * replaced them while the vote waited for the lock).
+   * version, told as VOTED (no news: `PollEvent`), or null (nothing written) when an added option
+   * is no longer the poll's (updatePoll replaced them while the vote waited for the lock).
    */
-  async changeChoice(m: Queryable, pollId: string, userId: string, removed: string[], added: string[], voterDelta: number): Promise<number | null> {
+  async changeChoice(m: Queryable, pollId: string, userId: string, removed: string[], added: string[], voterDelta: number): Promise<PollChange | null> {
     if (removed.length) await m.query(`DELETE FROM poll_votes WHERE poll_id = $1 AND user_id = $2 AND option_id = ANY($3::uuid[])`, [pollId, userId, removed]);
     if (added.length) {
       const inserted = await m.query(`INSERT INTO poll_votes (poll_id, option_id, user_id) SELECT $1, o.id, $2 FROM poll_options o WHERE o.poll_id = $1 AND o.id = ANY($3::uuid[]) RETURNING option_id`, [pollId, userId, added]);
@@ -318,19 +347,12 @@ export class PollsRepository {
       [pollId, added, removed],
     );
     const [row] = await m.query(`UPDATE polls SET voter_count = voter_count + $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version`, [pollId, voterDelta]);
-    return row.version;
+    return { version: row.version, event: PollEvent.VOTED };
   }
 
-  /** Closes or reopens the poll (reopening drops a closing time already past); the new version. */
-  async setClosed(m: Queryable, pollId: string, closed: boolean): Promise<number> {
-    const [row] = await m.query(
-      closed
-        ? `UPDATE polls SET closed_at = now(), ${NEWS_CHANGE}, updated_at = now() WHERE id = $1 RETURNING version`
-        : `UPDATE polls SET closed_at = NULL, closes_at = CASE WHEN closes_at <= now() THEN NULL ELSE closes_at END, ${NEWS_CHANGE}, updated_at = now()
-            WHERE id = $1 RETURNING version`,
-      [pollId],
-    );
-    return row.version;
+  /** Closes or reopens the poll (reopening drops a closing time already past): news (`NEWS_CHANGE`). */
+  setClosed(m: Queryable, pollId: string, closed: boolean): Promise<PollChange> {
+    return this.newsChange(m, closed ? `closed_at = now()` : `closed_at = NULL, closes_at = CASE WHEN pl.closes_at <= now() THEN NULL ELSE pl.closes_at END`, [pollId]);
   }
 
   /** Whether there was a poll to delete (its options and votes go with it). */

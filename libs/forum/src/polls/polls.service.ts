@@ -17,7 +17,7 @@ import { PlainTexts, PostingPolicy } from '../posting-policy';
 import { assertEditable, topicRefuses } from '../posts/posts.service';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollKind, PollModel, PollOptionModel, PollResults, PollRow, resultsVisible, toPollModel } from './poll.model';
-import { NewPoll, PollNewsRow, PollPlaceRow, PollPushRow, PollsRepository } from './polls.repository';
+import { NewPoll, PollChange, PollEvent, PollNewsRow, PollPlaceRow, PollPushRow, PollsRepository } from './polls.repository';
 import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** The furthest ahead a poll may close by itself. */
@@ -103,7 +103,8 @@ export class PollsService {
       const { place, rank } = await this.judgeUnderLock(tx, viewer, await this.repo.markPost(tx, seen.post_id, true), 'postId', seen);
       await pace.count(tx, rank >= LEVEL_RANK.MODERATE);
       if (!(await this.repo.insert(tx, { ...shape, id: pollId, postId: place.post_id }))) throw AppError.conflict('This post has a poll already');
-      await tx.emit(this.event('poll.updated', pollId, 1, place));
+      // News at its first value (`news` 0): `PollEvent`.
+      await tx.emit(this.event({ event: PollEvent.NEWS, version: 1 }, pollId, place));
       await stored(tx);
       await this.logModeration(tx, viewer, place, 'poll.create', null, { pollId, question: shape.question, options: shape.options.map((o) => o.text) });
       return { place, rank };
@@ -127,7 +128,7 @@ export class PollsService {
       await pace.count(tx, rank >= LEVEL_RANK.MODERATE);
       // The options it had, read under the lock (the first statement's are as it began), for the moderation log alone.
       const was = this.logged(viewer, poll) ? await this.repo.byId(poll.id, tx) : undefined;
-      await tx.emit(this.event('poll.updated', poll.id, await this.repo.replace(tx, { ...shape, id: poll.id }), poll));
+      await tx.emit(this.event(await this.repo.replace(tx, { ...shape, id: poll.id }), poll.id, poll));
       await stored(tx);
       if (was) {
         const texts = (question: string, options: Array<{ text: string }>) => ({ pollId: poll.id, question, options: options.map((o) => o.text) });
@@ -159,7 +160,7 @@ export class PollsService {
       const { place: poll } = judged;
       await pace.count(tx, judged.rank >= LEVEL_RANK.MODERATE);
       if (poll.closed === closed) return judged; // as asked already: nothing is written
-      await tx.emit(this.event('poll.updated', pollId, await this.repo.setClosed(tx, pollId, closed), poll));
+      await tx.emit(this.event(await this.repo.setClosed(tx, pollId, closed), pollId, poll));
       await this.logModeration(tx, viewer, poll, closed ? 'poll.close' : 'poll.reopen', { pollId, closed: poll.closed }, { pollId, closed });
       return judged;
     });
@@ -182,7 +183,7 @@ export class PollsService {
       await this.repo.remove(tx, pollId);
       // The post's one poll is gone, and none can be added while its lock is held here.
       await this.repo.markPost(tx, poll.post_id, false);
-      await tx.emit(this.event('poll.deleted', pollId, 1, poll));
+      await tx.emit(this.event({ event: PollEvent.DELETED, version: 1 }, pollId, poll));
       if (was) await this.logModeration(tx, viewer, poll, 'poll.delete', { pollId, question: was.question, options: was.options.map((o) => o.text), voterCount: was.voter_count }, null);
       return poll;
     });
@@ -222,10 +223,10 @@ export class PollsService {
       const added = chosen.filter((id) => !before.includes(id));
       if (removed.length === 0 && added.length === 0) return { poll: row, rank }; // the same choice: nothing is written
       const voterDelta = before.length === 0 ? 1 : chosen.length === 0 ? -1 : 0;
-      const version = await this.repo.changeChoice(tx, row.id, userId, removed, added, voterDelta);
+      const change = await this.repo.changeChoice(tx, row.id, userId, removed, added, voterDelta);
       // updatePoll replaced the options while this vote waited for the lock.
-      if (version === null) throw AppError.badField('optionIds', 'must be options of this poll');
-      await tx.emit(this.event('poll.voted', row.id, version, row));
+      if (change === null) throw AppError.badField('optionIds', 'must be options of this poll');
+      await tx.emit(this.event(change, row.id, row));
       return { poll: row, rank };
     });
     // The answer as Post.poll reads it now, the vote committed (its counts with everyone's
@@ -388,9 +389,10 @@ export class PollsService {
     await this.audit.append(tx, { actorId: viewer.id, action, targetType: 'post', targetId: place.post_id, spaceId: place.space_id, before, after });
   }
 
-  private event(type: string, pollId: string, version: number, at: { post_id: string; topic_id: string; space_id: string }) {
+  /** The event of a change (`PollChange`: the repository's write decides which it is). */
+  private event(change: PollChange, pollId: string, at: { post_id: string; topic_id: string; space_id: string }) {
     // No counts in the event: the live push reads them for each room (see LiveGateway.pushPoll).
-    return { type, aggregateType: 'poll', aggregateId: pollId, version, payload: { pollId, postId: at.post_id, topicId: at.topic_id, spaceId: at.space_id } };
+    return { type: change.event, aggregateType: 'poll', aggregateId: pollId, version: change.version, payload: { pollId, postId: at.post_id, topicId: at.topic_id, spaceId: at.space_id } };
   }
 
   /** The post's poll as the viewer sees it after they changed it, with their rank on its space (the post's own view was judged before). */

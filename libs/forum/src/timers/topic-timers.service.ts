@@ -62,6 +62,16 @@ function shownTo<T extends { kind: TopicTimerKind }>(rows: T[], moderator: boole
   return rows.filter((r) => moderator || PUBLIC_TIMER_KINDS.includes(r.kind));
 }
 
+/**
+ * Whether a change of timers of `kinds` is news, which every reader hears of (a status timer's,
+ * PUBLIC_TIMER_KINDS): the one rule that both raises the timers' news (`announce`, `raiseVersion`)
+ * and lets readers who are not moderators hear the change (`forReaders`), so no push to them
+ * carries a news version an earlier push to them carried with another list.
+ */
+export function timersNews(kinds: readonly TopicTimerKind[]): boolean {
+  return kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k));
+}
+
 /** What a due timer came to. */
 type Outcome = 'fired' | 'dropped' | 'postponed';
 
@@ -130,7 +140,7 @@ export class TopicTimersService {
     const rows = await this.standingOf(read.rows);
     await Promise.all(readers.map(async ([userId, viewer], i) => {
       const moderator = !!topics[i] && topics[i].viewerRank >= LEVEL_RANK.MODERATE;
-      const shown = !!topics[i] && (moderator || kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k)));
+      const shown = !!topics[i] && (moderator || timersNews(kinds));
       if (!shown) {
         told.set(userId, null);
         return;
@@ -297,7 +307,7 @@ export class TopicTimersService {
    * status timer changed, which every reader hears of), so the push carries one that orders it.
    */
   private async announce(tx: Tx, topic: { id: string; spaceId: string | null }, kinds: TopicTimerKind[]): Promise<void> {
-    await this.repo.raiseVersion(tx, topic.id, kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k)));
+    await this.repo.raiseVersion(tx, topic.id, timersNews(kinds));
     await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: topic.spaceId, kinds } });
   }
 
