@@ -1,10 +1,11 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
+import { JobScheduler } from '../../libs/core/src/jobs';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
-import { newsVersion, PushedVersions } from '../../libs/realtime/src/pushed-versions';
+import { fullVersion, newsVersion, PushedVersions } from '../../libs/realtime/src/pushed-versions';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, heardLive } from '../support/live-client';
@@ -277,7 +278,84 @@ describe('live pushes of counts, in order', () => {
     expect(await versionHeard(3)).toBe(quiet);
   });
 
-  it('a poll’s readers without counts hear a change exactly when it raises the poll’s news, with that news: creation, edit, votes, closing, reopening', async () => {
+  /** An ON_CLOSE poll closing by itself in a day, with its readers: anonymous and a member (no counts while it is open), and its author (counts). */
+  async function closingPoll(): Promise<{ topicId: string; pollId: string; option: string; rs: Array<{ socket: Socket; heard: any[] }>; passes: () => Promise<unknown> }> {
+    const topic = await createTopic(t, author.token, forumBoard);
+    const closesAt = new Date(Date.now() + 86_400_000).toISOString();
+    const input = { postId: topic.firstPostId, question: 'Which day?', options: ['Monday', 'Tuesday'], kind: 'SINGLE', results: 'ON_CLOSE', publicVoters: false, closesAt };
+    const poll = expectOk(await t.gql(CREATE_POLL, { input }, { token: author.token })).createPoll;
+    await t.get(LiveGateway).settled();
+    const rs = await readers(topic.id, 'poll:updated');
+    const socket = await connectLive(url, sockets, author.token);
+    expect(await socket.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const heard: any[] = [];
+    socket.on('poll:updated', (e: any) => heard.push(e));
+    // Its closing time passing, as the clock would make it pass.
+    const passes = () => t.sql(`UPDATE polls SET closes_at = now() - interval '1 second' WHERE id = $1`, [poll.id]);
+    return { topicId: topic.id, pollId: poll.id, option: poll.options[0].id, rs: [...rs, { socket, heard }], passes };
+  }
+  const newsOf = async (pollId: string): Promise<number> => (await t.sql(`SELECT news FROM polls WHERE id = $1`, [pollId]))[0].news;
+
+  it('a poll closing by its time: the job tells it once, whichever node runs it, with a version above every push of it open', async () => {
+    const { topicId, pollId, option, rs, passes } = await closingPoll();
+    await votePoll(pollId, option);
+    // Closed and reopened by hand: every reader heard it open, its closing time still ahead.
+    for (const closed of [true, false]) expectOk(await t.gql(closed ? CLOSE_POLL : REOPEN_POLL, { id: pollId }, { token: author.token }));
+    await allHeard(rs, topicId);
+    const open = rs.map((r) => shown(r.heard));
+    for (const o of open) expect(o).toMatchObject({ closed: false });
+    await passes();
+    const news = await newsOf(pollId);
+    // Two nodes' jobs at once: the closing is told once (news raised by one, one event).
+    const told = await Promise.all([t.get(PollsService).tellClosings(), t.get(PollsService).tellClosings()]);
+    expect(told[0] + told[1]).toBe(1);
+    expect(await newsOf(pollId)).toBe(news + 1);
+    const events = await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND type = 'poll.updated'`, [pollId]);
+    await allHeard(rs, topicId);
+    for (const [i, r] of rs.entries()) {
+      // Closed, counts and all (ON_CLOSE), above what each heard of it open.
+      expect(shown(r.heard)).toMatchObject({ closed: true, voterCount: 1 });
+      expect(shown(r.heard).version).toBeGreaterThan(open[i].version);
+    }
+    const heardBefore = rs.map((r) => r.heard.length);
+    // Told already: another run (the worker's job) writes and announces nothing.
+    expect(t.get(JobScheduler).names()).toContain('tell-poll-closings');
+    expect(await t.get(JobScheduler).runNow('tell-poll-closings')).toBe(true);
+    expect(await newsOf(pollId)).toBe(news + 1);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE aggregate_id = $1 AND type = 'poll.updated'`, [pollId])).toEqual(events);
+    await allHeard(rs, topicId);
+    expect(rs.map((r) => r.heard.length)).toEqual(heardBefore);
+  });
+
+  it('a poll whose closing time passed, not told yet, is pushed closed with a version no push of it open carries, and its next change above it', async () => {
+    for (const change of ['reopen', 'edit'] as const) {
+      const { topicId, pollId, rs, passes } = await closingPoll();
+      await allHeard(rs, topicId);
+      const openNews = (await t.get(PollsService).forPush(pollId))!;
+      expect(openNews.closed).toBe(false);
+      await passes();
+      // What a push reads once the time passed, before the job told it.
+      const passed = (await t.get(PollsService).forPush(pollId))!;
+      expect(passed.closed).toBe(true);
+      expect(newsVersion(passed.news)).toBeGreaterThan(newsVersion(openNews.news));
+      expect(fullVersion(passed)).toBeGreaterThan(fullVersion(openNews));
+      // Reopened, or given another time ahead (no votes), before the job ran: open again, above the closed read.
+      if (change === 'reopen') expectOk(await t.gql(REOPEN_POLL, { id: pollId }, { token: author.token }));
+      else {
+        const input = { pollId, question: 'Which day, then?', options: ['Monday', 'Tuesday'], kind: 'SINGLE', results: 'ON_CLOSE', publicVoters: false, closesAt: new Date(Date.now() + 86_400_000).toISOString() };
+        expectOk(await t.gql(UPDATE_POLL, { input }, { token: author.token }));
+      }
+      await allHeard(rs, topicId);
+      for (const r of rs) {
+        expect(r.heard.at(-1)).toMatchObject({ closed: false });
+        expect(r.heard.at(-1).version).toBeGreaterThan(r.heard.at(-1).voterCount === undefined ? newsVersion(passed.news) : fullVersion(passed));
+      }
+      // Nothing left to tell: the time that passed is gone (reopened) or replaced (edited).
+      expect(await t.get(PollsService).tellClosings()).toBe(0);
+    }
+  });
+
+  it('a poll’s readers without counts hear a change exactly when it raises the poll’s news, with that news: creation, edit, votes, closings by hand and by time, reopening', async () => {
     const topic = await createTopic(t, author.token, forumBoard);
     const [r] = await readers(topic.id, 'poll:updated', 1);
     // MODERATORS: an anonymous reader sees no counts, open or closed, so hears the news alone.
@@ -307,14 +385,56 @@ describe('live pushes of counts, in order', () => {
       ['close', close(true)],
       ['reopen', close(false)],
       ['vote', () => votePoll(poll.id, options[1].id)],
+      ['time passes', () => t.sql(`UPDATE polls SET closes_at = now() - interval '1 second' WHERE id = $1`, [poll.id])],
+      ['told', () => t.get(PollsService).tellClosings()],
+      ['reopen', close(false)],
     ];
     const outcome: Array<[string, number, number]> = [];
     for (const [name, change] of steps) {
       const { raised, heard } = await step(change);
       outcome.push([name, raised, heard.length]);
     }
-    // Heard once for each change that raised the news, and never otherwise.
-    expect(outcome).toEqual([['edit', 1, 1], ['vote', 0, 0], ['close', 1, 1], ['reopen', 1, 1], ['vote', 0, 0]]);
+    // Heard once for each change that raised the news, and never otherwise. (The closing by hand
+    // raises it by two while the edit's closing time is ahead: one for that closing time, which a
+    // push read once it passed may have carried. The closing time's passing raises the news its
+    // pushes read, but writes nothing: the job's telling it is heard, with the same news.)
+    expect(outcome).toEqual([
+      ['edit', 1, 1], ['vote', 0, 0], ['close', 2, 1], ['reopen', 1, 1], ['vote', 0, 0],
+      ['time passes', 1, 0], ['told', 0, 1], ['reopen', 1, 1],
+    ]);
+  });
+
+  it('a poll told closed by the job but reopened before its push read it: the push shows it open, its counts to none but those who see them', async () => {
+    const { topicId, pollId, option, rs, passes } = await closingPoll();
+    await votePoll(pollId, option);
+    await allHeard(rs, topicId);
+    await passes();
+    // The job's push held before its read of the poll while the author reopens it.
+    let picked = false;
+    const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && POLL_READ.test(sql) && (picked = true), 'before');
+    const from = rs.map((r) => r.heard.length);
+    try {
+      expect(await t.get(PollsService).tellClosings()).toBe(1);
+      await gate.begun;
+      expectOk(await t.gql(REOPEN_POLL, { id: pollId }, { token: author.token }));
+    } finally {
+      gate.restore();
+    }
+    await allHeard(rs, topicId);
+    const [anonymous, member, ofAuthor] = rs.map((r, i) => r.heard.slice(from[i]));
+    for (const heard of [anonymous, member]) {
+      expect(heard.length).toBeGreaterThan(0);
+      for (const e of heard) {
+        expect(e).toMatchObject({ closed: false });
+        expect(e).not.toHaveProperty('voterCount');
+        expect(e).not.toHaveProperty('options');
+      }
+    }
+    expect(shown(ofAuthor)).toMatchObject({ closed: false, voterCount: 1 });
+    // Nor does the API show them: the poll open, ON_CLOSE, they did not vote.
+    const POLL = `query($id: ID!) { post(id: $id) { poll { closed voterCount options { voteCount } } } }`;
+    const postId = (await t.sql(`SELECT post_id FROM polls WHERE id = $1`, [pollId]))[0].post_id;
+    expect(expectOk(await t.gql(POLL, { id: postId })).post.poll).toEqual({ closed: false, voterCount: null, options: [{ voteCount: null }, { voteCount: null }] });
   });
 
   const setTimer = async (topicId: string, kind: string, afterHours: number) =>

@@ -27,6 +27,8 @@ import { ModerationLogOutcomeCheck1765332000000 } from '../../migrations/1765332
 import { ModerationLogSealed1765335600000 } from '../../migrations/1765335600000-moderation-log-sealed';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { ContentVersions1765328400000 } from '../../migrations/1765328400000-content-versions';
+import { PollClosingsTold1765350000000 } from '../../migrations/1765350000000-poll-closings-told';
+import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
@@ -1053,6 +1055,35 @@ describe('migrations', () => {
     await migrateDatabase(t.db.url);
     expect((await outcomes([undone]))[0].outcome).toBe('REJECTED');
     expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  });
+
+  it('counts the closings of polls already past their time as told, once, and indexes those still to tell (migration 1765350000000)', async () => {
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const member = await makeUser(t);
+    const topic = await createTopic(t, member.token, board);
+    const posts = [topic.firstPostId];
+    for (let i = 0; i < 3; i++) posts.push((await reply(t, member.token, topic.id, `Reply ${i}`)).id);
+    await undo(backTo('PollClosingsTold1765350000000'));
+    // Past its time; ahead of it; past it but closed by hand before; with no time.
+    const polls = [newId(), newId(), newId(), newId()];
+    const at = [`now() - interval '1 hour'`, `now() + interval '1 hour'`, `now() - interval '1 hour'`, 'NULL'];
+    for (const [i, id] of polls.entries()) {
+      await t.sql(
+        `INSERT INTO polls (id, post_id, question, kind, min_choices, max_choices, results, public_voters, closes_at, closed_at, news, version)
+         VALUES ($1, $2, 'Which?', 'SINGLE', 1, 1, 'ALWAYS', false, ${at[i]}, $3::timestamptz, 2, 5)`,
+        [id, posts[i], i === 2 ? new Date(Date.now() - 7_200_000) : null],
+      );
+    }
+    const state = () => t.sql(`SELECT news, version, closing_told_at IS NOT DISTINCT FROM closes_at AS told FROM polls WHERE id = ANY($1::uuid[]) ORDER BY array_position($1::uuid[], id)`, [polls]);
+    await migrateDatabase(t.db.url);
+    const expected = [{ news: 3, version: 6, told: true }, { news: 2, version: 5, told: false }, { news: 2, version: 5, told: false }, { news: 2, version: 5, told: true }];
+    expect(await state()).toEqual(expected);
+    expect(await t.sql(`SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('polls_closing_untold')`)).toEqual([{ indisvalid: true }]);
+    // Again: nothing more counted; and the job finds nothing to tell among them.
+    await runUp(new PollClosingsTold1765350000000());
+    expect(await state()).toEqual(expected);
+    await t.get(PollsService).tellClosings();
+    expect(await state()).toEqual(expected);
   });
 
   it('takes no outcome but a ContentOutcome in the moderation log, checked without holding the log while existing entries are read (migration 1765332000000)', async () => {

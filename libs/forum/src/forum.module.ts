@@ -36,7 +36,7 @@ import { UserSuggestionsResolver } from './mentions/user-suggestions.resolver';
 import { UserSuggestionsService } from './mentions/user-suggestions.service';
 import { PollsRepository } from './polls/polls.repository';
 import { PollOptionsResolver, PollsResolver } from './polls/polls.resolver';
-import { PollsService } from './polls/polls.service';
+import { POLL_CLOSINGS_CHECK_MS, PollsService } from './polls/polls.service';
 
 /** Topics, posts, revisions, the rebake of stored rendered HTML (ContentRebake), the use of the content versions sequence (ContentVersionsUsage, checked hourly), reactions, accepted answers, read state, bookmarks (and their reminders), drafts, topic timers, site-wide pins, tag counts, @mention suggestions and polls. */
 @Module({
@@ -54,6 +54,7 @@ export class ForumModule implements OnModuleInit {
     private readonly timers: TopicTimersService,
     private readonly bookmarks: BookmarksService,
     private readonly versions: ContentVersionsUsage,
+    private readonly polls: PollsService,
   ) {}
 
   onModuleInit(): void {
@@ -63,5 +64,6 @@ export class ForumModule implements OnModuleInit {
     // Soon after the worker starts (when no process checked within the hour), then hourly: how
     // much of content_versions is used, a warning in the log past CONTENT_VERSIONS_WARN_PERCENT.
     this.jobs.register('content-versions-usage', CONTENT_VERSIONS_CHECK_MS, () => this.versions.check());
+    this.jobs.register('tell-poll-closings', POLL_CLOSINGS_CHECK_MS, () => this.polls.tellClosings());
   }
 }

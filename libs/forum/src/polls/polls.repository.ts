@@ -5,7 +5,10 @@ import { AccessService } from '../../../access/src/access.service';
 import { ContentState, TopicKind } from '../forum.enums';
 import { PollKind, PollResults, PollRow } from './poll.model';
 
-/** Closed by hand, or past its closing time: read at query time, so no job closes a poll. */
+/**
+ * Closed by hand, or past its closing time: read at query time (a vote a moment after the time
+ * is refused whether or not the passing was told yet: `CLOSING_UNTOLD`).
+ */
 const CLOSED = `(pl.closed_at IS NOT NULL OR COALESCE(pl.closes_at <= now(), false))`;
 const POLL_COLUMNS = `pl.id, pl.post_id, pl.question, pl.kind, pl.min_choices, pl.max_choices, pl.results, pl.public_voters, pl.closes_at,
   ${CLOSED} AS closed, pl.voter_count, pl.version,
@@ -37,7 +40,8 @@ export interface PollPushRow extends PollRow {
 /**
  * A poll as a live push reads it, with what orders its pushes to readers who see no counts
  * (`LiveGateway.pushPoll`): `news`, how many of its changes every reader hears of (an edit, a
- * closing, a reopening: `NEWS_CHANGE`), read with its `version` (pushed-versions.ts' `fullVersion`).
+ * closing, a reopening: `NEWS_CHANGE`; a closing by its time: `NEWS`), read with its `version`
+ * and `closed` in one statement (pushed-versions.ts' `fullVersion`).
  */
 export interface PollNewsRow extends PollPushRow {
   news: number;
@@ -45,10 +49,10 @@ export interface PollNewsRow extends PollPushRow {
 
 /**
  * The events a poll's changes emit, which decide who hears them (`LiveGateway.pushPoll`): NEWS,
- * a change every reader hears of, with or without the counts (its creation, an edit, a closing, a
- * reopening), and VOTED, a vote, which only those who see the counts hear of. Which a change
- * emits is decided here alone, with what it writes (`PollChange`): a change that raises `news`
- * (`NEWS_CHANGE`) emits NEWS, a vote (which never does) VOTED,
+ * a change every reader hears of, with or without the counts (its creation, an edit, a closing by
+ * hand or by its time, a reopening), and VOTED, a vote, which only those who see the counts hear
+ * of. Which a change emits is decided here alone, with what it writes (`PollChange`): a change
+ * that raises `news` (`NEWS_CHANGE`, `CLOSING_TOLD`) emits NEWS, a vote (which never does) VOTED,
  * and a creation NEWS at `news`' first value (0); so every push to readers without counts carries
  * a news version no push before it carried with another state (live-order e2e checks it for
  * every kind of change).
@@ -63,11 +67,29 @@ export interface PollChange {
 }
 
 /**
+ * A closing time the poll's `news` does not count yet (`pl`): set, not preceded by a closing by
+ * hand (which counted as news then), and not told (`closing_told_at`: the closing time whose
+ * passing `news` counts, migration 1765350000000). Once it passes the poll is closed (`CLOSED`),
+ * and until the job tells it (`CLOSING_TOLD`) the poll's pushes read its news one higher
+ * (`NEWS`), so no push of the closed poll carries the news an open one was pushed with.
+ */
+const CLOSING_UNTOLD = `(pl.closed_at IS NULL AND pl.closes_at IS NOT NULL AND pl.closing_told_at IS DISTINCT FROM pl.closes_at)`;
+
+/** The poll's news as its pushes carry it: `news`, and one more for a closing time passed and not told yet (`CLOSING_UNTOLD`). */
+const NEWS = `pl.news + CASE WHEN ${CLOSING_UNTOLD} AND pl.closes_at <= now() THEN 1 ELSE 0 END`;
+
+/**
  * What a change every reader of a poll hears of (an edit, a closing, a reopening) writes besides
  * its own columns, in its one UPDATE of `polls pl` under the poll's row lock: the version, and
- * the news with it.
+ * the news with it; two news for a poll whose closing time is untold (`CLOSING_UNTOLD`), the
+ * first that closing's: a push that read the poll past that time before this change committed
+ * carried it (`NEWS`), closed, whatever this change makes of the poll. The job's telling of a
+ * closing writes the one (`CLOSING_TOLD`).
  */
-const NEWS_CHANGE = `version = pl.version + 1, news = pl.news + 1`;
+const NEWS_CHANGE = `version = pl.version + 1, news = pl.news + 1 + CASE WHEN ${CLOSING_UNTOLD} THEN 1 ELSE 0 END`;
+
+/** What the job writes of a poll whose closing time passed (`tellClosings`): the news `NEWS` read for it, now counted, and the version. */
+const CLOSING_TOLD = `version = pl.version + 1, news = pl.news + 1, closing_told_at = pl.closes_at`;
 
 /** A poll as a vote reads it under its lock: with what decides whether the voter reads its post and topic, and whether they take votes. */
 export interface PollVoteRow extends PollPushRow {
@@ -355,6 +377,29 @@ export class PollsRepository {
     return this.newsChange(m, closed ? `closed_at = now()` : `closed_at = NULL, closes_at = CASE WHEN pl.closes_at <= now() THEN NULL ELSE pl.closes_at END`, [pollId]);
   }
 
+  /**
+   * Tells up to `limit` polls whose closing time passed and is not told yet (`CLOSING_UNTOLD`),
+   * soonest first: `CLOSING_TOLD` written to each, under its row lock, in the caller's
+   * transaction; their versions and places, for the NEWS each emits. A poll another transaction
+   * holds (a management, a vote, another node's job) is skipped (SKIP LOCKED), for the next run;
+   * the condition is checked again on the row as locked, so a closing is told once, whichever
+   * node's job comes first, and a poll reopened or given another time meanwhile is left alone.
+   * Reads `now()`, the database's clock, as `CLOSED` does: a node's own clock never tells a
+   * closing the polls' reads do not see passed yet.
+   */
+  async tellClosings(m: Queryable, limit: number): Promise<Array<{ id: string; version: number; post_id: string; topic_id: string; space_id: string }>> {
+    const due = `${CLOSING_UNTOLD} AND pl.closes_at <= now()`;
+    return rowsOf(
+      await m.query(
+        `UPDATE polls pl SET ${CLOSING_TOLD}, updated_at = now() FROM posts p
+          WHERE pl.id IN (SELECT pl.id FROM polls pl WHERE ${due} ORDER BY pl.closes_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+            AND ${due} AND p.id = pl.post_id
+          RETURNING pl.id, pl.version, p.id AS post_id, p.topic_id, p.space_id`,
+        [limit],
+      ),
+    );
+  }
+
   /** Whether there was a poll to delete (its options and votes go with it). */
   async remove(m: Queryable, pollId: string): Promise<boolean> {
     return rowsOf(await m.query(`DELETE FROM polls WHERE id = $1 RETURNING id`, [pollId])).length > 0;
@@ -362,7 +407,7 @@ export class PollsRepository {
 
   /** For a live push: the poll's counts with its post's and topic's states, and its versions (`PollNewsRow`), in one statement. */
   async forPush(pollId: string): Promise<PollNewsRow | undefined> {
-    const [poll]: PollNewsRow[] = await this.ds.query(`${withPlace(', pl.news')} WHERE pl.id = $1`, [pollId]);
+    const [poll]: PollNewsRow[] = await this.ds.query(`${withPlace(`, ${NEWS} AS news`)} WHERE pl.id = $1`, [pollId]);
     return poll;
   }
 

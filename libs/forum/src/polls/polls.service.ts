@@ -22,6 +22,11 @@ import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** The furthest ahead a poll may close by itself. */
 const MAX_OPEN_DAYS = 365;
+/** How often the job tells polls whose closing time passed (`tellClosings`): their rooms hear of it within this. */
+export const POLL_CLOSINGS_CHECK_MS = 15_000;
+/** Polls told closed per transaction, and per run of the job. */
+const CLOSINGS_PER_BATCH = 100;
+const CLOSINGS_PER_RUN = 1000;
 /** Most voters one PollOption.voters lists. */
 export const MAX_VOTERS_LISTED = 100;
 
@@ -232,6 +237,27 @@ export class PollsService {
     // The answer as Post.poll reads it now, the vote committed (its counts with everyone's
     // votes), for the voter's rank as the vote judged it, as the management's answers are.
     return this.reread(viewer, poll, rank);
+  }
+
+  /**
+   * The job (every POLL_CLOSINGS_CHECK_MS, on whichever process runs the jobs): tells every poll
+   * whose closing time passed (`PollsRepository.tellClosings`: its news raised once, under its
+   * row lock), in transactions of CLOSINGS_PER_BATCH, each emitting NEWS for its polls, so their
+   * rooms hear them closed, with a version above every push of them open. At most
+   * CLOSINGS_PER_RUN a run; the rest wait for the next. How many it told.
+   */
+  async tellClosings(): Promise<number> {
+    let told = 0;
+    while (told < CLOSINGS_PER_RUN) {
+      const n = await this.uow.run(async (tx) => {
+        const polls = await this.repo.tellClosings(tx, CLOSINGS_PER_BATCH);
+        for (const p of polls) await tx.emit(this.event({ event: PollEvent.NEWS, version: p.version }, p.id, p));
+        return polls.length;
+      });
+      told += n;
+      if (n < CLOSINGS_PER_BATCH) break;
+    }
+    return told;
   }
 
   /** For a live push: the poll with its counts, its post's and topic's states, and its versions. */
