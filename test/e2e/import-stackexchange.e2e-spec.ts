@@ -1547,6 +1547,14 @@ describe('import:stackexchange', () => {
         // Three questions, two answers, three comments, and the two answers again: the comments moved their numbers.
         events: 10,
       });
+      // Closing the duplicate, in the links' pass (the run's last), draws its version from the
+      // shared sequence (next_version): past every version the earlier passes drew. Counted on from
+      // the version its insert drew in the questions' pass, it would stay below the answers' and comments'.
+      const dup = await one(
+        `SELECT (SELECT version FROM topics WHERE id = $1) AS closed, (SELECT max(version) FROM posts WHERE space_id = $2) AS latest`,
+        [await linked(source, 'question', '20'), space.id],
+      );
+      expect(dup.closed).toBeGreaterThan(dup.latest);
 
       const topicId = (await linked(source, 'question', '10'))!;
       const post = async (kind: string, ext: string) => (await linked(source, kind, ext))!;
