@@ -74,6 +74,8 @@ describe('content_versions use', () => {
   });
 
   it('warns once an hour at most for the whole site (the job keeps to its hour), never per read', async () => {
+    // Registered hourly: past DUE_CHECK_MS, so every process's scheduler keeps it to job_runs (not a tick of its own each).
+    expect(jobs.intervalOf('content-versions-usage')).toBe(3600_000);
     await setval(MAX - 10);
     // Reads (the CLI's) log nothing.
     await usage.read();
