@@ -8,6 +8,7 @@ import { TRANSACTION_ATTEMPTS } from '../../libs/core/src/database/unit-of-work'
 import { AppError } from '../../libs/core/src/errors';
 import { newId } from '../../libs/core/src/ids';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
+import { ERASED_IMPORT_DIGEST } from '../../libs/identity/src/users/erased-import-digest';
 import {
   convertDumpBody,
   convertDumpComment,
@@ -986,6 +987,36 @@ describe('import:stackexchange', () => {
       await run({ dir, space: space.slug });
       expect(await one(`SELECT handle, display_name FROM users WHERE id = $1`, [userId])).toEqual({ handle: anonymised.handle, display_name: 'Deleted user' });
       expect(await one(`SELECT display_name FROM users WHERE id = $1`, [await linked(source, 'user', '1')])).toEqual({ display_name: 'Gdpr One' });
+    });
+
+    it('keeps no digest of an anonymised account’s old profile on its link, and no re-run, changed dump or not, writes one again or gives the profile back', async () => {
+      const { dir, space, source } = await craft('anonymised-digest', ['Erased One', 'Erased Two', 'Erased Three']);
+      const profile = { AboutMe: '<p>I brew at home</p>', Location: 'Ghent', WebsiteUrl: 'https://erased.example.org' };
+      const dumpUsers = (over: Record<string, string> = {}) =>
+        users(['Erased One', 'Erased Two', 'Erased Three']).map((u) => (u.Id === '2' ? { ...u, ...profile, ...over } : u));
+      writeDumpFile(dir, 'Users.xml', 'users', dumpUsers());
+      await run({ dir, space: space.slug });
+      const userId = (await linked(source, 'user', '2'))!;
+      const digest = async () => (await one(`SELECT digest FROM import_links WHERE source = $1 AND kind = 'user' AND external_id = '2'`, [source])).digest;
+      const account = () => one(`SELECT display_name, bio, bio_html, location, website FROM users WHERE id = $1`, [userId]);
+      expect(await digest()).toMatch(/^raw1:/);
+      expect(await account()).toMatchObject({ display_name: 'Erased Two', location: 'Ghent', website: 'https://erased.example.org' });
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: userId }, { token: admin.token }));
+      const erased = { display_name: 'Deleted user', bio: null, bio_html: null, location: null, website: null };
+      // The digest was a hash of the person's name, about, place and site: it goes with them; the link stays.
+      expect(await digest()).toBe(ERASED_IMPORT_DIGEST);
+      expect(await linked(source, 'user', '2')).toBe(userId);
+      // The same dump again, then one that changes the person's row: the account stays anonymised, its link marked.
+      for (const over of [{}, { DisplayName: 'Erased Two, back', AboutMe: '<p>Back again</p>', Location: 'Bruges' }] as Array<Record<string, string>>) {
+        writeDumpFile(dir, 'Users.xml', 'users', dumpUsers(over));
+        const again = await run({ dir, space: space.slug });
+        expect(again.users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+        expect(await account()).toEqual(erased);
+        expect(await digest()).toBe(ERASED_IMPORT_DIGEST);
+      }
+      // No second account was made for the person either.
+      expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE display_name LIKE 'Erased Two%'`)).toEqual([{ n: 0 }]);
     });
 
     it('leaves an account anonymised while a re-run reads it as it is: the run’s rename waits for the deletion and finds it deleted', async () => {

@@ -30,6 +30,7 @@ import { ContentVersions1765328400000 } from '../../migrations/1765328400000-con
 import { PollClosingsTold1765350000000 } from '../../migrations/1765350000000-poll-closings-told';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
+import { ERASED_IMPORT_DIGEST } from '../../libs/identity/src/users/erased-import-digest';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
@@ -808,6 +809,48 @@ describe('migrations', () => {
     }
     expect(await t.sql(`SELECT DISTINCT space_id FROM review_items WHERE id = ANY($1::uuid[])`, [stale])).toEqual([{ space_id: s2.id }]);
     expect(await rows()).toEqual(before);
+  });
+
+  it('marks the import links of accounts anonymised before it, their digests of the old profile gone, and no other link, and indexes users’ links by account, concurrently (migration 1765346400000)', async () => {
+    const [gone, placeholder] = [await makeUser(t), await makeUser(t)];
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL WHERE id = $1`, [placeholder.id]);
+    await t.sql(`UPDATE users SET is_placeholder = true, email = NULL, password_hash = NULL, deleted_at = now() WHERE id = $1`, [gone.id]);
+    const source = `stackexchange:erased-${newId()}`;
+    // As earlier releases left them: the anonymised account's link kept the dump's digest (or none, made before digests); a post it wrote has its own.
+    const links: Array<[string, string, string, string | null]> = [
+      ['user', '1', gone.id, 'raw1:of-the-person'],
+      ['user', '2', placeholder.id, 'raw1:of-someone-else'],
+      ['post', '10', newId(), 'raw1:of-a-post'],
+    ];
+    for (const [kind, ext, id, digest] of links) {
+      await t.sql(`INSERT INTO import_links (source, kind, external_id, local_id, digest) VALUES ($1, $2, $3, $4, $5)`, [source, kind, ext, id, digest]);
+    }
+    await t.sql(`INSERT INTO import_links (source, kind, external_id, local_id) VALUES ($1, 'user', '3', $2)`, [`${source}-older`, gone.id]);
+    const index = () => t.sql(`SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('import_links_user_local_idx')`);
+    await undo(backTo('ImportLinksErased1765346400000'));
+    expect(await index()).toEqual([]);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('ImportLinksErased1765346400000'));
+    expect(await index()).toEqual([{ valid: true }]);
+    expect(await t.sql(`SELECT source, kind, external_id, digest FROM import_links WHERE source LIKE $1 ORDER BY source, kind, external_id`, [`${source}%`])).toEqual([
+      { source, kind: 'post', external_id: '10', digest: 'raw1:of-a-post' },
+      { source, kind: 'user', external_id: '1', digest: ERASED_IMPORT_DIGEST },
+      { source, kind: 'user', external_id: '2', digest: 'raw1:of-someone-else' },
+      { source: `${source}-older`, kind: 'user', external_id: '3', digest: ERASED_IMPORT_DIGEST },
+    ]);
+    // The anonymisation's write of the mark can find the link by the index (a table this small is read whole unless told otherwise).
+    const runner = t.ds.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      await runner.query(`SET LOCAL enable_seqscan = off`);
+      const [{ 'QUERY PLAN': plan }] = await runner.query(
+        `EXPLAIN (FORMAT JSON) UPDATE import_links SET digest = 'erased' WHERE kind = 'user' AND local_id = $1 AND digest IS DISTINCT FROM 'erased'`,
+        [gone.id],
+      );
+      expect(JSON.stringify(plan)).toContain('import_links_user_local_idx');
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
   });
 
   it('indexes review items by target, concurrently, and moveTopic and movePosts still take exactly the moved content’s items, open or decided, with it (migration 1765292400000)', async () => {

@@ -15,6 +15,7 @@ import { TAG_RE, TITLE_MAX, TITLE_MIN } from '../topics/dto/topic.inputs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { BIO_MAX, DISPLAY_NAME_MAX, UpdateProfileInput } from '../../../identity/src/users/dto/update-profile.input';
+import { ERASED_IMPORT_DIGEST } from '../../../identity/src/users/erased-import-digest';
 import { BOARD_NAME_MAX, SLUG } from '../../../spaces/src/dto/space.inputs';
 
 /**
@@ -243,7 +244,8 @@ function digestOf(...parts: unknown[]): string {
  * from before digests were kept) is compared with the local row, once (`differs`); one of the old
  * kind, a hash of the conversion of its day, cannot tell the dump's changes from the conversion's
  * and is taken as unchanged (the run then stores its digest of the new kind); else the digests
- * are compared.
+ * are compared. The link of an anonymised account holds ERASED_IMPORT_DIGEST, of no kind: unchanged,
+ * and kept (`rememberDigests`).
  */
 function dumpChanged(stored: string | null, digest: string, differs: () => boolean): boolean {
   if (stored === null) return differs();
@@ -762,7 +764,10 @@ class StackExchangeImport {
    * display name and unique case-insensitively, and the profile the dump tells
    * (convertDumpProfile). A re-run refreshes the display name and profile of an account that is
    * still a placeholder when the dump changed its row since the last run (`digestOf` of the
-   * fields they are made of), so a local change of them stays until the dump's own.
+   * fields they are made of), so a local change of them stays until the dump's own. An account
+   * anonymised since (deleteMyAccount, anonymizeUser) stays as it is: its link, kept so that the
+   * run finds it rather than make the person again, holds no digest of the dump's profile any
+   * more (ERASED_IMPORT_DIGEST), and no run writes one there again.
    */
   private async importUsers(rows: Row[]): Promise<Batch> {
     const users = rows
@@ -1451,10 +1456,13 @@ class StackExchangeImport {
    */
   private async rememberDigests(rows: Array<{ kind: string; ext: string; digest: string }>): Promise<void> {
     if (!rows.length) return;
+    // Never over the mark an anonymisation left in place of a user's digest: that hash of the
+    // dump's profile would be a derivative of the erased person again. An anonymisation under way
+    // holds the link (it writes the mark in its transaction): this waits for it, then reads the mark.
     await this.query(
       `UPDATE import_links l SET digest = r.digest FROM jsonb_to_recordset($2::jsonb) AS r(kind text, ext text, digest text)
-        WHERE l.source = $1 AND l.kind = r.kind AND l.external_id = r.ext AND l.digest IS DISTINCT FROM r.digest`,
-      [this.source, JSON.stringify(rows)],
+        WHERE l.source = $1 AND l.kind = r.kind AND l.external_id = r.ext AND l.digest IS DISTINCT FROM r.digest AND l.digest IS DISTINCT FROM $3`,
+      [this.source, JSON.stringify(rows), ERASED_IMPORT_DIGEST],
     );
   }
 

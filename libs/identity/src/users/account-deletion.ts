@@ -11,6 +11,7 @@ import { SessionsService } from '../sessions/sessions.service';
 import { GlobalRoleEnum, toUserModel, UserModel, UserRow } from './user.model';
 import { ACCOUNT_LOCK, USER_COLUMNS, UsersRepository } from './users.repository';
 import { GroupMemberships } from '../groups/group-memberships';
+import { ERASED_IMPORT_DIGEST } from './erased-import-digest';
 
 /** What an anonymised account is called: its handle is `deleted-<8 hex>`, unique, and fits the handles' CHECK. */
 export const DELETED_DISPLAY_NAME = 'Deleted user';
@@ -144,7 +145,7 @@ export class AccountDeletionService {
     );
     // What is about the person, not the community's: who they are with (groups and requests to join them, grants,
     // ignores both ways), what they follow, read (and the announcements they put away), keep (bookmarks) and were writing (drafts), their
-    // settings and their news; the articles it owned, which nobody owns then. Votes (idea and poll votes), reactions, ratings
+    // settings and their news; the articles it owned, which nobody owns then; the digest an import kept of their profile in a dump. Votes (idea and poll votes), reactions, ratings
     // and credits stay with the content they count for.
     // Its groups as any member leaves them (logged by ids alone, live rooms told), after its row:
     // the account first, then the groups, as every write that holds an account takes them. Its
@@ -170,9 +171,12 @@ export class AccountDeletionService {
             pd AS (DELETE FROM topic_pin_dismissals WHERE user_id = $1),
             -- A duty it held: the articles it owned are owned by nobody now, kept up to date by their
             -- authors and the space's editors, as the column's ON DELETE SET NULL meant for an account that goes.
-            ao AS (UPDATE articles SET owner_user_id = NULL, version = version + 1, updated_at = now() WHERE owner_user_id = $1)
+            ao AS (UPDATE articles SET owner_user_id = NULL, version = version + 1, updated_at = now() WHERE owner_user_id = $1),
+            -- What a dump said of the person (a hash of their old profile there) goes with the profile: the link itself
+            -- stays, so a re-import finds the account and leaves it anonymised rather than making the person again.
+            il AS (UPDATE import_links SET digest = $2 WHERE kind = 'user' AND local_id = $1 AND digest IS DISTINCT FROM $2)
        DELETE FROM user_visits WHERE user_id = $1`,
-      [user.id],
+      [user.id, ERASED_IMPORT_DIGEST],
     );
     await tx.emit({ type: USER_ANONYMIZED, aggregateType: 'user', aggregateId: user.id, payload: { userId: user.id } });
     return row;
