@@ -274,6 +274,19 @@ describe('accounts and sessions', () => {
     }
   });
 
+  it('refuses the same bad handles in sign-up, user(handle:) and search’s authorHandle alike: BAD_USER_INPUT, the one message', async () => {
+    const said = async (res: Awaited<ReturnType<typeof t.gql>>) => {
+      const err = expectError(res, 'BAD_USER_INPUT');
+      return (err.extensions.fields as Array<{ field: string; message: string }>).map((f) => f.message);
+    };
+    for (const [i, h] of ['ab', 'x'.repeat(HANDLE_MAX + 1), 'al.ice', 'ünïcode', 'ab\u200bc', ''].entries()) {
+      const signUpSays = await said(await signUp({ email: `same-rule-${i}@example.com`, handle: h, password: 'long enough password' }));
+      const userSays = await said(await t.gql(`query($h: String!) { user(handle: $h) { id } }`, { h }));
+      const searchSays = await said(await t.gql(`query($f: SearchFilter) { search(query: "coffee", filter: $f) { edges { node { score } } } }`, { f: { authorHandle: h } }));
+      expect({ h, signUpSays, userSays, searchSays }).toEqual({ h, signUpSays: [HANDLE_RULE], userSays: [HANDLE_RULE], searchSays: [HANDLE_RULE] });
+    }
+  });
+
   it('lets admins change roles, never demoting the last admin', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const member = await makeUser(t);

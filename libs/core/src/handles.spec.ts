@@ -3,9 +3,10 @@ import { validateSync } from 'class-validator';
 import { ContentRenderer } from '../../content/src/renderer';
 import { handleCandidates } from '../../forum/src/import/stackexchange';
 import { SignUpInput } from '../../identity/src/auth/dto/auth.inputs';
+import { UserHandleArgs } from '../../identity/src/users/dto/user-handle.args';
 import { SearchFilter } from '../../search/src/search.model';
 import { semEvalHandle } from '../../search/src/eval/semeval';
-import { HANDLE_MAX, isStoredHandle } from './handles';
+import { HANDLE_MAX, HANDLE_RULE, isStoredHandle } from './handles';
 
 /** Handles and near-handles: lengths at and past the bounds, each character class, look-alikes. */
 const CASES = [
@@ -31,7 +32,27 @@ function mentionOf(handle: string): { collected: boolean; linked: boolean } {
   return { collected: mentions.length === 1 && mentions[0] === stored, linked: html.includes(`data-handle="${stored}"`) };
 }
 
+/** What each input that takes a handle says of one: the refusals of its handle field (class-validator's constraint name, and its message). */
+function refusals(handle: string): Record<string, Array<Record<string, string>>> {
+  const of = (target: object, property: string) => validateSync(target).filter((e) => e.property === property).map((e) => e.constraints ?? {});
+  return {
+    signUp: of(plainToInstance(SignUpInput, { email: 'a@e.example', handle, password: 'long enough password' }), 'handle'),
+    user: of(plainToInstance(UserHandleArgs, { handle }), 'handle'),
+    search: of(plainToInstance(SearchFilter, { authorHandle: handle }), 'authorHandle'),
+  };
+}
+
 describe('the handle rule, shared', () => {
+  it.each([...CASES, ` ${CASES[0]} `, '', ' '])('is refused alike by sign-up, user(handle:) and search, with the one message: %j', (handle) => {
+    const { signUp, user, search } = refusals(handle);
+    expect({ user, search }).toEqual({ user: signUp, search: signUp });
+    expect(signUp).toEqual(signUpTakes(handle) ? [] : [{ matches: HANDLE_RULE }]);
+  });
+
+  it('leaves an absent authorHandle alone: search without one filters by nobody', () => {
+    expect(validateSync(plainToInstance(SearchFilter, {}))).toEqual([]);
+  });
+
   it.each(CASES)('is the same for sign-up, search, @mentions and the stored form: %j', (handle) => {
     const takes = signUpTakes(handle);
     expect({ search: searchTakes(handle), mention: mentionOf(handle), stored: isStoredHandle(handle.toLowerCase()) }).toEqual({

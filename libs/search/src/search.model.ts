@@ -3,14 +3,13 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsBoolean, IsEnum, IsInt, IsOptional, IsString, IsUUID, Matches, Max, Min, ValidateNested } from 'class-validator';
 import { Type } from 'class-transformer';
 import { trim } from '../../core/src/graphql/transforms';
-import { MaxCharacters } from '../../core/src/graphql/validators';
+import { HandleText, MaxCharacters } from '../../core/src/graphql/validators';
 import { PageArgs, PageInfo } from '../../core/src/graphql/pagination';
 import { TopicKind } from '../../forum/src/forum.enums';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { TAG_RE } from '../../forum/src/topics/dto/topic.inputs';
 import { ID_VERSION } from '../../core/src/ids';
-import { HANDLE_RE } from '../../core/src/handles';
 
 export const QUERY_MAX = 300;
 /** Deep pages cost the most and serve nobody: relevance past this is noise. */
@@ -44,7 +43,7 @@ export class SearchFilter {
   tags?: string[];
 
   @Field({ nullable: true })
-  @IsOptional() @Transform(trim) @IsString() @Matches(HANDLE_RE, { message: 'must be a handle' })
+  @HandleText({ optional: true })
   authorHandle?: string;
 
   @Field({ nullable: true, description: 'Moderators only: include pending, hidden and deleted contributions of the spaces they moderate.' })

@@ -1,5 +1,6 @@
 import { Transform } from 'class-transformer';
-import { IsOptional, IsString, ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
+import { IsOptional, IsString, Matches, ValidateBy, ValidateIf, ValidationOptions } from 'class-validator';
+import { HANDLE_RE, HANDLE_RULE } from '../handles';
 import { trim } from './transforms';
 
 /**
@@ -210,3 +211,13 @@ export const SingleLineText = trimmedText(() => IsSingleLine());
  * (IsOptional first), and an empty text is refused: for a text whose empty means none, OptionalPlainText.
  */
 export const PlainText = trimmedText(() => IsPlainText());
+
+/**
+ * A handle as a client types it, wherever one is taken (sign-up's `handle`, `user(handle:)`,
+ * search's `authorHandle`): trimmed, then held to the one handle rule (HANDLE_RE, any case) and
+ * refused, whatever else it is (no text at all included), with the rule's one message
+ * (HANDLE_RULE), so every input refuses the same handles alike. With `optional`, absent or null
+ * sets nothing (IsOptional first).
+ */
+export const HandleText = ({ optional = false }: { optional?: boolean } = {}): PropertyDecorator =>
+  stacked(...(optional ? [IsOptional()] : []), Transform(trim), Matches(HANDLE_RE, { message: HANDLE_RULE }));

@@ -1,12 +1,12 @@
 import { applyDecorators } from '@nestjs/common';
 import { Field, InputType, ObjectType } from '@nestjs/graphql';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Length, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { IsEmail, IsOptional, IsString, Length, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { DISPLAY_NAME_MAX } from '../../users/dto/update-profile.input';
 import { UserModel } from '../../users/user.model';
 import { trim } from '../../../../core/src/graphql/transforms';
-import { MaxCharacters, MinCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
-import { HANDLE_MAX, HANDLE_MIN, HANDLE_RE, HANDLE_RULE } from '../../../../core/src/handles';
+import { HandleText, MaxCharacters, MinCharacters, SingleLineText } from '../../../../core/src/graphql/validators';
+import { HANDLE_MAX, HANDLE_MIN } from '../../../../core/src/handles';
 
 /** Trimmed, and the same letters whichever way they were typed: é as one character, or e and its accent. */
 const trimmedComposed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().normalize('NFC') : value);
@@ -57,8 +57,7 @@ export class SignUpInput {
   email!: string;
 
   @Field({ description: `${HANDLE_MIN}–${HANDLE_MAX} characters of a-z, 0-9, _ and -; stored lower-case.` })
-  @Transform(trim)
-  @Matches(HANDLE_RE, { message: HANDLE_RULE })
+  @HandleText()
   handle!: string;
 
   @NewPassword()
