@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { SaxesParser } from 'saxes';
 import { DataSource } from 'typeorm';
@@ -90,6 +91,44 @@ export function semEvalHandle(sourceId: string): string {
 }
 
 /**
+ * The placeholder handles of a set's users, one each and none twice: `semEvalHandle` of each id,
+ * except where ids make the same one (`U12` and `u12`, `U.12` and `U12`, two long ids alike in
+ * their first characters; users.handle is unique case-insensitively, so the import failed on
+ * them). Then each of those ids gets that handle cut to make room for `-` and the start of its
+ * id's SHA-256 (8 hex digits; more, should that be taken too). The same ids make the same handles,
+ * whatever their order: a handle depends on the id and the ids it collides with, and the
+ * lengthening goes in id order.
+ */
+export function semEvalHandles(sourceIds: Iterable<string>): Map<string, string> {
+  const byBase = new Map<string, string[]>();
+  for (const id of new Set(sourceIds)) {
+    const base = semEvalHandle(id);
+    byBase.set(base, [...(byBase.get(base) ?? []), id]);
+  }
+  const handles = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const [base, ids] of byBase) {
+    if (ids.length === 1) {
+      handles.set(ids[0], base);
+      taken.add(base);
+    }
+  }
+  const shared = [...byBase].filter(([, ids]) => ids.length > 1).flatMap(([base, ids]) => ids.map((id) => ({ id, base })));
+  for (const { id, base } of shared.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    const hash = createHash('sha256').update(id).digest('hex');
+    for (let n = 8; ; n++) {
+      if (n > HANDLE_MAX - 'ql--'.length) throw new Error(`No free handle for the SemEval user ${JSON.stringify(id)}`);
+      const handle = `${base.slice(0, HANDLE_MAX - n - 1)}-${hash.slice(0, n)}`;
+      if (taken.has(handle)) continue;
+      handles.set(id, handle);
+      taken.add(handle);
+      break;
+    }
+  }
+  return handles;
+}
+
+/**
  * Writes the related threads into a fresh space as QUESTION topics, their comments as
  * replies (authors as placeholder users), and returns related question id → topic id.
  * For evaluation databases only: it bypasses the write path (no outbox, no automod).
@@ -100,12 +139,13 @@ export async function importSemEvalThreads(ds: DataSource, set: SemEvalSet): Pro
   await ds.query(`INSERT INTO spaces (id, slug, name, visibility, language) VALUES ($1, 'semeval', 'SemEval 2016 Qatar Living', 'PUBLIC', 'en')`, [spaceId]);
   await ds.query(`INSERT INTO boards (id, space_id, kind, slug, name) VALUES ($1, $2, 'FORUM', 'threads', 'Threads')`, [boardId, spaceId]);
   const users = new Map<string, string>();
+  const handles = semEvalHandles(set.threads.flatMap((th) => [th.userId, ...th.comments.map((c) => c.userId)]));
   const userOf = (sourceId: string, name: string) => {
     let id = users.get(sourceId);
     if (!id) {
       id = newId();
       users.set(sourceId, id);
-      userRows.push([id, semEvalHandle(sourceId), name || sourceId]);
+      userRows.push([id, handles.get(sourceId)!, name || sourceId]);
     }
     return id;
   };
