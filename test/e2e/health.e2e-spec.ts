@@ -315,6 +315,28 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(warn).toHaveBeenCalledTimes(2);
     });
 
+    it('logs each outage of a database that goes down again after coming back (flapping): a warning and a recovery each, the second counted from its own start', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      let clock = 0;
+      const db = await opened(undefined, () => clock);
+      const down = 'health check: the database is down (its statement failed)';
+      for (const outage of [1, 2]) {
+        // Down at one check, up at the next (10 s on); the connection is fresh each time, so what is held is its statement's answer.
+        relay.hold();
+        expect(await db.answers()).toBe(false);
+        clock += 10_000;
+        relay.release();
+        expect(await db.answers()).toBe(true);
+        clock += 10_000;
+        expect(warn).toHaveBeenCalledTimes(outage);
+        expect(info).toHaveBeenCalledTimes(outage);
+      }
+      expect(warn.mock.calls).toEqual([0, 1].map(() => [{ reason: { message: expect.stringMatching(/timeout/i) } }, down]));
+      // Each recovery counts from the check that found that outage, not the first outage's (20 s later).
+      expect(info.mock.calls).toEqual([0, 1].map(() => [{ downForMs: 10_000 }, 'health check: the database is up again, after 10 s down']));
+    });
+
     it('after shutdown, answers down without asking, and logs that, not a database down', async () => {
       const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
       const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
