@@ -42,6 +42,9 @@ describe('CoreModule.forRoot', () => {
     // @ts-expect-error nor does a Setting<unknown> carry a token of another type, to be given any value
     const loose: Setting = { provide: limits, useValue: 42 };
     expect(loose.provide).toBe(limits);
+    // @ts-expect-error nor is a token of a wider type one of a narrower (the brand holds its type both ways, not only as a value's)
+    const narrowed: SettingsToken<{ limit: number }> = settingsToken<unknown>('Wide');
+    expect(typeof narrowed).toBe('symbol');
     // What is right compiles: several tokens, each given a value of its own type, in any order.
     const right = [{ provide: clock, useValue: { now: () => 1 } }, { provide: limits, useValue: { limit: 1 } }];
     expect(CoreModule.forRoot({ config, databaseUrl, settings: right }).exports).toEqual(expect.arrayContaining([clock, limits]));
