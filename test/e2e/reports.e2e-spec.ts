@@ -281,7 +281,8 @@ describe('moderation: reports and the review queue', () => {
    * as it was, so the hash chain still verifies. The append-only trigger is off only while the
    * entry is rewritten.
    */
-  async function withLogEntryReworded(id: string, wording: string, check: () => Promise<void>): Promise<void> {
+  /** Runs `check` with log entry `id`'s `after` given `changes` (as an earlier release may have written it), then puts it back. */
+  async function withLogEntryAfter(id: string, changes: Record<string, unknown>, check: () => Promise<void>): Promise<void> {
     const [{ after }] = await t.sql(`SELECT after FROM moderation_log WHERE id = $1`, [id]);
     const rewrite = async (statement: string, params: unknown[]) => {
       await t.sql(`ALTER TABLE moderation_log DISABLE TRIGGER moderation_log_no_change`);
@@ -291,14 +292,20 @@ describe('moderation: reports and the review queue', () => {
         await t.sql(`ALTER TABLE moderation_log ENABLE TRIGGER moderation_log_no_change`);
       }
     };
-    await rewrite(`UPDATE moderation_log SET after = jsonb_set(after, '{action}', to_jsonb($2::text)) WHERE id = $1`, [id, wording]);
+    await rewrite(`UPDATE moderation_log SET after = after || $2::jsonb WHERE id = $1`, [id, JSON.stringify(changes)]);
     try {
-      expect((await t.sql(`SELECT after->>'action' AS action FROM moderation_log WHERE id = $1`, [id]))[0].action).toBe(wording);
       await check();
     } finally {
       await rewrite(`UPDATE moderation_log SET after = $2::jsonb WHERE id = $1`, [id, JSON.stringify(after)]);
     }
     expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  }
+
+  async function withLogEntryReworded(id: string, wording: string, check: () => Promise<void>): Promise<void> {
+    await withLogEntryAfter(id, { action: wording }, async () => {
+      expect((await t.sql(`SELECT after->>'action' AS action FROM moderation_log WHERE id = $1`, [id]))[0].action).toBe(wording);
+      await check();
+    });
   }
 
   it('tells the author the reason of the APPROVE that hid their post, not an earlier hiding’s, by what the APPROVE did, whatever its log entry’s wording', async () => {
@@ -332,11 +339,15 @@ describe('moderation: reports and the review queue', () => {
     // mod2's claim keeps the item open through mod's hiding (which would uphold it).
     expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod2.token }));
     expect(expectOk(await t.gql(MOD, { input: { postId: target.id, action: 'HIDE', reason: 'Off topic here' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
-    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE', reason: 'Threats get a post deleted' } }, { token: mod2.token }));
+    // A reason for the deletion is refused now (nothing shows it); an entry of an earlier release may carry one.
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE' } }, { token: mod2.token }));
     expect(await postState(target.id)).toBe('DELETED');
     expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: target.id }, { token: mod.token }));
     expect(await postState(target.id)).toBe('HIDDEN');
-    expect(expectOk(await t.gql(NOTE, { id: target.id }, { token: writer.token })).post.moderationNote).toBe('Hidden: Off topic here');
+    const [approve] = await t.sql(`SELECT id FROM moderation_log WHERE action = 'review.approve' AND target_id = $1`, [target.id]);
+    await withLogEntryAfter(approve.id, { authorReason: 'Threats get a post deleted' }, async () => {
+      expect(expectOk(await t.gql(NOTE, { id: target.id }, { token: writer.token })).post.moderationNote).toBe('Hidden: Off topic here');
+    });
   });
 
   it('counts a review’s APPROVE as who hid a moderator’s own post only when it hid it or upheld it hidden: one that found it deleted leaves them free to unhide what they hid themselves', async () => {
@@ -694,6 +705,48 @@ describe('moderation: reports and the review queue', () => {
     expectOk(await t.gql(RESOLVE, { input: { id: c.item.id, action: 'HIDE', ...twoReasons } }, { token: mod.token }));
     expect(await postState(c.shown.id)).toBe('HIDDEN');
     expect(await t.sql(`SELECT reason FROM sanctions WHERE user_id = $1`, [c.offender.id])).toEqual([{ reason: 'Mind the insults' }]);
+  });
+
+  it('refuses the reason of an APPROVE that deletes the content or finds it deleted, which its author never reads, unless it is its sanction’s (nothing written)', async () => {
+    const NOTE = `query($id: ID!) { post(id: $id) { moderationNote } }`;
+    const topic = await createTopic(t, author.token, board);
+    const reported = async (deletedByAuthor = false) => {
+      const offender = await makeUser(t);
+      const post = await reply(t, offender.token, topic.id, 'reported, then deleted');
+      expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: post.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+      if (deletedByAuthor) expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: post.id }, { token: offender.token }));
+      const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [post.id]);
+      return { offender, post, item: item.id as string };
+    };
+    const shown = await reported();
+    const gone = await reported(true);
+    const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+    const before = await snapshots.take();
+    const refusal = async (input: Record<string, unknown>) =>
+      expectError(await t.gql(RESOLVE, { input: { decision: 'APPROVE', ...input } }, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields as Array<{ field: string; message: string }>;
+    // Deleted by the APPROVE: its author is told of the removal (POST_REMOVED, no reason) and reads no note on a deleted post.
+    expect(await refusal({ id: shown.item, action: 'DELETE', reason: 'Threats get a post deleted' })).toEqual([
+      { field: 'reason', message: 'is what the author reads while the content is hidden: this APPROVE leaves it deleted, which shows its author no reason (with no sanction to take it)' },
+    ]);
+    // Found deleted (its author's own deletion): whatever the action, it stays deleted.
+    for (const action of [undefined, 'HIDE', 'NONE', 'DELETE']) {
+      expect((await refusal({ id: gone.item, ...(action ? { action } : {}), reason: 'Abusive' })).map((f) => f.field)).toEqual(['reason']);
+    }
+    // Beside a sanction's own reason, the decision's is not the sanction's either.
+    expect(await refusal({ id: shown.item, action: 'DELETE', reason: 'Threats', sanction: { kind: 'WARNING', reason: 'Mind the threats' } })).toEqual([
+      { field: 'reason', message: 'is the sanction’s reason when it has none of its own: this APPROVE leaves the content deleted, which shows its author no reason, and the sanction’s own reason is all the member reads' },
+    ]);
+    expect((await refusal({ id: gone.item, reason: 'Abusive', sanction: { kind: 'WARNING', reason: 'Mind the insults' } })).map((f) => f.field)).toEqual(['reason']);
+    expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+    expect(await postState(shown.post.id)).toBe('VISIBLE');
+    // With no sanction of its own, the decision's reason is the sanction's, which the member reads: taken.
+    expectOk(await t.gql(RESOLVE, { input: { id: gone.item, decision: 'APPROVE', reason: 'Abusive', sanction: { kind: 'WARNING' } } }, { token: mod.token }));
+    expect(await t.sql(`SELECT reason FROM sanctions WHERE user_id = $1`, [gone.offender.id])).toEqual([{ reason: 'Abusive' }]);
+    // Without it, the deletion is taken as asked; restored, the post shows no deletion's reason.
+    expectOk(await t.gql(RESOLVE, { input: { id: shown.item, decision: 'APPROVE', action: 'DELETE' } }, { token: mod.token }));
+    expect(await postState(shown.post.id)).toBe('DELETED');
+    expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: shown.post.id }, { token: mod.token }));
+    expect(expectOk(await t.gql(NOTE, { id: shown.post.id }, { token: shown.offender.token })).post.moderationNote).toBeNull();
   });
 
   it('keeps the queue to its moderators', async () => {

@@ -151,12 +151,16 @@ function approvedState(found: ContentState, action: ReviewAction | undefined): C
  * reads once it is hidden (`Post.moderationNote`), a sanction's reason when it has none of its
  * own, or the ban's reason of a ban proposal's APPROVE. Nothing reads either of a REJECT or an
  * IGNORE, of held content, an appeal (its `note` is what the appellant reads) or article feedback;
- * nor, with no sanction, the `reason` of an APPROVE that leaves the content shown (action NONE on
- * visible content, or held content, which is never hidden: judged on `post` as held), since the
- * author reads it only once the content is hidden. With a sanction, such an APPROVE's `reason`
- * (or a user report's) is the sanction's, which the member reads; beside a sanction's own
- * reason it would be read by nobody, and is refused: the one reason goes on the sanction, as the
- * reason Discourse's "agree and silence/suspend" asks goes on the penalty.
+ * nor, with no sanction, the `reason` of an APPROVE that leaves the content anything but hidden
+ * (judged on `post` as held): shown (action NONE on visible content, or held content, which is
+ * never hidden), or deleted (action DELETE, or a post found deleted), since the author reads it
+ * only while the content is hidden (`moderationNote` is for hidden and held posts alone; a
+ * removal's notice, POST_REMOVED, carries no reason; a post restored to hidden shows the reason of
+ * what hid it, never a deletion's; the moderation log and `audit:export` keep what was written, a
+ * record of the decision, not a reader of it: moderators' words go in `note`). With a sanction,
+ * such an APPROVE's `reason` (or a user report's) is the sanction's, which the member reads;
+ * beside a sanction's own reason it would be read by nobody, and is refused: the one reason goes
+ * on the sanction, as the reason Discourse's "agree and silence/suspend" asks goes on the penalty.
  */
 function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post: { state: ContentState } | null): void {
   const approve = input.decision === ReviewDecision.APPROVE;
@@ -166,14 +170,19 @@ function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post:
   }
   const sanctioned = (item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && !!input.sanction;
   const reasonRead = approve && (item.kind === 'BAN_PROPOSAL' || judgesContent(item) || sanctioned);
-  const leftShown = judgesContent(item) && !!post && (post.state === ContentState.VISIBLE || post.state === ContentState.PENDING) && approvedState(post.state, input.action) === post.state;
+  // What the APPROVE leaves the content as (null when it judges none, or the post is gone).
+  const left = approve && judgesContent(item) && post ? approvedState(post.state, input.action) : null;
+  const leftShown = left === ContentState.VISIBLE || left === ContentState.PENDING;
+  const leftDeleted = left === ContentState.DELETED;
   if (input.reason !== undefined && input.reason !== null) {
     if (!reasonRead) {
       fields.push({ field: 'reason', message: 'goes only with APPROVE of reports or automod flags (what the author reads, or a sanction’s reason) or of a ban proposal (the ban’s reason)' });
-    } else if (leftShown && !sanctioned && item.kind !== 'BAN_PROPOSAL') {
+    } else if (leftShown && !sanctioned) {
       fields.push({ field: 'reason', message: 'is what the author reads once the content is hidden: this APPROVE leaves it shown (with no sanction to take it)' });
-    } else if (sanctioned && input.sanction!.reason != null && (leftShown || !judgesContent(item))) {
-      fields.push({ field: 'reason', message: 'is the sanction’s reason when it has none of its own: this APPROVE hides nothing, and the sanction’s own reason is all the member reads' });
+    } else if (leftDeleted && !sanctioned) {
+      fields.push({ field: 'reason', message: 'is what the author reads while the content is hidden: this APPROVE leaves it deleted, which shows its author no reason (with no sanction to take it)' });
+    } else if (sanctioned && input.sanction!.reason != null && (leftShown || leftDeleted || !judgesContent(item))) {
+      fields.push({ field: 'reason', message: `is the sanction’s reason when it has none of its own: this APPROVE ${leftDeleted ? 'leaves the content deleted, which shows its author no reason' : 'hides nothing'}, and the sanction’s own reason is all the member reads` });
     }
   }
   if (fields.length) throw AppError.badInput(fields);

@@ -24,7 +24,7 @@ export class ReviewSanctionInput {
   @Field(() => Int, { nullable: true, description: 'Required for SILENCE and SUSPEND; BAN is permanent; WARNING has none.' })
   @IsOptional() @IsInt() @Min(1) @Max(87_600)
   durationHours?: number;
-  @Field({ nullable: true, description: 'Shown to the user, plain text of 3–1,000 characters; the decision’s `reason` when absent (never its note). Given, the decision’s `reason` is only for the author of content the APPROVE hides or deletes: refused (BAD_USER_INPUT) when it leaves the content shown, and with a user’s reports.' }) @PlainText(1000, { min: 3, optional: true }) reason?: string;
+  @Field({ nullable: true, description: 'Shown to the user, plain text of 3–1,000 characters; the decision’s `reason` when absent (never its note). Given, the decision’s `reason` is only for the author of content the APPROVE leaves hidden: refused (BAD_USER_INPUT) when it leaves the content shown or deleted, and with a user’s reports.' }) @PlainText(1000, { min: 3, optional: true }) reason?: string;
 }
 
 @InputType()
@@ -37,7 +37,7 @@ export class ResolveReviewInput {
   @Field({ nullable: true, description: 'For moderators: kept in the item’s history and the moderation log, never shown to the content’s author. On an APPEAL it is the decision the appellant reads. Plain text, up to 1,000 characters; empty for none.' })
   @OptionalPlainText(1000)
   note?: string;
-  @Field({ nullable: true, description: 'For the content’s author: why it was hidden or removed (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Also the sanction’s reason when it has none, and a ban proposal’s ban reason. APPROVE of reports, automod flags (of a user: with a sanction) or a ban proposal only: refused (BAD_USER_INPUT) with any other decision or item, and with an APPROVE of content it leaves shown (action NONE on visible content, or held content), or of a user, unless it is the sanction’s reason (a sanction with none of its own). Plain text, 3–1,000 characters.' })
+  @Field({ nullable: true, description: 'For the content’s author: why it was hidden (`Post.moderationNote`). Without it they read “Hidden by a moderator”. Also the sanction’s reason when it has none, and a ban proposal’s ban reason. APPROVE of reports, automod flags (of a user: with a sanction) or a ban proposal only: refused (BAD_USER_INPUT) with any other decision or item, and with an APPROVE of content it leaves shown (action NONE on visible content, or held content) or deleted (action DELETE, or content found deleted: nothing shows a deleted post’s author a reason), or of a user, unless it is the sanction’s reason (a sanction with none of its own). Plain text, 3–1,000 characters.' })
   @PlainText(1000, { min: 3, optional: true })
   reason?: string;
   @Field(() => ReviewSanctionInput, {
