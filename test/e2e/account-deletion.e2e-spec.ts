@@ -9,7 +9,8 @@ import { createTopic, reply } from '../factories/forum';
 import { freshIp } from '../support/fresh-ip';
 import { doneOrWaiting } from '../support/lock-waits';
 import { holdLock, withLockHeld } from '../support/row-locks';
-import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { TableSnapshots } from '../support/refusals';
+import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const DELETE = `mutation($input: DeleteMyAccountInput!) { deleteMyAccount(input: $input) }`;
 const ANONYMIZE = `mutation($id: ID!) { anonymizeUser(userId: $id) { id handle displayName role email } }`;
@@ -584,6 +585,43 @@ describe('account deletion and anonymisation', () => {
     await expectAnonymised(u, kept);
     expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower = lower($1)`, [u.email])).toEqual([{ email_lower: u.email.toLowerCase() }]);
     expectError(await t.gql(SIGN_UP, { input: { email: u.email, handle: `back${seq}x`, password: 'another long password' } }, { ip: freshIp() }), 'FORBIDDEN');
+  });
+
+  it('refuses banEmail for an account whose address a deletion erased, writing nothing: the ban bans no address, and says so', async () => {
+    const BAN = `mutation($i: SanctionInput!) { sanctionUser(input: $i) { id } }`;
+    const u = await busyMember();
+    expectOk(await del(u, PASSWORD));
+    const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+    const before = await snapshots.take();
+    let res: GqlResult | undefined;
+    const cost = await t.countStatements(async () => (res = await t.gql(BAN, { i: { userId: u.id, kind: 'BAN', reason: 'Spam ring', banEmail: true } }, { token: admin.token })));
+    const refused = expectError(res!, 'BAD_USER_INPUT');
+    // One hold against the deletion, one statement that reads the address and bans it.
+    expect(cost.statements.filter((q) => /parvis:account-deletion/.test(q))).toHaveLength(1);
+    expect(cost.statements.filter((q) => /banned_emails/.test(q))).toHaveLength(1);
+    expect(refused.extensions.fields).toEqual([
+      { field: 'banEmail', message: 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail' },
+    ]);
+    expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+    // Without it, the ban is given; no address of the account's comes back.
+    expectOk(await t.gql(BAN, { i: { userId: u.id, kind: 'BAN', reason: 'Spam ring' } }, { token: admin.token }));
+    expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower = lower($1)`, [u.email])).toEqual([]);
+    expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [u.id])).toEqual([{ kind: 'BAN' }]);
+  });
+
+  it('waits with a banEmail for a deletion under way, and refuses it once the deletion erased the address (read before, the erased address was banned)', async () => {
+    const BAN = `mutation($i: SanctionInput!) { sanctionUser(input: $i) { id } }`;
+    const u = await busyMember();
+    const { ban } = await withLockHeld(t, `SELECT pg_advisory_xact_lock(hashtextextended('parvis:account-deletion:' || $1::text, 0))`, [u.id], async (h) => {
+      const ban = t.gql(BAN, { i: { userId: u.id, kind: 'BAN', reason: 'Spam ring', banEmail: true } }, { token: admin.token });
+      await h.waiting(1);
+      // The deletion's erasure, under its lock (a member's row may have no address: a placeholder's has none).
+      await h.query(`UPDATE users SET email = NULL, email_verified_at = NULL WHERE id = $1`, [u.id]);
+      return { ban };
+    });
+    expect(expectError(await ban, 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['banEmail']);
+    expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower = lower($1)`, [u.email])).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM sanctions WHERE user_id = $1`, [u.id])).toEqual([]);
   });
 
   it('leaves nothing of the account in search results', async () => {

@@ -11,6 +11,7 @@ import { isUuid, newId } from '../../../core/src/ids';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { DomainEvent } from '../../../core/src/events';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
+import { holdAgainstDeletion } from '../../../identity/src/users/account-deletion';
 import { sanctionLockSql } from '../../../access/src/sanction-lock';
 import { SanctionInput } from './dto/sanction.inputs';
 import { ReviewItems } from '../reports/review-items';
@@ -208,9 +209,21 @@ export class SanctionsService {
     await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [userId]);
   }
 
-  /** Writes a sanction `judge` allowed in the same transaction (logged, announced). */
+  /**
+   * Writes a sanction `judge` allowed in the same transaction (logged, announced). `banEmail` bans
+   * the address the account has as the ban is written; an account with none (deleted or
+   * anonymised: the deletion erased it; an imported author's placeholder never had one) is
+   * refused (BAD_USER_INPUT on `banEmail`, the transaction rolled back), where the ban was written
+   * banning no address while the log said `banEmail: true`. A deletion under way is waited for
+   * and one begun after waits for the ban (`holdAgainstDeletion`, first, before anything is
+   * written: the deletion revokes the sessions a ban revokes): the ban comes wholly before it (its
+   * address banned, which the deletion keeps, as it keeps every ban) or after it (refused). No
+   * erased address is read back: the one banned is the account's own, read in the statement that
+   * bans it.
+   */
   async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
+    if (input.banEmail) await holdAgainstDeletion(tx, input.userId);
     if (input.kind !== SanctionKind.WARNING) await this.holdOffAdminChanges(tx, input.userId);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
@@ -224,10 +237,15 @@ export class SanctionsService {
       revokedSessions = (await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [input.userId])).length;
     }
     if (input.banEmail) {
-      await tx.query(
-        `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2::uuid FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
+      const [address] = await tx.query<{ found: number }>(
+        `WITH address AS (SELECT lower(email) AS email_lower FROM users WHERE id = $1 AND email IS NOT NULL),
+              banned AS (INSERT INTO banned_emails (email_lower, sanction_id) SELECT email_lower, $2::uuid FROM address ON CONFLICT DO NOTHING)
+         SELECT count(*)::int AS found FROM address`,
         [input.userId, s.id],
       );
+      if (!address.found) {
+        throw AppError.badField('banEmail', 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail');
+      }
     }
     if (input.banIp) {
       // Each address's network: an IPv6 address stands for its whole /64.

@@ -16,6 +16,6 @@ export class SanctionInput {
   @Field(() => ID, { nullable: true, description: 'Limit the sanction to one space; site-wide when absent (global moderators and admins).' })
   @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a space id' })
   spaceId?: string;
-  @Field({ nullable: true, description: 'BAN only: also refuse new sign-ups with this e-mail address.' }) @IsOptional() @IsBoolean() banEmail?: boolean;
+  @Field({ nullable: true, description: 'BAN only: also refuse new sign-ups with this e-mail address. Refused (BAD_USER_INPUT) for an account with none: a deleted or anonymised account’s address was erased with it, and nothing would be banned.' }) @IsOptional() @IsBoolean() banEmail?: boolean;
   @Field({ nullable: true, description: 'BAN only: also refuse new sign-ups from the IP addresses of the user’s sessions.' }) @IsOptional() @IsBoolean() banIp?: boolean;
 }
