@@ -11,6 +11,7 @@ import { doneOrWaiting, gateHolder, renamesWithoutWaiting, waitForLockWaits, wai
 import { holdLock } from '../support/row-locks';
 import { countDeadlocks } from '../support/deadlocks';
 import { createTopic } from '../factories/forum';
+import { TableSnapshots } from '../support/refusals';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 
 const REPORT = `mutation($input: ReportInput!) { report(input: $input) { id } }`;
@@ -91,7 +92,14 @@ describe('moderation: the escalation ladder and appeals', () => {
   it('approves a proposed ban of a member banned meanwhile without banning them twice', () =>
     withBanProposal(async (offender, proposal) => {
       expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: offender.id, kind: 'BAN', reason: 'Raid' } }, { token: admin.token }));
-      const approved = expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token })).resolveReviewItem;
+      // The new ban's reason would be read by nobody (the member reads the standing ban's): refused, nothing written.
+      const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+      const before = await snapshots.take();
+      expect(expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+        { field: 'reason', message: 'is the ban’s reason: this member is banned site-wide already, and reads that ban’s reason (approve without one)' },
+      ]);
+      expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+      const approved = expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: admin.token })).resolveReviewItem;
       expect(approved.status).toBe('APPROVED');
       expect(approved.history.at(-1).action).toContain('already banned');
       expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ n: 1 }]);

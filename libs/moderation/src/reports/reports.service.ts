@@ -767,7 +767,13 @@ export class ReportsService {
     return granted ? 'sanction lifted' : 'appeal denied';
   }
 
-  /** The escalation ladder's last step: an admin decides whether to ban. */
+  /**
+   * The escalation ladder's last step: an admin decides whether to ban. A member banned site-wide
+   * already (meanwhile, by `sanctionUser`) is not banned twice: the APPROVE closes the proposal
+   * and bans nothing, so a `reason` given with it, the new ban's, would be read by nobody (the
+   * member reads the standing ban's): refused (BAD_USER_INPUT on `reason`, before anything is
+   * written), as a decision's unread `reason` is (`refuseUnusedInput`).
+   */
   private async decideBanProposal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
     if (!viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
     if (input.decision !== ReviewDecision.APPROVE) return 'no ban';
@@ -779,7 +785,10 @@ export class ReportsService {
       `SELECT 1 FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
       [item.target_id],
     );
-    if (standing) return 'already banned';
+    if (standing) {
+      if (input.reason != null) throw AppError.badField('reason', 'is the ban’s reason: this member is banned site-wide already, and reads that ban’s reason (approve without one)');
+      return 'already banned';
+    }
     await this.sanctions.write(tx, viewer, ban);
     return 'banned';
   }
