@@ -1019,6 +1019,13 @@ describe('moderation: reports and the review queue', () => {
     expectError(await t.gql(MOD, { input: { postId: p.id, action: 'HIDE' } }, { token: otherMod.token }), 'FORBIDDEN');
     expectError(await t.gql(MOD, { input: { postId: p.id, action: 'APPROVE' } }, { token: mod.token }), 'CONFLICT');
     expectError(await t.gql(MOD, { input: { postId: p.id, action: 'SMITE' } }, { token: mod.token }), 'BAD_USER_INPUT');
+    // A held edit's version goes only with the APPROVE or REJECT that decides the edit: nothing else reads it.
+    for (const action of ['HIDE', 'UNHIDE', 'DELETE', 'RESTORE']) {
+      expect(expectError(await t.gql(MOD, { input: { postId: p.id, action, pendingEditVersion: 1 } }, { token: mod.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+        { field: 'pendingEditVersion', message: 'goes only with APPROVE or REJECT of a held edit' },
+      ]);
+    }
+    expect(await postState(p.id)).toBe('VISIBLE');
     expect(expectOk(await t.gql(MOD, { input: { postId: p.id, action: 'HIDE', reason: 'rude' } }, { token: mod.token })).moderatePost.state).toBe('HIDDEN');
     expect(expectOk(await t.gql(MOD, { input: { postId: p.id, action: 'UNHIDE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
     const log = await t.sql(`SELECT action, reason, before, after FROM moderation_log WHERE target_id = $1 ORDER BY id`, [p.id]);

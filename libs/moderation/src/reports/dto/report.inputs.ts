@@ -67,7 +67,7 @@ export class ModeratePostInput {
   @Field({ nullable: true, description: 'Kept in the moderation log. Plain text, up to 1,000 characters (line breaks and tabs, no other control characters); empty for none.' })
   @OptionalPlainText(1000)
   reason?: string;
-  @Field(() => Int, { nullable: true, description: 'APPROVE or REJECT of a held edit: the version you read (Post.pendingEdit.version), refused with CONFLICT when its author has replaced it since. Without it, the edit waiting now is decided (unless you read the post while it waited: one held since is CONFLICT).' })
+  @Field(() => Int, { nullable: true, description: 'APPROVE or REJECT of a held edit: the version you read (Post.pendingEdit.version), refused with CONFLICT when its author has replaced it since. Without it, the edit waiting now is decided (unless you read the post while it waited: one held since is CONFLICT). Refused (BAD_USER_INPUT) with HIDE, UNHIDE, DELETE or RESTORE, which decide no edit.' })
   @IsOptional() @IsInt() @Min(1)
   pendingEditVersion?: number;
 }
