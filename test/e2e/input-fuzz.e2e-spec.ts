@@ -126,7 +126,7 @@ const ACCEPTED: Record<string, string> = {
  */
 const NOT_BY_NAME: Record<string, string> = {
   'Mutation.resetPassword input newPassword: control characters': 'a password may hold any character: refused on the well-formed token, which no reset gave',
-  'Mutation.moderatePost input pendingEditVersion: max int': 'a version no held edit has: the well-formed action (APPROVE, UNHIDE) does not apply to a visible post, CONFLICT first',
+  'Mutation.moderatePost input pendingEditVersion: max int': 'a version no held edit has: the well-formed action APPROVE does not apply to a visible post, CONFLICT first (with UNHIDE, which decides no edit, the version is refused by name)',
   'Mutation.updateArticle input baseRevisionId: unknown uuid': 'an unknown base revision is CONFLICT (someone saved a newer one), as documented',
 };
 const NOT_BY_NAME_PATTERNS: Array<[RegExp, string]> = [

@@ -857,15 +857,16 @@ export class ReportsService {
   /** Moderators act on one post directly; every action is logged with the state before and after. */
   async moderatePost(viewer: Viewer, input: ModeratePostInput) {
     if (!viewer.signedIn) throw AppError.unauthenticated();
-    // A held edit's version names the edit an APPROVE or REJECT decides; HIDE, UNHIDE, DELETE and
-    // RESTORE decide no edit and never read it (it left the edit waiting): refused before anything
-    // is read, as a review decision's unread input is.
-    if (input.pendingEditVersion != null && input.action !== ModerationAction.APPROVE && input.action !== ModerationAction.REJECT) {
-      throw AppError.badField('pendingEditVersion', 'goes only with APPROVE or REJECT of a held edit');
-    }
     const post = await this.forum.post(viewer, input.postId);
     if (!post) throw AppError.notFound('Post not found');
     await this.access.require(viewer, post.spaceId, AccessLevel.MODERATE, 'Post not found');
+    // A held edit's version names the edit an APPROVE or REJECT decides; HIDE, UNHIDE, DELETE and
+    // RESTORE decide no edit and never read it (it left the edit waiting): refused before the
+    // transaction, once the post is found (a post nobody may moderate is NOT_FOUND first), as a
+    // review decision's unread input is.
+    if (input.pendingEditVersion != null && input.action !== ModerationAction.APPROVE && input.action !== ModerationAction.REJECT) {
+      throw AppError.badField('pendingEditVersion', 'goes only with APPROVE or REJECT of a held edit');
+    }
     const transition = TRANSITIONS[input.action];
     const topic = await this.forum.topic(viewer, post.topicId);
     if (!topic) throw AppError.notFound('Post not found');
