@@ -4,6 +4,7 @@ import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 import { parseOut, parseSince } from './audit-options';
+import { tamperReport } from './audit-verify';
 import { writeExportFile } from './export-file';
 
 export function registerAuditCommands(program: Command): void {
@@ -16,13 +17,7 @@ export function registerAuditCommands(program: Command): void {
         if (result.ok) {
           console.log(`The moderation log is intact (${result.checked} entries).`);
         } else {
-          const { id, what, outcome } = result.problem!;
-          const detail =
-            what === 'altered' ? `entry ${id} is altered`
-            : what === 'broken-chain' ? `entry ${id} is not chained to the entry before it (an entry was removed or reordered)`
-            : what === 'outcome-mismatch' ? `entry ${id}'s outcome is ${outcome!.stored ?? 'none'}, where its own fields say ${outcome!.said ?? 'none'} (written wrong, or changed around the append-only trigger)`
-            : `the log does not end where its head says, at entry ${id} (entries were cut off its end, or added around the application)`;
-          console.error(`The moderation log was tampered with: ${detail}; the ${result.checked} entries before it are intact.`);
+          console.error(tamperReport(result));
           process.exitCode = 1;
         }
       }),
