@@ -26,6 +26,9 @@ describe('audit CSV export', () => {
     // The entry's outcome last (none here), after the columns exports had before it.
     expect(header.slice(-2)).toEqual(['entry_id', 'outcome']);
     expect(parsed).toEqual(['42', '2026-11-23T10:00:00.000Z', '', 'post.hide', 'post', row.target_id, '', 'said "buy now",\nthen spammed', '{"state":"VISIBLE"}', '{"state":"HIDDEN"}', '', 'abc', row.entry_id, '']);
+    // A review decision's outcome is the entry's own, in that last cell.
+    const [decided]: string[][] = parse(`${auditCsvRow({ ...row, action: 'review.approve', after: { decision: 'APPROVE', action: 'hidden', outcome: 'HIDDEN' }, outcome: 'HIDDEN' })}\n`);
+    expect(decided.slice(-2)).toEqual([row.entry_id, 'HIDDEN']);
   });
 
   const entry = (i: number): AuditRow => ({
