@@ -48,7 +48,8 @@ export const APPEND_ONLY_BUT_OUTCOME_FILL = `
  * and the hash chain (over the named fields, `entryHash`; not `outcome`) verifies as before.
  * The exception and the function stay, so a later migration can run the fill again
  * (`fillModerationLogOutcomes`) for entries a node of the release before writes between this
- * migration and its own stop (it names no `outcome`: null until then).
+ * migration and its own stop (it names no `outcome`: null until then). 1765330200000 did, for the
+ * last time; 1765335600000 then took the exception away (its `down` gives it back).
  *
  * Idempotent: run again, it changes nothing it did. Down restores the trigger as it was, drops the
  * function and makes the column generated again as 1765306800000 made it (its expression reading
