@@ -1407,6 +1407,7 @@ describe('migrations', () => {
     expect(await tried([`TRUNCATE moderation_log`])).toMatch(/moderation_log is append-only/);
     expect(await tried([`TRUNCATE moderation_log_head`])).toMatch(/moderation_log is append-only/);
     expect(await tried([`TRUNCATE spaces CASCADE`])).toMatch(/moderation_log is append-only/);
+    expect(await tried([`TRUNCATE users CASCADE`])).toMatch(/moderation_log is append-only/);
     // A space with entries is refused by the reference, which says so; one without is deleted.
     expect(await deleteSpace(logged.id)).toMatch(/violates foreign key constraint "moderation_log_space_id_fkey" on table "moderation_log"/);
     expect(await deleteSpace(unlogged.id)).toBe('done');
