@@ -131,6 +131,28 @@ describe('moving posts to another topic', () => {
     expect(post).toEqual({ number: 3, topic: { id: dest.id } });
   });
 
+  it('keeps the marks of readers past the source’s new end at the last post each is shown there, not at a reply still held before it', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    await reply(t, other.token, source.id, 'Stays, shown to all.');
+    const held = await reply(t, other.token, source.id, 'Stays, holdthisreply.');
+    const leaves = await reply(t, customer.token, source.id, 'Leaves.');
+    expect([held.number, leaves.number]).toEqual([3, 4]);
+    const dest = await createTopic(t, customer.token, otherBoard);
+    const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
+    // A reader and the held reply's author read to the end, post 4 included.
+    for (const u of [reader, other]) expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: u.token }));
+    expectOk(await move({ postIds: [leaves.id], toTopicId: dest.id }, moderator));
+    const READ = `query($id: ID!) { topic(id: $id) { lastReadNumber unreadCount } }`;
+    const read = async (u: TestUser) => expectOk(await t.gql(READ, { id: source.id }, { token: u.token })).topic;
+    // Before: both at 3, the held reply's number, which the reader is not shown.
+    expect(await read(reader)).toEqual({ lastReadNumber: 2, unreadCount: 0 });
+    // Its author is shown it: their mark stays on it.
+    expect((await read(other)).lastReadNumber).toBe(3);
+    // Approved, it is news to the reader, as a reply they never saw.
+    await setPostState(t, held.id, 'VISIBLE');
+    expect(await read(reader)).toEqual({ lastReadNumber: 2, unreadCount: 1 });
+  });
+
   /**
    * A topic whose replies are of every kind: `keep` (visible, stays), then those that move:
    * visible and liked, hidden (liked before), held for approval, deleted by its author,

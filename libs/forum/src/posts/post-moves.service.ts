@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AccessLevel } from '../../../access/src/access-level';
-import { AccessService } from '../../../access/src/access.service';
+import { AccessService, listedViewSql } from '../../../access/src/access.service';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -205,7 +205,17 @@ export class PostMovesService {
       [source.id, replies, reactions, ids],
     );
     // Readers past the source's new end: a reply taking a freed number must count as unread.
-    await tx.query(`UPDATE topic_reads SET last_read_number = $2, updated_at = now() WHERE topic_id = $1 AND last_read_number > $2`, [source.id, src.last_post_number]);
+    // Each is set back to the last post they are shown there (as markRead stops a mark), not to
+    // the last number, which a reply still held may have: that would name it to them, and count
+    // it read once approved. Their own held replies are shown them; a moderator is set back as a
+    // reader (no space's access is read here): a held reply they saw counts unread once approved.
+    await tx.query(
+      `UPDATE topic_reads r SET last_read_number = COALESCE((SELECT max(p.number) FROM posts p WHERE p.topic_id = $1 AND p.number <= $2
+                                                               AND ${listedViewSql('p', { moderator: 'false', viewer: 'r.user_id' })}), 1),
+              updated_at = now()
+        WHERE r.topic_id = $1 AND r.last_read_number > $2`,
+      [source.id, src.last_post_number],
+    );
     // The destination: the moved posts counted (a new topic's first post is no reply), its
     // activity the latest of its own and their visible ones' (as stored, to the microsecond).
     // Its version passes the source's: a search document's version is its post's plus its
