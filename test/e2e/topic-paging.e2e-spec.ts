@@ -1,6 +1,8 @@
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
+import { redoMigration } from '../support/migrations';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { ReadMarksPastHeldReplies1765362600000 } from '../../migrations/1765362600000-read-marks-past-held-replies';
 
 const POSTS = `query($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $near: Int) {
   topic(id: $id) { posts(first: $first, after: $after, last: $last, before: $before, near: $near) {
@@ -145,5 +147,35 @@ describe('paging a topic: opened at a post, backwards, and where the reader left
     const another = await makeUser(t);
     const mark = await t.countStatements(() => t.gql(MARK, { i: { topicId: own, postNumber: 500 } }, { token: another.token }));
     expect(mark.count).toBe(7);
+  });
+
+  it('sets marks stored past a held reply back to the last post their reader is shown, and no other (migration 1765362600000)', async () => {
+    const own = (await createTopic(t, author.token, boardId)).id;
+    await reply(t, author.token, own, 'Shown to all');
+    const other = await makeUser(t);
+    const held = await reply(t, other.token, own, 'Waiting for approval');
+    const rejected = await reply(t, author.token, own, 'Rejected while it waited');
+    await setPostState(t, held.id, 'PENDING');
+    await t.sql(`UPDATE posts SET state = 'DELETED', deleted_from = 'PENDING' WHERE id = $1`, [rejected.id]);
+    const [newcomer, early] = [await makeUser(t), await makeUser(t)];
+    // As releases before stored them: marks at the topic's last number, past what some readers are shown.
+    const marks: Array<[TestUser, number]> = [[newcomer, 4], [other, 4], [author, 4], [early, 2], [mod, 4]];
+    for (const [u, n] of marks) {
+      await t.sql(`INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, $3) ON CONFLICT (user_id, topic_id) DO UPDATE SET last_read_number = $3`, [u.id, own, n]);
+    }
+    const stored = async () => (await t.sql(`SELECT user_id, last_read_number FROM topic_reads WHERE topic_id = $1`, [own])).map((r: any) => [r.user_id, r.last_read_number]).sort();
+    await redoMigration(t, new ReadMarksPastHeldReplies1765362600000());
+    // The newcomer is shown posts 1 and 2; the held reply's author theirs too (3); the author their rejected one (4);
+    // a moderator is set back as a reader is.
+    const expected = [[newcomer.id, 2], [other.id, 3], [author.id, 4], [early.id, 2], [mod.id, 2]].sort();
+    expect(await stored()).toEqual(expected);
+    const READ = `query($id: ID!) { topic(id: $id) { unreadCount lastReadNumber } }`;
+    expect(expectOk(await t.gql(READ, { id: own }, { token: newcomer.token })).topic).toEqual({ unreadCount: 0, lastReadNumber: 2 });
+    // Approved, the held reply is news to the newcomer, not read already.
+    await setPostState(t, held.id, 'VISIBLE');
+    expect(expectOk(await t.gql(READ, { id: own }, { token: newcomer.token })).topic).toEqual({ unreadCount: 1, lastReadNumber: 2 });
+    // Again: nothing changes (the reply shown now is where the marks were set back past it, and stays unread).
+    await redoMigration(t, new ReadMarksPastHeldReplies1765362600000());
+    expect(await stored()).toEqual(expected);
   });
 });
