@@ -149,6 +149,21 @@ describe('paging a topic: opened at a post, backwards, and where the reader left
     expect(mark.count).toBe(7);
   });
 
+  it('keeps a read mark past the end past hidden and deleted posts, which readers are shown as placeholders, but not past a reply rejected while it waited', async () => {
+    const own = (await createTopic(t, author.token, boardId)).id;
+    await reply(t, author.token, own, 'Shown to all');
+    const hidden = await reply(t, author.token, own, 'Hidden by a moderator');
+    const deleted = await reply(t, author.token, own, 'Deleted by its author');
+    const rejected = await reply(t, author.token, own, 'Rejected while it waited');
+    await setPostState(t, hidden.id, 'HIDDEN');
+    await t.sql(`UPDATE posts SET state = 'DELETED', deleted_from = $2 WHERE id = $1`, [deleted.id, 'VISIBLE']);
+    await t.sql(`UPDATE posts SET state = 'DELETED', deleted_from = $2 WHERE id = $1`, [rejected.id, 'PENDING']);
+    const MARK = `mutation($i: MarkReadInput!) { markRead(input: $i) { lastReadNumber } }`;
+    const markEnd = async (u: TestUser) => expectOk(await t.gql(MARK, { i: { topicId: own, postNumber: 500 } }, { token: u.token })).markRead.lastReadNumber;
+    expect(await markEnd(await makeUser(t))).toBe(4);
+    expect(await markEnd(mod)).toBe(5);
+  });
+
   it('sets marks stored past a held reply back to the last post their reader is shown, and no other (migration 1765362600000)', async () => {
     const own = (await createTopic(t, author.token, boardId)).id;
     await reply(t, author.token, own, 'Shown to all');
