@@ -27,7 +27,7 @@ import { ModerationLogOutcomeCheck1765332000000 } from '../../migrations/1765332
 import { ModerationLogSealed1765335600000 } from '../../migrations/1765335600000-moderation-log-sealed';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { ContentVersions1765328400000 } from '../../migrations/1765328400000-content-versions';
-import { PollClosingsTold1765350000000 } from '../../migrations/1765350000000-poll-closings-told';
+import { PollClosingsTold1765350000000, tellPassedClosings } from '../../migrations/1765350000000-poll-closings-told';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
 import { ERASED_IMPORT_DIGEST } from '../../libs/identity/src/users/erased-import-digest';
@@ -1127,6 +1127,53 @@ describe('migrations', () => {
     expect(await state()).toEqual(expected);
     await t.get(PollsService).tellClosings();
     expect(await state()).toEqual(expected);
+  });
+
+  /** Polls on new replies, `news` 2 and `version` 5, their closing times `at` (SQL) and none told; their ids, in order. */
+  const pollsClosingAt = async (...at: string[]): Promise<string[]> => {
+    const member = await makeUser(t);
+    const topic = await createTopic(t, member.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id));
+    const ids = at.map(() => newId()).sort();
+    for (const [i, id] of ids.entries()) {
+      const post = await reply(t, member.token, topic.id, `Reply ${i}`);
+      await t.sql(
+        `INSERT INTO polls (id, post_id, question, kind, min_choices, max_choices, results, public_voters, closes_at, news, version)
+         VALUES ($1, $2, 'Which?', 'SINGLE', 1, 1, 'ALWAYS', false, ${at[i]}, 2, 5)`,
+        [id, post.id],
+      );
+    }
+    return ids;
+  };
+  const pollNews = (ids: string[]) => t.sql(`SELECT news, version FROM polls WHERE id = ANY($1::uuid[]) ORDER BY id`, [ids]);
+
+  it('counts a closing passed and not told yet as told before its down drops the column, so the release before never pushes the poll below this one (migration 1765350000000)', async () => {
+    // Past its time and not told (the job had not run yet); ahead of it.
+    const polls = await pollsClosingAt(`now() - interval '1 hour'`, `now() + interval '1 hour'`);
+    await undo(backTo('PollClosingsTold1765350000000'));
+    try {
+      expect(await pollNews(polls)).toEqual([{ news: 3, version: 6 }, { news: 2, version: 5 }]);
+    } finally {
+      await migrateDatabase(t.db.url);
+    }
+  });
+
+  it('counts the closings already passed a batch a statement, each committed on its own: a poll held elsewhere holds up none before it (migration 1765350000000)', async () => {
+    const polls = await pollsClosingAt(`now() - interval '2 hours'`, `now() - interval '1 hour'`);
+    // The later one held (as a reopening under way would hold it) while the backfill runs, a poll a statement.
+    const held = await holdLock(t, `SELECT 1 FROM polls WHERE id = $1 FOR UPDATE`, [polls[1]]);
+    const runner = t.ds.createQueryRunner();
+    let filled: Promise<number> | undefined;
+    try {
+      filled = tellPassedClosings(runner, 1);
+      await held.waiting(1);
+      // The first is counted and committed while the backfill waits for the second.
+      expect(await pollNews(polls)).toEqual([{ news: 3, version: 6 }, { news: 2, version: 5 }]);
+    } finally {
+      await held.release();
+      await filled;
+      await runner.release();
+    }
+    expect(await pollNews(polls)).toEqual([{ news: 3, version: 6 }, { news: 3, version: 6 }]);
   });
 
   it('takes no outcome but a ContentOutcome in the moderation log, checked without holding the log while existing entries are read (migration 1765332000000)', async () => {
