@@ -7,6 +7,7 @@ import { MAX_HTML_NESTING } from '../../libs/content/src/renderer';
 import { TRANSACTION_ATTEMPTS } from '../../libs/core/src/database/unit-of-work';
 import { AppError } from '../../libs/core/src/errors';
 import { newId } from '../../libs/core/src/ids';
+import { AUDIT_LOCK } from '../../libs/core/src/audit/audit-log';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { ERASED_IMPORT_DIGEST } from '../../libs/identity/src/users/erased-import-digest';
 import {
@@ -293,6 +294,28 @@ describe('import:stackexchange', () => {
       writeDumpFile(dir, 'Users.xml', 'users', users(names));
       const space = await makeSpace(t, 'PUBLIC');
       return { dir, space, source: `stackexchange:${name}` };
+    }
+
+    /**
+     * An admin's anonymizeUser of `userId`, started while the test holds `holder` and queued
+     * behind it, then a re-run of `opts`, which must queue behind the two before the holder lets
+     * go; the re-run's summary, once the anonymisation has succeeded.
+     */
+    async function rerunBehindAnonymisation(holder: HeldLock, userId: string, opts: StackExchangeImportOptions): Promise<StackExchangeImportSummary> {
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      let anonymised: Promise<any> | null = null;
+      let rerun: Promise<StackExchangeImportSummary> | null = null;
+      try {
+        anonymised = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: userId }, { token: admin.token });
+        await holder.waiting(1);
+        rerun = run(opts);
+        rerun.catch(() => undefined); // settled below
+        expect(await doneOrWaiting(t, rerun, 2, holder)).toBe('waiting');
+      } finally {
+        await holder.release();
+      }
+      expectOk(await anonymised);
+      return rerun;
     }
 
     /**
@@ -1019,28 +1042,32 @@ describe('import:stackexchange', () => {
       expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE display_name LIKE 'Erased Two%'`)).toEqual([{ n: 0 }]);
     });
 
+    it('leaves the mark of an anonymisation still under way when a re-run’s digest write waits for its link: the write reads the mark once it commits', async () => {
+      const { dir, space, source } = await craft('anonymised-digest-race', ['Held Erased', 'Held Kept', 'Held Third']);
+      await run({ dir, space: space.slug });
+      const userId = (await linked(source, 'user', '2'))!;
+      const digest = async () => (await one(`SELECT digest FROM import_links WHERE source = $1 AND kind = 'user' AND external_id = '2'`, [source])).digest;
+      // A link from before users' digests: the re-run finds the account as the dump tells it and
+      // only writes the digest, with nothing of the account's to wait for before that write.
+      await t.sql(`UPDATE import_links SET digest = NULL WHERE source = $1 AND kind = 'user'`, [source]);
+      // The anonymisation held at its commit (its moderation log entry), its mark written, uncommitted;
+      // the re-run's digest write queues behind the anonymisation's link row.
+      const holder = await holdLock(t, `SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK]);
+      expect(await rerunBehindAnonymisation(holder, userId, { dir, space: space.slug })).toMatchObject({ users: { created: 0, updated: 0, unchanged: 3 } });
+      expect(await digest()).toBe(ERASED_IMPORT_DIGEST);
+      expect(await one(`SELECT display_name, location FROM users WHERE id = $1`, [userId])).toEqual({ display_name: 'Deleted user', location: null });
+    });
+
     it('leaves an account anonymised while a re-run reads it as it is: the run’s rename waits for the deletion and finds it deleted', async () => {
       const { dir, space, source } = await craft('anonymised-meanwhile', ['Gdpr Four', 'Gdpr Five', 'Gdpr Six']);
       await run({ dir, space: space.slug });
-      const [admin, reader] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+      const reader = await makeUser(t);
       const userId = (await linked(source, 'user', '2'))!;
       writeDumpFile(dir, 'Users.xml', 'users', users(['Gdpr Four', 'Gdpr Five, renamed', 'Gdpr Six']));
       // The deletion held after it rewrote the account's row, on the ignore of it it is to delete.
       await t.sql(`INSERT INTO user_ignores (user_id, ignored_user_id) VALUES ($1, $2)`, [reader.id, userId]);
       const holder = await holdLock(t, `SELECT 1 FROM user_ignores WHERE ignored_user_id = $1 FOR UPDATE`, [userId]);
-      let anonymised: Promise<any> | null = null;
-      let rerun: Promise<unknown> | null = null;
-      try {
-        anonymised = t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: userId }, { token: admin.token });
-        await holder.waiting(1);
-        rerun = run({ dir, space: space.slug });
-        rerun.catch(() => undefined); // settled below
-        expect(await doneOrWaiting(t, rerun, 2, holder)).toBe('waiting');
-      } finally {
-        await holder.release();
-      }
-      expectOk(await anonymised);
-      const summary = await rerun;
+      const summary = await rerunBehindAnonymisation(holder, userId, { dir, space: space.slug });
       expect(await one(`SELECT display_name, deleted_at IS NOT NULL AS deleted FROM users WHERE id = $1`, [userId])).toEqual({ display_name: 'Deleted user', deleted: true });
       expect(summary).toMatchObject({ users: { created: 0, updated: 0, unchanged: 3 } });
     });
