@@ -151,10 +151,10 @@ describe('topic timers', () => {
     try {
       await new Promise<void>((resolve, reject) => s.once('connect', () => resolve()).once('connect_error', reject));
       expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
-      const updated = new Promise((resolve) => s.once('topic:updated', resolve));
+      const updated = heardLive(s, 'topic:updated');
       await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
       await fire(2);
-      expect(await updated).toMatchObject({ topicId: topic.id, closed: true });
+      expect(await updated.first((e) => e.topicId === topic.id && e.closed === true)).toMatchObject({ topicId: topic.id, closed: true });
     } finally {
       s.disconnect();
     }
