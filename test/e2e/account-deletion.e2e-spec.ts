@@ -624,6 +624,24 @@ describe('account deletion and anonymisation', () => {
     expect(await t.sql(`SELECT 1 FROM sanctions WHERE user_id = $1`, [u.id])).toEqual([]);
   });
 
+  it('lets a deletion through while a banEmail waits for the sanction lock (taken before the deletion hold, as the ladder takes them), then refuses the erased address', async () => {
+    const BAN = `mutation($i: SanctionInput!) { sanctionUser(input: $i) { id } }`;
+    const u = await busyMember();
+    // The test holds the member's sanction lock, as the escalation ladder does before its own hold against the deletion.
+    const { ban } = await withLockHeld(t, `SELECT pg_advisory_xact_lock(hashtextextended('parvis:sanctions-of:' || $1::uuid::text, 0))`, [u.id], async (h) => {
+      const ban = t.gql(BAN, { i: { userId: u.id, kind: 'BAN', reason: 'Spam ring', banEmail: true } }, { token: admin.token });
+      await h.waiting(1);
+      // Waiting there, the ban holds nothing the deletion waits for: the deletion ends (the ladder's own hold would queue behind it otherwise).
+      const deletion = del(u, PASSWORD);
+      expect(await doneOrWaiting(t, deletion, 2, h)).toBe('done');
+      expectOk(await deletion);
+      return { ban };
+    });
+    expect(expectError(await ban, 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['banEmail']);
+    expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower = lower($1)`, [u.email])).toEqual([]);
+    expect(await t.sql(`SELECT 1 FROM sanctions WHERE user_id = $1`, [u.id])).toEqual([]);
+  });
+
   it('leaves nothing of the account in search results', async () => {
     const u = await busyMember();
     expectOk(await del(u, PASSWORD));

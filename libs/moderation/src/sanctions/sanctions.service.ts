@@ -215,16 +215,19 @@ export class SanctionsService {
    * anonymised: the deletion erased it; an imported author's placeholder never had one) is
    * refused (BAD_USER_INPUT on `banEmail`, the transaction rolled back), where the ban was written
    * banning no address while the log said `banEmail: true`. A deletion under way is waited for
-   * and one begun after waits for the ban (`holdAgainstDeletion`, first, before anything is
-   * written: the deletion revokes the sessions a ban revokes): the ban comes wholly before it (its
-   * address banned, which the deletion keeps, as it keeps every ban) or after it (refused). No
-   * erased address is read back: the one banned is the account's own, read in the statement that
-   * bans it.
+   * and one begun after waits for the ban (`holdAgainstDeletion`, before anything is written: the
+   * deletion revokes the sessions a ban revokes): the ban comes wholly before it (its address
+   * banned, which the deletion keeps, as it keeps every ban) or after it (refused). The hold comes
+   * after the sanction lock (`holdOffAdminChanges`), the order the escalation ladder takes the two
+   * in (`goneAccount`, after its lock): taken first, a ban waiting for the ladder held its
+   * member's deletion off meanwhile, and the ladder's own hold then queued behind that deletion.
+   * No erased address is read back: the one banned is the account's own, read in the statement
+   * that bans it.
    */
   async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
-    if (input.banEmail) await holdAgainstDeletion(tx, input.userId);
     if (input.kind !== SanctionKind.WARNING) await this.holdOffAdminChanges(tx, input.userId);
+    if (input.banEmail) await holdAgainstDeletion(tx, input.userId);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
