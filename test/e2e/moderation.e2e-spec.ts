@@ -6,6 +6,7 @@ import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
+import { TableSnapshots } from '../support/refusals';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind active expiresAt spaceId user { id } } }`;
 const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active liftedAt } }`;
@@ -183,6 +184,21 @@ describe('moderation: sanctions and the moderation log', () => {
     expectError(await t.gql(signUp, { i: { email: 'fresh@example.com', handle: 'comeback2', password: 'another long password' } }, { ip: '203.0.113.5' }), 'FORBIDDEN');
     expectOk(await t.gql(LIFT, { id: s.id }, { token: admin.token }));
     expectOk(await t.gql(signUp, { i: { email: 'fresh@example.com', handle: 'comeback2', password: 'another long password' } }, { ip: '203.0.113.5' }));
+  });
+
+  it('refuses banIp when no session of the account has an address, writing nothing: the ban bans no network, and says so', async () => {
+    const member = await makeUser(t);
+    await t.sql(`UPDATE sessions SET ip = NULL WHERE user_id = $1`, [member.id]);
+    const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+    const before = await snapshots.take();
+    expect(expectError(await t.gql(SANCTION, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true, banIp: true } }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+      { field: 'banIp', message: 'bans no address: no session of this account has one (none, or all pruned); ban without banIp' },
+    ]);
+    expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+    // Without it, the ban is given, its address banned.
+    expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true } }, { token: admin.token }));
+    expect(await t.sql(`SELECT count(*)::int AS n FROM banned_emails b JOIN sanctions s ON s.id = b.sanction_id WHERE s.user_id = $1`, [member.id])).toEqual([{ n: 1 }]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM banned_ips b JOIN sanctions s ON s.id = b.sanction_id WHERE s.user_id = $1`, [member.id])).toEqual([{ n: 0 }]);
   });
 
   it('bans the /64 of an IPv6 address the user signed in from, not only the address', async () => {

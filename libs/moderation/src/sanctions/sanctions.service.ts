@@ -222,7 +222,9 @@ export class SanctionsService {
    * in (`goneAccount`, after its lock): taken first, a ban waiting for the ladder held its
    * member's deletion off meanwhile, and the ladder's own hold then queued behind that deletion.
    * No erased address is read back: the one banned is the account's own, read in the statement
-   * that bans it.
+   * that bans it. `banIp` likewise bans the networks of the account's sessions (ended ones too,
+   * until pruned) and is refused (BAD_USER_INPUT on `banIp`) when they have none, where the log
+   * said `banIp: true` for a ban of no address.
    */
   async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
@@ -239,6 +241,8 @@ export class SanctionsService {
     if (spaceId === null && (input.kind === SanctionKind.SUSPEND || input.kind === SanctionKind.BAN)) {
       revokedSessions = (await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [input.userId])).length;
     }
+    // What bans nothing is refused, both named at once (the transaction rolled back).
+    const banned: Array<{ field: string; message: string }> = [];
     if (input.banEmail) {
       const [address] = await tx.query<{ found: number }>(
         `WITH address AS (SELECT lower(email) AS email_lower FROM users WHERE id = $1 AND email IS NOT NULL),
@@ -247,15 +251,20 @@ export class SanctionsService {
         [input.userId, s.id],
       );
       if (!address.found) {
-        throw AppError.badField('banEmail', 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail');
+        banned.push({ field: 'banEmail', message: 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail' });
       }
     }
     if (input.banIp) {
       // Each address's network: an IPv6 address stands for its whole /64.
       const used: Array<{ ip: string }> = await tx.query(`SELECT DISTINCT ip FROM sessions WHERE user_id = $1 AND ip IS NOT NULL`, [input.userId]);
       const networks = [...new Set(used.map((r) => networkOf(r.ip)))];
-      await tx.query(`INSERT INTO banned_ips (ip, sanction_id) SELECT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING`, [networks, s.id]);
+      if (networks.length) {
+        await tx.query(`INSERT INTO banned_ips (ip, sanction_id) SELECT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING`, [networks, s.id]);
+      } else {
+        banned.push({ field: 'banIp', message: 'bans no address: no session of this account has one (none, or all pruned); ban without banIp' });
+      }
     }
+    if (banned.length) throw AppError.badInput(banned);
     await this.audit.append(tx, {
       actorId: viewer.id,
       action: 'sanction.create',

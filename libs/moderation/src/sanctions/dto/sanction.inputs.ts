@@ -17,5 +17,5 @@ export class SanctionInput {
   @IsOptional() @IsUUID(ID_VERSION, { message: 'must be a space id' })
   spaceId?: string;
   @Field({ nullable: true, description: 'BAN only: also refuse new sign-ups with this e-mail address. Refused (BAD_USER_INPUT) for an account with none: a deleted or anonymised account’s address was erased with it, and nothing would be banned.' }) @IsOptional() @IsBoolean() banEmail?: boolean;
-  @Field({ nullable: true, description: 'BAN only: also refuse new sign-ups from the IP addresses of the user’s sessions.' }) @IsOptional() @IsBoolean() banIp?: boolean;
+  @Field({ nullable: true, description: 'BAN only: also refuse new sign-ups from the IP addresses of the user’s sessions (ended ones too, until pruned). Refused (BAD_USER_INPUT) when they have none, as nothing would be banned.' }) @IsOptional() @IsBoolean() banIp?: boolean;
 }
