@@ -729,8 +729,11 @@ describe('moderation: reports and the review queue', () => {
       { field: 'reason', message: 'is what the author reads while the content is hidden: this APPROVE leaves it deleted, which shows its author no reason (with no sanction to take it)' },
     ]);
     // Found deleted (its author's own deletion): whatever the action, it stays deleted.
+    // The moderator is told the post was deleted under them, not that their action deletes it.
     for (const action of [undefined, 'HIDE', 'NONE', 'DELETE']) {
-      expect((await refusal({ id: gone.item, ...(action ? { action } : {}), reason: 'Abusive' })).map((f) => f.field)).toEqual(['reason']);
+      expect(await refusal({ id: gone.item, ...(action ? { action } : {}), reason: 'Abusive' })).toEqual([
+        { field: 'reason', message: 'is what the author reads while the content is hidden: the post was deleted meanwhile (by its author or a moderator), which shows its author no reason (with no sanction to take it)' },
+      ]);
     }
     // Beside a sanction's own reason, the decision's is not the sanction's either.
     expect(await refusal({ id: shown.item, action: 'DELETE', reason: 'Threats', sanction: { kind: 'WARNING', reason: 'Mind the threats' } })).toEqual([

@@ -180,7 +180,9 @@ function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post:
     } else if (leftShown && !sanctioned) {
       fields.push({ field: 'reason', message: 'is what the author reads once the content is hidden: this APPROVE leaves it shown (with no sanction to take it)' });
     } else if (leftDeleted && !sanctioned) {
-      fields.push({ field: 'reason', message: 'is what the author reads while the content is hidden: this APPROVE leaves it deleted, which shows its author no reason (with no sanction to take it)' });
+      // Found deleted (its author's deletion, or a moderator's, since the moderator read it): said so, as what changed under them.
+      const why = post!.state === ContentState.DELETED ? 'the post was deleted meanwhile (by its author or a moderator), which' : 'this APPROVE leaves it deleted, which';
+      fields.push({ field: 'reason', message: `is what the author reads while the content is hidden: ${why} shows its author no reason (with no sanction to take it)` });
     } else if (sanctioned && input.sanction!.reason != null && (leftShown || leftDeleted || !judgesContent(item))) {
       fields.push({ field: 'reason', message: `is the sanction’s reason when it has none of its own: this APPROVE ${leftDeleted ? 'leaves the content deleted, which shows its author no reason' : 'hides nothing'}, and the sanction’s own reason is all the member reads` });
     }
