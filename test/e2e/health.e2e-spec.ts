@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { DataSource, QueryRunner } from 'typeorm';
 import { dataSourceOptions } from '../../libs/core/src/database/data-source';
-import { HEALTH_APPLICATION_NAME, HEALTH_CONNECT_MS, HEALTH_DOWN_REMINDER_MS, HealthDatabase } from '../../libs/core/src/http/health-database';
+import { HEALTH_APPLICATION_NAME, HEALTH_CONNECT_MS, HEALTH_DOWN_REMINDER_MS, HEALTH_REASON_CHANGES_MAX, HealthDatabase } from '../../libs/core/src/http/health-database';
 import { adminUrl } from '../setup/test-database';
 import { logSink } from '../support/log-sink';
 import { pollFor } from '../support/lock-waits';
@@ -92,8 +92,11 @@ async function silentServer(): Promise<{ url: string; password: string; sockets:
  * so: after `hold()` what the server sends waits in the relay until `release()`, while what the
  * client sends still reaches the server. A database as slow as a test needs, with no clock
  * involved. `url` is the admin database's address through it; `connections` counts the connections it took.
+ * After `refuse(code, message)` a new connection is answered as a server refusing it answers (an
+ * ErrorResponse with that SQLSTATE, then the end) and never reaches the server, until `refuse()`:
+ * a reason for `down` other than a timeout (a wrong password, 28P01; a server starting, 57P03).
  */
-async function holdingRelay(): Promise<{ url: string; connections(): number; hold(): void; release(): void; close(): Promise<void> }> {
+async function holdingRelay(): Promise<{ url: string; connections(): number; hold(): void; release(): void; refuse(code?: string, message?: string): void; close(): Promise<void> }> {
   const target = new URL(adminUrl());
   const socketDir = target.searchParams.get('host');
   // The embedded server's address names its socket and port as parameters (`?host=…&port=…`), DATABASE_URL its port in the authority.
@@ -103,8 +106,18 @@ async function holdingRelay(): Promise<{ url: string; connections(): number; hol
   // The server's answers held back, in the order it sent them; undefined when none is held.
   let held: (() => void)[] | undefined;
   let connections = 0;
+  // The refusal a new connection is answered with; undefined while connections reach the server.
+  let refusal: Buffer | undefined;
   const server = createServer((client) => {
     connections++;
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client)).on('error', () => client.destroy());
+    if (refusal) {
+      const answer = refusal;
+      // After the client's first message (its startup), as the server answers it.
+      client.once('data', () => client.end(answer));
+      return;
+    }
     const db = connect(upstream);
     client.pipe(db);
     db.on('data', (chunk: Buffer) => {
@@ -137,11 +150,21 @@ async function holdingRelay(): Promise<{ url: string; connections(): number; hol
       held = undefined;
       for (const deliver of answers) deliver();
     },
+    refuse: (code?: string, message?: string) => (refusal = code === undefined ? undefined : errorResponse(code, message ?? code)),
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A server's FATAL ErrorResponse (protocol 3.0: 'E', its length, then fields each a type byte and a C string, then a zero). */
+function errorResponse(code: string, message: string): Buffer {
+  const fields = Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0\0`);
+  const head = Buffer.alloc(5);
+  head.write('E');
+  head.writeInt32BE(fields.length + 4, 1);
+  return Buffer.concat([head, fields]);
 }
 
 /**
@@ -247,11 +270,23 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(relay.connections()).toBe(before + 1);
       return db;
     };
+    /**
+     * The log's warnings and info lines spied on, and a HealthDatabase through the relay (opened) on a clock its log lines
+     * count by, `clock.ms`, which the test moves as the image's checks (every 10 s) would: no waiting.
+     */
+    const onTestClock = async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+      const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+      const clock = { ms: 0 };
+      const db = await opened(undefined, () => clock.ms);
+      return { warn, info, clock, db };
+    };
     beforeAll(async () => {
       relay = await holdingRelay();
     });
     afterEach(async () => {
       relay.release();
+      relay.refuse();
       for (const db of dbs.splice(0)) await db.onApplicationShutdown();
       jest.restoreAllMocks();
     });
@@ -285,27 +320,26 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(warn).toHaveBeenCalledTimes(1);
     });
 
-    it('logs a database that stays down once, not at every check; a reminder every HEALTH_DOWN_REMINDER_MS; and its recovery, with how long it was down', async () => {
-      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-      const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-      // The clock the log lines count by, moved by the test as the image's checks (every 10 s) would: no waiting.
-      let clock = 0;
-      const db = await opened(undefined, () => clock);
+    it('logs a database that stays down once, not at every check; a reminder every HEALTH_DOWN_REMINDER_MS, with the checks not logged meanwhile; and its recovery, with how long it was down', async () => {
+      const { warn, info, clock, db } = await onTestClock();
       relay.hold();
       // Down: its statement's answer held, then each new connection's opening (the server's greeting held).
       const downFor = async (checks: number) => {
         for (let i = 0; i < checks; i++) {
           expect(await db.answers()).toBe(false);
-          clock += 10_000;
+          clock.ms += 10_000;
         }
       };
       await downFor(3);
       expect(warn.mock.calls).toEqual([[{ reason: { message: expect.stringMatching(/timeout/i) } }, 'health check: the database is down (its statement failed)']]);
       // Five minutes after that warning, one reminder, and none at the checks after it.
-      clock = HEALTH_DOWN_REMINDER_MS;
+      clock.ms = HEALTH_DOWN_REMINDER_MS;
       await downFor(2);
       expect(warn.mock.calls.slice(1)).toEqual([
-        [{ reason: { message: expect.stringMatching(/timeout/i) }, downForMs: HEALTH_DOWN_REMINDER_MS }, 'health check: the database is still down (opening its connection failed), for 5 min 0 s'],
+        [
+          { reason: { message: expect.stringMatching(/timeout/i) }, downForMs: HEALTH_DOWN_REMINDER_MS, unlogged: { outages: 0, checks: 2 } },
+          'health check: the database is still down (opening its connection failed), for 5 min 0 s; not logged since the last warning: 2 failed checks',
+        ],
       ]);
       expect(info).not.toHaveBeenCalled();
       relay.release();
@@ -315,26 +349,109 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(warn).toHaveBeenCalledTimes(2);
     });
 
-    it('logs each outage of a database that goes down again after coming back (flapping): a warning and a recovery each, the second counted from its own start', async () => {
-      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-      const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-      let clock = 0;
-      const db = await opened(undefined, () => clock);
+    it('logs a database that flaps (down at one check, up at the next) once per HEALTH_DOWN_REMINDER_MS: the outages after the warning are counted, their recoveries not logged, and the next warning says how many', async () => {
+      const { warn, info, clock, db } = await onTestClock();
+      const timedOut = { reason: { message: expect.stringMatching(/timeout/i) } };
       const down = 'health check: the database is down (its statement failed)';
-      for (const outage of [1, 2]) {
-        // Down at one check, up at the next (10 s on); the connection is fresh each time, so what is held is its statement's answer.
+      // Down at one check, up at the next (10 s on); the connection is fresh each time, so what is held is its statement's answer.
+      const flap = async () => {
         relay.hold();
         expect(await db.answers()).toBe(false);
-        clock += 10_000;
+        clock.ms += 10_000;
         relay.release();
         expect(await db.answers()).toBe(true);
-        clock += 10_000;
-        expect(warn).toHaveBeenCalledTimes(outage);
-        expect(info).toHaveBeenCalledTimes(outage);
-      }
-      expect(warn.mock.calls).toEqual([0, 1].map(() => [{ reason: { message: expect.stringMatching(/timeout/i) } }, down]));
-      // Each recovery counts from the check that found that outage, not the first outage's (20 s later).
-      expect(info.mock.calls).toEqual([0, 1].map(() => [{ downForMs: 10_000 }, 'health check: the database is up again, after 10 s down']));
+        clock.ms += 10_000;
+      };
+      for (let i = 0; i < 5; i++) await flap();
+      // The first outage is announced, and so is its end; the four after it, within five minutes of that warning, are not.
+      expect(warn.mock.calls).toEqual([[timedOut, down]]);
+      expect(info.mock.calls).toEqual([[{ downForMs: 10_000 }, 'health check: the database is up again, after 10 s down']]);
+      // A sixth outage, unannounced, lasts until five minutes after the warning: that check warns, with what went unlogged.
+      relay.hold();
+      expect(await db.answers()).toBe(false);
+      clock.ms = HEALTH_DOWN_REMINDER_MS;
+      expect(await db.answers()).toBe(false);
+      expect(warn.mock.calls.slice(1)).toEqual([
+        [
+          { reason: { message: expect.stringMatching(/timeout/i) }, downForMs: HEALTH_DOWN_REMINDER_MS - 100_000, unlogged: { outages: 4, checks: 5 } },
+          'health check: the database is down (opening its connection failed), for 3 min 20 s; not logged since the last warning: 4 outages (5 failed checks)',
+        ],
+      ]);
+      // Announced, its end is logged.
+      relay.release();
+      clock.ms += 10_000;
+      expect(await db.answers()).toBe(true);
+      expect(info.mock.calls.slice(1)).toEqual([[{ downForMs: HEALTH_DOWN_REMINDER_MS - 90_000 }, 'health check: the database is up again, after 3 min 30 s down']]);
+      expect(warn).toHaveBeenCalledTimes(2);
+    });
+
+    it('logs a change of the reason it is down when it happens: once a reason since the last warning, in an outage announced or not, at most HEALTH_REASON_CHANGES_MAX', async () => {
+      const { warn, info, clock, db } = await onTestClock();
+      const check = async (up: boolean) => {
+        expect(await db.answers()).toBe(up);
+        clock.ms += 10_000;
+      };
+      // A refusal is seen on a new connection only: one left idle by a check that found it up would answer. A check
+      // whose answer is held (a timeout) ends its connection first.
+      const refused = async (reason: { code: string; message: string }) => {
+        relay.release();
+        relay.refuse(reason.code, reason.message);
+        await check(false);
+      };
+      const timedOut = { message: expect.stringMatching(/timeout/i) };
+      const anotherReason = 'health check: the database is down for another reason (opening its connection failed)';
+      const password = { code: '28P01', message: 'password authentication failed for user "parvis"' };
+      // Not answered (a timeout, of its statement and then of an opening: one reason, whichever the step), then refused for its password.
+      relay.hold();
+      await check(false);
+      await check(false);
+      await refused(password);
+      await check(false);
+      expect(warn.mock.calls).toEqual([
+        [{ reason: timedOut }, 'health check: the database is down (its statement failed)'],
+        [{ reason: password, previousReason: timedOut }, anotherReason],
+      ]);
+      // Back to a timeout, then the password again: both were logged since the warning, so neither is again.
+      relay.refuse();
+      relay.hold();
+      await check(false);
+      await refused(password);
+      expect(warn).toHaveBeenCalledTimes(2);
+      // Up (that outage was announced: its end is logged), then down again within five minutes of the warning for a reason
+      // already logged, and up: a flap, neither logged.
+      relay.refuse();
+      await check(true);
+      expect(info).toHaveBeenCalledTimes(1);
+      relay.hold();
+      await check(false);
+      relay.release();
+      await check(true);
+      expect(warn).toHaveBeenCalledTimes(2);
+      expect(info).toHaveBeenCalledTimes(1);
+      // Down again, unannounced (a timeout), then for a reason new since the warning: logged, which announces that outage.
+      const reasons = Array.from({ length: HEALTH_REASON_CHANGES_MAX }, (_, i) => ({ code: `57P0${i}`, message: `refused ${i}` }));
+      relay.hold();
+      await check(false); // at 90 s
+      await refused(reasons[0]);
+      expect(warn.mock.calls.slice(2)).toEqual([[{ reason: reasons[0], previousReason: password }, anotherReason]]);
+      // Bounded: the password's was the first change since the warning; past HEALTH_REASON_CHANGES_MAX, a new reason waits for the reminder.
+      for (const r of reasons.slice(1)) await refused(r);
+      expect(warn.mock.calls.slice(3)).toEqual(reasons.slice(1, -1).map((r, i) => [{ reason: r, previousReason: reasons[i] }, anotherReason]));
+      expect(warn).toHaveBeenCalledTimes(1 + HEALTH_REASON_CHANGES_MAX);
+      clock.ms = HEALTH_DOWN_REMINDER_MS;
+      await check(false);
+      const last = reasons[reasons.length - 1];
+      // Not logged: the first outage's three checks after the warning and two more, the flap's (one outage), the timeout
+      // that began this outage, and the reason past the bound.
+      expect(warn.mock.calls.slice(1 + HEALTH_REASON_CHANGES_MAX)).toEqual([
+        [
+          { reason: last, downForMs: HEALTH_DOWN_REMINDER_MS - 90_000, unlogged: { outages: 1, checks: 7 } },
+          'health check: the database is still down (opening its connection failed), for 3 min 30 s; not logged since the last warning: 1 outage (7 failed checks)',
+        ],
+      ]);
+      relay.refuse();
+      await check(true);
+      expect(info).toHaveBeenCalledTimes(2);
     });
 
     it('after shutdown, answers down without asking, and logs that, not a database down', async () => {

@@ -14,13 +14,26 @@ export const HEALTH_CONNECT_MS = 1000;
 export const HEALTH_STATEMENT_MS = 1000;
 
 /**
- * While the database stays down, how often a check says so again (one warning): the image checks every 10 s, and until
- * 2026-12-06 every one of those checks logged its `down`.
+ * At most one warning that the database is down in this long (its first, or a reminder while it stays down), however often
+ * it goes down and comes back meanwhile: the image checks every 10 s, and until 2026-12-06 every one of those checks logged
+ * its `down`; until 2026-12-06 too, a database down at one check and up at the next logged a warning and an `up again` at each.
  */
 export const HEALTH_DOWN_REMINDER_MS = 5 * 60_000;
 
-/** What the checks last found: unknown before the first; down since when, and when that was last logged. */
-type Found = { up: true } | { up: false; since: number; loggedAt: number };
+/**
+ * How many changes of the reason the database is down are logged between two warnings (HEALTH_DOWN_REMINDER_MS apart at
+ * least): the first one of each reason, up to this many; past it, the reminder says the reason then.
+ */
+export const HEALTH_REASON_CHANGES_MAX = 3;
+
+/** Why a check found the database down, as logged: the error's code (when it has one) and message, nothing else of it. */
+type Reason = { code?: string; message: string };
+
+/** What the checks last found: unknown before the first; down since when, and whether a line said so (then its end is logged). */
+type Found = { up: true } | { up: false; since: number; announced: boolean };
+
+/** Since the last warning: when it was logged, the reasons logged since (its own first), and what was not logged. */
+type Told = { at: number; reasons: Set<string>; lastReason: Reason; unlogged: { outages: number; checks: number } };
 
 /**
  * /health's own connection to the database (a pool of one), beside the API's pool: whether the
@@ -30,8 +43,12 @@ type Found = { up: true } | { up: false; since: number; loggedAt: number };
  * checks every 10 s) and given back to the server after a minute without one; closed with the
  * application.
  *
- * It logs the database's changes of state, not every check: the first check that finds it down (a warning with the reason),
- * a reminder every HEALTH_DOWN_REMINDER_MS while it stays down, and the first that finds it up again (with how long it was down).
+ * It logs the database's changes of state, not every check, and of those one warning in HEALTH_DOWN_REMINDER_MS at most: the
+ * first check that finds it down (a warning with the reason), a reminder every HEALTH_DOWN_REMINDER_MS while it stays down, and
+ * the first that finds it up again (with how long it was down). An outage that begins within HEALTH_DOWN_REMINDER_MS of the
+ * last warning (a database that flaps) is not logged, nor its end; it is counted, and the next warning says how many outages
+ * and failed checks went unlogged. A reason not logged since the last warning is logged when a check meets it (up to
+ * HEALTH_REASON_CHANGES_MAX), which announces its outage (its end is logged then).
  */
 export class HealthDatabase implements OnApplicationShutdown {
   private readonly log = new Logger('Health');
@@ -40,6 +57,8 @@ export class HealthDatabase implements OnApplicationShutdown {
   private inFlight: Promise<boolean> | undefined;
   /** What the checks last found (logged when it changes: `foundUp`, `foundDown`). */
   private state: Found | undefined;
+  /** The last warning that the database is down, and what came after it; undefined before the first. */
+  private told: Told | undefined;
   /** Set at shutdown, before the pool ends: a check after it does not ask the pool, which would refuse it. */
   private closed = false;
 
@@ -118,34 +137,60 @@ export class HealthDatabase implements OnApplicationShutdown {
     }
   }
 
-  /** A check found the database up: logged only when it was down (how long for). */
+  /** A check found the database up: logged only when it was down, and that outage was announced (how long for); else counted. */
   private foundUp(): void {
     const was = this.state;
     this.state = { up: true };
     if (was?.up !== false) return;
+    if (!was.announced) {
+      // Only a warning within HEALTH_DOWN_REMINDER_MS keeps an outage unannounced: `told` is set.
+      if (this.told) this.told.unlogged.outages++;
+      return;
+    }
     const downFor = this.now() - was.since;
     this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
   }
 
   /**
-   * A check found the database down: a warning when it was up (or not known yet), again every HEALTH_DOWN_REMINDER_MS while it
-   * stays down, nothing between. The reason is the error's code (pg's SQLSTATE, or Node's: ECONNREFUSED...) and message, nothing
-   * else of it. pg's messages name the host, port, user or database at most, never the password; the error's other fields are
-   * left out (a server error's `detail`, a bad address's `input`, which pg-connection-string masks today).
+   * A check found the database down: a warning when none was logged within HEALTH_DOWN_REMINDER_MS (`down` for an outage not
+   * announced yet, `still down` for one that was), with how many outages and failed checks went unlogged since the last one;
+   * else a line when its reason is one not logged since that warning (HEALTH_REASON_CHANGES_MAX of them at most); else nothing,
+   * the check counted. The reason is the error's code (pg's SQLSTATE, or Node's: ECONNREFUSED...) and message, nothing else of
+   * it. pg's messages name the host, port, user or database at most, never the password; the error's other fields are left out
+   * (a server error's `detail`, a bad address's `input`, which pg-connection-string masks today).
    */
   private foundDown(step: string, err: unknown): void {
-    const was = this.state;
     const now = this.now();
     const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-    const reason = { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(err) };
-    if (was?.up !== false) {
-      this.state = { up: false, since: now, loggedAt: now };
-      this.log.warn({ reason }, `health check: the database is down (${step} failed)`);
-    } else if (now - was.loggedAt >= HEALTH_DOWN_REMINDER_MS) {
-      was.loggedAt = now;
-      const downFor = now - was.since;
-      this.log.warn({ reason, downForMs: Math.round(downFor) }, `health check: the database is still down (${step} failed), for ${lasting(downFor)}`);
+    const reason: Reason = { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(err) };
+    const was = this.state;
+    const outage = was?.up === false ? was : { up: false as const, since: now, announced: false };
+    this.state = outage;
+    const told = this.told;
+    if (told === undefined || now - told.at >= HEALTH_DOWN_REMINDER_MS) {
+      // An outage that began at an earlier check says how long it has lasted.
+      const downFor = outage === was ? now - outage.since : undefined;
+      const unlogged = told && told.unlogged.checks > 0 ? { ...told.unlogged } : undefined;
+      this.log.warn(
+        { reason, ...(downFor !== undefined ? { downForMs: Math.round(downFor) } : {}), ...(unlogged ? { unlogged } : {}) },
+        `health check: the database is ${outage.announced ? 'still down' : 'down'} (${step} failed)` +
+          (downFor !== undefined ? `, for ${lasting(downFor)}` : '') +
+          (unlogged ? `; not logged since the last warning: ${unloggedText(unlogged)}` : ''),
+      );
+      outage.announced = true;
+      this.told = { at: now, reasons: new Set([reasonKind(reason)]), lastReason: reason, unlogged: { outages: 0, checks: 0 } };
+      return;
     }
+    const kind = reasonKind(reason);
+    // The warning's reason and up to HEALTH_REASON_CHANGES_MAX more.
+    if (!told.reasons.has(kind) && told.reasons.size <= HEALTH_REASON_CHANGES_MAX) {
+      this.log.warn({ reason, previousReason: told.lastReason }, `health check: the database is down for another reason (${step} failed)`);
+      told.reasons.add(kind);
+      told.lastReason = reason;
+      outage.announced = true;
+      return;
+    }
+    told.unlogged.checks++;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -160,4 +205,18 @@ function lasting(ms: number): string {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/**
+ * What tells one reason from another: its code, or its message where it has none. pg's and pg-pool's timeouts have no code,
+ * and a message of their own for each step (the line names the step): they are one reason, the bounds passed.
+ */
+function reasonKind(r: Reason): string {
+  return r.code ?? (/timeout/i.test(r.message) ? 'timeout' : r.message);
+}
+
+/** What went unlogged since the last warning, for its line: `2 failed checks`, `4 outages (5 failed checks)`. */
+function unloggedText(u: { outages: number; checks: number }): string {
+  const checks = `${u.checks} failed check${u.checks === 1 ? '' : 's'}`;
+  return u.outages === 0 ? checks : `${u.outages} outage${u.outages === 1 ? '' : 's'} (${checks})`;
 }
