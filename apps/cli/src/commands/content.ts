@@ -5,6 +5,12 @@ import { CONTENT_VERSIONS_WARN_PERCENT, ContentVersionsUsage, contentVersionsWar
 import { withServices } from '../context';
 import { parseSince } from './audit-options';
 
+/**
+ * `content:versions`'s exit code once the use is at CONTENT_VERSIONS_WARN_PERCENT or past it (the figure and the warning
+ * printed), for monitoring scripts: not 0 (below it), nor 1 (the command failed: the figure unknown), nor an interrupt's.
+ */
+export const CONTENT_VERSIONS_PAST_WARNING_EXIT = 2;
+
 export function registerContentCommands(program: Command): void {
   program
     .command('content:rebake')
@@ -33,14 +39,19 @@ export function registerContentCommands(program: Command): void {
     );
   program
     .command('content:versions')
-    .description(`How much of the content_versions sequence (the versions of posts, topics and ideas) is used; the worker warns from ${CONTENT_VERSIONS_WARN_PERCENT}%`)
+    .description(
+      `How much of the content_versions sequence (the versions of posts, topics and ideas) is used; the worker warns from ${CONTENT_VERSIONS_WARN_PERCENT}%, and from there this exits ${CONTENT_VERSIONS_PAST_WARNING_EXIT}`,
+    )
     .action(() =>
       withServices(async (app) => {
         // Read only: nothing logged, the figure (and the warning's words past the threshold) is the answer.
         const use = await app.get(ContentVersionsUsage).read();
         console.log(describeContentVersionsUse(use));
         const warning = contentVersionsWarning(use);
-        if (warning) console.log(warning);
+        if (warning) {
+          console.log(warning);
+          process.exitCode = CONTENT_VERSIONS_PAST_WARNING_EXIT;
+        }
       }),
     );
 }
