@@ -681,6 +681,50 @@ describe('posting rules: limits by trust level and pre-moderation', () => {
     expect(await order()).toEqual(['Held topic', 'Older staff topic', 'Newer staff topic']);
   });
 
+  it('changes nothing a reader sees of the topic when a reply is held (version, updated_at, activity), nor when it is rejected or withdrawn; its approval raises them', async () => {
+    const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [s.id]);
+    const topicId: string = expectOk(await t.gql(CREATE_TOPIC, { input: { boardId: await makeBoard(t, s.id), title: 'Staff topic', body: 'x' } }, { token: mod.token })).createTopic.id;
+    const member = await makeUser(t, { trustLevel: 3 });
+    const reader = await makeUser(t);
+    // Written a day ago, so a change now is a later time whatever the clock's resolution.
+    await t.sql(`UPDATE topics SET last_activity_at = now() - interval '1 day', updated_at = now() - interval '1 day' WHERE id = $1`, [topicId]);
+    // What a reader polling the topic reads, and the row's updated_at (not in the API), to the microsecond.
+    const seen = async () => ({
+      ...expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { version lastActivityAt replyCount unreadCount } }`, { id: topicId }, { token: reader.token })).topic,
+      updatedAt: (await t.sql(`SELECT updated_at::text AS u FROM topics WHERE id = $1`, [topicId]))[0].u as string,
+    });
+    expectOk(await t.gql(`mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`, { input: { topicId, postNumber: 1 } }, { token: reader.token }));
+    const before = await seen();
+    expect(before).toMatchObject({ replyCount: 0, unreadCount: 0 });
+    const held = async (author: TestUser, body: string): Promise<string> => {
+      await waitOut(author);
+      const r = expectOk(await t.gql(`mutation($input: ReplyInput!) { replyToTopic(input: $input) { id state } }`, { input: { topicId, body } }, { token: author.token })).replyToTopic;
+      expect(r.state).toBe('PENDING');
+      return r.id;
+    };
+    const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    // Held: nothing to tell. Rejected: nothing either.
+    const rejected = await held(member, 'held, then rejected');
+    expect(await seen()).toEqual(before);
+    expect(expectOk(await t.gql(MOD, { input: { postId: rejected, action: 'REJECT' } }, { token: mod.token })).moderatePost.state).toBe('DELETED');
+    expect(await seen()).toEqual(before);
+    // Held, then withdrawn by its author.
+    const withdrawn = await held(member, 'held, then withdrawn');
+    expect(await seen()).toEqual(before);
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: withdrawn }, { token: member.token }));
+    expect(await seen()).toEqual(before);
+    // Held, then approved: the approval is the change readers see, as a reply posted then.
+    const approved = await held(member, 'held, then approved');
+    expect(await seen()).toEqual(before);
+    expect(expectOk(await t.gql(MOD, { input: { postId: approved, action: 'APPROVE' } }, { token: mod.token })).moderatePost.state).toBe('VISIBLE');
+    const after = await seen();
+    expect(after).toMatchObject({ replyCount: 1, unreadCount: 1 });
+    expect(after.version).toBeGreaterThan(before.version);
+    expect(after.updatedAt).not.toBe(before.updatedAt);
+    expect(new Date(after.lastActivityAt).getTime()).toBeGreaterThan(new Date(before.lastActivityAt).getTime());
+  });
+
   it('keeps a held edit beside the post until a moderator approves it (a revision by its author) or rejects it', async () => {
     const s = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     const b = await makeBoard(t, s.id);

@@ -320,10 +320,15 @@ export class PostsService {
       // The row lock taken here serialises concurrent replies (distinct, consecutive numbers),
       // and the state it returns is the one the reply lands in: a topic closed, locked or
       // deleted since the checks above refuses the reply and the whole transaction rolls back.
-      const t = await tx.one<{ last_post_number: number; version: number; state: string; closed: boolean; locked: boolean; board_id: string } & Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>>(
+      // A reply held for approval changes nothing its topic's readers see (rule 3): not its
+      // count, activity, version or updated_at, which a reader polling the topic or hearing its
+      // pushes would tell apart; only its number is taken. Its approval raises them (applyState).
+      const t = await tx.one<{ last_post_number: number; state: string; closed: boolean; locked: boolean; board_id: string } & Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>>(
         `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + $2,
-                last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END, version = next_version(version), updated_at = now()
-          WHERE id = $1 RETURNING last_post_number, version, state, closed, locked, board_id, slow_mode_seconds, slow_mode_until`,
+                last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END,
+                version = CASE WHEN $2 = 1 THEN next_version(version) ELSE version END,
+                updated_at = CASE WHEN $2 = 1 THEN now() ELSE updated_at END
+          WHERE id = $1 RETURNING last_post_number, state, closed, locked, board_id, slow_mode_seconds, slow_mode_until`,
         [topic.id, state === ContentState.VISIBLE ? 1 : 0],
       );
       if (!t || t.state === ContentState.DELETED) throw AppError.notFound('Topic not found');

@@ -27,7 +27,7 @@ export class TopicModel {
   @Field(() => Int, { description: 'Visible replies (the first post not counted).' }) replyCount!: number;
   @Field(() => Int, { description: 'Reactions on the topic’s visible posts.' }) reactionCount!: number;
   @Field(() => Int, {
-    description: 'Grows with every change of the topic: the version `topic:updated` and `topic:activity` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing.',
+    description: 'Grows with every change of the topic its readers are shown (a reply held for approval raises it only once approved, and not at all when rejected): the version `topic:updated` and `topic:activity` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing.',
   })
   version!: number;
 
