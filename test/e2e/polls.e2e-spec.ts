@@ -1141,6 +1141,39 @@ describe('polls', () => {
     });
   });
 
+  describe('closing by its time (tell-poll-closings)', () => {
+    /** A poll of a new topic whose closing time passed a second ago, not told yet. */
+    async function passedPoll() {
+      const p = await pollIn();
+      await t.sql(`UPDATE polls SET closes_at = now() - interval '1 second' WHERE id = $1`, [p.poll.id]);
+      return p;
+    }
+    /** Inserts a vote row for `userId` on a connection of its own, giving up a wait for a lock after a while (lock_timeout); rolled back. */
+    async function insertVote(pollId: string, optionId: string, userId: string): Promise<void> {
+      const qr = t.ds.createQueryRunner();
+      await qr.connect();
+      try {
+        await qr.startTransaction();
+        await qr.query(`SET LOCAL lock_timeout = '2s'`);
+        await qr.query(`INSERT INTO poll_votes (poll_id, option_id, user_id) VALUES ($1, $2, $3)`, [pollId, optionId, userId]);
+      } finally {
+        if (qr.isTransactionActive) await qr.rollbackTransaction();
+        await qr.release();
+      }
+    }
+
+    it('locks the polls it tells no harder than their update does: a vote row referencing one is inserted while the job holds it', async () => {
+      const { poll, options } = await passedPoll();
+      const voter = await makeUser(t);
+      await withLockHeld(t, `SELECT 1`, [], async (job) => {
+        // The job's own statement, in a transaction of the test's that keeps its locks.
+        expect((await t.get(PollsRepository).tellClosings(job, 100)).map((p) => p.id)).toContain(poll.id);
+        // The foreign keys' KEY SHARE on the poll: a FOR UPDATE lock makes it wait, and lock_timeout fail.
+        await expect(insertVote(poll.id, options[0], voter.id)).resolves.toBeUndefined();
+      });
+    });
+  });
+
   describe('live', () => {
     let url: string;
     const sockets: Socket[] = [];

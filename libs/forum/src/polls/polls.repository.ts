@@ -380,8 +380,11 @@ export class PollsRepository {
   /**
    * Tells up to `limit` polls whose closing time passed and is not told yet (`CLOSING_UNTOLD`),
    * soonest first: `CLOSING_TOLD` written to each, under its row lock, in the caller's
-   * transaction; their versions and places, for the NEWS each emits. A poll another transaction
-   * holds (a management, a vote, another node's job) is skipped (SKIP LOCKED), for the next run;
+   * transaction; their versions and places, for the NEWS each emits. Each is locked FOR NO KEY
+   * UPDATE, as the UPDATE itself locks it (it changes no key): FOR UPDATE would also hold off, until
+   * the batch commits, every insert of a row referencing the poll (a vote's, an option's: their
+   * foreign keys' KEY SHARE), and skip a poll that such an insert had a share of. A poll another
+   * transaction holds (a management, a vote, another node's job) is skipped (SKIP LOCKED), for the next run;
    * the condition is checked again on the row as locked, so a closing is told once, whichever
    * node's job comes first, and a poll reopened or given another time meanwhile is left alone.
    * Reads `now()`, the database's clock, as `CLOSED` does: a node's own clock never tells a
@@ -392,7 +395,7 @@ export class PollsRepository {
     return rowsOf(
       await m.query(
         `UPDATE polls pl SET ${CLOSING_TOLD}, updated_at = now() FROM posts p
-          WHERE pl.id IN (SELECT pl.id FROM polls pl WHERE ${due} ORDER BY pl.closes_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+          WHERE pl.id IN (SELECT pl.id FROM polls pl WHERE ${due} ORDER BY pl.closes_at LIMIT $1 FOR NO KEY UPDATE SKIP LOCKED)
             AND ${due} AND p.id = pl.post_id
           RETURNING pl.id, pl.version, p.id AS post_id, p.topic_id, p.space_id`,
         [limit],
