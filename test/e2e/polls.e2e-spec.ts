@@ -7,6 +7,7 @@ import { PollsRepository } from '../../libs/forum/src/polls/polls.repository';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { fullVersion, newsVersion } from '../../libs/realtime/src/pushed-versions';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';
@@ -1138,6 +1139,42 @@ describe('polls', () => {
       ).movePosts;
       expect(await page(topic.id, member)).toEqual({ polls: [], statements: 0 });
       expect(await page(split.id, member)).toEqual({ polls: [[r.id, 'Travelling poll?']], statements: 2 });
+    });
+  });
+
+  describe('version', () => {
+    const VERSION = `query($id: ID!) { post(id: $id) { poll { closed resultsVisible version } } }`;
+    const asSeen = async (u: TestUser | null, postId: string) => expectOk(await t.gql(VERSION, { id: postId }, u ? { token: u.token } : {})).post.poll;
+    /** The versions the live push of the poll would carry now (`LiveGateway.pushPoll`): with the counts, and without. */
+    async function pushed(pollId: string) {
+      const row = (await t.get(PollsService).forPush(pollId))!;
+      return { counted: fullVersion(row), bare: newsVersion(row.news) };
+    }
+
+    it('is the version the viewer’s pushes carry: the counts’ where they see them, the news’ alone otherwise (no vote moves it), closed by its time above every open one', async () => {
+      const { poll, postId, options } = await pollIn({ results: 'ON_CLOSE' });
+      const open = await pushed(poll.id);
+      expect(await asSeen(author, postId)).toEqual({ closed: false, resultsVisible: true, version: open.counted });
+      expect(await asSeen(member, postId)).toEqual({ closed: false, resultsVisible: false, version: open.bare });
+      expect(await asSeen(null, postId)).toEqual({ closed: false, resultsVisible: false, version: open.bare });
+
+      expectOk(await vote(member, poll.id, [options[0]]));
+      const voted = await pushed(poll.id);
+      expect(voted.counted).toBeGreaterThan(open.counted);
+      expect(voted.bare).toBe(open.bare);
+      expect((await asSeen(moderator, postId)).version).toBe(voted.counted);
+      expect((await asSeen(member, postId)).version).toBe(open.bare);
+
+      // Past its closing time, not told yet: closed, the counts public, at a version above every one of it open; told, one more.
+      await t.sql(`UPDATE polls SET closes_at = now() - interval '1 second' WHERE id = $1`, [poll.id]);
+      const passed = await pushed(poll.id);
+      expect(passed.bare).toBeGreaterThan(voted.counted);
+      for (const u of [author, member, null]) expect(await asSeen(u, postId)).toEqual({ closed: true, resultsVisible: true, version: passed.counted });
+      expect(await t.get(PollsService).tellClosings()).toBeGreaterThanOrEqual(1);
+      const told = await pushed(poll.id);
+      expect(told.bare).toBe(passed.bare);
+      expect(await asSeen(null, postId)).toEqual({ closed: true, resultsVisible: true, version: passed.counted + 1 });
+      expect(told.counted).toBe(passed.counted + 1);
     });
   });
 

@@ -1,4 +1,5 @@
-import { Field, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { Field, Float, ID, Int, ObjectType, registerEnumType } from '@nestjs/graphql';
+import { fullVersion, newsVersion } from '../../../core/src/news-versions';
 import { listOf } from '../../../core/src/graphql/limits';
 
 /** Limits a poll keeps (CHECKs on polls and poll_options hold the lengths too). */
@@ -58,6 +59,12 @@ export class PollModel {
   @Field(() => [ID], { description: 'The options the viewer chose (empty when they have not voted, or are signed out).' })
   myChoice!: string[];
   @Field({ description: 'Whether the viewer sees the counts (voteCount, voterCount) now.' }) resultsVisible!: boolean;
+  @Field(() => Float, {
+    description:
+      'The version `poll:updated` pushes carry to the viewer, read with this answer: with the counts (resultsVisible), one every vote, edit, closing and reopening raises; without them, one only edits, closings (by hand or by closesAt) and reopenings raise, so it tells nothing of the votes; both on one scale. ' +
+      'Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). A whole number from 2^31 on after the first edit or closing: a Float, exact (below 2^53), for it outgrows Int.',
+  })
+  version!: number;
 
   postId!: string;
 }
@@ -77,6 +84,13 @@ export interface PollRow {
   voter_count: number;
   /** Raised by every change of the poll (a vote, an edit, closing, reopening), under its row lock: live pushes carry a version made from it (`LiveGateway.pushPoll`). */
   version: number;
+  /**
+   * How many of its changes every reader hears of (an edit, a closing, a reopening, a closing by
+   * its time: one more as soon as that time passed, told or not, `PollsRepository`'s `NEWS`),
+   * read with `version` and `closed` in one statement: what orders its pushes to readers who see
+   * no counts (`newsVersion`), and with `version` to those who do (`fullVersion`).
+   */
+  news: number;
   options: Array<{ id: string; text: string; vote_count: number }>;
 }
 
@@ -115,6 +129,8 @@ export function toPollModel(r: PollRow, myChoice: string[], visible: boolean): P
     closesAt: r.closes_at,
     myChoice,
     resultsVisible: visible,
+    // On the scale of the pushes this viewer hears (`LiveGateway.pushPoll`): the counts' version where they see the counts, the news' alone otherwise.
+    version: visible ? fullVersion(r) : newsVersion(r.news),
     postId: r.post_id,
   });
 }

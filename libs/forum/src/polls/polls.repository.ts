@@ -10,10 +10,6 @@ import { PollKind, PollResults, PollRow } from './poll.model';
  * is refused whether or not the passing was told yet: `CLOSING_UNTOLD`).
  */
 const CLOSED = `(pl.closed_at IS NOT NULL OR COALESCE(pl.closes_at <= now(), false))`;
-const POLL_COLUMNS = `pl.id, pl.post_id, pl.question, pl.kind, pl.min_choices, pl.max_choices, pl.results, pl.public_voters, pl.closes_at,
-  ${CLOSED} AS closed, pl.voter_count, pl.version,
-  (SELECT json_agg(json_build_object('id', o.id, 'text', o.text, 'vote_count', o.vote_count) ORDER BY o.position)
-     FROM poll_options o WHERE o.poll_id = pl.id) AS options`;
 
 export interface NewPoll {
   id: string;
@@ -35,16 +31,6 @@ export interface PollPushRow extends PollRow {
   author_id: string;
   post_state: ContentState;
   topic_state: ContentState;
-}
-
-/**
- * A poll as a live push reads it, with what orders its pushes to readers who see no counts
- * (`LiveGateway.pushPoll`): `news`, how many of its changes every reader hears of (an edit, a
- * closing, a reopening: `NEWS_CHANGE`; a closing by its time: `NEWS`), read with its `version`
- * and `closed` in one statement (pushed-versions.ts' `fullVersion`).
- */
-export interface PollNewsRow extends PollPushRow {
-  news: number;
 }
 
 /**
@@ -77,6 +63,12 @@ const CLOSING_UNTOLD = `(pl.closed_at IS NULL AND pl.closes_at IS NOT NULL AND p
 
 /** The poll's news as its pushes carry it: `news`, and one more for a closing time passed and not told yet (`CLOSING_UNTOLD`). */
 const NEWS = `pl.news + CASE WHEN ${CLOSING_UNTOLD} AND pl.closes_at <= now() THEN 1 ELSE 0 END`;
+
+/** A poll as every read of it has it (`PollRow`): its versions (`version`, `news` as `NEWS`) read with its `closed`, in one statement. */
+const POLL_COLUMNS = `pl.id, pl.post_id, pl.question, pl.kind, pl.min_choices, pl.max_choices, pl.results, pl.public_voters, pl.closes_at,
+  ${CLOSED} AS closed, pl.voter_count, pl.version, ${NEWS} AS news,
+  (SELECT json_agg(json_build_object('id', o.id, 'text', o.text, 'vote_count', o.vote_count) ORDER BY o.position)
+     FROM poll_options o WHERE o.poll_id = pl.id) AS options`;
 
 /**
  * What a change every reader of a poll hears of (an edit, a closing, a reopening) writes besides
@@ -408,9 +400,9 @@ export class PollsRepository {
     return rowsOf(await m.query(`DELETE FROM polls WHERE id = $1 RETURNING id`, [pollId])).length > 0;
   }
 
-  /** For a live push: the poll's counts with its post's and topic's states, and its versions (`PollNewsRow`), in one statement. */
-  async forPush(pollId: string): Promise<PollNewsRow | undefined> {
-    const [poll]: PollNewsRow[] = await this.ds.query(`${withPlace(`, ${NEWS} AS news`)} WHERE pl.id = $1`, [pollId]);
+  /** For a live push: the poll's counts with its post's and topic's states, and its versions (`PollRow`'s `version` and `news`), in one statement. */
+  async forPush(pollId: string): Promise<PollPushRow | undefined> {
+    const [poll]: PollPushRow[] = await this.ds.query(`${withPlace()} WHERE pl.id = $1`, [pollId]);
     return poll;
   }
 

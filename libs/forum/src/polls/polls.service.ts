@@ -17,7 +17,7 @@ import { PlainTexts, PostingPolicy } from '../posting-policy';
 import { assertEditable, topicRefuses } from '../posts/posts.service';
 import { CreatePollInput, PollShapeInput, UpdatePollInput, VotePollInput } from './dto/poll.inputs';
 import { PollKind, PollModel, PollOptionModel, PollResults, PollRow, resultsVisible, toPollModel } from './poll.model';
-import { NewPoll, PollChange, PollEvent, PollNewsRow, PollPlaceRow, PollPushRow, PollsRepository } from './polls.repository';
+import { NewPoll, PollChange, PollEvent, PollPlaceRow, PollPushRow, PollsRepository } from './polls.repository';
 import { checkTimeAhead } from '../../../core/src/time-ahead';
 
 /** The furthest ahead a poll may close by itself. */
@@ -261,7 +261,7 @@ export class PollsService {
   }
 
   /** For a live push: the poll with its counts, its post's and topic's states, and its versions. */
-  forPush(pollId: string): Promise<PollNewsRow | undefined> {
+  forPush(pollId: string): Promise<PollPushRow | undefined> {
     return this.repo.forPush(pollId);
   }
 
