@@ -1209,6 +1209,26 @@ describe('polls', () => {
         await expect(insertVote(poll.id, options[0], voter.id)).resolves.toBeUndefined();
       });
     });
+
+    it('a transaction begun before the closing time finds a closing the job told closed, at the told news, takes no vote in it and reopens it for good', async () => {
+      const { poll } = await pollIn();
+      const repo = t.get(PollsRepository);
+      await withLockHeld(t, `SELECT 1`, [], async (reader) => {
+        // Its now() is its start; the closing time comes after it, and the job (a transaction begun later still) tells it.
+        await t.sql(`UPDATE polls SET closes_at = clock_timestamp() WHERE id = $1`, [poll.id]);
+        expect(await t.get(PollsService).tellClosings()).toBeGreaterThanOrEqual(1);
+        const told = (await repo.forPush(poll.id))!;
+        expect(told.closed).toBe(true);
+        // Read in the older transaction: not open at the news the closed pushes carry.
+        const seen = (await repo.byId(poll.id, reader))!;
+        expect({ closed: seen.closed, news: seen.news, version: seen.version }).toEqual({ closed: true, news: told.news, version: told.version });
+        // A vote's read there finds it closed (the vote is refused), and a reopening there drops the told closing time.
+        expect((await repo.lockForVote(reader, poll.id))!.closed).toBe(true);
+        await repo.setClosed(reader, poll.id, false);
+      });
+      expect(await t.sql(`SELECT closes_at FROM polls WHERE id = $1`, [poll.id])).toEqual([{ closes_at: null }]);
+      expect((await repo.byId(poll.id))!.closed).toBe(false);
+    });
   });
 
   describe('live', () => {

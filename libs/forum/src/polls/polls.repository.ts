@@ -6,10 +6,27 @@ import { ContentState, TopicKind } from '../forum.enums';
 import { PollKind, PollResults, PollRow } from './poll.model';
 
 /**
- * Closed by hand, or past its closing time: read at query time (a vote a moment after the time
- * is refused whether or not the passing was told yet: `CLOSING_UNTOLD`).
+ * Its closing time passed (`pl`; null without one): by the clock, or told by the job
+ * (`CLOSING_TOLD` wrote `closing_told_at`, checked against the time it told, under the row lock).
+ *
+ * The clock is `now()`, the reading transaction's start, as the job's is. A statement of a
+ * transaction begun before the time reads the rows committed since, though: the job's telling
+ * too (news counted, `NEWS` no longer adds it), which by its clock alone it would take for open,
+ * at the very news the job's closed pushes carry, or as open to a vote or a reopening waiting
+ * behind the job's lock. The told closing is therefore passed whatever the clock: a read that
+ * sees the telling sees the poll closed, one that does not decides by its clock, one value of it
+ * for every column of the row (`CLOSED` and `NEWS` agree). No other clock would do:
+ * clock_timestamp() is read again at each call, so a row's `closed` and `news` could straddle the
+ * time, and neither it nor statement_timestamp() is read after every row the statement sees
+ * (a lock's wait re-reads the row, not an initplan's clock), while the told mark is in the row.
  */
-const CLOSED = `(pl.closed_at IS NOT NULL OR COALESCE(pl.closes_at <= now(), false))`;
+const PASSED = `(pl.closes_at <= now() OR pl.closing_told_at = pl.closes_at)`;
+
+/**
+ * Closed by hand, or past its closing time (`PASSED`): read at query time (a vote a moment after
+ * the time is refused whether or not the passing was told yet: `CLOSING_UNTOLD`).
+ */
+const CLOSED = `(pl.closed_at IS NOT NULL OR COALESCE(${PASSED}, false))`;
 
 export interface NewPoll {
   id: string;
@@ -364,9 +381,9 @@ export class PollsRepository {
     return { version: row.version, event: PollEvent.VOTED };
   }
 
-  /** Closes or reopens the poll (reopening drops a closing time already past): news (`NEWS_CHANGE`). */
+  /** Closes or reopens the poll (reopening drops a closing time already past, or told: `PASSED`): news (`NEWS_CHANGE`). */
   setClosed(m: Queryable, pollId: string, closed: boolean): Promise<PollChange> {
-    return this.newsChange(m, closed ? `closed_at = now()` : `closed_at = NULL, closes_at = CASE WHEN pl.closes_at <= now() THEN NULL ELSE pl.closes_at END`, [pollId]);
+    return this.newsChange(m, closed ? `closed_at = now()` : `closed_at = NULL, closes_at = CASE WHEN ${PASSED} THEN NULL ELSE pl.closes_at END`, [pollId]);
   }
 
   /**
@@ -380,7 +397,10 @@ export class PollsRepository {
    * the condition is checked again on the row as locked, so a closing is told once, whichever
    * node's job comes first, and a poll reopened or given another time meanwhile is left alone.
    * Reads `now()`, the database's clock, as `CLOSED` does: a node's own clock never tells a
-   * closing the polls' reads do not see passed yet.
+   * closing the polls' reads do not see passed yet. Its transaction's start, not a later clock:
+   * each batch's UPDATE is its transaction's first statement, so the two differ by nothing that
+   * matters, and a read from a transaction older than the telling finds it closed by the mark
+   * (`PASSED`), not by any clock.
    */
   async tellClosings(m: Queryable, limit: number): Promise<Array<{ id: string; version: number; post_id: string; topic_id: string; space_id: string }>> {
     const due = `${CLOSING_UNTOLD} AND pl.closes_at <= now()`;
