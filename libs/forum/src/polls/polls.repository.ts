@@ -16,9 +16,10 @@ import { PollKind, PollResults, PollRow } from './poll.model';
  * behind the job's lock. The told closing is therefore passed whatever the clock: a read that
  * sees the telling sees the poll closed, one that does not decides by its clock, one value of it
  * for every column of the row (`CLOSED` and `NEWS` agree). No other clock would do:
- * clock_timestamp() is read again at each call, so a row's `closed` and `news` could straddle the
- * time, and neither it nor statement_timestamp() is read after every row the statement sees
- * (a lock's wait re-reads the row, not an initplan's clock), while the told mark is in the row.
+ * statement_timestamp() is the statement's start, which a lock's wait (the row then re-read as
+ * committed since) leaves behind as well; clock_timestamp() is read anew at each call, so a row's
+ * `closed` and `news` could straddle the time (and read once, in an initplan, it is not read
+ * again with the row). The told mark is in the row, read with it.
  */
 const PASSED = `(pl.closes_at <= now() OR pl.closing_told_at = pl.closes_at)`;
 
