@@ -14,6 +14,7 @@ import {
   convertDumpBody,
   convertDumpComment,
   DumpConversion,
+  dumpIdentity,
   HANDLE_ROUNDS,
   importedTitle,
   importStackExchange,
@@ -1042,6 +1043,78 @@ describe('import:stackexchange', () => {
       expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE display_name LIKE 'Erased Two%'`)).toEqual([{ n: 0 }]);
     });
 
+    describe('the same site imported again under another source name', () => {
+      /** Users of a dump as the real ones give them: each with the network account (`AccountId`) of the person; user 2 with a profile. */
+      const siteUsers = (accounts: [string, string, string] = ['101', '102', '-1']) =>
+        users(['Site One', 'Site Two', 'Community']).map((u, i) =>
+          u.Id === '2' ? { ...u, AccountId: accounts[i], AboutMe: '<p>I roast at home</p>', Location: 'Leuven' } : { ...u, AccountId: accounts[i] },
+        );
+      const userLink = (source: string, ext: string) =>
+        one<{ local_id: string; digest: string | null }>(`SELECT local_id, digest FROM import_links WHERE source = $1 AND kind = 'user' AND external_id = $2`, [source, ext]);
+      const anonymise = async (userId: string) => {
+        const admin = await makeUser(t, { role: 'ADMIN' });
+        expectOk(await t.gql(`mutation($id: ID!) { anonymizeUser(userId: $id) { id } }`, { id: userId }, { token: admin.token }));
+      };
+      const erased = { display_name: 'Deleted user', bio: null, location: null };
+      const profileOf = (id: string) => one(`SELECT display_name, bio, location FROM users WHERE id = $1`, [id]);
+
+      it('makes no account again for a person anonymised under the first name: their posts in the new copy go to the anonymised account, its link marked', async () => {
+        const { dir, space, source } = await craft('same-site', ['Site One', 'Site Two', 'Community']);
+        writeDumpFile(dir, 'Users.xml', 'users', siteUsers());
+        await run({ dir, space: space.slug });
+        const userId = (await linked(source, 'user', '2'))!;
+        await anonymise(userId);
+        const copy = await makeSpace(t, 'PUBLIC');
+        const again = `stackexchange:same-site-again`;
+        const summary = await run({ dir, space: copy.slug, source: 'same-site-again' });
+        // Users 1 and -1 are a separate copy, as another source name asks; user 2 is not made again.
+        expect(summary.users).toEqual({ created: 2, updated: 0, unchanged: 0 });
+        expect(summary.erasedUsers).toBe(1);
+        expect(await userLink(again, '2')).toEqual({ local_id: userId, digest: ERASED_IMPORT_DIGEST });
+        expect(await profileOf(userId)).toEqual(erased);
+        expect(await t.sql(`SELECT count(*)::int AS n FROM users WHERE display_name = 'Site Two' OR location = 'Leuven'`)).toEqual([{ n: 0 }]);
+        expect(await one(`SELECT author_id FROM posts WHERE id = $1`, [await linked(again, 'post', '12')])).toEqual({ author_id: userId });
+        // Its re-run finds the link as any re-run does, and leaves it so.
+        expect((await run({ dir, space: copy.slug, source: 'same-site-again' })).users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+        expect(await userLink(again, '2')).toEqual({ local_id: userId, digest: ERASED_IMPORT_DIGEST });
+        expect(await profileOf(userId)).toEqual(erased);
+      });
+
+      it('recognises a person anonymised before their link had a dump identity once a run of the first name has given it one', async () => {
+        const { dir, space, source } = await craft('same-site-older', ['Site One', 'Site Two', 'Community']);
+        writeDumpFile(dir, 'Users.xml', 'users', siteUsers(['201', '202', '-1']));
+        await run({ dir, space: space.slug });
+        const userId = (await linked(source, 'user', '2'))!;
+        await anonymise(userId);
+        // As a release before dump identities left the links.
+        await t.sql(`UPDATE import_links SET dump_identity = NULL WHERE source = $1`, [source]);
+        expect((await run({ dir, space: space.slug })).users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+        const summary = await run({ dir, space: (await makeSpace(t, 'PUBLIC')).slug, source: 'same-site-older-again' });
+        expect(summary).toMatchObject({ users: { created: 2, updated: 0, unchanged: 0 }, erasedUsers: 1 });
+        expect(await userLink('stackexchange:same-site-older-again', '2')).toEqual({ local_id: userId, digest: ERASED_IMPORT_DIGEST });
+        expect(await profileOf(userId)).toEqual(erased);
+      });
+
+      it('takes a user of another site with the same id for someone else: another network account, or the same one on another site, is made as any user is', async () => {
+        const { dir, space, source } = await craft('some-site', ['Site One', 'Site Two', 'Community']);
+        writeDumpFile(dir, 'Users.xml', 'users', siteUsers(['301', '302', '-1']));
+        await run({ dir, space: space.slug });
+        await anonymise((await linked(source, 'user', '2'))!);
+        // User 2 of another site: another person (another account), then the same person joined
+        // to that site at another time: neither is the anonymised user of this one.
+        for (const [name, over] of [
+          ['other-site', { AccountId: '999' }],
+          ['other-site-same-person', { CreationDate: '2019-06-01T00:00:00.000' }],
+        ] as Array<[string, Record<string, string>]>) {
+          writeDumpFile(dir, 'Users.xml', 'users', siteUsers(['301', '302', '-1']).map((u) => (u.Id === '2' ? { ...u, ...over } : u)));
+          const summary = await run({ dir, space: (await makeSpace(t, 'PUBLIC')).slug, source: name });
+          expect(summary).toMatchObject({ users: { created: 3, updated: 0, unchanged: 0 }, erasedUsers: 0 });
+          const made = (await userLink(`stackexchange:${name}`, '2')).local_id;
+          expect(await profileOf(made)).toMatchObject({ display_name: 'Site Two', location: 'Leuven' });
+        }
+      });
+    });
+
     it('leaves the mark of an anonymisation still under way when a re-run’s digest write waits for its link: the write reads the mark once it commits', async () => {
       const { dir, space, source } = await craft('anonymised-digest-race', ['Held Erased', 'Held Kept', 'Held Third']);
       await run({ dir, space: space.slug });
@@ -1293,6 +1366,18 @@ describe('import:stackexchange', () => {
      * The dump of `retried` and `retried-twin` below: `v2` changes something in every phase, so
      * that each batch counts every field it can.
      */
+    const RETRIED_ERASED = { Id: '4', DisplayName: 'Retry Erased', AccountId: '404', CreationDate: '2019-01-05T00:00:00.000' };
+    /** The link an anonymisation under another source name left of RETRIED_ERASED. */
+    const eraseRetriedElsewhere = async () => {
+      const gone = await makeUser(t);
+      await t.sql(`INSERT INTO import_links (source, kind, external_id, local_id, digest, dump_identity) VALUES ($1, 'user', '4', $2, $3, $4)`, [
+        `stackexchange:retried-erased-${newId()}`,
+        gone.id,
+        ERASED_IMPORT_DIGEST,
+        dumpIdentity(RETRIED_ERASED),
+      ]);
+    };
+
     function writeRetriedDump(dir: string, v: 1 | 2) {
       const v2 = v === 2;
       writeDumpFile(dir, 'Posts.xml', 'posts', [
@@ -1315,7 +1400,8 @@ describe('import:stackexchange', () => {
       ]);
       writeDumpFile(dir, 'Users.xml', 'users', [
         ...users(['Retry One', v2 ? 'Retry Renamed' : 'Retry Two', 'Retry Three']),
-        ...(v2 ? [{ Id: '3', DisplayName: 'Retry Four', CreationDate: '2019-01-04T00:00:00.000' }] : []),
+        // User 4: a person anonymised under another source name of the same site (`erasedElsewhere`).
+        ...(v2 ? [{ Id: '3', DisplayName: 'Retry Four', CreationDate: '2019-01-04T00:00:00.000' }, RETRIED_ERASED] : []),
       ]);
       writeDumpFile(dir, 'Comments.xml', 'comments', [
         { Id: '1', PostId: '10', Text: 'On the question', CreationDate: '2020-05-01T10:30:00.000', UserId: '1' },
@@ -1372,11 +1458,12 @@ describe('import:stackexchange', () => {
       for (const d of [twin.dir, dir]) writeRetriedDump(d, 1);
       await run({ dir: twin.dir, space: twin.space.slug });
       await run({ dir, space: space.slug });
+      await eraseRetriedElsewhere();
       for (const d of [twin.dir, dir]) writeRetriedDump(d, 2);
       const undisturbed = await run({ dir: twin.dir, space: twin.space.slug });
       // Each phase's batch counts every field it can (none is 0): a count a retried batch doubled would show.
       expect(Object.fromEntries(countsOf(undisturbed))).toEqual({
-        'users.created': 1, 'users.updated': 1, 'users.unchanged': 2, 'questions.created': 1, 'questions.updated': 1, 'questions.unchanged': 1,
+        'users.created': 1, 'users.updated': 1, 'users.unchanged': 2, erasedUsers: 1, 'questions.created': 1, 'questions.updated': 1, 'questions.unchanged': 1,
         'answers.created': 2, 'answers.updated': 1, 'answers.unchanged': 2, 'comments.created': 1, 'comments.updated': 1, 'comments.unchanged': 1,
         'duplicates.created': 1, 'duplicates.unchanged': 1, 'duplicates.closed': 1, acceptedChanged: 2, tagsRewritten: 3, tagsDropped: 1, titlesLengthened: 1,
         'skipped.otherPostTypes': 1, 'skipped.orphanAnswers': 2, 'skipped.orphanComments': 2, 'skipped.otherLinks': 1, 'skipped.orphanDuplicates': 2,

@@ -140,6 +140,19 @@ describe('migrations', () => {
     return run;
   };
   /** Runs `migration`'s up on a runner of its own (as a later migration, or a second run, would). */
+  /** The plan of `sql` (as JSON text) with sequential scans off: a table this small is read whole unless told otherwise. */
+  const planWithoutSeqScan = async (sql: string, params: unknown[]): Promise<string> => {
+    const runner = t.ds.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      await runner.query(`SET LOCAL enable_seqscan = off`);
+      const [{ 'QUERY PLAN': plan }] = await runner.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+      return JSON.stringify(plan);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  };
   const runUp = async (migration: MigrationInterface) => {
     const runner = t.ds.createQueryRunner();
     try {
@@ -837,20 +850,28 @@ describe('migrations', () => {
       { source, kind: 'user', external_id: '2', digest: 'raw1:of-someone-else' },
       { source: `${source}-older`, kind: 'user', external_id: '3', digest: ERASED_IMPORT_DIGEST },
     ]);
-    // The anonymisation's write of the mark can find the link by the index (a table this small is read whole unless told otherwise).
-    const runner = t.ds.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      await runner.query(`SET LOCAL enable_seqscan = off`);
-      const [{ 'QUERY PLAN': plan }] = await runner.query(
-        `EXPLAIN (FORMAT JSON) UPDATE import_links SET digest = 'erased' WHERE kind = 'user' AND local_id = $1 AND digest IS DISTINCT FROM 'erased'`,
-        [gone.id],
-      );
-      expect(JSON.stringify(plan)).toContain('import_links_user_local_idx');
-    } finally {
-      await runner.rollbackTransaction();
-      await runner.release();
-    }
+    // The anonymisation's write of the mark can find the link by the index.
+    expect(await planWithoutSeqScan(`UPDATE import_links SET digest = 'erased' WHERE kind = 'user' AND local_id = $1 AND digest IS DISTINCT FROM 'erased'`, [gone.id])).toContain(
+      'import_links_user_local_idx',
+    );
+  });
+
+  it('gives import links a dump identity and indexes erased users’ links by it, and takes both away when undone (migration 1765402200000)', async () => {
+    const source = `stackexchange:identity-${newId()}`;
+    const index = () => t.sql(`SELECT i.indisvalid AS valid FROM pg_index i WHERE i.indexrelid = to_regclass('import_links_erased_identity_idx')`);
+    const column = () => t.sql(`SELECT column_name FROM information_schema.columns WHERE table_name = 'import_links' AND column_name = 'dump_identity'`);
+    await undo(backTo('ImportLinksDumpIdentity1765402200000'));
+    expect([await index(), await column()]).toEqual([[], []]);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('ImportLinksDumpIdentity1765402200000'));
+    expect([await index(), await column()]).toEqual([[{ valid: true }], [{ column_name: 'dump_identity' }]]);
+    await t.sql(`INSERT INTO import_links (source, kind, external_id, local_id, digest, dump_identity) VALUES ($1, 'user', '1', $2, $3, 'se1:of-the-person')`, [
+      source,
+      newId(),
+      ERASED_IMPORT_DIGEST,
+    ]);
+    // The importer's look-up of people anonymised under another source (`erasedElsewhere`) can read the index.
+    const lookup = `SELECT local_id FROM import_links WHERE kind = 'user' AND digest = $1 AND dump_identity = ANY($2::text[]) AND dump_identity IS NOT NULL AND source <> $3`;
+    expect(await planWithoutSeqScan(lookup, [ERASED_IMPORT_DIGEST, ['se1:of-the-person'], 'stackexchange:another'])).toContain('import_links_erased_identity_idx');
   });
 
   it('indexes review items by target, concurrently, and moveTopic and movePosts still take exactly the moved content’s items, open or decided, with it (migration 1765292400000)', async () => {

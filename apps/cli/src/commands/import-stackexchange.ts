@@ -54,6 +54,7 @@ function summaryLines(heading: string, s: StackExchangeImportSummary): string {
     `  answers    ${counts(s.answers)}`,
     `  comments   ${counts(s.comments)} (replies to the post they comment on)`,
     `  users      ${counts(s.users)} (placeholders)` + (s.anonymousHandle ? `; posts of unknown or missing users go to @${s.anonymousHandle}` : ''),
+    ...(s.erasedUsers ? [`             ${s.erasedUsers} anonymised under another source of this site: linked to their anonymised account, none made again`] : []),
     `  accepted   ${s.acceptedChanged} accepted answers set or changed`,
     `  tags       ${s.tagsRewritten} rewritten to fit the tag rule, ${s.tagsDropped} dropped`,
     `  titles     ${s.titlesLengthened} too short for the title rule, kept with " (question <id>)" after them`,

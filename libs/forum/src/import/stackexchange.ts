@@ -90,6 +90,11 @@ export interface StackExchangeImportSummary {
   boardSlug: string;
   boardCreated: boolean;
   users: ImportCounts;
+  /**
+   * Users of the dump anonymised under another source name of the same site (found by their dump
+   * identity, `dumpIdentity`): linked to that anonymised account, none made (not in `users`).
+   */
+  erasedUsers: number;
   /** Handle of the placeholder that owns posts of unknown or missing users, when some post needed it. */
   anonymousHandle: string | null;
   questions: ImportCounts;
@@ -251,6 +256,23 @@ function dumpChanged(stored: string | null, digest: string, differs: () => boole
   if (stored === null) return differs();
   if (!stored.startsWith(DIGEST_KIND)) return false;
   return stored !== digest;
+}
+
+/**
+ * Who a Users.xml row is on its site, whatever name the dump is imported under (`source`): a hash
+ * of the row's `Id` (the user on the site), `AccountId` (the person's network account, the same
+ * on every site) and `CreationDate` (when they joined the site, to the millisecond). A dump holds
+ * no name or address of its site; these three, together, name one user of one site, the same in
+ * every dump of it, and no user of another site (there, the same person has another `CreationDate`,
+ * and a user with the same `Id` another `AccountId`). Null for a row lacking one of them (dumps
+ * from before 2011 have no `AccountId`): such a user is recognised under its own source only.
+ * Kept on the user's link (`dump_identity`), an erased one's too: it is what finds the people
+ * anonymised under another source name of the same site (see `importUsers`).
+ */
+export function dumpIdentity(r: Row): string | null {
+  const joined = parseDumpDate(r.CreationDate);
+  if (!r.Id || !r.AccountId || !joined) return null;
+  return 'se1:' + createHash('sha256').update(JSON.stringify([r.Id, r.AccountId, joined.toISOString()])).digest('base64url');
 }
 
 /**
@@ -426,6 +448,7 @@ function emptyTally(): ImportTally {
   const counts = (): ImportCounts => ({ created: 0, updated: 0, unchanged: 0 });
   return {
     users: counts(),
+    erasedUsers: 0,
     questions: counts(),
     answers: counts(),
     comments: counts(),
@@ -768,6 +791,13 @@ class StackExchangeImport {
    * anonymised since (deleteMyAccount, anonymizeUser) stays as it is: its link, kept so that the
    * run finds it rather than make the person again, holds no digest of the dump's profile any
    * more (ERASED_IMPORT_DIGEST), and no run writes one there again.
+   *
+   * Another source name is another copy of the dump, its users accounts of their own, except for
+   * the people anonymised under any source of the same site: a user this source has not linked
+   * yet whose dump identity (`dumpIdentity`) an erased link holds is linked to that anonymised
+   * account, marked erased too, and no account is made with the profile the dump tells. Each run
+   * gives its links their dump identity when they have none (links from before it), an erased
+   * link's included, so that a person anonymised before is recognised once their own source ran again.
    */
   private async importUsers(rows: Row[]): Promise<Batch> {
     const users = rows
@@ -778,12 +808,15 @@ class StackExchangeImport {
         createdAt: parseDumpDate(r.CreationDate),
         profile: convertDumpProfile(r),
         digest: digestOf(r.DisplayName ?? null, r.AboutMe ?? null, r.Location ?? null, r.WebsiteUrl ?? null),
+        identity: dumpIdentity(r),
       }));
     return this.batch(new Batch(), async (batch) => {
       const existing = new Map(
         (
-          await this.query<{ external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean; digest: string | null } & DumpProfile>(
-            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted, l.digest, u.bio, u.bio_html, u.location, u.website
+          await this.query<
+            { external_id: string; id: string; display_name: string; is_placeholder: boolean; deleted: boolean; digest: string | null; dump_identity: string | null } & DumpProfile
+          >(
+            `SELECT l.external_id, u.id, u.display_name, u.is_placeholder, u.deleted_at IS NOT NULL AS deleted, l.digest, l.dump_identity, u.bio, u.bio_html, u.location, u.website
                FROM import_links l JOIN users u ON u.id = l.local_id
               WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = ANY($2::text[])`,
             [this.source, users.map((u) => u.ext)],
@@ -792,12 +825,14 @@ class StackExchangeImport {
       );
       const changed: Array<{ id: string; name: string } & DumpProfile> = [];
       const fresh: typeof users = [];
+      const unidentified: Array<{ ext: string; identity: string }> = [];
       for (const u of users) {
         const e = existing.get(u.ext);
         if (!e) {
           fresh.push(u);
           continue;
         }
+        if (e.dump_identity === null && u.identity !== null) unidentified.push({ ext: u.ext, identity: u.identity });
         const name = u.name || e.display_name;
         // A link without a digest (made before users had one) is compared with the local row once,
         // as every run did then and as a post's link without one is; its digest is stored below.
@@ -820,15 +855,65 @@ class StackExchangeImport {
         batch.tally.users.updated += updated.length;
         batch.tally.users.unchanged += changed.length - updated.length;
       }
-      if (fresh.length) {
-        const created = fresh.map((u) => ({ id: newId(), ext: u.ext, candidates: handleCandidates(u.name, u.ext), name: u.name, created_at: u.createdAt, ...u.profile }));
+      const erasedElsewhere = await this.erasedElsewhere(fresh);
+      if (erasedElsewhere.length) {
+        // A link another run of this source claimed meanwhile is as this run would have made it.
+        const linkedNow = await this.query(
+          `INSERT INTO import_links (source, kind, external_id, local_id, digest, dump_identity)
+           SELECT $1, 'user', r.ext, r.id, $3, r.identity FROM jsonb_to_recordset($2::jsonb) AS r(ext text, id uuid, identity text) ORDER BY r.ext COLLATE "C"
+           ON CONFLICT DO NOTHING
+           RETURNING external_id`,
+          [this.source, JSON.stringify(erasedElsewhere), ERASED_IMPORT_DIGEST],
+        );
+        batch.tally.erasedUsers += linkedNow.length;
+        batch.tally.users.unchanged += erasedElsewhere.length - linkedNow.length;
+      }
+      const toMake = fresh.filter((u) => !erasedElsewhere.some((e) => e.ext === u.ext));
+      if (toMake.length) {
+        const created = toMake.map((u) => ({
+          id: newId(),
+          ext: u.ext,
+          identity: u.identity,
+          candidates: handleCandidates(u.name, u.ext),
+          name: u.name,
+          created_at: u.createdAt,
+          ...u.profile,
+        }));
         // A user another run of this import made meanwhile is as this run would have made it.
         const made = (await this.insertPlaceholders(created)).filter((h) => h !== null).length;
         batch.tally.users.created += made;
         batch.tally.users.unchanged += created.length - made;
       }
+      if (unidentified.length) {
+        await this.query(
+          `UPDATE import_links l SET dump_identity = r.identity FROM jsonb_to_recordset($2::jsonb) AS r(ext text, identity text)
+            WHERE l.source = $1 AND l.kind = 'user' AND l.external_id = r.ext AND l.dump_identity IS NULL`,
+          [this.source, JSON.stringify(unidentified)],
+        );
+      }
       await this.rememberDigests(users.map((u) => ({ kind: 'user', ext: u.ext, digest: u.digest })));
     });
+  }
+
+  /**
+   * Of users this source has not linked, those anonymised under another source name of the same
+   * site: the anonymised account an erased link with their dump identity points at (the first
+   * such link by source, when several do).
+   */
+  private async erasedElsewhere(fresh: Array<{ ext: string; identity: string | null }>): Promise<Array<{ ext: string; id: string; identity: string }>> {
+    const identities = fresh.filter((u): u is { ext: string; identity: string } => u.identity !== null);
+    if (!identities.length) return [];
+    const found = new Map(
+      (
+        await this.query<{ dump_identity: string; local_id: string }>(
+          `SELECT DISTINCT ON (dump_identity) dump_identity, local_id FROM import_links
+            WHERE kind = 'user' AND digest = $1 AND dump_identity = ANY($2::text[]) AND dump_identity IS NOT NULL AND source <> $3
+            ORDER BY dump_identity, source, external_id`,
+          [ERASED_IMPORT_DIGEST, identities.map((u) => u.identity), this.source],
+        )
+      ).map((r) => [r.dump_identity, r.local_id]),
+    );
+    return identities.filter((u) => found.has(u.identity)).map((u) => ({ ext: u.ext, id: found.get(u.identity)!, identity: u.identity }));
   }
 
   /** The first free handle of each candidate list (free in the database and within the batch). */
@@ -866,16 +951,16 @@ class StackExchangeImport {
    * it picked anew, on an import that itself waits for one this round kept (a deadlock).
    */
   private async insertPlaceholders(
-    users: Array<{ id: string; ext: string; candidates: string[]; name: string; created_at: Date | null } & Partial<DumpProfile>>,
+    users: Array<{ id: string; ext: string; identity?: string | null; candidates: string[]; name: string; created_at: Date | null } & Partial<DumpProfile>>,
   ): Promise<Array<string | null>> {
     const claimed = new Set(
       (
         await this.query<{ external_id: string }>(
-          `INSERT INTO import_links (source, kind, external_id, local_id)
-           SELECT $1, 'user', r.ext, r.id FROM jsonb_to_recordset($2::jsonb) AS r(ext text, id uuid) ORDER BY r.ext COLLATE "C"
+          `INSERT INTO import_links (source, kind, external_id, local_id, dump_identity)
+           SELECT $1, 'user', r.ext, r.id, r.identity FROM jsonb_to_recordset($2::jsonb) AS r(ext text, id uuid, identity text) ORDER BY r.ext COLLATE "C"
            ON CONFLICT DO NOTHING
            RETURNING external_id`,
-          [this.source, JSON.stringify(users.map((u) => ({ ext: u.ext, id: u.id })))],
+          [this.source, JSON.stringify(users.map((u) => ({ ext: u.ext, id: u.id, identity: u.identity ?? null })))],
         )
       ).map((r) => r.external_id),
     );
