@@ -874,6 +874,42 @@ describe('migrations', () => {
     expect(await planWithoutSeqScan(lookup, [ERASED_IMPORT_DIGEST, ['se1:of-the-person'], 'stackexchange:another'])).toContain('import_links_erased_identity_idx');
   });
 
+  it('keeps an erased import link as it is, whatever an older release writes to it, but for its dump identity once given, and lets it be written again when undone (migration 1765404000000)', async () => {
+    const [gone, other] = [await makeUser(t), await makeUser(t)];
+    const source = `stackexchange:kept-${newId()}`;
+    await t.sql(`INSERT INTO import_links (source, kind, external_id, local_id, digest) VALUES ($1, 'user', '1', $2, $3), ($1, 'user', '2', $4, 'raw1:of-someone')`, [
+      source,
+      gone.id,
+      ERASED_IMPORT_DIGEST,
+      other.id,
+    ]);
+    const links = () => t.sql(`SELECT external_id, local_id, digest, dump_identity FROM import_links WHERE source = $1 ORDER BY external_id`, [source]);
+    const erasedLink = { external_id: '1', local_id: gone.id, digest: ERASED_IMPORT_DIGEST, dump_identity: null };
+    // A node of a release before the mark writes the dump's digest over it (its rememberDigests had no guard), or worse.
+    const olderWrites = async () => {
+      await t.sql(`UPDATE import_links SET digest = 'raw1:of-the-person-again' WHERE source = $1 AND kind = 'user'`, [source]);
+      await t.sql(`UPDATE import_links SET local_id = $2 WHERE source = $1 AND external_id = '1'`, [source, other.id]);
+      await t.sql(`UPDATE import_links SET external_id = '3', digest = NULL WHERE source = $1 AND external_id = '1'`, [source]);
+    };
+    await olderWrites();
+    expect(await links()).toEqual([erasedLink, { external_id: '2', local_id: other.id, digest: 'raw1:of-the-person-again', dump_identity: null }]);
+    // Its dump identity, which a run of its source gives it: once given, kept too.
+    for (const identity of ['se1:first', 'se1:second', null]) {
+      await t.sql(`UPDATE import_links SET dump_identity = $2 WHERE source = $1 AND external_id = '1'`, [source, identity]);
+    }
+    expect((await links())[0]).toEqual({ ...erasedLink, dump_identity: 'se1:first' });
+
+    await undo(backTo('ImportLinksErasedKept1765404000000'));
+    // The release before: nothing but its code kept the mark.
+    await t.sql(`UPDATE import_links SET digest = 'raw1:undone' WHERE source = $1 AND external_id = '1'`, [source]);
+    expect(await t.sql(`SELECT digest FROM import_links WHERE source = $1 AND external_id = '1'`, [source])).toEqual([{ digest: 'raw1:undone' }]);
+    await t.sql(`UPDATE import_links SET digest = $2, dump_identity = NULL WHERE source = $1 AND external_id = '1'`, [source, ERASED_IMPORT_DIGEST]);
+
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('ImportLinksErasedKept1765404000000'));
+    await olderWrites();
+    expect((await links())[0]).toEqual(erasedLink);
+  });
+
   it('indexes review items by target, concurrently, and moveTopic and movePosts still take exactly the moved content’s items, open or decided, with it (migration 1765292400000)', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const [author, reporter, mod] = [await makeUser(t), await makeUser(t, { trustLevel: 2 }), await makeUser(t)];
