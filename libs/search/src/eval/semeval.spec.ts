@@ -1,5 +1,5 @@
 import { HANDLE_MAX, isStoredHandle } from '../../../core/src/handles';
-import { semEvalHandle, semEvalHandles } from './semeval';
+import { semEvalHandle, semEvalHandleOf, semEvalHandles } from './semeval';
 
 describe('SemEval placeholder handles', () => {
   // Ids that differ only in case or in characters a handle drops, and long ones alike in their first characters.
@@ -26,5 +26,11 @@ describe('SemEval placeholder handles', () => {
     const once = semEvalHandles(IDS);
     expect(semEvalHandles([...IDS].reverse())).toEqual(once);
     expect(semEvalHandles([...IDS, ...IDS])).toEqual(once);
+  });
+
+  it('gives the handle made for an id, and refuses an id it was not given rather than leave its user without a handle', () => {
+    const handles = semEvalHandles(IDS);
+    expect(semEvalHandleOf(handles, 'U1')).toBe('ql-u1');
+    expect(() => semEvalHandleOf(handles, 'U2')).toThrow('No placeholder handle was made for the SemEval user "U2"');
   });
 });

@@ -103,7 +103,9 @@ export function semEvalHandles(sourceIds: Iterable<string>): Map<string, string>
   const byBase = new Map<string, string[]>();
   for (const id of new Set(sourceIds)) {
     const base = semEvalHandle(id);
-    byBase.set(base, [...(byBase.get(base) ?? []), id]);
+    const ids = byBase.get(base);
+    if (ids) ids.push(id);
+    else byBase.set(base, [id]);
   }
   const handles = new Map<string, string>();
   const taken = new Set<string>();
@@ -128,6 +130,13 @@ export function semEvalHandles(sourceIds: Iterable<string>): Map<string, string>
   return handles;
 }
 
+/** The handle `semEvalHandles` made for `sourceId`: an id it was not given is an error, not a placeholder without a handle. */
+export function semEvalHandleOf(handles: ReadonlyMap<string, string>, sourceId: string): string {
+  const handle = handles.get(sourceId);
+  if (handle === undefined) throw new Error(`No placeholder handle was made for the SemEval user ${JSON.stringify(sourceId)}`);
+  return handle;
+}
+
 /**
  * Writes the related threads into a fresh space as QUESTION topics, their comments as
  * replies (authors as placeholder users), and returns related question id → topic id.
@@ -138,18 +147,13 @@ export async function importSemEvalThreads(ds: DataSource, set: SemEvalSet): Pro
   const boardId = newId();
   await ds.query(`INSERT INTO spaces (id, slug, name, visibility, language) VALUES ($1, 'semeval', 'SemEval 2016 Qatar Living', 'PUBLIC', 'en')`, [spaceId]);
   await ds.query(`INSERT INTO boards (id, space_id, kind, slug, name) VALUES ($1, $2, 'FORUM', 'threads', 'Threads')`, [boardId, spaceId]);
-  const users = new Map<string, string>();
-  const handles = semEvalHandles(set.threads.flatMap((th) => [th.userId, ...th.comments.map((c) => c.userId)]));
+  // The authors met in the one walk of the threads below; their handles, which depend on every id of the set, once it is done.
+  const users = new Map<string, { id: string; name: string }>();
   const userOf = (sourceId: string, name: string) => {
-    let id = users.get(sourceId);
-    if (!id) {
-      id = newId();
-      users.set(sourceId, id);
-      userRows.push([id, handles.get(sourceId)!, name || sourceId]);
-    }
-    return id;
+    let user = users.get(sourceId);
+    if (!user) users.set(sourceId, (user = { id: newId(), name: name || sourceId }));
+    return user.id;
   };
-  const userRows: Array<[string, string, string]> = [];
   const topicRows: unknown[][] = [];
   const postRows: unknown[][] = [];
   const topicOf = new Map<string, string>();
@@ -162,6 +166,8 @@ export async function importSemEvalThreads(ds: DataSource, set: SemEvalSet): Pro
     postRows.push([newId(), topicId, spaceId, 1, userOf(th.userId, th.userName), th.body, html(th.body), date(th.date)]);
     th.comments.forEach((c, i) => postRows.push([newId(), topicId, spaceId, i + 2, userOf(c.userId, c.userName), c.text, html(c.text), date(c.date)]));
   }
+  const handles = semEvalHandles(users.keys());
+  const userRows = [...users].map(([sourceId, u]) => [u.id, semEvalHandleOf(handles, sourceId), u.name]);
   const cols = (rows: unknown[][], i: number) => rows.map((r) => r[i]);
   await ds.query(
     `INSERT INTO users (id, handle, display_name, is_placeholder) SELECT * , true FROM unnest($1::uuid[], $2::text[], $3::text[])`,
