@@ -1,4 +1,4 @@
-import { DynamicModule, Global, Module } from '@nestjs/common';
+import { DynamicModule, Global, Module, ValueProvider } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from './config/config';
 import { dataSourceOptions, QueryCounter } from './database/data-source';
@@ -49,11 +49,11 @@ export class CoreModule {
 
   static forRoot<S extends readonly unknown[] = readonly []>(opts: CoreOptions<S>): DynamicModule {
     // Values are checked against their tokens at compile time (`Settings`); here, whatever reached it (an `as`), that each token is one.
-    const given: readonly { provide: unknown; useValue: unknown }[] = opts.settings ?? [];
-    const settings = given.map(({ provide, useValue }) => {
+    // The given providers pass through as they are.
+    const settings: readonly ValueProvider[] = opts.settings ?? [];
+    for (const { provide } of settings) {
       if (!isSettingsToken(provide)) throw new Error(`CoreOptions.settings provides settings tokens only (settingsToken), not ${String(provide)}`);
-      return { provide, useValue };
-    });
+    }
     return {
       module: CoreModule,
       imports: [
