@@ -30,11 +30,11 @@ export class SearchFilter {
   @IsOptional() @ArrayMaxSize(100) @IsUUID(ID_VERSION, { each: true, message: 'each must be a space id' })
   spaceIds?: string[];
 
-  @Field(() => [ID], { nullable: true })
+  @Field(() => [ID], { nullable: true, description: 'Only contributions in these boards (up to 100; of the spaces searched).' })
   @IsOptional() @ArrayMaxSize(100) @IsUUID(ID_VERSION, { each: true, message: 'each must be a board id' })
   boardIds?: string[];
 
-  @Field(() => [TopicKind], { nullable: true })
+  @Field(() => [TopicKind], { nullable: true, description: 'Only contributions in topics of these kinds (a reply counts as its topic’s kind).' })
   @IsOptional() @ArrayMaxSize(10) @IsEnum(TopicKind, { each: true })
   kinds?: TopicKind[];
 
@@ -42,7 +42,10 @@ export class SearchFilter {
   @IsOptional() @Transform(lowerTags) @ArrayMaxSize(10) @Matches(TAG_RE, { each: true, message: 'each tag must be 1–30 characters of a-z, 0-9 and -' })
   tags?: string[];
 
-  @Field({ nullable: true })
+  @Field({
+    nullable: true,
+    description: 'Only contributions written by the member with this handle, in any case (a handle no member has matches nothing). Refused (BAD_USER_INPUT) unless it is a handle by the handle rule.',
+  })
   @HandleText({ optional: true })
   authorHandle?: string;
 
@@ -60,11 +63,11 @@ export class SearchArgs extends PageArgs {
   @Transform(trimStart) @IsString() @MaxCharacters(QUERY_MAX)
   query!: string;
 
-  @Field(() => SearchFilter, { nullable: true })
+  @Field(() => SearchFilter, { nullable: true, description: 'What to search among: every field given must hold (none given: every contribution the viewer may read).' })
   @IsOptional() @ValidateNested() @Type(() => SearchFilter)
   filter?: SearchFilter;
 
-  @Field(() => SearchSort, { nullable: true, defaultValue: SearchSort.RELEVANCE })
+  @Field(() => SearchSort, { nullable: true, defaultValue: SearchSort.RELEVANCE, description: 'The order of the hits: RELEVANCE (the default) or NEWEST first.' })
   @IsOptional() @IsEnum(SearchSort)
   sort?: SearchSort;
 
