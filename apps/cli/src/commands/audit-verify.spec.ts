@@ -1,24 +1,60 @@
-import { tamperReport } from './audit-verify';
+import { VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
+import { AUDIT_VERIFY_PROBLEMS_EXIT, verifyReport } from './audit-verify';
 
-describe("audit:verify's report of a log found wrong", () => {
-  const mismatch = (stored: string | null, said: string | null) =>
-    tamperReport({ ok: false, checked: 4, problem: { id: '7', what: 'outcome-mismatch', outcome: { stored, said } } });
+describe("audit:verify's report of the log", () => {
+  const found = (problems: VerifyProblem[], checked = 9, problemCount = problems.length): VerifyResult => ({ ok: problems.length === 0, checked, problems, problemCount });
+  const lines = (problems: VerifyProblem[], checked?: number, problemCount?: number) => verifyReport(found(problems, checked, problemCount)).stderr!.split('\n');
+  const mismatch = (stored: string | null, said: string | null) => lines([{ id: '7', what: 'outcome-mismatch', outcome: { stored, said } }])[1];
+
+  it('says the log is intact, on standard output, and exits 0, when nothing is found', () => {
+    expect(verifyReport(found([], 12))).toEqual({ exitCode: 0, stdout: 'The moderation log is intact (12 entries).' });
+  });
+
+  it(`lists what it found on standard error and exits ${AUDIT_VERIFY_PROBLEMS_EXIT}: not 0, nor 1 (the command failed, nothing known), nor an interrupt's`, () => {
+    expect(AUDIT_VERIFY_PROBLEMS_EXIT).not.toBe(1);
+    expect([0, 129, 130, 143]).not.toContain(AUDIT_VERIFY_PROBLEMS_EXIT);
+    const report = verifyReport(found([{ id: '3', what: 'altered' }]));
+    expect(report).toEqual({ exitCode: AUDIT_VERIFY_PROBLEMS_EXIT, stderr: expect.any(String) });
+  });
+
+  it('does not call every problem tampering: an outcome its fields do not say may be written wrong, and is worded so', () => {
+    const report = lines([{ id: '7', what: 'outcome-mismatch', outcome: { stored: 'HIDDEN', said: 'DELETED' } }], 4);
+    expect(report).toEqual([
+      'The moderation log has 1 problem (4 entries checked):',
+      "  entry 7's outcome is HIDDEN, where its own fields say DELETED (written wrong, or changed around the append-only trigger)",
+    ]);
+    expect(report.join('\n')).not.toMatch(/tamper/);
+  });
 
   it('tells an entry with no outcome from one whose outcome is NONE (a ContentOutcome), either way round', () => {
-    expect(mismatch('NONE', null)).toBe(
-      "The moderation log was tampered with: entry 7's outcome is NONE, where its own fields give it no outcome (written wrong, or changed around the append-only trigger); the 4 entries before it are intact.",
-    );
-    expect(mismatch(null, 'NONE')).toBe(
-      'The moderation log was tampered with: entry 7 has no outcome, where its own fields say NONE (written wrong, or changed around the append-only trigger); the 4 entries before it are intact.',
-    );
-    expect(mismatch('HIDDEN', 'DELETED')).toMatch(/^The moderation log was tampered with: entry 7's outcome is HIDDEN, where its own fields say DELETED \(/);
+    expect(mismatch('NONE', null)).toBe("  entry 7's outcome is NONE, where its own fields give it no outcome (written wrong, or changed around the append-only trigger)");
+    expect(mismatch(null, 'NONE')).toBe('  entry 7 has no outcome, where its own fields say NONE (written wrong, or changed around the append-only trigger)');
     // No word for "none" that reads like the value NONE.
     expect([mismatch('NONE', null), mismatch(null, 'NONE')].join(' ')).not.toMatch(/\bnone\b/);
   });
 
-  it('names the entry and what was found for the other problems, as before', () => {
-    expect(tamperReport({ ok: false, checked: 2, problem: { id: '3', what: 'altered' } })).toBe('The moderation log was tampered with: entry 3 is altered; the 2 entries before it are intact.');
-    expect(tamperReport({ ok: false, checked: 2, problem: { id: '3', what: 'broken-chain' } })).toMatch(/: entry 3 is not chained to the entry before it \(/);
-    expect(tamperReport({ ok: false, checked: 9, problem: { id: '10', what: 'end-mismatch' } })).toMatch(/: the log does not end where its head says, at entry 10 \(.*\); the 9 entries before it are intact\.$/);
+  it('names each problem found, in the order found, each kind in its own words', () => {
+    expect(
+      lines([
+        { id: '3', what: 'altered' },
+        { id: '5', what: 'broken-chain' },
+        { id: '10', what: 'end-mismatch' },
+        { id: '12', what: 'count-mismatch', entries: { head: 12, found: 11 } },
+      ]),
+    ).toEqual([
+      'The moderation log has 4 problems (9 entries checked):',
+      '  entry 3 does not match its hash: changed after it was written (around the append-only trigger)',
+      '  entry 5 is not chained to the entry before it (an entry was removed or reordered)',
+      '  the log does not end where its head says, at entry 10 (entries were cut off its end, or added around the application)',
+      '  its head counts 12 entries up to entry 12, where the log holds 11 (entries were removed, or added around the application)',
+    ]);
+  });
+
+  it('says how many more were found than it lists', () => {
+    const listed: VerifyProblem[] = Array.from({ length: 100 }, (_, i) => ({ id: String(i + 1), what: 'altered' }));
+    const report = lines(listed, 500, 250);
+    expect(report[0]).toBe('The moderation log has 250 problems (500 entries checked); the first 100:');
+    expect(report).toHaveLength(102);
+    expect(report[101]).toBe('  and 150 more');
   });
 });

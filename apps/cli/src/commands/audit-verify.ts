@@ -1,14 +1,38 @@
-import { VerifyResult } from '../../../../libs/core/src/audit/audit-log';
+import { VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
 
-/** What `audit:verify` prints (on standard error) for a log found wrong: the first problem, and how many entries before it are intact. */
-export function tamperReport(result: VerifyResult): string {
-  const { id, what, outcome } = result.problem!;
-  const detail =
-    what === 'altered' ? `entry ${id} is altered`
-    : what === 'broken-chain' ? `entry ${id} is not chained to the entry before it (an entry was removed or reordered)`
-    : what === 'outcome-mismatch' ? `${outcomeMismatch(id, outcome!)} (written wrong, or changed around the append-only trigger)`
-    : `the log does not end where its head says, at entry ${id} (entries were cut off its end, or added around the application)`;
-  return `The moderation log was tampered with: ${detail}; the ${result.checked} entries before it are intact.`;
+/**
+ * `audit:verify`'s exit code once it found a problem (listed on standard error), for monitoring scripts: not 0 (the log
+ * intact), nor 1 (the command failed: nothing known of the log), nor an interrupt's (129, 130, 143).
+ */
+export const AUDIT_VERIFY_PROBLEMS_EXIT = 2;
+
+/** What `audit:verify` prints, and where, and the code it exits with, for what `AuditLog.verify` found. */
+export function verifyReport(result: VerifyResult): { exitCode: number; stdout?: string; stderr?: string } {
+  if (result.ok) return { exitCode: 0, stdout: `The moderation log is intact (${result.checked} entries).` };
+  const { problems, problemCount, checked } = result;
+  const more = problemCount - problems.length;
+  const lines = [
+    `The moderation log has ${problemCount} ${problemCount === 1 ? 'problem' : 'problems'} (${checked} entries checked)${more > 0 ? `; the first ${problems.length}` : ''}:`,
+    ...problems.map((p) => `  ${describeProblem(p)}`),
+    ...(more > 0 ? [`  and ${more} more`] : []),
+  ];
+  return { exitCode: AUDIT_VERIFY_PROBLEMS_EXIT, stderr: lines.join('\n') };
+}
+
+/** A problem in words that say what was found and what may have caused it, no more: not every one is tampering. */
+function describeProblem(p: VerifyProblem): string {
+  switch (p.what) {
+    case 'altered':
+      return `entry ${p.id} does not match its hash: changed after it was written (around the append-only trigger)`;
+    case 'broken-chain':
+      return `entry ${p.id} is not chained to the entry before it (an entry was removed or reordered)`;
+    case 'outcome-mismatch':
+      return `${outcomeMismatch(p.id, p.outcome)} (written wrong, or changed around the append-only trigger)`;
+    case 'end-mismatch':
+      return `the log does not end where its head says, at entry ${p.id} (entries were cut off its end, or added around the application)`;
+    case 'count-mismatch':
+      return `its head counts ${p.entries.head} entries up to entry ${p.id}, where the log holds ${p.entries.found} (entries were removed, or added around the application)`;
+  }
 }
 
 /**

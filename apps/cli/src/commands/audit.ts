@@ -1,25 +1,24 @@
 import { Command } from 'commander';
-import { AuditLog } from '../../../../libs/core/src/audit/audit-log';
+import { AuditLog, VERIFY_PROBLEMS_LISTED } from '../../../../libs/core/src/audit/audit-log';
 import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 import { parseOut, parseSince } from './audit-options';
-import { tamperReport } from './audit-verify';
+import { AUDIT_VERIFY_PROBLEMS_EXIT, verifyReport } from './audit-verify';
 import { writeExportFile } from './export-file';
 
 export function registerAuditCommands(program: Command): void {
   program
     .command('audit:verify')
-    .description('Check the moderation log’s hash chain, where it ends, and each entry’s outcome; exits 1 if an entry was altered or removed, or its outcome is not what it says')
+    .description(
+      `Check the moderation log’s hash chain, where it ends, and each entry’s outcome; lists what it finds (the first ${VERIFY_PROBLEMS_LISTED}, and how many more) and exits ${AUDIT_VERIFY_PROBLEMS_EXIT}, 0 when the log is intact, 1 when the check failed`,
+    )
     .action(() =>
       withServices(async (app) => {
-        const result = await app.get(AuditLog).verify();
-        if (result.ok) {
-          console.log(`The moderation log is intact (${result.checked} entries).`);
-        } else {
-          console.error(tamperReport(result));
-          process.exitCode = 1;
-        }
+        const report = verifyReport(await app.get(AuditLog).verify());
+        if (report.stdout !== undefined) console.log(report.stdout);
+        if (report.stderr !== undefined) console.error(report.stderr);
+        process.exitCode = report.exitCode;
       }),
     );
   program

@@ -67,17 +67,32 @@ export function entryHash(prevHash: string | null, e: Omit<AuditRow, 'id' | 'ent
   return createHash('sha256').update(canonical ?? '').digest('hex');
 }
 
+/**
+ * A problem `verify` found: `altered` (the entry's hash does not match it), `broken-chain` (the entry
+ * before it is not the one it follows: removed or reordered), `outcome-mismatch` (its `outcome` is not
+ * what its own fields say, `said`: written so, or changed around the append-only trigger),
+ * `end-mismatch` (the log does not end where its head says: entries cut off the end, or slipped in
+ * around the application; `id` is then the last entry the head knows), `count-mismatch` (the log
+ * ends where its head says, but the head counts another number of entries up to it: entries
+ * removed, a broken chain says where, or added around the application).
+ */
+export type VerifyProblem =
+  | { id: string; what: 'altered' | 'broken-chain' | 'end-mismatch' }
+  | { id: string; what: 'outcome-mismatch'; outcome: { stored: string | null; said: string | null } }
+  | { id: string; what: 'count-mismatch'; entries: { head: number; found: number } };
+
+/** How many problems `verify` lists at most; it counts the rest (`problemCount`). */
+export const VERIFY_PROBLEMS_LISTED = 100;
+
 export interface VerifyResult {
+  /** Nothing found. */
   ok: boolean;
+  /** The entries walked: every one up to the head's last (the walk goes on past a problem). */
   checked: number;
-  /**
-   * The first entry found wrong: `altered` (its hash does not match it), `broken-chain` (the
-   * entry before it is not the one it follows: removed or reordered), `end-mismatch` (the log
-   * does not end where its head says: entries cut off the end, or slipped in around the
-   * application; `id` is then the last entry the head knows), `outcome-mismatch` (its `outcome`
-   * is not what its own fields say, `said`: written so, or changed around the append-only trigger).
-   */
-  problem?: { id: string; what: 'altered' | 'broken-chain' | 'end-mismatch' | 'outcome-mismatch'; outcome?: { stored: string | null; said: string | null } };
+  /** The problems found, in the log's order (an entry's in the order above), the first VERIFY_PROBLEMS_LISTED at most. */
+  problems: VerifyProblem[];
+  /** Every problem found, listed or not. */
+  problemCount: number;
 }
 
 /** A copy of what an entry's `before` or `after` says as it is appended (jsonb's form: a caller may change the object before commit). */
@@ -150,21 +165,28 @@ export class AuditLog {
   }
 
   /**
-   * Walks the whole chain in order and reports the first altered, removed or reordered entry, or
+   * Walks the whole chain in order and reports every altered, removed or reordered entry, and every
    * one whose `outcome` is not what its own fields say; then checks the chain ends where the head
-   * says (nothing cut off the end). The hash does not cover `outcome` (entries written before it
-   * was a column were hashed without it, and must still verify), but the fields that say it do
-   * (`moderation_log_outcome_said`: `after.outcome`, or an older release's wording of
-   * `after.action`, on a review decision about a post): an entry whose hash matches and whose
-   * outcome agrees with them has the outcome it was written with.
+   * says (nothing cut off the end) and the head counts the entries up to it. Past an entry found
+   * wrong the walk goes on from that entry's hash, so each later problem is its own. The hash does
+   * not cover `outcome` (entries written before it was a column were hashed without it, and must
+   * still verify), but the fields that say it do (`moderation_log_outcome_said`: `after.outcome`,
+   * or an older release's wording of `after.action`, on a review decision about a post): an entry
+   * whose hash matches and whose outcome agrees with them has the outcome it was written with.
+   * The first `listed` problems are kept, the rest only counted.
    */
-  async verify(batch = 1000): Promise<VerifyResult> {
+  async verify(batch = 1000, listed = VERIFY_PROBLEMS_LISTED): Promise<VerifyResult> {
     // The head is read first and the walk stops at it: entries appended while the walk runs
     // (a busy community) are past it, and are no sign of tampering.
     const [head]: Array<{ last_id: string | null; last_hash: string | null; entries: number }> = await this.ds.query(
       `SELECT last_id::text, last_hash, entries::int FROM moderation_log_head`,
     );
     const end = head?.last_id ?? '0';
+    const problems: VerifyProblem[] = [];
+    let problemCount = 0;
+    const found = (problem: VerifyProblem) => {
+      if (problemCount++ < listed) problems.push(problem);
+    };
     let prev: string | null = null;
     let lastId = '0';
     let checked = 0;
@@ -173,21 +195,20 @@ export class AuditLog {
         `SELECT *, moderation_log_outcome_said(action, before, after) AS outcome_said FROM moderation_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3`,
         [lastId, end, batch],
       );
-      if (rows.length === 0) {
-        if (!head || head.entries !== checked || head.last_hash !== prev) return { ok: false, checked, problem: { id: head?.last_id ?? lastId, what: 'end-mismatch' } };
-        return { ok: true, checked };
-      }
+      if (rows.length === 0) break;
       for (const r of rows) {
-        if (r.prev_hash !== prev) return { ok: false, checked, problem: { id: String(r.id), what: 'broken-chain' } };
-        if (entryHash(r.prev_hash, r) !== r.hash) return { ok: false, checked, problem: { id: String(r.id), what: 'altered' } };
-        if (r.outcome !== r.outcome_said) {
-          return { ok: false, checked, problem: { id: String(r.id), what: 'outcome-mismatch', outcome: { stored: r.outcome, said: r.outcome_said } } };
-        }
+        const id = String(r.id);
+        if (r.prev_hash !== prev) found({ id, what: 'broken-chain' });
+        if (entryHash(r.prev_hash, r) !== r.hash) found({ id, what: 'altered' });
+        if (r.outcome !== r.outcome_said) found({ id, what: 'outcome-mismatch', outcome: { stored: r.outcome, said: r.outcome_said } });
         prev = r.hash;
-        lastId = String(r.id);
+        lastId = id;
         checked++;
       }
     }
+    if (!head || head.last_hash !== prev) found({ id: head?.last_id ?? lastId, what: 'end-mismatch' });
+    else if (head.entries !== checked) found({ id: end, what: 'count-mismatch', entries: { head: head.entries, found: checked } });
+    return { ok: problemCount === 0, checked, problems, problemCount };
   }
 
   /** Entries since a date, oldest first, for exports. */
