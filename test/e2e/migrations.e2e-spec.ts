@@ -25,6 +25,7 @@ import { ModerationLogOutcome1765306800000 } from '../../migrations/176530680000
 import { fillModerationLogOutcomes, ModerationLogOutcomeWritten1765324800000, OUTCOME_FILL_SETTING } from '../../migrations/1765324800000-moderation-log-outcome-written';
 import { ModerationLogOutcomeCheck1765332000000 } from '../../migrations/1765332000000-moderation-log-outcome-check';
 import { ModerationLogSealed1765335600000 } from '../../migrations/1765335600000-moderation-log-sealed';
+import { ModerationLogHeadTruncateNamed1765398600000 } from '../../migrations/1765398600000-moderation-log-head-truncate-named';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { ContentVersions1765328400000 } from '../../migrations/1765328400000-content-versions';
 import { PollClosingsTold1765350000000, tellPassedClosings } from '../../migrations/1765350000000-poll-closings-told';
@@ -138,6 +139,20 @@ describe('migrations', () => {
       await reader.release();
     }
     return run;
+  };
+  /** How `statements`, run in one transaction rolled back after them (nothing stays), are answered: 'done', or the first error's message. */
+  const tried = async (...statements: Array<[string, unknown[]?]>): Promise<string> => {
+    const q = t.ds.createQueryRunner();
+    try {
+      await q.startTransaction();
+      for (const [statement, params] of statements) await q.query(statement, params);
+      return 'done';
+    } catch (e) {
+      return (e as Error).message;
+    } finally {
+      await q.rollbackTransaction();
+      await q.release();
+    }
   };
   /** Runs `migration`'s up on a runner of its own (as a later migration, or a second run, would). */
   /** The plan of `sql` (as JSON text) with sequential scans off: a table this small is read whole unless told otherwise. */
@@ -1457,20 +1472,6 @@ describe('migrations', () => {
     const logged = await makeSpace(t, 'PUBLIC');
     await t.get(UnitOfWork).run((tx) => audit.append(tx, { actorId: null, action: 'test.entry', targetType: 'space', targetId: logged.id, spaceId: logged.id }));
     const unlogged = await makeSpace(t, 'PUBLIC');
-    /** How `statements`, run in one transaction rolled back after them (nothing stays), are answered: 'done', or the first error's message. */
-    const tried = async (...statements: Array<[string, unknown[]?]>): Promise<string> => {
-      const q = t.ds.createQueryRunner();
-      try {
-        await q.startTransaction();
-        for (const [statement, params] of statements) await q.query(statement, params);
-        return 'done';
-      } catch (e) {
-        return (e as Error).message;
-      } finally {
-        await q.rollbackTransaction();
-        await q.release();
-      }
-    };
     // 1765324800000's fill: an entry left without the outcome it says (no insert trigger), given it under the setting.
     const entry = newId();
     const fill = () =>
@@ -1509,7 +1510,8 @@ describe('migrations', () => {
     expect(await tried([`UPDATE moderation_log SET reason = 'rewritten'`])).toMatch(/moderation_log is append-only/);
     expect(await tried([`DELETE FROM moderation_log`])).toMatch(/moderation_log is append-only/);
     expect(await tried([`TRUNCATE moderation_log`])).toMatch(/moderation_log is append-only/);
-    expect(await tried([`TRUNCATE moderation_log_head`])).toMatch(/moderation_log is append-only/);
+    // (Refused since; worded for the head itself since 1765398600000, which this run applies too.)
+    expect(await tried([`TRUNCATE moderation_log_head`])).toMatch(/^moderation_log_head only moves forward$/);
     expect(await tried([`TRUNCATE spaces CASCADE`])).toMatch(/moderation_log is append-only/);
     expect(await tried([`TRUNCATE users CASCADE`])).toMatch(/moderation_log is append-only/);
     // A space with entries is refused by the reference, which says so; one without is deleted.
@@ -1529,6 +1531,35 @@ describe('migrations', () => {
     expect(await reference()).toEqual([{ confdeltype: 'n', convalidated: true }]);
     await migrateDatabase(t.db.url);
     expect(await fill()).toMatch(/moderation_log is append-only/);
+    expect((await audit.verify()).ok).toBe(true);
+  });
+
+  it('names the table a refused TRUNCATE fires on: the head, which only moves forward, is not called the log, whose refusals read as before (migration 1765398600000)', async () => {
+    const audit = t.get(AuditLog);
+    await t.get(UnitOfWork).run((tx) => audit.append(tx, { actorId: null, action: 'test.entry', targetType: 'user', targetId: null, spaceId: null }));
+    const refusal = (statement: string) => tried([statement]);
+    const theLogs = async () => {
+      const refusals: string[] = [];
+      for (const statement of ['UPDATE moderation_log SET reason = reason', 'DELETE FROM moderation_log', 'TRUNCATE moderation_log', 'TRUNCATE spaces CASCADE']) refusals.push(await refusal(statement));
+      return refusals;
+    };
+    const asBefore = ['moderation_log is append-only', 'moderation_log is append-only', 'moderation_log is append-only', 'moderation_log is append-only'];
+
+    await undo(backTo('ModerationLogHeadTruncateNamed1765398600000'));
+    expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log is append-only');
+    expect(await theLogs()).toEqual(asBefore);
+    await migrateDatabase(t.db.url);
+    expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log_head only moves forward');
+    expect(await theLogs()).toEqual(asBefore);
+    // The head's row trigger, its own, words a step back alike.
+    expect(await refusal('UPDATE moderation_log_head SET entries = entries - 1')).toBe('moderation_log_head only moves forward');
+    // Again: nothing changes. Undone: as 1765335600000 left it; done again.
+    await runUp(new ModerationLogHeadTruncateNamed1765398600000());
+    expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log_head only moves forward');
+    await undo(backTo('ModerationLogHeadTruncateNamed1765398600000'));
+    expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log is append-only');
+    await migrateDatabase(t.db.url);
+    expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log_head only moves forward');
     expect((await audit.verify()).ok).toBe(true);
   });
 
