@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { CONTENT_VERSIONS_PAST_WARNING_EXIT } from '../../apps/cli/src/commands/content';
 import { JobScheduler } from '../../libs/core/src/jobs';
-import { CONTENT_VERSIONS_CHECK_MS, CONTENT_VERSIONS_WARN_PERCENT, ContentVersionsUsage, contentVersionsWarning, describeContentVersionsUse } from '../../libs/forum/src/content-versions';
+import { CONTENT_VERSIONS_WARN_PERCENT, ContentVersionsUsage, contentVersionsWarning, describeContentVersionsUse } from '../../libs/forum/src/content-versions';
 import { buildDistOnce } from '../support/dist';
 import { bootTestApp, TestApp } from '../support/test-app';
 
@@ -77,17 +77,46 @@ describe('content_versions use', () => {
     ]);
   });
 
-  it('warns once an hour at most for the whole site (the job keeps to its hour), never per read', async () => {
-    // Registered hourly: past DUE_CHECK_MS, so every process's scheduler keeps it to job_runs (not a tick of its own each).
-    expect(jobs.intervalOf('content-versions-usage')).toBe(3600_000);
+  it('warns once an hour at most for the whole site (the scheduler keeps the job to its hour), never per read', async () => {
     await setval(MAX - 10);
     // Reads (the CLI's) log nothing.
     await usage.read();
     expect(versionWarnings()).toEqual([]);
-    // As the scheduler runs it: the first run of the hour warns, the next within the hour does not run.
-    await t.sql(`DELETE FROM job_runs WHERE name = 'content-versions-usage'`);
-    expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(true);
-    expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(false);
+    // Every other job as if just run, so that starting the scheduler runs none of them now.
+    await t.sql(`INSERT INTO job_runs (name, last_run_at) SELECT unnest($1::text[]), now() ON CONFLICT (name) DO UPDATE SET last_run_at = now()`, [jobs.names()]);
+    const lastRun = (minutesAgo: number) => t.sql(`UPDATE job_runs SET last_run_at = now() - make_interval(mins => $1) WHERE name = 'content-versions-usage'`, [minutesAgo]);
+    /**
+     * Starts the scheduler as a worker does and stops it once its first check of this job (soon after start, against
+     * job_runs: every process's scheduler keeps an hourly job to the same hour) is over; whether it ran the job.
+     */
+    const startedOnce = async (): Promise<boolean> => {
+      const query = jest.spyOn(t.ds, 'query');
+      const runNow = jest.spyOn(jobs, 'runNow');
+      jobs.start();
+      try {
+        const check = () => query.mock.calls.findIndex(([sql, params]) => String(sql).includes('FROM job_runs') && Array.isArray(params) && params[0] === 'content-versions-usage');
+        for (let i = 0; check() < 0; i++) {
+          if (i === 500) throw new Error('the scheduler never checked content-versions-usage');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await query.mock.results[check()].value;
+        await new Promise((r) => setImmediate(r));
+        const run = runNow.mock.calls.findIndex(([name]) => name === 'content-versions-usage');
+        return run < 0 ? false : await runNow.mock.results[run].value;
+      } finally {
+        jobs.stop();
+        query.mockRestore();
+        runNow.mockRestore();
+      }
+    };
+    // Run 59 minutes ago: not due yet. 61: due, and it warns; then not again within the hour.
+    await lastRun(59);
+    expect(await startedOnce()).toBe(false);
+    expect(versionWarnings()).toEqual([]);
+    await lastRun(61);
+    expect(await startedOnce()).toBe(true);
+    expect(versionWarnings()).toHaveLength(1);
+    expect(await startedOnce()).toBe(false);
     expect(versionWarnings()).toHaveLength(1);
   });
 

@@ -168,9 +168,4 @@ export class JobScheduler implements OnModuleDestroy {
   names(): string[] {
     return this.jobs.map((j) => j.name);
   }
-
-  /** How often a registered job runs (ms; past DUE_CHECK_MS, kept to through `job_runs`), or undefined for a name not registered. */
-  intervalOf(name: string): number | undefined {
-    return this.jobs.find((j) => j.name === name)?.everyMs;
-  }
 }
