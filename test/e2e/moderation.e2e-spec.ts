@@ -5,7 +5,7 @@ import { AuditLog } from '../../libs/core/src/audit/audit-log';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
-import { bootTestApp, expectError, expectNotFound, expectOk, TestApp } from '../support/test-app';
+import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { TableSnapshots } from '../support/refusals';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind active expiresAt spaceId user { id } } }`;
@@ -199,6 +199,24 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true } }, { token: admin.token }));
     expect(await t.sql(`SELECT count(*)::int AS n FROM banned_emails b JOIN sanctions s ON s.id = b.sanction_id WHERE s.user_id = $1`, [member.id])).toEqual([{ n: 1 }]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM banned_ips b JOIN sanctions s ON s.id = b.sanction_id WHERE s.user_id = $1`, [member.id])).toEqual([{ n: 0 }]);
+  });
+
+  it('refuses a banEmail and a banIp that would ban nothing before writing anything: no sanction inserted, no session revoked, no address banned and rolled back', async () => {
+    const member = await makeUser(t);
+    // An account with no address (a placeholder's, or one a deletion erased) and no session with one.
+    await t.sql(`UPDATE users SET email = NULL, email_verified_at = NULL WHERE id = $1`, [member.id]);
+    await t.sql(`UPDATE sessions SET ip = NULL WHERE user_id = $1`, [member.id]);
+    let res: GqlResult | undefined;
+    const cost = await t.countStatements(async () => (res = await t.gql(SANCTION, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true, banIp: true } }, { token: admin.token })));
+    expect(expectError(res!, 'BAD_USER_INPUT').extensions.fields!.map((f) => f.field)).toEqual(['banEmail', 'banIp']);
+    // The refusal's reads are the transaction's last statements: nothing was written before them, to roll back.
+    const begun = cost.statements.findIndex((q) => /^(BEGIN|START TRANSACTION)\b/i.test(q.trim()));
+    expect(begun).toBeGreaterThanOrEqual(0);
+    const inTransaction = cost.statements.slice(begun);
+    // A write: a statement that is one, or a data-modifying WITH (not a row lock's FOR UPDATE).
+    expect(inTransaction.filter((q) => /(^|\(\s*)(INSERT|UPDATE|DELETE)\b/i.test(q.trim()))).toEqual([]);
+    expect(inTransaction.filter((q) => /banned_emails|banned_ips/.test(q))).toEqual([]);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL`, [member.id])).toEqual([{ n: 1 }]);
   });
 
   it('bans the /64 of an IPv6 address the user signed in from, not only the address', async () => {

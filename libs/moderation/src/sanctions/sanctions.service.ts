@@ -213,23 +213,25 @@ export class SanctionsService {
    * Writes a sanction `judge` allowed in the same transaction (logged, announced). `banEmail` bans
    * the address the account has as the ban is written; an account with none (deleted or
    * anonymised: the deletion erased it; an imported author's placeholder never had one) is
-   * refused (BAD_USER_INPUT on `banEmail`, the transaction rolled back), where the ban was written
-   * banning no address while the log said `banEmail: true`. A deletion under way is waited for
-   * and one begun after waits for the ban (`holdAgainstDeletion`, before anything is written: the
-   * deletion revokes the sessions a ban revokes): the ban comes wholly before it (its address
-   * banned, which the deletion keeps, as it keeps every ban) or after it (refused). The hold comes
-   * after the sanction lock (`holdOffAdminChanges`), the order the escalation ladder takes the two
-   * in (`goneAccount`, after its lock): taken first, a ban waiting for the ladder held its
-   * member's deletion off meanwhile, and the ladder's own hold then queued behind that deletion.
-   * No erased address is read back: the one banned is the account's own, read in the statement
-   * that bans it. `banIp` likewise bans the networks of the account's sessions (ended ones too,
-   * until pruned) and is refused (BAD_USER_INPUT on `banIp`) when they have none, where the log
-   * said `banIp: true` for a ban of no address.
+   * refused (BAD_USER_INPUT on `banEmail`), where the ban was written banning no address while the
+   * log said `banEmail: true`. A deletion under way is waited for and one begun after waits for the
+   * ban (`holdAgainstDeletion`, before anything is read or written: the deletion erases the address
+   * and revokes the sessions a ban revokes): the ban comes wholly before it (its address banned,
+   * which the deletion keeps, as it keeps every ban) or after it (refused). The hold comes after
+   * the sanction lock (`holdOffAdminChanges`), the order the escalation ladder takes the two in
+   * (`goneAccount`, after its lock): taken first, a ban waiting for the ladder held its member's
+   * deletion off meanwhile, and the ladder's own hold then queued behind that deletion. `banIp`
+   * likewise bans the networks of the account's sessions (ended ones too, until pruned) and is
+   * refused (BAD_USER_INPUT on `banIp`) when they have none, where the log said `banIp: true` for a
+   * ban of no address. Both are refused on plain reads before anything is written
+   * (`refuseBansOfNothing`); they were found after the sanction's insert, the sessions' revocation
+   * and the address's ban, all rolled back.
    */
   async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
     if (input.kind !== SanctionKind.WARNING) await this.holdOffAdminChanges(tx, input.userId);
     if (input.banEmail) await holdAgainstDeletion(tx, input.userId);
+    const networks = await this.refuseBansOfNothing(tx, input);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
@@ -241,30 +243,16 @@ export class SanctionsService {
     if (spaceId === null && (input.kind === SanctionKind.SUSPEND || input.kind === SanctionKind.BAN)) {
       revokedSessions = (await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [input.userId])).length;
     }
-    // What bans nothing is refused, both named at once (the transaction rolled back).
-    const banned: Array<{ field: string; message: string }> = [];
     if (input.banEmail) {
-      const [address] = await tx.query<{ found: number }>(
-        `WITH address AS (SELECT lower(email) AS email_lower FROM users WHERE id = $1 AND email IS NOT NULL),
-              banned AS (INSERT INTO banned_emails (email_lower, sanction_id) SELECT email_lower, $2::uuid FROM address ON CONFLICT DO NOTHING)
-         SELECT count(*)::int AS found FROM address`,
+      // The address as it is now, read in the statement that bans it (held against the deletion, it is there).
+      await tx.query(
+        `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2::uuid FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
         [input.userId, s.id],
       );
-      if (!address.found) {
-        banned.push({ field: 'banEmail', message: 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail' });
-      }
     }
-    if (input.banIp) {
-      // Each address's network: an IPv6 address stands for its whole /64.
-      const used: Array<{ ip: string }> = await tx.query(`SELECT DISTINCT ip FROM sessions WHERE user_id = $1 AND ip IS NOT NULL`, [input.userId]);
-      const networks = [...new Set(used.map((r) => networkOf(r.ip)))];
-      if (networks.length) {
-        await tx.query(`INSERT INTO banned_ips (ip, sanction_id) SELECT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING`, [networks, s.id]);
-      } else {
-        banned.push({ field: 'banIp', message: 'bans no address: no session of this account has one (none, or all pruned); ban without banIp' });
-      }
+    if (networks.length) {
+      await tx.query(`INSERT INTO banned_ips (ip, sanction_id) SELECT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING`, [networks, s.id]);
     }
-    if (banned.length) throw AppError.badInput(banned);
     await this.audit.append(tx, {
       actorId: viewer.id,
       action: 'sanction.create',
@@ -281,6 +269,33 @@ export class SanctionsService {
       payload: { userId: input.userId, sanctionId: s.id, kind: s.kind, spaceId, issuedBy: viewer.id },
     });
     return s;
+  }
+
+  /**
+   * `write`'s refusal of a `banEmail` or a `banIp` that would ban nothing (BAD_USER_INPUT, both
+   * named at once), on reads alone, before `write` writes anything: whether the account has an
+   * address (read once it is held against its deletion, which alone erases one), and its
+   * sessions' networks (an IPv6 address stands for its whole /64), which `write` bans. Answers
+   * those networks (none without `banIp`).
+   */
+  private async refuseBansOfNothing(tx: Tx, input: SanctionInput): Promise<string[]> {
+    const refused: Array<{ field: string; message: string }> = [];
+    if (input.banEmail) {
+      const [address] = await tx.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND email IS NOT NULL) AS found`, [input.userId]);
+      if (!address.found) {
+        refused.push({ field: 'banEmail', message: 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail' });
+      }
+    }
+    let networks: string[] = [];
+    if (input.banIp) {
+      const used: Array<{ ip: string }> = await tx.query(`SELECT DISTINCT ip FROM sessions WHERE user_id = $1 AND ip IS NOT NULL`, [input.userId]);
+      networks = [...new Set(used.map((r) => networkOf(r.ip)))];
+      if (!networks.length) {
+        refused.push({ field: 'banIp', message: 'bans no address: no session of this account has one (none, or all pruned); ban without banIp' });
+      }
+    }
+    if (refused.length) throw AppError.badInput(refused);
+    return networks;
   }
 
   private async load(id: string): Promise<SanctionRow | undefined> {
