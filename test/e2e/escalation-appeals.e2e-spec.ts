@@ -8,7 +8,8 @@ import { GroupMemberships } from '../../libs/identity/src/groups/group-membershi
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
 import { doneOrWaiting, gateHolder, renamesWithoutWaiting, waitForLockWaits, waitForWaitsOn, xidOf } from '../support/lock-waits';
-import { holdLock } from '../support/row-locks';
+import { holdLock, withLockHeld } from '../support/row-locks';
+import { sanctionLockSql } from '../../libs/access/src/sanction-lock';
 import { countDeadlocks } from '../support/deadlocks';
 import { createTopic } from '../factories/forum';
 import { TableSnapshots } from '../support/refusals';
@@ -103,6 +104,24 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(approved.status).toBe('APPROVED');
       expect(approved.history.at(-1).action).toContain('already banned');
       expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ n: 1 }]);
+    }));
+
+  it('bans a member once when a proposed ban is approved while sanctionUser bans them: the standing ban is read under the sanction lock, which the direct ban took first', () =>
+    withBanProposal(async (offender, proposal) => {
+      const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
+      // The test holds the member's sanction lock; the direct ban queues on it first, then the decision.
+      const { direct, decision } = await withLockHeld(t, `SELECT ${sanctionLockSql('$1', 'sanction')}`, [offender.id], async (h) => {
+        const direct = t.gql(SANCTION, { input: { userId: offender.id, kind: 'BAN', reason: 'Raid' } }, { token: admin.token });
+        await h.waiting(1);
+        const decision = t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: admin.token });
+        await h.waiting(2);
+        return { direct, decision };
+      });
+      const [banned, approved] = await Promise.all([direct, decision]);
+      expectOk(banned);
+      // Read before the lock, the standing ban was not there yet, and the decision banned the member a second time.
+      expect(await t.sql(`SELECT reason FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND lifted_at IS NULL`, [offender.id])).toEqual([{ reason: 'Raid' }]);
+      expect(expectOk(approved).resolveReviewItem.history.at(-1).action).toContain('already banned');
     }));
 
   it('approves a proposed ban only as sanctionUser would give it: not once its member became an admin', () =>

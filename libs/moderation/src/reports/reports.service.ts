@@ -782,6 +782,9 @@ export class ReportsService {
     // The member reads the decision's reason; its note is the admins'.
     const ban = Object.assign(new SanctionInput(), { userId: item.target_id, kind: SanctionKind.BAN, reason: input.reason ?? 'Ban after repeated upheld violations' });
     // Judged as sanctionUser judges it: not an admin, nor someone promoted to staff since it was proposed.
+    // And held as sanctionUser holds it (the member's row, then their sanction lock): the standing
+    // ban is read under that lock, so a ban given meanwhile is seen, committed, rather than read
+    // before the lock, missed while sanctionUser held it, and given a second time once it let go.
     await this.sanctions.judge(tx, viewer, ban);
     const [standing] = await tx.query(
       `SELECT 1 FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,

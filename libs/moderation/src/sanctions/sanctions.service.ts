@@ -114,13 +114,13 @@ export class SanctionsService {
    * (`sanctionsThere`, nothing read of the target), before any transaction is opened or the
    * target's row held: any signed-in member held the row FOR KEY SHARE (holding off a role
    * change) until they were refused. The judgement is still the one in the transaction
-   * (`authorizeNow`, the issuer read as they are then), which this only anticipates.
+   * (`judge`: `authorizeNow`, the issuer read as they are then), which this only anticipates.
    */
   async sanction(viewer: Viewer, input: SanctionInput): Promise<SanctionModel> {
     this.checkShape(input);
     await this.sanctionsThere(viewer, input.userId, input.spaceId ?? null);
     return toSanctionModel(await this.uow.run(async (tx) => {
-      const issuer = await this.authorizeNow(tx, { session: viewer }, input.userId, input.spaceId ?? null);
+      const issuer = await this.judge(tx, { session: viewer }, input);
       return this.write(tx, issuer, input);
     }));
   }
@@ -138,15 +138,22 @@ export class SanctionsService {
   /**
    * Judges, in the caller's transaction, a sanction somebody asks for: its shape
    * (BAD_USER_INPUT), its target (NOT_FOUND) and whether `moderator` may give it to them
-   * (FORBIDDEN), as things stand now (`authorizeNow`). `moderator` is who acts as the caller read
-   * them on this transaction's connection (`SessionsService.viewerNow`: a review decision's
-   * `lockItem`), not the request's session: they are not read again. The one judgement of a
-   * sanction: `issue` makes it before writing, and a review decision that looks at something else
-   * between the two (a ban proposal's standing ban) makes it, then `write`s.
+   * (FORBIDDEN), as things stand now (`authorizeNow`); then, for a sanction that restricts access,
+   * takes the member's sanction lock (`holdOffAdminChanges`), which `write` needs held. `moderator`
+   * is who acts as the caller read them on this transaction's connection
+   * (`SessionsService.viewerNow`: a review decision's `lockItem`), not read again, or the request's
+   * session (`{ session }`: `sanctionUser`), read here once the target is held. The one judgement
+   * of a sanction, and the one place its lock is taken: `sanctionUser` and `issue` make it before
+   * writing, and a review decision that looks at something else between the two (a ban proposal's
+   * standing ban) makes it, reads that under the lock (a statement after the lock's, whose
+   * snapshot sees a sanction committed while the lock was waited for), then `write`s. Answers the
+   * actor as judged.
    */
-  async judge(tx: Tx, moderator: Viewer, input: SanctionInput): Promise<void> {
+  async judge(tx: Tx, moderator: Viewer | { session: Viewer }, input: SanctionInput): Promise<Viewer> {
     this.checkShape(input);
-    await this.authorizeNow(tx, moderator, input.userId, input.spaceId ?? null);
+    const actor = await this.authorizeNow(tx, moderator, input.userId, input.spaceId ?? null);
+    if (input.kind !== SanctionKind.WARNING) await this.holdOffAdminChanges(tx, input.userId);
+    return actor;
   }
 
   /**
@@ -198,9 +205,10 @@ export class SanctionsService {
   /**
    * Holds off, until the caller commits, the member's changes as a space admin, and waits for
    * those under way (`sanctionLockSql`): a sanction is a new row, which they cannot wait for, so a
-   * change judged before it was given committed after it. Taken before a sanction that restricts
-   * access is written (here; the escalation ladder takes it with its own lock, before it), not for
-   * a warning, which takes nothing. After the member's row and the judgement: a change holds its
+   * change judged before it was given committed after it. Taken once a sanction that restricts
+   * access is judged, before it is written or anything it depends on is read (`judge`; the
+   * escalation ladder takes it with its own lock, before it), not for a warning, which takes
+   * nothing. After the member's row and the judgement: a change holds its
    * space and then this, never the other way round, and a sanction holds no space but `FOR KEY
    * SHARE`, which lets the change by. A decision that gives a sanction may then uphold the post's
    * other items, taking the ladder's lock after this one, as the ladder itself does.
@@ -210,7 +218,7 @@ export class SanctionsService {
   }
 
   /**
-   * Writes a sanction `judge` allowed in the same transaction (logged, announced). `banEmail` bans
+   * Writes a sanction `judge` allowed (and held) in the same transaction (logged, announced). `banEmail` bans
    * the address the account has as the ban is written; an account with none (deleted or
    * anonymised: the deletion erased it; an imported author's placeholder never had one) is
    * refused (BAD_USER_INPUT on `banEmail`), where the ban was written banning no address while the
@@ -218,7 +226,7 @@ export class SanctionsService {
    * ban (`holdAgainstDeletion`, before anything is read or written: the deletion erases the address
    * and revokes the sessions a ban revokes): the ban comes wholly before it (its address banned,
    * which the deletion keeps, as it keeps every ban) or after it (refused). The hold comes after
-   * the sanction lock (`holdOffAdminChanges`), the order the escalation ladder takes the two in
+   * the sanction lock (`judge`'s `holdOffAdminChanges`), the order the escalation ladder takes the two in
    * (`goneAccount`, after its lock): taken first, a ban waiting for the ladder held its member's
    * deletion off meanwhile, and the ladder's own hold then queued behind that deletion. `banIp`
    * likewise bans the networks of the account's sessions (ended ones too, until pruned) and is
@@ -229,7 +237,6 @@ export class SanctionsService {
    */
   async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
-    if (input.kind !== SanctionKind.WARNING) await this.holdOffAdminChanges(tx, input.userId);
     if (input.banEmail) await holdAgainstDeletion(tx, input.userId);
     const networks = await this.refuseBansOfNothing(tx, input);
     const [s] = await tx.query<SanctionRow>(
