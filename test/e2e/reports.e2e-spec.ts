@@ -667,6 +667,28 @@ describe('moderation: reports and the review queue', () => {
     expect(expectOk(await t.gql(RESOLVE, { input: { id: userItem.id, decision: 'APPROVE', reason: 'Stop the insults', sanction: { kind: 'WARNING' } } }, { token: globalMod.token })).resolveReviewItem.status).toBe('APPROVED');
   });
 
+  it('tells a moderator deciding an item another resolved meanwhile that it is resolved (CONFLICT), before refusing input that state leaves unused', async () => {
+    const topic = await createTopic(t, author.token, board);
+    const target = await reply(t, (await makeUser(t)).token, topic.id, 'reported, then deleted by a moderator');
+    expectOk(await t.gql(REPORT, { input: { targetType: 'POST', targetId: target.id, reason: 'ABUSE' } }, { token: (await member(1)).token }));
+    const [item] = await t.sql(`SELECT id FROM review_items WHERE kind = 'REPORTS' AND target_id = $1`, [target.id]);
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'DELETE' } }, { token: mod.token }));
+    expect(await postState(target.id)).toBe('DELETED');
+    const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+    const before = await snapshots.take();
+    // The second moderator meant to hide it, with a reason for its author: the post is deleted now, which shows
+    // its author no reason, but what they must learn first is that the item was decided.
+    for (const input of [
+      { decision: 'APPROVE', reason: 'Off topic' },
+      { decision: 'APPROVE', action: 'NONE', reason: 'Off topic' },
+      { decision: 'REJECT', reason: 'Off topic' },
+      { decision: 'IGNORE', action: 'DELETE' },
+    ]) {
+      expect(expectError(await t.gql(RESOLVE, { input: { id: item.id, ...input } }, { token: mod2.token }), 'CONFLICT').message).toBe('This item is already resolved');
+    }
+    expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);
+  });
+
   it('takes the reason of an APPROVE that leaves the content shown as its sanction’s, and refuses it beside a sanction’s own reason, which is all the member reads', async () => {
     const topic = await createTopic(t, author.token, board);
     const reported = async () => {

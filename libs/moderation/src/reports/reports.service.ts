@@ -145,7 +145,7 @@ function approvedState(found: ContentState, action: ReviewAction | undefined): C
 
 /**
  * A decision's `action` and `reason` where the decision would not use them, refused (BAD_USER_INPUT
- * on each, before anything is written) rather than ignored, which let a client believe they took
+ * on each, before anything is written; after an item resolved already, CONFLICT) rather than ignored, which let a client believe they took
  * effect: `action` is what an APPROVE of reports or automod flags does to the content (a REJECT
  * of auto-hidden content restores it whatever it says); `reason` is what the content's author
  * reads once it is hidden (`Post.moderationNote`), a sanction's reason when it has none of its
@@ -529,8 +529,10 @@ export class ReportsService {
     const { row, post } = await this.uow.run(async (tx) => {
       const { sanction, post } = await this.lockTarget(tx, viewer, input.id);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
-      refuseUnusedInput(item, input, post);
+      // Resolved meanwhile (by a moderator this one raced): said first, before input its resolution
+      // leaves unused (a reason for a post it deleted), which was refused first, hiding the race.
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
+      refuseUnusedInput(item, input, post);
       this.assertUnclaimedByOthers(moderator, item);
       await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
