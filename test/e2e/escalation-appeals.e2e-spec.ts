@@ -67,6 +67,8 @@ describe('moderation: the escalation ladder and appeals', () => {
     const globalMod = await makeUser(t, { role: 'MODERATOR' });
     const proposal = expectOk(await t.gql(QUEUE, {}, { token: globalMod.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'BAN_PROPOSAL' && e.node.targetId === offender.id).node;
     expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: globalMod.token }), 'FORBIDDEN');
+    // Told first that the decision is not theirs, before what of their input it would not use.
+    expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'REJECT', reason: 'Repeated abuse' } }, { token: globalMod.token }), 'FORBIDDEN');
     // Nor may they claim it, which would keep the admins off it for half an hour.
     expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: proposal.id }, { token: globalMod.token }), 'FORBIDDEN');
     expectOk(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', note: 'internal: repeat offender, see ticket 42', reason: 'Repeated abuse' } }, { token: admin.token }));
@@ -97,6 +99,11 @@ describe('moderation: the escalation ladder and appeals', () => {
       const snapshots = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
       const before = await snapshots.take();
       expect(expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+        { field: 'reason', message: 'is the ban’s reason: this member is banned site-wide already, and reads that ban’s reason (approve without one)' },
+      ]);
+      // One rule refuses what the decision would not use: beside an `action`, which no ban proposal takes, both are named at once.
+      expect(expectError(await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', action: 'HIDE', reason: 'Repeated abuse' } }, { token: admin.token }), 'BAD_USER_INPUT').extensions.fields).toEqual([
+        { field: 'action', message: 'goes only with APPROVE of reports or automod flags on a post or topic' },
         { field: 'reason', message: 'is the ban’s reason: this member is banned site-wide already, and reads that ban’s reason (approve without one)' },
       ]);
       expect(TableSnapshots.changed(before, await snapshots.take())).toEqual([]);

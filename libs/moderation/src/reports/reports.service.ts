@@ -89,6 +89,12 @@ interface ModerationTarget {
 
 const ONLY_ADMINS_BAN = 'Only an admin decides a proposed ban';
 
+/** The ban a ban proposal's APPROVE gives, judged and held (`proposedBan`), and whether its member stands banned site-wide already. */
+interface ProposedBan {
+  ban: SanctionInput;
+  standing: boolean;
+}
+
 /** An appeal's sanction as `lockTarget` holds it (FOR UPDATE), which its decision reads. */
 interface HeldSanction {
   id: string;
@@ -161,8 +167,11 @@ function approvedState(found: ContentState, action: ReviewAction | undefined): C
  * such an APPROVE's `reason` (or a user report's) is the sanction's, which the member reads;
  * beside a sanction's own reason it would be read by nobody, and is refused: the one reason goes
  * on the sanction, as the reason Discourse's "agree and silence/suspend" asks goes on the penalty.
+ * Nor the `reason` of a ban proposal's APPROVE once its member is `banned` site-wide already (read
+ * under their sanction lock, `proposedBan`): it bans nothing, and the member reads the standing
+ * ban's reason.
  */
-function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post: { state: ContentState } | null): void {
+function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post: { state: ContentState } | null, banned: boolean): void {
   const approve = input.decision === ReviewDecision.APPROVE;
   const fields: Array<{ field: string; message: string }> = [];
   if (input.action !== undefined && input.action !== null && !(approve && judgesContent(item))) {
@@ -177,6 +186,8 @@ function refuseUnusedInput(item: ReviewItemRow, input: ResolveReviewInput, post:
   if (input.reason !== undefined && input.reason !== null) {
     if (!reasonRead) {
       fields.push({ field: 'reason', message: 'goes only with APPROVE of reports or automod flags (what the author reads, or a sanction’s reason) or of a ban proposal (the ban’s reason)' });
+    } else if (item.kind === 'BAN_PROPOSAL' && banned) {
+      fields.push({ field: 'reason', message: 'is the ban’s reason: this member is banned site-wide already, and reads that ban’s reason (approve without one)' });
     } else if (leftShown && !sanctioned) {
       fields.push({ field: 'reason', message: 'is what the author reads once the content is hidden: this APPROVE leaves it shown (with no sanction to take it)' });
     } else if (leftDeleted && !sanctioned) {
@@ -532,7 +543,8 @@ export class ReportsService {
       // Resolved meanwhile (by a moderator this one raced): said first, before input its resolution
       // leaves unused (a reason for a post it deleted), which was refused first, hiding the race.
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
-      refuseUnusedInput(item, input, post);
+      const ban = await this.proposedBan(tx, moderator, item, input);
+      refuseUnusedInput(item, input, post, ban?.standing ?? false);
       this.assertUnclaimedByOthers(moderator, item);
       await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
@@ -542,7 +554,7 @@ export class ReportsService {
       if (item.kind === 'APPEAL') {
         action = await this.decideAppeal(tx, moderator, sanction, input);
       } else if (item.kind === 'BAN_PROPOSAL') {
-        action = await this.decideBanProposal(tx, moderator, item, input);
+        action = await this.decideBanProposal(tx, moderator, ban);
       } else if (item.kind === 'PENDING_CONTENT') {
         // A held contribution: approving publishes it, rejecting removes it. A held edit of a
         // visible post becomes its text, or is dropped (the post keeps the text it had).
@@ -772,31 +784,41 @@ export class ReportsService {
   }
 
   /**
-   * The escalation ladder's last step: an admin decides whether to ban. A member banned site-wide
-   * already (meanwhile, by `sanctionUser`) is not banned twice: the APPROVE closes the proposal
-   * and bans nothing, so a `reason` given with it, the new ban's, would be read by nobody (the
-   * member reads the standing ban's): refused (BAD_USER_INPUT on `reason`, before anything is
-   * written), as a decision's unread `reason` is (`refuseUnusedInput`).
+   * A ban proposal's decision, as far as it is judged before anything is written: FORBIDDEN
+   * unless its decider is an admin; for an APPROVE, the ban it gives, judged and held as
+   * sanctionUser judges and holds one (`SanctionsService.judge`: not an admin, nor someone made
+   * staff since it was proposed; the member's row, then their sanction lock), and whether the
+   * member is banned site-wide already (`standing`), read under that lock: a ban sanctionUser
+   * gave meanwhile is seen, committed (read before the lock, one it was giving was missed, and the
+   * member banned twice). `refuseUnusedInput` refuses the APPROVE's `reason` when there is a
+   * standing ban; `decideBanProposal` acts on it. Judged before either, and before the claim: one
+   * who may not decide the proposal is told so first, as `claim` tells them. Null for other items
+   * and decisions.
    */
-  private async decideBanProposal(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
-    if (!viewer.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
-    if (input.decision !== ReviewDecision.APPROVE) return 'no ban';
+  private async proposedBan(tx: Tx, moderator: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<ProposedBan | null> {
+    if (item.kind !== 'BAN_PROPOSAL') return null;
+    if (!moderator.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
+    if (input.decision !== ReviewDecision.APPROVE) return null;
     // The member reads the decision's reason; its note is the admins'.
     const ban = Object.assign(new SanctionInput(), { userId: item.target_id, kind: SanctionKind.BAN, reason: input.reason ?? 'Ban after repeated upheld violations' });
-    // Judged as sanctionUser judges it: not an admin, nor someone promoted to staff since it was proposed.
-    // And held as sanctionUser holds it (the member's row, then their sanction lock): the standing
-    // ban is read under that lock, so a ban given meanwhile is seen, committed, rather than read
-    // before the lock, missed while sanctionUser held it, and given a second time once it let go.
-    await this.sanctions.judge(tx, viewer, ban);
+    await this.sanctions.judge(tx, moderator, ban);
+    // A statement after the lock's: its snapshot, taken as it starts, sees a ban committed while the lock was waited for.
     const [standing] = await tx.query(
       `SELECT 1 FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
       [item.target_id],
     );
-    if (standing) {
-      if (input.reason != null) throw AppError.badField('reason', 'is the ban’s reason: this member is banned site-wide already, and reads that ban’s reason (approve without one)');
-      return 'already banned';
-    }
-    await this.sanctions.write(tx, viewer, ban);
+    return { ban, standing: !!standing };
+  }
+
+  /**
+   * The escalation ladder's last step: an admin decides whether to ban (`proposedBan`, null for a
+   * REJECT or an IGNORE). A member banned site-wide already (meanwhile, by `sanctionUser`) is not
+   * banned twice: the APPROVE closes the proposal and bans nothing.
+   */
+  private async decideBanProposal(tx: Tx, moderator: Viewer, proposed: ProposedBan | null): Promise<string> {
+    if (!proposed) return 'no ban';
+    if (proposed.standing) return 'already banned';
+    await this.sanctions.write(tx, moderator, proposed.ban);
     return 'banned';
   }
 
