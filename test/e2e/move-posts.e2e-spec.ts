@@ -139,8 +139,8 @@ describe('moving posts to another topic', () => {
     expect([held.number, leaves.number]).toEqual([3, 4]);
     const dest = await createTopic(t, customer.token, otherBoard);
     const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
-    // A reader and the held reply's author read to the end, post 4 included.
-    for (const u of [reader, other]) expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: u.token }));
+    // A reader, the held reply's author and a moderator of the space read to the end, post 4 included.
+    for (const u of [reader, other, moderator]) expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: u.token }));
     expectOk(await move({ postIds: [leaves.id], toTopicId: dest.id }, moderator));
     const READ = `query($id: ID!) { topic(id: $id) { lastReadNumber unreadCount } }`;
     const read = async (u: TestUser) => expectOk(await t.gql(READ, { id: source.id }, { token: u.token })).topic;
@@ -148,9 +148,12 @@ describe('moving posts to another topic', () => {
     expect(await read(reader)).toEqual({ lastReadNumber: 2, unreadCount: 0 });
     // Its author is shown it: their mark stays on it.
     expect((await read(other)).lastReadNumber).toBe(3);
-    // Approved, it is news to the reader, as a reply they never saw.
+    // So is the space's moderator, as their topic page lists it (before: set back as a reader, to 2).
+    expect(await read(moderator)).toEqual({ lastReadNumber: 3, unreadCount: 0 });
+    // Approved, it is news to the reader, as a reply they never saw; not to the moderator, who saw it.
     await setPostState(t, held.id, 'VISIBLE');
     expect(await read(reader)).toEqual({ lastReadNumber: 2, unreadCount: 1 });
+    expect(await read(moderator)).toEqual({ lastReadNumber: 3, unreadCount: 0 });
   });
 
   /**

@@ -17,7 +17,7 @@ import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } fro
 import { DataSource } from 'typeorm';
 import { LEVEL_RANK } from '../../access/src/access-level';
 import { TOPIC_PAGE_CURSOR, validPostNumberCursor } from '../../forum/src/cursors';
-import { AccessService, listedViewSql } from '../../access/src/access.service';
+import { AccessService } from '../../access/src/access.service';
 import { DomainEvent, EventBus } from '../../core/src/events';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { encodeCursor } from '../../core/src/graphql/pagination';
@@ -25,6 +25,7 @@ import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { PostModel } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
+import { EVERY_READER, lastShownPostSql } from '../../forum/src/posts/last-shown-post';
 import { PollsService } from '../../forum/src/polls/polls.service';
 import { PollEvent } from '../../forum/src/polls/polls.repository';
 import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
@@ -260,13 +261,6 @@ class Slots {
 /** How often connections whose session expired are looked for (see closeExpired). */
 const SESSION_SWEEP_MS = 60_000;
 
-/**
- * A post (alias `q`) a topic page lists to every reader (`listedViewSql` for one who neither
- * moderates nor wrote it): not one held for approval. `topic:activity` names the last of them,
- * not the topic's last number, which a reply still held after it has taken.
- */
-const SHOWN_TO_READERS = listedViewSql('q', { moderator: 'false', viewer: 'NULL' });
-
 /** A post as pushed to rooms, with its author and topic (`pushPosts`). */
 interface PushedPostRow {
   id: string;
@@ -290,6 +284,10 @@ interface PushedPostRow {
   board_id: string;
   title: string;
   kind: string;
+  /**
+   * The last post every reader of the topic is shown (`lastShownPostSql`, `EVERY_READER`), which
+   * `topic:activity` names: not the topic's last number, which a reply still held after it has taken.
+   */
   last_post_number: number;
   last_activity_at: Date;
 }
@@ -1552,7 +1550,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
               u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
               t.version AS topic_version,
-              (SELECT max(q.number) FROM posts q WHERE q.topic_id = t.id AND ${SHOWN_TO_READERS}) AS last_post_number
+              ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number
          FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`,
       [postIds],
     );

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AccessLevel } from '../../../access/src/access-level';
-import { AccessService, listedViewSql } from '../../../access/src/access.service';
+import { AccessService } from '../../../access/src/access.service';
 import { AuditLog } from '../../../core/src/audit/audit-log';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
@@ -17,6 +17,7 @@ import { TopicsService } from '../topics/topics.service';
 import { appendMove } from '../move-log';
 import { fileReportsOnNewTopic, moveReviewItems } from '../moved-review-items';
 import { MovePostsInput } from './dto/move-posts.input';
+import { lastShownPostSql } from './last-shown-post';
 
 /** Where the moved posts go: an existing topic, or a new one in a board. */
 type Destination =
@@ -205,16 +206,18 @@ export class PostMovesService {
       [source.id, replies, reactions, ids],
     );
     // Readers past the source's new end: a reply taking a freed number must count as unread.
-    // Each is set back to the last post they are shown there (as markRead stops a mark), not to
-    // the last number, which a reply still held may have: that would name it to them, and count
-    // it read once approved. Their own held replies are shown them; a moderator is set back as a
-    // reader (no space's access is read here): a held reply they saw counts unread once approved.
+    // Each is set back to the last post they are shown there (lastShownPostSql, as markRead stops
+    // a mark), not to the last number, which a reply still held may have: that would name it to
+    // them, and count it read once approved. Their own held replies are shown them, and to a
+    // moderator of the space (judged now, once per reader: AccessService.moderatesSql) all of them,
+    // as their topic page lists them.
     await tx.query(
-      `UPDATE topic_reads r SET last_read_number = COALESCE((SELECT max(p.number) FROM posts p WHERE p.topic_id = $1 AND p.number <= $2
-                                                               AND ${listedViewSql('p', { moderator: 'false', viewer: 'r.user_id' })}), 1),
+      `UPDATE topic_reads r SET last_read_number = COALESCE(${lastShownPostSql('$1', { moderator: 'm.moderates', viewer: 'r.user_id' }, '$2')}, 1),
               updated_at = now()
-        WHERE r.topic_id = $1 AND r.last_read_number > $2`,
-      [source.id, src.last_post_number],
+         FROM (SELECT past.user_id, ${AccessService.moderatesSql('past.user_id', '$3::uuid')} AS moderates
+                 FROM topic_reads past WHERE past.topic_id = $1 AND past.last_read_number > $2) m
+        WHERE r.topic_id = $1 AND r.user_id = m.user_id`,
+      [source.id, src.last_post_number, source.spaceId],
     );
     // The destination: the moved posts counted (a new topic's first post is no reply), its
     // activity the latest of its own and their visible ones' (as stored, to the microsecond).

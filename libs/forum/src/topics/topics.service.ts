@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
-import { AccessService, listedViewSql } from '../../../access/src/access.service';
+import { AccessService } from '../../../access/src/access.service';
 import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Connection, decodeCursor, emptyConnection, offsetFromCursor, pageSize, toConnection, toOffsetConnection } from '../../../core/src/graphql/pagination';
@@ -27,6 +27,7 @@ import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { TopicReadListeners } from '../read-listeners';
 import { TopicFeedExclusions } from '../feed-exclusions';
 import { AuthorColumns } from '../../../identity/src/users/user.model';
+import { lastShownPostSql } from '../posts/last-shown-post';
 
 /**
  * A topic moved to a board and dated anew there (`writePublication`): notifications and live
@@ -581,14 +582,13 @@ export class TopicsService {
       // Their account held in the same statement (as UsersRepository.holdMember holds it): a
       // deletion running meanwhile waits and takes the mark, or came first, and nothing is
       // written (UNAUTHENTICATED).
-      // A mark goes no further than the last post the viewer is shown (as the topic page lists
-      // them), not the topic's last number: a reply held at the end is theirs neither to be told
-      // of (lastReadNumber would name its number) nor to have read once it is approved.
+      // A mark goes no further than the last post the viewer is shown (lastShownPostSql, as the
+      // topic page lists them), not the topic's last number: a reply held at the end is theirs
+      // neither to be told of (lastReadNumber would name its number) nor to have read once it is approved.
       const [read] = await tx.query<{ was: number; now: number }>(
         `WITH held AS (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
               was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2),
-              shown AS (SELECT max(p.number) AS last FROM posts p WHERE p.topic_id = $2 AND p.number <= $4
-                           AND ${listedViewSql('p', { moderator: '$5::boolean', viewer: '$1' })})
+              shown AS (SELECT ${lastShownPostSql('$2', { moderator: '$5::boolean', viewer: '$1' }, '$4')} AS last)
          INSERT INTO topic_reads (user_id, topic_id, last_read_number) SELECT $1, $2, LEAST($3::int, COALESCE((SELECT last FROM shown), 1)) FROM held
          ON CONFLICT (user_id, topic_id) DO UPDATE
            SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number), updated_at = now()
