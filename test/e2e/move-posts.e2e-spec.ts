@@ -141,7 +141,16 @@ describe('moving posts to another topic', () => {
     const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
     // A reader, the held reply's author and a moderator of the space read to the end, post 4 included.
     for (const u of [reader, other, moderator]) expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: u.token }));
+    // When each last read (markRead's `updated_at`), set to long before the move.
+    const readAt = '2026-01-02T03:04:05.000Z';
+    await t.sql(`UPDATE topic_reads SET updated_at = $2 WHERE topic_id = $1`, [source.id, readAt]);
     expectOk(await move({ postIds: [leaves.id], toTopicId: dest.id }, moderator));
+    // A mark the move sets back is not its reader reading: when they last read stays as it was
+    // (before: the move's time, and an edit made since they read counted as read).
+    const marks = await t.sql(`SELECT user_id, last_read_number, updated_at FROM topic_reads WHERE topic_id = $1 ORDER BY user_id`, [source.id]);
+    // Every mark was past the new end (3), the topic's author's on their own post 4 too, and was set back.
+    expect(marks.map((m: any) => m.user_id)).toEqual([reader.id, other.id, moderator.id, customer.id].sort());
+    for (const m of marks) expect([m.user_id, m.last_read_number <= 3, m.updated_at.toISOString()]).toEqual([m.user_id, true, readAt]);
     const READ = `query($id: ID!) { topic(id: $id) { lastReadNumber unreadCount } }`;
     const read = async (u: TestUser) => expectOk(await t.gql(READ, { id: source.id }, { token: u.token })).topic;
     // Before: both at 3, the held reply's number, which the reader is not shown.
