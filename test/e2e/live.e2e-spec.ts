@@ -785,6 +785,37 @@ describe('live updates over Socket.IO', () => {
     expect(await later.first((e) => e.topicId === topic.id && e.lastPostNumber !== 2)).toMatchObject({ topicId: topic.id, lastPostNumber: 3 });
   });
 
+  it('reads the last post a board’s readers are shown in a post’s one push statement, only for topic:activity, once per topic', async () => {
+    const topic = await createTopic(t, author.token, publicBoard);
+    /** The statements that read posts to push them (`pushPosts`). */
+    const pushes = (statements: string[]) => statements.filter((sql) => sql.includes('AS topic_state'));
+    /** Whether a statement reads a topic's last post (a max() of post numbers). */
+    const readsLastShown = (sql: string) => /max\(\w+\.number\)/.test(sql);
+    // A reply arrives: its board hears topic:activity, the last post read in the push's one statement.
+    const created = pushes((await t.countStatements(() => reply(t, author.token, topic.id, 'A reply'))).statements);
+    expect(created).toHaveLength(1);
+    expect(readsLastShown(created[0])).toBe(true);
+    // An edit (post:updated, nothing for the board): the push reads no last post.
+    const r = await reply(t, author.token, topic.id, 'To be edited');
+    const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+    const edited = pushes((await t.countStatements(async () => expectOk(await t.gql(EDIT, { input: { postId: r.id, body: 'Edited' } }, { token: author.token })))).statements);
+    expect(edited).toHaveLength(1);
+    // Before: every pushed row read it, this one too.
+    expect(readsLastShown(edited[0])).toBe(false);
+    // Several posts of one topic pushed by the statement that reads the last post: it is read once
+    // for the topic, not once for each post (before: a correlated max() per row, three loops).
+    const more = [await reply(t, author.token, topic.id, 'one'), await reply(t, author.token, topic.id, 'two'), await reply(t, author.token, topic.id, 'three')];
+    const [plan] = await t.sql(`EXPLAIN (ANALYZE, FORMAT JSON) ${created[0]}`, [more.map((m) => m.id)]);
+    const loops: number[] = [];
+    const walk = (node: any) => {
+      // A scan of a topic's posts (by topic_id): the last post's read, the push's own posts being read by id.
+      if (node['Relation Name'] === 'posts' && `${node['Index Cond'] ?? ''} ${node.Filter ?? ''}`.includes('topic_id =')) loops.push(node['Actual Loops']);
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk(plan['QUERY PLAN'][0].Plan);
+    expect(loops).toEqual([1]);
+  });
+
   it('pushes edits of state, topic changes and reactions to the topic room, until it leaves', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const topic = await createTopic(t, author.token, publicBoard);

@@ -286,11 +286,35 @@ interface PushedPostRow {
   kind: string;
   /**
    * The last post every reader of the topic is shown (`lastShownPostSql`, `EVERY_READER`), which
-   * `topic:activity` names: not the topic's last number, which a reply still held after it has taken.
+   * `topic:activity` names: not the topic's last number, which a reply still held after it has
+   * taken. Read only by a push whose posts arrive (`PUSHED_POSTS_ARRIVING`), for a reply that may
+   * tell its board; absent or null otherwise.
    */
-  last_post_number: number;
+  last_post_number?: number | null;
   last_activity_at: Date;
 }
+
+/**
+ * The posts a push names (`$1`), with their authors and topics, in topic and number order
+ * (`pushPosts`). `arriving`: a push whose replies arrive (`topic:activity`) also reads, for each
+ * topic of a reply that may tell its board (visible, in a visible topic), the last post every
+ * reader is shown (`last_post_number`): once per topic, not once per post. MATERIALIZED: inlined
+ * under the outer join, the read was evaluated where the plan scans topics, once for every topic
+ * that scan met (99 in a test's database), not once for each of the push's.
+ */
+const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERIALIZED (
+       SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
+        WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
+     ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
+            u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
+            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}
+       FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
+      WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
+const PUSHED_POSTS = pushedPostsSql(false);
+const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
+
+/** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
+type Arrival = 'all' | 'first' | 'none';
 
 interface SocketData {
   /** The client's address behind the trusted proxies (TRUST_PROXY), as HTTP requests see it. */
@@ -1436,11 +1460,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           else if (m.state !== 'DELETED') this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
         // The first post of a topic split off arrives on its board as a new topic would.
-        await this.pushPosts('post:created', moved.map((m) => m.postId), (number) => p.newTopic === true && number === 1);
+        await this.pushPosts('post:created', moved.map((m) => m.postId), p.newTopic === true ? 'first' : 'none');
         // The replies it left behind answer nothing now: the room sees them changed, with their new version.
         // (None named by a move an older node committed during a rolling upgrade.)
         const detached = (p.detachedReplyIds as string[] | undefined) ?? [];
-        if (detached.length) await this.pushPosts('post:updated', detached, () => false);
+        if (detached.length) await this.pushPosts('post:updated', detached, 'none');
         return;
       }
       case 'topic.moved': {
@@ -1541,20 +1565,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * for a new topic, `topic:activity` for a reply, so open board lists can follow.
    */
   private pushPost(event: string, postId: string, arrived = false): Promise<void> {
-    return this.pushPosts(event, [postId], () => arrived);
+    return this.pushPosts(event, [postId], arrived ? 'all' : 'none');
   }
 
-  /** `pushPost` of several posts (those a move brought into one topic), read in one statement and pushed in number order; `arrived` by post number. */
-  private async pushPosts(event: string, postIds: string[], arrived: (number: number) => boolean): Promise<void> {
-    const rows: PushedPostRow[] = await this.ds.query(
-      `SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
-              u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
-              t.version AS topic_version,
-              ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number
-         FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`,
-      [postIds],
-    );
-    for (const row of rows) this.pushRow(event, row, arrived(row.number));
+  /**
+   * `pushPost` of several posts (those a move brought into one topic), read in one statement and
+   * pushed in number order. Only a reply that arrives tells its board `topic:activity`, the one
+   * reader of the last post shown: other pushes (edits, a move's posts) do not read it.
+   */
+  private async pushPosts(event: string, postIds: string[], arrival: Arrival): Promise<void> {
+    const rows: PushedPostRow[] = await this.ds.query(arrival === 'all' ? PUSHED_POSTS_ARRIVING : PUSHED_POSTS, [postIds]);
+    for (const row of rows) this.pushRow(event, row, arrival === 'all' || (arrival === 'first' && row.number === 1));
   }
 
   /** One post's push (see `pushPost`). */
