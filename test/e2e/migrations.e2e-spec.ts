@@ -29,6 +29,8 @@ import { ModerationLogHeadTruncateNamed1765398600000 } from '../../migrations/17
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { ContentVersions1765328400000 } from '../../migrations/1765328400000-content-versions';
 import { PollClosingsTold1765350000000, tellPassedClosings } from '../../migrations/1765350000000-poll-closings-told';
+import { backfillAddressBans } from '../../migrations/1765384200000-address-bans-per-sanction';
+import { emailBannedSql, ipBannedSql } from '../../libs/identity/src/auth/address-bans';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
 import { ERASED_IMPORT_DIGEST } from '../../libs/identity/src/users/erased-import-digest';
@@ -291,6 +293,77 @@ describe('migrations', () => {
     expect((await t.sql(`SELECT email_lower FROM banned_emails WHERE email_lower LIKE 'banned.%' ORDER BY 1`)).map((r) => r.email_lower)).toEqual(
       ['banned.noe\u0308l@example.com', 'banned.no\u00ebl@example.com'].sort(),
     );
+  });
+
+  it('gives each standing ban the address rows its log entry says it banned and another ban held, so lifting that one leaves the address banned, and keeps one row per address once undone (migration 1765384200000)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [one, other, plain] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    await t.sql(`UPDATE sessions SET ip = '2001:db8:77:1::5' WHERE user_id = ANY($1::uuid[])`, [[one.id, other.id]]);
+    const ban = async (userId: string, input: Record<string, unknown>) =>
+      expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId, kind: 'BAN', reason: 'Spam ring', ...input } }, { token: admin.token })).sanctionUser.id as string;
+    const lift = async (id: string) => expectOk(await t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id }, { token: admin.token }));
+    const network = '2001:db8:77:1::/64';
+    await undo(backTo('AddressBansPerSanction1765384200000'));
+    let first: string, second: string, others: string, liftedOne: string, unlogged: string;
+    try {
+      // As releases before it left them: the first ban of an address holds its row, and the bans
+      // after it of the same address (of the account, or of another on its network) wrote none.
+      first = await ban(one.id, { banEmail: true, banIp: true });
+      // The address itself, as releases before /64 networks banned it.
+      await t.sql(`INSERT INTO banned_ips (ip, sanction_id) VALUES ('2001:db8:77:1::5', $1)`, [first]);
+      second = await ban(one.id, { banEmail: true, banIp: true });
+      others = await ban(other.id, { banIp: true });
+      liftedOne = await ban(other.id, { banIp: true });
+      await lift(liftedOne);
+      unlogged = await ban(plain.id, {});
+    } finally {
+      await migrateDatabase(t.db.url);
+    }
+    const ids = [first, second, others, liftedOne, unlogged];
+    const name = (id: string) => ['first', 'second', 'others', 'liftedOne', 'unlogged'][ids.indexOf(id)];
+    const rows = async () =>
+      (await t.sql(
+        `SELECT email_lower AS address, sanction_id FROM banned_emails WHERE sanction_id = ANY($1::uuid[])
+         UNION ALL SELECT ip, sanction_id FROM banned_ips WHERE sanction_id = ANY($1::uuid[])`,
+        [ids],
+      )).map((r) => `${name(r.sanction_id)} ${r.address}`).sort();
+    const email = one.email.toLowerCase();
+    const attributed = [
+      `first ${email}`, `first ${network}`, 'first 2001:db8:77:1::5',
+      `second ${email}`, `second ${network}`, 'second 2001:db8:77:1::5',
+      `others ${network}`, 'others 2001:db8:77:1::5',
+    ].sort();
+    expect(await rows()).toEqual(attributed);
+
+    // A batch a ban, and again: the same rows, none twice.
+    await t.sql(`DELETE FROM banned_emails WHERE sanction_id = ANY($1::uuid[])`, [[second]]);
+    await t.sql(`DELETE FROM banned_ips WHERE sanction_id = ANY($1::uuid[])`, [[second, others]]);
+    const runner = t.ds.createQueryRunner();
+    try {
+      await backfillAddressBans(runner, 1);
+      await backfillAddressBans(runner, 1);
+    } finally {
+      await runner.release();
+    }
+    expect(await rows()).toEqual(attributed);
+
+    // Undone: one row per address, the oldest ban's; applied again, the rows come back.
+    await undo(backTo('AddressBansPerSanction1765384200000'));
+    try {
+      expect(await rows()).toEqual([`first ${email}`, `first ${network}`, 'first 2001:db8:77:1::5'].sort());
+    } finally {
+      await migrateDatabase(t.db.url);
+    }
+    expect(await rows()).toEqual(attributed);
+
+    // Lifting the ban that held the rows leaves the others banning; lifting the last frees them.
+    const banned = async () =>
+      (await t.sql(`SELECT ${emailBannedSql('$1')} AS email, ${ipBannedSql('$2::text[]')} AS ip`, [one.email, ['2001:db8:77:1::9', network]]))[0];
+    await lift(first);
+    await lift(others);
+    expect(await banned()).toEqual({ email: true, ip: true });
+    await lift(second);
+    expect(await banned()).toEqual({ email: false, ip: false });
   });
 
   it('adds the bounce list, whose mark goes when the address changes, and takes it away again', async () => {

@@ -231,6 +231,70 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(await t.sql(`SELECT ip FROM banned_ips b JOIN sanctions s ON s.id = b.sanction_id WHERE s.user_id = $1`, [member.id])).toEqual([{ ip: '2001:db8:5:6::/64' }]);
   });
 
+  describe('address bans stacked on one address', () => {
+    const BAN = { kind: 'BAN', reason: 'Spam ring' };
+    /** Whether a sign-up with `email` from `ip` is refused as banned (FORBIDDEN), or let in. */
+    const signUpRefused = async (email: string, ip: string): Promise<boolean> => {
+      const handle = `stk${Math.random().toString(36).slice(2, 10)}`;
+      const res = await t.gql(`mutation($i: SignUpInput!) { signUp(input: $i) { token } }`, { i: { email, handle, password: 'another long password' } }, { ip });
+      if (!res.errors) return false;
+      expectError(res, 'FORBIDDEN');
+      return true;
+    };
+    const ban = async (userId: string, input: Record<string, unknown>): Promise<string> =>
+      expectOk(await t.gql(SANCTION, { input: { userId, ...BAN, ...input } }, { token: admin.token })).sanctionUser.id;
+    /** The banned member's address, erased from their account (as its deletion erases it), so only a ban keeps it from a new one. */
+    const erase = (userId: string) => t.sql(`UPDATE users SET email = NULL WHERE id = $1`, [userId]);
+    const lift = async (id: string) => expectOk(await t.gql(LIFT, { id }, { token: admin.token }));
+
+    it('keeps an address banned while a second ban of it stands, and frees it with the last one lifted', async () => {
+      const member = await makeUser(t);
+      const first = await ban(member.id, { banEmail: true });
+      const second = await ban(member.id, { banEmail: true });
+      await erase(member.id);
+      expect(await signUpRefused(member.email, '192.0.2.41')).toBe(true);
+      await lift(first);
+      expect(await signUpRefused(member.email.toUpperCase(), '192.0.2.42')).toBe(true);
+      await lift(second);
+      expect(await signUpRefused(member.email, '192.0.2.43')).toBe(false);
+    });
+
+    it('keeps a network banned while another account’s ban of it stands, and frees it with the last one lifted', async () => {
+      const [one, other] = [await makeUser(t), await makeUser(t)];
+      await t.sql(`UPDATE sessions SET ip = '198.51.100.77' WHERE user_id = ANY($1::uuid[])`, [[one.id, other.id]]);
+      const first = await ban(one.id, { banIp: true });
+      const second = await ban(other.id, { banIp: true });
+      await lift(first);
+      expect(await signUpRefused('stacked.ip1@example.com', '198.51.100.77')).toBe(true);
+      await lift(second);
+      expect(await signUpRefused('stacked.ip2@example.com', '198.51.100.77')).toBe(false);
+    });
+
+    it('frees an address when the last ban of it has run out, each ban’s rows going with its expiry', async () => {
+      const member = await makeUser(t);
+      await t.sql(`UPDATE sessions SET ip = '198.51.100.78' WHERE user_id = $1`, [member.id]);
+      const first = await ban(member.id, { banEmail: true, banIp: true });
+      const second = await ban(member.id, { banEmail: true, banIp: true });
+      await erase(member.id);
+      // Bans are permanent through the API; a ban with an end (as an older release or a hand in the
+      // database could leave one) runs out as any sanction does.
+      const runOut = async (id: string) => {
+        await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+      };
+      await runOut(first);
+      expect(await signUpRefused(member.email, '192.0.2.44')).toBe(true);
+      expect(await signUpRefused('stacked.ip3@example.com', '198.51.100.78')).toBe(true);
+      await runOut(second);
+      // Free as soon as it has run out, before the job has seen it.
+      expect(await signUpRefused(member.email, '192.0.2.45')).toBe(false);
+      expect(await signUpRefused('stacked.ip4@example.com', '198.51.100.78')).toBe(false);
+      expect(await t.get(JobScheduler).runNow('handle-expired-sanctions')).toBe(true);
+      const rows = (table: string) => t.sql(`SELECT count(*)::int AS n FROM ${table} WHERE sanction_id = ANY($1::uuid[])`, [[first, second]]);
+      expect(await rows('banned_emails')).toEqual([{ n: 0 }]);
+      expect(await rows('banned_ips')).toEqual([{ n: 0 }]);
+    });
+  });
+
   it('bars a user from one space with a space suspension', async () => {
     const member = await makeUser(t);
     expectOk(await t.gql(SANCTION, { input: { userId: member.id, kind: 'SUSPEND', reason: 'Cool off', durationHours: 2, spaceId: spaceA.id } }, { token: modA.token }));

@@ -17,6 +17,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { EmailVerificationService } from './email-verification';
 import { InvitesService } from '../invites/invites.service';
 import { AppConfig } from '../../../core/src/config/config';
+import { emailBannedSql, ipBannedSql } from './address-bans';
 
 /** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
 export const APPEAL_TOKEN_PURPOSE = 'appeal';
@@ -111,8 +112,7 @@ export class AuthService {
     checkPassword(input);
     await this.limiter.reserve([[SIGN_UP_PER_IP, networkOf(meta.ip)]]);
     const banned: Array<{ hit: boolean }> = await this.ds.query(
-      `SELECT EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1))
-           OR EXISTS (SELECT 1 FROM banned_ips WHERE ip = ANY($2::text[])) AS hit`,
+      `SELECT ${emailBannedSql('$1')} OR ${ipBannedSql('$2::text[]')} AS hit`,
       // The network (an IPv6 /64) as bans store it, and the address itself as older bans did.
       [normalizeEmail(input.email), [meta.ip, networkOf(meta.ip)]],
     );

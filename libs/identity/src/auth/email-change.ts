@@ -10,6 +10,7 @@ import { ACCOUNT_LOCK, USER_COLUMNS, UsersRepository } from '../users/users.repo
 import { toUserModel, UserModel, UserRow } from '../users/user.model';
 import { normalizeEmail, recheckPassword } from './auth.service';
 import { readBound, signBound, stillBound } from './bound-tokens';
+import { emailBannedSql } from './address-bans';
 
 export const EMAIL_CHANGE_PURPOSE = 'email-change';
 /** A day: long enough to reach the new mailbox, short enough that a forgotten request dies. */
@@ -63,7 +64,7 @@ export class EmailChangeService {
       await this.limiter.hitWithin(tx.manager, [[EMAIL_CHANGES_PER_USER, userId]]);
       const [check] = await tx.query<{ taken: boolean; banned: boolean }>(
         `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2) AS taken,
-                EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1)) AS banned`,
+                ${emailBannedSql('$1')} AS banned`,
         [email, userId],
       );
       // As sign-up says of an address taken or banned: it tells no more than sign-up does.

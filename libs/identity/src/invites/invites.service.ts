@@ -18,6 +18,7 @@ import { memberSeesGroupSql, seesGroupSql } from '../groups/group-visibility';
 import { SELECT_GROUP } from '../groups/groups.repository';
 import { CreateInviteInput } from './dto/invite.inputs';
 import { INVITE_COLUMNS, InvitationModel, InviteModel, InviteRow, InviteState, inviteState, toInviteModel } from './invite.model';
+import { emailBannedSql } from '../auth/address-bans';
 
 /** The outbox event that e-mails an invitation to its address (InviteMail). */
 export const INVITE_CREATED = 'invite.created';
@@ -88,7 +89,7 @@ export class InvitesService {
     if (found.length !== groupIds.length) throw AppError.badField('groupIds', 'each must be an existing group');
     if (email) {
       const [found] = await this.ds.query(
-        `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS taken, EXISTS (SELECT 1 FROM banned_emails WHERE email_lower = lower($1)) AS banned`,
+        `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS taken, ${emailBannedSql('$1')} AS banned`,
         [email],
       );
       if (found.taken) throw AppError.badField('email', 'already has an account: add it to the groups instead');

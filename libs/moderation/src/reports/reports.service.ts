@@ -30,6 +30,7 @@ import {
   ReviewSort, ReviewStatus, heldClaim, toReportModel, toReviewItemModel,
 } from './review.model';
 import { ReviewItems } from './review-items';
+import { dropAddressBans } from '../sanctions/address-bans';
 
 export const REPORTS_PER_DAY: RateRule = { bucket: 'report:user', limit: 20, windowSeconds: 86_400 };
 const CLAIM_MINUTES = 30;
@@ -773,8 +774,7 @@ export class ReportsService {
     if (sanction.lifted && !granted) throw AppError.conflict('This sanction was lifted already: grant the appeal');
     if (granted) {
       await tx.query(`UPDATE sanctions SET lifted_at = COALESCE(lifted_at, now()), lifted_by = COALESCE(lifted_by, $2) WHERE id = $1`, [sanction.id, viewer.id]);
-      await tx.query(`DELETE FROM banned_emails WHERE sanction_id = $1`, [sanction.id]);
-      await tx.query(`DELETE FROM banned_ips WHERE sanction_id = $1`, [sanction.id]);
+      await dropAddressBans(tx, [sanction.id]);
     }
     await tx.query(`UPDATE appeals SET status = $2, decided_by = $3, decided_at = now(), decision_note = $4 WHERE sanction_id = $1`, [
       sanction.id, granted ? 'GRANTED' : 'DENIED', viewer.id, input.note ?? null,

@@ -19,7 +19,7 @@ export class SanctionsResolver {
     return this.service.sanction(ctx.viewer, input);
   }
 
-  @Mutation(() => SanctionModel, { description: 'Moderators: end a sanction early. Logged.' })
+  @Mutation(() => SanctionModel, { description: 'Moderators: end a sanction early. Logged. A ban’s e-mail and IP bans go with it, but an address another ban in force banned too stays banned until that one ends.' })
   liftSanction(@Args('id', { type: () => ID }) id: string, @Context() ctx: GqlContext) {
     return this.service.lift(ctx.viewer, id);
   }

@@ -16,6 +16,7 @@ import { sanctionLockSql } from '../../../access/src/sanction-lock';
 import { SanctionInput } from './dto/sanction.inputs';
 import { ReviewItems } from '../reports/review-items';
 import { SANCTION_COLUMNS, SanctionKind, SanctionModel, SanctionRow, toSanctionModel } from './sanction.model';
+import { dropAddressBans } from './address-bans';
 
 /**
  * A sanction lifted (`expired` false) or run out: what the live gateway tells its member's
@@ -363,8 +364,7 @@ export class SanctionsService {
         [id, viewer.id],
       );
       if (!lifted) return null;
-      await tx.query(`DELETE FROM banned_emails WHERE sanction_id = $1`, [id]);
-      await tx.query(`DELETE FROM banned_ips WHERE sanction_id = $1`, [id]);
+      await dropAddressBans(tx, [id]);
       await this.audit.append(tx, {
         actorId: viewer.id,
         action: 'sanction.lift',
@@ -384,8 +384,10 @@ export class SanctionsService {
    * Records each sanction's expiry in the moderation log, once, as an automatic action (the
    * worker runs this every minute), and announces it as a lift is (`user.sanction_lifted`,
    * `expired`): the member's live connections learn it, and are put back in the rooms it sent
-   * them away from. Access needs nothing: a sanction past its expiry restricts no one. (E-mail
-   * and IP bans come with bans only, which never expire.)
+   * them away from. Access needs nothing: a sanction past its expiry restricts no one, and its
+   * e-mail and IP bans ban nothing from then on (`emailBannedSql`); their rows go here, as a
+   * lift's do. (They come with bans only, which the API never gives an end; one given an end
+   * otherwise runs out as any sanction does.)
    */
   async handleExpired(batch = 500): Promise<number> {
     return this.uow.run(async (tx) => {
@@ -397,6 +399,7 @@ export class SanctionsService {
           RETURNING id, user_id, space_id, kind, expires_at`,
         [batch],
       );
+      if (expired.length) await dropAddressBans(tx, expired.map((s) => s.id));
       for (const s of expired) {
         await this.audit.append(tx, {
           actorId: null,

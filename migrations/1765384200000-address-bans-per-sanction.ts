@@ -1,0 +1,116 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import { networkOf } from '../libs/core/src/http/client-address';
+
+/** Standing site-wide bans read a batch at a time by the backfill. */
+export const ADDRESS_BANS_BATCH = 500;
+
+/**
+ * E-mail and IP bans a row per address and ban. `banned_emails` and `banned_ips` were keyed by the
+ * address alone, and a ban of an address banned already wrote nothing (`ON CONFLICT DO NOTHING`):
+ * the row stayed the first ban's, and lifting that one freed the address while the second still
+ * stood. The key is now the address and the ban (`sanction_id`): each ban holds its own row, a lift
+ * takes only its own, and an address is banned while any row of it stands (its ban in force; a row
+ * of no ban, put there by hand, always: one such row per address). Indexed by ban too, for the
+ * lift's delete.
+ *
+ * Backfill: the rows the second bans did not write are attributed to them where that can be known.
+ * For each standing site-wide ban (not lifted, not run out) whose `sanction.create` entry in the
+ * moderation log says `banEmail` (or `banIp`), the rows other bans hold that it would have written
+ * are added as its own, dated when it was given: for `banEmail`, a ban that holds no row of its own
+ * (it wrote none, so its address was banned already), the row of its account's present address and
+ * the rows of its account's other bans; for `banIp`, the rows of its account's other bans and of
+ * the networks of its account's sessions (ended ones until pruned), as `networkOf` makes them, and
+ * the addresses themselves, as older bans stored them. A banned account signs in no more and
+ * changes neither address nor network, so what it has now is what it had when banned, unless its
+ * address was erased since (its deletion; then only its other bans' rows tell) or sessions pruned
+ * (their networks are not known). A ban whose entry says neither, or with no entry, is left as it
+ * is. Standing bans are read in batches of `ADDRESS_BANS_BATCH` by id; each row added once, so it
+ * may run again.
+ *
+ * Down keeps one row per address, the one of no ban if any, else the oldest, and the address alone
+ * the key again: a lift then frees the address whatever other ban of it stands, as before.
+ */
+export class AddressBansPerSanction1765384200000 implements MigrationInterface {
+  name = 'AddressBansPerSanction1765384200000';
+
+  async up(q: QueryRunner): Promise<void> {
+    for (const [table, column] of [['banned_emails', 'email_lower'], ['banned_ips', 'ip']]) {
+      await q.query(`
+        ALTER TABLE ${table} DROP CONSTRAINT ${table}_pkey;
+        ALTER TABLE ${table} ADD CONSTRAINT ${table}_ban_key UNIQUE (${column}, sanction_id);
+        CREATE UNIQUE INDEX ${table}_unattributed_key ON ${table} (${column}) WHERE sanction_id IS NULL;
+        CREATE INDEX ${table}_sanction_idx ON ${table} (sanction_id);
+      `);
+    }
+    await backfillAddressBans(q);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    for (const [table, column] of [['banned_emails', 'email_lower'], ['banned_ips', 'ip']]) {
+      await q.query(`
+        DELETE FROM ${table} WHERE ctid IN (
+          SELECT ctid FROM (SELECT ctid, row_number() OVER (PARTITION BY ${column} ORDER BY sanction_id IS NOT NULL, created_at, sanction_id) AS n FROM ${table}) r
+           WHERE n > 1);
+        DROP INDEX ${table}_sanction_idx;
+        DROP INDEX ${table}_unattributed_key;
+        ALTER TABLE ${table} DROP CONSTRAINT ${table}_ban_key;
+        ALTER TABLE ${table} ADD PRIMARY KEY (${column});
+      `);
+    }
+  }
+}
+
+/** The backfill (see the migration), `batch` standing bans at a time. */
+export async function backfillAddressBans(q: QueryRunner, batch = ADDRESS_BANS_BATCH): Promise<void> {
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const standing: Array<{ id: string }> = await q.query(
+      `SELECT id FROM sanctions
+        WHERE id > $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+        ORDER BY id LIMIT $2`,
+      [after, batch],
+    );
+    if (!standing.length) return;
+    after = standing[standing.length - 1].id;
+    const bans: Array<{ id: string; user_id: string; ban_email: boolean; ban_ip: boolean }> = await q.query(
+      `SELECT s.id, s.user_id, l.after->>'banEmail' = 'true' AS ban_email, l.after->>'banIp' = 'true' AS ban_ip
+         FROM sanctions s
+         JOIN moderation_log l ON l.target_type = 'user' AND l.target_id = s.user_id AND l.action = 'sanction.create' AND l.after->>'sanctionId' = s.id::text
+        WHERE s.id = ANY($1::uuid[])`,
+      [standing.map((b) => b.id)],
+    );
+    const emailBans = bans.filter((b) => b.ban_email).map((b) => b.id);
+    if (emailBans.length) {
+      await q.query(
+        `INSERT INTO banned_emails (email_lower, sanction_id, created_at)
+         SELECT DISTINCT e.email_lower, s.id, s.created_at
+           FROM sanctions s
+           JOIN banned_emails e ON e.sanction_id <> s.id
+            AND (e.email_lower = (SELECT lower(u.email) FROM users u WHERE u.id = s.user_id)
+                 OR e.sanction_id IN (SELECT o.id FROM sanctions o WHERE o.user_id = s.user_id))
+          WHERE s.id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM banned_emails own WHERE own.sanction_id = s.id)
+         ON CONFLICT DO NOTHING`,
+        [emailBans],
+      );
+    }
+    const ipBans = bans.filter((b) => b.ban_ip);
+    if (ipBans.length) {
+      const used: Array<{ user_id: string; ip: string }> = await q.query(
+        `SELECT DISTINCT user_id, ip FROM sessions WHERE user_id = ANY($1::uuid[]) AND ip IS NOT NULL`,
+        [ipBans.map((b) => b.user_id)],
+      );
+      const pairs = ipBans.flatMap((b) => used.filter((u) => u.user_id === b.user_id).flatMap((u) => [[b.id, u.ip], [b.id, networkOf(u.ip)]]));
+      await q.query(
+        `INSERT INTO banned_ips (ip, sanction_id, created_at)
+         SELECT DISTINCT b.ip, s.id, s.created_at
+           FROM sanctions s
+           JOIN banned_ips b ON b.sanction_id <> s.id
+            AND (b.sanction_id IN (SELECT o.id FROM sanctions o WHERE o.user_id = s.user_id)
+                 OR (s.id, b.ip) IN (SELECT * FROM unnest($2::uuid[], $3::text[])))
+          WHERE s.id = ANY($1::uuid[])
+         ON CONFLICT DO NOTHING`,
+        [ipBans.map((b) => b.id), pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+      );
+    }
+  }
+}
