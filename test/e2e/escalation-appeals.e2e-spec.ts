@@ -1,6 +1,7 @@
 import { newId } from '../../libs/core/src/ids';
 import { SignedTokens } from '../../libs/core/src/signed-tokens';
-import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/auth.service';
+import { APPEAL_TOKEN_PURPOSE, hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { emailBannedSql } from '../../libs/identity/src/auth/address-bans';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
@@ -673,6 +674,24 @@ describe('moderation: the escalation ladder and appeals', () => {
     const item = expectOk(await t.gql(QUEUE, {}, { token: judge.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'APPEAL' && e.node.targetId === sanctionId).node;
     expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'The notes linked to a scam' } }, { token: judge.token }));
     expect((await signIn()).appeal).toEqual({ status: 'DENIED', decisionNote: 'The notes linked to a scam', decidedAt: expect.any(String) });
+  });
+
+  it('keeps an address banned by a second ban when the appeal of the first is granted', async () => {
+    const password = 'twice banned password';
+    const member = await makeUser(t, { passwordHash: await hashPassword(password) });
+    const ban = async () =>
+      expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true } }, { token: admin.token })).sanctionUser.id as string;
+    const [first, second] = [await ban(), await ban()];
+    const refused = expectError(await t.gql(`mutation($input: SignInInput!) { signIn(input: $input) { token } }`, { input: { login: member.handle, password } }), 'FORBIDDEN');
+    const appealToken = refused.extensions.appealToken as string;
+    expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: first, message: 'The first ban was a mistake.', appealToken } }));
+    const judge = await makeUser(t, { role: 'ADMIN' });
+    const item = expectOk(await t.gql(QUEUE, {}, { token: judge.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'APPEAL' && e.node.targetId === first).node;
+    expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', note: 'Granted' } }, { token: judge.token }));
+    const banned = async () => (await t.sql(`SELECT ${emailBannedSql('$1')} AS banned`, [member.email]))[0].banned;
+    expect(await banned()).toBe(true);
+    expectOk(await t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: second }, { token: admin.token }));
+    expect(await banned()).toBe(false);
   });
 
   it('accepts an appeal token only for its purpose, unaltered and unexpired', async () => {
