@@ -1176,6 +1176,29 @@ describe('polls', () => {
       expect(await asSeen(null, postId)).toEqual({ closed: true, resultsVisible: true, version: passed.counted + 1 });
       expect(told.counted).toBe(passed.counted + 1);
     });
+
+    it('follows the viewer’s audience: an ON_VOTE voter’s vote and withdrawal, a told closing reopened', async () => {
+      const { poll, postId, options } = await pollIn({ results: 'ON_VOTE' });
+      const open = await pushed(poll.id);
+      const voted = expectOk(await t.gql(`mutation($input: VotePollInput!) { votePoll(input: $input) { resultsVisible version } }`, { input: { pollId: poll.id, optionIds: [options[0]] } }, { token: member.token })).votePoll;
+      const afterVote = await pushed(poll.id);
+      expect(voted).toEqual({ resultsVisible: true, version: afterVote.counted });
+      // Withdrawn: back to the news' version, below the counted one the voter held (README, Order: no version orders a reader's own audience change).
+      const withdrawn = expectOk(await t.gql(`mutation($id: ID!) { unvotePoll(pollId: $id) { resultsVisible myChoice version } }`, { id: poll.id }, { token: member.token })).unvotePoll;
+      expect(withdrawn).toEqual({ resultsVisible: false, myChoice: [], version: open.bare });
+      expect(withdrawn.version).toBeLessThan(voted.version);
+
+      // A closing the job told, then reopened: the time dropped, open to every reader at the reopening's news.
+      await t.sql(`UPDATE polls SET closes_at = now() - interval '1 second' WHERE id = $1`, [poll.id]);
+      expect(await t.get(PollsService).tellClosings()).toBeGreaterThanOrEqual(1);
+      const told = await pushed(poll.id);
+      expect(await asSeen(member, postId)).toEqual({ closed: true, resultsVisible: true, version: told.counted });
+      expectOk(await t.gql(REOPEN, { id: poll.id }, { token: author.token }));
+      const reopened = await pushed(poll.id);
+      expect(reopened.bare).toBeGreaterThan(told.counted);
+      expect(await asSeen(member, postId)).toEqual({ closed: false, resultsVisible: false, version: reopened.bare });
+      expect(await asSeen(author, postId)).toEqual({ closed: false, resultsVisible: true, version: reopened.counted });
+    });
   });
 
   describe('closing by its time (tell-poll-closings)', () => {

@@ -62,7 +62,7 @@ export class PollModel {
   @Field(() => Float, {
     description:
       'The version `poll:updated` pushes carry to the viewer, read with this answer: with the counts (resultsVisible), one every vote, edit, closing and reopening raises; without them, one only edits, closings (by hand or by closesAt) and reopenings raise, so it tells nothing of the votes; both on one scale. ' +
-      'Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). A whole number from 2^31 on after the first edit or closing: a Float, exact (below 2^53), for it outgrows Int.',
+      'Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). It orders the poll, not your part in it: take myChoice and resultsVisible from your own votePoll’s or unvotePoll’s answer whatever its version (a vote whose counts stay hidden from you raises none; a withdrawal from an open ON_VOTE poll answers below the counted version you held). A whole number from 2^31 on after the first edit or closing: a Float, exact (below 2^53), for it outgrows Int.',
   })
   version!: number;
 
