@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { alterGivingWay } from './support/lock-wait';
 
 /**
  * The mark an anonymisation leaves on an imported user's link (digest `erased`,
@@ -8,13 +9,22 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * as it was. A trigger rather than a refusal, so that such an import goes on and ends as this
  * release's would; the one change let through is giving the link its dump identity when it has
  * none (`dump_identity`, which a run of the link's own source fills). Down drops the trigger.
+ *
+ * Outside a transaction (`transaction = false`): the function and the trigger in one statement
+ * through `alterGivingWay` (CREATE TRIGGER's SHARE ROW EXCLUSIVE lock, which an import's batch
+ * under way holds off, waited for half a second at a time), so the writes queued behind the wait,
+ * an anonymisation's mark among them, go on. Idempotent; down the same way.
  */
 export class ImportLinksErasedKept1765404000000 implements MigrationInterface {
   name = 'ImportLinksErasedKept1765404000000';
 
+  /** Each lock taken in a statement of its own, given up while others wait (see above). */
+  readonly transaction = false;
+
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`
-      CREATE FUNCTION import_links_erased_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+    await alterGivingWay(
+      q,
+      `CREATE OR REPLACE FUNCTION import_links_erased_kept() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         NEW.source := OLD.source;
         NEW.kind := OLD.kind;
@@ -23,14 +33,13 @@ export class ImportLinksErasedKept1765404000000 implements MigrationInterface {
         NEW.digest := OLD.digest;
         NEW.dump_identity := COALESCE(OLD.dump_identity, NEW.dump_identity);
         RETURN NEW;
-      END $$`);
-    await q.query(`
-      CREATE TRIGGER import_links_erased_kept BEFORE UPDATE ON import_links
-        FOR EACH ROW WHEN (OLD.digest = 'erased') EXECUTE FUNCTION import_links_erased_kept()`);
+      END $$;
+      CREATE OR REPLACE TRIGGER import_links_erased_kept BEFORE UPDATE ON import_links
+        FOR EACH ROW WHEN (OLD.digest = 'erased') EXECUTE FUNCTION import_links_erased_kept()`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TRIGGER import_links_erased_kept ON import_links`);
-    await q.query(`DROP FUNCTION import_links_erased_kept()`);
+    await alterGivingWay(q, `DROP TRIGGER IF EXISTS import_links_erased_kept ON import_links; DROP FUNCTION IF EXISTS import_links_erased_kept()`);
   }
 }

@@ -114,12 +114,12 @@ describe('migrations', () => {
   /** Locks on a table or index, by mode, granted or waited for, of any session. */
   const locks = async (name: string) =>
     (await t.sql(`SELECT mode, granted FROM pg_locks WHERE relation = to_regclass($1) ORDER BY mode, granted`, [name])).map((r) => `${r.mode} ${r.granted ? 'held' : 'waited'}`);
-  /** The locks on `name` once an ACCESS EXCLUSIVE one is seen waited for (a migration's ALTER), or as they are after some 10 s without. */
-  const exclusiveWaitSeen = async (name: string): Promise<string[]> => {
+  /** The locks on `name` once one of `mode` (ACCESS EXCLUSIVE: a migration's ALTER) is seen waited for, or as they are after some 10 s without. */
+  const exclusiveWaitSeen = async (name: string, mode = 'AccessExclusiveLock'): Promise<string[]> => {
     let seen: string[] = [];
     for (let i = 0; i < 500; i++) {
       seen = await locks(name);
-      if (seen.includes('AccessExclusiveLock waited')) break;
+      if (seen.includes(`${mode} waited`)) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return seen;
@@ -996,6 +996,42 @@ describe('migrations', () => {
     expect(await migrateDatabase(t.db.url)).toEqual(fromOn('ImportLinksErasedKept1765404000000'));
     await olderWrites();
     expect((await links())[0]).toEqual(erasedLink);
+  });
+
+  it('adds import links’ dump identity and their erased-link trigger giving way to the writes queued behind each wait: an import’s long batch holds up no anonymisation (migrations 1765402200000, 1765404000000)', async () => {
+    const gone = await makeUser(t);
+    /** An anonymisation's write of the mark, as it comes while the migration waits: done, not held until the batch ends. */
+    const anonymisationWrites = async () => {
+      const runner = t.ds.createQueryRunner();
+      try {
+        await runner.startTransaction();
+        await runner.query(`SET LOCAL lock_timeout = '5s'`);
+        await runner.query(`UPDATE import_links SET digest = $2 WHERE kind = 'user' AND local_id = $1 AND digest IS DISTINCT FROM $2`, [gone.id, ERASED_IMPORT_DIGEST]);
+        await runner.commitTransaction();
+      } finally {
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        await runner.release();
+      }
+    };
+    /** `name` and those after it run while an import's batch (a transaction that wrote links) lasts, which the migration waits for, seen waiting with a lock of `mode`. */
+    const migrateWhileImporting = async (name: string, mode: string) => {
+      await undo(backTo(name));
+      const batch = t.ds.createQueryRunner();
+      await batch.startTransaction();
+      await batch.query(`LOCK TABLE import_links IN ROW EXCLUSIVE MODE`);
+      const run = migrateDatabase(t.db.url);
+      try {
+        expect(await exclusiveWaitSeen('import_links', mode)).toContain(`${mode} waited`);
+        await anonymisationWrites();
+      } finally {
+        await batch.rollbackTransaction();
+        await batch.release();
+      }
+      expect(await run).toEqual(fromOn(name));
+    };
+    // The column (an ALTER: ACCESS EXCLUSIVE), then the trigger (CREATE TRIGGER: SHARE ROW EXCLUSIVE).
+    await migrateWhileImporting('ImportLinksDumpIdentity1765402200000', 'AccessExclusiveLock');
+    await migrateWhileImporting('ImportLinksErasedKept1765404000000', 'ShareRowExclusiveLock');
   });
 
   it('indexes review items by target, concurrently, and moveTopic and movePosts still take exactly the moved content’s items, open or decided, with it (migration 1765292400000)', async () => {
