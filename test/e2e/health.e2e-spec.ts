@@ -281,6 +281,17 @@ describe('/health (its own connection, and the API pool)', () => {
       const db = await opened(undefined, () => clock.ms);
       return { warn, info, clock, db };
     };
+    /** A flap: down at one check, up at the next (10 s on); the connection is fresh each time, so what is held is its statement's answer. */
+    const flapping = (db: HealthDatabase, clock: { ms: number }) => async () => {
+      relay.hold();
+      expect(await db.answers()).toBe(false);
+      clock.ms += 10_000;
+      relay.release();
+      expect(await db.answers()).toBe(true);
+      clock.ms += 10_000;
+    };
+    const timedOut = { reason: { message: expect.stringMatching(/timeout/i) } };
+    const down = 'health check: the database is down (its statement failed)';
     beforeAll(async () => {
       relay = await holdingRelay();
     });
@@ -320,7 +331,7 @@ describe('/health (its own connection, and the API pool)', () => {
       expect(warn).toHaveBeenCalledTimes(1);
     });
 
-    it('logs a database that stays down once, not at every check; a reminder every HEALTH_DOWN_REMINDER_MS, with the checks not logged meanwhile; and its recovery, with how long it was down', async () => {
+    it('logs a database that stays down once, not at every check; a reminder every HEALTH_DOWN_REMINDER_MS (its checks meanwhile not counted as unlogged: the warning told of them); and its recovery, with how long it was down', async () => {
       const { warn, info, clock, db } = await onTestClock();
       relay.hold();
       // Down: its statement's answer held, then each new connection's opening (the server's greeting held).
@@ -335,10 +346,11 @@ describe('/health (its own connection, and the API pool)', () => {
       // Five minutes after that warning, one reminder, and none at the checks after it.
       clock.ms = HEALTH_DOWN_REMINDER_MS;
       await downFor(2);
+      // Until 2026-12-06 it counted that outage's two checks after the warning as `not logged`, though the warning told of them.
       expect(warn.mock.calls.slice(1)).toEqual([
         [
-          { reason: { message: expect.stringMatching(/timeout/i) }, downForMs: HEALTH_DOWN_REMINDER_MS, unlogged: { outages: 0, checks: 2 } },
-          'health check: the database is still down (opening its connection failed), for 5 min 0 s; not logged since the last warning: 2 failed checks',
+          { reason: { message: expect.stringMatching(/timeout/i) }, downForMs: HEALTH_DOWN_REMINDER_MS },
+          'health check: the database is still down (opening its connection failed), for 5 min 0 s',
         ],
       ]);
       expect(info).not.toHaveBeenCalled();
@@ -351,17 +363,7 @@ describe('/health (its own connection, and the API pool)', () => {
 
     it('logs a database that flaps (down at one check, up at the next) once per HEALTH_DOWN_REMINDER_MS: the outages after the warning are counted, their recoveries not logged, and the next warning says how many', async () => {
       const { warn, info, clock, db } = await onTestClock();
-      const timedOut = { reason: { message: expect.stringMatching(/timeout/i) } };
-      const down = 'health check: the database is down (its statement failed)';
-      // Down at one check, up at the next (10 s on); the connection is fresh each time, so what is held is its statement's answer.
-      const flap = async () => {
-        relay.hold();
-        expect(await db.answers()).toBe(false);
-        clock.ms += 10_000;
-        relay.release();
-        expect(await db.answers()).toBe(true);
-        clock.ms += 10_000;
-      };
+      const flap = flapping(db, clock);
       for (let i = 0; i < 5; i++) await flap();
       // The first outage is announced, and so is its end; the four after it, within five minutes of that warning, are not.
       expect(warn.mock.calls).toEqual([[timedOut, down]]);
@@ -382,6 +384,40 @@ describe('/health (its own connection, and the API pool)', () => {
       clock.ms += 10_000;
       expect(await db.answers()).toBe(true);
       expect(info.mock.calls.slice(1)).toEqual([[{ downForMs: HEALTH_DOWN_REMINDER_MS - 90_000 }, 'health check: the database is up again, after 3 min 30 s down']]);
+      expect(warn).toHaveBeenCalledTimes(2);
+    });
+
+    it('says what went unlogged once things settle: at the first check that finds it up HEALTH_DOWN_REMINDER_MS after the warning, or at shutdown before then', async () => {
+      const { warn, info, clock, db } = await onTestClock();
+      const upAgain = [{ downForMs: 10_000 }, 'health check: the database is up again, after 10 s down'];
+      const flap = flapping(db, clock);
+      // Three flaps: the first announced, the two after it counted.
+      for (let i = 0; i < 3; i++) await flap();
+      expect(warn.mock.calls).toEqual([[timedOut, down]]);
+      expect(info.mock.calls).toEqual([upAgain]);
+      // Up from then on: nothing until five minutes after the warning (until 2026-12-06, nothing ever: only a next warning told).
+      while (clock.ms < HEALTH_DOWN_REMINDER_MS) {
+        expect(await db.answers()).toBe(true);
+        clock.ms += 10_000;
+      }
+      expect(info.mock.calls).toEqual([upAgain]);
+      expect(await db.answers()).toBe(true);
+      expect(info.mock.calls.slice(1)).toEqual([
+        [{ unlogged: { outages: 2, checks: 2 } }, 'health check: the database is up; not logged since the last warning: 2 outages (2 failed checks)'],
+      ]);
+      // Told once: the checks after it log nothing, and the next outage is warned of with nothing left to count.
+      expect(await db.answers()).toBe(true);
+      expect(info).toHaveBeenCalledTimes(2);
+      await flap();
+      expect(warn.mock.calls.slice(1)).toEqual([[timedOut, down]]);
+      // Shut down within five minutes of that warning, a flap counted meanwhile: shutdown says so.
+      await flap();
+      expect(info).toHaveBeenCalledTimes(3);
+      dbs.splice(dbs.indexOf(db), 1);
+      await db.onApplicationShutdown();
+      expect(info.mock.calls.slice(3)).toEqual([
+        [{ unlogged: { outages: 1, checks: 1 } }, 'health check: shutting down; not logged since the last warning: 1 outage (1 failed check)'],
+      ]);
       expect(warn).toHaveBeenCalledTimes(2);
     });
 
@@ -409,7 +445,7 @@ describe('/health (its own connection, and the API pool)', () => {
       await check(false);
       expect(warn.mock.calls).toEqual([
         [{ reason: timedOut }, 'health check: the database is down (its statement failed)'],
-        [{ reason: password, previousReason: timedOut }, anotherReason],
+        [{ reason: password, lastLoggedReason: timedOut }, anotherReason],
       ]);
       // Back to a timeout, then the password again: both were logged since the warning, so neither is again.
       relay.refuse();
@@ -433,20 +469,21 @@ describe('/health (its own connection, and the API pool)', () => {
       relay.hold();
       await check(false); // at 90 s
       await refused(reasons[0]);
-      expect(warn.mock.calls.slice(2)).toEqual([[{ reason: reasons[0], previousReason: password }, anotherReason]]);
+      expect(warn.mock.calls.slice(2)).toEqual([[{ reason: reasons[0], lastLoggedReason: password }, anotherReason]]);
       // Bounded: the password's was the first change since the warning; past HEALTH_REASON_CHANGES_MAX, a new reason waits for the reminder.
       for (const r of reasons.slice(1)) await refused(r);
-      expect(warn.mock.calls.slice(3)).toEqual(reasons.slice(1, -1).map((r, i) => [{ reason: r, previousReason: reasons[i] }, anotherReason]));
+      expect(warn.mock.calls.slice(3)).toEqual(reasons.slice(1, -1).map((r, i) => [{ reason: r, lastLoggedReason: reasons[i] }, anotherReason]));
       expect(warn).toHaveBeenCalledTimes(1 + HEALTH_REASON_CHANGES_MAX);
       clock.ms = HEALTH_DOWN_REMINDER_MS;
       await check(false);
       const last = reasons[reasons.length - 1];
-      // Not logged: the first outage's three checks after the warning and two more, the flap's (one outage), the timeout
-      // that began this outage, and the reason past the bound.
+      // Not logged: the flap's check (one outage), the timeout that began this outage before it was announced, and the
+      // reason past the bound. Not the first outage's checks after the warning (it told of them; until 2026-12-06 they
+      // were counted too, 7 checks), nor this one's after its announcement but for that reason.
       expect(warn.mock.calls.slice(1 + HEALTH_REASON_CHANGES_MAX)).toEqual([
         [
-          { reason: last, downForMs: HEALTH_DOWN_REMINDER_MS - 90_000, unlogged: { outages: 1, checks: 7 } },
-          'health check: the database is still down (opening its connection failed), for 3 min 30 s; not logged since the last warning: 1 outage (7 failed checks)',
+          { reason: last, downForMs: HEALTH_DOWN_REMINDER_MS - 90_000, unlogged: { outages: 1, checks: 3 } },
+          'health check: the database is still down (opening its connection failed), for 3 min 30 s; not logged since the last warning: 1 outage (3 failed checks)',
         ],
       ]);
       relay.refuse();

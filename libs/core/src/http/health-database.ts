@@ -32,8 +32,14 @@ type Reason = { code?: string; message: string };
 /** What the checks last found: unknown before the first; down since when, and whether a line said so (then its end is logged). */
 type Found = { up: true } | { up: false; since: number; announced: boolean };
 
-/** Since the last warning: when it was logged, the reasons logged since (its own first), and what was not logged. */
-type Told = { at: number; reasons: Set<string>; lastReason: Reason; unlogged: { outages: number; checks: number } };
+/**
+ * Since the last warning: when it was logged, the reasons logged since (its own first), the reason logged last, and what was
+ * not logged: the outages never announced (each counted at its end) and the failed checks no line told of (those of an
+ * outage not announced yet, and those whose reason went unlogged past HEALTH_REASON_CHANGES_MAX).
+ */
+type Told = { at: number; reasons: Set<string>; lastLoggedReason: Reason; unlogged: Unlogged };
+
+type Unlogged = { outages: number; checks: number };
 
 /**
  * /health's own connection to the database (a pool of one), beside the API's pool: whether the
@@ -47,7 +53,8 @@ type Told = { at: number; reasons: Set<string>; lastReason: Reason; unlogged: { 
  * first check that finds it down (a warning with the reason), a reminder every HEALTH_DOWN_REMINDER_MS while it stays down, and
  * the first that finds it up again (with how long it was down). An outage that begins within HEALTH_DOWN_REMINDER_MS of the
  * last warning (a database that flaps) is not logged, nor its end; it is counted, and the next warning says how many outages
- * and failed checks went unlogged. A reason not logged since the last warning is logged when a check meets it (up to
+ * and failed checks went unlogged, or, when none comes, the first check that finds it up HEALTH_DOWN_REMINDER_MS after the
+ * warning (info), or shutdown. A reason not logged since the last warning is logged when a check meets it (up to
  * HEALTH_REASON_CHANGES_MAX), which announces its outage (its end is logged then).
  */
 export class HealthDatabase implements OnApplicationShutdown {
@@ -57,7 +64,10 @@ export class HealthDatabase implements OnApplicationShutdown {
   private inFlight: Promise<boolean> | undefined;
   /** What the checks last found (logged when it changes: `foundUp`, `foundDown`). */
   private state: Found | undefined;
-  /** The last warning that the database is down, and what came after it; undefined before the first. */
+  /**
+   * The last warning that the database is down, and what came after it; undefined before the first, and again once a check
+   * finds the database up HEALTH_DOWN_REMINDER_MS after it (what went unlogged told then): nothing is left to count.
+   */
   private told: Told | undefined;
   /** Set at shutdown, before the pool ends: a check after it does not ask the pool, which would refuse it. */
   private closed = false;
@@ -137,18 +147,34 @@ export class HealthDatabase implements OnApplicationShutdown {
     }
   }
 
-  /** A check found the database up: logged only when it was down, and that outage was announced (how long for); else counted. */
+  /**
+   * A check found the database up: logged only when it was down, and that outage was announced (how long for); else counted.
+   * HEALTH_DOWN_REMINDER_MS after the last warning, what went unlogged since is logged (info) and the warning forgotten: the
+   * next outage is warned of anyway, and until 2026-12-06 the count waited for it, so flaps followed by a steady up were never told.
+   */
   private foundUp(): void {
+    const now = this.now();
     const was = this.state;
     this.state = { up: true };
-    if (was?.up !== false) return;
-    if (!was.announced) {
-      // Only a warning within HEALTH_DOWN_REMINDER_MS keeps an outage unannounced: `told` is set.
-      if (this.told) this.told.unlogged.outages++;
-      return;
+    if (was?.up === false) {
+      if (!was.announced) {
+        // Only a warning within HEALTH_DOWN_REMINDER_MS keeps an outage unannounced: `told` is set.
+        if (this.told) this.told.unlogged.outages++;
+      } else {
+        const downFor = now - was.since;
+        this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
+      }
     }
-    const downFor = this.now() - was.since;
-    this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
+    if (this.told && now - this.told.at >= HEALTH_DOWN_REMINDER_MS) {
+      this.logUnlogged('the database is up');
+      this.told = undefined;
+    }
+  }
+
+  /** What went unlogged since the last warning, when anything did (info): `<what>; not logged since the last warning: …`. */
+  private logUnlogged(what: string): void {
+    const unlogged = this.told?.unlogged;
+    if (unlogged && unlogged.checks > 0) this.log.log({ unlogged: { ...unlogged } }, `health check: ${what}; not logged since the last warning: ${unloggedText(unlogged)}`);
   }
 
   /**
@@ -178,22 +204,28 @@ export class HealthDatabase implements OnApplicationShutdown {
           (unlogged ? `; not logged since the last warning: ${unloggedText(unlogged)}` : ''),
       );
       outage.announced = true;
-      this.told = { at: now, reasons: new Set([reasonKind(reason)]), lastReason: reason, unlogged: { outages: 0, checks: 0 } };
+      this.told = { at: now, reasons: new Set([reasonKind(reason)]), lastLoggedReason: reason, unlogged: { outages: 0, checks: 0 } };
       return;
     }
     const kind = reasonKind(reason);
     // The warning's reason and up to HEALTH_REASON_CHANGES_MAX more.
     if (!told.reasons.has(kind) && told.reasons.size <= HEALTH_REASON_CHANGES_MAX) {
-      this.log.warn({ reason, previousReason: told.lastReason }, `health check: the database is down for another reason (${step} failed)`);
+      // The reason the last line gave (a warning's, or another such line's), not the previous check's: named for that (until
+      // 2026-12-06 `previousReason`, which it was not when a check between them met a reason already logged).
+      this.log.warn({ reason, lastLoggedReason: told.lastLoggedReason }, `health check: the database is down for another reason (${step} failed)`);
       told.reasons.add(kind);
-      told.lastReason = reason;
+      told.lastLoggedReason = reason;
       outage.announced = true;
       return;
     }
-    told.unlogged.checks++;
+    // A check of an announced outage for a reason logged since the warning adds nothing to the lines: not counted (until
+    // 2026-12-06 it was, so a reminder of a steady outage said its ordinary checks went unlogged).
+    if (!outage.announced || !told.reasons.has(kind)) told.unlogged.checks++;
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // Counts not yet told, within HEALTH_DOWN_REMINDER_MS of the last warning, are not lost with the process.
+    this.logUnlogged('shutting down');
     this.closed = true;
     await this.pool.end();
   }
@@ -216,7 +248,7 @@ function reasonKind(r: Reason): string {
 }
 
 /** What went unlogged since the last warning, for its line: `2 failed checks`, `4 outages (5 failed checks)`. */
-function unloggedText(u: { outages: number; checks: number }): string {
+function unloggedText(u: Unlogged): string {
   const checks = `${u.checks} failed check${u.checks === 1 ? '' : 's'}`;
   return u.outages === 0 ? checks : `${u.outages} outage${u.outages === 1 ? '' : 's'} (${checks})`;
 }
