@@ -120,6 +120,23 @@ describe('content_versions use', () => {
     expect(versionWarnings()).toHaveLength(1);
   });
 
+  it('tries a failed check again at the next tick (a failed run is not recorded as the hour\'s), not an hour later', async () => {
+    await t.sql(`DELETE FROM job_runs WHERE name = 'content-versions-usage'`);
+    const read = jest.spyOn(usage, 'read').mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    try {
+      await expect(jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).rejects.toThrow('Connection terminated unexpectedly');
+      // Until 2026-12-06 the failed run's start was recorded, and the next tick waited an hour.
+      expect(await t.sql(`SELECT 1 FROM job_runs WHERE name = 'content-versions-usage'`)).toEqual([]);
+      expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(true);
+      expect(read).toHaveBeenCalledTimes(2);
+      // Once it succeeded, the hour counts from that run's start.
+      expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(false);
+      expect(read).toHaveBeenCalledTimes(2);
+    } finally {
+      read.mockRestore();
+    }
+  });
+
   describe('content:versions (the built CLI, as a monitoring script runs it)', () => {
     const ROOT = path.join(__dirname, '../..');
     beforeAll(() => buildDistOnce(), 300_000);

@@ -4,8 +4,8 @@ import { DataSource } from 'typeorm';
 
 /**
  * Jobs that run less often than this are kept to their schedule through `job_runs`: checked at
- * start and this often after, and run when their interval has passed since their last run,
- * by any process. Shorter ones simply run on every tick of their own.
+ * start and this often after, and run when their interval has passed since the start of their
+ * last run that succeeded, by any process. Shorter ones simply run on every tick of their own.
  */
 export const DUE_CHECK_MS = 60_000;
 
@@ -25,7 +25,9 @@ interface Job {
  * Modules register them; whichever process runs the worker starts them. A job never
  * overlaps itself, in this process or in another one (several workers share the schedule
  * through an advisory lock per job), and a failure is logged and retried at the next tick.
- * Hourly jobs keep to the hour across restarts and processes (`job_runs`, see DUE_CHECK_MS).
+ * Hourly jobs keep to the hour across restarts and processes (`job_runs`, see DUE_CHECK_MS); a run
+ * that fails is not recorded there, so theirs is retried at the next tick too (DUE_CHECK_MS on),
+ * not an hour later as until 2026-12-06, when a run's start was recorded before it ran.
  */
 @Injectable()
 export class JobScheduler implements OnModuleDestroy {
@@ -90,7 +92,8 @@ export class JobScheduler implements OnModuleDestroy {
    * session advisory lock, held for the run on a connection of the scheduler's own (so a long
    * job keeps no connection from the pool) and released after; a process that dies mid-run
    * drops it with that connection. With `onlyIfNotRunWithinMs`, also unless it started that
-   * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way.
+   * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way,
+   * once the run has succeeded (a run that throws, or a process that dies mid-run, records none).
    */
   async runNow(name: string, onlyIfNotRunWithinMs?: number): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
@@ -109,20 +112,27 @@ export class JobScheduler implements OnModuleDestroy {
     }
     if (!locked) return false;
     try {
-      // Under the lock: the last run, by any process, and this one's start.
-      if (onlyIfNotRunWithinMs !== undefined) {
-        const due = await this.ds.query(
-          `INSERT INTO job_runs AS r (name, last_run_at) VALUES ($1, now())
-           ON CONFLICT (name) DO UPDATE SET last_run_at = now() WHERE r.last_run_at <= now() - make_interval(secs => $2)
-           RETURNING 1`,
-          [name, onlyIfNotRunWithinMs / 1000],
+      // Run by hand, a scheduled job's schedule counts from this run too. (Frequent jobs keep no record: nothing reads it.)
+      const recorded = onlyIfNotRunWithinMs !== undefined || job.everyMs > DUE_CHECK_MS;
+      let started: string | undefined;
+      if (recorded) {
+        // Under the lock: the last run, by any process, and this one's start (the database's clock, as text: exact).
+        const [row] = await this.ds.query<Array<{ started: string; recent: boolean }>>(
+          `SELECT now()::text AS started,
+                  $2::float8 IS NOT NULL AND EXISTS (SELECT 1 FROM job_runs WHERE name = $1 AND last_run_at > now() - make_interval(secs => $2::float8)) AS recent`,
+          [name, onlyIfNotRunWithinMs === undefined ? null : onlyIfNotRunWithinMs / 1000],
         );
-        if (due.length === 0) return false;
-      } else if (job.everyMs > DUE_CHECK_MS) {
-        // Run by hand: its schedule counts from now. (Frequent jobs keep no record: nothing reads it.)
-        await this.ds.query(`INSERT INTO job_runs (name, last_run_at) VALUES ($1, now()) ON CONFLICT (name) DO UPDATE SET last_run_at = now()`, [name]);
+        if (row.recent) return false;
+        started = row.started;
       }
       await job.run();
+      // Only a run that succeeded counts: the lock kept others off meanwhile.
+      if (recorded) {
+        await this.ds.query(
+          `INSERT INTO job_runs (name, last_run_at) VALUES ($1, $2::timestamptz) ON CONFLICT (name) DO UPDATE SET last_run_at = EXCLUDED.last_run_at`,
+          [name, started],
+        );
+      }
     } finally {
       // A lost connection has dropped the lock already.
       await this.onLockConnection(holder, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
