@@ -7,6 +7,14 @@ export const CONTENT_VERSIONS_WARN_PERCENT = 75;
 /** How often the worker reads the sequence's use (a job, so once an hour for the whole site). */
 export const CONTENT_VERSIONS_CHECK_MS = 3600_000;
 
+/**
+ * Past CONTENT_VERSIONS_WARN_PERCENT, the check warns again when the figure reaches the next step of this many percent (80,
+ * 85… 100) or CONTENT_VERSIONS_REWARN_MS after its last warning, whichever comes first: until 2026-12-06 it warned at every
+ * hourly check, forever, a line operators learn to skip. The figure moves over months, so a step is news; a day keeps it in view.
+ */
+export const CONTENT_VERSIONS_WARN_STEP_PERCENT = 5;
+export const CONTENT_VERSIONS_REWARN_MS = 24 * 3600_000;
+
 /** How much of the `content_versions` sequence is used. */
 export interface ContentVersionsUse {
   /** Values handed out so far. */
@@ -32,11 +40,15 @@ export function contentVersionsWarning(u: ContentVersionsUse): string | undefine
  * The use of `content_versions`, the sequence every write of a post, topic or idea draws its
  * version from (`next_version`, migration 1765328400000): once it ends, every such write fails
  * ("reached maximum value of sequence"). `content:versions` prints it; the worker reads it hourly
- * (a job of ForumModule's) and warns past CONTENT_VERSIONS_WARN_PERCENT.
+ * (a job of ForumModule's) and warns past CONTENT_VERSIONS_WARN_PERCENT, again at each step
+ * (CONTENT_VERSIONS_WARN_STEP_PERCENT) or daily (CONTENT_VERSIONS_REWARN_MS). What it last warned of is
+ * the process's own: a restart, or another worker process taking the job, warns once more.
  */
 @Injectable()
 export class ContentVersionsUsage {
   private readonly log = new Logger('ContentVersions');
+  /** The step last warned of (a multiple of CONTENT_VERSIONS_WARN_STEP_PERCENT) and when; undefined below the threshold. */
+  private warned: { step: number; at: number } | undefined;
 
   constructor(private readonly ds: DataSource) {}
 
@@ -56,11 +68,23 @@ export class ContentVersionsUsage {
     return { used, max, percent: Math.floor((used / max) * 10_000) / 100 };
   }
 
-  /** Reads the use and warns when it is at CONTENT_VERSIONS_WARN_PERCENT or past it. */
-  async check(): Promise<ContentVersionsUse> {
+  /**
+   * Reads the use and warns when it is at CONTENT_VERSIONS_WARN_PERCENT or past it: the first time, then when it reaches a
+   * step above the last one warned of, or CONTENT_VERSIONS_REWARN_MS after the last warning. `now`, a monotonic clock in
+   * milliseconds: tests only (a day without waiting one).
+   */
+  async check(now = performance.now()): Promise<ContentVersionsUse> {
     const use = await this.read();
     const warning = contentVersionsWarning(use);
-    if (warning) this.log.warn({ contentVersions: use }, `${describeContentVersionsUse(use)}: ${warning}`);
+    if (!warning) {
+      this.warned = undefined;
+      return use;
+    }
+    const step = Math.floor(use.percent / CONTENT_VERSIONS_WARN_STEP_PERCENT) * CONTENT_VERSIONS_WARN_STEP_PERCENT;
+    const last = this.warned;
+    if (last && step <= last.step && now - last.at < CONTENT_VERSIONS_REWARN_MS) return use;
+    this.log.warn({ contentVersions: use }, `${describeContentVersionsUse(use)}: ${warning}`);
+    this.warned = { step, at: now };
     return use;
   }
 }
