@@ -1,5 +1,5 @@
+import ipaddr from 'ipaddr.js';
 import { MigrationInterface, QueryRunner } from 'typeorm';
-import { networkOf } from '../libs/core/src/http/client-address';
 
 /** Standing site-wide bans read a batch at a time by the backfill. */
 export const ADDRESS_BANS_BATCH = 500;
@@ -19,7 +19,8 @@ export const ADDRESS_BANS_BATCH = 500;
  * are added as its own, dated when it was given: for `banEmail`, a ban that holds no row of its own
  * (it wrote none, so its address was banned already), the row of its account's present address and
  * the rows of its account's other bans; for `banIp`, the rows of its account's other bans and of
- * the networks of its account's sessions (ended ones until pruned), as `networkOf` makes them, and
+ * the networks of its account's sessions (ended ones until pruned), as `networkOf` made them when
+ * this was written (`sessionNetwork`, a copy frozen here), and
  * the addresses themselves, as older bans stored them. A banned account signs in no more and
  * changes neither address nor network, so what it has now is what it had when banned, unless its
  * address was erased since (its deletion; then only its other bans' rows tell) or sessions pruned
@@ -58,6 +59,20 @@ export class AddressBansPerSanction1765384200000 implements MigrationInterface {
       `);
     }
   }
+}
+
+/**
+ * The network a session's address was banned as when this migration was written: the app's
+ * `networkOf` (libs/core/src/http/client-address.ts) as it was then, copied so the backfill
+ * finds the rows those bans wrote whatever becomes of the app's rule. An IPv4 address itself
+ * (an IPv4-mapped IPv6 one written plainly), the /64 of an IPv6 address, anything else as it is.
+ */
+function sessionNetwork(address: string): string {
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const words = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...words, 0, 0, 0, 0]).toString()}/64`;
 }
 
 /** The backfill (see the migration), `batch` standing bans at a time. */
@@ -99,7 +114,7 @@ export async function backfillAddressBans(q: QueryRunner, batch = ADDRESS_BANS_B
         `SELECT DISTINCT user_id, ip FROM sessions WHERE user_id = ANY($1::uuid[]) AND ip IS NOT NULL`,
         [ipBans.map((b) => b.user_id)],
       );
-      const pairs = ipBans.flatMap((b) => used.filter((u) => u.user_id === b.user_id).flatMap((u) => [[b.id, u.ip], [b.id, networkOf(u.ip)]]));
+      const pairs = ipBans.flatMap((b) => used.filter((u) => u.user_id === b.user_id).flatMap((u) => [[b.id, u.ip], [b.id, sessionNetwork(u.ip)]]));
       await q.query(
         `INSERT INTO banned_ips (ip, sanction_id, created_at)
          SELECT DISTINCT b.ip, s.id, s.created_at

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { seedDemoCommunity } from '../../apps/cli/src/seed/demo';
@@ -227,6 +228,14 @@ describe('migrations', () => {
     }
     return ids;
   };
+
+  it('imports no application code into a migration, so each does what it did when written whatever becomes of the app (migrations/support alone may, for what must match it)', () => {
+    const dir = path.join(__dirname, '../../migrations');
+    const importers = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && /from '\.\.\/(libs|apps)\//.test(readFileSync(path.join(dir, f), 'utf8')))
+      .sort();
+    expect(importers).toEqual([]);
+  });
 
   it('undo to nothing on a populated database and apply again to the same schema', async () => {
     await seedDemoCommunity(t.app);
