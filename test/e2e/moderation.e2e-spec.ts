@@ -417,8 +417,15 @@ describe('moderation: sanctions and the moderation log', () => {
     expect(await audit.verify()).toEqual({ ok: false, checked: ids.length, problems: [{ id: said, what: 'outcome-mismatch', outcome: { stored: 'HIDDEN', said: null } }], problemCount: 1 });
     await t.sql(`UPDATE moderation_log SET outcome = NULL WHERE id = $1`, [said]);
     expect((await audit.verify()).ok).toBe(true);
-    // Cutting entries off the end leaves an intact chain; the head still knows where it ended.
     const last = ids[ids.length - 1];
+    // A hash changed is its own entry's problem alone: the entry after it follows, and the head ends at, the hash its fields
+    // make, so neither is a broken chain nor a cut end.
+    const hashes = await t.sql(`SELECT id::text, hash FROM moderation_log WHERE id = ANY ($1::bigint[])`, [[ids[1], last]]);
+    await t.sql(`UPDATE moderation_log SET hash = repeat('0', 64) WHERE id = ANY ($1::bigint[])`, [[ids[1], last]]);
+    expect(await audit.verify()).toEqual({ ok: false, checked: ids.length, problems: [{ id: ids[1], what: 'altered' }, { id: last, what: 'altered' }], problemCount: 2 });
+    for (const { id, hash } of hashes) await t.sql(`UPDATE moderation_log SET hash = $2 WHERE id = $1`, [id, hash]);
+    expect((await audit.verify()).ok).toBe(true);
+    // Cutting entries off the end leaves an intact chain; the head still knows where it ended.
     await t.sql(`DELETE FROM moderation_log WHERE id = $1`, [last]);
     expect(await audit.verify()).toEqual({ ok: false, checked: ids.length - 1, problems: [{ id: last, what: 'end-mismatch' }], problemCount: 1 });
     await expect(t.sql(`UPDATE moderation_log_head SET entries = entries - 1, last_id = last_id - 1`)).rejects.toThrow(/only moves forward/);

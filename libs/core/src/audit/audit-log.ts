@@ -168,7 +168,8 @@ export class AuditLog {
    * Walks the whole chain in order and reports every altered, removed or reordered entry, and every
    * one whose `outcome` is not what its own fields say; then checks the chain ends where the head
    * says (nothing cut off the end) and the head counts the entries up to it. Past an entry found
-   * wrong the walk goes on from that entry's hash, so each later problem is its own. The hash does
+   * wrong the walk goes on from that entry's stored hash (or the one its fields make, when only its
+   * hash was changed), so each later problem is its own. The hash does
    * not cover `outcome` (entries written before it was a column were hashed without it, and must
    * still verify), but the fields that say it do (`moderation_log_outcome_said`: `after.outcome`,
    * or an older release's wording of `after.action`, on a review decision about a post): an entry
@@ -187,7 +188,10 @@ export class AuditLog {
     const found = (problem: VerifyProblem) => {
       if (problemCount++ < listed) problems.push(problem);
     };
+    // The entry before's stored hash, and the one its fields make: they differ when its hash alone was changed (`altered`,
+    // its own problem), and the entry after it, or the head's end, following the one its fields make is no other problem.
     let prev: string | null = null;
+    let prevMade: string | null = null;
     let lastId = '0';
     let checked = 0;
     for (;;) {
@@ -198,15 +202,17 @@ export class AuditLog {
       if (rows.length === 0) break;
       for (const r of rows) {
         const id = String(r.id);
-        if (r.prev_hash !== prev) found({ id, what: 'broken-chain' });
-        if (entryHash(r.prev_hash, r) !== r.hash) found({ id, what: 'altered' });
+        const made = entryHash(r.prev_hash, r);
+        if (r.prev_hash !== prev && r.prev_hash !== prevMade) found({ id, what: 'broken-chain' });
+        if (made !== r.hash) found({ id, what: 'altered' });
         if (r.outcome !== r.outcome_said) found({ id, what: 'outcome-mismatch', outcome: { stored: r.outcome, said: r.outcome_said } });
         prev = r.hash;
+        prevMade = made;
         lastId = id;
         checked++;
       }
     }
-    if (!head || head.last_hash !== prev) found({ id: head?.last_id ?? lastId, what: 'end-mismatch' });
+    if (!head || (head.last_hash !== prev && head.last_hash !== prevMade)) found({ id: head?.last_id ?? lastId, what: 'end-mismatch' });
     else if (head.entries !== checked) found({ id: end, what: 'count-mismatch', entries: { head: head.entries, found: checked } });
     return { ok: problemCount === 0, checked, problems, problemCount };
   }
