@@ -2,6 +2,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 import { APPEND_ONLY_BUT_OUTCOME_FILL } from './1765324800000-moderation-log-outcome-written';
 import { alterGivingWay } from './support/lock-wait';
 
+/** The append-only trigger's function as this migration makes it, to the letter (1765398600000's down restores it). */
+export const SEALED_APPEND_ONLY = `CREATE OR REPLACE FUNCTION moderation_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'moderation_log is append-only'; END $$`;
+
 /**
  * The moderation log refuses every change again, TRUNCATE included, and a space's deletion no
  * longer reaches its entries.
@@ -44,8 +48,7 @@ export class ModerationLogSealed1765335600000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     await alterGivingWay(
       q,
-      `CREATE OR REPLACE FUNCTION moderation_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN RAISE EXCEPTION 'moderation_log is append-only'; END $$;
+      `${SEALED_APPEND_ONLY};
        CREATE OR REPLACE TRIGGER moderation_log_no_truncate BEFORE TRUNCATE ON moderation_log
          FOR EACH STATEMENT EXECUTE FUNCTION moderation_log_append_only();
        CREATE OR REPLACE TRIGGER moderation_log_head_no_truncate BEFORE TRUNCATE ON moderation_log_head

@@ -1,8 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
-
-/** The append-only trigger's function as 1765335600000 made it, which this one's down restores. */
-const SEALED = `CREATE OR REPLACE FUNCTION moderation_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-  BEGIN RAISE EXCEPTION 'moderation_log is append-only'; END $$`;
+import { SEALED_APPEND_ONLY } from './1765335600000-moderation-log-sealed';
 
 /**
  * A TRUNCATE of the log's head (`moderation_log_head`) was refused with 'moderation_log is
@@ -14,7 +11,7 @@ const SEALED = `CREATE OR REPLACE FUNCTION moderation_log_append_only() RETURNS 
  * TRUNCATE, a TRUNCATE … CASCADE reaching it) word as before.
  *
  * CREATE OR REPLACE FUNCTION takes no lock on the tables whose triggers run it. Idempotent. Down
- * restores 1765335600000's function.
+ * restores 1765335600000's function, to the letter (its own statement, `SEALED_APPEND_ONLY`).
  */
 export class ModerationLogHeadTruncateNamed1765398600000 implements MigrationInterface {
   name = 'ModerationLogHeadTruncateNamed1765398600000';
@@ -29,6 +26,6 @@ export class ModerationLogHeadTruncateNamed1765398600000 implements MigrationInt
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(SEALED);
+    await q.query(SEALED_APPEND_ONLY);
   }
 }

@@ -1662,8 +1662,15 @@ describe('migrations', () => {
       return refusals;
     };
     const asBefore = ['moderation_log is append-only', 'moderation_log is append-only', 'moderation_log is append-only', 'moderation_log is append-only'];
+    const body = async () => (await t.sql(`SELECT prosrc FROM pg_proc WHERE proname = 'moderation_log_append_only'`)).map((r) => r.prosrc as string);
+    // The function as 1765335600000 leaves it, which the down restores to the letter.
+    await undo(backTo('ModerationLogSealed1765335600000'));
+    await runUp(new ModerationLogSealed1765335600000());
+    const sealed = await body();
+    await migrateDatabase(t.db.url);
 
     await undo(backTo('ModerationLogHeadTruncateNamed1765398600000'));
+    expect(await body()).toEqual(sealed);
     expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log is append-only');
     expect(await theLogs()).toEqual(asBefore);
     await migrateDatabase(t.db.url);
@@ -1675,6 +1682,7 @@ describe('migrations', () => {
     await runUp(new ModerationLogHeadTruncateNamed1765398600000());
     expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log_head only moves forward');
     await undo(backTo('ModerationLogHeadTruncateNamed1765398600000'));
+    expect(await body()).toEqual(sealed);
     expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log is append-only');
     await migrateDatabase(t.db.url);
     expect(await refusal('TRUNCATE moderation_log_head')).toBe('moderation_log_head only moves forward');
