@@ -68,8 +68,8 @@ export function entryHash(prevHash: string | null, e: Omit<AuditRow, 'id' | 'ent
 }
 
 /**
- * A problem `verify` found: `altered` (the entry's hash does not match it), `broken-chain` (the entry
- * before it is not the one it follows: removed or reordered), `outcome-mismatch` (its `outcome` is not
+ * A problem `verify` found: `broken-chain` (the entry before it is not the one it follows: removed or
+ * reordered), `altered` (the entry's hash does not match it), `outcome-mismatch` (its `outcome` is not
  * what its own fields say, `said`: written so, or changed around the append-only trigger),
  * `end-mismatch` (the log does not end where its head says: entries cut off the end, or slipped in
  * around the application; `id` is then the last entry the head knows), `count-mismatch` (the log
