@@ -132,6 +132,38 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(expectOk(approved).resolveReviewItem.history.at(-1).action).toContain('already banned');
     }));
 
+  it('never deadlocks an admin approving a proposed ban with the ladder of another space proposing one at once: both take the member’s sanction lock before the proposal’s item', () =>
+    withBanProposal(async (offender, proposal) => {
+      // Another space whose ladder proposes a ban at the first violation, and the offender's violation there, reported.
+      const s2 = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+      await t.sql(`UPDATE spaces SET moderation = '{"escalation": [{"violations": 1, "action": "PROPOSE_BAN"}]}' WHERE id = $1`, [s2.id]);
+      const topic = await createTopic(t, offender.token, await makeBoard(t, s2.id));
+      expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
+      const item = expectOk(await t.gql(QUEUE, { s: s2.id }, { token: mod.token })).reviewQueue.edges.find((e: any) => e.node.targetId === topic.id).node;
+      const deadlocks = countDeadlocks(t);
+      // The admin's decision held as it judges the ban, the proposal's item held. The ladder's
+      // decision, upholding the violation, proposes a ban again: it waits for the admin's. Held
+      // the other way round (the item, then the member's sanction lock, which the ladder takes
+      // before it opens the proposal), each waited for the other.
+      const judging = gateCalls(t.get(SanctionsService), 'judge', (_tx: unknown, _m: unknown, input: { userId: string }) => input.userId === offender.id);
+      let deciding: Promise<GqlResult> | undefined;
+      let climbing: Promise<GqlResult> | undefined;
+      try {
+        deciding = t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: admin.token });
+        await judging.begun;
+        climbing = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
+        expect(await doneOrWaiting(t, climbing, 1, await gateHolder(judging))).toBe('waiting');
+        judging.open();
+        expect(expectOk(await deciding).resolveReviewItem.history.at(-1).action).toContain('banned');
+        expectOk(await climbing);
+      } finally {
+        judging.restore();
+        deadlocks.restore();
+        await Promise.allSettled([deciding, climbing]);
+      }
+      expect(deadlocks.count).toBe(0);
+    }));
+
   it('approves a proposed ban only as sanctionUser would give it: not once its member became an admin', () =>
     withBanProposal(async (offender, proposal) => {
       expect(proposal).toBeDefined();

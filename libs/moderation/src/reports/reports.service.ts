@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, ContentView, LEVEL_RANK } from '../../../access/src/access-level';
+import { sanctionLockSql } from '../../../access/src/sanction-lock';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
@@ -539,7 +540,7 @@ export class ReportsService {
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const { row, post } = await this.uow.run(async (tx) => {
-      const { sanction, post } = await this.lockTarget(tx, viewer, input.id);
+      const { sanction, post } = await this.lockTarget(tx, viewer, input.id, input.decision);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
       // Resolved meanwhile (by a moderator this one raced): said first, before input its resolution
       // leaves unused (a reason for a post it deleted), which was refused first, hiding the race.
@@ -839,10 +840,18 @@ export class ReportsService {
    * acts on: an appeal's sanction (undefined for other targets, or a sanction not found), and a
    * post or topic's post with its topic (null for other targets, or a post gone), as read under
    * their locks, which keep them as read until the decision commits (the post locked; a move
-   * of its topic takes the topic FOR UPDATE, which waits for its hold).
+   * of its topic takes the topic FOR UPDATE, which waits for its hold). A ban proposal's APPROVE
+   * by an admin (as the request's session has them; `proposedBan` judges again) first takes its
+   * member's sanction lock (`sanctionLockSql`), which its ban takes (`SanctionsService.judge`): the
+   * escalation ladder takes that lock and then opens the proposal (`ReviewItems.open`, writing a
+   * pending one's row), so a decision holding the proposal's item while it waited for the lock,
+   * held by a ladder of another space waiting for the item, deadlocked.
    */
-  private async lockTarget(tx: Tx, viewer: Viewer, id: string): Promise<{ sanction: HeldSanction | undefined; post: ModerationTarget | null }> {
+  private async lockTarget(tx: Tx, viewer: Viewer, id: string, decision: ReviewDecision): Promise<{ sanction: HeldSanction | undefined; post: ModerationTarget | null }> {
     const target = await this.handledItem(tx, viewer, id);
+    if (target.kind === 'BAN_PROPOSAL' && decision === ReviewDecision.APPROVE && viewer.isAdmin) {
+      await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [target.target_id]);
+    }
     const post = target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC ? await this.moderationTarget(tx, target) : null;
     if (target.target_type !== ReportTargetType.SANCTION) return { sanction: undefined, post };
     const sanction = await tx.one<HeldSanction>(
