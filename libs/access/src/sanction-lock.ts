@@ -3,7 +3,8 @@
  * transaction-scoped advisory lock on the member, taken exclusively (`by` 'sanction') by what
  * writes a sanction that restricts access (`SanctionsService.holdOffAdminChanges`; the escalation
  * ladder for every violation it counts, before its own lock, which a decision giving a sanction
- * takes after this one: the one order both take them in), and shared
+ * takes after this one: the one order both take them in; a ban proposal's APPROVE before the
+ * proposal's item, which the ladder opens under it), and shared
  * (`by` 'admin') by a space admin's change before it reads its admin again
  * (`SpacesService.holdAdminRights`). A sanction is a new row, which no row lock of the change's can
  * wait for; and the one row both take, the member's account, each holds only FOR KEY SHARE

@@ -144,7 +144,8 @@ export class SanctionsService {
    * is who acts as the caller read them on this transaction's connection
    * (`SessionsService.viewerNow`: a review decision's `lockItem`), not read again, or the request's
    * session (`{ session }`: `sanctionUser`), read here once the target is held. The one judgement
-   * of a sanction, and the one place its lock is taken: `sanctionUser` and `issue` make it before
+   * of a sanction, and where its lock is taken (a ban proposal's APPROVE holds it already, taken
+   * before the proposal's item, `ReportsService.lockTarget`): `sanctionUser` and `issue` make it before
    * writing, and a review decision that looks at something else between the two (a ban proposal's
    * standing ban) makes it, reads that under the lock (a statement after the lock's, whose
    * snapshot sees a sanction committed while the lock was waited for), then `write`s. Answers the
