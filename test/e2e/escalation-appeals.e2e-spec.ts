@@ -442,8 +442,13 @@ describe('moderation: the escalation ladder and appeals', () => {
     expectOk(await t.gql(`mutation($input: AppealInput!) { appealSanction(input: $input) { id } }`, { input: { sanctionId: silence.id, message: 'Both reports came from one rival' } }, { token: offender.token }));
     const item = expectOk(await t.gql(QUEUE, { s: space.id }, { token: mod2.token })).reviewQueue.edges.find((e: any) => e.node.kind === 'APPEAL' && e.node.targetId === silence.id).node;
     expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token }), 'FORBIDDEN');
+    // Told first that the decision is not theirs, before what of their input it would not use, as a ban proposal's non-admin is.
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', action: 'HIDE', reason: 'Fair reports' } }, { token: mod.token }), 'FORBIDDEN');
     // Nor may they claim it, which would keep everyone else off it.
     expectError(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod.token }), 'FORBIDDEN');
+    // Another's claim on it is no answer to one who may not decide it either: FORBIDDEN, as their claim is told.
+    expectOk(await t.gql(`mutation($id: ID!) { claimReviewItem(id: $id) { id } }`, { id: item.id }, { token: mod2.token }));
+    expectError(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT' } }, { token: mod.token }), 'FORBIDDEN');
     expectOk(await t.gql(RESOLVE, { input: { id: item.id, decision: 'REJECT', note: 'upheld twice, fairly' } }, { token: mod2.token }));
   });
 

@@ -546,6 +546,7 @@ export class ReportsService {
       // leaves unused (a reason for a post it deleted), which was refused first, hiding the race.
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       const ban = await this.proposedBan(tx, moderator, item, input);
+      if (item.kind === 'APPEAL') await this.judgeAppealDecider(tx, moderator, sanction);
       refuseUnusedInput(item, input, post, ban?.standing ?? false);
       this.assertUnclaimedByOthers(moderator, item);
       await this.assertNotOffender(tx, moderator, item);
@@ -554,7 +555,7 @@ export class ReportsService {
       // What the decision did to the post, as data (`ContentOutcome`): readers match on it, never on `action`'s wording.
       let outcome: ContentOutcome | null = post ? 'NONE' : null;
       if (item.kind === 'APPEAL') {
-        action = await this.decideAppeal(tx, moderator, sanction, input);
+        action = await this.decideAppeal(tx, moderator, sanction!, input);
       } else if (item.kind === 'BAN_PROPOSAL') {
         action = await this.decideBanProposal(tx, moderator, ban);
       } else if (item.kind === 'PENDING_CONTENT') {
@@ -762,13 +763,22 @@ export class ReportsService {
     if ((await this.offenderOf(tx, item)) === viewer.id) throw AppError.forbidden('Reports on your own content or account are decided by another moderator');
   }
 
-  /** Appeals are decided by a moderator other than the one who issued the sanction or, for an automatic one, whose decision triggered it. */
-  private async decideAppeal(tx: Tx, viewer: Viewer, sanction: HeldSanction | undefined, input: ResolveReviewInput): Promise<string> {
+  /**
+   * Appeals are decided by a moderator other than the one who issued the sanction or, for an
+   * automatic one, whose decision triggered it, and who could lift it (FORBIDDEN). Judged before
+   * anything else of the decision (its unused input, another's claim): one who may not decide the
+   * appeal is told so first, as `claim` tells them, and as a ban proposal's non-admin is told.
+   */
+  private async judgeAppealDecider(tx: Tx, moderator: Viewer, sanction: HeldSanction | undefined): Promise<void> {
     // Held and read before the item (`lockTarget`): the sanction before its appeal's item, as a
     // lift takes them. Held FOR UPDATE since, it is as read there (it was read here a second time).
     if (!sanction) throw AppError.notFound('Sanction not found');
-    assertNotSanctioner(viewer, sanction);
-    await this.sanctions.assertMayDecideAppeal(tx, viewer, sanction);
+    assertNotSanctioner(moderator, sanction);
+    await this.sanctions.assertMayDecideAppeal(tx, moderator, sanction);
+  }
+
+  /** An appeal's decision, its decider judged (`judgeAppealDecider`): granted, the sanction is lifted; denied, it stands. */
+  private async decideAppeal(tx: Tx, viewer: Viewer, sanction: HeldSanction, input: ResolveReviewInput): Promise<string> {
     if (input.decision === ReviewDecision.IGNORE) throw AppError.badField('decision', 'an appeal is granted (APPROVE) or denied (REJECT)');
     const granted = input.decision === ReviewDecision.APPROVE;
     // A sanction somebody lifted is not one to uphold: its appeal can only be granted.
