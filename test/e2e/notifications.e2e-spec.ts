@@ -120,6 +120,35 @@ describe('notifications and watching', () => {
     expect(await kinds(writer)).toEqual(['POST_EDITED']);
   });
 
+  it('counts news of a post edited since its reader last read up to their mark unread, though they read an earlier post since', async () => {
+    const writer = await makeUser(t);
+    const [back, again, past] = [await makeUser(t), await makeUser(t), await makeUser(t)];
+    const topic = await createTopic(t, author.token, board);
+    await drain();
+    // News of the reply waits for the worker; all read up to it as it was first written, one of
+    // them on to a later reply, which is held for approval again afterwards.
+    const r = await reply(t, writer.token, topic.id, `@${back.handle} @${again.handle} @${past.handle}, a first draft`);
+    const later = await reply(t, writer.token, topic.id, 'A later reply');
+    const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
+    const mark = async (u: TestUser, postNumber: number) => expectOk(await t.gql(MARK, { input: { topicId: topic.id, postNumber } }, { token: u.token }));
+    for (const u of [back, again]) await mark(u, r.number);
+    await mark(past, later.number);
+    await setPostState(t, later.id, 'PENDING');
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: r.id, body: `@${back.handle} @${again.handle} @${past.handle}, a second draft` } }, { token: writer.token }));
+    // One goes back to the first post: the edited reply is no more read than before (before: the
+    // mark's time was taken anew, and the edit counted read). Another reads up to it again; the
+    // third to the last post they are shown, before their mark (the held one).
+    await mark(back, 1);
+    await mark(again, r.number);
+    await mark(past, later.number);
+    await drain();
+    const unread = async (u: TestUser) => expectOk(await t.gql(LIST, { u: true }, { token: u.token })).notifications.edges.map((e: any) => e.node.kind);
+    expect([await unread(back), await unread(again), await unread(past)]).toEqual([['MENTION'], [], []]);
+    // Their marks stay where they were.
+    const marks = await t.sql(`SELECT user_id, last_read_number FROM topic_reads WHERE topic_id = $1 AND user_id = ANY($2::uuid[])`, [topic.id, [back.id, again.id, past.id]]);
+    expect(Object.fromEntries(marks.map((m: any) => [m.user_id, m.last_read_number]))).toEqual({ [back.id]: r.number, [again.id]: r.number, [past.id]: later.number });
+  });
+
   it('respects watch levels: MUTED hears nothing, WATCHING a board hears every reply', async () => {
     const follower = await makeUser(t);
     const owner = await makeUser(t);

@@ -210,9 +210,9 @@ export class PostMovesService {
     // a mark), not to the last number, which a reply still held may have: that would name it to
     // them, and count it read once approved. Their own held replies are shown them, and to a
     // moderator of the space (judged now, once per reader: AccessService.moderatesSql) all of them,
-    // as their topic page lists them. `updated_at` is left: it is when the reader last moved their
-    // mark on (markRead), which a notification's news is judged against (an edit made since counts
-    // unread), and a mark the system sets back is no reading of theirs.
+    // as their topic page lists them. `updated_at` is left: it is when the reader last read up to
+    // their mark (markRead), which a notification's news is judged against (an edit made since
+    // counts unread), and a mark the system sets back is no reading of theirs.
     await tx.query(
       `UPDATE topic_reads r SET last_read_number = COALESCE(${lastShownPostSql('$1', { moderator: 'm.moderates', viewer: 'r.user_id' }, '$2')}, 1)
          FROM (SELECT past.user_id, ${AccessService.moderatesSql('past.user_id', '$3::uuid')} AS moderates

@@ -585,13 +585,18 @@ export class TopicsService {
       // A mark goes no further than the last post the viewer is shown (lastShownPostSql, as the
       // topic page lists them), not the topic's last number: a reply held at the end is theirs
       // neither to be told of (lastReadNumber would name its number) nor to have read once it is approved.
+      // `updated_at` is when they last read up to their mark, or to the last post they are shown
+      // when that is before it (news of a post edited since counts unread, NotificationsHandler):
+      // a read that stops short (going back up the topic) leaves it, or an edit made since of a
+      // post between the two would count read.
       const [read] = await tx.query<{ was: number; now: number }>(
         `WITH held AS (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
               was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2),
               shown AS (SELECT ${lastShownPostSql('$2', { moderator: '$5::boolean', viewer: '$1' }, '$4')} AS last)
          INSERT INTO topic_reads (user_id, topic_id, last_read_number) SELECT $1, $2, LEAST($3::int, COALESCE((SELECT last FROM shown), 1)) FROM held
          ON CONFLICT (user_id, topic_id) DO UPDATE
-           SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number), updated_at = now()
+           SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number),
+               updated_at = CASE WHEN EXCLUDED.last_read_number >= LEAST(topic_reads.last_read_number, (SELECT last FROM shown)) THEN now() ELSE topic_reads.updated_at END
          RETURNING COALESCE((SELECT last_read_number FROM was), 0) AS was, last_read_number AS now`,
         [viewer.id, topic.id, input.postNumber, topic.lastPostNumber, topic.viewerRank >= LEVEL_RANK.MODERATE],
       );
