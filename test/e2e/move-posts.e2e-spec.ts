@@ -139,8 +139,10 @@ describe('moving posts to another topic', () => {
     expect([held.number, leaves.number]).toEqual([3, 4]);
     const dest = await createTopic(t, customer.token, otherBoard);
     const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
-    // A reader, the held reply's author and a moderator of the space read to the end, post 4 included.
-    for (const u of [reader, other, moderator]) expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: u.token }));
+    // A reader, the held reply's author, a moderator of the space, an admin and a global moderator
+    // (by their role alone) read to the end, post 4 included.
+    const globalModerator = await makeUser(t, { role: 'MODERATOR' });
+    for (const u of [reader, other, moderator, admin, globalModerator]) expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: u.token }));
     // When each last read (markRead's `updated_at`), set to long before the move.
     const readAt = '2026-01-02T03:04:05.000Z';
     await t.sql(`UPDATE topic_reads SET updated_at = $2 WHERE topic_id = $1`, [source.id, readAt]);
@@ -149,7 +151,7 @@ describe('moving posts to another topic', () => {
     // (before: the move's time, and an edit made since they read counted as read).
     const marks = await t.sql(`SELECT user_id, last_read_number, updated_at FROM topic_reads WHERE topic_id = $1 ORDER BY user_id`, [source.id]);
     // Every mark was past the new end (3), the topic's author's on their own post 4 too, and was set back.
-    expect(marks.map((m: any) => m.user_id)).toEqual([reader.id, other.id, moderator.id, customer.id].sort());
+    expect(marks.map((m: any) => m.user_id)).toEqual([reader.id, other.id, moderator.id, admin.id, globalModerator.id, customer.id].sort());
     for (const m of marks) expect([m.user_id, m.last_read_number <= 3, m.updated_at.toISOString()]).toEqual([m.user_id, true, readAt]);
     const READ = `query($id: ID!) { topic(id: $id) { lastReadNumber unreadCount } }`;
     const read = async (u: TestUser) => expectOk(await t.gql(READ, { id: source.id }, { token: u.token })).topic;
@@ -159,6 +161,8 @@ describe('moving posts to another topic', () => {
     expect((await read(other)).lastReadNumber).toBe(3);
     // So is the space's moderator, as their topic page lists it (before: set back as a reader, to 2).
     expect(await read(moderator)).toEqual({ lastReadNumber: 3, unreadCount: 0 });
+    // As is an admin's and a global moderator's: they moderate every space they read.
+    for (const u of [admin, globalModerator]) expect(await read(u)).toEqual({ lastReadNumber: 3, unreadCount: 0 });
     // Approved, it is news to the reader, as a reply they never saw; not to the moderator, who saw it.
     await setPostState(t, held.id, 'VISIBLE');
     expect(await read(reader)).toEqual({ lastReadNumber: 2, unreadCount: 1 });
