@@ -9,6 +9,7 @@ import { migrateDatabase } from '../../libs/core/src/database/migrate';
 import { newId } from '../../libs/core/src/ids';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { PostgresSearchEngine } from '../../libs/search/src/postgres/postgres.engine';
+import { SearchIndexer } from '../../libs/search/src/search-indexer';
 import { migrations } from '../../migrations';
 import { SearchTermsTypoKeys1765083600000 } from '../../migrations/1765083600000-search-terms-typo-keys';
 import { SearchTermsTypoKeysFirstLetter1765134000000 } from '../../migrations/1765134000000-search-terms-typo-keys-first-letter';
@@ -969,6 +970,33 @@ describe('migrations', () => {
     // The importer's look-up of people anonymised under another source (`erasedElsewhere`) can read the index.
     const lookup = `SELECT local_id FROM import_links WHERE kind = 'user' AND digest = $1 AND dump_identity = ANY($2::text[]) AND dump_identity IS NOT NULL AND source <> $3`;
     expect(await planWithoutSeqScan(lookup, [ERASED_IMPORT_DIGEST, ['se1:of-the-person'], 'stackexchange:another'])).toContain('import_links_erased_identity_idx');
+  });
+
+  it('gives each post a search offset of 0 without rewriting posts, giving way to the reads of posts queued behind its wait, and takes a moved post’s offset off its document before dropping it when undone (migration 1765420200000)', async () => {
+    const author = await makeUser(t);
+    const space = await makeSpace(t, 'PUBLIC');
+    const topic = await createTopic(t, author.token, await makeBoard(t, space.id));
+    const r = await reply(t, author.token, topic.id, 'An offset reply.');
+    // As if moved out of a topic whose version was 1000 above its topic's now: the gap is in its document's version.
+    await t.sql(`UPDATE posts SET search_offset = 1000 WHERE id = $1`, [r.id]);
+    await t.get(SearchIndexer).index([r.id]);
+    const sum = async (): Promise<string> => (await t.sql(`SELECT (p.version::bigint + t.version)::text AS v FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`, [r.id]))[0].v;
+    const stored = async (): Promise<string> => (await t.sql(`SELECT version::text AS v FROM search_documents WHERE id = $1`, [r.id]))[0].v;
+    expect(BigInt(await stored())).toBe(BigInt(await sum()) + 1000n);
+    const column = () => t.sql(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'posts' AND column_name = 'search_offset'`);
+    await undo(backTo('MovedPostsSearchOffset1765420200000'));
+    expect(await column()).toEqual([]);
+    // What the release before builds for it, the post's version plus its topic's: its updates of the post are taken again.
+    expect(await stored()).toBe(await sum());
+    const [{ file }] = await t.sql(`SELECT pg_relation_filenode('posts')::text AS file`);
+    const run = migrateWhileRead('posts', async () => {
+      // A read of posts queued behind the run's wait is not held there until the long transaction ends.
+      expect(await t.sql(`SELECT count(*)::int AS n FROM posts WHERE id = '00000000-0000-0000-0000-000000000000'`)).toEqual([{ n: 0 }]);
+      expect(await column()).toEqual([]);
+    });
+    expect(await run).toEqual(fromOn('MovedPostsSearchOffset1765420200000'));
+    expect(await t.sql(`SELECT search_offset::text AS o FROM posts WHERE id = $1`, [r.id])).toEqual([{ o: '0' }]);
+    expect(await t.sql(`SELECT pg_relation_filenode('posts')::text AS file`)).toEqual([{ file }]);
   });
 
   it('keeps an erased import link as it is, whatever an older release writes to it, but for its dump identity once given, and lets it be written again when undone (migration 1765404000000)', async () => {

@@ -9,7 +9,7 @@ import { HOLD_TOPICS_TRIES, NotificationDraft, NotificationsHandler, TopicsKeptM
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, forumRowCounts, reply, setPostState } from '../factories/forum';
 import { publishedArticle } from '../factories/knowledge';
-import { connectLive, heardLive } from '../support/live-client';
+import { connectLive, heardAfter, heardLive, pushedSoFar } from '../support/live-client';
 import { redoMigration } from '../support/migrations';
 import { xidOf, waitForWaitsOn } from '../support/lock-waits';
 import { HeldLock, holdLock, withLockHeld } from '../support/row-locks';
@@ -894,6 +894,54 @@ describe('moving posts to another topic', () => {
     // The held one too, for the moderators who search held posts.
     const docs = await t.sql(`SELECT id, topic_id, post_number, state FROM search_documents WHERE id = ANY($1::uuid[]) ORDER BY post_number`, [[a.id, held.id]]);
     expect(docs).toEqual([{ id: a.id, topic_id: split.id, post_number: 1, state: 'VISIBLE' }, { id: held.id, topic_id: split.id, post_number: 2, state: 'PENDING' }]);
+  });
+
+  it.each([
+    ['held', 'PENDING'],
+    ['hidden', 'HIDDEN'],
+    ['deleted', 'DELETED'],
+  ])('moves only a %s reply as no change of either topic readers see (version, activity, updated_at kept, no topic:updated to them), its search document filed where it went', async (kind, state) => {
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const moderate = async (postId: string, action: string) => expectOk(await t.gql(MODERATE, { input: { postId, action } }, { token: moderator.token })).moderatePost.state;
+    // The destination written first: its version is below the source's, which the moved post's document carried.
+    const dest = await createTopic(t, customer.token, otherBoard);
+    const source = await createTopic(t, customer.token, publicBoard);
+    for (let i = 0; i < 3; i++) await reply(t, customer.token, source.id, `Filler ${i}.`);
+    const word = `quietmove${kind}`;
+    const r = await reply(t, other.token, source.id, `The ${word} reply${kind === 'held' ? ', holdthisreply' : ''}.`);
+    if (kind === 'hidden') expect(await moderate(r.id, 'HIDE')).toBe('HIDDEN');
+    if (kind === 'deleted') expect(await moderate(r.id, 'DELETE')).toBe('DELETED');
+    // The source's latest reply waited an hour and was approved: its activity is the approval's time, not when it was written.
+    const late = await reply(t, customer.token, source.id, 'Late, holdthisreply.');
+    await t.sql(`UPDATE posts SET created_at = created_at - interval '1 hour' WHERE id = $1`, [late.id]);
+    expect(await moderate(late.id, 'APPROVE')).toBe('VISIBLE');
+    expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [r.id]))[0].state).toBe(state);
+    await drain();
+    const SEEN = `query($id: ID!) { topic(id: $id) { version lastActivityAt replyCount reactionCount unreadCount } }`;
+    const seen = async (id: string) => ({
+      ...expectOk(await t.gql(SEEN, { id }, { token: reader.token })).topic,
+      updatedAt: (await t.sql(`SELECT updated_at::text AS u FROM topics WHERE id = $1`, [id]))[0].u as string,
+    });
+    const before = { source: await seen(source.id), dest: await seen(dest.id) };
+    // A reader in both topics' rooms and both boards'.
+    const s = await connectLive(url, sockets, reader.token);
+    for (const topicId of [source.id, dest.id]) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    for (const boardId of [publicBoard, otherBoard]) expect(await s.timeout(5000).emitWithAck('board:join', { boardId })).toEqual({ ok: true });
+    const updated = await heardAfter(t, s, 'topic:updated');
+
+    expectOk(await move({ postIds: [r.id], toTopicId: dest.id }, moderator));
+    await drain();
+    await pushedSoFar(t, [s]);
+
+    expect(updated.soFar()).toEqual([]);
+    expect({ source: await seen(source.id), dest: await seen(dest.id) }).toEqual(before);
+    expect((await t.sql(`SELECT topic_id, number FROM posts WHERE id = $1`, [r.id]))[0]).toEqual({ topic_id: dest.id, number: 2 });
+    // Its search document followed it, for the moderators who search such posts: not left where it was.
+    const SEARCH = `query($q: String!) { search(query: $q, filter: { includeModerated: true }) { edges { node { topic { id } post { id number } } } } }`;
+    const hits = expectOk(await t.gql(SEARCH, { q: word }, { token: moderator.token })).search.edges.map((e: any) => [e.node.topic.id, e.node.post.id, e.node.post.number]);
+    expect(hits).toEqual([[dest.id, r.id, 2]]);
+    const docs = await t.sql(`SELECT topic_id, post_number, state FROM search_documents WHERE id = $1`, [r.id]);
+    expect(docs).toEqual([{ topic_id: dest.id, post_number: 2, state }]);
   });
 
   it('tells of a move in one post.moved event naming every post, and rooms see each leave and arrive', async () => {

@@ -26,8 +26,12 @@ interface DocumentRow {
  * Builds search documents from the forum's rows as they are now. A post's effective
  * state is its own unless its topic is not visible (a reply under a hidden topic is
  * hidden too); its version is the sum of the post's and the topic's versions, which only
- * grow, so a document built later never carries a lower version (added as bigint: both are
- * drawn from one sequence, `content_versions`, and their sum may pass an integer's range).
+ * grow, and the post's `search_offset`, which a move of it raises by as much as the topic it
+ * left had a higher version than the one it went to (PostMovesService, migration
+ * 1765420200000), so a document built later never carries a lower version, even a moved post's
+ * whose topic's version a move of posts readers cannot see leaves as it was (added as bigint:
+ * both versions are drawn from one sequence, `content_versions`, and their sum may pass an
+ * integer's range).
  */
 @Injectable()
 export class SearchDocuments {
@@ -66,7 +70,7 @@ const SELECT = `
   SELECT p.id, p.topic_id, p.number, t.space_id, t.board_id, t.kind, t.title, t.tags, p.body_html, p.author_id,
          CASE WHEN p.state <> 'VISIBLE' THEN p.state ELSE t.state END AS state,
          s.language, (t.accepted_post_id = p.id) IS TRUE AS accepted, p.reaction_total AS reactions, p.created_at,
-         (p.version::bigint + t.version)::text AS version
+         (p.version::bigint + t.version + p.search_offset)::text AS version
     FROM posts p
     JOIN topics t ON t.id = p.topic_id
     JOIN spaces s ON s.id = t.space_id`;

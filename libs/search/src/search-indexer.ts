@@ -55,7 +55,8 @@ export class SearchIndexer implements OutboxHandler {
     for (const e of events) {
       const audience = AUDIENCE_EVENT_TYPES.includes(e.type);
       // A move names the posts it moved (`post.moved`, one event per move), filed anew here with
-      // their audience; the move's `topic.updated` of both topics re-files those topics' posts too.
+      // their audience; the move's `topic.updated` of both topics (written when a visible post
+      // moved, which changes them) re-files those topics' posts too.
       const named = e.type === 'post.moved' && Array.isArray(e.payload.posts) ? (e.payload.posts as Array<{ postId?: unknown }>).map((m) => m.postId).filter((id): id is string => typeof id === 'string') : null;
       if (named) {
         for (const id of named) {

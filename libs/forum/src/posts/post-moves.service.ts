@@ -153,34 +153,42 @@ export class PostMovesService {
     // Appended in the order they were written.
     moved.sort((a, b) => a.created_at.getTime() - b.created_at.getTime() || a.id.localeCompare(b.id));
     const first = moved[0];
-    let dest: { id: string; boardId: string; spaceId: string; base: number };
+    // `version`: the destination's before the move, which its moved posts' search documents add (below).
+    let dest: { id: string; boardId: string; spaceId: string; base: number; version: number };
     if (to.kind === 'new') {
       // The earliest post opens the new topic: its author's, from when it was written (read
       // from the row, not from the Date it was read into, which keeps milliseconds only).
       if (first.state !== ContentState.VISIBLE) throw AppError.badField('postIds', 'the earliest post, which opens the new topic, must be visible');
       const topicId = newId();
-      await tx.query(
+      const [created] = await tx.query<{ version: number }>(
         `INSERT INTO topics (id, board_id, space_id, author_id, kind, title, tags, last_post_number, state, created_at, last_activity_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, 0, 'VISIBLE', p.created_at, p.created_at FROM posts p WHERE p.id = $8`,
+         SELECT $1, $2, $3, $4, $5, $6, $7, 0, 'VISIBLE', p.created_at, p.created_at FROM posts p WHERE p.id = $8 RETURNING version`,
         [topicId, to.boardId, to.spaceId, first.author_id, TopicKind.DISCUSSION, to.title, to.tags, first.id],
       );
-      dest = { id: topicId, boardId: to.boardId, spaceId: to.spaceId, base: 0 };
+      dest = { id: topicId, boardId: to.boardId, spaceId: to.spaceId, base: 0, version: created.version };
       // What screening its heading found is recorded on its first post (censoring logged, a flag queued for review).
       await to.stored(tx, first.id);
     } else {
-      dest = { id: to.topic.id, boardId: to.topic.boardId, spaceId: to.topic.spaceId, base: here.get(to.topic.id)!.last_post_number };
+      const locked = here.get(to.topic.id)!;
+      dest = { id: to.topic.id, boardId: to.topic.boardId, spaceId: to.topic.spaceId, base: locked.last_post_number, version: locked.version };
     }
     const ids = moved.map((p) => p.id);
+    const sourceVersion = here.get(source.id)!.version;
     // New numbers after the destination's last; a reply to a post left behind answers nothing
-    // any more, and neither does a new topic's first post.
+    // any more, and neither does a new topic's first post. A search document's version is its
+    // post's plus its topic's plus the post's `search_offset` (SearchDocuments), and the index
+    // keeps the higher: a moved post's must grow though the topic it is in now may have a lower
+    // version than the one it left. Its post's version grows here, and its offset takes the gap
+    // between the two topics' versions; neither topic's version (which readers see) is raised
+    // for it, so a move of posts readers cannot see changes nothing they read of either topic.
     const renumbered = await tx.query<{ id: string; number: number }>(
       `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
-              version = next_version(p.version), updated_at = now()
+              version = next_version(p.version), search_offset = p.search_offset + GREATEST(0, $5::bigint - $6::bigint), updated_at = now()
          FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord)
         WHERE p.id = m.id
         RETURNING p.id, p.number`,
-      [ids, dest.id, dest.spaceId, dest.base],
+      [ids, dest.id, dest.spaceId, dest.base, sourceVersion, dest.version],
     );
     // Each moved post as it was, read under its lock above: its number, state and author there.
     const before = new Map(moved.map((p) => [p.id, p]));
@@ -194,16 +202,25 @@ export class PostMovesService {
     const visible = moved.filter((p) => p.state === ContentState.VISIBLE);
     const replies = visible.length;
     const reactions = visible.reduce((n, p) => n + p.reaction_total, 0);
+    // Whether readers see the move: only a visible post moving changes what they read of either
+    // topic (its counts, activity, accepted answer). Held, hidden and deleted posts alone leave
+    // both topics' version, updated_at and activity as they were, and neither hears topic.updated
+    // (moderators, and a held post's author, are told by post.moved); their numbers still move.
+    const shown = replies > 0;
     // The source: counters less what left, its last number and activity what remains (a reply
     // after this takes the number after the last post left), its accepted answer if it left.
+    // Its activity is read again only when a visible post left: it may be a held reply's
+    // approval, later than any post's creation, which no move of others' posts takes back.
     const [src] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count - $2, reaction_count = t.reaction_count - $3,
               last_post_number = (SELECT COALESCE(max(number), 1) FROM posts WHERE topic_id = t.id),
-              last_activity_at = COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at),
+              last_activity_at = CASE WHEN $5 THEN COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at)
+                                      ELSE t.last_activity_at END,
               accepted_post_id = CASE WHEN t.accepted_post_id = ANY($4::uuid[]) THEN NULL ELSE t.accepted_post_id END,
-              version = next_version(t.version), updated_at = now()
+              version = CASE WHEN $5 THEN next_version(t.version) ELSE t.version END,
+              updated_at = CASE WHEN $5 THEN now() ELSE t.updated_at END
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
-      [source.id, replies, reactions, ids],
+      [source.id, replies, reactions, ids, shown],
     );
     // Readers past the source's new end: a reply taking a freed number must count as unread.
     // Each is set back to the last post they are shown there (lastShownPostSql, as markRead stops
@@ -222,15 +239,15 @@ export class PostMovesService {
     );
     // The destination: the moved posts counted (a new topic's first post is no reply), its
     // activity the latest of its own and their visible ones' (as stored, to the microsecond).
-    // Its version passes the source's: a search document's version is its post's plus its
-    // topic's, and the index keeps the higher, so a moved post's must grow (its post's grew by
-    // one) or the index would keep it where it was.
+    // Its version grows only when readers see the move (a new topic's first post is visible);
+    // the moved posts' search documents are ordered by their own offset (above), not by it.
     const [row] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count + $2, reaction_count = t.reaction_count + $3, last_post_number = $4,
               last_activity_at = GREATEST(t.last_activity_at, (SELECT max(created_at) FROM posts WHERE id = ANY($5::uuid[]) AND state = 'VISIBLE')),
-              version = next_version(GREATEST(t.version, $6)), updated_at = now()
+              version = CASE WHEN $6 THEN next_version(t.version) ELSE t.version END,
+              updated_at = CASE WHEN $6 THEN now() ELSE t.updated_at END
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
-      [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids, here.get(source.id)!.version],
+      [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids, shown],
     );
     // Notifications about a moved post open it where it is now; so do removal notices of one (a
     // reply removed, then moved, restored or not: its first post never moves), as Discourse's
@@ -245,16 +262,18 @@ export class PostMovesService {
     if (to.kind === 'new') {
       const payload = { topicId: dest.id, postId: first.id, boardId: dest.boardId, spaceId: dest.spaceId, authorId: first.author_id, state: ContentState.VISIBLE };
       await tx.emit({ type: 'topic.created', aggregateType: 'topic', aggregateId: dest.id, version: row.version, payload });
-    } else {
+    } else if (shown) {
       await tx.emit({ type: 'topic.updated', aggregateType: 'topic', aggregateId: dest.id, version: row.version, payload: { topicId: dest.id, spaceId: dest.spaceId, boardId: dest.boardId } });
     }
-    await tx.emit({
-      type: 'topic.updated',
-      aggregateType: 'topic',
-      aggregateId: source.id,
-      version: src.version,
-      payload: { topicId: source.id, spaceId: source.spaceId, boardId: source.boardId },
-    });
+    if (shown) {
+      await tx.emit({
+        type: 'topic.updated',
+        aggregateType: 'topic',
+        aggregateId: source.id,
+        version: src.version,
+        payload: { topicId: source.id, spaceId: source.spaceId, boardId: source.boardId },
+      });
+    }
     // One for the move, naming every moved post (as it was, read under its lock above, and
     // its number now): the search index files each under its new topic and space (an audience
     // change, so searches leave the topic it left out until then), live rooms see them leave

@@ -1,0 +1,46 @@
+import { MigrationInterface, QueryRunner } from 'typeorm';
+import { alterGivingWay } from './support/lock-wait';
+
+/**
+ * `posts.search_offset`: what moves of a post added to its search document's version, which is
+ * the post's version plus its topic's plus this (`SearchDocuments`). The index keeps the higher
+ * of two versions of a document, so a moved post's must grow; the topic it went to may have a
+ * lower version than the one it left. movePosts raised the destination's version past the
+ * source's for that, and the source's too, for every move: readers saw both topics change (a
+ * `topic:updated`, `Topic.version`) when only posts they cannot see (held, hidden, deleted)
+ * moved. The move now adds the gap to the moved posts' offsets instead, which readers never
+ * read, and raises a topic's version only when a visible post moves (`PostMovesService`).
+ *
+ * Not the post's `version` itself: drawn from the sequence every version shares, raised by the
+ * gap it would pass the sequence, and each later change of the post would take its version + 1
+ * (`next_version`), counting them to its readers, as the sequence exists not to (migration
+ * 1765328400000); and `integer` may not hold it. A `bigint` (versions' sums are bigint already).
+ *
+ * Every post starts at 0: documents keep the versions they were written with. A column with a
+ * constant default rewrites nothing, but the ALTER takes the table's ACCESS EXCLUSIVE lock, so
+ * it runs on its own (`transaction = false`) and gives way while the table is busy
+ * (`alterGivingWay`). Re-runnable (IF NOT EXISTS).
+ *
+ * Undone, documents of posts moved meanwhile would carry versions above those the release before
+ * builds for them, which would be skipped until the post and its topic grew past them: `down`
+ * takes each such post's offset off its PostgreSQL document first. An external engine's
+ * documents of them keep theirs, and take the release before's updates of those posts only once
+ * the post's and its topic's versions pass them: not undone here (the engine may be away).
+ */
+export class MovedPostsSearchOffset1765420200000 implements MigrationInterface {
+  name = 'MovedPostsSearchOffset1765420200000';
+
+  /** Outside the runner's transaction: the posts' lock held for the ALTER alone (see above). */
+  readonly transaction = false;
+
+  async up(q: QueryRunner): Promise<void> {
+    await alterGivingWay(q, `ALTER TABLE posts ADD COLUMN IF NOT EXISTS search_offset bigint NOT NULL DEFAULT 0`);
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(
+      `UPDATE search_documents d SET version = d.version - p.search_offset FROM posts p WHERE p.id = d.id AND p.search_offset > 0`,
+    );
+    await alterGivingWay(q, `ALTER TABLE posts DROP COLUMN IF EXISTS search_offset`);
+  }
+}
