@@ -5,6 +5,8 @@ import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
 import { TIMERS_CHANGED, TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { TopicTimersRepository } from '../../libs/forum/src/timers/topic-timers.repository';
+import { fullVersion, newsVersion } from '../../libs/core/src/news-versions';
 import { EventBus } from '../../libs/core/src/events';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -599,6 +601,58 @@ describe('topic timers', () => {
       // The timers, their setters' access, then their setters' users.
       expect([size, (await cost('timers { kind setBy { id } }')) - (await cost(''))]).toEqual([size, 1 + 1 + 1]);
     }
+  });
+
+  describe('timersVersion', () => {
+    const VERSION = `query($id: ID!) { topic(id: $id) { timersVersion timers { kind } } }`;
+    const asSeen = async (token: string | undefined, topicId: string) => expectOk(await t.gql(VERSION, { id: topicId }, { token })).topic;
+    /** The versions a live push of the topic's timers would carry now (`LiveGateway.pushTimers`): to its moderators, and to its other readers. */
+    async function pushed(topicId: string) {
+      const { version } = (await t.get(TopicTimersRepository).forPush(topicId))!;
+      return { all: fullVersion(version), news: newsVersion(version.news) };
+    }
+    /** What each reader is answered: a moderator of the space, a global moderator, the author, a member, a signed-out reader. */
+    const seen = async (topicId: string) => Promise.all([mod.token, globalMod.token, author.token, member.token, undefined].map((token) => asSeen(token, topicId)));
+
+    it('is the version the viewer’s `topic:timers` pushes carry: the moderators’ full one, the others’ news one, which no UNPIN, DELETE or PUBLISH_TO_BOARD timer moves', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const states: Array<{ all: number; news: number }> = [];
+      const check = async (kinds: string[], publicKinds: string[]) => {
+        const v = await pushed(topic.id);
+        states.push(v);
+        const moderators = { timersVersion: v.all, timers: kinds.map((kind) => ({ kind })) };
+        const readers = { timersVersion: v.news, timers: publicKinds.map((kind) => ({ kind })) };
+        expect(await seen(topic.id)).toEqual([moderators, moderators, readers, readers, readers]);
+      };
+      await check([], []);
+      expect(states[0]).toEqual({ all: 0, news: 0 });
+      await setTimer(topic.id, 'CLOSE', { afterHours: 10 });
+      await check(['CLOSE'], ['CLOSE']);
+      await setTimer(topic.id, 'UNPIN', { afterHours: 20 });
+      await check(['CLOSE', 'UNPIN'], ['CLOSE']);
+      await setTimer(topic.id, 'DELETE', { afterHours: 30 });
+      expectOk(await t.gql(REMOVE, { i: { topicId: topic.id, kind: 'UNPIN' } }, { token: mod.token }));
+      await check(['CLOSE', 'DELETE'], ['CLOSE']);
+      // The moderators' timers moved the moderators' version alone: the others' tells nothing of them.
+      expect(states[3].all).toBeGreaterThan(states[2].all);
+      expect(states[2].all).toBeGreaterThan(states[1].all);
+      expect([states[2].news, states[3].news]).toEqual([states[1].news, states[1].news]);
+      // A status timer's change is news, above every version before it, fired by the job too.
+      expect(await fire(11)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+      await check(['DELETE'], []);
+      expect(states[4].news).toBeGreaterThan(states[3].all);
+      // A mutation's answer carries it as well, read after its change.
+      const answer = expectOk(await t.gql(`mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { timersVersion } }`, { i: { topicId: topic.id, kind: 'OPEN', afterHours: 5 } }, { token: mod.token }));
+      expect(answer.setTopicTimer.timersVersion).toBe((await pushed(topic.id)).all);
+    });
+
+    it('costs no statement more than Topic.timers on a board page', async () => {
+      const board = await makeBoard(t, spaceId);
+      for (let i = 0; i < 3; i++) await setTimer((await createTopic(t, author.token, board)).id, 'CLOSE', { afterHours: 5 });
+      const LIST = (fields: string) => `query($id: ID!) { board(id: $id) { topics(first: 50) { edges { node { id ${fields} } } } } }`;
+      const cost = async (fields: string) => (await t.countStatements(async () => expectOk(await t.gql(LIST(fields), { id: board }, { token: member.token })))).count;
+      expect(await cost('timers { kind } timersVersion')).toBe(await cost('timers { kind }'));
+    });
   });
 
   it('tells readers of CLOSE and OPEN timers, and only moderators of UNPIN and DELETE ones and of who set them', async () => {

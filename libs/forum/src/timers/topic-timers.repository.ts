@@ -40,9 +40,10 @@ export interface ListedTimerRow extends TopicTimerRow, TimerTarget {
 }
 
 /**
- * What orders a topic's `topic:timers` pushes (`LiveGateway.pushTimers`): `version`, raised by
- * every change of its timers, and `news`, by those of a status timer (which every reader hears
- * of): pushed-versions.ts' `fullVersion` and `newsVersion`.
+ * What orders a topic's `topic:timers` pushes (`LiveGateway.pushTimers`) and its Topic.timers
+ * answers (`Topic.timersVersion`): `version`, raised by every change of its timers, and `news`,
+ * by those of a status timer (which every reader hears of): news-versions.ts' `fullVersion` and
+ * `newsVersion`.
  */
 export interface TimersVersion {
   version: number;
@@ -54,33 +55,33 @@ export interface TimersVersion {
 export class TopicTimersRepository {
   constructor(private readonly ds: DataSource) {}
 
-  /** The timers of these topics, soonest first, with where their topic is, its state and their target (whether they would still be carried out). */
-  byTopicIds(topicIds: readonly string[]): Promise<ListedTimerRow[]> {
-    return this.ds.query(
-      `SELECT ${TIMER_COLUMNS}, t.space_id, t.board_id AS topic_board_id, t.state AS topic_state, ${TARGET_COLUMNS}
-         FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id ${TARGET_JOIN}
-        WHERE tt.topic_id = ANY($1::uuid[]) ORDER BY due_at, tt.kind`,
-      [topicIds],
-    );
-  }
-
   /**
-   * A live push's one read of a topic's timers (`byTopicIds`' rows) with their versions
-   * (`TimersVersion`), so the version it carries is that of the list it sends; undefined for a
-   * topic that is gone.
+   * The timers of these topics, soonest first, with where their topic is, its state and their
+   * target (whether they would still be carried out), and each topic's timers' versions
+   * (`TimersVersion`) read with them, in one statement: the version an answer or a push carries
+   * is that of the list it sends. A topic that is gone is not in the map.
    */
-  async forPush(topicId: string): Promise<{ rows: ListedTimerRow[]; version: TimersVersion } | undefined> {
-    const rows: Array<ListedTimerRow & { timers_version: number; timers_news: number }> = await this.ds.query(
-      `SELECT ${TIMER_COLUMNS}, t.space_id, t.board_id AS topic_board_id, t.state AS topic_state, ${TARGET_COLUMNS},
+  async byTopicIds(topicIds: readonly string[]): Promise<Map<string, { rows: ListedTimerRow[]; version: TimersVersion }>> {
+    const rows: Array<ListedTimerRow & { tid: string; timers_version: number; timers_news: number }> = await this.ds.query(
+      `SELECT ${TIMER_COLUMNS}, t.id AS tid, t.space_id, t.board_id AS topic_board_id, t.state AS topic_state, ${TARGET_COLUMNS},
               t.timers_version, t.timers_news
          FROM topics t LEFT JOIN topic_timers tt ON tt.topic_id = t.id ${TARGET_JOIN}
-        WHERE t.id = $1 ORDER BY due_at, tt.kind`,
-      [topicId],
+        WHERE t.id = ANY($1::uuid[]) ORDER BY due_at, tt.kind`,
+      [topicIds],
     );
-    if (rows.length === 0) return undefined;
-    const [v] = rows;
-    // A topic without timers is one row, its timer's columns null.
-    return { rows: rows.filter((r) => r.id !== null), version: { version: v.timers_version, news: v.timers_news } };
+    const read = new Map<string, { rows: ListedTimerRow[]; version: TimersVersion }>();
+    for (const { tid, timers_version, timers_news, ...row } of rows) {
+      let topic = read.get(tid);
+      if (!topic) read.set(tid, (topic = { rows: [], version: { version: timers_version, news: timers_news } }));
+      // A topic without timers is one row, its timer's columns null.
+      if (row.id !== null) topic.rows.push(row);
+    }
+    return read;
+  }
+
+  /** A live push's one read of a topic's timers with their versions (`byTopicIds`); undefined for a topic that is gone. */
+  async forPush(topicId: string): Promise<{ rows: ListedTimerRow[]; version: TimersVersion } | undefined> {
+    return (await this.byTopicIds([topicId])).get(topicId);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Args, Context, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, Context, Float, Mutation, Parent, ResolveField, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../../../core/src/graphql/context';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
@@ -19,6 +19,15 @@ export class TopicTimersResolver {
   })
   timers(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<TopicTimerModel[]> {
     return this.service.ofTopic(ctx.viewer, t);
+  }
+
+  @ResolveField(() => Float, {
+    description:
+      'The version `topic:timers` pushes carry to the viewer, read with `timers`: to those who may moderate the topic, one every change of its timers raises (set, removed, fired, dropped, postponed); to the others, one only changes of CLOSE, OPEN and CLOSE_AFTER_LAST_POST raise, so it tells nothing of the timers they are not shown; both on one scale. ' +
+      'Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). A whole number from 2^31 on after the first status timer: a Float, exact (below 2^53), for it outgrows Int.',
+  })
+  timersVersion(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<number> {
+    return this.service.versionOf(ctx.viewer, t);
   }
 
   @Mutation(() => TopicModel, {

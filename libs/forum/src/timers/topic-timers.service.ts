@@ -19,6 +19,7 @@ import { RemoveTopicTimerInput, SetTopicTimerInput, TIMER_MAX_HOURS } from './dt
 import { PUBLIC_TIMER_KINDS, TopicTimerKind, TopicTimerModel, TopicTimerRow, toTopicTimerModel } from './topic-timer.model';
 import { DueTimerRow, ListedTimerRow, TimerTarget, TimersVersion, TopicTimersRepository } from './topic-timers.repository';
 import { checkTimeAhead } from '../../../core/src/time-ahead';
+import { fullVersion, newsVersion } from '../../../core/src/news-versions';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ANOTHER_SPACE } from '../move-log';
@@ -46,6 +47,12 @@ export interface LiveTimer {
  * `topic.` event: those re-index the topic's posts for search, which timers do not change.
  */
 export const TIMERS_CHANGED = 'topic_timers.updated';
+
+/** A topic's timers as one read has them: those that stand (`standingOf`), and their versions (undefined for a topic gone). */
+interface TopicTimersRead {
+  rows: ListedTimerRow[];
+  version: TimersVersion | undefined;
+}
 
 /**
  * What a live push of a topic's timers tells one reader: the list Topic.timers answers them, and
@@ -103,15 +110,34 @@ export class TopicTimersService {
    * The topic's timers this viewer is told of: CLOSE, OPEN and CLOSE_AFTER_LAST_POST to
    * everyone who reads the topic (as Discourse says "This topic will close in 3 days"), UNPIN
    * and DELETE to those who may moderate it only; of those, the ones that still stand
-   * (`standing`). A list's topics cost two statements together.
+   * (`standingOf`). A list's topics cost two statements together, shared with `versionOf`.
    */
   async ofTopic(viewer: Viewer, topic: TopicModel): Promise<TopicTimerModel[]> {
-    const loader = viewer.memoize('loader:topicTimers', () => new DataLoader<string, TopicTimerRow[]>(async (ids) => {
-      const rows = await this.standing(ids);
-      return ids.map((id) => rows.filter((r) => r.topic_id === id));
-    }));
     const moderator = topic.viewerRank >= LEVEL_RANK.MODERATE;
-    return shownTo(await loader.load(topic.id), moderator).map((r) => Object.assign(toTopicTimerModel(r), { shownToModerator: moderator }));
+    const { rows } = await this.read(viewer, topic.id);
+    return shownTo(rows, moderator).map((r) => Object.assign(toTopicTimerModel(r), { shownToModerator: moderator }));
+  }
+
+  /**
+   * The version the viewer's `topic:timers` pushes carry (`LiveGateway.pushTimers`), read with
+   * the list `ofTopic` answers them (one read for both): the timers' full version to those who
+   * may moderate the topic, the news one (status timers' changes alone) to the others, so it
+   * tells them nothing of the timers they are not shown. 0 for a topic gone since it was read.
+   */
+  async versionOf(viewer: Viewer, topic: TopicModel): Promise<number> {
+    const { version } = await this.read(viewer, topic.id);
+    if (!version) return 0;
+    return topic.viewerRank >= LEVEL_RANK.MODERATE ? fullVersion(version) : newsVersion(version.news);
+  }
+
+  /** A topic's standing timers and their versions, through the viewer's loader: a list's topics together. */
+  private read(viewer: Viewer, topicId: string): Promise<TopicTimersRead> {
+    const loader = viewer.memoize('loader:topicTimers', () => new DataLoader<string, TopicTimersRead>(async (ids) => {
+      const read = await this.repo.byTopicIds(ids);
+      const standing = await this.standingOf([...read.values()].flatMap((r) => r.rows));
+      return ids.map((id) => ({ rows: standing.filter((r) => r.topic_id === id), version: read.get(id)?.version }));
+    }));
+    return loader.load(topicId);
   }
 
   /**
@@ -168,18 +194,13 @@ export class TopicTimersService {
   }
 
   /**
-   * The timers of these topics that would be carried out as things stand, soonest first: those
-   * whose setter may still moderate the topic (not suspended, banned or deleted, and MODERATE in
-   * its space) on a topic not deleted, and, for PUBLISH_TO_BOARD, may still publish it to its
-   * board (`publishable`), as `handle` finds when one comes due. The others are dropped then,
-   * and read as gone until then. Two statements for any number of topics: the timers (with
-   * their boards), and their setters' access (none without timers).
+   * Of these timers as read, those that would be carried out as things stand (`standing`):
+   * those whose setter may still moderate the topic (not suspended, banned or deleted, and
+   * MODERATE in its space) on a topic not deleted, and, for PUBLISH_TO_BOARD, may still publish
+   * it to its board (`publishable`), as `handle` finds when one comes due. The others are dropped
+   * then, and read as gone until then. One statement for any number of topics: their setters'
+   * access (none without timers).
    */
-  private async standing(topicIds: readonly string[]): Promise<ListedTimerRow[]> {
-    return this.standingOf(await this.repo.byTopicIds(topicIds));
-  }
-
-  /** Of these timers as read, those that stand (`standing`): one statement, their setters' access (none without timers). */
   private async standingOf(rows: ListedTimerRow[]): Promise<ListedTimerRow[]> {
     const setters = await this.sessions.viewersForUsers([...new Set(rows.map((r) => r.set_by))]);
     const stands = await Promise.all(rows.map(async (r) => {
@@ -312,7 +333,7 @@ export class TopicTimersService {
   }
 
   private forget(viewer: Viewer, topicId: string): void {
-    viewer.peek<DataLoader<string, TopicTimerRow[]>>('loader:topicTimers')?.clear(topicId);
+    viewer.peek<DataLoader<string, TopicTimersRead>>('loader:topicTimers')?.clear(topicId);
   }
 
   /**
