@@ -117,6 +117,15 @@ export class TopicTimersRepository {
     return this.lockWhere(tx, `tt.slot = $2`, [topicId, timerSlot(kind)]);
   }
 
+  /**
+   * FOR UPDATE, here and in `claimDue`, not the weaker FOR NO KEY UPDATE polls' job takes: the
+   * row locked is then deleted (`remove`: a removal, a firing, a drop; only a postponement keeps
+   * a claimed one, and the job cannot tell which before it locks) or replaced by `upsert`,
+   * whose ON CONFLICT DO UPDATE takes FOR UPDATE itself (it sets `kind`, which the unique `slot`
+   * is generated from), so the weaker lock would only be raised within the transaction. And no
+   * table references topic_timers: no foreign key's KEY SHARE, the one lock FOR NO KEY UPDATE
+   * lets through, is ever taken on a timer, so it would hold off nothing less.
+   */
   private lockWhere(tx: Tx, condition: string, params: [string, string]): Promise<(TopicTimerRow & TimerTarget) | undefined> {
     return tx.one<TopicTimerRow & TimerTarget>(
       `SELECT ${TIMER_COLUMNS}, ${TARGET_COLUMNS} FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id ${TARGET_JOIN} WHERE tt.topic_id = $1 AND ${condition} FOR UPDATE OF tt`,
