@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
 import { CONTENT_VERSIONS_PAST_WARNING_EXIT } from '../../apps/cli/src/commands/content';
-import { JobScheduler } from '../../libs/core/src/jobs';
+import { FAILURE_RETRY_MS, JobScheduler } from '../../libs/core/src/jobs';
 import {
   CONTENT_VERSIONS_CHECK_MS,
   CONTENT_VERSIONS_REWARN_MS,
@@ -158,16 +158,25 @@ describe('content_versions use', () => {
     expect(versionWarnings()).toHaveLength(4);
   });
 
-  it('tries a failed check again at the next tick (a failed run is not recorded as the hour\'s), not an hour later', async () => {
+  it('tries a failed check again a minute later (FAILURE_RETRY_MS, then doubling), not an hour later', async () => {
     await t.sql(`DELETE FROM job_runs WHERE name = 'content-versions-usage'`);
     const read = jest.spyOn(usage, 'read').mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    /** How long until the scheduler finds the job due (as its tick reads it), in whole seconds rounded up, and the failures in a row. */
+    const due = async () =>
+      (await t.sql(`SELECT ceil(extract(epoch FROM last_run_at + make_interval(secs => $1) - now()))::int AS in_s, failures FROM job_runs WHERE name = 'content-versions-usage'`, [CONTENT_VERSIONS_CHECK_MS / 1000]))[0];
     try {
       await expect(jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).rejects.toThrow('Connection terminated unexpectedly');
-      // Until 2026-12-06 the failed run's start was recorded, and the next tick waited an hour.
-      expect(await t.sql(`SELECT 1 FROM job_runs WHERE name = 'content-versions-usage'`)).toEqual([]);
+      // Until 2026-12-06 the failed run's start was kept as the hour's, and the next tick waited an hour.
+      const afterFailure = await due();
+      expect(afterFailure.failures).toBe(1);
+      expect(afterFailure.in_s).toBeGreaterThan(0);
+      expect(afterFailure.in_s).toBeLessThanOrEqual(FAILURE_RETRY_MS / 1000);
+      expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(false);
+      // A minute on: tried again, and once it succeeded, the hour counts from that run's start.
+      await t.sql(`UPDATE job_runs SET last_run_at = last_run_at - make_interval(secs => $1) WHERE name = 'content-versions-usage'`, [FAILURE_RETRY_MS / 1000]);
       expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(true);
       expect(read).toHaveBeenCalledTimes(2);
-      // Once it succeeded, the hour counts from that run's start.
+      expect((await due()).failures).toBe(0);
       expect(await jobs.runNow('content-versions-usage', CONTENT_VERSIONS_CHECK_MS)).toBe(false);
       expect(read).toHaveBeenCalledTimes(2);
     } finally {

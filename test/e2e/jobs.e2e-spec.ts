@@ -71,6 +71,114 @@ describe('scheduled jobs across processes', () => {
     await frequent.onModuleDestroy();
   });
 
+  it('tries a failing hourly job again after a minute, doubling while it keeps failing, up to the hour, in any process', async () => {
+    let failing = true;
+    const runs: string[] = [];
+    const scheduler = (app: TestApp, who: string) => {
+      const s = new JobScheduler(app.ds);
+      s.register('test-failing', 3_600_000, async () => {
+        runs.push(who);
+        if (failing) throw new Error('the job failed');
+      });
+      return s;
+    };
+    const [a, b] = [scheduler(first, 'a'), scheduler(second, 'b')];
+    /** Seconds until the job is due (rounded up), and its failures in a row. */
+    const due = async () =>
+      (await first.sql(`SELECT ceil(extract(epoch FROM last_run_at + interval '1 hour' - now()))::int AS in_s, failures FROM job_runs WHERE name = 'test-failing'`))[0] as { in_s: number; failures: number };
+    /** Its due time reached, as the scheduler's clock would reach it. */
+    const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-failing'`);
+    /** A run by `s` that fails: then `failures` in a row, and due between `afterS` (excluded) and `withinS` seconds on. */
+    const failsAgain = async (s: JobScheduler, failures: number, afterS: number, withinS: number) => {
+      await expect(s.runNow('test-failing', 3_600_000)).rejects.toThrow('the job failed');
+      const after = await due();
+      expect(after.failures).toBe(failures);
+      expect(after.in_s).toBeGreaterThan(afterS);
+      expect(after.in_s).toBeLessThanOrEqual(withinS);
+    };
+    // A minute on, not at the next tick (fa5b9175: every minute, forever), nor an hour on (before it).
+    await failsAgain(a, 1, 0, 60);
+    expect(await b.runNow('test-failing', 3_600_000)).toBe(false);
+    // The other process fails it too: two minutes on.
+    await reachDue();
+    await failsAgain(b, 2, 60, 120);
+    // Past 32 minutes it is hourly, no longer.
+    await first.sql(`UPDATE job_runs SET failures = 6 WHERE name = 'test-failing'`);
+    await reachDue();
+    await failsAgain(a, 7, 3_540, 3_600);
+    // Once it succeeds, the count starts again and the hour counts from the run.
+    failing = false;
+    await reachDue();
+    expect(await a.runNow('test-failing', 3_600_000)).toBe(true);
+    const after = await due();
+    expect(after.failures).toBe(0);
+    expect(after.in_s).toBeGreaterThan(3_540);
+    expect(runs).toEqual(['a', 'b', 'a', 'a']);
+    for (const s of [a, b]) await s.onModuleDestroy();
+  });
+
+  it('records a failure it could not record at once (the database gone meanwhile) at the job\'s next tick', async () => {
+    const s = new JobScheduler(first.ds);
+    s.register('test-failure-owed', 3_600_000, async () => {
+      throw new Error('the job failed');
+    });
+    // The failure's record refused once, as by a database that went away with the run.
+    const real = first.ds.query.bind(first.ds);
+    let refused = 0;
+    const spy = jest.spyOn(first.ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      if (refused === 0 && sql.includes('failures = failures + 1')) {
+        refused++;
+        throw new Error('Connection terminated unexpectedly');
+      }
+      return real(sql, params);
+    });
+    const due = async () =>
+      (await first.sql(`SELECT ceil(extract(epoch FROM last_run_at + interval '1 hour' - now()))::int AS in_s, failures FROM job_runs WHERE name = 'test-failure-owed'`))[0];
+    try {
+      await expect(s.runNow('test-failure-owed', 3_600_000)).rejects.toThrow('the job failed');
+      expect(refused).toBe(1);
+      // Its start stays recorded meanwhile: the hour.
+      expect((await due()).failures).toBe(0);
+      // The next tick (a second after start) records it, and finds the job not due yet: a minute on.
+      s.start();
+      await new Promise((r) => setTimeout(r, 1800));
+      s.stop();
+      const after = await due();
+      expect(after.failures).toBe(1);
+      expect(after.in_s).toBeLessThanOrEqual(60);
+    } finally {
+      spy.mockRestore();
+      await s.onModuleDestroy();
+    }
+  });
+
+  it('keeps other processes off a run whose lock was lost while it goes on: its start is recorded before it runs', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const runs: string[] = [];
+    const a = new JobScheduler(first.ds);
+    a.register('test-lost-lock', 3_600_000, async () => {
+      runs.push('a');
+      await gate;
+    });
+    const b = new JobScheduler(second.ds);
+    b.register('test-lost-lock', 3_600_000, async () => void runs.push('b'));
+    const running = a.runNow('test-lost-lock', 3_600_000);
+    while (runs.length === 0) await new Promise((r) => setTimeout(r, 5));
+    // Its lock connection is dropped (an idle timeout, a proxy) while the run goes on: the lock goes with it.
+    await first.sql(
+      `SELECT pg_terminate_backend(a.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database() AND a.application_name = $1`,
+      [JOB_LOCK_APPLICATION],
+    );
+    // Another process finds the job started within the hour (fa5b9175 recorded nothing till the end: it ran it again meanwhile).
+    expect(await b.runNow('test-lost-lock', 3_600_000)).toBe(false);
+    release();
+    expect(await running).toBe(true);
+    expect(runs).toEqual(['a']);
+    for (const s of [a, b]) await s.onModuleDestroy();
+  });
+
   it('holds job locks on a connection of its own, not one of the pool, and opens another once it is lost', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

@@ -1035,6 +1035,23 @@ describe('migrations', () => {
     expect((await links())[0]).toEqual(erasedLink);
   });
 
+  it('counts a scheduled job’s failures in a row, none for the runs recorded before, and drops the count when undone, keeping the runs (migration 1765423800000)', async () => {
+    const name = `test-job-${newId()}`;
+    const failures = async () =>
+      (await t.sql(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'job_runs' AND column_name = 'failures'`)).length;
+    await undo(backTo('JobRunFailures1765423800000'));
+    expect(await failures()).toBe(0);
+    await t.sql(`INSERT INTO job_runs (name, last_run_at) VALUES ($1, now())`, [name]);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('JobRunFailures1765423800000'));
+    expect(await t.sql(`SELECT failures FROM job_runs WHERE name = $1`, [name])).toEqual([{ failures: 0 }]);
+    await t.sql(`UPDATE job_runs SET failures = 3 WHERE name = $1`, [name]);
+    await undo(backTo('JobRunFailures1765423800000'));
+    expect(await failures()).toBe(0);
+    expect(await t.sql(`SELECT count(*)::int AS n FROM job_runs WHERE name = $1`, [name])).toEqual([{ n: 1 }]);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('JobRunFailures1765423800000'));
+    expect(await failures()).toBe(1);
+  });
+
   it('adds import links’ dump identity and their erased-link trigger giving way to the writes queued behind each wait: an import’s long batch holds up no anonymisation (migrations 1765402200000, 1765404000000)', async () => {
     const gone = await makeUser(t);
     /** An anonymisation's write of the mark, as it comes while the migration waits: done, not held until the batch ends. */

@@ -4,10 +4,17 @@ import { DataSource } from 'typeorm';
 
 /**
  * Jobs that run less often than this are kept to their schedule through `job_runs`: checked at
- * start and this often after, and run when their interval has passed since the start of their
- * last run that succeeded, by any process. Shorter ones simply run on every tick of their own.
+ * start and this often after, and run when their interval has passed since their last run's
+ * start (or FAILURE_RETRY_MS, doubling, since a failed run), by any process. Shorter ones simply
+ * run on every tick of their own.
  */
 export const DUE_CHECK_MS = 60_000;
+
+/**
+ * A scheduled job's run that failed is tried again this long after, doubled for each failure in a row before it, at most
+ * the job's own interval (1, 2, 4… 32 minutes, then hourly for an hourly job), in whichever process: not every minute forever.
+ */
+export const FAILURE_RETRY_MS = 60_000;
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -26,8 +33,9 @@ interface Job {
  * overlaps itself, in this process or in another one (several workers share the schedule
  * through an advisory lock per job), and a failure is logged and retried at the next tick.
  * Hourly jobs keep to the hour across restarts and processes (`job_runs`, see DUE_CHECK_MS); a run
- * that fails is not recorded there, so theirs is retried at the next tick too (DUE_CHECK_MS on),
- * not an hour later as until 2026-12-06, when a run's start was recorded before it ran.
+ * of theirs that fails is retried FAILURE_RETRY_MS on, doubling while it keeps failing, up to the
+ * hour (until 2026-12-06 the hour at once; fa5b9175 made it every minute, forever, with nothing
+ * recorded while a run went on). One that kills its process mid-run waits its interval.
  */
 @Injectable()
 export class JobScheduler implements OnModuleDestroy {
@@ -55,6 +63,8 @@ export class JobScheduler implements OnModuleDestroy {
         busy = true;
         try {
           if (scheduled) {
+            const owed = this.owed.get(job.name);
+            if (owed) await this.recordFailure(job, owed);
             // One plain read first (the database's clock): not due yet, no lock is taken.
             const [last] = await this.ds.query(
               `SELECT extract(epoch FROM last_run_at + make_interval(secs => $2) - now()) * 1000 AS wait_ms FROM job_runs WHERE name = $1`,
@@ -93,7 +103,7 @@ export class JobScheduler implements OnModuleDestroy {
    * job keeps no connection from the pool) and released after; a process that dies mid-run
    * drops it with that connection. With `onlyIfNotRunWithinMs`, also unless it started that
    * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way,
-   * once the run has succeeded (a run that throws, or a process that dies mid-run, records none).
+   * before it runs, and moved back to a retry (recordFailure) when the run throws.
    */
   async runNow(name: string, onlyIfNotRunWithinMs?: number): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
@@ -114,25 +124,27 @@ export class JobScheduler implements OnModuleDestroy {
     try {
       // Run by hand, a scheduled job's schedule counts from this run too. (Frequent jobs keep no record: nothing reads it.)
       const recorded = onlyIfNotRunWithinMs !== undefined || job.everyMs > DUE_CHECK_MS;
-      let started: string | undefined;
+      let claim: { started: string; failures: number } | undefined;
       if (recorded) {
-        // Under the lock: the last run, by any process, and this one's start (the database's clock, as text: exact).
-        const [row] = await this.ds.query<Array<{ started: string; recent: boolean }>>(
-          `SELECT now()::text AS started,
-                  $2::float8 IS NOT NULL AND EXISTS (SELECT 1 FROM job_runs WHERE name = $1 AND last_run_at > now() - make_interval(secs => $2::float8)) AS recent`,
+        // Under the lock: the last run, by any process, and this one's start, recorded before it runs (the database's
+        // clock, as text: exact). A process that dies mid-run, or whose lock connection is lost while the run goes on,
+        // leaves it recorded, so no other process runs the job again within its interval meanwhile.
+        [claim] = await this.ds.query<Array<{ started: string; failures: number }>>(
+          `INSERT INTO job_runs AS r (name, last_run_at) VALUES ($1, now())
+           ON CONFLICT (name) DO UPDATE SET last_run_at = now()
+            WHERE $2::float8 IS NULL OR r.last_run_at <= now() - make_interval(secs => $2::float8)
+           RETURNING now()::text AS started, r.failures`,
           [name, onlyIfNotRunWithinMs === undefined ? null : onlyIfNotRunWithinMs / 1000],
         );
-        if (row.recent) return false;
-        started = row.started;
+        if (!claim) return false;
       }
-      await job.run();
-      // Only a run that succeeded counts: the lock kept others off meanwhile.
-      if (recorded) {
-        await this.ds.query(
-          `INSERT INTO job_runs (name, last_run_at) VALUES ($1, $2::timestamptz) ON CONFLICT (name) DO UPDATE SET last_run_at = EXCLUDED.last_run_at`,
-          [name, started],
-        );
+      try {
+        await job.run();
+      } catch (err) {
+        if (claim) await this.recordFailure(job, claim.started);
+        throw err;
       }
+      if (claim && claim.failures > 0) await this.ds.query(`UPDATE job_runs SET failures = 0 WHERE name = $1 AND last_run_at = $2::timestamptz`, [name, claim.started]);
     } finally {
       // A lost connection has dropped the lock already.
       await this.onLockConnection(holder, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
@@ -173,6 +185,29 @@ export class JobScheduler implements OnModuleDestroy {
     if (this.lock?.client !== client) return;
     this.lock = undefined;
     await client.end().catch(() => undefined);
+  }
+
+  /** Failed runs whose failure could not be recorded (the database gone meanwhile, say), by job: recorded at its next tick. */
+  private readonly owed = new Map<string, string>();
+
+  /**
+   * Moves a failed run's next due time from its interval on to FAILURE_RETRY_MS on, doubled for each failure before it in
+   * a row, at most the job's interval, for every process (`job_runs`); only while the record is still this run's start.
+   * When that write fails too, the job's next tick in this process tries it again.
+   */
+  private async recordFailure(job: Job, started: string): Promise<void> {
+    try {
+      await this.ds.query(
+        `UPDATE job_runs SET failures = failures + 1,
+                last_run_at = now() - make_interval(secs => $3::float8) + make_interval(secs => least($3::float8, $4::float8 * power(2, least(failures, 30))))
+          WHERE name = $1 AND last_run_at = $2::timestamptz`,
+        [job.name, started, job.everyMs / 1000, FAILURE_RETRY_MS / 1000],
+      );
+      this.owed.delete(job.name);
+    } catch (err) {
+      this.owed.set(job.name, started);
+      this.log.warn({ err, job: job.name }, 'a failed run could not be recorded as failed; tried again at the next tick');
+    }
   }
 
   names(): string[] {
