@@ -653,6 +653,33 @@ describe('topic timers', () => {
       const cost = async (fields: string) => (await t.countStatements(async () => expectOk(await t.gql(LIST(fields), { id: board }, { token: member.token })))).count;
       expect(await cost('timers { kind } timersVersion')).toBe(await cost('timers { kind }'));
     });
+
+    it('moves for admins with the moderators on a PUBLISH_TO_BOARD timer and not for a restricted space’s reader, and answers nothing of a topic its viewer may not read', async () => {
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const topic = await createTopic(t, author.token, boardId);
+      await setTimer(topic.id, 'CLOSE', { afterHours: 10 });
+      const before = await pushed(topic.id);
+      await setTimer(topic.id, 'PUBLISH_TO_BOARD', { afterHours: 5, boardId: await makeBoard(t, spaceId) } as { afterHours: number });
+      const after = await pushed(topic.id);
+      expect(after.all).toBeGreaterThan(before.all);
+      expect(after.news).toBe(before.news);
+      const moderators = { timersVersion: after.all, timers: [{ kind: 'PUBLISH_TO_BOARD' }, { kind: 'CLOSE' }] };
+      const readers = { timersVersion: after.news, timers: [{ kind: 'CLOSE' }] };
+      const tokens = [spaceAdmin.token, admin.token, author.token, undefined];
+      expect(await Promise.all(tokens.map((token) => asSeen(token, topic.id)))).toEqual([moderators, moderators, readers, readers]);
+      // A restricted space: its reader (the author, in its group) is told nothing of the moderators' timer; the others may not read the topic.
+      const hidden = await createTopic(t, author.token, restrictedBoard);
+      await setTimer(hidden.id, 'UNPIN', { afterHours: 5 });
+      const v = await pushed(hidden.id);
+      expect(v.all).toBeGreaterThan(0);
+      expect(await asSeen(mod.token, hidden.id)).toEqual({ timersVersion: v.all, timers: [{ kind: 'UNPIN' }] });
+      expect(await asSeen(author.token, hidden.id)).toEqual({ timersVersion: 0, timers: [] });
+      for (const token of [member.token, outsider.token, otherSpaceMod.token, undefined]) {
+        const res = await t.gql(VERSION, { id: hidden.id }, { token });
+        expectError(res, 'NOT_FOUND');
+        expect(res.data?.topic ?? null).toBeNull();
+      }
+    });
   });
 
   it('tells readers of CLOSE and OPEN timers, and only moderators of UNPIN and DELETE ones and of who set them', async () => {
