@@ -896,6 +896,26 @@ describe('moving posts to another topic', () => {
     expect(docs).toEqual([{ id: a.id, topic_id: split.id, post_number: 1, state: 'VISIBLE' }, { id: held.id, topic_id: split.id, post_number: 2, state: 'PENDING' }]);
   });
 
+  it('keeps the source’s activity when the visible reply moving out did not set it: a held reply’s approval after it, later than any post left was written, stays', async () => {
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const source = await createTopic(t, customer.token, publicBoard);
+    const dest = await createTopic(t, customer.token, otherBoard);
+    const b = await reply(t, other.token, source.id, 'Reply B, visible at once.');
+    const a = await reply(t, customer.token, source.id, 'Reply A, holdthisreply.');
+    expect(expectOk(await t.gql(MODERATE, { input: { postId: a.id, action: 'APPROVE' } }, { token: moderator.token })).moderatePost.state).toBe('VISIBLE');
+    // As written at 9:00 (the topic), 10:00 (A) and 10:30 (B), A approved at 11:00: the topic's activity.
+    const activity = async () => (await t.sql(`SELECT last_activity_at::text AS at FROM topics WHERE id = $1`, [source.id]))[0].at as string;
+    const approved = await activity();
+    await t.sql(`UPDATE topics SET created_at = $2::timestamptz - interval '2 hours' WHERE id = $1`, [source.id, approved]);
+    await t.sql(`UPDATE posts SET created_at = $2::timestamptz - interval '2 hours' WHERE topic_id = $1 AND number = 1`, [source.id, approved]);
+    await t.sql(`UPDATE posts SET created_at = $2::timestamptz - interval '1 hour' WHERE id = $1`, [a.id, approved]);
+    await t.sql(`UPDATE posts SET created_at = $2::timestamptz - interval '30 minutes' WHERE id = $1`, [b.id, approved]);
+
+    expectOk(await move({ postIds: [b.id], toTopicId: dest.id }, moderator));
+    // B (10:30) did not set it: the topic keeps 11:00, not A's 10:00, and does not sink in its board.
+    expect(await activity()).toBe(approved);
+  });
+
   it.each([
     ['held', 'PENDING'],
     ['hidden', 'HIDDEN'],

@@ -209,12 +209,16 @@ export class PostMovesService {
     const shown = replies > 0;
     // The source: counters less what left, its last number and activity what remains (a reply
     // after this takes the number after the last post left), its accepted answer if it left.
-    // Its activity is read again only when a visible post left: it may be a held reply's
-    // approval, later than any post's creation, which no move of others' posts takes back.
+    // Its activity is read again only when a visible post that left set it (written at or after
+    // it): otherwise it stands, as it may be a held reply's approval, or the creation of a reply
+    // hidden or deleted since, later than any visible post left was written, which their creation
+    // times would take back (the topic sinking in its board). Read again, it is the latest creation of the
+    // visible posts left: an approval between that and the moved post's is not kept (not stored).
     const [src] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count - $2, reaction_count = t.reaction_count - $3,
               last_post_number = (SELECT COALESCE(max(number), 1) FROM posts WHERE topic_id = t.id),
-              last_activity_at = CASE WHEN $5 THEN COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at)
+              last_activity_at = CASE WHEN EXISTS (SELECT 1 FROM posts WHERE id = ANY($4::uuid[]) AND state = 'VISIBLE' AND created_at >= t.last_activity_at)
+                                      THEN COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at)
                                       ELSE t.last_activity_at END,
               accepted_post_id = CASE WHEN t.accepted_post_id = ANY($4::uuid[]) THEN NULL ELSE t.accepted_post_id END,
               version = CASE WHEN $5 THEN next_version(t.version) ELSE t.version END,
