@@ -23,7 +23,13 @@ import { alterGivingWay } from './support/lock-wait';
  *
  * Undone, documents of posts moved meanwhile would carry versions above those the release before
  * builds for them, which would be skipped until the post and its topic grew past them: `down`
- * takes each such post's offset off its PostgreSQL document first. An external engine's
+ * takes each such post's offset off its PostgreSQL document and drops the column in one
+ * transaction (one DO statement, given way as a whole by `alterGivingWay`), the posts' ACCESS
+ * EXCLUSIVE lock taken first: run as two, a node of this release reindexing a post between them
+ * wrote its offset back into the document, which then stayed above what the release before
+ * builds. A reindex that read the post before the lock and writes its document after the commit
+ * (`SearchIndexer.index` reads, then writes, in two statements) still can: stop this release's
+ * nodes (workers too) before undoing it. An external engine's
  * documents of them keep theirs, and take the release before's updates of those posts only once
  * the post's and its topic's versions pass them: not undone here (the engine may be away).
  */
@@ -38,9 +44,16 @@ export class MovedPostsSearchOffset1765420200000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(
-      `UPDATE search_documents d SET version = d.version - p.search_offset FROM posts p WHERE p.id = d.id AND p.search_offset > 0`,
+    // One statement, so one transaction, giving way as a whole (see above).
+    await alterGivingWay(
+      q,
+      `DO $$ BEGIN
+         IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'posts' AND column_name = 'search_offset') THEN
+           LOCK TABLE posts IN ACCESS EXCLUSIVE MODE;
+           UPDATE search_documents d SET version = d.version - p.search_offset FROM posts p WHERE p.id = d.id AND p.search_offset > 0;
+           ALTER TABLE posts DROP COLUMN search_offset;
+         END IF;
+       END $$`,
     );
-    await alterGivingWay(q, `ALTER TABLE posts DROP COLUMN IF EXISTS search_offset`);
   }
 }

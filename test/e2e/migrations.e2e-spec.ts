@@ -999,6 +999,33 @@ describe('migrations', () => {
     expect(await t.sql(`SELECT pg_relation_filenode('posts')::text AS file`)).toEqual([{ file }]);
   });
 
+  it('undoes the search offset in one step (migration 1765420200000): a node of the release still reindexing while the undo waits for the posts’ lock writes no offset back into a document', async () => {
+    const author = await makeUser(t);
+    const topic = await createTopic(t, author.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id));
+    const r = await reply(t, author.token, topic.id, 'A reindexed offset reply.');
+    await t.sql(`UPDATE posts SET search_offset = 1000 WHERE id = $1`, [r.id]);
+    await t.get(SearchIndexer).index([r.id]);
+    const versions = async () =>
+      (await t.sql(`SELECT d.version::text AS stored, (p.version::bigint + t.version)::text AS sum FROM search_documents d JOIN posts p ON p.id = d.id JOIN topics t ON t.id = p.topic_id WHERE d.id = $1`, [r.id]))[0];
+    // A long transaction holds the posts as the undo starts: it waits for their lock, giving way.
+    const reader = t.ds.createQueryRunner();
+    await reader.startTransaction();
+    await reader.query(`SELECT count(*) FROM posts`);
+    const undone = undo(backTo('MovedPostsSearchOffset1765420200000'));
+    try {
+      expect(await exclusiveWaitSeen('posts')).toContain('AccessExclusiveLock waited');
+      // Meanwhile a node of the release with the offset reindexes the post.
+      await t.get(SearchIndexer).index([r.id]);
+    } finally {
+      await reader.rollbackTransaction();
+      await reader.release();
+    }
+    await undone;
+    const { stored, sum } = await versions();
+    expect(stored).toBe(sum);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('MovedPostsSearchOffset1765420200000'));
+  });
+
   it('keeps an erased import link as it is, whatever an older release writes to it, but for its dump identity once given, and lets it be written again when undone (migration 1765404000000)', async () => {
     const [gone, other] = [await makeUser(t), await makeUser(t)];
     const source = `stackexchange:kept-${newId()}`;
