@@ -63,7 +63,7 @@ export class SearchArgs extends PageArgs {
   @Transform(trimStart) @IsString() @MaxCharacters(QUERY_MAX)
   query!: string;
 
-  @Field(() => SearchFilter, { nullable: true, description: 'What to search among: every field given must hold (none given: every contribution the viewer may read).' })
+  @Field(() => SearchFilter, { nullable: true, description: 'What to search among: every field given but includeModerated must hold (none given: every contribution the viewer may read); includeModerated adds results instead: the pending, hidden and deleted contributions of the spaces searched that the viewer moderates (FORBIDDEN when they moderate none of them).' })
   @IsOptional() @ValidateNested() @Type(() => SearchFilter)
   filter?: SearchFilter;
 
