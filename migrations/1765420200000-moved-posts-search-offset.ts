@@ -7,8 +7,10 @@ import { alterGivingWay } from './support/lock-wait';
  * of two versions of a document, so a moved post's must grow; the topic it went to may have a
  * lower version than the one it left. movePosts raised the destination's version past the
  * source's for that, and the source's too, for every move: readers saw both topics change (a
- * `topic:updated`, `Topic.version`) when only posts they cannot see (held, hidden, deleted)
- * moved. The move now adds the gap to the moved posts' offsets instead, which readers never
+ * `topic:updated`, `Topic.version`) when only held, hidden or deleted posts moved, which change
+ * none of the topics' fields (version, counts, activity): readers are shown hidden and deleted
+ * replies as placeholders (`listedViewSql`), which do move, but no held reply (nor one deleted
+ * while held). The move now adds the gap to the moved posts' offsets instead, which readers never
  * read, and raises a topic's version only when a visible post moves (`PostMovesService`).
  *
  * Not the post's `version` itself: drawn from the sequence every version shares, raised by the

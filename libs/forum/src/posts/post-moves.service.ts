@@ -180,7 +180,9 @@ export class PostMovesService {
     // keeps the higher: a moved post's must grow though the topic it is in now may have a lower
     // version than the one it left. Its post's version grows here, and its offset takes the gap
     // between the two topics' versions; neither topic's version (which readers see) is raised
-    // for it, so a move of posts readers cannot see changes nothing they read of either topic.
+    // for it, so a move of held, hidden or deleted posts alone changes none of either topic's
+    // fields (version, counts, activity); readers still see hidden and deleted ones' placeholders
+    // leave the one topic's posts and join the other's (below).
     const renumbered = await tx.query<{ id: string; number: number }>(
       `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
@@ -202,10 +204,14 @@ export class PostMovesService {
     const visible = moved.filter((p) => p.state === ContentState.VISIBLE);
     const replies = visible.length;
     const reactions = visible.reduce((n, p) => n + p.reaction_total, 0);
-    // Whether readers see the move: only a visible post moving changes what they read of either
-    // topic (its counts, activity, accepted answer). Held, hidden and deleted posts alone leave
-    // both topics' version, updated_at and activity as they were, and neither hears topic.updated
-    // (moderators, and a held post's author, are told by post.moved); their numbers still move.
+    // Whether the topics' fields change: only a visible post moving changes any (counts,
+    // activity, accepted answer). Held, hidden and deleted posts alone leave both topics'
+    // version, updated_at and activity as they were, and neither hears topic.updated (moderators,
+    // and a held post's author, are told by post.moved); their numbers still move. Readers see
+    // that move only for hidden and deleted replies, which listedViewSql lists to every reader as
+    // placeholders (held replies, and ones deleted while held, only to their author and
+    // moderators): a placeholder is a post, ordered by its own version (raised above), not by
+    // Topic.version, which orders the topic's fields and their topic:updated pushes.
     const shown = replies > 0;
     // The source: counters less what left, its last number and activity what remains (a reply
     // after this takes the number after the last post left), its accepted answer if it left.
