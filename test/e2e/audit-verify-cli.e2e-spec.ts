@@ -16,7 +16,7 @@ describe('audit:verify (the built CLI): its exit code', () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();
-    buildDistOnce();
+    await buildDistOnce();
   }, 300_000);
   afterAll(() => db?.drop());
 
