@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { alterGivingWay } from './support/lock-wait';
 
 /** Standing site-wide bans read a batch at a time by the backfill. */
 export const ADDRESS_BANS_BATCH = 500;
@@ -30,35 +31,62 @@ export const ADDRESS_BANS_BATCH = 500;
  *
  * Down keeps one row per address, the one of no ban if any, else the oldest, and the address alone
  * the key again: a lift then frees the address whatever other ban of it stands, as before.
+ *
+ * Outside a transaction (`transaction = false`): each table's key changed (down: its rows thinned
+ * and keyed again) in one statement of its own through `alterGivingWay`, its ACCESS EXCLUSIVE lock
+ * waited for half a second at a time and held for that statement alone, not through the backfill:
+ * sign-ups, invitations, e-mail changes, bans and lifts queued behind the lock go on meanwhile,
+ * and behind an open transaction on the table, wait no longer than the half second. A table whose
+ * key is changed already is skipped, so a run stopped short may run again (the backfill may too).
  */
 export class AddressBansPerSanction1765384200000 implements MigrationInterface {
   name = 'AddressBansPerSanction1765384200000';
 
+  /** Each table's key changed in a statement of its own, its lock given up while others wait (see above). */
+  readonly transaction = false;
+
   async up(q: QueryRunner): Promise<void> {
-    for (const [table, column] of [['banned_emails', 'email_lower'], ['banned_ips', 'ip']]) {
-      await q.query(`
-        ALTER TABLE ${table} DROP CONSTRAINT ${table}_pkey;
+    for (const [table, column] of ADDRESS_BAN_TABLES) {
+      // Unless a run stopped short (outside a transaction) changed this table's key already.
+      if (await hasConstraint(q, table, `${table}_ban_key`)) continue;
+      await alterGivingWay(
+        q,
+        `ALTER TABLE ${table} DROP CONSTRAINT ${table}_pkey;
         ALTER TABLE ${table} ADD CONSTRAINT ${table}_ban_key UNIQUE (${column}, sanction_id);
         CREATE UNIQUE INDEX ${table}_unattributed_key ON ${table} (${column}) WHERE sanction_id IS NULL;
-        CREATE INDEX ${table}_sanction_idx ON ${table} (sanction_id);
-      `);
+        CREATE INDEX ${table}_sanction_idx ON ${table} (sanction_id)`,
+      );
     }
     await backfillAddressBans(q);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const [table, column] of [['banned_emails', 'email_lower'], ['banned_ips', 'ip']]) {
-      await q.query(`
+    for (const [table, column] of ADDRESS_BAN_TABLES) {
+      // Unless a down stopped short (outside a transaction) keyed this table by its address again already.
+      if (await hasConstraint(q, table, `${table}_pkey`)) continue;
+      // The lock first: no row of an address whose others were just deleted comes in before the key.
+      await alterGivingWay(
+        q,
+        `LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE;
         DELETE FROM ${table} WHERE ctid IN (
           SELECT ctid FROM (SELECT ctid, row_number() OVER (PARTITION BY ${column} ORDER BY sanction_id IS NOT NULL, created_at, sanction_id) AS n FROM ${table}) r
            WHERE n > 1);
         DROP INDEX ${table}_sanction_idx;
         DROP INDEX ${table}_unattributed_key;
         ALTER TABLE ${table} DROP CONSTRAINT ${table}_ban_key;
-        ALTER TABLE ${table} ADD PRIMARY KEY (${column});
-      `);
+        ALTER TABLE ${table} ADD PRIMARY KEY (${column})`,
+      );
     }
   }
+}
+
+/** The tables of banned addresses, each with its address column. */
+const ADDRESS_BAN_TABLES = [['banned_emails', 'email_lower'], ['banned_ips', 'ip']] as const;
+
+/** Whether `table` has the constraint `name`. */
+async function hasConstraint(q: QueryRunner, table: string, name: string): Promise<boolean> {
+  const found: unknown[] = await q.query(`SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2`, [table, name]);
+  return found.length > 0;
 }
 
 /**

@@ -376,6 +376,35 @@ describe('migrations', () => {
     expect(await banned()).toEqual({ email: false, ip: false });
   });
 
+  it('changes the banned addresses’ keys a table at a time, giving way to the sign-ups and bans queued behind each wait, and none held through the other’s wait or the backfill (migration 1765384200000)', async () => {
+    /** A sign-up's check and a ban's row of each table as they come while the migration waits: done, not held until the reader ends. */
+    const signUpsAndBans = () =>
+      tried(
+        [`SET LOCAL lock_timeout = '5s'`],
+        [`SELECT ${emailBannedSql('$1')} AS email, ${ipBannedSql('$2::text[]')} AS ip`, ['waiting@example.com', ['192.0.2.77']]],
+        [`INSERT INTO banned_emails (email_lower) VALUES ('waiting@example.com') ON CONFLICT DO NOTHING`],
+        [`INSERT INTO banned_ips (ip) VALUES ('192.0.2.77') ON CONFLICT DO NOTHING`],
+      );
+    await undo(backTo('AddressBansPerSanction1765384200000'));
+    // banned_emails' key is changed by then, banned_ips' waits for the reader: neither table held meanwhile.
+    expect(await migrateWhileRead('banned_ips', async () => expect(await signUpsAndBans()).toBe('done'))).toEqual(fromOn('AddressBansPerSanction1765384200000'));
+    // Undone the same way, and applied again while nothing waits: the keys as the migration leaves them.
+    const keys = () =>
+      t.sql(`SELECT conrelid::regclass::text AS t, conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid IN ('banned_emails'::regclass, 'banned_ips'::regclass) AND contype IN ('p', 'u') ORDER BY 1, 2`);
+    const applied = await keys();
+    await undo(backTo('AddressBansPerSanction1765384200000'));
+    try {
+      expect(await keys()).toEqual([
+        { t: 'banned_emails', conname: 'banned_emails_pkey', def: 'PRIMARY KEY (email_lower)' },
+        { t: 'banned_ips', conname: 'banned_ips_pkey', def: 'PRIMARY KEY (ip)' },
+      ]);
+    } finally {
+      await migrateDatabase(t.db.url);
+    }
+    expect(await keys()).toEqual(applied);
+    expect(applied.map((k) => k.conname)).toEqual(['banned_emails_ban_key', 'banned_ips_ban_key']);
+  });
+
   it('adds the bounce list, whose mark goes when the address changes, and takes it away again', async () => {
     const [user] = await t.sql(`INSERT INTO users (id, handle, email, display_name) VALUES (gen_random_uuid(), 'bouncer', 'bouncer@example.com', 'Bouncer') RETURNING id`);
     const bounce = () => t.sql(`UPDATE users SET email_bounced_at = now() WHERE id = $1`, [user.id]);
