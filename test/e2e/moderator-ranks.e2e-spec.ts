@@ -184,6 +184,10 @@ describe('moderation: moderators’ ranks hold whatever sanction stands', () => 
     const item = await itemOf('REPORTS', topic.id);
     expectError(await t.gql(CLAIM, { id: item }, { token: m1.token }), 'FORBIDDEN');
     expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT' } }, { token: m1.token }), 'FORBIDDEN');
+    // Told so before their unused input (an action, which a REJECT takes not) or another's claim, as a claim tells them.
+    expectOk(await t.gql(CLAIM, { id: item }, { token: m2.token }));
+    expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT', action: 'HIDE' } }, { token: m1.token }), 'FORBIDDEN');
+    expectError(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT' } }, { token: m1.token }), 'FORBIDDEN');
     expect(expectOk(await t.gql(RESOLVE, { input: { id: item, decision: 'REJECT' } }, { token: m2.token })).resolveReviewItem.status).toBe('REJECTED');
     // Nor does a moderator bring back what another hid of theirs.
     const MOD = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;

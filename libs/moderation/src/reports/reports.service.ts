@@ -547,9 +547,10 @@ export class ReportsService {
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
       const ban = await this.proposedBan(tx, moderator, item, input);
       if (item.kind === 'APPEAL') await this.judgeAppealDecider(tx, moderator, sanction);
+      // Reports on the moderator's own content: FORBIDDEN before their unused input or another's claim, as `claim` says it first.
+      await this.assertNotOffender(tx, moderator, item);
       refuseUnusedInput(item, input, post, ban?.standing ?? false);
       this.assertUnclaimedByOthers(moderator, item);
-      await this.assertNotOffender(tx, moderator, item);
       const { item: status, reports: reportStatus } = OUTCOMES[input.decision];
       let action = 'none';
       // What the decision did to the post, as data (`ContentOutcome`): readers match on it, never on `action`'s wording.
