@@ -5,6 +5,7 @@ import { emailBannedSql } from '../../libs/identity/src/auth/address-bans';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
+import { ReportsService } from '../../libs/moderation/src/reports/reports.service';
 import { GroupMemberships } from '../../libs/identity/src/groups/group-memberships';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { gateCalls } from '../support/gates';
@@ -132,8 +133,12 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(expectOk(approved).resolveReviewItem.history.at(-1).action).toContain('already banned');
     }));
 
-  it('never deadlocks an admin approving a proposed ban with the ladder of another space proposing one at once: both take the member’s sanction lock before the proposal’s item', () =>
+  it.each([
+    ['an admin', false],
+    ['a global moderator made an admin after the request read their session (its session says no admin)', true],
+  ])('never deadlocks %s approving a proposed ban with the ladder of another space proposing one at once: both take the member’s sanction lock before the proposal’s item', (_who, promoted) =>
     withBanProposal(async (offender, proposal) => {
+      const decider = promoted ? await makeUser(t, { role: 'MODERATOR' }) : admin;
       // Another space whose ladder proposes a ban at the first violation, and the offender's violation there, reported.
       const s2 = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
       await t.sql(`UPDATE spaces SET moderation = '{"escalation": [{"violations": 1, "action": "PROPOSE_BAN"}]}' WHERE id = $1`, [s2.id]);
@@ -148,8 +153,15 @@ describe('moderation: the escalation ladder and appeals', () => {
       const judging = gateCalls(t.get(SanctionsService), 'judge', (_tx: unknown, _m: unknown, input: { userId: string }) => input.userId === offender.id);
       let deciding: Promise<GqlResult> | undefined;
       let climbing: Promise<GqlResult> | undefined;
+      // Made an admin once the request has read its session, before its decision reads them again.
+      const reading = gateCalls(t.get(ReportsService), 'handledItem', (_tx: unknown, viewer: { id: string }) => promoted && viewer.id === decider.id);
       try {
-        deciding = t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: admin.token });
+        deciding = t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: decider.token });
+        if (promoted) {
+          await reading.begun;
+          await t.sql(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [decider.id]);
+          reading.open();
+        }
         await judging.begun;
         climbing = t.gql(RESOLVE, { input: { id: item.id, decision: 'APPROVE', action: 'NONE' } }, { token: mod.token });
         expect(await doneOrWaiting(t, climbing, 1, await gateHolder(judging))).toBe('waiting');
@@ -157,6 +169,7 @@ describe('moderation: the escalation ladder and appeals', () => {
         expect(expectOk(await deciding).resolveReviewItem.history.at(-1).action).toContain('banned');
         expectOk(await climbing);
       } finally {
+        reading.restore();
         judging.restore();
         deadlocks.restore();
         await Promise.allSettled([deciding, climbing]);

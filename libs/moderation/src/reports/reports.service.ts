@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import DataLoader from 'dataloader';
 import { DataSource } from 'typeorm';
 import { AccessLevel, ContentView, LEVEL_RANK } from '../../../access/src/access-level';
-import { sanctionLockSql } from '../../../access/src/sanction-lock';
 import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
@@ -97,14 +96,18 @@ interface ProposedBan {
   standing: boolean;
 }
 
-/** An appeal's sanction as `lockTarget` holds it (FOR UPDATE), which its decision reads. */
-interface HeldSanction {
-  id: string;
+/** What of an appeal's sanction judges who may decide the appeal (`judgeAppealDecider`). */
+interface AppealedSanction {
   user_id: string;
   issued_by: string | null;
   triggered_by: string | null;
-  kind: string;
   space_id: string | null;
+}
+
+/** An appeal's sanction as `lockTarget` holds it (FOR UPDATE), which its decision reads. */
+interface HeldSanction extends AppealedSanction {
+  id: string;
+  kind: string;
   lifted: boolean;
 }
 
@@ -504,14 +507,8 @@ export class ReportsService {
       // A claim keeps others off the item: only who may decide it may hold it.
       if (item.kind === 'BAN_PROPOSAL' && !moderator.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
       if (item.kind === 'APPEAL') {
-        const sanction = await tx.one<{ user_id: string; space_id: string | null; issued_by: string | null; triggered_by: string | null }>(
-          `SELECT user_id, space_id, issued_by, triggered_by FROM sanctions WHERE id = $1`,
-          [item.target_id],
-        );
-        if (sanction) {
-          assertNotSanctioner(moderator, sanction);
-          await this.sanctions.assertMayDecideAppeal(tx, moderator, sanction);
-        }
+        const sanction = await tx.one<AppealedSanction>(`SELECT user_id, space_id, issued_by, triggered_by FROM sanctions WHERE id = $1`, [item.target_id]);
+        if (sanction) await this.judgeAppealDecider(tx, moderator, sanction);
       }
       await this.assertNotOffender(tx, moderator, item);
       this.assertUnclaimedByOthers(moderator, item);
@@ -768,9 +765,10 @@ export class ReportsService {
    * Appeals are decided by a moderator other than the one who issued the sanction or, for an
    * automatic one, whose decision triggered it, and who could lift it (FORBIDDEN). Judged before
    * anything else of the decision (its unused input, another's claim): one who may not decide the
-   * appeal is told so first, as `claim` tells them, and as a ban proposal's non-admin is told.
+   * appeal is told so first, as a ban proposal's non-admin is told. `claim` judges the claimer by it
+   * too (a sanction not found there is left to the decision).
    */
-  private async judgeAppealDecider(tx: Tx, moderator: Viewer, sanction: HeldSanction | undefined): Promise<void> {
+  private async judgeAppealDecider(tx: Tx, moderator: Viewer, sanction: AppealedSanction | undefined): Promise<void> {
     // Held and read before the item (`lockTarget`): the sanction before its appeal's item, as a
     // lift takes them. Held FOR UPDATE since, it is as read there (it was read here a second time).
     if (!sanction) throw AppError.notFound('Sanction not found');
@@ -852,17 +850,18 @@ export class ReportsService {
    * post or topic's post with its topic (null for other targets, or a post gone), as read under
    * their locks, which keep them as read until the decision commits (the post locked; a move
    * of its topic takes the topic FOR UPDATE, which waits for its hold). A ban proposal's APPROVE
-   * by an admin (as the request's session has them; `proposedBan` judges again) first takes its
-   * member's sanction lock (`sanctionLockSql`), which its ban takes (`SanctionsService.judge`): the
+   * by anyone who may handle the item first takes its member's sanction lock
+   * (`SanctionsService.holdOffAdminChanges`), which its ban takes (`SanctionsService.judge`): the
    * escalation ladder takes that lock and then opens the proposal (`ReviewItems.open`, writing a
    * pending one's row), so a decision holding the proposal's item while it waited for the lock,
-   * held by a ladder of another space waiting for the item, deadlocked.
+   * held by a ladder of another space waiting for the item, deadlocked. Whether the decider is an
+   * admin is not asked here: the request's session may say no of one made an admin since, whose
+   * decision then took the lock after the item; `proposedBan` refuses a non-admin (FORBIDDEN) right
+   * after the item is held, so their lock is held no longer than that.
    */
   private async lockTarget(tx: Tx, viewer: Viewer, id: string, decision: ReviewDecision): Promise<{ sanction: HeldSanction | undefined; post: ModerationTarget | null }> {
     const target = await this.handledItem(tx, viewer, id);
-    if (target.kind === 'BAN_PROPOSAL' && decision === ReviewDecision.APPROVE && viewer.isAdmin) {
-      await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [target.target_id]);
-    }
+    if (target.kind === 'BAN_PROPOSAL' && decision === ReviewDecision.APPROVE) await this.sanctions.holdOffAdminChanges(tx, target.target_id);
     const post = target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC ? await this.moderationTarget(tx, target) : null;
     if (target.target_type !== ReportTargetType.SANCTION) return { sanction: undefined, post };
     const sanction = await tx.one<HeldSanction>(

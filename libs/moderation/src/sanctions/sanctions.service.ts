@@ -214,8 +214,13 @@ export class SanctionsService {
    * space and then this, never the other way round, and a sanction holds no space but `FOR KEY
    * SHARE`, which lets the change by. A decision that gives a sanction may then uphold the post's
    * other items, taking the ladder's lock after this one, as the ladder itself does.
+   *
+   * The exception: a ban proposal's APPROVE takes it first of all (`ReportsService.lockTarget`,
+   * before the proposal's item, the member's row and the judgement; `judge` takes it again, held
+   * already), as the ladder, which takes it and then opens the proposal, does: taken after the
+   * item, it deadlocked with a ladder of another space. It holds no space there either.
    */
-  private async holdOffAdminChanges(tx: Tx, userId: string): Promise<void> {
+  async holdOffAdminChanges(tx: Tx, userId: string): Promise<void> {
     await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [userId]);
   }
 
