@@ -51,6 +51,25 @@ describe('CoreModule.forRoot', () => {
     expect(CoreModule.forRoot({ config, databaseUrl, settings: [{ provide: limits, useValue: { limit: 2 } }] }).exports).toContain(limits);
   });
 
+  it('refuses a setting that is not exactly { provide, useValue } (a useClass, useFactory, useExisting or any other key cast in with `as`): Nest would take it unchecked', () => {
+    const token = settingsToken<{ limit: number }>('Example');
+    const databaseUrl = 'postgres://nowhere/none';
+    const odd: object[] = [
+      { provide: token, useValue: { limit: 1 }, useClass: class Other {} },
+      { provide: token, useValue: { limit: 1 }, useFactory: () => ({ limit: 2 }) },
+      { provide: token, useFactory: () => ({ limit: 2 }) },
+      { provide: token, useClass: class Other {} },
+      { provide: token, useExisting: AppConfig },
+      { provide: token, useValue: { limit: 1 }, scope: 2 },
+      { provide: token },
+    ];
+    for (const setting of odd) {
+      expect(() => CoreModule.forRoot({ config, databaseUrl, settings: [setting as never] })).toThrow(/exactly \{ provide, useValue \}/);
+    }
+    // The same token given its value alone is taken.
+    expect(CoreModule.forRoot({ config, databaseUrl, settings: [{ provide: token, useValue: { limit: 1 } }] }).exports).toContain(token);
+  });
+
   it('provides and exports a settings token given its value', () => {
     const token = settingsToken<{ limit: number }>('Example');
     const value = { limit: 1 };

@@ -48,11 +48,15 @@ export class CoreModule {
   }
 
   static forRoot<S extends readonly unknown[] = readonly []>(opts: CoreOptions<S>): DynamicModule {
-    // Values are checked against their tokens at compile time (`Settings`); here, whatever reached it (an `as`), that each token is one.
-    // The given providers pass through as they are.
+    // Values are checked against their tokens at compile time (`Settings`); here, whatever reached it (an `as`), that each
+    // setting is exactly { provide, useValue } (a useClass or useFactory beside them would reach Nest unchecked, and win) and its
+    // token is one. The given providers then pass through as they are.
     const settings: readonly ValueProvider[] = opts.settings ?? [];
-    for (const { provide } of settings) {
-      if (!isSettingsToken(provide)) throw new Error(`CoreOptions.settings provides settings tokens only (settingsToken), not ${String(provide)}`);
+    for (const setting of settings) {
+      if (!isValueProviderOnly(setting)) {
+        throw new Error(`CoreOptions.settings takes exactly { provide, useValue } for each setting, not ${describeKeys(setting)}`);
+      }
+      if (!isSettingsToken(setting.provide)) throw new Error(`CoreOptions.settings provides settings tokens only (settingsToken), not ${String(setting.provide)}`);
     }
     return {
       module: CoreModule,
@@ -88,4 +92,15 @@ export class CoreModule {
       exports: [AppConfig, QueryCounter, PgListener, EventBus, UnitOfWork, OutboxHandlers, OutboxWorker, RateLimiter, JobScheduler, AuditLog, SignedTokens, ...settings.map((p) => p.provide)],
     };
   }
+}
+
+/** Whether `p` is a plain object whose own keys are `provide` and `useValue`, and no other. */
+function isValueProviderOnly(p: unknown): p is ValueProvider {
+  if (typeof p !== 'object' || p === null) return false;
+  const keys = Reflect.ownKeys(p);
+  return keys.length === 2 && keys.includes('provide') && keys.includes('useValue');
+}
+
+function describeKeys(p: unknown): string {
+  return typeof p === 'object' && p !== null ? `an object with keys ${Reflect.ownKeys(p).map(String).join(', ') || '(none)'}` : `a ${typeof p}`;
 }
