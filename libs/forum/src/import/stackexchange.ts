@@ -858,17 +858,12 @@ class StackExchangeImport {
       const erasedElsewhere = await this.erasedElsewhere(fresh);
       if (erasedElsewhere.length) {
         // A link another run of this source claimed meanwhile is as this run would have made it.
-        const linkedNow = await this.query(
-          `INSERT INTO import_links (source, kind, external_id, local_id, digest, dump_identity)
-           SELECT $1, 'user', r.ext, r.id, $3, r.identity FROM jsonb_to_recordset($2::jsonb) AS r(ext text, id uuid, identity text) ORDER BY r.ext COLLATE "C"
-           ON CONFLICT DO NOTHING
-           RETURNING external_id`,
-          [this.source, JSON.stringify(erasedElsewhere), ERASED_IMPORT_DIGEST],
-        );
-        batch.tally.erasedUsers += linkedNow.length;
-        batch.tally.users.unchanged += erasedElsewhere.length - linkedNow.length;
+        const linkedNow = await this.claimUserLinks(erasedElsewhere, ERASED_IMPORT_DIGEST);
+        batch.tally.erasedUsers += linkedNow.size;
+        batch.tally.users.unchanged += erasedElsewhere.length - linkedNow.size;
       }
-      const toMake = fresh.filter((u) => !erasedElsewhere.some((e) => e.ext === u.ext));
+      const linkedToErased = new Set(erasedElsewhere.map((e) => e.ext));
+      const toMake = fresh.filter((u) => !linkedToErased.has(u.ext));
       if (toMake.length) {
         const created = toMake.map((u) => ({
           id: newId(),
@@ -916,6 +911,26 @@ class StackExchangeImport {
     return identities.filter((u) => found.has(u.identity)).map((u) => ({ ext: u.ext, id: found.get(u.identity)!, identity: u.identity }));
   }
 
+  /**
+   * Claims this source's user links for `links` (external id → local account, with its dump
+   * identity), in external id order (so two runs at once wait for each other in one order),
+   * `ON CONFLICT DO NOTHING`: returns the external ids this run claimed, leaving a link another
+   * run holds as it is (as this run would have made it, or waiting for it until it commits or
+   * rolls back). `digest`: ERASED_IMPORT_DIGEST for a link to an account anonymised under another
+   * source name (`erasedElsewhere`); null for a placeholder's, its digest stored with the batch's
+   * (`rememberDigests`). One statement.
+   */
+  private async claimUserLinks(links: Array<{ ext: string; id: string; identity: string | null }>, digest: string | null): Promise<Set<string>> {
+    const claimed = await this.query<{ external_id: string }>(
+      `INSERT INTO import_links (source, kind, external_id, local_id, digest, dump_identity)
+       SELECT $1, 'user', r.ext, r.id, $3, r.identity FROM jsonb_to_recordset($2::jsonb) AS r(ext text, id uuid, identity text) ORDER BY r.ext COLLATE "C"
+       ON CONFLICT DO NOTHING
+       RETURNING external_id`,
+      [this.source, JSON.stringify(links.map(({ ext, id, identity }) => ({ ext, id, identity }))), digest],
+    );
+    return new Set(claimed.map((r) => r.external_id));
+  }
+
   /** The first free handle of each candidate list (free in the database and within the batch). */
   private async pickHandles(candidates: string[][]): Promise<string[]> {
     const all = [...new Set(candidates.flat())];
@@ -953,16 +968,9 @@ class StackExchangeImport {
   private async insertPlaceholders(
     users: Array<{ id: string; ext: string; identity?: string | null; candidates: string[]; name: string; created_at: Date | null } & Partial<DumpProfile>>,
   ): Promise<Array<string | null>> {
-    const claimed = new Set(
-      (
-        await this.query<{ external_id: string }>(
-          `INSERT INTO import_links (source, kind, external_id, local_id, dump_identity)
-           SELECT $1, 'user', r.ext, r.id, r.identity FROM jsonb_to_recordset($2::jsonb) AS r(ext text, id uuid, identity text) ORDER BY r.ext COLLATE "C"
-           ON CONFLICT DO NOTHING
-           RETURNING external_id`,
-          [this.source, JSON.stringify(users.map((u) => ({ ext: u.ext, id: u.id, identity: u.identity ?? null })))],
-        )
-      ).map((r) => r.external_id),
+    const claimed = await this.claimUserLinks(
+      users.map((u) => ({ ext: u.ext, id: u.id, identity: u.identity ?? null })),
+      null,
     );
     const mine = users.filter((u) => claimed.has(u.ext));
     const handles = new Map<string, string>();
