@@ -35,6 +35,7 @@ import { backfillAddressBans } from '../../migrations/1765384200000-address-bans
 import { emailBannedSql, ipBannedSql } from '../../libs/identity/src/auth/address-bans';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { AUDIT_LOCK, AuditLog, entryHash } from '../../libs/core/src/audit/audit-log';
+import { SYSTEM_LOG_LOCK, systemEntryHash } from '../../migrations/support/system-log';
 import { ERASED_IMPORT_DIGEST } from '../../libs/identity/src/users/erased-import-digest';
 import { MOVED_POSTS_NOTIFICATIONS } from '../../libs/forum/src/posts/post-moves.service';
 import { makeBoard, makeGroup, makeSpace, makeUser } from '../factories';
@@ -230,12 +231,64 @@ describe('migrations', () => {
     return ids;
   };
 
-  it('imports no application code into a migration, so each does what it did when written whatever becomes of the app (migrations/support alone may, for what must match it)', () => {
+  it('imports no application code into a migration or migrations/support, in any form, so each does what it did when written whatever becomes of the app', () => {
     const dir = path.join(__dirname, '../../migrations');
-    const importers = readdirSync(dir)
-      .filter((f) => f.endsWith('.ts') && /from '\.\.\/(libs|apps)\//.test(readFileSync(path.join(dir, f), 'utf8')))
-      .sort();
-    expect(importers).toEqual([]);
+    const files = (sub: string): string[] =>
+      readdirSync(path.join(dir, sub), { withFileTypes: true }).flatMap((d) =>
+        d.isDirectory() ? files(path.join(sub, d.name)) : d.name.endsWith('.ts') ? [path.join(sub, d.name)] : [],
+      );
+    const all = files('.');
+    expect(all).toEqual(expect.arrayContaining(['index.ts', 'support/system-log.ts', 'support/lock-wait.ts']));
+    const found = all.flatMap((f) => outsideImports(f, readFileSync(path.join(dir, f), 'utf8')).map((spec) => `${f}: ${spec}`)).sort();
+    // None: migrations/support/system-log.ts, which once imported AUDIT_LOCK and entryHash from libs/core, carries
+    // frozen copies, held to the app's by the test below. A support file allowed an import of the app's would be named here, with why.
+    expect(found).toEqual([]);
+  });
+
+  it("finds an import of the app's in every form, from a migration or a support file, and none of a package or another migration", () => {
+    const bad = [
+      `import { networkOf } from '../libs/core/src/network';`,
+      `import { networkOf } from "../libs/core/src/network";`,
+      `import { networkOf } from \`../libs/core/src/network\`;`,
+      `import '../apps/api/src/main';`,
+      `export { networkOf } from '../libs/core/src/network';`,
+      `import {\n  networkOf,\n} from\n  '../libs/core/src/network';`,
+      `const { networkOf } = require('../libs/core/src/network');`,
+      `const { networkOf } = require( "../libs/core/src/network" );`,
+      `const { networkOf } = await import('../libs/core/src/network');`,
+      `const { networkOf } = await import ("../apps/cli/src/main");`,
+      `import type { AppConfig } from '../libs/core/src/config/config';`,
+    ];
+    for (const line of bad) expect([line, outsideImports('1765000000000-planted.ts', line)]).toEqual([line, [expect.stringMatching(/^\.\.\/(libs|apps)\//)]]);
+    // From a support file, one level further down.
+    expect(outsideImports('support/planted.ts', `import { AUDIT_LOCK } from '../../libs/core/src/audit/audit-log';`)).toEqual(['../../libs/core/src/audit/audit-log']);
+    expect(outsideImports('support/planted.ts', `const x = require("../../libs/core/src/ids");`)).toEqual(['../../libs/core/src/ids']);
+    // A package, a builtin, another migration or support file: none is the app's.
+    const fine = [
+      `import { QueryRunner } from 'typeorm';`,
+      `import { createHash } from 'node:crypto';`,
+      `import stringify from "safe-stable-stringify";`,
+      `import { alterGivingWay } from './support/lock-wait';`,
+      `import { SEALED } from './1765335600000-moderation-log-sealed';`,
+    ];
+    for (const line of fine) expect([line, outsideImports('1765000000000-planted.ts', line)]).toEqual([line, []]);
+    expect(outsideImports('support/planted.ts', `import { alterGivingWay } from './lock-wait';`)).toEqual([]);
+    // A bare path that is no installed package (a path alias, say) counts as the app's too.
+    expect(outsideImports('1765000000000-planted.ts', `import { newId } from 'libs/core/src/ids';`)).toEqual(['libs/core/src/ids']);
+  });
+
+  it("holds migrations/support/system-log.ts' frozen copies of the moderation log's lock and hash to the app's, so its entries chain as audit:verify checks them", () => {
+    expect(SYSTEM_LOG_LOCK).toBe(AUDIT_LOCK);
+    const rows = [
+      { at: new Date('2026-12-06T10:00:00.123Z'), actor_id: null, action: 'user.role_change', target_type: 'user', target_id: newId(), space_id: null, reason: 'deleted account', before: { role: 'ADMIN' }, after: { role: 'MEMBER' } },
+      { at: new Date(0), actor_id: newId(), action: 'post.hide', target_type: 'post', target_id: null, space_id: newId(), reason: null, before: null, after: { z: [1, 'é', { b: 2, a: null }], a: 'ü\u0308' } },
+      { at: new Date('2030-01-01T00:00:00Z'), actor_id: null, action: 'x', target_type: 'y', target_id: null, space_id: null, reason: '', before: undefined, after: undefined },
+    ];
+    let prev: string | null = null;
+    for (const row of rows) {
+      expect(systemEntryHash(prev, row)).toBe(entryHash(prev, row));
+      prev = entryHash(prev, row);
+    }
   });
 
   it('undo to nothing on a populated database and apply again to the same schema', async () => {
@@ -1871,3 +1924,30 @@ describe('migrations', () => {
     expect(await t.sql(`SELECT count(*)::int AS n FROM migrations WHERE name = 'SearchTermsTypoKeysFirstLetter1765134000000'`)).toEqual([{ n: 1 }]);
   }, 180_000);
 });
+
+/** Packages a migration may import (package.json's), and Node's own modules. */
+const PACKAGES = new Set(
+  (({ dependencies, devDependencies }) => Object.keys({ ...dependencies, ...devDependencies }))(JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8'))),
+);
+
+/**
+ * What `source` (the file `file`, a path under migrations/) imports from outside migrations/: every
+ * specifier of an `import … from`, `export … from`, bare `import '…'`, `require(…)` or `import(…)`, in
+ * any quotes, resolved against the file's folder, that leaves migrations/, or a bare one that names no
+ * package (a path alias to the app, say).
+ */
+function outsideImports(file: string, source: string): string[] {
+  // A statement's (at a line's start, up to its `from` with no string or `;` between: not SQL's FROM "table", not prose), or a call's.
+  const specifier = /^\s*(?:(?:import|export)\b[^;'"`]*?\bfrom\s*|import\s*)(['"`])([^'"`\n]+)\1|\b(?:require|import)\s*\(\s*(['"`])([^'"`\n]+)\3/gm;
+  const found: string[] = [];
+  for (const m of source.matchAll(specifier)) {
+    const spec = m[2] ?? m[4];
+    if (spec.startsWith('.')) {
+      const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(file), spec));
+      if (resolved === '..' || resolved.startsWith('../')) found.push(spec);
+    } else if (!spec.startsWith('node:') && !PACKAGES.has(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0])) {
+      found.push(spec);
+    }
+  }
+  return found;
+}
