@@ -177,6 +177,22 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(deadlocks.count).toBe(0);
     }));
 
+  it('proposes no ban of a member banned site-wide already: the ladder reads the standing ban under the sanction lock it holds, and logs the skipped step', async () => {
+    await t.sql(`UPDATE spaces SET moderation = '{"escalation": [{"violations": 1, "action": "PROPOSE_BAN"}]}' WHERE id = $1`, [space.id]);
+    try {
+      const offender = await makeUser(t);
+      const topic = await createTopic(t, offender.token, board);
+      expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: offender.id, kind: 'BAN', reason: 'Raid' } }, { token: admin.token }));
+      const upheld = await uphold(topic.id, await makeUser(t, { trustLevel: 1 }));
+      expect(upheld.history.at(-1).action).toContain('escalation: skipped: banned site-wide already');
+      expect(await t.sql(`SELECT id FROM review_items WHERE kind = 'BAN_PROPOSAL' AND target_id = $1`, [offender.id])).toEqual([]);
+      const log = (await t.sql(`SELECT action, reason FROM moderation_log WHERE target_id = $1 AND action LIKE 'escalation.%' ORDER BY id`, [offender.id]));
+      expect(log).toEqual([{ action: 'escalation.skipped', reason: 'Escalation: 1 upheld violations in 90 days; banned site-wide already' }]);
+    } finally {
+      await t.sql(`UPDATE spaces SET moderation = '{}' WHERE id = $1`, [space.id]);
+    }
+  });
+
   it('approves a proposed ban only as sanctionUser would give it: not once its member became an admin', () =>
     withBanProposal(async (offender, proposal) => {
       expect(proposal).toBeDefined();

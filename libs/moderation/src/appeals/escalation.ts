@@ -86,6 +86,13 @@ export class Escalation {
       return 'skipped: the user moderates';
     }
     if (step.action === 'PROPOSE_BAN') {
+      // No proposal to ban a member banned site-wide already: read under the member's sanction
+      // lock taken above (a statement after it, seeing a ban committed while it was waited for),
+      // the lock a ban (sanctionUser, a proposal's APPROVE) is given under.
+      if (await this.sanctions.bannedSiteWide(tx, offenderId)) {
+        await this.audit.append(tx, { actorId: null, action: 'escalation.skipped', targetType: 'user', targetId: offenderId, spaceId, reason: `${reason}; banned site-wide already` });
+        return 'skipped: banned site-wide already';
+      }
       await this.reviewItems.open(tx, { spaceId: null, targetType: ReportTargetType.USER, targetId: offenderId, kind: 'BAN_PROPOSAL', actorId: null, action: 'ban proposed', note: reason });
       await this.audit.append(tx, { actorId: null, action: 'escalation.propose_ban', targetType: 'user', targetId: offenderId, spaceId, reason });
       return 'ban proposed';

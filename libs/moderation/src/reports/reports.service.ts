@@ -813,11 +813,7 @@ export class ReportsService {
     const ban = Object.assign(new SanctionInput(), { userId: item.target_id, kind: SanctionKind.BAN, reason: input.reason ?? 'Ban after repeated upheld violations' });
     await this.sanctions.judge(tx, moderator, ban);
     // A statement after the lock's: its snapshot, taken as it starts, sees a ban committed while the lock was waited for.
-    const [standing] = await tx.query(
-      `SELECT 1 FROM sanctions WHERE user_id = $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
-      [item.target_id],
-    );
-    return { ban, standing: !!standing };
+    return { ban, standing: await this.sanctions.bannedSiteWide(tx, item.target_id) };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
-import { AccessService } from '../../../access/src/access.service';
+import { AccessService, SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { Queryable, rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { networkOf } from '../../../core/src/http/client-address';
@@ -134,6 +134,17 @@ export class SanctionsService {
     if ((input.banEmail || input.banIp) && (input.kind !== SanctionKind.BAN || (input.spaceId ?? null) !== null)) {
       throw AppError.badField(input.banEmail ? 'banEmail' : 'banIp', 'applies to site-wide bans only');
     }
+  }
+
+  /**
+   * Whether `userId` stands banned site-wide (a ban in force, `SANCTION_IN_FORCE`). Read by a
+   * caller holding the member's sanction lock, in a statement after the lock's (its snapshot sees
+   * a ban committed while the lock was waited for): a ban proposal's APPROVE, which bans no one
+   * twice, and the escalation ladder, which proposes no ban of one banned already.
+   */
+  async bannedSiteWide(tx: Tx, userId: string): Promise<boolean> {
+    const [standing] = await tx.query(`SELECT 1 FROM sanctions sa WHERE sa.user_id = $1 AND sa.kind = 'BAN' AND sa.space_id IS NULL AND ${SANCTION_IN_FORCE}`, [userId]);
+    return !!standing;
   }
 
   /**
