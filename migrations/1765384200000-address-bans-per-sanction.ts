@@ -27,7 +27,8 @@ export const ADDRESS_BANS_BATCH = 500;
  * address was erased since (its deletion; then only its other bans' rows tell) or sessions pruned
  * (their networks are not known). A ban whose entry says neither, or with no entry, is left as it
  * is. Standing bans are read in batches of `ADDRESS_BANS_BATCH` by id; each row added once, so it
- * may run again.
+ * may run again. Each INSERT writes rows only for the bans still in force as it runs (`STILL_STANDING`):
+ * outside a transaction, a ban lifted after its batch was read gets none.
  *
  * Down keeps one row per address, the one of no ban if any, else the oldest, and the address alone
  * the key again: a lift then frees the address whatever other ban of it stands, as before.
@@ -103,13 +104,24 @@ function sessionNetwork(address: string): string {
   return `${new ipaddr.IPv6([...words, 0, 0, 0, 0]).toString()}/64`;
 }
 
+/** A sanction not lifted and not run out, as the app's `SANCTION_IN_FORCE` says when this was written (a copy frozen here). */
+const IN_FORCE = `lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
+
+/**
+ * The bans `$1` still in force as the backfill's INSERT writes their rows, read in that statement
+ * and held `FOR SHARE` until it ends: a ban lifted since the backfill read it standing gets no rows
+ * (they would keep the address of a lifted ban), and a lift committing meanwhile is waited for (its
+ * row re-read, lifted: left out), or waits for the INSERT and then deletes the rows it wrote.
+ */
+const STILL_STANDING = `WITH live AS (SELECT id, user_id, created_at FROM sanctions WHERE id = ANY($1::uuid[]) AND ${IN_FORCE} FOR SHARE)`;
+
 /** The backfill (see the migration), `batch` standing bans at a time. */
 export async function backfillAddressBans(q: QueryRunner, batch = ADDRESS_BANS_BATCH): Promise<void> {
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const standing: Array<{ id: string }> = await q.query(
       `SELECT id FROM sanctions
-        WHERE id > $1 AND kind = 'BAN' AND space_id IS NULL AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+        WHERE id > $1 AND kind = 'BAN' AND space_id IS NULL AND ${IN_FORCE}
         ORDER BY id LIMIT $2`,
       [after, batch],
     );
@@ -125,13 +137,14 @@ export async function backfillAddressBans(q: QueryRunner, batch = ADDRESS_BANS_B
     const emailBans = bans.filter((b) => b.ban_email).map((b) => b.id);
     if (emailBans.length) {
       await q.query(
-        `INSERT INTO banned_emails (email_lower, sanction_id, created_at)
+        `${STILL_STANDING}
+         INSERT INTO banned_emails (email_lower, sanction_id, created_at)
          SELECT DISTINCT e.email_lower, s.id, s.created_at
-           FROM sanctions s
+           FROM live s
            JOIN banned_emails e ON e.sanction_id <> s.id
             AND (e.email_lower = (SELECT lower(u.email) FROM users u WHERE u.id = s.user_id)
                  OR e.sanction_id IN (SELECT o.id FROM sanctions o WHERE o.user_id = s.user_id))
-          WHERE s.id = ANY($1::uuid[]) AND NOT EXISTS (SELECT 1 FROM banned_emails own WHERE own.sanction_id = s.id)
+          WHERE NOT EXISTS (SELECT 1 FROM banned_emails own WHERE own.sanction_id = s.id)
          ON CONFLICT DO NOTHING`,
         [emailBans],
       );
@@ -144,13 +157,13 @@ export async function backfillAddressBans(q: QueryRunner, batch = ADDRESS_BANS_B
       );
       const pairs = ipBans.flatMap((b) => used.filter((u) => u.user_id === b.user_id).flatMap((u) => [[b.id, u.ip], [b.id, sessionNetwork(u.ip)]]));
       await q.query(
-        `INSERT INTO banned_ips (ip, sanction_id, created_at)
+        `${STILL_STANDING}
+         INSERT INTO banned_ips (ip, sanction_id, created_at)
          SELECT DISTINCT b.ip, s.id, s.created_at
-           FROM sanctions s
+           FROM live s
            JOIN banned_ips b ON b.sanction_id <> s.id
             AND (b.sanction_id IN (SELECT o.id FROM sanctions o WHERE o.user_id = s.user_id)
                  OR (s.id, b.ip) IN (SELECT * FROM unnest($2::uuid[], $3::text[])))
-          WHERE s.id = ANY($1::uuid[])
          ON CONFLICT DO NOTHING`,
         [ipBans.map((b) => b.id), pairs.map((p) => p[0]), pairs.map((p) => p[1])],
       );

@@ -429,6 +429,38 @@ describe('migrations', () => {
     expect(await banned()).toEqual({ email: false, ip: false });
   });
 
+  it('writes no address rows for a ban lifted after the backfill read it standing: its INSERT re-checks the ban is in force (migration 1765384200000)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const member = await makeUser(t);
+    await t.sql(`UPDATE sessions SET ip = '2001:db8:78:1::5' WHERE user_id = $1`, [member.id]);
+    const ban = async () =>
+      expectOk(await t.gql(`mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true, banIp: true } }, { token: admin.token })).sanctionUser.id as string;
+    await ban();
+    const second = await ban();
+    // As releases before it left a second ban of the same addresses: no rows of its own.
+    await t.sql(`WITH e AS (DELETE FROM banned_emails WHERE sanction_id = $1) DELETE FROM banned_ips WHERE sanction_id = $1`, [second]);
+    const runner = t.ds.createQueryRunner();
+    // The second ban lifted once the backfill has read it standing (and its log entry), before its INSERTs.
+    let lifted = false;
+    const liftingRunner = Object.assign(Object.create(runner), {
+      query: async (sql: string, params?: unknown[]) => {
+        const result = await runner.query(sql, params);
+        if (!lifted && sql.includes('moderation_log') && (params?.[0] as string[]).includes(second)) {
+          lifted = true;
+          expectOk(await t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: second }, { token: admin.token }));
+        }
+        return result;
+      },
+    });
+    try {
+      await backfillAddressBans(liftingRunner);
+    } finally {
+      await runner.release();
+    }
+    expect(lifted).toBe(true);
+    expect(await t.sql(`SELECT email_lower AS address FROM banned_emails WHERE sanction_id = $1 UNION ALL SELECT ip FROM banned_ips WHERE sanction_id = $1`, [second])).toEqual([]);
+  });
+
   it('changes the banned addresses’ keys a table at a time, giving way to the sign-ups and bans queued behind each wait, and none held through the other’s wait or the backfill (migration 1765384200000)', async () => {
     /** A sign-up's check and a ban's row of each table as they come while the migration waits: done, not held until the reader ends. */
     const signUpsAndBans = () =>
