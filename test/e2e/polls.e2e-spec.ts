@@ -7,7 +7,7 @@ import { PollsRepository } from '../../libs/forum/src/polls/polls.repository';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
-import { fullVersion, newsVersion } from '../../libs/realtime/src/pushed-versions';
+import { fullVersion, newsVersion } from '../../libs/core/src/news-versions';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply, setPostState } from '../factories/forum';
 import { draftArticle } from '../factories/knowledge';

@@ -11,7 +11,8 @@ import { AccessChangeType, changesAccess, isAccessChangeType, isLiveEventType, L
 import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
-import { fullVersion, newsVersion, PushedVersions } from './pushed-versions';
+import { fullVersion, newsVersion } from '../../core/src/news-versions';
+import { PushedVersions } from './pushed-versions';
 import type { Server, Socket } from 'socket.io';
 import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';

@@ -1,4 +1,5 @@
-import { fullVersion, newsVersion, PushedVersions } from './pushed-versions';
+import { fullVersion, newsVersion } from '../../core/src/news-versions';
+import { PushedVersions } from './pushed-versions';
 
 describe('PushedVersions', () => {
   it('admits newer and equal versions of a key, refuses older ones, and keeps keys apart', () => {

@@ -1,6 +1,3 @@
-// The scale of a thing's versions, in core: Post.poll's answer (forum) carries them as the pushes do.
-export { fullVersion, NEWS_STEP, newsVersion } from '../../core/src/news-versions';
-
 /**
  * The newest version of each entity's state this process has pushed, per audience (a poll's
  * counts and its count-free news are told apart: they go to different sockets).
