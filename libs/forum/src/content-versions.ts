@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { WarningThrottle } from '../../core/src/warning-throttle';
 
 /** How much of `content_versions` used makes the hourly check warn (a percentage of its values). */
 export const CONTENT_VERSIONS_WARN_PERCENT = 75;
@@ -47,8 +48,10 @@ export function contentVersionsWarning(u: ContentVersionsUse): string | undefine
 @Injectable()
 export class ContentVersionsUsage {
   private readonly log = new Logger('ContentVersions');
-  /** The step last warned of (a multiple of CONTENT_VERSIONS_WARN_STEP_PERCENT) and when; undefined below the threshold. */
-  private warned: { step: number; at: number } | undefined;
+  /** The step last warned of (a multiple of CONTENT_VERSIONS_WARN_STEP_PERCENT); undefined below the threshold. */
+  private warnedStep: number | undefined;
+  /** A warning a day at most (CONTENT_VERSIONS_REWARN_MS), but for a step above `warnedStep`. */
+  private readonly warnings = new WarningThrottle(CONTENT_VERSIONS_REWARN_MS);
 
   constructor(private readonly ds: DataSource) {}
 
@@ -77,14 +80,14 @@ export class ContentVersionsUsage {
     const use = await this.read();
     const warning = contentVersionsWarning(use);
     if (!warning) {
-      this.warned = undefined;
+      this.warnedStep = undefined;
+      this.warnings.reset();
       return use;
     }
     const step = Math.floor(use.percent / CONTENT_VERSIONS_WARN_STEP_PERCENT) * CONTENT_VERSIONS_WARN_STEP_PERCENT;
-    const last = this.warned;
-    if (last && step <= last.step && now - last.at < CONTENT_VERSIONS_REWARN_MS) return use;
+    if (!this.warnings.take(now, this.warnedStep === undefined || step > this.warnedStep)) return use;
     this.log.warn({ contentVersions: use }, `${describeContentVersionsUse(use)}: ${warning}`);
-    this.warned = { step, at: now };
+    this.warnedStep = step;
     return use;
   }
 }

@@ -1,6 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, PoolConfig } from 'pg';
 import { DataSource } from 'typeorm';
+import { WarningThrottle } from '../warning-throttle';
 
 /** How /health's own connection names itself to the server (pg_stat_activity). */
 export const HEALTH_APPLICATION_NAME = 'parvis-health';
@@ -33,11 +34,11 @@ type Reason = { code?: string; message: string };
 type Found = { up: true } | { up: false; since: number; announced: boolean };
 
 /**
- * Since the last warning: when it was logged, the reasons logged since (its own first), the reason logged last, and what was
- * not logged: the outages never announced (each counted at its end) and the failed checks no line told of (those of an
- * outage not announced yet, and those whose reason went unlogged past HEALTH_REASON_CHANGES_MAX).
+ * Since the last warning: the reasons logged since (its own first), the reason logged last, and what was not logged: the
+ * outages never announced (each counted at its end) and the failed checks no line told of (those of an outage not announced
+ * yet, and those whose reason went unlogged past HEALTH_REASON_CHANGES_MAX).
  */
-type Told = { at: number; reasons: Set<string>; lastLoggedReason: Reason; unlogged: Unlogged };
+type Told = { reasons: Set<string>; lastLoggedReason: Reason; unlogged: Unlogged };
 
 type Unlogged = { outages: number; checks: number };
 
@@ -69,6 +70,8 @@ export class HealthDatabase implements OnApplicationShutdown {
    * finds the database up HEALTH_DOWN_REMINDER_MS after it (what went unlogged told then): nothing is left to count.
    */
   private told: Told | undefined;
+  /** One warning that the database is down in HEALTH_DOWN_REMINDER_MS at most; `told` is set while it is closed. */
+  private readonly warnings = new WarningThrottle(HEALTH_DOWN_REMINDER_MS);
   /** Set at shutdown, before the pool ends: a check after it does not ask the pool, which would refuse it. */
   private closed = false;
 
@@ -165,7 +168,7 @@ export class HealthDatabase implements OnApplicationShutdown {
         this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
       }
     }
-    if (this.told && now - this.told.at >= HEALTH_DOWN_REMINDER_MS) {
+    if (this.told && this.warnings.open(now)) {
       this.logUnlogged('the database is up');
       this.told = undefined;
     }
@@ -193,7 +196,7 @@ export class HealthDatabase implements OnApplicationShutdown {
     const outage = was?.up === false ? was : { up: false as const, since: now, announced: false };
     this.state = outage;
     const told = this.told;
-    if (told === undefined || now - told.at >= HEALTH_DOWN_REMINDER_MS) {
+    if (this.warnings.take(now)) {
       // An outage that began at an earlier check says how long it has lasted.
       const downFor = outage === was ? now - outage.since : undefined;
       const unlogged = told && told.unlogged.checks > 0 ? { ...told.unlogged } : undefined;
@@ -204,9 +207,11 @@ export class HealthDatabase implements OnApplicationShutdown {
           (unlogged ? `; not logged since the last warning: ${unloggedText(unlogged)}` : ''),
       );
       outage.announced = true;
-      this.told = { at: now, reasons: new Set([reasonKind(reason)]), lastLoggedReason: reason, unlogged: { outages: 0, checks: 0 } };
+      this.told = { reasons: new Set([reasonKind(reason)]), lastLoggedReason: reason, unlogged: { outages: 0, checks: 0 } };
       return;
     }
+    // Closed, the throttle was taken by a warning, which set `told`; only a check HEALTH_DOWN_REMINDER_MS on forgets it.
+    if (!told) return;
     const kind = reasonKind(reason);
     // The warning's reason and up to HEALTH_REASON_CHANGES_MAX more.
     if (!told.reasons.has(kind) && told.reasons.size <= HEALTH_REASON_CHANGES_MAX) {
