@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { JOB_LOCK_APPLICATION, JobScheduler } from '../../libs/core/src/jobs';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
@@ -150,6 +151,51 @@ describe('scheduled jobs across processes', () => {
       spy.mockRestore();
       await s.onModuleDestroy();
     }
+  });
+
+  it('counts a run that succeeded as succeeded when resetting its failures in a row fails: logged, and the next run resets them', async () => {
+    let failing = true;
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-reset-refused', 3_600_000, async () => {
+      runs.push(failing ? 'failed' : 'succeeded');
+      if (failing) throw new Error('the job failed');
+    });
+    const failures = async () => (await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-reset-refused'`))[0].failures as number;
+    const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-reset-refused'`);
+    await expect(s.runNow('test-reset-refused', 3_600_000)).rejects.toThrow('the job failed');
+    expect(await failures()).toBe(1);
+    // The reset refused by the database (as a lost connection or a lock timeout would): a trigger of this test's.
+    await first.sql(`CREATE FUNCTION test_refuse_reset() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name = 'test-reset-refused' AND NEW.failures = 0 THEN RAISE EXCEPTION 'reset refused'; END IF;
+        RETURN NEW;
+      END $$`);
+    await first.sql(`CREATE TRIGGER test_refuse_reset BEFORE UPDATE ON job_runs FOR EACH ROW EXECUTE FUNCTION test_refuse_reset()`);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      failing = false;
+      await reachDue();
+      // Until 2026-12-07 the refused reset was thrown from runNow: the tick logged the run that succeeded as `scheduled job failed`.
+      expect(await s.runNow('test-reset-refused', 3_600_000)).toBe(true);
+      expect(warn.mock.calls).toEqual([
+        [{ err: expect.objectContaining({ message: 'reset refused' }), job: 'test-reset-refused' }, "a run succeeded but its failures in a row could not be reset; the next run that succeeds resets them"],
+      ]);
+      expect(await failures()).toBe(1);
+      // Its start stands: the hour counts from that run.
+      const [{ in_s }] = await first.sql(`SELECT ceil(extract(epoch FROM last_run_at + interval '1 hour' - now()))::int AS in_s FROM job_runs WHERE name = 'test-reset-refused'`);
+      expect(in_s).toBeGreaterThan(3_540);
+    } finally {
+      warn.mockRestore();
+      await first.sql(`DROP TRIGGER test_refuse_reset ON job_runs`);
+      await first.sql(`DROP FUNCTION test_refuse_reset()`);
+    }
+    // The next run resets them.
+    await reachDue();
+    expect(await s.runNow('test-reset-refused', 3_600_000)).toBe(true);
+    expect(await failures()).toBe(0);
+    expect(runs).toEqual(['failed', 'succeeded', 'succeeded']);
+    await s.onModuleDestroy();
   });
 
   it('keeps other processes off a run whose lock was lost while it goes on: its start is recorded before it runs', async () => {

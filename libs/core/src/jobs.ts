@@ -144,7 +144,7 @@ export class JobScheduler implements OnModuleDestroy {
         if (claim) await this.recordFailure(job, claim.started);
         throw err;
       }
-      if (claim && claim.failures > 0) await this.ds.query(`UPDATE job_runs SET failures = 0 WHERE name = $1 AND last_run_at = $2::timestamptz`, [name, claim.started]);
+      if (claim && claim.failures > 0) await this.resetFailures(job, claim.started);
     } finally {
       // A lost connection has dropped the lock already.
       await this.onLockConnection(holder, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
@@ -207,6 +207,21 @@ export class JobScheduler implements OnModuleDestroy {
     } catch (err) {
       this.owed.set(job.name, started);
       this.log.warn({ err, job: job.name }, 'a failed run could not be recorded as failed; tried again at the next tick');
+    }
+  }
+
+  /**
+   * After a run that succeeded, its failures in a row start again from 0 (while the record is still this run's start). A
+   * reset that fails (a lost connection, a lock timeout) is logged and changes nothing else: the run succeeded, and its
+   * start stays recorded; the next run that succeeds reads the failures still counted and resets them. Until 2026-12-07 it
+   * was thrown from runNow, and the tick logged the run that succeeded as `scheduled job failed`. Meanwhile a run that fails
+   * waits as if those failures were in a row with it: longer, never shorter.
+   */
+  private async resetFailures(job: Job, started: string): Promise<void> {
+    try {
+      await this.ds.query(`UPDATE job_runs SET failures = 0 WHERE name = $1 AND last_run_at = $2::timestamptz`, [job.name, started]);
+    } catch (err) {
+      this.log.warn({ err, job: job.name }, 'a run succeeded but its failures in a row could not be reset; the next run that succeeds resets them');
     }
   }
 
