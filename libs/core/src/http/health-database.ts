@@ -30,15 +30,15 @@ export const HEALTH_REASON_CHANGES_MAX = 3;
 /** Why a check found the database down, as logged: the error's code (when it has one) and message, nothing else of it. */
 type Reason = { code?: string; message: string };
 
-/** What the checks last found: unknown before the first; down since when, and whether a line said so (then its end is logged). */
-type Found = { up: true } | { up: false; since: number; announced: boolean };
+/** An outage: since the check that first found the database down, and whether a line told of it (then its end is logged). */
+type Outage = { since: number; announced: boolean };
 
 /**
- * Since the last warning: the reasons logged since (its own first), the reason logged last, and what was not logged: the
+ * Since the last warning: the reasons logged (its own first, then up to HEALTH_REASON_CHANGES_MAX more), and what was not: the
  * outages never announced (each counted at its end) and the failed checks no line told of (those of an outage not announced
  * yet, and those whose reason went unlogged past HEALTH_REASON_CHANGES_MAX).
  */
-type Told = { reasons: Set<string>; lastLoggedReason: Reason; unlogged: Unlogged };
+type Told = { reasons: Reason[]; unlogged: Unlogged };
 
 type Unlogged = { outages: number; checks: number };
 
@@ -63,14 +63,11 @@ export class HealthDatabase implements OnApplicationShutdown {
   private readonly pool: Pool;
   /** The check in flight, which checks meanwhile share (`answers`). */
   private inFlight: Promise<boolean> | undefined;
-  /** What the checks last found (logged when it changes: `foundUp`, `foundDown`). */
-  private state: Found | undefined;
-  /**
-   * The last warning that the database is down, and what came after it; undefined before the first, and again once a check
-   * finds the database up HEALTH_DOWN_REMINDER_MS after it (what went unlogged told then): nothing is left to count.
-   */
-  private told: Told | undefined;
-  /** One warning that the database is down in HEALTH_DOWN_REMINDER_MS at most; `told` is set while it is closed. */
+  /** The outage the last check found, undefined when it found the database up (or before the first check). */
+  private outage: Outage | undefined;
+  /** What came after the last warning (nothing yet before the first); what went unlogged is zeroed once told. */
+  private told: Told = { reasons: [], unlogged: { outages: 0, checks: 0 } };
+  /** One warning that the database is down in HEALTH_DOWN_REMINDER_MS at most (its first, or a reminder). */
   private readonly warnings = new WarningThrottle(HEALTH_DOWN_REMINDER_MS);
   /** Set at shutdown, before the pool ends: a check after it does not ask the pool, which would refuse it. */
   private closed = false;
@@ -152,80 +149,69 @@ export class HealthDatabase implements OnApplicationShutdown {
 
   /**
    * A check found the database up: logged only when it was down, and that outage was announced (how long for); else counted.
-   * HEALTH_DOWN_REMINDER_MS after the last warning, what went unlogged since is logged (info) and the warning forgotten: the
-   * next outage is warned of anyway, and until 2026-12-06 the count waited for it, so flaps followed by a steady up were never told.
+   * HEALTH_DOWN_REMINDER_MS after the last warning, what went unlogged since is logged (info), once: until 2026-12-06 only the
+   * next warning told it, so flaps followed by a steady up were never told.
    */
   private foundUp(): void {
     const now = this.now();
-    const was = this.state;
-    this.state = { up: true };
-    if (was?.up === false) {
-      if (!was.announced) {
-        // Only a warning within HEALTH_DOWN_REMINDER_MS keeps an outage unannounced: `told` is set.
-        if (this.told) this.told.unlogged.outages++;
-      } else {
-        const downFor = now - was.since;
-        this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
-      }
+    const outage = this.outage;
+    this.outage = undefined;
+    if (outage?.announced) {
+      const downFor = now - outage.since;
+      this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
+    } else if (outage) {
+      this.told.unlogged.outages++;
     }
-    if (this.told && this.warnings.open(now)) {
-      this.logUnlogged('the database is up');
-      this.told = undefined;
-    }
+    if (this.warnings.open(now)) this.logUnlogged('the database is up');
   }
 
-  /** What went unlogged since the last warning, when anything did (info): `<what>; not logged since the last warning: …`. */
+  /** What went unlogged since the last warning, when anything did (info, then zeroed): `<what>; not logged since the last warning: …`. */
   private logUnlogged(what: string): void {
-    const unlogged = this.told?.unlogged;
-    if (unlogged && unlogged.checks > 0) this.log.log({ unlogged: { ...unlogged } }, `health check: ${what}; not logged since the last warning: ${unloggedText(unlogged)}`);
+    const unlogged = this.told.unlogged;
+    if (unlogged.checks === 0) return;
+    this.log.log({ unlogged: { ...unlogged } }, `health check: ${what}; not logged since the last warning: ${unloggedText(unlogged)}`);
+    this.told.unlogged = { outages: 0, checks: 0 };
   }
 
   /**
    * A check found the database down: a warning when none was logged within HEALTH_DOWN_REMINDER_MS (`down` for an outage not
-   * announced yet, `still down` for one that was), with how many outages and failed checks went unlogged since the last one;
-   * else a line when its reason is one not logged since that warning (HEALTH_REASON_CHANGES_MAX of them at most); else nothing,
-   * the check counted. The reason is the error's code (pg's SQLSTATE, or Node's: ECONNREFUSED...) and message, nothing else of
-   * it. pg's messages name the host, port, user or database at most, never the password; the error's other fields are left out
-   * (a server error's `detail`, a bad address's `input`, which pg-connection-string masks today).
+   * announced yet, `still down` for one that was), with how long an outage that began at an earlier check has lasted and how
+   * many outages and failed checks went unlogged since the last warning; else a line when its reason is one not logged since
+   * that warning (HEALTH_REASON_CHANGES_MAX of them at most), with the reason the last line gave (a warning's or another such
+   * line's: until 2026-12-06 named `previousReason`, which it was not when a check between them met a reason already logged);
+   * else nothing, the check counted unless its outage was announced and its reason logged (until 2026-12-06 those were counted
+   * too, so a reminder of a steady outage said its ordinary checks went unlogged). Either line announces the outage.
    */
   private foundDown(step: string, err: unknown): void {
     const now = this.now();
-    const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-    const reason: Reason = { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(err) };
-    const was = this.state;
-    const outage = was?.up === false ? was : { up: false as const, since: now, announced: false };
-    this.state = outage;
-    const told = this.told;
+    const reason = reasonOf(err);
+    const began = this.outage === undefined;
+    const outage = (this.outage ??= { since: now, announced: false });
+    const { reasons, unlogged } = this.told;
     if (this.warnings.take(now)) {
-      // An outage that began at an earlier check says how long it has lasted.
-      const downFor = outage === was ? now - outage.since : undefined;
-      const unlogged = told && told.unlogged.checks > 0 ? { ...told.unlogged } : undefined;
-      this.log.warn(
-        { reason, ...(downFor !== undefined ? { downForMs: Math.round(downFor) } : {}), ...(unlogged ? { unlogged } : {}) },
-        `health check: the database is ${outage.announced ? 'still down' : 'down'} (${step} failed)` +
-          (downFor !== undefined ? `, for ${lasting(downFor)}` : '') +
-          (unlogged ? `; not logged since the last warning: ${unloggedText(unlogged)}` : ''),
-      );
+      const fields: { reason: Reason; downForMs?: number; unlogged?: Unlogged } = { reason };
+      let line = `health check: the database is ${outage.announced ? 'still down' : 'down'} (${step} failed)`;
+      if (!began) {
+        fields.downForMs = Math.round(now - outage.since);
+        line += `, for ${lasting(now - outage.since)}`;
+      }
+      if (unlogged.checks > 0) {
+        fields.unlogged = { ...unlogged };
+        line += `; not logged since the last warning: ${unloggedText(unlogged)}`;
+      }
+      this.log.warn(fields, line);
       outage.announced = true;
-      this.told = { reasons: new Set([reasonKind(reason)]), lastLoggedReason: reason, unlogged: { outages: 0, checks: 0 } };
+      this.told = { reasons: [reason], unlogged: { outages: 0, checks: 0 } };
       return;
     }
-    // Closed, the throttle was taken by a warning, which set `told`; only a check HEALTH_DOWN_REMINDER_MS on forgets it.
-    if (!told) return;
-    const kind = reasonKind(reason);
-    // The warning's reason and up to HEALTH_REASON_CHANGES_MAX more.
-    if (!told.reasons.has(kind) && told.reasons.size <= HEALTH_REASON_CHANGES_MAX) {
-      // The reason the last line gave (a warning's, or another such line's), not the previous check's: named for that (until
-      // 2026-12-06 `previousReason`, which it was not when a check between them met a reason already logged).
-      this.log.warn({ reason, lastLoggedReason: told.lastLoggedReason }, `health check: the database is down for another reason (${step} failed)`);
-      told.reasons.add(kind);
-      told.lastLoggedReason = reason;
+    const logged = reasons.some((r) => reasonKind(r) === reasonKind(reason));
+    if (!logged && reasons.length <= HEALTH_REASON_CHANGES_MAX) {
+      this.log.warn({ reason, lastLoggedReason: reasons[reasons.length - 1] }, `health check: the database is down for another reason (${step} failed)`);
+      reasons.push(reason);
       outage.announced = true;
-      return;
+    } else if (!outage.announced || !logged) {
+      unlogged.checks++;
     }
-    // A check of an announced outage for a reason logged since the warning adds nothing to the lines: not counted (until
-    // 2026-12-06 it was, so a reminder of a steady outage said its ordinary checks went unlogged).
-    if (!outage.announced || !told.reasons.has(kind)) told.unlogged.checks++;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -242,6 +228,16 @@ function lasting(ms: number): string {
   if (s < 60) return `${s} s`;
   if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+/**
+ * Why a check failed, as logged: the error's code (pg's SQLSTATE, or Node's: ECONNREFUSED...) and message, nothing else of it.
+ * pg's messages name the host, port, user or database at most, never the password; the error's other fields are left out (a
+ * server error's `detail`, a bad address's `input`, which pg-connection-string masks today).
+ */
+function reasonOf(err: unknown): Reason {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(err) };
 }
 
 /**
