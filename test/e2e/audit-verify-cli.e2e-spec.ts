@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { AUDIT_VERIFY_PROBLEMS_EXIT } from '../../apps/cli/src/commands/audit-verify';
+import { ALERT_EXIT } from '../../apps/cli/src/exit-codes';
 import { createTestDatabase, TestDatabase, withDatabase } from '../setup/test-database';
 import { buildDistOnce } from '../support/dist';
 
@@ -9,7 +9,7 @@ const ROOT = path.join(__dirname, '../..');
 
 /**
  * `audit:verify` run as a monitoring script runs it (the built CLI): the exit code alone tells the
- * log intact (0) from problems found (AUDIT_VERIFY_PROBLEMS_EXIT, listed on stderr) from a check
+ * log intact (0) from problems found (ALERT_EXIT, listed on stderr) from a check
  * that failed, nothing known of the log (1).
  */
 describe('audit:verify (the built CLI): its exit code', () => {
@@ -40,11 +40,11 @@ describe('audit:verify (the built CLI): its exit code', () => {
     expect(run(db.url)).toMatchObject({ status: 0, stdout: expect.stringMatching(/^The moderation log is intact \(\d+ entries\)\.\n$/) });
   }, 120_000);
 
-  it(`exits ${AUDIT_VERIFY_PROBLEMS_EXIT}, listing what it found on stderr and nothing on stdout, when the log has a problem`, async () => {
+  it(`exits ${ALERT_EXIT}, listing what it found on stderr and nothing on stdout, when the log has a problem`, async () => {
     // The head counts an entry more than the log holds (it only moves forward: its trigger lets this by).
     await sql(`UPDATE moderation_log_head SET entries = entries + 1`);
     const found = run(db.url);
-    expect(found).toMatchObject({ status: AUDIT_VERIFY_PROBLEMS_EXIT, stdout: '' });
+    expect(found).toMatchObject({ status: ALERT_EXIT, stdout: '' });
     expect(found.stderr).toMatch(/^The moderation log has 1 problem \(\d+ entries checked\):\n {2}its head counts \d+ entries up to entry \d+, where the log holds \d+ /m);
   }, 120_000);
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Logger } from '@nestjs/common';
-import { CONTENT_VERSIONS_PAST_WARNING_EXIT } from '../../apps/cli/src/commands/content';
+import { ALERT_EXIT } from '../../apps/cli/src/exit-codes';
 import { FAILURE_RETRY_MS, JobScheduler } from '../../libs/core/src/jobs';
 import {
   CONTENT_VERSIONS_CHECK_MS,
@@ -193,17 +193,17 @@ describe('content_versions use', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: t.db.url, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
       delete env.REDIS_URL;
       const cli = spawnSync(process.execPath, [path.join(ROOT, 'dist/apps/cli/src/main.js'), 'content:versions'], { cwd: ROOT, env, input: '', encoding: 'utf8' });
-      return { status: cli.status, stdout: cli.stdout, ...(cli.status === 0 || cli.status === CONTENT_VERSIONS_PAST_WARNING_EXIT ? {} : { stderr: cli.stderr }) };
+      return { status: cli.status, stdout: cli.stdout, ...(cli.status === 0 || cli.status === ALERT_EXIT ? {} : { stderr: cli.stderr }) };
     };
 
-    it(`exits 0 below the warning threshold, and ${CONTENT_VERSIONS_PAST_WARNING_EXIT} (not 1, a failure) from it, the figure printed either way`, async () => {
-      expect(CONTENT_VERSIONS_PAST_WARNING_EXIT).not.toBe(1);
+    it(`exits 0 below the warning threshold, and ${ALERT_EXIT} (not 1, a failure) from it, the figure printed either way`, async () => {
+      expect(ALERT_EXIT).not.toBe(1);
       const first = Math.ceil((MAX * CONTENT_VERSIONS_WARN_PERCENT) / 100);
       await setval(first - 1);
       expect(run()).toEqual({ status: 0, stdout: `content versions: ${first - 1} of ${MAX} used (74.99%)\n` });
       await setval(first);
       const past = { used: first, max: MAX, percent: 75 };
-      expect(run()).toEqual({ status: CONTENT_VERSIONS_PAST_WARNING_EXIT, stdout: `${describeContentVersionsUse(past)}\n${contentVersionsWarning(past)}\n` });
+      expect(run()).toEqual({ status: ALERT_EXIT, stdout: `${describeContentVersionsUse(past)}\n${contentVersionsWarning(past)}\n` });
     }, 120_000);
   });
 });

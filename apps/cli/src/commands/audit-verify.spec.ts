@@ -1,5 +1,6 @@
 import { VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
-import { AUDIT_VERIFY_PROBLEMS_EXIT, verifyReport } from './audit-verify';
+import { ALERT_EXIT } from '../exit-codes';
+import { verifyReport } from './audit-verify';
 
 describe("audit:verify's report of the log", () => {
   const found = (problems: VerifyProblem[], checked = 9, problemCount = problems.length): VerifyResult => ({ ok: problems.length === 0, checked, problems, problemCount });
@@ -10,11 +11,11 @@ describe("audit:verify's report of the log", () => {
     expect(verifyReport(found([], 12))).toEqual({ exitCode: 0, stdout: 'The moderation log is intact (12 entries).' });
   });
 
-  it(`lists what it found on standard error and exits ${AUDIT_VERIFY_PROBLEMS_EXIT}: not 0, nor 1 (the command failed, nothing known), nor an interrupt's`, () => {
-    expect(AUDIT_VERIFY_PROBLEMS_EXIT).not.toBe(1);
-    expect([0, 129, 130, 143]).not.toContain(AUDIT_VERIFY_PROBLEMS_EXIT);
+  it(`lists what it found on standard error and exits ${ALERT_EXIT}: not 0, nor 1 (the command failed, nothing known), nor an interrupt's`, () => {
+    expect(ALERT_EXIT).not.toBe(1);
+    expect([0, 129, 130, 143]).not.toContain(ALERT_EXIT);
     const report = verifyReport(found([{ id: '3', what: 'altered' }]));
-    expect(report).toEqual({ exitCode: AUDIT_VERIFY_PROBLEMS_EXIT, stderr: expect.any(String) });
+    expect(report).toEqual({ exitCode: ALERT_EXIT, stderr: expect.any(String) });
   });
 
   it('does not call every problem tampering: an outcome its fields do not say may be written wrong, and is worded so', () => {

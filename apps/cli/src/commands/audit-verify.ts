@@ -1,10 +1,5 @@
 import { VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
-
-/**
- * `audit:verify`'s exit code once it found a problem (listed on standard error), for monitoring scripts: not 0 (the log
- * intact), nor 1 (the command failed: nothing known of the log), nor an interrupt's (129, 130, 143).
- */
-export const AUDIT_VERIFY_PROBLEMS_EXIT = 2;
+import { ALERT_EXIT } from '../exit-codes';
 
 /** What `audit:verify` prints, and where, and the code it exits with, for what `AuditLog.verify` found. */
 export function verifyReport(result: VerifyResult): { exitCode: number; stdout?: string; stderr?: string } {
@@ -16,7 +11,7 @@ export function verifyReport(result: VerifyResult): { exitCode: number; stdout?:
     ...problems.map((p) => `  ${describeProblem(p)}`),
     ...(more > 0 ? [`  and ${more} more`] : []),
   ];
-  return { exitCode: AUDIT_VERIFY_PROBLEMS_EXIT, stderr: lines.join('\n') };
+  return { exitCode: ALERT_EXIT, stderr: lines.join('\n') };
 }
 
 /** A problem in words that say what was found and what may have caused it, no more: not every one is tampering. */

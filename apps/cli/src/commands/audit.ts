@@ -3,15 +3,16 @@ import { AuditLog, VERIFY_PROBLEMS_LISTED } from '../../../../libs/core/src/audi
 import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
+import { ALERT_EXIT } from '../exit-codes';
 import { parseOut, parseSince } from './audit-options';
-import { AUDIT_VERIFY_PROBLEMS_EXIT, verifyReport } from './audit-verify';
+import { verifyReport } from './audit-verify';
 import { writeExportFile } from './export-file';
 
 export function registerAuditCommands(program: Command): void {
   program
     .command('audit:verify')
     .description(
-      `Check the moderation log’s hash chain, where it ends, and each entry’s outcome; lists what it finds (the first ${VERIFY_PROBLEMS_LISTED}, and how many more) and exits ${AUDIT_VERIFY_PROBLEMS_EXIT}, 0 when the log is intact, 1 when the check failed`,
+      `Check the moderation log’s hash chain, where it ends, and each entry’s outcome; lists what it finds (the first ${VERIFY_PROBLEMS_LISTED}, and how many more) and exits ${ALERT_EXIT}, 0 when the log is intact, 1 when the check failed`,
     )
     .action(() =>
       withServices(async (app) => {

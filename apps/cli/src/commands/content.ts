@@ -3,13 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ContentRebake, REBAKE_BATCH } from '../../../../libs/forum/src/content-rebake';
 import { CONTENT_VERSIONS_WARN_PERCENT, ContentVersionsUsage, contentVersionsWarning, describeContentVersionsUse } from '../../../../libs/forum/src/content-versions';
 import { withServices } from '../context';
+import { ALERT_EXIT } from '../exit-codes';
 import { parseSince } from './audit-options';
-
-/**
- * `content:versions`'s exit code once the use is at CONTENT_VERSIONS_WARN_PERCENT or past it (the figure and the warning
- * printed), for monitoring scripts: not 0 (below it), nor 1 (the command failed: the figure unknown), nor an interrupt's.
- */
-export const CONTENT_VERSIONS_PAST_WARNING_EXIT = 2;
 
 export function registerContentCommands(program: Command): void {
   program
@@ -40,7 +35,7 @@ export function registerContentCommands(program: Command): void {
   program
     .command('content:versions')
     .description(
-      `How much of the content_versions sequence (the versions of posts, topics and ideas) is used; the worker warns from ${CONTENT_VERSIONS_WARN_PERCENT}%, and from there this exits ${CONTENT_VERSIONS_PAST_WARNING_EXIT}`,
+      `How much of the content_versions sequence (the versions of posts, topics and ideas) is used; the worker warns from ${CONTENT_VERSIONS_WARN_PERCENT}%, and from there this exits ${ALERT_EXIT}`,
     )
     .action(() =>
       withServices(async (app) => {
@@ -50,7 +45,7 @@ export function registerContentCommands(program: Command): void {
         const warning = contentVersionsWarning(use);
         if (warning) {
           console.log(warning);
-          process.exitCode = CONTENT_VERSIONS_PAST_WARNING_EXIT;
+          process.exitCode = ALERT_EXIT;
         }
       }),
     );
