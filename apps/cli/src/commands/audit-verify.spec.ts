@@ -3,9 +3,17 @@ import { ALERT_EXIT } from '../exit-codes';
 import { verifyReport } from './audit-verify';
 
 describe("audit:verify's report of the log", () => {
-  const found = (problems: VerifyProblem[], checked = 9, problemCount = problems.length): VerifyResult => ({ ok: problems.length === 0, checked, problems, problemCount });
+  const found = (problems: VerifyProblem[], checked = 9, problemCount = problems.length) => new VerifyResult(checked, problems, problemCount);
   const lines = (problems: VerifyProblem[], checked?: number, problemCount?: number) => verifyReport(found(problems, checked, problemCount)).stderr!.split('\n');
   const mismatch = (stored: string | null, said: string | null) => lines([{ id: '7', what: 'outcome-mismatch', outcome: { stored, said } }])[1];
+
+  it('reads the log intact (ok) from the count of problems found, none listed or not: never from the list alone', () => {
+    expect(found([], 12).ok).toBe(true);
+    expect(found([{ id: '3', what: 'altered' }]).ok).toBe(false);
+    // verify(…, listed) may list none of those it counted (listed 0).
+    expect(found([], 12, 3).ok).toBe(false);
+    expect(verifyReport(found([], 12, 3)).exitCode).toBe(ALERT_EXIT);
+  });
 
   it('says the log is intact, on standard output, and exits 0, when nothing is found', () => {
     expect(verifyReport(found([], 12))).toEqual({ exitCode: 0, stdout: 'The moderation log is intact (12 entries).' });

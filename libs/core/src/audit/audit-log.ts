@@ -84,15 +84,21 @@ export type VerifyProblem =
 /** How many problems `verify` lists at most; it counts the rest (`problemCount`). */
 export const VERIFY_PROBLEMS_LISTED = 100;
 
-export interface VerifyResult {
-  /** Nothing found. */
-  ok: boolean;
-  /** The entries walked: every one up to the head's last (the walk goes on past a problem). */
-  checked: number;
-  /** The problems found, in the log's order (an entry's in the order above), the first VERIFY_PROBLEMS_LISTED at most. */
-  problems: VerifyProblem[];
-  /** Every problem found, listed or not. */
-  problemCount: number;
+/** What `verify` found. */
+export class VerifyResult {
+  constructor(
+    /** The entries walked: every one up to the head's last (the walk goes on past a problem). */
+    readonly checked: number,
+    /** The problems found, in the log's order (an entry's in the order above), the first VERIFY_PROBLEMS_LISTED at most. */
+    readonly problems: VerifyProblem[],
+    /** Every problem found, listed or not. */
+    readonly problemCount: number,
+  ) {}
+
+  /** Nothing found: read from the count of every problem (the list may hold fewer), never stored beside it to disagree with it. */
+  get ok(): boolean {
+    return this.problemCount === 0;
+  }
 }
 
 /** A copy of what an entry's `before` or `after` says as it is appended (jsonb's form: a caller may change the object before commit). */
@@ -214,7 +220,7 @@ export class AuditLog {
     }
     if (!head || (head.last_hash !== prev && head.last_hash !== prevMade)) found({ id: head?.last_id ?? lastId, what: 'end-mismatch' });
     else if (head.entries !== checked) found({ id: end, what: 'count-mismatch', entries: { head: head.entries, found: checked } });
-    return { ok: problemCount === 0, checked, problems, problemCount };
+    return new VerifyResult(checked, problems, problemCount);
   }
 
   /** Entries since a date, oldest first, for exports. */
