@@ -129,33 +129,43 @@ describe('content_versions use', () => {
   });
 
   it('warns again only when the figure reaches the next step (each 5%) or a day after its last warning, not at every hourly check', async () => {
-    // A check of its own, on a clock the test moves (as the hourly job would, an hour a check).
+    // A check of its own (nothing it last warned of), on the monotonic clock it reads, which the test moves as the hourly
+    // job would, an hour a check.
     const own = new ContentVersionsUsage(t.ds);
     const at = (percent: number) => setval(Math.ceil((MAX * percent) / 100));
-    const checkAt = async (ms: number) => (await own.check(ms)).percent;
-    expect(CONTENT_VERSIONS_WARN_STEP_PERCENT).toBe(5);
-    await at(75.5);
-    expect(await checkAt(0)).toBe(75.5);
-    expect(versionWarnings()).toHaveLength(1);
-    // The same step through the day: nothing (until 2026-12-06, a warning every hour).
-    await at(79.5);
-    for (let h = 1; h < 24; h++) await checkAt(h * CONTENT_VERSIONS_CHECK_MS);
-    expect(versionWarnings()).toHaveLength(1);
-    // A day after the warning, a reminder; then the next step at once, though within the day.
-    await checkAt(CONTENT_VERSIONS_REWARN_MS);
-    expect(versionWarnings()).toHaveLength(2);
-    await at(80.5);
-    expect(await checkAt(CONTENT_VERSIONS_REWARN_MS + CONTENT_VERSIONS_CHECK_MS)).toBe(80.5);
-    expect(versionWarnings()).toHaveLength(3);
-    expect(versionWarnings()[2][0]).toEqual({ contentVersions: { used: Math.ceil((MAX * 80.5) / 100), max: MAX, percent: 80.5 } });
-    await checkAt(CONTENT_VERSIONS_REWARN_MS + 2 * CONTENT_VERSIONS_CHECK_MS);
-    expect(versionWarnings()).toHaveLength(3);
-    // Below the threshold (widened, say), then past it again: warned of as new.
-    await at(10);
-    await checkAt(CONTENT_VERSIONS_REWARN_MS + 3 * CONTENT_VERSIONS_CHECK_MS);
-    await at(76);
-    await checkAt(CONTENT_VERSIONS_REWARN_MS + 4 * CONTENT_VERSIONS_CHECK_MS);
-    expect(versionWarnings()).toHaveLength(4);
+    let clock = 0;
+    const monotonic = jest.spyOn(performance, 'now').mockImplementation(() => clock);
+    const checkAt = async (ms: number) => {
+      clock = ms;
+      return (await own.check()).percent;
+    };
+    try {
+      expect(CONTENT_VERSIONS_WARN_STEP_PERCENT).toBe(5);
+      await at(75.5);
+      expect(await checkAt(0)).toBe(75.5);
+      expect(versionWarnings()).toHaveLength(1);
+      // The same step through the day: nothing (until 2026-12-06, a warning every hour).
+      await at(79.5);
+      for (let h = 1; h < 24; h++) await checkAt(h * CONTENT_VERSIONS_CHECK_MS);
+      expect(versionWarnings()).toHaveLength(1);
+      // A day after the warning, a reminder; then the next step at once, though within the day.
+      await checkAt(CONTENT_VERSIONS_REWARN_MS);
+      expect(versionWarnings()).toHaveLength(2);
+      await at(80.5);
+      expect(await checkAt(CONTENT_VERSIONS_REWARN_MS + CONTENT_VERSIONS_CHECK_MS)).toBe(80.5);
+      expect(versionWarnings()).toHaveLength(3);
+      expect(versionWarnings()[2][0]).toEqual({ contentVersions: { used: Math.ceil((MAX * 80.5) / 100), max: MAX, percent: 80.5 } });
+      await checkAt(CONTENT_VERSIONS_REWARN_MS + 2 * CONTENT_VERSIONS_CHECK_MS);
+      expect(versionWarnings()).toHaveLength(3);
+      // Below the threshold (widened, say), then past it again: warned of as new.
+      await at(10);
+      await checkAt(CONTENT_VERSIONS_REWARN_MS + 3 * CONTENT_VERSIONS_CHECK_MS);
+      await at(76);
+      await checkAt(CONTENT_VERSIONS_REWARN_MS + 4 * CONTENT_VERSIONS_CHECK_MS);
+      expect(versionWarnings()).toHaveLength(4);
+    } finally {
+      monotonic.mockRestore();
+    }
   });
 
   it('tries a failed check again a minute later (FAILURE_RETRY_MS, then doubling), not an hour later', async () => {

@@ -73,11 +73,12 @@ export class ContentVersionsUsage {
 
   /**
    * Reads the use and warns when it is at CONTENT_VERSIONS_WARN_PERCENT or past it: the first time, then when it reaches a
-   * step above the last one warned of, or CONTENT_VERSIONS_REWARN_MS after the last warning. `now`, a monotonic clock in
-   * milliseconds: tests only (a day without waiting one).
+   * step above the last one warned of, or CONTENT_VERSIONS_REWARN_MS after the last warning, as the monotonic clock
+   * (performance.now) counts it; a test moves that clock as others move Date.now (jest.spyOn), a day without waiting one.
    */
-  async check(now = performance.now()): Promise<ContentVersionsUse> {
+  async check(): Promise<ContentVersionsUse> {
     const use = await this.read();
+    const now = performance.now();
     const warning = contentVersionsWarning(use);
     if (!warning) {
       this.warnedStep = undefined;
