@@ -22,3 +22,22 @@ export function lastShownPostSql(topic: string, reader: ReaderStanding, upTo?: s
   const bound = upTo ? ` AND ls.number <= ${upTo}` : '';
   return `(SELECT max(ls.number) FROM posts ls WHERE ls.topic_id = ${topic}${bound} AND ${listedViewSql('ls', reader)})`;
 }
+
+/**
+ * The one rule for "a topic's readers see this change": SET items (SQL) of an `UPDATE topics`
+ * raising its `version` and `updated_at` (and, given `activity`, setting `last_activity_at` to
+ * it) only when `shown`, an SQL boolean; otherwise leaving them as they were. A reply held for
+ * approval (reply), or a move of held, hidden or deleted replies alone (movePosts), changes
+ * nothing a topic's readers see of the topic: a reader polling it or hearing its pushes
+ * (`topic:updated`, `topic:activity`) could otherwise tell that something they may not see
+ * happened. `table` is the updated row's alias, when the statement gives it one.
+ */
+export function raiseTopicWhenShownSql(shown: string, table?: string, activity?: string): string {
+  const col = table ? `${table}.` : '';
+  const raised = [
+    ...(activity ? [`last_activity_at = CASE WHEN ${shown} THEN ${activity} ELSE ${col}last_activity_at END`] : []),
+    `version = CASE WHEN ${shown} THEN next_version(${col}version) ELSE ${col}version END`,
+    `updated_at = CASE WHEN ${shown} THEN now() ELSE ${col}updated_at END`,
+  ];
+  return raised.join(', ');
+}

@@ -17,7 +17,7 @@ import { TopicsService } from '../topics/topics.service';
 import { appendMove } from '../move-log';
 import { fileReportsOnNewTopic, moveReviewItems } from '../moved-review-items';
 import { MovePostsInput } from './dto/move-posts.input';
-import { lastShownPostSql } from './last-shown-post';
+import { lastShownPostSql, raiseTopicWhenShownSql } from './last-shown-post';
 
 /** Where the moved posts go: an existing topic, or a new one in a board. */
 type Destination =
@@ -227,8 +227,7 @@ export class PostMovesService {
                                       THEN COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at)
                                       ELSE t.last_activity_at END,
               accepted_post_id = CASE WHEN t.accepted_post_id = ANY($4::uuid[]) THEN NULL ELSE t.accepted_post_id END,
-              version = CASE WHEN $5 THEN next_version(t.version) ELSE t.version END,
-              updated_at = CASE WHEN $5 THEN now() ELSE t.updated_at END
+              ${raiseTopicWhenShownSql('$5', 't')}
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
       [source.id, replies, reactions, ids, shown],
     );
@@ -254,8 +253,7 @@ export class PostMovesService {
     const [row] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count + $2, reaction_count = t.reaction_count + $3, last_post_number = $4,
               last_activity_at = GREATEST(t.last_activity_at, (SELECT max(created_at) FROM posts WHERE id = ANY($5::uuid[]) AND state = 'VISIBLE')),
-              version = CASE WHEN $6 THEN next_version(t.version) ELSE t.version END,
-              updated_at = CASE WHEN $6 THEN now() ELSE t.updated_at END
+              ${raiseTopicWhenShownSql('$6', 't')}
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
       [dest.id, replies - (to.kind === 'new' ? 1 : 0), reactions, dest.base + moved.length, ids, shown],
     );

@@ -23,6 +23,7 @@ import { stillMay } from '../still-may';
 import { EditPostInput, ReactionInput, ReplyInput, TopicPostsArgs } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
 import { ActivityCounts, ActivityReader, POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
+import { raiseTopicWhenShownSql } from './last-shown-post';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { RenderedContent } from '../../../content/src/renderer';
@@ -322,12 +323,10 @@ export class PostsService {
       // deleted since the checks above refuses the reply and the whole transaction rolls back.
       // A reply held for approval changes nothing its topic's readers see (rule 3): not its
       // count, activity, version or updated_at, which a reader polling the topic or hearing its
-      // pushes would tell apart; only its number is taken. Its approval raises them (applyState).
+      // pushes would tell apart (raiseTopicWhenShownSql); only its number is taken. Its approval raises them (applyState).
       const t = await tx.one<{ last_post_number: number; state: string; closed: boolean; locked: boolean; board_id: string } & Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>>(
         `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + $2,
-                last_activity_at = CASE WHEN $2 = 1 THEN now() ELSE last_activity_at END,
-                version = CASE WHEN $2 = 1 THEN next_version(version) ELSE version END,
-                updated_at = CASE WHEN $2 = 1 THEN now() ELSE updated_at END
+                ${raiseTopicWhenShownSql('$2 = 1', undefined, 'now()')}
           WHERE id = $1 RETURNING last_post_number, state, closed, locked, board_id, slow_mode_seconds, slow_mode_until`,
         [topic.id, state === ContentState.VISIBLE ? 1 : 0],
       );
