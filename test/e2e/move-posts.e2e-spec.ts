@@ -999,4 +999,54 @@ describe('moving posts to another topic', () => {
     const heldArrives = arrivals.first((e) => e.post?.id === held.id && e.topicId === split.id);
     expect(await heldArrives).toMatchObject({ topicId: split.id, post: { id: held.id, number: 3, state: 'PENDING' } });
   });
+
+  it('pushes moved hidden and deleted replies to the destination’s room as the placeholders its readers are shown, one deleted while held to its author and the review room alone; the source’s room sees each leave', async () => {
+    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
+    const moderate = async (postId: string, action: string) => expectOk(await t.gql(MODERATE, { input: { postId, action } }, { token: moderator.token })).moderatePost.state;
+    const source = await createTopic(t, customer.token, publicBoard);
+    const dest = await createTopic(t, customer.token, otherBoard);
+    const hidden = await reply(t, other.token, source.id, 'Hidden placeholdersecret one.');
+    const deleted = await reply(t, other.token, source.id, 'Deleted placeholdersecret two.');
+    const rejected = await reply(t, other.token, source.id, 'Rejected placeholdersecret holdthisreply.');
+    expect(await moderate(hidden.id, 'HIDE')).toBe('HIDDEN');
+    expect(await moderate(deleted.id, 'DELETE')).toBe('DELETED');
+    expect(await moderate(rejected.id, 'REJECT')).toBe('DELETED');
+    // Deleted while held: listed to its author and the space's moderators alone (listedViewSql).
+    expect((await t.sql(`SELECT deleted_from FROM posts WHERE id = $1`, [rejected.id]))[0].deleted_from).toBe('PENDING');
+    await drain();
+    const connect = (token: string) => connectLive(url, sockets, token);
+    const [inSource, inDest, mod, author] = [await connect(reader.token), await connect(reader.token), await connect(moderator.token), await connect(other.token)];
+    expect(await inSource.timeout(5000).emitWithAck('topic:join', { topicId: source.id })).toEqual({ ok: true });
+    expect(await inDest.timeout(5000).emitWithAck('topic:join', { topicId: dest.id })).toEqual({ ok: true });
+    expect(await mod.timeout(5000).emitWithAck('topic:join', { topicId: dest.id })).toEqual({ ok: true });
+    expect(await mod.timeout(5000).emitWithAck('review:join', { spaceId: publicSpace.id })).toEqual({ ok: true });
+    const heard = {
+      left: await heardAfter(t, inSource, 'post:removed'),
+      reader: await heardAfter(t, inDest, 'post:created'),
+      moderator: await heardAfter(t, mod, 'post:created'),
+      author: await heardAfter(t, author, 'post:created'),
+    };
+    const everything: unknown[] = [];
+    for (const s of [inSource, inDest, mod, author]) s.onAny((_name, e) => everything.push(e));
+
+    expectOk(await move({ postIds: [hidden.id, deleted.id, rejected.id], toTopicId: dest.id }, moderator));
+    await drain();
+    await pushedSoFar(t, [inSource, inDest, mod, author]);
+
+    const placeholder = (r: { id: string }, number: number, state: string, text: string) => ({
+      topicId: dest.id,
+      post: { id: r.id, number, state, bodyHtml: null, placeholder: text, createdAt: expect.any(String), author: { id: other.id, handle: expect.any(String), displayName: expect.any(String) } },
+    });
+    const shownToAll = [placeholder(hidden, 2, 'HIDDEN', 'This post was hidden by a moderator.'), placeholder(deleted, 3, 'DELETED', 'This post was deleted.')];
+    const rejectedOne = placeholder(rejected, 4, 'DELETED', 'This post was deleted.');
+    // Every reader of the destination sees the hidden and deleted ones arrive, as Topic.posts lists them to them.
+    expect(heard.reader.soFar()).toEqual(shownToAll);
+    // Its moderator (in its room and the review room) the one deleted while held too; its author that one alone (not in the rooms).
+    expect(heard.moderator.soFar()).toEqual([...shownToAll, rejectedOne]);
+    expect(heard.author.soFar()).toEqual([rejectedOne]);
+    // The source's readers see the placeholders they were shown leave; never the one they were not.
+    expect(heard.left.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[source.id, hidden.id], [source.id, deleted.id]]);
+    // No body of theirs reached anyone by any event.
+    expect(JSON.stringify(everything)).not.toContain('placeholdersecret');
+  });
 });

@@ -24,7 +24,8 @@ import { Viewer } from '../../core/src/graphql/viewer';
 import { encodeCursor } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
-import { PostModel } from '../../forum/src/posts/post.model';
+import { ContentState } from '../../forum/src/forum.enums';
+import { PostModel, placeholderText } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { EVERY_READER, lastShownPostSql } from '../../forum/src/posts/last-shown-post';
 import { PollsService } from '../../forum/src/polls/polls.service';
@@ -269,6 +270,8 @@ interface PushedPostRow {
   space_id: string;
   number: number;
   state: string;
+  /** What a deleted post was before: PENDING, it is listed to its author and the space's moderators alone (`listedViewSql`). */
+  deleted_from: string | null;
   body_html: string;
   created_at: Date;
   edited_at: Date | null;
@@ -306,7 +309,7 @@ interface PushedPostRow {
 const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
-     ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
+     ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
             t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
@@ -316,6 +319,17 @@ const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 
 /** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
 type Arrival = 'all' | 'first' | 'none';
+
+/** A hidden or deleted post pushed as its placeholder (`pushPosts` of a move's posts): nothing of its body or its version, as `Topic.posts` shows it to a reader. */
+function placeholderPush(row: PushedPostRow): { topicId: string; post: Record<string, unknown> } {
+  return {
+    topicId: row.topic_id,
+    post: {
+      id: row.id, number: row.number, state: row.state, bodyHtml: null, placeholder: placeholderText(row.state as ContentState), createdAt: row.created_at,
+      author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
+    },
+  };
+}
 
 interface SocketData {
   /** The client's address behind the trusted proxies (TRUST_PROXY), as HTTP requests see it. */
@@ -1449,19 +1463,25 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.pushTimers(payloadId(p, 'topicId'), p.kinds as TopicTimerKind[]);
       case 'post.moved': {
         // One event per move, naming its posts. Each is gone from the room of the topic it left
-        // (a held post only from those who saw it waiting; a deleted one went when it was
-        // deleted), then arrived where it went, to whoever may see it there as a new post would
-        // (pushPosts, all in one look-up); the room it left is not told where, which may be a
-        // topic it cannot read. Their states and authors as the move read them, in the event.
+        // (a held post, or one deleted while held, only from those who saw it there), then
+        // arrived where it went, to whoever may see it there as a new post would, a hidden or
+        // deleted one as its placeholder (pushPosts, all in one look-up); the room it left is not
+        // told where, which may be a topic it cannot read. Their states and authors as the move
+        // read them, in the event.
         const [topicId, fromSpaceId] = [payloadId(p, 'topicId'), payloadId(p, 'fromSpaceId')];
-        const moved = (p.posts as Payload[]).map((m) => ({ postId: payloadId(m, 'postId'), state: m.state, authorId: payloadId(m, 'authorId') }));
+        const moved = (p.posts as Payload[]).map((m) => ({ postId: payloadId(m, 'postId'), state: m.state, deletedFrom: m.deletedFrom, authorId: payloadId(m, 'authorId') }));
         for (const m of moved) {
           const removed = { topicId, postId: m.postId, placeholder: 'This post was moved to another topic.' };
-          if (m.state === 'PENDING') this.server.to(`user:${m.authorId}`).to(`modqueue:${fromSpaceId}`).emit('post:removed', removed);
-          else if (m.state !== 'DELETED') this.server.to(`topic:${topicId}`).emit('post:removed', removed);
+          // Who was shown it there (listedViewSql): a held one, or one deleted while held, its
+          // author and the moderators; a hidden or deleted one every reader, as a placeholder.
+          // (A deleted one named by a move an older node committed, without `deletedFrom`: nobody.)
+          const heldOnly = m.state === 'PENDING' || (m.state === 'DELETED' && m.deletedFrom === 'PENDING');
+          if (heldOnly) this.server.to(`user:${m.authorId}`).to(`modqueue:${fromSpaceId}`).emit('post:removed', removed);
+          else if (m.state !== 'DELETED' || m.deletedFrom !== undefined) this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
-        // The first post of a topic split off arrives on its board as a new topic would.
-        await this.pushPosts('post:created', moved.map((m) => m.postId), p.newTopic === true ? 'first' : 'none');
+        // The first post of a topic split off arrives on its board as a new topic would; hidden
+        // and deleted ones arrive as the placeholders their new topic's readers are shown.
+        await this.pushPosts('post:created', moved.map((m) => m.postId), p.newTopic === true ? 'first' : 'none', true);
         // The replies it left behind answer nothing now: the room sees them changed, with their new version.
         // (None named by a move an older node committed during a rolling upgrade.)
         const detached = (p.detachedReplyIds as string[] | undefined) ?? [];
@@ -1574,13 +1594,19 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * pushed in number order. Only a reply that arrives tells its board `topic:activity`, the one
    * reader of the last post shown: other pushes (edits, a move's posts) do not read it.
    */
-  private async pushPosts(event: string, postIds: string[], arrival: Arrival): Promise<void> {
+  private async pushPosts(event: string, postIds: string[], arrival: Arrival, placeholders = false): Promise<void> {
     const rows: PushedPostRow[] = await this.ds.query(arrival === 'all' ? PUSHED_POSTS_ARRIVING : PUSHED_POSTS, [postIds]);
-    for (const row of rows) this.pushRow(event, row, arrival === 'all' || (arrival === 'first' && row.number === 1));
+    for (const row of rows) this.pushRow(event, row, arrival === 'all' || (arrival === 'first' && row.number === 1), placeholders);
   }
 
-  /** One post's push (see `pushPost`). */
-  private pushRow(event: string, row: PushedPostRow, arrived: boolean): void {
+  /**
+   * One post's push (see `pushPost`). `placeholders`: a hidden or deleted post goes too, as its
+   * placeholder (a move's posts, arriving in a topic whose page lists it): to the topic's room,
+   * whose readers are all shown it, or for one deleted while held, to those its page lists it
+   * to, its author and the space's moderators (as a held post goes). Other pushes of such a post
+   * send nothing: its room heard `post:removed` when it went.
+   */
+  private pushRow(event: string, row: PushedPostRow, arrived: boolean, placeholders = false): void {
     const payload = {
       topicId: row.topic_id,
       post: {
@@ -1607,6 +1633,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       // Held content reaches its author and the space's moderators, nobody else.
       const held = { ...payload, post: { ...payload.post, state: 'PENDING' } };
       this.server.to(`user:${row.author_id}`).to(`modqueue:${row.space_id}`).emit(event, held);
+    } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED')) {
+      if (row.state === 'DELETED' && row.deleted_from === 'PENDING') {
+        this.server.to(`user:${row.author_id}`).to(`modqueue:${row.space_id}`).emit(event, placeholderPush(row));
+      } else if (row.topic_state === 'VISIBLE') {
+        this.server.to(`topic:${row.topic_id}`).emit(event, placeholderPush(row));
+      }
     }
   }
 

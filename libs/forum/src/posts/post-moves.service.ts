@@ -31,6 +31,7 @@ interface MovedRow {
   number: number;
   author_id: string;
   state: ContentState;
+  deleted_from: ContentState | null;
   reaction_total: number;
   created_at: Date;
 }
@@ -41,6 +42,8 @@ export type MovedPost = {
   fromNumber: number;
   number: number;
   state: ContentState;
+  /** What a deleted one was before (`posts.deleted_from`): PENDING, it was never its topic's readers' to see. Null otherwise. */
+  deletedFrom: ContentState | null;
   authorId: string;
 };
 
@@ -146,7 +149,7 @@ export class PostMovesService {
       if (dest.board_id !== to.topic.boardId) throw AppError.conflict('The destination topic was moved meanwhile: read it again');
     }
     const moved = await tx.query<MovedRow>(
-      `SELECT id, topic_id, number, author_id, state, reaction_total, created_at FROM posts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      `SELECT id, topic_id, number, author_id, state, deleted_from, reaction_total, created_at FROM posts WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [postIds],
     );
     if (moved.length !== postIds.length || moved.some((p) => p.topic_id !== source.id)) throw AppError.conflict('Some of the posts were moved meanwhile: read the topic again');
@@ -287,7 +290,10 @@ export class PostMovesService {
     // change, so searches leave the topic it left out until then), live rooms see them leave
     // and arrive. `topicId` is the topic they left, where the index still has them.
     const movedPosts: MovedPost[] = renumbered
-      .map((r) => ({ postId: r.id, fromNumber: before.get(r.id)!.number, number: r.number, state: before.get(r.id)!.state, authorId: before.get(r.id)!.author_id }))
+      .map((r) => {
+        const was = before.get(r.id)!;
+        return { postId: r.id, fromNumber: was.number, number: r.number, state: was.state, deletedFrom: was.deleted_from, authorId: was.author_id };
+      })
       .sort((a, b) => a.number - b.number);
     const moveEvent: PostsMovedPayload = {
       topicId: source.id, moverId: actorId, fromSpaceId: source.spaceId, fromBoardId: source.boardId,

@@ -64,6 +64,11 @@ const PLACEHOLDERS: Partial<Record<ContentState, string>> = {
   HIDDEN: 'This post was hidden by a moderator.',
 };
 
+/** What a reader shown a post of this state as a placeholder reads in its place (`Post.placeholder`, and its live pushes). */
+export function placeholderText(state: ContentState): string {
+  return PLACEHOLDERS[state] ?? 'This post is not available.';
+}
+
 /** A numbered post in a topic (number 1 is the topic's first post). */
 @ObjectType('Post')
 export class PostModel {
@@ -145,7 +150,7 @@ export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: st
     editedAt: r.edited_at,
     state: r.state,
     bodyHtml: full ? r.body_html : null,
-    placeholder: full ? null : (PLACEHOLDERS[r.state] ?? 'This post is not available.'),
+    placeholder: full ? null : placeholderText(r.state),
     reactions,
     topicId: r.topic_id,
     spaceId: r.space_id,
