@@ -2,6 +2,7 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AUDIT_LOCK } from '../../libs/core/src/audit/audit-log';
 import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PostMovesService } from '../../libs/forum/src/posts/post-moves.service';
 import { NotificationsWhereTheirPostsAre1765206000000 } from '../../migrations/1765206000000-notifications-where-their-posts-are';
@@ -1048,5 +1049,38 @@ describe('moving posts to another topic', () => {
     expect(heard.left.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[source.id, hidden.id], [source.id, deleted.id]]);
     // No body of theirs reached anyone by any event.
     expect(JSON.stringify(everything)).not.toContain('placeholdersecret');
+  });
+
+  it.each([
+    ['past the source’s new end', true],
+    ['none yet', false],
+  ])('settles a markRead racing a movePosts that sets marks back (the reader’s mark %s) at the last post shown once the move committed, never past it', async (_mark, markedBefore) => {
+    const [source, dest] = [await createTopic(t, customer.token, publicBoard), await createTopic(t, customer.token, otherBoard)];
+    const [, a, b] = [await reply(t, other.token, source.id, 'Stays.'), await reply(t, other.token, source.id, 'Leaves, one.'), await reply(t, other.token, source.id, 'Leaves, two.')];
+    expect([a.number, b.number]).toEqual([3, 4]);
+    const racer = await makeUser(t);
+    const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { id } }`;
+    const markRead = () => t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: racer.token });
+    if (markedBefore) expectOk(await markRead());
+    // The move held at its very end (its log entry waits for the log's lock): the source's marks set
+    // back to 2, not committed. The reader's markRead of post 4, as their page showed it before the
+    // move, comes meanwhile and waits for the move (its mark's row, or the topic its new row names).
+    const [moved, read] = await withLockHeld(t, `SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK], async (h) => {
+      const moving = move({ postIds: [a.id, b.id], toTopicId: dest.id }, moderator);
+      await h.waiting(1);
+      const reading = markRead();
+      await h.waiting(2);
+      await h.release();
+      return Promise.all([moving, reading]);
+    });
+    expectOk(moved);
+    expectOk(read);
+    // Before: the mark read its posts before the move committed and stood at 4, past the source's end (2).
+    const [mark] = await t.sql(`SELECT last_read_number FROM topic_reads WHERE topic_id = $1 AND user_id = $2`, [source.id, racer.id]);
+    expect(mark).toEqual({ last_read_number: 2 });
+    // A reply taking number 3 after the move is news to them, not counted read.
+    await reply(t, customer.token, source.id, 'After the move.');
+    const READ = `query($id: ID!) { topic(id: $id) { lastReadNumber unreadCount } }`;
+    expect(expectOk(await t.gql(READ, { id: source.id }, { token: racer.token })).topic).toEqual({ lastReadNumber: 2, unreadCount: 1 });
   });
 });

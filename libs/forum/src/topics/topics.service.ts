@@ -579,6 +579,19 @@ export class TopicsService {
     if (!viewer.id) throw AppError.unauthenticated();
     const topic = await this.get(viewer, input.topicId);
     await this.uow.run(async (tx) => {
+      // The account, then the topic FOR KEY SHARE, held in a statement of their own before the
+      // mark's (in the order the mark's statement took them, its foreign key taking the topic): a
+      // movePosts of the topic's replies under way (it holds the topic FOR UPDATE, then sets back
+      // the marks past its new end) is waited for, and the mark's statement, whose snapshot is
+      // taken after this one, reads the posts as the move left them. In one statement it read them
+      // before the move committed, waited for the mark's row (or, a new one, for the topic its key
+      // names), then wrote a mark past the topic's new end: on a number the next reply takes,
+      // counted read. Replies (FOR NO KEY UPDATE) are not held up by it.
+      await tx.query(
+        `SELECT 1 FROM (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE) u,
+                LATERAL (SELECT 1 FROM topics WHERE id = $2 AND u.id IS NOT NULL FOR KEY SHARE) t`,
+        [viewer.id, topic.id],
+      );
       // Their account held in the same statement (as UsersRepository.holdMember holds it): a
       // deletion running meanwhile waits and takes the mark, or came first, and nothing is
       // written (UNAUTHENTICATED).
