@@ -115,6 +115,20 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ n: 1 }]);
     }));
 
+  it('takes the member’s sanction lock once approving a proposed ban: before the proposal’s item, and `judge` takes that one as held', () =>
+    withBanProposal(async (offender, proposal) => {
+      let approved: GqlResult | undefined;
+      const { statements } = await t.countStatements(async () => (approved = await t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE', reason: 'Repeated abuse' } }, { token: admin.token })));
+      expect(expectOk(approved!).resolveReviewItem.history.at(-1).action).toContain('banned');
+      // Taken early (lockTarget) and again by judge, it was asked for twice in the one transaction.
+      const locks = statements.filter((q) => q.includes('parvis:sanctions-of:'));
+      expect(locks).toEqual([`SELECT ${sanctionLockSql('$1', 'sanction')}`]);
+      const lockAt = statements.indexOf(locks[0]);
+      const itemAt = statements.findIndex((q) => /FROM review_items/.test(q) && /FOR (NO KEY )?UPDATE/.test(q));
+      expect(itemAt).toBeGreaterThan(lockAt);
+      expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ n: 1 }]);
+    }));
+
   it('bans a member once when a proposed ban is approved while sanctionUser bans them: the standing ban is read under the sanction lock, which the direct ban took first', () =>
     withBanProposal(async (offender, proposal) => {
       const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;

@@ -5,7 +5,7 @@ import { AccessLevel, ContentView, LEVEL_RANK } from '../../../access/src/access
 import { AccessService, SILENCED } from '../../../access/src/access.service';
 import { validKeyValue } from '../../../forum/src/cursors';
 import { SanctionInput } from '../sanctions/dto/sanction.inputs';
-import { SanctionsService } from '../sanctions/sanctions.service';
+import { HeldSanctionLock, SanctionsService } from '../sanctions/sanctions.service';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../../identity/src/users/users.repository';
 import { SanctionKind } from '../sanctions/sanction.model';
@@ -537,12 +537,12 @@ export class ReportsService {
   async resolve(viewer: Viewer, input: ResolveReviewInput): Promise<ReviewItemModel> {
     if (!viewer.signedIn) throw AppError.unauthenticated();
     const { row, post } = await this.uow.run(async (tx) => {
-      const { sanction, post } = await this.lockTarget(tx, viewer, input.id, input.decision);
+      const { sanction, post, banLock } = await this.lockTarget(tx, viewer, input.id, input.decision);
       const { item, moderator } = await this.lockItem(tx, viewer, input.id);
       // Resolved meanwhile (by a moderator this one raced): said first, before input its resolution
       // leaves unused (a reason for a post it deleted), which was refused first, hiding the race.
       if (item.status !== ReviewStatus.PENDING) throw AppError.conflict('This item is already resolved');
-      const ban = await this.proposedBan(tx, moderator, item, input);
+      const ban = await this.proposedBan(tx, moderator, item, input, banLock);
       if (item.kind === 'APPEAL') await this.judgeAppealDecider(tx, moderator, sanction);
       // Reports on the moderator's own content: FORBIDDEN before their unused input or another's claim, as `claim` says it first.
       await this.assertNotOffender(tx, moderator, item);
@@ -800,18 +800,19 @@ export class ReportsService {
    * staff since it was proposed; the member's row, then their sanction lock), and whether the
    * member is banned site-wide already (`standing`), read under that lock: a ban sanctionUser
    * gave meanwhile is seen, committed (read before the lock, one it was giving was missed, and the
-   * member banned twice). `refuseUnusedInput` refuses the APPROVE's `reason` when there is a
+   * member banned twice). The lock is `lockTarget`'s (`held`, before the item), which `judge` takes
+   * as held rather than asking for it again. `refuseUnusedInput` refuses the APPROVE's `reason` when there is a
    * standing ban; `decideBanProposal` acts on it. Judged before either, and before the claim: one
    * who may not decide the proposal is told so first, as `claim` tells them. Null for other items
    * and decisions.
    */
-  private async proposedBan(tx: Tx, moderator: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<ProposedBan | null> {
+  private async proposedBan(tx: Tx, moderator: Viewer, item: ReviewItemRow, input: ResolveReviewInput, held: HeldSanctionLock | undefined): Promise<ProposedBan | null> {
     if (item.kind !== 'BAN_PROPOSAL') return null;
     if (!moderator.isAdmin) throw AppError.forbidden(ONLY_ADMINS_BAN);
     if (input.decision !== ReviewDecision.APPROVE) return null;
     // The member reads the decision's reason; its note is the admins'.
     const ban = Object.assign(new SanctionInput(), { userId: item.target_id, kind: SanctionKind.BAN, reason: input.reason ?? 'Ban after repeated upheld violations' });
-    await this.sanctions.judge(tx, moderator, ban);
+    await this.sanctions.judge(tx, moderator, ban, held);
     // A statement after the lock's: its snapshot, taken as it starts, sees a ban committed while the lock was waited for.
     return { ban, standing: await this.sanctions.bannedSiteWide(tx, item.target_id) };
   }
@@ -847,7 +848,8 @@ export class ReportsService {
    * their locks, which keep them as read until the decision commits (the post locked; a move
    * of its topic takes the topic FOR UPDATE, which waits for its hold). A ban proposal's APPROVE
    * by anyone who may handle the item first takes its member's sanction lock
-   * (`SanctionsService.holdOffAdminChanges`), which its ban takes (`SanctionsService.judge`): the
+   * (`SanctionsService.holdOffAdminChanges`), the one its ban is judged and written under (answered
+   * as `banLock`, which `proposedBan` hands `SanctionsService.judge`, so it is taken once): the
    * escalation ladder takes that lock and then opens the proposal (`ReviewItems.open`, writing a
    * pending one's row), so a decision holding the proposal's item while it waited for the lock,
    * held by a ladder of another space waiting for the item, deadlocked. Whether the decider is an
@@ -855,11 +857,13 @@ export class ReportsService {
    * decision then took the lock after the item; `proposedBan` refuses a non-admin (FORBIDDEN) right
    * after the item is held, so their lock is held no longer than that.
    */
-  private async lockTarget(tx: Tx, viewer: Viewer, id: string, decision: ReviewDecision): Promise<{ sanction: HeldSanction | undefined; post: ModerationTarget | null }> {
+  private async lockTarget(
+    tx: Tx, viewer: Viewer, id: string, decision: ReviewDecision,
+  ): Promise<{ sanction: HeldSanction | undefined; post: ModerationTarget | null; banLock?: HeldSanctionLock }> {
     const target = await this.handledItem(tx, viewer, id);
-    if (target.kind === 'BAN_PROPOSAL' && decision === ReviewDecision.APPROVE) await this.sanctions.holdOffAdminChanges(tx, target.target_id);
+    const banLock = target.kind === 'BAN_PROPOSAL' && decision === ReviewDecision.APPROVE ? await this.sanctions.holdOffAdminChanges(tx, target.target_id) : undefined;
     const post = target.target_type === ReportTargetType.POST || target.target_type === ReportTargetType.TOPIC ? await this.moderationTarget(tx, target) : null;
-    if (target.target_type !== ReportTargetType.SANCTION) return { sanction: undefined, post };
+    if (target.target_type !== ReportTargetType.SANCTION) return { sanction: undefined, post, banLock };
     const sanction = await tx.one<HeldSanction>(
       `SELECT id, user_id, issued_by, triggered_by, kind, space_id, lifted_at IS NOT NULL AS lifted FROM sanctions WHERE id = $1 FOR UPDATE`,
       [target.target_id],

@@ -31,6 +31,30 @@ function sanctionEnded(s: { id: string; user_id: string; kind: string; space_id:
   };
 }
 
+/** What only `SanctionsService.holdOffAdminChanges` writes: a `HeldSanctionLock` cannot be made elsewhere. */
+const heldBy = Symbol('sanction lock held by');
+
+/**
+ * Proof that a transaction holds a member's sanction lock (`sanctionLockSql`, exclusive): answered
+ * by `SanctionsService.holdOffAdminChanges` once it has taken it, and nowhere else (its key is
+ * this module's). A caller that takes the lock early hands it to `judge`, which then does not take
+ * it again; a bare flag would let any caller say so.
+ */
+export interface HeldSanctionLock {
+  readonly [heldBy]: { readonly tx: Tx; readonly userId: string };
+}
+
+/**
+ * Whether `held` proves that `tx` holds `userId`'s sanction lock (false without one). A proof of
+ * another member's lock or another transaction's is a caller's bug, thrown, not a reason to lock.
+ */
+function holds(held: HeldSanctionLock | undefined, tx: Tx, userId: string): boolean {
+  if (!held) return false;
+  const { tx: heldTx, userId: heldUser } = held[heldBy];
+  if (heldTx !== tx || heldUser !== userId) throw new Error('A sanction lock held for another member or another transaction proves nothing here');
+  return true;
+}
+
 /** Why a sanction of an admin is refused (FORBIDDEN). */
 const ADMINS_NOT_SANCTIONED = 'Admins cannot be sanctioned';
 
@@ -160,12 +184,15 @@ export class SanctionsService {
    * writing, and a review decision that looks at something else between the two (a ban proposal's
    * standing ban) makes it, reads that under the lock (a statement after the lock's, whose
    * snapshot sees a sanction committed while the lock was waited for), then `write`s. Answers the
-   * actor as judged.
+   * actor as judged. The lock has one owner per transaction: `held`, the proof `holdOffAdminChanges`
+   * answered a caller that took it already (a ban proposal's APPROVE, before the item), is taken as
+   * such, and the lock is not asked for a second time; a proof of another member's lock, or of
+   * another transaction's, is a bug, thrown as one.
    */
-  async judge(tx: Tx, moderator: Viewer | { session: Viewer }, input: SanctionInput): Promise<Viewer> {
+  async judge(tx: Tx, moderator: Viewer | { session: Viewer }, input: SanctionInput, held?: HeldSanctionLock): Promise<Viewer> {
     this.checkShape(input);
     const actor = await this.authorizeNow(tx, moderator, input.userId, input.spaceId ?? null);
-    if (input.kind !== SanctionKind.WARNING) await this.holdOffAdminChanges(tx, input.userId);
+    if (input.kind !== SanctionKind.WARNING && !holds(held, tx, input.userId)) await this.holdOffAdminChanges(tx, input.userId);
     return actor;
   }
 
@@ -227,12 +254,14 @@ export class SanctionsService {
    * other items, taking the ladder's lock after this one, as the ladder itself does.
    *
    * The exception: a ban proposal's APPROVE takes it first of all (`ReportsService.lockTarget`,
-   * before the proposal's item, the member's row and the judgement; `judge` takes it again, held
-   * already), as the ladder, which takes it and then opens the proposal, does: taken after the
-   * item, it deadlocked with a ladder of another space. It holds no space there either.
+   * before the proposal's item, the member's row and the judgement), as the ladder, which takes it
+   * and then opens the proposal, does: taken after the item, it deadlocked with a ladder of another
+   * space. It holds no space there either. Answers the proof that `tx` holds it
+   * (`HeldSanctionLock`), which that caller hands `judge`, so the lock is asked for once.
    */
-  async holdOffAdminChanges(tx: Tx, userId: string): Promise<void> {
+  async holdOffAdminChanges(tx: Tx, userId: string): Promise<HeldSanctionLock> {
     await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [userId]);
+    return { [heldBy]: { tx, userId } };
   }
 
   /**
