@@ -102,7 +102,16 @@ export class AccessService {
    * them in one read.
    */
   static barringSql(userIdExpr: string): string {
-    return `sanctions sa WHERE sa.user_id = ${userIdExpr} AND sa.space_id IS NULL AND sa.kind IN ('SUSPEND', 'BAN') AND ${SANCTION_IN_FORCE}`;
+    return AccessService.siteWideSanctionsSql(userIdExpr, ['SUSPEND', 'BAN']);
+  }
+
+  /**
+   * SQL `sanctions sa WHERE …`: the user's sanctions in force site-wide (no space) of `kinds`. The
+   * one spelling of "sanctioned site-wide": `barringSql` (suspended or banned) and
+   * `SanctionsService.bannedSiteWide` (banned) both read it.
+   */
+  static siteWideSanctionsSql(userIdExpr: string, kinds: ReadonlyArray<'SILENCE' | 'SUSPEND' | 'BAN'>): string {
+    return `sanctions sa WHERE sa.user_id = ${userIdExpr} AND sa.space_id IS NULL AND sa.kind IN (${kinds.map((k) => `'${k}'`).join(', ')}) AND ${SANCTION_IN_FORCE}`;
   }
 
   /**

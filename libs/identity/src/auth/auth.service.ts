@@ -18,6 +18,7 @@ import { EmailVerificationService } from './email-verification';
 import { InvitesService } from '../invites/invites.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { emailBannedSql, ipBannedSql } from './address-bans';
+import { AccessService } from '../../../access/src/access.service';
 
 /** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
 export const APPEAL_TOKEN_PURPOSE = 'appeal';
@@ -238,9 +239,8 @@ export class AuthService {
     const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null; appeal_status: string | null; decision_note: string | null; decided_at: Date | null }> =
       await this.ds.query(
         `SELECT s.id, s.kind, s.reason, s.expires_at, a.status AS appeal_status, a.decision_note, a.decided_at
-           FROM sanctions s LEFT JOIN appeals a ON a.sanction_id = s.id
-          WHERE s.user_id = $1 AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
-            AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())
+           FROM (SELECT sa.id, sa.kind, sa.reason, sa.expires_at FROM ${AccessService.barringSql('$1')}) s
+           LEFT JOIN appeals a ON a.sanction_id = s.id
           ORDER BY s.expires_at DESC NULLS FIRST LIMIT 1`,
         [userId],
       );

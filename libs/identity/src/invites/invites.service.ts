@@ -310,8 +310,7 @@ export class InvitesService {
  */
 export function makerStandsSql(maker: string, min: string): string {
   return `COALESCE(NOT ${AccessService.barredSiteWideSql(`${maker}.id`)} AND (${maker}.role = 'ADMIN' OR ((${maker}.role = 'MODERATOR' OR ${maker}.trust_level >= ${min}) AND NOT EXISTS (
-            SELECT 1 FROM sanctions sa WHERE sa.user_id = ${maker}.id AND sa.space_id IS NULL AND sa.kind = 'SILENCE'
-               AND sa.lifted_at IS NULL AND (sa.expires_at IS NULL OR sa.expires_at > now())))), false)`;
+            SELECT 1 FROM ${AccessService.siteWideSanctionsSql(`${maker}.id`, ['SILENCE'])}))), false)`;
 }
 
 /**

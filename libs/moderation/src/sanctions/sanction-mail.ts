@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { SANCTION_IN_FORCE } from '../../../access/src/access.service';
+import { AccessService, SANCTION_IN_FORCE } from '../../../access/src/access.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { OutboxEvent, OutboxWait } from '../../../core/src/outbox/outbox';
 import { MAIL_CLAIM_LEASE_SECONDS, stampAt, stampOf } from '../../../core/src/mail-lease';
@@ -99,9 +99,8 @@ export class SanctionMail extends AccountMailHandler<Barring> {
     const [row]: Barring[] = await this.ds.query(
       `SELECT s.id, u.handle, CASE WHEN u.deleted_at IS NULL AND u.email_verified_at IS NOT NULL AND u.email_bounced_at IS NULL THEN u.email END AS email,
               u.is_placeholder, s.kind, s.reason, s.expires_at
-         FROM sanctions s JOIN users u ON u.id = s.user_id
-        WHERE s.id = $2::uuid AND s.user_id = $1::uuid AND s.space_id IS NULL AND s.kind IN ('SUSPEND', 'BAN')
-          AND s.lifted_at IS NULL AND (s.expires_at IS NULL OR s.expires_at > now())`,
+         FROM (SELECT sa.id, sa.user_id, sa.kind, sa.reason, sa.expires_at FROM ${AccessService.barringSql('$1::uuid')} AND sa.id = $2::uuid) s
+         JOIN users u ON u.id = s.user_id`,
       this.idsOf(subject),
     );
     return row ?? null;

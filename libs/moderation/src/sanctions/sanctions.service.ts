@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessLevel, LEVEL_RANK } from '../../../access/src/access-level';
-import { AccessService, SANCTION_IN_FORCE } from '../../../access/src/access.service';
+import { AccessService } from '../../../access/src/access.service';
 import { Queryable, rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { networkOf } from '../../../core/src/http/client-address';
@@ -161,13 +161,13 @@ export class SanctionsService {
   }
 
   /**
-   * Whether `userId` stands banned site-wide (a ban in force, `SANCTION_IN_FORCE`). Read by a
+   * Whether `userId` stands banned site-wide (a ban in force, `AccessService.siteWideSanctionsSql`). Read by a
    * caller holding the member's sanction lock, in a statement after the lock's (its snapshot sees
    * a ban committed while the lock was waited for): a ban proposal's APPROVE, which bans no one
    * twice, and the escalation ladder, which proposes no ban of one banned already.
    */
   async bannedSiteWide(tx: Tx, userId: string): Promise<boolean> {
-    const [standing] = await tx.query(`SELECT 1 FROM sanctions sa WHERE sa.user_id = $1 AND sa.kind = 'BAN' AND sa.space_id IS NULL AND ${SANCTION_IN_FORCE}`, [userId]);
+    const [standing] = await tx.query(`SELECT 1 FROM ${AccessService.siteWideSanctionsSql('$1', ['BAN'])}`, [userId]);
     return !!standing;
   }
 
