@@ -598,7 +598,7 @@ describe('account deletion and anonymisation', () => {
     const refused = expectError(res!, 'BAD_USER_INPUT');
     // One hold against the deletion, then one read of the address, which refuses before any write: no ban of an address tried.
     expect(cost.statements.filter((q) => /parvis:account-deletion/.test(q))).toHaveLength(1);
-    expect(cost.statements.filter((q) => /FROM users WHERE id = \$1 AND email IS NOT NULL/.test(q))).toHaveLength(1);
+    expect(cost.statements.filter((q) => /\bemail\b/.test(q) && /FROM users WHERE id = \$1/.test(q))).toHaveLength(1);
     expect(cost.statements.filter((q) => /banned_emails|INSERT INTO sanctions/.test(q))).toEqual([]);
     expect(refused.extensions.fields).toEqual([
       { field: 'banEmail', message: 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail' },

@@ -186,6 +186,25 @@ describe('moderation: sanctions and the moderation log', () => {
     expectOk(await t.gql(signUp, { i: { email: 'fresh@example.com', handle: 'comeback2', password: 'another long password' } }, { ip: '203.0.113.5' }));
   });
 
+  it('reads the banned address once: the read that refuses a banEmail of nothing is the one the ban writes', async () => {
+    const member = await makeUser(t);
+    await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [member.id, `Mixed.Case.${member.handle}@Example.com`]);
+    await t.sql(`UPDATE sessions SET ip = '203.0.113.61' WHERE user_id = $1`, [member.id]);
+    let res: GqlResult | undefined;
+    const { statements } = await t.countStatements(async () => (res = await t.gql(SANCTION, { input: { userId: member.id, kind: 'BAN', reason: 'Spam ring', banEmail: true, banIp: true } }, { token: admin.token })));
+    const s = expectOk(res!).sanctionUser;
+    // The member's address, read from their account: by the refusal alone (the ban's INSERT read it a second time).
+    const addressReads = statements.filter((q) => /\bemail\b/.test(q) && /\bFROM users\b/.test(q) && /\bWHERE id = \$1\b/.test(q));
+    expect(addressReads).toHaveLength(1);
+    const bans = statements.filter((q) => /INSERT INTO banned_emails/.test(q));
+    expect(bans).toHaveLength(1);
+    expect(bans[0]).not.toMatch(/\bFROM users\b/);
+    // The networks likewise: the sessions read once, by the refusal, whose answer the ban writes.
+    expect(statements.filter((q) => /\bFROM sessions\b/.test(q) && /\bip\b/.test(q))).toHaveLength(1);
+    expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE sanction_id = $1`, [s.id])).toEqual([{ email_lower: `mixed.case.${member.handle.toLowerCase()}@example.com` }]);
+    expect(await t.sql(`SELECT ip FROM banned_ips WHERE sanction_id = $1`, [s.id])).toEqual([{ ip: '203.0.113.61' }]);
+  });
+
   it('refuses banIp when no session of the account has an address, writing nothing: the ban bans no network, and says so', async () => {
     const member = await makeUser(t);
     await t.sql(`UPDATE sessions SET ip = NULL WHERE user_id = $1`, [member.id]);

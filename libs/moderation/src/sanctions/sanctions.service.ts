@@ -266,7 +266,7 @@ export class SanctionsService {
 
   /**
    * Writes a sanction `judge` allowed (and held) in the same transaction (logged, announced). `banEmail` bans
-   * the address the account has as the ban is written; an account with none (deleted or
+   * the address the account has as the ban reads it (once, `refuseBansOfNothing`); an account with none (deleted or
    * anonymised: the deletion erased it; an imported author's placeholder never had one) is
    * refused (BAD_USER_INPUT on `banEmail`), where the ban was written banning no address while the
    * log said `banEmail: true`. A deletion under way is waited for and one begun after waits for the
@@ -285,7 +285,7 @@ export class SanctionsService {
   async write(tx: Tx, viewer: Viewer, input: SanctionInput): Promise<SanctionRow> {
     const spaceId = input.spaceId ?? null;
     if (input.banEmail) await holdAgainstDeletion(tx, input.userId);
-    const networks = await this.refuseBansOfNothing(tx, input);
+    const { address, networks } = await this.refuseBansOfNothing(tx, input);
     const [s] = await tx.query<SanctionRow>(
       `INSERT INTO sanctions (id, user_id, kind, space_id, reason, issued_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::int IS NULL THEN NULL ELSE now() + make_interval(hours => $7::int) END)
@@ -297,12 +297,9 @@ export class SanctionsService {
     if (spaceId === null && (input.kind === SanctionKind.SUSPEND || input.kind === SanctionKind.BAN)) {
       revokedSessions = (await tx.query(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`, [input.userId])).length;
     }
-    if (input.banEmail) {
-      // The address as it is now, read in the statement that bans it (held against the deletion, it is there).
-      await tx.query(
-        `INSERT INTO banned_emails (email_lower, sanction_id) SELECT lower(email), $2::uuid FROM users WHERE id = $1 AND email IS NOT NULL ON CONFLICT DO NOTHING`,
-        [input.userId, s.id],
-      );
+    if (address !== null) {
+      // The address as the refusal read it (held against the deletion, it is there), not read again.
+      await tx.query(`INSERT INTO banned_emails (email_lower, sanction_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING`, [address, s.id]);
     }
     if (networks.length) {
       await tx.query(`INSERT INTO banned_ips (ip, sanction_id) SELECT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING`, [networks, s.id]);
@@ -327,16 +324,20 @@ export class SanctionsService {
 
   /**
    * `write`'s refusal of a `banEmail` or a `banIp` that would ban nothing (BAD_USER_INPUT, both
-   * named at once), on reads alone, before `write` writes anything: whether the account has an
-   * address (read once it is held against its deletion, which alone erases one), and its
-   * sessions' networks (an IPv6 address stands for its whole /64), which `write` bans. Answers
-   * those networks (none without `banIp`).
+   * named at once), on reads alone, before `write` writes anything: the account's address,
+   * lowercased as `banned_emails` keeps it (read once it is held against its deletion, which alone
+   * erases one), and its sessions' networks (an IPv6 address stands for its whole /64). Answers
+   * what it read, which `write` bans without reading it again (it was read twice, here and by the
+   * ban's INSERT): the address (null without `banEmail`) and the networks (none without `banIp`).
+   * An address changed between the two is banned as read here, as if the change came after.
    */
-  private async refuseBansOfNothing(tx: Tx, input: SanctionInput): Promise<string[]> {
+  private async refuseBansOfNothing(tx: Tx, input: SanctionInput): Promise<{ address: string | null; networks: string[] }> {
     const refused: Array<{ field: string; message: string }> = [];
+    let address: string | null = null;
     if (input.banEmail) {
-      const [address] = await tx.query<{ found: boolean }>(`SELECT EXISTS (SELECT 1 FROM users WHERE id = $1 AND email IS NOT NULL) AS found`, [input.userId]);
-      if (!address.found) {
+      const [account] = await tx.query<{ email_lower: string | null }>(`SELECT lower(email) AS email_lower FROM users WHERE id = $1`, [input.userId]);
+      address = account?.email_lower ?? null;
+      if (address === null) {
         refused.push({ field: 'banEmail', message: 'bans no address: this account has none (a deleted or anonymised account’s address was erased with it); ban without banEmail' });
       }
     }
@@ -349,7 +350,7 @@ export class SanctionsService {
       }
     }
     if (refused.length) throw AppError.badInput(refused);
-    return networks;
+    return { address, networks };
   }
 
   private async load(id: string): Promise<SanctionRow | undefined> {
