@@ -608,7 +608,7 @@ describe('topic timers', () => {
     const asSeen = async (token: string | undefined, topicId: string) => expectOk(await t.gql(VERSION, { id: topicId }, { token })).topic;
     /** The versions a live push of the topic's timers would carry now (`LiveGateway.pushTimers`): to its moderators, and to its other readers. */
     async function pushed(topicId: string) {
-      const { version } = (await t.get(TopicTimersRepository).forPush(topicId))!;
+      const { version } = (await t.get(TopicTimersRepository).byTopicIds([topicId])).get(topicId)!;
       return { all: fullVersion(version), news: newsVersion(version.news) };
     }
     /** What each reader is answered: a moderator of the space, a global moderator, the author, a member, a signed-out reader. */

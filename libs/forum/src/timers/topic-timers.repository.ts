@@ -79,11 +79,6 @@ export class TopicTimersRepository {
     return read;
   }
 
-  /** A live push's one read of a topic's timers with their versions (`byTopicIds`); undefined for a topic that is gone. */
-  async forPush(topicId: string): Promise<{ rows: ListedTimerRow[]; version: TimersVersion } | undefined> {
-    return (await this.byTopicIds([topicId])).get(topicId);
-  }
-
   /**
    * Raises the topic's timers' versions (`TimersVersion`) for a change of its timers, `news` when
    * it is one every reader hears of, in one UPDATE of the topic's row: its lock, held until the

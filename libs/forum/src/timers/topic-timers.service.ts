@@ -130,14 +130,26 @@ export class TopicTimersService {
     return topic.viewerRank >= LEVEL_RANK.MODERATE ? fullVersion(version) : newsVersion(version.news);
   }
 
-  /** A topic's standing timers and their versions, through the viewer's loader: a list's topics together. */
+  /** A topic's standing timers and their versions, through the viewer's loader: a list's topics together (`readMany`). */
   private read(viewer: Viewer, topicId: string): Promise<TopicTimersRead> {
     const loader = viewer.memoize('loader:topicTimers', () => new DataLoader<string, TopicTimersRead>(async (ids) => {
-      const read = await this.repo.byTopicIds(ids);
-      const standing = await this.standingOf([...read.values()].flatMap((r) => r.rows));
-      return ids.map((id) => ({ rows: standing.filter((r) => r.topic_id === id), version: read.get(id)?.version }));
+      const read = await this.readMany(ids);
+      return ids.map((id) => read.get(id) ?? { rows: [], version: undefined });
     }));
     return loader.load(topicId);
+  }
+
+  /**
+   * The one read of topics' timers, for a page's loader (`read`) and a live push (`forReaders`)
+   * alike: their timers with their versions (`byTopicIds`), then those that still stand
+   * (`standingOf`), two statements whatever the number of topics (one without timers). Whose
+   * reader they are plays no part: each caller shows the list to its viewers (`shownTo`). A topic
+   * that is gone is not in the map.
+   */
+  private async readMany(topicIds: readonly string[]): Promise<Map<string, TopicTimersRead>> {
+    const read = await this.repo.byTopicIds(topicIds);
+    const standing = new Set(await this.standingOf([...read.values()].flatMap((r) => r.rows)));
+    return new Map([...read].map(([id, { rows, version }]) => [id, { rows: rows.filter((r) => standing.has(r)), version }]));
   }
 
   /**
@@ -161,9 +173,9 @@ export class TopicTimersService {
     const told = new Map<string | null, LiveTimers | null>();
     if (readers.length === 0) return { told, version: undefined };
     const topics = await this.loaders.topicForEach(readers.map(([, viewer]) => viewer), topicId);
-    const read = topics.some((topic) => topic) ? await this.repo.forPush(topicId) : undefined;
+    const read = topics.some((topic) => topic) ? (await this.readMany([topicId])).get(topicId) : undefined;
     if (!read) return { told, version: undefined };
-    const rows = await this.standingOf(read.rows);
+    const { rows } = read;
     await Promise.all(readers.map(async ([userId, viewer], i) => {
       const moderator = !!topics[i] && topics[i].viewerRank >= LEVEL_RANK.MODERATE;
       const shown = !!topics[i] && (moderator || timersNews(kinds));
