@@ -4,7 +4,8 @@ import { LEVEL_RANK } from '../../libs/access/src/access-level';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
-import { TIMERS_CHANGED, TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
+import { TIMERS_CHANGED } from '../../libs/forum/src/timers/timers-changed';
 import { TopicTimersRepository } from '../../libs/forum/src/timers/topic-timers.repository';
 import { fullVersion, newsVersion } from '../../libs/core/src/news-versions';
 import { EventBus } from '../../libs/core/src/events';
@@ -648,6 +649,39 @@ describe('topic timers', () => {
       // A mutation's answer carries it as well, read after its change.
       const answer = expectOk(await t.gql(`mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { timersVersion } }`, { i: { topicId: topic.id, kind: 'OPEN', afterHours: 5 } }, { token: mod.token }));
       expect(answer.setTopicTimer.timersVersion).toBe((await pushed(topic.id)).all);
+    });
+
+    it('moves when its topic moves, which decides which of its timers still stand, and tells the room', async () => {
+      const MOVE = `mutation($i: MoveTopicInput!) { moveTopic(input: $i) { id } }`;
+      const topic = await createTopic(t, author.token, boardId);
+      const target = await makeBoard(t, spaceId);
+      await setTimer(topic.id, 'CLOSE', { afterHours: 10 });
+      await setTimer(topic.id, 'PUBLISH_TO_BOARD', { afterHours: 5, boardId: target } as { afterHours: number });
+      const v0 = await pushed(topic.id);
+      expect(await asSeen(mod.token, topic.id)).toEqual({ timersVersion: v0.all, timers: [{ kind: 'PUBLISH_TO_BOARD' }, { kind: 'CLOSE' }] });
+      // Moved by hand into the board its PUBLISH_TO_BOARD timer publishes to: the moderators' list loses it.
+      let since = await mark();
+      expectOk(await t.gql(MOVE, { i: { topicId: topic.id, boardId: target } }, { token: mod.token }));
+      const v1 = await pushed(topic.id);
+      expect(await asSeen(mod.token, topic.id)).toEqual({ timersVersion: v1.all, timers: [{ kind: 'CLOSE' }] });
+      expect(v1.all).toBeGreaterThan(v0.all);
+      expect((await timersChanged(topic.id, since)).map((kinds: string[]) => [...kinds].sort())).toEqual([['CLOSE', 'PUBLISH_TO_BOARD']]);
+      // Moved to a space its setter does not moderate: the status timer no longer stands, for every reader.
+      const seenBefore = await asSeen(member.token, topic.id);
+      expect(seenBefore).toEqual({ timersVersion: v1.news, timers: [{ kind: 'CLOSE' }] });
+      since = await mark();
+      expectOk(await t.gql(MOVE, { i: { topicId: topic.id, boardId: await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id) } }, { token: globalMod.token }));
+      const v2 = await pushed(topic.id);
+      expect(await asSeen(member.token, topic.id)).toEqual({ timersVersion: v2.news, timers: [] });
+      expect(await asSeen(globalMod.token, topic.id)).toEqual({ timersVersion: v2.all, timers: [] });
+      expect([v2.news > v1.news, v2.all > v1.all]).toEqual([true, true]);
+      // The event names every timer the topic holds, standing or not (the push judges which stand).
+      expect((await timersChanged(topic.id, since)).map((kinds: string[]) => [...kinds].sort())).toEqual([['CLOSE', 'PUBLISH_TO_BOARD']]);
+      // A topic without timers moves as before: no version of its timers, no news of them.
+      const plain = await createTopic(t, author.token, boardId);
+      since = await mark();
+      expectOk(await t.gql(MOVE, { i: { topicId: plain.id, boardId: target } }, { token: mod.token }));
+      expect([await pushed(plain.id), await timersChanged(plain.id, since)]).toEqual([{ all: 0, news: 0 }, []]);
     });
 
     it('costs no statement more than Topic.timers on a board page', async () => {

@@ -89,6 +89,12 @@ export class TopicTimersRepository {
     await tx.query(`UPDATE topics SET timers_version = timers_version + 1${newsToo} WHERE id = $1`, [topicId]);
   }
 
+  /** The kinds of the topic's timers, in `tx` (a move of their topic: `TopicsService.writeMove`). */
+  async kindsOf(tx: Tx, topicId: string): Promise<TopicTimerKind[]> {
+    const rows = await tx.query<{ kind: TopicTimerKind }>(`SELECT kind FROM topic_timers WHERE topic_id = $1 ORDER BY kind`, [topicId]);
+    return rows.map((r) => r.kind);
+  }
+
   /** The topic's timer of this kind, locked for the transaction (removing it). */
   lockOne(tx: Tx, topicId: string, kind: TopicTimerKind): Promise<(TopicTimerRow & TimerTarget) | undefined> {
     return this.lockWhere(tx, `tt.kind = $2`, [topicId, kind]);

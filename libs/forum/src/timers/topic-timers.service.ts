@@ -23,6 +23,7 @@ import { fullVersion, newsVersion } from '../../../core/src/news-versions';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ANOTHER_SPACE } from '../move-log';
+import { announceTimers, timersNews } from './timers-changed';
 
 /** How often the worker looks for due timers: a timer fires within this of its time. */
 export const TIMER_CHECK_MS = 30_000;
@@ -41,12 +42,6 @@ export interface LiveTimer {
   setById: string | null;
   boardId: string | null;
 }
-
-/**
- * The event a timer set or removed writes (the live gateway tells the topic's room). Not a
- * `topic.` event: those re-index the topic's posts for search, which timers do not change.
- */
-export const TIMERS_CHANGED = 'topic_timers.updated';
 
 /** A topic's timers as one read has them: those that stand (`standingOf`), and their versions (undefined for a topic gone). */
 interface TopicTimersRead {
@@ -67,16 +62,6 @@ export interface LiveTimers {
 /** Of a topic's timers, those its reader is told of: all to its moderators, the status timers' kinds (PUBLIC_TIMER_KINDS) to everyone else. */
 function shownTo<T extends { kind: TopicTimerKind }>(rows: T[], moderator: boolean): T[] {
   return rows.filter((r) => moderator || PUBLIC_TIMER_KINDS.includes(r.kind));
-}
-
-/**
- * Whether a change of timers of `kinds` is news, which every reader hears of (a status timer's,
- * PUBLIC_TIMER_KINDS): the one rule that both raises the timers' news (`announce`, `raiseVersion`)
- * and lets readers who are not moderators hear the change (`forReaders`), so no push to them
- * carries a news version an earlier push to them carried with another list.
- */
-export function timersNews(kinds: readonly TopicTimerKind[]): boolean {
-  return kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k));
 }
 
 /** What a due timer came to. */
@@ -256,7 +241,7 @@ export class TopicTimersService {
         boardId: board?.id ?? null,
       });
       await this.logChange(tx, viewer.id, 'topic.timer_set', topic, before, after);
-      await this.announce(tx, topic, [...new Set([after.kind, ...(before ? [before.kind] : [])])]);
+      await announceTimers(tx, this.repo, topic, [...new Set([after.kind, ...(before ? [before.kind] : [])])]);
     });
     this.forget(viewer, topic.id);
     return topic;
@@ -271,7 +256,7 @@ export class TopicTimersService {
       if (!before) return;
       await this.repo.remove(tx, before.id);
       await this.logChange(tx, viewer.id, 'topic.timer_remove', topic, before, undefined);
-      await this.announce(tx, topic, [before.kind]);
+      await announceTimers(tx, this.repo, topic, [before.kind]);
     });
     this.forget(viewer, topic.id);
     return topic;
@@ -334,16 +319,6 @@ export class TopicTimersService {
     return this.audit.append(tx, { actorId, action, targetType: 'topic', targetId: topic.id, spaceId: topic.spaceId, before: shown(before) ?? null, after: shown(after) ?? null });
   }
 
-  /**
-   * Tells the topic's live room that its timers of `kinds` changed (TIMERS_CHANGED; the gateway
-   * decides who hears: `forReaders`), raising their versions first (`raiseVersion`: news when a
-   * status timer changed, which every reader hears of), so the push carries one that orders it.
-   */
-  private async announce(tx: Tx, topic: { id: string; spaceId: string | null }, kinds: TopicTimerKind[]): Promise<void> {
-    await this.repo.raiseVersion(tx, topic.id, timersNews(kinds));
-    await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: topic.spaceId, kinds } });
-  }
-
   private forget(viewer: Viewer, topicId: string): void {
     viewer.peek<DataLoader<string, TopicTimersRead>>('loader:topicTimers')?.clear(topicId);
   }
@@ -383,12 +358,12 @@ export class TopicTimersService {
     if (timer.due_at > now) {
       await this.repo.postpone(tx, timer.id);
       // Its room shows the new time (the manual close waits for the quiet too).
-      await this.announce(tx, { id: timer.topic_id, spaceId: null }, [timer.kind]);
+      await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
       return 'postponed';
     }
     await this.repo.remove(tx, timer.id);
     // Fired or dropped, it is gone: its room stops showing it.
-    await this.announce(tx, { id: timer.topic_id, spaceId: null }, [timer.kind]);
+    await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
     // Done as its setter, if they may still moderate the topic where it is now (a moderator
     // demoted, suspended or gone, or a topic moved out of their spaces, drops it), with the
     // manual change's own check. Both are read in the claiming transaction: a firing holds one

@@ -28,6 +28,8 @@ import { TopicReadListeners } from '../read-listeners';
 import { TopicFeedExclusions } from '../feed-exclusions';
 import { AuthorColumns } from '../../../identity/src/users/user.model';
 import { lastShownPostSql } from '../posts/last-shown-post';
+import { TopicTimersRepository } from '../timers/topic-timers.repository';
+import { announceTimers } from '../timers/timers-changed';
 
 /**
  * A topic moved to a board and dated anew there (`writePublication`): notifications and live
@@ -51,6 +53,7 @@ export class TopicsService {
     private readonly reads: TopicReadListeners,
     private readonly feedExclusions: TopicFeedExclusions,
     private readonly drafts: DraftsRepository,
+    private readonly timers: TopicTimersRepository,
   ) {}
 
   /**
@@ -469,6 +472,11 @@ export class TopicsService {
       version: moved.version,
       payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId, publishing },
     });
+    // Where a topic is decides which of its timers still stand (their setters must moderate its
+    // space; a PUBLISH_TO_BOARD timer's board must not be its own): its move is a change of their
+    // list, versioned and told as one. A topic without timers has nothing to tell.
+    const timerKinds = await this.timers.kindsOf(tx, topic.id);
+    if (timerKinds.length) await announceTimers(tx, this.timers, { id: topic.id, spaceId: to.spaceId }, timerKinds);
     // Across spaces, each space's log tells its side alone (appendMove).
     await appendMove(this.audit, tx, {
       actorId,
