@@ -684,6 +684,34 @@ describe('topic timers', () => {
       expect([await pushed(plain.id), await timersChanged(plain.id, since)]).toEqual([{ all: 0, news: 0 }, []]);
     });
 
+    it('moves when its topic is deleted or restored, which no timer stands through', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      await setTimer(topic.id, 'OPEN', { afterHours: 10 });
+      await setTimer(topic.id, 'UNPIN', { afterHours: 20 });
+      const v0 = await pushed(topic.id);
+      expect(await asSeen(mod.token, topic.id)).toEqual({ timersVersion: v0.all, timers: [{ kind: 'OPEN' }, { kind: 'UNPIN' }] });
+      // Deleted by its author: its moderators still read it, without its timers.
+      let since = await mark();
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token }));
+      const v1 = await pushed(topic.id);
+      expect(await asSeen(mod.token, topic.id)).toEqual({ timersVersion: v1.all, timers: [] });
+      expect([v1.all > v0.all, v1.news > v0.news]).toEqual([true, true]);
+      expect(await timersChanged(topic.id, since)).toEqual([['OPEN', 'UNPIN']]);
+      // Restored: they stand again, for every reader.
+      since = await mark();
+      expectOk(await t.gql(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: mod.token }));
+      const v2 = await pushed(topic.id);
+      expect(await asSeen(mod.token, topic.id)).toEqual({ timersVersion: v2.all, timers: [{ kind: 'OPEN' }, { kind: 'UNPIN' }] });
+      expect(await asSeen(member.token, topic.id)).toEqual({ timersVersion: v2.news, timers: [{ kind: 'OPEN' }] });
+      expect([v2.all > v1.all, v2.news > v1.news]).toEqual([true, true]);
+      expect(await timersChanged(topic.id, since)).toEqual([['OPEN', 'UNPIN']]);
+      // A reply deleted leaves them as they were.
+      const answer = await reply(t, member.token, topic.id);
+      since = await mark();
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: answer.id }, { token: member.token }));
+      expect([await pushed(topic.id), await timersChanged(topic.id, since)]).toEqual([v2, []]);
+    });
+
     it('costs no statement more than Topic.timers on a board page', async () => {
       const board = await makeBoard(t, spaceId);
       for (let i = 0; i < 3; i++) await setTimer((await createTopic(t, author.token, board)).id, 'CLOSE', { afterHours: 5 });

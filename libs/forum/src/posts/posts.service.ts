@@ -27,6 +27,8 @@ import { raiseTopicWhenShownSql } from './last-shown-post';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { RenderedContent } from '../../../content/src/renderer';
+import { TopicTimersRepository } from '../timers/topic-timers.repository';
+import { timersOfTopicChanged } from '../timers/timers-changed';
 
 /** The event verb of a state change: deleted, restored, hidden, unhidden, approved, rejected. */
 export function stateVerb(from: ContentState, to: ContentState): string {
@@ -175,6 +177,7 @@ export class PostsService {
     private readonly pacing: Pacing,
     private readonly sessions: SessionsService,
     private readonly drafts: DraftsRepository,
+    private readonly timers: TopicTimersRepository,
   ) {}
 
   async get(viewer: Viewer, id: string): Promise<PostModel> {
@@ -851,6 +854,8 @@ export class PostsService {
         [topic.id, to, delta * row.reaction_total, published],
       );
       await tx.emit({ type: `topic.${stateVerb(row.was, to)}`, aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
+      // No timer stands on a deleted topic (`standingOf`): deleting or restoring it changes their list.
+      if ((row.was === ContentState.DELETED) !== (to === ContentState.DELETED)) await timersOfTopicChanged(tx, this.timers, { id: topic.id, spaceId: ids.spaceId });
       if (row.was !== to) await this.kinds.firstPostStateChanged(tx, { topicId: topic.id, from: row.was, to });
     } else if (delta !== 0) {
       await tx.query(

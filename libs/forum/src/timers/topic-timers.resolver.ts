@@ -23,7 +23,7 @@ export class TopicTimersResolver {
 
   @ResolveField(() => Float, {
     description:
-      'The version `topic:timers` pushes carry to the viewer, read with `timers`: to those who may moderate the topic, one every change of its timers raises (set, removed, fired, dropped, postponed, or its topic moved, which decides which timers still stand); to the others, one only changes of CLOSE, OPEN and CLOSE_AFTER_LAST_POST raise, so it tells nothing of the timers they are not shown; both on one scale. ' +
+      'The version `topic:timers` pushes carry to the viewer, read with `timers`: to those who may moderate the topic, one every change of its timers raises (set, removed, fired, dropped, postponed, or its topic moved, deleted or restored, which decides which timers still stand); to the others, one only changes of CLOSE, OPEN and CLOSE_AFTER_LAST_POST raise, so it tells nothing of the timers they are not shown; both on one scale. ' +
       'Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). A whole number from 2^31 on after the first status timer: a Float, exact (below 2^53), for it outgrows Int.',
   })
   timersVersion(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<number> {

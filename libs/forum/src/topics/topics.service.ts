@@ -29,7 +29,7 @@ import { TopicFeedExclusions } from '../feed-exclusions';
 import { AuthorColumns } from '../../../identity/src/users/user.model';
 import { lastShownPostSql } from '../posts/last-shown-post';
 import { TopicTimersRepository } from '../timers/topic-timers.repository';
-import { announceTimers } from '../timers/timers-changed';
+import { timersOfTopicChanged } from '../timers/timers-changed';
 
 /**
  * A topic moved to a board and dated anew there (`writePublication`): notifications and live
@@ -473,10 +473,8 @@ export class TopicsService {
       payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId, publishing },
     });
     // Where a topic is decides which of its timers still stand (their setters must moderate its
-    // space; a PUBLISH_TO_BOARD timer's board must not be its own): its move is a change of their
-    // list, versioned and told as one. A topic without timers has nothing to tell.
-    const timerKinds = await this.timers.kindsOf(tx, topic.id);
-    if (timerKinds.length) await announceTimers(tx, this.timers, { id: topic.id, spaceId: to.spaceId }, timerKinds);
+    // space; a PUBLISH_TO_BOARD timer's board must not be its own): its move changes their list.
+    await timersOfTopicChanged(tx, this.timers, { id: topic.id, spaceId: to.spaceId });
     // Across spaces, each space's log tells its side alone (appendMove).
     await appendMove(this.audit, tx, {
       actorId,
