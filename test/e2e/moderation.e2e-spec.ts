@@ -7,6 +7,7 @@ import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { TableSnapshots } from '../support/refusals';
+import { freshIp } from '../support/fresh-ip';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind active expiresAt spaceId user { id } } }`;
 const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active liftedAt } }`;
@@ -311,6 +312,85 @@ describe('moderation: sanctions and the moderation log', () => {
       const rows = (table: string) => t.sql(`SELECT count(*)::int AS n FROM ${table} WHERE sanction_id = ANY($1::uuid[])`, [[first, second]]);
       expect(await rows('banned_emails')).toEqual([{ n: 0 }]);
       expect(await rows('banned_ips')).toEqual([{ n: 0 }]);
+    });
+
+    describe('e-mail change and invitations, which ask what sign-up asks', () => {
+      const PASSWORD = 'the password we have';
+      const CHANGE = `mutation($input: ChangeEmailInput!) { changeEmail(input: $input) { id pendingEmail } }`;
+      const INVITE = `mutation($input: CreateInviteInput!) { createInvite(input: $input) { id link } }`;
+      const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
+      let n = 0;
+      /** Every table but the rate limiter's: a sign-up's attempt counts, refused or not, by design. */
+      const snapshots = () => TableSnapshots.of(t, { migrations: 'bookkeeping', rate_events: 'a sign-up attempt counts, refused or not' });
+      async function refusedWritingNothing(attempt: () => Promise<GqlResult>, code: string): Promise<GqlResult> {
+        const tables = await snapshots();
+        const before = await tables.take();
+        const res = await attempt();
+        expectError(res, code);
+        expect(TableSnapshots.changed(before, await tables.take())).toEqual([]);
+        return res;
+      }
+      /**
+       * A member banned with banEmail `bans` times, whose address (fresh, taken over after an admin
+       * invited it, so that invitation predates the bans) is then erased from the account: only the
+       * bans keep it from anyone.
+       */
+      async function bannedAddress(bans: number): Promise<{ address: string; inviteToken: string; bans: string[] }> {
+        const member = await makeUser(t);
+        const address = `stacked.change${++n}.${Date.now().toString(36)}@example.com`;
+        const invited = expectOk(await t.gql(INVITE, { input: { email: address } }, { token: admin.token })).createInvite;
+        await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [member.id, address]);
+        const ids: string[] = [];
+        for (let i = 0; i < bans; i++) ids.push(await ban(member.id, { banEmail: true }));
+        await erase(member.id);
+        return { address, inviteToken: new URL(invited.link).searchParams.get('token')!, bans: ids };
+      }
+      const mover = async () => makeUser(t, { passwordHash: await hashPassword(PASSWORD) });
+      const change = (u: TestUser, address: string) => t.gql(CHANGE, { input: { newEmail: address, currentPassword: PASSWORD } }, { token: u.token, ip: freshIp() });
+      const invite = (address: string) => t.gql(INVITE, { input: { email: address } }, { token: admin.token });
+      const accept = (address: string, inviteToken: string) =>
+        t.gql(SIGN_UP, { input: { email: address, handle: `stkinv${++n}${Date.now().toString(36).slice(-4)}`, password: 'another long password', inviteToken } }, { ip: freshIp() });
+
+      /** The address refused to each, as API.md has it, with nothing written. */
+      async function refusedEverywhere(address: string, inviteToken: string): Promise<void> {
+        const u = await mover();
+        const changed = await refusedWritingNothing(() => change(u, address), 'BAD_USER_INPUT');
+        expect(changed.errors![0].extensions!.fields).toEqual([{ field: 'newEmail', message: 'is not accepted here' }]);
+        const invited = await refusedWritingNothing(() => invite(address), 'BAD_USER_INPUT');
+        expect(invited.errors![0].extensions!.fields).toEqual([{ field: 'email', message: 'cannot be invited' }]);
+        // The invitation made before the ban is not a way round it: sign-up's own refusal.
+        await refusedWritingNothing(() => accept(address, inviteToken), 'FORBIDDEN');
+      }
+      /** The address taken by each: the change waits for its link, the invitation is made, the earlier one accepted. */
+      async function acceptedEverywhere(address: string, inviteToken: string): Promise<void> {
+        const u = await mover();
+        expect(expectOk(await change(u, address)).changeEmail).toEqual({ id: u.id, pendingEmail: address });
+        expect(expectOk(await invite(address)).createInvite.id).toBeTruthy();
+        const joined = expectOk(await accept(address, inviteToken)).signUp.user.id;
+        expect(await t.sql(`SELECT email FROM users WHERE id = $1`, [joined])).toEqual([{ email: address }]);
+      }
+
+      it('refuses them while the ban stands, and lets them through once it is lifted', async () => {
+        const { address, inviteToken, bans } = await bannedAddress(1);
+        await refusedEverywhere(address, inviteToken);
+        await lift(bans[0]);
+        await acceptedEverywhere(address, inviteToken);
+      });
+
+      it('lets them through once the ban has run out, before the job has taken its rows', async () => {
+        const { address, inviteToken, bans } = await bannedAddress(1);
+        await t.sql(`UPDATE sanctions SET expires_at = now() - interval '1 second' WHERE id = $1`, [bans[0]]);
+        expect(await t.sql(`SELECT count(*)::int AS n FROM banned_emails WHERE sanction_id = $1`, [bans[0]])).toEqual([{ n: 1 }]);
+        await acceptedEverywhere(address, inviteToken);
+      });
+
+      it('refuses them while one of two bans stands, the other lifted, and lets them through with the last lifted', async () => {
+        const { address, inviteToken, bans } = await bannedAddress(2);
+        await lift(bans[0]);
+        await refusedEverywhere(address, inviteToken);
+        await lift(bans[1]);
+        await acceptedEverywhere(address, inviteToken);
+      });
     });
   });
 
