@@ -1095,6 +1095,45 @@ describe('import:stackexchange', () => {
         expect(await profileOf(userId)).toEqual(erased);
       });
 
+      it('leaves a copy imported under a second name before the person was anonymised under the first as it is, until an admin anonymises it too (forward only, as documented)', async () => {
+        const { dir, space, source } = await craft('earlier-copy', ['Site One', 'Site Two', 'Community']);
+        writeDumpFile(dir, 'Users.xml', 'users', siteUsers(['401', '402', '-1']));
+        await run({ dir, space: space.slug });
+        const copy = await makeSpace(t, 'PUBLIC');
+        const later = 'stackexchange:earlier-copy-b';
+        // Dump B, imported while the person still stood under A: a placeholder of its own, profile and all.
+        expect((await run({ dir, space: copy.slug, source: 'earlier-copy-b' })).users).toEqual({ created: 3, updated: 0, unchanged: 0 });
+        const underA = (await linked(source, 'user', '2'))!;
+        const underB = (await userLink(later, '2')).local_id;
+        expect(underB).not.toBe(underA);
+        await anonymise(underA);
+        expect(await profileOf(underA)).toEqual(erased);
+        // The anonymisation covers the account it was run on: B's placeholder keeps the full profile,
+        // its link unmarked, and B's re-run sees nothing to change (no erasedUsers: the person is linked).
+        const full = { display_name: 'Site Two', bio: expect.stringContaining('I roast at home'), location: 'Leuven' };
+        expect(await profileOf(underB)).toEqual(full);
+        expect((await userLink(later, '2')).digest).not.toBe(ERASED_IMPORT_DIGEST);
+        expect(await run({ dir, space: copy.slug, source: 'earlier-copy-b' })).toMatchObject({ users: { created: 0, updated: 0, unchanged: 3 }, erasedUsers: 0 });
+        expect(await profileOf(underB)).toEqual(full);
+        expect(await one(`SELECT author_id FROM posts WHERE id = $1`, [await linked(later, 'post', '12')])).toEqual({ author_id: underB });
+        // A changed dump refreshes it as any placeholder's, and gives A's anonymised account nothing back.
+        writeDumpFile(dir, 'Users.xml', 'users', siteUsers(['401', '402', '-1']).map((u) => (u.Id === '2' ? { ...u, Location: 'Gent' } : u)));
+        expect((await run({ dir, space: copy.slug, source: 'earlier-copy-b' })).users).toEqual({ created: 0, updated: 1, unchanged: 2 });
+        expect(await profileOf(underB)).toEqual({ ...full, location: 'Gent' });
+        expect((await run({ dir, space: space.slug })).users).toEqual({ created: 0, updated: 0, unchanged: 3 });
+        expect(await profileOf(underA)).toEqual(erased);
+        // A third name, imported after the anonymisation, is linked to the anonymised account (A's).
+        const third = await run({ dir, space: (await makeSpace(t, 'PUBLIC')).slug, source: 'earlier-copy-c' });
+        expect(third).toMatchObject({ users: { created: 2, updated: 0, unchanged: 0 }, erasedUsers: 1 });
+        expect(await userLink('stackexchange:earlier-copy-c', '2')).toEqual({ local_id: underA, digest: ERASED_IMPORT_DIGEST });
+        // What the docs tell an admin to do: find B's placeholder by its link and anonymise it too.
+        await anonymise(underB);
+        expect(await profileOf(underB)).toEqual(erased);
+        expect(await userLink(later, '2')).toEqual({ local_id: underB, digest: ERASED_IMPORT_DIGEST });
+        expect(await run({ dir, space: copy.slug, source: 'earlier-copy-b' })).toMatchObject({ users: { created: 0, updated: 0, unchanged: 3 }, erasedUsers: 0 });
+        expect(await profileOf(underB)).toEqual(erased);
+      });
+
       it('takes a user of another site with the same id for someone else: another network account, or the same one on another site, is made as any user is', async () => {
         const { dir, space, source } = await craft('some-site', ['Site One', 'Site Two', 'Community']);
         writeDumpFile(dir, 'Users.xml', 'users', siteUsers(['301', '302', '-1']));
