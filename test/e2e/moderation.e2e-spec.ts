@@ -8,6 +8,7 @@ import { createTopic, reply } from '../factories/forum';
 import { bootTestApp, expectError, expectNotFound, expectOk, GqlResult, TestApp } from '../support/test-app';
 import { TableSnapshots } from '../support/refusals';
 import { freshIp } from '../support/fresh-ip';
+import { EmailChangeService } from '../../libs/identity/src/auth/email-change';
 
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id kind active expiresAt spaceId user { id } } }`;
 const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id active liftedAt } }`;
@@ -317,6 +318,7 @@ describe('moderation: sanctions and the moderation log', () => {
     describe('e-mail change and invitations, which ask what sign-up asks', () => {
       const PASSWORD = 'the password we have';
       const CHANGE = `mutation($input: ChangeEmailInput!) { changeEmail(input: $input) { id pendingEmail } }`;
+      const CONFIRM = `mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`;
       const INVITE = `mutation($input: CreateInviteInput!) { createInvite(input: $input) { id link } }`;
       const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
       let n = 0;
@@ -390,6 +392,24 @@ describe('moderation: sanctions and the moderation log', () => {
         await refusedEverywhere(address, inviteToken);
         await lift(bans[1]);
         await acceptedEverywhere(address, inviteToken);
+      });
+
+      it('refuses to confirm a change asked for before a ban of its address came, writing nothing, and confirms it once the ban is lifted', async () => {
+        const u = await mover();
+        const address = `stacked.confirm${++n}.${Date.now().toString(36)}@example.com`;
+        expect(expectOk(await change(u, address)).changeEmail).toEqual({ id: u.id, pendingEmail: address });
+        const link = await t.get(EmailChangeService).token({ id: u.id, pendingEmail: address });
+        // Another account takes the address and is banned with it, then loses it (as its deletion erases it).
+        const other = await makeUser(t);
+        await t.sql(`UPDATE users SET email = $2 WHERE id = $1`, [other.id, address]);
+        const banned = await ban(other.id, { banEmail: true });
+        await erase(other.id);
+        const refused = await refusedWritingNothing(() => t.gql(CONFIRM, { input: { token: link } }), 'BAD_USER_INPUT');
+        expect(refused.errors![0].extensions!.fields).toEqual([{ field: 'token', message: 'is not accepted here' }]);
+        expect(await t.sql(`SELECT email, pending_email FROM users WHERE id = $1`, [u.id])).toEqual([{ email: u.email, pending_email: address }]);
+        await lift(banned);
+        expectOk(await t.gql(CONFIRM, { input: { token: link } }));
+        expect(await t.sql(`SELECT email, pending_email FROM users WHERE id = $1`, [u.id])).toEqual([{ email: address, pending_email: null }]);
       });
     });
   });

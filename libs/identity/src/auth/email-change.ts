@@ -1,7 +1,7 @@
 import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { rowsOf, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { rowsOf, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
@@ -62,14 +62,8 @@ export class EmailChangeService {
 
     const row = await this.uow.run(async (tx) => {
       await this.limiter.hitWithin(tx.manager, [[EMAIL_CHANGES_PER_USER, userId]]);
-      const [check] = await tx.query<{ taken: boolean; banned: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2) AS taken,
-                ${emailBannedSql('$1')} AS banned`,
-        [email, userId],
-      );
       // As sign-up says of an address taken or banned: it tells no more than sign-up does.
-      if (check.taken) throw taken('newEmail');
-      if (check.banned) throw AppError.badField('newEmail', 'is not accepted here');
+      await refuseTakenOrBanned(tx, email, userId, 'newEmail');
       const updated = await tx.one<UserRow & { email_verified_at: Date | null }>(
         `UPDATE users SET pending_email = $2, pending_email_at = now(), updated_at = now()
           WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER_COLUMNS()}, email_verified_at`,
@@ -106,8 +100,9 @@ export class EmailChangeService {
   /**
    * Makes the waiting address the account's, confirmed, with a link's token (signed in or not:
    * the link is opened from the new mailbox). BAD_USER_INPUT on `token` when the link is bad,
-   * expired, for a change replaced or cancelled since, or for an address another account took
-   * meanwhile. Opening it again once the change is made is harmless: true.
+   * expired, for a change replaced or cancelled since, for an address another account took
+   * meanwhile, or one banned since the request (`refuseTakenOrBanned`). Opening it again once
+   * the change is made is harmless: true.
    */
   async confirm(token: string): Promise<true> {
     const claim = await readBound(this.tokens, EMAIL_CHANGE_PURPOSE, token);
@@ -124,8 +119,8 @@ export class EmailChangeService {
         throw badToken();
       }
       if (!stillBound(claim.fingerprint, claim.userId, boundAddress(user.pending_email))) throw badToken();
-      const [other] = await tx.query(`SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2`, [user.pending_email, claim.userId]);
-      if (other) throw taken('token');
+      // Asked again as the request asked it: a ban of the address that came while the link waited refuses it too.
+      await refuseTakenOrBanned(tx, user.pending_email, claim.userId, 'token');
       // Groups joined by the old address's domain are left, those of the new one's joined (at another domain).
       await this.automaticGroups.following(tx, claim.userId, () => tx.query(
         `UPDATE users SET email = pending_email, email_verified_at = now(), pending_email = NULL, pending_email_at = NULL, updated_at = now()
@@ -139,6 +134,20 @@ export class EmailChangeService {
     });
     return true;
   }
+}
+
+/**
+ * Refuses (BAD_USER_INPUT on `field`) an address another account than `userId` has, or a ban
+ * standing holds (`emailBannedSql`, sign-up's and invitations' check): asked by the request, and
+ * again by the confirmation, since a ban may come while the link waits.
+ */
+async function refuseTakenOrBanned(tx: Tx, email: string, userId: string, field: string): Promise<void> {
+  const [check] = await tx.query<{ taken: boolean; banned: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2) AS taken, ${emailBannedSql('$1')} AS banned`,
+    [email, userId],
+  );
+  if (check.taken) throw taken(field);
+  if (check.banned) throw AppError.badField(field, 'is not accepted here');
 }
 
 function signedInMember(viewer: Viewer): string {
