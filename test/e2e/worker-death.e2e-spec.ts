@@ -64,7 +64,7 @@ describe('a worker process that dies in the middle of a job', () => {
 
   /** Polls `check` until it holds (the child's progress shows only in the database and the mail server). */
   async function until(what: string, check: () => Promise<boolean> | boolean, out: () => string): Promise<void> {
-    for (let i = 0; i < 600; i++) {
+    for (let i = 0; i < 1800; i++) {
       if (await check()) return;
       if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`the worker exited before ${what}: ${out()}`);
       await sleep(100);
@@ -119,7 +119,7 @@ describe('a worker process that dies in the middle of a job', () => {
     await t.get(OutboxWorker).drain();
     expect(mailsTo()).toBe(1);
     expect(await notices()).toBe(1);
-  }, 120_000);
+  }, 240_000);
 
   it('loses an account e-mail whose worker died while it went, rather than sending it twice, as documented (at most once): the next worker marks its event done', async () => {
     const member = await makeUser(t);
@@ -140,5 +140,5 @@ describe('a worker process that dies in the middle of a job', () => {
     await t.get(OutboxWorker).drain();
     expect(await t.sql(`SELECT processed_at IS NOT NULL AS done FROM outbox WHERE id = $1`, [event.id])).toEqual([{ done: true }]);
     expect(mailsTo()).toBe(0);
-  }, 120_000);
+  }, 240_000);
 });
