@@ -3,7 +3,10 @@ import { SignedTokens } from '../../libs/core/src/signed-tokens';
 import { APPEAL_TOKEN_PURPOSE, hashPassword } from '../../libs/identity/src/auth/auth.service';
 import { emailBannedSql } from '../../libs/identity/src/auth/address-bans';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
-import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { HeldSanctionLock, SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { SanctionInput } from '../../libs/moderation/src/sanctions/dto/sanction.inputs';
+import { SanctionKind } from '../../libs/moderation/src/sanctions/sanction.model';
+import { Tx, UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
 import { ReportsService } from '../../libs/moderation/src/reports/reports.service';
 import { GroupMemberships } from '../../libs/identity/src/groups/group-memberships';
@@ -128,6 +131,26 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(itemAt).toBeGreaterThan(lockAt);
       expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = $1 AND kind = 'BAN'`, [offender.id])).toEqual([{ n: 1 }]);
     }));
+
+  it('refuses a held sanction lock’s proof of another member, or of another transaction, in `judge`: thrown as the bug it is, not taken as held, nothing written', async () => {
+    const [member, other] = [await makeUser(t), await makeUser(t)];
+    const sanctions = t.get(SanctionsService);
+    const ban = (userId: string) => Object.assign(new SanctionInput(), { userId, kind: SanctionKind.BAN, reason: 'Raid' });
+    const adminIn = async (tx: Tx) => (await t.get(SessionsService).viewerForUser(admin.id, {}, tx))!;
+    // Another member's lock, held in this very transaction, proves nothing of this one's.
+    await expect(t.get(UnitOfWork).run(async (tx) => {
+      const held = await sanctions.holdOffAdminChanges(tx, other.id);
+      await sanctions.judge(tx, await adminIn(tx), ban(member.id), held);
+    })).rejects.toThrow('proves nothing here');
+    // This member's lock, held by a transaction that has ended (its proof kept), proves nothing in the next.
+    let stale: HeldSanctionLock | undefined;
+    await t.get(UnitOfWork).run(async (tx) => void (stale = await sanctions.holdOffAdminChanges(tx, member.id)));
+    await expect(t.get(UnitOfWork).run(async (tx) => {
+      await sanctions.judge(tx, await adminIn(tx), ban(member.id), stale);
+    })).rejects.toThrow('proves nothing here');
+    // Thrown before any write: no ban of either.
+    expect(await t.sql(`SELECT count(*)::int AS n FROM sanctions WHERE user_id = ANY($1::uuid[])`, [[member.id, other.id]])).toEqual([{ n: 0 }]);
+  });
 
   it('bans a member once when a proposed ban is approved while sanctionUser bans them: the standing ban is read under the sanction lock, which the direct ban took first', () =>
     withBanProposal(async (offender, proposal) => {
