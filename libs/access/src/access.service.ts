@@ -107,8 +107,9 @@ export class AccessService {
 
   /**
    * SQL `sanctions sa WHERE …`: the user's sanctions in force site-wide (no space) of `kinds`. The
-   * one spelling of "sanctioned site-wide": `barringSql` (suspended or banned) and
-   * `SanctionsService.bannedSiteWide` (banned) both read it.
+   * one spelling of "sanctioned site-wide": `barringSql` (suspended or banned),
+   * `SanctionsService.bannedSiteWide` (banned) and `moderatesSql` (site-wide powers: any of the
+   * three, an admin spared what `adminSpared` spares) read it.
    */
   static siteWideSanctionsSql(userIdExpr: string, kinds: ReadonlyArray<'SILENCE' | 'SUSPEND' | 'BAN'>): string {
     return `sanctions sa WHERE sa.user_id = ${userIdExpr} AND sa.space_id IS NULL AND sa.kind IN (${kinds.map((k) => `'${k}'`).join(', ')}) AND ${SANCTION_IN_FORCE}`;
@@ -169,8 +170,7 @@ export class AccessService {
   static moderatesSql(userIdExpr: string, spaceIdExpr: string): string {
     return `(CASE WHEN ${spaceIdExpr} IS NULL
       THEN EXISTS (SELECT 1 FROM users au WHERE au.id = ${userIdExpr} AND au.deleted_at IS NULL AND au.role IN ('ADMIN', 'MODERATOR')
-             AND NOT EXISTS (SELECT 1 FROM sanctions sa WHERE sa.user_id = au.id AND sa.kind IN ('SILENCE', 'SUSPEND', 'BAN') AND sa.space_id IS NULL
-                              AND ${SANCTION_IN_FORCE} AND NOT ${adminSpared('au')}))
+             AND NOT EXISTS (SELECT 1 FROM ${AccessService.siteWideSanctionsSql('au.id', ['SILENCE', 'SUSPEND', 'BAN'])} AND NOT ${adminSpared('au')}))
       ELSE ${AccessService.holdsSql(userIdExpr, spaceIdExpr, AccessLevel.MODERATE)} END)`;
   }
 
