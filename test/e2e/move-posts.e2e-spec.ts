@@ -19,6 +19,7 @@ import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app
 const MOVE = `mutation($input: MovePostsInput!) {
   movePosts(input: $input) { id title tags replyCount reactionCount createdAt author { id } firstPost { id number } space { id } }
 }`;
+const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
 const TOPIC = `query($id: ID!) {
   topic(id: $id) { id replyCount reactionCount lastActivityAt unreadCount acceptedAnswer { id }
     posts(first: 100) { edges { node { id number replyTo { id } } } } }
@@ -176,7 +177,6 @@ describe('moving posts to another topic', () => {
    * visible again (the latest). `other` wrote all but the last, which the topic's author wrote.
    */
   const mixedTopic = async (boardId: string) => {
-    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
     const like = async (postId: string, user: TestUser) =>
       expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId, kind: 'LIKE' } }, { token: user.token }));
     const source = await createTopic(t, customer.token, boardId);
@@ -898,7 +898,6 @@ describe('moving posts to another topic', () => {
   });
 
   it('keeps the source’s activity when the visible reply moving out did not set it: a held reply’s approval after it, later than any post left was written, stays', async () => {
-    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
     const source = await createTopic(t, customer.token, publicBoard);
     const dest = await createTopic(t, customer.token, otherBoard);
     const b = await reply(t, other.token, source.id, 'Reply B, visible at once.');
@@ -922,7 +921,6 @@ describe('moving posts to another topic', () => {
     ['hidden', 'HIDDEN'],
     ['deleted', 'DELETED'],
   ])('moves only a %s reply as no change of either topic readers see (version, activity, updated_at kept, no topic:updated to them), its search document filed where it went', async (kind, state) => {
-    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
     const moderate = async (postId: string, action: string) => expectOk(await t.gql(MODERATE, { input: { postId, action } }, { token: moderator.token })).moderatePost.state;
     // The destination written first: its version is below the source's, which the moved post's document carried.
     const dest = await createTopic(t, customer.token, otherBoard);
@@ -1002,7 +1000,6 @@ describe('moving posts to another topic', () => {
   });
 
   it('pushes moved hidden and deleted replies to the destination’s room as the placeholders its readers are shown, one deleted while held to its author and the review room alone; the source’s room sees each leave', async () => {
-    const MODERATE = `mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`;
     const moderate = async (postId: string, action: string) => expectOk(await t.gql(MODERATE, { input: { postId, action } }, { token: moderator.token })).moderatePost.state;
     const source = await createTopic(t, customer.token, publicBoard);
     const dest = await createTopic(t, customer.token, otherBoard);
@@ -1049,6 +1046,32 @@ describe('moving posts to another topic', () => {
     expect(heard.left.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[source.id, hidden.id], [source.id, deleted.id]]);
     // No body of theirs reached anyone by any event.
     expect(JSON.stringify(everything)).not.toContain('placeholdersecret');
+  });
+
+  it('pushes a held reply, or one deleted while held, moved where its author may not read it to the review room alone: its author hears nothing of where it went', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const dest = await createTopic(t, employee.token, internalBoard);
+    const held = await reply(t, other.token, source.id, 'Held holdthisreply, internalmove one.');
+    const rejected = await reply(t, other.token, source.id, 'Rejected holdthisreply, internalmove two.');
+    expect(expectOk(await t.gql(MODERATE, { input: { postId: rejected.id, action: 'REJECT' } }, { token: moderator.token })).moderatePost.state).toBe('DELETED');
+    await drain();
+    const [author, reviewer] = [await connectLive(url, sockets, other.token), await connectLive(url, sockets, admin.token)];
+    expect(await reviewer.timeout(5000).emitWithAck('review:join', { spaceId: internalSpace.id })).toEqual({ ok: true });
+    const heard = { author: await heardAfter(t, author, 'post:created'), left: await heardAfter(t, author, 'post:removed'), reviewer: await heardAfter(t, reviewer, 'post:created') };
+
+    expectOk(await move({ postIds: [held.id, rejected.id], toTopicId: dest.id }, admin));
+    await drain();
+    await pushedSoFar(t, [author, reviewer]);
+
+    // Its author does not read the internal space: the topic, and the posts in it, are not theirs to find.
+    expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: dest.id }, { token: other.token }), 'NOT_FOUND');
+    expectError(await t.gql(`query($id: ID!) { post(id: $id) { id } }`, { id: held.id }, { token: other.token }), 'NOT_FOUND');
+    // So no push names the topic they went to, or their numbers there (before: the held one in full, the other as its placeholder).
+    expect(heard.author.soFar()).toEqual([]);
+    // They saw them leave the topic they can read.
+    expect(heard.left.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[source.id, held.id], [source.id, rejected.id]]);
+    // The new space's review room hears both arrive.
+    expect(heard.reviewer.soFar().map((e: any) => [e.topicId, e.post.id, e.post.state])).toEqual([[dest.id, held.id, 'PENDING'], [dest.id, rejected.id, 'DELETED']]);
   });
 
   it.each([

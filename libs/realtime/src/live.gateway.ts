@@ -16,7 +16,7 @@ import { PushedVersions } from './pushed-versions';
 import type { Server, Socket } from 'socket.io';
 import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
-import { LEVEL_RANK } from '../../access/src/access-level';
+import { AccessLevel, LEVEL_RANK } from '../../access/src/access-level';
 import { TOPIC_PAGE_CURSOR, validPostNumberCursor } from '../../forum/src/cursors';
 import { AccessService } from '../../access/src/access.service';
 import { DomainEvent, EventBus } from '../../core/src/events';
@@ -297,7 +297,23 @@ interface PushedPostRow {
    */
   last_post_number?: number | null;
   last_activity_at: Date;
+  /**
+   * Whether its author may read it where it is now (`authorSeesSql`), read for a post that goes to
+   * its author's own room alone (held, or deleted while held); null for others.
+   */
+  author_sees: boolean | null;
 }
+
+/**
+ * SQL true when a post's author (`p`, in topic `t`) may open it where it is now, as
+ * `AccessService.postView` judges them: they read its space, and its topic is visible, or theirs
+ * and held or hidden, or they moderate the space. A held post, or one deleted while held, goes to
+ * its author's room (every socket of theirs) only then: moved into a space they may not read, or
+ * into a topic hidden from them, it would name where it went (`POST_MOVED` does not either).
+ */
+const authorSeesSql = () => `(${AccessService.holdsSql('p.author_id', 'p.space_id', AccessLevel.READ)}
+    AND (t.state = 'VISIBLE' OR (t.author_id = p.author_id AND t.state IN ('PENDING', 'HIDDEN'))
+         OR ${AccessService.holdsSql('p.author_id', 'p.space_id', AccessLevel.MODERATE)}))`;
 
 /**
  * The posts a push names (`$1`), with their authors and topics, in topic and number order
@@ -312,7 +328,8 @@ const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERI
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
-            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}
+            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''},
+            CASE WHEN p.state = 'PENDING' OR (p.state = 'DELETED' AND p.deleted_from = 'PENDING') THEN ${authorSeesSql()} END AS author_sees
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
       WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
 const PUSHED_POSTS = pushedPostsSql(false);
@@ -1631,16 +1648,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         });
       }
     } else if (row.state === 'PENDING') {
-      // Held content reaches its author and the space's moderators, nobody else.
+      // Held content reaches its author (while they may read it there) and the space's moderators, nobody else.
       const held = { ...payload, post: { ...payload.post, state: 'PENDING' } };
-      this.server.to(`user:${row.author_id}`).to(`modqueue:${row.space_id}`).emit(event, held);
+      this.heldAudience(row).emit(event, held);
     } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED')) {
       if (row.state === 'DELETED' && row.deleted_from === 'PENDING') {
-        this.server.to(`user:${row.author_id}`).to(`modqueue:${row.space_id}`).emit(event, placeholderPush(row));
+        this.heldAudience(row).emit(event, placeholderPush(row));
       } else if (row.topic_state === 'VISIBLE') {
         this.server.to(`topic:${row.topic_id}`).emit(event, placeholderPush(row));
       }
     }
+  }
+
+  /** Who hears a held post, or one deleted while held: the space's review room, and its author while they may read it there (`author_sees`). */
+  private heldAudience(row: PushedPostRow) {
+    const review = this.server.to(`modqueue:${row.space_id}`);
+    return row.author_sees ? review.to(`user:${row.author_id}`) : review;
   }
 
   /**
