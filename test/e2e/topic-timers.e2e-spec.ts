@@ -712,6 +712,35 @@ describe('topic timers', () => {
       expect([await pushed(topic.id), await timersChanged(topic.id, since)]).toEqual([v2, []]);
     });
 
+    it('costs a move, a deletion and a restoration of its topic one statement for its timers (their kinds), and two more when it has some (their versions, the event)', async () => {
+      const there = await makeBoard(t, spaceId);
+      const TIMERS_KINDS = /^SELECT kind FROM topic_timers WHERE topic_id = \$1 ORDER BY kind$/;
+      const RAISE = /^UPDATE topics SET timers_version = timers_version \+ 1/;
+      const costs = async (withTimers: boolean) => {
+        const topic = await createTopic(t, author.token, boardId);
+        if (withTimers) {
+          await setTimer(topic.id, 'CLOSE', { afterHours: 10 });
+          await setTimer(topic.id, 'UNPIN', { afterHours: 20 });
+        }
+        const cost = async (query: string, variables: Record<string, unknown>) => {
+          const { count, statements } = await t.countStatements(async () => expectOk(await t.gql(query, variables, { token: mod.token })));
+          return { count, kinds: statements.filter((q) => TIMERS_KINDS.test(q)).length, raised: statements.filter((q) => RAISE.test(q)).length };
+        };
+        return {
+          move: await cost(`mutation($i: MoveTopicInput!) { moveTopic(input: $i) { id } }`, { i: { topicId: topic.id, boardId: there } }),
+          delete: await cost(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }),
+          restore: await cost(`mutation($id: ID!) { restorePost(id: $id) { id } }`, { id: topic.firstPostId }),
+        };
+      };
+      const without = await costs(false);
+      // Each path reads the topic's timer kinds once, in its transaction, and raises nothing without them.
+      expect(without).toEqual({ move: { count: 15, kinds: 1, raised: 0 }, delete: { count: 18, kinds: 1, raised: 0 }, restore: { count: 18, kinds: 1, raised: 0 } });
+      expect(await costs(false)).toEqual(without);
+      // With timers: their versions raised once and the event written once (the push reads nothing: nobody is in the room).
+      const more = (c: { count: number }) => ({ count: c.count + 2, kinds: 1, raised: 1 });
+      expect(await costs(true)).toEqual({ move: more(without.move), delete: more(without.delete), restore: more(without.restore) });
+    });
+
     it('costs no statement more than Topic.timers on a board page', async () => {
       const board = await makeBoard(t, spaceId);
       for (let i = 0; i < 3; i++) await setTimer((await createTopic(t, author.token, board)).id, 'CLOSE', { afterHours: 5 });
