@@ -155,6 +155,22 @@ describe('changing an account’s e-mail address', () => {
     expect((await me(u)).pendingEmail).toBe(waiting);
   });
 
+  it('counts a change refused for a taken or banned address against the 3 an hour, as sign-up counts its refusals: no probing addresses without end', async () => {
+    const u = await member();
+    const other = await member();
+    const bannedAddress = `banned${Date.now().toString(36)}${++seq}@example.net`;
+    await t.sql(`INSERT INTO banned_emails (email_lower) VALUES ($1)`, [bannedAddress]);
+    expect(expectError(await change(u, other.email), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'newEmail', message: 'is already registered' }]);
+    expect(expectError(await change(u, bannedAddress), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'newEmail', message: 'is not accepted here' }]);
+    expectError(await change(u, other.email.toUpperCase()), 'BAD_USER_INPUT');
+    // The fourth within the hour is the limit's refusal, whatever the address: it tells nothing of it.
+    expect(expectError(await change(u, other.email), 'RATE_LIMITED').extensions.retryAfterSeconds).toBeGreaterThan(0);
+    expectError(await change(u, newAddress()), 'RATE_LIMITED');
+    expect(await t.sql(`SELECT count(*)::int AS n FROM rate_events WHERE bucket = 'email-change:user' AND key = $1`, [u.id])).toEqual([{ n: 3 }]);
+    expect((await me(u)).pendingEmail).toBeNull();
+    expect(await events(u.id)).toEqual([]);
+  });
+
   it('drops a waiting change when the account is deleted, and its link then opens nothing', async () => {
     const u = await member();
     const target = newAddress();

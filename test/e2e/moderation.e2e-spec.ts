@@ -322,8 +322,8 @@ describe('moderation: sanctions and the moderation log', () => {
       const INVITE = `mutation($input: CreateInviteInput!) { createInvite(input: $input) { id link } }`;
       const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
       let n = 0;
-      /** Every table but the rate limiter's: a sign-up's attempt counts, refused or not, by design. */
-      const snapshots = () => TableSnapshots.of(t, { migrations: 'bookkeeping', rate_events: 'a sign-up attempt counts, refused or not' });
+      /** Every table but the rate limiter's: a sign-up's or an e-mail change's attempt counts, refused or not, by design. */
+      const snapshots = () => TableSnapshots.of(t, { migrations: 'bookkeeping', rate_events: 'sign-up and e-mail change attempts count, refused or not' });
       async function refusedWritingNothing(attempt: () => Promise<GqlResult>, code: string): Promise<GqlResult> {
         const tables = await snapshots();
         const before = await tables.take();

@@ -60,8 +60,12 @@ export class EmailChangeService {
     // Guesses at the password count with the account's failed sign-ins, as changePassword's do.
     if (!(await recheckPassword(this.limiter, user, input.currentPassword, meta.ip))) throw AppError.badField('currentPassword', 'is not your current password');
 
+    // Every attempt past these counts, refused or not, as sign-up's do: a refusal for an address
+    // taken or banned tells about it, and counted in the change's transaction it went back with
+    // the refusal, so a member could ask about any number of addresses. Reserved atomically (its
+    // own transaction, under the limit's lock), so parallel requests cannot slip under the limit.
+    await this.limiter.reserve([[EMAIL_CHANGES_PER_USER, userId]]);
     const row = await this.uow.run(async (tx) => {
-      await this.limiter.hitWithin(tx.manager, [[EMAIL_CHANGES_PER_USER, userId]]);
       // As sign-up says of an address taken or banned: it tells no more than sign-up does.
       await refuseTakenOrBanned(tx, email, userId, 'newEmail');
       const updated = await tx.one<UserRow & { email_verified_at: Date | null }>(
