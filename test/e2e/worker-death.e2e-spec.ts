@@ -28,10 +28,28 @@ describe('a worker process that dies in the middle of a job', () => {
     smtp = await smtpServer();
     t = await bootTestApp({ SMTP_URL: smtp.url });
   }, 300_000);
+  /** The workers started and not yet exited. */
+  const running = new Set<ChildProcess>();
+  /** Kills `worker` (SIGKILL) unless it has exited, and waits for its end. */
+  async function stop(worker: ChildProcess): Promise<void> {
+    if (worker.exitCode === null && worker.signalCode === null) {
+      const ended = new Promise((resolve) => worker.once('exit', resolve));
+      worker.kill('SIGKILL');
+      await ended;
+    }
+    running.delete(worker);
+  }
+  // Every worker a test started and did not kill is killed when the test ends, passed or failed:
+  // one a failed assertion left kept running after the run (its parent gone, on the test's
+  // database), since the next test's worker took `child`'s place and afterAll killed that alone.
+  afterEach(async () => {
+    await Promise.all([...running].map(stop));
+    child = undefined;
+  });
   afterAll(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await t.close();
-    await smtp.close();
+    await Promise.all([...running].map(stop));
+    await t?.close();
+    await smtp?.close();
   });
 
   /** The worker process on the test's database and mail server; its output, and its end (the signal that ended it). */
@@ -43,6 +61,8 @@ describe('a worker process that dies in the middle of a job', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = worker;
+    running.add(worker);
+    worker.once('exit', () => running.delete(worker));
     worker.stdout!.on('data', (c: Buffer) => (out += c.toString()));
     worker.stderr!.on('data', (c: Buffer) => (out += c.toString()));
     const exited = new Promise<NodeJS.Signals | null>((resolve) => worker.once('exit', (_code, signal) => resolve(signal)));
