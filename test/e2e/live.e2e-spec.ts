@@ -630,10 +630,13 @@ describe('live updates over Socket.IO', () => {
     const toModerators = heardLive(m, 'post:removed');
     await moderatePost(held.id, 'REJECT', mod.token);
     await silence();
-    const gone = { topicId: topic.id, postId: held.id, placeholder: 'This post is not available.' };
+    // In the words its author's page shows in its place (until 2026-12-07 'This post is not available.').
+    const gone = { topicId: topic.id, postId: held.id, placeholder: 'This post was deleted.' };
     expect(await toAuthor.first((e) => e.postId === held.id)).toEqual(gone);
     expect(await toModerators.first((e) => e.postId === held.id)).toEqual(gone);
-    // A page load agrees: the rejected reply is not there.
+    const authorsPage = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { id placeholder } } } } }`, { id: topic.id }, { token: writer.token }));
+    expect(authorsPage.topic.posts.edges.find((e: { node: { id: string } }) => e.node.id === held.id).node.placeholder).toBe(gone.placeholder);
+    // A reader's page load agrees with the room's silence: the rejected reply is not there.
     const sync = await ask(reader, 'topic:sync', { topicId: topic.id, afterNumber: 0 });
     expect(sync.posts.map((p: { id: string }) => p.id)).not.toContain(held.id);
   });
@@ -841,6 +844,26 @@ describe('live updates over Socket.IO', () => {
     const quiet = nothing(s, 'topic:updated');
     await setClosed(topic.id, false, admin.token);
     await quiet();
+  });
+
+  it('pushes a hidden or deleted post’s removal with the placeholder the topic’s page shows in its place', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const topic = await createTopic(t, author.token, publicBoard);
+    const hidden = await reply(t, insider.token, topic.id, 'to be hidden');
+    const deleted = await reply(t, insider.token, topic.id, 'to be deleted');
+    const reader = await makeUser(t);
+    const s = await connect(reader.token);
+    expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const removed = heardLive(s, 'post:removed');
+    await moderatePost(hidden.id, 'HIDE', admin.token);
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: insider.token }));
+    const pushed = [(await removed.first((e) => e.postId === hidden.id)).placeholder, (await removed.first((e) => e.postId === deleted.id)).placeholder];
+    // The page a reader loads afterwards: the same words in the posts' place (until 2026-12-07 a deletion was pushed as
+    // 'This post is not available.' while the page said 'This post was deleted.').
+    const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { id placeholder } } } } }`, { id: topic.id }, { token: reader.token }));
+    const shown = new Map(page.topic.posts.edges.map((e: { node: { id: string; placeholder: string | null } }) => [e.node.id, e.node.placeholder]));
+    expect(pushed).toEqual([shown.get(hidden.id), shown.get(deleted.id)]);
+    expect(pushed).toEqual(['This post was hidden by a moderator.', 'This post was deleted.']);
   });
 
   it('pushes a reaction’s news to the topic its post is in now: an event arriving after movePosts took the post to a restricted space reaches its old room not at all', async () => {

@@ -338,6 +338,19 @@ const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 /** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
 type Arrival = 'all' | 'first' | 'none';
 
+/**
+ * The state each removal leaves its post in (`stateVerb`: a rejection is a deletion of held content), so its `post:removed`
+ * carries the placeholder `Post.placeholder` answers for that state: a push and a page load say the same. (Until
+ * 2026-12-07 the gateway had words of its own, and a deletion's push said 'This post is not available.' where the page
+ * says 'This post was deleted.'.)
+ */
+const REMOVED_AS: { readonly [T in 'post.deleted' | 'post.hidden' | 'post.rejected' | 'post.pending']: ContentState } = {
+  'post.deleted': ContentState.DELETED,
+  'post.hidden': ContentState.HIDDEN,
+  'post.rejected': ContentState.DELETED,
+  'post.pending': ContentState.PENDING,
+};
+
 /** A hidden or deleted post pushed as its placeholder (`pushPosts` of a move's posts): nothing of its body or its version, as `Topic.posts` shows it to a reader. */
 function placeholderPush(row: PushedPostRow): { topicId: string; post: Record<string, unknown> } {
   return {
@@ -1461,7 +1474,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         const removed = {
           topicId,
           postId: payloadId(p, 'postId'),
-          placeholder: e.type === 'post.hidden' ? 'This post was hidden by a moderator.' : 'This post is not available.',
+          placeholder: placeholderText(REMOVED_AS[type]),
         };
         if (p.from === 'PENDING') {
           // Those who saw it waiting (its author, the space's moderators) see it go.
