@@ -198,6 +198,45 @@ describe('scheduled jobs across processes', () => {
     await s.onModuleDestroy();
   });
 
+  it('logs a job whose start could not be recorded as not started, not as failed: nothing counted against it, and it runs at a next tick', async () => {
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-not-started', 3_600_000, async () => void runs.push('ran'));
+    // Due for an hour, with no failure in a row.
+    await first.sql(`INSERT INTO job_runs (name, last_run_at) VALUES ('test-not-started', now() - interval '61 minutes')`);
+    // The start's record refused by the database (as a lock timeout or a full disk would): a trigger of this test's.
+    await first.sql(`CREATE FUNCTION test_refuse_start() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name = 'test-not-started' THEN RAISE EXCEPTION 'start refused'; END IF;
+        RETURN NEW;
+      END $$`);
+    await first.sql(`CREATE TRIGGER test_refuse_start BEFORE INSERT OR UPDATE ON job_runs FOR EACH ROW EXECUTE FUNCTION test_refuse_start()`);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const record = async () => (await first.sql(`SELECT failures, last_run_at < now() - interval '1 hour' AS due FROM job_runs WHERE name = 'test-not-started'`))[0];
+    try {
+      // The tick a second after start: the job is due, its start refused, so it never runs.
+      s.start();
+      await new Promise((r) => setTimeout(r, 1800));
+      s.stop();
+      expect(runs).toEqual([]);
+      // Until 2026-12-07 the tick logged it as `scheduled job failed`, as if the job had run and thrown.
+      expect(warn.mock.calls).toEqual([[{ err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started' }, 'scheduled job not started']]);
+      // No failure of the job is counted (nor could one be recorded): it is still due, as it was.
+      expect(await record()).toEqual({ failures: 0, due: true });
+    } finally {
+      warn.mockRestore();
+      await first.sql(`DROP TRIGGER test_refuse_start ON job_runs`);
+      await first.sql(`DROP FUNCTION test_refuse_start()`);
+    }
+    // Once the database takes the record, the next tick runs it, with no failure's retry to wait out.
+    s.start();
+    await new Promise((r) => setTimeout(r, 1800));
+    s.stop();
+    expect(runs).toEqual(['ran']);
+    expect(await record()).toEqual({ failures: 0, due: false });
+    await s.onModuleDestroy();
+  });
+
   it('keeps other processes off a run whose lock was lost while it goes on: its start is recorded before it runs', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

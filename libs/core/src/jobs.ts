@@ -35,7 +35,10 @@ interface Job {
  * Hourly jobs keep to the hour across restarts and processes (`job_runs`, see DUE_CHECK_MS); a run
  * of theirs that fails is retried FAILURE_RETRY_MS on, doubling while it keeps failing, up to the
  * hour (until 2026-12-06 the hour at once; fa5b9175 made it every minute, forever, with nothing
- * recorded while a run went on). One that kills its process mid-run waits its interval.
+ * recorded while a run went on). One that kills its process mid-run waits its interval. A tick whose
+ * steps before the run fail (the due check, the lock, the start's record: the database refusing them)
+ * logs `scheduled job not started`, counts no failure of the job and leaves its due time as it was:
+ * the next tick tries again.
  */
 @Injectable()
 export class JobScheduler implements OnModuleDestroy {
@@ -61,6 +64,8 @@ export class JobScheduler implements OnModuleDestroy {
       const tick = async () => {
         if (busy || Date.now() < notBefore) return;
         busy = true;
+        // Whether the job itself was called: what fails before (the due check, its lock, its start's record) is no run of it.
+        let started = false;
         try {
           if (scheduled) {
             const owed = this.owed.get(job.name);
@@ -75,9 +80,11 @@ export class JobScheduler implements OnModuleDestroy {
               return;
             }
           }
-          await this.runNow(job.name, scheduled ? job.everyMs : undefined);
+          await this.runJob(job, scheduled ? job.everyMs : undefined, () => (started = true));
         } catch (err) {
-          this.log.warn({ err, job: job.name }, 'scheduled job failed');
+          // Not started: nothing of the job ran and no failure of it is counted (`job_runs.failures`); its due time stays
+          // as it was, so the next tick (DUE_CHECK_MS on) tries again. Until 2026-12-07 logged as `scheduled job failed`.
+          this.log.warn({ err, job: job.name }, started ? 'scheduled job failed' : 'scheduled job not started');
         } finally {
           busy = false;
         }
@@ -108,6 +115,12 @@ export class JobScheduler implements OnModuleDestroy {
   async runNow(name: string, onlyIfNotRunWithinMs?: number): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
+    return this.runJob(job, onlyIfNotRunWithinMs);
+  }
+
+  /** `runNow`; `onRun` is called once the lock is held and the start recorded, just before the job runs. */
+  private async runJob(job: Job, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
+    const name = job.name;
     const key = `parvis:job:${name}`;
     const tryLock = `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`;
     let holder = await this.lockConnection();
@@ -139,6 +152,7 @@ export class JobScheduler implements OnModuleDestroy {
         if (!claim) return false;
       }
       try {
+        onRun?.();
         await job.run();
       } catch (err) {
         if (claim) await this.recordFailure(job, claim.started);
