@@ -1,8 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { Client } from 'pg';
+import { newId } from '../../libs/core/src/ids';
+import { JOB_LOCK_APPLICATION, JobScheduler } from '../../libs/core/src/jobs';
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PASSWORD_RESET_REQUESTED } from '../../libs/identity/src/auth/passwords.service';
-import { makeUser } from '../factories';
+import { makeBoard, makeSpace, makeUser } from '../factories';
 import { buildDistOnce } from '../support/dist';
 import { freshIp } from '../support/fresh-ip';
 import { smtpServer } from '../support/smtp-server';
@@ -161,4 +164,86 @@ describe('a worker process that dies in the middle of a job', () => {
     expect(await t.sql(`SELECT processed_at IS NOT NULL AS done FROM outbox WHERE id = $1`, [event.id])).toEqual([{ done: true }]);
     expect(mailsTo()).toBe(0);
   }, 240_000);
+
+  it('leaves an hourly job whose worker died mid-run to its next interval, as JobScheduler documents: its start stays recorded, no failure counted, no process runs it again within the hour', async () => {
+    const u = await makeUser(t);
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    /** A draft past retention: `prune-drafts`' next run deletes it. */
+    const oldDraft = async () => {
+      const id = newId();
+      await t.sql(`INSERT INTO drafts (id, user_id, board_id, sequence, updated_at) VALUES ($1, $2, $3, 0, now() - interval '200 days')`, [id, u.id, board]);
+      return id;
+    };
+    const draftsLeft = async (ids: string[]) => ((await t.sql(`SELECT id FROM drafts WHERE id = ANY($1::uuid[])`, [ids])) as Array<{ id: string }>).map((r) => r.id).sort();
+    const record = async () =>
+      (await t.sql(`SELECT last_run_at::text AS started, failures, last_run_at + interval '1 hour' - now() > interval '59 minutes' AS waits_the_hour FROM job_runs WHERE name = 'prune-drafts'`))[0];
+    const first = await oldDraft();
+    // Due at the worker's start, whatever ran it before.
+    await t.sql(`DELETE FROM job_runs WHERE name = 'prune-drafts'`);
+    // This test holds the draft's row, so the worker's run (a DELETE of the drafts past retention) waits on it: mid-run.
+    const holder = new Client({ connectionString: t.db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM drafts WHERE id = $1 FOR UPDATE', [first]);
+      const { out, exited } = startWorker();
+      let blocked: number | undefined;
+      await until(
+        'the worker’s prune-drafts run waited on the held draft',
+        async () => {
+          const [waiting] = await t.sql(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM drafts%'`);
+          blocked = waiting?.pid;
+          return blocked !== undefined;
+        },
+        out,
+      );
+      // Its start recorded before it ran (under the job's lock, on the worker's own job-lock connection).
+      const atStart = await record();
+      expect(atStart).toMatchObject({ failures: 0, waits_the_hour: true });
+      const jobLocks = async () =>
+        (await t.sql(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database() AND a.application_name = $1`,
+          [JOB_LOCK_APPLICATION],
+        ))[0].n as number;
+      expect(await jobLocks()).toBeGreaterThan(0);
+
+      child!.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      child = undefined;
+      // Its job locks go with its connections (PostgreSQL sees an idle one closed at once).
+      await until('the dead worker’s job locks were released', async () => (await jobLocks()) === 0, out);
+      // The statement it had sent runs on without it (PostgreSQL finds its client gone only when it answers): let it end.
+      await holder.query('ROLLBACK');
+      await until('the dead worker’s last statement ended', async () => (await t.sql(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [blocked])).length === 0, out);
+      // It took effect: the held draft went (each batch is a statement of its own, committed as it ends).
+      expect(await draftsLeft([first])).toEqual([]);
+
+      // Nothing moved its record: no failure counted (the process that would have counted it is gone), the start
+      // stands, so the job is due an hour after it, in every process.
+      expect(await record()).toEqual(atStart);
+      const second = await oldDraft();
+      // Another process (this test's scheduler) does not run it within the hour: the dead run's start counts.
+      expect(await t.get(JobScheduler).runNow('prune-drafts', 3_600_000)).toBe(false);
+      expect(await draftsLeft([second])).toEqual([second]);
+      // Nor does the worker restarted: its start-up tick finds the job not due. (Seen by a job due at start that it
+      // checks after this one: `prune-notifications`, which it runs.)
+      await t.sql(`DELETE FROM job_runs WHERE name = 'prune-notifications'`);
+      const restarted = startWorker();
+      await until('the restarted worker ran its due jobs', async () => (await t.sql(`SELECT 1 FROM job_runs WHERE name = 'prune-notifications'`)).length === 1, restarted.out);
+      expect(await record()).toEqual(atStart);
+      expect(await draftsLeft([second])).toEqual([second]);
+      child!.kill('SIGKILL');
+      expect(await restarted.exited).toBe('SIGKILL');
+      child = undefined;
+
+      // Its interval passed (as if the hour had), the next process to check runs it.
+      await t.sql(`UPDATE job_runs SET last_run_at = last_run_at - interval '1 hour' WHERE name = 'prune-drafts'`);
+      expect(await t.get(JobScheduler).runNow('prune-drafts', 3_600_000)).toBe(true);
+      expect(await draftsLeft([second])).toEqual([]);
+      expect(await record()).toMatchObject({ failures: 0, waits_the_hour: true });
+    } finally {
+      await holder.end();
+    }
+  }, 420_000);
 });

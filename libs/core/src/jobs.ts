@@ -35,7 +35,7 @@ interface Job {
  * Hourly jobs keep to the hour across restarts and processes (`job_runs`, see DUE_CHECK_MS); a run
  * of theirs that fails is retried FAILURE_RETRY_MS on, doubling while it keeps failing, up to the
  * hour (until 2026-12-06 the hour at once; fa5b9175 made it every minute, forever, with nothing
- * recorded while a run went on). One that kills its process mid-run waits its interval. A tick whose
+ * recorded while a run went on). One that kills its process mid-run waits its interval (worker-death e2e). A tick whose
  * steps before the run fail (the due check, the lock, the start's record: the database refusing them)
  * logs `scheduled job not started`, counts no failure of the job and leaves its due time as it was:
  * the next tick tries again.
