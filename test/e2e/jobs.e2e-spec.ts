@@ -220,7 +220,9 @@ describe('scheduled jobs across processes', () => {
       s.stop();
       expect(runs).toEqual([]);
       // Until 2026-12-07 the tick logged it as `scheduled job failed`, as if the job had run and thrown.
-      expect(warn.mock.calls).toEqual([[{ err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started' }, 'scheduled job not started']]);
+      expect(warn.mock.calls.filter(([fields]) => fields?.job === 'test-not-started')).toEqual([
+        [{ err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started' }, 'scheduled job not started'],
+      ]);
       // No failure of the job is counted (nor could one be recorded): it is still due, as it was.
       expect(await record()).toEqual({ failures: 0, due: true });
     } finally {
@@ -235,6 +237,26 @@ describe('scheduled jobs across processes', () => {
     expect(runs).toEqual(['ran']);
     expect(await record()).toEqual({ failures: 0, due: false });
     await s.onModuleDestroy();
+  });
+
+  it('still logs a run of the job that threw, from its tick, as failed, and counts it', async () => {
+    const s = new JobScheduler(first.ds);
+    s.register('test-tick-failed', 3_600_000, async () => {
+      throw new Error('the job failed');
+    });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      s.start();
+      await new Promise((r) => setTimeout(r, 1800));
+      s.stop();
+      expect(warn.mock.calls.filter(([fields]) => fields?.job === 'test-tick-failed')).toEqual([
+        [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-tick-failed' }, 'scheduled job failed'],
+      ]);
+    } finally {
+      warn.mockRestore();
+      await s.onModuleDestroy();
+    }
+    expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-tick-failed'`)).toEqual([{ failures: 1 }]);
   });
 
   it('keeps other processes off a run whose lock was lost while it goes on: its start is recorded before it runs', async () => {
