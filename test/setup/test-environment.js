@@ -19,7 +19,12 @@ const { TestEnvironment } = require('jest-environment-node');
  * spec files do not keep theirs. jest.config.js's workerIdleMemoryLimit replaces a worker
  * grown too big.
  *
- * `process.exit` skips that teardown (the heap goes with the process). It is called from
+ * `process.exit` skips that teardown (the heap goes with the process), but not all the cost of a
+ * big heap: a worker holding some 850 MB (1 GB resident) at the end was reported in 3 runs of 3
+ * on a machine at load 15, and in 3 of 3 still when it called `process.exit` within a few ms of
+ * being told to end (a child with such a heap took 400 to 600 ms from `process.exit` to its exit,
+ * 200 killed outright); one holding 450 to 600 MB (800 resident) in none of 5. Hence
+ * jest.config.js's lower memory limit. `process.exit` is called from
  * `beforeExit`, which Node emits only once the event loop is empty: a worker in which a test
  * left a timer, socket, server or child process open never gets there, and is still killed
  * and reported as before. This is no `forceExit`, which ends the process whatever it still
