@@ -5,6 +5,11 @@ import { makeUser, TestUser } from '../factories';
 import { freshIp } from '../support/fresh-ip';
 import { smtpServer } from '../support/smtp-server';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
+import { AutomaticGroupsService } from '../../libs/identity/src/groups/automatic-groups';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { gateCalls } from '../support/gates';
+import { doneOrWaiting, gateHolder } from '../support/lock-waits';
+import { TableSnapshots } from '../support/refusals';
 
 const CHANGE = `mutation($input: ChangeEmailInput!) { changeEmail(input: $input) { id email pendingEmail } }`;
 const CONFIRM = `mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`;
@@ -12,6 +17,8 @@ const CANCEL = `mutation { cancelEmailChange { id email pendingEmail } }`;
 const ME = `{ me { id email emailVerified pendingEmail } }`;
 const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { user { id } } }`;
 const PROFILE = `query($handle: String!) { user(handle: $handle) { id email pendingEmail } }`;
+const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
+const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id } }`;
 
 describe('changing an account’s e-mail address', () => {
   let t: TestApp;
@@ -182,6 +189,80 @@ describe('changing an account’s e-mail address', () => {
     expect(await t.sql(`SELECT email, pending_email FROM users WHERE id = $1`, [u.id])).toEqual([{ email: null, pending_email: null }]);
     expectError(await confirm(token), 'BAD_USER_INPUT');
     expect(await t.sql(`SELECT email FROM users WHERE id = $1`, [u.id])).toEqual([{ email: null }]);
+  });
+
+  describe('an account suspended or banned site-wide', () => {
+    let admin: TestUser;
+    beforeAll(async () => {
+      admin = await makeUser(t, { role: 'ADMIN' });
+    });
+    const sanction = (userId: string, input: Record<string, unknown>) =>
+      t.gql(SANCTION, { input: { userId, reason: 'Spam ring', ...input } }, { token: admin.token });
+    /** A member whose change to a fresh address waits, and the link to it. */
+    async function waiting(): Promise<{ u: TestUser; target: string; token: string }> {
+      const u = await member();
+      const target = newAddress();
+      const before = smtp.mails.length;
+      expectOk(await change(u, target));
+      return { u, target, token: linkToken((await mailsTo(target, before))[0].text)! };
+    }
+    const addresses = async (userId: string) => (await t.sql(`SELECT email, pending_email FROM users WHERE id = $1`, [userId]))[0];
+
+    it.each([
+      ['suspended', { kind: 'SUSPEND', durationHours: 24 }, /^This account is suspended until .*: its e-mail address cannot change while it is$/],
+      ['banned', { kind: 'BAN', banEmail: true }, /^This account is banned: its e-mail address cannot change while it is$/],
+    ])('cannot confirm a change asked for before it was %s (FORBIDDEN, nothing written, the change left waiting), and can once that is lifted', async (_, kind, message) => {
+      const { u, target, token } = await waiting();
+      const s = expectOk(await sanction(u.id, kind)).sanctionUser;
+      // Nor ask for another: the sanction ended the session.
+      expectError(await change(u, newAddress()), 'UNAUTHENTICATED');
+      const tables = await TableSnapshots.of(t, { migrations: 'bookkeeping', rate_events: 'not written by a confirmation' });
+      const before = await tables.take();
+      const refused = await confirm(token);
+      expectError(refused, 'FORBIDDEN');
+      expect(refused.errors![0].message).toMatch(message);
+      expect(TableSnapshots.changed(before, await tables.take())).toEqual([]);
+      expect(await addresses(u.id)).toEqual({ email: u.email, pending_email: stored(target) });
+      expectOk(await t.gql(LIFT, { id: s.id }, { token: admin.token }));
+      expect(expectOk(await confirm(token)).confirmEmailChange).toBe(true);
+      expect(await addresses(u.id)).toEqual({ email: stored(target), pending_email: null });
+    });
+
+    it('a ban under way when the link is opened: the confirmation waits for it and is refused', async () => {
+      const { u, target, token } = await waiting();
+      const gate = gateCalls(t.get(SanctionsService), 'write', (_tx, _viewer, input) => input.userId === u.id, 'after');
+      try {
+        const banning = sanction(u.id, { kind: 'BAN', banEmail: true });
+        await gate.begun;
+        const confirming = confirm(token);
+        expect(await doneOrWaiting(t, confirming, 1, await gateHolder(gate))).toBe('waiting');
+        gate.open();
+        const s = expectOk(await banning).sanctionUser;
+        expectError(await confirming, 'FORBIDDEN');
+        expect(await addresses(u.id)).toEqual({ email: u.email, pending_email: stored(target) });
+        expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE sanction_id = $1`, [s.id])).toEqual([{ email_lower: u.email.toLowerCase() }]);
+      } finally {
+        gate.restore();
+      }
+    });
+
+    it('a confirmation under way when the ban comes: the ban waits for it and bans the new address', async () => {
+      const { u, target, token } = await waiting();
+      const gate = gateCalls(t.get(AutomaticGroupsService), 'following', (_tx, userId) => userId === u.id);
+      try {
+        const confirming = confirm(token);
+        await gate.begun;
+        const banning = sanction(u.id, { kind: 'BAN', banEmail: true });
+        expect(await doneOrWaiting(t, banning, 1, await gateHolder(gate))).toBe('waiting');
+        gate.open();
+        expect(expectOk(await confirming).confirmEmailChange).toBe(true);
+        const s = expectOk(await banning).sanctionUser;
+        expect(await addresses(u.id)).toEqual({ email: stored(target), pending_email: null });
+        expect(await t.sql(`SELECT email_lower FROM banned_emails WHERE sanction_id = $1`, [s.id])).toEqual([{ email_lower: target.toLowerCase() }]);
+      } finally {
+        gate.restore();
+      }
+    });
   });
 
   it('masks an address down to first letters', () => {

@@ -6,7 +6,11 @@
  * takes after this one: the one order both take them in; a ban proposal's APPROVE before the
  * proposal's item, which the ladder opens under it), and shared
  * (`by` 'admin') by a space admin's change before it reads its admin again
- * (`SpacesService.holdAdminRights`). A sanction is a new row, which no row lock of the change's can
+ * (`SpacesService.holdAdminRights`), and shared (`by` 'address') by the confirmation of a change
+ * of the member's e-mail address (`EmailChangeService.confirm`) before it reads whether they stand
+ * barred: a suspension or ban given while the change is under way commits after it (and a ban of
+ * the address reads the new one), and a change that waited for one reads it and is refused. A
+ * sanction is a new row, which no row lock of the change's can
  * wait for; and the one row both take, the member's account, each holds only FOR KEY SHARE
  * (the one stronger lock that conflicts, FOR UPDATE, would also hold off the member's own
  * profile updates and every row written with them as its author, for nothing). So of a change
@@ -14,7 +18,7 @@
  * the change is under way commits after it, and a change that waited for a sanction reads it.
  * `userIdExpr` is the SQL of the member's id (a parameter).
  */
-export function sanctionLockSql(userIdExpr: string, by: 'sanction' | 'admin'): string {
+export function sanctionLockSql(userIdExpr: string, by: 'sanction' | 'admin' | 'address'): string {
   const take = by === 'sanction' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
   return `${take}(hashtextextended('parvis:sanctions-of:' || ${userIdExpr}::uuid::text, 0))`;
 }

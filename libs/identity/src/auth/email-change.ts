@@ -11,6 +11,8 @@ import { toUserModel, UserModel, UserRow } from '../users/user.model';
 import { normalizeEmail, recheckPassword } from './auth.service';
 import { readBound, signBound, stillBound } from './bound-tokens';
 import { emailBannedSql } from './address-bans';
+import { AccessService } from '../../../access/src/access.service';
+import { sanctionLockSql } from '../../../access/src/sanction-lock';
 
 export const EMAIL_CHANGE_PURPOSE = 'email-change';
 /** A day: long enough to reach the new mailbox, short enough that a forgotten request dies. */
@@ -105,13 +107,25 @@ export class EmailChangeService {
    * Makes the waiting address the account's, confirmed, with a link's token (signed in or not:
    * the link is opened from the new mailbox). BAD_USER_INPUT on `token` when the link is bad,
    * expired, for a change replaced or cancelled since, for an address another account took
-   * meanwhile, or one banned since the request (`refuseTakenOrBanned`). Opening it again once
-   * the change is made is harmless: true.
+   * meanwhile, or one banned since the request (`refuseTakenOrBanned`). FORBIDDEN while the
+   * account stands suspended or banned site-wide (`refuseBarred`): a ban's address bans hold the
+   * address it had, and a change asked for before the ban would move it to one no ban covers.
+   * Either refusal writes nothing and leaves the change waiting, so the link works once neither
+   * holds. Opening it again once the change is made is harmless: true.
+   *
+   * Before the account's row, the member's sanction lock is taken shared (`sanctionLockSql`
+   * 'address'), which a suspension or ban takes exclusively before it reads the address it bans:
+   * the FOR KEY SHARE a sanction holds the row with lets this row lock by, so without it a ban
+   * and a confirmation under way together each missed the other (the ban banning the old
+   * address, the confirmation reading no ban) and the banned account ended at a new address.
+   * Now one waits for the other: a ban committed first is read here (a statement after the
+   * lock's) and refuses this; a ban begun meanwhile waits for this to commit and bans the new address.
    */
   async confirm(token: string): Promise<true> {
     const claim = await readBound(this.tokens, EMAIL_CHANGE_PURPOSE, token);
     if (!claim) throw badToken();
     await this.uow.run(async (tx) => {
+      await tx.query(`SELECT ${sanctionLockSql('$1', 'address')}`, [claim.userId]);
       const user = await tx.one<{ email: string | null; pending_email: string | null; is_placeholder: boolean; deleted_at: Date | null }>(
         `SELECT email, pending_email, is_placeholder, deleted_at FROM users WHERE id = $1 ${ACCOUNT_LOCK}`,
         [claim.userId],
@@ -123,6 +137,7 @@ export class EmailChangeService {
         throw badToken();
       }
       if (!stillBound(claim.fingerprint, claim.userId, boundAddress(user.pending_email))) throw badToken();
+      await refuseBarred(tx, claim.userId);
       // Asked again as the request asked it: a ban of the address that came while the link waited refuses it too.
       await refuseTakenOrBanned(tx, user.pending_email, claim.userId, 'token');
       // Groups joined by the old address's domain are left, those of the new one's joined (at another domain).
@@ -152,6 +167,22 @@ async function refuseTakenOrBanned(tx: Tx, email: string, userId: string, field:
   );
   if (check.taken) throw taken(field);
   if (check.banned) throw AppError.badField(field, 'is not accepted here');
+}
+
+/**
+ * Refuses (FORBIDDEN) a change of address to an account a suspension or ban in force keeps out of
+ * the whole site (`AccessService.barringSql`, as sign-in reads it): its identity stays as the
+ * sanction found it. Only a link's holder gets here (a valid token), so naming the sanction's
+ * kind and end tells nobody else anything.
+ */
+async function refuseBarred(tx: Tx, userId: string): Promise<void> {
+  const [barred] = await tx.query<{ kind: string; expires_at: Date | null }>(
+    `SELECT sa.kind, sa.expires_at FROM ${AccessService.barringSql('$1')} ORDER BY sa.expires_at DESC NULLS FIRST LIMIT 1`,
+    [userId],
+  );
+  if (!barred) return;
+  const until = barred.expires_at ? ` until ${new Date(barred.expires_at).toISOString()}` : '';
+  throw AppError.forbidden(`This account is ${barred.kind === 'BAN' ? 'banned' : 'suspended'}${until}: its e-mail address cannot change while it is`);
 }
 
 function signedInMember(viewer: Viewer): string {

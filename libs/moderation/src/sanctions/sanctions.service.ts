@@ -205,8 +205,9 @@ export class SanctionsService {
    * stands until the caller commits. No stronger: FOR SHARE also held off every plain UPDATE of
    * the row (FOR NO KEY UPDATE: the member's profile, e-mail and password changes, the digest's
    * and trust levels' marks) until this committed, which nothing here needs: it reads their role
-   * and their address, and an address changing meanwhile is banned as it was read, as if the
-   * change came after.
+   * and their address, and a change of address is ordered against the sanction by the member's
+   * sanction lock instead (`EmailChangeService.confirm` takes it shared, `judge` exclusively before
+   * the address a ban bans is read): the ban bans the new address, or the change is refused.
    */
   private async heldTarget(tx: Tx, userId: string): Promise<Viewer | null> {
     await tx.query(`SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE`, [userId]);
