@@ -598,9 +598,10 @@ export class TopicsService {
                 LATERAL (SELECT 1 FROM topics WHERE id = $2 AND u.id IS NOT NULL FOR KEY SHARE) t`,
         [viewer.id, topic.id],
       );
-      // Their account held in the same statement (as UsersRepository.holdMember holds it): a
-      // deletion running meanwhile waits and takes the mark, or came first, and nothing is
-      // written (UNAUTHENTICATED).
+      // Their account, held FOR SHARE (as UsersRepository.holdMember holds it) by the statement
+      // above, is read again by the mark's (`held`, whose snapshot sees a deletion committed while
+      // the hold waited): a deletion running meanwhile waits and takes the mark, or came first,
+      // and nothing is written (UNAUTHENTICATED).
       // A mark goes no further than the last post the viewer is shown (lastShownPostSql, as the
       // topic page lists them), not the topic's last number: a reply held at the end is theirs
       // neither to be told of (lastReadNumber would name its number) nor to have read once it is approved.
