@@ -213,6 +213,47 @@ describe('forums', () => {
       expect((await t.sql(`SELECT reply_count FROM topics WHERE id = $1`, [topic.id]))[0].reply_count).toBe(1);
     });
 
+    it('tells a reader shown a placeholder no more than the live push of it does: not that it was edited, nor what it replied to', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      const first = await reply(t, author.token, topic.id, 'The reply answered');
+      const hidden = await reply(t, other.token, topic.id, 'Hidden later', first.id);
+      const deleted = await reply(t, other.token, topic.id, 'Deleted later', first.id);
+      const EDIT = `mutation($input: EditPostInput!) { editPost(input: $input) { id } }`;
+      for (const p of [hidden, deleted]) expectOk(await t.gql(EDIT, { input: { postId: p.id, body: 'Edited once', reason: 'typo' } }, { token: other.token }));
+      expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: hidden.id, action: 'HIDE' } }, { token: mod.token }));
+      expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: other.token }));
+      const FIELDS = `id number state bodyHtml placeholder editedAt replyTo { id } revisions { number } reactions { count } myReactions wiki version author { id }`;
+      const read = async (token?: string) => {
+        const res = expectOk(await t.gql(
+          `query($id: ID!, $h: ID!, $d: ID!) { topic(id: $id) { posts(first: 10) { edges { node { ${FIELDS} } } } } h: post(id: $h) { ${FIELDS} } d: post(id: $d) { ${FIELDS} } }`,
+          { id: topic.id, h: hidden.id, d: deleted.id },
+          { token },
+        ));
+        const listed = (id: string) => res.topic.posts.edges.map((e: { node: { id: string } }) => e.node).find((n: { id: string }) => n.id === id);
+        // The page and post(id) agree.
+        expect(listed(hidden.id)).toEqual(res.h);
+        expect(listed(deleted.id)).toEqual(res.d);
+        return { h: res.h, d: res.d };
+      };
+      const placeholder = (p: { id: string; number: number }, state: string, text: string) => ({
+        id: p.id, number: p.number, state, bodyHtml: null, placeholder: text, editedAt: null, replyTo: null,
+        revisions: [], reactions: [], myReactions: [], wiki: false, version: null, author: { id: other.id },
+      });
+      // A plain reader (signed in or not), and the deleted post's own author, get the placeholder alone.
+      for (const token of [undefined, author.token]) {
+        expect(await read(token)).toEqual({
+          h: placeholder(hidden, 'HIDDEN', 'This post was hidden by a moderator.'),
+          d: placeholder(deleted, 'DELETED', 'This post was deleted.'),
+        });
+      }
+      expect((await read(other.token)).d).toEqual(placeholder(deleted, 'DELETED', 'This post was deleted.'));
+      // The hidden post's author, and a moderator, read the posts in full.
+      const own = (await read(other.token)).h;
+      expect(own).toMatchObject({ state: 'HIDDEN', editedAt: expect.any(String), replyTo: { id: first.id }, revisions: [{ number: 1 }, { number: 2 }] });
+      const modded = await read(mod.token);
+      for (const p of [modded.h, modded.d]) expect(p).toMatchObject({ bodyHtml: expect.stringContaining('Edited once'), editedAt: expect.any(String), replyTo: { id: first.id } });
+    });
+
     it('deleting the first post deletes the topic for everyone but moderators', async () => {
       const topic = await createTopic(t, author.token, boardId, { title: 'Doomed topic' });
       // The response says what became of the topic, though its author can no longer open it.

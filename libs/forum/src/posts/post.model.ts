@@ -75,7 +75,8 @@ export class PostModel {
   @Field(() => ID) id!: string;
   @Field(() => Int) number!: number;
   @Field() createdAt!: Date;
-  @Field(() => Date, { nullable: true }) editedAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When its text was last edited; null if never, and for a placeholder (as its live push: a reader who may not read the post learns nothing of its edits).' })
+  editedAt!: Date | null;
   @Field(() => ContentState) state!: ContentState;
   @Field(() => String, { nullable: true, description: 'Sanitized HTML; null when the viewer only gets a placeholder.' })
   bodyHtml!: string | null;
@@ -147,7 +148,8 @@ export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: st
     id: r.id,
     number: r.number,
     createdAt: r.created_at,
-    editedAt: r.edited_at,
+    // A placeholder shows what its live push sends (`placeholderPush`) and no more: not whether or when it was edited.
+    editedAt: full ? r.edited_at : null,
     state: r.state,
     bodyHtml: full ? r.body_html : null,
     placeholder: full ? null : placeholderText(r.state),

@@ -51,9 +51,9 @@ export class PostsResolver {
     return topic;
   }
 
-  @ResolveField(() => PostModel, { nullable: true, description: 'The post this one replies to.' })
+  @ResolveField(() => PostModel, { nullable: true, description: 'The post this one replies to; null for a placeholder (as its live push).' })
   replyTo(@Parent() p: PostModel, @Context() ctx: GqlContext) {
-    return p.replyToPostId ? this.loaders.post(ctx.viewer, p.replyToPostId) : null;
+    return p.replyToPostId && p.view === 'full' ? this.loaders.post(ctx.viewer, p.replyToPostId) : null;
   }
 
   @ResolveField(() => String, { nullable: true, description: 'The markdown source: for its author and moderators only.' })
