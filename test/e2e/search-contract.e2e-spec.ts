@@ -252,6 +252,69 @@ async function thousandPosts(
   return { space, docs };
 }
 
+describe('postgres engine: typos past 1,000 matches', () => {
+  /**
+   * A typo's matches past 1,000 on the GIN path: its candidates are those with the fewest typos,
+   * then the newest. Each typo level's documents are found through the GIN index (typosByIndex):
+   * until 2026-12-07 each match's vector was matched with the levels, which read the vector of
+   * every match, TOASTed in a long post (on bench:search, `tiple`: 33,900 buffers where the same
+   * statement read 18,700 without ranking). Its candidates statement, run again in a transaction of
+   * its own, fetches as many blocks of the table's TOAST relation as the same statement without the
+   * ranking (here the planner matches each row of the space in the heap, having no statistics).
+   */
+  it('keeps the matches with the fewest typos among its candidates, reading no document vector to rank them', () =>
+    withPostgresEngine(async (engine, t) => {
+      // No autoanalyze midway: the statistics would send the query down the date index.
+      await t.sql(`ALTER TABLE search_documents SET (autovacuum_enabled = false)`);
+      const space = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      let seed = 11;
+      const next = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+      // Words of their own, enough to TOAST a post's vector.
+      const filler = () => Array.from({ length: 600 }, () => Array.from({ length: 9 }, () => 'abcdefghijklmnopqrstuvwxyz'[next(26)]).join('')).join(' ');
+      // Three matches one typo away, the oldest; 1,100 two typos away, newer (the first 20 long).
+      const one = Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: space, title: `Loom ${i}`, body: `A zephyrlom heddle. ${filler()}`, createdAt: new Date(start + i * 60_000) }));
+      const two = Array.from({ length: 1100 }, (_, i) =>
+        searchDocument({ spaceId: space, title: `Warp ${i}`, body: `Zepyhrlom warp. ${i < 20 ? filler() : ''}`, createdAt: new Date(start + (10 + i) * 60_000) }),
+      );
+      const docs = [...one, ...two];
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const [{ toasted }] = await t.sql(`SELECT pg_relation_size(reltoastrelid) > 0 AS toasted FROM pg_class WHERE oid = 'search_documents'::regclass`);
+      const { result: res, statements } = await ginStatementsDuring(() => engine.search({ query: 'zephyrloom ', filters: { spaceIds: [space] }, limit: 5, offset: 0 }));
+      expect(statements).toHaveLength(1);
+      // The TOAST blocks the statement fetches, and the same statement's without its rank (its five
+      // parameters before the rank's), in one transaction (the counter runs on until the backend
+      // reports it): how many the ranking itself reads.
+      const [{ sql, params }] = statements;
+      const unranked = sql.replace(/d\.created_at, [\s\S]*? AS rank FROM/g, 'd.created_at, 0 AS rank FROM');
+      const runner = t.ds.createQueryRunner();
+      const fetched: number[] = [];
+      try {
+        await runner.startTransaction();
+        await runner.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL hash_mem_multiplier = 64`);
+        const toast = async () => {
+          const [{ n }] = await runner.query(`SELECT pg_stat_get_xact_blocks_fetched(reltoastrelid)::int AS n FROM pg_class WHERE oid = 'search_documents'::regclass`);
+          fetched.push(n);
+        };
+        await toast();
+        await runner.query(sql, params);
+        await toast();
+        await runner.query(unranked, params.slice(0, 5));
+        await toast();
+        await runner.rollbackTransaction();
+      } finally {
+        await runner.release();
+      }
+      const ranking = fetched[1] - fetched[0] - (fetched[2] - fetched[1]);
+      expect({ toasted, first: res.hits.slice(0, 3).map((h) => h.id).sort(), next: res.hits[3]?.id, ranking }).toEqual({
+        toasted: true,
+        first: one.map((d) => d.id).sort(),
+        next: two[two.length - 1].id,
+        ranking: 0,
+      });
+    }));
+});
+
 describe('postgres engine: common words', () => {
   it('ranks and counts at most the newest 1,000 matches and estimates the total past them', () =>
     withPostgresEngine(async (engine, t) => {

@@ -569,8 +569,9 @@ describe('search', () => {
     await engine.search(request('refractometr '));
     // The typo's close words (one statement, whatever their number), the tsqueries, the
     // candidates (a transaction: begin, its planner settings in one, the read, commit), the page.
+    // The settings keep the typo ranking's sub-selects hashed too (hash_mem_multiplier, see typosByIndex).
     const typo = await t.countStatements(() => engine.search(request('refractometr ')));
-    expect(typo.statements.filter((sql) => /^\s*SET\b/i.test(sql))).toEqual([`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off`]);
+    expect(typo.statements.filter((sql) => /^\s*SET\b/i.test(sql))).toEqual([`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL hash_mem_multiplier = 64`]);
     expect(typo.count).toBe(7);
     expect((await engine.search(request('refractometr '))).hits.map((h) => h.topicId)).toEqual([topic.id]);
     // Completions and the typo check of the other word, the tsqueries, then every word required

@@ -74,9 +74,9 @@ interface Compiled {
    * Per positive term widened to close words (see nearWords), its matches by typos (null for the
    * others): `exact`, the word as typed (and the hidden word itself in a moderator's query),
    * `one`, its close words one typo away (null when none); a term matched by neither is matched
-   * two typos away. Null when no term is widened.
+   * two typos away, by its close words of `two` (null when none). Null when no term is widened.
    */
-  typoLevels: { exact: Record<Lang, Array<string | null>>; one: Record<Lang, Array<string | null>> } | null;
+  typoLevels: { exact: Record<Lang, Array<string | null>>; one: Record<Lang, Array<string | null>>; two: Record<Lang, Array<string | null>> } | null;
   /**
    * The languages the spaces searched hold visible documents of (see languagesSql), whose queries
    * alone are read; null for every language (a moderator's own query, whose pending, hidden and
@@ -1212,7 +1212,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // Per positive term and language, its query (a column of `t`).
     const positive: Array<Record<Lang, string>> = [];
     // Per positive term, its matches by typos per language when it is widened (see Compiled.typoLevels).
-    const levels: Array<((cfg: string) => { exact: string; one: string }) | null> = [];
+    const levels: Array<((cfg: string) => { exact: string; one: string; two: string }) | null> = [];
     const perLang = (of: (cfg: string) => string) => Object.fromEntries(LANGS.map((l) => [l, of(CONFIGS[l])])) as Record<Lang, string>;
     for (const w of q.words) {
       const close = near.get(w) ?? [];
@@ -1240,7 +1240,9 @@ export class PostgresSearchEngine implements SearchEngine {
       // The hidden word itself (in a moderator's query, see nearWords) is no typo. An empty level
       // (a stop word, no close word) is NULL: it matches nothing.
       const typoLevel = (parts: string[]) => (parts.length ? t.column(anyOf(parts)) : 'NULL::text');
-      levels.push(close.length ? (cfg) => ({ exact: typoLevel([own(cfg), ...alternative(cfg, 0)]), one: typoLevel(alternative(cfg, 1)) }) : null);
+      levels.push(
+        close.length ? (cfg) => ({ exact: typoLevel([own(cfg), ...alternative(cfg, 0)]), one: typoLevel(alternative(cfg, 1)), two: typoLevel(alternative(cfg, 2)) }) : null,
+      );
     }
     for (const phrase of q.phrases) {
       const param = p(phrase.join(' '));
@@ -1260,7 +1262,7 @@ export class PostgresSearchEngine implements SearchEngine {
       `${expression(l, '|')} AS any_${l}`,
       `ARRAY[${positive.map((x) => `coalesce(${x[l]}, '')`).join(', ')}] AS terms_${l}`,
       ...(widened
-        ? (['exact', 'one'] as const).map((key) => `ARRAY[${levels.map((level) => (level ? level(CONFIGS[l])[key] : 'NULL::text')).join(', ')}]::text[] AS ${key}_${l}`)
+        ? (['exact', 'one', 'two'] as const).map((key) => `ARRAY[${levels.map((level) => (level ? level(CONFIGS[l])[key] : 'NULL::text')).join(', ')}]::text[] AS ${key}_${l}`)
         : []),
     ]);
     if (excluded.length) columns.push(...LANGS.map((l) => `coalesce(${joined(negated.map((x) => part(x[l], true)), '&')}, '') AS excl_${l}`));
@@ -1282,7 +1284,7 @@ export class PostgresSearchEngine implements SearchEngine {
       times: q.times,
       segmented: terms.some(isSegmented),
       folded: terms.some(holdsArabicOrHebrew),
-      typoLevels: widened ? { exact: pick('exact'), one: pick('one') } : null,
+      typoLevels: widened ? { exact: pick('exact'), one: pick('one'), two: pick('two') } : null,
       languages: moderated ? null : new Set((row.languages as string[]).map(searchLanguage)),
     };
   }
@@ -1369,6 +1371,37 @@ export class PostgresSearchEngine implements SearchEngine {
       const level = (lists: Record<Lang, Array<string | null>>, i: number) => byLanguage('d.language', (l) => `${param(lists[l][i])}::tsquery`);
       return widened.length ? `(${widened.map((i) => typosOfLevels(level(levels!.exact, i), level(levels!.one, i))).join(' + ')})` : '0';
     };
+    // The same typos for the GIN path's candidates (up to DENSE matches), each level's documents
+    // found through the GIN indexes, once per statement (a hashed sub-select), rather than by
+    // matching each match's vector with the levels (typosBy): that read the vector of each match,
+    // TOASTed in a long post, where the GIN path reads no vector otherwise (bench:search, 1,000,000
+    // posts, `tiple` widened to 4 words: 18,291 matches, about 33,900 buffers against 18,700
+    // without the ranking). A match of the query holds each term: one holding none of its words
+    // `exact` and `one` and some of `two` is two typos away, any other one. Each set is of the few
+    // documents holding a typo's rarer neighbours (the word as typed: none visible there), hashed
+    // once (hash_mem_multiplier in ginCandidates keeps it hashed when the planner expects more).
+    const typosByIndex = (param: (value: unknown) => string) => {
+      const widened = levels!.exact.en.flatMap((exact, i) => (exact !== null || levels!.one.en[i] !== null ? [i] : []));
+      const holding = (queries: Record<Lang, string | null>) => {
+        // The languages not read (see Compiled.languages) hold no match.
+        const read = LANGS.filter((l) => queries[l] !== null && (!compiled.languages || compiled.languages.has(l)));
+        if (read.length === 0) return 'false';
+        return `d.id IN (${read.map((l) => `SELECT e.id FROM search_documents e WHERE e.language = '${l}' AND e.tsv @@ ${param(queries[l])}::tsquery`).join(' UNION ALL ')})`;
+      };
+      const given = (x: string | null | undefined) => (x && x.trim() !== '' ? x : null);
+      const perTerm = widened.map((i) => {
+        const exact = Object.fromEntries(LANGS.map((l) => [l, given(levels!.exact[l][i])])) as Record<Lang, string | null>;
+        const two = Object.fromEntries(
+          LANGS.map((l) => {
+            const words = given(levels!.two[l][i]);
+            const closer = [levels!.one[l][i], levels!.exact[l][i]].map(given).filter((x): x is string => x !== null);
+            return [l, words === null ? null : [`(${words})`, ...closer.map((x) => `!(${x})`)].join(' & ')];
+          }),
+        ) as Record<Lang, string | null>;
+        return `CASE WHEN ${holding(exact)} THEN 0 WHEN ${holding(two)} THEN 2 ELSE 1 END`;
+      });
+      return perTerm.length ? `(${perTerm.join(' + ')})` : '0';
+    };
     // Words missing, and the rarest expected in few enough documents: the candidates are those
     // of their matches holding the most weight of the query's terms (see RANKED_CANDIDATES).
     let rank: { sql: string; params: unknown[] } | null = null;
@@ -1387,7 +1420,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // word as typed out of them.
     if (!rank && !common && mode === 'all' && levels) {
       const rankParams = filterParams.slice();
-      rank = { sql: `-${typosBy((value) => { rankParams.push(value); return `$${rankParams.length}`; })}`, params: rankParams };
+      rank = { sql: `-${typosByIndex((value) => { rankParams.push(value); return `$${rankParams.length}`; })}`, params: rankParams };
     }
     const candidates = await this.candidates({ gin: ownIndexes, date: dateWalk }, filterParams, common, rank, walk);
     // The main statement reads the candidates again with the filters (their parameters kept): a post
@@ -1589,7 +1622,9 @@ export class PostgresSearchEngine implements SearchEngine {
   private async ginCandidates(m: EntityManager, matches: string[], params: unknown[], rank: string | null, afterWalk = false): Promise<{ ids: string[]; seen: number }> {
     if (matches.length === 0) return { ids: [], seen: 0 };
     // After a date index walk (`afterWalk`), the bitmap scans it turned off go back on.
-    await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off${afterWalk ? '; SET LOCAL enable_bitmapscan = on' : ''}`);
+    // A rank's sub-selects (typosByIndex) are hashed whatever the planner expects of them: not
+    // hashed, each is scanned again for every match.
+    await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL hash_mem_multiplier = 64${afterWalk ? '; SET LOCAL enable_bitmapscan = on' : ''}`);
     const branches = matches.map((match) => `SELECT d.id, d.created_at, ${rank ?? '0'} AS rank FROM search_documents d WHERE ${match}`);
     // The languages' queries ($1 to $3) are typed in `typed`, which nothing reads: a language not
     // read (no branch) names its parameter nowhere else.
