@@ -712,6 +712,22 @@ describe('topic timers', () => {
       expect([await pushed(topic.id), await timersChanged(topic.id, since)]).toEqual([v2, []]);
     });
 
+    it('moves once, with one event, when a DELETE or PUBLISH_TO_BOARD timer fires on a topic that holds other timers', async () => {
+      const target = await makeBoard(t, spaceId);
+      const raw = async (topicId: string) => (await t.sql(`SELECT timers_version, timers_news FROM topics WHERE id = $1`, [topicId]))[0];
+      for (const kind of ['DELETE', 'PUBLISH_TO_BOARD']) {
+        const topic = await createTopic(t, author.token, boardId);
+        await setTimer(topic.id, 'CLOSE', { afterHours: 10 });
+        await setTimer(topic.id, kind, { afterHours: 2, ...(kind === 'PUBLISH_TO_BOARD' ? { boardId: target } : {}) } as { afterHours: number });
+        const before = await raw(topic.id);
+        const since = await mark();
+        expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+        // One raise (news too: the CLOSE timer stands no more on a deleted topic, or is told again after a move), one event naming what the topic holds now.
+        expect(await raw(topic.id)).toEqual({ timers_version: before.timers_version + 1, timers_news: before.timers_news + 1 });
+        expect(await timersChanged(topic.id, since)).toEqual([['CLOSE']]);
+      }
+    });
+
     it('costs a move, a deletion and a restoration of its topic one statement for its timers (their kinds), and two more when it has some (their versions, the event)', async () => {
       const there = await makeBoard(t, spaceId);
       const TIMERS_KINDS = /^SELECT kind FROM topic_timers WHERE topic_id = \$1 ORDER BY kind$/;

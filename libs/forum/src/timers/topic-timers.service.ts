@@ -23,7 +23,7 @@ import { fullVersion, newsVersion } from '../../../core/src/news-versions';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ANOTHER_SPACE } from '../move-log';
-import { announceTimers, timersNews } from './timers-changed';
+import { announceTimers, TIMERS_CHANGED, timersNews } from './timers-changed';
 
 /** How often the worker looks for due timers: a timer fires within this of its time. */
 export const TIMER_CHECK_MS = 30_000;
@@ -362,8 +362,18 @@ export class TopicTimersService {
       return 'postponed';
     }
     await this.repo.remove(tx, timer.id);
-    // Fired or dropped, it is gone: its room stops showing it.
-    await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
+    const outcome = await this.fireOrDrop(tx, timer);
+    // Fired or dropped, it is gone: its room stops showing it, told once. A DELETE or
+    // PUBLISH_TO_BOARD timer that fired on a topic with other timers told it already
+    // (timersOfTopicChanged: the kinds it still holds; the fired kind is no news, so its raise is
+    // the same), and a second raise and event would tell the room the same change twice.
+    const told = tx.events.some((e) => e.type === TIMERS_CHANGED && e.aggregateId === timer.topic_id);
+    if (!told) await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
+    return outcome;
+  }
+
+  /** The removed timer's change, made as its setter if it still applies; else dropped. */
+  private async fireOrDrop(tx: Tx, timer: DueTimerRow): Promise<Outcome> {
     // Done as its setter, if they may still moderate the topic where it is now (a moderator
     // demoted, suspended or gone, or a topic moved out of their spaces, drops it), with the
     // manual change's own check. Both are read in the claiming transaction: a firing holds one
