@@ -11,21 +11,14 @@ const { TestEnvironment } = require('jest-environment-node');
  * heap page by page (seen with strace: some 1500 munmap calls for 400 MB, still going when
  * the SIGTERM came), slowly on a busy machine, and slower the bigger the heap.
  *
- * And the heaps are big: every end-to-end file's vm context (its whole module registry:
- * Nest, TypeORM, Apollo, some 60 MB) stays reachable after the file, held from a V8
- * template cache of Node's (a heap snapshot shows the path: eternal handle, a Node
- * ObjectTemplate, a FunctionTemplate, its per-context function, the file's NativeContext),
- * so a worker's heap grows by that much a file, garbage collected or not. Trivial unit
- * spec files do not keep theirs. jest.config.js's workerIdleMemoryLimit replaces a worker
- * grown too big.
- *
+ * And the heaps are big: every end-to-end file's module registry stays in its worker after the
+ * file, so jest.config.js's workerIdleMemoryLimit replaces a worker grown too big.
  * `process.exit` skips that teardown (the heap goes with the process), but not all the cost of a
- * big heap: a worker holding some 850 MB (1 GB resident) at the end was reported in 3 runs of 3
- * on a machine at load 15, and in 3 of 3 still when it called `process.exit` within a few ms of
- * being told to end (a child with such a heap took 400 to 600 ms from `process.exit` to its exit,
- * 200 killed outright); one holding 450 to 600 MB (800 resident) in none of 5. Hence
- * jest.config.js's lower memory limit. `process.exit` is called from
- * `beforeExit`, which Node emits only once the event loop is empty: a worker in which a test
+ * big heap, hence that limit. What was measured (a file's share of the heap, the heaps that
+ * exited in time and those that did not) is told once, in docs/architecture.md, Tests, "Jest
+ * workers' memory".
+ *
+ * `process.exit` is called from `beforeExit`, which Node emits only once the event loop is empty: a worker in which a test
  * left a timer, socket, server or child process open never gets there, and is still killed
  * and reported as before. This is no `forceExit`, which ends the process whatever it still
  * has open.

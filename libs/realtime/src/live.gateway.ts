@@ -25,7 +25,7 @@ import { encodeCursor } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { ContentState } from '../../forum/src/forum.enums';
-import { PostModel, placeholderText } from '../../forum/src/posts/post.model';
+import { MOVED_PLACEHOLDER, PostModel, placeholderText } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { EVERY_READER, lastShownPostSql } from '../../forum/src/posts/last-shown-post';
 import { PollsService } from '../../forum/src/polls/polls.service';
@@ -1502,7 +1502,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         const [topicId, fromSpaceId] = [payloadId(p, 'topicId'), payloadId(p, 'fromSpaceId')];
         const moved = (p.posts as Payload[]).map((m) => ({ postId: payloadId(m, 'postId'), state: m.state, deletedFrom: m.deletedFrom, authorId: payloadId(m, 'authorId') }));
         for (const m of moved) {
-          const removed = { topicId, postId: m.postId, placeholder: 'This post was moved to another topic.' };
+          const removed = { topicId, postId: m.postId, placeholder: MOVED_PLACEHOLDER };
           // Who was shown it there (listedViewSql): a held one, or one deleted while held, its
           // author and the moderators; a hidden or deleted one every reader, as a placeholder.
           // (A deleted one named by a move an older node committed, without `deletedFrom`: nobody.)
@@ -1937,7 +1937,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * A topic's timers after some were set or removed (`topic:timers`, the list as Topic.timers
+   * A topic's timers after some changed (`topic:timers`, the list as Topic.timers
    * answers), to each socket in its room as its user may read them
    * (TopicTimersService.forReaders): moderators of the space every timer and who set it, other
    * readers the status timers, and only after a change to one. The room's sockets are every

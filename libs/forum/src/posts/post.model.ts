@@ -69,6 +69,9 @@ export function placeholderText(state: ContentState): string {
   return PLACEHOLDERS[state] ?? 'This post is not available.';
 }
 
+/** The placeholder `post:removed` carries to the room of the topic a post was moved out of (`movePosts`). */
+export const MOVED_PLACEHOLDER = 'This post was moved to another topic.';
+
 /** A numbered post in a topic (number 1 is the topic's first post). */
 @ObjectType('Post')
 export class PostModel {

@@ -89,7 +89,7 @@ export class TopicTimersRepository {
     await tx.query(`UPDATE topics SET timers_version = timers_version + 1${newsToo} WHERE id = $1`, [topicId]);
   }
 
-  /** The kinds of the topic's timers, in `tx` (a move of their topic: `TopicsService.writeMove`). */
+  /** The kinds of the topic's timers, in `tx` (`timersOfTopicChanged`: a move of their topic, `TopicsService.writeMove`; its deletion or restoration, `PostsService.applyState`). */
   async kindsOf(tx: Tx, topicId: string): Promise<TopicTimerKind[]> {
     const rows = await tx.query<{ kind: TopicTimerKind }>(`SELECT kind FROM topic_timers WHERE topic_id = $1 ORDER BY kind`, [topicId]);
     return rows.map((r) => r.kind);

@@ -15,7 +15,7 @@ export class TopicTimersResolver {
 
   @ResolveField(() => [TopicTimerModel], {
     description:
-      'Changes planned for this topic, soonest first: CLOSE, OPEN and CLOSE_AFTER_LAST_POST (its one status timer) for everyone who reads it; UNPIN, DELETE and PUBLISH_TO_BOARD for those who may moderate it. A timer that would be dropped when due (its setter no longer moderating the topic: demoted, suspended, account deleted; or, for PUBLISH_TO_BOARD, no longer moderating the board it publishes to, or the topic already there; or the topic deleted) is left out. Setting or removing one sends `topic:timers` to the topic’s live room.',
+      'Changes planned for this topic, soonest first: CLOSE, OPEN and CLOSE_AFTER_LAST_POST (its one status timer) for everyone who reads it; UNPIN, DELETE and PUBLISH_TO_BOARD for those who may moderate it. A timer that would be dropped when due (its setter no longer moderating the topic: demoted, suspended, account deleted; or, for PUBLISH_TO_BOARD, no longer moderating the board it publishes to, or the topic already there; or the topic deleted) is left out. Setting, removing, firing, dropping or postponing one, and moving, deleting or restoring a topic that holds some, sends `topic:timers` to the topic’s live room.',
   })
   timers(@Parent() t: TopicModel, @Context() ctx: GqlContext): Promise<TopicTimerModel[]> {
     return this.service.ofTopic(ctx.viewer, t);

@@ -139,7 +139,8 @@ export class TopicTimersService {
 
   /**
    * What a live push of a topic's timers (`topic:timers`) tells each reader in its room after
-   * timers of `kinds` were set or removed, by user id (anonymous readers under null): the list
+   * timers of `kinds` changed (set, removed, fired, dropped or postponed, or their topic moved,
+   * deleted or restored: `announceTimers`), by user id (anonymous readers under null): the list
    * Topic.timers answers them (`ofTopic`'s rules), or null for whoever may not read the topic,
    * and for whoever is shown none of `kinds` (a change to an UNPIN or DELETE timer is the
    * moderators' business: a push to others would tell them of it). The same statements whatever

@@ -110,8 +110,9 @@ export class AuthResolver {
       'on `currentPassword`, and counts against the account as a failed sign-in does). A link good for a day goes to the new ' +
       'address, and the address the account has, when confirmed, is told of the request; nothing changes, and e-mail keeps going ' +
       'to the address the account has, until the link is opened (`confirmEmailChange`). Asking again replaces the waiting change. ' +
-      'An address another account has is BAD_USER_INPUT on `newEmail`, as at sign-up. 3 an hour (RATE_LIMITED), refused or ' +
-      'not once the password is right, as sign-up counts its attempts.',
+      'The account’s own address is BAD_USER_INPUT on `newEmail`, before the password is checked, and counts toward nothing. ' +
+      'An address another account has, or one a ban holds, is BAD_USER_INPUT on `newEmail`, as at sign-up. 3 an hour ' +
+      '(RATE_LIMITED) once the password is right, refused (taken, banned) or not, as sign-up counts its attempts.',
   })
   changeEmail(@Args('input') input: ChangeEmailInput, @Context() ctx: GqlContext): Promise<UserModel> {
     return this.emailChanges.request(ctx.viewer, input, this.meta(ctx));

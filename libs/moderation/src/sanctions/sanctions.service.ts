@@ -274,7 +274,8 @@ export class SanctionsService {
    * ban (`holdAgainstDeletion`, before anything is read or written: the deletion erases the address
    * and revokes the sessions a ban revokes): the ban comes wholly before it (its address banned,
    * which the deletion keeps, as it keeps every ban) or after it (refused). The hold comes after
-   * the sanction lock (`judge`'s `holdOffAdminChanges`), the order the escalation ladder takes the two in
+   * the sanction lock (`holdOffAdminChanges`: taken by `judge`, or for a ban proposal's APPROVE by
+   * `ReportsService.lockTarget` before it), the order the escalation ladder takes the two in
    * (`goneAccount`, after its lock): taken first, a ban waiting for the ladder held its member's
    * deletion off meanwhile, and the ladder's own hold then queued behind that deletion. `banIp`
    * likewise bans the networks of the account's sessions (ended ones too, until pruned) and is
