@@ -239,6 +239,76 @@ describe('scheduled jobs across processes', () => {
     await s.onModuleDestroy();
   });
 
+  it('warns of a job its ticks keep failing to start once an hour at most, tries it every tick, and says when it starts', async () => {
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-not-started-again', 3_600_000, async () => void runs.push('ran'));
+    // Each start the database refuses is counted by a sequence (whose values a rollback does not take back).
+    await first.sql(`CREATE SEQUENCE test_refused_starts`);
+    await first.sql(`CREATE FUNCTION test_refuse_again() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name = 'test-not-started-again' THEN PERFORM nextval('test_refused_starts'); RAISE EXCEPTION 'start refused'; END IF;
+        RETURN NEW;
+      END $$`);
+    await first.sql(`CREATE TRIGGER test_refuse_again BEFORE INSERT OR UPDATE ON job_runs FOR EACH ROW EXECUTE FUNCTION test_refuse_again()`);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    let clock = 1_000_000;
+    const now = jest.spyOn(performance, 'now').mockImplementation(() => clock);
+    const mine = (spy: jest.SpyInstance) => spy.mock.calls.filter(([fields]) => fields?.job === 'test-not-started-again');
+    /** One tick (the one a second after start), as a process started anew would make, with this scheduler's memory. */
+    const tick = async () => {
+      s.start();
+      await new Promise((r) => setTimeout(r, 1800));
+      s.stop();
+    };
+    try {
+      await tick();
+      await tick();
+      clock += 59 * 60_000;
+      await tick();
+      // Three ticks within the hour, each trying (its start refused): one warning.
+      expect(runs).toEqual([]);
+      expect(mine(warn)).toEqual([[{ err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started-again' }, 'scheduled job not started']]);
+      // An hour after it: the next one warns again, with the two not logged.
+      clock += 60_000;
+      await tick();
+      expect(mine(warn)).toHaveLength(2);
+      expect(mine(warn)[1]).toEqual([
+        { err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started-again', notLogged: 2 },
+        'scheduled job not started; 2 more tick(s) not logged since the last warning',
+      ]);
+      expect(mine(info)).toEqual([]);
+      // Every tick tried to start it (no backoff), the logged and the unlogged ones.
+      expect(await first.sql(`SELECT last_value::int AS n FROM test_refused_starts`)).toEqual([{ n: 4 }]);
+    } finally {
+      await first.sql(`DROP TRIGGER test_refuse_again ON job_runs`);
+      await first.sql(`DROP FUNCTION test_refuse_again()`);
+      await first.sql(`DROP SEQUENCE test_refused_starts`);
+    }
+    try {
+      // Taken again: it runs at the next tick, which says so.
+      await tick();
+      expect(runs).toEqual(['ran']);
+      expect(mine(info)).toEqual([[{ job: 'test-not-started-again', notStarted: 4 }, 'scheduled job started, after 4 tick(s) that could not start it']]);
+      // A start refused after that is warned of at once (the clock has not moved).
+      await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '61 minutes' WHERE name = 'test-not-started-again'`);
+      await first.sql(`CREATE FUNCTION test_refuse_again() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'refused once more'; END $$`);
+      await first.sql(`CREATE TRIGGER test_refuse_again BEFORE UPDATE ON job_runs FOR EACH ROW WHEN (NEW.name = 'test-not-started-again') EXECUTE FUNCTION test_refuse_again()`);
+      await tick();
+      expect(mine(warn)).toHaveLength(3);
+      expect(mine(warn)[2]).toEqual([{ err: expect.objectContaining({ message: 'refused once more' }), job: 'test-not-started-again' }, 'scheduled job not started']);
+    } finally {
+      await first.sql(`DROP TRIGGER IF EXISTS test_refuse_again ON job_runs`);
+      await first.sql(`DROP FUNCTION IF EXISTS test_refuse_again()`);
+      now.mockRestore();
+      info.mockRestore();
+      warn.mockRestore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('still logs a run of the job that threw, from its tick, as failed, and counts it', async () => {
     const s = new JobScheduler(first.ds);
     s.register('test-tick-failed', 3_600_000, async () => {

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { WarningThrottle } from './warning-throttle';
 
 /**
  * Jobs that run less often than this are kept to their schedule through `job_runs`: checked at
@@ -15,6 +16,14 @@ export const DUE_CHECK_MS = 60_000;
  * the job's own interval (1, 2, 4… 32 minutes, then hourly for an hourly job), in whichever process: not every minute forever.
  */
 export const FAILURE_RETRY_MS = 60_000;
+
+/**
+ * A job not started (`scheduled job not started`) is warned of once in this long at most while its ticks keep failing: its
+ * first, then a reminder saying how many ticks went unlogged. A tick a minute stays (no backoff: three small statements,
+ * and the job runs a minute after the database takes them again); until 2026-12-07 each one logged its warning, one a
+ * minute per job for as long as the database refused them.
+ */
+export const JOB_NOT_STARTED_REWARN_MS = 60 * 60_000;
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -38,7 +47,8 @@ interface Job {
  * recorded while a run went on). One that kills its process mid-run waits its interval (worker-death e2e). A tick whose
  * steps before the run fail (the due check, the lock, the start's record: the database refusing them)
  * logs `scheduled job not started`, counts no failure of the job and leaves its due time as it was:
- * the next tick tries again.
+ * the next tick tries again; that warning goes once in JOB_NOT_STARTED_REWARN_MS at most per job, and the job's next start
+ * is logged (info) with how many ticks did not start it.
  */
 @Injectable()
 export class JobScheduler implements OnModuleDestroy {
@@ -47,6 +57,11 @@ export class JobScheduler implements OnModuleDestroy {
   private readonly timers: NodeJS.Timeout[] = [];
   /** The connection that holds every job's advisory lock, opened on first use (and again once lost). */
   private lock?: { client: Client; ready: Promise<Client> };
+  /**
+   * By job, since its last start: its ticks that did not start it, and their warnings (JOB_NOT_STARTED_REWARN_MS apart at
+   * least, on the monotonic clock: performance.now, which a test moves) with those not logged since the last one.
+   */
+  private readonly notStarted = new Map<string, { ticks: number; unlogged: number; warnings: WarningThrottle }>();
 
   constructor(private readonly ds: DataSource) {}
 
@@ -80,11 +95,15 @@ export class JobScheduler implements OnModuleDestroy {
               return;
             }
           }
-          await this.runJob(job, scheduled ? job.everyMs : undefined, () => (started = true));
+          await this.runJob(job, scheduled ? job.everyMs : undefined, () => {
+            started = true;
+            this.startedAgain(job.name);
+          });
         } catch (err) {
           // Not started: nothing of the job ran and no failure of it is counted (`job_runs.failures`); its due time stays
           // as it was, so the next tick (DUE_CHECK_MS on) tries again. Until 2026-12-07 logged as `scheduled job failed`.
-          this.log.warn({ err, job: job.name }, started ? 'scheduled job failed' : 'scheduled job not started');
+          if (started) this.log.warn({ err, job: job.name }, 'scheduled job failed');
+          else this.notStartedAgain(job.name, err);
         } finally {
           busy = false;
         }
@@ -93,6 +112,28 @@ export class JobScheduler implements OnModuleDestroy {
       // A scheduled job overdue (or never run) runs soon after start, not an interval later.
       if (scheduled) this.timers.push(setTimeout(() => void tick(), 1000));
     }
+  }
+
+  /** A tick that did not start `name`: warned of unless one was within JOB_NOT_STARTED_REWARN_MS, else counted. */
+  private notStartedAgain(name: string, err: unknown): void {
+    let n = this.notStarted.get(name);
+    if (!n) this.notStarted.set(name, (n = { ticks: 0, unlogged: 0, warnings: new WarningThrottle(JOB_NOT_STARTED_REWARN_MS) }));
+    n.ticks++;
+    if (!n.warnings.take(performance.now())) {
+      n.unlogged++;
+      return;
+    }
+    if (n.unlogged === 0) this.log.warn({ err, job: name }, 'scheduled job not started');
+    else this.log.warn({ err, job: name, notLogged: n.unlogged }, `scheduled job not started; ${n.unlogged} more tick(s) not logged since the last warning`);
+    n.unlogged = 0;
+  }
+
+  /** `name` starts after ticks that did not start it: said once (info), and its warnings start again from the first. */
+  private startedAgain(name: string): void {
+    const n = this.notStarted.get(name);
+    if (!n) return;
+    this.notStarted.delete(name);
+    this.log.log({ job: name, notStarted: n.ticks }, `scheduled job started, after ${n.ticks} tick(s) that could not start it`);
   }
 
   stop(): void {
