@@ -92,6 +92,8 @@ export class JobScheduler implements OnModuleDestroy {
             );
             if (last && Number(last.wait_ms) > 0) {
               notBefore = Date.now() + Number(last.wait_ms);
+              // What a restart decided of a job (worker-death e2e waits for it).
+              this.log.debug({ job: job.name, dueInMs: Math.round(Number(last.wait_ms)) }, 'scheduled job not due yet');
               return;
             }
           }
