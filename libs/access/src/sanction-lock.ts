@@ -11,11 +11,13 @@
  * barred: a suspension or ban given while the change is under way commits after it (and a ban of
  * the address reads the new one), and a change that waited for one reads it and is refused. A
  * sanction is a new row, which no row lock of the change's can
- * wait for; and the one row both take, the member's account, each holds only FOR KEY SHARE
- * (the one stronger lock that conflicts, FOR UPDATE, would also hold off the member's own
- * profile updates and every row written with them as its author, for nothing). So of a change
- * and a sanction of its admin, the second waits for the first to commit: a sanction given while
- * the change is under way commits after it, and a change that waited for a sanction reads it.
+ * wait for; and the one row both take, the member's account, a sanction and an admin's change
+ * each hold only FOR KEY SHARE (the one stronger lock that conflicts, FOR UPDATE, would also hold
+ * off the member's own profile updates and every row written with them as its author, for
+ * nothing), and the confirmation's FOR NO KEY UPDATE does not conflict with it either (the
+ * address's unique index is on an expression, no key). So of a change and a sanction of its
+ * member, the second waits for the first to commit: a sanction given while the change is under
+ * way commits after it, and a change that waited for a sanction reads it.
  * `userIdExpr` is the SQL of the member's id (a parameter).
  */
 export function sanctionLockSql(userIdExpr: string, by: 'sanction' | 'admin' | 'address'): string {

@@ -122,7 +122,9 @@ export class AuthResolver {
     description:
       'Makes the address a change waits for the account’s, confirmed, with the token of the link e-mailed to it (signed in or ' +
       'not). A bad or expired token, one for a change replaced or cancelled since, or for an address another account took or ' +
-      'a ban came to hold meanwhile, is BAD_USER_INPUT on `token`; the change still waits, for once no ban holds the address.',
+      'a ban came to hold meanwhile, is BAD_USER_INPUT on `token`; the change still waits, for once no ban holds the address. ' +
+      'While the account is suspended or banned site-wide a valid link is FORBIDDEN, nothing changes, and the change still ' +
+      'waits, for once the sanction is lifted or over.',
   })
   confirmEmailChange(@Args('input') input: ConfirmEmailChangeInput): Promise<boolean> {
     return this.emailChanges.confirm(input.token);
