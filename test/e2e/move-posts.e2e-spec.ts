@@ -1074,6 +1074,36 @@ describe('moving posts to another topic', () => {
     expect(heard.reviewer.soFar().map((e: any) => [e.topicId, e.post.id, e.post.state])).toEqual([[dest.id, held.id, 'PENDING'], [dest.id, rejected.id, 'DELETED']]);
   });
 
+  it('tells a held reply’s author of its rejection or deletion only while they may read it where it is: moved into a space they cannot read, they hear nothing of it', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const [inside, readable] = [await createTopic(t, employee.token, internalBoard), await createTopic(t, customer.token, otherBoard)];
+    const [rejected, deleted, seen] = [
+      await reply(t, other.token, source.id, 'Rejected holdthisreply, removal one.'),
+      await reply(t, other.token, source.id, 'Deleted holdthisreply, removal two.'),
+      await reply(t, other.token, source.id, 'Seen holdthisreply, removal three.'),
+    ];
+    expectOk(await move({ postIds: [rejected.id, deleted.id], toTopicId: inside.id }, admin));
+    expectOk(await move({ postIds: [seen.id], toTopicId: readable.id }, admin));
+    await drain();
+    const [author, reviewer] = [await connectLive(url, sockets, other.token), await connectLive(url, sockets, admin.token)];
+    expect(await reviewer.timeout(5000).emitWithAck('review:join', { spaceId: internalSpace.id })).toEqual({ ok: true });
+    const heard = { author: await heardAfter(t, author, 'post:removed'), reviewer: await heardAfter(t, reviewer, 'post:removed') };
+
+    // A moderator of the internal space rejects one and deletes the other (still held: a rejection too).
+    expect(expectOk(await t.gql(MODERATE, { input: { postId: rejected.id, action: 'REJECT' } }, { token: admin.token })).moderatePost.state).toBe('DELETED');
+    expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: admin.token }));
+    // The one its author may still read, in a public topic, is rejected too.
+    expect(expectOk(await t.gql(MODERATE, { input: { postId: seen.id, action: 'REJECT' } }, { token: admin.token })).moderatePost.state).toBe('DELETED');
+    await drain();
+    await pushedSoFar(t, [author, reviewer]);
+
+    // Before: both removals inside reached its author, naming the internal topic (which NOT_FOUND keeps from them).
+    expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: inside.id }, { token: other.token }), 'NOT_FOUND');
+    expect(heard.author.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[readable.id, seen.id]]);
+    // The internal space's review room hears both go.
+    expect(heard.reviewer.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[inside.id, rejected.id], [inside.id, deleted.id]]);
+  });
+
   it.each([
     ['past the source’s new end', true],
     ['none yet', false],

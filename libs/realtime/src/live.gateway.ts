@@ -308,8 +308,9 @@ interface PushedPostRow {
  * SQL true when a post's author (`p`, in topic `t`) may open it where it is now, as
  * `AccessService.postView` judges them: they read its space, and its topic is visible, or theirs
  * and held or hidden, or they moderate the space. A held post, or one deleted while held, goes to
- * its author's room (every socket of theirs) only then: moved into a space they may not read, or
- * into a topic hidden from them, it would name where it went (`POST_MOVED` does not either).
+ * its author's room (every socket of theirs) only then, and so does its removal: moved into a space
+ * they may not read, or into a topic hidden from them, it would name where it went (`POST_MOVED`
+ * does not either).
  */
 const authorSeesSql = () => `(${AccessService.holdsSql('p.author_id', 'p.space_id', AccessLevel.READ)}
     AND (t.state = 'VISIBLE' OR (t.author_id = p.author_id AND t.state IN ('PENDING', 'HIDDEN'))
@@ -332,6 +333,8 @@ const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERI
             CASE WHEN p.state = 'PENDING' OR (p.state = 'DELETED' AND p.deleted_from = 'PENDING') THEN ${authorSeesSql()} END AS author_sees
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
       WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
+/** Whether a post's author may read it where it is now (`authorSeesSql`): who hears a held post's removal. */
+const AUTHOR_SEES_POST = `SELECT ${authorSeesSql()} AS author_sees FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`;
 const PUSHED_POSTS = pushedPostsSql(false);
 const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 
@@ -1477,8 +1480,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           placeholder: placeholderText(REMOVED_AS[type]),
         };
         if (p.from === 'PENDING') {
-          // Those who saw it waiting (its author, the space's moderators) see it go.
-          this.server.to(`user:${payloadId(p, 'authorId')}`).to(`modqueue:${payloadId(p, 'spaceId')}`).emit('post:removed', removed);
+          // Those who saw it waiting see it go: the space's moderators, and its author while they
+          // may read it where it is now (`authorSeesSql`, as a held post's pushes go): moved into a
+          // space or topic they cannot read, its removal would name that topic to them.
+          const [spaceId, authorId] = [payloadId(p, 'spaceId'), payloadId(p, 'authorId')];
+          const [row]: Array<{ author_sees: boolean }> = await this.ds.query(AUTHOR_SEES_POST, [removed.postId]);
+          this.heldAudience({ space_id: spaceId, author_id: authorId, author_sees: row?.author_sees === true }).emit('post:removed', removed);
         } else if (p.from !== 'DELETED') {
           // (From DELETED here is back to waiting: the room saw it go when it was deleted.)
           this.server.to(`topic:${topicId}`).emit('post:removed', removed);
@@ -1674,7 +1681,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /** Who hears a held post, or one deleted while held: the space's review room, and its author while they may read it there (`author_sees`). */
-  private heldAudience(row: PushedPostRow) {
+  private heldAudience(row: Pick<PushedPostRow, 'space_id' | 'author_id' | 'author_sees'>) {
     const review = this.server.to(`modqueue:${row.space_id}`);
     return row.author_sees ? review.to(`user:${row.author_id}`) : review;
   }
