@@ -1619,9 +1619,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * A post to its topic's room: only once it is visible to everyone who may read the topic.
-   * A post that just became visible (`arrived`) also tells the board's room: `topic:created`
-   * for a new topic, `topic:activity` for a reply, so open board lists can follow.
+   * A post to those who may see it (`pushRow`): a visible one in a visible topic to its topic's
+   * room; a held one to the space's review room and to its author while they may read it there
+   * (`heldAudience`), nobody else; a hidden or deleted one to nobody (its room heard
+   * `post:removed`). A post that just became visible (`arrived`) also tells the board's room:
+   * `topic:created` for a new topic, `topic:activity` for a reply, so open board lists can follow.
    */
   private pushPost(event: string, postId: string, arrived = false): Promise<void> {
     return this.pushPosts(event, [postId], arrived ? 'all' : 'none');
