@@ -144,7 +144,8 @@ describe('paging a topic: opened at a post, backwards, and where the reader left
     await setPostState(t, held.id, 'VISIBLE');
     expect(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { unreadCount lastReadNumber } }`, { id: own }, { token: newcomer.token })).topic).toEqual({ unreadCount: 1, lastReadNumber: 2 });
     // The limit is read in markRead's own statement: marking a topic takes as many statements as before (7),
-    // and one more holding the topic first, so a movePosts under way is waited for (move-posts e2e): 8.
+    // and one more holding the account and then the topic first, so a movePosts under way is waited for
+    // (move-posts e2e): 8. The mark's own statement reads the account again without locking it a second time.
     const another = await makeUser(t);
     const mark = await t.countStatements(() => t.gql(MARK, { i: { topicId: own, postNumber: 500 } }, { token: another.token }));
     expect(mark.count).toBe(8);

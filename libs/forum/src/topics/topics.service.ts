@@ -599,9 +599,9 @@ export class TopicsService {
         [viewer.id, topic.id],
       );
       // Their account, held FOR SHARE (as UsersRepository.holdMember holds it) by the statement
-      // above, is read again by the mark's (`held`, whose snapshot sees a deletion committed while
-      // the hold waited): a deletion running meanwhile waits and takes the mark, or came first,
-      // and nothing is written (UNAUTHENTICATED).
+      // above and so locked once, is only read by the mark's (`held`, whose snapshot sees a
+      // deletion committed while the hold waited; no second lock): a deletion running meanwhile
+      // waits for the hold and takes the mark, or came first, and nothing is written (UNAUTHENTICATED).
       // A mark goes no further than the last post the viewer is shown (lastShownPostSql, as the
       // topic page lists them), not the topic's last number: a reply held at the end is theirs
       // neither to be told of (lastReadNumber would name its number) nor to have read once it is approved.
@@ -610,7 +610,7 @@ export class TopicsService {
       // a read that stops short (going back up the topic) leaves it, or an edit made since of a
       // post between the two would count read.
       const [read] = await tx.query<{ was: number; now: number }>(
-        `WITH held AS (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE),
+        `WITH held AS (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL),
               was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2),
               shown AS (SELECT ${lastShownPostSql('$2', { moderator: '$5::boolean', viewer: '$1' }, '$4')} AS last)
          INSERT INTO topic_reads (user_id, topic_id, last_read_number) SELECT $1, $2, LEAST($3::int, COALESCE((SELECT last FROM shown), 1)) FROM held
