@@ -1,4 +1,4 @@
-import { AccessService, fullViewSql, listedViewSql } from '../../libs/access/src/access.service';
+import { AccessService, fullViewSql, listedViewSql, postAuthorSeesSql } from '../../libs/access/src/access.service';
 import { AccessLevel, ContentState, LEVEL_RANK } from '../../libs/access/src/access-level';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { ReviewItems } from '../../libs/moderation/src/reports/review-items';
@@ -285,6 +285,37 @@ describe('the access matrix', () => {
       HIDDEN: { opener: 'OK', replier: 'NOT_FOUND', reader: 'NOT_FOUND', moderator: 'OK' },
       DELETED: { opener: 'NOT_FOUND', replier: 'NOT_FOUND', reader: 'NOT_FOUND', moderator: 'OK' },
     });
+  });
+
+  it('tells a held post’s author, or one deleted while held, whether they may open it where it is (postAuthorSeesSql) exactly as postView decides, in every space and topic state', async () => {
+    const access = t.get(AccessService);
+    const sessions = t.get(SessionsService);
+    const mismatches: unknown[] = [];
+    let cases = 0;
+    for (const who of ['customer', 'partner', 'employee', 'spaceModerator', 'globalModerator', 'admin'] as const) {
+      const u = users[who];
+      const viewer = (await sessions.viewerForUser(u.id))!;
+      for (const v of ['PUBLIC', 'MEMBERS', 'RESTRICTED'] as Visibility[]) {
+        const spaceId = spaces[v].id;
+        const rank = await access.rankOn(viewer, spaceId);
+        for (const topicState of ['VISIBLE', 'PENDING', 'HIDDEN', 'DELETED'] as ContentState[])
+          for (const topicTheirs of [true, false])
+            for (const [state, deletedFrom] of [['PENDING', null], ['DELETED', 'PENDING']] as Array<[ContentState, ContentState | null]>) {
+              const topicAuthor = topicTheirs ? u.id : newId();
+              const [row] = await t.sql(
+                `SELECT ${postAuthorSeesSql('p', 't')} AS sees
+                   FROM (SELECT $1::uuid AS author_id, $2::uuid AS space_id, $3::text AS state, $4::text AS deleted_from) p,
+                        (SELECT $2::uuid AS space_id, $5::text AS state, $6::uuid AS author_id) t`,
+                [u.id, spaceId, state, deletedFrom, topicState, topicAuthor],
+              );
+              const view = access.postView(viewer, { rank, state: topicState, authorId: topicAuthor }, { rank, state, authorId: u.id, deletedFrom });
+              cases++;
+              if (row.sees !== (view !== 'none')) mismatches.push({ who, v, topicState, topicTheirs, state, sees: row.sees, view });
+            }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    expect(cases).toBe(6 * 3 * 4 * 2 * 2);
   });
 
   it('judges in SQL who holds a level and who moderates (holdsSql, moderatesSql) exactly as rankOn and moderatesSiteWide do, sanctions included', async () => {

@@ -16,8 +16,35 @@ export const SILENCED = 'You are silenced: you can read but not post, react, rep
  */
 export function fullViewSql(alias: string, params: { viewer: string; readable: string; moderated: string }): string {
   const a = alias;
-  return `(${a}.space_id = ANY(${params.readable}::uuid[]) AND (${a}.state = 'VISIBLE' OR ${a}.space_id = ANY(${params.moderated}::uuid[])
-    OR ((${a}.author_id = ${params.viewer}::uuid) IS TRUE AND ${a}.state IN ('PENDING', 'HIDDEN'))))`;
+  return fullViewWhereSql(a, params.viewer, `${a}.space_id = ANY(${params.readable}::uuid[])`, `${a}.space_id = ANY(${params.moderated}::uuid[])`);
+}
+
+/**
+ * `fullViewSql`'s rule with the viewer's reading and moderating of the row's space given as SQL
+ * truths (`reads`, `moderates`) rather than their session's lists of spaces: for a viewer named by
+ * a column, judged by `AccessService.holdsSql` (held to `rankOn` by a test), as a post's author is
+ * (`postAuthorSeesSql`). The space read, and the row visible, or the viewer's own and held or
+ * hidden, or the space moderated.
+ */
+export function fullViewWhereSql(alias: string, viewer: string, reads: string, moderates: string): string {
+  const a = alias;
+  return `(${reads} AND (${a}.state = 'VISIBLE' OR ${moderates}
+    OR ((${a}.author_id = ${viewer}::uuid) IS TRUE AND ${a}.state IN ('PENDING', 'HIDDEN'))))`;
+}
+
+/**
+ * Whether content is listed to its author and the space's moderators alone (`contentView` gives
+ * everyone else 'none', not even a placeholder): held (PENDING), or deleted while it was held
+ * (rejected, withdrawn), which others never saw. `listedToAuthorAndModeratorsSql` is its SQL.
+ */
+export function listedToAuthorAndModerators(item: { state: unknown; deletedFrom: unknown }): boolean {
+  return item.state === 'PENDING' || (item.state === 'DELETED' && item.deletedFrom === 'PENDING');
+}
+
+/** `listedToAuthorAndModerators` in SQL, of a row (`alias`) with `state` and `deleted_from`; never null. */
+export function listedToAuthorAndModeratorsSql(alias: string): string {
+  const a = alias;
+  return `(${a}.state = 'PENDING' OR (${a}.state = 'DELETED' AND ${a}.deleted_from IS NOT DISTINCT FROM 'PENDING'))`;
 }
 
 /**
@@ -29,7 +56,25 @@ export function fullViewSql(alias: string, params: { viewer: string; readable: s
 export function listedViewSql(alias: string, params: { moderator: string; viewer: string }): string {
   const a = alias;
   return `(${params.moderator} OR ${a}.author_id = ${params.viewer}::uuid IS TRUE
-    OR NOT (${a}.state = 'PENDING' OR (${a}.state = 'DELETED' AND ${a}.deleted_from IS NOT DISTINCT FROM 'PENDING')))`;
+    OR NOT ${listedToAuthorAndModeratorsSql(a)})`;
+}
+
+/**
+ * SQL true when the author of a post listed to them and the moderators alone
+ * (`listedToAuthorAndModerators`: held, or deleted while held), `p` in topic `t`, may open it
+ * where it is now, as `postView` judges them: they read the topic in full (`fullViewWhereSql`,
+ * their reading and moderating of its space as `holdsSql` judges them). The post's own view needs
+ * no check of its own: its author is shown it while held, and its placeholder once deleted, in
+ * any space they read, which reading the topic in full already asks. A test (access matrix)
+ * holds it to `postView`.
+ */
+export function postAuthorSeesSql(p: string, t: string): string {
+  return fullViewWhereSql(
+    t,
+    `${p}.author_id`,
+    AccessService.holdsSql(`${p}.author_id`, `${t}.space_id`, AccessLevel.READ),
+    AccessService.holdsSql(`${p}.author_id`, `${t}.space_id`, AccessLevel.MODERATE),
+  );
 }
 
 /** A sanction (alias `sa`) not lifted and not expired. */
@@ -319,14 +364,15 @@ export class AccessService {
     if (rank < R.READ) return 'none';
     if (item.state === 'VISIBLE' || rank >= R.MODERATE) return 'full';
     const own = viewer.id !== null && viewer.id === item.authorId;
+    // Held, or deleted while it waited (rejected, say): others never saw it, so not even a placeholder.
+    if (listedToAuthorAndModerators(item) && !own) return 'none';
     switch (item.state) {
       case 'PENDING':
-        return own ? 'full' : 'none';
+        return 'full';
       case 'HIDDEN':
         return own ? 'full' : 'placeholder';
       default:
-        // Deleted while it waited (rejected, say): others never saw it, so not even a placeholder.
-        return item.deletedFrom === 'PENDING' && !own ? 'none' : 'placeholder';
+        return 'placeholder';
     }
   }
 

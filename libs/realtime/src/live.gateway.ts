@@ -16,9 +16,9 @@ import { PushedVersions } from './pushed-versions';
 import type { Server, Socket } from 'socket.io';
 import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
-import { AccessLevel, LEVEL_RANK } from '../../access/src/access-level';
+import { LEVEL_RANK } from '../../access/src/access-level';
 import { TOPIC_PAGE_CURSOR, validPostNumberCursor } from '../../forum/src/cursors';
-import { AccessService } from '../../access/src/access.service';
+import { AccessService, listedToAuthorAndModerators, listedToAuthorAndModeratorsSql, postAuthorSeesSql } from '../../access/src/access.service';
 import { DomainEvent, EventBus } from '../../core/src/events';
 import { Viewer } from '../../core/src/graphql/viewer';
 import { encodeCursor } from '../../core/src/graphql/pagination';
@@ -305,16 +305,13 @@ interface PushedPostRow {
 }
 
 /**
- * SQL true when a post's author (`p`, in topic `t`) may open it where it is now, as
- * `AccessService.postView` judges them: they read its space, and its topic is visible, or theirs
- * and held or hidden, or they moderate the space. A held post, or one deleted while held, goes to
- * its author's room (every socket of theirs) only then, and so does its removal: moved into a space
- * they may not read, or into a topic hidden from them, it would name where it went (`POST_MOVED`
- * does not either).
+ * SQL true when a post's author (`p`, in topic `t`) may open it where it is now
+ * (`postAuthorSeesSql`, as `AccessService.postView` judges them). A held post, or one deleted
+ * while held, goes to its author's room (every socket of theirs) only then, and so does its
+ * removal: moved into a space they may not read, or into a topic hidden from them, it would name
+ * where it went (`POST_MOVED` does not either).
  */
-const authorSeesSql = () => `(${AccessService.holdsSql('p.author_id', 'p.space_id', AccessLevel.READ)}
-    AND (t.state = 'VISIBLE' OR (t.author_id = p.author_id AND t.state IN ('PENDING', 'HIDDEN'))
-         OR ${AccessService.holdsSql('p.author_id', 'p.space_id', AccessLevel.MODERATE)}))`;
+const authorSeesSql = () => postAuthorSeesSql('p', 't');
 
 /**
  * The posts a push names (`$1`), with their authors and topics, in topic and number order
@@ -330,7 +327,7 @@ const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERI
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
             t.version AS topic_version${arriving ? ', ends.last_post_number' : ''},
-            CASE WHEN p.state = 'PENDING' OR (p.state = 'DELETED' AND p.deleted_from = 'PENDING') THEN ${authorSeesSql()} END AS author_sees
+            CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
       WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
 /** Whether a post's author may read it where it is now (`authorSeesSql`): who hears a held post's removal. */
@@ -1513,8 +1510,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // Who was shown it there (listedViewSql): a held one, or one deleted while held, its
           // author and the moderators; a hidden or deleted one every reader, as a placeholder.
           // (A deleted one named by a move an older node committed, without `deletedFrom`: nobody.)
-          const heldOnly = m.state === 'PENDING' || (m.state === 'DELETED' && m.deletedFrom === 'PENDING');
-          if (heldOnly) this.server.to(`user:${m.authorId}`).to(`modqueue:${fromSpaceId}`).emit('post:removed', removed);
+          if (listedToAuthorAndModerators(m)) this.server.to(`user:${m.authorId}`).to(`modqueue:${fromSpaceId}`).emit('post:removed', removed);
           else if (m.state !== 'DELETED' || m.deletedFrom !== undefined) this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
         // The first post of a topic split off arrives on its board as a new topic would; hidden
@@ -1669,16 +1665,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           boardId: row.board_id, topicId: row.topic_id, lastPostNumber: row.last_post_number, lastActivityAt: row.last_activity_at, version: row.topic_version,
         });
       }
-    } else if (row.state === 'PENDING') {
-      // Held content reaches its author (while they may read it there) and the space's moderators, nobody else.
-      const held = { ...payload, post: { ...payload.post, state: 'PENDING' } };
-      this.heldAudience(row).emit(event, held);
-    } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED')) {
-      if (row.state === 'DELETED' && row.deleted_from === 'PENDING') {
-        this.heldAudience(row).emit(event, placeholderPush(row));
-      } else if (row.topic_state === 'VISIBLE') {
-        this.server.to(`topic:${row.topic_id}`).emit(event, placeholderPush(row));
-      }
+    } else if (listedToAuthorAndModerators({ state: row.state, deletedFrom: row.deleted_from })) {
+      // Held content, or content deleted while held, reaches its author (while they may read it
+      // there) and the space's moderators, nobody else: held in full, the other as its placeholder.
+      if (row.state === 'PENDING') this.heldAudience(row).emit(event, { ...payload, post: { ...payload.post, state: 'PENDING' } });
+      else if (placeholders) this.heldAudience(row).emit(event, placeholderPush(row));
+    } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED') && row.topic_state === 'VISIBLE') {
+      this.server.to(`topic:${row.topic_id}`).emit(event, placeholderPush(row));
     }
   }
 
