@@ -313,6 +313,42 @@ describe('postgres engine: typos past 1,000 matches', () => {
         ranking: 0,
       });
     }));
+
+  /**
+   * The typo levels' sets (typosByIndex) are read from the whole table, every space and state, and
+   * only probed with a candidate's own id: a match is ranked by its own vector alone, as it was when
+   * its vector was matched with the levels. A match holding a word one typo away and another two
+   * away is one typo away; so is one in French or language-neutral, or one written with an accent
+   * the search folds; what another space or a hidden post holds (the word as typed) changes nothing.
+   */
+  it('ranks each match by its own fewest typos, in every language, whatever other spaces and hidden posts hold', () =>
+    withPostgresEngine(async (engine, t) => {
+      // No autoanalyze midway: the statistics would send the query down the date index.
+      await t.sql(`ALTER TABLE search_documents SET (autovacuum_enabled = false)`);
+      const space = newId();
+      const other = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      const at = (minutes: number) => new Date(start + minutes * 60_000);
+      // One typo away each, the oldest: with a two-typo word too, in French, language-neutral, accented.
+      const one = [
+        searchDocument({ spaceId: space, title: 'Both', body: 'A zephyrlom and a zepyhrlom.', createdAt: at(0) }),
+        searchDocument({ spaceId: space, title: 'Un métier', body: 'Un zephyrlom tissé.', language: 'fr', createdAt: at(1) }),
+        searchDocument({ spaceId: space, title: 'Neutral', body: 'zephyrlom', language: 'simple', createdAt: at(2) }),
+        searchDocument({ spaceId: space, title: 'Accented', body: 'A zéphyrlom heddle.', createdAt: at(3) }),
+      ];
+      const two = Array.from({ length: 1050 }, (_, i) => searchDocument({ spaceId: space, title: `Warp ${i}`, body: 'Zepyhrlom warp.', createdAt: at(10 + i) }));
+      // The word as typed, newest: hidden in the space searched, visible in another.
+      const hidden = searchDocument({ spaceId: space, title: 'Hidden', body: 'A zephyrloom, a zephyrlom, a zepyhrlom.', state: 'HIDDEN', createdAt: at(5000) });
+      const elsewhere = Array.from({ length: 30 }, (_, i) => searchDocument({ spaceId: other, title: `Elsewhere ${i}`, body: 'A zephyrloom.', createdAt: at(6000 + i) }));
+      const docs = [...one, ...two, hidden, ...elsewhere];
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const { result: res, statements } = await ginStatementsDuring(() => engine.search({ query: 'zephyrloom ', filters: { spaceIds: [space] }, limit: 6, offset: 0 }));
+      expect(statements).toHaveLength(1);
+      expect({ first: res.hits.slice(0, 4).map((h) => h.id).sort(), next: res.hits.slice(4).map((h) => h.id) }).toEqual({
+        first: one.map((d) => d.id).sort(),
+        next: [two[two.length - 1].id, two[two.length - 2].id],
+      });
+    }));
 });
 
 describe('postgres engine: common words', () => {
