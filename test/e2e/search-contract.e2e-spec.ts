@@ -349,6 +349,42 @@ describe('postgres engine: typos past 1,000 matches', () => {
         next: [two[two.length - 1].id, two[two.length - 2].id],
       });
     }));
+
+  /**
+   * The GIN transaction raises hash_mem_multiplier (SET LOCAL, see ginCandidates): the connection
+   * goes back to the pool with the server's own value, which the next query on it reads.
+   */
+  it('raises hash_mem_multiplier in the candidates transaction alone, not on the pooled connection', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      await engine.upsert([searchDocument({ spaceId: space, title: 'Loom', body: 'A zephyrlom heddle.' })]);
+      const [{ server }] = await t.sql(`SELECT reset_val AS server FROM pg_settings WHERE name = 'hash_mem_multiplier'`);
+      // The backend and the value the candidates statement runs with, read right after its settings.
+      const inside: Array<{ pid: number; value: string }> = [];
+      const query = EntityManager.prototype.query;
+      const spy = jest.spyOn(EntityManager.prototype, 'query').mockImplementation(async function (this: EntityManager, sql: string, params?: unknown[]) {
+        const out = await query.call(this, sql, params);
+        if (sql.includes('hash_mem_multiplier')) inside.push(...((await query.call(this, `SELECT pg_backend_pid() AS pid, current_setting('hash_mem_multiplier') AS value`)) as typeof inside));
+        return out;
+      });
+      try {
+        expect((await engine.search({ query: 'zephyrloom ', filters: { spaceIds: [space] }, limit: 5, offset: 0 })).hits).toHaveLength(1);
+      } finally {
+        spy.mockRestore();
+      }
+      // Every connection of the pool, each asked for the value it now reads.
+      const pool = (t.ds.driver as any).master;
+      expect(pool.idleCount).toBe(pool.totalCount);
+      const clients = await Promise.all(Array.from({ length: pool.totalCount }, () => pool.connect()));
+      const after: Array<{ pid: number; value: string }> = [];
+      try {
+        for (const client of clients) after.push(...(await client.query(`SELECT pg_backend_pid() AS pid, current_setting('hash_mem_multiplier') AS value`)).rows);
+      } finally {
+        for (const client of clients) client.release();
+      }
+      expect(inside).toEqual([{ pid: expect.any(Number), value: '64' }]);
+      expect(after.find((x) => x.pid === inside[0].pid)).toEqual({ pid: inside[0].pid, value: server });
+    }));
 });
 
 describe('postgres engine: common words', () => {
