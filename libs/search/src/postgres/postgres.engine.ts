@@ -1377,9 +1377,14 @@ export class PostgresSearchEngine implements SearchEngine {
     // TOASTed in a long post, where the GIN path reads no vector otherwise (bench:search, 1,000,000
     // posts, `tiple` widened to 4 words: 18,291 matches, about 33,900 buffers against 18,700
     // without the ranking). A match of the query holds each term: one holding none of its words
-    // `exact` and `one` and some of `two` is two typos away, any other one. Each set is of the few
-    // documents holding a typo's rarer neighbours (the word as typed: none visible there), hashed
-    // once (hash_mem_multiplier in ginCandidates keeps it hashed when the planner expects more).
+    // `exact` and `one` and some of `two` is two typos away, any other one. Each set is hashed once
+    // (hash_mem_multiplier in ginCandidates keeps it hashed when the planner expects more) and read
+    // from the whole table, every space and state: probed with a candidate's own id alone, what
+    // others hold ranks nothing. Of the spaces searched it holds few documents (the word as typed is
+    // in none visible there), but a word common elsewhere is read in every post holding it (5,000
+    // posts of another space holding the typed word: 486 buffers against 3 without the ranking, on
+    // a test database). Restricted to the spaces searched, the sets were read through the space's
+    // index, each row's vector matched in the heap: the TOAST reads this avoids (92 blocks, a test).
     const typosByIndex = (param: (value: unknown) => string) => {
       const widened = levels!.exact.en.flatMap((exact, i) => (exact !== null || levels!.one.en[i] !== null ? [i] : []));
       const holding = (queries: Record<Lang, string | null>) => {
