@@ -14,7 +14,7 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic, reply } from '../factories/forum';
 import { connectLive, heardLive } from '../support/live-client';
 import { gateCalls } from '../support/gates';
-import { backendPid, waitForLockWaits } from '../support/lock-waits';
+import { backendPid, doneOrWaiting, gateHolder, waitForLockWaits } from '../support/lock-waits';
 import { poolStatementsOf } from '../support/pool-statements';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -558,6 +558,45 @@ describe('topic timers', () => {
       { before: log[0].after, after: stored.kind },
     ]);
     expect(log[0].after).not.toBe(stored.kind);
+  });
+
+  it('lets a timer set meanwhile on its topic raise the timers\' version while a firing waits for the topic, rather than deadlock with it', async () => {
+    // The firing holds its topic FOR KEY SHARE until its change takes it FOR UPDATE, and raises
+    // the version after the change: a set that inserted a timer (its foreign key's KEY SHARE on
+    // the topic, which the firing's FOR UPDATE waits for) then raises the version without waiting
+    // for the firing. Raised before the change (until 2026-12-07), the firing's UPDATE of the
+    // topic made the set's raise wait for it while it waited for the set: a deadlock, one of the
+    // two run again.
+    const topic = await createTopic(t, author.token, boardId);
+    await setTimer(topic.id, 'CLOSE', { afterHours: 1 });
+    const [before] = await t.sql(`SELECT timers_version FROM topics WHERE id = $1`, [topic.id]);
+    // The set's raise (UNPIN: no news) held until the firing waits behind the set's transaction.
+    const gate = gateCalls(t.get(TopicTimersRepository), 'raiseVersion', (_tx, topicId: string, news: boolean) => topicId === topic.id && !news);
+    const running: Promise<unknown>[] = [];
+    try {
+      const setting = setTimer(topic.id, 'UNPIN', { afterHours: 5 });
+      running.push(setting);
+      await gate.begun;
+      const setter = await gateHolder(gate);
+      const firing = fire(2);
+      running.push(firing);
+      await waitForLockWaits(t, 1, setter);
+      const [{ pid: firer }] = await t.sql(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND $1::int = ANY (pg_blocking_pids(pid))`,
+        [setter],
+      );
+      gate.open();
+      expect(await doneOrWaiting(t, setting, 1, firer)).toBe('done');
+      await setting;
+      expect(await firing).toEqual({ fired: 1, dropped: 0, postponed: 0 });
+    } finally {
+      gate.restore();
+      await Promise.allSettled(running);
+    }
+    expect((await read(topic.id, mod.token)).closed).toBe(true);
+    expect(await t.sql(`SELECT tt.kind, t.timers_version FROM topic_timers tt JOIN topics t ON t.id = tt.topic_id WHERE t.id = $1`, [topic.id])).toEqual([
+      { kind: 'UNPIN', timers_version: before.timers_version + 2 },
+    ]);
   });
 
   it('goes with its topic when the topic row goes', async () => {
