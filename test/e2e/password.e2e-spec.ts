@@ -7,6 +7,10 @@ import { logSink } from '../support/log-sink';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 import { freshIp } from '../support/fresh-ip';
 import { smtpServer } from '../support/smtp-server';
+import { AutomaticGroupsService } from '../../libs/identity/src/groups/automatic-groups';
+import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
+import { gateCalls } from '../support/gates';
+import { doneOrWaiting, gateHolder } from '../support/lock-waits';
 
 const CHANGE = `mutation($input: ChangePasswordInput!) { changePassword(input: $input) { id handle email } }`;
 const REQUEST = `mutation($input: RequestPasswordResetInput!) { requestPasswordReset(input: $input) }`;
@@ -238,6 +242,69 @@ describe('passwords: change, and reset by e-mail', () => {
       const hash = await storedHash(u.id);
       expect(expectError(await reset(token, 'my reset password'), 'FORBIDDEN').extensions.sanction).toMatchObject({ kind: 'BAN', reason: 'fraud' });
       expect(await storedHash(u.id)).toBe(hash);
+    });
+
+    describe('a ban and a reset under way together', () => {
+      const BAN = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
+      let admin: TestUser;
+      beforeAll(async () => {
+        admin = await makeUser(t, { role: 'ADMIN' });
+      });
+      const ban = (userId: string) => t.gql(BAN, { input: { userId, kind: 'BAN', reason: 'fraud' } }, { token: admin.token });
+      /** What a reset writes for the account: its password, its sessions (any state), its address's confirmation, its events. */
+      const written = async (userId: string) =>
+        (
+          await t.sql(
+            `SELECT password_hash, email_verified_at, (SELECT count(*)::int FROM sessions WHERE user_id = $1) AS sessions,
+                    (SELECT count(*)::int FROM outbox WHERE aggregate_id = $1) AS events FROM users WHERE id = $1`,
+            [userId],
+          )
+        )[0];
+
+      it('a ban under way when the link is opened: the reset waits for it and is refused, writing nothing, the link kept', async () => {
+        const u = await member();
+        const token = await resetToken(u.email);
+        const gate = gateCalls(t.get(SanctionsService), 'write', (_tx, _viewer, input) => input.userId === u.id, 'after');
+        try {
+          const banning = ban(u.id);
+          await gate.begun;
+          const resetting = reset(token, 'my reset password');
+          expect(await doneOrWaiting(t, resetting, 1, await gateHolder(gate))).toBe('waiting');
+          gate.open();
+          const s = expectOk(await banning).sanctionUser;
+          const before = await written(u.id);
+          const refused = expectError(await resetting, 'FORBIDDEN');
+          expect(refused.extensions.sanction).toMatchObject({ id: s.id, kind: 'BAN', reason: 'fraud' });
+          expect(typeof refused.extensions.appealToken).toBe('string');
+          expect(await written(u.id)).toEqual(before);
+          expect(await liveSessions(u.id)).toBe(0);
+          // Not used up: once the ban is lifted, the same link resets.
+          expectOk(await t.gql(`mutation($id: ID!) { liftSanction(id: $id) { id } }`, { id: s.id }, { token: admin.token }));
+          expect(await signedIn(expectOk(await reset(token, 'my reset password')).resetPassword.token)).toBe(u.id);
+        } finally {
+          gate.restore();
+        }
+      });
+
+      it('a reset under way when the ban comes: the ban waits for it and revokes the session it issued', async () => {
+        const u = await member();
+        const token = await resetToken(u.email);
+        const gate = gateCalls(t.get(AutomaticGroupsService), 'following', (_tx, userId) => userId === u.id);
+        try {
+          const resetting = reset(token, 'my reset password');
+          await gate.begun;
+          const banning = ban(u.id);
+          expect(await doneOrWaiting(t, banning, 1, await gateHolder(gate))).toBe('waiting');
+          gate.open();
+          const session = expectOk(await resetting).resetPassword.token;
+          expectOk(await banning);
+          expect(await signedIn(session)).toBeNull();
+          expect(await liveSessions(u.id)).toBe(0);
+          expectError(await signIn(u.email, 'my reset password'), 'FORBIDDEN');
+        } finally {
+          gate.restore();
+        }
+      });
     });
 
     it('lets one of two parallel resets with the same link through', async () => {

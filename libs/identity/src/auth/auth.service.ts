@@ -233,11 +233,12 @@ export class AuthService {
    * A site-wide suspension or ban in force keeps the account from signing in (after a correct
    * password only). The refusal names the sanction and carries an appeal token: the member
    * cannot sign in, so the token is what lets them appeal (`appealSanction`), and nothing else.
-   * A password reset refuses them the same way, once its token proved who asks.
+   * A password reset refuses them the same way, once its token proved who asks, read in its
+   * transaction (`db`) under the member's sanction lock.
    */
-  async refuseSuspended(userId: string): Promise<void> {
+  async refuseSuspended(userId: string, db: { query(sql: string, params?: unknown[]): Promise<any> } = this.ds): Promise<void> {
     const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null; appeal_status: string | null; decision_note: string | null; decided_at: Date | null }> =
-      await this.ds.query(
+      await db.query(
         `SELECT s.id, s.kind, s.reason, s.expires_at, a.status AS appeal_status, a.decision_note, a.decided_at
            FROM (SELECT sa.id, sa.kind, sa.reason, sa.expires_at FROM ${AccessService.barringSql('$1')}) s
            LEFT JOIN appeals a ON a.sanction_id = s.id

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { outboxInsertSql, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError } from '../../../core/src/errors';
+import { sanctionLockSql } from '../../../access/src/sanction-lock';
 import { networkOf } from '../../../core/src/http/client-address';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { RateLimiter, RateRule } from '../../../core/src/rate-limit';
@@ -117,15 +118,26 @@ export class PasswordsService {
     const claim = await readBound(this.tokens, PASSWORD_RESET_PURPOSE, input.token);
     const user = claim ? await this.users.findCredentials(claim.userId) : undefined;
     if (!claim || !user || user.is_placeholder || !stillBound(claim.fingerprint, user.id, boundCredentials(user))) throw badToken();
+    // Refused early too (before hashing, ahead of the new password's own refusals, as ever); the
+    // check that decides is the one in the transaction below.
     await this.auth.refuseSuspended(user.id);
     refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
 
     const passwordHash = await hashPassword(input.newPassword);
     const result = await this.uow.run(async (tx) => {
+      // The member's sanction lock, shared, before the account's row (`sanctionLockSql` 'reset'),
+      // as a suspension or ban takes it exclusively before anything: the sanction's FOR KEY SHARE
+      // of the row lets the row lock below by, so without it a ban committed after the check
+      // above still had the password reset and a session issued. Now a ban committed first is
+      // read here (a statement after the lock's) and refuses this, writing nothing (the link
+      // still works once the sanction is lifted or over); a ban begun meanwhile waits for this
+      // to commit and then revokes the session it issued.
+      await tx.query(`SELECT ${sanctionLockSql('$1', 'reset')}`, [user.id]);
       // Checked again on the locked row: of two resets with one link, the second finds the
       // password it was bound to gone.
       const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });
       if (!locked || !stillBound(claim.fingerprint, locked.id, boundCredentials(locked))) throw badToken();
+      await this.auth.refuseSuspended(user.id, tx);
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
       // Confirmed now (not again): its domain's groups take the account in.
