@@ -8,7 +8,9 @@ import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factorie
 import { createTopic } from '../factories/forum';
 import { connectLive, heardLive, heardRoom } from '../support/live-client';
 import { freshIp } from '../support/fresh-ip';
-import { doneOrWaiting, waitForLockWaits } from '../support/lock-waits';
+import { doneOrWaiting, gateHolder, waitForLockWaits } from '../support/lock-waits';
+import { gateCalls } from '../support/gates';
+import { SpacesService } from '../../libs/spaces/src/spaces.service';
 import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, GqlResult, TestApp } from '../support/test-app';
 
@@ -361,6 +363,47 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect(await whileGranting(group, granted.id, moving)).toBe('waiting');
     expect(await members(group)).toEqual([]);
     expect(await t.sql(`SELECT count(*)::int AS n FROM outbox WHERE type = 'space.access_changed' AND aggregate_id = $1`, [granted.id])).toEqual([{ n: 1 }]);
+  });
+
+  it('lets a member go by a change of address while they, an admin of a space through the group, change its grant: one waits, neither deadlocks', async () => {
+    // The grant holds the group (FOR NO KEY UPDATE) and then the admin's membership of it
+    // (holdAdminRights); the change must take the group before it deletes that membership, or
+    // each waits for the other (PostgreSQL ends one, and UnitOfWork runs it again).
+    const group = await makeGroup(t);
+    const mover = await memberAt('brand12.example');
+    await setDomains(group, ['brand12.example']);
+    // Seen by its members, so its admins through it may name it.
+    await t.sql(`UPDATE groups SET visibility = 'MEMBERS' WHERE id = $1`, [group]);
+    const space = await makeSpace(t, 'RESTRICTED', [{ groupId: group, level: 'ADMIN' }]);
+    const to = `mover${seq}@elsewhere12.example`;
+    await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [mover.id, to]);
+    const link = await t.get(EmailChangeService).token({ id: mover.id, pendingEmail: to });
+    const spaces = t.get(SpacesService);
+    const grants = jest.spyOn(spaces, 'holdSpace');
+    const syncs = jest.spyOn(t.get(AutomaticGroupsService), 'syncUser');
+    // The grant held once it holds the space and the group, before it reads the admin's rights.
+    const gate = gateCalls(spaces, 'stillAdmin', (tx, viewer: { id?: string }, spaceId) => viewer.id === mover.id && spaceId === space.id);
+    try {
+      const granting = t.gql(`mutation($input: SpaceGrantInput!) { grantSpaceAccess(input: $input) { id } }`, { input: { spaceId: space.id, groupId: group, level: 'MODERATE' } }, { token: mover.token });
+      await gate.begun;
+      const moving = t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } });
+      expect(await doneOrWaiting(t, moving, 1, await gateHolder(gate))).toBe('waiting');
+      gate.open();
+      const [granted, moved] = await Promise.all([granting, moving]);
+      // Each ran once (a deadlock ended one, which ran again), and both succeeded.
+      expect({
+        grants: grants.mock.calls.filter(([, viewer]) => viewer.id === mover.id).length,
+        syncs: syncs.mock.calls.filter(([, userId]) => userId === mover.id).length,
+        errors: [granted.errors ?? null, moved.errors ?? null],
+      }).toEqual({ grants: 1, syncs: 1, errors: [null, null] });
+    } finally {
+      gate.restore();
+      grants.mockRestore();
+      syncs.mockRestore();
+    }
+    // The grant came first (the mover still its admin), then the change, which took them out.
+    expect(await t.sql(`SELECT level FROM space_grants WHERE space_id = $1 AND group_id = $2`, [space.id, group])).toEqual([{ level: 3 }]);
+    expect(await members(group)).toEqual([]);
   });
 
   it('takes in a whole company at once, its log entry naming the first thousand and counting all', async () => {

@@ -271,7 +271,8 @@ export class SpacesService {
    * (and read after), and one given later waits for the change to commit. A statement of its own,
    * after the one holding what the change changes: its snapshot is taken once that waited, so a
    * grant or a membership made meanwhile is held too (held in that statement, it was not seen).
-   * What holds a group and then deletes a membership held here (a removal from the group,
+   * What holds a group and then deletes a membership held here (a removal from the group, a change
+   * of address leaving a group of its old domain, `AutomaticGroupsService.syncUser`,
    * `setDomains`, the account's deletion, which holds every group FOR SHARE) would make a cycle
    * with a grant to that group waiting for it: `grant` holds its group first (`holdSpace`), so it
    * waits for those before holding anything here, or they wait for it.

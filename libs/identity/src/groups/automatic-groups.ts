@@ -70,15 +70,26 @@ export class AutomaticGroupsService {
     // taking the member in, never waits for: this waiting for its group is no deadlock.
     const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups ORDER BY id FOR KEY SHARE`, [domain]);
     const listing = groups.filter((g) => g.listing).map((g) => g.id);
+    // A loss is announced for the spaces the group holds grants on: the groups to be left are held
+    // FOR SHARE, as every other removal holds its group (GroupMemberships.lock), so a grant given
+    // meanwhile is read below or waits until the member is out. Before the memberships are
+    // touched: a grant to the group holds it (FOR NO KEY UPDATE, `SpacesService.holdSpace`) and
+    // then its admin's membership of it (`holdAdminRights`), so a member moving away while they
+    // change, as a space admin through the group, its grant, deleted the membership and waited
+    // for the group while the grant waited for the membership (a deadlock PostgreSQL ended and
+    // UnitOfWork ran again). Now this waits for the grant, or the grant for this, holding neither.
+    // The memberships the DELETE below removes cannot grow meanwhile: the rule alone makes them,
+    // and every group is held above against `setDomains` and the account by the caller.
+    await tx.query(
+      `SELECT 1 FROM groups WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])))
+        ORDER BY id FOR SHARE`,
+      [userId, listing],
+    );
     // The rule's memberships of groups that do not list the domain now (all of them without one).
     const removed = await tx.query<{ group_id: string }>(
       `DELETE FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])) RETURNING group_id`,
       [userId, listing],
     );
-    // A loss is announced for the spaces the group holds grants on: the groups left are held FOR
-    // SHARE, as every other removal holds its group (GroupMemberships.lock), so a grant given
-    // meanwhile is read below or waits until the member is out.
-    if (removed.length) await tx.query(`SELECT 1 FROM groups WHERE id = ANY ($1::uuid[]) ORDER BY id FOR SHARE`, [removed.map((r) => r.group_id)]);
     let added: Array<{ group_id: string }> = [];
     if (domain) {
       // A group that lists both the old domain and the new one keeps the member, now by the new one.
