@@ -15,6 +15,34 @@ describe('scheduled jobs across processes', () => {
     await first.close();
   });
 
+  /**
+   * The lines a scheduler logs of `job` (kept, not printed: `warnings`, `infos`), with the monotonic clock its warnings'
+   * throttles read held still but for `advance`; `restore` puts the logger and the clock back.
+   */
+  const watchLogs = (job: string) => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    let clock = 1_000_000;
+    const now = jest.spyOn(performance, 'now').mockImplementation(() => clock);
+    const mine = (spy: jest.SpyInstance) => spy.mock.calls.filter(([fields]) => fields?.job === job);
+    return {
+      warnings: () => mine(warn),
+      infos: () => mine(info),
+      advance: (ms: number) => void (clock += ms),
+      restore: () => {
+        now.mockRestore();
+        info.mockRestore();
+        warn.mockRestore();
+      },
+    };
+  };
+  /** One tick of `s` (its first, a second after start), as a process started anew would make, with this scheduler's memory. */
+  const tick = async (s: JobScheduler) => {
+    s.start();
+    await new Promise((r) => setTimeout(r, 1800));
+    s.stop();
+  };
+
   it('runs a job in one process at a time: another process skips it while it runs', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -251,34 +279,24 @@ describe('scheduled jobs across processes', () => {
         RETURN NEW;
       END $$`);
     await first.sql(`CREATE TRIGGER test_refuse_again BEFORE INSERT OR UPDATE ON job_runs FOR EACH ROW EXECUTE FUNCTION test_refuse_again()`);
-    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    let clock = 1_000_000;
-    const now = jest.spyOn(performance, 'now').mockImplementation(() => clock);
-    const mine = (spy: jest.SpyInstance) => spy.mock.calls.filter(([fields]) => fields?.job === 'test-not-started-again');
-    /** One tick (the one a second after start), as a process started anew would make, with this scheduler's memory. */
-    const tick = async () => {
-      s.start();
-      await new Promise((r) => setTimeout(r, 1800));
-      s.stop();
-    };
+    const logs = watchLogs('test-not-started-again');
     try {
-      await tick();
-      await tick();
-      clock += 59 * 60_000;
-      await tick();
+      await tick(s);
+      await tick(s);
+      logs.advance(59 * 60_000);
+      await tick(s);
       // Three ticks within the hour, each trying (its start refused): one warning.
       expect(runs).toEqual([]);
-      expect(mine(warn)).toEqual([[{ err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started-again' }, 'scheduled job not started']]);
+      expect(logs.warnings()).toEqual([[{ err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started-again' }, 'scheduled job not started']]);
       // An hour after it: the next one warns again, with the two not logged.
-      clock += 60_000;
-      await tick();
-      expect(mine(warn)).toHaveLength(2);
-      expect(mine(warn)[1]).toEqual([
+      logs.advance(60_000);
+      await tick(s);
+      expect(logs.warnings()).toHaveLength(2);
+      expect(logs.warnings()[1]).toEqual([
         { err: expect.objectContaining({ message: 'start refused' }), job: 'test-not-started-again', notLogged: 2 },
         'scheduled job not started; 2 more tick(s) not logged since the last warning',
       ]);
-      expect(mine(info)).toEqual([]);
+      expect(logs.infos()).toEqual([]);
       // Every tick tried to start it (no backoff), the logged and the unlogged ones.
       expect(await first.sql(`SELECT last_value::int AS n FROM test_refused_starts`)).toEqual([{ n: 4 }]);
     } finally {
@@ -288,23 +306,21 @@ describe('scheduled jobs across processes', () => {
     }
     try {
       // Taken again: it runs at the next tick, which says so.
-      await tick();
+      await tick(s);
       expect(runs).toEqual(['ran']);
-      expect(mine(info)).toEqual([[{ job: 'test-not-started-again', notStarted: 4 }, 'scheduled job started, after 4 tick(s) that could not start it']]);
+      expect(logs.infos()).toEqual([[{ job: 'test-not-started-again', notStarted: 4 }, 'scheduled job started, after 4 tick(s) that could not start it']]);
       // A start refused after that is warned of at once (the clock has not moved).
       await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '61 minutes' WHERE name = 'test-not-started-again'`);
       await first.sql(`CREATE FUNCTION test_refuse_again() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION 'refused once more'; END $$`);
       await first.sql(`CREATE TRIGGER test_refuse_again BEFORE UPDATE ON job_runs FOR EACH ROW WHEN (NEW.name = 'test-not-started-again') EXECUTE FUNCTION test_refuse_again()`);
-      await tick();
-      expect(mine(warn)).toHaveLength(3);
-      expect(mine(warn)[2]).toEqual([{ err: expect.objectContaining({ message: 'refused once more' }), job: 'test-not-started-again' }, 'scheduled job not started']);
+      await tick(s);
+      expect(logs.warnings()).toHaveLength(3);
+      expect(logs.warnings()[2]).toEqual([{ err: expect.objectContaining({ message: 'refused once more' }), job: 'test-not-started-again' }, 'scheduled job not started']);
     } finally {
       await first.sql(`DROP TRIGGER IF EXISTS test_refuse_again ON job_runs`);
       await first.sql(`DROP FUNCTION IF EXISTS test_refuse_again()`);
-      now.mockRestore();
-      info.mockRestore();
-      warn.mockRestore();
+      logs.restore();
       await s.onModuleDestroy();
     }
   });
@@ -327,6 +343,103 @@ describe('scheduled jobs across processes', () => {
       await s.onModuleDestroy();
     }
     expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-tick-failed'`)).toEqual([{ failures: 1 }]);
+  });
+
+  it('warns of a job whose runs keep failing once an hour at most, the first at once, and says when one succeeds', async () => {
+    // A frequent job (every second here; the site's run every 15 to 60 s), as one whose every run the database refuses.
+    let failing = true;
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-failing-again', 1_000, async () => {
+      runs.push(failing ? 'failed' : 'succeeded');
+      if (failing) throw new Error('the job failed');
+    });
+    const logs = watchLogs('test-failing-again');
+    try {
+      await tick(s);
+      await tick(s);
+      logs.advance(59 * 60_000);
+      await tick(s);
+      // Three runs within the hour, each failing: one warning (until 2026-12-07, one a tick).
+      expect(runs).toEqual(['failed', 'failed', 'failed']);
+      expect(logs.warnings()).toEqual([[{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-failing-again' }, 'scheduled job failed']]);
+      // An hour after it: the next one warns again, with the two not logged.
+      logs.advance(60_000);
+      await tick(s);
+      expect(logs.warnings()).toHaveLength(2);
+      expect(logs.warnings()[1]).toEqual([
+        { err: expect.objectContaining({ message: 'the job failed' }), job: 'test-failing-again', notLogged: 2 },
+        'scheduled job failed; 2 more failed run(s) not logged since the last warning',
+      ]);
+      expect(logs.infos()).toEqual([]);
+      // A run that succeeds says so, once.
+      failing = false;
+      await tick(s);
+      await tick(s);
+      expect(logs.infos()).toEqual([[{ job: 'test-failing-again', failedRuns: 4 }, 'scheduled job succeeded, after 4 failed run(s)']]);
+      // The next failure is a first again: warned of at once (the clock has not moved).
+      failing = true;
+      await tick(s);
+      expect(logs.warnings()).toHaveLength(3);
+      expect(logs.warnings()[2]).toEqual([{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-failing-again' }, 'scheduled job failed']);
+      expect(runs).toEqual(['failed', 'failed', 'failed', 'failed', 'succeeded', 'succeeded', 'failed']);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
+  it('warns of a failure its ticks keep failing to record once an hour at most, tries it every tick, and says once it is recorded', async () => {
+    const s = new JobScheduler(first.ds);
+    s.register('test-owed-again', 3_600_000, async () => {
+      throw new Error('the job failed');
+    });
+    // Each failure's record the database refuses is counted by a sequence (whose values a rollback does not take back).
+    await first.sql(`CREATE SEQUENCE test_refused_records`);
+    await first.sql(`CREATE FUNCTION test_refuse_record() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.name = 'test-owed-again' AND NEW.failures > OLD.failures THEN PERFORM nextval('test_refused_records'); RAISE EXCEPTION 'record refused'; END IF;
+        RETURN NEW;
+      END $$`);
+    await first.sql(`CREATE TRIGGER test_refuse_record BEFORE UPDATE ON job_runs FOR EACH ROW EXECUTE FUNCTION test_refuse_record()`);
+    const logs = watchLogs('test-owed-again');
+    const message = 'a failed run could not be recorded as failed; tried again at the next tick';
+    const failures = async () => (await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-owed-again'`))[0].failures as number;
+    try {
+      await expect(s.runNow('test-owed-again', 3_600_000)).rejects.toThrow('the job failed');
+      expect(logs.warnings()).toEqual([[{ err: expect.objectContaining({ message: 'record refused' }), job: 'test-owed-again' }, message]]);
+      // Each tick tries the record again (and finds the job not due: its start stands), within the hour unlogged.
+      await tick(s);
+      await tick(s);
+      logs.advance(59 * 60_000);
+      await tick(s);
+      expect(logs.warnings()).toHaveLength(1);
+      logs.advance(60_000);
+      await tick(s);
+      expect(logs.warnings()).toHaveLength(2);
+      expect(logs.warnings()[1]).toEqual([
+        { err: expect.objectContaining({ message: 'record refused' }), job: 'test-owed-again', notLogged: 3 },
+        `${message}; 3 more attempt(s) not logged since the last warning`,
+      ]);
+      // Every tick tried (until 2026-12-07 each one warned): the run's own attempt and four.
+      expect(await first.sql(`SELECT last_value::int AS n FROM test_refused_records`)).toEqual([{ n: 5 }]);
+      expect(await failures()).toBe(0);
+      expect(logs.infos()).toEqual([]);
+    } finally {
+      await first.sql(`DROP TRIGGER test_refuse_record ON job_runs`);
+      await first.sql(`DROP FUNCTION test_refuse_record()`);
+      await first.sql(`DROP SEQUENCE test_refused_records`);
+    }
+    try {
+      // Taken again: the next tick records it, and says so.
+      await tick(s);
+      expect(await failures()).toBe(1);
+      expect(logs.infos()).toEqual([[{ job: 'test-owed-again', attempts: 5 }, 'a failed run was recorded as failed, after 5 attempt(s) that could not record it']]);
+      expect(logs.warnings()).toHaveLength(2);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
   });
 
   it('keeps other processes off a run whose lock was lost while it goes on: its start is recorded before it runs', async () => {

@@ -18,12 +18,13 @@ export const DUE_CHECK_MS = 60_000;
 export const FAILURE_RETRY_MS = 60_000;
 
 /**
- * A job not started (`scheduled job not started`) is warned of once in this long at most while its ticks keep failing: its
- * first, then a reminder saying how many ticks went unlogged. A tick a minute stays (no backoff: three small statements,
- * and the job runs a minute after the database takes them again); until 2026-12-07 each one logged its warning, one a
- * minute per job for as long as the database refused them.
+ * A warning its job's ticks would repeat is logged once in this long at most per job (RepeatedJobWarning): its first, then
+ * a reminder saying how many went unlogged. So a job not started (`scheduled job not started`: a tick a minute stays, no
+ * backoff: three small statements, and the job runs a minute after the database takes them again), a job whose runs keep
+ * failing (`scheduled job failed`: a frequent one every 15 to 60 s) and a failed run whose record keeps failing (each tick
+ * tries it). Until 2026-12-07 each logged its warning at every tick, one a minute or more per job for as long as it lasted.
  */
-export const JOB_NOT_STARTED_REWARN_MS = 60 * 60_000;
+export const JOB_REWARN_MS = 60 * 60_000;
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -37,6 +38,45 @@ interface Job {
 }
 
 /**
+ * One warning of a job's that its ticks would otherwise repeat for as long as the cause lasts (the database refusing
+ * them, say): logged at its first and then once in JOB_REWARN_MS at most, saying how many went unlogged since the last
+ * (`notLogged`), until `over` says the cause is gone. By job, in this process's memory, on the monotonic clock
+ * (performance.now, which a test moves).
+ */
+class RepeatedJobWarning {
+  /** By job, since its first: how many times it happened, how many of them went unlogged since the last warning. */
+  private readonly byJob = new Map<string, { times: number; unlogged: number; warnings: WarningThrottle }>();
+
+  /** `times` names what is counted, in the reminder: "3 more `times` not logged since the last warning". */
+  constructor(
+    private readonly log: Logger,
+    private readonly message: string,
+    private readonly times: string,
+  ) {}
+
+  /** It happened again to `job`: warned of unless a warning went within JOB_REWARN_MS, else counted. */
+  again(job: string, err: unknown): void {
+    let n = this.byJob.get(job);
+    if (!n) this.byJob.set(job, (n = { times: 0, unlogged: 0, warnings: new WarningThrottle(JOB_REWARN_MS) }));
+    n.times++;
+    if (!n.warnings.take(performance.now())) {
+      n.unlogged++;
+      return;
+    }
+    if (n.unlogged === 0) this.log.warn({ err, job }, this.message);
+    else this.log.warn({ err, job, notLogged: n.unlogged }, `${this.message}; ${n.unlogged} more ${this.times} not logged since the last warning`);
+    n.unlogged = 0;
+  }
+
+  /** It is over for `job`: how many times it happened since its first (0: none), and a next one is a first again. */
+  over(job: string): number {
+    const n = this.byJob.get(job);
+    this.byJob.delete(job);
+    return n?.times ?? 0;
+  }
+}
+
+/**
  * Periodic background jobs (pruning rate-limit events, recomputing trust levels...).
  * Modules register them; whichever process runs the worker starts them. A job never
  * overlaps itself, in this process or in another one (several workers share the schedule
@@ -47,8 +87,9 @@ interface Job {
  * recorded while a run went on). One that kills its process mid-run waits its interval (worker-death e2e). A tick whose
  * steps before the run fail (the due check, the lock, the start's record: the database refusing them)
  * logs `scheduled job not started`, counts no failure of the job and leaves its due time as it was:
- * the next tick tries again; that warning goes once in JOB_NOT_STARTED_REWARN_MS at most per job, and the job's next start
- * is logged (info) with how many ticks did not start it.
+ * the next tick tries again; that warning goes once in JOB_REWARN_MS at most per job, and the job's next start
+ * is logged (info) with how many ticks did not start it. So do `scheduled job failed` (the next run that succeeds says
+ * how many failed) and a failure that could not be recorded (its record says how many tries it took).
  */
 @Injectable()
 export class JobScheduler implements OnModuleDestroy {
@@ -57,11 +98,12 @@ export class JobScheduler implements OnModuleDestroy {
   private readonly timers: NodeJS.Timeout[] = [];
   /** The connection that holds every job's advisory lock, opened on first use (and again once lost). */
   private lock?: { client: Client; ready: Promise<Client> };
-  /**
-   * By job, since its last start: its ticks that did not start it, and their warnings (JOB_NOT_STARTED_REWARN_MS apart at
-   * least, on the monotonic clock: performance.now, which a test moves) with those not logged since the last one.
-   */
-  private readonly notStarted = new Map<string, { ticks: number; unlogged: number; warnings: WarningThrottle }>();
+  /** Ticks that did not start their job, since its last start. */
+  private readonly notStarted = new RepeatedJobWarning(this.log, 'scheduled job not started', 'tick(s)');
+  /** Runs called by a tick that threw, since the job's last run that succeeded (the first always logged). */
+  private readonly failed = new RepeatedJobWarning(this.log, 'scheduled job failed', 'failed run(s)');
+  /** Tries to record a failed run's failure that the database refused, since the last one recorded. */
+  private readonly notRecorded = new RepeatedJobWarning(this.log, 'a failed run could not be recorded as failed; tried again at the next tick', 'attempt(s)');
 
   constructor(private readonly ds: DataSource) {}
 
@@ -101,11 +143,12 @@ export class JobScheduler implements OnModuleDestroy {
             started = true;
             this.startedAgain(job.name);
           });
+          if (started) this.succeededAgain(job.name);
         } catch (err) {
           // Not started: nothing of the job ran and no failure of it is counted (`job_runs.failures`); its due time stays
           // as it was, so the next tick (DUE_CHECK_MS on) tries again. Until 2026-12-07 logged as `scheduled job failed`.
-          if (started) this.log.warn({ err, job: job.name }, 'scheduled job failed');
-          else this.notStartedAgain(job.name, err);
+          if (started) this.failed.again(job.name, err);
+          else this.notStarted.again(job.name, err);
         } finally {
           busy = false;
         }
@@ -116,26 +159,16 @@ export class JobScheduler implements OnModuleDestroy {
     }
   }
 
-  /** A tick that did not start `name`: warned of unless one was within JOB_NOT_STARTED_REWARN_MS, else counted. */
-  private notStartedAgain(name: string, err: unknown): void {
-    let n = this.notStarted.get(name);
-    if (!n) this.notStarted.set(name, (n = { ticks: 0, unlogged: 0, warnings: new WarningThrottle(JOB_NOT_STARTED_REWARN_MS) }));
-    n.ticks++;
-    if (!n.warnings.take(performance.now())) {
-      n.unlogged++;
-      return;
-    }
-    if (n.unlogged === 0) this.log.warn({ err, job: name }, 'scheduled job not started');
-    else this.log.warn({ err, job: name, notLogged: n.unlogged }, `scheduled job not started; ${n.unlogged} more tick(s) not logged since the last warning`);
-    n.unlogged = 0;
-  }
-
   /** `name` starts after ticks that did not start it: said once (info), and its warnings start again from the first. */
   private startedAgain(name: string): void {
-    const n = this.notStarted.get(name);
-    if (!n) return;
-    this.notStarted.delete(name);
-    this.log.log({ job: name, notStarted: n.ticks }, `scheduled job started, after ${n.ticks} tick(s) that could not start it`);
+    const ticks = this.notStarted.over(name);
+    if (ticks) this.log.log({ job: name, notStarted: ticks }, `scheduled job started, after ${ticks} tick(s) that could not start it`);
+  }
+
+  /** A tick's run of `name` succeeds after runs that failed: said once (info), and its next failure is warned of at once. */
+  private succeededAgain(name: string): void {
+    const failedRuns = this.failed.over(name);
+    if (failedRuns) this.log.log({ job: name, failedRuns }, `scheduled job succeeded, after ${failedRuns} failed run(s)`);
   }
 
   stop(): void {
@@ -250,7 +283,8 @@ export class JobScheduler implements OnModuleDestroy {
   /**
    * Moves a failed run's next due time from its interval on to FAILURE_RETRY_MS on, doubled for each failure before it in
    * a row, at most the job's interval, for every process (`job_runs`); only while the record is still this run's start.
-   * When that write fails too, the job's next tick in this process tries it again.
+   * When that write fails too, the job's next tick in this process tries it again (warned of once in JOB_REWARN_MS at most:
+   * while the database is down, every tick fails it; until 2026-12-07 each one warned).
    */
   private async recordFailure(job: Job, started: string): Promise<void> {
     try {
@@ -261,9 +295,11 @@ export class JobScheduler implements OnModuleDestroy {
         [job.name, started, job.everyMs / 1000, FAILURE_RETRY_MS / 1000],
       );
       this.owed.delete(job.name);
+      const attempts = this.notRecorded.over(job.name);
+      if (attempts) this.log.log({ job: job.name, attempts }, `a failed run was recorded as failed, after ${attempts} attempt(s) that could not record it`);
     } catch (err) {
       this.owed.set(job.name, started);
-      this.log.warn({ err, job: job.name }, 'a failed run could not be recorded as failed; tried again at the next tick');
+      this.notRecorded.again(job.name, err);
     }
   }
 
