@@ -41,8 +41,8 @@ describe('changing an account’s e-mail address', () => {
   const newAddress = () => `new${Date.now().toString(36)}${++seq}@Example.NET`;
   /** An address as accounts hold it: the domain lower-cased. */
   const stored = (email: string) => email.slice(0, email.indexOf('@')) + email.slice(email.indexOf('@')).toLowerCase();
-  const change = (u: TestUser, newEmail: string, currentPassword = PASSWORD) =>
-    t.gql(CHANGE, { input: { newEmail, currentPassword } }, { token: u.token, ip: freshIp() });
+  const change = (u: TestUser, newEmail: string, currentPassword = PASSWORD, ip = freshIp()) =>
+    t.gql(CHANGE, { input: { newEmail, currentPassword } }, { token: u.token, ip });
   const confirm = (token: string) => t.gql(CONFIRM, { input: { token } });
   const me = async (u: TestUser) => expectOk(await t.gql(ME, {}, { token: u.token })).me;
   const signIn = (login: string) => t.gql(SIGN_IN, { input: { login, password: PASSWORD } }, { ip: freshIp() });
@@ -99,10 +99,15 @@ describe('changing an account’s e-mail address', () => {
     expectOk(await signIn(target));
   });
 
-  it('refuses a wrong password, the same address, a taken one and a malformed one, writing nothing', async () => {
+  it('refuses a wrong password, the same address, a taken one and a malformed one, writing nothing but the two attempts they count (a failed sign-in, a change)', async () => {
     const u = await member();
     const other = await member();
-    const wrong = expectError(await change(u, newAddress(), 'not the password'), 'BAD_USER_INPUT');
+    // Every table but rate_events, whose rows are read apart: the attempts these refusals count.
+    const tables = await TableSnapshots.of(t, { migrations: 'bookkeeping', rate_events: 'the attempts counted, read below' });
+    const before = await tables.take();
+    const [{ last }] = await t.sql(`SELECT coalesce(max(id), 0) AS last FROM rate_events`);
+    const guessIp = freshIp();
+    const wrong = expectError(await change(u, newAddress(), 'not the password', guessIp), 'BAD_USER_INPUT');
     expect(wrong.extensions.fields).toEqual([{ field: 'currentPassword', message: 'is not your current password' }]);
     expect(expectError(await change(u, u.email.toUpperCase()), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'newEmail', message: expect.stringMatching(/your account has/) }]);
     expect(expectError(await change(u, other.email.toUpperCase()), 'BAD_USER_INPUT').extensions.fields).toEqual([{ field: 'newEmail', message: 'is already registered' }]);
@@ -110,6 +115,14 @@ describe('changing an account’s e-mail address', () => {
     expectError(await t.gql(CHANGE, { input: { newEmail: newAddress(), currentPassword: PASSWORD } }, { ip: freshIp() }), 'UNAUTHENTICATED');
     expect((await me(u)).pendingEmail).toBeNull();
     expect(await events(u.id)).toEqual([]);
+    expect(TableSnapshots.changed(before, await tables.take())).toEqual([]);
+    // Two attempts stay counted. The wrong password is a failed sign-in from its address (recheckPassword; the account's
+    // own count is cleared by the right password after). The taken address, past the password, is a change (the 3 an
+    // hour, RateLimiter.reserve), as sign-up counts a refused one. The same address and the malformed one count nothing.
+    expect(await t.sql(`SELECT bucket, key FROM rate_events WHERE id > $1 ORDER BY id`, [last])).toEqual([
+      { bucket: 'signin:ip', key: guessIp },
+      { bucket: 'email-change:user', key: u.id },
+    ]);
   });
 
   it('kills the first link when the change is asked again or cancelled, and refuses bad tokens', async () => {
