@@ -1104,6 +1104,31 @@ describe('moving posts to another topic', () => {
     expect(heard.reviewer.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[inside.id, rejected.id], [inside.id, deleted.id]]);
   });
 
+  it('tells a held reply’s author of its leaving a topic only if they may read that topic: moved on out of a space they cannot read, they hear nothing naming it', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const [inside, back] = [await createTopic(t, employee.token, internalBoard), await createTopic(t, customer.token, otherBoard)];
+    const held = await reply(t, other.token, source.id, 'Held holdthisreply, moved out one.');
+    const rejected = await reply(t, other.token, source.id, 'Rejected holdthisreply, moved out two.');
+    expect(expectOk(await t.gql(MODERATE, { input: { postId: rejected.id, action: 'REJECT' } }, { token: moderator.token })).moderatePost.state).toBe('DELETED');
+    expectOk(await move({ postIds: [held.id, rejected.id], toTopicId: inside.id }, admin));
+    await drain();
+    const [author, reviewer] = [await connectLive(url, sockets, other.token), await connectLive(url, sockets, admin.token)];
+    expect(await reviewer.timeout(5000).emitWithAck('review:join', { spaceId: internalSpace.id })).toEqual({ ok: true });
+    const heard = { left: await heardAfter(t, author, 'post:removed'), arrived: await heardAfter(t, author, 'post:created'), reviewer: await heardAfter(t, reviewer, 'post:removed') };
+
+    // Moved on, out of the internal space into a topic its author reads.
+    expectOk(await move({ postIds: [held.id, rejected.id], toTopicId: back.id }, admin));
+    await drain();
+    await pushedSoFar(t, [author, reviewer]);
+
+    // Its author never read the topic they left (NOT_FOUND): before, their leaving it named it to them.
+    expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: inside.id }, { token: other.token }), 'NOT_FOUND');
+    expect(heard.left.soFar()).toEqual([]);
+    // They hear them arrive where they may read them, and the internal space's review room hears them leave.
+    expect(heard.arrived.soFar().map((e: any) => [e.topicId, e.post.id])).toEqual([[back.id, held.id], [back.id, rejected.id]]);
+    expect(heard.reviewer.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[inside.id, held.id], [inside.id, rejected.id]]);
+  });
+
   it.each([
     ['past the source’s new end', true],
     ['none yet', false],

@@ -332,6 +332,8 @@ const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERI
       WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
 /** Whether a post's author may read it where it is now (`authorSeesSql`): who hears a held post's removal. */
 const AUTHOR_SEES_POST = `SELECT ${authorSeesSql()} AS author_sees FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`;
+/** Which of these authors (`$1`) may read the topic a move took their held posts from (`$2`), as it is now (`postAuthorSeesSql`). */
+const AUTHORS_SEE_TOPIC = `SELECT p.author_id FROM unnest($1::uuid[]) AS p(author_id), topics t WHERE t.id = $2 AND ${postAuthorSeesSql('p', 't')}`;
 const PUSHED_POSTS = pushedPostsSql(false);
 const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 
@@ -1505,12 +1507,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // read them, in the event.
         const [topicId, fromSpaceId] = [payloadId(p, 'topicId'), payloadId(p, 'fromSpaceId')];
         const moved = (p.posts as Payload[]).map((m) => ({ postId: payloadId(m, 'postId'), state: m.state, deletedFrom: m.deletedFrom, authorId: payloadId(m, 'authorId') }));
+        // The authors of held ones who may read the topic they left (one statement, only when a
+        // move took held ones): one moved on out of a space or topic its author cannot read
+        // would name that topic to them.
+        const heldAuthors = [...new Set(moved.filter((m) => listedToAuthorAndModerators(m)).map((m) => m.authorId))];
+        const seeing = new Set(heldAuthors.length ? (await this.ds.query(AUTHORS_SEE_TOPIC, [heldAuthors, topicId]) as Array<{ author_id: string }>).map((r) => r.author_id) : []);
         for (const m of moved) {
           const removed = { topicId, postId: m.postId, placeholder: MOVED_PLACEHOLDER };
-          // Who was shown it there (listedViewSql): a held one, or one deleted while held, its
-          // author and the moderators; a hidden or deleted one every reader, as a placeholder.
+          // Who was shown it there (listedViewSql): a held one, or one deleted while held, the
+          // moderators and its author while they may read it there (`heldAudience`); a hidden or
+          // deleted one every reader, as a placeholder.
           // (A deleted one named by a move an older node committed, without `deletedFrom`: nobody.)
-          if (listedToAuthorAndModerators(m)) this.server.to(`user:${m.authorId}`).to(`modqueue:${fromSpaceId}`).emit('post:removed', removed);
+          if (listedToAuthorAndModerators(m)) this.heldAudience({ space_id: fromSpaceId, author_id: m.authorId, author_sees: seeing.has(m.authorId) }).emit('post:removed', removed);
           else if (m.state !== 'DELETED' || m.deletedFrom !== undefined) this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
         // The first post of a topic split off arrives on its board as a new topic would; hidden
