@@ -3,6 +3,7 @@ import { Socket } from 'socket.io-client';
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AUDIT_LOCK } from '../../libs/core/src/audit/audit-log';
+import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { PostMovesService } from '../../libs/forum/src/posts/post-moves.service';
 import { NotificationsWhereTheirPostsAre1765206000000 } from '../../migrations/1765206000000-notifications-where-their-posts-are';
@@ -1127,6 +1128,41 @@ describe('moving posts to another topic', () => {
     // They hear them arrive where they may read them, and the internal space's review room hears them leave.
     expect(heard.arrived.soFar().map((e: any) => [e.topicId, e.post.id])).toEqual([[back.id, held.id], [back.id, rejected.id]]);
     expect(heard.reviewer.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[inside.id, held.id], [inside.id, rejected.id]]);
+  });
+
+  it('judges who hears a held reply’s removal on the topic the removal names, not where the post is when it is pushed: rejected inside, pushed only once moved out, its author hears nothing naming the inside topic', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const [inside, back] = [await createTopic(t, employee.token, internalBoard), await createTopic(t, customer.token, otherBoard)];
+    const held = await reply(t, other.token, source.id, 'Held holdthisreply, late push one.');
+    expectOk(await move({ postIds: [held.id], toTopicId: inside.id }, admin));
+    await drain();
+    const [author, reviewer] = [await connectLive(url, sockets, other.token), await connectLive(url, sockets, admin.token)];
+    expect(await reviewer.timeout(5000).emitWithAck('review:join', { spaceId: internalSpace.id })).toEqual({ ok: true });
+    const bus = t.get(EventBus);
+    let rejection: DomainEvent | undefined;
+    const unsubscribe = bus.subscribe((e) => {
+      if (e.type === 'post.rejected' && e.aggregateId === held.id) rejection = e;
+    });
+    try {
+      expect(expectOk(await t.gql(MODERATE, { input: { postId: held.id, action: 'REJECT' } }, { token: admin.token })).moderatePost.state).toBe('DELETED');
+    } finally {
+      unsubscribe();
+    }
+    expectOk(await move({ postIds: [held.id], toTopicId: back.id }, admin));
+    await drain();
+    await pushedSoFar(t, [author, reviewer]);
+    const heard = { left: await heardAfter(t, author, 'post:removed'), reviewer: await heardAfter(t, reviewer, 'post:removed') };
+
+    // The rejection reaches the gateway only now, the post in a topic its author reads (as the live
+    // relay publishes what the worker or a CLI committed, up to LIVE_RELAY_FRESH_SECONDS later).
+    bus.publish(rejection!);
+    await pushedSoFar(t, [author, reviewer]);
+
+    // Before: judged where the post is now, the rejection named the inside topic (NOT_FOUND to them) to its author.
+    expectError(await t.gql(`query($id: ID!) { topic(id: $id) { id } }`, { id: inside.id }, { token: other.token }), 'NOT_FOUND');
+    expect(heard.left.soFar()).toEqual([]);
+    // The internal space's review room hears it.
+    expect(heard.reviewer.soFar().map((e: any) => [e.topicId, e.postId, e.placeholder])).toEqual([[inside.id, held.id, 'This post was deleted.']]);
   });
 
   it.each([

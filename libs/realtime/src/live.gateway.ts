@@ -307,9 +307,10 @@ interface PushedPostRow {
 /**
  * SQL true when a post's author (`p`, in topic `t`) may open it where it is now
  * (`postAuthorSeesSql`, as `AccessService.postView` judges them). A held post, or one deleted
- * while held, goes to its author's room (every socket of theirs) only then, and so does its
- * removal: moved into a space they may not read, or into a topic hidden from them, it would name
- * where it went (`POST_MOVED` does not either).
+ * while held, goes to its author's room (every socket of theirs) only then, and its removal only
+ * while they may read the topic it names (`AUTHORS_SEE_TOPIC`, the same rule): moved into a space
+ * they may not read, or into a topic hidden from them, it would name where it went (`POST_MOVED`
+ * does not either).
  */
 const authorSeesSql = () => postAuthorSeesSql('p', 't');
 
@@ -330,9 +331,11 @@ const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERI
             CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
       WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
-/** Whether a post's author may read it where it is now (`authorSeesSql`): who hears a held post's removal. */
-const AUTHOR_SEES_POST = `SELECT ${authorSeesSql()} AS author_sees FROM posts p JOIN topics t ON t.id = p.topic_id WHERE p.id = $1`;
-/** Which of these authors (`$1`) may read the topic a move took their held posts from (`$2`), as it is now (`postAuthorSeesSql`). */
+/**
+ * Which of these authors (`$1`) may read a topic (`$2`) as it is now (`postAuthorSeesSql`): who,
+ * of the authors of held posts removed from it (rejected, deleted, moved away), hears the removal
+ * that names it. Judged on the topic named, not on where the post is by the time it is pushed.
+ */
 const AUTHORS_SEE_TOPIC = `SELECT p.author_id FROM unnest($1::uuid[]) AS p(author_id), topics t WHERE t.id = $2 AND ${postAuthorSeesSql('p', 't')}`;
 const PUSHED_POSTS = pushedPostsSql(false);
 const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
@@ -1480,11 +1483,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         };
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
-          // may read it where it is now (`authorSeesSql`, as a held post's pushes go): moved into a
-          // space or topic they cannot read, its removal would name that topic to them.
+          // may read the topic it names (AUTHORS_SEE_TOPIC, as a held post's pushes go): moved into
+          // a space or topic they cannot read, its removal would name that topic to them. Judged on
+          // that topic, not where the post is when this is pushed (moved out since, say).
           const [spaceId, authorId] = [payloadId(p, 'spaceId'), payloadId(p, 'authorId')];
-          const [row]: Array<{ author_sees: boolean }> = await this.ds.query(AUTHOR_SEES_POST, [removed.postId]);
-          this.heldAudience({ space_id: spaceId, author_id: authorId, author_sees: row?.author_sees === true }).emit('post:removed', removed);
+          const seeing: unknown[] = await this.ds.query(AUTHORS_SEE_TOPIC, [[authorId], topicId]);
+          this.heldAudience({ space_id: spaceId, author_id: authorId, author_sees: seeing.length > 0 }).emit('post:removed', removed);
         } else if (p.from !== 'DELETED') {
           // (From DELETED here is back to waiting: the room saw it go when it was deleted.)
           this.server.to(`topic:${topicId}`).emit('post:removed', removed);
