@@ -336,7 +336,7 @@ const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERI
  * of the authors of held posts removed from it (rejected, deleted, moved away), hears the removal
  * that names it. Judged on the topic named, not on where the post is by the time it is pushed.
  */
-const AUTHORS_SEE_TOPIC = `SELECT p.author_id FROM unnest($1::uuid[]) AS p(author_id), topics t WHERE t.id = $2 AND ${postAuthorSeesSql('p', 't')}`;
+const AUTHORS_SEE_TOPIC = `SELECT p.author_id FROM unnest($1::uuid[]) AS p(author_id), topics t WHERE t.id = $2 AND ${authorSeesSql()}`;
 const PUSHED_POSTS = pushedPostsSql(false);
 const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 
