@@ -2,7 +2,7 @@ import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { DataSource } from 'typeorm';
-import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { Queryable, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
 import { AppError, ErrorCode } from '../../../core/src/errors';
 import { networkOf } from '../../../core/src/http/client-address';
 import { Viewer } from '../../../core/src/graphql/viewer';
@@ -236,7 +236,7 @@ export class AuthService {
    * A password reset refuses them the same way, once its token proved who asks, read in its
    * transaction (`db`) under the member's sanction lock.
    */
-  async refuseSuspended(userId: string, db: { query(sql: string, params?: unknown[]): Promise<any> } = this.ds): Promise<void> {
+  async refuseSuspended(userId: string, db: Queryable = this.ds): Promise<void> {
     const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null; appeal_status: string | null; decision_note: string | null; decided_at: Date | null }> =
       await db.query(
         `SELECT s.id, s.kind, s.reason, s.expires_at, a.status AS appeal_status, a.decision_note, a.decided_at
