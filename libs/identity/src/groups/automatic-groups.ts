@@ -78,8 +78,12 @@ export class AutomaticGroupsService {
     // change, as a space admin through the group, its grant, deleted the membership and waited
     // for the group while the grant waited for the membership (a deadlock PostgreSQL ended and
     // UnitOfWork ran again). Now this waits for the grant, or the grant for this, holding neither.
-    // The memberships the DELETE below removes cannot grow meanwhile: the rule alone makes them,
-    // and every group is held above against `setDomains` and the account by the caller.
+    // The memberships the DELETE below removes cannot grow meanwhile (the rule alone makes them,
+    // and every group is held above against `setDomains` and the account by the caller), but for
+    // one: an owner here an admin makes a plain member (`GroupMembersService.setOwner`, which holds
+    // no account) committing between this statement and the DELETE is removed by it, its group
+    // not held FOR SHARE. Left so: a window of one statement, and a grant to that group at that
+    // moment besides.
     await tx.query(
       `SELECT 1 FROM groups WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])))
         ORDER BY id FOR SHARE`,
