@@ -389,6 +389,53 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it('warns at once of a job failing with another error than the one its last warning logged, up to JOB_ERROR_CHANGES_MAX', async () => {
+    // The errors its runs throw, in turn; a pg error is told by its code (SQLSTATE), whatever its message.
+    const errors: Array<Error & { code?: string }> = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-failing-otherwise', 1_000, async () => {
+      throw errors.shift();
+    });
+    const thrown = (message: string, code?: string) => errors.push(Object.assign(new Error(message), code ? { code } : {}));
+    const logs = watchLogs('test-failing-otherwise');
+    const failed = (message: string, notLogged?: number) => [
+      { err: expect.objectContaining({ message }), job: 'test-failing-otherwise', ...(notLogged ? { notLogged } : {}) },
+      expect.stringMatching(/^scheduled job failed/),
+    ];
+    try {
+      thrown('first error');
+      thrown('first error');
+      thrown('deadlock on row 1', '40P01');
+      thrown('first error');
+      thrown('deadlock on row 2', '40P01');
+      thrown('c');
+      thrown('d');
+      thrown('e');
+      for (let i = 0; i < 8; i++) await tick(s);
+      // The clock has not moved: the first, then each new error at once (until 2026-12-07 held back an hour), with the
+      // repeats not logged before it; the same code with another message is no new error; past 3 changes, counted.
+      expect(logs.warnings()).toEqual([
+        failed('first error'),
+        failed('deadlock on row 1', 1),
+        failed('c', 2),
+        failed('d'),
+      ]);
+      expect(logs.warnings()[1][1]).toBe("scheduled job failed (a new error); 1 more failed run(s) not logged since the last warning");
+      expect(logs.warnings()[3][1]).toBe("scheduled job failed (a new error)");
+      logs.advance(60 * 60_000);
+      thrown('first error');
+      await tick(s);
+      expect(logs.warnings()).toHaveLength(5);
+      expect(logs.warnings()[4]).toEqual([
+        { err: expect.objectContaining({ message: 'first error' }), job: 'test-failing-otherwise', notLogged: 1 },
+        'scheduled job failed; 1 more failed run(s) not logged since the last warning',
+      ]);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('warns of a failure its ticks keep failing to record once an hour at most, tries it every tick, and says once it is recorded', async () => {
     const s = new JobScheduler(first.ds);
     s.register('test-owed-again', 3_600_000, async () => {

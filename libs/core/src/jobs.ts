@@ -19,12 +19,19 @@ export const FAILURE_RETRY_MS = 60_000;
 
 /**
  * A warning its job's ticks would repeat is logged once in this long at most per job (RepeatedJobWarning): its first, then
- * a reminder saying how many went unlogged. So a job not started (`scheduled job not started`: a tick a minute stays, no
- * backoff: three small statements, and the job runs a minute after the database takes them again), a job whose runs keep
- * failing (`scheduled job failed`: a frequent one every 15 to 60 s) and a failed run whose record keeps failing (each tick
- * tries it). Until 2026-12-07 each logged its warning at every tick, one a minute or more per job for as long as it lasted.
+ * a reminder saying how many went unlogged (a new error goes at once: JOB_ERROR_CHANGES_MAX). So a job not started
+ * (`scheduled job not started`: a tick a minute stays, no backoff: three small statements, and the job runs a minute after
+ * the database takes them again), a job whose runs keep failing (`scheduled job failed`: a frequent one every 15 to 60 s)
+ * and a failed run whose record keeps failing (each tick tries it). Until 2026-12-07 each logged its warning at every tick, one a minute or more per job for as long as it lasted.
  */
 export const JOB_REWARN_MS = 60 * 60_000;
+
+/**
+ * How many errors other than those its last warning logged are warned of at once between two warnings of a job's
+ * (JOB_REWARN_MS apart at least): an operator must not learn of a new failure an hour late because another one was warned
+ * of first (until 2026-12-07 a different error within the hour went unlogged). Past it they are counted, as repeats are.
+ */
+export const JOB_ERROR_CHANGES_MAX = 3;
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -40,12 +47,16 @@ interface Job {
 /**
  * One warning of a job's that its ticks would otherwise repeat for as long as the cause lasts (the database refusing
  * them, say): logged at its first and then once in JOB_REWARN_MS at most, saying how many went unlogged since the last
- * (`notLogged`), until `over` says the cause is gone. By job, in this process's memory, on the monotonic clock
- * (performance.now, which a test moves).
+ * (`notLogged`), until `over` says the cause is gone; but an error other than those logged since the last warning (its
+ * code, or its message where it has none) is warned of at once, up to JOB_ERROR_CHANGES_MAX of them. By job, in this
+ * process's memory, on the monotonic clock (performance.now, which a test moves).
  */
 class RepeatedJobWarning {
-  /** By job, since its first: how many times it happened, how many of them went unlogged since the last warning. */
-  private readonly byJob = new Map<string, { times: number; unlogged: number; warnings: WarningThrottle }>();
+  /**
+   * By job, since its first: how many times it happened, how many of them went unlogged since the last warning, and the
+   * errors (errorKind) logged since the last warning that JOB_REWARN_MS throttles.
+   */
+  private readonly byJob = new Map<string, { times: number; unlogged: number; errors: string[]; warnings: WarningThrottle }>();
 
   /** `times` names what is counted, in the reminder: "3 more `times` not logged since the last warning". */
   constructor(
@@ -54,17 +65,24 @@ class RepeatedJobWarning {
     private readonly times: string,
   ) {}
 
-  /** It happened again to `job`: warned of unless a warning went within JOB_REWARN_MS, else counted. */
+  /** It happened again to `job`: warned of unless a warning went within JOB_REWARN_MS and its error was logged since, else counted. */
   again(job: string, err: unknown): void {
     let n = this.byJob.get(job);
-    if (!n) this.byJob.set(job, (n = { times: 0, unlogged: 0, warnings: new WarningThrottle(JOB_REWARN_MS) }));
+    if (!n) this.byJob.set(job, (n = { times: 0, unlogged: 0, errors: [], warnings: new WarningThrottle(JOB_REWARN_MS) }));
     n.times++;
-    if (!n.warnings.take(performance.now())) {
+    const kind = errorKind(err);
+    let line = this.message;
+    if (n.warnings.take(performance.now())) {
+      n.errors = [kind];
+    } else if (!n.errors.includes(kind) && n.errors.length <= JOB_ERROR_CHANGES_MAX) {
+      n.errors.push(kind);
+      line += ' (a new error)';
+    } else {
       n.unlogged++;
       return;
     }
-    if (n.unlogged === 0) this.log.warn({ err, job }, this.message);
-    else this.log.warn({ err, job, notLogged: n.unlogged }, `${this.message}; ${n.unlogged} more ${this.times} not logged since the last warning`);
+    if (n.unlogged === 0) this.log.warn({ err, job }, line);
+    else this.log.warn({ err, job, notLogged: n.unlogged }, `${line}; ${n.unlogged} more ${this.times} not logged since the last warning`);
     n.unlogged = 0;
   }
 
@@ -74,6 +92,13 @@ class RepeatedJobWarning {
     this.byJob.delete(job);
     return n?.times ?? 0;
   }
+}
+
+/** What tells one error from another in RepeatedJobWarning: its code (pg's SQLSTATE, Node's ECONNREFUSED...), or its message. */
+function errorKind(err: unknown): string {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return `code ${code}`;
+  return typeof message === 'string' ? message : String(err);
 }
 
 /**
