@@ -27,7 +27,7 @@ export const FAILURE_RETRY_MS = 60_000;
 export const JOB_REWARN_MS = 60 * 60_000;
 
 /**
- * How many errors other than those its last warning logged are warned of at once between two warnings of a job's
+ * How many errors other than those logged since its last hourly warning (that one's and each new one's since) are warned of at once between two warnings of a job's
  * (JOB_REWARN_MS apart at least): an operator must not learn of a new failure an hour late because another one was warned
  * of first (until 2026-12-07 a different error within the hour went unlogged). Past it they are counted, as repeats are.
  */

@@ -124,7 +124,7 @@ export class AuthResolver {
       'not). A bad or expired token, one for a change replaced or cancelled since, or for an address another account took or ' +
       'a ban came to hold meanwhile, is BAD_USER_INPUT on `token`; the change still waits, for once no ban holds the address. ' +
       'While the account is suspended or banned site-wide a valid link is FORBIDDEN, nothing changes, and the change still ' +
-      'waits, for once the sanction is lifted or over.',
+      'waits, for once the sanction is lifted or over (its link lasts 24 hours).',
   })
   confirmEmailChange(@Args('input') input: ConfirmEmailChangeInput): Promise<boolean> {
     return this.emailChanges.confirm(input.token);
