@@ -164,7 +164,7 @@ export class JobScheduler implements OnModuleDestroy {
               return;
             }
           }
-          await this.runJob(job, scheduled ? job.everyMs : undefined, () => {
+          await this.runNow(job.name, scheduled ? job.everyMs : undefined, () => {
             started = true;
             this.startedAgain(job.name);
           });
@@ -211,17 +211,14 @@ export class JobScheduler implements OnModuleDestroy {
    * job keeps no connection from the pool) and released after; a process that dies mid-run
    * drops it with that connection. With `onlyIfNotRunWithinMs`, also unless it started that
    * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way,
-   * before it runs, and moved back to a retry (recordFailure) when the run throws.
+   * before it runs, and moved back to a retry (recordFailure) when the run throws. `onRun` is
+   * called once the lock is held and the start recorded, just before the job runs (the tick's
+   * way of telling a run that failed from one that never started). A tick runs its job through
+   * here, as a caller would (content-versions e2e watches it so).
    */
-  async runNow(name: string, onlyIfNotRunWithinMs?: number): Promise<boolean> {
+  async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
-    return this.runJob(job, onlyIfNotRunWithinMs);
-  }
-
-  /** `runNow`; `onRun` is called once the lock is held and the start recorded, just before the job runs. */
-  private async runJob(job: Job, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
-    const name = job.name;
     const key = `parvis:job:${name}`;
     const tryLock = `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`;
     let holder = await this.lockConnection();
