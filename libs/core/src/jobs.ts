@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { WarningThrottle } from './warning-throttle';
+import { errorKind, WarningThrottle } from './warning-throttle';
 
 /**
  * Jobs that run less often than this are kept to their schedule through `job_runs`: checked at
@@ -94,12 +94,6 @@ class RepeatedJobWarning {
   }
 }
 
-/** What tells one error from another in RepeatedJobWarning: its code (pg's SQLSTATE, Node's ECONNREFUSED...), or its message. */
-function errorKind(err: unknown): string {
-  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code === 'string') return `code ${code}`;
-  return typeof message === 'string' ? message : String(err);
-}
 
 /**
  * Periodic background jobs (pruning rate-limit events, recomputing trust levels...).

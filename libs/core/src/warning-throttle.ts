@@ -30,3 +30,15 @@ export class WarningThrottle {
     this.last = undefined;
   }
 }
+
+/**
+ * What tells one error from another, for a warning that logs a new kind of error at once (JobScheduler's, /health's): its
+ * code (pg's SQLSTATE, Node's ECONNREFUSED...), or its message where it has none. pg's and pg-pool's timeouts have no code,
+ * and a message of their own for each step (the line names the step): they are one kind, the bounds passed.
+ */
+export function errorKind(err: unknown): string {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return `code ${code}`;
+  const text = typeof message === 'string' ? message : String(err);
+  return /timeout/i.test(text) ? 'timeout' : text;
+}

@@ -1,7 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, PoolConfig } from 'pg';
 import { DataSource } from 'typeorm';
-import { WarningThrottle } from '../warning-throttle';
+import { errorKind, WarningThrottle } from '../warning-throttle';
 
 /** How /health's own connection names itself to the server (pg_stat_activity). */
 export const HEALTH_APPLICATION_NAME = 'parvis-health';
@@ -204,7 +204,7 @@ export class HealthDatabase implements OnApplicationShutdown {
       this.told = { reasons: [reason], unlogged: { outages: 0, checks: 0 } };
       return;
     }
-    const logged = reasons.some((r) => reasonKind(r) === reasonKind(reason));
+    const logged = reasons.some((r) => errorKind(r) === errorKind(reason));
     if (!logged && reasons.length <= HEALTH_REASON_CHANGES_MAX) {
       this.log.warn({ reason, lastLoggedReason: reasons[reasons.length - 1] }, `health check: the database is down for another reason (${step} failed)`);
       reasons.push(reason);
@@ -238,14 +238,6 @@ function lasting(ms: number): string {
 function reasonOf(err: unknown): Reason {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
   return { ...(typeof code === 'string' ? { code } : {}), message: typeof message === 'string' ? message : String(err) };
-}
-
-/**
- * What tells one reason from another: its code, or its message where it has none. pg's and pg-pool's timeouts have no code,
- * and a message of their own for each step (the line names the step): they are one reason, the bounds passed.
- */
-function reasonKind(r: Reason): string {
-  return r.code ?? (/timeout/i.test(r.message) ? 'timeout' : r.message);
 }
 
 /** What went unlogged since the last warning, for its line: `2 failed checks`, `4 outages (5 failed checks)`. */
