@@ -343,19 +343,6 @@ const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 /** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
 type Arrival = 'all' | 'first' | 'none';
 
-/**
- * The state each removal leaves its post in (`stateVerb`: a rejection is a deletion of held content), so its `post:removed`
- * carries the placeholder `Post.placeholder` answers for that state: a push and a page load say the same. (Until
- * 2026-12-07 the gateway had words of its own, and a deletion's push said 'This post is not available.' where the page
- * says 'This post was deleted.'.)
- */
-const REMOVED_AS: { readonly [T in 'post.deleted' | 'post.hidden' | 'post.rejected' | 'post.pending']: ContentState } = {
-  'post.deleted': ContentState.DELETED,
-  'post.hidden': ContentState.HIDDEN,
-  'post.rejected': ContentState.DELETED,
-  'post.pending': ContentState.PENDING,
-};
-
 /** A hidden or deleted post pushed as its placeholder (`pushPosts` of a move's posts): nothing of its body or its version, as `Topic.posts` shows it to a reader. */
 function placeholderPush(row: PushedPostRow): { topicId: string; post: Record<string, unknown> } {
   return {
@@ -1479,7 +1466,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         const removed = {
           topicId,
           postId: payloadId(p, 'postId'),
-          placeholder: placeholderText(REMOVED_AS[type]),
+          // The state the removal left it in (the event's `to`), so the push says what `Post.placeholder` says of it: a push
+          // and a page load read the same. (Until 2026-12-07 the gateway had words of its own: a deletion said 'This post
+          // is not available.' where the page said 'This post was deleted.'.)
+          placeholder: placeholderText(p.to as ContentState),
         };
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
