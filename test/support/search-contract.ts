@@ -186,6 +186,41 @@ export function searchEngineContract(
       }
     });
 
+    /**
+     * Past 1,000 matches (each engine ranks and counts at most about so many), a moderator's own
+     * query with a typo finds the pending, hidden and deleted posts holding the word as typed (no
+     * typo) among its first hits; a member's, or a moderator's of another space, finds the visible
+     * posts through the close word alone, never those.
+     */
+    it('finds the moderated matches of a typo past 1,000 matches in a moderator’s own query alone', async () => {
+      const crowd = newId();
+      const start = Date.parse('2026-02-01T00:00:00Z');
+      // 1,100 visible posts holding "quillometer"; the newest three, hidden, pending and deleted, "quilometer" as typed.
+      const visible = Array.from({ length: 1100 }, (_, i) =>
+        searchDocument({ spaceId: crowd, title: `Gauge ${i}`, body: 'A quillometer reading.', createdAt: new Date(start + i * 60_000), version: version++ }),
+      );
+      const moderated = (['HIDDEN', 'PENDING', 'DELETED'] as const).map((state, i) =>
+        searchDocument({ spaceId: crowd, title: `Held ${i}`, body: 'A quilometer reading.', state, createdAt: new Date(start + (2000 + i) * 60_000), version: version++ }),
+      );
+      const docs = [...visible, ...moderated];
+      try {
+        for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+        const search = (filters: Partial<SearchRequest['filters']>) => engine.search({ query: 'quilometer ', filters: { spaceIds: [crowd], ...filters }, limit: 20, offset: 0 });
+        const held = moderated.map((d) => d.id).sort();
+        const mod = await search({ moderatedSpaceIds: [crowd] });
+        expect({ first: mod.hits.slice(0, 3).map((h) => h.id).sort(), past: mod.total > 1000 }).toEqual({ first: held, past: true });
+        for (const filters of [{}, { moderatedSpaceIds: [other] }]) {
+          const member = await search(filters);
+          expect(member.hits).toHaveLength(20);
+          expect(member.total).toBeGreaterThan(1000);
+          expect(member.hits.filter((h) => held.includes(h.id))).toEqual([]);
+          expect(member.hits.every((h) => h.spaceId === crowd)).toBe(true);
+        }
+      } finally {
+        await engine.remove(docs.map((d) => d.id));
+      }
+    });
+
     it('matches quoted phrases and excludes -words', async () => {
       expect((await ids('"burr grinder"')).sort()).toEqual([grinder.id, reply.id].sort());
       // A phrase lies within one field: not from a title's last word to the first tag or the body's first word.
