@@ -351,6 +351,116 @@ describe('postgres engine: typos past 1,000 matches', () => {
     }));
 
   /**
+   * The two-typo level is compiled, and its set read by the ranking (typosByIndex), only for a term
+   * with close words both one and two typos away: with none two away, a match not holding the
+   * word as typed is one away; with none one away, two (until 2026-12-07 the level was compiled
+   * for every widened query and its set read whenever it held a word). A moderator's own query
+   * holding the hidden word as typed (0 typos) ranks it before the newer two-typo matches, reading
+   * that set alone, as many statements as before; nobody else's finds the hidden posts.
+   */
+  it('compiles and reads the two-typo level only for a term with close words one and two typos away', () =>
+    withPostgresEngine(async (engine, t) => {
+      // No autoanalyze midway: the statistics would send the query down the date index.
+      await t.sql(`ALTER TABLE search_documents SET (autovacuum_enabled = false)`);
+      const onlyOne = newId();
+      const onlyTwo = newId();
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      const at = (minutes: number) => new Date(start + minutes * 60_000);
+      // One space with words one typo from "zephyrloom" alone, one with words two typos from it alone
+      // and three hidden posts holding it as typed, the oldest.
+      const one = Array.from({ length: 1050 }, (_, i) => searchDocument({ spaceId: onlyOne, title: `Loom ${i}`, body: 'A zephyrlom heddle.', createdAt: at(10 + i) }));
+      const typed = Array.from({ length: 3 }, (_, i) => searchDocument({ spaceId: onlyTwo, title: `Held ${i}`, body: 'A zephyrloom.', state: 'HIDDEN', createdAt: at(i) }));
+      const two = Array.from({ length: 1050 }, (_, i) => searchDocument({ spaceId: onlyTwo, title: `Warp ${i}`, body: 'Zepyhrlom warp.', createdAt: at(10 + i) }));
+      const docs = [...one, ...typed, ...two];
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      // Every statement the search sends, on the DataSource or in a transaction (whose manager sends its own through it).
+      const sent = async (filters: SearchRequest['filters']) => {
+        const sqls: string[] = [];
+        const viaSource = t.ds.query.bind(t.ds);
+        const sourceSpy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+          sqls.push(sql);
+          return viaSource(sql, params, runner as never);
+        });
+        try {
+          const res = await engine.search({ query: 'zephyrloom ', filters, limit: 5, offset: 0 });
+          const gin = sqls.filter((sql) => sql.includes('count(*) OVER ()::int AS seen'));
+          return {
+            ids: res.hits.map((h) => h.id),
+            statements: sqls.length,
+            twoLevelCompiled: sqls.some((sql) => sql.includes('AS all_en') && sql.includes('AS two_en')),
+            gin: gin.length,
+            // Sets read by the ranking: one sub-select per language read and level.
+            sets: gin.map((sql) => sql.match(/SELECT e\.id FROM search_documents e/g)?.length ?? 0),
+            hashMem: sqls.filter((sql) => sql.includes('hash_mem_multiplier')).length,
+          };
+        } finally {
+          sourceSpy.mockRestore();
+        }
+      };
+      // One typo away alone: the newest first, no two-typo level compiled, the word as typed's set alone read.
+      expect(await sent({ spaceIds: [onlyOne] })).toEqual({
+        ids: one.slice(-5).reverse().map((d) => d.id),
+        statements: 6,
+        twoLevelCompiled: false,
+        gin: 1,
+        sets: [1],
+        hashMem: 1,
+      });
+      // The moderator's own query: the word as typed (hidden posts, the oldest) ahead of the newer
+      // two-typo matches; no two-typo set, the word as typed's read in every language (a
+      // moderator's query reads every language), in each language's branch: 3 × 3.
+      const moderator = await sent({ spaceIds: [onlyTwo], moderatedSpaceIds: [onlyTwo] });
+      expect({ ...moderator, first: moderator.ids.slice(0, 3).sort(), next: moderator.ids.slice(3) }).toEqual({
+        ...moderator,
+        first: typed.map((d) => d.id).sort(),
+        next: [two[two.length - 1].id, two[two.length - 2].id],
+        twoLevelCompiled: false,
+        statements: 5,
+        gin: 1,
+        sets: [9],
+        hashMem: 1,
+      });
+      // Anyone else: two-typo matches alone, the newest first.
+      expect((await sent({ spaceIds: [onlyTwo] })).ids).toEqual(two.slice(-5).reverse().map((d) => d.id));
+    }));
+
+  /**
+   * The GIN transaction raises hash_mem_multiplier (SET LOCAL, see ginCandidates) for a typo's
+   * ranking sets alone: a rare word's candidates (and those ranked by the weight of words, with
+   * words missing) are read with the server's own value, in as many statements as before.
+   */
+  it('raises hash_mem_multiplier for the typo-ranked candidates statement alone', () =>
+    withPostgresEngine(async (engine, t) => {
+      const space = newId();
+      await engine.upsert([
+        searchDocument({ spaceId: space, title: 'Loom', body: 'A zephyrlom heddle.' }),
+        searchDocument({ spaceId: space, title: 'Shuttle', body: 'A shuttle and a bobbin.' }),
+        // Enough posts holding neither for each word to be selective (in 1 of 42).
+        ...Array.from({ length: 40 }, (_, i) => searchDocument({ spaceId: space, title: `Yarn ${i}`, body: 'Wool and cotton.' })),
+      ]);
+      const [{ server }] = await t.sql(`SELECT reset_val AS server FROM pg_settings WHERE name = 'hash_mem_multiplier'`);
+      // Per search, its GIN statements and the value each runs with.
+      const valuesDuring = async (query: string) => {
+        const values: string[] = [];
+        const viaManager = EntityManager.prototype.query;
+        const spy = jest.spyOn(EntityManager.prototype, 'query').mockImplementation(async function (this: EntityManager, sql: string, params?: unknown[]) {
+          if (sql.includes('count(*) OVER ()::int AS seen')) values.push(...((await viaManager.call(this, `SELECT current_setting('hash_mem_multiplier') AS v`)) as Array<{ v: string }>).map((r) => r.v));
+          return viaManager.call(this, sql, params);
+        });
+        try {
+          const res = await engine.search({ query, filters: { spaceIds: [space] }, limit: 5, offset: 0 });
+          return { hits: res.hits.length, values };
+        } finally {
+          spy.mockRestore();
+        }
+      };
+      expect(await valuesDuring('zephyrloom ')).toEqual({ hits: 1, values: ['64'] });
+      expect(await valuesDuring('heddle ')).toEqual({ hits: 1, values: [server] });
+      // Words missing ("bobbin heddle" in no post): the any-word pass ranks by the words' weight.
+      expect(await valuesDuring('bobbin heddle ')).toEqual({ hits: 2, values: [server, server] });
+    }));
+
+  /**
    * The GIN transaction raises hash_mem_multiplier (SET LOCAL, see ginCandidates): the connection
    * goes back to the pool with the server's own value, which the next query on it reads.
    */

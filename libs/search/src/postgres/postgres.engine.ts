@@ -74,7 +74,10 @@ interface Compiled {
    * Per positive term widened to close words (see nearWords), its matches by typos (null for the
    * others): `exact`, the word as typed (and the hidden word itself in a moderator's query),
    * `one`, its close words one typo away (null when none); a term matched by neither is matched
-   * two typos away, by its close words of `two` (null when none). Null when no term is widened.
+   * two typos away, by its close words of `two`. `two` is compiled only for a term with close words
+   * both one and two typos away (null otherwise; with no such term, compile reads no `two`
+   * column): only there must the GIN path's ranking tell the two apart (see typosByIndex), and a
+   * term whose one-typo words fill TYPO_ALTERNATIVES has none two away. Null when no term is widened.
    */
   typoLevels: { exact: Record<Lang, Array<string | null>>; one: Record<Lang, Array<string | null>>; two: Record<Lang, Array<string | null>> } | null;
   /**
@@ -83,6 +86,16 @@ interface Compiled {
    * deleted documents no count lists).
    */
   languages: ReadonlySet<Lang> | null;
+}
+
+/**
+ * What the GIN path's candidates are ranked by (see ginCandidates): an expression on `d` over
+ * `params`, and whether it reads sets to hash (typosByIndex's), which raise hash_mem_multiplier.
+ */
+interface CandidateRank {
+  sql: string;
+  params: unknown[];
+  hashed: boolean;
 }
 
 /** A close word of a typed word (see nearWords), and how many typos apart they are. */
@@ -1212,7 +1225,9 @@ export class PostgresSearchEngine implements SearchEngine {
     // Per positive term and language, its query (a column of `t`).
     const positive: Array<Record<Lang, string>> = [];
     // Per positive term, its matches by typos per language when it is widened (see Compiled.typoLevels).
-    const levels: Array<((cfg: string) => { exact: string; one: string; two: string }) | null> = [];
+    const levels: Array<((cfg: string) => { exact: string; one: string; two: string | null }) | null> = [];
+    // Whether some term has a two-typo level (see Compiled.typoLevels).
+    let anyTwo = false;
     const perLang = (of: (cfg: string) => string) => Object.fromEntries(LANGS.map((l) => [l, of(CONFIGS[l])])) as Record<Lang, string>;
     for (const w of q.words) {
       const close = near.get(w) ?? [];
@@ -1240,8 +1255,13 @@ export class PostgresSearchEngine implements SearchEngine {
       // The hidden word itself (in a moderator's query, see nearWords) is no typo. An empty level
       // (a stop word, no close word) is NULL: it matches nothing.
       const typoLevel = (parts: string[]) => (parts.length ? t.column(anyOf(parts)) : 'NULL::text');
+      // The two-typo level only where one-typo words stand beside it (see Compiled.typoLevels).
+      const tellsTwo = close.some((c) => c.typos === 1) && close.some((c) => c.typos === 2);
+      anyTwo ||= tellsTwo;
       levels.push(
-        close.length ? (cfg) => ({ exact: typoLevel([own(cfg), ...alternative(cfg, 0)]), one: typoLevel(alternative(cfg, 1)), two: typoLevel(alternative(cfg, 2)) }) : null,
+        close.length
+          ? (cfg) => ({ exact: typoLevel([own(cfg), ...alternative(cfg, 0)]), one: typoLevel(alternative(cfg, 1)), two: tellsTwo ? typoLevel(alternative(cfg, 2)) : null })
+          : null,
       );
     }
     for (const phrase of q.phrases) {
@@ -1251,6 +1271,9 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     // Only a short query's matches are ranked by typos (TYPO_RANKED_QUERY_TERMS).
     const widened = positive.length <= TYPO_RANKED_QUERY_TERMS && levels.some((l) => l !== null);
+    // The two-typo level's columns, only when some term has one (see Compiled.typoLevels).
+    const tellsTwo = widened && anyTwo;
+    const levelKeys = tellsTwo ? (['exact', 'one', 'two'] as const) : (['exact', 'one'] as const);
     const excluded = q.excluded.map((words) => p(words.join(' ')));
     const negated = excluded.map((x) => perLang((cfg) => t.column(lexemes(cfg, 'phraseto_tsquery', x))));
     // Each language's query: every term required (`&`) or any enough (`|`), without the excluded
@@ -1262,13 +1285,14 @@ export class PostgresSearchEngine implements SearchEngine {
       `${expression(l, '|')} AS any_${l}`,
       `ARRAY[${positive.map((x) => `coalesce(${x[l]}, '')`).join(', ')}] AS terms_${l}`,
       ...(widened
-        ? (['exact', 'one', 'two'] as const).map((key) => `ARRAY[${levels.map((level) => (level ? level(CONFIGS[l])[key] : 'NULL::text')).join(', ')}]::text[] AS ${key}_${l}`)
+        ? levelKeys.map((key) => `ARRAY[${levels.map((level) => (level ? (level(CONFIGS[l])[key] ?? 'NULL::text') : 'NULL::text')).join(', ')}]::text[] AS ${key}_${l}`)
         : []),
     ]);
     if (excluded.length) columns.push(...LANGS.map((l) => `coalesce(${joined(negated.map((x) => part(x[l], true)), '&')}, '') AS excl_${l}`));
     if (!moderated) columns.push(`${languagesSql(`${p(spaceIds)}::uuid[]`)} AS languages`);
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')} FROM (SELECT ${t.sql()} FROM (SELECT ${k.sql()} OFFSET 0) k OFFSET 0) t`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
+    const noLevels = (terms: number) => Object.fromEntries(LANGS.map((l) => [l, Array.from({ length: terms }, () => null)])) as Record<Lang, Array<string | null>>;
     // A language that drops every positive term (each a stop word there) finds nothing: its queries
     // are empty, not the exclusions alone (`'' && !'foo'` is `!'foo'`: every post of it without foo).
     const dropsAll = (l: Lang) => (row[`terms_${l}`] as string[]).every((x) => (x ?? '').trim() === '');
@@ -1284,7 +1308,7 @@ export class PostgresSearchEngine implements SearchEngine {
       times: q.times,
       segmented: terms.some(isSegmented),
       folded: terms.some(holdsArabicOrHebrew),
-      typoLevels: widened ? { exact: pick('exact'), one: pick('one'), two: pick('two') } : null,
+      typoLevels: widened ? { exact: pick('exact'), one: pick('one'), two: tellsTwo ? pick('two') : noLevels(positive.length) } : null,
       languages: moderated ? null : new Set((row.languages as string[]).map(searchLanguage)),
     };
   }
@@ -1362,12 +1386,13 @@ export class PostgresSearchEngine implements SearchEngine {
       return `(SELECT coalesce(sum(${weight}), 0) FROM unnest(${perLanguage(param, compiled.each, terms)}, ${param(terms.map((i) => idf[i]))}::float8[]${typoLists})
                  AS x(term, idf${weighted ? ', exact, one' : ''}) WHERE d.tsv @@ x.term)`;
     };
+    // The terms widened to close words (see Compiled.typoLevels), which typosBy and typosByIndex rank by.
+    const widened = levels ? levels.exact.en.flatMap((exact, i) => (exact !== null || levels.one.en[i] !== null ? [i] : [])) : [];
     // With every term matched: the typos of the document's matches, summed over the widened terms
     // (at most TYPO_RANKED_QUERY_TERMS), written out term by term: a subquery unnesting per-language
     // lists for each document took about half of the GIN path's time for a typo (5,007 matches:
     // 53 ms against 28 ms, and 27 ms with no ranking at all).
     const typosBy = (param: (value: unknown) => string) => {
-      const widened = levels!.exact.en.flatMap((exact, i) => (exact !== null || levels!.one.en[i] !== null ? [i] : []));
       const level = (lists: Record<Lang, Array<string | null>>, i: number) => byLanguage('d.language', (l) => `${param(lists[l][i])}::tsquery`);
       return widened.length ? `(${widened.map((i) => typosOfLevels(level(levels!.exact, i), level(levels!.one, i))).join(' + ')})` : '0';
     };
@@ -1377,25 +1402,37 @@ export class PostgresSearchEngine implements SearchEngine {
     // TOASTed in a long post, where the GIN path reads no vector otherwise (bench:search, 1,000,000
     // posts, `tiple` widened to 4 words: 18,291 matches, about 33,900 buffers against 18,700
     // without the ranking). A match of the query holds each term: one holding none of its words
-    // `exact` and `one` and some of `two` is two typos away, any other one. Each set is hashed once
-    // (hash_mem_multiplier in ginCandidates keeps it hashed when the planner expects more) and read
+    // `exact` and `one` and some of `two` is two typos away, any other one. The `two` set is read
+    // only for a term with close words both one and two typos away (Compiled.typoLevels): with
+    // none two away, a match not holding `exact` is one away; with none one away, two. Each set
+    // read is hashed once (`hashed`: hash_mem_multiplier, raised in ginCandidates for this
+    // statement alone, keeps it hashed when the planner expects more) and read
     // from the whole table, every space and state: probed with a candidate's own id alone, what
     // others hold ranks nothing. Of the spaces searched it holds few documents (the word as typed is
     // in none visible there), but a word common elsewhere is read in every post holding it (5,000
     // posts of another space holding the typed word: 486 buffers against 3 without the ranking, on
     // a test database). Restricted to the spaces searched, the sets were read through the space's
     // index, each row's vector matched in the heap: the TOAST reads this avoids (92 blocks, a test).
-    const typosByIndex = (param: (value: unknown) => string) => {
-      const widened = levels!.exact.en.flatMap((exact, i) => (exact !== null || levels!.one.en[i] !== null ? [i] : []));
+    const typosByIndex = (param: (value: unknown) => string): { sql: string; hashed: boolean } => {
+      // The languages not read (see Compiled.languages) hold no match.
+      const isRead = (l: Lang) => !compiled.languages || compiled.languages.has(l);
+      let hashed = false;
       const holding = (queries: Record<Lang, string | null>) => {
-        // The languages not read (see Compiled.languages) hold no match.
-        const read = LANGS.filter((l) => queries[l] !== null && (!compiled.languages || compiled.languages.has(l)));
+        const read = LANGS.filter((l) => queries[l] !== null && isRead(l));
         if (read.length === 0) return 'false';
+        hashed = true;
         return `d.id IN (${read.map((l) => `SELECT e.id FROM search_documents e WHERE e.language = '${l}' AND e.tsv @@ ${param(queries[l])}::tsquery`).join(' UNION ALL ')})`;
       };
       const given = (x: string | null | undefined) => (x && x.trim() !== '' ? x : null);
       const perTerm = widened.map((i) => {
         const exact = Object.fromEntries(LANGS.map((l) => [l, given(levels!.exact[l][i])])) as Record<Lang, string | null>;
+        // A match not holding `exact` holds a word of `one` or of two typos: the `two` set is read
+        // only where a language read has both levels (with none one typo away, `two` is not
+        // compiled: such a match is two away; with none two away, one).
+        const has = (lists: Record<Lang, Array<string | null>>) => LANGS.filter(isRead).some((l) => given(lists[l][i]) !== null);
+        const both = LANGS.filter(isRead).some((l) => given(levels!.one[l][i]) !== null && given(levels!.two[l][i]) !== null);
+        if (!both && !has(levels!.one)) return `CASE WHEN ${holding(exact)} THEN 0 ELSE 2 END`;
+        if (!both && !has(levels!.two)) return `CASE WHEN ${holding(exact)} THEN 0 ELSE 1 END`;
         const two = Object.fromEntries(
           LANGS.map((l) => {
             const words = given(levels!.two[l][i]);
@@ -1405,18 +1442,18 @@ export class PostgresSearchEngine implements SearchEngine {
         ) as Record<Lang, string | null>;
         return `CASE WHEN ${holding(exact)} THEN 0 WHEN ${holding(two)} THEN 2 ELSE 1 END`;
       });
-      return perTerm.length ? `(${perTerm.join(' + ')})` : '0';
+      return { sql: perTerm.length ? `(${perTerm.join(' + ')})` : '0', hashed };
     };
     // Words missing, and the rarest expected in few enough documents: the candidates are those
     // of their matches holding the most weight of the query's terms (see RANKED_CANDIDATES).
-    let rank: { sql: string; params: unknown[] } | null = null;
+    let rank: CandidateRank | null = null;
     if (weights?.ranked) {
       const rankParams = filterParams.slice();
       const sql = matchedBy((value) => {
         rankParams.push(value);
         return `$${rankParams.length}`;
       }, weights.candidates);
-      rank = { sql, params: rankParams };
+      rank = { sql, params: rankParams, hashed: false };
     }
     const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, weights);
     const common = walk !== null;
@@ -1425,7 +1462,11 @@ export class PostgresSearchEngine implements SearchEngine {
     // word as typed out of them.
     if (!rank && !common && mode === 'all' && levels) {
       const rankParams = filterParams.slice();
-      rank = { sql: `-${typosByIndex((value) => { rankParams.push(value); return `$${rankParams.length}`; })}`, params: rankParams };
+      const fewest = typosByIndex((value) => {
+        rankParams.push(value);
+        return `$${rankParams.length}`;
+      });
+      rank = { sql: `-${fewest.sql}`, params: rankParams, hashed: fewest.hashed };
     }
     const candidates = await this.candidates({ gin: ownIndexes, date: dateWalk }, filterParams, common, rank, walk);
     // The main statement reads the candidates again with the filters (their parameters kept): a post
@@ -1569,7 +1610,7 @@ export class PostgresSearchEngine implements SearchEngine {
     { gin, date }: { gin: string[]; date: { tsv: string; filters: string } },
     params: unknown[],
     common: boolean,
-    rank: { sql: string; params: unknown[] } | null,
+    rank: CandidateRank | null,
     rows: number | null = null,
   ): Promise<{ ids: string[]; capped: boolean; seen: number }> {
     const walk = rows === null ? null : { ...date, rows };
@@ -1598,7 +1639,7 @@ export class PostgresSearchEngine implements SearchEngine {
         if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES, seen: found.seen };
         dense = true;
       } else if (!common) {
-        const found = await this.ginCandidates(m, gin, rank?.params ?? params, rank?.sql ?? null);
+        const found = await this.ginCandidates(m, gin, rank?.params ?? params, rank);
         if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES, seen: found.seen };
       }
       await m.query(dateIndex);
@@ -1624,13 +1665,15 @@ export class PostgresSearchEngine implements SearchEngine {
    * (an expression on `d`, over `params`) scores highest, then the newest, and counts them all,
    * so only those ids travel (not thousands of rows to sort here).
    */
-  private async ginCandidates(m: EntityManager, matches: string[], params: unknown[], rank: string | null, afterWalk = false): Promise<{ ids: string[]; seen: number }> {
+  private async ginCandidates(m: EntityManager, matches: string[], params: unknown[], rank: CandidateRank | null, afterWalk = false): Promise<{ ids: string[]; seen: number }> {
     if (matches.length === 0) return { ids: [], seen: 0 };
     // After a date index walk (`afterWalk`), the bitmap scans it turned off go back on.
-    // A rank's sub-selects (typosByIndex) are hashed whatever the planner expects of them: not
-    // hashed, each is scanned again for every match.
-    await m.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL hash_mem_multiplier = 64${afterWalk ? '; SET LOCAL enable_bitmapscan = on' : ''}`);
-    const branches = matches.map((match) => `SELECT d.id, d.created_at, ${rank ?? '0'} AS rank FROM search_documents d WHERE ${match}`);
+    // A rank's sub-selects (typosByIndex, `hashed`) are hashed whatever the planner expects of
+    // them: not hashed, each is scanned again for every match. hash_mem_multiplier is raised for
+    // them alone: until 2026-12-07 every GIN candidates statement ran with it.
+    const settings = ['enable_seqscan = off', 'enable_indexscan = off', ...(rank?.hashed ? ['hash_mem_multiplier = 64'] : []), ...(afterWalk ? ['enable_bitmapscan = on'] : [])];
+    await m.query(settings.map((x) => `SET LOCAL ${x}`).join('; '));
+    const branches = matches.map((match) => `SELECT d.id, d.created_at, ${rank?.sql ?? '0'} AS rank FROM search_documents d WHERE ${match}`);
     // The languages' queries ($1 to $3) are typed in `typed`, which nothing reads: a language not
     // read (no branch) names its parameter nowhere else.
     const rows: Array<{ id: string; seen: number }> = await m.query(
