@@ -5,7 +5,9 @@ import { JobScheduler } from '../../libs/core/src/jobs';
 import { newId } from '../../libs/core/src/ids';
 import { TopicsService } from '../../libs/forum/src/topics/topics.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
-import { TIMERS_CHANGED } from '../../libs/forum/src/timers/timers-changed';
+import { announceTimers, TIMERS_CHANGED } from '../../libs/forum/src/timers/timers-changed';
+import { TopicTimerKind } from '../../libs/forum/src/timers/topic-timer.model';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { TopicTimersRepository } from '../../libs/forum/src/timers/topic-timers.repository';
 import { fullVersion, newsVersion } from '../../libs/core/src/news-versions';
 import { EventBus } from '../../libs/core/src/events';
@@ -760,10 +762,66 @@ describe('topic timers', () => {
         await setTimer(topic.id, kind, { afterHours: 2, ...(kind === 'PUBLISH_TO_BOARD' ? { boardId: target } : {}) } as { afterHours: number });
         const before = await raw(topic.id);
         const since = await mark();
-        expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 });
-        // One raise (news too: the CLOSE timer stands no more on a deleted topic, or is told again after a move), one event naming what the topic holds now.
+        const { statements } = await t.countStatements(async () => expect(await fire(3)).toEqual({ fired: 1, dropped: 0, postponed: 0 }));
+        // The timers' statements: one raise, and the fired kind added to the event the topic's change wrote (announceTimers).
+        expect(statements.filter((q) => /^UPDATE topics SET timers_|^UPDATE outbox SET payload/.test(q)).map((q) => q.split(' SET ')[0])).toEqual(['UPDATE topics', 'UPDATE outbox']);
+        // One raise (news too: the CLOSE timer stands no more on a deleted topic, or is told again after a move), one event
+        // naming what the topic holds now (told by the deletion or move) and the kind that fired (gone).
         expect(await raw(topic.id)).toEqual({ timers_version: before.timers_version + 1, timers_news: before.timers_news + 1 });
-        expect(await timersChanged(topic.id, since)).toEqual([['CLOSE']]);
+        expect(await timersChanged(topic.id, since)).toEqual([['CLOSE', kind]]);
+      }
+    });
+
+    it('is announced once per topic per transaction, whatever changed its timers there: one event naming every kind changed, one push of the timers as it left them', async () => {
+      const topic = await createTopic(t, author.token, boardId);
+      await setTimer(topic.id, 'UNPIN', { afterHours: 20 });
+      const url = `http://127.0.0.1:${(t.http.address() as AddressInfo).port}`;
+      const sockets: Socket[] = [];
+      const published: Array<{ kinds: string[] }> = [];
+      const stop = t.get(EventBus).subscribe((e) => {
+        if (e.type === TIMERS_CHANGED && e.aggregateId === topic.id) published.push(e.payload as { kinds: string[] });
+      });
+      try {
+        const [moderator, reader] = await Promise.all([connectLive(url, sockets, mod.token), connectLive(url, sockets, member.token)]);
+        for (const s of [moderator, reader]) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+        await t.get(LiveGateway).settled();
+        const [toModerator, toReader] = [moderator, reader].map((s) => heardLive<{ topicId: string; timers: Array<{ kind: string }>; version: number }>(s, 'topic:timers'));
+        const before = await pushed(topic.id);
+        const [raw] = await t.sql(`SELECT timers_version, timers_news FROM topics WHERE id = $1`, [topic.id]);
+        const since = await mark();
+        const repo = t.get(TopicTimersRepository);
+        const RAISE = /^UPDATE topics SET timers_(version|news) = /;
+        const OUTBOX = /INSERT INTO outbox \(type|^UPDATE outbox SET payload/;
+        // One transaction: the UNPIN timer removed (the moderators' business), then a CLOSE timer
+        // set (every reader's), then the CLOSE timer told again (a caller that cannot know).
+        const { statements } = await t.countStatements(() => t.get(UnitOfWork).run(async (tx) => {
+          const unpin = (await repo.lockOne(tx, topic.id, TopicTimerKind.UNPIN))!;
+          await repo.remove(tx, unpin.id);
+          await announceTimers(tx, repo, { id: topic.id, spaceId }, [TopicTimerKind.UNPIN]);
+          await repo.upsert(tx, { id: newId(), topicId: topic.id, kind: TopicTimerKind.CLOSE, at: new Date(Date.now() + 10 * HOUR), afterHours: null, setBy: mod.id, boardId: null });
+          await announceTimers(tx, repo, { id: topic.id, spaceId }, [TopicTimerKind.CLOSE]);
+          await announceTimers(tx, repo, { id: topic.id, spaceId: null }, [TopicTimerKind.CLOSE]);
+        }));
+        // One event, written and published, naming both kinds: the room's readers hear of the CLOSE timer too.
+        expect(await timersChanged(topic.id, since)).toEqual([['UNPIN', 'CLOSE']]);
+        expect(published).toEqual([{ topicId: topic.id, spaceId, kinds: ['UNPIN', 'CLOSE'] }]);
+        // Its statements: the first telling's raise and event; the news the second adds, raised, and the event's
+        // kinds rewritten; nothing for the third, which adds nothing. Each version raised once.
+        expect(statements.filter((q) => RAISE.test(q)).map((q) => RAISE.exec(q)![1])).toEqual(['version', 'news']);
+        expect(statements.filter((q) => OUTBOX.test(q)).map((q) => q.trim().split(/\s/)[0])).toEqual(['WITH', 'UPDATE']);
+        const after = await pushed(topic.id);
+        expect([after.all > before.all, after.news > before.news]).toEqual([true, true]);
+        expect(await t.sql(`SELECT timers_version, timers_news FROM topics WHERE id = $1`, [topic.id])).toEqual([{ timers_version: raw.timers_version + 1, timers_news: raw.timers_news + 1 }]);
+        // One push to each, of the timers as the transaction left them, with their versions.
+        const close = { kind: 'CLOSE', at: expect.any(String), afterHours: null, boardId: null };
+        expect(await toModerator.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, timers: [{ ...close, setById: mod.id }], version: after.all });
+        expect(await toReader.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, timers: [{ ...close, setById: null }], version: after.news });
+        // One more answer on each connection: a second push would have arrived before it.
+        for (const s of [moderator, reader]) expect(await s.timeout(5000).emitWithAck('topic:leave', { topicId: topic.id })).toEqual({ ok: true });
+        expect([toModerator.soFar().length, toReader.soFar().length]).toEqual([1, 1]);
+      } finally {
+        stop();
+        sockets.forEach((s) => s.disconnect());
       }
     });
 

@@ -22,7 +22,8 @@ export function rowsOf<T>(result: unknown): T[] {
 /**
  * The one statement that writes outbox events: `rows` (a VALUES list or a SELECT) yields
  * (type, aggregate_type, aggregate_id, version, payload); the statement answers how many it
- * wrote as `n`, and wakes the worker, which PostgreSQL delivers when the transaction commits.
+ * wrote as `n` and the last one's id as `id` (`Tx.emit`'s one row's), and wakes the worker, which
+ * PostgreSQL delivers when the transaction commits.
  * Bulk writers (the importer) use it with a SELECT, `Tx.emit` with one row. `before`: named
  * queries (`name AS (…)`, comma-separated) the SELECT may read, placed ahead in the statement's
  * WITH, where PostgreSQL takes data-modifying ones (a claim that updates the rows it announces).
@@ -31,7 +32,7 @@ export function outboxInsertSql(rows: string, before?: string): string {
   return `WITH ${before ? `${before},
 ` : ''}e AS (
      INSERT INTO outbox (type, aggregate_type, aggregate_id, version, payload) ${rows} RETURNING id)
-   SELECT (SELECT count(*)::int FROM e) AS n, pg_notify('${OUTBOX_CHANNEL}', '')`;
+   SELECT (SELECT count(*)::int FROM e) AS n, (SELECT max(id) FROM e) AS id, pg_notify('${OUTBOX_CHANNEL}', '')`;
 }
 
 /** The transactions `UnitOfWork.run` runs, and so finishes (`Tx.deferred`). */
@@ -40,6 +41,8 @@ const runByUnitOfWork = new WeakSet<Tx>();
 /** One database transaction; events emitted here are stored in the outbox with the rows. */
 export class Tx {
   readonly events: DomainEvent[] = [];
+  /** The outbox row `emit` wrote for each of `events` (`amend`). */
+  private readonly written = new Map<DomainEvent, string>();
   /** What `deferred` collected, by key, in the order first asked for, with what writes it. */
   private readonly pending = new Map<object, { items: unknown[]; finish: (items: unknown[]) => Promise<void> }>();
   private finishing = false;
@@ -79,10 +82,23 @@ export class Tx {
 
   /** Writes an outbox event in this transaction (and wakes the worker once it commits). */
   async emit(event: DomainEvent): Promise<void> {
-    await this.manager.query(outboxInsertSql(`VALUES ($1, $2, $3, $4, $5)`), [
+    const [{ id }] = await this.query<{ id: string }>(outboxInsertSql(`VALUES ($1, $2, $3, $4, $5)`), [
       event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload),
     ]);
     this.events.push(event);
+    this.written.set(event, id);
+  }
+
+  /**
+   * Gives an event this transaction emitted (one of `events`) a new payload, in its outbox row
+   * and in what is published once it commits: for a change told once per transaction whatever
+   * else the transaction changes after it (`announceTimers`). One UPDATE of that row.
+   */
+  async amend<P extends object>(event: DomainEvent<P>, payload: P): Promise<void> {
+    const id = this.written.get(event as DomainEvent);
+    if (id === undefined) throw new Error(`Tx.amend: ${event.type} was not emitted in this transaction`);
+    await this.query(`UPDATE outbox SET payload = $2 WHERE id = $1`, [id, JSON.stringify(payload)]);
+    event.payload = payload;
   }
 }
 

@@ -1,4 +1,5 @@
 import { Tx } from '../../../core/src/database/unit-of-work';
+import { DomainEvent } from '../../../core/src/events';
 import { PUBLIC_TIMER_KINDS, TopicTimerKind } from './topic-timer.model';
 import { TopicTimersRepository } from './topic-timers.repository';
 
@@ -19,6 +20,13 @@ export function timersNews(kinds: readonly TopicTimerKind[]): boolean {
   return kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k));
 }
 
+/** What a TIMERS_CHANGED event says: the topic, and the kinds of its timers that changed. */
+export type TimersChanged = {
+  topicId: string;
+  spaceId: string | null;
+  kinds: TopicTimerKind[];
+};
+
 /**
  * Tells the topic's live room that its timers of `kinds` changed (TIMERS_CHANGED; the gateway
  * decides who hears: `forReaders`), raising their versions first (`raiseVersion`: news when a
@@ -26,10 +34,28 @@ export function timersNews(kinds: readonly TopicTimerKind[]): boolean {
  * Every change of a topic's timers comes here: those TopicTimersService makes (set, removed,
  * fired, dropped, postponed) and those of their topic (`timersOfTopicChanged`). Apart from
  * TopicTimersService, which needs TopicsService and PostsService, whose writes call it too.
+ *
+ * Once per topic per transaction, whatever changes it makes there (a firing that moves or
+ * deletes the topic, whose timers are told of, then removes the timer): the push reads the
+ * timers once the transaction has committed, so one event tells all of it. A later call finds
+ * the event in `tx.events` and adds the kinds it does not name yet (`Tx.amend`: its outbox row
+ * and what is published), raising the news version then if they are the first news: one raise
+ * of each version, and readers told of a status timer that only a later change touched. A call
+ * that adds no kind writes nothing.
  */
 export async function announceTimers(tx: Tx, repo: TopicTimersRepository, topic: { id: string; spaceId: string | null }, kinds: TopicTimerKind[]): Promise<void> {
-  await repo.raiseVersion(tx, topic.id, timersNews(kinds));
-  await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: topic.spaceId, kinds } });
+  const told = tx.events.find((e) => e.type === TIMERS_CHANGED && e.aggregateId === topic.id) as DomainEvent<TimersChanged> | undefined;
+  if (!told) {
+    await repo.raiseVersion(tx, topic.id, timersNews(kinds));
+    const payload: TimersChanged = { topicId: topic.id, spaceId: topic.spaceId, kinds: [...new Set(kinds)] };
+    await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload });
+    return;
+  }
+  const was = told.payload;
+  const added = [...new Set(kinds)].filter((k) => !was.kinds.includes(k));
+  if (added.length === 0) return;
+  if (timersNews(added) && !timersNews(was.kinds)) await repo.raiseNews(tx, topic.id);
+  await tx.amend(told, { ...was, spaceId: was.spaceId ?? topic.spaceId, kinds: [...was.kinds, ...added] });
 }
 
 /**

@@ -89,6 +89,14 @@ export class TopicTimersRepository {
     await tx.query(`UPDATE topics SET timers_version = timers_version + 1${newsToo} WHERE id = $1`, [topicId]);
   }
 
+  /**
+   * Raises the news version alone, for a transaction that raised `version` already and changes
+   * a status timer after (`announceTimers`: one raise of each per transaction).
+   */
+  async raiseNews(tx: Tx, topicId: string): Promise<void> {
+    await tx.query(`UPDATE topics SET timers_news = timers_news + 1 WHERE id = $1`, [topicId]);
+  }
+
   /** The kinds of the topic's timers, in `tx` (`timersOfTopicChanged`: a move of their topic, `TopicsService.writeMove`; its deletion or restoration, `PostsService.applyState`). */
   async kindsOf(tx: Tx, topicId: string): Promise<TopicTimerKind[]> {
     const rows = await tx.query<{ kind: TopicTimerKind }>(`SELECT kind FROM topic_timers WHERE topic_id = $1 ORDER BY kind`, [topicId]);

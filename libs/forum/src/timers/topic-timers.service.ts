@@ -23,7 +23,7 @@ import { fullVersion, newsVersion } from '../../../core/src/news-versions';
 import { BoardKind, BoardModel } from '../../../spaces/src/boards/board.model';
 import { SpacesLoader } from '../../../spaces/src/spaces.loader';
 import { ANOTHER_SPACE } from '../move-log';
-import { announceTimers, TIMERS_CHANGED, timersNews } from './timers-changed';
+import { announceTimers, timersNews } from './timers-changed';
 
 /** How often the worker looks for due timers: a timer fires within this of its time. */
 export const TIMER_CHECK_MS = 30_000;
@@ -364,12 +364,10 @@ export class TopicTimersService {
     }
     await this.repo.remove(tx, timer.id);
     const outcome = await this.fireOrDrop(tx, timer);
-    // Fired or dropped, it is gone: its room stops showing it, told once. A DELETE or
-    // PUBLISH_TO_BOARD timer that fired on a topic with other timers told it already
-    // (timersOfTopicChanged: the kinds it still holds; the fired kind is no news, so its raise is
-    // the same), and a second raise and event would tell the room the same change twice.
-    const told = tx.events.some((e) => e.type === TIMERS_CHANGED && e.aggregateId === timer.topic_id);
-    if (!told) await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
+    // Fired or dropped, it is gone: its room stops showing it. (A DELETE or PUBLISH_TO_BOARD
+    // timer that fired on a topic with other timers told of those already: announceTimers adds
+    // its kind to that event, once per transaction.)
+    await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
     return outcome;
   }
 
