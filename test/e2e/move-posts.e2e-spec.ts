@@ -124,14 +124,39 @@ describe('moving posts to another topic', () => {
     expect(src.last_post_number).toBe(2);
     const [read] = await t.sql(`SELECT last_read_number FROM topic_reads WHERE topic_id = $1 AND user_id = $2`, [source.id, admin.id]);
     expect(read.last_read_number).toBe(2);
-    // The next reply takes the number after what remains, and is unread for that reader.
+    // The next reply takes the number after the highest the source gave (4, moved away), never
+    // one a moved post had (before: 3, m1's old number), and is unread for that reader.
     const next = await reply(t, other.token, source.id, 'A new reply.');
-    expect(next.number).toBe(3);
+    expect(next.number).toBe(5);
     expect((await topic(source.id)).unreadCount).toBe(1);
     expect(keep.number).toBe(2);
+    // Its last number is the reply's, its posts numbered 1, 2, 5.
+    expect(numbers(await topic(source.id))).toEqual([[source.firstPostId, 1], [keep.id, 2], [next.id, 5]]);
+    // Posts moved into it later come after that too; so does the reply after them.
+    const d3 = await reply(t, customer.token, dest.id, 'Moves back later.');
+    expectOk(await move({ postIds: [d3.id], toTopicId: source.id }, moderator));
+    expect((await reply(t, other.token, source.id, 'After it.')).number).toBe(7);
     // The post keeps its id: reading it by id finds it in its new topic.
     const post = expectOk(await t.gql(`query($id: ID!) { post(id: $id) { number topic { id } } }`, { id: m1.id }, { token: customer.token })).post;
     expect(post).toEqual({ number: 3, topic: { id: dest.id } });
+  });
+
+  it('never gives a moved post’s number again: a read mark on it, from a page shown before the move, counts no later reply read', async () => {
+    const source = await createTopic(t, customer.token, publicBoard);
+    const dest = await createTopic(t, customer.token, otherBoard);
+    await reply(t, other.token, source.id, 'Stays.');
+    const [a, b] = [await reply(t, other.token, source.id, 'Leaves, one.'), await reply(t, other.token, source.id, 'Leaves, two.')];
+    expect([a.number, b.number]).toEqual([3, 4]);
+    const stale = await makeUser(t);
+    const MARK = `mutation($input: MarkReadInput!) { markRead(input: $input) { lastReadNumber unreadCount } }`;
+    expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 2 } }, { token: stale.token }));
+    expectOk(await move({ postIds: [a.id, b.id], toTopicId: dest.id }, moderator));
+    // A reply after the move, which the reader has not seen: after 4, the highest number the topic gave.
+    const fresh = await reply(t, customer.token, source.id, 'After the move.');
+    expect(fresh.number).toBe(5);
+    // Their client, still showing post 4 as it was before the move, marks it read.
+    // Before: the reply took 3, and the mark of 4 went to it (the last post shown), counted read.
+    expect(expectOk(await t.gql(MARK, { input: { topicId: source.id, postNumber: 4 } }, { token: stale.token })).markRead).toEqual({ lastReadNumber: 4, unreadCount: 1 });
   });
 
   it('keeps the marks of readers past the source’s new end at the last post each is shown there, not at a reply still held before it', async () => {
@@ -1192,7 +1217,7 @@ describe('moving posts to another topic', () => {
     // Before: the mark read its posts before the move committed and stood at 4, past the source's end (2).
     const [mark] = await t.sql(`SELECT last_read_number FROM topic_reads WHERE topic_id = $1 AND user_id = $2`, [source.id, racer.id]);
     expect(mark).toEqual({ last_read_number: 2 });
-    // A reply taking number 3 after the move is news to them, not counted read.
+    // A reply after the move (number 5: none a moved post had) is news to them, not counted read.
     await reply(t, customer.token, source.id, 'After the move.');
     const READ = `query($id: ID!) { topic(id: $id) { lastReadNumber unreadCount } }`;
     expect(expectOk(await t.gql(READ, { id: source.id }, { token: racer.token })).topic).toEqual({ lastReadNumber: 2, unreadCount: 1 });

@@ -24,6 +24,19 @@ export function lastShownPostSql(topic: string, reader: ReaderStanding, upTo?: s
 }
 
 /**
+ * The one rule for "the highest number a post of the topic has had" (SQL, of `topics` row
+ * `table`, when the statement names it): a new post takes the number after it. Not
+ * `last_post_number` alone: `movePosts` lowers that to what remains of a topic it took replies
+ * off the end of, and keeps the old end in `max_post_number` (0 until then), so a number is never
+ * given twice in a topic: a read mark, notification or link holding a moved post's number never
+ * names a later reply (migration 1765523400000).
+ */
+export function highestPostNumberSql(table?: string): string {
+  const col = table ? `${table}.` : '';
+  return `GREATEST(${col}last_post_number, ${col}max_post_number)`;
+}
+
+/**
  * The one rule for "a topic's readers see this change": SET items (SQL) of an `UPDATE topics`
  * raising its `version` and `updated_at` (and, given `activity`, setting `last_activity_at` to
  * it) only when `shown`, an SQL boolean; otherwise leaving them as they were. A reply held for

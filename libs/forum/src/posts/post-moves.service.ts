@@ -17,7 +17,7 @@ import { TopicsService } from '../topics/topics.service';
 import { appendMove } from '../move-log';
 import { fileReportsOnNewTopic, moveReviewItems } from '../moved-review-items';
 import { MovePostsInput } from './dto/move-posts.input';
-import { lastShownPostSql, raiseTopicWhenShownSql } from './last-shown-post';
+import { highestPostNumberSql, lastShownPostSql, raiseTopicWhenShownSql } from './last-shown-post';
 
 /** Where the moved posts go: an existing topic, or a new one in a board. */
 type Destination =
@@ -136,8 +136,8 @@ export class PostMovesService {
     // to either waits for the move (and its number comes after the moved posts'), and two
     // moves between the same topics cannot lock them crosswise.
     const lockIds = to.kind === 'topic' ? [source.id, to.topic.id] : [source.id];
-    const locked = await tx.query<{ id: string; board_id: string; state: string; last_post_number: number; version: number }>(
-      `SELECT id, board_id, state, last_post_number, version FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    const locked = await tx.query<{ id: string; board_id: string; state: string; highest: number; version: number }>(
+      `SELECT id, board_id, state, ${highestPostNumberSql()} AS highest, version FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [lockIds],
     );
     const here = new Map(locked.map((t) => [t.id, t]));
@@ -173,11 +173,12 @@ export class PostMovesService {
       await to.stored(tx, first.id);
     } else {
       const locked = here.get(to.topic.id)!;
-      dest = { id: to.topic.id, boardId: to.topic.boardId, spaceId: to.topic.spaceId, base: locked.last_post_number, version: locked.version };
+      dest = { id: to.topic.id, boardId: to.topic.boardId, spaceId: to.topic.spaceId, base: locked.highest, version: locked.version };
     }
     const ids = moved.map((p) => p.id);
     const sourceVersion = here.get(source.id)!.version;
-    // New numbers after the destination's last; a reply to a post left behind answers nothing
+    // New numbers after the highest the destination gave (highestPostNumberSql: its last, or
+    // one moved off its end before), never one a post there had; a reply to a post left behind answers nothing
     // any more, and neither does a new topic's first post. A search document's version is its
     // post's plus its topic's plus the post's `search_offset` (SearchDocuments), and the index
     // keeps the higher: a moved post's must grow though the topic it is in now may have a lower
@@ -216,8 +217,10 @@ export class PostMovesService {
     // moderators): a placeholder is a post, ordered by its own version (raised above), not by
     // Topic.version, which orders the topic's fields and their topic:updated pushes.
     const shown = replies > 0;
-    // The source: counters less what left, its last number and activity what remains (a reply
-    // after this takes the number after the last post left), its accepted answer if it left.
+    // The source: counters less what left, its last number and activity what remains, its
+    // accepted answer if it left. The highest number it gave is kept (`max_post_number`): a
+    // reply after this takes the number after it, never one a moved post had (highestPostNumberSql),
+    // which a read mark, a notification or a link may still hold.
     // Its activity is read again only when a visible post that left set it (written at or after
     // it): otherwise it stands, as it may be a held reply's approval, or the creation of a reply
     // hidden or deleted since, later than any visible post left was written, which their creation
@@ -225,7 +228,7 @@ export class PostMovesService {
     // visible posts left: an approval between that and the moved post's is not kept (not stored).
     const [src] = await tx.query<TopicRow>(
       `UPDATE topics t SET reply_count = t.reply_count - $2, reaction_count = t.reaction_count - $3,
-              last_post_number = (SELECT COALESCE(max(number), 1) FROM posts WHERE topic_id = t.id),
+              max_post_number = ${highestPostNumberSql('t')}, last_post_number = (SELECT COALESCE(max(number), 1) FROM posts WHERE topic_id = t.id),
               last_activity_at = CASE WHEN EXISTS (SELECT 1 FROM posts WHERE id = ANY($4::uuid[]) AND state = 'VISIBLE' AND created_at >= t.last_activity_at)
                                       THEN COALESCE((SELECT max(created_at) FROM posts WHERE topic_id = t.id AND state = 'VISIBLE'), t.created_at)
                                       ELSE t.last_activity_at END,
@@ -234,8 +237,8 @@ export class PostMovesService {
         WHERE t.id = $1 RETURNING ${TOPIC_COLUMNS}`,
       [source.id, replies, reactions, ids, shown],
     );
-    // Readers past the source's new end: a reply taking a freed number must count as unread.
-    // Each is set back to the last post they are shown there (lastShownPostSql, as markRead stops
+    // Readers past the source's new end: no mark names a number past its topic's last post
+    // (lastReadNumber would name a post that is not there). Each is set back to the last post they are shown there (lastShownPostSql, as markRead stops
     // a mark), not to the last number, which a reply still held may have: that would name it to
     // them, and count it read once approved. Their own held replies are shown them, and to a
     // moderator of the space (judged now, once per reader: AccessService.moderatesSql) all of them,

@@ -23,7 +23,7 @@ import { stillMay } from '../still-may';
 import { EditPostInput, ReactionInput, ReplyInput, TopicPostsArgs } from './dto/post.inputs';
 import { PostModel, PostRow, toPostModel } from './post.model';
 import { ActivityCounts, ActivityReader, POST_COLUMNS, PostPageRow, PostsRepository } from './posts.repository';
-import { raiseTopicWhenShownSql } from './last-shown-post';
+import { highestPostNumberSql, raiseTopicWhenShownSql } from './last-shown-post';
 import { UsersLoader } from '../../../identity/src/users/users.loader';
 import { SessionsService } from '../../../identity/src/sessions/sessions.service';
 import { RenderedContent } from '../../../content/src/renderer';
@@ -321,14 +321,15 @@ export class PostsService {
     let stored!: StoredContribution;
     const row = await this.uow.run(async (tx) => {
       await this.writer.holdAuthor(tx, author.id);
-      // The row lock taken here serialises concurrent replies (distinct, consecutive numbers),
+      // The row lock taken here serialises concurrent replies (distinct numbers, each past every
+      // number the topic gave, moved posts' too: highestPostNumberSql),
       // and the state it returns is the one the reply lands in: a topic closed, locked or
       // deleted since the checks above refuses the reply and the whole transaction rolls back.
       // A reply held for approval changes nothing its topic's readers see (rule 3): not its
       // count, activity, version or updated_at, which a reader polling the topic or hearing its
       // pushes would tell apart (raiseTopicWhenShownSql); only its number is taken. Its approval raises them (applyState).
       const t = await tx.one<{ last_post_number: number; state: string; closed: boolean; locked: boolean; board_id: string } & Pick<TopicRow, 'slow_mode_seconds' | 'slow_mode_until'>>(
-        `UPDATE topics SET last_post_number = last_post_number + 1, reply_count = reply_count + $2,
+        `UPDATE topics SET last_post_number = ${highestPostNumberSql()} + 1, reply_count = reply_count + $2,
                 ${raiseTopicWhenShownSql('$2 = 1', undefined, 'now()')}
           WHERE id = $1 RETURNING last_post_number, state, closed, locked, board_id, slow_mode_seconds, slow_mode_until`,
         [topic.id, state === ContentState.VISIBLE ? 1 : 0],
