@@ -1203,7 +1203,9 @@ describe('moving posts to another topic', () => {
     if (markedBefore) expectOk(await markRead());
     // The move held at its very end (its log entry waits for the log's lock): the source's marks set
     // back to 2, not committed. The reader's markRead of post 4, as their page showed it before the
-    // move, comes meanwhile and waits for the move (its mark's row, or the topic its new row names).
+    // move, comes meanwhile and waits for the move: its one statement holds the topic FOR KEY SHARE,
+    // and caps the mark by the topic's last number as the move left it (its snapshot, taken before
+    // the wait, still reads the moved posts there).
     const [moved, read] = await withLockHeld(t, `SELECT pg_advisory_xact_lock($1)`, [AUDIT_LOCK], async (h) => {
       const moving = move({ postIds: [a.id, b.id], toTopicId: dest.id }, moderator);
       await h.waiting(1);
@@ -1214,7 +1216,8 @@ describe('moving posts to another topic', () => {
     });
     expectOk(moved);
     expectOk(read);
-    // Before: the mark read its posts before the move committed and stood at 4, past the source's end (2).
+    // Before: the mark read its posts before the move committed and stood at 4, past the source's end
+    // (2); as it does when its statement reads the topic's last number without that lock.
     const [mark] = await t.sql(`SELECT last_read_number FROM topic_reads WHERE topic_id = $1 AND user_id = $2`, [source.id, racer.id]);
     expect(mark).toEqual({ last_read_number: 2 });
     // A reply after the move (number 5: none a moved post had) is news to them, not counted read.

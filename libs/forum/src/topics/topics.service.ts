@@ -585,23 +585,30 @@ export class TopicsService {
     if (!viewer.id) throw AppError.unauthenticated();
     const topic = await this.get(viewer, input.topicId);
     await this.uow.run(async (tx) => {
-      // The account, then the topic FOR KEY SHARE, held in a statement of their own before the
-      // mark's (in the order the mark's statement took them, its foreign key taking the topic): a
-      // movePosts of the topic's replies under way (it holds the topic FOR UPDATE, then sets back
-      // the marks past its new end) is waited for, and the mark's statement, whose snapshot is
-      // taken after this one, reads the posts as the move left them. In one statement it read them
-      // before the move committed, waited for the mark's row (or, a new one, for the topic its key
-      // names), then wrote a mark past the topic's new end: on a number the next reply takes,
-      // counted read. Replies (FOR NO KEY UPDATE) are not held up by it.
-      await tx.query(
-        `SELECT 1 FROM (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE) u,
-                LATERAL (SELECT 1 FROM topics WHERE id = $2 AND u.id IS NOT NULL FOR KEY SHARE) t`,
-        [viewer.id, topic.id],
-      );
-      // Their account, held FOR SHARE (as UsersRepository.holdMember holds it) by the statement
-      // above and so locked once, is only read by the mark's (`held`, whose snapshot sees a
-      // deletion committed while the hold waited; no second lock): a deletion running meanwhile
-      // waits for the hold and takes the mark, or came first, and nothing is written (UNAUTHENTICATED).
+      // One statement. Its account held FOR SHARE (as UsersRepository.holdMember holds it): a
+      // deletion running meanwhile waits and takes the mark, or came first, and the locking read
+      // finds no account: nothing is written (UNAUTHENTICATED). Then the topic FOR KEY SHARE, in
+      // that order (the order the two statements it once was took them), and the mark capped by
+      // the `last_post_number` that lock read.
+      // A movePosts taking replies off the topic's end holds the topic FOR UPDATE from its start,
+      // lowers `last_post_number` and sets back the marks past the new end, in one transaction
+      // (PostMovesService.write). However the two interleave, no mark is left past the new end:
+      // - the mark's lock first: the move waits for it (FOR UPDATE against KEY SHARE) until the
+      //   mark commits, and its statement setting marks back, which starts after, sees the mark
+      //   and sets it back;
+      // - the move's lock first: the mark's lock waits until the move commits and then reads the
+      //   topic's row as the move left it (a locking read under READ COMMITTED takes the row's
+      //   latest version, whatever the statement's snapshot), so the mark goes no further than
+      //   the new `last_post_number`, though the posts this statement reads (`shown`, its
+      //   snapshot, taken before the wait) may still be the moved ones; the mark's row, if the
+      //   move set it back, is updated from its latest version (ON CONFLICT), GREATEST of two
+      //   values both within the new end;
+      // - the move committed before the statement began: it reads the topic as it is now.
+      // Capped by the posts alone (the statement's snapshot), as it once was, it read them before
+      // the move committed, waited, and wrote a mark past the new end. Post numbers are never
+      // given twice in a topic (highestPostNumberSql), so a mark on an old number (a client
+      // that still shows a moved post) counts no later reply read either. Replies (FOR NO KEY
+      // UPDATE) are not held up by the topic's lock.
       // A mark goes no further than the last post the viewer is shown (lastShownPostSql, as the
       // topic page lists them), not the topic's last number: a reply held at the end is theirs
       // neither to be told of (lastReadNumber would name its number) nor to have read once it is approved.
@@ -610,15 +617,16 @@ export class TopicsService {
       // a read that stops short (going back up the topic) leaves it, or an edit made since of a
       // post between the two would count read.
       const [read] = await tx.query<{ was: number; now: number }>(
-        `WITH held AS (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL),
+        `WITH held AS (SELECT t.last_post_number FROM (SELECT id FROM users WHERE id = $1 AND deleted_at IS NULL FOR SHARE) u,
+                          LATERAL (SELECT last_post_number FROM topics WHERE id = $2 AND u.id IS NOT NULL FOR KEY SHARE) t),
               was AS (SELECT last_read_number FROM topic_reads WHERE user_id = $1 AND topic_id = $2),
-              shown AS (SELECT ${lastShownPostSql('$2', { moderator: '$5::boolean', viewer: '$1' }, '$4')} AS last)
+              shown AS (SELECT ${lastShownPostSql('$2', { moderator: '$4::boolean', viewer: '$1' }, '(SELECT last_post_number FROM held)')} AS last)
          INSERT INTO topic_reads (user_id, topic_id, last_read_number) SELECT $1, $2, LEAST($3::int, COALESCE((SELECT last FROM shown), 1)) FROM held
          ON CONFLICT (user_id, topic_id) DO UPDATE
            SET last_read_number = GREATEST(topic_reads.last_read_number, EXCLUDED.last_read_number),
                updated_at = CASE WHEN EXCLUDED.last_read_number >= LEAST(topic_reads.last_read_number, (SELECT last FROM shown)) THEN now() ELSE topic_reads.updated_at END
          RETURNING COALESCE((SELECT last_read_number FROM was), 0) AS was, last_read_number AS now`,
-        [viewer.id, topic.id, input.postNumber, topic.lastPostNumber, topic.viewerRank >= LEVEL_RANK.MODERATE],
+        [viewer.id, topic.id, input.postNumber, topic.viewerRank >= LEVEL_RANK.MODERATE],
       );
       if (!read) throw AppError.unauthenticated();
       if (read.now > read.was) await this.reads.advanced(tx, { userId: viewer.id!, topicId: topic.id, from: read.was, to: read.now });
