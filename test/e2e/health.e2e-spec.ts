@@ -261,8 +261,8 @@ describe('/health (its own connection, and the API pool)', () => {
     let relay: Awaited<ReturnType<typeof holdingRelay>>;
     const dbs: HealthDatabase[] = [];
     /** A HealthDatabase through the relay, its connection opened (by a check): what is held next is a statement's answer. */
-    const opened = async (bounds?: ConstructorParameters<typeof HealthDatabase>[1], now?: () => number) => {
-      const db = new HealthDatabase({ connectionString: relay.url }, bounds, now);
+    const opened = async (bounds?: ConstructorParameters<typeof HealthDatabase>[1]) => {
+      const db = new HealthDatabase({ connectionString: relay.url }, bounds);
       dbs.push(db);
       const before = relay.connections();
       expect(await db.answers()).toBe(true);
@@ -272,13 +272,15 @@ describe('/health (its own connection, and the API pool)', () => {
     };
     /**
      * The log's warnings and info lines spied on, and a HealthDatabase through the relay (opened) on a clock its log lines
-     * count by, `clock.ms`, which the test moves as the image's checks (every 10 s) would: no waiting.
+     * count by, `clock.ms` (the monotonic clock, performance.now, held still as jobs e2e does), which the test moves as the
+     * image's checks (every 10 s) would: no waiting.
      */
     const onTestClock = async () => {
       const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
       const info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
       const clock = { ms: 0 };
-      const db = await opened(undefined, () => clock.ms);
+      jest.spyOn(performance, 'now').mockImplementation(() => clock.ms);
+      const db = await opened();
       return { warn, info, clock, db };
     };
     /** A flap: down at one check, up at the next (10 s on); the connection is fresh each time, so what is held is its statement's answer. */

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { errorKind, WarningThrottle } from './warning-throttle';
+import { RepeatedWarning } from './warning-throttle';
 
 /**
  * Jobs that run less often than this are kept to their schedule through `job_runs`: checked at
@@ -46,17 +46,14 @@ interface Job {
 
 /**
  * One warning of a job's that its ticks would otherwise repeat for as long as the cause lasts (the database refusing
- * them, say): logged at its first and then once in JOB_REWARN_MS at most, saying how many went unlogged since the last
- * (`notLogged`), until `over` says the cause is gone; but an error other than those logged since the last warning (its
- * code, or its message where it has none) is warned of at once, up to JOB_ERROR_CHANGES_MAX of them. By job, in this
- * process's memory, on the monotonic clock (performance.now, which a test moves).
+ * them, say), by job: the rule is RepeatedWarning's (libs/core/src/warning-throttle.ts, /health's too), JOB_REWARN_MS
+ * apart, JOB_ERROR_CHANGES_MAX new errors between, every occurrence held back counted (`notLogged`) and said by the next
+ * line, the hourly one or a new error's; `over` says when the cause is gone. In this process's memory, on the monotonic
+ * clock (performance.now, which a test moves).
  */
 class RepeatedJobWarning {
-  /**
-   * By job, since its first: how many times it happened, how many of them went unlogged since the last warning, and the
-   * errors (errorKind) logged since the last warning that JOB_REWARN_MS throttles.
-   */
-  private readonly byJob = new Map<string, { times: number; unlogged: number; errors: string[]; warnings: WarningThrottle }>();
+  /** By job, since its first: how many times it happened (what `over` says), and its warning's state. */
+  private readonly byJob = new Map<string, { times: number; warning: RepeatedWarning<'notLogged'> }>();
 
   /** `times` names what is counted, in the reminder: "3 more `times` not logged since the last warning". */
   constructor(
@@ -68,22 +65,14 @@ class RepeatedJobWarning {
   /** It happened again to `job`: warned of unless a warning went within JOB_REWARN_MS and its error was logged since, else counted. */
   again(job: string, err: unknown): void {
     let n = this.byJob.get(job);
-    if (!n) this.byJob.set(job, (n = { times: 0, unlogged: 0, errors: [], warnings: new WarningThrottle(JOB_REWARN_MS) }));
+    if (!n) this.byJob.set(job, (n = { times: 0, warning: new RepeatedWarning(JOB_REWARN_MS, JOB_ERROR_CHANGES_MAX, ['notLogged']) }));
     n.times++;
-    const kind = errorKind(err);
-    let line = this.message;
-    if (n.warnings.take(performance.now())) {
-      n.errors = [kind];
-    } else if (!n.errors.includes(kind) && n.errors.length <= JOB_ERROR_CHANGES_MAX) {
-      n.errors.push(kind);
-      line += ' (a new error)';
-    } else {
-      n.unlogged++;
-      return;
-    }
-    if (n.unlogged === 0) this.log.warn({ err, job }, line);
-    else this.log.warn({ err, job, notLogged: n.unlogged }, `${line}; ${n.unlogged} more ${this.times} not logged since the last warning`);
-    n.unlogged = 0;
+    const turn = n.warning.occurred(performance.now(), err);
+    if (!turn.go) return n.warning.count('notLogged');
+    const line = turn.go === 'new kind' ? `${this.message} (a new error)` : this.message;
+    const notLogged = (turn.go === 'warning' ? turn.unlogged : n.warning.tell())?.notLogged;
+    if (!notLogged) this.log.warn({ err, job }, line);
+    else this.log.warn({ err, job, notLogged }, `${line}; ${notLogged} more ${this.times} not logged since the last warning`);
   }
 
   /** It is over for `job`: how many times it happened since its first (0: none), and a next one is a first again. */
@@ -93,7 +82,6 @@ class RepeatedJobWarning {
     return n?.times ?? 0;
   }
 }
-
 
 /**
  * Periodic background jobs (pruning rate-limit events, recomputing trust levels...).

@@ -1,7 +1,7 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Pool, PoolConfig } from 'pg';
 import { DataSource } from 'typeorm';
-import { errorKind, WarningThrottle } from '../warning-throttle';
+import { RepeatedWarning } from '../warning-throttle';
 
 /** How /health's own connection names itself to the server (pg_stat_activity). */
 export const HEALTH_APPLICATION_NAME = 'parvis-health';
@@ -34,12 +34,9 @@ type Reason = { code?: string; message: string };
 type Outage = { since: number; announced: boolean };
 
 /**
- * Since the last warning: the reasons logged (its own first, then up to HEALTH_REASON_CHANGES_MAX more), and what was not: the
- * outages never announced (each counted at its end) and the failed checks no line told of (those of an outage not announced
- * yet, and those whose reason went unlogged past HEALTH_REASON_CHANGES_MAX).
+ * What went unlogged since the last warning: the outages never announced (each counted at its end) and the failed checks no
+ * line told of (those of an outage not announced yet, and those whose reason went unlogged past HEALTH_REASON_CHANGES_MAX).
  */
-type Told = { reasons: Reason[]; unlogged: Unlogged };
-
 type Unlogged = { outages: number; checks: number };
 
 /**
@@ -65,22 +62,20 @@ export class HealthDatabase implements OnApplicationShutdown {
   private inFlight: Promise<boolean> | undefined;
   /** The outage the last check found, undefined when it found the database up (or before the first check). */
   private outage: Outage | undefined;
-  /** What came after the last warning (nothing yet before the first); what went unlogged is zeroed once told. */
-  private told: Told = { reasons: [], unlogged: { outages: 0, checks: 0 } };
-  /** One warning that the database is down in HEALTH_DOWN_REMINDER_MS at most (its first, or a reminder). */
-  private readonly warnings = new WarningThrottle(HEALTH_DOWN_REMINDER_MS);
+  /**
+   * One warning that the database is down in HEALTH_DOWN_REMINDER_MS at most (its first, or a reminder), a reason not logged
+   * since at once (HEALTH_REASON_CHANGES_MAX of them), and what went unlogged meanwhile (Unlogged): the rule job warnings follow too.
+   */
+  private readonly warnings = new RepeatedWarning<keyof Unlogged>(HEALTH_DOWN_REMINDER_MS, HEALTH_REASON_CHANGES_MAX, ['outages', 'checks']);
   /** Set at shutdown, before the pool ends: a check after it does not ask the pool, which would refuse it. */
   private closed = false;
 
   /**
-   * `bounds` other than HEALTH_CONNECT_MS and HEALTH_STATEMENT_MS: tests only (health e2e's overlapping checks). `now`, a
-   * monotonic clock in milliseconds that the state's log lines count by: tests only (a reminder without waiting 5 minutes).
+   * `bounds` other than HEALTH_CONNECT_MS and HEALTH_STATEMENT_MS: tests only (health e2e's overlapping checks). The state's
+   * log lines count by the monotonic clock, performance.now (which health e2e moves, as jobs e2e does: a reminder without
+   * waiting 5 minutes).
    */
-  constructor(
-    connection: PoolConfig,
-    bounds = { connectMs: HEALTH_CONNECT_MS, statementMs: HEALTH_STATEMENT_MS },
-    private readonly now: () => number = () => performance.now(),
-  ) {
+  constructor(connection: PoolConfig, bounds = { connectMs: HEALTH_CONNECT_MS, statementMs: HEALTH_STATEMENT_MS }) {
     this.pool = new Pool({
       ...connection,
       max: 1,
@@ -153,24 +148,22 @@ export class HealthDatabase implements OnApplicationShutdown {
    * next warning told it, so flaps followed by a steady up were never told.
    */
   private foundUp(): void {
-    const now = this.now();
+    const now = performance.now();
     const outage = this.outage;
     this.outage = undefined;
     if (outage?.announced) {
       const downFor = now - outage.since;
       this.log.log({ downForMs: Math.round(downFor) }, `health check: the database is up again, after ${lasting(downFor)} down`);
     } else if (outage) {
-      this.told.unlogged.outages++;
+      this.warnings.count('outages');
     }
     if (this.warnings.open(now)) this.logUnlogged('the database is up');
   }
 
   /** What went unlogged since the last warning, when anything did (info, then zeroed): `<what>; not logged since the last warning: …`. */
   private logUnlogged(what: string): void {
-    const unlogged = this.told.unlogged;
-    if (unlogged.checks === 0) return;
-    this.log.log({ unlogged: { ...unlogged } }, `health check: ${what}; not logged since the last warning: ${unloggedText(unlogged)}`);
-    this.told.unlogged = { outages: 0, checks: 0 };
+    const unlogged = this.warnings.tell();
+    if (unlogged) this.log.log({ unlogged }, `health check: ${what}; not logged since the last warning: ${unloggedText(unlogged)}`);
   }
 
   /**
@@ -183,34 +176,30 @@ export class HealthDatabase implements OnApplicationShutdown {
    * too, so a reminder of a steady outage said its ordinary checks went unlogged). Either line announces the outage.
    */
   private foundDown(step: string, err: unknown): void {
-    const now = this.now();
+    const now = performance.now();
     const reason = reasonOf(err);
     const began = this.outage === undefined;
     const outage = (this.outage ??= { since: now, announced: false });
-    const { reasons, unlogged } = this.told;
-    if (this.warnings.take(now)) {
+    const turn = this.warnings.occurred(now, reason);
+    if (turn.go === 'warning') {
+      const { unlogged } = turn;
       const fields: { reason: Reason; downForMs?: number; unlogged?: Unlogged } = { reason };
       let line = `health check: the database is ${outage.announced ? 'still down' : 'down'} (${step} failed)`;
       if (!began) {
         fields.downForMs = Math.round(now - outage.since);
         line += `, for ${lasting(now - outage.since)}`;
       }
-      if (unlogged.checks > 0) {
-        fields.unlogged = { ...unlogged };
+      if (unlogged) {
+        fields.unlogged = unlogged;
         line += `; not logged since the last warning: ${unloggedText(unlogged)}`;
       }
       this.log.warn(fields, line);
       outage.announced = true;
-      this.told = { reasons: [reason], unlogged: { outages: 0, checks: 0 } };
-      return;
-    }
-    const logged = reasons.some((r) => errorKind(r) === errorKind(reason));
-    if (!logged && reasons.length <= HEALTH_REASON_CHANGES_MAX) {
-      this.log.warn({ reason, lastLoggedReason: reasons[reasons.length - 1] }, `health check: the database is down for another reason (${step} failed)`);
-      reasons.push(reason);
+    } else if (turn.go === 'new kind') {
+      this.log.warn({ reason, lastLoggedReason: turn.lastLogged }, `health check: the database is down for another reason (${step} failed)`);
       outage.announced = true;
-    } else if (!outage.announced || !logged) {
-      unlogged.checks++;
+    } else if (!outage.announced || !turn.kindLogged) {
+      this.warnings.count('checks');
     }
   }
 
