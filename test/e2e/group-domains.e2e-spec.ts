@@ -3,6 +3,7 @@ import { Socket } from 'socket.io-client';
 import { EmailChangeService } from '../../libs/identity/src/auth/email-change';
 import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
 import { AUTOMATIC_LOG_IDS_MAX, AutomaticGroupsService } from '../../libs/identity/src/groups/automatic-groups';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { PasswordsService } from '../../libs/identity/src/auth/passwords.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
@@ -404,6 +405,45 @@ describe('groups: automatic membership by e-mail domain', () => {
     // The grant came first (the mover still its admin), then the change, which took them out.
     expect(await t.sql(`SELECT level FROM space_grants WHERE space_id = $1 AND group_id = $2`, [space.id, group])).toEqual([{ level: 3 }]);
     expect(await members(group)).toEqual([]);
+  });
+
+  it('holds for leaving only the groups the member is in by the rule, and none without any: one statement fewer', async () => {
+    const { group } = await internal();
+    const insider = await memberAt('brand13.example');
+    await setDomains(group, ['brand13.example']);
+    const uow = t.get(UnitOfWork);
+    const rule = t.get(AutomaticGroupsService);
+    /** The statements of a change of `u`'s confirmed address to `to`, as a confirmation link makes it. */
+    const moveTo = (u: { id: string }, to: string) => t.countStatements(() => uow.run((tx) =>
+      rule.following(tx, u.id, () => tx.query(`UPDATE users SET email = $2, email_verified_at = now() WHERE id = $1`, [u.id, to]))));
+    const holds = (statements: string[]) => statements.filter((q) => /FOR SHARE/.test(q));
+
+    // In no group by the rule (another by hand): nothing to hold, and no statement asks.
+    const outsider = await memberAt('nowhere13.example');
+    await t.sql(`INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, [group, outsider.id]);
+    const none = await moveTo(outsider, `o${seq}@elsewhere13.example`);
+    expect(holds(none.statements)).toEqual([]);
+    expect(none.count).toBe(8);
+    // In the group by the rule: a statement holds it, and the member leaves it.
+    expect(await members(group)).toContainEqual([insider.id, 'brand13.example']);
+    const leaving = await moveTo(insider, `i${seq}@elsewhere13.example`);
+    expect(holds(leaving.statements)).toHaveLength(1);
+    expect((await members(group)).map(([id]) => id)).not.toContain(insider.id);
+  });
+
+  it('holds a group its member owns by the rule when their address moves away: taken from them meanwhile, they leave a held group', async () => {
+    const { group } = await internal();
+    const owner = await memberAt('brand14.example');
+    await setDomains(group, ['brand14.example']);
+    await t.sql(`UPDATE group_members SET owner = true WHERE group_id = $1 AND user_id = $2`, [group, owner.id]);
+    const to = `owner${seq}@elsewhere14.example`;
+    await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [owner.id, to]);
+    const link = await t.get(EmailChangeService).token({ id: owner.id, pendingEmail: to });
+    const moving = () => t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } });
+    // A grant being given to the group holds it: the change waits for it, as a plain member's does.
+    expect(await whileGranting(group, (await makeSpace(t, 'RESTRICTED')).id, moving)).toBe('waiting');
+    // An owner stays (an admin made them so).
+    expect(await members(group)).toEqual([[owner.id, 'elsewhere14.example']]);
   });
 
   it('takes in a whole company at once, its log entry naming the first thousand and counting all', async () => {

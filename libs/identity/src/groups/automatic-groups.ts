@@ -68,7 +68,17 @@ export class AutomaticGroupsService {
     // a confirmation, and need not, since the rule takes people in whatever a group's grants (as
     // an admin does). In id order. The caller holds the account (ACCOUNT_LOCK), which setDomains,
     // taking the member in, never waits for: this waiting for its group is no deadlock.
-    const groups = await tx.query<{ id: string; listing: boolean }>(`SELECT id, COALESCE($1::text = ANY (automatic_domains), false) AS listing FROM groups ORDER BY id FOR KEY SHARE`, [domain]);
+    // `ruled`: the groups the member may be in by the rule, and so may leave: those they are in by
+    // it (owners too, below), and those listing the domain they had, since a list set while this
+    // waited for its group took them in by it after this statement's snapshot, which the
+    // membership's read here does not see (the group's row, waited for, is read as it is now).
+    const groups = await tx.query<{ id: string; listing: boolean; ruled: boolean }>(
+      `SELECT g.id, COALESCE($1::text = ANY (g.automatic_domains), false) AS listing,
+              COALESCE($2::text = ANY (g.automatic_domains), false)
+                OR g.id IN (SELECT group_id FROM group_members WHERE user_id = $3 AND via_domain IS NOT NULL) AS ruled
+         FROM groups g ORDER BY g.id FOR KEY SHARE OF g`,
+      [domain, before, userId],
+    );
     const listing = groups.filter((g) => g.listing).map((g) => g.id);
     // A loss is announced for the spaces the group holds grants on: the groups to be left are held
     // FOR SHARE, as every other removal holds its group (GroupMemberships.lock), so a grant given
@@ -78,17 +88,13 @@ export class AutomaticGroupsService {
     // change, as a space admin through the group, its grant, deleted the membership and waited
     // for the group while the grant waited for the membership (a deadlock PostgreSQL ended and
     // UnitOfWork ran again). Now this waits for the grant, or the grant for this, holding neither.
-    // The memberships the DELETE below removes cannot grow meanwhile (the rule alone makes them,
-    // and every group is held above against `setDomains` and the account by the caller), but for
-    // one: an owner here an admin makes a plain member (`GroupMembersService.setOwner`, which holds
-    // no account) committing between this statement and the DELETE is removed by it, its group
-    // not held FOR SHARE. Left so: a window of one statement, and a grant to that group at that
-    // moment besides.
-    await tx.query(
-      `SELECT 1 FROM groups WHERE id IN (SELECT group_id FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])))
-        ORDER BY id FOR SHARE`,
-      [userId, listing],
-    );
+    // The memberships the DELETE below removes are all in groups held here: the rule alone makes
+    // them (every group is held above against `setDomains`, and the account by the caller), and
+    // the groups the member owns by the rule are held too, so an owner an admin makes a plain
+    // member (`GroupMembersService.setOwner`, which holds no account) after this and removed by
+    // the DELETE leaves a held group. No such group (the member in none by the rule): no statement.
+    const leaving = groups.filter((g) => g.ruled && !g.listing).map((g) => g.id);
+    if (leaving.length) await tx.query(`SELECT 1 FROM groups WHERE id = ANY ($1::uuid[]) ORDER BY id FOR SHARE`, [leaving]);
     // The rule's memberships of groups that do not list the domain now (all of them without one).
     const removed = await tx.query<{ group_id: string }>(
       `DELETE FROM group_members WHERE user_id = $1 AND via_domain IS NOT NULL AND NOT owner AND NOT (group_id = ANY ($2::uuid[])) RETURNING group_id`,
