@@ -17,7 +17,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { EmailVerificationService } from './email-verification';
 import { InvitesService } from '../invites/invites.service';
 import { AppConfig } from '../../../core/src/config/config';
-import { emailBannedSql, ipBannedSql } from './address-bans';
+import { addressStanding, emailTakenSql } from './address-standing';
 import { AccessService } from '../../../access/src/access.service';
 
 /** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
@@ -112,12 +112,14 @@ export class AuthService {
     // sign-ups from one network cannot all slip under the limit.
     checkPassword(input);
     await this.limiter.reserve([[SIGN_UP_PER_IP, networkOf(meta.ip)]]);
-    const banned: Array<{ hit: boolean }> = await this.ds.query(
-      `SELECT ${emailBannedSql('$1')} OR ${ipBannedSql('$2::text[]')} AS hit`,
+    // An address or a network banned is FORBIDDEN, in words that do not tell which. Its address
+    // taken is told later, with its handle's (`createAccount`): after the invitation is checked,
+    // so a site by invitation tells nobody without one which addresses have accounts.
+    const standing = await addressStanding(this.ds, normalizeEmail(input.email), {
       // The network (an IPv6 /64) as bans store it, and the address itself as older bans did.
-      [normalizeEmail(input.email), [meta.ip, networkOf(meta.ip)]],
-    );
-    if (banned[0].hit) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
+      ips: [meta.ip, networkOf(meta.ip)],
+    });
+    if (standing.banned) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
     if (this.config.SIGN_UP === 'invite' && !input.inviteToken) throw AppError.forbidden('Sign-ups are by invitation only: open the link of yours');
     // An invitation e-mailed to this very address vouches for it; checked now for a clear
     // refusal before any work, and redeemed (under its lock, so counted) with the account.
@@ -161,7 +163,7 @@ export class AuthService {
     const email = normalizeEmail(input.email);
     const handle = input.handle.toLowerCase();
     const taken: Array<{ email_taken: boolean; handle_taken: boolean }> = await this.ds.query(
-      `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS email_taken,
+      `SELECT ${emailTakenSql('$1')} AS email_taken,
               EXISTS (SELECT 1 FROM users WHERE lower(handle) = $2) AS handle_taken`,
       [email, handle],
     );

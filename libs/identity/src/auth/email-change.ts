@@ -10,7 +10,7 @@ import { ACCOUNT_LOCK, USER_COLUMNS, UsersRepository } from '../users/users.repo
 import { toUserModel, UserModel, UserRow } from '../users/user.model';
 import { normalizeEmail, recheckPassword } from './auth.service';
 import { readBound, signBound, stillBound } from './bound-tokens';
-import { emailBannedSql } from './address-bans';
+import { AddressRefusals, refuseTakenOrBanned } from './address-standing';
 import { AccessService } from '../../../access/src/access.service';
 import { sanctionLockSql } from '../../../access/src/sanction-lock';
 
@@ -69,7 +69,7 @@ export class EmailChangeService {
     await this.limiter.reserve([[EMAIL_CHANGES_PER_USER, userId]]);
     const row = await this.uow.run(async (tx) => {
       // As sign-up says of an address taken or banned: it tells no more than sign-up does.
-      await refuseTakenOrBanned(tx, email, userId, 'newEmail');
+      await refuseTakenOrBanned(tx, email, addressRefusals('newEmail'), { exceptUserId: userId });
       const updated = await tx.one<UserRow & { email_verified_at: Date | null }>(
         `UPDATE users SET pending_email = $2, pending_email_at = now(), updated_at = now()
           WHERE id = $1 AND deleted_at IS NULL RETURNING ${USER_COLUMNS()}, email_verified_at`,
@@ -139,7 +139,7 @@ export class EmailChangeService {
       if (!stillBound(claim.fingerprint, claim.userId, boundAddress(user.pending_email))) throw badToken();
       await refuseBarred(tx, claim.userId);
       // Asked again as the request asked it: a ban of the address that came while the link waited refuses it too.
-      await refuseTakenOrBanned(tx, user.pending_email, claim.userId, 'token');
+      await refuseTakenOrBanned(tx, user.pending_email, addressRefusals('token'), { exceptUserId: claim.userId });
       // Groups joined by the old address's domain are left, those of the new one's joined (at another domain).
       await this.automaticGroups.following(tx, claim.userId, () => tx.query(
         `UPDATE users SET email = pending_email, email_verified_at = now(), pending_email = NULL, pending_email_at = NULL, updated_at = now()
@@ -156,18 +156,11 @@ export class EmailChangeService {
 }
 
 /**
- * Refuses (BAD_USER_INPUT on `field`) an address another account than `userId` has, or a ban
- * standing holds (`emailBannedSql`, sign-up's and invitations' check): asked by the request, and
- * again by the confirmation, since a ban may come while the link waits.
+ * An address another account has, or one a ban standing holds (`refuseTakenOrBanned`, sign-up's
+ * and invitations' check): BAD_USER_INPUT on `field`, in sign-up's words. Asked by the request,
+ * and again by the confirmation, since a ban may come while the link waits.
  */
-async function refuseTakenOrBanned(tx: Tx, email: string, userId: string, field: string): Promise<void> {
-  const [check] = await tx.query<{ taken: boolean; banned: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1) AND id <> $2) AS taken, ${emailBannedSql('$1')} AS banned`,
-    [email, userId],
-  );
-  if (check.taken) throw taken(field);
-  if (check.banned) throw AppError.badField(field, 'is not accepted here');
-}
+const addressRefusals = (field: string): AddressRefusals => ({ taken: () => taken(field), banned: () => AppError.badField(field, 'is not accepted here') });
 
 /**
  * Refuses (FORBIDDEN) a change of address to an account a suspension or ban in force keeps out of

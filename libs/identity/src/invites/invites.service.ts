@@ -18,7 +18,7 @@ import { memberSeesGroupSql, seesGroupSql } from '../groups/group-visibility';
 import { SELECT_GROUP } from '../groups/groups.repository';
 import { CreateInviteInput } from './dto/invite.inputs';
 import { INVITE_COLUMNS, InvitationModel, InviteModel, InviteRow, InviteState, inviteState, toInviteModel } from './invite.model';
-import { emailBannedSql } from '../auth/address-bans';
+import { refuseTakenOrBanned } from '../auth/address-standing';
 
 /** The outbox event that e-mails an invitation to its address (InviteMail). */
 export const INVITE_CREATED = 'invite.created';
@@ -87,13 +87,12 @@ export class InvitesService {
     const groupIds = [...new Set(input.groupIds ?? [])];
     const found: Array<{ id: string }> = groupIds.length ? await this.ds.query(`SELECT id FROM groups WHERE id = ANY($1::uuid[])`, [groupIds]) : [];
     if (found.length !== groupIds.length) throw AppError.badField('groupIds', 'each must be an existing group');
+    // Told to its maker in words of what to do instead (`AddressRefusals`).
     if (email) {
-      const [found] = await this.ds.query(
-        `SELECT EXISTS (SELECT 1 FROM users WHERE lower(email) = lower($1)) AS taken, ${emailBannedSql('$1')} AS banned`,
-        [email],
-      );
-      if (found.taken) throw AppError.badField('email', 'already has an account: add it to the groups instead');
-      if (found.banned) throw AppError.badField('email', 'cannot be invited');
+      await refuseTakenOrBanned(this.ds, email, {
+        taken: () => AppError.badField('email', 'already has an account: add it to the groups instead'),
+        banned: () => AppError.badField('email', 'cannot be invited'),
+      });
     }
     const id = newId();
     const row = await this.uow.run(async (tx) => {
