@@ -431,6 +431,25 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect((await members(group)).map(([id]) => id)).not.toContain(insider.id);
   });
 
+  it('holds a group a list set while the change waited for it took the member in by their old domain, which its snapshot did not see', async () => {
+    const { group } = await internal();
+    const mover = await memberAt('brand15.example');
+    const uow = t.get(UnitOfWork);
+    const rule = t.get(AutomaticGroupsService);
+    const change = await withLockHeld(t, `SELECT 1 FROM groups WHERE id = $1 FOR UPDATE`, [group], async (holder) => {
+      // What setDomains writes under its lock: the list, and the member it takes in.
+      await holder.query(`UPDATE groups SET automatic_domains = $2 WHERE id = $1`, [group, ['brand15.example']]);
+      await holder.query(`INSERT INTO group_members (group_id, user_id, via_domain) VALUES ($1, $2, 'brand15.example')`, [group, mover.id]);
+      const moving = t.countStatements(() => uow.run((tx) =>
+        rule.following(tx, mover.id, () => tx.query(`UPDATE users SET email = $2 WHERE id = $1`, [mover.id, `m${seq}@elsewhere15.example`]))));
+      await holder.waiting(1);
+      await holder.release();
+      return moving;
+    });
+    expect(change.statements.filter((q) => /FOR SHARE/.test(q))).toHaveLength(1);
+    expect(await members(group)).toEqual([]);
+  });
+
   it('holds a group its member owns by the rule when their address moves away: taken from them meanwhile, they leave a held group', async () => {
     const { group } = await internal();
     const owner = await memberAt('brand14.example');
