@@ -19,6 +19,7 @@ const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { user {
 const PROFILE = `query($handle: String!) { user(handle: $handle) { id email pendingEmail } }`;
 const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
 const LIFT = `mutation($id: ID!) { liftSanction(id: $id) { id } }`;
+const APPEAL = `mutation($input: AppealInput!) { appealSanction(input: $input) { id status } }`;
 
 describe('changing an account’s e-mail address', () => {
   let t: TestApp;
@@ -232,10 +233,16 @@ describe('changing an account’s e-mail address', () => {
       const tables = await TableSnapshots.of(t, { migrations: 'bookkeeping', rate_events: 'not written by a confirmation' });
       const before = await tables.take();
       const refused = await confirm(token);
-      expectError(refused, 'FORBIDDEN');
-      expect(refused.errors![0].message).toMatch(message);
+      const err = expectError(refused, 'FORBIDDEN');
+      expect(err.message).toMatch(message);
+      // Signing its appeal token wrote nothing either (the key exists before any refusal).
       expect(TableSnapshots.changed(before, await tables.take())).toEqual([]);
       expect(await addresses(u.id)).toEqual({ email: u.email, pending_email: stored(target) });
+      // As a refused sign-in: the sanction named, and a token to appeal it with, without a session.
+      expect(err.extensions.sanction).toEqual(expect.objectContaining({ id: s.id, kind: kind.kind, reason: 'Spam ring', appeal: null }));
+      const appeal = expectOk(await t.gql(APPEAL, { input: { sanctionId: s.id, message: 'It was not me, honestly', appealToken: err.extensions.appealToken } })).appealSanction;
+      expect(appeal).toEqual({ id: expect.any(String), status: 'PENDING' });
+      expect(expectError(await confirm(token), 'FORBIDDEN').extensions.sanction?.appeal).toEqual(expect.objectContaining({ status: 'PENDING' }));
       expectOk(await t.gql(LIFT, { id: s.id }, { token: admin.token }));
       expect(expectOk(await confirm(token)).confirmEmailChange).toBe(true);
       expect(await addresses(u.id)).toEqual({ email: stored(target), pending_email: null });

@@ -1,6 +1,7 @@
 import { newId } from '../../libs/core/src/ids';
 import { SignedTokens } from '../../libs/core/src/signed-tokens';
-import { APPEAL_TOKEN_PURPOSE, hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { hashPassword } from '../../libs/identity/src/auth/auth.service';
+import { APPEAL_TOKEN_PURPOSE } from '../../libs/identity/src/auth/barred';
 import { emailBannedSql } from '../../libs/identity/src/auth/address-bans';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { HeldSanctionLock, SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';

@@ -5,7 +5,8 @@ import { DataSource } from 'typeorm';
 /**
  * Signed tokens that grant one narrow thing without a session: a suspended member appealing
  * (short-lived), an e-mail's unsubscribe link (for good). Each purpose has its own HMAC key,
- * created once and kept in `app_secrets` so every node agrees; a token is refused for any
+ * created once (on first use; `appeal`'s by a migration, as its tokens are signed in refusals,
+ * which write nothing) and kept in `app_secrets` so every node agrees; a token is refused for any
  * other purpose, when a byte was changed, and (for `sign`) after its expiry.
  */
 @Injectable()

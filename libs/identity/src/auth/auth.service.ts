@@ -2,8 +2,8 @@ import { AutomaticGroupsService } from '../groups/automatic-groups';
 import { Injectable } from '@nestjs/common';
 import * as argon2 from 'argon2';
 import { DataSource } from 'typeorm';
-import { Queryable, Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
-import { AppError, ErrorCode } from '../../../core/src/errors';
+import { Tx, UnitOfWork } from '../../../core/src/database/unit-of-work';
+import { AppError } from '../../../core/src/errors';
 import { networkOf } from '../../../core/src/http/client-address';
 import { Viewer } from '../../../core/src/graphql/viewer';
 import { isUuid, newId } from '../../../core/src/ids';
@@ -18,11 +18,7 @@ import { EmailVerificationService } from './email-verification';
 import { InvitesService } from '../invites/invites.service';
 import { AppConfig } from '../../../core/src/config/config';
 import { addressStanding, emailTakenSql } from './address-standing';
-import { AccessService } from '../../../access/src/access.service';
-
-/** What a suspended member's refused sign-in hands out: a token to appeal with, for an hour. */
-export const APPEAL_TOKEN_PURPOSE = 'appeal';
-export const APPEAL_TOKEN_TTL_SECONDS = 3600;
+import { refuseBarred } from './barred';
 
 const FIFTEEN_MINUTES = 15 * 60;
 /** More than 5 failures for one login, or 20 from one IP, within 15 minutes. */
@@ -219,7 +215,8 @@ export class AuthService {
     if (!user || !user.password_hash || !ok) throw AppError.unauthenticated('Wrong login or password');
     await attempt.release();
     await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
-    await this.refuseSuspended(user.id);
+    // A site-wide suspension or ban keeps the account out, after a correct password only.
+    await refuseBarred(this.ds, this.tokens, user.id);
     const token = await this.ds.transaction(async (m) => {
       // Under a share lock on the account, which a password change or reset holds exclusively (ACCOUNT_LOCK):
       // a password replaced since it was checked here (signing every session out) refuses this
@@ -229,35 +226,6 @@ export class AuthService {
       return this.sessions.issue(user.id, meta, m);
     });
     return { token, user: Object.assign(toUserModel(user), { isAuthenticatedSelf: true }) };
-  }
-
-  /**
-   * A site-wide suspension or ban in force keeps the account from signing in (after a correct
-   * password only). The refusal names the sanction and carries an appeal token: the member
-   * cannot sign in, so the token is what lets them appeal (`appealSanction`), and nothing else.
-   * A password reset refuses them the same way, once its token proved who asks, read in its
-   * transaction (`db`) under the member's sanction lock.
-   */
-  async refuseSuspended(userId: string, db: Queryable = this.ds): Promise<void> {
-    const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null; appeal_status: string | null; decision_note: string | null; decided_at: Date | null }> =
-      await db.query(
-        `SELECT s.id, s.kind, s.reason, s.expires_at, a.status AS appeal_status, a.decision_note, a.decided_at
-           FROM (SELECT sa.id, sa.kind, sa.reason, sa.expires_at FROM ${AccessService.barringSql('$1')}) s
-           LEFT JOIN appeals a ON a.sanction_id = s.id
-          ORDER BY s.expires_at DESC NULLS FIRST LIMIT 1`,
-        [userId],
-      );
-    const s = rows[0];
-    if (!s) return;
-    const expiresAt = s.expires_at ? new Date(s.expires_at).toISOString() : null;
-    // Barred members cannot read their notifications (they wait for them): this is where they learn how their appeal went.
-    const appeal = s.appeal_status ? { status: s.appeal_status, decisionNote: s.decision_note, decidedAt: s.decided_at ? new Date(s.decided_at).toISOString() : null } : null;
-    throw new AppError(ErrorCode.FORBIDDEN, expiresAt ? `This account is suspended until ${expiresAt}` : 'This account is banned', {
-      extensions: {
-        sanction: { id: s.id, kind: s.kind, reason: s.reason, expiresAt, appeal },
-        appealToken: await this.tokens.sign(APPEAL_TOKEN_PURPOSE, userId, APPEAL_TOKEN_TTL_SECONDS),
-      },
-    });
   }
 
   async signOut(viewer: Viewer): Promise<boolean> {

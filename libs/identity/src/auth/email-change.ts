@@ -11,7 +11,7 @@ import { toUserModel, UserModel, UserRow } from '../users/user.model';
 import { normalizeEmail, recheckPassword } from './auth.service';
 import { readBound, signBound, stillBound } from './bound-tokens';
 import { AddressRefusals, refuseTakenOrBanned } from './address-standing';
-import { AccessService } from '../../../access/src/access.service';
+import { refuseBarred } from './barred';
 import { sanctionLockSql } from '../../../access/src/sanction-lock';
 
 export const EMAIL_CHANGE_PURPOSE = 'email-change';
@@ -108,7 +108,8 @@ export class EmailChangeService {
    * the link is opened from the new mailbox). BAD_USER_INPUT on `token` when the link is bad,
    * expired, for a change replaced or cancelled since, for an address another account took
    * meanwhile, or one banned since the request (`refuseTakenOrBanned`). FORBIDDEN while the
-   * account stands suspended or banned site-wide (`refuseBarred`): a ban's address bans hold the
+   * account stands suspended or banned site-wide (`refuseBarred`, with the sanction and an appeal
+   * token, as sign-in refuses them): a ban's address bans hold the
    * address it had, and a change asked for before the ban would move it to one no ban covers.
    * Either refusal writes nothing and leaves the change waiting, so the link works once neither
    * holds. Opening it again once the change is made is harmless: true.
@@ -137,7 +138,9 @@ export class EmailChangeService {
         throw badToken();
       }
       if (!stillBound(claim.fingerprint, claim.userId, boundAddress(user.pending_email))) throw badToken();
-      await refuseBarred(tx, claim.userId);
+      // Its identity stays as the sanction found it. Only a link's holder gets here (a valid
+      // token, sent to the address its owner gave with their password), as a reset's does.
+      await refuseBarred(tx, this.tokens, claim.userId, 'its e-mail address cannot change while it is');
       // Asked again as the request asked it: a ban of the address that came while the link waited refuses it too.
       await refuseTakenOrBanned(tx, user.pending_email, addressRefusals('token'), { exceptUserId: claim.userId });
       // Groups joined by the old address's domain are left, those of the new one's joined (at another domain).
@@ -161,22 +164,6 @@ export class EmailChangeService {
  * and again by the confirmation, since a ban may come while the link waits.
  */
 const addressRefusals = (field: string): AddressRefusals => ({ taken: () => taken(field), banned: () => AppError.badField(field, 'is not accepted here') });
-
-/**
- * Refuses (FORBIDDEN) a change of address to an account a suspension or ban in force keeps out of
- * the whole site (`AccessService.barringSql`, as sign-in reads it): its identity stays as the
- * sanction found it. Only a link's holder gets here (a valid token), so naming the sanction's
- * kind and end tells nobody else anything.
- */
-async function refuseBarred(tx: Tx, userId: string): Promise<void> {
-  const [barred] = await tx.query<{ kind: string; expires_at: Date | null }>(
-    `SELECT sa.kind, sa.expires_at FROM ${AccessService.barringSql('$1')} ORDER BY sa.expires_at DESC NULLS FIRST LIMIT 1`,
-    [userId],
-  );
-  if (!barred) return;
-  const until = barred.expires_at ? ` until ${new Date(barred.expires_at).toISOString()}` : '';
-  throw AppError.forbidden(`This account is ${barred.kind === 'BAN' ? 'banned' : 'suspended'}${until}: its e-mail address cannot change while it is`);
-}
 
 function signedInMember(viewer: Viewer): string {
   if (!viewer.user || !viewer.sessionId) throw AppError.unauthenticated();

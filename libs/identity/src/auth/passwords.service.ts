@@ -12,6 +12,7 @@ import { SessionsService } from '../sessions/sessions.service';
 import { toUserModel, UserModel } from '../users/user.model';
 import { UsersRepository } from '../users/users.repository';
 import { readBound, signBound, stillBound } from './bound-tokens';
+import { refuseBarred } from './barred';
 import { AuthResult, AuthService, emitSessionsRevoked, hashPassword, normalizeEmail, recheckPassword, refuseOwnIdentifiers, SIGN_IN_PER_LOGIN, signInAccountKey } from './auth.service';
 import { ChangePasswordInput, RequestPasswordResetInput, ResetPasswordInput } from './dto/auth.inputs';
 
@@ -120,7 +121,7 @@ export class PasswordsService {
     if (!claim || !user || user.is_placeholder || !stillBound(claim.fingerprint, user.id, boundCredentials(user))) throw badToken();
     // Refused early too (before hashing, ahead of the new password's own refusals, as ever); the
     // check that decides is the one in the transaction below.
-    await this.auth.refuseSuspended(user.id);
+    await refuseBarred(this.ds, this.tokens, user.id);
     refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
 
     const passwordHash = await hashPassword(input.newPassword);
@@ -137,7 +138,7 @@ export class PasswordsService {
       // password it was bound to gone.
       const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });
       if (!locked || !stillBound(claim.fingerprint, locked.id, boundCredentials(locked))) throw badToken();
-      await this.auth.refuseSuspended(user.id, tx);
+      await refuseBarred(tx, this.tokens, user.id);
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
       // Confirmed now (not again): its domain's groups take the account in.

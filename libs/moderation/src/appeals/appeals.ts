@@ -10,7 +10,7 @@ import { Viewer } from '../../../core/src/graphql/viewer';
 import { ID_VERSION, isUuid, newId } from '../../../core/src/ids';
 import { SanctionModel } from '../sanctions/sanction.model';
 import { SignedTokens } from '../../../core/src/signed-tokens';
-import { APPEAL_TOKEN_PURPOSE } from '../../../identity/src/auth/auth.service';
+import { APPEAL_TOKEN_PURPOSE } from '../../../identity/src/auth/barred';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
 import DataLoader from 'dataloader';
@@ -25,7 +25,7 @@ export class AppealInput {
   message!: string;
   @Field({
     nullable: true,
-    description: 'For a member suspended or banned site-wide, who cannot sign in: the token their refused sign-in returned (extensions.appealToken).',
+    description: 'For a member suspended or banned site-wide, who cannot sign in: the token their refused sign-in (or password reset, or e-mail change confirmation) returned (extensions.appealToken).',
   })
   @IsOptional() @IsString() @MaxCharacters(200)
   appealToken?: string;
