@@ -126,7 +126,7 @@ describe('moderation: the escalation ladder and appeals', () => {
       expect(expectOk(approved!).resolveReviewItem.history.at(-1).action).toContain('banned');
       // Taken early (lockTarget) and again by judge, it was asked for twice in the one transaction.
       const locks = statements.filter((q) => q.includes('parvis:sanctions-of:'));
-      expect(locks).toEqual([`SELECT ${sanctionLockSql('$1', 'sanction')}`]);
+      expect(locks).toEqual([`SELECT ${sanctionLockSql('$1', 'exclusive')}`]);
       const lockAt = statements.indexOf(locks[0]);
       const itemAt = statements.findIndex((q) => /FROM review_items/.test(q) && /FOR (NO KEY )?UPDATE/.test(q));
       expect(itemAt).toBeGreaterThan(lockAt);
@@ -157,7 +157,7 @@ describe('moderation: the escalation ladder and appeals', () => {
     withBanProposal(async (offender, proposal) => {
       const SANCTION = `mutation($input: SanctionInput!) { sanctionUser(input: $input) { id } }`;
       // The test holds the member's sanction lock; the direct ban queues on it first, then the decision.
-      const { direct, decision } = await withLockHeld(t, `SELECT ${sanctionLockSql('$1', 'sanction')}`, [offender.id], async (h) => {
+      const { direct, decision } = await withLockHeld(t, `SELECT ${sanctionLockSql('$1', 'exclusive')}`, [offender.id], async (h) => {
         const direct = t.gql(SANCTION, { input: { userId: offender.id, kind: 'BAN', reason: 'Raid' } }, { token: admin.token });
         await h.waiting(1);
         const decision = t.gql(RESOLVE, { input: { id: proposal.id, decision: 'APPROVE' } }, { token: admin.token });

@@ -283,7 +283,7 @@ export class SpacesService {
             direct AS (SELECT 1 FROM space_grants WHERE space_id = $2 AND user_id = $1 AND level >= $3 FOR SHARE),
             via_groups AS (SELECT 1 FROM space_grants sg JOIN group_members gm ON gm.group_id = sg.group_id AND gm.user_id = $1
                             WHERE sg.space_id = $2 AND sg.level >= $3 FOR SHARE OF sg FOR KEY SHARE OF gm),
-            sanction AS (SELECT ${sanctionLockSql('$1', 'admin')})
+            sanction AS (SELECT ${sanctionLockSql('$1', 'shared')})
        SELECT (SELECT count(*) FROM account) + (SELECT count(*) FROM direct) + (SELECT count(*) FROM via_groups) + (SELECT count(*) FROM sanction) AS held`,
       [userId, spaceId, LEVEL_RANK.ADMIN],
     );

@@ -114,8 +114,8 @@ export class EmailChangeService {
    * Either refusal writes nothing and leaves the change waiting, so the link works once neither
    * holds. Opening it again once the change is made is harmless: true.
    *
-   * Before the account's row, the member's sanction lock is taken shared (`sanctionLockSql`
-   * 'address'), which a suspension or ban takes exclusively before it reads the address it bans:
+   * Before the account's row, the member's sanction lock is taken shared
+   * (`sanctionLockSql`), which a suspension or ban takes exclusively before it reads the address it bans:
    * the FOR KEY SHARE a sanction holds the row with lets this row lock by, so without it a ban
    * and a confirmation under way together each missed the other (the ban banning the old
    * address, the confirmation reading no ban) and the banned account ended at a new address.
@@ -126,7 +126,7 @@ export class EmailChangeService {
     const claim = await readBound(this.tokens, EMAIL_CHANGE_PURPOSE, token);
     if (!claim) throw badToken();
     await this.uow.run(async (tx) => {
-      await tx.query(`SELECT ${sanctionLockSql('$1', 'address')}`, [claim.userId]);
+      await tx.query(`SELECT ${sanctionLockSql('$1', 'shared')}`, [claim.userId]);
       const user = await tx.one<{ email: string | null; pending_email: string | null; is_placeholder: boolean; deleted_at: Date | null }>(
         `SELECT email, pending_email, is_placeholder, deleted_at FROM users WHERE id = $1 ${ACCOUNT_LOCK}`,
         [claim.userId],

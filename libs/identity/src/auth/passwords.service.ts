@@ -126,14 +126,14 @@ export class PasswordsService {
 
     const passwordHash = await hashPassword(input.newPassword);
     const result = await this.uow.run(async (tx) => {
-      // The member's sanction lock, shared, before the account's row (`sanctionLockSql` 'reset'),
+      // The member's sanction lock, shared, before the account's row (`sanctionLockSql`),
       // as a suspension or ban takes it exclusively before anything: the sanction's FOR KEY SHARE
       // of the row lets the row lock below by, so without it a ban committed after the check
       // above still had the password reset and a session issued. Now a ban committed first is
       // read here (a statement after the lock's) and refuses this, writing nothing (the link
       // still works once the sanction is lifted or over); a ban begun meanwhile waits for this
       // to commit and then revokes the session it issued.
-      await tx.query(`SELECT ${sanctionLockSql('$1', 'reset')}`, [user.id]);
+      await tx.query(`SELECT ${sanctionLockSql('$1', 'shared')}`, [user.id]);
       // Checked again on the locked row: of two resets with one link, the second finds the
       // password it was bound to gone.
       const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });

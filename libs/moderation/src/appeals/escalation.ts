@@ -43,7 +43,7 @@ export class Escalation {
     // same statement, for the step's sanction below: a decision that gives a sanction of its own
     // takes it, and then this (upholding the post's other items); taken after this, a decision
     // here waited for it while holding this, which that one waited for, a deadlock.
-    await tx.query(`SELECT ${sanctionLockSql('$2', 'sanction')}, pg_advisory_xact_lock(hashtextextended($1, 0))`, [`escalation ${spaceId} ${offenderId}`, offenderId]);
+    await tx.query(`SELECT ${sanctionLockSql('$2', 'exclusive')}, pg_advisory_xact_lock(hashtextextended($1, 0))`, [`escalation ${spaceId} ${offenderId}`, offenderId]);
     // A topic's item is about its first post; a user report is a violation of its own.
     const [count] = await tx.query<{ n: number; before: number }>(
       `WITH upheld AS (

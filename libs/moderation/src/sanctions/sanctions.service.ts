@@ -261,7 +261,7 @@ export class SanctionsService {
    * (`HeldSanctionLock`), which that caller hands `judge`, so the lock is asked for once.
    */
   async holdOffAdminChanges(tx: Tx, userId: string): Promise<HeldSanctionLock> {
-    await tx.query(`SELECT ${sanctionLockSql('$1', 'sanction')}`, [userId]);
+    await tx.query(`SELECT ${sanctionLockSql('$1', 'exclusive')}`, [userId]);
     return { [heldBy]: { tx, userId } };
   }
 
