@@ -741,6 +741,30 @@ describe('moderation: the escalation ladder and appeals', () => {
     expect(await t.sql(`SELECT status FROM review_items WHERE kind = 'AUTOMOD' AND space_id = $1`, [s2.id])).toEqual([{ status: 'APPROVED' }]);
   });
 
+  it('takes the offender’s sanction lock once in a decision that sanctions them and upholds their post’s other items: the ladder takes it as held', async () => {
+    const s3 = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const b3 = await makeBoard(t, s3.id);
+    expectOk(await t.gql(`mutation($input: WatchedWordInput!) { createWatchedWord(input: $input) { id } }`, {
+      input: { spaceId: s3.id, pattern: 'chargeback', kind: 'WORD', action: 'FLAG', publicReason: 'Payment disputes go to support' },
+    }, { token: mod.token }));
+    const offender = await makeUser(t);
+    const topic = await createTopic(t, offender.token, b3, { body: 'I will file a chargeback' });
+    expectOk(await t.gql(REPORT, { input: { targetType: 'TOPIC', targetId: topic.id, reason: 'ABUSE' } }, { token: (await makeUser(t, { trustLevel: 1 })).token }));
+    const items = expectOk(await t.gql(QUEUE, { s: s3.id }, { token: mod.token })).reviewQueue.edges.map((e: any) => e.node).filter((n: any) => n.targetId === topic.id);
+    const report = items.find((n: any) => n.kind === 'REPORTS').id;
+    let decided: GqlResult | undefined;
+    const { statements } = await t.countStatements(async () => (decided = await t.gql(RESOLVE, {
+      input: { id: report, decision: 'APPROVE', action: 'HIDE', reason: 'Disputes go to support', sanction: { kind: 'SILENCE', durationHours: 1 } },
+    }, { token: mod.token })));
+    expect(expectOk(decided!).resolveReviewItem.history.at(-1).action).toContain('sanction: silence');
+    // Once, by `judge` (exclusive); the ladder climbed for the flag takes its own lock alone. It was
+    // asked for again in the ladder's statement, in the same transaction, which held it already.
+    expect(statements.filter((q) => q.includes('parvis:sanctions-of:'))).toEqual([`SELECT ${sanctionLockSql('$1', 'exclusive')}`]);
+    expect(statements.filter((q) => q.includes('pg_advisory_xact_lock(hashtextextended($1, 0))'))).toEqual(['SELECT pg_advisory_xact_lock(hashtextextended($1, 0))']);
+    expect(await t.sql(`SELECT kind, status FROM review_items WHERE space_id = $1 ORDER BY kind`, [s3.id])).toEqual([{ kind: 'AUTOMOD', status: 'APPROVED' }, { kind: 'REPORTS', status: 'APPROVED' }]);
+    expect(await t.sql(`SELECT kind FROM sanctions WHERE user_id = $1`, [offender.id])).toEqual([{ kind: 'SILENCE' }]);
+  });
+
   it('lets a member suspended site-wide, who cannot sign in, appeal with the token the refused sign-in returns', async () => {
     const SIGN_UP = `mutation($input: SignUpInput!) { signUp(input: $input) { user { id } } }`;
     const SIGN_IN = `mutation($input: SignInInput!) { signIn(input: $input) { token } }`;

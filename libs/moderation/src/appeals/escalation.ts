@@ -3,7 +3,7 @@ import { Tx } from '../../../core/src/database/unit-of-work';
 import { newId } from '../../../core/src/ids';
 import { SpaceModeration } from '../space-moderation';
 import { AuditLog } from '../../../core/src/audit/audit-log';
-import { SanctionsService } from '../sanctions/sanctions.service';
+import { HeldSanctionLock, holdsSanctionLock, SanctionsService } from '../sanctions/sanctions.service';
 import { ReviewItems } from '../reports/review-items';
 import { ReportTargetType } from '../reports/review.model';
 import { sanctionLockSql } from '../../../access/src/sanction-lock';
@@ -31,9 +31,11 @@ export class Escalation {
    * After review item `itemId` (reports or an automod flag) was upheld against `offenderId`'s
    * content. Violations are content, not items: a second item upheld on the same post (a
    * report of its topic, an automod flag) climbs nothing. `deciderId`: the moderator who upheld
-   * it (they may not decide an appeal of what follows).
+   * it (they may not decide an appeal of what follows). `held`: the proof that `tx` holds the
+   * offender's sanction lock already (a decision that gave them a sanction, `SanctionsService.issue`),
+   * which is then not asked for again.
    */
-  async onViolation(tx: Tx, offenderId: string, spaceId: string | null, deciderId: string | null, itemId: string): Promise<string | null> {
+  async onViolation(tx: Tx, offenderId: string, spaceId: string | null, deciderId: string | null, itemId: string, held?: HeldSanctionLock): Promise<string | null> {
     if (!spaceId) return null;
     const ladder = (await this.settings.of(spaceId, { tx })).escalation;
     // One offender's violations in a space are counted one decision at a time: two moderators
@@ -42,8 +44,13 @@ export class Escalation {
     // The lock a sanction of theirs takes (`sanctionLockSql`, exclusive) is taken first, in the
     // same statement, for the step's sanction below: a decision that gives a sanction of its own
     // takes it, and then this (upholding the post's other items); taken after this, a decision
-    // here waited for it while holding this, which that one waited for, a deadlock.
-    await tx.query(`SELECT ${sanctionLockSql('$2', 'exclusive')}, pg_advisory_xact_lock(hashtextextended($1, 0))`, [`escalation ${spaceId} ${offenderId}`, offenderId]);
+    // here waited for it while holding this, which that one waited for, a deadlock. Held already
+    // (a sanction this decision gave, judged under it), it is not asked for again: taken before
+    // this lock all the same (an advisory xact lock, once taken, is held until the transaction ends).
+    const escalationLock = `pg_advisory_xact_lock(hashtextextended($1, 0))`;
+    const key = `escalation ${spaceId} ${offenderId}`;
+    if (holdsSanctionLock(held, tx, offenderId)) await tx.query(`SELECT ${escalationLock}`, [key]);
+    else await tx.query(`SELECT ${sanctionLockSql('$2', 'exclusive')}, ${escalationLock}`, [key, offenderId]);
     // A topic's item is about its first post; a user report is a violation of its own.
     const [count] = await tx.query<{ n: number; before: number }>(
       `WITH upheld AS (

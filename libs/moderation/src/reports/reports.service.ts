@@ -627,8 +627,13 @@ export class ReportsService {
         [item.id, status, moderator.id, input.note ?? null],
       );
       await this.teachSpamFilter(tx, item, input.decision);
+      // The offender's sanction lock, when the sanction given here took it: the ladder climbed for
+      // the post's other items below (the same author's) takes it as held.
+      let held: { userId: string; lock: HeldSanctionLock } | undefined;
       if (input.sanction) {
-        action += `; ${await this.sanctionOffender(tx, moderator, item, input)}`;
+        const given = await this.sanctionOffender(tx, moderator, item, input);
+        action += `; ${given.action}`;
+        if (given.lock) held = { userId: given.offender, lock: given.lock };
       } else if ((item.kind === 'REPORTS' || item.kind === 'AUTOMOD') && input.decision === ReviewDecision.APPROVE) {
         const offender = await this.offenderOf(tx, item);
         const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, moderator.id, item.id) : null;
@@ -641,7 +646,7 @@ export class ReportsService {
       // After this item's ladder step or sanction: theirs count the same post, which climbs once.
       const left = post && input.decision === ReviewDecision.APPROVE && judgesContent(item) ? approvedState(post.state, input.action) : null;
       if (post && (left === ContentState.HIDDEN || left === ContentState.DELETED)) {
-        await this.upholdOpenReports(tx, moderator.id!, { id: post.id, number: post.number, topicId: post.topic.id }, { done: left === ContentState.DELETED ? 'deleted' : 'hidden', via: 'resolveReviewItem', reason: input.note ?? null });
+        await this.upholdOpenReports(tx, moderator.id!, { id: post.id, number: post.number, topicId: post.topic.id }, { done: left === ContentState.DELETED ? 'deleted' : 'hidden', via: 'resolveReviewItem', reason: input.note ?? null }, held);
       }
       await this.reviewItems.record(tx, item.id, moderator.id, `resolved: ${input.decision.toLowerCase()} (${action})`, input.note ?? null, status);
       await this.audit.append(tx, {
@@ -728,7 +733,7 @@ export class ReportsService {
    * author (the reported user), in the item's space, judged as `sanctionUser` judges it. It
    * takes the place of the escalation ladder's step for this violation (which still counts).
    */
-  private async sanctionOffender(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<string> {
+  private async sanctionOffender(tx: Tx, viewer: Viewer, item: ReviewItemRow, input: ResolveReviewInput): Promise<{ action: string; offender: string; lock: HeldSanctionLock | undefined }> {
     const wanted = input.sanction!;
     if (input.decision !== ReviewDecision.APPROVE || (item.kind !== 'REPORTS' && item.kind !== 'AUTOMOD')) {
       throw AppError.badField('sanction', 'goes only with APPROVE of reports or automod flags');
@@ -739,12 +744,12 @@ export class ReportsService {
     const reason = wanted.reason ?? input.reason;
     if (!reason) throw AppError.badField('sanction', 'needs a reason the user will read (its own, or the decision’s `reason`)');
     const sanction = Object.assign(new SanctionInput(), { userId: offender, kind: wanted.kind, durationHours: wanted.durationHours, reason, spaceId: item.space_id ?? undefined });
-    const issued = await this.sanctions.issue(tx, viewer, sanction).catch((err: AppError) => {
+    const { sanction: issued, lock } = await this.sanctions.issue(tx, viewer, sanction).catch((err: AppError) => {
       // Errors about the sanction's shape name this input's fields (sanction.durationHours).
       const field = err.code === 'BAD_USER_INPUT' ? err.details.fields?.[0]?.field : undefined;
       throw field ? AppError.badField(`sanction.${field}`, err.message) : err;
     });
-    return `sanction: ${issued.kind.toLowerCase()}${wanted.durationHours ? ` ${wanted.durationHours}h` : ''}`;
+    return { action: `sanction: ${issued.kind.toLowerCase()}${wanted.durationHours ? ` ${wanted.durationHours}h` : ''}`, offender, lock };
   }
 
   /** Whose content (or which user) a review item is about. */
@@ -1041,13 +1046,16 @@ export class ReportsService {
    * that item restores nothing (`keptHiddenSinceAutoHide`). The queue's APPROVE of one item
    * that leaves the post hidden or deleted upholds the others the same way (`resolve`). A moderator's deletePost (or
    * their DELETE topic timer) of someone else's post others had read upholds them the same way
-   * (`PostingPolicy.deletedShown`, `upholdOnDeletion`).
+   * (`PostingPolicy.deletedShown`, `upholdOnDeletion`). `held`: the sanction lock a sanction given
+   * with the decision took (`SanctionsService.issue`), which the ladder climbed for an item of that
+   * member's takes as held (the one order, that lock before the ladder's, is kept).
    */
   private async upholdOpenReports(
     tx: Tx,
     moderatorId: string,
     post: { id: string; number: number; topicId: string },
     how: { done: 'deleted' | 'hidden'; via: 'moderatePost' | 'deletePost' | 'resolveReviewItem'; reason: string | null },
+    held?: { userId: string; lock: HeldSanctionLock },
   ): Promise<void> {
     const items = await tx.query<ReviewItemRow>(
       `SELECT ${this.reviewItems.columns()} FROM review_items
@@ -1066,7 +1074,7 @@ export class ReportsService {
       );
       await this.teachSpamFilter(tx, item, ReviewDecision.APPROVE);
       const offender = await this.offenderOf(tx, item);
-      const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, moderatorId, item.id) : null;
+      const escalated = offender ? await this.escalation.onViolation(tx, offender, item.space_id, moderatorId, item.id, offender === held?.userId ? held.lock : undefined) : null;
       await this.reviewItems.record(tx, item.id, moderatorId, `resolved: approve (${how.done} with ${how.via}${escalated ? `; escalation: ${escalated}` : ''})`, how.reason, upheld.item);
       await this.reviewItems.changed(tx, { id: item.id, spaceId: item.space_id, status: upheld.item });
     }

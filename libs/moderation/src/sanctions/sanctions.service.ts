@@ -47,8 +47,10 @@ export interface HeldSanctionLock {
 /**
  * Whether `held` proves that `tx` holds `userId`'s sanction lock (false without one). A proof of
  * another member's lock or another transaction's is a caller's bug, thrown, not a reason to lock.
+ * `judge` asks it, and the escalation ladder (`Escalation.onViolation`), which a decision that
+ * gave a sanction hands the proof `issue` answered.
  */
-function holds(held: HeldSanctionLock | undefined, tx: Tx, userId: string): boolean {
+export function holdsSanctionLock(held: HeldSanctionLock | undefined, tx: Tx, userId: string): boolean {
   if (!held) return false;
   const { tx: heldTx, userId: heldUser } = held[heldBy];
   if (heldTx !== tx || heldUser !== userId) throw new Error('A sanction lock held for another member or another transaction proves nothing here');
@@ -190,10 +192,15 @@ export class SanctionsService {
    * another transaction's, is a bug, thrown as one.
    */
   async judge(tx: Tx, moderator: Viewer | { session: Viewer }, input: SanctionInput, held?: HeldSanctionLock): Promise<Viewer> {
+    return (await this.judged(tx, moderator, input, held)).actor;
+  }
+
+  /** `judge`, answering also the proof of the sanction lock it holds (none for a warning). */
+  private async judged(tx: Tx, moderator: Viewer | { session: Viewer }, input: SanctionInput, held?: HeldSanctionLock): Promise<{ actor: Viewer; lock: HeldSanctionLock | undefined }> {
     this.checkShape(input);
     const actor = await this.authorizeNow(tx, moderator, input.userId, input.spaceId ?? null);
-    if (input.kind !== SanctionKind.WARNING && !holds(held, tx, input.userId)) await this.holdOffAdminChanges(tx, input.userId);
-    return actor;
+    if (input.kind === SanctionKind.WARNING) return { actor, lock: undefined };
+    return { actor, lock: holdsSanctionLock(held, tx, input.userId) ? held : await this.holdOffAdminChanges(tx, input.userId) };
   }
 
   /**
@@ -237,10 +244,16 @@ export class SanctionsService {
     return now;
   }
 
-  /** Judges (`judge`, `moderator` as read in `tx`) and writes (`write`) a sanction, in the caller's transaction. */
-  async issue(tx: Tx, moderator: Viewer, input: SanctionInput): Promise<SanctionRow> {
-    await this.judge(tx, moderator, input);
-    return this.write(tx, moderator, input);
+  /**
+   * Judges (`judge`, `moderator` as read in `tx`) and writes (`write`) a sanction, in the caller's
+   * transaction. Answers it and, for a sanction that restricts access, the proof of the sanction
+   * lock `judge` took (`lock`), for what the caller does next under it: a decision that gives the
+   * sanction and upholds the post's other items climbs the ladder for them, which takes this lock
+   * for its member unless handed that proof.
+   */
+  async issue(tx: Tx, moderator: Viewer, input: SanctionInput): Promise<{ sanction: SanctionRow; lock: HeldSanctionLock | undefined }> {
+    const { lock } = await this.judged(tx, moderator, input);
+    return { sanction: await this.write(tx, moderator, input), lock };
   }
 
   /**
