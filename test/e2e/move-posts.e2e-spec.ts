@@ -1032,6 +1032,8 @@ describe('moving posts to another topic', () => {
     const hidden = await reply(t, other.token, source.id, 'Hidden placeholdersecret one.');
     const deleted = await reply(t, other.token, source.id, 'Deleted placeholdersecret two.');
     const rejected = await reply(t, other.token, source.id, 'Rejected placeholdersecret holdthisreply.');
+    // Edited before it was hidden: its placeholder tells nothing of that either.
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: hidden.id, body: 'Hidden placeholdersecret one, edited.' } }, { token: other.token }));
     expect(await moderate(hidden.id, 'HIDE')).toBe('HIDDEN');
     expect(await moderate(deleted.id, 'DELETE')).toBe('DELETED');
     expect(await moderate(rejected.id, 'REJECT')).toBe('DELETED');
@@ -1057,9 +1059,13 @@ describe('moving posts to another topic', () => {
     await drain();
     await pushedSoFar(t, [inSource, inDest, mod, author]);
 
+    // What a placeholder is (postPlaceholder): no body, no edit date, no post it answers, no wiki; its author.
     const placeholder = (r: { id: string }, number: number, state: string, text: string) => ({
       topicId: dest.id,
-      post: { id: r.id, number, state, bodyHtml: null, placeholder: text, createdAt: expect.any(String), author: { id: other.id, handle: expect.any(String), displayName: expect.any(String) } },
+      post: {
+        id: r.id, number, state, bodyHtml: null, placeholder: text, createdAt: expect.any(String), editedAt: null, replyToPostId: null, wiki: false,
+        author: { id: other.id, handle: expect.any(String), displayName: expect.any(String) },
+      },
     });
     const shownToAll = [placeholder(hidden, 2, 'HIDDEN', 'This post was hidden by a moderator.'), placeholder(deleted, 3, 'DELETED', 'This post was deleted.')];
     const rejectedOne = placeholder(rejected, 4, 'DELETED', 'This post was deleted.');
@@ -1068,6 +1074,11 @@ describe('moving posts to another topic', () => {
     // Its moderator (in its room and the review room) the one deleted while held too; its author that one alone (not in the rooms).
     expect(heard.moderator.soFar()).toEqual([...shownToAll, rejectedOne]);
     expect(heard.author.soFar()).toEqual([rejectedOne]);
+    // The page the destination's reader loads reads as the pushes did (one builder, postPlaceholder).
+    const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node {
+      id number state bodyHtml placeholder createdAt editedAt replyTo { id } wiki version reactions { kind } author { id handle displayName } } } } } }`, { id: dest.id }, { token: reader.token }));
+    const shown = page.topic.posts.edges.map((e: any) => e.node).filter((n: any) => n.placeholder !== null);
+    expect(shown).toEqual(heard.reader.soFar().map(({ post: { replyToPostId, ...post } }: any) => ({ ...post, replyTo: replyToPostId, reactions: [], version: null })));
     // The source's readers see the placeholders they were shown leave; never the one they were not.
     expect(heard.left.soFar().map((e: any) => [e.topicId, e.postId])).toEqual([[source.id, hidden.id], [source.id, deleted.id]]);
     // No body of theirs reached anyone by any event.

@@ -25,7 +25,7 @@ import { encodeCursor } from '../../core/src/graphql/pagination';
 import { isUuid } from '../../core/src/ids';
 import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { ContentState } from '../../forum/src/forum.enums';
-import { MOVED_PLACEHOLDER, PostModel, placeholderText } from '../../forum/src/posts/post.model';
+import { MOVED_PLACEHOLDER, PostModel, placeholderText, postPlaceholder } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
 import { EVERY_READER, lastShownPostSql } from '../../forum/src/posts/last-shown-post';
 import { PollsService } from '../../forum/src/polls/polls.service';
@@ -343,12 +343,15 @@ const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 /** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
 type Arrival = 'all' | 'first' | 'none';
 
-/** A hidden or deleted post pushed as its placeholder (`pushPosts` of a move's posts): nothing of its body or its version, as `Topic.posts` shows it to a reader. */
+/**
+ * A hidden or deleted post pushed as its placeholder (`pushPosts` of a move's posts): what
+ * `Topic.posts` shows a reader of it, from the same builder (`postPlaceholder`), with its author.
+ */
 function placeholderPush(row: PushedPostRow): { topicId: string; post: Record<string, unknown> } {
   return {
     topicId: row.topic_id,
     post: {
-      id: row.id, number: row.number, state: row.state, bodyHtml: null, placeholder: placeholderText(row.state as ContentState), createdAt: row.created_at,
+      ...postPlaceholder({ ...row, state: row.state as ContentState }),
       author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
     },
   };

@@ -140,32 +140,46 @@ export interface PostRow {
   has_poll?: boolean;
 }
 
+/**
+ * A post as a reader shown it as a placeholder (`ContentView` 'placeholder') gets it, the one
+ * builder of both a page's (`toPostModel`: `Topic.posts`, `post(id)`) and a live push's
+ * (`placeholderPush` in the live gateway), so the two cannot differ: its id, number, state,
+ * date and placeholder text (`placeholderText`), and blanked, the fields that would tell of what
+ * was removed: its body, whether and when it was edited, the post it answers, whether it is a
+ * wiki. Its author is each's to add (a field resolver on a page, the pushed row's on a push).
+ */
+export function postPlaceholder(r: Pick<PostRow, 'id' | 'number' | 'state' | 'created_at'>) {
+  return {
+    id: r.id,
+    number: r.number,
+    state: r.state,
+    createdAt: r.created_at,
+    placeholder: placeholderText(r.state),
+    bodyHtml: null,
+    editedAt: null,
+    replyToPostId: null,
+    wiki: false,
+  } as const;
+}
+
 export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: string }, view: ContentView, viewerRank: number): PostModel {
-  const full = view === 'full';
-  const reactions = full
-    ? REACTION_KINDS.filter((k) => (r.reaction_counts[k] ?? 0) > 0)
-        .map((kind) => Object.assign(new ReactionCountModel(), { kind, count: r.reaction_counts[kind] }))
-        .sort((a, b) => b.count - a.count)
-    : [];
-  return Object.assign(new PostModel(), {
+  const own = { topicId: r.topic_id, spaceId: r.space_id, authorId: r.author_id, bodySourceText: r.body_source, hasPoll: r.has_poll, view, viewerRank };
+  // A placeholder shows what its live push sends (`postPlaceholder`) and no more: not whether or when it was edited, nor its reactions or version.
+  if (view !== 'full') return Object.assign(new PostModel(), own, postPlaceholder(r), { reactions: [], version: null });
+  const reactions = REACTION_KINDS.filter((k) => (r.reaction_counts[k] ?? 0) > 0)
+    .map((kind) => Object.assign(new ReactionCountModel(), { kind, count: r.reaction_counts[kind] }))
+    .sort((a, b) => b.count - a.count);
+  return Object.assign(new PostModel(), own, {
     id: r.id,
     number: r.number,
     createdAt: r.created_at,
-    // A placeholder shows what its live push sends (`placeholderPush`) and no more: not whether or when it was edited.
-    editedAt: full ? r.edited_at : null,
+    editedAt: r.edited_at,
     state: r.state,
-    bodyHtml: full ? r.body_html : null,
-    placeholder: full ? null : placeholderText(r.state),
+    bodyHtml: r.body_html,
+    placeholder: null,
     reactions,
-    topicId: r.topic_id,
-    spaceId: r.space_id,
-    authorId: r.author_id,
     replyToPostId: r.reply_to_post_id,
-    bodySourceText: r.body_source,
-    wiki: full && r.wiki === true,
-    version: full ? r.version : null,
-    hasPoll: r.has_poll,
-    view,
-    viewerRank,
+    wiki: r.wiki === true,
+    version: r.version,
   });
 }
