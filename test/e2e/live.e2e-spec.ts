@@ -630,8 +630,10 @@ describe('live updates over Socket.IO', () => {
     const toModerators = heardLive(m, 'post:removed');
     await moderatePost(held.id, 'REJECT', mod.token);
     await silence();
-    // In the words its author's page shows in its place (until 2026-12-07 'This post is not available.').
-    const gone = { topicId: topic.id, postId: held.id, placeholder: 'This post was deleted.' };
+    // In the words its author's page shows in its place (until 2026-12-07 'This post is not available.'), with the
+    // version the rejection left it with (until 2026-12-07 none), and nothing more.
+    const [{ version }] = await t.sql(`SELECT version FROM posts WHERE id = $1`, [held.id]);
+    const gone = { topicId: topic.id, postId: held.id, placeholder: 'This post was deleted.', version };
     expect(await toAuthor.first((e) => e.postId === held.id)).toEqual(gone);
     expect(await toModerators.first((e) => e.postId === held.id)).toEqual(gone);
     const authorsPage = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { id placeholder } } } } }`, { id: topic.id }, { token: writer.token }));
@@ -846,24 +848,45 @@ describe('live updates over Socket.IO', () => {
     await quiet();
   });
 
-  it('pushes a hidden or deleted post’s removal with the placeholder the topic’s page shows in its place', async () => {
+  it('pushes a hidden or deleted post’s removal with the placeholder the topic’s page shows in its place, its version, and nothing of what was removed', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
-    const topic = await createTopic(t, author.token, publicBoard);
-    const hidden = await reply(t, insider.token, topic.id, 'to be hidden');
-    const deleted = await reply(t, insider.token, topic.id, 'to be deleted');
+    const topic = await createTopic(t, author.token, publicBoard, { title: 'Titled removalsecret' });
+    const hidden = await reply(t, insider.token, topic.id, 'to be hidden, removalsecret one');
+    const deleted = await reply(t, insider.token, topic.id, 'to be deleted, removalsecret two');
     const reader = await makeUser(t);
     const s = await connect(reader.token);
     expect(await ask(s, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    const everything: unknown[] = [];
+    s.onAny((_name, e) => everything.push(e));
+    const versionOf = async (id: string) => (await t.sql(`SELECT version FROM posts WHERE id = $1`, [id]))[0].version as number;
     const removed = heardLive(s, 'post:removed');
+    const updated = heardLive(s, 'post:updated');
+    // An edit pushed before the hide: the removal comes after it, so its version is higher.
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: hidden.id, body: 'edited, removalsecret three' } }, { token: insider.token }));
+    const edit = await updated.first((e) => e.post?.id === hidden.id);
     await moderatePost(hidden.id, 'HIDE', admin.token);
     expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: deleted.id }, { token: insider.token }));
-    const pushed = [(await removed.first((e) => e.postId === hidden.id)).placeholder, (await removed.first((e) => e.postId === deleted.id)).placeholder];
+    const pushed = [await removed.first((e) => e.postId === hidden.id), await removed.first((e) => e.postId === deleted.id)];
+    // Ids, the placeholder, the version the removal left the post with: nothing else (until 2026-12-07 no version,
+    // so a client could not tell a removal from an edit or a restore that raced it).
+    expect(pushed).toEqual([
+      { topicId: topic.id, postId: hidden.id, placeholder: 'This post was hidden by a moderator.', version: await versionOf(hidden.id) },
+      { topicId: topic.id, postId: deleted.id, placeholder: 'This post was deleted.', version: await versionOf(deleted.id) },
+    ]);
+    expect(pushed[0].version).toBeGreaterThan(edit.post.version);
     // The page a reader loads afterwards: the same words in the posts' place (until 2026-12-07 a deletion was pushed as
     // 'This post is not available.' while the page said 'This post was deleted.').
     const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { id placeholder } } } } }`, { id: topic.id }, { token: reader.token }));
     const shown = new Map(page.topic.posts.edges.map((e: { node: { id: string; placeholder: string | null } }) => [e.node.id, e.node.placeholder]));
-    expect(pushed).toEqual([shown.get(hidden.id), shown.get(deleted.id)]);
-    expect(pushed).toEqual(['This post was hidden by a moderator.', 'This post was deleted.']);
+    expect(pushed.map((e) => e.placeholder)).toEqual([shown.get(hidden.id), shown.get(deleted.id)]);
+    // Unhidden, it comes back with a higher version still: a client applying the highest it heard shows the post,
+    // whichever of the two pushes reached it first.
+    await moderatePost(hidden.id, 'UNHIDE', admin.token);
+    expect((await updated.first((e) => e.post?.id === hidden.id && e.post.version > edit.post.version)).post.version).toBeGreaterThan(pushed[0].version);
+    // The removals carried nothing of what was removed: neither body, nor the edit, nor the topic's title.
+    const removals = everything.filter((e: any) => e?.postId === hidden.id || e?.postId === deleted.id);
+    expect(removals).toHaveLength(2);
+    expect(JSON.stringify(removals)).not.toContain('removalsecret');
   });
 
   it('pushes a reaction’s news to the topic its post is in now: an event arriving after movePosts took the post to a restricted space reaches its old room not at all', async () => {

@@ -345,7 +345,8 @@ type Arrival = 'all' | 'first' | 'none';
 
 /**
  * A hidden or deleted post pushed as its placeholder (`pushPosts` of a move's posts): what
- * `Topic.posts` shows a reader of it, from the same builder (`postPlaceholder`), with its author.
+ * `Topic.posts` shows a reader of it, from the same builder (`postPlaceholder`), with its author
+ * and its version, which orders it against the post's other pushes (README, *Order*).
  */
 function placeholderPush(row: PushedPostRow): { topicId: string; post: Record<string, unknown> } {
   return {
@@ -353,6 +354,7 @@ function placeholderPush(row: PushedPostRow): { topicId: string; post: Record<st
     post: {
       ...postPlaceholder({ ...row, state: row.state as ContentState }),
       author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
+      version: row.version,
     },
   };
 }
@@ -1473,6 +1475,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // and a page load read the same. (Until 2026-12-07 the gateway had words of its own: a deletion said 'This post
           // is not available.' where the page said 'This post was deleted.'.)
           placeholder: placeholderText(p.to as ContentState),
+          // The post's version the removal left it with, so a client orders it against the post's
+          // other pushes, an edit's or a restore's that raced it (README, *Order*).
+          version: e.version,
         };
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
@@ -1503,14 +1508,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // told where, which may be a topic it cannot read. Their states and authors as the move
         // read them, in the event.
         const [topicId, fromSpaceId] = [payloadId(p, 'topicId'), payloadId(p, 'fromSpaceId')];
-        const moved = (p.posts as Payload[]).map((m) => ({ postId: payloadId(m, 'postId'), state: m.state, deletedFrom: m.deletedFrom, authorId: payloadId(m, 'authorId') }));
+        const moved = (p.posts as Payload[]).map((m) => ({ postId: payloadId(m, 'postId'), state: m.state, deletedFrom: m.deletedFrom, authorId: payloadId(m, 'authorId'), version: m.version }));
         // The authors of held ones who may read the topic they left (one statement, only when a
         // move took held ones): one moved on out of a space or topic its author cannot read
         // would name that topic to them.
         const heldAuthors = [...new Set(moved.filter((m) => listedToAuthorAndModerators(m)).map((m) => m.authorId))];
         const seeing = new Set(heldAuthors.length ? (await this.ds.query(AUTHORS_SEE_TOPIC, [heldAuthors, topicId]) as Array<{ author_id: string }>).map((r) => r.author_id) : []);
         for (const m of moved) {
-          const removed = { topicId, postId: m.postId, placeholder: MOVED_PLACEHOLDER };
+          // With the version the move left it with (none from a move an older release committed).
+          const removed = { topicId, postId: m.postId, placeholder: MOVED_PLACEHOLDER, version: m.version };
           // Who was shown it there (listedViewSql): a held one, or one deleted while held, the
           // moderators and its author while they may read it there (`heldAudience`); a hidden or
           // deleted one every reader, as a placeholder.

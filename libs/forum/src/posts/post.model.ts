@@ -146,7 +146,8 @@ export interface PostRow {
  * (`placeholderPush` in the live gateway), so the two cannot differ: its id, number, state,
  * date and placeholder text (`placeholderText`), and blanked, the fields that would tell of what
  * was removed: its body, whether and when it was edited, the post it answers, whether it is a
- * wiki. Its author is each's to add (a field resolver on a page, the pushed row's on a push).
+ * wiki. Its author is each's to add (a field resolver on a page, the pushed row's on a push), as
+ * its version: a push's ordering needs it, a page shows null (README, *Order*).
  */
 export function postPlaceholder(r: Pick<PostRow, 'id' | 'number' | 'state' | 'created_at'>) {
   return {
