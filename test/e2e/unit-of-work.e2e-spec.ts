@@ -1,5 +1,8 @@
+import { DataSource } from 'typeorm';
 import { TRANSACTION_ATTEMPTS, UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
+import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 describe('UnitOfWork', () => {
@@ -51,5 +54,43 @@ describe('UnitOfWork', () => {
     runs = 0;
     await expect(uow.run(async (tx) => { runs++; await tx.query(`SELECT 1/0`); })).rejects.toMatchObject({ code: '22012' });
     expect(runs).toBe(1);
+  });
+
+  it('gives an event it emitted a new payload (`amend`): its outbox row, the live relay’s copy and what is published all carry it', async () => {
+    // A worker's unit of work (it relays its live events); the test app's relay consumer publishes the copy it claims.
+    const relaying = new UnitOfWork(t.get(DataSource), t.get(EventBus), true);
+    const topicId = newId();
+    const published: unknown[] = [];
+    const stop = t.get(EventBus).subscribe((e) => {
+      if (e.aggregateId === topicId) published.push(e.payload);
+    });
+    const amended = { topicId, spaceId: null, kinds: ['UNPIN', 'CLOSE'] };
+    try {
+      await relaying.run(async (tx) => {
+        const event: DomainEvent = { type: 'topic_timers.updated', aggregateType: 'topic', aggregateId: topicId, payload: { topicId, spaceId: null, kinds: ['UNPIN'] } };
+        await tx.emit(event);
+        await tx.amend(event, amended);
+      });
+      // The relay's copy, claimed now (committed, it waits for this node's claim).
+      await t.get(LiveRelayConsumer).kick();
+    } finally {
+      stop();
+    }
+    expect(await t.sql(`SELECT payload FROM outbox WHERE aggregate_id = $1`, [topicId])).toEqual([{ payload: amended }]);
+    // Published where it committed, then again by the node that claimed the relay's copy.
+    expect(published).toEqual([amended, amended]);
+  });
+
+  it('amends only an event of its own transaction, and none once the transaction began to finish (its events relayed already)', async () => {
+    const event = (): DomainEvent => ({ type: 'test.amended', aggregateType: 'test', aggregateId: newId(), payload: { n: 1 } });
+    const other = event();
+    await expect(uow.run((tx) => tx.amend(other, { n: 2 }))).rejects.toThrow(/was not emitted in this transaction/);
+    const late = event();
+    await expect(uow.run(async (tx) => {
+      await tx.emit(late);
+      tx.deferred<number>({}, () => tx.amend(late, { n: 2 })).push(1);
+    })).rejects.toThrow(/began to finish/);
+    // Refused, the transaction wrote nothing.
+    expect(await t.sql(`SELECT payload FROM outbox WHERE aggregate_id = ANY($1::uuid[])`, [[other.aggregateId, late.aggregateId]])).toEqual([]);
   });
 });

@@ -92,11 +92,14 @@ export class Tx {
   /**
    * Gives an event this transaction emitted (one of `events`) a new payload, in its outbox row
    * and in what is published once it commits: for a change told once per transaction whatever
-   * else the transaction changes after it (`announceTimers`). One UPDATE of that row.
+   * else the transaction changes after it (`announceTimers`). One UPDATE of that row. Not once
+   * the transaction began to finish (`Tx.deferred`'s writes): the live relay's copy of its events
+   * is written by then (`UnitOfWork.run`), and would tell API nodes the old payload.
    */
   async amend<P extends object>(event: DomainEvent<P>, payload: P): Promise<void> {
     const id = this.written.get(event as DomainEvent);
     if (id === undefined) throw new Error(`Tx.amend: ${event.type} was not emitted in this transaction`);
+    if (this.finishing) throw new Error('Tx.amend after the transaction began to finish: its events are relayed already');
     await this.query(`UPDATE outbox SET payload = $2 WHERE id = $1`, [id, JSON.stringify(payload)]);
     event.payload = payload;
   }
