@@ -515,6 +515,37 @@ describe('import:stackexchange', () => {
       expect(users).toBe(4); // three from Users.xml and the anonymous placeholder, once each
     });
 
+    it('numbers answers a later run adds after the highest number their topic gave, and orders by date over the numbers its posts have: never one a post moved away had', async () => {
+      const { dir, space, source } = await craft('moved-away', ['Away One', 'Away Two', 'Away Three']);
+      await run({ dir, space: space.slug });
+      const topicId = (await linked(source, 'question', '10'))!;
+      const [q10, a11, a12] = [topicId, await linked(source, 'post', '11'), await linked(source, 'post', '12')];
+      const question10 = (await one<{ id: string }>(`SELECT id FROM posts WHERE topic_id = $1 AND number = 1`, [q10])).id;
+      // Answer 12, post 3 and the last, split off into a topic of its own: the question's last post is 2, and 3 was given.
+      const admin = await makeUser(t, { role: 'ADMIN' });
+      const board = await makeBoard(t, space.id);
+      const MOVE = `mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`;
+      expectOk(await t.gql(MOVE, { input: { postIds: [a12], newTopic: { boardId: board, title: 'An answer split off', tags: [] } } }, { token: admin.token }));
+      // A later dump adds answer 13, written after the others, and answer 16, written before answer 11.
+      const later = [
+        { Id: '13', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T13:00:00.000', OwnerUserId: '2', Body: '<p>Third answer</p>' },
+        { Id: '16', PostTypeId: '2', ParentId: '10', CreationDate: '2020-05-01T10:30:00.000', OwnerUserId: '1', Body: '<p>Earliest answer</p>' },
+      ];
+      writeDumpFile(dir, 'Posts.xml', 'posts', [question(), ...answers(), ...later]);
+      expect(await run({ dir, space: space.slug })).toMatchObject({ answers: { created: 2 } });
+      // In date order over 1, 2 and the two after 3 (4, 5): 3 is given to none (it took 3, 11 moving up to it, before).
+      const numbers = await t.sql(`SELECT id, number FROM posts WHERE topic_id = $1 ORDER BY number`, [q10]);
+      expect(numbers).toEqual([
+        { id: question10, number: 1 },
+        { id: await linked(source, 'post', '16'), number: 2 },
+        { id: a11, number: 4 },
+        { id: await linked(source, 'post', '13'), number: 5 },
+      ]);
+      expect(await one(`SELECT last_post_number, reply_count FROM topics WHERE id = $1`, [q10])).toEqual({ last_post_number: 5, reply_count: 3 });
+      // The split-off answer stays where it went, the first post of its topic.
+      expect(await one(`SELECT number FROM posts WHERE id = $1`, [a12])).toEqual({ number: 1 });
+    });
+
     it('updates what changed on a re-run (title, body, tags, accepted answer, names), adds what is new, duplicates nothing', async () => {
       const { dir, space, source } = await craft('rerun', ['Rerun One', 'Rerun Two', 'Rerun Three']);
       const first = await run({ dir, space: space.slug });

@@ -12,6 +12,7 @@ import { HANDLE_CHARS, HANDLE_MAX, HANDLE_MIN, isStoredHandle } from '../../../c
 import { newId } from '../../../core/src/ids';
 import { inputFile, optionalInputFile } from '../../../core/src/input-file';
 import { TAG_RE, TITLE_MAX, TITLE_MIN } from '../topics/dto/topic.inputs';
+import { highestPostNumberSql } from '../posts/last-shown-post';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { BIO_MAX, DISPLAY_NAME_MAX, UpdateProfileInput } from '../../../identity/src/users/dto/update-profile.input';
@@ -1402,9 +1403,10 @@ class StackExchangeImport {
   // --- shared writes ------------------------------------------------------------------
 
   /**
-   * New replies (answers or comments) added to their topics: appended after the topic's last
-   * number, then every affected topic renumbered by date, and the counters they move
-   * recomputed. Linked under `kind` (`post` for answers, `comment` for comments).
+   * New replies (answers or comments) added to their topics: appended after the highest number
+   * the topic gave (`highestPostNumberSql`, as a reply is: never one a post moved away had), then
+   * every affected topic renumbered by date, and the counters they move recomputed. Linked under
+   * `kind` (`post` for answers, `comment` for comments).
    */
   private async addReplies(
     replies: Array<{ post: ParsedPost & { order: number }; topicId: string; replyTo: string | null }>,
@@ -1418,11 +1420,11 @@ class StackExchangeImport {
     // while people reply in the same topics.
     const last = new Map(
       (
-        await this.query<{ id: string; last_post_number: number }>(
-          `SELECT id, last_post_number FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
+        await this.query<{ id: string; highest: number }>(
+          `SELECT id, ${highestPostNumberSql()} AS highest FROM topics WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
           [topicIds],
         )
-      ).map((r) => [r.id, r.last_post_number]),
+      ).map((r) => [r.id, r.highest]),
     );
     // In date order within the batch, so the renumbering after moves as little as it can.
     replies.sort((x, y) => x.post.createdAt.getTime() - y.post.createdAt.getTime() || x.post.order - y.post.order);
@@ -1441,17 +1443,25 @@ class StackExchangeImport {
   }
 
   /**
-   * Numbers these topics' posts 1..n by creation date (the first post stays 1; equal dates
-   * keep their current order), in two steps so UNIQUE (topic_id, number) holds after each
-   * statement: the posts that move first take their new number negated, then its sign flips.
-   * A moved post is announced again: its number is part of its search document.
+   * Orders these topics' posts by creation date (the first post stays 1; equal dates keep their
+   * current order) over the numbers they have: the k-th by date takes the k-th lowest number, so
+   * 1..n where no post was moved away, and never a number a post moved away had (a gap a
+   * `movePosts` left, or one past the topic's last post: new replies come after those,
+   * highestPostNumberSql), which a read mark, a notification or a link may still hold for the
+   * moved post; until 2026-12-07 it renumbered 1..n. In two steps so UNIQUE (topic_id,
+   * number) holds after each statement: the posts that move first take their new number
+   * negated, then its sign flips. A moved post is announced again: its number is part of its
+   * search document.
    */
   private async renumber(topicIds: string[], batch: Batch): Promise<void> {
     const moved = await this.query<{ id: string }>(
-      `WITH wanted AS (
-         SELECT id, row_number() OVER (PARTITION BY topic_id ORDER BY number = 1 DESC, created_at, number)::int AS number
+      `WITH ranked AS (
+         SELECT id, topic_id, number,
+                row_number() OVER (PARTITION BY topic_id ORDER BY number = 1 DESC, created_at, number) AS by_date,
+                row_number() OVER (PARTITION BY topic_id ORDER BY number) AS by_number
            FROM posts WHERE topic_id = ANY($1::uuid[])
-       )
+       ),
+       wanted AS (SELECT d.id, n.number FROM ranked d JOIN ranked n ON n.topic_id = d.topic_id AND n.by_number = d.by_date)
        UPDATE posts p SET number = -w.number FROM wanted w WHERE p.id = w.id AND p.number <> w.number
        RETURNING p.id`,
       [topicIds],
