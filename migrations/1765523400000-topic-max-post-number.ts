@@ -9,12 +9,17 @@ import { alterGivingWay } from './support/lock-wait';
  * then counted the new reply read, and a notification or link naming the old post named it. A
  * new number is now past both (`highestPostNumberSql`): numbers are never given twice in a topic.
  *
- * 0 until a move lowers `last_post_number` (every topic before: the old end of a topic posts
- * were moved out of before is not known, and its numbers already given twice are not undone);
- * `last_post_number` is the highest then. So every way a topic is written (imports, tests'
- * fixtures) stays right without naming it. A constant default rewrites nothing, but the ALTER
- * takes the table's ACCESS EXCLUSIVE lock: it runs on its own (`transaction = false`) and gives
- * way while the table is busy (`alterGivingWay`). Re-runnable (IF NOT EXISTS).
+ * 0 until a move lowers `last_post_number`, which is the highest then. So every way a topic is
+ * written (imports, tests' fixtures) stays right without naming it. A constant default rewrites
+ * nothing, but the ALTER takes the table's ACCESS EXCLUSIVE lock: it runs on its own
+ * (`transaction = false`) and gives way while the table is busy (`alterGivingWay`).
+ *
+ * A topic that moves before took replies off the end of, and that no reply has reached past
+ * them since, is given the highest number they had, as the move would have kept it: every
+ * `posts.move` in the moderation log names the posts it took and their numbers
+ * (`before.posts`, on the source's entry), so its next reply does not take one of them. One
+ * statement, after the ALTER, holding only the rows it raises. Numbers already given twice are
+ * not undone. Re-runnable (IF NOT EXISTS; the backfill only raises).
  *
  * Undone, replies take `last_post_number + 1` again, numbers moved away included.
  */
@@ -26,6 +31,14 @@ export class TopicMaxPostNumber1765523400000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await alterGivingWay(q, `ALTER TABLE topics ADD COLUMN IF NOT EXISTS max_post_number integer NOT NULL DEFAULT 0`);
+    await q.query(`
+      UPDATE topics t SET max_post_number = m.highest
+        FROM (SELECT (l.before->>'topicId')::uuid AS topic_id, max((p->>'number')::int) AS highest
+                FROM moderation_log l,
+                     jsonb_array_elements(CASE WHEN jsonb_typeof(l.before->'posts') = 'array' THEN l.before->'posts' ELSE '[]'::jsonb END) p
+               WHERE l.action = 'posts.move' AND l.before ? 'topicId'
+               GROUP BY 1) m
+       WHERE t.id = m.topic_id AND m.highest > GREATEST(t.last_post_number, t.max_post_number)`);
   }
 
   async down(q: QueryRunner): Promise<void> {

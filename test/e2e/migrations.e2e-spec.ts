@@ -1140,6 +1140,39 @@ describe('migrations', () => {
     expect(await migrateDatabase(t.db.url)).toEqual(fromOn('MovedPostsSearchOffset1765420200000'));
   });
 
+  it('gives a topic that moves took replies off the end of the highest number they had, from the moderation log, and no other topic one (migration 1765523400000)', async () => {
+    const [admin, author] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const topicWith = async (replies: number) => {
+      const topic = await createTopic(t, author.token, board);
+      const posts: string[] = [];
+      for (let i = 0; i < replies; i++) posts.push((await reply(t, author.token, topic.id, `Reply ${i + 2}.`)).id);
+      return { id: topic.id, posts };
+    };
+    const MOVE = `mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`;
+    const move = async (postIds: string[], toTopicId: string) => expectOk(await t.gql(MOVE, { input: { postIds, toTopicId } }, { token: admin.token }));
+    // Replies 4 and 5 of `ended` moved off its end (twice: 5, then 4); reply 3 of `middle` out of its middle; `dest` took them all.
+    const [ended, middle, dest] = [await topicWith(4), await topicWith(3), await topicWith(1)];
+    await move([ended.posts[3]], dest.id);
+    await move([ended.posts[2]], dest.id);
+    await move([middle.posts[1]], dest.id);
+    const numbers = async () =>
+      Object.fromEntries(
+        (await t.sql(`SELECT id, last_post_number, max_post_number FROM topics WHERE id = ANY($1::uuid[])`, [[ended.id, middle.id, dest.id]])).map((r) => [
+          r.id === ended.id ? 'ended' : r.id === middle.id ? 'middle' : 'dest',
+          [r.last_post_number, r.max_post_number],
+        ]),
+      );
+    const kept = await numbers();
+    expect(kept).toEqual({ ended: [3, 5], middle: [4, 4], dest: [5, 0] });
+    await undo(backTo('TopicMaxPostNumber1765523400000'));
+    expect(await t.sql(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'topics' AND column_name = 'max_post_number'`)).toEqual([]);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('TopicMaxPostNumber1765523400000'));
+    // As the moves kept them: a topic no move took replies off the end of stays at 0, its last number the highest.
+    expect(await numbers()).toEqual({ ...kept, middle: [4, 0] });
+    expect((await reply(t, author.token, ended.id, 'After the moves.')).number).toBe(6);
+  });
+
   it('keeps an erased import link as it is, whatever an older release writes to it, but for its dump identity once given, and lets it be written again when undone (migration 1765404000000)', async () => {
     const [gone, other] = [await makeUser(t), await makeUser(t)];
     const source = `stackexchange:kept-${newId()}`;
