@@ -605,6 +605,69 @@ describe('postgres engine: common words', () => {
     }));
 
   /**
+   * A search of spaces holding a small part of the table chooses its path from their own counts,
+   * read before the candidates in one more statement (which the page then does not read again):
+   * "flux", in every one of another space's 1,000 posts (90% of the table), is in none of this
+   * space's 100, and "quantum" in 3 of them. Chosen from the whole table's statistics, both walked
+   * the date index through every other space's rows. Searched with the other space (most of the
+   * table), the statistics choose, with no such statement.
+   */
+  it('chooses the path of a search narrowed to a small part of the table from its spaces’ own counts', () =>
+    withPostgresEngine(async (engine, t) => {
+      const { space: elsewhere } = await thousandPosts(engine, t, (i, over) => searchDocument({ ...over, title: `Number ${i}`, body: 'A quantum flux.' }));
+      const space = newId();
+      // Newer than the other space's: the newest 1,000 matches of either word hold them all.
+      const start = Date.parse('2027-01-01T00:00:00Z');
+      const own = Array.from({ length: 100 }, (_, i) =>
+        searchDocument({ spaceId: space, title: `Gadget ${i}`, body: i % 40 === 1 ? 'A quantum widget.' : 'A widget.', createdAt: new Date(start + i * 60_000) }),
+      );
+      await engine.upsert(own);
+      await t.sql(`ANALYZE search_documents`);
+      const analysed = new PostgresSearchEngine(t.ds);
+      const paths = pathsOf(analysed);
+      // Every statement a search sends (on the DataSource: a transaction's manager sends its own through it).
+      const sent = async (query: string, spaceIds: string[]) => {
+        const sqls: string[] = [];
+        const viaSource = t.ds.query.bind(t.ds);
+        const spy = jest.spyOn(t.ds, 'query').mockImplementation((sql: string, params?: unknown[], runner?: unknown) => {
+          sqls.push(sql);
+          return viaSource(sql, params, runner as never);
+        });
+        const before = paths().length;
+        try {
+          const res = await analysed.search({ query, filters: { spaceIds }, limit: 5, offset: 0 });
+          return {
+            ids: res.hits.map((h) => h.id),
+            paths: paths().slice(before),
+            statements: sqls.length,
+            countsFirst: sqls.filter((sql) => sql.includes('AS lexeme_docs') && !sql.includes('AS hits')).length,
+            countsWithPage: sqls.filter((sql) => sql.includes('AS lexeme_docs') && sql.includes('AS hits')).length,
+          };
+        } finally {
+          spy.mockRestore();
+        }
+      };
+      const holding = own.filter((_, i) => i % 40 === 1).map((d) => d.id);
+      const newest = [...holding].reverse();
+      expect(await sent('flux ', [space])).toMatchObject({ ids: [], paths: ['gin'], countsFirst: 1, countsWithPage: 0 });
+      expect(await sent('quantum ', [space])).toMatchObject({ ids: newest, paths: ['gin'], countsFirst: 1, countsWithPage: 0 });
+      // Two words in 3 posts: a second pass (words missing), weighed by the counts read first.
+      const narrowed = await sent('quantum gadget ', [space]);
+      expect({ ...narrowed, first: narrowed.ids.slice(0, 3).sort() }).toMatchObject({ first: [...holding].sort(), paths: ['gin', 'gin'], countsFirst: 1, countsWithPage: 0 });
+      // Most of the table: the statistics choose (the date index, both passes: neither word is in
+      // 5% of the posts or fewer), the counts read with the first pass's page, one statement fewer.
+      const wide = await sent('quantum gadget ', [space, elsewhere]);
+      expect({ ...wide, first: wide.ids.slice(0, 3).sort() }).toEqual({
+        ...wide,
+        first: [...holding].sort(),
+        paths: ['date', 'date'],
+        statements: narrowed.statements - 1,
+        countsFirst: 0,
+        countsWithPage: 1,
+      });
+    }));
+
+  /**
    * A post is matched by its own language's query alone, candidates included: "avec widget" is
    * "widget" in French (avec a stop word) and "avec widget" in English, so English posts holding
    * widget alone are no match. Matched by the French query as candidates, the newest 1,000 of them

@@ -86,7 +86,23 @@ interface Compiled {
    * deleted documents no count lists).
    */
   languages: ReadonlySet<Lang> | null;
+  /**
+   * How many visible documents the spaces searched hold (`search_space_documents`), which tells a
+   * search narrowed to a small part of the table (see NARROWED_SHARE); null with `languages`.
+   */
+  spaceDocuments: number | null;
 }
+
+/**
+ * A search whose spaces hold at most this share of the table's documents (`LexemeStats.documents`)
+ * chooses its path from those spaces' own counts (ReadableCounts, read before the candidates: see
+ * narrowedCounts), not the whole table's statistics. Down the date index, such a search reads every
+ * other space's rows between its own: a word common elsewhere and absent from it walked the whole
+ * table (bench:search, 100,000 posts: `quantum`, 46% of the table, none of the French space's
+ * 9,830 posts, 2.5-2.9 s against 76-92 ms through the GIN index). Spaces holding most of the table
+ * (a search of every space a member reads) keep the statistics and their one statement fewer.
+ */
+const NARROWED_SHARE = 0.5;
 
 /**
  * What the GIN path's candidates are ranked by (see ginCandidates): an expression on `d` over
@@ -871,15 +887,68 @@ export class PostgresSearchEngine implements SearchEngine {
       this.completions(parsed, req.filters.spaceIds, moderated, folding),
     ]);
     const compiled = await this.compile(parsed, near, completions, req.filters.spaceIds, moderated.length > 0);
-    const all = await this.run(req, compiled, 'all');
+    const narrowed = await this.narrowedCounts(compiled, req.filters.spaceIds);
+    const all = await this.run(req, compiled, 'all', undefined, narrowed ?? undefined, narrowed !== null);
     // Too few documents hold every word (a pasted question, say): documents holding some of
     // them follow, those matching more words first, as Meilisearch's matching strategy does.
     // "Too few" depends on the query alone, never on the page: every page of a query is cut
     // from the same list, with the same total.
     if (all.result.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all.result;
-    // The counts were read with the first pass's page (it reads them when a second may follow).
+    // The counts were read with the first pass's page (it reads them when a second may follow), or before it (narrowedCounts).
     const readable = all.readable!;
-    return (await this.run(req, compiled, 'any', this.weigh(compiled, readable), readable)).result;
+    return (await this.run(req, compiled, 'any', this.weigh(compiled, readable), readable, narrowed !== null)).result;
+  }
+
+  /**
+   * The ReadableCounts of the query's lexemes, read before its first pass when its spaces hold at
+   * most NARROWED_SHARE of the table's documents, to choose the path with (see takesDateIndex), and
+   * given to the page, which then reads them no more; null otherwise (and for a moderator's own
+   * query, whose pending, hidden and deleted documents no count lists), the path chosen from the
+   * whole table's statistics. One statement, of the spaces' counts alone (an index read per space
+   * and lexeme, as the page's).
+   */
+  private async narrowedCounts(compiled: Compiled, spaceIds: string[]): Promise<ReadableCounts | null> {
+    if (compiled.spaceDocuments === null) return null;
+    const { documents } = await this.stats();
+    if (documents <= 0 || compiled.spaceDocuments > NARROWED_SHARE * documents) return null;
+    const params: unknown[] = [];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const { cte, columns } = this.countsSql(compiled, `${p(spaceIds)}::uuid[]`, p);
+    const [row] = await this.ds.query(`WITH ${cte} SELECT ${columns}`, params);
+    return readableCountsOf(row.lexeme_docs, row.prefix_docs, row.readable_docs);
+  }
+
+  /**
+   * The statement parts reading the ReadableCounts of the query's lexemes in `spaces` (a uuid[]):
+   * a CTE (`sd`) and the columns lexeme_docs, prefix_docs and readable_docs. Per language, the
+   * visible documents of that language in the spaces searched holding each lexeme of its query (an
+   * index read per space and lexeme), and those spaces' visible documents of it, counted per space
+   * and language: a space being stemmed anew holds documents of both its languages. Each lexeme is
+   * probed on its own, as each prefix is: given them all as one array beside the spaces, the planner
+   * may read every count of the spaces and filter them, and did on counts not analysed yet (83
+   * lexemes of a completed prefix, 200,000 posts: 50 ms, against 0.5 ms probed). Only the languages
+   * the spaces hold documents of (`held`) are probed: another's lexemes are in none of their
+   * documents, and were looked up in every space searched all the same.
+   */
+  private countsSql(compiled: Compiled, spaces: string, p: (value: unknown) => string): { cte: string; columns: string } {
+    const { lexemes, prefixes } = this.lexemesOf(compiled);
+    // Each language's visible documents in the spaces searched, read once for both uses.
+    const cte = `sd AS MATERIALIZED (
+         SELECT s.language, sum(s.docs)::int AS n FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) GROUP BY s.language
+       )`;
+    const held = `x.language IN (SELECT sd.language FROM sd WHERE sd.n > 0)`;
+    const columns = `(SELECT coalesce(json_object_agg(x.language || ' ' || x.lexeme, s.n), '{}')
+                     FROM unnest(${p(lexemes.map(([, x]) => x))}::text[], ${p(lexemes.map(([l]) => l))}::text[]) AS x(lexeme, language)
+                     CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme = x.lexeme) s
+                     WHERE ${held} AND s.n IS NOT NULL) AS lexeme_docs,
+         (SELECT coalesce(json_object_agg(x.language || ' ' || x.prefix, x.n), '{}') FROM (SELECT x.prefix, x.language, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
+                     WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
+                     FROM unnest(${p(prefixes.map(([, x]) => x))}::text[], ${p(prefixes.map(([l]) => l))}::text[]) AS x(prefix, language) WHERE ${held}) x) AS prefix_docs,
+         (SELECT coalesce(json_object_agg(sd.language, sd.n), '{}') FROM sd) AS readable_docs`;
+    return { cte, columns };
   }
 
   /**
@@ -1031,12 +1100,23 @@ export class PostgresSearchEngine implements SearchEngine {
    * rule is takesDateIndexFor's, on the query's `density` and the table's documents, and the
    * width of `candidates`, the tsqueries per language the candidates are found with (with words
    * missing, those of the candidate terms alone: until 2026-12-05 the any-word query's, so that a
-   * wide prefix never read for candidates sent them down the date index).
+   * wide prefix never read for candidates sent them down the date index). A search narrowed to
+   * spaces holding a small part of the table (`narrowed`, see NARROWED_SHARE) takes its share and
+   * documents from those spaces' own counts instead (readableEstimate's, over their visible
+   * documents): a word absent from them is in none of their documents (the GIN index), however
+   * common elsewhere.
    */
-  private async takesDateIndex(compiled: Compiled, mode: 'all' | 'any', candidates: Record<Lang, string>, weights?: TermWeights): Promise<number | null> {
-    const share = await this.density(compiled, mode, weights);
+  private async takesDateIndex(
+    compiled: Compiled,
+    mode: 'all' | 'any',
+    candidates: Record<Lang, string>,
+    weights?: TermWeights,
+    narrowed?: ReadableCounts,
+  ): Promise<number | null> {
+    const { share, documents } = narrowed
+      ? { share: Math.min(1, this.readableEstimate(compiled, narrowed, mode, weights) / Math.max(narrowed.documents, 1)), documents: narrowed.documents }
+      : { share: await this.density(compiled, mode, weights), documents: (await this.stats()).documents };
     if (share <= 0) return null;
-    const { documents } = await this.stats();
     return takesDateIndexFor(share, documents, Object.values(candidates)) ? this.dateWalkRows(share) : null;
   }
 
@@ -1289,7 +1369,11 @@ export class PostgresSearchEngine implements SearchEngine {
         : []),
     ]);
     if (excluded.length) columns.push(...LANGS.map((l) => `coalesce(${joined(negated.map((x) => part(x[l], true)), '&')}, '') AS excl_${l}`));
-    if (!moderated) columns.push(`${languagesSql(`${p(spaceIds)}::uuid[]`)} AS languages`);
+    if (!moderated) {
+      const spaces = `${p(spaceIds)}::uuid[]`;
+      columns.push(`${languagesSql(spaces)} AS languages`);
+      columns.push(`(SELECT coalesce(sum(s.docs), 0)::float8 FROM search_space_documents s WHERE s.space_id = ANY(${spaces})) AS space_documents`);
+    }
     const [row] = await this.ds.query(`SELECT ${columns.join(', ')} FROM (SELECT ${t.sql()} FROM (SELECT ${k.sql()} OFFSET 0) k OFFSET 0) t`, params);
     const pick = (prefix: string) => Object.fromEntries(LANGS.map((l) => [l, row[`${prefix}_${l}`]])) as Record<Lang, never>;
     const noLevels = (terms: number) => Object.fromEntries(LANGS.map((l) => [l, Array.from({ length: terms }, () => null)])) as Record<Lang, Array<string | null>>;
@@ -1310,6 +1394,7 @@ export class PostgresSearchEngine implements SearchEngine {
       folded: terms.some(holdsArabicOrHebrew),
       typoLevels: widened ? { exact: pick('exact'), one: pick('one'), two: tellsTwo ? pick('two') : noLevels(positive.length) } : null,
       languages: moderated ? null : new Set((row.languages as string[]).map(searchLanguage)),
+      spaceDocuments: moderated ? null : Number(row.space_documents),
     };
   }
 
@@ -1325,6 +1410,7 @@ export class PostgresSearchEngine implements SearchEngine {
     mode: 'all' | 'any',
     weights?: TermWeights,
     readable?: ReadableCounts,
+    narrowed = false,
   ): Promise<{ result: SearchResult; readable: ReadableCounts | null }> {
     const f = req.filters;
     const tsq = { ...compiled[mode] };
@@ -1455,7 +1541,7 @@ export class PostgresSearchEngine implements SearchEngine {
       }, weights.candidates);
       rank = { sql, params: rankParams, hashed: false };
     }
-    const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, weights);
+    const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, weights, narrowed ? readable : undefined);
     const common = walk !== null;
     // Every word required, some widened, and rare enough for the GIN path: the candidates are the
     // matches with the fewest typos, then the newest, so that newer typo matches never push the
@@ -1504,34 +1590,14 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
-    // Per language, the visible documents of that language in the spaces searched holding each
-    // lexeme of its query (an index read per space and lexeme), and those spaces' visible documents
-    // of it (see ReadableCounts), counted per space and language: a space being stemmed anew holds
-    // documents of both its languages. Each lexeme is probed on its own, as each prefix is: given
-    // them all as one array beside the spaces, the planner may read every count of the spaces and
-    // filter them, and did on counts not analysed yet (83 lexemes of a completed prefix, 200,000
-    // posts: 50 ms, against 0.5 ms probed). Only the languages the spaces hold documents of
-    // (`held`) are probed: another's lexemes are in none of their documents, and were looked up in
-    // every space searched all the same.
+    // The ReadableCounts (see countsSql), unless given (by the first pass, or read before it: narrowedCounts).
     const readCounts = !readable && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
     let counts = '';
     let languagesCte = '';
     if (readCounts) {
-      const { lexemes, prefixes } = this.lexemesOf(compiled);
-      const spaces = `${p(f.spaceIds)}::uuid[]`;
-      // Each language's visible documents in the spaces searched, read once for both uses.
-      languagesCte = `, sd AS MATERIALIZED (
-         SELECT s.language, sum(s.docs)::int AS n FROM search_space_documents s WHERE s.space_id = ANY(${spaces}) GROUP BY s.language
-       )`;
-      const held = `x.language IN (SELECT sd.language FROM sd WHERE sd.n > 0)`;
-      counts = `, (SELECT coalesce(json_object_agg(x.language || ' ' || x.lexeme, s.n), '{}')
-                     FROM unnest(${p(lexemes.map(([, x]) => x))}::text[], ${p(lexemes.map(([l]) => l))}::text[]) AS x(lexeme, language)
-                     CROSS JOIN LATERAL (SELECT sum(c.docs)::int AS n FROM search_lexeme_counts c WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme = x.lexeme) s
-                     WHERE ${held} AND s.n IS NOT NULL) AS lexeme_docs,
-         (SELECT coalesce(json_object_agg(x.language || ' ' || x.prefix, x.n), '{}') FROM (SELECT x.prefix, x.language, (SELECT coalesce(sum(c.docs), 0)::int FROM (SELECT c.docs FROM search_lexeme_counts c
-                     WHERE c.space_id = ANY(${spaces}) AND c.language = x.language AND c.lexeme >= x.prefix AND c.lexeme < x.prefix || chr(1114111) LIMIT ${PREFIX_COUNTS}) c) AS n
-                     FROM unnest(${p(prefixes.map(([, x]) => x))}::text[], ${p(prefixes.map(([l]) => l))}::text[]) AS x(prefix, language) WHERE ${held}) x) AS prefix_docs,
-         (SELECT coalesce(json_object_agg(sd.language, sd.n), '{}') FROM sd) AS readable_docs`;
+      const read = this.countsSql(compiled, `${p(f.spaceIds)}::uuid[]`, p);
+      languagesCte = `, ${read.cte}`;
+      counts = `, ${read.columns}`;
     }
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
