@@ -1,7 +1,8 @@
 import type { Params } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
-import { stdSerializers } from 'pino';
+import { LogFn, Logger, stdSerializers } from 'pino';
 import { AppConfig } from '../../../libs/core/src/config/config';
+import { withoutCredentials } from '../../../libs/core/src/log-redaction';
 
 /** Paths pino replaces with "[redacted]": credentials never reach the log. */
 export const REDACT_PATHS = [
@@ -42,11 +43,25 @@ export function serializeError(err: Error): Record<string, unknown> {
   return out;
 }
 
+/**
+ * pino's `logMethod` hook: a line's every argument (its fields, its error, its message and what the message formats) goes
+ * without the password a URL in it carries (withoutCredentials: in a string, an error's message, stack, fields and cause, a
+ * plain object's fields; a copy, the caller's left as it was). Here rather than in serializeError, which sees only the `err`
+ * field: pino takes a line's message from its error's when none is given (`log.error(err)`, Nest's `logger.error(err)`, an
+ * exception Nest logs), and fields and messages other than `err` (a reason's message, a text naming a URL) carry text too.
+ * Meilisearch's client's errors name MEILI_URL whole (`Request to <MEILI_URL>/… has failed`), its password included, and
+ * Node's fetch refusing such a URL names it too; pino's `*.password` paths do not reach inside a string.
+ */
+export function logWithoutCredentials(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  method.apply(this, args.map((arg) => withoutCredentials(arg)) as Parameters<LogFn>);
+}
+
 export function loggerOptions(config: AppConfig, stream?: NodeJS.WritableStream): Params {
   const http: Params['pinoHttp'] = {
       level: config.LOG_LEVEL,
       autoLogging: config.LOG_REQUESTS,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: { logMethod: logWithoutCredentials },
       genReqId: (req, res) => {
         const given = req.headers['x-request-id'];
         const id = typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();

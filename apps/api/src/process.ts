@@ -1,7 +1,7 @@
 import pino, { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig, LoadConfigOptions } from '../../../libs/core/src/config/config';
 import { CLEANUP_DEADLINE_MS, Signals } from '../../../libs/core/src/signals';
-import { REDACT_PATHS, serializeError } from './logging';
+import { logWithoutCredentials, REDACT_PATHS, serializeError } from './logging';
 
 /**
  * The configuration and a logger for a long-running process (the API, the worker: `opts`
@@ -17,7 +17,7 @@ export function startProcess(opts: LoadConfigOptions = {}): { config: AppConfig;
     process.stderr.write(`${err.message}\n`);
     process.exit(2);
   }
-  return { config, log: pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS, serializers: { err: serializeError } }) };
+  return { config, log: pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS, serializers: { err: serializeError }, hooks: { logMethod: logWithoutCredentials } }) };
 }
 
 /**
