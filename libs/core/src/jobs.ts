@@ -1,7 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { withoutCredentials } from './log-redaction';
 import { RepeatedWarning } from './warning-throttle';
 
 /**
@@ -64,9 +63,7 @@ class RepeatedJobWarning {
   ) {}
 
   /** It happened again to `job`: warned of unless a warning went within JOB_REWARN_MS and its error was logged since, else counted. */
-  again(job: string, thrown: unknown): void {
-    // What a job throws may name a URL with its password (Meilisearch's client's errors do): the log gets it without.
-    const err = withoutCredentials(thrown);
+  again(job: string, err: unknown): void {
     let n = this.byJob.get(job);
     if (!n) this.byJob.set(job, (n = { times: 0, warning: new RepeatedWarning(JOB_REWARN_MS, JOB_ERROR_CHANGES_MAX, ['notLogged']) }));
     n.times++;
@@ -262,7 +259,7 @@ export class JobScheduler implements OnModuleDestroy {
     if (this.lock) return this.lock.ready;
     const client = new Client({ connectionString: (this.ds.options as { url?: string }).url, application_name: JOB_LOCK_APPLICATION });
     client.on('error', (err: Error) => {
-      this.log.warn({ err: withoutCredentials(err) }, 'the job-lock connection failed; the next run opens another');
+      this.log.warn({ err }, 'the job-lock connection failed; the next run opens another');
       void this.forgetLocks(client);
     });
     client.on('end', () => void this.forgetLocks(client));
@@ -321,7 +318,7 @@ export class JobScheduler implements OnModuleDestroy {
     try {
       await this.ds.query(`UPDATE job_runs SET failures = 0 WHERE name = $1 AND last_run_at = $2::timestamptz`, [job.name, started]);
     } catch (err) {
-      this.log.warn({ err: withoutCredentials(err), job: job.name }, 'a run succeeded but its failures in a row could not be reset; the next run that succeeds resets them');
+      this.log.warn({ err, job: job.name }, 'a run succeeded but its failures in a row could not be reset; the next run that succeeds resets them');
     }
   }
 
