@@ -216,7 +216,7 @@ export class AuthService {
     await attempt.release();
     await this.limiter.clear(SIGN_IN_PER_LOGIN, accountKey);
     // A site-wide suspension or ban keeps the account out, after a correct password only.
-    await refuseBarred(this.ds, this.tokens, user.id);
+    await refuseBarred(this.ds, user.id, { member: this.tokens });
     const token = await this.ds.transaction(async (m) => {
       // Under a share lock on the account, which a password change or reset holds exclusively (ACCOUNT_LOCK):
       // a password replaced since it was checked here (signing every session out) refuses this

@@ -108,8 +108,8 @@ export class EmailChangeService {
    * the link is opened from the new mailbox). BAD_USER_INPUT on `token` when the link is bad,
    * expired, for a change replaced or cancelled since, for an address another account took
    * meanwhile, or one banned since the request (`refuseTakenOrBanned`). FORBIDDEN while the
-   * account stands suspended or banned site-wide (`refuseBarred`, with the sanction and an appeal
-   * token, as sign-in refuses them): a ban's address bans hold the
+   * account stands suspended or banned site-wide (`refuseBarred`, naming its kind and end only:
+   * the new mailbox may be a stranger's, so no reason and no appeal token): a ban's address bans hold the
    * address it had, and a change asked for before the ban would move it to one no ban covers.
    * Either refusal writes nothing and leaves the change waiting, so the link works once neither
    * holds. Opening it again once the change is made is harmless: true.
@@ -138,9 +138,10 @@ export class EmailChangeService {
         throw badToken();
       }
       if (!stillBound(claim.fingerprint, claim.userId, boundAddress(user.pending_email))) throw badToken();
-      // Its identity stays as the sanction found it. Only a link's holder gets here (a valid
-      // token, sent to the address its owner gave with their password), as a reset's does.
-      await refuseBarred(tx, this.tokens, claim.userId, 'its e-mail address cannot change while it is');
+      // Its identity stays as the sanction found it. The link's holder reads an address the
+      // account does not have yet, maybe a stranger's (a typo): told the sanction's kind and end
+      // only, not its reason nor a token to appeal with, which the member gets by signing in.
+      await refuseBarred(tx, claim.userId, { pendingMailbox: 'its e-mail address cannot change while it is' });
       // Asked again as the request asked it: a ban of the address that came while the link waited refuses it too.
       await refuseTakenOrBanned(tx, user.pending_email, addressRefusals('token'), { exceptUserId: claim.userId });
       // Groups joined by the old address's domain are left, those of the new one's joined (at another domain).

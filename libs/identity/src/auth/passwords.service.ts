@@ -121,7 +121,7 @@ export class PasswordsService {
     if (!claim || !user || user.is_placeholder || !stillBound(claim.fingerprint, user.id, boundCredentials(user))) throw badToken();
     // Refused early too (before hashing, ahead of the new password's own refusals, as ever); the
     // check that decides is the one in the transaction below.
-    await refuseBarred(this.ds, this.tokens, user.id);
+    await refuseBarred(this.ds, user.id, { member: this.tokens });
     refuseOwnIdentifiers(input.newPassword, user, 'newPassword');
 
     const passwordHash = await hashPassword(input.newPassword);
@@ -138,7 +138,7 @@ export class PasswordsService {
       // password it was bound to gone.
       const locked = await this.users.findCredentials(user.id, { manager: tx.manager, lock: true });
       if (!locked || !stillBound(claim.fingerprint, locked.id, boundCredentials(locked))) throw badToken();
-      await refuseBarred(tx, this.tokens, user.id);
+      await refuseBarred(tx, user.id, { member: this.tokens });
       const row = await this.users.setPasswordHash(user.id, passwordHash, tx.manager);
       // The link came to the account's address: whoever opened it reads that mailbox.
       // Confirmed now (not again): its domain's groups take the account in.

@@ -25,7 +25,7 @@ export class AppealInput {
   message!: string;
   @Field({
     nullable: true,
-    description: 'For a member suspended or banned site-wide, who cannot sign in: the token their refused sign-in (or password reset, or e-mail change confirmation) returned (extensions.appealToken).',
+    description: 'For a member suspended or banned site-wide, who cannot sign in: the token their refused sign-in (or password reset) returned (extensions.appealToken).',
   })
   @IsOptional() @IsString() @MaxCharacters(200)
   appealToken?: string;
