@@ -1,13 +1,9 @@
+import { Queryable } from '../../../core/src/database/unit-of-work';
 import { emailBannedSql, ipBannedSql } from './address-bans';
 
 /** SQL: whether an account other than `exceptUserId`'s (an SQL expression, NULL or none: any account) has the address `email` (an SQL expression), as the unique index compares it. */
 export function emailTakenSql(email: string, exceptUserId?: string): string {
   return `EXISTS (SELECT 1 FROM users WHERE lower(email) = lower(${email})${exceptUserId ? ` AND id IS DISTINCT FROM ${exceptUserId}` : ''})`;
-}
-
-/** What reads a statement: a transaction, a DataSource. */
-interface Queryable {
-  query(sql: string, params?: unknown[]): Promise<any>;
 }
 
 /**
