@@ -62,6 +62,29 @@ describe('an address taken or banned', () => {
     }
   });
 
+  it('on a site by invitation, refuses a sign-up without one, or with one that is no invitation, as it refuses a free address: nobody learns which have accounts', async () => {
+    const site = await bootTestApp({ SIGN_UP: 'invite' });
+    try {
+      const member = await makeUser(site);
+      /** What a sign-up at `email` (with `inviteToken`) is told: all of it but the correlation id. */
+      const told = async (email: string, inviteToken?: string) => {
+        const input = { email, handle: `newcomer${++seq}`, password: 'a long enough password', ...(inviteToken ? { inviteToken } : {}) };
+        const [error] = (await site.gql(SIGN_UP, { input }, { ip: freshIp() })).errors ?? [];
+        return error && { message: error.message, code: error.extensions.code, fields: error.extensions.fields };
+      };
+      const free = `free${++seq}@example.net`;
+      const noInvitation = await told(free);
+      expect(noInvitation?.code).toBe('FORBIDDEN');
+      expect(await told(member.email)).toEqual(noInvitation);
+      expect(await told(member.email.toUpperCase())).toEqual(noInvitation);
+      const noSuchInvitation = await told(free, 'no-such-invitation');
+      expect(noSuchInvitation?.code).toBe('BAD_USER_INPUT');
+      expect(await told(member.email, 'no-such-invitation')).toEqual(noSuchInvitation);
+    } finally {
+      await site.close();
+    }
+  });
+
   it('refuses an invitation by e-mail, in words telling its maker what to do instead', async () => {
     const invite = (email: string) => () => t.gql(INVITE, { input: { email } }, { token: admin.token });
     await writesNothing(invite(owner.email.toUpperCase()), 'BAD_USER_INPUT', [{ field: 'email', message: 'already has an account: add it to the groups instead' }]);
