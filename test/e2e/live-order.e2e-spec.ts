@@ -622,6 +622,41 @@ describe('live pushes of counts, in order', () => {
     }
   });
 
+  it('a post’s edit: its push read before the post was hidden and sent after the removal is not sent, to the room nor to a reader who came after', async () => {
+    const topicId = (await createTopic(t, author.token, forumBoard)).id;
+    const postId = (await reply(t, author.token, topicId)).id;
+    /** A reader with the post's pushes, in the order heard. */
+    const listening = async () => {
+      const socket = await connectLive(url, sockets);
+      expect(await socket.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+      const heard: Array<[string, any]> = [];
+      socket.onAny((name: string, e: any) => (e?.postId === postId || e?.post?.id === postId) && heard.push([name, e]));
+      return { socket, heard };
+    };
+    const early = await listening();
+    await t.get(LiveGateway).settled();
+    let later: Awaited<ReturnType<typeof listening>>;
+    let picked = false;
+    const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && POSTS_READ.test(sql) && (picked = true), 'after');
+    try {
+      // The edit's push has read the post, visible; the hide commits and its removal is heard.
+      expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'Edited, then hidden.' } }, { token: author.token }));
+      await gate.begun;
+      const removal = heardLive(early.socket, 'post:removed');
+      expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action: 'HIDE' } }, { token: moderator.token }));
+      await removal.first((e) => e.postId === postId);
+      // One who loads the page now is shown the placeholder, with no version to drop an older push by.
+      later = await listening();
+    } finally {
+      gate.restore();
+    }
+    await allHeard([early, later], topicId);
+    // Until 2026-12-07 the edit's push went out after the removal: the early reader was left to drop it by its version,
+    // and the later one, holding no version of the post, showed the hidden post in full.
+    expect(early.heard.map(([name]) => name)).toEqual(['post:removed']);
+    expect(later.heard).toEqual([]);
+  });
+
   it('a board’s topic activity: a reply’s push read before the next reply and sent after it is not sent', async () => {
     const topicId = (await createTopic(t, author.token, forumBoard)).id;
     const board = { boardId: forumBoard };

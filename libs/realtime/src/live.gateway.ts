@@ -340,6 +340,12 @@ const AUTHORS_SEE_TOPIC = `SELECT p.author_id FROM unnest($1::uuid[]) AS p(autho
 const PUSHED_POSTS = pushedPostsSql(false);
 const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 
+/**
+ * The key of a post's pushes to its topic's room in `LiveGateway.pushed` (post:created, post:updated, post:removed):
+ * one read before the post's removal and sent after it is not sent.
+ */
+const postInRoom = (postId: string, topicId: string) => `post:${postId}@topic:${topicId}`;
+
 /** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
 type Arrival = 'all' | 'first' | 'none';
 
@@ -624,8 +630,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly fanOuts = new Set<Promise<void>>();
 
   /**
-   * The newest version of each poll, post's reactions, idea, topic (settings, board activity) and
-   * topic's timers this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
+   * The newest version of each poll, post's reactions, post in its topic's room (`postInRoom`), idea,
+   * topic (settings, board activity) and topic's timers this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
    * sent after it.
    */
   private readonly pushed = new PushedVersions();
@@ -1487,8 +1493,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           const [spaceId, authorId] = [payloadId(p, 'spaceId'), payloadId(p, 'authorId')];
           const seeing: unknown[] = await this.ds.query(AUTHORS_SEE_TOPIC, [[authorId], topicId]);
           this.heldAudience({ space_id: spaceId, author_id: authorId, author_sees: seeing.length > 0 }).emit('post:removed', removed);
-        } else if (p.from !== 'DELETED') {
-          // (From DELETED here is back to waiting: the room saw it go when it was deleted.)
+        } else if (p.from !== 'DELETED' && (e.version === undefined || this.pushed.admit(postInRoom(removed.postId, topicId), e.version))) {
+          // (From DELETED here is back to waiting: the room saw it go when it was deleted.) Not after
+          // a newer push of the post to the room (a restore's, read after this removal committed).
           this.server.to(`topic:${topicId}`).emit('post:removed', removed);
         }
         // The first post takes its topic with it: readers who can no longer open the topic
@@ -1522,7 +1529,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // deleted one every reader, as a placeholder.
           // (A deleted one named by a move an older node committed, without `deletedFrom`: nobody.)
           if (listedToAuthorAndModerators(m)) this.heldAudience({ space_id: fromSpaceId, author_id: m.authorId, author_sees: seeing.has(m.authorId) }).emit('post:removed', removed);
-          else if (m.state !== 'DELETED' || m.deletedFrom !== undefined) this.server.to(`topic:${topicId}`).emit('post:removed', removed);
+          else if ((m.state !== 'DELETED' || m.deletedFrom !== undefined) && (typeof m.version !== 'number' || this.pushed.admit(postInRoom(m.postId, topicId), m.version))) {
+            this.server.to(`topic:${topicId}`).emit('post:removed', removed);
+          }
         }
         // The first post of a topic split off arrives on its board as a new topic would; hidden
         // and deleted ones arrive as the placeholders their new topic's readers are shown.
@@ -1663,8 +1672,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         version: row.version,
       },
     };
+    // A push to the topic's room read before the post's removal (or an older one of its pushes) and
+    // sent after it is not sent (`postInRoom`): a reader who loaded the page after the removal
+    // (its placeholder's version null) would be shown the removed post again.
+    const newestInRoom = () => this.pushed.admit(postInRoom(row.id, row.topic_id), row.version);
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
-      this.server.to(`topic:${row.topic_id}`).emit(event, payload);
+      if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
       if (arrived && row.number === 1) {
         this.server.to(`board:${row.board_id}`).emit('topic:created', {
           boardId: row.board_id,
@@ -1681,7 +1694,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       // there) and the space's moderators, nobody else: held in full, the other as its placeholder.
       if (row.state === 'PENDING') this.heldAudience(row).emit(event, { ...payload, post: { ...payload.post, state: 'PENDING' } });
       else if (placeholders) this.heldAudience(row).emit(event, placeholderPush(row));
-    } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED') && row.topic_state === 'VISIBLE') {
+    } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED') && row.topic_state === 'VISIBLE' && newestInRoom()) {
       this.server.to(`topic:${row.topic_id}`).emit(event, placeholderPush(row));
     }
   }
