@@ -903,6 +903,11 @@ describe('moving posts to another topic', () => {
     expectOk(await move({ postIds: [r.id], toTopicId: dest.id }, admin));
     expect(await leaving).toMatchObject({ topicId: source.id, postId: r.id });
     expect(await arriving).toMatchObject({ topicId: dest.id, post: { id: r.id, number: 2, bodyHtml: expect.stringContaining('staff notes') } });
+    // The arrival is newer than the removal (README, Order): a client in both rooms keeping the highest
+    // version per post keeps it, which the same version (until 2026-12-07) made it drop as the same state.
+    const [left, arrived] = [(await leaving).version, (await arriving).post.version];
+    expect(left).toEqual(expect.any(Number));
+    expect(left).toBeLessThan(arrived);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(leakedToReader).toBe(false);
   });
@@ -1082,12 +1087,14 @@ describe('moving posts to another topic', () => {
       id number state bodyHtml placeholder createdAt editedAt replyTo { id } wiki version reactions { kind } author { id handle displayName } } } } } }`, { id: dest.id }, { token: reader.token }));
     const shown = page.topic.posts.edges.map((e: any) => e.node).filter((n: any) => n.placeholder !== null);
     expect(shown).toEqual(heard.reader.soFar().map(({ post: { replyToPostId, ...post } }: any) => ({ ...post, replyTo: replyToPostId, reactions: [], version: null })));
-    // The source's readers see the placeholders they were shown leave, with the version the move left each with; never the one they were not.
+    // The source's readers see the placeholders they were shown leave, each with a version the move drew below the one
+    // its arrival carries (README, Order); never the one they were not.
     const moving = 'This post was moved to another topic.';
     expect(heard.left.soFar()).toEqual([
-      { topicId: source.id, postId: hidden.id, placeholder: moving, version: versions.get(hidden.id) },
-      { topicId: source.id, postId: deleted.id, placeholder: moving, version: versions.get(deleted.id) },
+      { topicId: source.id, postId: hidden.id, placeholder: moving, version: expect.any(Number) },
+      { topicId: source.id, postId: deleted.id, placeholder: moving, version: expect.any(Number) },
     ]);
+    for (const e of heard.left.soFar()) expect(e.version).toBeLessThan(versions.get(e.postId)!);
     // No body of theirs reached anyone by any event.
     expect(JSON.stringify(everything)).not.toContain('placeholdersecret');
   });

@@ -45,7 +45,7 @@ export type MovedPost = {
   /** What a deleted one was before (`posts.deleted_from`): PENDING, it was never its topic's readers' to see. Null otherwise. */
   deletedFrom: ContentState | null;
   authorId: string;
-  /** Its version the move left it with: the one its `post:removed` from the topic it left carries (absent from a move an older release committed). */
+  /** The version its `post:removed` from the topic it left carries: drawn by the move below the one it left the post with, which its arrival carries (absent from a move an older release committed). */
   version: number;
 };
 
@@ -189,13 +189,17 @@ export class PostMovesService {
     // for it, so a move of held, hidden or deleted posts alone changes none of either topic's
     // fields (version, counts, activity); readers still see hidden and deleted ones' placeholders
     // leave the one topic's posts and join the other's (below).
-    const renumbered = await tx.query<{ id: string; number: number; version: number }>(
+    // Two versions are drawn for each: `left`, which its removal from the topic it left carries,
+    // then the one it has in the topic it joined, which its arrival carries, so a client in both
+    // rooms that keeps the highest version per post (README, Order) takes the arrival as newer.
+    const renumbered = await tx.query<{ id: string; number: number; left: number }>(
       `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
-              version = next_version(p.version), search_offset = p.search_offset + GREATEST(0, $5::bigint - $6::bigint), updated_at = now()
-         FROM unnest($1::uuid[]) WITH ORDINALITY AS m(id, ord)
+              version = next_version(m.left), search_offset = p.search_offset + GREATEST(0, $5::bigint - $6::bigint), updated_at = now()
+         FROM (SELECT u.id, u.ord, next_version(q.version) AS left
+                 FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord) JOIN posts q ON q.id = u.id) m
         WHERE p.id = m.id
-        RETURNING p.id, p.number, p.version`,
+        RETURNING p.id, p.number, m.left`,
       [ids, dest.id, dest.spaceId, dest.base, sourceVersion, dest.version],
     );
     // Each moved post as it was, read under its lock above: its number, state and author there.
@@ -300,7 +304,7 @@ export class PostMovesService {
     const movedPosts: MovedPost[] = renumbered
       .map((r) => {
         const was = before.get(r.id)!;
-        return { postId: r.id, fromNumber: was.number, number: r.number, state: was.state, deletedFrom: was.deleted_from, authorId: was.author_id, version: r.version };
+        return { postId: r.id, fromNumber: was.number, number: r.number, state: was.state, deletedFrom: was.deleted_from, authorId: was.author_id, version: r.left };
       })
       .sort((a, b) => a.number - b.number);
     const moveEvent: PostsMovedPayload = {
