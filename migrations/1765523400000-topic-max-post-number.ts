@@ -9,7 +9,9 @@ import { alterGivingWay } from './support/lock-wait';
  * then counted the new reply read, and a notification or link naming the old post named it. A
  * new number is now past both (`highestPostNumberSql`): numbers are never given twice in a topic.
  *
- * 0 until a move lowers `last_post_number`, which is the highest then. So every way a topic is
+ * 0 until the first move out of the topic, which sets it to the highest number the topic gave
+ * then (every move out of it does, one from the middle too, whether or not it lowers
+ * `last_post_number`); while it is 0, `last_post_number` is the highest. So every way a topic is
  * written (imports, tests' fixtures) stays right without naming it. A constant default rewrites
  * nothing, but the ALTER takes the table's ACCESS EXCLUSIVE lock: it runs on its own
  * (`transaction = false`) and gives way while the table is busy (`alterGivingWay`).

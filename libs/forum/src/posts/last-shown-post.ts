@@ -27,7 +27,8 @@ export function lastShownPostSql(topic: string, reader: ReaderStanding, upTo?: s
  * The one rule for "the highest number a post of the topic has had" (SQL, of `topics` row
  * `table`, when the statement names it): a new post takes the number after it. Not
  * `last_post_number` alone: `movePosts` lowers that to what remains of a topic it took replies
- * off the end of, and keeps the old end in `max_post_number` (0 until then), so a number is never
+ * off the end of, and keeps the old end in `max_post_number` (0 until a move out of the topic,
+ * every one of which sets it, one from the middle too), so a number is never
  * given twice in a topic: a read mark, notification or link holding a moved post's number never
  * names a later reply (migration 1765523400000).
  */
