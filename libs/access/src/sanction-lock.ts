@@ -3,7 +3,7 @@
  * sanction that restricts access, `shared` by a change that must not cross one (two such changes
  * do not wait for each other).
  */
-export type SanctionLockMode = 'exclusive' | 'shared';
+type SanctionLockMode = 'exclusive' | 'shared';
 
 /**
  * SQL calling for the lock that orders a sanction against its member's changes as an admin: a

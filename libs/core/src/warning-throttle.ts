@@ -32,7 +32,7 @@ export class WarningThrottle {
 }
 
 /** What `RepeatedWarning.occurred` decided of one occurrence. */
-export type RepeatedTurn<Counted extends string> =
+type RepeatedTurn<Counted extends string> =
   /**
    * Warn: none went in the interval (its first, or a reminder). What was counted since the last warning comes with it,
    * zeroed (the warning says it); undefined when nothing was.

@@ -21,7 +21,7 @@ export function timersNews(kinds: readonly TopicTimerKind[]): boolean {
 }
 
 /** What a TIMERS_CHANGED event says: the topic, and the kinds of its timers that changed. */
-export type TimersChanged = {
+type TimersChanged = {
   topicId: string;
   spaceId: string | null;
   kinds: TopicTimerKind[];

@@ -5,7 +5,7 @@ import { AccessService } from '../../../access/src/access.service';
 
 /** What a barred member's refusal hands out (`refuseBarred`): a token to appeal with, for an hour. */
 export const APPEAL_TOKEN_PURPOSE = 'appeal';
-export const APPEAL_TOKEN_TTL_SECONDS = 3600;
+const APPEAL_TOKEN_TTL_SECONDS = 3600;
 
 /**
  * Whom a refusal answers. `member`: someone proven the member, by their password (sign-in) or
