@@ -93,4 +93,12 @@ describe('UnitOfWork', () => {
     // Refused, the transaction wrote nothing.
     expect(await t.sql(`SELECT payload FROM outbox WHERE aggregate_id = ANY($1::uuid[])`, [[other.aggregateId, late.aggregateId]])).toEqual([]);
   });
+
+  it('emits no event once the transaction began to finish (its events relayed already): refused, writing nothing', async () => {
+    const late: DomainEvent = { type: 'test.emitted_late', aggregateType: 'test', aggregateId: newId(), payload: { n: 1 } };
+    await expect(uow.run(async (tx) => {
+      tx.deferred<number>({}, () => tx.emit(late)).push(1);
+    })).rejects.toThrow(/began to finish/);
+    expect(await t.sql(`SELECT 1 FROM outbox WHERE aggregate_id = $1`, [late.aggregateId])).toEqual([]);
+  });
 });

@@ -80,8 +80,13 @@ export class Tx {
     return (await this.query<T>(sql, params))[0];
   }
 
-  /** Writes an outbox event in this transaction (and wakes the worker once it commits). */
+  /**
+   * Writes an outbox event in this transaction (and wakes the worker once it commits). Not once
+   * the transaction began to finish (`Tx.deferred`'s writes), as `amend`: the live relay's copy
+   * of its events is written by then (`UnitOfWork.run`), and API nodes would never hear this one.
+   */
   async emit(event: DomainEvent): Promise<void> {
+    if (this.finishing) throw new Error(`Tx.emit of ${event.type} after the transaction began to finish: its events are relayed already`);
     const [{ id }] = await this.query<{ id: string }>(outboxInsertSql(`VALUES ($1, $2, $3, $4, $5)`), [
       event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload),
     ]);
