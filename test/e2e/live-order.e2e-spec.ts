@@ -653,8 +653,11 @@ describe('live pushes of counts, in order', () => {
     await allHeard([early, later], topicId);
     // Until 2026-12-07 the edit's push went out after the removal: the early reader was left to drop it by its version,
     // and the later one, holding no version of the post, showed the hidden post in full.
-    expect(early.heard.map(([name]) => name)).toEqual(['post:removed']);
-    expect(later.heard).toEqual([]);
+    // The reply's own post:created is not what this is about: it is published after the reply's answer, so under load
+    // it may reach the early reader after it joined (seen once, 2026-12-07, with a CI run beside it).
+    const notCreation = ([name]: [string, any]) => name !== 'post:created';
+    expect(early.heard.filter(notCreation).map(([name]) => name)).toEqual(['post:removed']);
+    expect(later.heard.filter(notCreation)).toEqual([]);
   });
 
   it('a board’s topic activity: a reply’s push read before the next reply and sent after it is not sent', async () => {
