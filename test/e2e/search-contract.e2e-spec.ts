@@ -235,6 +235,22 @@ function pathsOf(searcher: PostgresSearchEngine): () => Array<'date' | 'gin'> {
   return () => spy.mock.calls.map((args) => (args[2] ? 'date' : 'gin'));
 }
 
+/**
+ * `count` English posts a minute apart from 2026-01-01, written as the engine writes them (faster):
+ * the ith in the space `space` and with the body `body` say (SQL over i and `params`).
+ */
+async function writePosts(t: TestApp, count: number, space: string, body: string, params: unknown[]): Promise<void> {
+  await t.sql(
+    `WITH x AS (SELECT gen_random_uuid() AS id, i, ${space} AS space, ${body} AS body FROM generate_series(1, ${count}) AS i),
+          d AS (INSERT INTO search_documents (id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, state, language, created_at, version, tsv)
+                SELECT id, gen_random_uuid(), 1, space, gen_random_uuid(), 'DISCUSSION', 'Post', '{}', gen_random_uuid(), 'VISIBLE', 'en',
+                       timestamptz '2026-01-01' + i * interval '1 minute', 1, setweight(to_tsvector('parvis_en', 'Post'), 'A') || setweight(to_tsvector('parvis_en', body), 'C')
+                  FROM x RETURNING id)
+     INSERT INTO search_bodies (id, body) SELECT x.id, x.body FROM x JOIN d ON d.id = x.id`,
+    params,
+  );
+}
+
 /** No statistics until the test asks for them: autovacuum (on in CI) analysing the table early would send every search down one path. */
 const noAutoAnalyse = (t: TestApp) => t.sql(`ALTER TABLE search_documents SET (autovacuum_enabled = false)`);
 
@@ -973,14 +989,7 @@ describe('postgres engine: common words', () => {
       // 130,000 posts (written as the engine writes them, faster): gizmo in 1 of 25 (5,200, 4%:
       // selective, in more than 5,000, so the newest of them are the candidates), a word starting
       // with zq in every other one (676 words, which no vocabulary lists: the prefix is kept).
-      const written = `WITH x AS (SELECT gen_random_uuid() AS id, i, CASE WHEN i % 25 = 0 THEN 'gizmo' ELSE 'zq' || chr(97 + i % 26) || chr(97 + (i / 26) % 26) END AS body
-                                     FROM generate_series(1, 130000) AS i),
-                            d AS (INSERT INTO search_documents (id, topic_id, post_number, space_id, board_id, kind, title, tags, author_id, state, language, created_at, version, tsv)
-                                  SELECT id, gen_random_uuid(), 1, $1, gen_random_uuid(), 'DISCUSSION', 'Post', '{}', gen_random_uuid(), 'VISIBLE', 'en',
-                                         timestamptz '2026-01-01' + i * interval '1 minute', 1, setweight(to_tsvector('parvis_en', 'Post'), 'A') || setweight(to_tsvector('parvis_en', body), 'C')
-                                    FROM x RETURNING id)
-                       INSERT INTO search_bodies (id, body) SELECT x.id, x.body FROM x JOIN d ON d.id = x.id`;
-      await t.sql(written, [space]);
+      await writePosts(t, 130000, '$1::uuid', `CASE WHEN i % 25 = 0 THEN 'gizmo' ELSE 'zq' || chr(97 + i % 26) || chr(97 + (i / 26) % 26) END`, [space]);
       const searcher = new PostgresSearchEngine(t.ds);
       await searcher.foldCounts();
       await t.sql(`ANALYZE search_documents`);
@@ -989,6 +998,35 @@ describe('postgres engine: common words', () => {
       // No post holds both: those holding either follow, found through gizmo alone.
       expect(res.hits.map((h) => h.snippetHtml)).toEqual(Array(5).fill('<mark>gizmo</mark>'));
       expect(paths()[1]).toBe('gin');
+    }));
+
+  it('takes the GIN index for a word rare in the table and dense in the small spaces searched', () =>
+    withPostgresEngine(async (_engine, t) => {
+      await noAutoAnalyse(t);
+      const spaces = Array.from({ length: 10 }, () => newId());
+      // 20,000 posts a minute apart: two small spaces of 312 and 313 (i % 64 = 0 or 1), gizmo in a
+      // tenth of their posts (10%: the date index by their own counts), and the 19,375 others in
+      // eight spaces, gizmo in 4 of them: 67 in all, 0.3% of the table (the GIN index by pg_stats).
+      await writePosts(
+        t,
+        20000,
+        `CASE WHEN i % 64 < 2 THEN ($1::uuid[])[1 + i % 64] ELSE ($1::uuid[])[3 + i % 8] END`,
+        `CASE WHEN (i % 64 < 2 AND (i / 64) % 10 = 0) OR (i % 64 >= 2 AND i % 5000 = 7) THEN 'gizmo' ELSE 'zq' || chr(97 + i % 26) || chr(97 + (i / 26) % 26) END`,
+        [spaces],
+      );
+      const searcher = new PostgresSearchEngine(t.ds);
+      await searcher.foldCounts();
+      await t.sql(`ANALYZE search_documents`);
+      const paths = pathsOf(searcher);
+      const totals: number[] = [];
+      for (const spaceIds of [spaces.slice(0, 1), spaces.slice(0, 2)]) {
+        const res = await searcher.search({ query: 'gizmo ', filters: { spaceIds }, limit: 5, offset: 0, sort: 'NEWEST' });
+        expect(res.hits.map((h) => h.snippetHtml)).toEqual(Array(5).fill('<mark>gizmo</mark>'));
+        totals.push(res.total);
+      }
+      // Through two spaces the date index walks the whole table's (every other space's rows between theirs).
+      expect(paths()).toEqual(['gin', 'gin']);
+      expect(totals).toEqual([31, 63]);
     }));
 
   it('takes a pasted question’s candidates from the posts holding its rarer words, by their weight, not the newest 1,000 holding any', () =>
