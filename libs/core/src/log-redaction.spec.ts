@@ -9,6 +9,8 @@ describe('withoutCredentials', () => {
     expect(withoutCredentials('postgres://app:pa/ss@db/parvis and smtp://mail:pw@smtp.example')).toBe(
       'postgres://app:[redacted]@db/parvis and smtp://mail:[redacted]@smtp.example',
     );
+    // A password with an unencoded `@`: the user's part ends at the last one, as a URL parser reads it.
+    expect(withoutCredentials('Request to http://parvis:p@ss@meili.example/health has failed')).toBe('Request to http://parvis:[redacted]@meili.example/health has failed');
     expect(withoutCredentials('postgres://db/parvis?sslmode=require&password=s3cret')).toBe('postgres://db/parvis?sslmode=require&password=[redacted]');
     expect(withoutCredentials('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)')).toBe('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)');
   });

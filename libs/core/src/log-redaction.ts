@@ -4,7 +4,7 @@ import { types } from 'node:util';
  * A URL's password (`scheme://user:password@host`, the password up to the last `@` of the word, so one with an unencoded
  * `/` goes too) and a `password=` parameter (pg's `?password=`), as a log line must not carry them.
  */
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):[^\s@]*@/gi;
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):\S*@/gi;
 const PASSWORD_PARAMETER = /([?&]password=)[^&\s]*/gi;
 
 /** How deep `withoutCredentials` looks (an error's cause's fields, say); cycles end there too. */
