@@ -4,7 +4,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The key appeal tokens are signed with (`SignedTokens`, purpose `appeal`: `token:appeal`) is
  * made here, where it was made on first use. An appeal token is signed only in a refusal (a
- * barred member's sign-in, password reset or e-mail change confirmation: `refuseBarred`), and a
+ * barred member's sign-in or password reset: `refuseBarred`), and a
  * refused request writes nothing; made on first use, the first refusal wrote the key. Kept when
  * it exists already, as tokens signed with it are still good. Random as `SignedTokens` makes
  * one: 32 bytes, base64.

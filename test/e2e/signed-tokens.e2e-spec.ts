@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { SignedTokens } from '../../libs/core/src/signed-tokens';
 import { bootTestApp, TestApp } from '../support/test-app';
+import { TableSnapshots } from '../support/refusals';
 
 describe('signed tokens', () => {
   let t: TestApp;
@@ -8,6 +9,17 @@ describe('signed tokens', () => {
     t = await bootTestApp();
   });
   afterAll(() => t.close());
+
+  // An appeal token is signed in a refusal (a barred member's sign-in or password reset: refuseBarred), and a refused
+  // request writes nothing: its key is made by migration 1765527000000, not on a process's first signing as others are.
+  it('signs the first appeal token of a process without writing: its key is there before', async () => {
+    const fresh = new SignedTokens(t.get(DataSource));
+    const tables = await TableSnapshots.of(t, { migrations: 'bookkeeping' });
+    const before = await tables.take();
+    const token = await fresh.sign('appeal', 'a-member', 60);
+    expect(TableSnapshots.changed(before, await tables.take())).toEqual([]);
+    expect(await t.get(SignedTokens).verify('appeal', token)).toBe('a-member');
+  });
 
   it('recovers from a failed first read of a purpose’s key: the next token reads it again', async () => {
     const tokens = t.get(SignedTokens);

@@ -29,7 +29,8 @@ export type BarredAudience = { member: SignedTokens } | { pendingMailbox: string
  * sign in, so the token is what lets them appeal (`appealSanction`), and nothing else.
  *
  * The token's key exists before any refusal (a migration creates `token:appeal`), so signing it
- * writes nothing: a refused request writes nothing, on its first refusal as on any other.
+ * writes nothing, on a process's first refusal as on any other (a refused sign-in has cleared its
+ * attempts' `rate_events` before: the password was right).
  */
 export async function refuseBarred(db: Queryable, userId: string, to: BarredAudience): Promise<void> {
   const rows: Array<{ id: string; kind: string; reason: string; expires_at: Date | null; appeal_status: string | null; decision_note: string | null; decided_at: Date | null }> =
