@@ -1501,8 +1501,8 @@ export class PostgresSearchEngine implements SearchEngine {
     // `exact` and `one` and some of `two` is two typos away, any other one. The `two` set is read
     // only for a term with close words both one and two typos away (Compiled.typoLevels): with
     // none two away, a match not holding `exact` is one away; with none one away, two. Each set
-    // read is hashed once (`hashed`: hash_mem_multiplier, raised in ginCandidates for this
-    // statement alone, keeps it hashed when the planner expects more) and read
+    // read is hashed once (`hashed`: hash_mem_multiplier, raised in ginCandidates for the rest
+    // of the transaction, SET LOCAL, keeps it hashed when the planner expects more) and read
     // from the whole table, every space and state: probed with a candidate's own id alone, what
     // others hold ranks nothing. Of the spaces searched it holds few documents (the word as typed is
     // in none visible there), but a word common elsewhere is read in every post holding it (5,000
@@ -1746,7 +1746,8 @@ export class PostgresSearchEngine implements SearchEngine {
     // After a date index walk (`afterWalk`), the bitmap scans it turned off go back on.
     // A rank's sub-selects (typosByIndex, `hashed`) are hashed whatever the planner expects of
     // them: not hashed, each is scanned again for every match. hash_mem_multiplier is raised for
-    // them alone: until 2026-12-07 every GIN candidates statement ran with it.
+    // them (SET LOCAL: the rest of the transaction too, a date walk after a dense read included): until
+    // 2026-12-07 every GIN candidates statement ran with it.
     const settings = ['enable_seqscan = off', 'enable_indexscan = off', ...(rank?.hashed ? ['hash_mem_multiplier = 64'] : []), ...(afterWalk ? ['enable_bitmapscan = on'] : [])];
     await m.query(settings.map((x) => `SET LOCAL ${x}`).join('; '));
     const branches = matches.map((match) => `SELECT d.id, d.created_at, ${rank?.sql ?? '0'} AS rank FROM search_documents d WHERE ${match}`);
