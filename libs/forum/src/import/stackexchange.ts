@@ -1416,8 +1416,8 @@ class StackExchangeImport {
     if (!replies.length) return;
     const authors = await this.authors(replies.map((r) => r.post), batch);
     const topicIds = [...new Set(replies.map((r) => r.topicId))].sort();
-    // Locked like a reply locks its topic, so numbers stay distinct and consecutive even
-    // while people reply in the same topics.
+    // Locked like a reply locks its topic, so numbers stay distinct even while people reply in
+    // the same topics (and past any a move took away: highestPostNumberSql, so not always consecutive).
     const last = new Map(
       (
         await this.query<{ id: string; highest: number }>(

@@ -247,8 +247,9 @@ export class PostMovesService {
     // (lastReadNumber would name a post that is not there), so each is set back, in this
     // transaction, the topic's row held FOR UPDATE since its start: with markRead capping a mark
     // by the topic's last_post_number in its one statement, which waits for this lock, no mark
-    // is left past the new end however the two interleave (TopicsService.markRead). Each is set back to the last post they are shown there (lastShownPostSql, as markRead stops
-    // a mark), not to the last number, which a reply still held may have: that would name it to
+    // is left past the new end however the two interleave (TopicsService.markRead). Each is set
+    // back to the last post they are shown there (lastShownPostSql, as markRead stops a mark), not
+    // to the last number, which a reply still held may have: that would name it to
     // them, and count it read once approved. Their own held replies are shown them, and to a
     // moderator of the space (judged now, once per reader: AccessService.moderatesSql) all of them,
     // as their topic page lists them. `updated_at` is left: it is when the reader last read up to
