@@ -32,6 +32,10 @@ export function envInt(name: string, fallback: number, min: number, max: number)
 }
 export const envFlag = (name: string) => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
 
+/** The topic page `npm run bench` measures (issue 2's target), and topic-page-cpu with it. */
+export const TOPIC_PAGE_QUERY =
+  'query($id: ID!) { topic(id: $id) { id title replyCount posts(first: 50) { edges { node { id number bodyHtml createdAt author { id handle displayName } reactions { kind count } myReactions } } } } }';
+
 export const log = (m: string) => console.log(`bench: ${m}`);
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -243,9 +247,12 @@ export class ApiServer {
   private constructor(
     readonly child: ChildProcess,
     readonly base: string,
+    echo: (line: string) => boolean = () => true,
   ) {
     const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
-      if (!this.quiet) stream.write(chunk.toString().replace(/^(?=.)/gm, '[api] '));
+      if (this.quiet) return;
+      const lines = chunk.toString().split(/(?<=\n)/).filter(echo);
+      if (lines.length > 0) stream.write(lines.join('').replace(/^(?=.)/gm, '[api] '));
     };
     child.stdout?.on('data', (c: Buffer) => keep(c, process.stdout));
     child.stderr?.on('data', (c: Buffer) => keep(c, process.stderr));
@@ -259,11 +266,18 @@ export class ApiServer {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Starts it without migrating or running the outbox worker, and waits until GET /health answers 200. */
-  static async start(url: string, env: Record<string, string> = {}): Promise<ApiServer> {
+  /**
+   * Starts it without migrating or running the outbox worker, and waits until GET /health answers 200.
+   * `nodeArgs` go to node before the script; `echo` says which of its output lines are printed.
+   */
+  static async start(
+    url: string,
+    env: Record<string, string> = {},
+    opts: { nodeArgs?: string[]; echo?: (line: string) => boolean } = {},
+  ): Promise<ApiServer> {
     if (!existsSync(SERVER_MAIN)) throw new BenchError(`${SERVER_MAIN} does not exist: run the build first (npm run bench does)`);
     const port = await freePort();
-    const child = spawn(process.execPath, [...apiNodeOptions(), SERVER_MAIN], {
+    const child = spawn(process.execPath, [...apiNodeOptions(), ...(opts.nodeArgs ?? []), SERVER_MAIN], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -279,7 +293,7 @@ export class ApiServer {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const server = new ApiServer(child, `http://127.0.0.1:${port}`);
+    const server = new ApiServer(child, `http://127.0.0.1:${port}`, opts.echo);
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (!server.running) {

@@ -44,6 +44,7 @@ import {
   seedFingerprint,
   seedOrReuse,
   table,
+  TOPIC_PAGE_QUERY,
   withClient,
   writeResults,
 } from './bench-support';
@@ -63,8 +64,6 @@ const DURATION = envInt('BENCH_DURATION', 15, 1, 3600);
 const WARMUP = envInt('BENCH_WARMUP', 3, 0, 600);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 50, 1, 1000);
 
-const TOPIC_PAGE_QUERY =
-  'query($id: ID!) { topic(id: $id) { id title replyCount posts(first: 50) { edges { node { id number bodyHtml createdAt author { id handle displayName } reactions { kind count } myReactions } } } } }';
 const BOARD_LIST_QUERY =
   'query($id: ID!) { board(id: $id) { topics(first: 50, sort: LATEST_ACTIVITY) { edges { node { id title replyCount lastActivityAt author { handle } } } } } }';
 

@@ -1,0 +1,102 @@
+/**
+ * `node dist/test/bench/topic-page-cpu.js` (after `npm run build`): the API's own cost of one
+ * topic page, for comparing two builds on a busy machine where requests/s says little.
+ *
+ * Needs DATABASE_URL pointing at a database `npm run bench` has seeded (it seeds nothing and
+ * refuses any other database). Starts the API as `npm run bench` does, under
+ * `--trace-gc-nvp`, sends BENCH_WARMUP_REQUESTS (default 500) topic-page requests one at a
+ * time, then BENCH_REQUESTS (default 2000) more, and prints the API process's CPU time per
+ * request (/proc, user + system, in 10 ms ticks), the bytes it allocated per request (the sum
+ * of the GC trace's `allocated=` over the measured requests: a rough figure, but far steadier
+ * than CPU time on a shared machine), its GCs by kind and their pauses (wall time).
+ * BENCH_CPU_PROF=<dir> profiles the API as in `npm run bench`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ApiServer, BenchError, cpuMs, envInt, log, round, runBench, TOPIC_PAGE_QUERY, withClient } from './bench-support';
+
+const VIEWER_HANDLE = 'bench_001';
+const TOPIC_SAMPLE = 200;
+
+const WARMUP = envInt('BENCH_WARMUP_REQUESTS', 500, 0, 1_000_000);
+const REQUESTS = envInt('BENCH_REQUESTS', 2000, 1, 1_000_000);
+
+async function main(): Promise<number> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new BenchError('set DATABASE_URL to a database `npm run bench` has seeded');
+  const { token, topicIds } = await withClient(url, async (c) => {
+    if ((await c.query(`SELECT to_regclass('public.bench_seed') AS r`)).rows[0].r === null) throw new BenchError('DATABASE_URL holds no `npm run bench` seed');
+    const viewer = (await c.query(`SELECT id FROM users WHERE handle = $1`, [VIEWER_HANDLE])).rows[0] as { id: string } | undefined;
+    if (!viewer) throw new BenchError(`the seeded viewer (${VIEWER_HANDLE}) is missing`);
+    const token = randomBytes(32).toString('base64url');
+    await c.query(
+      `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', 'parvis-bench-cpu')`,
+      [viewer.id, createHash('sha256').update(token).digest()],
+    );
+    const topicIds = (await c.query(`SELECT id FROM topics ORDER BY id LIMIT ${TOPIC_SAMPLE}`)).rows.map((r: { id: string }) => r.id);
+    return { token, topicIds };
+  });
+
+  // --trace-gc-nvp writes one `name=value ...` line per GC to stdout: counted, not printed.
+  let allocated = 0;
+  let gcPauseMs = 0;
+  const gcKinds: Record<string, number> = {};
+  let partial = '';
+  const isGcLine = (line: string) => /^\[\d+:0x[0-9a-f]+:\d+\]\s+\d+ ms: |\w=\S* \w+=/.test(line);
+  const server = await ApiServer.start(url, {}, { nodeArgs: ['--trace-gc-nvp'], echo: (line) => !isGcLine(line) });
+  let counting = false;
+  server.child.stdout?.on('data', (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    if (!counting) return;
+    for (const line of lines) {
+      const a = /\ballocated=(\d+)/.exec(line);
+      const p = /\bpause=([\d.]+)/.exec(line);
+      if (!a) continue;
+      allocated += Number(a[1]);
+      const kind = /\bgc=(\w+)/.exec(line)?.[1] ?? '?';
+      gcKinds[kind] = (gcKinds[kind] ?? 0) + 1;
+      gcPauseMs += p ? Number(p[1]) : 0;
+    }
+  });
+
+  try {
+    let i = 0;
+    const request = async () => {
+      const id = topicIds[i++ % topicIds.length];
+      const res = await fetch(`${server.base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: TOPIC_PAGE_QUERY, variables: { id } }),
+      });
+      const text = await res.text();
+      if (res.status !== 200 || text.includes('"errors"') || !text.includes('"bodyHtml"')) throw new BenchError(`a request failed: HTTP ${res.status} ${text.slice(0, 500)}`);
+    };
+    log(`warming up: ${WARMUP} requests`);
+    for (let n = 0; n < WARMUP; n++) await request();
+    counting = true;
+    const before = cpuMs(server.pid);
+    const t0 = process.hrtime.bigint();
+    log(`measuring: ${REQUESTS} requests, one at a time`);
+    for (let n = 0; n < REQUESTS; n++) await request();
+    const after = cpuMs(server.pid);
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    counting = false;
+    if (before === null || after === null) throw new BenchError('no /proc to read the API process’s CPU time from');
+    console.log(
+      JSON.stringify({
+        requests: REQUESTS,
+        apiCpuMsPerRequest: round((after - before) / REQUESTS, 3),
+        allocatedKbPerRequest: round(allocated / 1024 / REQUESTS, 1),
+        gcs: gcKinds,
+        gcPauseMsPerRequest: round(gcPauseMs / REQUESTS, 3),
+        wallMsPerRequest: round(wallMs / REQUESTS, 2),
+      }),
+    );
+    return 0;
+  } finally {
+    await server.stop();
+    await withClient(url, (c) => c.query(`DELETE FROM sessions WHERE user_agent = 'parvis-bench-cpu'`));
+  }
+}
+
+runBench(main);
