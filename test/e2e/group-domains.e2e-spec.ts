@@ -450,6 +450,44 @@ describe('groups: automatic membership by e-mail domain', () => {
     expect(await members(group)).toEqual([]);
   });
 
+  it('orders a group made and listed while a change of address is under way after the change: its list reads the new address, and takes the member in by it, not by the old', async () => {
+    const mover = await memberAt('brand16.example');
+    const to = `mover${seq}@elsewhere16.example`;
+    await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [mover.id, to]);
+    const link = await t.get(EmailChangeService).token({ id: mover.id, pendingEmail: to });
+    const CREATE = `mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }`;
+    /** A group made by an admin and listing `domain` (two transactions, as an admin makes them). */
+    const listedAt = async (domain: string) => {
+      const slug = `made-during-${++seq}`;
+      const { id } = expectOk(await t.gql(CREATE, { input: { slug, name: slug } }, { token: admin.token })).createGroup;
+      await setDomains(id, [domain]);
+      return id;
+    };
+    // The change held once its rule has run (every group then in being held, the memberships
+    // written), before it commits: the interleaving the two sides used to miss each other in.
+    const gate = gateCalls(t.get(AutomaticGroupsService), 'syncUser', (_tx, userId) => userId === mover.id, 'after');
+    let groups: [string, string];
+    let outcome: 'done' | 'waiting';
+    try {
+      const moving = t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } });
+      await gate.begun;
+      const making = (async () => [await listedAt('elsewhere16.example'), await listedAt('brand16.example')] as [string, string])();
+      // Made and listed while the change waits at the gate (as before, when neither waited for the
+      // other: the lists read the old address, and the change read no such group), or the first
+      // creation waits for the change to commit.
+      outcome = await doneOrWaiting(t, making, 1, await gateHolder(gate));
+      gate.open();
+      expectOk(await moving);
+      groups = await making;
+    } finally {
+      gate.restore();
+    }
+    const [atNew, atOld] = groups;
+    expect(await members(atNew)).toEqual([[mover.id, 'elsewhere16.example']]);
+    expect(await members(atOld)).toEqual([]);
+    expect(outcome).toBe('waiting');
+  });
+
   it('holds a group its member owns by the rule when their address moves away: taken from them meanwhile, they leave a held group', async () => {
     const { group } = await internal();
     const owner = await memberAt('brand14.example');

@@ -14,6 +14,19 @@ const verifiedDomainSql = (u: string) =>
   `CASE WHEN ${u}.email IS NOT NULL AND ${u}.email_verified_at IS NOT NULL AND ${u}.deleted_at IS NULL AND NOT ${u}.is_placeholder
         THEN lower(split_part(${u}.email, '@', 2)) END`;
 
+/**
+ * SQL taking the transaction-scoped advisory lock that orders a group's creation against the
+ * changes of confirmed domain under way: `exclusive` by `GroupsService.create`, its first lock,
+ * and `shared` by `syncUser` (two changes of address do not wait for each other), held by both
+ * until commit. A group made while a change is under way was not in the change's read of the
+ * groups, and a list set on it before the change committed read the member's old address: each
+ * missed the other (the member was left out of a group at their new domain, or kept in one at their
+ * old). Now a creation waits for the changes under way to commit, and a change for a creation under way,
+ * whose group it then reads (and holds) as any other. A constant key: creations are rare, and only they wait long.
+ */
+export const groupCreationLockSql = (mode: 'exclusive' | 'shared') =>
+  `${mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtextextended('parvis:group-creation', 0))`;
+
 /** How many of the people a change of the list adds (and removes) its moderation-log entry names; it counts them all. */
 export const AUTOMATIC_LOG_IDS_MAX = 1000;
 
@@ -58,7 +71,14 @@ export class AutomaticGroupsService {
    * ends the requests of those it takes in and tells of every change, as for any other way in or out.
    */
   async syncUser(tx: Tx, userId: string, before: string | null): Promise<void> {
-    const [me] = await tx.query<{ domain: string | null }>(`SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1`, [userId]);
+    // When the domain changed, the same statement takes the creation lock (`groupCreationLockSql`),
+    // shared, before the groups are read in a statement of its own (its snapshot taken after the
+    // lock): every group is then one this reads and holds, made before, or one made after this commits.
+    const [me] = await tx.query<{ domain: string | null }>(
+      `SELECT d.domain, CASE WHEN d.domain IS DISTINCT FROM $2::text THEN ${groupCreationLockSql('shared')} END AS held
+         FROM (SELECT ${verifiedDomainSql('u')} AS domain FROM users u WHERE u.id = $1) d`,
+      [userId, before],
+    );
     const domain = me?.domain ?? null;
     if (domain === before) return;
     // Every group is held while it decides, since any group's list may be gaining the domain: a
@@ -68,12 +88,10 @@ export class AutomaticGroupsService {
     // a confirmation, and need not, since the rule takes people in whatever a group's grants (as
     // an admin does). In id order. The caller holds the account (ACCOUNT_LOCK), which setDomains,
     // taking the member in, never waits for: this waiting for its group is no deadlock.
-    // Not held: a group created after this statement's snapshot. A list set on it before this
-    // commits reads the member's address as committed, the old one, and nothing here waits for
-    // it, nor it for this: it takes them in by the old domain (kept, when that comes after the
-    // DELETE's snapshot) or misses them at the new one (left out for good, since setting the list
-    // again takes in only a domain it did not hold). Left open (2026-12-07): a group made and
-    // listed within one change of address; closing it needs a lock both take in one order.
+    // No group is made after this statement's snapshot and before this commits: the creation
+    // lock, taken above, holds creations off (until 2026-12-07 one made meanwhile was not held,
+    // and a list set on it before this committed read the old address: it took the member in by
+    // the old domain, kept, or missed them at the new one, left out for good).
     // `ruled`: the groups the member may be in by the rule, and so may leave: those they are in by
     // it (owners too, below), and those listing the domain they had, since a list set while this
     // waited for its group took them in by it after this statement's snapshot, which the
@@ -94,9 +112,8 @@ export class AutomaticGroupsService {
     // change, as a space admin through the group, its grant, deleted the membership and waited
     // for the group while the grant waited for the membership (a deadlock PostgreSQL ended and
     // UnitOfWork ran again). Now this waits for the grant, or the grant for this, holding neither.
-    // The memberships the DELETE below removes are all in groups held here (but for one made
-    // since, above): the rule alone makes them (every group is held above against `setDomains`,
-    // and the account by the caller), and
+    // The memberships the DELETE below removes are all in groups held here: the rule alone makes
+    // them (every group is held above against `setDomains`, and the account by the caller), and
     // the groups the member owns by the rule are held too, so an owner an admin makes a plain
     // member (`GroupMembersService.setOwner`, which holds no account) after this and removed by
     // the DELETE leaves a held group. No such group (the member in none by the rule): no statement.

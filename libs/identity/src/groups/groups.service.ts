@@ -20,6 +20,7 @@ import {
   GroupVisibility,
   toGroupModel,
 } from './group.model';
+import { groupCreationLockSql } from './automatic-groups';
 import { GroupMemberships } from './group-memberships';
 import { seesGroup } from './group-visibility';
 import { GroupsRepository } from './groups.repository';
@@ -103,6 +104,10 @@ export class GroupsService {
     assertJoinable(settings.visibility, settings.joining);
     const id = newId();
     await this.uow.run(async (tx) => {
+      // First, the creation lock (`groupCreationLockSql`): the changes of a member's confirmed
+      // domain under way commit before the group is made, so a list set on it reads their new
+      // addresses; one asked meanwhile waits for this and then reads the group.
+      await tx.query(`SELECT ${groupCreationLockSql('exclusive')}`);
       const rows = await tx.query(
         `INSERT INTO groups (id, slug, name, description, mentionable, visibility, joining) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (slug) DO NOTHING RETURNING id`,
         [id, settings.slug, settings.name, input.description ?? '', settings.mentionable, settings.visibility, settings.joining],
