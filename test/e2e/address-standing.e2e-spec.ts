@@ -62,6 +62,20 @@ describe('an address taken or banned', () => {
     }
   });
 
+  it('asks at sign-up only whether a ban holds the address or the network: the accounts are looked up once, by createAccount, with the handle', async () => {
+    const email = `counted${++seq}@example.net`;
+    const { statements } = await t.countStatements(async () =>
+      expectOk(await t.gql(SIGN_UP, { input: { email, handle: `counted${seq}`, password: 'a long enough password' } }, { ip: freshIp() })));
+    const asked = (table: RegExp) => statements.filter((q) => table.test(q));
+    // The one look-up of the address among the accounts: createAccount's, beside the handle's.
+    expect(asked(/FROM users WHERE lower\(email\)/).map((q) => /lower\(handle\)/.test(q))).toEqual([true]);
+    // The ban's question asks nothing else.
+    const bans = asked(/FROM banned_emails/);
+    expect(bans).toHaveLength(1);
+    expect(bans[0]).toMatch(/FROM banned_ips/);
+    expect(bans[0]).not.toMatch(/FROM users/);
+  });
+
   it('on a site by invitation, refuses a sign-up without one, or with one that is no invitation, as it refuses a free address: nobody learns which have accounts', async () => {
     const site = await bootTestApp({ SIGN_UP: 'invite' });
     try {

@@ -8,17 +8,25 @@ export function emailTakenSql(email: string, exceptUserId?: string): string {
 
 /**
  * Whether `email` is another account's (`taken`: an account but `exceptUserId`'s) and whether
- * a ban standing holds it (`banned`, `emailBannedSql`; with `ips`, a ban of any of them too), in
- * one statement. Sign-up, invitations and a change of address ask it; each refuses in its own
- * words (`refuseTakenOrBanned`).
+ * a ban standing holds it (`banned`, `emailBannedSql`), in one statement. Invitations and a
+ * change of address ask it; each refuses in its own words (`refuseTakenOrBanned`). Sign-up asks
+ * `addressBanned` instead.
  */
-export async function addressStanding(q: Queryable, email: string, opts: { exceptUserId?: string; ips?: string[] } = {}): Promise<{ taken: boolean; banned: boolean }> {
-  // Every parameter read, set or not (PostgreSQL types each from its use): no account has no id, a network no address.
-  const [row] = await q.query(
-    `SELECT ${emailTakenSql('$1', '$2::uuid')} AS taken, ${emailBannedSql('$1')} OR ${ipBannedSql('$3::text[]')} AS banned`,
-    [email, opts.exceptUserId ?? null, opts.ips ?? null],
-  );
+export async function addressStanding(q: Queryable, email: string, opts: { exceptUserId?: string } = {}): Promise<{ taken: boolean; banned: boolean }> {
+  // Every parameter read, set or not (PostgreSQL types each from its use): no account has no id.
+  const [row] = await q.query(`SELECT ${emailTakenSql('$1', '$2::uuid')} AS taken, ${emailBannedSql('$1')} AS banned`, [email, opts.exceptUserId ?? null]);
   return { taken: row.taken, banned: row.banned };
+}
+
+/**
+ * Whether a ban standing holds `email` (`emailBannedSql`) or any of `ips` (`ipBannedSql`), in one
+ * statement that asks nothing else: sign-up's question, which tells nobody whether the address
+ * has an account and so does not look (until 2026-12-07 it asked `addressStanding`, whose
+ * `taken` it ignored, reading the accounts once more than `createAccount` does).
+ */
+export async function addressBanned(q: Queryable, email: string, ips: string[]): Promise<boolean> {
+  const [row] = await q.query(`SELECT ${emailBannedSql('$1')} OR ${ipBannedSql('$2::text[]')} AS banned`, [email, ips]);
+  return row.banned;
 }
 
 /**
@@ -26,7 +34,7 @@ export async function addressStanding(q: Queryable, email: string, opts: { excep
  * tells its own reader. A change of address says what sign-up says ('is already registered',
  * 'is not accepted here', BAD_USER_INPUT on the field it read: no more than sign-up tells
  * anyone); an invitation tells its maker what to do instead ('already has an account: add it
- * to the groups instead', 'cannot be invited'). Sign-up refuses apart, reading `addressStanding`
+ * to the groups instead', 'cannot be invited'). Sign-up refuses apart, reading `addressBanned`
  * itself: a ban of the address or of the network, FORBIDDEN in words that do not tell which,
  * first; the address taken later, after the invitation is checked (so a site by invitation tells
  * nobody without one which addresses have accounts), with the handle's (`createAccount`, which

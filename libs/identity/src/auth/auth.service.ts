@@ -17,7 +17,7 @@ import { AuditLog } from '../../../core/src/audit/audit-log';
 import { EmailVerificationService } from './email-verification';
 import { InvitesService } from '../invites/invites.service';
 import { AppConfig } from '../../../core/src/config/config';
-import { addressStanding, emailTakenSql } from './address-standing';
+import { addressBanned, emailTakenSql } from './address-standing';
 import { refuseBarred } from './barred';
 
 const FIFTEEN_MINUTES = 15 * 60;
@@ -110,12 +110,11 @@ export class AuthService {
     await this.limiter.reserve([[SIGN_UP_PER_IP, networkOf(meta.ip)]]);
     // An address or a network banned is FORBIDDEN, in words that do not tell which. Its address
     // taken is told later, with its handle's (`createAccount`): after the invitation is checked,
-    // so a site by invitation tells nobody without one which addresses have accounts.
-    const standing = await addressStanding(this.ds, normalizeEmail(input.email), {
-      // The network (an IPv6 /64) as bans store it, and the address itself as older bans did.
-      ips: [meta.ip, networkOf(meta.ip)],
-    });
-    if (standing.banned) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
+    // so a site by invitation tells nobody without one which addresses have accounts; this asks
+    // only about bans (`addressBanned`), not whether the address is taken.
+    // The network (an IPv6 /64) as bans store it, and the address itself as older bans did.
+    const banned = await addressBanned(this.ds, normalizeEmail(input.email), [meta.ip, networkOf(meta.ip)]);
+    if (banned) throw AppError.forbidden('Sign-ups from this e-mail address or network are not accepted');
     if (this.config.SIGN_UP === 'invite' && !input.inviteToken) throw AppError.forbidden('Sign-ups are by invitation only: open the link of yours');
     // An invitation e-mailed to this very address vouches for it; checked now for a clear
     // refusal before any work, and redeemed (under its lock, so counted) with the account.
