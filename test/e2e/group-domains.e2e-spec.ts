@@ -483,9 +483,13 @@ describe('groups: automatic membership by e-mail domain', () => {
       gate.restore();
     }
     const [atNew, atOld] = groups;
-    expect(await members(atNew)).toEqual([[mover.id, 'elsewhere16.example']]);
-    expect(await members(atOld)).toEqual([]);
-    expect(outcome).toBe('waiting');
+    // Both halves and the wait in one assertion, so a failure shows each (without the lock: the
+    // member kept in the old domain's group, left out of the new one's, and no creation waiting).
+    expect({ atNew: await members(atNew), atOld: await members(atOld), outcome }).toEqual({
+      atNew: [[mover.id, 'elsewhere16.example']],
+      atOld: [],
+      outcome: 'waiting',
+    });
   });
 
   it('holds a group its member owns by the rule when their address moves away: taken from them meanwhile, they leave a held group', async () => {
