@@ -2,7 +2,8 @@ import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { EmailChangeService } from '../../libs/identity/src/auth/email-change';
 import { EmailVerificationService } from '../../libs/identity/src/auth/email-verification';
-import { AUTOMATIC_LOG_IDS_MAX, AutomaticGroupsService } from '../../libs/identity/src/groups/automatic-groups';
+import { AUTOMATIC_LOG_IDS_MAX, AutomaticGroupsService, groupCreationLockSql } from '../../libs/identity/src/groups/automatic-groups';
+import { newId } from '../../libs/core/src/ids';
 import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
 import { PasswordsService } from '../../libs/identity/src/auth/passwords.service';
 import { makeBoard, makeGroup, makeSpace, makeUser, TestUser } from '../factories';
@@ -490,6 +491,40 @@ describe('groups: automatic membership by e-mail domain', () => {
       atOld: [],
       outcome: 'waiting',
     });
+  });
+
+  it('has a change of address under way wait for a group being made, and then hold it: a list set on it before the change commits waits and reads the new address', async () => {
+    const mover = await memberAt('brand17.example');
+    const to = `mover${seq}@elsewhere17.example`;
+    await t.sql(`UPDATE users SET pending_email = $2, pending_email_at = now() WHERE id = $1`, [mover.id, to]);
+    const link = await t.get(EmailChangeService).token({ id: mover.id, pendingEmail: to });
+    const group = newId();
+    // Held at the gate once its rule has run, before it commits, as above.
+    const gate = gateCalls(t.get(AutomaticGroupsService), 'syncUser', (_tx, userId) => userId === mover.id, 'after');
+    const running: Array<Promise<unknown>> = [];
+    let listed: 'done' | 'waiting';
+    try {
+      // A creation under way, as GroupsService.create makes one: the lock, then the group's row.
+      await withLockHeld(t, `SELECT ${groupCreationLockSql('exclusive')}`, [], async (making) => {
+        await making.query(`INSERT INTO groups (id, slug, name) VALUES ($1, $2, $2)`, [group, `made-first-${++seq}`]);
+        running.push(t.gql(`mutation($input: ConfirmEmailChangeInput!) { confirmEmailChange(input: $input) }`, { input: { token: link } }));
+        // The change waits for it (the lock taken before the change reads the groups)...
+        await making.waiting(1);
+      });
+      // ... and, the group made, reads and holds it: its list, set before the change commits, waits for it.
+      await gate.begun;
+      const listing = t.gql(SET, { input: { groupId: group, domains: ['elsewhere17.example'] } }, { token: admin.token });
+      running.push(listing);
+      listed = await doneOrWaiting(t, listing, 1, await gateHolder(gate));
+      gate.open();
+      (await Promise.all(running)).forEach((r) => expectOk(r as GqlResult));
+    } finally {
+      gate.restore();
+      await Promise.allSettled(running);
+    }
+    // Without the lock taken before the groups are read: the list did not wait, read the old
+    // address, and the member was left out for good.
+    expect({ listed, members: await members(group) }).toEqual({ listed: 'waiting', members: [[mover.id, 'elsewhere17.example']] });
   });
 
   it('holds a group its member owns by the rule when their address moves away: taken from them meanwhile, they leave a held group', async () => {
