@@ -22,7 +22,9 @@ const verifiedDomainSql = (u: string) =>
  * groups, and a list set on it before the change committed read the member's old address: each
  * missed the other (the member was left out of a group at their new domain, or kept in one at their
  * old). Now a creation waits for the changes under way to commit, and a change for a creation under way,
- * whose group it then reads (and holds) as any other. A constant key: creations are rare, and only they wait long.
+ * whose group it then reads (and holds) as any other. A constant key: creations are rare. A change
+ * begun while a creation waits queues behind it (PostgreSQL queues a shared request behind a waiting
+ * exclusive one): it waits, through the creation, for the changes begun before it.
  */
 export const groupCreationLockSql = (mode: 'exclusive' | 'shared') =>
   `${mode === 'exclusive' ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'}(hashtextextended('parvis:group-creation', 0))`;
