@@ -1,6 +1,7 @@
-import { VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
+import { INestApplicationContext } from '@nestjs/common';
+import { AuditLog, VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
 import { ALERT_EXIT } from '../exit-codes';
-import { verifyReport } from './audit-verify';
+import { runAuditVerify, verifyReport } from './audit-verify';
 
 describe("audit:verify's report of the log", () => {
   const found = (problems: VerifyProblem[], checked = 9, problemCount = problems.length) => new VerifyResult(checked, problems, problemCount);
@@ -65,5 +66,40 @@ describe("audit:verify's report of the log", () => {
     expect(report[0]).toBe('The moderation log has 250 problems (500 entries checked); the first 100:');
     expect(report).toHaveLength(102);
     expect(report[101]).toBe('  and 150 more');
+  });
+
+  describe('its exit code when closing after the check fails', () => {
+    /** Services whose AuditLog finds `result`, opened and closed as withServices does; closing throws `closing` (when given). */
+    const services = (result: VerifyResult, closing?: Error) => async (fn: (app: INestApplicationContext) => Promise<void>) => {
+      const app = { get: (token: unknown) => (token === AuditLog ? { verify: async () => result } : undefined) } as unknown as INestApplicationContext;
+      await fn(app);
+      if (closing) throw closing;
+    };
+    const run = async (result: VerifyResult, closing?: Error) => {
+      const out = { stdout: [] as string[], stderr: [] as string[] };
+      const code = await runAuditVerify(services(result, closing), { stdout: (l) => out.stdout.push(l), stderr: (l) => out.stderr.push(l) });
+      return { code, ...out };
+    };
+    const closeFailed = 'The check is done (its result above stands), but closing the database after it failed: Connection terminated unexpectedly';
+
+    it('keeps the check\'s code, ALERT_EXIT, and says the close failed after the problems it lists', async () => {
+      const found = await run(new VerifyResult(9, [{ id: '3', what: 'altered' }], 1), new Error('Connection terminated unexpectedly'));
+      expect(found.code).toBe(ALERT_EXIT);
+      expect(found.stdout).toEqual([]);
+      expect(found.stderr).toEqual([expect.stringMatching(/^The moderation log has 1 problem/), closeFailed]);
+    });
+
+    it('keeps the check\'s code, 0, for a log found intact, and says the close failed', async () => {
+      const intact = await run(new VerifyResult(12, [], 0), new Error('Connection terminated unexpectedly'));
+      expect(intact).toEqual({ code: 0, stdout: ['The moderation log is intact (12 entries).'], stderr: [closeFailed] });
+    });
+
+    it('answers the check\'s code with nothing more when closing succeeds, and throws (exit 1) a failure before the check answered', async () => {
+      expect(await run(new VerifyResult(12, [], 0))).toEqual({ code: 0, stdout: ['The moderation log is intact (12 entries).'], stderr: [] });
+      const refused = async () => {
+        throw new Error('database "x" does not exist');
+      };
+      await expect(runAuditVerify(refused, { stdout: () => undefined, stderr: () => undefined })).rejects.toThrow('does not exist');
+    });
   });
 });

@@ -1,5 +1,38 @@
-import { VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
+import { INestApplicationContext } from '@nestjs/common';
+import { AuditLog, VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
+import { errorText } from '../error-text';
 import { ALERT_EXIT } from '../exit-codes';
+
+/** Where `audit:verify` writes its lines (the console; a test's lists). */
+export interface VerifyOutput {
+  stdout: (line: string) => void;
+  stderr: (line: string) => void;
+}
+
+/**
+ * `audit:verify` in the services `open` gives it (withServices): prints what `AuditLog.verify` found and answers the exit
+ * code for it (`verifyReport`). Once the check has answered, a failure to close the services or the database after it is
+ * reported on standard error and the code stays the check's: until 2026-12-07 it was thrown from the command, which exited 1
+ * (the check failed, nothing known) after printing that the log was intact, or after listing its problems, where a
+ * monitoring script reads ALERT_EXIT. A failure before the check answered is thrown, as before (exit 1).
+ */
+export async function runAuditVerify(
+  open: (fn: (app: INestApplicationContext) => Promise<void>) => Promise<void>,
+  out: VerifyOutput = { stdout: (line) => console.log(line), stderr: (line) => console.error(line) },
+): Promise<number> {
+  let report: ReturnType<typeof verifyReport> | undefined;
+  try {
+    await open(async (app) => {
+      report = verifyReport(await app.get(AuditLog).verify());
+      if (report.stdout !== undefined) out.stdout(report.stdout);
+      if (report.stderr !== undefined) out.stderr(report.stderr);
+    });
+  } catch (err) {
+    if (report === undefined) throw err;
+    out.stderr(`The check is done (its result above stands), but closing the database after it failed: ${errorText(err)}`);
+  }
+  return report!.exitCode;
+}
 
 /** What `audit:verify` prints, and where, and the code it exits with, for what `AuditLog.verify` found. */
 export function verifyReport(result: VerifyResult): { exitCode: number; stdout?: string; stderr?: string } {

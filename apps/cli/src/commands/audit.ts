@@ -5,7 +5,7 @@ import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-l
 import { withServices } from '../context';
 import { ALERT_EXIT } from '../exit-codes';
 import { parseOut, parseSince } from './audit-options';
-import { verifyReport } from './audit-verify';
+import { runAuditVerify } from './audit-verify';
 import { writeExportFile } from './export-file';
 
 export function registerAuditCommands(program: Command): void {
@@ -14,14 +14,9 @@ export function registerAuditCommands(program: Command): void {
     .description(
       `Check the moderation log’s hash chain, where it ends, and each entry’s outcome; lists what it finds (the first ${VERIFY_PROBLEMS_LISTED}, and how many more) and exits ${ALERT_EXIT}, 0 when the log is intact, 1 when the check failed`,
     )
-    .action(() =>
-      withServices(async (app) => {
-        const report = verifyReport(await app.get(AuditLog).verify());
-        if (report.stdout !== undefined) console.log(report.stdout);
-        if (report.stderr !== undefined) console.error(report.stderr);
-        process.exitCode = report.exitCode;
-      }),
-    );
+    .action(async () => {
+      process.exitCode = await runAuditVerify(withServices);
+    });
   program
     .command('audit:export')
     .description('Write the moderation log as CSV')
