@@ -389,6 +389,65 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it('warns at once of an hourly job failing again in one process after a run that succeeded in another (the stored streak starts again)', async () => {
+    let failing = true;
+    const runs: string[] = [];
+    const scheduler = (app: TestApp, who: string) => {
+      const s = new JobScheduler(app.ds);
+      s.register('test-failing-elsewhere', 3_600_000, async () => {
+        runs.push(`${who} ${failing ? 'failed' : 'succeeded'}`);
+        if (failing) throw new Error('the job failed');
+      });
+      return s;
+    };
+    const [a, b] = [scheduler(first, 'a'), scheduler(second, 'b')];
+    const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-failing-elsewhere'`);
+    /** `s`'s first tick (a second after start) that runs the job, waited for to its end (its run through runNow, then its line): no wall time. */
+    const runTick = async (s: JobScheduler) => {
+      let running: Promise<boolean> | undefined;
+      const real = s.runNow.bind(s);
+      const spy = jest.spyOn(s, 'runNow').mockImplementation((...args) => (running = real(...args)));
+      s.start();
+      try {
+        while (!running) await new Promise((r) => setTimeout(r, 20));
+        await running.catch(() => undefined);
+        // What the tick does once runNow settled (its warning, or its count) runs before the next turn of the event loop.
+        await new Promise((r) => setImmediate(r));
+      } finally {
+        s.stop();
+        spy.mockRestore();
+      }
+    };
+    const logs = watchLogs('test-failing-elsewhere');
+    const failed = [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-failing-elsewhere' }, 'scheduled job failed'];
+    try {
+      // Two failures in a row in one process: the first warned of, the second held back (the clock has not moved).
+      await runTick(a);
+      await reachDue();
+      await runTick(a);
+      expect(logs.warnings()).toEqual([failed]);
+      // The other process runs it, and it succeeds: the failures in a row start again from 0, for every process.
+      failing = false;
+      await reachDue();
+      await runTick(b);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failing-elsewhere'`)).toEqual([{ failures: 0 }]);
+      // The first process's next failure is a first again: warned of at once (held back as a repeat until 2026-12-07).
+      failing = true;
+      await reachDue();
+      await runTick(a);
+      expect(runs).toEqual(['a failed', 'a failed', 'b succeeded', 'a failed']);
+      expect(logs.warnings()).toEqual([failed, failed]);
+      // While it keeps failing (in whichever process), the throttle holds as before.
+      await reachDue();
+      await runTick(a);
+      expect(runs).toHaveLength(5);
+      expect(logs.warnings()).toHaveLength(2);
+    } finally {
+      logs.restore();
+      for (const s of [a, b]) await s.onModuleDestroy();
+    }
+  });
+
   it('warns at once of a job failing with another error than the one its last warning logged, up to JOB_ERROR_CHANGES_MAX', async () => {
     // The errors its runs throw, in turn; a pg error is told by its code (SQLSTATE), whatever its message.
     const errors: Array<Error & { code?: string }> = [];

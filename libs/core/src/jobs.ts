@@ -107,7 +107,12 @@ export class JobScheduler implements OnModuleDestroy {
   private lock?: { client: Client; ready: Promise<Client> };
   /** Ticks that did not start their job, since its last start. */
   private readonly notStarted = new RepeatedJobWarning(this.log, 'scheduled job not started', 'tick(s)');
-  /** Runs called by a tick that threw, since the job's last run that succeeded (the first always logged). */
+  /**
+   * Runs called by a tick that threw, since the job's last run that succeeded (the first always logged): in this process, or
+   * for a scheduled job in any (`job_runs.failures`, read as its run starts: 0, its last run succeeded, and this process's
+   * count starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
+   * held back as a repeat). A frequent job keeps no record: its count is this process's runs alone.
+   */
   private readonly failed = new RepeatedJobWarning(this.log, 'scheduled job failed', 'failed run(s)');
   /** Tries to record a failed run's failure that the database refused, since the last one recorded. */
   private readonly notRecorded = new RepeatedJobWarning(this.log, 'a failed run could not be recorded as failed; tried again at the next tick', 'attempt(s)');
@@ -146,9 +151,11 @@ export class JobScheduler implements OnModuleDestroy {
               return;
             }
           }
-          await this.runNow(job.name, scheduled ? job.everyMs : undefined, () => {
+          await this.runNow(job.name, scheduled ? job.everyMs : undefined, (stored) => {
             started = true;
             this.startedAgain(job.name);
+            // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`).
+            if (stored === 0) this.failed.over(job.name);
           });
           if (started) this.succeededAgain(job.name);
         } catch (err) {
@@ -195,10 +202,11 @@ export class JobScheduler implements OnModuleDestroy {
    * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way,
    * before it runs, and moved back to a retry (recordFailure) when the run throws. `onRun` is
    * called once the lock is held and the start recorded, just before the job runs (the tick's
-   * way of telling a run that failed from one that never started). A tick runs its job through
+   * way of telling a run that failed from one that never started), with the failures in a row
+   * recorded before this run (`job_runs.failures`, by any process; undefined for a job not recorded). A tick runs its job through
    * here, as a caller would (content-versions e2e watches it so).
    */
-  async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
+  async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: (storedFailures: number | undefined) => void): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
     const key = `parvis:job:${name}`;
@@ -232,7 +240,7 @@ export class JobScheduler implements OnModuleDestroy {
         if (!claim) return false;
       }
       try {
-        onRun?.();
+        onRun?.(claim?.failures);
         await job.run();
       } catch (err) {
         if (claim) await this.recordFailure(job, claim.started);
