@@ -32,7 +32,7 @@ export class EventBus {
    * Publishes `events` in order, then waits for what their listeners asked the publisher to
    * wait for (`holdPublisher`): a change's request is answered once that is settled.
    */
-  async publishAll(events: DomainEvent[]): Promise<void> {
+  async publishAll(events: readonly DomainEvent[]): Promise<void> {
     const outer = this.holds;
     const holds: Array<Promise<unknown>> = (this.holds = []);
     try {

@@ -87,7 +87,7 @@ export const isLiveEventType = (type: string): type is LiveEventType => LIVE_EVE
  * writes of a transaction's, and what an API node publishes of the rows it claims (an older
  * worker may have written others during a rolling upgrade).
  */
-export const relayedEvents = (events: DomainEvent[]): DomainEvent[] => events.filter((e) => LIVE_EVENTS.has(e.type));
+export const relayedEvents = (events: readonly DomainEvent[]): DomainEvent[] => events.filter((e) => LIVE_EVENTS.has(e.type));
 
 /** Whether `changesAccess` may be true of events of this type. */
 export const isAccessChangeType = (type: string): type is AccessChangeType => ACCESS_EVENTS.has(type) || REMOVAL_EVENTS.has(type);

@@ -40,14 +40,18 @@ const runByUnitOfWork = new WeakSet<Tx>();
 
 /** One database transaction; events emitted here are stored in the outbox with the rows. */
 export class Tx {
-  readonly events: DomainEvent[] = [];
-  /** The outbox row `emit` wrote for each of `events` (`amend`). */
-  private readonly written = new Map<DomainEvent, string>();
+  /** What `emit` wrote, in order: each event with its outbox row (`amend`). */
+  private readonly emitted: Array<{ event: DomainEvent; id: string }> = [];
   /** What `deferred` collected, by key, in the order first asked for, with what writes it. */
   private readonly pending = new Map<object, { items: unknown[]; finish: (items: unknown[]) => Promise<void> }>();
   private finishing = false;
 
   constructor(readonly manager: EntityManager) {}
+
+  /** The events emitted in this transaction, in order (a copy: only `emit` adds one), published once it commits. */
+  get events(): readonly DomainEvent[] {
+    return this.emitted.map((e) => e.event);
+  }
 
   /**
    * The list `key` keeps in this transaction, for writes to make as its last statements, just
@@ -90,8 +94,7 @@ export class Tx {
     const [{ id }] = await this.query<{ id: string }>(outboxInsertSql(`VALUES ($1, $2, $3, $4, $5)`), [
       event.type, event.aggregateType, event.aggregateId, event.version ?? 1, JSON.stringify(event.payload),
     ]);
-    this.events.push(event);
-    this.written.set(event, id);
+    this.emitted.push({ event, id });
   }
 
   /**
@@ -102,7 +105,8 @@ export class Tx {
    * is written by then (`UnitOfWork.run`), and would tell API nodes the old payload.
    */
   async amend<P extends object>(event: DomainEvent<P>, payload: P): Promise<void> {
-    const id = this.written.get(event as DomainEvent);
+    // The last row written for it, as the map this replaced kept (an event emitted twice is published twice).
+    const id = this.emitted.findLast((e) => e.event === event)?.id;
     if (id === undefined) throw new Error(`Tx.amend: ${event.type} was not emitted in this transaction`);
     if (this.finishing) throw new Error('Tx.amend after the transaction began to finish: its events are relayed already');
     await this.query(`UPDATE outbox SET payload = $2 WHERE id = $1`, [id, JSON.stringify(payload)]);
