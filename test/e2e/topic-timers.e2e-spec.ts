@@ -242,7 +242,7 @@ describe('topic timers', () => {
       for (const s of [goneModerator, goneReader]) s.on('topic:timers', (p: unknown) => gone.push(p));
       const [toModerator, toReader] = [staysModerator, staysReader].map((s) => heardLive<{ topicId: string; timers: Array<{ setById: string }> }>(s, 'topic:timers'));
       // The push's judging of the room's readers (the leavers among them) waits at a gate.
-      t.get(EventBus).publish({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId, kinds: ['CLOSE'] } });
+      t.get(EventBus).publish({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, kinds: ['CLOSE'] } });
       await gate.begun;
       // Out of the room after it was read, before the timers go out.
       for (const s of [goneModerator, goneReader]) expect(await ask(s, 'topic:leave')).toEqual({ ok: true });
@@ -797,14 +797,14 @@ describe('topic timers', () => {
         const { statements } = await t.countStatements(() => t.get(UnitOfWork).run(async (tx) => {
           const unpin = (await repo.lockOne(tx, topic.id, TopicTimerKind.UNPIN))!;
           await repo.remove(tx, unpin.id);
-          await announceTimers(tx, repo, { id: topic.id, spaceId }, [TopicTimerKind.UNPIN]);
+          await announceTimers(tx, repo, topic.id, [TopicTimerKind.UNPIN]);
           await repo.upsert(tx, { id: newId(), topicId: topic.id, kind: TopicTimerKind.CLOSE, at: new Date(Date.now() + 10 * HOUR), afterHours: null, setBy: mod.id, boardId: null });
-          await announceTimers(tx, repo, { id: topic.id, spaceId }, [TopicTimerKind.CLOSE]);
-          await announceTimers(tx, repo, { id: topic.id, spaceId: null }, [TopicTimerKind.CLOSE]);
+          await announceTimers(tx, repo, topic.id, [TopicTimerKind.CLOSE]);
+          await announceTimers(tx, repo, topic.id, [TopicTimerKind.CLOSE]);
         }));
         // One event, written and published, naming both kinds: the room's readers hear of the CLOSE timer too.
         expect(await timersChanged(topic.id, since)).toEqual([['UNPIN', 'CLOSE']]);
-        expect(published).toEqual([{ topicId: topic.id, spaceId, kinds: ['UNPIN', 'CLOSE'] }]);
+        expect(published).toEqual([{ topicId: topic.id, kinds: ['UNPIN', 'CLOSE'] }]);
         // Its statements: the first telling's raise and event; the news the second adds, raised, and the event's
         // kinds rewritten; nothing for the third, which adds nothing. Each version raised once.
         expect(statements.filter((q) => RAISE.test(q)).map((q) => RAISE.exec(q)![1])).toEqual(['version', 'news']);

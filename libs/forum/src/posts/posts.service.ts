@@ -856,7 +856,7 @@ export class PostsService {
       );
       await tx.emit({ type: `topic.${stateVerb(row.was, to)}`, aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
       // No timer stands on a deleted topic (`standingOf`): deleting or restoring it changes their list.
-      if ((row.was === ContentState.DELETED) !== (to === ContentState.DELETED)) await timersOfTopicChanged(tx, this.timers, { id: topic.id, spaceId: ids.spaceId });
+      if ((row.was === ContentState.DELETED) !== (to === ContentState.DELETED)) await timersOfTopicChanged(tx, this.timers, topic.id);
       if (row.was !== to) await this.kinds.firstPostStateChanged(tx, { topicId: topic.id, from: row.was, to });
     } else if (delta !== 0) {
       await tx.query(

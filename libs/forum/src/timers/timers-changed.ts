@@ -20,10 +20,13 @@ export function timersNews(kinds: readonly TopicTimerKind[]): boolean {
   return kinds.some((k) => PUBLIC_TIMER_KINDS.includes(k));
 }
 
-/** What a TIMERS_CHANGED event says: the topic, and the kinds of its timers that changed. */
+/**
+ * What a TIMERS_CHANGED event says: the topic, and the kinds of its timers that changed. Nothing else: the gateway reads the
+ * topic's timers, its space included, once the change has committed (`pushTimers`). Until 2026-12-07 it carried the topic's
+ * `spaceId` too, which nothing read (an older node's event that has it is read the same).
+ */
 type TimersChanged = {
   topicId: string;
-  spaceId: string | null;
   kinds: TopicTimerKind[];
 };
 
@@ -43,19 +46,19 @@ type TimersChanged = {
  * of each version, and readers told of a status timer that only a later change touched. A call
  * that adds no kind writes nothing.
  */
-export async function announceTimers(tx: Tx, repo: TopicTimersRepository, topic: { id: string; spaceId: string | null }, kinds: TopicTimerKind[]): Promise<void> {
-  const told = tx.events.find((e) => e.type === TIMERS_CHANGED && e.aggregateId === topic.id) as DomainEvent<TimersChanged> | undefined;
+export async function announceTimers(tx: Tx, repo: TopicTimersRepository, topicId: string, kinds: TopicTimerKind[]): Promise<void> {
+  const told = tx.events.find((e) => e.type === TIMERS_CHANGED && e.aggregateId === topicId) as DomainEvent<TimersChanged> | undefined;
   if (!told) {
-    await repo.raiseVersion(tx, topic.id, timersNews(kinds));
-    const payload: TimersChanged = { topicId: topic.id, spaceId: topic.spaceId, kinds: [...new Set(kinds)] };
-    await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload });
+    await repo.raiseVersion(tx, topicId, timersNews(kinds));
+    const payload: TimersChanged = { topicId, kinds: [...new Set(kinds)] };
+    await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topicId, payload });
     return;
   }
   const was = told.payload;
   const added = [...new Set(kinds)].filter((k) => !was.kinds.includes(k));
   if (added.length === 0) return;
-  if (timersNews(added) && !timersNews(was.kinds)) await repo.raiseNews(tx, topic.id);
-  await tx.amend(told, { ...was, spaceId: was.spaceId ?? topic.spaceId, kinds: [...was.kinds, ...added] });
+  if (timersNews(added) && !timersNews(was.kinds)) await repo.raiseNews(tx, topicId);
+  await tx.amend(told, { ...was, kinds: [...was.kinds, ...added] });
 }
 
 /**
@@ -65,7 +68,7 @@ export async function announceTimers(tx: Tx, repo: TopicTimersRepository, topic:
  * deletion or restoration (`PostsService.applyState`: none stands on a deleted topic). In `tx`,
  * which holds the topic's row.
  */
-export async function timersOfTopicChanged(tx: Tx, repo: TopicTimersRepository, topic: { id: string; spaceId: string | null }): Promise<void> {
-  const kinds = await repo.kindsOf(tx, topic.id);
-  if (kinds.length) await announceTimers(tx, repo, topic, kinds);
+export async function timersOfTopicChanged(tx: Tx, repo: TopicTimersRepository, topicId: string): Promise<void> {
+  const kinds = await repo.kindsOf(tx, topicId);
+  if (kinds.length) await announceTimers(tx, repo, topicId, kinds);
 }

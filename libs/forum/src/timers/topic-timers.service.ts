@@ -242,7 +242,7 @@ export class TopicTimersService {
         boardId: board?.id ?? null,
       });
       await this.logChange(tx, viewer.id, 'topic.timer_set', topic, before, after);
-      await announceTimers(tx, this.repo, topic, [...new Set([after.kind, ...(before ? [before.kind] : [])])]);
+      await announceTimers(tx, this.repo, topic.id, [...new Set([after.kind, ...(before ? [before.kind] : [])])]);
     });
     this.forget(viewer, topic.id);
     return topic;
@@ -257,7 +257,7 @@ export class TopicTimersService {
       if (!before) return;
       await this.repo.remove(tx, before.id);
       await this.logChange(tx, viewer.id, 'topic.timer_remove', topic, before, undefined);
-      await announceTimers(tx, this.repo, topic, [before.kind]);
+      await announceTimers(tx, this.repo, topic.id, [before.kind]);
     });
     this.forget(viewer, topic.id);
     return topic;
@@ -359,7 +359,7 @@ export class TopicTimersService {
     if (timer.due_at > now) {
       await this.repo.postpone(tx, timer.id);
       // Its room shows the new time (the manual close waits for the quiet too).
-      await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
+      await announceTimers(tx, this.repo, timer.topic_id, [timer.kind]);
       return 'postponed';
     }
     await this.repo.remove(tx, timer.id);
@@ -367,7 +367,7 @@ export class TopicTimersService {
     // Fired or dropped, it is gone: its room stops showing it. (A DELETE or PUBLISH_TO_BOARD
     // timer that fired on a topic with other timers told of those already: announceTimers adds
     // its kind to that event, once per transaction.)
-    await announceTimers(tx, this.repo, { id: timer.topic_id, spaceId: null }, [timer.kind]);
+    await announceTimers(tx, this.repo, timer.topic_id, [timer.kind]);
     return outcome;
   }
 

@@ -474,7 +474,7 @@ export class TopicsService {
     });
     // Where a topic is decides which of its timers still stand (their setters must moderate its
     // space; a PUBLISH_TO_BOARD timer's board must not be its own): its move changes their list.
-    await timersOfTopicChanged(tx, this.timers, { id: topic.id, spaceId: to.spaceId });
+    await timersOfTopicChanged(tx, this.timers, topic.id);
     // Across spaces, each space's log tells its side alone (appendMove).
     await appendMove(this.audit, tx, {
       actorId,
