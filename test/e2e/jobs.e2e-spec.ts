@@ -36,11 +36,36 @@ describe('scheduled jobs across processes', () => {
       },
     };
   };
-  /** One tick of `s` (its first, a second after start), as a process started anew would make, with this scheduler's memory. */
+  /**
+   * One tick of `s` (its first: a second after start, or a frequent job's first interval), as a process started anew would
+   * make, with this scheduler's memory, waited for to its end, not for a while: its run through runNow settled (what the tick
+   * does after it, its line or its count, runs before the next turn of the event loop), or the job found not due yet (its
+   * debug line, the tick's last step). Its timers are stopped as it calls runNow, so no other tick starts meanwhile. A tick
+   * that fails before either (its due check refused) is not waited for: the test times out. Until 2026-12-07 a tick was given
+   * 1.8 s of wall time, which a loaded machine overran: a tick's count landed after the test moved the clock (notLogged 1 for 2).
+   */
   const tick = async (s: JobScheduler) => {
+    let ended: Promise<unknown> | undefined;
+    const runNow = s.runNow.bind(s);
+    const run = jest.spyOn(s, 'runNow').mockImplementation((...args) => {
+      s.stop();
+      const running = runNow(...args);
+      ended = running.catch(() => undefined);
+      return running;
+    });
+    const debug = jest.spyOn(Logger.prototype, 'debug').mockImplementation((fields?: { job?: string }, message?: unknown) => {
+      if (message === 'scheduled job not due yet' && s.names().includes(fields?.job ?? '')) ended = Promise.resolve();
+    });
     s.start();
-    await new Promise((r) => setTimeout(r, 1800));
-    s.stop();
+    try {
+      while (!ended) await new Promise((r) => setTimeout(r, 20));
+      await ended;
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      s.stop();
+      debug.mockRestore();
+      run.mockRestore();
+    }
   };
 
   it('runs a job in one process at a time: another process skips it while it runs', async () => {
@@ -72,24 +97,17 @@ describe('scheduled jobs across processes', () => {
       s.register('test-hourly', 3_600_000, async () => void runs.push(who));
       return s;
     };
-    const settle = () => new Promise((r) => setTimeout(r, 1800));
     const a = scheduler(first, 'a');
-    a.start();
-    await settle();
-    a.stop();
+    await tick(a);
     expect(runs).toEqual(['a']); // never run before: run at start, not an hour later
     // Restarted, on either node, within the hour: not again.
     const restarted = [scheduler(first, 'a2'), scheduler(second, 'b')];
-    for (const s of restarted) s.start();
-    await settle();
-    for (const s of restarted) s.stop();
+    for (const s of restarted) await tick(s);
     expect(runs).toEqual(['a']);
     // An hour on: the next process to start runs it.
     await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '61 minutes' WHERE name = 'test-hourly'`);
     const later = scheduler(second, 'b2');
-    later.start();
-    await settle();
-    later.stop();
+    await tick(later);
     expect(runs).toEqual(['a', 'b2']);
     for (const s of [a, ...restarted, later]) await s.onModuleDestroy();
     // A frequent job keeps no record: nothing would read it.
@@ -169,9 +187,7 @@ describe('scheduled jobs across processes', () => {
       // Its start stays recorded meanwhile: the hour.
       expect((await due()).failures).toBe(0);
       // The next tick (a second after start) records it, and finds the job not due yet: a minute on.
-      s.start();
-      await new Promise((r) => setTimeout(r, 1800));
-      s.stop();
+      await tick(s);
       const after = await due();
       expect(after.failures).toBe(1);
       expect(after.in_s).toBeLessThanOrEqual(60);
@@ -243,9 +259,7 @@ describe('scheduled jobs across processes', () => {
     const record = async () => (await first.sql(`SELECT failures, last_run_at < now() - interval '1 hour' AS due FROM job_runs WHERE name = 'test-not-started'`))[0];
     try {
       // The tick a second after start: the job is due, its start refused, so it never runs.
-      s.start();
-      await new Promise((r) => setTimeout(r, 1800));
-      s.stop();
+      await tick(s);
       expect(runs).toEqual([]);
       // Until 2026-12-07 the tick logged it as `scheduled job failed`, as if the job had run and thrown.
       expect(warn.mock.calls.filter(([fields]) => fields?.job === 'test-not-started')).toEqual([
@@ -259,9 +273,7 @@ describe('scheduled jobs across processes', () => {
       await first.sql(`DROP FUNCTION test_refuse_start()`);
     }
     // Once the database takes the record, the next tick runs it, with no failure's retry to wait out.
-    s.start();
-    await new Promise((r) => setTimeout(r, 1800));
-    s.stop();
+    await tick(s);
     expect(runs).toEqual(['ran']);
     expect(await record()).toEqual({ failures: 0, due: false });
     await s.onModuleDestroy();
@@ -332,9 +344,7 @@ describe('scheduled jobs across processes', () => {
     });
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      s.start();
-      await new Promise((r) => setTimeout(r, 1800));
-      s.stop();
+      await tick(s);
       expect(warn.mock.calls.filter(([fields]) => fields?.job === 'test-tick-failed')).toEqual([
         [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-tick-failed' }, 'scheduled job failed'],
       ]);
@@ -402,44 +412,28 @@ describe('scheduled jobs across processes', () => {
     };
     const [a, b] = [scheduler(first, 'a'), scheduler(second, 'b')];
     const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-failing-elsewhere'`);
-    /** `s`'s first tick (a second after start) that runs the job, waited for to its end (its run through runNow, then its line): no wall time. */
-    const runTick = async (s: JobScheduler) => {
-      let running: Promise<boolean> | undefined;
-      const real = s.runNow.bind(s);
-      const spy = jest.spyOn(s, 'runNow').mockImplementation((...args) => (running = real(...args)));
-      s.start();
-      try {
-        while (!running) await new Promise((r) => setTimeout(r, 20));
-        await running.catch(() => undefined);
-        // What the tick does once runNow settled (its warning, or its count) runs before the next turn of the event loop.
-        await new Promise((r) => setImmediate(r));
-      } finally {
-        s.stop();
-        spy.mockRestore();
-      }
-    };
     const logs = watchLogs('test-failing-elsewhere');
     const failed = [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-failing-elsewhere' }, 'scheduled job failed'];
     try {
       // Two failures in a row in one process: the first warned of, the second held back (the clock has not moved).
-      await runTick(a);
+      await tick(a);
       await reachDue();
-      await runTick(a);
+      await tick(a);
       expect(logs.warnings()).toEqual([failed]);
       // The other process runs it, and it succeeds: the failures in a row start again from 0, for every process.
       failing = false;
       await reachDue();
-      await runTick(b);
+      await tick(b);
       expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failing-elsewhere'`)).toEqual([{ failures: 0 }]);
       // The first process's next failure is a first again: warned of at once (held back as a repeat until 2026-12-07).
       failing = true;
       await reachDue();
-      await runTick(a);
+      await tick(a);
       expect(runs).toEqual(['a failed', 'a failed', 'b succeeded', 'a failed']);
       expect(logs.warnings()).toEqual([failed, failed]);
       // While it keeps failing (in whichever process), the throttle holds as before.
       await reachDue();
-      await runTick(a);
+      await tick(a);
       expect(runs).toHaveLength(5);
       expect(logs.warnings()).toHaveLength(2);
     } finally {
