@@ -431,6 +431,8 @@ describe('scheduled jobs across processes', () => {
       await tick(a);
       expect(runs).toEqual(['a failed', 'a failed', 'b succeeded', 'a failed']);
       expect(logs.warnings()).toEqual([failed, failed]);
+      // Its two failed runs before are said to have ended, by the process that had them (the other had none to say).
+      expect(logs.infos()).toEqual([[{ job: 'test-failing-elsewhere', failedRuns: 2 }, 'scheduled job succeeded in another process, after 2 failed run(s) in this one']]);
       // While it keeps failing (in whichever process), the throttle holds as before.
       await reachDue();
       await tick(a);

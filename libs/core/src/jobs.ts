@@ -110,7 +110,7 @@ export class JobScheduler implements OnModuleDestroy {
   /**
    * Runs called by a tick that threw, since the job's last run that succeeded (the first always logged): in this process, or
    * for a scheduled job in any (`job_runs.failures`, read as its run starts: 0, its last run succeeded, and this process's
-   * count starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
+   * count is said, succeededElsewhere, and starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
    * held back as a repeat). A frequent job keeps no record: its count is this process's runs alone.
    */
   private readonly failed = new RepeatedJobWarning(this.log, 'scheduled job failed', 'failed run(s)');
@@ -155,7 +155,7 @@ export class JobScheduler implements OnModuleDestroy {
             started = true;
             this.startedAgain(job.name);
             // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`).
-            if (stored === 0) this.failed.over(job.name);
+            if (stored === 0) this.succeededElsewhere(job.name);
           });
           if (started) this.succeededAgain(job.name);
         } catch (err) {
@@ -183,6 +183,17 @@ export class JobScheduler implements OnModuleDestroy {
   private succeededAgain(name: string): void {
     const failedRuns = this.failed.over(name);
     if (failedRuns) this.log.log({ job: name, failedRuns }, `scheduled job succeeded, after ${failedRuns} failed run(s)`);
+  }
+
+  /**
+   * The last run of `name` recorded (`job_runs.failures` 0) succeeded, after runs that failed in this process: another
+   * process's, as this one's own success ends them here (succeededAgain). Said once (info), as succeededAgain says it, and
+   * its next failure here is warned of at once. 9a67ba39's reset of the throttle forgot them unsaid, and the process
+   * whose run succeeded says only its own.
+   */
+  private succeededElsewhere(name: string): void {
+    const failedRuns = this.failed.over(name);
+    if (failedRuns) this.log.log({ job: name, failedRuns }, `scheduled job succeeded in another process, after ${failedRuns} failed run(s) in this one`);
   }
 
   stop(): void {
