@@ -10,6 +10,8 @@ import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { newId } from '../../libs/core/src/ids';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
 import { LiveGateway } from '../../libs/realtime/src/live.gateway';
+import { TIMERS_CHANGED } from '../../libs/forum/src/timers/timers-changed';
+import { TopicTimersRepository } from '../../libs/forum/src/timers/topic-timers.repository';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
 import { SessionsService } from '../../libs/identity/src/sessions/sessions.service';
 import { SanctionsService } from '../../libs/moderation/src/sanctions/sanctions.service';
@@ -182,7 +184,8 @@ describe('the live relay from the worker process to the API nodes', () => {
     }
   };
 
-  it('pushes a topic timer the worker fires to the topic’s live room on an API node', async () => {
+  /** A reader live (node A) in a topic of a PUBLIC space whose moderator set a CLOSE timer on it, the push of which they heard (its timers' first news). */
+  const readerOfTimer = async () => {
     const mod = await makeUser(a);
     const reader = await makeUser(a);
     const space = await makeSpace(a, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
@@ -191,7 +194,12 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
     const set = heardLive(s, 'topic:timers');
     expectOk(await a.gql(`mutation($i: SetTopicTimerInput!) { setTopicTimer(input: $i) { id } }`, { i: { topicId: topic.id, kind: 'CLOSE', afterHours: 1 } }, { token: mod.token }));
-    expect(await set.first((e) => e.topicId === topic.id)).toMatchObject({ topicId: topic.id, timers: [{ kind: 'CLOSE' }] });
+    expect(await set.first((e) => e.topicId === topic.id)).toMatchObject({ topicId: topic.id, timers: [{ kind: 'CLOSE' }], version: 2 ** 31 });
+    return { space, topic, s };
+  };
+
+  it('pushes a topic timer the worker fires to the topic’s live room on an API node', async () => {
+    const { topic, s } = await readerOfTimer();
 
     // The pushes of the timer's firing, picked by what it changed: an earlier push of the same name (the topic's own, the
     // timer's setting) may still be on its way.
@@ -202,6 +210,18 @@ describe('the live relay from the worker process to the API nodes', () => {
     expect(await updated.first((d) => d.topicId === topic.id && d.closed === true, 10_000)).toMatchObject({ topicId: topic.id, closed: true });
     // The timers' second change of a status timer (set, then fired), as its version says.
     expect(await timers.first((d) => d.topicId === topic.id && d.timers.length === 0, 10_000)).toEqual({ topicId: topic.id, timers: [], version: 2 * 2 ** 31 });
+    await until(async () => (await waiting()) === 0);
+  });
+
+  it('pushes the timers of an older worker\'s topic_timers.updated, written with the topic\'s spaceId (before 2026-12-07)', async () => {
+    const { space, topic, s } = await readerOfTimer();
+    // What an older worker committed of a change to the topic's timers: their versions raised, and the event as it wrote it.
+    const timers = heardLive(s, 'topic:timers');
+    await worker.get(UnitOfWork).run(async (tx) => {
+      await worker.get(TopicTimersRepository).raiseVersion(tx, topic.id, true);
+      await tx.emit({ type: TIMERS_CHANGED, aggregateType: 'topic', aggregateId: topic.id, payload: { topicId: topic.id, spaceId: space.id, kinds: ['CLOSE'] } });
+    });
+    expect(await timers.first((e) => e.topicId === topic.id, 10_000)).toMatchObject({ topicId: topic.id, timers: [{ kind: 'CLOSE' }], version: 2 * 2 ** 31 });
     await until(async () => (await waiting()) === 0);
   });
 
