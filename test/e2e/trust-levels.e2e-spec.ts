@@ -1,6 +1,6 @@
 import { TrustLevelService } from '../../libs/moderation/src/trust/trust-levels';
-import { makeBoard, makeSpace, makeUser } from '../factories';
-import { createTopic, reply } from '../factories/forum';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, reply, setPostState } from '../factories/forum';
 import { withLockHeld } from '../support/row-locks';
 import { bootTestApp, expectError, expectOk, TestApp } from '../support/test-app';
 
@@ -11,6 +11,20 @@ describe('trust levels', () => {
   });
   afterAll(() => t.close());
 
+  /** Visible posts numbered on from the topic's last up to `upTo`, written straight into the table (no content pipeline: many, quickly). */
+  const addPosts = async (topicId: string, authorId: string, upTo: number) => {
+    await t.sql(
+      `INSERT INTO posts (id, topic_id, space_id, number, author_id, body_source, body_html)
+       SELECT gen_random_uuid(), tp.id, tp.space_id, n, $2, 'a post', '<p>a post</p>'
+         FROM topics tp, generate_series(tp.last_post_number + 1, $3::int) n WHERE tp.id = $1`,
+      [topicId, authorId, upTo],
+    );
+    await t.sql(`UPDATE topics SET last_post_number = $2 WHERE id = $1`, [topicId, upTo]);
+  };
+  /** The stats the run logged with a user's last automatic change. */
+  const loggedStats = async (userId: string) =>
+    (await t.sql(`SELECT after FROM moderation_log WHERE target_id = $1 AND action = 'trust_level.change' ORDER BY id DESC LIMIT 1`, [userId]))[0].after.stats;
+
   it('promotes from activity, demotes on upheld reports, and records both', async () => {
     const user = await makeUser(t, { trustLevel: 0 });
     const other = await makeUser(t);
@@ -20,6 +34,8 @@ describe('trust levels', () => {
     await t.sql(`INSERT INTO user_visits (user_id, day) SELECT $1, current_date - d FROM generate_series(0, 14) d ON CONFLICT DO NOTHING`, [user.id]);
     const topics = [];
     for (let i = 0; i < 20; i++) topics.push(await createTopic(t, other.token, board));
+    // Each topic's posts 2–5 straight into the table (posts read count posts, not numbers).
+    for (const tp of topics) await addPosts(tp.id, other.id, 5);
     for (const tp of topics) await t.sql(`INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, 5)`, [user.id, tp.id]);
     const mine = [];
     for (let i = 0; i < 3; i++) mine.push(await reply(t, user.token, topics[i].id, `reply ${i}`));
@@ -49,6 +65,55 @@ describe('trust levels', () => {
       { from_level: 2, to_level: 1, actor_id: null },
     ]);
     expect((await t.sql(`SELECT count(*)::int AS n FROM moderation_log WHERE target_id = $1 AND action = 'trust_level.change'`, [user.id]))[0].n).toBe(2);
+  });
+
+  it('counts as read the visible posts up to each read mark: not the numbers a move took, nor hidden, held or deleted posts, and at most 500', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const author = await makeUser(t);
+    // TL3 must keep being earned: with no visit days, a run takes them down to TL2 and logs the stats it read.
+    const [reader, bigReader] = [await makeUser(t, { trustLevel: 3 }), await makeUser(t, { trustLevel: 3 })];
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const topic = await createTopic(t, author.token, board);
+    const replies = [];
+    for (let i = 0; i < 10; i++) replies.push(await reply(t, author.token, topic.id, `reply ${i}`));
+    expect(replies.map((r) => r.number)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // 3–6 move to another topic (numbers never given again: a gap), 7 is hidden, 8 held, 9 deleted.
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, {
+      input: { postIds: replies.slice(1, 5).map((r) => r.id), newTopic: { boardId: board, title: 'Moved away' } },
+    }, { token: admin.token }));
+    await setPostState(t, replies[5].id, 'HIDDEN');
+    await setPostState(t, replies[6].id, 'PENDING');
+    await setPostState(t, replies[7].id, 'DELETED');
+    // Read up to 10: posts 1, 2 and 10 (11 is past the mark). A second topic read to 2 of its 4 posts.
+    const second = await createTopic(t, author.token, board);
+    await addPosts(second.id, author.id, 4);
+    await t.sql(`INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, 10), ($1, $3, 2)`, [reader.id, topic.id, second.id]);
+    // 600 posts read in one topic count as 500 (the most a level asks: more changes nothing).
+    const long = await createTopic(t, author.token, board);
+    await addPosts(long.id, author.id, 600);
+    await t.sql(`INSERT INTO topic_reads (user_id, topic_id, last_read_number) VALUES ($1, $2, 600)`, [bigReader.id, long.id]);
+
+    expect(await t.get(TrustLevelService).recompute([reader.id, bigReader.id])).toEqual(
+      expect.arrayContaining([{ userId: reader.id, from: 3, to: 2 }, { userId: bigReader.id, from: 3, to: 2 }]),
+    );
+    expect(await loggedStats(reader.id)).toMatchObject({ topicsEntered: 2, postsRead: 5 });
+    expect(await loggedStats(bigReader.id)).toMatchObject({ topicsEntered: 1, postsRead: 500 });
+  });
+
+  it('reads every user’s activity in one statement, however many users a run covers', async () => {
+    // TL1 is kept once reached, so none of these changes: the run only reads.
+    const users: TestUser[] = [];
+    for (let i = 0; i < 6; i++) users.push(await makeUser(t, { trustLevel: 1 }));
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    for (const u of users) {
+      await createTopic(t, u.token, board); // read by its author: a read mark of theirs
+      await t.sql(`INSERT INTO user_visits (user_id, day) VALUES ($1, current_date) ON CONFLICT DO NOTHING`, [u.id]);
+    }
+    const service = t.get(TrustLevelService);
+    const one = await t.countStatements(() => service.recompute([users[0].id]));
+    const six = await t.countStatements(() => service.recompute(users.map((u) => u.id)));
+    expect(one.count).toBe(1);
+    expect(six.count).toBe(1);
   });
 
   it('lets global moderators set a level by hand (TL4 only so), which automatic runs keep', async () => {

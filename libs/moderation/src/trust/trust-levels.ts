@@ -21,6 +21,17 @@ export const TRUST_REQUIREMENTS = {
   2: { daysVisited: 15, topicsEntered: 20, postsRead: 100, replies: 3, reactionsGiven: 1, reactionsReceived: 1 },
   3: { daysVisited: 50, topicsEntered: 100, postsRead: 500, replies: 10, reactionsGiven: 30, reactionsReceived: 20 },
 } as const;
+/**
+ * Posts read are the posts a user could have read up to each read mark: those VISIBLE now,
+ * numbered up to the mark in its topic. Not the mark itself: numbers are never given twice
+ * (`topics.max_post_number`), so a topic has gaps where posts were moved out, and a hidden, held
+ * (PENDING) or deleted post is no reading (the reader's own held reply neither). The topic's own
+ * state is not read: a visible post of a topic hidden since was read when it could be. Counted up
+ * to the most a level asks (TL3's), as no count past it changes a level: a user's share of the
+ * run reads at most that many posts, through posts' (topic_id, number) index, however long the
+ * topics they read (the stats a change logs say 500 for more).
+ */
+const POSTS_READ_COUNTED = TRUST_REQUIREMENTS[3].postsRead;
 /** Upheld reports against a user (last 100 days) cap their level: 1+ → at most TL2, 3+ → at most TL1. */
 export const UPHELD_CAPS: Array<[number, number]> = [[3, 1], [1, 2]];
 
@@ -109,7 +120,9 @@ export class TrustLevelService {
               (SELECT count(*) FROM user_visits v WHERE v.user_id = u.id)::int AS days,
               (SELECT count(*) FROM user_visits v WHERE v.user_id = u.id AND v.day > current_date - 100)::int AS recent_days,
               (SELECT count(*) FROM topic_reads r WHERE r.user_id = u.id)::int AS topics_entered,
-              (SELECT COALESCE(sum(r.last_read_number), 0) FROM topic_reads r WHERE r.user_id = u.id)::int AS posts_read,
+              (SELECT count(*) FROM (
+                 SELECT FROM topic_reads r JOIN posts p ON p.topic_id = r.topic_id AND p.number <= r.last_read_number
+                  WHERE r.user_id = u.id AND p.state = 'VISIBLE' LIMIT $2) counted)::int AS posts_read,
               (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.number > 1 AND p.state = 'VISIBLE')::int AS replies,
               (SELECT count(*) FROM reactions x WHERE x.user_id = u.id)::int AS reactions_given,
               (SELECT COALESCE(sum(p.reaction_total), 0) FROM posts p WHERE p.author_id = u.id AND p.state = 'VISIBLE')::int AS reactions_received,
@@ -117,7 +130,7 @@ export class TrustLevelService {
          FROM users u LEFT JOIN upheld up ON up.user_id = u.id
         WHERE NOT u.is_placeholder AND u.deleted_at IS NULL AND NOT u.trust_level_locked AND u.trust_level < 4
           AND ($1::uuid[] IS NULL OR u.id = ANY($1::uuid[]))`,
-      [userIds ?? null],
+      [userIds ?? null, POSTS_READ_COUNTED],
     );
     const changes: Array<{ userId: string; from: number; to: number; stats: ActivityStats }> = [];
     for (const r of rows) {
