@@ -1173,6 +1173,63 @@ describe('migrations', () => {
     expect((await reply(t, author.token, ended.id, 'After the moves.')).number).toBe(6);
   });
 
+  it('backfills max_post_number from every form a posts.move entry took: one entry with the source in before (a64cdea3, and 9c44c3c7 with title and count after), and across spaces the source’s entry and the destination’s, which names no source (7236f977) (migration 1765523400000)', async () => {
+    const [admin, author] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
+    const [space, otherSpace] = [await makeSpace(t, 'PUBLIC'), await makeSpace(t, 'PUBLIC')];
+    const [board, otherBoard] = [await makeBoard(t, space.id), await makeBoard(t, otherSpace.id)];
+    const topicWith = async (inBoard: string, replies: number) => {
+      const topic = await createTopic(t, author.token, inBoard);
+      const posts: string[] = [];
+      for (let i = 0; i < replies; i++) posts.push((await reply(t, author.token, topic.id, `Reply ${i + 2}.`)).id);
+      return { id: topic.id, posts };
+    };
+    // Across spaces, as this release logs it: 5 moves off `crossed`'s end into `arrived` (two entries).
+    const [crossed, arrived] = [await topicWith(board, 4), await topicWith(otherBoard, 1)];
+    expectOk(await t.gql(`mutation($input: MovePostsInput!) { movePosts(input: $input) { id } }`, { input: { postIds: [crossed.posts[3]], toTopicId: arrived.id } }, { token: admin.token }));
+    const entries = await t.sql(`SELECT target_id, before, after FROM moderation_log WHERE action = 'posts.move' AND (target_id = $1 OR target_id = $2) ORDER BY id`, [crossed.id, arrived.id]);
+    expect(entries).toEqual([
+      { target_id: crossed.id, before: { topicId: crossed.id, spaceId: space.id, posts: [{ id: crossed.posts[3], number: 5 }] }, after: { anotherSpace: true, count: 1 } },
+      { target_id: arrived.id, before: { anotherSpace: true }, after: expect.objectContaining({ topicId: arrived.id, posts: [{ id: crossed.posts[3], number: 3 }] }) },
+    ]);
+    // Older releases' moves, their entries written as those releases wrote them (one entry, on the
+    // destination, the source in before) and their topics left as those moves left them: the
+    // posts gone, last_post_number lowered to what remained, no max_post_number.
+    const [first, firstDest, second, split] = [await topicWith(board, 4), await topicWith(board, 1), await topicWith(board, 4), await topicWith(board, 0)];
+    const older = [
+      // a64cdea3: 4 and 5 merged into firstDest.
+      {
+        targetId: firstDest.id,
+        before: { topicId: first.id, spaceId: space.id, posts: [{ id: first.posts[2], number: 4 }, { id: first.posts[3], number: 5 }] },
+        after: { topicId: firstDest.id, spaceId: space.id, newTopic: false, posts: [{ id: first.posts[2], number: 3 }, { id: first.posts[3], number: 4 }] },
+      },
+      // 9c44c3c7: 4 and 5 split into a new topic, whose title and the count after too.
+      {
+        targetId: split.id,
+        before: { topicId: second.id, spaceId: space.id, posts: [{ id: second.posts[2], number: 4 }, { id: second.posts[3], number: 5 }] },
+        after: { topicId: split.id, spaceId: space.id, newTopic: true, title: 'A split', count: 2, posts: [{ id: second.posts[2], number: 1 }, { id: second.posts[3], number: 2 }] },
+      },
+    ];
+    await t.get(UnitOfWork).run(async (tx) => {
+      for (const e of older) await t.get(AuditLog).append(tx, { actorId: admin.id, action: 'posts.move', targetType: 'topic', targetId: e.targetId, spaceId: space.id, before: e.before, after: e.after });
+    });
+    for (const tp of [first, second]) {
+      await t.sql(`DELETE FROM posts WHERE topic_id = $1 AND number > 3`, [tp.id]);
+      await t.sql(`UPDATE topics SET last_post_number = 3, max_post_number = 0 WHERE id = $1`, [tp.id]);
+    }
+    const ids = { crossed: crossed.id, arrived: arrived.id, first: first.id, firstDest: firstDest.id, second: second.id, split: split.id };
+    const numbers = async () => {
+      const rows = await t.sql(`SELECT id, last_post_number, max_post_number FROM topics WHERE id = ANY($1::uuid[])`, [Object.values(ids)]);
+      return Object.fromEntries(Object.entries(ids).map(([name, id]) => [name, (({ last_post_number, max_post_number }) => [last_post_number, max_post_number])(rows.find((r) => r.id === id))]));
+    };
+    expect(await numbers()).toEqual({ crossed: [4, 5], arrived: [3, 0], first: [3, 0], firstDest: [2, 0], second: [3, 0], split: [1, 0] });
+    await undo(backTo('TopicMaxPostNumber1765523400000'));
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('TopicMaxPostNumber1765523400000'));
+    // Each source gets back the highest number moved off its end, whichever form logged it; no destination gets one.
+    expect(await numbers()).toEqual({ crossed: [4, 5], arrived: [3, 0], first: [3, 5], firstDest: [2, 0], second: [3, 5], split: [1, 0] });
+    for (const tp of [first, second, crossed]) expect((await reply(t, author.token, tp.id, 'After the upgrade.')).number).toBe(6);
+    expect((await t.get(AuditLog).verify()).ok).toBe(true);
+  });
+
   it('keeps an erased import link as it is, whatever an older release writes to it, but for its dump identity once given, and lets it be written again when undone (migration 1765404000000)', async () => {
     const [gone, other] = [await makeUser(t), await makeUser(t)];
     const source = `stackexchange:kept-${newId()}`;
