@@ -30,10 +30,18 @@ describe('postPlaceholder', () => {
     expect(JSON.stringify(postPlaceholder(row(ContentState.DELETED)))).not.toMatch(/secret|THANKS|41/);
   });
 
-  it('is what a page shows of a placeholder (toPostModel), with no reactions and no version', () => {
-    for (const state of [ContentState.HIDDEN, ContentState.DELETED]) {
-      const shown = toPostModel(row(state), 'placeholder', 0);
-      expect(shown).toMatchObject({ ...postPlaceholder(row(state)), reactions: [], version: null });
+  it('is all a page shows of a placeholder (toPostModel), written out rather than read from postPlaceholder: nothing of the removed post is on its model, no reactions, no version', () => {
+    const placeholders = { [ContentState.HIDDEN]: 'This post was hidden by a moderator.', [ContentState.DELETED]: 'This post was deleted.' };
+    for (const state of [ContentState.HIDDEN, ContentState.DELETED] as const) {
+      const r = row(state);
+      const shown = toPostModel(r, 'placeholder', 0);
+      // The whole model, toEqual (no field more): what the schema's Post reads off it and what its resolvers and services read.
+      expect({ ...shown }).toEqual({
+        id: r.id, number: 4, state, createdAt: new Date('2026-11-30T10:00:00Z'), placeholder: placeholders[state],
+        bodyHtml: null, editedAt: null, replyToPostId: null, wiki: false, reactions: [], version: null,
+        topicId: r.topic_id, spaceId: r.space_id, authorId: r.author_id, hasPoll: false, view: 'placeholder', viewerRank: 0,
+      });
+      expect(JSON.stringify(shown)).not.toMatch(/secret|THANKS|41/);
     }
     // Read in full, the same row shows all of it.
     expect(toPostModel(row(ContentState.HIDDEN), 'full', 0)).toMatchObject({

@@ -164,7 +164,10 @@ export function postPlaceholder(r: Pick<PostRow, 'id' | 'number' | 'state' | 'cr
 }
 
 export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: string }, view: ContentView, viewerRank: number): PostModel {
-  const own = { topicId: r.topic_id, spaceId: r.space_id, authorId: r.author_id, bodySourceText: r.body_source, hasPoll: r.has_poll, view, viewerRank };
+  // A placeholder's model does not carry the source either (as if the statement had left it out):
+  // its readers' paths check the view first (Post.bodySource, editing, promotion), and one that
+  // did not would hand out what was removed.
+  const own = { topicId: r.topic_id, spaceId: r.space_id, authorId: r.author_id, bodySourceText: view === 'full' ? r.body_source : undefined, hasPoll: r.has_poll, view, viewerRank };
   // A placeholder shows what its live push sends (`postPlaceholder`) and no more: not whether or when it was edited, nor its reactions or version.
   if (view !== 'full') return Object.assign(new PostModel(), own, postPlaceholder(r), { reactions: [], version: null });
   const reactions = REACTION_KINDS.filter((k) => (r.reaction_counts[k] ?? 0) > 0)
