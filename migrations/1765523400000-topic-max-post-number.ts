@@ -20,7 +20,7 @@ import { alterGivingWay } from './support/lock-wait';
  * them since, is given the highest number they had, as the move would have kept it: every
  * `posts.move` in the moderation log names the posts it took and their numbers
  * (`before.posts`, on the source's entry), so its next reply does not take one of them. Every
- * form the entry took has it so: one entry on the destination (a64cdea3, and from 9c44c3c7 with
+ * form the entry took has it so: one entry on the destination (a64cdea3, and from 6acc5a79 with
  * a title and count in `after`), and from 7236f977 across spaces the source's entry, beside the
  * destination's, whose `before` is `{ anotherSpace: true }` and names no source (migrations e2e
  * seeds each). One statement, after the ALTER, holding only the rows it raises. Numbers already

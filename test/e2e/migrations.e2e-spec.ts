@@ -1173,7 +1173,7 @@ describe('migrations', () => {
     expect((await reply(t, author.token, ended.id, 'After the moves.')).number).toBe(6);
   });
 
-  it('backfills max_post_number from every form a posts.move entry took: one entry with the source in before (a64cdea3, and 9c44c3c7 with title and count after), and across spaces the source’s entry and the destination’s, which names no source (7236f977) (migration 1765523400000)', async () => {
+  it('backfills max_post_number from every form a posts.move entry took: one entry with the source in before (a64cdea3, and 6acc5a79 with title and count after), and across spaces the source’s entry and the destination’s, which names no source (7236f977) (migration 1765523400000)', async () => {
     const [admin, author] = [await makeUser(t, { role: 'ADMIN' }), await makeUser(t)];
     const [space, otherSpace] = [await makeSpace(t, 'PUBLIC'), await makeSpace(t, 'PUBLIC')];
     const [board, otherBoard] = [await makeBoard(t, space.id), await makeBoard(t, otherSpace.id)];
@@ -1202,7 +1202,7 @@ describe('migrations', () => {
         before: { topicId: first.id, spaceId: space.id, posts: [{ id: first.posts[2], number: 4 }, { id: first.posts[3], number: 5 }] },
         after: { topicId: firstDest.id, spaceId: space.id, newTopic: false, posts: [{ id: first.posts[2], number: 3 }, { id: first.posts[3], number: 4 }] },
       },
-      // 9c44c3c7: 4 and 5 split into a new topic, whose title and the count after too.
+      // 6acc5a79: 4 and 5 split into a new topic, whose title and the count after too.
       {
         targetId: split.id,
         before: { topicId: second.id, spaceId: space.id, posts: [{ id: second.posts[2], number: 4 }, { id: second.posts[3], number: 5 }] },
