@@ -26,12 +26,15 @@ export const TRUST_REQUIREMENTS = {
  * numbered up to the mark in its topic. Not the mark itself: numbers are never given twice
  * (`topics.max_post_number`), so a topic has gaps where posts were moved out, and a hidden, held
  * (PENDING) or deleted post is no reading (the reader's own held reply neither). The topic's own
- * state is not read: a visible post of a topic hidden since was read when it could be. Counted up
- * to the most a level asks (TL3's), as no count past it changes a level: a user's share of the
- * run reads at most that many posts, through posts' (topic_id, number) index, however long the
- * topics they read (the stats a change logs say 500 for more).
+ * state is not read, nor whether the reader may still read its space: a visible post of a topic
+ * hidden since, or of a space they have lost, was read when they could (as Discourse's count,
+ * kept as they read, keeps it). A post hidden or deleted since is not counted, as it cannot be
+ * told from one they never saw. Counted up to the most any level asks (TL3's 500: the
+ * requirements are these constants, no setting), as no count past it changes a level: a user's
+ * share of the run reads at most that many posts, through posts' (topic_id, number) index,
+ * however long the topics they read (the stats a change logs say 500 for more).
  */
-const POSTS_READ_COUNTED = TRUST_REQUIREMENTS[3].postsRead;
+const POSTS_READ_COUNTED = Math.max(...Object.values(TRUST_REQUIREMENTS).map((r) => r.postsRead));
 /** Upheld reports against a user (last 100 days) cap their level: 1+ → at most TL2, 3+ → at most TL1. */
 export const UPHELD_CAPS: Array<[number, number]> = [[3, 1], [1, 2]];
 
