@@ -237,7 +237,7 @@ describe('forums', () => {
       };
       const placeholder = (p: { id: string; number: number }, state: string, text: string) => ({
         id: p.id, number: p.number, state, bodyHtml: null, placeholder: text, editedAt: null, replyTo: null,
-        revisions: [], reactions: [], myReactions: [], wiki: false, version: null, author: { id: other.id },
+        revisions: [], reactions: [], myReactions: [], wiki: false, version: expect.any(Number), author: { id: other.id },
       });
       // A plain reader (signed in or not), and the deleted post's own author, get the placeholder alone.
       for (const token of [undefined, author.token]) {
@@ -252,6 +252,13 @@ describe('forums', () => {
       expect(own).toMatchObject({ state: 'HIDDEN', editedAt: expect.any(String), replyTo: { id: first.id }, revisions: [{ number: 1 }, { number: 2 }] });
       const modded = await read(mod.token);
       for (const p of [modded.h, modded.d]) expect(p).toMatchObject({ bodyHtml: expect.stringContaining('Edited once'), editedAt: expect.any(String), replyTo: { id: first.id } });
+      // The placeholder's version is the removal's (which its post:removed carried): the version the hidden post's author
+      // reads it at, nothing having changed since. Their edit of it raises theirs, not the one its readers are shown.
+      const shownAt = (await read()).h.version;
+      expect(own.version).toBe(shownAt);
+      expectOk(await t.gql(EDIT, { input: { postId: hidden.id, body: 'Edited while hidden' } }, { token: other.token }));
+      expect((await read(other.token)).h.version).toBeGreaterThan(shownAt);
+      for (const token of [undefined, author.token]) expect((await read(token)).h).toEqual({ ...placeholder(hidden, 'HIDDEN', 'This post was hidden by a moderator.'), version: shownAt });
     });
 
     it('deleting the first post deletes the topic for everyone but moderators', async () => {
@@ -465,7 +472,7 @@ describe('forums', () => {
       expect(costLarge.count).toBeLessThanOrEqual(8);
     });
 
-    it('gives a topic and its posts the versions live pushes carry (null for a placeholder), read with them: no statement more', async () => {
+    it('gives a topic and its posts the versions live pushes carry (a placeholder its removal’s), read with them: no statement more', async () => {
       const topic = await createTopic(t, author.token, boardId);
       const shown = await reply(t, other.token, topic.id, 'a reply that changes');
       const hidden = await reply(t, other.token, topic.id, 'a reply a moderator hides');
@@ -479,7 +486,9 @@ describe('forums', () => {
       const stored = async (table: string, id: string) => (await t.sql(`SELECT version FROM ${table} WHERE id = $1`, [id]))[0].version;
       expect(answer.topic.version).toBe(await stored('topics', topic.id));
       const versions = answer.topic.posts.edges.map((e: any) => e.node.version);
-      expect(versions).toEqual([await stored('posts', topic.firstPostId), await stored('posts', shown.id), null]);
+      const removedAt = (await t.sql(`SELECT removed_version FROM posts WHERE id = $1`, [hidden.id]))[0].removed_version;
+      expect(removedAt).toEqual(expect.any(Number));
+      expect(versions).toEqual([await stored('posts', topic.firstPostId), await stored('posts', shown.id), removedAt]);
       // The moderator reads the hidden post in full, with its version.
       const modView = expectOk(await t.gql(page('version'), { id: topic.id }, { token: mod.token }));
       expect(modView.topic.posts.edges[2].node.version).toBe(await stored('posts', hidden.id));

@@ -645,7 +645,7 @@ describe('live pushes of counts, in order', () => {
       const removal = heardLive(early.socket, 'post:removed');
       expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action: 'HIDE' } }, { token: moderator.token }));
       await removal.first((e) => e.postId === postId);
-      // One who loads the page now is shown the placeholder, with no version to drop an older push by.
+      // One who loads the page now is shown the placeholder (with the removal's version, which the next test holds the client's rule to).
       later = await listening();
     } finally {
       gate.restore();
@@ -658,6 +658,105 @@ describe('live pushes of counts, in order', () => {
     const notCreation = ([name]: [string, any]) => name !== 'post:created';
     expect(early.heard.filter(notCreation).map(([name]) => name)).toEqual(['post:removed']);
     expect(later.heard.filter(notCreation)).toEqual([]);
+  });
+
+  /** The post `postId` of topic `topicId` as a signed-out reader's page shows it (`Topic.posts`). */
+  async function onPage(topicId: string, postId: string): Promise<{ state: string; placeholder: string | null; version: number | null }> {
+    const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts(first: 50) { edges { node { id state placeholder version } } } } }`, { id: topicId }));
+    return page.topic.posts.edges.map((e: any) => e.node).find((n: any) => n.id === postId);
+  }
+
+  /** A new reply of the author's, and a signed-out reader in its topic's room once every push under way is sent. */
+  async function replyWithReader(): Promise<{ topicId: string; postId: string; socket: Socket }> {
+    const topicId = (await createTopic(t, author.token, forumBoard)).id;
+    const postId = (await reply(t, author.token, topicId)).id;
+    const socket = await connectLive(url, sockets);
+    expect(await socket.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    await t.get(LiveGateway).settled();
+    return { topicId, postId, socket };
+  }
+
+  it('a post’s edit from another node: its push read before the post was hidden and sent after the removal is dropped by a reader who loaded the page after the hide, by its placeholder’s version, the removal’s', async () => {
+    const { topicId, postId, socket: early } = await replyWithReader();
+    const later = await connectLive(url, sockets);
+    const heardLater: Array<[string, any]> = [];
+    later.onAny((name: string, e: any) => (e?.postId === postId || e?.post?.id === postId) && heardLater.push([name, e]));
+    let removal!: { version: number };
+    let shown!: Awaited<ReturnType<typeof onPage>>;
+    await asIfTwoNodes(async () => {
+      let picked = false;
+      const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && POSTS_READ.test(sql) && (picked = true), 'after');
+      try {
+        // The edit's push has read the post, visible; the hide commits and its removal is heard.
+        expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'Edited, then hidden.' } }, { token: author.token }));
+        await gate.begun;
+        const removed = heardLive(early, 'post:removed');
+        expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action: 'HIDE' } }, { token: moderator.token }));
+        removal = await removed.first((e) => e.postId === postId);
+        // One who loads the page now is shown the placeholder, and joins the room.
+        shown = await onPage(topicId, postId);
+        expect(await later.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+      } finally {
+        // Let go as another node's push would go: after the removal, unfiltered.
+        gate.restore();
+      }
+      await allHeard([{ socket: early }, { socket: later }], topicId);
+    });
+    // The page's placeholder carries the removal's version (until 2026-12-07 none)…
+    expect(shown).toMatchObject({ state: 'HIDDEN', placeholder: 'This post was hidden by a moderator.' });
+    expect(typeof removal.version).toBe('number');
+    expect(shown.version).toBe(removal.version);
+    // …and the edit's push, heard after it, carries a lower one: the client's rule (README, Order) drops it.
+    const edits = heardLater.filter(([name]) => name === 'post:updated').map(([, e]) => e);
+    expect(edits).toHaveLength(1);
+    expect(edits[0].post.bodyHtml).toContain('Edited, then hidden.');
+    expect(edits[0].post.version).toBeLessThan(shown.version!);
+  });
+
+  it('a hidden post’s placeholder: a page shows the version its post:removed carried, which an edit of it leaves, a deletion of it moves on with its own post:removed, and a restore passes', async () => {
+    const { topicId, postId, socket } = await replyWithReader();
+    const heard: Array<[string, any]> = [];
+    socket.onAny((name: string, e: any) => (e?.postId === postId || e?.post?.id === postId) && name !== 'post:created' && heard.push([name, e]));
+    const moderate = async (action: string) => expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`, { input: { postId, action } }, { token: moderator.token })).moderatePost.state;
+    const settled = () => allHeard([{ socket }], topicId);
+    const stored = async () => (await t.sql(`SELECT version FROM posts WHERE id = $1`, [postId]))[0].version as number;
+
+    expect(await moderate('HIDE')).toBe('HIDDEN');
+    await settled();
+    const hidden = heard.at(-1)!;
+    expect(hidden).toEqual(['post:removed', { topicId, postId, placeholder: 'This post was hidden by a moderator.', version: expect.any(Number) }]);
+    expect(await onPage(topicId, postId)).toMatchObject({ state: 'HIDDEN', version: hidden[1].version });
+
+    // Its author edits it (they read it in full): the post's version grows, what readers are shown does not.
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId, body: 'Edited while hidden.' } }, { token: author.token }));
+    await settled();
+    expect(await stored()).toBeGreaterThan(hidden[1].version);
+    expect(heard).toHaveLength(1);
+    expect(await onPage(topicId, postId)).toMatchObject({ state: 'HIDDEN', version: hidden[1].version });
+
+    // Deleted: a new placeholder, at the version its own post:removed carries, above the edit's.
+    const edited = await stored();
+    expect(await moderate('DELETE')).toBe('DELETED');
+    await settled();
+    const deleted = heard.at(-1)!;
+    expect(deleted).toEqual(['post:removed', { topicId, postId, placeholder: 'This post was deleted.', version: expect.any(Number) }]);
+    expect(deleted[1].version).toBeGreaterThan(edited);
+    expect(await onPage(topicId, postId)).toMatchObject({ state: 'DELETED', version: deleted[1].version });
+
+    // Restored, it is hidden again (as it was when deleted), shown at the restore's version, above the deletion's.
+    expect(await moderate('RESTORE')).toBe('HIDDEN');
+    const restored = await onPage(topicId, postId);
+    expect(restored).toMatchObject({ state: 'HIDDEN', placeholder: 'This post was hidden by a moderator.' });
+    expect(restored.version).toBeGreaterThan(deleted[1].version);
+    expect(restored.version).toBe(await stored());
+
+    // Unhidden: its readers hear it in full at a version above every placeholder's, which the page shows too.
+    expect(await moderate('UNHIDE')).toBe('VISIBLE');
+    await settled();
+    const unhidden = heard.at(-1)!;
+    expect(unhidden[0]).toBe('post:updated');
+    expect(unhidden[1].post.version).toBeGreaterThan(restored.version!);
+    expect(await onPage(topicId, postId)).toMatchObject({ state: 'VISIBLE', version: unhidden[1].post.version });
   });
 
   it('a board’s topic activity: a reply’s push read before the next reply and sent after it is not sent', async () => {

@@ -1230,6 +1230,40 @@ describe('migrations', () => {
     expect((await t.get(AuditLog).verify()).ok).toBe(true);
   });
 
+  it('gives the hidden and deleted posts one removal version drawn for them all, above every version before it, which their placeholders answer, and a restore passes (migration 1765538800000)', async () => {
+    const [author, mod] = [await makeUser(t), await makeUser(t)];
+    const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
+    const topic = await createTopic(t, author.token, await makeBoard(t, space.id));
+    const [visible, hidden, edited, deleted] = [await reply(t, author.token, topic.id, 'Stays.'), await reply(t, author.token, topic.id, 'Hidden.'), await reply(t, author.token, topic.id, 'Hidden, then edited.'), await reply(t, author.token, topic.id, 'Deleted.')];
+    const moderate = async (postId: string, action: string) => expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { state } }`, { input: { postId, action } }, { token: mod.token }));
+    for (const p of [hidden, edited]) await moderate(p.id, 'HIDE');
+    await moderate(deleted.id, 'DELETE');
+    // Edited by its author once hidden: its version is above the removal's, which readers heard.
+    expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: edited.id, body: 'Edited while hidden.' } }, { token: author.token }));
+    const posts = async () => t.sql(`SELECT id, version, removed_version FROM posts WHERE topic_id = $1 ORDER BY number`, [topic.id]);
+    const before = await posts();
+    await undo(backTo('PostRemovedVersion1765538800000'));
+    expect(await t.sql(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'posts' AND column_name = 'removed_version'`)).toEqual([]);
+    const [{ drawn }] = await t.sql(`SELECT last_value::int AS drawn FROM content_versions`);
+    expect(await migrateDatabase(t.db.url)).toEqual(fromOn('PostRemovedVersion1765538800000'));
+    const after = await posts();
+    // No post's own version moved; the first post and the visible reply have none; the three removed ones one value, drawn
+    // after every version before, so above each one's (the edited one's included) and every push of theirs already sent.
+    expect(after.map((r: any) => r.version)).toEqual(before.map((r: any) => r.version));
+    const removed = new Map(after.map((r: any) => [r.id, r.removed_version]));
+    expect([removed.get(topic.firstPostId), removed.get(visible.id)]).toEqual([null, null]);
+    const filled = removed.get(hidden.id);
+    expect(filled).toBeGreaterThan(drawn);
+    expect([removed.get(edited.id), removed.get(deleted.id)]).toEqual([filled, filled]);
+    // What readers' placeholders answer; a restore draws a version above it.
+    const page = async () =>
+      new Map<string, number | null>(expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { id version } } } } }`, { id: topic.id })).topic.posts.edges.map((e: any) => [e.node.id, e.node.version]));
+    const shown = await page();
+    expect([shown.get(hidden.id), shown.get(edited.id), shown.get(deleted.id)]).toEqual([filled, filled, filled]);
+    await moderate(deleted.id, 'RESTORE');
+    expect((await page()).get(deleted.id)).toBeGreaterThan(filled);
+  });
+
   it('keeps an erased import link as it is, whatever an older release writes to it, but for its dump identity once given, and lets it be written again when undone (migration 1765404000000)', async () => {
     const [gone, other] = [await makeUser(t), await makeUser(t)];
     const source = `stackexchange:kept-${newId()}`;

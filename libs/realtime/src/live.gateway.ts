@@ -282,6 +282,8 @@ interface PushedPostRow {
   /** The post's version (its reactions among what it follows), and its topic's. */
   version: number;
   topic_version: number;
+  /** The version its removal left it with (`PostRow.removed_version`): a placeholder's (`placeholderPush`). */
+  removed_version: number | null;
   author_id: string;
   handle: string;
   display_name: string;
@@ -325,7 +327,7 @@ const authorSeesSql = () => postAuthorSeesSql('p', 't');
 const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
-     ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version,
+     ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version, p.removed_version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
             t.version AS topic_version${arriving ? ', ends.last_post_number' : ''},
             CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees
@@ -351,16 +353,17 @@ type Arrival = 'all' | 'first' | 'none';
 
 /**
  * A hidden or deleted post pushed as its placeholder (`pushPosts` of a move's posts): what
- * `Topic.posts` shows a reader of it, from the same builder (`postPlaceholder`), with its author
- * and its version, which orders it against the post's other pushes (README, *Order*).
+ * `Topic.posts` shows a reader of it, from the same builder (`postPlaceholder`), with its author;
+ * its version the removal's (`removed_version`, the move's arrival's), as the page's, which orders
+ * it against the post's other pushes (README, *Order*) and tells nothing of an edit of the post
+ * since the move (the post's own `version`, read after it, would).
  */
-function placeholderPush(row: PushedPostRow): { topicId: string; post: Record<string, unknown> } {
+function placeholderPush(row: PushedPostRow): { topicId: string; post: ReturnType<typeof postPlaceholder> & { author: object } } {
   return {
     topicId: row.topic_id,
     post: {
       ...postPlaceholder({ ...row, state: row.state as ContentState }),
       author: { id: row.author_id, handle: row.handle, displayName: row.display_name },
-      version: row.version,
     },
   };
 }
@@ -1673,9 +1676,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       },
     };
     // A push to the topic's room read before the post's removal (or an older one of its pushes) and
-    // sent after it is not sent (`postInRoom`): a reader who loaded the page after the removal
-    // (its placeholder's version null) would be shown the removed post again.
-    const newestInRoom = () => this.pushed.admit(postInRoom(row.id, row.topic_id), row.version);
+    // sent after it is not sent (`postInRoom`): its readers would be shown the removed post again
+    // until they dropped it by its version (a page's placeholder carries the removal's). A
+    // placeholder's push is filtered by the version it carries, the removal's.
+    const newestInRoom = (version = row.version) => this.pushed.admit(postInRoom(row.id, row.topic_id), version);
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
       if (arrived && row.number === 1) {
@@ -1694,8 +1698,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       // there) and the space's moderators, nobody else: held in full, the other as its placeholder.
       if (row.state === 'PENDING') this.heldAudience(row).emit(event, { ...payload, post: { ...payload.post, state: 'PENDING' } });
       else if (placeholders) this.heldAudience(row).emit(event, placeholderPush(row));
-    } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED') && row.topic_state === 'VISIBLE' && newestInRoom()) {
-      this.server.to(`topic:${row.topic_id}`).emit(event, placeholderPush(row));
+    } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED') && row.topic_state === 'VISIBLE') {
+      const placeholder = placeholderPush(row);
+      // (No version: removed by a node of a release before removed_version, not filtered, as before it.)
+      if (placeholder.post.version === null || newestInRoom(placeholder.post.version)) this.server.to(`topic:${row.topic_id}`).emit(event, placeholder);
     }
   }
 

@@ -12,9 +12,9 @@
  * version; a client drops one older than what it shows).
  *
  * Bounded (`limit` entities, the least recently pushed forgotten first): a forgotten entity's
- * older push could go out again, which the client's rule still drops (see README's *Order*),
- * except for a post a reader holds as a placeholder, which carries no version to compare with
- * (`postInRoom`: a hidden post's edit read before the hide would then reach them).
+ * older push could go out again, which the client's rule still drops (see README's *Order*), a
+ * post held as a placeholder included: a page's placeholder carries its removal's version (until
+ * 2026-12-07 none, and a hidden post's edit read before the hide then reached them).
  */
 export class PushedVersions {
   private readonly newest = new Map<string, number>();

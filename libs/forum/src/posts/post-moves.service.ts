@@ -192,12 +192,16 @@ export class PostMovesService {
     // Two versions are drawn for each: `left`, which its removal from the topic it left carries,
     // then the one it has in the topic it joined, which its arrival carries, so a client in both
     // rooms that keeps the highest version per post (README, Order) takes the arrival as newer.
+    // A hidden or deleted one keeps its arrival's as its removal's (`removed_version`): the version
+    // its placeholder answers there, as its arrival's push carries it.
     const renumbered = await tx.query<{ id: string; number: number; left: number }>(
       `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
-              version = next_version(m.left), search_offset = p.search_offset + GREATEST(0, $5::bigint - $6::bigint), updated_at = now()
-         FROM (SELECT u.id, u.ord, next_version(q.version) AS left
-                 FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord) JOIN posts q ON q.id = u.id) m
+              version = m.arrived, removed_version = CASE WHEN p.state IN ('HIDDEN', 'DELETED') THEN m.arrived END,
+              search_offset = p.search_offset + GREATEST(0, $5::bigint - $6::bigint), updated_at = now()
+         FROM (SELECT l.id, l.ord, l.left, next_version(l.left) AS arrived
+                 FROM (SELECT u.id, u.ord, next_version(q.version) AS left
+                         FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord) JOIN posts q ON q.id = u.id) l) m
         WHERE p.id = m.id
         RETURNING p.id, p.number, m.left`,
       [ids, dest.id, dest.spaceId, dest.base, sourceVersion, dest.version],

@@ -92,7 +92,7 @@ export class PostModel {
   wiki!: boolean;
   @Field(() => Int, {
     nullable: true,
-    description: 'Grows with every change of the post (its text, state, reactions, place): the version `post:created`, `post:updated` and `reaction:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing. Null for a placeholder.',
+    description: 'Grows with every change of the post (its text, state, reactions, place): the version `post:created`, `post:updated` and `reaction:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing. For a placeholder, the version its removal (or a move of it since) left it with, which its `post:removed` carried and edits of the removed post do not move; null if a node of an older release removed it during an upgrade.',
   })
   version!: number | null;
 
@@ -133,6 +133,12 @@ export interface PostRow {
   reaction_total: number;
   edited_at: Date | null;
   version: number;
+  /**
+   * The version of the statement that last made it a placeholder (hid, deleted, restored it
+   * hidden, or moved it hidden or deleted): what `Post.version` answers for its placeholder. Null
+   * while it is visible or held, and for a post a release before migration 1765538800000 removed.
+   */
+  removed_version: number | null;
   created_at: Date;
   /** Left out by statements that never serve an edit check (read as false). */
   wiki?: boolean;
@@ -144,12 +150,14 @@ export interface PostRow {
  * A post as a reader shown it as a placeholder (`ContentView` 'placeholder') gets it, the one
  * builder of both a page's (`toPostModel`: `Topic.posts`, `post(id)`) and a live push's
  * (`placeholderPush` in the live gateway), so the two cannot differ: its id, number, state,
- * date and placeholder text (`placeholderText`), and blanked, the fields that would tell of what
- * was removed: its body, whether and when it was edited, the post it answers, whether it is a
- * wiki. Its author is each's to add (a field resolver on a page, the pushed row's on a push), as
- * its version: a push's ordering needs it, a page shows null (README, *Order*).
+ * date, placeholder text (`placeholderText`) and version, the removal's (`removed_version`, which
+ * its `post:removed` carried: not the post's, which an edit of the hidden post raises), and
+ * blanked, the fields that would tell of what was removed: its body, whether and when it was
+ * edited, the post it answers, whether it is a wiki. Its author is each's to add (a field
+ * resolver on a page, the pushed row's on a push). With the removal's version a reader shown it
+ * by a page drops a push read before the removal, from any API process (README, *Order*).
  */
-export function postPlaceholder(r: Pick<PostRow, 'id' | 'number' | 'state' | 'created_at'>) {
+export function postPlaceholder(r: Pick<PostRow, 'id' | 'number' | 'state' | 'created_at' | 'removed_version'>) {
   return {
     id: r.id,
     number: r.number,
@@ -160,6 +168,7 @@ export function postPlaceholder(r: Pick<PostRow, 'id' | 'number' | 'state' | 'cr
     editedAt: null,
     replyToPostId: null,
     wiki: false,
+    version: r.removed_version ?? null,
   } as const;
 }
 
@@ -168,8 +177,9 @@ export function toPostModel(r: Omit<PostRow, 'body_source'> & { body_source?: st
   // its readers' paths check the view first (Post.bodySource, editing, promotion), and one that
   // did not would hand out what was removed.
   const own = { topicId: r.topic_id, spaceId: r.space_id, authorId: r.author_id, bodySourceText: view === 'full' ? r.body_source : undefined, hasPoll: r.has_poll, view, viewerRank };
-  // A placeholder shows what its live push sends (`postPlaceholder`) and no more: not whether or when it was edited, nor its reactions or version.
-  if (view !== 'full') return Object.assign(new PostModel(), own, postPlaceholder(r), { reactions: [], version: null });
+  // A placeholder shows what its live push sends (`postPlaceholder`) and no more: not whether or when it was edited, nor its
+  // reactions; its version is the removal's, not the post's.
+  if (view !== 'full') return Object.assign(new PostModel(), own, postPlaceholder(r), { reactions: [] });
   const reactions = REACTION_KINDS.filter((k) => (r.reaction_counts[k] ?? 0) > 0)
     .map((kind) => Object.assign(new ReactionCountModel(), { kind, count: r.reaction_counts[kind] }))
     .sort((a, b) => b.count - a.count);

@@ -14,7 +14,7 @@ export type PostPageRow = Omit<PostRow, 'body_source'> & { my_kinds: string[] } 
  * authors and moderators ever ask for them (PostsResolver.bodySource loads them then).
  */
 const PAGE_COLUMNS = `p.id, p.topic_id, p.space_id, p.number, p.author_id, p.reply_to_post_id, p.body_html,
-  p.state, p.deleted_from, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.created_at, p.wiki, p.has_poll`;
+  p.state, p.deleted_from, p.reaction_counts, p.reaction_total, p.edited_at, p.version, p.removed_version, p.created_at, p.wiki, p.has_poll`;
 
 export const POST_COLUMNS = `${PAGE_COLUMNS}, p.body_source`;
 

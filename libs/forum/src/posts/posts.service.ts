@@ -826,13 +826,16 @@ export class PostsService {
     // With the post's space and its topic's board as this statement reads them, after the caller
     // held the topic (a move committed while it waited is seen): its events, and a review item it
     // opens again, name those, not the ones read before the transaction.
+    // A post left hidden or deleted keeps the version drawn here as its removal's
+    // (`removed_version`, which its placeholder answers and its `post:removed` carries); visible
+    // or held, it has none. Drawn once, in the locking subquery, for both columns.
     const [row] = await tx.query<HeldPostRow>(
       `UPDATE posts p SET state = n.state,
               deleted_at = CASE WHEN n.state = 'DELETED' THEN now() ELSE NULL END,
               deleted_by = CASE WHEN n.state = 'DELETED' THEN $3::uuid ELSE NULL END,
               deleted_from = CASE WHEN n.state = 'DELETED' THEN COALESCE(NULLIF(n.was, 'DELETED'), n.deleted_from) ELSE NULL END,
-              version = next_version(version), updated_at = now()
-        FROM (SELECT state AS was, deleted_from,
+              version = n.version, removed_version = CASE WHEN n.state IN ('HIDDEN', 'DELETED') THEN n.version END, updated_at = now()
+        FROM (SELECT state AS was, deleted_from, next_version(version) AS version,
                      CASE WHEN state = 'DELETED' AND $2 = 'VISIBLE' AND deleted_from IN ('HIDDEN', 'PENDING') THEN deleted_from ELSE $2 END AS state
                 FROM posts WHERE id = $1 FOR NO KEY UPDATE) n
         WHERE p.id = $1 RETURNING ${POST_COLUMNS}, n.was, ${HELD_WHERE}`,
