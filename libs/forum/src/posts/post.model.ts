@@ -92,7 +92,7 @@ export class PostModel {
   wiki!: boolean;
   @Field(() => Int, {
     nullable: true,
-    description: 'Grows with every change of the post (its text, state, reactions, place): the version `post:created`, `post:updated` and `reaction:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing. For a placeholder, the version its removal (or a move of it since) left it with, which its `post:removed` carried and edits of the removed post do not move; null if a node of an older release removed it during an upgrade.',
+    description: 'Grows with every change of the post (its text, state, reactions, place): the version `post:created`, `post:updated` and `reaction:updated` pushes carry. Keep the highest you applied, from this answer or a push, and drop a push of a lower one (README, Order). Drawn from one sequence the site shares: by how much it grows says nothing. For a placeholder, the version the change that made it one left it with (its hiding or deletion, which its `post:removed` carried; a restore back to hidden, which pushes nothing to its readers; a move of it since, which its `post:created` carried), which edits of the removed post do not move; null, or an earlier removal’s, if a node of an older release removed it during an upgrade.',
   })
   version!: number | null;
 
@@ -136,7 +136,10 @@ export interface PostRow {
   /**
    * The version of the statement that last made it a placeholder (hid, deleted, restored it
    * hidden, or moved it hidden or deleted): what `Post.version` answers for its placeholder. Null
-   * while it is visible or held, and for a post a release before migration 1765538800000 removed.
+   * while it is visible or held. Posts removed before migration 1765538800000 got one value drawn
+   * by it; one a node of an older release removes during an upgrade keeps what it had (null, or an
+   * earlier removal's, below the version its `post:removed` carried) until this release removes or
+   * restores it again.
    */
   removed_version: number | null;
   created_at: Date;
