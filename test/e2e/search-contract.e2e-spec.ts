@@ -635,7 +635,7 @@ describe('postgres engine: common words', () => {
       // Newer than the other space's: the newest 1,000 matches of either word hold them all.
       const start = Date.parse('2027-01-01T00:00:00Z');
       const own = Array.from({ length: 100 }, (_, i) =>
-        searchDocument({ spaceId: space, title: `Gadget ${i}`, body: i % 40 === 1 ? 'A quantum widget.' : 'A widget.', createdAt: new Date(start + i * 60_000) }),
+        searchDocument({ spaceId: space, title: `Gadget ${i}`, body: i % 40 === 1 ? 'A quantum widget sprocket.' : 'A widget.', createdAt: new Date(start + i * 60_000) }),
       );
       await engine.upsert(own);
       await t.sql(`ANALYZE search_documents`);
@@ -677,6 +677,20 @@ describe('postgres engine: common words', () => {
         ...wide,
         first: [...holding].sort(),
         paths: ['date', 'date'],
+        statements: narrowed.statements - 1,
+        countsFirst: 0,
+        countsWithPage: 1,
+      });
+      // A word the whole table's statistics already send to the GIN index (sprocket, in 3 of its
+      // 1,100 posts): the spaces' counts could only confirm it, and are not read first. Alone, no
+      // statement reads them; with a second word, the first pass's page reads them, one statement
+      // fewer than "quantum gadget" (until 2026-12-07 read before the candidates all the same).
+      expect(await sent('sprocket ', [space])).toMatchObject({ ids: newest, paths: ['gin'], countsFirst: 0, countsWithPage: 0 });
+      const rare = await sent('sprocket gadget ', [space]);
+      expect({ ...rare, first: rare.ids.slice(0, 3).sort() }).toEqual({
+        ...rare,
+        first: [...holding].sort(),
+        paths: ['gin', 'gin'],
         statements: narrowed.statements - 1,
         countsFirst: 0,
         countsWithPage: 1,

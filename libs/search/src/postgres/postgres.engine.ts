@@ -888,30 +888,38 @@ export class PostgresSearchEngine implements SearchEngine {
       this.completions(parsed, req.filters.spaceIds, moderated, folding),
     ]);
     const compiled = await this.compile(parsed, near, completions, req.filters.spaceIds, moderated.length > 0);
-    const narrowed = await this.narrowedCounts(compiled, req.filters.spaceIds);
-    const all = await this.run(req, compiled, 'all', undefined, narrowed ?? undefined, narrowed !== null);
+    const narrowed = await this.narrows(compiled);
+    const all = await this.run(req, compiled, 'all', undefined, undefined, narrowed);
     // Too few documents hold every word (a pasted question, say): documents holding some of
     // them follow, those matching more words first, as Meilisearch's matching strategy does.
     // "Too few" depends on the query alone, never on the page: every page of a query is cut
     // from the same list, with the same total.
     if (all.result.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all.result;
-    // The counts were read with the first pass's page (it reads them when a second may follow), or before it (narrowedCounts).
+    // The counts were read with the first pass's page (it reads them when a second may follow), or before its candidates (narrowedCounts).
     const readable = all.readable!;
-    return (await this.run(req, compiled, 'any', this.weigh(compiled, readable), readable, narrowed !== null)).result;
+    return (await this.run(req, compiled, 'any', this.weigh(compiled, readable), readable, narrowed)).result;
   }
 
   /**
-   * The ReadableCounts of the query's lexemes, read before its first pass when its spaces hold at
-   * most NARROWED_SHARE of the table's documents, to choose the path with (see takesDateIndex), and
-   * given to the page, which then reads them no more; null otherwise (and for a moderator's own
-   * query, whose pending, hidden and deleted documents no count lists), the path chosen from the
-   * whole table's statistics. One statement, of the spaces' counts alone (an index read per space
-   * and lexeme, as the page's).
+   * Whether the spaces searched hold at most NARROWED_SHARE of the table's documents, so that the
+   * path is chosen from their own counts too (see takesDateIndex); false for a moderator's own query,
+   * whose pending, hidden and deleted documents no count lists: the whole table's statistics choose.
    */
-  private async narrowedCounts(compiled: Compiled, spaceIds: string[]): Promise<ReadableCounts | null> {
-    if (compiled.spaceDocuments === null) return null;
+  private async narrows(compiled: Compiled): Promise<boolean> {
+    if (compiled.spaceDocuments === null) return false;
     const { documents } = await this.stats();
-    if (documents <= 0 || compiled.spaceDocuments > NARROWED_SHARE * documents) return null;
+    return documents > 0 && compiled.spaceDocuments <= NARROWED_SHARE * documents;
+  }
+
+  /**
+   * The ReadableCounts of the query's lexemes in `spaceIds`, read before a narrowed search's
+   * candidates when the whole table's statistics would send them down the date index (which the
+   * spaces' counts may then turn to the GIN index, see takesDateIndex), and given to the page, which
+   * then reads them no more. When the statistics choose the GIN index, the counts could not change
+   * the path, and are not read before (until 2026-12-07 they were, one statement more; a test).
+   * One statement, of the spaces' counts alone (an index read per space and lexeme, as the page's).
+   */
+  private async narrowedCounts(compiled: Compiled, spaceIds: string[]): Promise<ReadableCounts> {
     const params: unknown[] = [];
     const p = (value: unknown) => {
       params.push(value);
@@ -1102,10 +1110,10 @@ export class PostgresSearchEngine implements SearchEngine {
    * width of `candidates`, the tsqueries per language the candidates are found with (with words
    * missing, those of the candidate terms alone: until 2026-12-05 the any-word query's, so that a
    * wide prefix never read for candidates sent them down the date index). A search narrowed to
-   * spaces holding a small part of the table (`narrowed`, see NARROWED_SHARE) takes the date index
-   * only when the same rule on those spaces' own counts (readableEstimate's share of their visible
-   * documents) says so too, and then walks for that share: the spaces' counts can only send it to
-   * the GIN index. A word absent from the spaces takes the GIN index, which is cheap when the word
+   * spaces holding a small part of the table (see NARROWED_SHARE) takes the date index only when the
+   * same rule on those spaces' own counts (`narrowedCounts`, read only once the statistics say the
+   * date index; readableEstimate's share of their visible documents) says so too, and then walks for
+   * that share: the spaces' counts can only send it to the GIN index. A word absent from the spaces takes the GIN index, which is cheap when the word
    * is common only in another language's documents (each language's GIN index holds that language's
    * documents of every space, not of the spaces searched): common in the same language elsewhere, the
    * GIN index reads those matches too, up to DENSE. A word rare in the table and dense in the spaces
@@ -1120,12 +1128,13 @@ export class PostgresSearchEngine implements SearchEngine {
     mode: 'all' | 'any',
     candidates: Record<Lang, string>,
     weights?: TermWeights,
-    narrowed?: ReadableCounts,
+    narrowedCounts?: () => Promise<ReadableCounts>,
   ): Promise<number | null> {
     const tsqueries = Object.values(candidates);
     const share = await this.density(compiled, mode, weights);
     if (!takesDateIndexFor(share, (await this.stats()).documents, tsqueries)) return null;
-    if (!narrowed) return this.dateWalkRows(share);
+    if (!narrowedCounts) return this.dateWalkRows(share);
+    const narrowed = await narrowedCounts();
     const own = Math.min(1, this.readableEstimate(compiled, narrowed, mode, weights) / Math.max(narrowed.documents, 1));
     return takesDateIndexFor(own, narrowed.documents, tsqueries) ? this.dateWalkRows(own) : null;
   }
@@ -1412,7 +1421,8 @@ export class PostgresSearchEngine implements SearchEngine {
    * One pass of a query: its candidates, then its page, totals and facets in one statement, which
    * also reads the ReadableCounts of the query's lexemes when they are needed and not given
    * (`readable`): for the first pass (`all`) of a query a second may follow, and for a total past
-   * CANDIDATES. They come back with the result.
+   * CANDIDATES. They come back with the result. `narrowed`: the spaces searched hold a small part
+   * of the table (see narrows), whose counts the path may need before the candidates (see takesDateIndex).
    */
   private async run(
     req: SearchRequest,
@@ -1551,7 +1561,11 @@ export class PostgresSearchEngine implements SearchEngine {
       }, weights.candidates);
       rank = { sql, params: rankParams, hashed: false };
     }
-    const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, weights, narrowed ? readable : undefined);
+    // A narrowed search's counts, when its path needs them and they were not given: read before the
+    // candidates (narrowedCounts), and then given to the page.
+    let given = readable;
+    const spacesCounts = async () => (given ??= await this.narrowedCounts(compiled, f.spaceIds));
+    const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, weights, narrowed ? spacesCounts : undefined);
     const common = walk !== null;
     // Every word required, some widened, and rare enough for the GIN path: the candidates are the
     // matches with the fewest typos, then the newest, so that newer typo matches never push the
@@ -1601,7 +1615,7 @@ export class PostgresSearchEngine implements SearchEngine {
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
     // The ReadableCounts (see countsSql), unless given (by the first pass, or read before it: narrowedCounts).
-    const readCounts = !readable && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
+    const readCounts = !given && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
     let counts = '';
     let languagesCte = '';
     if (readCounts) {
@@ -1648,7 +1662,7 @@ export class PostgresSearchEngine implements SearchEngine {
       params,
     );
     const read: ReadableCounts | null = readCounts ? readableCountsOf(row.lexeme_docs, row.prefix_docs, row.readable_docs) : null;
-    const counted = readable ?? read;
+    const counted = given ?? read;
     // Past the cap the total is an estimate (as Meilisearch estimates past 1,000), from the
     // documents the searcher may read alone (see readableEstimate).
     if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, this.readableEstimate(compiled, counted!, mode, weights));
