@@ -118,24 +118,30 @@ describe('takesDateIndexFor (which index a query’s candidates come down)', () 
     expect(takesDateIndexFor(0, 1_000_000, [`'widget'`])).toBe(false);
   });
 
-  it('takes the date index for a wide query (many lexemes, or a kept prefix match) in 1% of the documents or more', () => {
-    // A completion of 60 words in 1.5% of 200,000 posts: 60 posting lists for the GIN index to merge.
-    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & (${words(60)})`])).toBe(true);
-    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & 'gadg':*`, ''])).toBe(true);
+  it('takes the date index for a wide query (many lexemes, or a kept prefix match) in 1% of the documents and 10,000 of them or more', () => {
+    // A completion of 60 words in 1.5% of 1,000,000 posts: 60 posting lists for the GIN index to merge.
+    expect(takesDateIndexFor(0.015, 1_000_000, [`'stout' & (${words(60)})`])).toBe(true);
+    expect(takesDateIndexFor(0.015, 1_000_000, [`'stout' & 'gadg':*`, ''])).toBe(true);
     // Up to 50 lexemes, or under 1% of the documents, the GIN index still.
-    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & (${words(49)})`])).toBe(false);
-    expect(takesDateIndexFor(0.005, 200_000, [`'stout' & (${words(60)})`])).toBe(false);
+    expect(takesDateIndexFor(0.015, 1_000_000, [`'stout' & (${words(49)})`])).toBe(false);
+    expect(takesDateIndexFor(0.005, 1_000_000, [`'stout' & (${words(60)})`])).toBe(false);
+    // Under 10,000 matches, the GIN index too: 1.5% of 200,000 posts is 3,000 matches, where the date
+    // index walks as many rows as in a million posts (until 2026-12-07 the date index).
+    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & (${words(60)})`])).toBe(false);
+    expect(takesDateIndexFor(0.015, 200_000, [`'stout' & 'gadg':*`, ''])).toBe(false);
+    expect(takesDateIndexFor(0.01, 1_000_000, [`'stout' & 'gadg':*`])).toBe(true);
+    expect(takesDateIndexFor(0.01, 999_000, [`'stout' & 'gadg':*`])).toBe(false);
     // Quoted lexemes are counted whole, doubled quotes and all.
-    expect(takesDateIndexFor(0.015, 200_000, [words(51, "o''brien")])).toBe(true);
+    expect(takesDateIndexFor(0.015, 1_000_000, [words(51, "o''brien")])).toBe(true);
   });
 
   it('counts each lexeme of PostgreSQL’s tsquery text once: doubled quotes and backslashes, weights, phrases, negations', () => {
     // As PostgreSQL prints them (`SELECT $$'it''s' & 'fo\\o':*A & !bar & (a <-> b)$$::tsquery::text`).
     const forms = (n: number) => Array.from({ length: n }, (_, i) => [`'it''s${i}'`, `'o''''k${i}':A`, `'a\\\\b${i}' <-> 'c${i}'`, `!'n${i}'`][i % 4]).join(' & ');
     // 40 forms: 50 lexemes (10 phrases of two); a count that split `'it''s'` in two would make it 60.
-    expect(takesDateIndexFor(0.015, 200_000, [forms(40)])).toBe(false);
-    expect(takesDateIndexFor(0.015, 200_000, [`${forms(40)} & 'one'`])).toBe(true);
+    expect(takesDateIndexFor(0.015, 1_000_000, [forms(40)])).toBe(false);
+    expect(takesDateIndexFor(0.015, 1_000_000, [`${forms(40)} & 'one'`])).toBe(true);
     // Mode 'any' joins the same lexemes with `|`.
-    expect(takesDateIndexFor(0.015, 200_000, [forms(40).replace(/ & /g, ' | ')])).toBe(false);
+    expect(takesDateIndexFor(0.015, 1_000_000, [forms(40).replace(/ & /g, ' | ')])).toBe(false);
   });
 });

@@ -292,6 +292,15 @@ const DENSE = 20_000;
  */
 const WIDE_LEXEMES = 50;
 const WIDE_SHARE = 0.01;
+/**
+ * ...and only when the GIN index would read at least this many matches: WIDE_SHARE of the million
+ * posts the wide rule was measured on, so that a million-post table chooses as before. A smaller
+ * table's wide query reads fewer matches for the same share, while the date index walks as many rows
+ * for it, (CANDIDATES + 1) / share, whatever the table's size (bench:search at 200,000 posts:
+ * `stout cont`, in 1.4% of the posts, walked 84,000 rows, 38,657 buffers, 846-951 ms, where the
+ * GIN index reads its 2,790 matches, 2,291 buffers, 107 ms).
+ */
+const WIDE_MATCHES = 10_000;
 
 /**
  * Whether a query's candidates come down the date index rather than the GIN index, from the whole
@@ -301,15 +310,15 @@ const WIDE_SHARE = 0.01;
  * reads every match, s × documents of them. So the date index is taken when that walk is short (at
  * most DENSE rows: s of about 5% or more), or when the GIN index would read DENSE matches, past
  * which it gives way to the date index anyway, or for a wide query (WIDE_LEXEMES) in at least
- * WIDE_SHARE of the documents, whose many posting lists cost the GIN index more than their matches
- * say. In between (a word in 1.3% of 200,000 posts: a walk of 77,000 rows, where the GIN index
+ * WIDE_SHARE of the documents and WIDE_MATCHES of them, whose many posting lists cost the GIN index
+ * more than their matches say. In between (a word in 1.3% of 200,000 posts: a walk of 77,000 rows, where the GIN index
  * reads 2,600 matches), the GIN index.
  */
 export function takesDateIndexFor(share: number, documents: number, tsqueries: readonly string[]): boolean {
   if (share <= 0) return false;
   if ((CANDIDATES + 1) / share <= DENSE || share * documents >= DENSE) return true;
   const wide = tsqueries.some((q) => q.includes(':*') || (q.match(/'(?:[^']|'')*'/g) ?? []).length > WIDE_LEXEMES);
-  return wide && share >= WIDE_SHARE;
+  return wide && share >= WIDE_SHARE && share * documents >= WIDE_MATCHES;
 }
 /**
  * Search-as-you-type: a last word with at most this many completions in the vocabulary is
