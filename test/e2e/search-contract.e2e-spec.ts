@@ -622,7 +622,8 @@ describe('postgres engine: common words', () => {
 
   /**
    * A search of spaces holding a small part of the table chooses its path from their own counts,
-   * read before the candidates in one more statement (which the page then does not read again):
+   * read before the candidates in one more statement (which the page then does not read again)
+   * when the whole table's statistics would take the date index (else they could not change it):
    * "flux", in every one of another space's 1,000 posts (90% of the table), is in none of this
    * space's 100, and "quantum" in 3 of them. Chosen from the whole table's statistics, both walked
    * the date index through every other space's rows. Searched with the other space (most of the

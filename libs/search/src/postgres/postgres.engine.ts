@@ -297,8 +297,9 @@ const WIDE_SHARE = 0.01;
  * posts the wide rule was measured on, so that a million-post table chooses as before. A smaller
  * table's wide query reads fewer matches for the same share, while the date index walks as many rows
  * for it, (CANDIDATES + 1) / share, whatever the table's size (bench:search at 200,000 posts:
- * `stout cont`, in 1.4% of the posts, walked 84,000 rows, 38,657 buffers, 846-951 ms, where the
- * GIN index reads its 2,790 matches, 2,291 buffers, 107 ms).
+ * `stout cont`, in 1.4% of the posts, walked 84,000 rows, 38,657 buffers, 846-1,335 ms over the
+ * runs made, where the GIN index reads its 2,790 matches, 2,291-2,661 buffers, 57-156 ms: the runs
+ * alternating old and new engine are in architecture.md, Bounded work).
  */
 const WIDE_MATCHES = 10_000;
 
