@@ -48,6 +48,7 @@ describe('live pushes of counts, in order', () => {
   let moderator: TestUser;
   let forumBoard: string;
   let ideasBoard: string;
+  let spaceId: string;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
@@ -56,6 +57,7 @@ describe('live pushes of counts, in order', () => {
     author = await makeUser(t);
     moderator = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
+    spaceId = space.id;
     forumBoard = await makeBoard(t, space.id);
     ideasBoard = await makeBoard(t, space.id, 'IDEAS');
   });
@@ -767,5 +769,106 @@ describe('live pushes of counts, in order', () => {
     await allHeard(rs, board);
     for (const r of rs) expectInOrder(r.heard.filter((e) => e.topicId === topicId), (e) => e.lastPostNumber, 3);
   });
-});
 
+  /**
+   * `write`'s push held once its read (`read`, a statement of the app's DataSource) has read;
+   * then `remove` committed and its news heard (`news`: a topic's, as a reader hears it), then
+   * the push let go. Returns what `write` answered.
+   */
+  async function heldUntilRemoved<T extends { id: string }>(
+    read: RegExp,
+    write: () => Promise<T>,
+    news: (topic: T) => Promise<{ first: (pick: (e: any) => boolean) => Promise<unknown> }>,
+    remove: (topic: T) => Promise<unknown>,
+  ): Promise<T> {
+    let picked = false;
+    const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown) => !picked && typeof sql === 'string' && read.test(sql) && (picked = true), 'after');
+    try {
+      const topic = await write();
+      await gate.begun;
+      const told = await news(topic);
+      await remove(topic);
+      await told.first((e) => e.topicId === topic.id);
+      return topic;
+    } finally {
+      gate.restore();
+    }
+  }
+
+  /**
+   * A post's arrival read, held once it has read: a new topic's first post, whose push tells its
+   * board `topic:created` with its title, or (`replying`) a reply to a topic written first, whose
+   * push tells it `topic:activity`. Then `remove` (the topic moved away, its first post hidden)
+   * committed and its news heard (`news`: where a reader hears it, the board's room or the
+   * topic's), then the arrival let go. Returns what a reader of the board heard of the topic from
+   * the arrival on, in order, as [event, payload].
+   */
+  async function arrivalLate(
+    news: (topic: { id: string }, board: Socket) => Promise<{ first: (pick: (e: any) => boolean) => Promise<unknown> }>,
+    remove: (topic: { id: string; firstPostId: string }) => Promise<unknown>,
+    replying = false,
+  ): Promise<Array<[string, any]>> {
+    const title = 'A title its board may no longer read';
+    const earlier = replying ? await createTopic(t, author.token, forumBoard, { title }) : undefined;
+    await t.get(LiveGateway).settled();
+    const board = await connectLive(url, sockets);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    const heard: Array<[string, any]> = [];
+    board.onAny((name: string, e: any) => heard.push([name, e]));
+    const arrive = async () => {
+      if (!earlier) return createTopic(t, author.token, forumBoard, { title });
+      await reply(t, author.token, earlier.id);
+      return earlier;
+    };
+    const topic = await heldUntilRemoved(POSTS_READ, arrive, (x) => news(x, board), remove);
+    await t.get(LiveGateway).settled();
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    return heard.filter(([, e]) => e?.topicId === topic.id || e?.topic?.id === topic.id);
+  }
+
+  const moveTopic = async (topicId: string, boardId: string) =>
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId, boardId } }, { token: moderator.token }));
+  const hideFirstPost = async (topic: { firstPostId: string }) =>
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'HIDE' } }, { token: moderator.token }));
+  /** Where a reader of the topic hears its first post go: its room (joined while it may be read). */
+  const inTopicRoom = async (topic: { id: string }) => {
+    const room = await connectLive(url, sockets);
+    expect(await room.timeout(5000).emitWithAck('topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    return heardLive(room, 'post:removed');
+  };
+
+  it('a new topic’s arrival on its board: its push read before the topic moved away and sent after the board heard the move is not sent there', async () => {
+    const elsewhere = await makeBoard(t, spaceId);
+    const heard = await arrivalLate(async (_topic, board) => heardLive(board, 'topic:moved'), (topic) => moveTopic(topic.id, elsewhere));
+    // Until 2026-12-07 the arrival went out after the move's news: the old board's readers listed a
+    // topic that had left it (one moved into a space they may not read, with its title).
+    expect(heard.map(([name]) => name)).toEqual(['topic:moved']);
+  });
+
+  it('a new topic’s arrival on its board: its push read before its first post was hidden and sent after the removal is not sent there', async () => {
+    const heard = await arrivalLate(inTopicRoom, hideFirstPost);
+    // Until 2026-12-07 the arrival went out after the hide: the board's readers were told the hidden topic's title.
+    expect(heard).toEqual([]);
+  });
+
+  it('a board’s topic activity: a reply’s push read before the topic’s first post was hidden and sent after the removal is not sent there', async () => {
+    const heard = await arrivalLate(inTopicRoom, hideFirstPost, true);
+    expect(heard).toEqual([]);
+  });
+
+  it('an idea’s votes: a vote’s push read before the idea’s first post was hidden and sent after the removal is not sent to its board', async () => {
+    const topic = await createTopic(t, author.token, ideasBoard);
+    await t.get(LiveGateway).settled();
+    const board = await connectLive(url, sockets);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: ideasBoard })).toEqual({ ok: true });
+    const heard = heardLive(board, 'idea:updated');
+    const vote = async () => {
+      await voteIdea(topic.id);
+      return topic;
+    };
+    await heldUntilRemoved(IDEA_READ, vote, inTopicRoom, hideFirstPost);
+    await t.get(LiveGateway).settled();
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: ideasBoard })).toEqual({ ok: true });
+    expect(heard.soFar().filter((e) => e.topicId === topic.id)).toEqual([]);
+  });
+});

@@ -348,6 +348,28 @@ const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
  */
 const postInRoom = (postId: string, topicId: string) => `post:${postId}@topic:${topicId}`;
 
+/**
+ * The key of a topic on a board's room in `LiveGateway.pushed`, shared by every push of the
+ * topic to that room: its arrival (`topic:created`) and its leaving (`topic:moved`, its first
+ * post hidden, deleted, rejected or held again, which the room is not told of) note the topic's
+ * version there; those and its news there (`topic:activity`, `topic:updated`, `idea:updated`,
+ * each also ordered by a key of its own kind) are not sent older than it. So an arrival read
+ * before the topic left the board, sent after, does not show its readers a topic they may no
+ * longer read, title and all. The news only pass it, and note nothing: an arrival read before a
+ * reply or a title change must still go out after their news (the board would never list the
+ * topic), and a reply's news after a title change's (README's *Order* compares each event with
+ * its own kind).
+ *
+ * By the topic's version, which the arrival reads with the topic and every leaving raises (a
+ * first post's change of state raises its topic's too, `PostsService.applyState`, and its
+ * event carries it as `topicVersion`; a move's event carries it as its version). Not the first
+ * post's: a move does not raise it, and the two are not comparable, though drawn from one
+ * sequence (`next_version` takes the sequence's next value when the statement runs, not when it
+ * commits, or the row's own plus one, which a row written before the sequence may have above
+ * it): only one row's versions are ordered, each raised under that row's lock.
+ */
+const topicOnBoard = (topicId: string, boardId: string) => `topic:${topicId}@board:${boardId}`;
+
 /** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
 type Arrival = 'all' | 'first' | 'none';
 
@@ -634,7 +656,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * The newest version of each poll, post's reactions, post in its topic's room (`postInRoom`), idea,
-   * topic (settings, board activity) and topic's timers this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
+   * topic (settings, board activity, its arrival on and leaving of a board: `topicOnBoard`) and topic's timers this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
    * sent after it.
    */
   private readonly pushed = new PushedVersions();
@@ -1488,6 +1510,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // other pushes, an edit's or a restore's that raced it (README, *Order*).
           version: e.version,
         };
+        // A first post takes its topic off its board (`topicOnBoard`): an arrival read before is
+        // not sent there after. (Not from an event an older release committed, without `topicVersion`.)
+        if (p.number === 1 && typeof p.topicVersion === 'number') this.pushed.admit(topicOnBoard(topicId, payloadId(p, 'boardId')), p.topicVersion);
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
           // may read the topic it names (AUTHORS_SEE_TOPIC, as a held post's pushes go): moved into
@@ -1547,10 +1572,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'topic.moved': {
         const [topicId, fromBoardId, restore] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId'), RESTORES[type](p)];
+        // Gone from the old board (`topicOnBoard`), with the version the move left it with: an
+        // arrival or news read before the move is not sent there after, nor this after a newer one.
+        const leaving = typeof e.version !== 'number' || this.pushed.admit(topicOnBoard(topicId, fromBoardId), e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
         // Only a topic everyone in the old board's room may see is announced there.
-        if ((await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [topicId])).length) {
+        if (leaving && (await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [topicId])).length) {
           this.server.to(`board:${fromBoardId}`).emit('topic:moved', { topicId });
         }
         // A publication's new board hears of it once, as a new topic (topic.published, next).
@@ -1682,13 +1710,18 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const newestInRoom = (version = row.version) => this.pushed.admit(postInRoom(row.id, row.topic_id), version);
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
+      const onBoard = topicOnBoard(row.topic_id, row.board_id);
       if (arrived && row.number === 1) {
-        this.server.to(`board:${row.board_id}`).emit('topic:created', {
-          boardId: row.board_id,
-          topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
-        });
-      } else if (arrived && this.pushed.admit(`activity:${row.topic_id}`, row.topic_version)) {
-        // Two replies' pushes run apart: one read before the other reply committed is not sent after it.
+        // Not read before the topic left the board (moved, hidden…) and sent after (`topicOnBoard`).
+        if (this.pushed.admit(onBoard, row.topic_version)) {
+          this.server.to(`board:${row.board_id}`).emit('topic:created', {
+            boardId: row.board_id,
+            topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
+          });
+        }
+      } else if (arrived && this.pushed.passes(onBoard, row.topic_version) && this.pushed.admit(`activity:${row.topic_id}`, row.topic_version)) {
+        // Two replies' pushes run apart: one read before the other reply committed is not sent
+        // after it, nor one read before the topic left the board (`topicOnBoard`).
         this.server.to(`board:${row.board_id}`).emit('topic:activity', {
           boardId: row.board_id, topicId: row.topic_id, lastPostNumber: row.last_post_number, lastActivityAt: row.last_activity_at, version: row.topic_version,
         });
@@ -1881,14 +1914,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private async pushIdea(topicId: string): Promise<void> {
     const [i] = await this.ds.query(
-      `SELECT t.id, t.board_id, t.state, i.status, i.vote_count, i.version,
+      `SELECT t.id, t.board_id, t.state, t.version AS topic_version, i.status, i.vote_count, i.version,
               (SELECT mt.id FROM topics mt WHERE mt.id = i.merged_into AND mt.state = 'VISIBLE') AS merged_into
          FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
       [topicId],
     );
     if (!i || i.state !== 'VISIBLE' || !this.pushed.admit(`idea:${i.id}`, i.version)) return;
     const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into, version: i.version };
-    this.server.to(`topic:${i.id}`).to(`board:${i.board_id}`).emit('idea:updated', payload);
+    // Its board's room only while the topic has not left it since the read (`topicOnBoard`).
+    const rooms = [`topic:${i.id}`, ...(this.pushed.passes(topicOnBoard(i.id, i.board_id), i.topic_version) ? [`board:${i.board_id}`] : [])];
+    this.server.to(rooms).emit('idea:updated', payload);
   }
 
   /**
@@ -2016,8 +2051,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       [topicId],
     );
     if (!t || t.state !== 'VISIBLE') return;
-    // Each room keeps its own newest version: whether the board's room hears it too depends on the event.
-    const rooms = [`topic:${t.id}`, ...(toBoard ? [`board:${t.board_id}`] : [])].filter((room) => this.pushed.admit(`topic:${t.id}@${room}`, t.version));
+    // Each room keeps its own newest version: whether the board's room hears it too depends on the
+    // event. The board's only while the topic has not left it since the read (`topicOnBoard`).
+    const rooms = [`topic:${t.id}`, ...(toBoard && this.pushed.passes(topicOnBoard(t.id, t.board_id), t.version) ? [`board:${t.board_id}`] : [])].filter((room) =>
+      this.pushed.admit(`updated:${t.id}@${room}`, t.version),
+    );
     if (rooms.length === 0) return;
     const payload = {
       topicId: t.id, title: t.title, pinned: t.pinned, closed: t.closed, locked: t.locked, acceptedPostId: t.accepted_post_id, ...slowMode(t), ...globalPin(t), version: t.version,

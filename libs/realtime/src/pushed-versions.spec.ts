@@ -12,6 +12,17 @@ describe('PushedVersions', () => {
     expect(v.admit('poll:a', 2)).toBe(false);
   });
 
+  it('passes tells whether a version would be admitted, and notes nothing', () => {
+    const v = new PushedVersions();
+    expect(v.passes('topic:a@board:b', 1)).toBe(true);
+    v.admit('topic:a@board:b', 5);
+    expect(v.passes('topic:a@board:b', 4)).toBe(false);
+    expect(v.passes('topic:a@board:b', 5)).toBe(true);
+    expect(v.passes('topic:a@board:b', 9)).toBe(true);
+    // 9 passed, not noted: 6 is still admitted.
+    expect(v.admit('topic:a@board:b', 6)).toBe(true);
+  });
+
   it('refuses every version of an ended key', () => {
     const v = new PushedVersions();
     expect(v.admit('poll:a', 1)).toBe(true);

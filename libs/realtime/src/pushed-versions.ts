@@ -32,6 +32,16 @@ export class PushedVersions {
     return true;
   }
 
+  /**
+   * Whether `version` of `key` is not older than one sent already, without noting it: a push
+   * ordered by a key of its own that must also not be older than a change noted under `key`
+   * (a topic's news on a board read before it left the board: `LiveGateway`'s `topicOnBoard`).
+   */
+  passes(key: string, version: number): boolean {
+    const sent = this.newest.get(key);
+    return sent === undefined || version >= sent;
+  }
+
   /** `key` is gone for good (a poll deleted): nothing of it is sent from now on. */
   end(key: string): void {
     this.newest.delete(key);

@@ -849,6 +849,10 @@ export class PostsService {
     // now (unhiding and restoring bring back what was there, and move nothing).
     const published = row.was === ContentState.PENDING && isVisible;
     const ids = { postId: post.id, topicId: topic.id, boardId: row.topic_board_id, spaceId: row.held_space_id };
+    // A first post's event carries its topic's version as this change left it: the live gateway
+    // orders a topic's news to its board's room by the topic's version (`topicOnBoard`), which
+    // the post's own does not compare with.
+    let topicVersion: number | undefined;
     if (post.number === 1) {
       const t = await tx.one<{ version: number }>(
         `UPDATE topics SET state = $2, reaction_count = reaction_count + $3,
@@ -857,7 +861,8 @@ export class PostsService {
           WHERE id = $1 RETURNING version`,
         [topic.id, to, delta * row.reaction_total, published],
       );
-      await tx.emit({ type: `topic.${stateVerb(row.was, to)}`, aggregateType: 'topic', aggregateId: topic.id, version: t!.version, payload: ids });
+      topicVersion = t!.version;
+      await tx.emit({ type: `topic.${stateVerb(row.was, to)}`, aggregateType: 'topic', aggregateId: topic.id, version: topicVersion, payload: ids });
       // No timer stands on a deleted topic (`standingOf`): deleting or restoring it changes their list.
       if ((row.was === ContentState.DELETED) !== (to === ContentState.DELETED)) await timersOfTopicChanged(tx, this.timers, topic.id);
       if (row.was !== to) await this.kinds.firstPostStateChanged(tx, { topicId: topic.id, from: row.was, to });
@@ -871,7 +876,7 @@ export class PostsService {
         [topic.id, delta, delta * row.reaction_total, post.id, published],
       );
     }
-    await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, authorId: row.author_id, from: row.was, to } });
+    await tx.emit({ type: `post.${stateVerb(row.was, to)}`, aggregateType: 'post', aggregateId: post.id, version: row.version, payload: { ...ids, number: post.number, authorId: row.author_id, from: row.was, to, ...(topicVersion === undefined ? {} : { topicVersion }) } });
     if (row.was === ContentState.DELETED && to === ContentState.PENDING && !kindDecides) {
       await this.policy.waitsAgain(tx, { postId: post.id, topicId: topic.id, number: post.number, spaceId: row.held_space_id, actorId });
     }
