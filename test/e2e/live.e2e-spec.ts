@@ -528,6 +528,11 @@ describe('live updates over Socket.IO', () => {
     const res = await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 2 });
     expect(res.ok).toBe(true);
     expect(res.posts.map((p: { number: number }) => p.number)).toEqual([3, 4]);
+    // Each with the post's version, as the page answers it, which a client orders the pushes it hears against (README, *Order*).
+    const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { number version } } } } }`, { id: topic.id }));
+    const versions = page.topic.posts.edges.map((e: { node: { number: number; version: number } }) => [e.node.number, e.node.version]).filter(([n]: number[]) => n > 2);
+    expect(versions.every(([, v]: number[]) => typeof v === 'number')).toBe(true);
+    expect(res.posts.map((p: { number: number; version: number }) => [p.number, p.version])).toEqual(versions);
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: -1 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
     expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 2 ** 40 })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });
     // A mark in year 0, which JavaScript reads and PostgreSQL does not.
@@ -572,6 +577,9 @@ describe('live updates over Socket.IO', () => {
       [visible.number, 'HIDDEN', true],
     ]);
     expect(second.changed[0].bodyHtml).toContain('held for review');
+    // The approved one with its version, the hidden one's placeholder with none (as `Post.version` answers them).
+    expect(second.changed.map((p: any) => typeof p.version)).toEqual(['number', 'object']);
+    expect(second.changed[1].version).toBeNull();
     expect(second.syncMark >= first.syncMark).toBe(true);
     for (const since of ['yesterday', 42, '2026-13-45T99:99:99.000000Z', '2026-02-30T00:00:00.000000Z']) {
       expect(await ask(s, 'topic:sync', { topicId: topic.id, afterNumber: 1, since })).toEqual({ ok: false, code: 'BAD_USER_INPUT' });

@@ -450,9 +450,16 @@ interface NotificationRow {
   created_at: Date;
 }
 
-/** A post as `topic:sync` sends it. */
+/**
+ * A post as `topic:sync` sends it, with its version as `Post.version` answers it (null for a
+ * placeholder): the sync is an answer read at one moment, and a client orders it against the
+ * pushes it hears by that version (README, *Order*), as it does a page's. Without one (until
+ * 2026-12-07), a push read before the sync and heard after it (another API process's edit),
+ * or one read after it and heard before its answer, could not be told from the newer state.
+ */
 function livePost(node: PostModel): Record<string, unknown> {
   return {
+    version: node.version,
     id: node.id,
     number: node.number,
     state: node.state,
