@@ -856,6 +856,24 @@ describe('live pushes of counts, in order', () => {
     expect(heard).toEqual([]);
   });
 
+  it('a topic’s settings: a change’s push read before the topic moved away and sent after the old board heard the move is not sent there', async () => {
+    const topic = await createTopic(t, author.token, forumBoard);
+    const elsewhere = await makeBoard(t, spaceId);
+    await t.get(LiveGateway).settled();
+    const board = await connectLive(url, sockets);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    const heard: string[] = [];
+    board.onAny((name: string, e: any) => e?.topicId === topic.id && heard.push(name));
+    const pin = async () => {
+      expectOk(await t.gql(STATUS, { input: { topicId: topic.id, pinned: true } }, { token: moderator.token }));
+      return topic;
+    };
+    await heldUntilRemoved(TOPIC_READ, pin, async () => heardLive(board, 'topic:moved'), () => moveTopic(topic.id, elsewhere));
+    await t.get(LiveGateway).settled();
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    expect(heard).toEqual(['topic:moved']);
+  });
+
   it('an idea’s votes: a vote’s push read before the idea’s first post was hidden and sent after the removal is not sent to its board', async () => {
     const topic = await createTopic(t, author.token, ideasBoard);
     await t.get(LiveGateway).settled();
