@@ -856,6 +856,14 @@ describe('live pushes of counts, in order', () => {
     expect(heard).toEqual([]);
   });
 
+  it('a new topic’s arrival on its board: its push read before a reply and sent after the reply’s activity still goes out', async () => {
+    // The news pass the topic's key on its board and note nothing (`topicOnBoard`): had the
+    // reply's activity noted its newer version, the arrival would be dropped and the board would
+    // never list the topic.
+    const heard = await arrivalLate(async (_topic, board) => heardLive(board, 'topic:activity'), (topic) => reply(t, author.token, topic.id));
+    expect(heard.map(([name]) => name)).toEqual(['topic:activity', 'topic:created']);
+  });
+
   it('a topic’s settings: a change’s push read before the topic moved away and sent after the old board heard the move is not sent there', async () => {
     const topic = await createTopic(t, author.token, forumBoard);
     const elsewhere = await makeBoard(t, spaceId);
