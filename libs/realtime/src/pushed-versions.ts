@@ -14,7 +14,9 @@
  * Bounded (`limit` entities, the least recently pushed forgotten first): a forgotten entity's
  * older push could go out again, which the client's rule still drops (see README's *Order*), a
  * post held as a placeholder included: a page's placeholder carries its removal's version (until
- * 2026-12-07 none, and a hidden post's edit read before the hide then reached them).
+ * 2026-12-07 none, and a hidden post's edit read before the hide then reached them). Not a topic's
+ * arrival on a board (`topic:created`, versionless): `topicOnBoard` forgotten, one read before the
+ * topic left the board would then reach it.
  */
 export class PushedVersions {
   private readonly newest = new Map<string, number>();
