@@ -451,8 +451,8 @@ interface NotificationRow {
 }
 
 /**
- * A post as `topic:sync` sends it, with its version as `Post.version` answers it (null for a
- * placeholder): the sync is an answer read at one moment, and a client orders it against the
+ * A post as `topic:sync` sends it, with its version as `Post.version` answers it (a placeholder's
+ * removal's): the sync is an answer read at one moment, and a client orders it against the
  * pushes it hears by that version (README, *Order*), as it does a page's. Without one (until
  * 2026-12-07), a push read before the sync and heard after it (another API process's edit),
  * or one read after it and heard before its answer, could not be told from the newer state.
