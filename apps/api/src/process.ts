@@ -1,7 +1,8 @@
-import pino, { Logger } from 'pino';
+import { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig, LoadConfigOptions } from '../../../libs/core/src/config/config';
 import { CLEANUP_DEADLINE_MS, Signals } from '../../../libs/core/src/signals';
-import { logWithoutCredentials, REDACT_PATHS, serializeError } from './logging';
+import { redacted } from '../../../libs/core/src/log-redaction';
+import { createLogger } from '../../../libs/core/src/logger';
 
 /**
  * The configuration and a logger for a long-running process (the API, the worker: `opts`
@@ -14,10 +15,10 @@ export function startProcess(opts: LoadConfigOptions = {}): { config: AppConfig;
     config = loadConfig(process.env, opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n`);
+    process.stderr.write(`${redacted(err.message)}\n`);
     process.exit(2);
   }
-  return { config, log: pino({ level: config.LOG_LEVEL, redact: REDACT_PATHS, serializers: { err: serializeError }, hooks: { logMethod: logWithoutCredentials } }) };
+  return { config, log: createLogger({ level: config.LOG_LEVEL }) };
 }
 
 /**
@@ -58,11 +59,12 @@ export function runServer(what: string, start: (config: AppConfig, log: Logger, 
  */
 export function failedToStart(what: string, err: unknown): never {
   const messages: string[] = [];
-  for (let e: unknown = err; e && messages.length < 5; e = (e as { cause?: unknown }).cause) {
+  // The error as it may be printed: a URL's password in a message, say, replaced (see redacted).
+  for (let e: unknown = redacted(err); e && messages.length < 5; e = (e as { cause?: unknown }).cause) {
     messages.push(e instanceof Error ? e.message : String(e));
   }
   const verbose = /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
-  const detail = verbose && err instanceof Error && err.stack ? `\n${err.stack}` : '\n(LOG_LEVEL=debug shows the stack trace)';
+  const detail = verbose && err instanceof Error && err.stack ? `\n${redacted(err.stack)}` : '\n(LOG_LEVEL=debug shows the stack trace)';
   process.stderr.write(`${what} failed to start: ${messages.join('\n  caused by: ')}${detail}\n`);
   process.exit(1);
 }

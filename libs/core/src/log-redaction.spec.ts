@@ -1,18 +1,18 @@
 import { runInNewContext } from 'node:vm';
-import { withoutCredentials } from './log-redaction';
+import { redacted, storedErrorText } from './log-redaction';
 
-describe('withoutCredentials', () => {
+describe('redacted', () => {
   it("replaces a URL's password and a password parameter in text, and leaves the rest", () => {
-    expect(withoutCredentials('Request to http://parvis:s3cret@meili.example:7700/health has failed')).toBe(
+    expect(redacted('Request to http://parvis:s3cret@meili.example:7700/health has failed')).toBe(
       'Request to http://parvis:[redacted]@meili.example:7700/health has failed',
     );
-    expect(withoutCredentials('postgres://app:pa/ss@db/parvis and smtp://mail:pw@smtp.example')).toBe(
+    expect(redacted('postgres://app:pa/ss@db/parvis and smtp://mail:pw@smtp.example')).toBe(
       'postgres://app:[redacted]@db/parvis and smtp://mail:[redacted]@smtp.example',
     );
     // A password with an unencoded `@`: the user's part ends at the last one, as a URL parser reads it.
-    expect(withoutCredentials('Request to http://parvis:p@ss@meili.example/health has failed')).toBe('Request to http://parvis:[redacted]@meili.example/health has failed');
-    expect(withoutCredentials('postgres://db/parvis?sslmode=require&password=s3cret')).toBe('postgres://db/parvis?sslmode=require&password=[redacted]');
-    expect(withoutCredentials('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)')).toBe('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)');
+    expect(redacted('Request to http://parvis:p@ss@meili.example/health has failed')).toBe('Request to http://parvis:[redacted]@meili.example/health has failed');
+    expect(redacted('postgres://db/parvis?sslmode=require&password=s3cret')).toBe('postgres://db/parvis?sslmode=require&password=[redacted]');
+    expect(redacted('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)')).toBe('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)');
   });
 
   it("copies an error whose message, stack, fields or cause name a URL's password, keeping its class and the rest; keeps one that names none", () => {
@@ -24,7 +24,7 @@ describe('withoutCredentials', () => {
       code: 'E_REQUEST',
       request: { url: 'http://parvis:s3cret@meili.example/health', tries: [1, 'http://parvis:s3cret@meili.example'] },
     });
-    const out = withoutCredentials(err);
+    const out = redacted(err);
     expect(out).toBeInstanceOf(RequestError);
     expect(out).not.toBe(err);
     expect(out.message).toBe('Request to http://parvis:[redacted]@meili.example/health has failed');
@@ -37,13 +37,13 @@ describe('withoutCredentials', () => {
     // The error thrown is left as it was.
     expect(err.message).toContain('s3cret');
     const plain = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-    expect(withoutCredentials(plain)).toBe(plain);
+    expect(redacted(plain)).toBe(plain);
   });
 
   it('reads errors and plain objects of another realm (a cause thrown by Node\'s fetch, seen from a test\'s modules)', () => {
     const cause = runInNewContext(`new TypeError('Request cannot be constructed from a URL that includes credentials: http://u:s3cret@h/')`) as Error;
     const fields = runInNewContext(`({ url: 'http://u:s3cret@h/' })`) as { url: string };
-    const out = withoutCredentials(Object.assign(new Error('failed', { cause }), { fields }));
+    const out = redacted(Object.assign(new Error('failed', { cause }), { fields }));
     expect([(out.cause as Error).message, (out.cause as Error).stack, out.fields.url].join()).not.toContain('s3cret');
   });
 
@@ -52,8 +52,60 @@ describe('withoutCredentials', () => {
     err.self = err;
     const body = new Map([['url', 'http://u:p@h']]);
     err.body = body;
-    const out = withoutCredentials(err);
+    const out = redacted(err);
     expect(out.message).toBe('to http://u:[redacted]@h failed');
     expect(out.body).toBe(body);
+    // The cycle leads back to the copy, not to the error that names the password.
+    expect(out.self === out).toBe(true);
+  });
+
+  it('walks nested objects and arrays, each copied only where something in it changed', () => {
+    const kept = { id: 7, tags: ['a', 'b'] };
+    const fields = { job: 'sync', engines: [{ name: 'meilisearch', url: 'http://u:deep-pw@meili/' }, kept], depth: { a: { b: { c: ['postgres://db/x?password=deep-pw'] } } } };
+    const out = redacted(fields);
+    expect(out).toEqual({
+      job: 'sync',
+      engines: [{ name: 'meilisearch', url: 'http://u:[redacted]@meili/' }, kept],
+      depth: { a: { b: { c: ['postgres://db/x?password=[redacted]'] } } },
+    });
+    expect(out).not.toBe(fields);
+    expect(out.engines[1]).toBe(kept);
+    expect(JSON.stringify(fields)).toContain('deep-pw');
+  });
+
+  it("replaces a failed statement's parameters and the server's detail (rows' values), in an error, its causes and objects alike", () => {
+    const driverError = Object.assign(new Error('duplicate key value violates unique constraint "users_email_key"'), {
+      code: '23505',
+      detail: 'Key (email)=(row-value@example.com) already exists.',
+    });
+    const err = Object.assign(new Error('duplicate key value violates unique constraint "users_email_key"', { cause: driverError }), {
+      query: 'INSERT INTO users (email, password_hash) VALUES ($1, $2)',
+      parameters: ['row-value@example.com', '$argon2id$v=19$hash'],
+      driverError,
+    });
+    const out = redacted(err);
+    expect(out).toMatchObject({ query: 'INSERT INTO users (email, password_hash) VALUES ($1, $2)', parameters: '[redacted]', driverError: { code: '23505', detail: '[redacted]' } });
+    expect((out.cause as typeof driverError).detail).toBe('[redacted]');
+    // One copy of the driver's error, whichever path reaches it.
+    expect(out.cause).toBe(out.driverError);
+    expect(JSON.stringify([out, out.cause, redacted({ nested: { parameters: ['row-value@example.com'] } })])).not.toMatch(/row-value|argon2/);
+    expect(err.parameters[0]).toBe('row-value@example.com');
+  });
+
+  it("follows an error's causes, however many, and an AggregateError's errors", () => {
+    let err: Error = new Error('innermost: http://u:cause-pw@h/');
+    for (let i = 0; i < 12; i++) err = new Error(`level ${i}`, { cause: err });
+    const out = redacted(new AggregateError([err, new Error('plain')], 'several failed'));
+    const messages: string[] = [];
+    for (let e: unknown = out.errors[0]; e; e = (e as Error).cause) messages.push(typeof e === 'string' ? e : (e as Error).message);
+    expect(messages.join('\n')).not.toContain('cause-pw');
+  });
+
+  it("keeps the text an error is stored with (a queue's last_error) without passwords, cut after they are replaced", () => {
+    const err = new Error(`Request to http://parvis:${'x'.repeat(40)}@meili.example/indexes has failed`);
+    expect(storedErrorText(err, 1000)).toBe('Request to http://parvis:[redacted]@meili.example/indexes has failed');
+    // Cut first, the password would lose the '@' that marks it and stay.
+    expect(storedErrorText(err, 40)).toBe('Request to http://parvis:[redacted]@meil');
+    expect(storedErrorText('postgres://a:b@c/d', 100)).toBe('postgres://a:[redacted]@c/d');
   });
 });

@@ -7,40 +7,110 @@ import { types } from 'node:util';
 const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*):\S*@/gi;
 const PASSWORD_PARAMETER = /([?&]password=)[^&\s]*/gi;
 
-/** How deep `withoutCredentials` looks (an error's cause's fields, say); cycles end there too. */
-const DEPTH = 6;
+/**
+ * Fields of a failed statement's error that hold the rows' values: its parameters (e-mail addresses, password hashes,
+ * private text, keys) and the server's detail ("Key (email)=(…)"). The statement's text and the error's code stay, which
+ * is what a fix needs. Replaced wherever they are, in an error, its cause or a plain object (a serialized error's).
+ */
+const ROW_VALUE_FIELDS = new Set<PropertyKey>(['parameters', 'detail']);
+
+const REDACTED = '[redacted]';
 
 /**
- * `value` as a log may carry it: every password in a URL of its text replaced by `[redacted]`, in an error's message and
- * stack, its own fields and its cause's, and those of the plain objects and arrays it holds. An error whose message names a
- * URL with its credentials is no rarity: Meilisearch's client says `Request to <its host's URL>/… has failed` (a MEILI_URL
- * with a user and password in it, say), and Node's fetch refuses such a URL naming it whole. pino's `*.password` paths
- * (apps/api/src/logging.ts) do not reach inside a string. Other objects (a Response, a Buffer) are kept as they are; so is
- * `value` itself when nothing in it changed. A copy keeps its prototype (pino's `type` still names its class), and each
- * field read once (a getter's value: V8's `stack` is one).
+ * How deep `redacted` looks (an error's cause's cause…, a field's field); what lies deeper is not walked and not kept
+ * either (`TOO_DEEP` in its place), since it could not be told free of passwords. pino prints plain objects 5 deep.
  */
-export function withoutCredentials<T>(value: T): T {
-  return redact(value, 0) as T;
+const DEPTH = 32;
+const TOO_DEEP = '[redacted: nested too deep]';
+
+/**
+ * `value` as it may leave the process (a log line, a message printed, an error's text stored for operators): the one walker
+ * every such path uses (the loggers' `logMethod` hook and error serializer, libs/core/src/logger.ts; the CLI's messages;
+ * `storedErrorText`). In every string it reaches, each password in a URL (`scheme://user:password@…`) and each `password=`
+ * parameter become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`). It reaches
+ * an error's message and stack, its own fields and its cause (any number deep, an AggregateError's errors too), plain
+ * objects' fields and arrays' items, of any realm (jest's modules run in one of their own, Node's fetch in the main one).
+ * An error whose message names a URL with its credentials is no rarity: Meilisearch's client says `Request to <its host's
+ * URL>/… has failed` (a MEILI_URL with a user and password in it, say), and Node's fetch refuses such a URL naming it whole.
+ *
+ * The caller's value is left as it was: what changed is a copy, made only where something in it changed (`value` itself
+ * when nothing did). A copy keeps its prototype (pino's `type` still names its class; `instanceof` holds), its fields'
+ * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
+ * to the original. Objects of other classes (a Response, a Buffer, a Map) are kept as they are.
+ */
+export function redacted<T>(value: T): T {
+  if (typeof value === 'string') return withoutPasswords(value) as T;
+  if (!value || typeof value !== 'object') return value;
+  return walk(value, 0, new Map()) as T;
 }
 
-function redact(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return value.replace(URL_PASSWORD, '$1:[redacted]@').replace(PASSWORD_PARAMETER, '$1[redacted]');
-  if (depth >= DEPTH || !value || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    const items = value.map((v) => redact(v, depth + 1));
-    return items.every((v, i) => v === value[i]) ? value : items;
+/** `text` with each password of a URL in it and each `password=` parameter replaced (each pattern tried only where it may match). */
+function withoutPasswords(text: string): string {
+  let out = text;
+  if (out.includes('://')) out = out.replace(URL_PASSWORD, `$1:${REDACTED}@`);
+  if (out.includes('=')) out = out.replace(PASSWORD_PARAMETER, `$1${REDACTED}`);
+  return out;
+}
+
+/**
+ * The text an error is stored with for operators to read (`outbox.last_error`, `search_sync_queue.last_error`): its
+ * message through `redacted`, then cut to `max` characters (cut first, a password could lose the `@` that marks it).
+ */
+export function storedErrorText(err: unknown, max: number): string {
+  const message = err instanceof Error || types.isNativeError(err) ? (err as Error).message : String((err as { message?: unknown } | null)?.message ?? err);
+  return redacted(message).slice(0, max);
+}
+
+/** An object being walked: its copy once one is made, and whether a cycle reached it before it was settled. */
+class Visit {
+  copy: object | null = null;
+  reached = false;
+  constructor(readonly proto: object | null) {}
+}
+
+function walk(value: unknown, depth: number, seen: Map<object, Visit | object>): unknown {
+  if (typeof value === 'string') return withoutPasswords(value);
+  if (!value || typeof value !== 'object') return value;
+  const walkable = Array.isArray(value) || types.isNativeError(value) || value instanceof Error || isPlain(value);
+  if (!walkable) return value;
+  const known = seen.get(value);
+  if (known) {
+    if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
+    // A cycle: the ancestor being walked is copied, and this field leads to that copy.
+    known.reached = true;
+    return (known.copy ??= Array.isArray(value) ? [] : Object.create(known.proto));
   }
+  if (depth >= DEPTH) return TOO_DEEP;
+  const visit = new Visit(Object.getPrototypeOf(value) as object | null);
+  seen.set(value, visit);
+  let result: object = value;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => walk(v, depth + 1, seen));
+    if (visit.reached || items.some((v, i) => v !== value[i])) result = Object.assign((visit.copy as unknown[] | null) ?? [], items);
+  } else {
+    const keys = Reflect.ownKeys(value);
+    const now: unknown[] = new Array(keys.length);
+    let changed = false;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const field = Object.getOwnPropertyDescriptor(value, key)!;
+      // Read once: a getter's value (V8's `stack`) is what the copy keeps.
+      const was = 'value' in field ? field.value : Reflect.get(value, key);
+      now[i] = ROW_VALUE_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, seen);
+      if (now[i] !== was) changed = true;
+    }
+    if (changed || visit.reached) {
+      const copy = visit.copy ?? (Object.create(visit.proto) as object);
+      keys.forEach((key, i) => Object.defineProperty(copy, key, { value: now[i], enumerable: Object.getOwnPropertyDescriptor(value, key)!.enumerable, writable: true, configurable: true }));
+      result = copy;
+    }
+  }
+  seen.set(value, result);
+  return result;
+}
+
+/** Plain objects (and those of no prototype), of any realm. */
+function isPlain(value: object): boolean {
   const proto = Object.getPrototypeOf(value);
-  // Errors and plain objects of any realm (jest's modules run in one of their own, Node's fetch in the main one).
-  const plain = proto === null || Object.getPrototypeOf(proto) === null;
-  if (!types.isNativeError(value) && !(value instanceof Error) && !plain) return value;
-  const fields = Reflect.ownKeys(value).map((key) => {
-    const { enumerable } = Object.getOwnPropertyDescriptor(value, key)!;
-    const was = Reflect.get(value, key);
-    return { key, enumerable, was, now: redact(was, depth + 1) };
-  });
-  if (fields.every((f) => f.now === f.was)) return value;
-  const copy = Object.create(proto) as object;
-  for (const f of fields) Object.defineProperty(copy, f.key, { value: f.now, enumerable: f.enumerable, writable: true, configurable: true });
-  return copy;
+  return proto === null || Object.getPrototypeOf(proto) === null;
 }
