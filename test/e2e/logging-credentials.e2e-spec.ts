@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { JobScheduler } from '../../libs/core/src/jobs';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { OutboxHandlers, OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { SearchSync } from '../../libs/search/src/search-sync';
 import { pollFor } from '../support/lock-waits';
 import { logSink } from '../support/log-sink';
@@ -23,6 +25,8 @@ describe('logs of errors naming a URL with its password (a MEILI_URL with a user
     // The search sync logs its engine's errors itself; a job's warning logs what the run threw.
     await t.sql(`INSERT INTO search_sync_queue (post_id) VALUES (gen_random_uuid())`);
     expect(await t.get(SearchSync).drain()).toBe(0);
+    // What the queue keeps of the failure, for an operator to read, names the URL without its password.
+    expect(await t.sql(`SELECT last_error FROM search_sync_queue`)).toEqual([{ last_error: expect.stringContaining('Request to http://parvis:[redacted]@127.0.0.1:1/') }]);
     const { Meilisearch } = await import('meilisearch');
     const jobs = new JobScheduler(t.ds);
     jobs.register('test-failed-secret', 3_600_000, () => new Meilisearch({ host: meiliUrl }).health());
@@ -49,5 +53,20 @@ describe('logs of errors naming a URL with its password (a MEILI_URL with a user
     expect(all).not.toContain(secret);
     // The error thrown is left as it was.
     expect(err.message).toContain(secret);
+  });
+
+  it("store a failed event's error without the password a URL in it carries (outbox.last_error)", async () => {
+    await t.sql(`UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL`);
+    await t.get(UnitOfWork).run((tx) => tx.emit({ type: 'test.secret_failure', aggregateType: 'test', aggregateId: '00000000-0000-7000-8000-00000000000a', payload: {} }));
+    const handlers = new OutboxHandlers();
+    handlers.register({
+      name: 'test-secret',
+      handles: (type) => type === 'test.secret_failure',
+      handle: () => Promise.reject(new Error(`could not reach ${meiliUrl}/health nor postgres://app:${secret}@db/parvis?password=${secret}`)),
+    });
+    expect(await new OutboxWorker(t.ds, handlers).drainOnce()).toBe(0);
+    expect(await t.sql(`SELECT last_error FROM outbox WHERE type = 'test.secret_failure'`)).toEqual([
+      { last_error: 'could not reach http://parvis:[redacted]@127.0.0.1:1/health nor postgres://app:[redacted]@db/parvis?password=[redacted]' },
+    ]);
   });
 });

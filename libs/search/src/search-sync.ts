@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { storedErrorText } from '../../core/src/log-redaction';
 import { SearchDocuments } from './search-documents';
 import { SearchEngines } from './search-engines';
 
@@ -44,7 +45,8 @@ export class SearchSync {
             `UPDATE search_sync_queue SET attempts = attempts + 1, last_error = $2,
                     available_at = now() + make_interval(secs => LEAST(${MAX_BACKOFF_SECONDS}, power(2, attempts)))
               WHERE post_id = ANY($1::uuid[])`,
-            [ids, String((err as Error)?.message ?? err).slice(0, 1000)],
+            // Kept for operators to read: without the password the engine's URL may carry (storedErrorText).
+            [ids, storedErrorText(err, 1000)],
           );
           return -1;
         }

@@ -1,6 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ChannelListener, PgListener } from '../database/pg-listener';
 import { pruneInBatches } from '../database/prune';
+import { storedErrorText } from '../log-redaction';
 import { DataSource, EntityManager } from 'typeorm';
 import { OUTBOX_CHANNEL, rowsOf } from '../database/unit-of-work';
 
@@ -239,7 +240,7 @@ export class OutboxWorker {
       if (ids.length === 0) return;
       await q.query(`UPDATE outbox SET last_error = $2, available_at = GREATEST($3::timestamptz, now() + interval '1 second') WHERE id = ANY($1::bigint[])`, [
         ids,
-        err.message.slice(0, 2000),
+        storedErrorText(err, 2000),
         err.until,
       ]);
       return;
@@ -258,7 +259,7 @@ export class OutboxWorker {
                                     ELSE ${backOff} END
           WHERE id = ANY($1::bigint[])
           RETURNING id, type, available_at = 'infinity'::timestamptz AS parked`,
-        [ids, String((failure as Error)?.message ?? failure).slice(0, 2000), OUTBOX_MAX_ATTEMPTS, waiting],
+        [ids, storedErrorText(failure, 2000), OUTBOX_MAX_ATTEMPTS, waiting],
       ),
     ).filter((r) => r.parked);
     if (parked.length) {
