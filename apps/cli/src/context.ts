@@ -4,6 +4,7 @@ import { AppConfig, loadConfig } from '../../../libs/core/src/config/config';
 import { CoreModule } from '../../../libs/core/src/core.module';
 import { clusterDir, DatabaseHandle } from '../../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../../libs/core/src/database/migrate';
+import { createLogger, PinoNestLogger } from '../../../libs/core/src/logger';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { FEATURE_MODULES } from '../../api/src/app.module';
 import { handleInterrupts } from './interrupt';
@@ -59,7 +60,8 @@ export async function withServices<T>(fn: (app: INestApplicationContext, env: Cl
     class CliModule {}
     // Closed on an interrupt even while it is being created: its pool would otherwise count as
     // another process's when the database stops after it.
-    const creating = NestFactory.createApplicationContext(CliModule, { logger: ['error', 'warn'] });
+    // Its log: warnings and errors, as lines for a person on stderr, through the one logger every process makes (createLogger).
+    const creating = NestFactory.createApplicationContext(CliModule, { logger: new PinoNestLogger(createLogger({ level: 'warn', text: true })) });
     const closed = handleInterrupts().onStopOnceOpen(creating, (app) => app.close());
     const app = await creating;
     try {

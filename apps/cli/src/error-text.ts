@@ -1,12 +1,15 @@
 import { AppError } from '../../../libs/core/src/errors';
+import { redacted } from '../../../libs/core/src/log-redaction';
 
 /**
  * What a failed command prints: an AppError's code before its message (the codes of API.md,
  * `CONFLICT: …`, which a script can match as a client matches `extensions.code`), then each
- * refused field on a line of its own; any other error's message alone.
+ * refused field on a line of its own; any other error's message alone. Through `redacted`, as the
+ * log is: a URL's password in a message (Meilisearch's client names MEILI_URL whole) is replaced.
  */
-export function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+export function errorText(thrown: unknown): string {
+  const err = redacted(thrown);
+  if (!(err instanceof Error)) return redacted(String(err));
   if (!(err instanceof AppError)) return err.message;
   const fields = (err.details.fields ?? []).map((f) => `  ${f.field}: ${f.message}`);
   return [`${err.code}: ${err.message}`, ...fields].join('\n');

@@ -1,3 +1,4 @@
+import { redacted } from '../../../libs/core/src/log-redaction';
 import { Signals } from '../../../libs/core/src/signals';
 
 let signals: Signals | undefined;
@@ -11,8 +12,9 @@ let signals: Signals | undefined;
 export function handleInterrupts(): Signals {
   return (signals ??= new Signals('command', {
     stopping: (signal) => process.stderr.write(`interrupted (${signal}): cleaning up\n`),
-    cutShort: (reason) => process.stderr.write(`${reason}\n`),
-    cleanupFailed: (err) => process.stderr.write(`while cleaning up: ${err instanceof Error ? err.message : String(err)}\n`),
+    // Through `redacted`, as the log is: an error's text may name a URL with its password.
+    cutShort: (reason) => process.stderr.write(`${redacted(reason)}\n`),
+    cleanupFailed: (err) => process.stderr.write(`while cleaning up: ${redacted(err instanceof Error ? err.message : String(err))}\n`),
   }));
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { poolSizeOf } from '../../core/src/database/data-source';
+import { redacted } from '../../core/src/log-redaction';
 import { UnaccentFolding } from './postgres/unaccent-folding';
 import { SearchDocuments } from './search-documents';
 import { SearchEngine } from './search-engine';
@@ -177,7 +178,7 @@ export class SearchAdmin {
         try {
           return { name: e.name, documents: await e.count() };
         } catch (err) {
-          return { name: e.name, documents: null, error: (err as Error).message };
+          return { name: e.name, documents: null, error: redacted((err as Error).message) };
         }
       }),
     );

@@ -1,0 +1,45 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { createTestDatabase, TestDatabase } from '../setup/test-database';
+import { buildDistOnce } from '../support/dist';
+
+const ROOT = path.join(__dirname, '../..');
+const MAIN = path.join(ROOT, 'dist/apps/cli/src/main.js');
+
+/**
+ * The built CLI, as its operator runs it, with a MEILI_URL that carries a user and password and
+ * points where nothing listens: Meilisearch's client's errors name that URL whole. What the
+ * command prints (its failure, its log's warnings, its report) names the URL without the password.
+ */
+describe('the CLI never prints the password a URL carries', () => {
+  let db: TestDatabase;
+  const secret = 'cli-s3cret-pw';
+  const meiliUrl = `http://parvis:${secret}@127.0.0.1:1`;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await buildDistOnce();
+  }, 300_000);
+  afterAll(() => db?.drop());
+
+  const run = (...args: string[]) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: db.url, MEILI_URL: meiliUrl, NODE_ENV: 'test', LOG_LEVEL: 'warn' };
+    delete env.REDIS_URL;
+    const cli = spawnSync(process.execPath, [MAIN, ...args], { cwd: ROOT, env, input: '', encoding: 'utf8' });
+    return { status: cli.status, stdout: cli.stdout, stderr: cli.stderr };
+  };
+
+  it("in a failed command's message, nor in its log's warnings", () => {
+    const failed = run('search:reindex', '--engine', 'meilisearch');
+    expect(failed.status).toBe(1);
+    // The failure names the URL, its password replaced.
+    expect(failed.stderr).toContain('http://parvis:[redacted]@127.0.0.1:1');
+    expect(failed.stderr + failed.stdout).not.toContain(secret);
+  }, 120_000);
+
+  it("in a report's text (search:status naming the engine it could not reach)", () => {
+    const status = run('search:status');
+    expect(status.status).toBe(0);
+    expect(status.stdout).toMatch(/^meilisearch: unreachable documents \(.*http:\/\/parvis:\[redacted\]@127\.0\.0\.1:1/m);
+    expect(status.stderr + status.stdout).not.toContain(secret);
+  }, 120_000);
+});
