@@ -25,12 +25,14 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * pino's error serializer, its output through `redacted`: a failed statement's parameters and the server's detail (rows'
- * values) are left out, and URLs' passwords, in the error, its causes and fields. An error the `logMethod` hook saw is
- * clean already; one bound to a child logger (`log.child({ err })`) passes only here.
+ * pino's error serializer over the error as `redacted` leaves it: a failed statement's parameters and the server's detail
+ * (rows' values) are left out, and URLs' passwords, in the error, its causes and fields. An error the `logMethod` hook saw
+ * is clean already; one bound to a child logger (`log.child({ err })`) passes only here. The error is redacted before it is
+ * serialized, not after: pino's serialized error is of a class of its own (its prototype is not a plain object's), which
+ * `redacted` leaves as it is.
  */
 export function serializeError(err: Error): Record<string, unknown> {
-  return redacted(stdSerializers.err(err) as unknown as Record<string, unknown>);
+  return stdSerializers.err(redacted(err)) as unknown as Record<string, unknown>;
 }
 
 /**

@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream';
+import { createLogger, serializeError } from './logger';
+
+/** A logger over createLogger writing its JSON lines to an array. */
+function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level: 'info', stream }) };
+}
+
+/** A failed statement's error as TypeORM throws it: its parameters and the driver's error, whose detail names a row. */
+function failedStatement(): Error {
+  const driverError = Object.assign(new Error('duplicate key value violates unique constraint "users_email_key"'), {
+    code: '23505',
+    detail: 'Key (email)=(row-value@example.com) already exists.',
+  });
+  return Object.assign(new Error(`duplicate key (through http://parvis:url-pw@meili.example/)`), {
+    query: 'INSERT INTO users (email, password_hash) VALUES ($1, $2)',
+    parameters: ['row-value@example.com', '$argon2id$v=19$hash'],
+    driverError,
+  });
+}
+
+describe('createLogger', () => {
+  it("serializes an error without its statement's parameters, the server's detail or a URL's password, the hook or not", () => {
+    const out = JSON.stringify(serializeError(failedStatement()));
+    expect(out).toContain('INSERT INTO users');
+    expect(out).toContain('http://parvis:[redacted]@meili.example/');
+    expect(out).not.toMatch(/row-value|argon2|url-pw/);
+  });
+
+  it('leaves them out of an error bound to a child logger, which the logMethod hook does not see', async () => {
+    const { lines, log } = capture();
+    log.child({ err: failedStatement() }).warn('bound');
+    await new Promise((r) => setImmediate(r));
+    const all = lines.join('');
+    expect(all).toContain('"msg":"bound"');
+    expect(all).toContain('INSERT INTO users');
+    expect(all).not.toMatch(/row-value|argon2|url-pw/);
+  });
+});
