@@ -22,6 +22,8 @@ const REDACTED = '[redacted]';
  */
 const DEPTH = 32;
 const TOO_DEEP = '[redacted: nested too deep]';
+/** In place of what could not be read (a getter that threw, a revoked Proxy). */
+const UNREADABLE = '[redacted: unreadable]';
 
 /**
  * `value` as it may leave the process (a log line, a message printed, an error's text stored for operators): the one walker
@@ -36,7 +38,9 @@ const TOO_DEEP = '[redacted: nested too deep]';
  * The caller's value is left as it was: what changed is a copy, made only where something in it changed (`value` itself
  * when nothing did). A copy keeps its prototype (pino's `type` still names its class; `instanceof` holds), its fields'
  * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
- * to the original. Objects of other classes (a Response, a Buffer, a Map) are kept as they are.
+ * to the original. Objects of other classes (a Response, a Buffer, a Map) are kept as they are. It never throws (a log
+ * line must not fail what writes it): a field whose getter throws, and an object that cannot be looked at (a revoked
+ * Proxy), become `[redacted: unreadable]`.
  */
 export function redacted<T>(value: T): T {
   if (typeof value === 'string') return withoutPasswords(value) as T;
@@ -68,9 +72,20 @@ class Visit {
   constructor(readonly proto: object | null) {}
 }
 
-function walk(value: unknown, depth: number, seen: Map<object, Visit | object>): unknown {
+function walk(value: unknown, depth: number, seen: Map<object, Visit | object | string>): unknown {
   if (typeof value === 'string') return withoutPasswords(value);
   if (!value || typeof value !== 'object') return value;
+  try {
+    return walkObject(value, depth, seen);
+  } catch {
+    // An object that cannot be looked at (a revoked Proxy, one whose traps throw): what it holds is not kept either; a
+    // log line must not fail the request (or the job) that writes it.
+    seen.set(value, UNREADABLE);
+    return UNREADABLE;
+  }
+}
+
+function walkObject(value: object, depth: number, seen: Map<object, Visit | object | string>): unknown {
   const walkable = Array.isArray(value) || types.isNativeError(value) || value instanceof Error || isPlain(value);
   if (!walkable) return value;
   const known = seen.get(value);
@@ -90,18 +105,28 @@ function walk(value: unknown, depth: number, seen: Map<object, Visit | object>):
   } else {
     const keys = Reflect.ownKeys(value);
     const now: unknown[] = new Array(keys.length);
+    const enumerable: boolean[] = new Array(keys.length);
     let changed = false;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const field = Object.getOwnPropertyDescriptor(value, key)!;
-      // Read once: a getter's value (V8's `stack`) is what the copy keeps.
-      const was = 'value' in field ? field.value : Reflect.get(value, key);
+      enumerable[i] = field.enumerable === true;
+      let was: unknown;
+      try {
+        // Read once: a getter's value (V8's `stack`) is what the copy keeps.
+        was = 'value' in field ? field.value : Reflect.get(value, key);
+      } catch {
+        // A getter that throws: the field, unread, is not kept (the copy says so); the rest of the object is.
+        now[i] = UNREADABLE;
+        changed = true;
+        continue;
+      }
       now[i] = ROW_VALUE_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, seen);
       if (now[i] !== was) changed = true;
     }
     if (changed || visit.reached) {
       const copy = visit.copy ?? (Object.create(visit.proto) as object);
-      keys.forEach((key, i) => Object.defineProperty(copy, key, { value: now[i], enumerable: Object.getOwnPropertyDescriptor(value, key)!.enumerable, writable: true, configurable: true }));
+      keys.forEach((key, i) => Object.defineProperty(copy, key, { value: now[i], enumerable: enumerable[i], writable: true, configurable: true }));
       result = copy;
     }
   }

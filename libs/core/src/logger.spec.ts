@@ -43,4 +43,21 @@ describe('createLogger', () => {
     expect(all).toContain('INSERT INTO users');
     expect(all).not.toMatch(/row-value|argon2|url-pw/);
   });
+
+  it('writes a line whose fields cannot all be read (a getter that throws, a revoked Proxy), rather than throwing', async () => {
+    const { lines, log } = capture();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const fields = {
+      url: 'http://parvis:url-pw@meili.example/',
+      get broken(): string {
+        throw new Error('getter failed');
+      },
+      proxy,
+    };
+    expect(() => log.warn(fields, 'odd fields')).not.toThrow();
+    await new Promise((r) => setImmediate(r));
+    const line = JSON.parse(lines.join('')) as Record<string, unknown>;
+    expect(line).toMatchObject({ msg: 'odd fields', url: 'http://parvis:[redacted]@meili.example/', broken: '[redacted: unreadable]', proxy: '[redacted: unreadable]' });
+  });
 });
