@@ -52,6 +52,14 @@ export async function withDatabase<T>(fn: (env: CliEnv) => Promise<T>, opts: { m
   }
 }
 
+/**
+ * Nest's logger in a command's application context: warnings and errors, as lines for a person on stderr, through the one
+ * logger every process makes (createLogger: its redaction), never Nest's console logger, which prints errors whole.
+ */
+export function cliNestLogger(): PinoNestLogger {
+  return new PinoNestLogger(createLogger({ level: 'warn', text: true }));
+}
+
 /** The services without the HTTP layer, for commands that act on the domain. */
 export async function withServices<T>(fn: (app: INestApplicationContext, env: CliEnv) => Promise<T>): Promise<T> {
   return withDatabase(async (env) => {
@@ -60,8 +68,7 @@ export async function withServices<T>(fn: (app: INestApplicationContext, env: Cl
     class CliModule {}
     // Closed on an interrupt even while it is being created: its pool would otherwise count as
     // another process's when the database stops after it.
-    // Its log: warnings and errors, as lines for a person on stderr, through the one logger every process makes (createLogger).
-    const creating = NestFactory.createApplicationContext(CliModule, { logger: new PinoNestLogger(createLogger({ level: 'warn', text: true })) });
+    const creating = NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger() });
     const closed = handleInterrupts().onStopOnceOpen(creating, (app) => app.close());
     const app = await creating;
     try {

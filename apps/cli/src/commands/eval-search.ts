@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { onInterrupt } from '../interrupt';
-import { openInterruptible } from '../context';
+import { cliNestLogger, openInterruptible } from '../context';
 import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
 import { Client } from 'pg';
@@ -59,7 +59,7 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
     await migrateDatabase(url.toString());
     @Module({ imports: [CoreModule.forRoot({ config, databaseUrl: url.toString() }), ...FEATURE_MODULES] })
     class EvalModule {}
-    const app = await NestFactory.createApplicationContext(EvalModule, { logger: ['error', 'warn'] });
+    const app = await NestFactory.createApplicationContext(EvalModule, { logger: cliNestLogger() });
     try {
       const topicOf = await importSemEvalThreads(app.get(DataSource), set);
       const threadOf = new Map([...topicOf].map(([thread, topic]) => [topic, thread]));
