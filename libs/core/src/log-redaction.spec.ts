@@ -101,6 +101,13 @@ describe('redacted', () => {
     expect(messages.join('\n')).not.toContain('cause-pw');
   });
 
+  it("replaces a link's token parameter in text (reset, verification, invite, unsubscribe links), and leaves other parameters", () => {
+    expect(redacted('could not send https://community.example/reset-password?token=u1.1796000000.abcDEF_- to someone')).toBe(
+      'could not send https://community.example/reset-password?token=[redacted] to someone',
+    );
+    expect(redacted('https://c.example/unsubscribe?kind=digest&token=s3cret-token&x=1 and ?tokens=2')).toBe('https://c.example/unsubscribe?kind=digest&token=[redacted]&x=1 and ?tokens=2');
+  });
+
   it("keeps the text an error is stored with (a queue's last_error) without passwords, cut after they are replaced", () => {
     const err = new Error(`Request to http://parvis:${'x'.repeat(40)}@meili.example/indexes has failed`);
     expect(storedErrorText(err, 1000)).toBe('Request to http://parvis:[redacted]@meili.example/indexes has failed');

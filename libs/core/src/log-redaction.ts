@@ -2,7 +2,10 @@ import { types } from 'node:util';
 
 /**
  * A URL's password (`scheme://user:password@host`, the password up to the last `@` of the word, so one with an unencoded
- * `/` goes too) and a `password=` parameter (pg's `?password=`), as a log line must not carry them.
+ * `/` goes too) and a `password=` or `token=` parameter (pg's `?password=`; the links of reset, verification, invite and
+ * unsubscribe e-mails, `?token=`), as a log line must not carry them. Tokens in text otherwise (a bare session token, an
+ * `Authorization: Bearer …` quoted in a message) cannot be told from other words and are not looked for: fields named
+ * `token`, `password`, … are REDACT_PATHS' (logger.ts).
  *
  * URL_USER finds where a password would begin (`scheme://user:`); the scheme is looked for behind the `://` and the `@`
  * that ends the password by hand (withoutUrlPasswords), so the time taken grows with the text's length, not its square:
@@ -11,7 +14,7 @@ import { types } from 'node:util';
  */
 const URL_USER = /:\/\/(?<=\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/?#@]*:/gi;
 const WORD_REST = /\S*/y;
-const PASSWORD_PARAMETER = /([?&]password=)[^&\s]*/gi;
+const PASSWORD_PARAMETER = /([?&](?:password|token)=)[^&\s]*/gi;
 
 /**
  * Fields of a failed statement's error that hold the rows' values: its parameters (e-mail addresses, password hashes,
@@ -35,7 +38,7 @@ const UNREADABLE = '[redacted: unreadable]';
  * `value` as it may leave the process (a log line, a message printed, an error's text stored for operators): the one walker
  * every such path uses (the loggers' `logMethod` hook and error serializer, libs/core/src/logger.ts; the CLI's messages;
  * `storedErrorText`). In every string it reaches, each password in a URL (`scheme://user:password@…`) and each `password=`
- * parameter become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`). It reaches
+ * or `token=` parameter become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`). It reaches
  * an error's message and stack, its own fields and its cause (any number deep, an AggregateError's errors too), plain
  * objects' fields and arrays' items, of any realm (jest's modules run in one of their own, Node's fetch in the main one).
  * An error whose message names a URL with its credentials is no rarity: Meilisearch's client says `Request to <its host's
@@ -54,7 +57,7 @@ export function redacted<T>(value: T): T {
   return walk(value, 0, new Map()) as T;
 }
 
-/** `text` with each password of a URL in it and each `password=` parameter replaced (each pattern tried only where it may match). */
+/** `text` with each password of a URL in it and each `password=` / `token=` parameter replaced (each pattern tried only where it may match). */
 function withoutPasswords(text: string): string {
   let out = text.includes('://') && text.includes('@') ? withoutUrlPasswords(text) : text;
   if (out.includes('=')) out = out.replace(PASSWORD_PARAMETER, `$1${REDACTED}`);
