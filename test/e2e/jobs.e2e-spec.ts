@@ -444,6 +444,42 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it('takes no stored streak of 0 for a success elsewhere while this process still owes its own failure to the record', async () => {
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-owed-not-succeeded', 3_600_000, async () => {
+      runs.push('failed');
+      throw new Error('the job failed');
+    });
+    // Every try at recording this job's failure refused, as by a database away each time (the run's own and each tick's
+    // retry): job_runs.failures stays 0 though nothing succeeded.
+    const real = first.ds.query.bind(first.ds);
+    const spy = jest.spyOn(first.ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      if (sql.includes('failures = failures + 1') && params?.[0] === 'test-owed-not-succeeded') throw new Error('Connection terminated unexpectedly');
+      return real(sql, params);
+    });
+    const logs = watchLogs('test-owed-not-succeeded');
+    const failedLines = () => logs.warnings().filter(([, line]) => String(line).startsWith('scheduled job failed'));
+    try {
+      // Never run: the first tick runs it; it fails, warned of, and its failure is owed.
+      await tick(s);
+      expect(failedLines()).toHaveLength(1);
+      // Due again (the hour on, as the scheduler's clock would reach it) while the failure is still owed: the run reads 0
+      // failures in a row, its own unwritten one.
+      await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-owed-not-succeeded'`);
+      await tick(s);
+      expect(runs).toEqual(['failed', 'failed']);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-owed-not-succeeded'`)).toEqual([{ failures: 0 }]);
+      // Nothing succeeded anywhere: none is said, and the second failure is a repeat, held back (the clock has not moved).
+      expect(failedLines()).toHaveLength(1);
+      expect(logs.infos()).toEqual([]);
+    } finally {
+      logs.restore();
+      spy.mockRestore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('warns at once of a job failing with another error than the one its last warning logged, up to JOB_ERROR_CHANGES_MAX', async () => {
     // The errors its runs throw, in turn; a pg error is told by its code (SQLSTATE), whatever its message.
     const errors: Array<Error & { code?: string }> = [];

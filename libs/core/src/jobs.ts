@@ -111,7 +111,8 @@ export class JobScheduler implements OnModuleDestroy {
    * Runs called by a tick that threw, since the job's last run that succeeded (the first always logged): in this process, or
    * for a scheduled job in any (`job_runs.failures`, read as its run starts: 0, its last run succeeded, and this process's
    * count is said, succeededElsewhere, and starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
-   * held back as a repeat). A frequent job keeps no record: its count is this process's runs alone.
+   * held back as a repeat). Not while this process owes its last failure to the record (`owed`): 0 is then no success, and
+   * until 2026-12-07 it was said as one and the count started again. A frequent job keeps no record: its count is this process's runs alone.
    */
   private readonly failed = new RepeatedJobWarning(this.log, 'scheduled job failed', 'failed run(s)');
   /** Tries to record a failed run's failure that the database refused, since the last one recorded. */
@@ -154,8 +155,9 @@ export class JobScheduler implements OnModuleDestroy {
           await this.runNow(job.name, scheduled ? job.everyMs : undefined, (stored) => {
             started = true;
             this.startedAgain(job.name);
-            // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`).
-            if (stored === 0) this.succeededElsewhere(job.name);
+            // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`). Not
+            // while this process owes the record its own failure (`owed`): then 0 may be that failure, never written.
+            if (stored === 0 && !this.owed.has(job.name)) this.succeededElsewhere(job.name);
           });
           if (started) this.succeededAgain(job.name);
         } catch (err) {
