@@ -190,7 +190,7 @@ export class JobScheduler implements OnModuleDestroy {
   /**
    * The last run of `name` recorded (`job_runs.failures` 0) succeeded, after runs that failed in this process: another
    * process's, as this one's own success ends them here (succeededAgain). Said once (info), as succeededAgain says it, and
-   * its next failure here is warned of at once. 9a67ba39's reset of the throttle forgot them unsaid, and the process
+   * its next failure here is warned of at once. 383ecba1's reset of the throttle forgot them unsaid, and the process
    * whose run succeeded says only its own.
    */
   private succeededElsewhere(name: string): void {
