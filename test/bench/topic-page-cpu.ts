@@ -23,47 +23,53 @@ const REQUESTS = envInt('BENCH_REQUESTS', 2000, 1, 1_000_000);
 async function main(): Promise<number> {
   const url = process.env.DATABASE_URL;
   if (!url) throw new BenchError('set DATABASE_URL to a database `npm run bench` has seeded');
-  const { token, topicIds } = await withClient(url, async (c) => {
+  // The seed checked first, writing nothing: a database that is not the seed's gets no session, and no clean-up.
+  const { viewerId, topicIds } = await withClient(url, async (c) => {
     if ((await c.query(`SELECT to_regclass('public.bench_seed') AS r`)).rows[0].r === null) throw new BenchError('DATABASE_URL holds no `npm run bench` seed');
     const viewer = (await c.query(`SELECT id FROM users WHERE handle = $1`, [VIEWER_HANDLE])).rows[0] as { id: string } | undefined;
     if (!viewer) throw new BenchError(`the seeded viewer (${VIEWER_HANDLE}) is missing`);
-    const token = randomBytes(32).toString('base64url');
-    await c.query(
-      `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', 'parvis-bench-cpu')`,
-      [viewer.id, createHash('sha256').update(token).digest()],
-    );
     const topicIds = (await c.query(`SELECT id FROM topics ORDER BY id LIMIT ${TOPIC_SAMPLE}`)).rows.map((r: { id: string }) => r.id);
-    return { token, topicIds };
+    return { viewerId: viewer.id, topicIds };
   });
 
-  // --trace-gc-nvp writes one `name=value ...` line per GC to stdout: counted, not printed.
-  let allocated = 0;
-  let gcPauseMs = 0;
-  const gcKinds: Record<string, number> = {};
-  let partial = '';
-  const isGcLine = (line: string) => /^\[\d+:0x[0-9a-f]+:\d+\]\s+\d+ ms: |\w=\S* \w+=/.test(line);
-  const server = await ApiServer.start(url, {}, { nodeArgs: ['--trace-gc-nvp'], echo: (line) => !isGcLine(line) });
-  let counting = false;
-  server.child.stdout?.on('data', (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    if (!counting) return;
-    for (const line of lines) {
-      const a = /\ballocated=(\d+)/.exec(line);
-      const p = /\bpause=([\d.]+)/.exec(line);
-      if (!a) continue;
-      allocated += Number(a[1]);
-      const kind = /\bgc=(\w+)/.exec(line)?.[1] ?? '?';
-      gcKinds[kind] = (gcKinds[kind] ?? 0) + 1;
-      gcPauseMs += p ? Number(p[1]) : 0;
-    }
-  });
-
+  // From the session's insert on, whatever fails (the API's start among it) ends in the clean-up below: no session is left.
+  let server: ApiServer | undefined;
   try {
+    const token = randomBytes(32).toString('base64url');
+    await withClient(url, (c) =>
+      c.query(
+        `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', 'parvis-bench-cpu')`,
+        [viewerId, createHash('sha256').update(token).digest()],
+      ),
+    );
+
+    // --trace-gc-nvp writes one `name=value ...` line per GC to stdout: counted, not printed.
+    let allocated = 0;
+    let gcPauseMs = 0;
+    const gcKinds: Record<string, number> = {};
+    let partial = '';
+    const isGcLine = (line: string) => /^\[\d+:0x[0-9a-f]+:\d+\]\s+\d+ ms: |\w=\S* \w+=/.test(line);
+    const api = (server = await ApiServer.start(url, {}, { nodeArgs: ['--trace-gc-nvp'], echo: (line) => !isGcLine(line) }));
+    let counting = false;
+    api.child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      if (!counting) return;
+      for (const line of lines) {
+        const a = /\ballocated=(\d+)/.exec(line);
+        const p = /\bpause=([\d.]+)/.exec(line);
+        if (!a) continue;
+        allocated += Number(a[1]);
+        const kind = /\bgc=(\w+)/.exec(line)?.[1] ?? '?';
+        gcKinds[kind] = (gcKinds[kind] ?? 0) + 1;
+        gcPauseMs += p ? Number(p[1]) : 0;
+      }
+    });
+
     let i = 0;
     const request = async () => {
       const id = topicIds[i++ % topicIds.length];
-      const res = await fetch(`${server.base}/graphql`, {
+      const res = await fetch(`${api.base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: TOPIC_PAGE_QUERY, variables: { id } }),
@@ -74,11 +80,11 @@ async function main(): Promise<number> {
     log(`warming up: ${WARMUP} requests`);
     for (let n = 0; n < WARMUP; n++) await request();
     counting = true;
-    const before = cpuMs(server.pid);
+    const before = cpuMs(api.pid);
     const t0 = process.hrtime.bigint();
     log(`measuring: ${REQUESTS} requests, one at a time`);
     for (let n = 0; n < REQUESTS; n++) await request();
-    const after = cpuMs(server.pid);
+    const after = cpuMs(api.pid);
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     counting = false;
     if (before === null || after === null) throw new BenchError('no /proc to read the API process’s CPU time from');
@@ -94,7 +100,7 @@ async function main(): Promise<number> {
     );
     return 0;
   } finally {
-    await server.stop();
+    await server?.stop();
     await withClient(url, (c) => c.query(`DELETE FROM sessions WHERE user_agent = 'parvis-bench-cpu'`));
   }
 }
