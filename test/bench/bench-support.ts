@@ -5,13 +5,14 @@
  * on Ctrl-C, and the table and results file at the end.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { hashToken } from '../../libs/identity/src/sessions/sessions.service';
 import { migrations } from '../../migrations';
 import { freePort } from '../support/free-port';
 
@@ -120,6 +121,20 @@ export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>):
   } finally {
     await c.end();
   }
+}
+
+/**
+ * A new session of `userId`'s, valid a day, as the API's sign-in makes one: a random token, of which only its hash is stored
+ * (`hashToken`, SessionsService's own). `userAgent` marks the row, for a bench that deletes its sessions after. Returns the
+ * token (`authorization: Bearer`).
+ */
+export async function insertBenchSession(c: Client, userId: string, userAgent: string | null = null): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await c.query(
+    `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', $3)`,
+    [userId, hashToken(token), userAgent],
+  );
+  return token;
 }
 
 /** A hash of the seed's description and every migration's code: a reused seed must match both. */

@@ -13,14 +13,16 @@
  * BENCH_WATCHERS (1000), BENCH_REPLIES (20), REDIS_URL, BENCH_RESET=1 (with DATABASE_URL,
  * needed to wipe a database that holds something other than this benchmark's seed).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { io, Socket } from 'socket.io-client';
 import { DatabaseHandle } from '../../libs/core/src/database/embedded';
 import {
   ApiServer,
+  BenchError,
   databaseState,
   envInt,
+  insertBenchSession,
   machine,
   onInterrupt,
   openBenchDatabase,
@@ -57,12 +59,11 @@ async function seed(c: Client): Promise<void> {
   );
 }
 
-/** A fresh session for the bench user (only the token's SHA-256 is stored), and the topics. */
+/** A fresh session for the bench user (insertBenchSession), and the topics. */
 async function prepare(c: Client): Promise<{ topics: string[]; token: string }> {
-  const token = randomBytes(32).toString('base64url');
-  await c.query(`INSERT INTO sessions (id, user_id, token_hash, expires_at) SELECT gen_random_uuid(), id, $1, now() + interval '1 day' FROM users`, [
-    createHash('sha256').update(token).digest(),
-  ]);
+  const user = (await c.query(`SELECT id FROM users WHERE handle = 'live_bench'`)).rows[0] as { id: string } | undefined;
+  if (!user) throw new BenchError('the seeded user (live_bench) is missing; run with BENCH_RESET=1');
+  const token = await insertBenchSession(c, user.id);
   const topics = (await c.query(`SELECT id FROM topics ORDER BY id`)).rows.map((r) => r.id as string);
   return { topics, token };
 }

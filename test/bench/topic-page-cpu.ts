@@ -11,8 +11,7 @@
  * than CPU time on a shared machine), its GCs by kind and their pauses (wall time).
  * BENCH_CPU_PROF=<dir> profiles the API as in `npm run bench`.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { ApiServer, BenchError, cpuMs, envInt, log, round, runBench, TOPIC_PAGE_QUERY, withClient } from './bench-support';
+import { ApiServer, BenchError, cpuMs, envInt, insertBenchSession, log, round, runBench, TOPIC_PAGE_QUERY, withClient } from './bench-support';
 
 const VIEWER_HANDLE = 'bench_001';
 const TOPIC_SAMPLE = 200;
@@ -35,13 +34,7 @@ async function main(): Promise<number> {
   // From the session's insert on, whatever fails (the API's start among it) ends in the clean-up below: no session is left.
   let server: ApiServer | undefined;
   try {
-    const token = randomBytes(32).toString('base64url');
-    await withClient(url, (c) =>
-      c.query(
-        `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', 'parvis-bench-cpu')`,
-        [viewerId, createHash('sha256').update(token).digest()],
-      ),
-    );
+    const token = await withClient(url, (c) => insertBenchSession(c, viewerId, 'parvis-bench-cpu'));
 
     // --trace-gc-nvp writes one `name=value ...` line per GC to stdout: counted, not printed.
     let allocated = 0;

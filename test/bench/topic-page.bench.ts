@@ -23,7 +23,6 @@
  * holds something other than this benchmark's seed).
  */
 import autocannon from 'autocannon';
-import { createHash, randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { ContentRenderer } from '../../libs/content/src/renderer';
 import { DatabaseHandle } from '../../libs/core/src/database/embedded';
@@ -33,6 +32,7 @@ import {
   cpuMs,
   databaseState,
   envInt,
+  insertBenchSession,
   isInterrupted,
   log,
   machine,
@@ -270,15 +270,11 @@ async function prepareDatabase(url: string, embedded: boolean): Promise<Seeded> 
                 (SELECT avg(octet_length(body_html))::int FROM posts) AS avg_html`,
       )
     ).rows[0];
-    // A signed-in viewer: only the token's SHA-256 is stored, as SessionsService does.
+    // A signed-in viewer (insertBenchSession), its earlier sessions deleted.
     const viewer = (await c.query(`SELECT id, handle FROM users WHERE id = ${idSql('user', '1')}`)).rows[0] as { id: string; handle: string } | undefined;
     if (!viewer) throw new BenchError('the seeded viewer (bench_001) is missing; run with BENCH_RESET=1');
-    const token = randomBytes(32).toString('base64url');
     await c.query(`DELETE FROM sessions WHERE user_id = $1`, [viewer.id]);
-    await c.query(
-      `INSERT INTO sessions (id, user_id, token_hash, expires_at, user_agent) VALUES (gen_random_uuid(), $1, $2, now() + interval '1 day', 'parvis-bench')`,
-      [viewer.id, createHash('sha256').update(token).digest()],
-    );
+    const token = await insertBenchSession(c, viewer.id, 'parvis-bench');
     const topicIds = (await c.query(`SELECT id FROM topics WHERE board_id = ${BOARD_ID} ORDER BY random() LIMIT ${TOPIC_SAMPLE}`)).rows.map(
       (r: { id: string }) => r.id,
     );
