@@ -64,10 +64,10 @@ describe('UnitOfWork', () => {
     const stop = t.get(EventBus).subscribe((e) => {
       if (e.aggregateId === topicId) published.push(e.payload);
     });
-    const amended = { topicId, spaceId: null, kinds: ['UNPIN', 'CLOSE'] };
+    const amended = { topicId, kinds: ['UNPIN', 'CLOSE'] };
     try {
       await relaying.run(async (tx) => {
-        const event: DomainEvent = { type: 'topic_timers.updated', aggregateType: 'topic', aggregateId: topicId, payload: { topicId, spaceId: null, kinds: ['UNPIN'] } };
+        const event: DomainEvent = { type: 'topic_timers.updated', aggregateType: 'topic', aggregateId: topicId, payload: { topicId, kinds: ['UNPIN'] } };
         await tx.emit(event);
         await tx.amend(event, amended);
       });
