@@ -9,10 +9,10 @@ export function emailTakenSql(email: string, exceptUserId?: string): string {
 /**
  * Whether `email` is another account's (`taken`: an account but `exceptUserId`'s) and whether
  * a ban standing holds it (`banned`, `emailBannedSql`), in one statement. Invitations and a
- * change of address ask it; each refuses in its own words (`refuseTakenOrBanned`). Sign-up asks
+ * change of address ask it through `refuseTakenOrBanned`, each in its own words. Sign-up asks
  * `addressBanned` instead.
  */
-export async function addressStanding(q: Queryable, email: string, opts: { exceptUserId?: string } = {}): Promise<{ taken: boolean; banned: boolean }> {
+async function addressStanding(q: Queryable, email: string, opts: { exceptUserId?: string } = {}): Promise<{ taken: boolean; banned: boolean }> {
   // Every parameter read, set or not (PostgreSQL types each from its use): no account has no id.
   const [row] = await q.query(`SELECT ${emailTakenSql('$1', '$2::uuid')} AS taken, ${emailBannedSql('$1')} AS banned`, [email, opts.exceptUserId ?? null]);
   return { taken: row.taken, banned: row.banned };
