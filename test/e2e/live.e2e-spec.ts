@@ -578,7 +578,7 @@ describe('live updates over Socket.IO', () => {
     ]);
     expect(second.changed[0].bodyHtml).toContain('held for review');
     // Each with its version as `Post.version` answers the same reader: the approved one its post's,
-    // the hidden one's placeholder whatever a page's placeholder answers (null as of this writing).
+    // the hidden one's placeholder what a page's placeholder answers (its removal's version).
     const page = expectOk(await t.gql(`query($id: ID!) { topic(id: $id) { posts { edges { node { number version } } } } }`, { id: topic.id }));
     const asPage = new Map(page.topic.posts.edges.map((e: { node: { number: number; version: number | null } }) => [e.node.number, e.node.version]));
     expect(typeof second.changed[0].version).toBe('number');

@@ -15,8 +15,10 @@
  * older push could go out again, which the client's rule still drops (see README's *Order*), a
  * post held as a placeholder included: a page's placeholder carries its removal's version (until
  * 2026-12-07 none, and a hidden post's edit read before the hide then reached them). Not a topic's
- * arrival on a board (`topic:created`, versionless): `topicOnBoard` forgotten, one read before the
- * topic left the board would then reach it.
+ * pushes to a board's room: `topicOnBoard` forgotten, one read before the topic left the board
+ * (`topic:created`, `topic:updated`, `idea:updated`, `topic:activity`) would then reach it, for
+ * the client compares each with its own kind alone and hears of no leaving but a move's
+ * versionless `topic:moved`.
  */
 export class PushedVersions {
   private readonly newest = new Map<string, number>();

@@ -136,7 +136,7 @@ export interface PostRow {
   /**
    * The version of the statement that last made it a placeholder (hid, deleted, restored it
    * hidden, or moved it hidden or deleted): what `Post.version` answers for its placeholder. Null
-   * while it is visible or held. Posts removed before migration 1765538800000 got one value drawn
+   * while it is visible or held, unless a node of an older release made it so (that keeps the value). Posts removed before migration 1765538800000 got one value drawn
    * by it; one a node of an older release removes during an upgrade keeps what it had (null, or an
    * earlier removal's, below the version its `post:removed` carried) until this release removes or
    * restores it again.
