@@ -11,6 +11,8 @@ describe('redacted', () => {
     );
     // A password with an unencoded `@`: the user's part ends at the last one, as a URL parser reads it.
     expect(redacted('Request to http://parvis:p@ss@meili.example/health has failed')).toBe('Request to http://parvis:[redacted]@meili.example/health has failed');
+    // A user with an `@` of its own (an e-mail address, as SMTP_URL often has): the user's part runs to its first `:`.
+    expect(redacted('smtp://me@example.com:pw1@smtp.example.com:587 refused')).toBe('smtp://me@example.com:[redacted]@smtp.example.com:587 refused');
     expect(redacted('postgres://db/parvis?sslmode=require&password=s3cret')).toBe('postgres://db/parvis?sslmode=require&password=[redacted]');
     expect(redacted('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)')).toBe('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)');
   });

@@ -1,8 +1,8 @@
 import { types } from 'node:util';
 
 /**
- * A URL's password (`scheme://user:password@host`, the password up to the last `@` of the word, so one with an unencoded
- * `/` goes too) and a `password=` or `token=` parameter (pg's `?password=`; the links of reset, verification, invite and
+ * A URL's password (`scheme://user:password@host`, the user up to its first `:`, so an e-mail address as user goes too,
+ * `smtp://me@example.com:pw@host`; the password up to the last `@` of the word, so one with an unencoded `/` goes too) and a `password=` or `token=` parameter (pg's `?password=`; the links of reset, verification, invite and
  * unsubscribe e-mails, `?token=`), as a log line must not carry them. Tokens in text otherwise (a bare session token, an
  * `Authorization: Bearer …` quoted in a message) cannot be told from other words and are not looked for: fields named
  * `token`, `password`, … are REDACT_PATHS' (logger.ts).
@@ -12,7 +12,7 @@ import { types } from 'node:util';
  * one pattern (`\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:\S*@`) tried at each position took seconds on 40 kB of
  * `a://b:a://b:…` or `a.a.a.…://`, text a request could put in an error's message.
  */
-const URL_USER = /:\/\/(?<=\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/?#@]*:/gi;
+const URL_USER = /:\/\/(?<=\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/?#]*:/gi;
 const WORD_REST = /\S*/y;
 const PASSWORD_PARAMETER = /([?&](?:password|token)=)[^&\s]*/gi;
 
