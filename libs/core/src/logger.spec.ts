@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { createLogger, serializeError } from './logger';
+import { stdSerializers } from 'pino';
+import { createLogger, PinoNestLogger, serializeError } from './logger';
 
 /** A logger over createLogger writing its JSON lines to an array. */
 function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
@@ -34,6 +35,13 @@ describe('createLogger', () => {
     expect(out).not.toMatch(/row-value|argon2|url-pw/);
   });
 
+  it('leaves them out of an error pino serialized already, as pino-http hands its err serializer one (wrapErrorSerializer)', () => {
+    const out = JSON.stringify(serializeError(stdSerializers.err(failedStatement()) as unknown as Error));
+    expect(out).toContain('INSERT INTO users');
+    expect(out).toContain('http://parvis:[redacted]@meili.example/');
+    expect(out).not.toMatch(/row-value|argon2|url-pw/);
+  });
+
   it('leaves them out of an error bound to a child logger, which the logMethod hook does not see', async () => {
     const { lines, log } = capture();
     log.child({ err: failedStatement() }).warn('bound');
@@ -59,5 +67,24 @@ describe('createLogger', () => {
     await new Promise((r) => setImmediate(r));
     const line = JSON.parse(lines.join('')) as Record<string, unknown>;
     expect(line).toMatchObject({ msg: 'odd fields', url: 'http://parvis:[redacted]@meili.example/', broken: '[redacted: unreadable]', proxy: '[redacted: unreadable]' });
+  });
+
+  it('writes such fields given to the Nest logger over it (the CLI’s) as its message, rather than throwing', async () => {
+    const { lines, log } = capture();
+    const nest = new PinoNestLogger(log);
+    const fields = {
+      url: 'http://parvis:url-pw@meili.example/',
+      get broken(): string {
+        throw new Error('getter failed');
+      },
+    };
+    expect(() => nest.warn(fields, 'Search')).not.toThrow();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(() => nest.warn(proxy, 'Search')).not.toThrow();
+    await new Promise((r) => setImmediate(r));
+    const [first, second] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(first).toMatchObject({ context: 'Search', url: 'http://parvis:[redacted]@meili.example/', broken: '[redacted: unreadable]' });
+    expect(second).toMatchObject({ context: 'Search', msg: '[redacted: unreadable]' });
   });
 });

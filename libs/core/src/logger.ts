@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { Writable } from 'node:stream';
+import { types } from 'node:util';
 import pino, { DestinationStream, LogFn, Logger, stdSerializers } from 'pino';
 import { redacted } from './log-redaction';
 
@@ -27,12 +28,22 @@ export const REDACT_PATHS = [
 /**
  * pino's error serializer over the error as `redacted` leaves it: a failed statement's parameters and the server's detail
  * (rows' values) are left out, and URLs' passwords, in the error, its causes and fields. An error the `logMethod` hook saw
- * is clean already; one bound to a child logger (`log.child({ err })`) passes only here. The error is redacted before it is
+ * is clean already; one bound to a child logger (`log.child({ err })`) passes only here. An error is redacted before it is
  * serialized, not after: pino's serialized error is of a class of its own (its prototype is not a plain object's), which
- * `redacted` leaves as it is.
+ * `redacted` leaves as it is. pino-http hands a custom serializer pino's serialized error instead (its wrapErrorSerializer):
+ * that one is made plain (its JSON, which is what pino writes of it anyway, causes and nested errors included) and walked
+ * as such, keeping the `type` pino gave it.
  */
 export function serializeError(err: Error): Record<string, unknown> {
-  return stdSerializers.err(redacted(err)) as unknown as Record<string, unknown>;
+  if (err instanceof Error || types.isNativeError(err) || !err || typeof err !== 'object') return stdSerializers.err(redacted(err)) as unknown as Record<string, unknown>;
+  let plain: Record<string, unknown>;
+  try {
+    plain = JSON.parse(JSON.stringify(err)) as Record<string, unknown>;
+  } catch {
+    // What JSON cannot write (a BigInt, a cycle) pino cannot either: its own fields, one level, walked.
+    plain = { ...(err as object) };
+  }
+  return redacted(plain);
 }
 
 /**
@@ -128,11 +139,14 @@ export class PinoNestLogger implements LoggerService {
       rest = params.slice(0, -1);
     }
     const texts = rest.filter((p) => p !== undefined);
-    if (message instanceof Error) this.pino[level]({ ...fields, err: message }, ...(texts as [string]));
-    else if (message && typeof message === 'object') this.pino[level]({ ...fields, ...message }, ...(texts as [string]));
+    // The message as `redacted` reads it (a copy where a getter threw, the text `[redacted: unreadable]` for a revoked
+    // Proxy), not read again here: a line must not throw.
+    const own: unknown = redacted(message);
+    if (own instanceof Error || types.isNativeError(own)) this.pino[level]({ ...fields, err: own }, ...(texts as [string]));
+    else if (own && typeof own === 'object') this.pino[level]({ ...fields, ...own }, ...(texts as [string]));
     else if (level === 'error' && texts.length === 1 && typeof texts[0] === 'string' && /\n\s*at /.test(texts[0])) {
       // Nest's exception handlers' (message, stack).
-      this.pino[level]({ ...fields, err: Object.assign(new Error(String(message)), { stack: texts[0] }) });
-    } else this.pino[level](fields, String(message), ...(texts as [string]));
+      this.pino[level]({ ...fields, err: Object.assign(new Error(String(own)), { stack: texts[0] }) });
+    } else this.pino[level](fields, String(own), ...(texts as [string]));
   }
 }
