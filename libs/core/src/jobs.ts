@@ -110,7 +110,7 @@ export class JobScheduler implements OnModuleDestroy {
   /**
    * Runs called by a tick that threw, since the job's last run that succeeded (the first always logged): in this process, or
    * for a scheduled job in any (`job_runs.failures`, read as its run starts: 0, its last run succeeded, and this process's
-   * count is said, succeededElsewhere, and starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
+   * count is said (`succeeded`) and starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
    * held back as a repeat). Not while this process owes its last failure to the record (`owed`): 0 is then no success, and
    * until 2026-12-07 it was said as one and the count started again. A frequent job keeps no record: its count is this process's runs alone.
    */
@@ -157,9 +157,9 @@ export class JobScheduler implements OnModuleDestroy {
             this.startedAgain(job.name);
             // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`). Not
             // while this process owes the record its own failure (`owed`): then 0 may be that failure, never written.
-            if (stored === 0 && !this.owed.has(job.name)) this.succeededElsewhere(job.name);
+            if (stored === 0 && !this.owed.has(job.name)) this.succeeded(job.name, true);
           });
-          if (started) this.succeededAgain(job.name);
+          if (started) this.succeeded(job.name, false);
         } catch (err) {
           // Not started: nothing of the job ran and no failure of it is counted (`job_runs.failures`); its due time stays
           // as it was, so the next tick (DUE_CHECK_MS on) tries again. Until 2026-12-07 logged as `scheduled job failed`.
@@ -181,21 +181,19 @@ export class JobScheduler implements OnModuleDestroy {
     if (ticks) this.log.log({ job: name, notStarted: ticks }, `scheduled job started, after ${ticks} tick(s) that could not start it`);
   }
 
-  /** A tick's run of `name` succeeds after runs that failed: said once (info), and its next failure is warned of at once. */
-  private succeededAgain(name: string): void {
-    const failedRuns = this.failed.over(name);
-    if (failedRuns) this.log.log({ job: name, failedRuns }, `scheduled job succeeded, after ${failedRuns} failed run(s)`);
-  }
-
   /**
-   * The last run of `name` recorded (`job_runs.failures` 0) succeeded, after runs that failed in this process: another
-   * process's, as this one's own success ends them here (succeededAgain). Said once (info), as succeededAgain says it, and
-   * its next failure here is warned of at once. 383ecba1's reset of the throttle forgot them unsaid, and the process
-   * whose run succeeded says only its own.
+   * A run of `name` succeeded after runs that failed in this process: its own tick's run (`elsewhere` false), or another
+   * process's, read as the last run recorded (`job_runs.failures` 0: the other process says only its own failed runs).
+   * Said once (info), with how many failed here, and its next failure here is warned of at once. 383ecba1's reset of the
+   * throttle forgot another process's success unsaid; until 2026-12-07 the two were said by near-copies of one method.
    */
-  private succeededElsewhere(name: string): void {
+  private succeeded(name: string, elsewhere: boolean): void {
     const failedRuns = this.failed.over(name);
-    if (failedRuns) this.log.log({ job: name, failedRuns }, `scheduled job succeeded in another process, after ${failedRuns} failed run(s) in this one`);
+    if (!failedRuns) return;
+    const line = elsewhere
+      ? `scheduled job succeeded in another process, after ${failedRuns} failed run(s) in this one`
+      : `scheduled job succeeded, after ${failedRuns} failed run(s)`;
+    this.log.log({ job: name, failedRuns }, line);
   }
 
   stop(): void {
