@@ -480,6 +480,35 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it("takes no stored streak of 0 for a success elsewhere when its failure's record matched no row (the record gone or moved on)", async () => {
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-failure-unmatched', 3_600_000, async () => {
+      runs.push('failed');
+      // Its first run's record gone while it runs (an operator's DELETE): its failure's record then matches no row.
+      if (runs.length === 1) await first.sql(`DELETE FROM job_runs WHERE name = 'test-failure-unmatched'`);
+      throw new Error('the job failed');
+    });
+    const logs = watchLogs('test-failure-unmatched');
+    const failedLines = () => logs.warnings().filter(([, line]) => String(line).startsWith('scheduled job failed'));
+    try {
+      await tick(s);
+      expect(failedLines()).toHaveLength(1);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failure-unmatched'`)).toEqual([]);
+      // No record: due at the next tick, whose run reads 0 failures in a row (a new record's), then fails and is recorded.
+      await tick(s);
+      expect(runs).toEqual(['failed', 'failed']);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failure-unmatched'`)).toEqual([{ failures: 1 }]);
+      // Nothing succeeded anywhere: none is said, and the second failure is a repeat, held back (the clock has not moved).
+      // Until 2026-12-07 the 0 was read as a success elsewhere: said, and the failure warned of as a first.
+      expect(logs.infos()).toEqual([]);
+      expect(failedLines()).toHaveLength(1);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('warns at once of a job failing with another error than the one its last warning logged, up to JOB_ERROR_CHANGES_MAX', async () => {
     // The errors its runs throw, in turn; a pg error is told by its code (SQLSTATE), whatever its message.
     const errors: Array<Error & { code?: string }> = [];

@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { rowsOf } from './database/unit-of-work';
 import { RepeatedWarning } from './warning-throttle';
 
 /**
@@ -111,8 +112,9 @@ export class JobScheduler implements OnModuleDestroy {
    * Runs called by a tick that threw, since the job's last run that succeeded (the first always logged): in this process, or
    * for a scheduled job in any (`job_runs.failures`, read as its run starts: 0, its last run succeeded, and this process's
    * count is said (`succeeded`) and starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
-   * held back as a repeat). Not while this process owes its last failure to the record (`owed`): 0 is then no success, and
-   * until 2026-12-07 it was said as one and the count started again. A frequent job keeps no record: its count is this process's runs alone.
+   * held back as a repeat). Not while this process's last failure is not among those recorded (`notInStreak`: owed to the
+   * record, or its record matched no row): 0 is then no success, and until 2026-12-07 it was said as one and the count
+   * started again. A frequent job keeps no record: its count is this process's runs alone.
    */
   private readonly failed = new RepeatedJobWarning(this.log, 'scheduled job failed', 'failed run(s)');
   /** Tries to record a failed run's failure that the database refused, since the last one recorded. */
@@ -156,8 +158,8 @@ export class JobScheduler implements OnModuleDestroy {
             started = true;
             this.startedAgain(job.name);
             // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`). Not
-            // while this process owes the record its own failure (`owed`): then 0 may be that failure, never written.
-            if (stored === 0 && !this.owed.has(job.name)) this.succeeded(job.name, true);
+            // while this process's own last failure is missing from the record (`notInStreak`): 0 may be the streak it never joined.
+            if (stored === 0 && !this.notInStreak.has(job.name)) this.succeeded(job.name, true);
           });
           if (started) this.succeeded(job.name, false);
         } catch (err) {
@@ -304,6 +306,16 @@ export class JobScheduler implements OnModuleDestroy {
   private readonly owed = new Map<string, string>();
 
   /**
+   * Jobs whose last failed run in this process is not among the failures in a row recorded (`job_runs.failures`): its
+   * record refused (`owed`), or matching no row (the job's record deleted, or no longer that run's start: a run since
+   * whose process's lock was lost, a change by hand). A stored 0 then tells no success elsewhere apart from the streak that
+   * failure never joined, and none is said. Only a failure this process wrote (the streak 1 or more) and then reads as 0 was
+   * reset, which only a run that succeeded does (resetFailures). Until 2026-12-07 a record that matched no row was taken as
+   * written, and the next run's 0 said as a success in another process.
+   */
+  private readonly notInStreak = new Set<string>();
+
+  /**
    * Moves a failed run's next due time from its interval on to FAILURE_RETRY_MS on, doubled for each failure before it in
    * a row, at most the job's interval, for every process (`job_runs`); only while the record is still this run's start.
    * When that write fails too, the job's next tick in this process tries it again (warned of once in JOB_REWARN_MS at most:
@@ -311,17 +323,23 @@ export class JobScheduler implements OnModuleDestroy {
    */
   private async recordFailure(job: Job, started: string): Promise<void> {
     try {
-      await this.ds.query(
-        `UPDATE job_runs SET failures = failures + 1,
-                last_run_at = now() - make_interval(secs => $3::float8) + make_interval(secs => least($3::float8, $4::float8 * power(2, least(failures, 30))))
-          WHERE name = $1 AND last_run_at = $2::timestamptz`,
-        [job.name, started, job.everyMs / 1000, FAILURE_RETRY_MS / 1000],
-      );
+      const written = rowsOf(
+        await this.ds.query(
+          `UPDATE job_runs SET failures = failures + 1,
+                  last_run_at = now() - make_interval(secs => $3::float8) + make_interval(secs => least($3::float8, $4::float8 * power(2, least(failures, 30))))
+            WHERE name = $1 AND last_run_at = $2::timestamptz
+            RETURNING 1`,
+          [job.name, started, job.everyMs / 1000, FAILURE_RETRY_MS / 1000],
+        ),
+      ).length > 0;
       this.owed.delete(job.name);
+      if (written) this.notInStreak.delete(job.name);
+      else this.notInStreak.add(job.name);
       const attempts = this.notRecorded.over(job.name);
       if (attempts) this.log.log({ job: job.name, attempts }, `a failed run was recorded as failed, after ${attempts} attempt(s) that could not record it`);
     } catch (err) {
       this.owed.set(job.name, started);
+      this.notInStreak.add(job.name);
       this.notRecorded.again(job.name, err);
     }
   }
