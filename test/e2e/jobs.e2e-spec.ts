@@ -37,6 +37,19 @@ describe('scheduled jobs across processes', () => {
     };
   };
   /**
+   * The database refusing the records of `job`'s failed runs (`failures = failures + 1`), as one gone away with the run
+   * would: the first `refused` of them (every one by default). `tries` counts them, refused or written; `restore` ends it.
+   */
+  const refuseFailureRecords = (job: string, refused = Infinity) => {
+    const real = first.ds.query.bind(first.ds);
+    let tries = 0;
+    const spy = jest.spyOn(first.ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      if (sql.includes('failures = failures + 1') && params?.[0] === job && ++tries <= refused) throw new Error('Connection terminated unexpectedly');
+      return real(sql, params);
+    });
+    return { tries: () => tries, restore: () => spy.mockRestore() };
+  };
+  /**
    * One tick of `s` (its first: a second after start, or a frequent job's first interval), as a process started anew would
    * make, with this scheduler's memory, waited for to its end, not for a while: its run through runNow settled (what the tick
    * does after it, its line or its count, runs before the next turn of the event loop), or the job found not due yet (its
@@ -170,20 +183,12 @@ describe('scheduled jobs across processes', () => {
       throw new Error('the job failed');
     });
     // The failure's record refused once, as by a database that went away with the run.
-    const real = first.ds.query.bind(first.ds);
-    let refused = 0;
-    const spy = jest.spyOn(first.ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
-      if (refused === 0 && sql.includes('failures = failures + 1')) {
-        refused++;
-        throw new Error('Connection terminated unexpectedly');
-      }
-      return real(sql, params);
-    });
+    const records = refuseFailureRecords('test-failure-owed', 1);
     const due = async () =>
       (await first.sql(`SELECT ceil(extract(epoch FROM last_run_at + interval '1 hour' - now()))::int AS in_s, failures FROM job_runs WHERE name = 'test-failure-owed'`))[0];
     try {
       await expect(s.runNow('test-failure-owed', 3_600_000)).rejects.toThrow('the job failed');
-      expect(refused).toBe(1);
+      expect(records.tries()).toBe(1);
       // Its start stays recorded meanwhile: the hour.
       expect((await due()).failures).toBe(0);
       // The next tick (a second after start) records it, and finds the job not due yet: a minute on.
@@ -192,7 +197,7 @@ describe('scheduled jobs across processes', () => {
       expect(after.failures).toBe(1);
       expect(after.in_s).toBeLessThanOrEqual(60);
     } finally {
-      spy.mockRestore();
+      records.restore();
       await s.onModuleDestroy();
     }
   });
@@ -453,11 +458,7 @@ describe('scheduled jobs across processes', () => {
     });
     // Every try at recording this job's failure refused, as by a database away each time (the run's own and each tick's
     // retry): job_runs.failures stays 0 though nothing succeeded.
-    const real = first.ds.query.bind(first.ds);
-    const spy = jest.spyOn(first.ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
-      if (sql.includes('failures = failures + 1') && params?.[0] === 'test-owed-not-succeeded') throw new Error('Connection terminated unexpectedly');
-      return real(sql, params);
-    });
+    const records = refuseFailureRecords('test-owed-not-succeeded');
     const logs = watchLogs('test-owed-not-succeeded');
     const failedLines = () => logs.warnings().filter(([, line]) => String(line).startsWith('scheduled job failed'));
     try {
@@ -475,7 +476,7 @@ describe('scheduled jobs across processes', () => {
       expect(logs.infos()).toEqual([]);
     } finally {
       logs.restore();
-      spy.mockRestore();
+      records.restore();
       await s.onModuleDestroy();
     }
   });
@@ -505,6 +506,36 @@ describe('scheduled jobs across processes', () => {
       expect(failedLines()).toHaveLength(1);
     } finally {
       logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
+  it('says a failure it owed the record was not recorded when, by its next tick, the record no longer held its start', async () => {
+    const s = new JobScheduler(first.ds);
+    s.register('test-owed-moved', 3_600_000, async () => {
+      throw new Error('the job failed');
+    });
+    // The failure's record refused once, as by a database that went away with the run.
+    const records = refuseFailureRecords('test-owed-moved', 1);
+    const logs = watchLogs('test-owed-moved');
+    try {
+      await expect(s.runNow('test-owed-moved', 3_600_000)).rejects.toThrow('the job failed');
+      // Its due time moved meanwhile (by hand, or another run's start): not due yet, and no longer the failed run's start.
+      await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '30 minutes' WHERE name = 'test-owed-moved'`);
+      await tick(s);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-owed-moved'`)).toEqual([{ failures: 0 }]);
+      // Until 2026-12-07 logged as `a failed run was recorded as failed, after 1 attempt(s)…`, though no row was written.
+      expect(logs.infos()).toEqual([
+        [{ job: 'test-owed-moved', attempts: 1 }, "a failed run's failure was not recorded, after 1 attempt(s): the job's record no longer held its start (another run, or a change by hand, since)"],
+      ]);
+      // Owed no longer: the next tick tries it no more.
+      expect(records.tries()).toBe(2);
+      await tick(s);
+      expect(records.tries()).toBe(2);
+      expect(logs.infos()).toHaveLength(1);
+    } finally {
+      logs.restore();
+      records.restore();
       await s.onModuleDestroy();
     }
   });

@@ -319,7 +319,8 @@ export class JobScheduler implements OnModuleDestroy {
    * Moves a failed run's next due time from its interval on to FAILURE_RETRY_MS on, doubled for each failure before it in
    * a row, at most the job's interval, for every process (`job_runs`); only while the record is still this run's start.
    * When that write fails too, the job's next tick in this process tries it again (warned of once in JOB_REWARN_MS at most:
-   * while the database is down, every tick fails it; until 2026-12-07 each one warned).
+   * while the database is down, every tick fails it; until 2026-12-07 each one warned), and the line that ends those
+   * warnings says whether a row was written at last or the record had moved on meanwhile.
    */
   private async recordFailure(job: Job, started: string): Promise<void> {
     try {
@@ -336,7 +337,14 @@ export class JobScheduler implements OnModuleDestroy {
       if (written) this.notInStreak.delete(job.name);
       else this.notInStreak.add(job.name);
       const attempts = this.notRecorded.over(job.name);
-      if (attempts) this.log.log({ job: job.name, attempts }, `a failed run was recorded as failed, after ${attempts} attempt(s) that could not record it`);
+      // An owed failure whose record moved on meanwhile (its due time changed) is written nowhere: said so, not as recorded
+      // (until 2026-12-07 it was), and owed no more, its run's start no longer the job's.
+      if (attempts) {
+        const line = written
+          ? `a failed run was recorded as failed, after ${attempts} attempt(s) that could not record it`
+          : `a failed run's failure was not recorded, after ${attempts} attempt(s): the job's record no longer held its start (another run, or a change by hand, since)`;
+        this.log.log({ job: job.name, attempts }, line);
+      }
     } catch (err) {
       this.owed.set(job.name, started);
       this.notInStreak.add(job.name);
