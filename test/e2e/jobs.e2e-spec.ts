@@ -481,13 +481,14 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
-  it("takes no stored streak of 0 for a success elsewhere when its failure's record matched no row (the record gone or moved on)", async () => {
+  it("takes no stored streak of 0 for a success elsewhere when its failure's record matched no row (the record moved on)", async () => {
     const runs: string[] = [];
     const s = new JobScheduler(first.ds);
     s.register('test-failure-unmatched', 3_600_000, async () => {
       runs.push('failed');
-      // Its first run's record gone while it runs (an operator's DELETE): its failure's record then matches no row.
-      if (runs.length === 1) await first.sql(`DELETE FROM job_runs WHERE name = 'test-failure-unmatched'`);
+      // Its first run's record moved on while it runs (another start, here two hours back, by hand): its failure's record
+      // then matches no row, and the row stays, its 0 failures in a row those of no run that succeeded.
+      if (runs.length === 1) await first.sql(`UPDATE job_runs SET last_run_at = last_run_at - interval '2 hours' WHERE name = 'test-failure-unmatched'`);
       throw new Error('the job failed');
     });
     const logs = watchLogs('test-failure-unmatched');
@@ -495,8 +496,8 @@ describe('scheduled jobs across processes', () => {
     try {
       await tick(s);
       expect(failedLines()).toHaveLength(1);
-      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failure-unmatched'`)).toEqual([]);
-      // No record: due at the next tick, whose run reads 0 failures in a row (a new record's), then fails and is recorded.
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failure-unmatched'`)).toEqual([{ failures: 0 }]);
+      // Due at the next tick (two hours since the start recorded), whose run reads 0 failures in a row, then fails and is recorded.
       await tick(s);
       expect(runs).toEqual(['failed', 'failed']);
       expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failure-unmatched'`)).toEqual([{ failures: 1 }]);
