@@ -487,7 +487,8 @@ describe('scheduled jobs across processes', () => {
     s.register('test-failure-unmatched', 3_600_000, async () => {
       runs.push('failed');
       // Its first run's record moved on while it runs (another start, here two hours back, by hand): its failure's record
-      // then matches no row, and the row stays, its 0 failures in a row those of no run that succeeded.
+      // then matches no row, and the row stays, its 0 failures in a row those of no run that succeeded. (A record deleted
+      // meanwhile is made anew by the next run, whose 0 is no success either: the test after this one.)
       if (runs.length === 1) await first.sql(`UPDATE job_runs SET last_run_at = last_run_at - interval '2 hours' WHERE name = 'test-failure-unmatched'`);
       throw new Error('the job failed');
     });
@@ -503,6 +504,30 @@ describe('scheduled jobs across processes', () => {
       expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failure-unmatched'`)).toEqual([{ failures: 1 }]);
       // Nothing succeeded anywhere: none is said, and the second failure is a repeat, held back (the clock has not moved).
       // Until 2026-12-07 the 0 was read as a success elsewhere: said, and the failure warned of as a first.
+      expect(logs.infos()).toEqual([]);
+      expect(failedLines()).toHaveLength(1);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
+  it('takes no streak of 0 for a success elsewhere when the record holding its failure was deleted, and made anew by its next run', async () => {
+    const s = new JobScheduler(first.ds);
+    s.register('test-record-anew', 3_600_000, async () => {
+      throw new Error('the job failed');
+    });
+    const logs = watchLogs('test-record-anew');
+    const failedLines = () => logs.warnings().filter(([, line]) => String(line).startsWith('scheduled job failed'));
+    try {
+      await tick(s);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-record-anew'`)).toEqual([{ failures: 1 }]);
+      // The record, its failure written, deleted by hand: the next tick finds the job due, and its start makes a new record.
+      await first.sql(`DELETE FROM job_runs WHERE name = 'test-record-anew'`);
+      await tick(s);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-record-anew'`)).toEqual([{ failures: 1 }]);
+      // The new record's 0 is no run that succeeded: none is said, and the second failure is a repeat, held back. Until
+      // 2026-12-07 it was read as 0: said as a success in another process, and the failure warned of as a first.
       expect(logs.infos()).toEqual([]);
       expect(failedLines()).toHaveLength(1);
     } finally {

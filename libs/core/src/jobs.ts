@@ -216,7 +216,8 @@ export class JobScheduler implements OnModuleDestroy {
    * before it runs, and moved back to a retry (recordFailure) when the run throws. `onRun` is
    * called once the lock is held and the start recorded, just before the job runs (the tick's
    * way of telling a run that failed from one that never started), with the failures in a row
-   * recorded before this run (`job_runs.failures`, by any process; undefined for a job not recorded). A tick runs its job through
+   * recorded before this run (`job_runs.failures`, by any process; undefined for a job not recorded, or whose record this
+   * run's start made: none before it, or deleted since). A tick runs its job through
    * here, as a caller would (content-versions e2e watches it so).
    */
   async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: (storedFailures: number | undefined) => void): Promise<boolean> {
@@ -238,28 +239,30 @@ export class JobScheduler implements OnModuleDestroy {
     try {
       // Run by hand, a scheduled job's schedule counts from this run too. (Frequent jobs keep no record: nothing reads it.)
       const recorded = onlyIfNotRunWithinMs !== undefined || job.everyMs > DUE_CHECK_MS;
-      let claim: { started: string; failures: number } | undefined;
+      let claim: { started: string; failures: number | null } | undefined;
       if (recorded) {
         // Under the lock: the last run, by any process, and this one's start, recorded before it runs (the database's
         // clock, as text: exact). A process that dies mid-run, or whose lock connection is lost while the run goes on,
-        // leaves it recorded, so no other process runs the job again within its interval meanwhile.
-        [claim] = await this.ds.query<Array<{ started: string; failures: number }>>(
+        // leaves it recorded, so no other process runs the job again within its interval meanwhile. A record made anew
+        // (`xmax = 0`: inserted, not updated) held no run before: its failures are null, not 0, which would say the last
+        // run succeeded (until 2026-12-07 a record deleted by hand after a failure was written said so).
+        [claim] = await this.ds.query<Array<{ started: string; failures: number | null }>>(
           `INSERT INTO job_runs AS r (name, last_run_at) VALUES ($1, now())
            ON CONFLICT (name) DO UPDATE SET last_run_at = now()
             WHERE $2::float8 IS NULL OR r.last_run_at <= now() - make_interval(secs => $2::float8)
-           RETURNING now()::text AS started, r.failures`,
+           RETURNING now()::text AS started, CASE WHEN r.xmax = 0 THEN NULL ELSE r.failures END AS failures`,
           [name, onlyIfNotRunWithinMs === undefined ? null : onlyIfNotRunWithinMs / 1000],
         );
         if (!claim) return false;
       }
       try {
-        onRun?.(claim?.failures);
+        onRun?.(claim?.failures ?? undefined);
         await job.run();
       } catch (err) {
         if (claim) await this.recordFailure(job, claim.started);
         throw err;
       }
-      if (claim && claim.failures > 0) await this.resetFailures(job, claim.started);
+      if (claim?.failures) await this.resetFailures(job, claim.started);
     } finally {
       // A lost connection has dropped the lock already.
       await this.onLockConnection(holder, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
@@ -310,7 +313,7 @@ export class JobScheduler implements OnModuleDestroy {
    * record refused (`owed`), or matching no row (the job's record deleted, or no longer that run's start: a run since
    * whose process's lock was lost, a change by hand). A stored 0 then tells no success elsewhere apart from the streak that
    * failure never joined, and none is said. Only a failure this process wrote (the streak 1 or more) and then reads as 0 was
-   * reset, which only a run that succeeded does (resetFailures). Until 2026-12-07 a record that matched no row was taken as
+   * reset, which only a run that succeeded does (resetFailures; a record deleted and made anew reads none: runNow). Until 2026-12-07 a record that matched no row was taken as
    * written, and the next run's 0 said as a success in another process.
    */
   private readonly notInStreak = new Set<string>();
