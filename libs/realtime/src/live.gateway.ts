@@ -12,7 +12,7 @@ import { clientAddress, networkOf } from '../../core/src/http/client-address';
 import { RateLimiter, RateRule } from '../../core/src/rate-limit';
 import { LiveErrorFilter } from './live-error.filter';
 import { fullVersion, newsVersion } from '../../core/src/news-versions';
-import { PushedVersions } from './pushed-versions';
+import { PushedVersions, PushVersion } from './pushed-versions';
 import type { Server, Socket } from 'socket.io';
 import { asSeenSql, fromIgnoredSql, NOTIFY_CHANNEL, NotificationVisibility } from '../../notifications/src/notifications';
 import { DataSource } from 'typeorm';
@@ -343,32 +343,37 @@ const PUSHED_POSTS = pushedPostsSql(false);
 const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 
 /**
- * The key of a post's pushes to its topic's room in `LiveGateway.pushed` (post:created, post:updated, post:removed):
- * one read before the post's removal and sent after it is not sent.
+ * The keys of `LiveGateway.pushed`, each push's in one place: every kind of push is ordered under
+ * its own (one key's versions are one thing's, compared with each other alone).
  */
-const postInRoom = (postId: string, topicId: string) => `post:${postId}@topic:${topicId}`;
+const pushKey = {
+  /**
+   * A post's pushes to its topic's room (post:created, post:updated, post:removed): one read before
+   * the post's removal and sent after it is not sent.
+   */
+  postInRoom: (postId: string, topicId: string) => `post:${postId}@topic:${topicId}`,
+  /** A post's reactions (`reaction:updated`). */
+  reactions: (postId: string) => `reactions:${postId}`,
+  /** An idea's status and votes (`idea:updated`). */
+  idea: (topicId: string) => `idea:${topicId}`,
+  /** A poll's pushes to one audience: those who see its counts, or the others (`poll:updated`). */
+  poll: (audience: 'counted' | 'bare', pollId: string) => `poll:${audience}:${pollId}`,
+  /** A topic's timers to one audience: its moderators, or its other readers (`topic:timers`). */
+  timers: (audience: 'all' | 'news', topicId: string) => `timers:${audience}:${topicId}`,
+  /** A topic's settings to one room, its own or its board's (`topic:updated`). */
+  updated: (topicId: string, room: string) => `updated:${topicId}@${room}`,
+  /** A topic's replies on its board (`topic:activity`). */
+  activity: (topicId: string) => `activity:${topicId}`,
+  /** A topic on a board's room: its arrival and leavings there, which its news there pass (`LiveGateway.toBoard`). */
+  onBoard: (topicId: string, boardId: string) => `topic:${topicId}@board:${boardId}`,
+};
 
 /**
- * The key of a topic on a board's room in `LiveGateway.pushed`, shared by every push of the
- * topic to that room: its arrival (`topic:created`) and its leaving (`topic:moved`, its first
- * post hidden, deleted, rejected or held again, which the room is not told of) note the topic's
- * version there; those and its news there (`topic:activity`, `topic:updated`, `idea:updated`,
- * each also ordered by a key of its own kind) are not sent older than it. So an arrival read
- * before the topic left the board, sent after, does not show its readers a topic they may no
- * longer read, title and all. The news only pass it, and note nothing: an arrival read before a
- * reply or a title change must still go out after their news (the board would never list the
- * topic), and a reply's news after a title change's (README's *Order* compares each event with
- * its own kind).
- *
- * By the topic's version, which the arrival reads with the topic and every leaving raises (a
- * first post's change of state raises its topic's too, `PostsService.applyState`, and its
- * event carries it as `topicVersion`; a move's event carries it as its version). Not the first
- * post's: a move does not raise it, and the two are not comparable, though drawn from one
- * sequence (`next_version` takes the sequence's next value when the statement runs, not when it
- * commits, or the row's own plus one, which a row written before the sequence may have above
- * it): only one row's versions are ordered, each raised under that row's lock.
+ * What a push of a topic to its board's room is (`LiveGateway.toBoard`): its arrival on the
+ * board's list (`topic:created`), its leaving of it (`topic:moved`, its first post removed), or
+ * news of it there (`topic:activity`, `topic:updated`, `idea:updated`).
  */
-const topicOnBoard = (topicId: string, boardId: string) => `topic:${topicId}@board:${boardId}`;
+type BoardPush = 'arrival' | 'leaving' | 'news';
 
 /** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
 type Arrival = 'all' | 'first' | 'none';
@@ -662,11 +667,39 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly fanOuts = new Set<Promise<void>>();
 
   /**
-   * The newest version of each poll, post's reactions, post in its topic's room (`postInRoom`), idea,
-   * topic (settings, board activity, its arrival on and leaving of a board: `topicOnBoard`) and topic's timers this node has pushed (`PushedVersions`): an older one, read by a push that ran late, is not
+   * The newest version of each poll, post's reactions, post in its topic's room (`pushKey.postInRoom`), idea,
+   * topic (settings, board activity, its arrival on and leaving of a board: `toBoard`) and topic's timers this node has pushed (`PushedVersions`, keyed by `pushKey`): an older one, read by a push that ran late, is not
    * sent after it.
    */
   private readonly pushed = new PushedVersions();
+
+  /**
+   * Whether a push of a topic (`push`) may go to its board's room, `version` the topic's as the
+   * push read it (an arrival, news) or as its leaving left it (an event's; none from one an older
+   * release committed: sent, as before, noting nothing). Every push of a topic to a board's room
+   * asks here, so none read before the topic left the board (moved away; its first post hidden,
+   * deleted, rejected or held again) is sent after it: an arrival read before the topic was hidden
+   * would show its readers a topic they may no longer read, title and all.
+   *
+   * One key (`pushKey.onBoard`): its arrival (`topic:created`) and its leavings note the topic's
+   * version there; those and its news there (`topic:activity`, `topic:updated`, `idea:updated`,
+   * each also ordered by a key of its own kind) are not sent older than it. The news only pass it,
+   * and note nothing: an arrival read before a reply or a title change must still go out after
+   * their news (the board would never list the topic), and a reply's news after a title change's
+   * (README's *Order* compares each event with its own kind).
+   *
+   * By the topic's version, which the arrival reads with the topic and every leaving raises (a
+   * first post's change of state raises its topic's too, `PostsService.applyState`, and its
+   * event carries it as `topicVersion`; a move's event carries it as its version). Not the first
+   * post's: a move does not raise it, and the two are not comparable, though drawn from one
+   * sequence (`next_version` takes the sequence's next value when the statement runs, not when it
+   * commits, or the row's own plus one, which a row written before the sequence may have above
+   * it): only one row's versions are ordered, each raised under that row's lock.
+   */
+  private toBoard(push: BoardPush, topicId: string, boardId: string, version: PushVersion): boolean {
+    const key = pushKey.onBoard(topicId, boardId);
+    return push === 'news' ? this.pushed.passes(key, version) : this.pushed.admit(key, version);
+  }
 
   private track(work: Promise<void>): void {
     this.fanOuts.add(work);
@@ -1517,9 +1550,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // other pushes, an edit's or a restore's that raced it (README, *Order*).
           version: e.version,
         };
-        // A first post takes its topic off its board (`topicOnBoard`): an arrival read before is
-        // not sent there after. (Not from an event an older release committed, without `topicVersion`.)
-        if (p.number === 1 && typeof p.topicVersion === 'number') this.pushed.admit(topicOnBoard(topicId, payloadId(p, 'boardId')), p.topicVersion);
+        // A first post takes its topic off its board (`toBoard`): an arrival or news read before is
+        // not sent there after.
+        if (p.number === 1) this.toBoard('leaving', topicId, payloadId(p, 'boardId'), p.topicVersion as PushVersion);
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
           // may read the topic it names (AUTHORS_SEE_TOPIC, as a held post's pushes go): moved into
@@ -1528,7 +1561,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           const [spaceId, authorId] = [payloadId(p, 'spaceId'), payloadId(p, 'authorId')];
           const seeing: unknown[] = await this.ds.query(AUTHORS_SEE_TOPIC, [[authorId], topicId]);
           this.heldAudience({ space_id: spaceId, author_id: authorId, author_sees: seeing.length > 0 }).emit('post:removed', removed);
-        } else if (p.from !== 'DELETED' && (e.version === undefined || this.pushed.admit(postInRoom(removed.postId, topicId), e.version))) {
+        } else if (p.from !== 'DELETED' && this.pushed.admit(pushKey.postInRoom(removed.postId, topicId), e.version)) {
           // (From DELETED here is back to waiting: the room saw it go when it was deleted.) Not after
           // a newer push of the post to the room (a restore's, read after this removal committed).
           this.server.to(`topic:${topicId}`).emit('post:removed', removed);
@@ -1564,7 +1597,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // deleted one every reader, as a placeholder.
           // (A deleted one named by a move an older node committed, without `deletedFrom`: nobody.)
           if (listedToAuthorAndModerators(m)) this.heldAudience({ space_id: fromSpaceId, author_id: m.authorId, author_sees: seeing.has(m.authorId) }).emit('post:removed', removed);
-          else if ((m.state !== 'DELETED' || m.deletedFrom !== undefined) && (typeof m.version !== 'number' || this.pushed.admit(postInRoom(m.postId, topicId), m.version))) {
+          else if ((m.state !== 'DELETED' || m.deletedFrom !== undefined) && this.pushed.admit(pushKey.postInRoom(m.postId, topicId), m.version as PushVersion)) {
             this.server.to(`topic:${topicId}`).emit('post:removed', removed);
           }
         }
@@ -1579,9 +1612,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'topic.moved': {
         const [topicId, fromBoardId, restore] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId'), RESTORES[type](p)];
-        // Gone from the old board (`topicOnBoard`), with the version the move left it with: an
+        // Gone from the old board (`toBoard`), with the version the move left it with: an
         // arrival or news read before the move is not sent there after, nor this after a newer one.
-        const leaving = typeof e.version !== 'number' || this.pushed.admit(topicOnBoard(topicId, fromBoardId), e.version);
+        const leaving = this.toBoard('leaving', topicId, fromBoardId, e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
         // Only a topic everyone in the old board's room may see is announced there.
@@ -1610,7 +1643,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // one that reads an older version than this node sent already is not sent (`pushed`).
         const named = { topicId: payloadId(p, 'topicId'), postId: payloadId(p, 'postId') };
         const at = await this.whereIs(named.postId);
-        if (at?.postVisible && this.pushed.admit(`reactions:${named.postId}`, at.version)) {
+        if (at?.postVisible && this.pushed.admit(pushKey.reactions(named.postId), at.version)) {
           this.server.to(`topic:${at.topicId}`).emit('reaction:updated', { ...named, topicId: at.topicId, counts: at.reactionCounts, version: at.version });
         }
         return;
@@ -1714,21 +1747,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     // sent after it is not sent (`postInRoom`): its readers would be shown the removed post again
     // until they dropped it by its version (a page's placeholder carries the removal's). A
     // placeholder's push is filtered by the version it carries, the removal's.
-    const newestInRoom = (version = row.version) => this.pushed.admit(postInRoom(row.id, row.topic_id), version);
+    const newestInRoom = (version: PushVersion = row.version) => this.pushed.admit(pushKey.postInRoom(row.id, row.topic_id), version);
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
-      const onBoard = topicOnBoard(row.topic_id, row.board_id);
       if (arrived && row.number === 1) {
-        // Not read before the topic left the board (moved, hidden…) and sent after (`topicOnBoard`).
-        if (this.pushed.admit(onBoard, row.topic_version)) {
+        // Not read before the topic left the board (moved, hidden…) and sent after (`toBoard`).
+        if (this.toBoard('arrival', row.topic_id, row.board_id, row.topic_version)) {
           this.server.to(`board:${row.board_id}`).emit('topic:created', {
             boardId: row.board_id,
             topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
           });
         }
-      } else if (arrived && this.pushed.passes(onBoard, row.topic_version) && this.pushed.admit(`activity:${row.topic_id}`, row.topic_version)) {
+      } else if (arrived && this.toBoard('news', row.topic_id, row.board_id, row.topic_version) && this.pushed.admit(pushKey.activity(row.topic_id), row.topic_version)) {
         // Two replies' pushes run apart: one read before the other reply committed is not sent
-        // after it, nor one read before the topic left the board (`topicOnBoard`).
+        // after it, nor one read before the topic left the board (`toBoard`).
         this.server.to(`board:${row.board_id}`).emit('topic:activity', {
           boardId: row.board_id, topicId: row.topic_id, lastPostNumber: row.last_post_number, lastActivityAt: row.last_activity_at, version: row.topic_version,
         });
@@ -1741,7 +1773,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     } else if (placeholders && (row.state === 'HIDDEN' || row.state === 'DELETED') && row.topic_state === 'VISIBLE') {
       const placeholder = placeholderPush(row);
       // (No version: removed by a node of a release before removed_version, not filtered, as before it.)
-      if (placeholder.post.version === null || newestInRoom(placeholder.post.version)) this.server.to(`topic:${row.topic_id}`).emit(event, placeholder);
+      if (newestInRoom(placeholder.post.version)) this.server.to(`topic:${row.topic_id}`).emit(event, placeholder);
     }
   }
 
@@ -1926,10 +1958,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
          FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
       [topicId],
     );
-    if (!i || i.state !== 'VISIBLE' || !this.pushed.admit(`idea:${i.id}`, i.version)) return;
+    if (!i || i.state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.id), i.version)) return;
     const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into, version: i.version };
-    // Its board's room only while the topic has not left it since the read (`topicOnBoard`).
-    const rooms = [`topic:${i.id}`, ...(this.pushed.passes(topicOnBoard(i.id, i.board_id), i.topic_version) ? [`board:${i.board_id}`] : [])];
+    // Its board's room only while the topic has not left it since the read (`toBoard`).
+    const rooms = [`topic:${i.id}`, ...(this.toBoard('news', i.id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
     this.server.to(rooms).emit('idea:updated', payload);
   }
 
@@ -1969,7 +2001,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       // Where the post is now (`whereIs`), as for any change of its poll (below).
       const at = await this.whereIs(named.postId);
       // Final: no push of the poll read before its deletion goes out from this node after this one.
-      for (const audience of ['counted', 'bare']) this.pushed.end(`poll:${audience}:${named.pollId}`);
+      for (const audience of ['counted', 'bare'] as const) this.pushed.end(pushKey.poll(audience, named.pollId));
       if (at?.postVisible && at.topicVisible) this.server.to(`topic:${at.topicId}`).emit('poll:updated', { ...named, topicId: at.topicId, removed: true });
       return;
     }
@@ -1989,7 +2021,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const counted = { ...bare, voterCount: poll.voter_count, options: poll.options.map((o) => ({ id: o.id, voteCount: o.vote_count })), version };
     // Counts and count-free news go to different sockets, so each keeps its own newest version:
     // a vote's counts (to those who see them) do not keep a reopening's news from the others.
-    const admit = (audience: 'counted' | 'bare') => this.pushed.admit(`poll:${audience}:${poll.id}`, version);
+    const admit = (audience: 'counted' | 'bare') => this.pushed.admit(pushKey.poll(audience, poll.id), version);
     if (PollsService.resultsPublic(poll)) {
       // The whole room hears it, those who see no counts while it is open included: their count-free
       // news older than this (a reopening read before a closing) is not sent after it either.
@@ -2034,7 +2066,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const admitted = new Map<keyof typeof versions, boolean>();
     const admit = (audience: keyof typeof versions): boolean => {
       let ok = admitted.get(audience);
-      if (ok === undefined) admitted.set(audience, (ok = this.pushed.admit(`timers:${audience}:${topicId}`, versions[audience])));
+      if (ok === undefined) admitted.set(audience, (ok = this.pushed.admit(pushKey.timers(audience, topicId), versions[audience])));
       return ok;
     };
     // One payload per list, so the sockets of the other nodes that get the same go in one group.
@@ -2050,8 +2082,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     this.toStillIn(room, 'topic:timers', [...groups.values()]);
   }
 
-  /** A topic's settings as they now are (`topic:updated`), to its room and, unless `toBoard` is false, its board's. */
-  private async pushTopic(topicId: string, toBoard = true): Promise<void> {
+  /** A topic's settings as they now are (`topic:updated`), to its room and, unless `board` is false, its board's. */
+  private async pushTopic(topicId: string, board = true): Promise<void> {
     const [t] = await this.ds.query(
       `SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state, slow_mode_seconds, slow_mode_until, pinned_globally_at, pinned_globally_until, version
          FROM topics WHERE id = $1`,
@@ -2059,9 +2091,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     );
     if (!t || t.state !== 'VISIBLE') return;
     // Each room keeps its own newest version: whether the board's room hears it too depends on the
-    // event. The board's only while the topic has not left it since the read (`topicOnBoard`).
-    const rooms = [`topic:${t.id}`, ...(toBoard && this.pushed.passes(topicOnBoard(t.id, t.board_id), t.version) ? [`board:${t.board_id}`] : [])].filter((room) =>
-      this.pushed.admit(`updated:${t.id}@${room}`, t.version),
+    // event. The board's only while the topic has not left it since the read (`toBoard`).
+    const rooms = [`topic:${t.id}`, ...(board && this.toBoard('news', t.id, t.board_id, t.version) ? [`board:${t.board_id}`] : [])].filter((room) =>
+      this.pushed.admit(pushKey.updated(t.id, room), t.version),
     );
     if (rooms.length === 0) return;
     const payload = {

@@ -23,6 +23,20 @@ describe('PushedVersions', () => {
     expect(v.admit('topic:a@board:b', 6)).toBe(true);
   });
 
+  it('admits and passes a push without a version (an older release’s event), and notes nothing of it', () => {
+    const v = new PushedVersions();
+    expect(v.admit('post:a', 5)).toBe(true);
+    for (const none of [undefined, null]) {
+      expect(v.admit('post:a', none)).toBe(true);
+      expect(v.passes('post:a', none)).toBe(true);
+    }
+    // 5 is still the newest sent: an older version is refused, the versionless ones noted nothing.
+    expect(v.admit('post:a', 4)).toBe(false);
+    expect(v.admit('post:b', undefined)).toBe(true);
+    expect(v.admit('post:b', 1)).toBe(true);
+    expect(v.admit('post:b', 0)).toBe(false);
+  });
+
   it('refuses every version of an ended key', () => {
     const v = new PushedVersions();
     expect(v.admit('poll:a', 1)).toBe(true);

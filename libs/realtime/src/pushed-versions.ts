@@ -1,3 +1,6 @@
+/** A push's version: none (null or undefined) from an event an older release committed. */
+export type PushVersion = number | null | undefined;
+
 /**
  * The newest version of each entity's state this process has pushed, per audience (a poll's
  * counts and its count-free news are told apart: they go to different sockets).
@@ -15,18 +18,23 @@
  * older push could go out again, which the client's rule still drops (see README's *Order*), a
  * post held as a placeholder included: a page's placeholder carries its removal's version (until
  * 2026-12-07 none, and a hidden post's edit read before the hide then reached them). Not a topic's
- * pushes to a board's room: `topicOnBoard` forgotten, one read before the topic left the board
- * (`topic:created`, `topic:updated`, `idea:updated`, `topic:activity`) would then reach it, for
- * the client compares each with its own kind alone and hears of no leaving but a move's
- * versionless `topic:moved`.
+ * pushes to a board's room: its key there forgotten (`LiveGateway.toBoard`), one read before the
+ * topic left the board (`topic:created`, `topic:updated`, `idea:updated`, `topic:activity`) would
+ * then reach it, for the client compares each with its own kind alone and hears of no leaving but
+ * a move's versionless `topic:moved`.
+ *
+ * A push without a version (from an event an older release committed, during a rolling upgrade)
+ * is sent as it was before versions, and notes nothing: `admit` and `passes` say yes to it, here
+ * and nowhere else, so no caller tells a missing version apart itself.
  */
 export class PushedVersions {
   private readonly newest = new Map<string, number>();
 
   constructor(private readonly limit = 10_000) {}
 
-  /** Whether `version` of `key` may be sent: not older than one sent already. Notes it when so. */
-  admit(key: string, version: number): boolean {
+  /** Whether `version` of `key` may be sent: not older than one sent already (or none: see above). Notes it when so. */
+  admit(key: string, version: PushVersion): boolean {
+    if (typeof version !== 'number') return true;
     const sent = this.newest.get(key);
     if (sent !== undefined && version < sent) return false;
     // Deleted first, so the entry moves to the end: the map's order is the order of last use.
@@ -39,9 +47,10 @@ export class PushedVersions {
   /**
    * Whether `version` of `key` is not older than one sent already, without noting it: a push
    * ordered by a key of its own that must also not be older than a change noted under `key`
-   * (a topic's news on a board read before it left the board: `LiveGateway`'s `topicOnBoard`).
+   * (a topic's news on a board read before it left the board: `LiveGateway.toBoard`).
    */
-  passes(key: string, version: number): boolean {
+  passes(key: string, version: PushVersion): boolean {
+    if (typeof version !== 'number') return true;
     const sent = this.newest.get(key);
     return sent === undefined || version >= sent;
   }
