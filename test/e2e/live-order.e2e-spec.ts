@@ -857,7 +857,7 @@ describe('live pushes of counts, in order', () => {
   });
 
   it('a new topic’s arrival on its board: its push read before a reply and sent after the reply’s activity still goes out', async () => {
-    // The news pass the topic's key on its board and note nothing (`toBoard`): had the
+    // The news pass the topic's leavings of its board and note nothing (`toBoard`): had the
     // reply's activity noted its newer version, the arrival would be dropped and the board would
     // never list the topic.
     const heard = await arrivalLate(async (_topic, board) => heardLive(board, 'topic:activity'), (topic) => reply(t, author.token, topic.id));
@@ -896,5 +896,65 @@ describe('live pushes of counts, in order', () => {
     await t.get(LiveGateway).settled();
     expect(await board.timeout(5000).emitWithAck('board:join', { boardId: ideasBoard })).toEqual({ ok: true });
     expect(heard.soFar().filter((e) => e.topicId === topic.id)).toEqual([]);
+  });
+
+  it('a reply’s activity read before a change of its topic, sent after the topic’s arrival read after both, still goes out: an arrival notes nothing the news pass', async () => {
+    // The arrival's read held before it reads (so it reads after the reply and the pin), the
+    // reply's push held once it has read; then the pin committed and heard, the arrival let go and
+    // heard, the reply's push let go. Until 2026-12-07 the arrival noted the version it read (the
+    // pin's) under the key the board's news pass, and the reply's activity, read below it, was
+    // dropped: the board's readers never heard of that reply, though the topic had not left.
+    await t.get(LiveGateway).settled();
+    const board = await connectLive(url, sockets);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    const heard: Array<[string, any]> = [];
+    let topicId: string | undefined;
+    board.onAny((name: string, e: any) => heard.push([name, e]));
+    const ds = t.get(DataSource);
+    const real = ds.query.bind(ds);
+    const gate = () => {
+      let open!: () => void;
+      let reached!: () => void;
+      return { opened: new Promise<void>((r) => (open = r)), begun: new Promise<void>((r) => (reached = r)), open: () => open(), reach: () => reached() };
+    };
+    const [arrival, activity] = [gate(), gate()];
+    let reads = 0;
+    const spy = jest.spyOn(ds, 'query').mockImplementation((async (sql: unknown, params?: unknown[]) => {
+      if (typeof sql !== 'string' || !POSTS_READ.test(sql) || reads >= 2) return real(sql as string, params);
+      if (++reads === 1) {
+        arrival.reach();
+        await arrival.opened;
+        return real(sql, params);
+      }
+      const rows = await real(sql, params);
+      activity.reach();
+      await activity.opened;
+      return rows;
+    }) as typeof ds.query);
+    try {
+      const topic = await createTopic(t, author.token, forumBoard);
+      topicId = topic.id;
+      await arrival.begun;
+      await reply(t, author.token, topic.id);
+      await activity.begun;
+      const pinned = heardLive(board, 'topic:updated');
+      expectOk(await t.gql(STATUS, { input: { topicId: topic.id, pinned: true } }, { token: moderator.token }));
+      await pinned.first((e) => e.topicId === topic.id && e.pinned === true);
+      const created = heardLive(board, 'topic:created');
+      arrival.open();
+      await created.first((e) => e.topic?.id === topic.id);
+      activity.open();
+      await t.get(LiveGateway).settled();
+    } finally {
+      arrival.open();
+      activity.open();
+      spy.mockRestore();
+    }
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    const ours = heard.filter(([, e]) => e?.topicId === topicId || e?.topic?.id === topicId);
+    expect(ours.map(([name]) => name)).toEqual(['topic:updated', 'topic:created', 'topic:activity']);
+    // Read before the pin (its version below the pin's), sent last.
+    expect(ours[2][1].version).toBeLessThan(ours[0][1].version);
+    expect(ours[2][1]).toMatchObject({ lastPostNumber: 2 });
   });
 });

@@ -364,8 +364,8 @@ const pushKey = {
   updated: (topicId: string, room: string) => `updated:${topicId}@${room}`,
   /** A topic's replies on its board (`topic:activity`). */
   activity: (topicId: string) => `activity:${topicId}`,
-  /** A topic on a board's room: its arrival and leavings there, which its news there pass (`LiveGateway.toBoard`). */
-  onBoard: (topicId: string, boardId: string) => `topic:${topicId}@board:${boardId}`,
+  /** The newest leaving of a topic from a board this node heard of (`LiveGateway.toBoard`). */
+  leftBoard: (topicId: string, boardId: string) => `topic:${topicId}@board:${boardId}`,
 };
 
 /**
@@ -681,12 +681,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * deleted, rejected or held again) is sent after it: an arrival read before the topic was hidden
    * would show its readers a topic they may no longer read, title and all.
    *
-   * One key (`pushKey.onBoard`): its arrival (`topic:created`) and its leavings note the topic's
-   * version there; those and its news there (`topic:activity`, `topic:updated`, `idea:updated`,
-   * each also ordered by a key of its own kind) are not sent older than it. The news only pass it,
-   * and note nothing: an arrival read before a reply or a title change must still go out after
-   * their news (the board would never list the topic), and a reply's news after a title change's
-   * (README's *Order* compares each event with its own kind).
+   * One key (`pushKey.leftBoard`): every leaving notes its version there, which an arrival
+   * (`topic:created`) and the news (`topic:activity`, `topic:updated`, `idea:updated`, each also
+   * ordered by a key of its own kind) only pass (`PushedVersions.passes`), noting nothing. News
+   * noting its own there would drop an arrival read before it (the board would never list the
+   * topic). An arrival noting the version it read there (until 2026-12-07 it did) dropped news read
+   * before that read and sent after it (a reply's activity read before a title change, the arrival
+   * read after both), though of the topic where it is: the board was never told of that reply.
+   * Nothing needs it: no push read between a leaving and an arrival after it is of the topic on
+   * that board and visible (it was elsewhere, or not visible: every push of it to a board reads it
+   * visible first), so a leaving alone divides what may go from what may not.
    *
    * By the topic's version, which the arrival reads with the topic and every leaving raises (a
    * first post's change of state raises its topic's too, `PostsService.applyState`, and its
@@ -697,8 +701,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * it): only one row's versions are ordered, each raised under that row's lock.
    */
   private toBoard(push: BoardPush, topicId: string, boardId: string, version: PushVersion): boolean {
-    const key = pushKey.onBoard(topicId, boardId);
-    return push === 'news' ? this.pushed.passes(key, version) : this.pushed.admit(key, version);
+    const left = pushKey.leftBoard(topicId, boardId);
+    return push === 'leaving' ? this.pushed.admit(left, version) : this.pushed.passes(left, version);
   }
 
   private track(work: Promise<void>): void {
