@@ -1,6 +1,7 @@
 import { AddressInfo } from 'node:net';
 import { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
+import { DomainEvent, EventBus } from '../../libs/core/src/events';
 import { JobScheduler } from '../../libs/core/src/jobs';
 import { PollsService } from '../../libs/forum/src/polls/polls.service';
 import { TopicTimersService } from '../../libs/forum/src/timers/topic-timers.service';
@@ -848,12 +849,13 @@ describe('live pushes of counts, in order', () => {
   it('a new topic’s arrival on its board: its push read before its first post was hidden and sent after the removal is not sent there', async () => {
     const heard = await arrivalLate(inTopicRoom, hideFirstPost);
     // Until 2026-12-07 the arrival went out after the hide: the board's readers were told the hidden topic's title.
-    expect(heard).toEqual([]);
+    // The hide's own news (its id and version alone) is all they hear of it.
+    expect(heard).toEqual([['topic:removed', { topicId: expect.any(String), version: expect.any(Number) }]]);
   });
 
   it('a board’s topic activity: a reply’s push read before the topic’s first post was hidden and sent after the removal is not sent there', async () => {
     const heard = await arrivalLate(inTopicRoom, hideFirstPost, true);
-    expect(heard).toEqual([]);
+    expect(heard.map(([name]) => name)).toEqual(['topic:removed']);
   });
 
   it('a new topic’s arrival on its board: its push read before a reply and sent after the reply’s activity still goes out', async () => {
@@ -896,6 +898,55 @@ describe('live pushes of counts, in order', () => {
     await t.get(LiveGateway).settled();
     expect(await board.timeout(5000).emitWithAck('board:join', { boardId: ideasBoard })).toEqual({ ok: true });
     expect(heard.soFar().filter((e) => e.topicId === topic.id)).toEqual([]);
+  });
+  const unhideFirstPost = async (topic: { firstPostId: string }) =>
+    expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'UNHIDE' } }, { token: moderator.token }));
+
+  it('a topic back on its board: its arrival read before its first post was hidden again and sent after the removal is not sent there', async () => {
+    const topic = await createTopic(t, author.token, forumBoard);
+    await hideFirstPost(topic);
+    await t.get(LiveGateway).settled();
+    const board = await connectLive(url, sockets);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    const heard: Array<[string, any]> = [];
+    board.onAny((name: string, e: any) => (e?.topicId === topic.id || e?.topic?.id === topic.id) && heard.push([name, e]));
+    const unhide = async () => {
+      await unhideFirstPost(topic);
+      return topic;
+    };
+    // The unhide's push (its arrival on the board) held once read; the topic hidden again meanwhile.
+    await heldUntilRemoved(POSTS_READ, unhide, async () => heardLive(board, 'topic:removed'), hideFirstPost);
+    await t.get(LiveGateway).settled();
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    expect(heard).toEqual([['topic:removed', { topicId: topic.id, version: expect.any(Number) }]]);
+  });
+
+  it('a topic’s removal from its board heard again after the topic came back (an event delivered twice, or late) is not sent there after its newer arrival', async () => {
+    const topic = await createTopic(t, author.token, forumBoard);
+    await t.get(LiveGateway).settled();
+    const board = await connectLive(url, sockets);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    const heard: Array<[string, any]> = [];
+    board.onAny((name: string, e: any) => (e?.topicId === topic.id || e?.topic?.id === topic.id) && heard.push([name, e]));
+    const hides: DomainEvent[] = [];
+    const unsubscribe = t.get(EventBus).subscribe((e) => e.type === 'post.hidden' && e.aggregateId === topic.firstPostId && hides.push(e));
+    try {
+      const removed = heardLive(board, 'topic:removed');
+      await hideFirstPost(topic);
+      const gone = await removed.first((e) => e.topicId === topic.id);
+      const back = heardLive(board, 'topic:created');
+      await unhideFirstPost(topic);
+      const again = await back.first((e) => e.topic?.id === topic.id);
+      expect(again.version).toBeGreaterThan(gone.version);
+      expect(hides).toHaveLength(1);
+      // The hide once more, after the unhide's arrival went out.
+      t.get(EventBus).publish(hides[0]);
+    } finally {
+      unsubscribe();
+    }
+    await t.get(LiveGateway).settled();
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    expect(heard.map(([name]) => name)).toEqual(['topic:removed', 'topic:created']);
   });
 
   it('a reply’s activity read before a change of its topic, sent after the topic’s arrival read after both, still goes out: an arrival notes nothing the news pass', async () => {

@@ -783,6 +783,64 @@ describe('live updates over Socket.IO', () => {
     await quiet();
   });
 
+  it('tells a board’s room when a topic it was shown leaves it without a move, by its id and version alone, and announces it again once it is back', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id);
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const created = heardLive(reader, 'topic:created');
+    const topic = await createTopic(t, author.token, board, { title: 'Soon gone from the list' });
+    const first = await created.first((e) => e.topic?.id === topic.id);
+    const topicVersion = async () => Number((await t.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]))[0].version);
+    expect(first).toMatchObject({ boardId: board, topic: { id: topic.id, title: 'Soon gone from the list' }, version: await topicVersion() });
+    let newest: number = first.version;
+    // Hidden, then unhidden; deleted (by its author), then restored: each removal tells the room
+    // the topic's id and the version the removal left it with, nothing else (no title); each return
+    // is the topic's arrival again, with its title, above the removal.
+    const steps: Array<[() => Promise<unknown>, () => Promise<unknown>]> = [
+      [() => moderatePost(topic.firstPostId, 'HIDE', admin.token), () => moderatePost(topic.firstPostId, 'UNHIDE', admin.token)],
+      [
+        async () => expectOk(await t.gql(`mutation($id: ID!) { deletePost(id: $id) { id } }`, { id: topic.firstPostId }, { token: author.token })),
+        () => moderatePost(topic.firstPostId, 'RESTORE', admin.token),
+      ],
+    ];
+    for (const [take, give] of steps) {
+      const removed = heardLive(reader, 'topic:removed');
+      await take();
+      const gone = await removed.first((e) => e.topicId === topic.id);
+      expect(gone).toEqual({ topicId: topic.id, version: await topicVersion() });
+      expect(gone.version).toBeGreaterThan(newest);
+      const back = heardLive(reader, 'topic:created');
+      await give();
+      const again = await back.first((e) => e.topic?.id === topic.id);
+      expect(again).toMatchObject({ boardId: board, topic: { id: topic.id, title: 'Soon gone from the list', author: { id: author.id } }, version: await topicVersion() });
+      expect(again.version).toBeGreaterThan(gone.version);
+      newest = again.version;
+    }
+    // Gone once, told once: deleting the hidden topic tells the room nothing more (it was not shown
+    // it), nor does restoring it back to hidden announce it.
+    const once = heardLive(reader, 'topic:removed');
+    await moderatePost(topic.firstPostId, 'HIDE', admin.token);
+    await once.first((e) => e.topicId === topic.id);
+    const quietRemoval = nothing(reader, 'topic:removed');
+    const quietArrival = nothing(reader, 'topic:created');
+    await moderatePost(topic.firstPostId, 'DELETE', admin.token);
+    await moderatePost(topic.firstPostId, 'RESTORE', admin.token);
+    await quietRemoval();
+    await quietArrival();
+    expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPostId]))[0].state).toBe('HIDDEN');
+  });
+
+  it('tells a board’s room nothing of a held topic rejected: it was never shown it, its id included', async () => {
+    const { mod, board } = await premoderatedSpace();
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const held = await createTopic(t, author.token, board, { title: 'Never shown' });
+    const quiet = nothing(reader, 'topic:removed');
+    await moderatePost(held.firstPostId, 'REJECT', mod.token);
+    await quiet();
+  });
+
   it('tells a board’s room the last post number its readers are shown, not that of a reply still held after it', async () => {
     const { mod, board } = await premoderatedSpace();
     const topic = await createTopic(t, mod.token, board);

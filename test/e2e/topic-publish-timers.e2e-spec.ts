@@ -240,7 +240,7 @@ describe('topic timers: publishing to a board', () => {
 
       // The board's live room sees it arrive as a new topic, the private board's see it leave.
       const created = await heardCreated.first((e) => e.topic?.id === topic.id);
-      expect(created).toEqual({ boardId: news, topic: expect.objectContaining({ id: topic.id, title, createdAt: expect.any(String) }) });
+      expect(created).toEqual({ boardId: news, topic: expect.objectContaining({ id: topic.id, title, createdAt: expect.any(String) }), version: expect.any(Number) });
       expect(await left.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id });
       // Once every push of the firing went out, and a round trip on the socket brought whatever
       // was sent before it: the board's room heard of the topic once, as new, not as updated too.

@@ -366,12 +366,14 @@ const pushKey = {
   activity: (topicId: string) => `activity:${topicId}`,
   /** The newest leaving of a topic from a board this node heard of (`LiveGateway.toBoard`). */
   leftBoard: (topicId: string, boardId: string) => `topic:${topicId}@board:${boardId}`,
+  /** A topic's arrivals on and leavings of a board's list (`topic:created`, `topic:removed`, `topic:moved`: `LiveGateway.toBoard`). */
+  listed: (topicId: string, boardId: string) => `listed:${topicId}@board:${boardId}`,
 };
 
 /**
  * What a push of a topic to its board's room is (`LiveGateway.toBoard`): its arrival on the
- * board's list (`topic:created`), its leaving of it (`topic:moved`, its first post removed), or
- * news of it there (`topic:activity`, `topic:updated`, `idea:updated`).
+ * board's list (`topic:created`), its leaving of it (`topic:removed`, `topic:moved`), or news of
+ * it there (`topic:activity`, `topic:updated`, `idea:updated`).
  */
 type BoardPush = 'arrival' | 'leaving' | 'news';
 
@@ -678,21 +680,23 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * push read it (an arrival, news) or as its leaving left it (an event's; none from one an older
    * release committed: sent, as before, noting nothing). Every push of a topic to a board's room
    * asks here, so none read before the topic left the board (moved away; its first post hidden,
-   * deleted, rejected or held again) is sent after it: an arrival read before the topic was hidden
-   * would show its readers a topic they may no longer read, title and all.
+   * deleted, rejected or held again; a moderator hiding or deleting the topic is that) is sent
+   * after it, its title to readers who may no longer read it included.
    *
-   * One key (`pushKey.leftBoard`): every leaving notes its version there, which an arrival
-   * (`topic:created`) and the news (`topic:activity`, `topic:updated`, `idea:updated`, each also
-   * ordered by a key of its own kind) only pass (`PushedVersions.passes`), noting nothing. News
-   * noting its own there would drop an arrival read before it (the board would never list the
-   * topic). An arrival noting the version it read there (until 2026-12-07 it did) dropped news read
-   * before that read and sent after it (a reply's activity read before a title change, the arrival
-   * read after both), though of the topic where it is: the board was never told of that reply.
-   * Nothing needs it: no push read between a leaving and an arrival after it is of the topic on
-   * that board and visible (it was elsewhere, or not visible: every push of it to a board reads it
-   * visible first), so a leaving alone divides what may go from what may not.
+   * Two keys (`pushKey`). Every leaving notes its version under `leftBoard`, which the news only
+   * pass (`PushedVersions.passes`), noting nothing: news noting its own there would drop an
+   * arrival read before it (the board would never list the topic). Arrivals and leavings are
+   * ordered among themselves under `listed`, which both note: an arrival read before a leaving is
+   * not sent after it, nor a removal heard after a newer arrival (the topic back since: an event
+   * delivered late or twice). Only leavings note `leftBoard`: had an arrival noted the version it
+   * read there (until 2026-12-07 it did), news read before that read and sent after it (a reply's
+   * activity read before a title change, the arrival read after both) would be dropped, though of
+   * the topic where it is, and the board never told of that reply. A leaving notes `leftBoard`
+   * whether or not it is sent: that key only grows, and no push read between a leaving and a newer
+   * arrival is of the topic on that board and visible (it was elsewhere, or not visible: every
+   * push of it to a board reads it visible first), so none is dropped that should go.
    *
-   * By the topic's version, which the arrival reads with the topic and every leaving raises (a
+   * By the topic's version, which an arrival reads with the topic and every leaving raises (a
    * first post's change of state raises its topic's too, `PostsService.applyState`, and its
    * event carries it as `topicVersion`; a move's event carries it as its version). Not the first
    * post's: a move does not raise it, and the two are not comparable, though drawn from one
@@ -701,8 +705,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * it): only one row's versions are ordered, each raised under that row's lock.
    */
   private toBoard(push: BoardPush, topicId: string, boardId: string, version: PushVersion): boolean {
-    const left = pushKey.leftBoard(topicId, boardId);
-    return push === 'leaving' ? this.pushed.admit(left, version) : this.pushed.passes(left, version);
+    const [left, listed] = [pushKey.leftBoard(topicId, boardId), pushKey.listed(topicId, boardId)];
+    if (push === 'news') return this.pushed.passes(left, version);
+    if (push === 'leaving') this.pushed.admit(left, version);
+    return this.pushed.admit(listed, version);
   }
 
   private track(work: Promise<void>): void {
@@ -1522,9 +1528,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'post.approved':
       case 'post.restored':
       case 'post.unhidden': {
-        // A topic's first post back in sight: once it is pushed, the readers its going sent away go back.
+        // A topic's first post back in sight: once it is pushed, the readers its going sent away go
+        // back. Its board hears it arrive (`topic:created`): approved, it is new there; restored or
+        // unhidden, it is new to the list again, which `topic:removed` took it off. (An approved
+        // reply is news of its topic there, `topic:activity`; a restored one is not.)
         const restore = RESTORES[type](p);
-        await this.pushPost('post:updated', payloadId(p, 'postId'), type === 'post.approved');
+        await this.pushPosts('post:updated', [payloadId(p, 'postId')], type === 'post.approved' ? 'all' : 'first');
         return this.restoreEverywhere(restore);
       }
       case 'post.updated':
@@ -1555,8 +1564,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           version: e.version,
         };
         // A first post takes its topic off its board (`toBoard`): an arrival or news read before is
-        // not sent there after.
-        if (p.number === 1) this.toBoard('leaving', topicId, payloadId(p, 'boardId'), p.topicVersion as PushVersion);
+        // not sent there after. The board's room is told when its readers were shown the topic
+        // (it was visible), by its id and version alone: nothing of what it was.
+        if (p.number === 1) {
+          const [boardId, version] = [payloadId(p, 'boardId'), p.topicVersion as PushVersion];
+          if (this.toBoard('leaving', topicId, boardId, version) && p.from === 'VISIBLE') this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
+        }
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
           // may read the topic it names (AUTHORS_SEE_TOPIC, as a held post's pushes go): moved into
@@ -1755,11 +1768,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
       if (arrived && row.number === 1) {
-        // Not read before the topic left the board (moved, hidden…) and sent after (`toBoard`).
+        // Not read before the topic left the board (moved, hidden…) and sent after (`toBoard`), with
+        // the topic's version, which orders it against the board's `topic:removed`.
         if (this.toBoard('arrival', row.topic_id, row.board_id, row.topic_version)) {
           this.server.to(`board:${row.board_id}`).emit('topic:created', {
             boardId: row.board_id,
             topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
+            version: row.topic_version,
           });
         }
       } else if (arrived && this.toBoard('news', row.topic_id, row.board_id, row.topic_version) && this.pushed.admit(pushKey.activity(row.topic_id), row.topic_version)) {

@@ -17,11 +17,12 @@ export type PushVersion = number | null | undefined;
  * Bounded (`limit` entities, the least recently pushed forgotten first): a forgotten entity's
  * older push could go out again, which the client's rule still drops (see README's *Order*), a
  * post held as a placeholder included: a page's placeholder carries its removal's version (until
- * 2026-12-07 none, and a hidden post's edit read before the hide then reached them). Not a topic's
- * pushes to a board's room: its key there forgotten (`LiveGateway.toBoard`), one read before the
- * topic left the board (`topic:created`, `topic:updated`, `idea:updated`, `topic:activity`) would
- * then reach it, for the client compares each with its own kind alone and hears of no leaving but
- * a move's versionless `topic:moved`.
+ * 2026-12-07 none, and a hidden post's edit read before the hide then reached them). Not all of a
+ * topic's pushes to a board's room: its keys there forgotten (`LiveGateway.toBoard`), one read
+ * before the topic left the board (`topic:created`, `topic:updated`, `idea:updated`,
+ * `topic:activity`) would then reach it. The client drops such a `topic:created` by its version,
+ * below the `topic:removed` it heard (both carry the topic's, since 2026-12-07), but not one heard
+ * after a move's versionless `topic:moved`, and compares the news with their own kinds alone.
  *
  * A push without a version (from an event an older release committed, during a rolling upgrade)
  * is sent as it was before versions, and notes nothing: `admit` and `passes` say yes to it, here
