@@ -831,6 +831,21 @@ describe('live updates over Socket.IO', () => {
     expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPostId]))[0].state).toBe('HIDDEN');
   });
 
+  it('announces no merged idea on its board when it is back: the board’s lists no longer show it', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
+    const [source, target] = [await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
+    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    await moderatePost(source.firstPostId, 'HIDE', admin.token);
+    const quiet = nothing(reader, 'topic:created');
+    await moderatePost(source.firstPostId, 'UNHIDE', admin.token);
+    await quiet();
+    // Visible again, and still merged: a page of the board leaves it out.
+    expect((await t.sql(`SELECT p.state, i.status FROM posts p JOIN ideas i ON i.topic_id = p.topic_id WHERE p.id = $1`, [source.firstPostId]))[0]).toEqual({ state: 'VISIBLE', status: 'MERGED' });
+  });
+
   it('tells a board’s room nothing of a held topic rejected: it was never shown it, its id included', async () => {
     const { mod, board } = await premoderatedSpace();
     const reader = await connect((await makeUser(t)).token);

@@ -112,9 +112,23 @@ export class BoardKinds {
    * without a board). Undefined when no kind has one.
    */
   suggestedAnywhereSql(): string | undefined {
+    return this.anywhereSql((b) => b.suggestedSql);
+  }
+
+  /**
+   * Every kind's `listedSql` as one condition on a topic (alias `t`), each holding for the topics
+   * of its own kind's boards: whether its board's lists show it (a merged idea they do not), for
+   * the live gateway's arrivals of topics of any board. Undefined when no kind has one.
+   */
+  listedAnywhereSql(): string | undefined {
+    return this.anywhereSql((b) => b.listedSql);
+  }
+
+  /** One kind's condition (`listedSql`, `suggestedSql`) for each kind that has one, holding for topics of its own kind's boards alone. */
+  private anywhereSql(condition: (b: BoardKindBehaviour) => string | undefined): string | undefined {
     const own = [...this.behaviours.values()]
-      .filter((b) => b.suggestedSql)
-      .map((b) => `(NOT EXISTS (SELECT 1 FROM boards kb WHERE kb.id = t.board_id AND kb.kind = '${b.boardKind}') OR (${b.suggestedSql}))`);
+      .filter((b) => condition(b))
+      .map((b) => `(NOT EXISTS (SELECT 1 FROM boards kb WHERE kb.id = t.board_id AND kb.kind = '${b.boardKind}') OR (${condition(b)}))`);
     return own.length ? own.join(' AND ') : undefined;
   }
 

@@ -27,6 +27,7 @@ import { ForumLoaders } from '../../forum/src/forum.loaders';
 import { ContentState } from '../../forum/src/forum.enums';
 import { MOVED_PLACEHOLDER, PostModel, placeholderText, postPlaceholder } from '../../forum/src/posts/post.model';
 import { PostsService, topicRefuses } from '../../forum/src/posts/posts.service';
+import { BoardKinds } from '../../forum/src/board-kinds';
 import { EVERY_READER, lastShownPostSql } from '../../forum/src/posts/last-shown-post';
 import { PollsService } from '../../forum/src/polls/polls.service';
 import { PollEvent } from '../../forum/src/polls/polls.repository';
@@ -294,7 +295,7 @@ interface PushedPostRow {
   /**
    * The last post every reader of the topic is shown (`lastShownPostSql`, `EVERY_READER`), which
    * `topic:activity` names: not the topic's last number, which a reply still held after it has
-   * taken. Read only by a push whose posts arrive (`PUSHED_POSTS_ARRIVING`), for a reply that may
+   * taken. Read only by a push whose posts arrive (`pushedPostsSql`'s `arriving`), for a reply that may
    * tell its board; absent or null otherwise.
    */
   last_post_number?: number | null;
@@ -304,6 +305,11 @@ interface PushedPostRow {
    * its author's own room alone (held, or deleted while held); null for others.
    */
   author_sees: boolean | null;
+  /**
+   * Whether its board's lists show the topic (`BoardKinds.listedAnywhereSql`: a merged idea they
+   * do not), read for a first post, whose arrival announces it there; null for a reply.
+   */
+  listed: boolean | null;
 }
 
 /**
@@ -324,13 +330,14 @@ const authorSeesSql = () => postAuthorSeesSql('p', 't');
  * under the outer join, the read was evaluated where the plan scans topics, once for every topic
  * that scan met (99 in a test's database), not once for each of the push's.
  */
-const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERIALIZED (
+const pushedPostsSql = (arriving: boolean, listed: string) => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version, p.removed_version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
             t.version AS topic_version${arriving ? ', ends.last_post_number' : ''},
-            CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees
+            CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees,
+            CASE WHEN p.number = 1 THEN ${listed} END AS listed
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
       WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
 /**
@@ -339,8 +346,6 @@ const pushedPostsSql = (arriving: boolean) => `${arriving ? `WITH ends AS MATERI
  * that names it. Judged on the topic named, not on where the post is by the time it is pushed.
  */
 const AUTHORS_SEE_TOPIC = `SELECT p.author_id FROM unnest($1::uuid[]) AS p(author_id), topics t WHERE t.id = $2 AND ${authorSeesSql()}`;
-const PUSHED_POSTS = pushedPostsSql(false);
-const PUSHED_POSTS_ARRIVING = pushedPostsSql(true);
 
 /**
  * The keys of `LiveGateway.pushed`, each push's in one place: every kind of push is ordered under
@@ -517,6 +522,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     /** The node's one LISTEN connection (`CoreModule`). */
     private readonly listener: PgListener,
     private readonly limiter: RateLimiter,
+    private readonly kinds: BoardKinds,
     @Optional() @Inject(LIVE_PACE_SETTINGS) private readonly paces: LivePaceSettings = REAL_TIME,
   ) {}
 
@@ -674,6 +680,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * sent after it.
    */
   private readonly pushed = new PushedVersions();
+
+  /**
+   * `pushedPostsSql`, plain and arriving, with the board kinds' conditions on what their lists
+   * show: made at the first push, once every kind registered (their modules' init).
+   */
+  private postsRead?: { plain: string; arriving: string };
 
   /**
    * Whether a push of a topic (`push`) may go to its board's room, `version` the topic's as the
@@ -1739,7 +1751,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * reader of the last post shown: other pushes (edits, a move's posts) do not read it.
    */
   private async pushPosts(event: string, postIds: string[], arrival: Arrival, placeholders = false): Promise<void> {
-    const rows: PushedPostRow[] = await this.ds.query(arrival === 'all' ? PUSHED_POSTS_ARRIVING : PUSHED_POSTS, [postIds]);
+    if (!this.postsRead) {
+      const listed = this.kinds.listedAnywhereSql() ?? 'true';
+      this.postsRead = { plain: pushedPostsSql(false, listed), arriving: pushedPostsSql(true, listed) };
+    }
+    const rows: PushedPostRow[] = await this.ds.query(arrival === 'all' ? this.postsRead.arriving : this.postsRead.plain, [postIds]);
     for (const row of rows) this.pushRow(event, row, arrival === 'all' || (arrival === 'first' && row.number === 1), placeholders);
   }
 
@@ -1769,8 +1785,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
       if (arrived && row.number === 1) {
         // Not read before the topic left the board (moved, hidden…) and sent after (`toBoard`), with
-        // the topic's version, which orders it against the board's `topic:removed`.
-        if (this.toBoard('arrival', row.topic_id, row.board_id, row.topic_version)) {
+        // the topic's version, which orders it against the board's `topic:removed`; nor a topic its
+        // board's lists leave out (a merged idea unhidden or restored).
+        if (row.listed && this.toBoard('arrival', row.topic_id, row.board_id, row.topic_version)) {
           this.server.to(`board:${row.board_id}`).emit('topic:created', {
             boardId: row.board_id,
             topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
