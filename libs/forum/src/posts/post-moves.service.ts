@@ -194,14 +194,18 @@ export class PostMovesService {
     // rooms that keeps the highest version per post (README, Order) takes the arrival as newer.
     // A hidden or deleted one keeps its arrival's as its removal's (`removed_version`): the version
     // its placeholder answers there, as its arrival's push carries it.
+    // Each draw in a CTE of its own, `left` then `arrived` from it: a CTE calling a volatile
+    // function is materialized, evaluated once (PostgreSQL's documented rule), so each post
+    // draws exactly two versions, the second above the first.
     const renumbered = await tx.query<{ id: string; number: number; left: number }>(
-      `UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
+      `WITH l AS (SELECT u.id, u.ord, next_version(q.version) AS left
+                    FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord) JOIN posts q ON q.id = u.id),
+            m AS (SELECT l.id, l.ord, l.left, next_version(l.left) AS arrived FROM l)
+       UPDATE posts p SET topic_id = $2, space_id = $3, number = $4 + m.ord,
               reply_to_post_id = CASE WHEN p.reply_to_post_id = ANY($1::uuid[]) AND $4 + m.ord > 1 THEN p.reply_to_post_id END,
               version = m.arrived, removed_version = CASE WHEN p.state IN ('HIDDEN', 'DELETED') THEN m.arrived END,
               search_offset = p.search_offset + GREATEST(0, $5::bigint - $6::bigint), updated_at = now()
-         FROM (SELECT l.id, l.ord, l.left, next_version(l.left) AS arrived
-                 FROM (SELECT u.id, u.ord, next_version(q.version) AS left
-                         FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, ord) JOIN posts q ON q.id = u.id) l) m
+         FROM m
         WHERE p.id = m.id
         RETURNING p.id, p.number, m.left`,
       [ids, dest.id, dest.spaceId, dest.base, sourceVersion, dest.version],
