@@ -148,27 +148,50 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     expect(inNew.map(([name]) => name)).toEqual(['topic:updated']);
   });
 
-  it('a topic’s move relayed after a newer leaving of the same board: that board hears no `topic:moved` for it', async () => {
+  /**
+   * A topic on a board of its own (`home`) with a reader of that board (`inHome`), moved to `other`
+   * by the release before's worker (a timer's move), its relay row not yet claimed: `relayLate`
+   * delivers it, late.
+   */
+  async function movedAwayByOlderWorker() {
     const [home, other] = [await makeBoard(t, spaceId), await makeBoard(t, spaceId)];
     const topic = await createTopic(t, author.token, home);
     await t.get(LiveGateway).settled();
     const inHome = heardOf(await readerIn({ boardId: home }), topic.id);
-    // The release before's worker moves it away (a timer's move), its relay row claimed late; this
-    // release's moderators meanwhile move it back and away again, each heard at once.
-    const older = await olderWorkerMovesTopic(topic.id, other);
+    const version = await olderWorkerMovesTopic(topic.id, other);
+    const relayLate = () =>
+      relayedFromOlderWorker({
+        type: 'topic.moved', aggregateType: 'topic', aggregateId: topic.id, version,
+        payload: { topicId: topic.id, fromBoardId: home, fromSpaceId: spaceId, boardId: other, spaceId },
+      });
+    return { home, other, topic, inHome, version, relayLate };
+  }
+
+  it('a topic’s move relayed after a newer leaving of the same board: that board hears no `topic:moved` for it', async () => {
+    const { home, other, topic, inHome, version, relayLate } = await movedAwayByOlderWorker();
+    // This release's moderators move it back and away again meanwhile, each heard at once.
     await moveTopic(topic.id, home);
     await moveTopic(topic.id, other);
     await pushedSoFar(t, sockets);
     expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }]]);
     const [now] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
-    expect(older).toBeLessThan(now.version);
-    await relayedFromOlderWorker({
-      type: 'topic.moved', aggregateType: 'topic', aggregateId: topic.id, version: older,
-      payload: { topicId: topic.id, fromBoardId: home, fromSpaceId: spaceId, boardId: other, spaceId },
-    });
+    expect(version).toBeLessThan(now.version);
+    await relayLate();
     // Its leaving is older than the one the board heard last: held back (`leaving` false). The
     // rest of the move's handling still runs (its settings to its new board, by their own key).
     expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }]]);
+  });
+
+  it('a topic’s move relayed after it was moved back to the board it left: that board, which lists it, hears no `topic:moved`', async () => {
+    const { home, topic, inHome, relayLate } = await movedAwayByOlderWorker();
+    // This release's moderator moves it back meanwhile, which the board hears at once (its settings).
+    await moveTopic(topic.id, home);
+    await pushedSoFar(t, sockets);
+    expect(inHome.map(([name]) => name)).toEqual(['topic:updated']);
+    await relayLate();
+    // It is on that board: told it moved away, its readers would drop it from their list (until
+    // 2026-12-07 they were). Its settings may come again, the same version as before.
+    expect(inHome.filter(([name]) => name !== 'topic:updated')).toEqual([]);
   });
 
   it('a moved post hidden by the release before while its arrival’s push reads: its placeholder goes out without a version, as a page shows it', async () => {

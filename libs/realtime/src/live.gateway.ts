@@ -1646,8 +1646,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         const leaving = this.toBoard('leaving', topicId, fromBoardId, e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
-        // Only a topic everyone in the old board's room may see is announced there.
-        if (leaving && (await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE'`, [topicId])).length) {
+        // Only a topic everyone in the old board's room may see is announced there, and only while
+        // it is not on that board again (moved back before this move's event was handled, a relayed
+        // one handled late: its readers would drop a topic it lists).
+        if (leaving && (await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE' AND board_id <> $2`, [topicId, fromBoardId])).length) {
           this.server.to(`board:${fromBoardId}`).emit('topic:moved', { topicId });
         }
         // A publication's new board hears of it once, as a new topic (topic.published, next).
