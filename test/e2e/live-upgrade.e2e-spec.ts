@@ -194,6 +194,25 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     expect(inHome.filter(([name]) => name !== 'topic:updated')).toEqual([]);
   });
 
+  it('a topic’s move relayed after it was moved back and away again, that move not yet relayed: the board it left hears `topic:moved` at once', async () => {
+    const { home, topic, inHome, relayLate } = await movedAwayByOlderWorker();
+    await moveTopic(topic.id, home);
+    await pushedSoFar(t, sockets);
+    // Away again, to a third board, by the release before's worker too: its event not yet claimed.
+    const third = await makeBoard(t, spaceId);
+    const again = await olderWorkerMovesTopic(topic.id, third);
+    await relayLate();
+    // Off the board again: the late move is the first to tell it, not held back for being older
+    // than the topic (nor for naming another destination than the one it is on).
+    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }]]);
+    await relayedFromOlderWorker({
+      type: 'topic.moved', aggregateType: 'topic', aggregateId: topic.id, version: again,
+      payload: { topicId: topic.id, fromBoardId: home, fromSpaceId: spaceId, boardId: third, spaceId },
+    });
+    // Its own move, newer, tells it again (the push carries no version: a client drops it twice).
+    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }], ['topic:moved', { topicId: topic.id }]]);
+  });
+
   it('a moved post hidden by the release before while its arrival’s push reads: its placeholder goes out without a version, as a page shows it', async () => {
     const board = await makeBoard(t, spaceId);
     const [source, dest] = [await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
