@@ -1068,23 +1068,27 @@ describe('live updates over Socket.IO', () => {
     const heard: string[] = [];
     reader.on('post:created', () => heard.push('post:created'));
     reader.on('access:lost', () => heard.push('access:lost'));
-    // The reader's own re-check waits at a gate until the reply is committed (and its push started), so a push that did not wait
-    // for the re-check would reach them, whatever the number of connections and the machine's speed (a re-check merely slowed
-    // came before the reply when the test ran alone, with few connections, and the test passed without the hold). The cap on
-    // how long pushes wait for a re-check is raised for the test, as a loaded machine may take its 5 s; it has tests of its own.
+    // The reader's own re-check waits at a gate until the reply's push has come to it and either waits for the holds on pushes or
+    // (without the hold) has been sent, so a push that did not wait for the re-check reaches them, whatever the number of
+    // connections and the machine's speed. (Opened once the reply was answered, the gate let the re-check end before the
+    // reply's event even reached the node, and the test passed with the hold disabled.) The cap on how long pushes wait for a
+    // re-check is raised for the test, as a loaded machine may take its 5 s; it has tests of its own.
     const gateway = t.get(LiveGateway);
     const cap = gateway.recheckWaitMs;
     gateway.recheckWaitMs = 60_000;
     const gate = gateCalls(gateway, 'recheck', (socket: { id: string }) => socket.id === reader.id);
+    const push = followPush(gateway, (e) => e.type === 'post.created' && (e.payload as { topicId?: string }).topicId === topic.id);
     try {
       const all = gateway.recheckAll();
       await gate.begun;
       const admin = await makeUser(t, { role: 'ADMIN' });
       await reply(t, admin.token, topic.id, 'written while the node catches up');
+      await push.decided;
       gate.open();
       await all;
       await pushedSoFar(t, [reader]);
     } finally {
+      push.restore();
       gate.restore();
       gateway.recheckWaitMs = cap;
     }
@@ -1092,26 +1096,73 @@ describe('live updates over Socket.IO', () => {
   });
 
   /**
-   * Runs `fn` with the re-checks of `s` held at a gate (and the cap on how long pushes wait for a re-check raised: a loaded machine
-   * may reach its 5 s meanwhile; it has tests of its own), then lets them go and waits until everything pushed so far has reached
-   * `s` (pushedSoFar). A push that did not wait for the re-check reaches `s` while it is still in the room, however fast the
-   * machine: a re-check merely slowed (300 ms) could end before what `fn` then wrote on a loaded one, and the test then passed
-   * without the hold, and a fixed 300 ms after access:lost proved less the slower the machine.
+   * Follows the push of the first event `pushOf` picks (`onEvent`): `decided` resolves 'waiting' once that push waits for the
+   * holds on pushes (`afterRechecks`, still waiting a turn of the event loop later), or 'sent' once it is done without having
+   * waited. A test holding a re-check at a gate opens it only then: however late the event reaches the node (the outbox and the
+   * relay, after the change's request was answered), a push that does not wait for the re-check has been sent to the room by
+   * then, while the reader is still in it.
    */
-  async function withRecheckHeld(s: Socket, fn: () => Promise<void>): Promise<void> {
+  function followPush(gateway: LiveGateway, pushOf: (e: DomainEvent) => boolean): { decided: Promise<'waiting' | 'sent'>; restore: () => void } {
+    const inside = gateway as unknown as { onEvent(e: DomainEvent): Promise<void>; afterRechecks(): Promise<void> };
+    const realWait = inside.afterRechecks.bind(gateway);
+    const realOnEvent = inside.onEvent.bind(gateway);
+    let decide!: (d: 'waiting' | 'sent') => void;
+    const decided = new Promise<'waiting' | 'sent'>((resolve) => (decide = resolve));
+    let waitStarted = false;
+    let waitEnded = false;
+    let followed = false;
+    const waits = jest.spyOn(inside, 'afterRechecks').mockImplementation(() => {
+      waitStarted = true;
+      return realWait().finally(() => (waitEnded = true));
+    });
+    const events = jest.spyOn(inside, 'onEvent').mockImplementation((e: DomainEvent) => {
+      if (followed || !pushOf(e)) return realOnEvent(e);
+      followed = true;
+      [waitStarted, waitEnded] = [false, false];
+      // The wait, when there is one, begins before the handler first yields.
+      const pushed = realOnEvent(e);
+      const sent = () => void pushed.finally(() => decide('sent'));
+      if (!waitStarted) sent();
+      else setImmediate(() => (waitEnded ? sent() : decide('waiting')));
+      return pushed;
+    });
+    return {
+      decided,
+      restore: () => {
+        events.mockRestore();
+        waits.mockRestore();
+      },
+    };
+  }
+
+  /**
+   * Runs `fn` with the re-checks of `s` held at a gate (and the cap on how long pushes wait for a re-check raised: a loaded machine
+   * may reach its 5 s meanwhile; it has tests of its own), waits until the push of the event `pushOf` picks, which `fn` causes, is
+   * waiting for the holds on pushes or has been sent without (`followPush`), then lets the re-checks go and waits until everything pushed so far has reached `s` (pushedSoFar). A push that did not wait for the
+   * re-check reaches `s` while it is still in the room, however fast the machine. (The gate opened once `fn`'s requests were
+   * answered let the re-check end before their events reached the node, and the move's test passed with the hold disabled; a
+   * re-check merely slowed, or a fixed 300 ms after access:lost, proved less the slower the machine.)
+   */
+  async function withRecheckHeld(s: Socket, pushOf: (e: DomainEvent) => boolean, fn: () => Promise<void>): Promise<void> {
     const gateway = t.get(LiveGateway);
     const cap = gateway.recheckWaitMs;
     gateway.recheckWaitMs = 60_000;
     const gate = gateCalls(gateway, 'recheck', (socket: { id: string }) => socket.id === s.id);
+    const push = followPush(gateway, pushOf);
     try {
       await fn();
+      await push.decided;
       gate.open();
       await pushedSoFar(t, [s]);
     } finally {
+      push.restore();
       gate.restore();
       gateway.recheckWaitMs = cap;
     }
   }
+
+  /** Picks a push's event: `type`'s, whose payload's `field` is `id`. */
+  const eventOf = (type: string, field: string, id: string) => (e: DomainEvent) => e.type === type && (e.payload as Record<string, unknown>)[field] === id;
 
   it('holds back what follows a hidden topic until its room is re-checked: no reaction reaches a reader being sent away', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
@@ -1122,7 +1173,7 @@ describe('live updates over Socket.IO', () => {
     const heard: string[] = [];
     reader.on('reaction:updated', () => heard.push('reaction:updated'));
     reader.on('access:lost', () => heard.push('access:lost'));
-    await withRecheckHeld(reader, async () => {
+    await withRecheckHeld(reader, eventOf('reaction.updated', 'postId', r.id), async () => {
       await moderatePost(topic.firstPostId, 'HIDE', admin.token);
       await react(r.id, 'LIKE', admin.token);
     });
@@ -1325,7 +1376,7 @@ describe('live updates over Socket.IO', () => {
     s.on('post:created', () => heard.push('post:created'));
     s.on('access:lost', () => heard.push('access:lost'));
     // The reader's re-check held until the reply is written, as a slow one (many sockets in the space's rooms) may be.
-    await withRecheckHeld(s, async () => {
+    await withRecheckHeld(s, eventOf('post.created', 'topicId', topic.id), async () => {
       await revoke(space, member, admin);
       await reply(t, admin.token, topic.id, 'secret, right after the revocation');
     });
@@ -1429,7 +1480,7 @@ describe('live updates over Socket.IO', () => {
     const heard: string[] = [];
     s.on('post:created', () => heard.push('post:created'));
     s.on('access:lost', () => heard.push('access:lost'));
-    await withRecheckHeld(s, async () => {
+    await withRecheckHeld(s, eventOf('post.created', 'topicId', topic.id), async () => {
       expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
       await reply(t, admin.token, topic.id, 'secret, right after the move');
     });
