@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { DatabaseHandle, startEmbeddedPostgres } from '../../libs/core/src/database/embedded';
 import { migrateDatabase } from '../../libs/core/src/database/migrate';
+import { redacted } from '../../libs/core/src/log-redaction';
 import { hashToken } from '../../libs/identity/src/sessions/sessions.service';
 import { migrations } from '../../migrations';
 import { freePort } from '../support/free-port';
@@ -63,22 +64,47 @@ export function onInterrupt(cleanup: () => Promise<void>, stopNow: () => void = 
       console.error(`bench: ${sig}, cleaning up`);
       interrupted = true;
       stopNow();
-      void cleanup().finally(() => process.exit(130));
+      void cleanup()
+        .catch((err) => console.error(`bench: the clean-up failed: ${messageOf(err)}`))
+        .finally(() => process.exit(130));
     });
   }
 }
 
-/** Runs a benchmark's main and exits with its code; a BenchError is one line, anything else a stack. */
+/**
+ * Runs a benchmark's main and exits with its code; a BenchError is one line, anything else a stack. Printed through
+ * `redacted`: a failed statement's parameters, or DATABASE_URL's password in a message, are not.
+ */
 export function runBench(main: () => Promise<number>): void {
   main().then(
     (code) => process.exit(code),
     (err) => {
       if (interrupted) process.exit(130);
-      if (err instanceof BenchError) console.error(`\nbench: error: ${err.message}`);
-      else console.error('\nbench: error:', err);
+      const shown = redacted(err);
+      if (shown instanceof BenchError) console.error(`\nbench: error: ${shown.message}`);
+      else console.error('\nbench: error:', shown);
       process.exit(1);
     },
   );
+}
+
+/** An error's message (or the value thrown), redacted: for a line about a clean-up that failed. */
+const messageOf = (err: unknown): string => redacted(String((err as Error | undefined)?.message ?? err));
+
+/**
+ * `work`, then `cleanup` whatever happened. The first error wins: a clean-up that fails after `work` failed is printed
+ * (redacted) and the error that ended the work is the one thrown, not hidden behind the clean-up's.
+ */
+export async function withCleanup<T>(work: () => Promise<T>, cleanup: () => Promise<void>): Promise<T> {
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    await cleanup().catch((cleanupErr) => console.error(`bench: the clean-up failed as well: ${messageOf(cleanupErr)}`));
+    throw err;
+  }
+  await cleanup();
+  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -122,6 +148,58 @@ export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>):
     await c.end();
   }
 }
+
+/**
+ * What `check` finds wrong with the data of `query` (with `{ id }`) posted to `base`'s /graphql as the bearer of `token`: the
+ * failed request, an HTTP status other than 200, GraphQL errors or no data, each with the start of the response's body; null for
+ * a real answer. The topic-page benches' one check of an answer (the load's first request, each of topic-page-cpu's).
+ */
+export async function graphqlProblem(
+  base: string,
+  token: string,
+  query: string,
+  id: string,
+  check: (data: Record<string, any>) => string | null,
+): Promise<string | null> {
+  let status = 0;
+  let text = '';
+  try {
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: graphqlBody(query, id),
+      signal: AbortSignal.timeout(30_000),
+    });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    return `the request failed: ${(err as Error).message}`;
+  }
+  let body: { data?: Record<string, any> | null; errors?: unknown[] } = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* reported below */
+  }
+  const problem =
+    status !== 200
+      ? `HTTP ${status}`
+      : body.errors?.length
+        ? 'the response has GraphQL errors'
+        : !body.data
+          ? 'the response has no data'
+          : check(body.data);
+  return problem ? `${problem}\n      response body: ${text.length > 3000 ? `${text.slice(0, 3000)}…` : text}` : null;
+}
+
+/** A GraphQL request's body: `query` with `{ id }`. */
+export function graphqlBody(query: string, id: string): string {
+  return JSON.stringify({ query, variables: { id } });
+}
+
+/** What makes an answer to TOPIC_PAGE_QUERY a real page, not an empty one (`graphqlProblem`'s check). */
+export const topicPageProblem = (d: Record<string, any>): string | null =>
+  !d.topic ? 'data.topic is null' : !(d.topic.posts?.edges?.length > 0) ? 'data.topic.posts.edges is empty' : null;
 
 /**
  * A new session of `userId`'s, valid a day, as the API's sign-in makes one: a random token, of which only its hash is stored
@@ -264,13 +342,29 @@ export class ApiServer {
     readonly base: string,
     echo: (line: string) => boolean = () => true,
   ) {
-    const keep = (chunk: Buffer, stream: NodeJS.WriteStream) => {
-      if (this.quiet) return;
-      const lines = chunk.toString().split(/(?<=\n)/).filter(echo);
-      if (lines.length > 0) stream.write(lines.join('').replace(/^(?=.)/gm, '[api] '));
+    // `echo` is asked about whole lines: a chunk may end inside one, whose start waits for its end (or the stream's).
+    const keep = (stream: NodeJS.WriteStream) => {
+      let partial = '';
+      const write = (lines: string[]) => {
+        const shown = lines.filter((line) => echo(line.replace(/\n$/, '')));
+        if (shown.length > 0 && !this.quiet) stream.write(shown.join('').replace(/^(?=.)/gm, '[api] '));
+      };
+      return {
+        data: (chunk: Buffer) => {
+          const lines = (partial + chunk.toString()).split(/(?<=\n)/);
+          partial = lines[lines.length - 1].endsWith('\n') ? '' : lines.pop()!;
+          write(lines);
+        },
+        end: () => {
+          if (partial) write([`${partial}\n`]);
+          partial = '';
+        },
+      };
     };
-    child.stdout?.on('data', (c: Buffer) => keep(c, process.stdout));
-    child.stderr?.on('data', (c: Buffer) => keep(c, process.stderr));
+    const out = keep(process.stdout);
+    const err = keep(process.stderr);
+    child.stdout?.on('data', out.data).on('end', out.end);
+    child.stderr?.on('data', err.data).on('end', err.end);
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 

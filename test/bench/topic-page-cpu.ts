@@ -11,13 +11,37 @@
  * than CPU time on a shared machine), its GCs by kind and their pauses (wall time).
  * BENCH_CPU_PROF=<dir> profiles the API as in `npm run bench`.
  */
-import { ApiServer, BenchError, cpuMs, envInt, insertBenchSession, log, round, runBench, TOPIC_PAGE_QUERY, withClient } from './bench-support';
+import {
+  ApiServer,
+  BenchError,
+  cpuMs,
+  envInt,
+  graphqlProblem,
+  insertBenchSession,
+  isInterrupted,
+  log,
+  onInterrupt,
+  round,
+  runBench,
+  TOPIC_PAGE_QUERY,
+  topicPageProblem,
+  withCleanup,
+  withClient,
+} from './bench-support';
 
 const VIEWER_HANDLE = 'bench_001';
 const TOPIC_SAMPLE = 200;
+const SESSION_USER_AGENT = 'parvis-bench-cpu';
 
 const WARMUP = envInt('BENCH_WARMUP_REQUESTS', 500, 0, 1_000_000);
 const REQUESTS = envInt('BENCH_REQUESTS', 2000, 1, 1_000_000);
+
+/**
+ * A line of `--trace-gc-nvp`'s, and nothing else: V8 starts each with the isolate's prefix and the time, then the pause, the
+ * mutator's time and the kind (`[4242:0x5f3c1a0:0]       28 ms: pause=3.8 mutator=20.5 gc=s reduce_memory=0 …`). The API's
+ * own output (a log line holding `a=b c=`, say) is printed and counted as nothing.
+ */
+const isGcTraceLine = (line: string): boolean => /^\[\d+:0x[0-9a-f]+:\d+\] +\d+ ms: pause=[\d.]+ mutator=[\d.]+ gc=\w+ /.test(line);
 
 async function main(): Promise<number> {
   const url = process.env.DATABASE_URL;
@@ -31,24 +55,38 @@ async function main(): Promise<number> {
     return { viewerId: viewer.id, topicIds };
   });
 
-  // From the session's insert on, whatever fails (the API's start among it) ends in the clean-up below: no session is left.
+  // From the session's insert on, whatever ends the run (an error, the API's start failing among them, or Ctrl-C) ends in
+  // this clean-up: the API stopped, then the session deleted, so no row valid for a day is left behind.
   let server: ApiServer | undefined;
-  try {
-    const token = await withClient(url, (c) => insertBenchSession(c, viewerId, 'parvis-bench-cpu'));
+  let session: Promise<string> | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await server?.stop();
+      if (!session) return;
+      // An insert still under way (Ctrl-C right then) is waited for: a DELETE before its commit would miss the row.
+      await session.catch(() => undefined);
+      await withClient(url, (c) => c.query(`DELETE FROM sessions WHERE user_agent = $1`, [SESSION_USER_AGENT]));
+    })());
+  onInterrupt(cleanup, () => server?.terminate());
+
+  return withCleanup(async () => {
+    session = withClient(url, (c) => insertBenchSession(c, viewerId, SESSION_USER_AGENT));
+    const token = await session;
 
     // --trace-gc-nvp writes one `name=value ...` line per GC to stdout: counted, not printed.
     let allocated = 0;
     let gcPauseMs = 0;
     const gcKinds: Record<string, number> = {};
     let partial = '';
-    const isGcLine = (line: string) => /^\[\d+:0x[0-9a-f]+:\d+\]\s+\d+ ms: |\w=\S* \w+=/.test(line);
-    const api = (server = await ApiServer.start(url, {}, { nodeArgs: ['--trace-gc-nvp'], echo: (line) => !isGcLine(line) }));
+    const api = (server = await ApiServer.start(url, {}, { nodeArgs: ['--trace-gc-nvp'], echo: (line) => !isGcTraceLine(line) }));
     let counting = false;
     api.child.stdout?.on('data', (chunk: Buffer) => {
       const lines = (partial + chunk.toString()).split('\n');
       partial = lines.pop() ?? '';
       if (!counting) return;
       for (const line of lines) {
+        if (!isGcTraceLine(line)) continue;
         const a = /\ballocated=(\d+)/.exec(line);
         const p = /\bpause=([\d.]+)/.exec(line);
         if (!a) continue;
@@ -61,25 +99,20 @@ async function main(): Promise<number> {
 
     let i = 0;
     const request = async () => {
-      const id = topicIds[i++ % topicIds.length];
-      const res = await fetch(`${api.base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: TOPIC_PAGE_QUERY, variables: { id } }),
-      });
-      const text = await res.text();
-      if (res.status !== 200 || text.includes('"errors"') || !text.includes('"bodyHtml"')) throw new BenchError(`a request failed: HTTP ${res.status} ${text.slice(0, 500)}`);
+      const problem = await graphqlProblem(api.base, token, TOPIC_PAGE_QUERY, topicIds[i++ % topicIds.length], topicPageProblem);
+      if (problem) throw new BenchError(`a request failed: ${problem}`);
     };
     log(`warming up: ${WARMUP} requests`);
-    for (let n = 0; n < WARMUP; n++) await request();
+    for (let n = 0; n < WARMUP && !isInterrupted(); n++) await request();
     counting = true;
     const before = cpuMs(api.pid);
     const t0 = process.hrtime.bigint();
     log(`measuring: ${REQUESTS} requests, one at a time`);
-    for (let n = 0; n < REQUESTS; n++) await request();
+    for (let n = 0; n < REQUESTS && !isInterrupted(); n++) await request();
     const after = cpuMs(api.pid);
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     counting = false;
+    if (isInterrupted()) return 130;
     if (before === null || after === null) throw new BenchError('no /proc to read the API process’s CPU time from');
     console.log(
       JSON.stringify({
@@ -92,10 +125,7 @@ async function main(): Promise<number> {
       }),
     );
     return 0;
-  } finally {
-    await server?.stop();
-    await withClient(url, (c) => c.query(`DELETE FROM sessions WHERE user_agent = 'parvis-bench-cpu'`));
-  }
+  }, cleanup);
 }
 
 runBench(main);

@@ -32,6 +32,8 @@ import {
   cpuMs,
   databaseState,
   envInt,
+  graphqlBody,
+  graphqlProblem,
   insertBenchSession,
   isInterrupted,
   log,
@@ -45,6 +47,7 @@ import {
   seedOrReuse,
   table,
   TOPIC_PAGE_QUERY,
+  topicPageProblem,
   withClient,
   writeResults,
 } from './bench-support';
@@ -329,45 +332,8 @@ interface ScenarioResult {
 /** The autocannon run in progress, so an interrupt can stop it before the server goes. */
 let activeLoad: { stop?: () => void } | undefined;
 
-function bodyFor(query: string, id: string): string {
-  return JSON.stringify({ query, variables: { id } });
-}
-
-/** One request before the load: a broken query must fail loudly, not benchmark an error. */
-async function probe(base: string, token: string, s: Scenario): Promise<string | null> {
-  let status = 0;
-  let text = '';
-  try {
-    const res = await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: bodyFor(s.query, s.ids[0]),
-      signal: AbortSignal.timeout(30_000),
-    });
-    status = res.status;
-    text = await res.text();
-  } catch (err) {
-    return `the request failed: ${(err as Error).message}`;
-  }
-  let body: { data?: Record<string, any> | null; errors?: unknown[] } = {};
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* reported below */
-  }
-  const problem =
-    status !== 200
-      ? `HTTP ${status}`
-      : body.errors?.length
-        ? 'the response has GraphQL errors'
-        : !body.data
-          ? 'the response has no data'
-          : s.check(body.data);
-  return problem ? `${problem}\n      response body: ${text.length > 3000 ? `${text.slice(0, 3000)}…` : text}` : null;
-}
-
 async function load(base: string, token: string, s: Scenario, duration: number, pid: number | null): Promise<ScenarioResult> {
-  const bodies = s.ids.map((id) => bodyFor(s.query, id));
+  const bodies = s.ids.map((id) => graphqlBody(s.query, id));
   let maxRss = pid ? rssMb(pid) : null;
   const cpuBefore = pid ? cpuMs(pid) : null;
   const sampler = pid
@@ -467,12 +433,7 @@ async function main(): Promise<number> {
         name: 'topic page',
         query: TOPIC_PAGE_QUERY,
         ids: seeded.topicIds,
-        check: (d) =>
-          !d.topic
-            ? 'data.topic is null'
-            : !(d.topic.posts?.edges?.length > 0)
-              ? 'data.topic.posts.edges is empty'
-              : null,
+        check: topicPageProblem,
       },
       {
         name: 'board topic list',
@@ -485,7 +446,8 @@ async function main(): Promise<number> {
 
     const failures: string[] = [];
     for (const s of scenarios) {
-      const problem = await probe(base, seeded.token, s);
+      // One request before the load: a broken query must fail loudly, not benchmark an error.
+      const problem = await graphqlProblem(base, seeded.token, s.query, s.ids[0], s.check);
       if (problem) failures.push(`  ${s.name}: ${problem}`);
     }
     if (failures.length > 0) {
