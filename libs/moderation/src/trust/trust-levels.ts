@@ -126,11 +126,17 @@ export class TrustLevelService {
               (SELECT count(*) FROM (
                  SELECT FROM topic_reads r JOIN posts p ON p.topic_id = r.topic_id AND p.number <= r.last_read_number
                   WHERE r.user_id = u.id AND p.state = 'VISIBLE' LIMIT $2) counted)::int AS posts_read,
-              (SELECT count(*) FROM posts p WHERE p.author_id = u.id AND p.number > 1 AND p.state = 'VISIBLE')::int AS replies,
+              authored.replies,
               (SELECT count(*) FROM reactions x WHERE x.user_id = u.id)::int AS reactions_given,
-              (SELECT COALESCE(sum(p.reaction_total), 0) FROM posts p WHERE p.author_id = u.id AND p.state = 'VISIBLE')::int AS reactions_received,
+              authored.reactions_received,
               COALESCE(up.n, 0) AS upheld_against
          FROM users u LEFT JOIN upheld up ON up.user_id = u.id
+         -- Replies and reactions received from one visit of the user's visible posts (an aggregate: one row, for a user
+         -- without posts too): two subqueries read each post's row twice, through posts_author_idx.
+         CROSS JOIN LATERAL (
+           SELECT count(*) FILTER (WHERE p.number > 1)::int AS replies, COALESCE(sum(p.reaction_total), 0)::int AS reactions_received
+             FROM posts p WHERE p.author_id = u.id AND p.state = 'VISIBLE'
+         ) authored
         WHERE NOT u.is_placeholder AND u.deleted_at IS NULL AND NOT u.trust_level_locked AND u.trust_level < 4
           AND ($1::uuid[] IS NULL OR u.id = ANY($1::uuid[]))`,
       [userIds ?? null, POSTS_READ_COUNTED],
