@@ -100,7 +100,7 @@ describe('trust levels', () => {
     expect(await loggedStats(bigReader.id)).toMatchObject({ topicsEntered: 1, postsRead: 500 });
   });
 
-  it('counts as replies the visible posts after a topic’s first, and reactions received on every visible post, nothing of a hidden or held one', async () => {
+  it('counts as replies the visible posts after a topic’s first, and reactions received on every visible post, nothing of a hidden, held or deleted one', async () => {
     // TL3 must keep being earned: both lose it, and the run logs the stats it read.
     const writer = await makeUser(t, { trustLevel: 3 });
     const idle = await makeUser(t, { trustLevel: 3 });
@@ -109,17 +109,21 @@ describe('trust levels', () => {
     const own = await createTopic(t, writer.token, board);
     const elsewhere = await createTopic(t, other.token, board);
     const mine = [];
-    for (let i = 0; i < 4; i++) mine.push(await reply(t, writer.token, elsewhere.id, `reply ${i}`));
+    for (let i = 0; i < 5; i++) mine.push(await reply(t, writer.token, elsewhere.id, `reply ${i}`));
+    // A reply to their own topic is one too.
+    const toSelf = await reply(t, writer.token, own.id, 'to myself');
     await setPostState(t, mine[2].id, 'HIDDEN');
     await setPostState(t, mine[3].id, 'PENDING');
-    // Reaction totals straight into the rows: the topic's first post 4, a reply 2, the hidden and the held one 7 and 5.
-    for (const [id, n] of [[own.firstPostId, 4], [mine[0].id, 2], [mine[2].id, 7], [mine[3].id, 5]] as const) {
+    await setPostState(t, mine[4].id, 'DELETED');
+    // Reaction totals straight into the rows: the topic's first post 4, a reply 2, the reply to themselves 1, the hidden, the
+    // held and the deleted one 7, 5 and 3.
+    for (const [id, n] of [[own.firstPostId, 4], [mine[0].id, 2], [toSelf.id, 1], [mine[2].id, 7], [mine[3].id, 5], [mine[4].id, 3]] as const) {
       await t.sql(`UPDATE posts SET reaction_total = $2 WHERE id = $1`, [id, n]);
     }
     expect(await t.get(TrustLevelService).recompute([writer.id, idle.id])).toEqual(
       expect.arrayContaining([{ userId: writer.id, from: 3, to: 2 }, { userId: idle.id, from: 3, to: 2 }]),
     );
-    expect(await loggedStats(writer.id)).toMatchObject({ replies: 2, reactionsReceived: 6 });
+    expect(await loggedStats(writer.id)).toMatchObject({ replies: 3, reactionsReceived: 7 });
     // No posts at all: nothing, not null.
     expect(await loggedStats(idle.id)).toMatchObject({ replies: 0, reactionsReceived: 0 });
   });
