@@ -1108,22 +1108,25 @@ describe('live updates over Socket.IO', () => {
     const realOnEvent = inside.onEvent.bind(gateway);
     let decide!: (d: 'waiting' | 'sent') => void;
     const decided = new Promise<'waiting' | 'sent'>((resolve) => (decide = resolve));
-    let waitStarted = false;
-    let waitEnded = false;
+    // The last wait begun, each its own: another push's wait ending says nothing of the followed one's.
+    let lastWait: { ended: boolean } | undefined;
     let followed = false;
     const waits = jest.spyOn(inside, 'afterRechecks').mockImplementation(() => {
-      waitStarted = true;
-      return realWait().finally(() => (waitEnded = true));
+      const wait = { ended: false };
+      lastWait = wait;
+      return realWait().finally(() => (wait.ended = true));
     });
     const events = jest.spyOn(inside, 'onEvent').mockImplementation((e: DomainEvent) => {
       if (followed || !pushOf(e)) return realOnEvent(e);
       followed = true;
-      [waitStarted, waitEnded] = [false, false];
-      // The wait, when there is one, begins before the handler first yields.
+      lastWait = undefined;
+      // The wait, when there is one, begins before the handler first yields: it is this push's.
       const pushed = realOnEvent(e);
-      const sent = () => void pushed.finally(() => decide('sent'));
-      if (!waitStarted) sent();
-      else setImmediate(() => (waitEnded ? sent() : decide('waiting')));
+      const wait = lastWait as { ended: boolean } | undefined;
+      // Settled either way (a failed push is the gateway's to log, as without the spy).
+      const sent = () => void pushed.then(() => decide('sent'), () => decide('sent'));
+      if (!wait) sent();
+      else setImmediate(() => (wait.ended ? sent() : decide('waiting')));
       return pushed;
     });
     return {
