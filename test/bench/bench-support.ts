@@ -64,6 +64,8 @@ export function onInterrupt(cleanup: () => Promise<void>, stopNow: () => void = 
       console.error(`bench: ${sig}, cleaning up`);
       interrupted = true;
       stopNow();
+      // An API still starting too, which no bench holds yet (ApiServer.start has not returned): left, it outlived the bench.
+      for (const server of apiServers) server.terminate();
       void cleanup()
         .catch((err) => console.error(`bench: the clean-up failed: ${messageOf(err)}`))
         .finally(() => process.exit(130));
@@ -331,6 +333,9 @@ function apiNodeOptions(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
 }
 
+/** Every API child process started and not exited yet, those still starting included (terminated on an interrupt, `onInterrupt`). */
+const apiServers = new Set<ApiServer>();
+
 /** `npm start`'s server in production mode on a free port, with its output prefixed `[api]`. */
 export class ApiServer {
   readonly exited: Promise<number | null>;
@@ -366,6 +371,8 @@ export class ApiServer {
     child.stdout?.on('data', out.data).on('end', out.end);
     child.stderr?.on('data', err.data).on('end', err.end);
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    apiServers.add(this);
+    void this.exited.then(() => apiServers.delete(this));
   }
 
   get pid(): number {
