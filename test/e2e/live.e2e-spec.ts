@@ -1141,8 +1141,9 @@ describe('live updates over Socket.IO', () => {
   /**
    * Runs `fn` with the re-checks of `s` held at a gate (and the cap on how long pushes wait for a re-check raised: a loaded machine
    * may reach its 5 s meanwhile; it has tests of its own), waits until the push of the event `pushOf` picks, which `fn` causes, is
-   * waiting for the holds on pushes or has been sent without (`followPush`), then lets the re-checks go and waits until everything pushed so far has reached `s` (pushedSoFar). A push that did not wait for the
-   * re-check reaches `s` while it is still in the room, however fast the machine. (The gate opened once `fn`'s requests were
+   * waiting for the holds on pushes or has been sent without (`followPush`), then lets the re-checks go and waits until
+   * everything pushed so far has reached `s` (pushedSoFar). A push that did not wait for the re-check reaches `s` while it is
+   * still in the room, however fast the machine. (The gate opened once `fn`'s requests were
    * answered let the re-check end before their events reached the node, and the move's test passed with the hold disabled; a
    * re-check merely slowed, or a fixed 300 ms after access:lost, proved less the slower the machine.)
    */
