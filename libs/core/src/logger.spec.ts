@@ -1,18 +1,29 @@
 import { Writable } from 'node:stream';
-import { stdSerializers } from 'pino';
-import { createLogger, PinoNestLogger, serializeError } from './logger';
+import pinoHttp, { Options as PinoHttpOptions } from 'pino-http';
+import { loggerOptions } from '../../../apps/api/src/logging';
+import { AppConfig } from './config/config';
+import * as redaction from './log-redaction';
+import { createLogger, PinoNestLogger } from './logger';
 
-/** A logger over createLogger writing its JSON lines to an array. */
-function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
-  const lines: string[] = [];
+/** A stream that keeps what is written to it, chunk by chunk. */
+function sink(): { chunks: string[]; stream: Writable } {
+  const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      lines.push(String(chunk));
+      chunks.push(String(chunk));
       done();
     },
   });
-  return { lines, log: createLogger({ level: 'info', stream }) };
+  return { chunks, stream };
 }
+
+/** A logger over createLogger writing its JSON lines to an array. */
+function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
+  const { chunks, stream } = sink();
+  return { lines: chunks, log: createLogger({ level: 'info', stream }) };
+}
+
+const settled = () => new Promise((r) => setImmediate(r));
 
 /** A failed statement's error as TypeORM throws it: its parameters and the driver's error, whose detail names a row. */
 function failedStatement(): Error {
@@ -27,29 +38,68 @@ function failedStatement(): Error {
   });
 }
 
+/** The line holds the statement and the URL without its password, and none of the row's values. */
+function expectClean(out: string): void {
+  expect(out).toContain('INSERT INTO users');
+  expect(out).toContain('http://parvis:[redacted]@meili.example/');
+  expect(out).not.toMatch(/row-value|argon2|url-pw/);
+}
+
 describe('createLogger', () => {
-  it("serializes an error without its statement's parameters, the server's detail or a URL's password, the hook or not", () => {
-    const out = JSON.stringify(serializeError(failedStatement()));
-    expect(out).toContain('INSERT INTO users');
-    expect(out).toContain('http://parvis:[redacted]@meili.example/');
-    expect(out).not.toMatch(/row-value|argon2|url-pw/);
-  });
-
-  it('leaves them out of an error pino serialized already, as pino-http hands its err serializer one (wrapErrorSerializer)', () => {
-    const out = JSON.stringify(serializeError(stdSerializers.err(failedStatement()) as unknown as Error));
-    expect(out).toContain('INSERT INTO users');
-    expect(out).toContain('http://parvis:[redacted]@meili.example/');
-    expect(out).not.toMatch(/row-value|argon2|url-pw/);
-  });
-
-  it('leaves them out of an error bound to a child logger, which the logMethod hook does not see', async () => {
+  it('leaves a logged error’s parameters, detail and URL passwords out, on every path an error takes to a line', async () => {
     const { lines, log } = capture();
+    // The error as the line's first argument (pino takes the message from it), and as its `err` field.
+    log.error(failedStatement());
+    log.error({ err: failedStatement() }, 'failed');
+    // Bound to a child, and to a logger's bindings later (nestjs-pino's `assign`): no log call's arguments.
     log.child({ err: failedStatement() }).warn('bound');
-    await new Promise((r) => setImmediate(r));
-    const all = lines.join('');
-    expect(all).toContain('"msg":"bound"');
-    expect(all).toContain('INSERT INTO users');
-    expect(all).not.toMatch(/row-value|argon2|url-pw/);
+    const rebound = log.child({});
+    rebound.setBindings({ err: failedStatement() });
+    rebound.warn('bound later');
+    // A message's format arguments, and a field's text.
+    log.info('see %s', 'http://parvis:url-pw@meili.example/');
+    log.info({ engine: { url: 'http://parvis:url-pw@meili.example/' } }, 'engine');
+    await settled();
+    expect(lines).toHaveLength(6);
+    for (const line of lines.slice(0, 4)) expectClean(line);
+    for (const line of lines.slice(4)) {
+      expect(line).toContain('http://parvis:[redacted]@meili.example/');
+      expect(line).not.toContain('url-pw');
+    }
+  });
+
+  it('leaves them out of an error pino-http logs for a request (its own child, its err serializer wrapped), as the API’s settings make it', async () => {
+    const { chunks, stream } = sink();
+    const settings = loggerOptions({ LOG_LEVEL: 'info', LOG_REQUESTS: true } as AppConfig, stream).pinoHttp as PinoHttpOptions;
+    const http = pinoHttp(settings);
+    http.logger.error({ err: failedStatement() }, 'request errored');
+    await settled();
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]).toContain('"msg":"request errored"');
+    expectClean(chunks[0]);
+  });
+
+  it('walks what a line carries once: an error logged, or given to the Nest logger over it, is redacted once, not again by the serializer', async () => {
+    const walked = jest.spyOn(redaction, 'redacted');
+    try {
+      const { lines, log } = capture();
+      // Nothing in it to replace: a walk leaves it as it is, so each walk is seen to get the caller's own error.
+      const err = Object.assign(new Error('plain failure'), { code: 'E_PLAIN' });
+      const reached = () => walked.mock.calls.filter(([arg]) => arg === err || (arg as { err?: unknown } | null)?.err === err).length;
+      log.error({ err }, 'failed');
+      expect(reached()).toBe(1);
+      walked.mockClear();
+      log.error(err);
+      expect(reached()).toBe(1);
+      walked.mockClear();
+      new PinoNestLogger(log).error(err, undefined, 'Search');
+      expect(reached()).toBe(1);
+      await settled();
+      expect(lines).toHaveLength(3);
+      for (const line of lines) expect(JSON.parse(line)).toMatchObject({ err: { message: 'plain failure', code: 'E_PLAIN' } });
+    } finally {
+      walked.mockRestore();
+    }
   });
 
   it('writes a line whose fields cannot all be read (a getter that throws, a revoked Proxy), rather than throwing', async () => {
@@ -64,12 +114,14 @@ describe('createLogger', () => {
       proxy,
     };
     expect(() => log.warn(fields, 'odd fields')).not.toThrow();
-    await new Promise((r) => setImmediate(r));
+    await settled();
     const line = JSON.parse(lines.join('')) as Record<string, unknown>;
     expect(line).toMatchObject({ msg: 'odd fields', url: 'http://parvis:[redacted]@meili.example/', broken: '[redacted: unreadable]', proxy: '[redacted: unreadable]' });
   });
+});
 
-  it('writes such fields given to the Nest logger over it (the CLI’s) as its message, rather than throwing', async () => {
+describe('PinoNestLogger (the CLI’s Nest logger)', () => {
+  it('writes such fields given as its message, rather than throwing', async () => {
     const { lines, log } = capture();
     const nest = new PinoNestLogger(log);
     const fields = {
@@ -82,9 +134,47 @@ describe('createLogger', () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
     expect(() => nest.warn(proxy, 'Search')).not.toThrow();
-    await new Promise((r) => setImmediate(r));
+    await settled();
     const [first, second] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(first).toMatchObject({ context: 'Search', url: 'http://parvis:[redacted]@meili.example/', broken: '[redacted: unreadable]' });
     expect(second).toMatchObject({ context: 'Search', msg: '[redacted: unreadable]' });
+  });
+
+  it('logs an error as Nest’s exception handlers report one, (message, stack, context): its stack as the error’s, redacted', async () => {
+    const { lines, log } = capture();
+    const message = 'Request to http://parvis:url-pw@meili.example/indexes has failed';
+    const stack = `Error: ${message}\n    at MeiliSearch.request (/app/node_modules/meilisearch/dist/index.js:1:1)`;
+    new PinoNestLogger(log).error(message, stack, 'ExceptionsHandler');
+    await settled();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('url-pw');
+    const line = JSON.parse(lines[0]) as { level: number; context: string; msg: string; err: { message: string; stack: string } };
+    expect(line).toMatchObject({ level: 50, context: 'ExceptionsHandler', msg: 'Request to http://parvis:[redacted]@meili.example/indexes has failed' });
+    expect(line.err.message).toBe(line.msg);
+    expect(line.err.stack).toMatch(/^Error: Request to http:\/\/parvis:\[redacted\]@meili\.example\/indexes has failed\n {4}at MeiliSearch\.request /);
+  });
+
+  it('writes lines for a person with the text format (the CLI’s): level, context and message, the error, then the other fields', async () => {
+    const { chunks, stream } = sink();
+    const nest = new PinoNestLogger(createLogger({ level: 'warn', text: true, stream }));
+    const err = Object.assign(new Error('could not reach the engine', { cause: new Error('connect ECONNREFUSED http://parvis:url-pw@meili.example/') }), { engine: 'meilisearch' });
+    nest.warn({ err, attempts: 3, password: 'field-pw' }, 'Search');
+    // A cause of another kind (a driver's plain object with a message) goes into the message the same way.
+    nest.error({ err: Object.assign(new Error('reindex failed'), { cause: { type: 'PgError', message: 'password authentication failed for postgres://parvis:url-pw@db/parvis' } }) });
+    nest.error('search:reindex failed');
+    nest.log('not shown: below warn', 'Search');
+    await settled();
+    expect(chunks.join('')).toBe(
+      [
+        'WARN [Search] could not reach the engine',
+        // pino's serializer writes an error's causes' messages after its own (and the cause no more): one line.
+        '  Error: could not reach the engine: connect ECONNREFUSED http://parvis:[redacted]@meili.example/',
+        '  {"attempts":3,"password":"[redacted]"}',
+        'ERROR reindex failed',
+        '  Error: reindex failed: password authentication failed for postgres://parvis:[redacted]@db/parvis',
+        'ERROR search:reindex failed',
+        '',
+      ].join('\n'),
+    );
   });
 });
