@@ -1,5 +1,6 @@
 import { OutboxWorker } from '../../libs/core/src/outbox/outbox';
 import { SearchAdmin } from '../../libs/search/src/search-admin';
+import { SearchEngines } from '../../libs/search/src/search-engines';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic } from '../factories/forum';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
@@ -58,5 +59,25 @@ describe('search: a space changing language (review)', () => {
     expectOk(await t.gql(`mutation($input: EditPostInput!) { editPost(input: $input) { id } }`, { input: { postId: topic.firstPostId, body: 'marmaladeword', title: 'Renamed heading' } }, { token: admin.token }));
     const res = expectOk(await t.gql(`query { search(query: "marmaladeword") { edges { node { title topic { title } } } } }`, {}, { token: admin.token })).search;
     expect(res.edges.map((e: any) => e.node.title)).toEqual(['Renamed heading']);
+  });
+
+  // An engine's client may reject with anything: until 2026-12-07 status() read `.message` of it, and threw on null.
+  it('reports an engine that rejects with something other than an error by its text, redacted, rather than throwing', async () => {
+    const [engine] = t.get(SearchEngines).all();
+    const count = engine.count;
+    try {
+      for (const [reason, text] of [
+        [null, 'null'],
+        [undefined, 'undefined'],
+        ['refused by http://parvis:status-s3cret@meili.example/', 'refused by http://parvis:[redacted]@meili.example/'],
+        [{ message: 'refused by http://parvis:status-s3cret@meili.example/' }, 'refused by http://parvis:[redacted]@meili.example/'],
+      ] as const) {
+        engine.count = () => Promise.reject(reason);
+        const status = await t.get(SearchAdmin).status();
+        expect(status.engines[0]).toEqual({ name: engine.name, documents: null, error: text });
+      }
+    } finally {
+      engine.count = count;
+    }
   });
 });

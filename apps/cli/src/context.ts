@@ -8,6 +8,7 @@ import { createLogger, PinoNestLogger } from '../../../libs/core/src/logger';
 import { openDatabase } from '../../../libs/core/src/database/open';
 import { FEATURE_MODULES } from '../../api/src/app.module';
 import { handleInterrupts } from './interrupt';
+import { say } from './stderr';
 
 export interface CliEnv {
   config: AppConfig;
@@ -27,7 +28,7 @@ export async function openInterruptible(config: AppConfig): Promise<{ db: Databa
   // one in the clone, say, where the server runs on another): its folder, said before it opens
   // (starting it takes seconds), on stderr, out of what a script reads. Never its URL, which
   // holds the cluster's password.
-  if (!config.DATABASE_URL) process.stderr.write(`Database: the embedded PostgreSQL in ${clusterDir(config.dataDir)} (DATABASE_URL is not set)\n`);
+  if (!config.DATABASE_URL) say(`Database: the embedded PostgreSQL in ${clusterDir(config.dataDir)} (DATABASE_URL is not set)`);
   const opening = openDatabase(config);
   const stopped = signals.onStopOnceOpen(opening, (db) => db.stop());
   try {

@@ -1,5 +1,6 @@
 import { AppError } from '../../../libs/core/src/errors';
 import { redacted } from '../../../libs/core/src/log-redaction';
+import { say } from './stderr';
 
 /**
  * What a failed command prints: an AppError's code before its message (the codes of API.md,
@@ -9,8 +10,14 @@ import { redacted } from '../../../libs/core/src/log-redaction';
  */
 export function errorText(thrown: unknown): string {
   const err = redacted(thrown);
-  if (!(err instanceof Error)) return redacted(String(err));
+  // A rejection with something other than an error (a string, an object with a message, null): its text, never a throw.
+  if (!(err instanceof Error)) return redacted(String((err as { message?: unknown } | null | undefined)?.message ?? err));
   if (!(err instanceof AppError)) return err.message;
   const fields = (err.details.fields ?? []).map((f) => `  ${f.field}: ${f.message}`);
   return [`${err.code}: ${err.message}`, ...fields].join('\n');
+}
+
+/** Says on stderr (`say`, the CLI's one writer) `prefix` followed by the error's text (errorText): every error the CLI prints. */
+export function sayError(err: unknown, prefix = ''): void {
+  say(`${prefix}${errorText(err)}`);
 }

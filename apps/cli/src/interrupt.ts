@@ -1,5 +1,5 @@
-import { redacted } from '../../../libs/core/src/log-redaction';
 import { Signals } from '../../../libs/core/src/signals';
+import { say } from './stderr';
 
 let signals: Signals | undefined;
 
@@ -11,10 +11,10 @@ let signals: Signals | undefined;
  */
 export function handleInterrupts(): Signals {
   return (signals ??= new Signals('command', {
-    stopping: (signal) => process.stderr.write(`interrupted (${signal}): cleaning up\n`),
-    // Through `redacted`, as the log is: an error's text may name a URL with its password.
-    cutShort: (reason) => process.stderr.write(`${redacted(reason)}\n`),
-    cleanupFailed: (err) => process.stderr.write(`while cleaning up: ${redacted(err instanceof Error ? err.message : String(err))}\n`),
+    stopping: (signal) => say(`interrupted (${signal}): cleaning up`),
+    cutShort: (reason) => say(reason),
+    // errorText's text, as the command's own failure's; loaded only now, as main.ts loads it (it brings Nest with it).
+    cleanupFailed: async (err) => (await import('./error-text.js')).sayError(err, 'while cleaning up: '),
   }));
 }
 

@@ -49,8 +49,8 @@ parvis()
     async (err) => {
       if (interrupting()) return;
       // Loaded only now, as the commands are: it brings the libs' errors (and Nest) with it.
-      const { errorText } = await import('./error-text.js');
-      process.stderr.write(`${errorText(err)}\n`);
+      const { sayError } = await import('./error-text.js');
+      sayError(err);
       process.exit(1);
     },
   );

@@ -18,7 +18,8 @@ export const CLEANUP_DEADLINE_MS = 10_000;
 export interface SignalReporter {
   stopping(signal: StopSignal): void;
   cutShort(reason: string): void;
-  cleanupFailed(err: unknown): void;
+  /** Awaited before the next cleanup runs (a command's reporter loads what formats an error first); never rejects. */
+  cleanupFailed(err: unknown): void | Promise<void>;
 }
 
 /**
@@ -110,7 +111,7 @@ export class Signals {
         await cleanup();
       } catch (err) {
         clean = false;
-        this.report.cleanupFailed(err);
+        await this.report.cleanupFailed(err);
       }
     }
     return clean;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { poolSizeOf } from '../../core/src/database/data-source';
-import { redacted } from '../../core/src/log-redaction';
+import { storedErrorText } from '../../core/src/log-redaction';
 import { UnaccentFolding } from './postgres/unaccent-folding';
 import { SearchDocuments } from './search-documents';
 import { SearchEngine } from './search-engine';
@@ -14,6 +14,8 @@ const BATCH = 500;
 export const REBUILD_CONCURRENCY = 2;
 /** Ids read (and removed) per round trip when looking for orphans. */
 const SWEEP_PAGE = 1000;
+/** How much of an engine's error `status` shows (as `search_sync_queue.last_error` keeps): one line a person reads. */
+const ENGINE_ERROR_TEXT = 1000;
 
 export interface SearchStatus {
   engines: Array<{ name: string; documents: number | null; error?: string }>;
@@ -178,7 +180,8 @@ export class SearchAdmin {
         try {
           return { name: e.name, documents: await e.count() };
         } catch (err) {
-          return { name: e.name, documents: null, error: redacted((err as Error).message) };
+          // Whatever it rejected with (an error, a text, null): its text as operators read a stored one, redacted.
+          return { name: e.name, documents: null, error: storedErrorText(err, ENGINE_ERROR_TEXT) };
         }
       }),
     );

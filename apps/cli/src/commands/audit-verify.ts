@@ -2,6 +2,7 @@ import { INestApplicationContext } from '@nestjs/common';
 import { AuditLog, VerifyProblem, VerifyResult } from '../../../../libs/core/src/audit/audit-log';
 import { errorText } from '../error-text';
 import { ALERT_EXIT } from '../exit-codes';
+import { say } from '../stderr';
 
 /** Where `audit:verify` writes its lines (the console; a test's lists). */
 export interface VerifyOutput {
@@ -18,7 +19,7 @@ export interface VerifyOutput {
  */
 export async function runAuditVerify(
   open: (fn: (app: INestApplicationContext) => Promise<void>) => Promise<void>,
-  out: VerifyOutput = { stdout: (line) => console.log(line), stderr: (line) => console.error(line) },
+  out: VerifyOutput = { stdout: (line) => console.log(line), stderr: say },
 ): Promise<number> {
   let report: ReturnType<typeof verifyReport> | undefined;
   try {

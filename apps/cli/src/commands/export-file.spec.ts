@@ -246,6 +246,32 @@ describe("audit:export's --out file", () => {
     ).rejects.toThrow(new Error('the log could not be read'));
   });
 
+  // Said through the CLI's writer (stderr.ts), as every error it prints: until 2026-12-07 the error's message went raw.
+  it('says on stderr why its partial could not be removed, without the password a URL in its name or error carries', async () => {
+    const secret = 'export-s3cret';
+    const folder = path.join(dir, 'http:', `parvis:${secret}@backups.example`);
+    mkdirSync(folder, { recursive: true });
+    // The folder's name as written, its '//' kept: a URL, as the partial's name and rm's error name it.
+    const out = `${dir}/http://parvis:${secret}@backups.example/log.csv`;
+    const said = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await expect(
+        writeExportFile(out, async (stream) => {
+          await header(stream);
+          const [partial] = partialsOf(path.join(folder, 'log.csv'));
+          rmSync(partial);
+          mkdirSync(partial);
+          throw new Error('the log could not be read');
+        }),
+      ).rejects.toThrow(new Error('the log could not be read'));
+      const text = said.mock.calls.map((c) => String(c[0])).join('');
+      expect(text).toMatch(/^Could not remove .*http:\/\/parvis:\[redacted\]@backups\.example\/log\.csv\.[0-9a-f]{12}\.partial: /);
+      expect(text).not.toContain(secret);
+    } finally {
+      said.mockRestore();
+    }
+  });
+
   // A <file>.partial of the fixed name exports wrote before, left by one that died: a file, a
   // link (to a file of this user's, or to nothing), a socket (which no one may open, ENXIO).
   it('leaves what is beside it as it was, a <file>.partial left before included, written through no link', async () => {

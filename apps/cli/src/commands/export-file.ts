@@ -3,6 +3,7 @@ import { constants, rmSync, WriteStream } from 'node:fs';
 import { FileHandle, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { finished } from 'node:stream/promises';
+import { sayError } from '../error-text';
 
 /** How many names an export tries for its partial, each found taken, before it gives up (EEXIST). */
 const PARTIAL_NAMES = 8;
@@ -66,8 +67,8 @@ async function syncFolder(dir: string): Promise<void> {
   }
 }
 
-/** Said on stderr, never in place of the export's own error (or exit). */
-const couldNotRemove = (partial: string, err: Error) => process.stderr.write(`Could not remove ${partial}: ${err.message}\n`);
+/** Said on stderr (the CLI's writer: a path's or an error's password never shown), never in place of the export's own error (or exit). */
+const couldNotRemove = (partial: string, err: unknown) => sayError(err, `Could not remove ${partial}: `);
 
 /**
  * Writes `out` through `write`, beside it as a partial of its own (`openPartial`), renamed onto
@@ -92,7 +93,7 @@ export async function writeExportFile(out: string, write: (stream: NodeJS.Writab
     try {
       rmSync(partial, { force: true });
     } catch (err) {
-      couldNotRemove(partial, err as Error);
+      couldNotRemove(partial, err);
     }
   };
   process.once('exit', removeOnExit);
@@ -110,7 +111,7 @@ export async function writeExportFile(out: string, write: (stream: NodeJS.Writab
     return n;
   } catch (err) {
     await (stream ? closed(stream) : file.close()).catch(() => undefined);
-    await rm(partial, { force: true }).catch((rmErr: Error) => couldNotRemove(partial, rmErr));
+    await rm(partial, { force: true }).catch((rmErr: unknown) => couldNotRemove(partial, rmErr));
     throw err;
   } finally {
     process.off('exit', removeOnExit);

@@ -14,6 +14,7 @@ import { once } from '../../../../libs/core/src/database/embedded';
 import { sessionSetup } from '../../../../libs/core/src/database/session-settings';
 import { withDatabase } from '../context';
 import { onInterrupt } from '../interrupt';
+import { say } from '../stderr';
 
 function parseBatchSize(value: string): number {
   const n = Number(value);
@@ -40,7 +41,7 @@ function progressPrinter(): (p: StackExchangeProgress) => void {
     printed = p.rows;
     const seconds = (now - started) / 1000;
     const rate = seconds > 0 ? Math.round(p.rows / seconds) : p.rows;
-    process.stderr.write(`${p.phase.padEnd(9)} ${String(p.rows).padStart(8)} rows  ${String(rate).padStart(6)} rows/s${p.done ? '  done' : ''}\n`);
+    say(`${p.phase.padEnd(9)} ${String(p.rows).padStart(8)} rows  ${String(rate).padStart(6)} rows/s${p.done ? '  done' : ''}`);
   };
 }
 
