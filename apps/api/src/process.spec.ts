@@ -14,17 +14,18 @@ describe('process start and stop (API and worker)', () => {
   let stderr: jest.SpyInstance;
   const env = process.env;
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  // Signals adds process-wide listeners: each test leaves them as it found them.
-  let listeners: Map<(typeof signals)[number], Function[]>;
+  // Signals and runServer add process-wide listeners: each test leaves them as it found them.
+  const events = [...signals, 'uncaughtException', 'unhandledRejection'] as const;
+  let listeners: Map<(typeof events)[number], Function[]>;
   beforeEach(() => {
-    listeners = new Map(signals.map((sig) => [sig, process.listeners(sig)]));
+    listeners = new Map(events.map((sig) => [sig, process.listeners(sig as NodeJS.Signals)]));
     exit = jest.spyOn(process, 'exit').mockImplementation(((code?: number) => {
       throw new Exit(code);
     }) as never);
     stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
   });
   afterEach(() => {
-    for (const sig of signals) {
+    for (const sig of events) {
       process.removeAllListeners(sig);
       for (const l of listeners.get(sig)!) process.on(sig, l as (...args: unknown[]) => void);
     }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { handleInterrupts, interrupting } from './interrupt';
+import { handleInterrupts, handleUncaught, interrupting } from './interrupt';
 
 /**
  * `npm run parvis -- <command>`. Every command works whether or not the server
@@ -38,6 +38,7 @@ async function parvis(): Promise<Command> {
 // Signals are the command's before anything opens, before even its commands' modules load
 // (Nest, TypeORM, every lib: seconds on a busy machine), as the API's and the worker's are.
 handleInterrupts();
+handleUncaught();
 // Interrupted, a command's work fails as its connections close under it: the interrupt's
 // cleanups decide when to exit, and with which code.
 parvis()
