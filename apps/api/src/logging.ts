@@ -1,11 +1,12 @@
 import type { Params } from 'nestjs-pino';
 import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../../libs/core/src/config/config';
-import { createLogger } from '../../../libs/core/src/logger';
+import { createLogger, serializeError } from '../../../libs/core/src/logger';
 
 /**
  * nestjs-pino's settings for the API and the worker: pino-http over the one logger every process makes (`createLogger`:
- * its redaction paths, `logMethod` hook and bindings' redaction), with a request id per request.
+ * its redaction paths, `logMethod` hook and bindings' redaction; its error serializer again, as pino-http's child would
+ * have pino's own), with a request id per request.
  */
 export function loggerOptions(config: AppConfig, stream?: NodeJS.WritableStream): Params {
   return {
@@ -22,6 +23,7 @@ export function loggerOptions(config: AppConfig, stream?: NodeJS.WritableStream)
       serializers: {
         // Query strings are left out too: they can carry tokens (unsubscribe links).
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
+        err: serializeError,
       },
     },
   };

@@ -114,8 +114,7 @@ function walk(value: unknown, depth: number, seen: Map<object, Visit | object | 
 }
 
 function walkObject(value: object, depth: number, seen: Map<object, Visit | object | string>): unknown {
-  const walkable = Array.isArray(value) || types.isNativeError(value) || value instanceof Error || isPlain(value);
-  if (!walkable) return value;
+  if (!walksInto(value)) return value;
   const known = seen.get(value);
   if (known) {
     if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
@@ -160,6 +159,11 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
   }
   seen.set(value, result);
   return result;
+}
+
+/** Whether `redacted` looks inside `value` (an array, an error, a plain object), rather than keeping it as it is (an object of another class). */
+export function walksInto(value: object): boolean {
+  return Array.isArray(value) || types.isNativeError(value) || value instanceof Error || isPlain(value);
 }
 
 /** Plain objects (and those of no prototype), of any realm. */

@@ -45,6 +45,12 @@ function expectClean(out: string): void {
   expect(out).not.toMatch(/row-value|argon2|url-pw/);
 }
 
+/** What some libraries reject with: no Error, but an object of a class of their own with a message (and fields). */
+class Refusal {
+  message = 'refused by http://parvis:url-pw@meili.example/';
+  url = 'http://parvis:url-pw@meili.example/';
+}
+
 describe('createLogger', () => {
   it('leaves a logged error’s parameters, detail and URL passwords out, on every path an error takes to a line', async () => {
     const { lines, log } = capture();
@@ -77,6 +83,23 @@ describe('createLogger', () => {
     expect(chunks).toHaveLength(1);
     expect(chunks[0]).toContain('"msg":"request errored"');
     expectClean(chunks[0]);
+  });
+
+  // An object of another class is not walked by the hook (`redacted` keeps such objects as they are); pino's serializer
+  // reads an `err` with a string `message` as an error all the same: its line is walked (until 2026-12-07 it was not).
+  it('leaves a URL’s password out of an error-like object of another class logged as `err`, directly, bound and through pino-http', async () => {
+    const { chunks, stream } = sink();
+    const log = createLogger({ level: 'info', stream });
+    const http = pinoHttp(loggerOptions({ LOG_LEVEL: 'info', LOG_REQUESTS: true } as AppConfig, stream).pinoHttp as PinoHttpOptions);
+    log.error({ err: new Refusal() }, 'refused');
+    log.child({ err: new Refusal() }).warn('bound');
+    http.logger.error({ err: new Refusal() }, 'request refused');
+    await settled();
+    expect(chunks).toHaveLength(3);
+    for (const chunk of chunks) {
+      expect(chunk).not.toContain('url-pw');
+      expect(JSON.parse(chunk)).toMatchObject({ err: { type: 'Refusal', message: 'refused by http://parvis:[redacted]@meili.example/', url: 'http://parvis:[redacted]@meili.example/' } });
+    }
   });
 
   it('walks what a line carries once: an error logged, or given to the Nest logger over it, is redacted once, not again by the serializer', async () => {
@@ -138,6 +161,16 @@ describe('PinoNestLogger (the CLI’s Nest logger)', () => {
     const [first, second] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(first).toMatchObject({ context: 'Search', url: 'http://parvis:[redacted]@meili.example/', broken: '[redacted: unreadable]' });
     expect(second).toMatchObject({ context: 'Search', msg: '[redacted: unreadable]' });
+  });
+
+  // As nestjs-pino's Logger (the API's) takes one: its own fields on the line, walked (until 2026-12-07 they were not).
+  it('leaves a URL’s password out of the fields of an object of another class given as its message', async () => {
+    const { lines, log } = capture();
+    new PinoNestLogger(log).warn(new Refusal(), 'Search');
+    await settled();
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).not.toContain('url-pw');
+    expect(JSON.parse(lines[0])).toMatchObject({ context: 'Search', message: 'refused by http://parvis:[redacted]@meili.example/' });
   });
 
   it('logs an error as Nest’s exception handlers report one, (message, stack, context): its stack as the error’s, redacted', async () => {

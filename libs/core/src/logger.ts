@@ -1,8 +1,8 @@
 import type { LoggerService } from '@nestjs/common';
 import { Writable } from 'node:stream';
 import { types } from 'node:util';
-import pino, { DestinationStream, LogFn, Logger } from 'pino';
-import { redacted } from './log-redaction';
+import pino, { DestinationStream, LogFn, Logger, stdSerializers } from 'pino';
+import { redacted, walksInto } from './log-redaction';
 
 /**
  * Paths pino replaces with "[redacted]": credentials never reach the log, whatever object holds them (a class's instance
@@ -35,10 +35,37 @@ export const REDACT_PATHS = [
  * refusing such a URL names it too; pino's `*.password` paths do not reach inside a string.
  *
  * With `redactedBindings`, the one place what a line carries is walked: pino's error serializer (its own, and pino-http's
- * wrapping of it) gets what this hook or the bindings' redaction left, and walks nothing again.
+ * wrapping of it) gets what this hook or the bindings' redaction left, and walks nothing again (but what they could not
+ * walk, `serializeError`).
  */
 export function logRedacted(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
   method.apply(this, args.map((arg) => redacted(arg)) as Parameters<LogFn>);
+}
+
+/** The prototype of pino's serialized errors: pino-http hands an `err` serializer of its settings one (its `raw`, the error logged). */
+const PINO_ERROR = Object.getPrototypeOf(stdSerializers.err(new Error())) as object;
+
+/**
+ * pino's error serializer, and for what the hook and the bindings' redaction keep as it is under `err` (an object of
+ * another class: what some libraries reject with, a `message` and fields of its own, which pino's serializer reads as an
+ * error's) its line walked, made plain first (pino's serialized error is of a class of its own, which `redacted` keeps as
+ * it is). An error, a plain object, was walked already: its line is pino's own, not walked again. pino-http hands it pino's
+ * serialized error (its wrapErrorSerializer), whose `raw` is what was logged. Until 2026-12-07 (and from the change that
+ * walked each line once until this one) such an object's message and fields were written as they came.
+ */
+export function serializeError(err: unknown): unknown {
+  const serialized = !!err && typeof err === 'object' && Object.getPrototypeOf(err) === PINO_ERROR;
+  const line: unknown = serialized ? err : stdSerializers.err(err as Error);
+  const logged: unknown = serialized ? (err as { raw: unknown }).raw : err;
+  if (!logged || typeof logged !== 'object' || walksInto(logged)) return line;
+  let plain: unknown;
+  try {
+    plain = JSON.parse(JSON.stringify(line));
+  } catch {
+    // What JSON cannot write (a BigInt, a cycle) pino cannot either: its own fields, one level, walked.
+    plain = { ...(line as object) };
+  }
+  return redacted(plain);
 }
 
 /**
@@ -75,13 +102,27 @@ export interface LoggerSettings {
 
 /**
  * The one logger of every process (the API's and the worker's, through nestjs-pino and on their own; the CLI's): pino
- * with REDACT_PATHS, the `logRedacted` hook and `redactedBindings`, so no entry point logs otherwise. Each thing a line
+ * with REDACT_PATHS, the `logRedacted` hook, `redactedBindings` and `serializeError`, so no entry point logs otherwise. Each thing a line
  * carries is walked once: its arguments by the hook, as the line is logged; its logger's bindings when they were bound.
  */
 export function createLogger(settings: LoggerSettings): Logger {
   const stream = settings.text ? textLines(settings.stream ?? process.stderr) : settings.stream;
-  const options = { level: settings.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, hooks: { logMethod: logRedacted } };
+  const options = { level: settings.level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, serializers: { err: serializeError }, hooks: { logMethod: logRedacted } };
   return redactedBindings(stream ? pino(options, stream as DestinationStream) : pino(options));
+}
+
+/**
+ * An object given to PinoNestLogger as its message, as nestjs-pino's Logger (the API's) puts one on the line: one `redacted`
+ * walks (a plain object, an array) as it is; one of another class, which it keeps as it is, as its own fields
+ * (`Object.assign`, as nestjs-pino's), which it walks. One that cannot be looked at (a revoked Proxy, a getter that throws)
+ * goes as it is, for the hook to make `[redacted: unreadable]` of what it cannot read.
+ */
+function ownFields(message: object): object {
+  try {
+    return walksInto(message) ? message : Object.assign({}, message);
+  } catch {
+    return message;
+  }
 }
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -116,9 +157,10 @@ function textLines(out: NodeJS.WritableStream): Writable {
 /**
  * A pino logger as Nest's logger (`NestFactory.create…({ logger })`, where nestjs-pino's module is not loaded: the CLI's),
  * called as nestjs-pino's `Logger` is: the context is the last argument, an object's fields and an error go on the line.
- * It reads nothing of the message itself (a getter that throws, a revoked Proxy: a line must not throw) and redacts
- * nothing: the message goes to pino as it came, its fields merged by pino, redacted once by the `logMethod` hook; the
- * context is a child's binding (one child per context, as Nest's are few: its classes' names).
+ * It redacts nothing and reads nothing of the message but an object's own fields when it is of a class `redacted` keeps
+ * as it is (`ownFields`; a getter that throws, a revoked Proxy: a line must not throw): the message goes to pino, its
+ * fields merged by pino, redacted once by the `logMethod` hook; the context is a child's binding (one child per context,
+ * as Nest's are few: its classes' names).
  */
 export class PinoNestLogger implements LoggerService {
   private readonly contexts = new Map<unknown, Logger>();
@@ -152,7 +194,7 @@ export class PinoNestLogger implements LoggerService {
     // An error of any realm (jest's modules run in one of their own) under `err`, where pino looks for it; never
     // `instanceof`, which throws on a revoked Proxy.
     if (types.isNativeError(message)) write({ err: message }, ...texts);
-    else if (message && typeof message === 'object') write(message, ...texts);
+    else if (message && typeof message === 'object') write(ownFields(message), ...texts);
     else if (level === 'error' && texts.length === 1 && typeof texts[0] === 'string' && /\n\s*at /.test(texts[0])) {
       // Nest's exception handlers' (message, stack).
       write({ err: Object.assign(new Error(String(message)), { stack: texts[0] }) });
