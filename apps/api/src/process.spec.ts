@@ -1,7 +1,9 @@
+import { Writable } from 'node:stream';
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
+import { createLogger } from '../../../libs/core/src/logger';
 import { Signals } from '../../../libs/core/src/signals';
-import { failedToStart, runServer, serverSignals, startProcess } from './process';
+import { endOnUncaught, failedToStart, runServer, serverSignals, startProcess } from './process';
 
 class Exit extends Error {
   constructor(readonly code: number | undefined) {
@@ -188,6 +190,43 @@ describe('process start and stop (API and worker)', () => {
     for (let i = 0; i < 3; i++) await settle();
     expect(order).toEqual(['migrated', 'stop db']);
     expect(exit).toHaveBeenCalledWith(0);
+  });
+
+  it('ends on an error nothing caught once its cleanups ran (one failing), each once, a second error and a signal meanwhile: exit 1', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const lines: Array<{ level: number; msg: string; err?: { message: string } }> = [];
+    const stream = new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as (typeof lines)[number]);
+        done();
+      },
+    });
+    const log = createLogger({ level: 'info', stream });
+    const signals = serverSignals(log);
+    let stopped!: () => void;
+    const stopDatabase = jest.fn(() => new Promise<void>((resolve) => (stopped = resolve)));
+    signals.onStop(stopDatabase);
+    signals.onStop(async () => {
+      throw new Error('close failed');
+    });
+    endOnUncaught(log, signals);
+    process.emit('uncaughtException', new Error('lost http://parvis:pw-1@db.example/'));
+    await settle();
+    // While the database stops: a rejection nothing handles, then the operator's SIGTERM.
+    process.emit('unhandledRejection', new Error('lost again http://parvis:pw-2@db.example/'), Promise.resolve());
+    process.emit('SIGTERM');
+    await settle();
+    expect(exit).not.toHaveBeenCalled();
+    stopped();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(stopDatabase).toHaveBeenCalledTimes(1);
+    expect(exit.mock.calls).toEqual([[1], [1]]);
+    expect(lines.map((l) => [l.level, l.msg, l.err?.message])).toEqual([
+      [60, 'uncaught exception: shutting down', 'lost http://parvis:[redacted]@db.example/'],
+      [50, 'error while shutting down', 'close failed'],
+      [60, 'unhandled rejection: shutting down', 'lost again http://parvis:[redacted]@db.example/'],
+      [30, 'shutting down', undefined],
+    ]);
   });
 
   it('exits 1 when a signal comes while a failed start cleans up, once that clean-up is done, not 0 at once', async () => {
