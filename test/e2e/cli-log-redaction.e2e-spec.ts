@@ -36,6 +36,14 @@ describe('the CLI never prints the password a URL carries', () => {
     expect(failed.stderr + failed.stdout).not.toContain(secret);
   }, 120_000);
 
+  // Commander says it, quoting the argument: until 2026-12-07 past the CLI's writer, the password in it.
+  it('in an argument it refuses (a URL given where a date goes)', () => {
+    const refused = run('audit:export', '--since', `http://parvis:${secret}@backups.example/`);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain("error: option '--since <date>' argument 'http://parvis:[redacted]@backups.example/' is invalid.");
+    expect(refused.stderr + refused.stdout).not.toContain(secret);
+  }, 120_000);
+
   it("in a report's text (search:status naming the engine it could not reach)", () => {
     const status = run('search:status');
     expect(status.status).toBe(0);

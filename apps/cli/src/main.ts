@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { handleInterrupts, handleUncaught, interrupting } from './interrupt';
+import { writeStderr } from './stderr';
 
 /**
  * `npm run parvis -- <command>`. Every command works whether or not the server
@@ -20,7 +21,8 @@ async function parvis(): Promise<Command> {
     import('./commands/search.js'),
     import('./commands/seed.js'),
   ]);
-  const program = new Command('parvis').description('Parvis administration').showHelpAfterError();
+  // Commander's own errors quote the argument they refuse (a file named as a URL is): through the CLI's writer too.
+  const program = new Command('parvis').description('Parvis administration').showHelpAfterError().configureOutput({ writeErr: writeStderr });
   registerDatabaseCommands(program);
   registerAdminCommands(program);
   registerAuditCommands(program);
