@@ -667,7 +667,18 @@ describe('postgres engine: common words', () => {
       const holding = own.filter((_, i) => i % 40 === 1).map((d) => d.id);
       const newest = [...holding].reverse();
       expect(await sent('flux ', [space])).toMatchObject({ ids: [], paths: ['gin'], countsFirst: 1, countsWithPage: 0 });
-      expect(await sent('quantum ', [space])).toMatchObject({ ids: newest, paths: ['gin'], countsFirst: 1, countsWithPage: 0 });
+      const quantum = await sent('quantum ', [space]);
+      expect(quantum).toMatchObject({ ids: newest, paths: ['gin'], countsFirst: 1, countsWithPage: 0 });
+      // A word dense both in the table's statistics (widget, in 100 of its 1,100 posts) and in the
+      // spaces' counts (every one of their 100): the counts, read once before the candidates,
+      // confirm the date index, and the page does not read them again: as many statements as quantum's.
+      expect(await sent('widget ', [space])).toEqual({
+        ids: own.slice(-5).reverse().map((d) => d.id),
+        paths: ['date'],
+        statements: quantum.statements,
+        countsFirst: 1,
+        countsWithPage: 0,
+      });
       // Two words in 3 posts: a second pass (words missing), weighed by the counts read first.
       const narrowed = await sent('quantum gadget ', [space]);
       expect({ ...narrowed, first: narrowed.ids.slice(0, 3).sort() }).toMatchObject({ first: [...holding].sort(), paths: ['gin', 'gin'], countsFirst: 1, countsWithPage: 0 });

@@ -96,7 +96,7 @@ interface Compiled {
 /**
  * A search whose spaces hold at most this share of the table's documents (`LexemeStats.documents`)
  * takes the date index only when those spaces' own counts (ReadableCounts, read before the
- * candidates: see narrowedCounts) send it there as well as the whole table's statistics (see
+ * candidates: see SpaceCounts.forPath) send it there as well as the whole table's statistics (see
  * takesDateIndex). Down the date index, such a search reads every
  * other space's rows between its own: a word common elsewhere and absent from it walked the whole
  * table (bench:search, 100,000 posts: `quantum`, 46% of the table, none of the French space's
@@ -221,6 +221,45 @@ function readableCountsOf(lexemes: Record<string, number>, prefixes: Record<stri
   add(lexemes, 'docs');
   add(prefixes, 'prefixes');
   return { languages, documents: [...languages.values()].reduce((sum, c) => sum + c.documents, 0) };
+}
+
+/**
+ * One query's ReadableCounts (of its lexemes in the spaces searched), read at most once for both
+ * its passes: in a statement of their own before a pass's candidates when its path needs them
+ * (`forPath`), else with the first page that needs them (`keep`), and from then on `known`.
+ */
+class SpaceCounts {
+  private counts: ReadableCounts | null = null;
+  private narrowed: Promise<boolean> | null = null;
+
+  /**
+   * `narrows`: whether the spaces searched hold a small part of the table (asked once, when a path
+   * first needs to know); `read`: the statement reading the counts alone.
+   */
+  constructor(
+    private readonly narrows: () => Promise<boolean>,
+    private readonly read: () => Promise<ReadableCounts>,
+  ) {}
+
+  /** The counts when read already (by a path, or with a page), else null. */
+  get known(): ReadableCounts | null {
+    return this.counts;
+  }
+
+  /**
+   * For a path the whole table's statistics send down the date index: the counts of a search
+   * narrowed to a small part of the table (see NARROWED_SHARE), read now unless known, or null when
+   * the statistics alone choose (spaces holding most of the table, a moderator's own query).
+   */
+  async forPath(): Promise<ReadableCounts | null> {
+    if (!(await (this.narrowed ??= this.narrows()))) return null;
+    return (this.counts ??= await this.read());
+  }
+
+  /** The counts a page read with its own statement (only when none were `known`). */
+  keep(counts: ReadableCounts): void {
+    this.counts ??= counts;
+  }
 }
 
 /**
@@ -898,21 +937,25 @@ export class PostgresSearchEngine implements SearchEngine {
       this.completions(parsed, req.filters.spaceIds, moderated, folding),
     ]);
     const compiled = await this.compile(parsed, near, completions, req.filters.spaceIds, moderated.length > 0);
-    const narrowed = await this.narrows(compiled);
-    const all = await this.run(req, compiled, 'all', undefined, undefined, narrowed);
+    // The counts of the spaces searched, read at most once for both passes (see SpaceCounts).
+    const counts = new SpaceCounts(
+      () => this.narrows(compiled),
+      () => this.narrowedCounts(compiled, req.filters.spaceIds),
+    );
+    const all = await this.run(req, compiled, 'all', counts);
     // Too few documents hold every word (a pasted question, say): documents holding some of
     // them follow, those matching more words first, as Meilisearch's matching strategy does.
     // "Too few" depends on the query alone, never on the page: every page of a query is cut
     // from the same list, with the same total.
-    if (all.result.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all.result;
-    // The counts were read with the first pass's page (it reads them when a second may follow), or before its candidates (narrowedCounts).
-    const readable = all.readable!;
-    return (await this.run(req, compiled, 'any', this.weigh(compiled, readable), readable, narrowed)).result;
+    if (all.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all;
+    // The counts were read with the first pass's page (it reads them when a second may follow), or before its candidates (forPath).
+    return this.run(req, compiled, 'any', counts, this.weigh(compiled, counts.known!));
   }
 
   /**
    * Whether the spaces searched hold at most NARROWED_SHARE of the table's documents, so that the
-   * path is chosen from their own counts too (see takesDateIndex); false for a moderator's own query,
+   * path is chosen from their own counts too (see takesDateIndex); asked by SpaceCounts once a
+   * query's path first needs to know (the statistics it reads are the path's own); false for a moderator's own query,
    * whose pending, hidden and deleted documents no count lists: the whole table's statistics choose.
    */
   private async narrows(compiled: Compiled): Promise<boolean> {
@@ -924,12 +967,12 @@ export class PostgresSearchEngine implements SearchEngine {
   /**
    * The ReadableCounts of the query's lexemes in `spaceIds`, read before a narrowed search's
    * candidates when the whole table's statistics would send them down the date index (which the
-   * spaces' counts may then turn to the GIN index, see takesDateIndex), and given to the page, which
-   * then reads them no more. When the statistics choose the GIN index, the counts could not change
+   * spaces' counts may then turn to the GIN index, see takesDateIndex), and kept for the page
+   * (SpaceCounts), which then reads them no more. When the statistics choose the GIN index, the counts could not change
    * the path, and are not read before (until 2026-12-07 they were, one statement more; a test).
    * One statement, of the spaces' counts alone (an index read per space and lexeme, as the page's).
    */
-  private async narrowedCounts(compiled: Compiled, spaceIds: string[]): Promise<ReadableCounts> {
+  private async narrowedCounts(compiled: Compiled, spaceIds: readonly string[]): Promise<ReadableCounts> {
     const params: unknown[] = [];
     const p = (value: unknown) => {
       params.push(value);
@@ -1121,7 +1164,7 @@ export class PostgresSearchEngine implements SearchEngine {
    * missing, those of the candidate terms alone: until 2026-12-05 the any-word query's, so that a
    * wide prefix never read for candidates sent them down the date index). A search narrowed to
    * spaces holding a small part of the table (see NARROWED_SHARE) takes the date index only when the
-   * same rule on those spaces' own counts (`narrowedCounts`, read only once the statistics say the
+   * same rule on those spaces' own counts (`counts.forPath`: narrowedCounts, read only once the statistics say the
    * date index; readableEstimate's share of their visible documents) says so too, and then walks for
    * that share: the spaces' counts can only send it to the GIN index. A word absent from the spaces takes the GIN index, which is cheap when the word
    * is common only in another language's documents (each language's GIN index holds that language's
@@ -1137,14 +1180,14 @@ export class PostgresSearchEngine implements SearchEngine {
     compiled: Compiled,
     mode: 'all' | 'any',
     candidates: Record<Lang, string>,
+    counts: SpaceCounts,
     weights?: TermWeights,
-    narrowedCounts?: () => Promise<ReadableCounts>,
   ): Promise<number | null> {
     const tsqueries = Object.values(candidates);
     const share = await this.density(compiled, mode, weights);
     if (!takesDateIndexFor(share, (await this.stats()).documents, tsqueries)) return null;
-    if (!narrowedCounts) return this.dateWalkRows(share);
-    const narrowed = await narrowedCounts();
+    const narrowed = await counts.forPath();
+    if (!narrowed) return this.dateWalkRows(share);
     const own = Math.min(1, this.readableEstimate(compiled, narrowed, mode, weights) / Math.max(narrowed.documents, 1));
     return takesDateIndexFor(own, narrowed.documents, tsqueries) ? this.dateWalkRows(own) : null;
   }
@@ -1429,19 +1472,12 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * One pass of a query: its candidates, then its page, totals and facets in one statement, which
-   * also reads the ReadableCounts of the query's lexemes when they are needed and not given
-   * (`readable`): for the first pass (`all`) of a query a second may follow, and for a total past
-   * CANDIDATES. They come back with the result. `narrowed`: the spaces searched hold a small part
-   * of the table (see narrows), whose counts the path may need before the candidates (see takesDateIndex).
+   * also reads the ReadableCounts of the query's lexemes when they are needed and not `known` to
+   * `counts` (read by the first pass, or before this one's candidates: see takesDateIndex): for the
+   * first pass (`all`) of a query a second may follow, and for a total past CANDIDATES. They are
+   * kept in `counts`, for the second pass.
    */
-  private async run(
-    req: SearchRequest,
-    compiled: Compiled,
-    mode: 'all' | 'any',
-    weights?: TermWeights,
-    readable?: ReadableCounts,
-    narrowed = false,
-  ): Promise<{ result: SearchResult; readable: ReadableCounts | null }> {
+  private async run(req: SearchRequest, compiled: Compiled, mode: 'all' | 'any', counts: SpaceCounts, weights?: TermWeights): Promise<SearchResult> {
     const f = req.filters;
     const tsq = { ...compiled[mode] };
     if (mode === 'any' && weights && weights.candidates.length < compiled.terms) {
@@ -1571,11 +1607,7 @@ export class PostgresSearchEngine implements SearchEngine {
       }, weights.candidates);
       rank = { sql, params: rankParams, hashed: false };
     }
-    // A narrowed search's counts, when its path needs them and they were not given: read before the
-    // candidates (narrowedCounts), and then given to the page.
-    let given = readable;
-    const spacesCounts = async () => (given ??= await this.narrowedCounts(compiled, f.spaceIds));
-    const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, weights, narrowed ? spacesCounts : undefined);
+    const walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, counts, weights);
     const common = walk !== null;
     // Every word required, some widened, and rare enough for the GIN path: the candidates are the
     // matches with the fewest typos, then the newest, so that newer typo matches never push the
@@ -1624,14 +1656,14 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
-    // The ReadableCounts (see countsSql), unless given (by the first pass, or read before it: narrowedCounts).
-    const readCounts = !given && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
-    let counts = '';
+    // The ReadableCounts (see countsSql), unless known (read by the first pass, or before the candidates: SpaceCounts.forPath).
+    const readCounts = !counts.known && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
+    let countColumns = '';
     let languagesCte = '';
     if (readCounts) {
       const read = this.countsSql(compiled, `${p(f.spaceIds)}::uuid[]`, p);
       languagesCte = `, ${read.cte}`;
-      counts = `, ${read.columns}`;
+      countColumns = `, ${read.columns}`;
     }
     const facets = req.facets
       ? `, (SELECT coalesce(json_agg(json_build_object('value', kind, 'count', n) ORDER BY n DESC, kind), '[]') FROM (SELECT kind, count(*) AS n FROM m GROUP BY kind) k) AS kinds,
@@ -1668,14 +1700,13 @@ export class PostgresSearchEngine implements SearchEngine {
        SELECT (SELECT count(*)::int FROM m) AS total,
               (SELECT coalesce(json_agg(json_build_object('id', id, 'topicId', topic_id, 'postNumber', post_number, 'spaceId', space_id,
                         'kind', kind, 'title', title, 'snippet', snippet, 'written', written, 'score', score) ORDER BY ${order}), '[]') FROM page) AS hits
-              ${facets}${counts}`,
+              ${facets}${countColumns}`,
       params,
     );
-    const read: ReadableCounts | null = readCounts ? readableCountsOf(row.lexeme_docs, row.prefix_docs, row.readable_docs) : null;
-    const counted = given ?? read;
+    if (readCounts) counts.keep(readableCountsOf(row.lexeme_docs, row.prefix_docs, row.readable_docs));
     // Past the cap the total is an estimate (as Meilisearch estimates past 1,000), from the
     // documents the searcher may read alone (see readableEstimate).
-    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, this.readableEstimate(compiled, counted!, mode, weights));
+    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, this.readableEstimate(compiled, counts.known!, mode, weights));
     const hits: SearchHit[] = (row.hits as Array<Record<string, unknown>>).map((h) => ({
       id: h.id as string,
       topicId: h.topicId as string,
@@ -1688,14 +1719,11 @@ export class PostgresSearchEngine implements SearchEngine {
     }));
     const facetCounts = (v: unknown) => (v as FacetCount[]).map((c) => ({ value: String(c.value), count: Number(c.count) }));
     return {
-      result: {
-        hits,
-        total: row.total,
-        totalIsEstimate: candidates.capped,
-        facets: req.facets ? { kinds: facetCounts(row.kinds), spaces: facetCounts(row.spaces), tags: facetCounts(row.tags) } : null,
-        engine: this.name,
-      },
-      readable: counted,
+      hits,
+      total: row.total,
+      totalIsEstimate: candidates.capped,
+      facets: req.facets ? { kinds: facetCounts(row.kinds), spaces: facetCounts(row.spaces), tags: facetCounts(row.tags) } : null,
+      engine: this.name,
     };
   }
 
