@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { EntityManager, MigrationInterface } from 'typeorm';
 import { newId } from '../../libs/core/src/ids';
 import { MeiliSearchEngine, meiliFolding } from '../../libs/search/src/meili/meili.engine';
@@ -707,6 +708,46 @@ describe('postgres engine: common words', () => {
         countsFirst: 0,
         countsWithPage: 1,
       });
+    }));
+
+  /**
+   * Every page of a query is cut from one list, whichever path each page's search takes: the path is
+   * chosen again for each page, from the statistics the process holds then, and an ANALYZE between
+   * two pages (or another process, or statistics read again after STATS_TTL_MS) may flip it. Past
+   * 1,000 matches the two paths must still take the same 1,000 candidates, or a page repeats or
+   * skips hits of the one before. `pages` reads the first page unanalysed (no statistics: the GIN
+   * index), analyses the table, and reads the second with a fresh engine (as another process
+   * would), then the first two pages at once with that engine.
+   */
+  const pagesAcrossAnalyse = async (engine: PostgresSearchEngine, t: TestApp, query: string, space: string) => {
+    const page = (searcher: PostgresSearchEngine, offset: number, limit: number) =>
+      searcher.search({ query, filters: { spaceIds: [space] }, limit, offset }).then((res) => res.hits.map((h) => h.id));
+    const before = pathsOf(engine);
+    const first = await page(engine, 0, 5);
+    await t.sql(`ANALYZE search_documents`);
+    const analysed = new PostgresSearchEngine(t.ds);
+    const after = pathsOf(analysed);
+    const second = await page(analysed, 5, 5);
+    const paths = { before: before(), after: after() };
+    return { joined: [...first, ...second], both: await page(analysed, 0, 10), paths };
+  };
+
+  /**
+   * Posts written at the same instant (an import's, say) past the 1,000th: the GIN path keeps the
+   * newest 1,000 by date, then id, and the date index walked them by date alone, ties in its index's
+   * order, so the two took different posts at the boundary.
+   */
+  it('pages a query past 1,000 matches without a duplicate or a gap when the path flips between pages: posts of one instant', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const at = new Date('2026-01-01T00:00:00Z');
+      // Ids in no order of their writing (newId's are in order of time, as the index's ties may be).
+      const docs = Array.from({ length: 1500 }, (_, i) => searchDocument({ id: randomUUID(), spaceId: space, title: `Post ${i}`, body: 'A widget.', createdAt: at }));
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const { joined, both, paths } = await pagesAcrossAnalyse(engine, t, 'widget ', space);
+      expect(paths).toEqual({ before: ['gin'], after: ['date'] });
+      expect(joined).toEqual(both);
     }));
 
   /**

@@ -1732,7 +1732,12 @@ export class PostgresSearchEngine implements SearchEngine {
    * (then the newest). The planner cannot be trusted to choose here (it guesses the frequency
    * of uncommon and misspelt words), so both paths are forced: first the GIN index, reading at
    * most DENSE matches; if there are that many, the words are common and the date index finds
-   * the newest matches after a short walk (ranked or not: the statistics were wrong).
+   * the newest matches after a short walk (ranked or not: the statistics were wrong). "Newest" is
+   * by date, then id, on every path (the GIN path's order, and the date index's walks, an
+   * incremental sort over the index): a query past CANDIDATES matches takes the same ones whichever
+   * path the statistics send it down, so that no page repeats or skips hits of the one before
+   * when they change between pages. Until 2026-12-07 the walks took posts of one instant (an
+   * import's) in the index's order, and the GIN path by id: other posts at the 1,000th (a test).
    */
   private async candidates(
     { gin, date }: { gin: string[]; date: { tsv: string; filters: string } },
@@ -1753,8 +1758,8 @@ export class PostgresSearchEngine implements SearchEngine {
         // have put in many documents a query that is in few.
         await m.query(dateIndex);
         const rows: Array<{ id: string; hit: boolean; n: string }> = await m.query(
-          `SELECT x.id, x.hit, x.n FROM (SELECT d.id, ${walk.tsv} AS hit, row_number() OVER (ORDER BY d.created_at DESC) AS n
-                                          FROM search_documents d WHERE ${walk.filters} ORDER BY d.created_at DESC LIMIT ${walk.rows}) x
+          `SELECT x.id, x.hit, x.n FROM (SELECT d.id, ${walk.tsv} AS hit, row_number() OVER (ORDER BY d.created_at DESC, d.id DESC) AS n
+                                          FROM search_documents d WHERE ${walk.filters} ORDER BY d.created_at DESC, d.id DESC LIMIT ${walk.rows}) x
             WHERE x.hit OR x.n = ${walk.rows} LIMIT ${CANDIDATES + 2}`,
           params,
         );
@@ -1779,7 +1784,7 @@ export class PostgresSearchEngine implements SearchEngine {
       // independent of the language, and sorted the spaces' rows instead (150,000 posts: "notre
       // contenu", in 5% of them, 1.4 s against 66-104 ms down the index).
       const newest: Array<{ id: string }> = await m.query(
-        `SELECT x.id FROM (SELECT d.id, ${date.tsv} AS hit FROM search_documents d WHERE ${date.filters} ORDER BY d.created_at DESC OFFSET 0) x
+        `SELECT x.id FROM (SELECT d.id, ${date.tsv} AS hit FROM search_documents d WHERE ${date.filters} ORDER BY d.created_at DESC, d.id DESC OFFSET 0) x
           WHERE x.hit LIMIT ${CANDIDATES + 1}`,
         params,
       );
