@@ -415,11 +415,11 @@ describe('postgres engine: typos past 1,000 matches', () => {
         }
       };
       // One typo away alone: the newest first, no two-typo level compiled, the word as typed's set
-      // alone read. A typo-ranked query takes the GIN index whatever the statistics say (see run):
-      // this first search reads none (until 2026-12-07 it read pg_stats, 6 statements).
+      // alone read. The statistics (pg_stats, read once) choose the GIN index here; were it the
+      // date index, the word as typed's counts would be read too (see typosMayDiffer).
       expect(await sent({ spaceIds: [onlyOne] })).toEqual({
         ids: one.slice(-5).reverse().map((d) => d.id),
-        statements: 5,
+        statements: 6,
         twoLevelCompiled: false,
         gin: 1,
         sets: [1],
@@ -753,6 +753,20 @@ describe('postgres engine: common words', () => {
     }));
 
   /**
+   * Posts of `space`, indexed: a group per [how many, body, the minute after 2026-01-01 its first is
+   * written at], a minute apart.
+   */
+  const postsOf = async (engine: PostgresSearchEngine, space: string, groups: Array<[number, string, number]>) => {
+    const start = Date.parse('2026-01-01T00:00:00Z');
+    const written = groups.map(([n, body, from], g) =>
+      Array.from({ length: n }, (_, i) => searchDocument({ spaceId: space, title: `Post ${g} ${i}`, body, createdAt: new Date(start + (from + i) * 60_000) })),
+    );
+    const docs = written.flat();
+    for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+    return written;
+  };
+
+  /**
    * A widened word with close words one and two typos away: the GIN path takes the 1,000 matches
    * with the fewest typos, then the newest, where the date index took the newest 1,000 whatever
    * their typos. zephyrlom (one typo from zephyrloom) is in 300 posts, older than the 1,050 holding
@@ -762,12 +776,10 @@ describe('postgres engine: common words', () => {
     withPostgresEngine(async (engine, t) => {
       await noAutoAnalyse(t);
       const space = newId();
-      const start = Date.parse('2026-01-01T00:00:00Z');
-      const at = (minutes: number) => new Date(start + minutes * 60_000);
-      const one = Array.from({ length: 300 }, (_, i) => searchDocument({ spaceId: space, title: `Loom ${i}`, body: 'A zephyrlom heddle.', createdAt: at(i) }));
-      const two = Array.from({ length: 1050 }, (_, i) => searchDocument({ spaceId: space, title: `Warp ${i}`, body: 'Zepyhrlom warp.', createdAt: at(1000 + i) }));
-      const docs = [...one, ...two];
-      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      const [one] = await postsOf(engine, space, [
+        [300, 'A zephyrlom heddle.', 0],
+        [1050, 'Zepyhrlom warp.', 1000],
+      ]);
       // The word itself, typed right (no typo ranking), flips from the GIN index unanalysed to the
       // date index analysed: so would the typo's query, chosen by the statistics.
       const typedRight = async () => {
@@ -781,6 +793,43 @@ describe('postgres engine: common words', () => {
       expect([unanalysed, await typedRight()]).toEqual([['gin'], ['date']]);
       // The fewest typos first: the newest one-typo posts.
       expect(both).toEqual(one.slice(-10).reverse().map((d) => d.id));
+      expect(joined).toEqual(both);
+    }));
+
+  /**
+   * A common typo whose matches are all as many typos away (the word as typed in no post, its close
+   * words one typo away alone): the GIN path's candidates are the newest, as the date index's, so
+   * the statistics may send it down the date index, the fast path (until the review of 2026-12-07
+   * such a query took the GIN index whatever they said, reading up to 20,000 matches first). The
+   * spaces' counts of the word as typed, read once, tell it apart from the next test's.
+   */
+  it('keeps the date index for a common typo whose matches are as many typos away, its pages joined when the path flips', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const [docs] = await postsOf(engine, space, [[1200, 'A zephyrlom heddle.', 0]]);
+      const { joined, both, paths } = await pagesAcrossAnalyse(engine, t, 'zephyrloom ', space);
+      expect(paths).toEqual({ before: ['gin'], after: ['date'] });
+      expect(both).toEqual(docs.slice(-10).reverse().map((d) => d.id));
+      expect(joined).toEqual(both);
+    }));
+
+  /**
+   * The word as typed stems to a lexeme posts hold (zephyrlooms, zephyrloom): those posts are no
+   * typo away, the others (zephyrloomy, one typo) one, so the typos of the matches differ and the
+   * query takes the GIN index whatever the statistics say, its counts telling it so.
+   */
+  it('takes the GIN index for a common typo whose word as typed stems to a lexeme the spaces hold, its pages joined', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      const [exact] = await postsOf(engine, space, [
+        [300, 'A zephyrloom heddle.', 0],
+        [1050, 'Zephyrloomy warp.', 1000],
+      ]);
+      const { joined, both, paths } = await pagesAcrossAnalyse(engine, t, 'zephyrlooms ', space);
+      expect(paths).toEqual({ before: ['gin'], after: ['gin'] });
+      expect(both).toEqual(exact.slice(-10).reverse().map((d) => d.id));
       expect(joined).toEqual(both);
     }));
 

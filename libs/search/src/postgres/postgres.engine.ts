@@ -226,7 +226,8 @@ function readableCountsOf(lexemes: Record<string, number>, prefixes: Record<stri
 /**
  * One query's ReadableCounts (of its lexemes in the spaces searched), read at most once for both
  * its passes: in a statement of their own before a pass's candidates when its path needs them
- * (`forPath`), else with the first page that needs them (`keep`), and from then on `known`.
+ * (`forPath`, or `now` for a typo's, see typosMayDiffer), else with the first page that needs them
+ * (`keep`), and from then on `known`.
  */
 class SpaceCounts {
   private counts: ReadableCounts | null = null;
@@ -253,6 +254,11 @@ class SpaceCounts {
    */
   async forPath(): Promise<ReadableCounts | null> {
     if (!(await (this.narrowed ??= this.narrows()))) return null;
+    return this.now();
+  }
+
+  /** The counts, read now unless known (whatever share of the table the spaces hold). */
+  async now(): Promise<ReadableCounts> {
     return (this.counts ??= await this.read());
   }
 
@@ -1471,6 +1477,28 @@ export class PostgresSearchEngine implements SearchEngine {
   }
 
   /**
+   * Whether the matches of a typo-ranked query the statistics send down the date index may differ
+   * in typos, so that the GIN path's candidates (the fewest typos, then the newest) may not be the
+   * date index's (the newest): then it takes the GIN index whatever the statistics say (see run).
+   * Always for a moderator's own query (the word as typed may be in hidden posts, which no count
+   * lists) and for a term with close words both one and two typos away (`two` compiled); else only
+   * when a lexeme of a word as typed (the `exact` level: it may stem to a lexeme posts hold, or fold
+   * to a vocabulary word) is in visible documents of the spaces searched, from their counts (one
+   * statement, which the page then does not read again: SpaceCounts). With none, every match is as
+   * many typos away, and both paths take the newest: the date index stays the fast path.
+   */
+  private async typosMayDiffer(compiled: Compiled, counts: SpaceCounts): Promise<boolean> {
+    const levels = compiled.typoLevels!;
+    if (compiled.languages === null) return true;
+    const read = LANGS.filter((l) => compiled.languages!.has(l));
+    if (read.some((l) => levels.two[l].some((x) => (x ?? '').trim() !== ''))) return true;
+    const exact = read.flatMap((l) => levels.exact[l].flatMap((x) => [...(x ?? '').matchAll(TSQUERY_LEXEME)].map((m) => ({ l, m }))));
+    if (exact.length === 0) return false;
+    const { languages } = await counts.now();
+    return exact.some(({ l, m }) => m[2] !== undefined || (languages.get(l)?.docs.get(m[1].replace(/''/g, "'")) ?? 0) > 0);
+  }
+
+  /**
    * One pass of a query: its candidates, then its page, totals and facets in one statement, which
    * also reads the ReadableCounts of the query's lexemes when they are needed and not `known` to
    * `counts` (read by the first pass, or before this one's candidates: see takesDateIndex): for the
@@ -1612,11 +1640,14 @@ export class PostgresSearchEngine implements SearchEngine {
     // Where their typos can differ (`hashed`: the ranking reads a level's set, as it does for any word
     // as typed that is no stop word: it may stem to a lexeme posts hold, and a moderator's own query
     // finds it in hidden posts), the date index, which takes the newest whatever their typos, would
-    // take other candidates past 1,000 matches: such a query takes the GIN index whatever the
-    // statistics say (and past DENSE matches the whole date walk, as any query does, from what the
-    // table holds), so that each page of it is cut from the same list when the statistics change
-    // between pages (an ANALYZE, another process's read; until 2026-12-07 a page could repeat or
-    // skip the hits of the one before, a test). A common typo reads up to DENSE GIN matches first.
+    // take other candidates past 1,000 matches: a query the statistics send down the date index
+    // asks typosMayDiffer (the spaces' counts of the word as typed, a two-typo level, a moderator)
+    // and takes the GIN index whatever the statistics say when they may (and past DENSE matches the
+    // whole date walk, as any query does, from what the table holds), so that each page of it is
+    // cut from the same list when the statistics change between pages (an ANALYZE, another
+    // process's read; until 2026-12-07 a page could repeat or skip the hits of the one before, a
+    // test). Such a common typo reads up to DENSE GIN matches first; one whose matches are all as
+    // many typos away keeps the date index (a test).
     let typoRank: CandidateRank | null = null;
     if (!rank && mode === 'all' && levels) {
       const rankParams = filterParams.slice();
@@ -1626,7 +1657,8 @@ export class PostgresSearchEngine implements SearchEngine {
       });
       typoRank = { sql: `-${fewest.sql}`, params: rankParams, hashed: fewest.hashed };
     }
-    const walk = rank || typoRank?.hashed ? null : await this.takesDateIndex(compiled, mode, tsq, counts, weights);
+    let walk = rank ? null : await this.takesDateIndex(compiled, mode, tsq, counts, weights);
+    if (walk !== null && typoRank?.hashed && (await this.typosMayDiffer(compiled, counts))) walk = null;
     const common = walk !== null;
     if (!rank && !common) rank = typoRank;
     const candidates = await this.candidates({ gin: ownIndexes, date: dateWalk }, filterParams, common, rank, walk);
