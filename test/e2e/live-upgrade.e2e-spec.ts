@@ -146,8 +146,9 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
       payload: { topicId: topic.id, fromBoardId: from, fromSpaceId: spaceId, boardId: to, spaceId },
     });
     expect(inOld).toEqual([['topic:moved', { topicId: topic.id }]]);
-    // Its new board hears its settings, as of any move.
-    expect(inNew.map(([name]) => name)).toEqual(['topic:updated']);
+    // Its new board hears it arrive, with the version it is read with, then its settings, as of any move.
+    const [{ version }] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
+    expect(inNew.map(([name, e]) => [name, e.version])).toEqual([['topic:created', Number(version)], ['topic:updated', Number(version)]]);
   });
 
   /**
@@ -175,44 +176,49 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     await moveTopic(topic.id, home);
     await moveTopic(topic.id, other);
     await pushedSoFar(t, sockets);
-    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }]]);
     const [now] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
+    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id, version: Number(now.version) }]]);
     expect(version).toBeLessThan(now.version);
     await relayLate();
     // Its leaving is older than the one the board heard last: held back (`leaving` false). The
     // rest of the move's handling still runs (its settings to its new board, by their own key).
-    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }]]);
+    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id, version: Number(now.version) }]]);
   });
 
   it('a topic’s move relayed after it was moved back to the board it left: that board, which lists it, hears no `topic:moved`', async () => {
     const { home, topic, inHome, relayLate } = await movedAwayByOlderWorker();
-    // This release's moderator moves it back meanwhile, which the board hears at once (its settings).
+    // This release's moderator moves it back meanwhile, which the board hears at once (its arrival
+    // there, which its readers apply by the topic's id to the row they still list, and its settings).
     await moveTopic(topic.id, home);
     await pushedSoFar(t, sockets);
-    expect(inHome.map(([name]) => name)).toEqual(['topic:updated']);
+    expect(inHome.map(([name]) => name)).toEqual(['topic:created', 'topic:updated']);
     await relayLate();
     // It is on that board: told it moved away, its readers would drop it from their list (until
     // 2026-12-07 they were). Its settings may come again, the same version as before.
-    expect(inHome.filter(([name]) => name !== 'topic:updated')).toEqual([]);
+    expect(inHome.slice(2).filter(([name]) => name !== 'topic:updated')).toEqual([]);
   });
 
-  it('a topic’s move relayed after it was moved back and away again, that move not yet relayed: the board it left hears `topic:moved` at once', async () => {
-    const { home, topic, inHome, relayLate } = await movedAwayByOlderWorker();
+  it('a topic’s move relayed after it was moved back and away again, that move not yet relayed: the board it left hears `topic:moved` from the newer move alone', async () => {
+    const { home, topic, inHome, version, relayLate } = await movedAwayByOlderWorker();
     await moveTopic(topic.id, home);
     await pushedSoFar(t, sockets);
+    // Back on the board: its readers heard it arrive, with a version above the late move's.
+    const [[, arrival]] = inHome.filter(([name]) => name === 'topic:created');
+    expect(arrival.version).toBeGreaterThan(version);
     // Away again, to a third board, by the release before's worker too: its event not yet claimed.
     const third = await makeBoard(t, spaceId);
     const again = await olderWorkerMovesTopic(topic.id, third);
     await relayLate();
-    // Off the board again: the late move is the first to tell it, not held back for being older
-    // than the topic (nor for naming another destination than the one it is on).
-    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }]]);
+    // Off the board again, but the late move is older than the arrival the board heard since:
+    // held back (a client would drop it by its version; until 2026-12-07 the move back announced
+    // no arrival there, and the late move told it).
+    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([]);
     await relayedFromOlderWorker({
       type: 'topic.moved', aggregateType: 'topic', aggregateId: topic.id, version: again,
       payload: { topicId: topic.id, fromBoardId: home, fromSpaceId: spaceId, boardId: third, spaceId },
     });
-    // Its own move, newer, tells it again (the push carries no version: a client drops it twice).
-    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id }], ['topic:moved', { topicId: topic.id }]]);
+    // Its own move, newer than the arrival, tells it (not held back for naming another destination than the one it is on).
+    expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id, version: again }]]);
   });
 
   it('a moved post hidden by the release before while its arrival’s push reads: its placeholder goes out without a version, as a page shows it', async () => {

@@ -846,6 +846,60 @@ describe('live updates over Socket.IO', () => {
     expect((await t.sql(`SELECT p.state, i.status FROM posts p JOIN ideas i ON i.topic_id = p.topic_id WHERE p.id = $1`, [source.firstPostId]))[0]).toEqual({ state: 'VISIBLE', status: 'MERGED' });
   });
 
+  it('announces a topic moved onto a board there as a new topic, with its version; the board it left hears `topic:moved` with the same', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [from, to] = [await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id)];
+    const topic = await createTopic(t, author.token, from, { title: 'On its way over' });
+    const [there, here] = [await connect((await makeUser(t)).token), await connect((await makeUser(t)).token)];
+    expect(await ask(there, 'board:join', { boardId: to })).toEqual({ ok: true });
+    expect(await ask(here, 'board:join', { boardId: from })).toEqual({ ok: true });
+    await pushedSoFar(t, [there, here]);
+    const [arrived, left] = [heardLive(there, 'topic:created'), heardLive(here, 'topic:moved')];
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
+    const [{ version, created_at: createdAt }] = await t.sql(`SELECT t.version, p.created_at FROM topics t JOIN posts p ON p.topic_id = t.id AND p.number = 1 WHERE t.id = $1`, [topic.id]);
+    // What a new topic's arrival carries, no more: read with the version the move left it with.
+    expect(await arrived.first((e) => e.topic?.id === topic.id)).toEqual({
+      boardId: to,
+      topic: { id: topic.id, title: 'On its way over', kind: 'DISCUSSION', createdAt: createdAt.toISOString(), author: { id: author.id, handle: author.handle, displayName: expect.any(String) } },
+      version: Number(version),
+    });
+    expect(await left.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, version: Number(version) });
+  });
+
+  it('announces nothing on the board a hidden or held topic is moved onto, nor its title', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [from, to] = [await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id)];
+    const [hidden, held] = [await createTopic(t, author.token, from), await createTopic(t, author.token, from)];
+    await moderatePost(hidden.firstPostId, 'HIDE', admin.token);
+    await setPostState(t, held.firstPostId, 'PENDING');
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: to })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const quiet = nothing(reader, 'topic:created');
+    for (const topic of [hidden, held]) {
+      expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
+    }
+    await t.get(LiveGateway).settled();
+    await quiet();
+  });
+
+  it('announces no merged idea moved onto a board: the board’s lists leave it out', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const space = (await makeSpace(t, 'PUBLIC')).id;
+    const [board, other] = [await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space, 'IDEAS')];
+    const [source, target] = [await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
+    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: other })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const quiet = nothing(reader, 'topic:created');
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: source.id, boardId: other } }, { token: admin.token }));
+    await t.get(LiveGateway).settled();
+    await quiet();
+    // Moved, visible and still merged: a page of the board leaves it out.
+    expect((await t.sql(`SELECT t.board_id, p.state, i.status FROM topics t JOIN posts p ON p.topic_id = t.id AND p.number = 1 JOIN ideas i ON i.topic_id = t.id WHERE t.id = $1`, [source.id]))[0]).toEqual({ board_id: other, state: 'VISIBLE', status: 'MERGED' });
+  });
+
   it('tells a board’s room nothing of a held topic rejected: it was never shown it, its id included', async () => {
     const { mod, board } = await premoderatedSpace();
     const reader = await connect((await makeUser(t)).token);
@@ -1465,7 +1519,8 @@ describe('live updates over Socket.IO', () => {
     const moved = heardLive(s, 'topic:moved');
     expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
     await heardRoom(lost, `topic:${topic.id}`);
-    expect(await moved.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id });
+    const [{ version }] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
+    expect(await moved.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, version: Number(version) });
     const silence = nothing(s, 'post:created');
     await reply(t, admin.token, topic.id, 'after the move');
     await silence();

@@ -328,9 +328,10 @@ const authorSeesSql = () => postAuthorSeesSql('p', 't');
  * topic of a reply that may tell its board (visible, in a visible topic), the last post every
  * reader is shown (`last_post_number`): once per topic, not once per post. MATERIALIZED: inlined
  * under the outer join, the read was evaluated where the plan scans topics, once for every topic
- * that scan met (99 in a test's database), not once for each of the push's.
+ * that scan met (99 in a test's database), not once for each of the push's. `posts`: which posts,
+ * by default those `$1` names; a moved topic's arrival (`firstPostOf`) names its topic's first post.
  */
-const pushedPostsSql = (arriving: boolean, listed: string) => `${arriving ? `WITH ends AS MATERIALIZED (
+const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])') => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version, p.removed_version,
@@ -339,7 +340,7 @@ const pushedPostsSql = (arriving: boolean, listed: string) => `${arriving ? `WIT
             CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees,
             CASE WHEN p.number = 1 THEN ${listed} END AS listed
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
-      WHERE p.id = ANY($1::uuid[]) ORDER BY p.topic_id, p.number`;
+      WHERE ${posts} ORDER BY p.topic_id, p.number`;
 /**
  * Which of these authors (`$1`) may read a topic (`$2`) as it is now (`postAuthorSeesSql`): who,
  * of the authors of held posts removed from it (rejected, deleted, moved away), hears the removal
@@ -682,10 +683,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly pushed = new PushedVersions();
 
   /**
-   * `pushedPostsSql`, plain and arriving, with the board kinds' conditions on what their lists
-   * show: made at the first push, once every kind registered (their modules' init).
+   * `pushedPostsSql`, plain and arriving, and of a topic's first post (`moveOntoBoard`), with the
+   * board kinds' conditions on what their lists show: made at the first push, once every kind
+   * registered (their modules' init).
    */
-  private postsRead?: { plain: string; arriving: string };
+  private postsRead?: { plain: string; arriving: string; firstPostOf: string };
 
   /**
    * Whether a push of a topic (`push`) may go to its board's room, `version` the topic's as the
@@ -1650,9 +1652,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // it is not on that board again (moved back before this move's event was handled, a relayed
         // one handled late: its readers would drop a topic it lists).
         if (leaving && (await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE' AND board_id <> $2`, [topicId, fromBoardId])).length) {
-          this.server.to(`board:${fromBoardId}`).emit('topic:moved', { topicId });
+          // With the version the move left it with (none from a move an older release committed),
+          // which orders it against the topic's arrivals there (README, *Order*).
+          this.server.to(`board:${fromBoardId}`).emit('topic:moved', e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version });
         }
-        // A publication's new board hears of it once, as a new topic (topic.published, next).
+        // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
+        // which a board list ignores for a topic it does not list); a publication's hears of it
+        // once, from its own arrival (topic.published, next).
+        if (p.publishing !== true) await this.moveOntoBoard(topicId, payloadId(p, 'boardId'));
         await this.pushTopic(topicId, p.publishing !== true);
         // Moved (back) where readers it sent away earlier may read it: they go back to its room.
         return this.restoreEverywhere(restore);
@@ -1753,12 +1760,47 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * reader of the last post shown: other pushes (edits, a move's posts) do not read it.
    */
   private async pushPosts(event: string, postIds: string[], arrival: Arrival, placeholders = false): Promise<void> {
+    const read = this.postsReads();
+    const rows: PushedPostRow[] = await this.ds.query(arrival === 'all' ? read.arriving : read.plain, [postIds]);
+    for (const row of rows) this.pushRow(event, row, arrival === 'all' || (arrival === 'first' && row.number === 1), placeholders);
+  }
+
+  /** `postsRead`, made by the first push that reads posts. */
+  private postsReads(): NonNullable<LiveGateway['postsRead']> {
     if (!this.postsRead) {
       const listed = this.kinds.listedAnywhereSql() ?? 'true';
-      this.postsRead = { plain: pushedPostsSql(false, listed), arriving: pushedPostsSql(true, listed) };
+      this.postsRead = { plain: pushedPostsSql(false, listed), arriving: pushedPostsSql(true, listed), firstPostOf: pushedPostsSql(false, listed, 'p.topic_id = $1 AND p.number = 1') };
     }
-    const rows: PushedPostRow[] = await this.ds.query(arrival === 'all' ? this.postsRead.arriving : this.postsRead.plain, [postIds]);
-    for (const row of rows) this.pushRow(event, row, arrival === 'all' || (arrival === 'first' && row.number === 1), placeholders);
+    return this.postsRead;
+  }
+
+  /**
+   * A topic moved onto a board (`boardId`, the move's) arrives there as a new topic would
+   * (`arriveOnBoard`), its first post and the topic read in one statement, with the topic's
+   * version: only while it is on that board still (moved on since, the later move's event
+   * announces it where it went), visible with its first post (a hidden or held topic, an
+   * unpublished article, is announced nowhere: its title would reach readers who may not read
+   * it), and listed there (`listed`: a merged idea is not).
+   */
+  private async moveOntoBoard(topicId: string, boardId: string): Promise<void> {
+    const [row]: PushedPostRow[] = await this.ds.query(this.postsReads().firstPostOf, [topicId]);
+    if (row && row.board_id === boardId && row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') this.arriveOnBoard(row);
+  }
+
+  /**
+   * A topic's arrival on its board's list (`topic:created`), from its visible first post as read
+   * with the topic: not read before the topic left the board (moved, hidden…) and sent after
+   * (`toBoard`), with the topic's version, which orders it against the board's `topic:removed`
+   * and `topic:moved`; nor a topic its board's lists leave out (a merged idea unhidden, restored
+   * or moved there).
+   */
+  private arriveOnBoard(row: PushedPostRow): void {
+    if (!row.listed || !this.toBoard('arrival', row.topic_id, row.board_id, row.topic_version)) return;
+    this.server.to(`board:${row.board_id}`).emit('topic:created', {
+      boardId: row.board_id,
+      topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: { id: row.author_id, handle: row.handle, displayName: row.display_name } },
+      version: row.topic_version,
+    });
   }
 
   /**
@@ -1785,18 +1827,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     const newestInRoom = (version: PushVersion = row.version) => this.pushed.admit(pushKey.postInRoom(row.id, row.topic_id), version);
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
-      if (arrived && row.number === 1) {
-        // Not read before the topic left the board (moved, hidden…) and sent after (`toBoard`), with
-        // the topic's version, which orders it against the board's `topic:removed`; nor a topic its
-        // board's lists leave out (a merged idea unhidden or restored).
-        if (row.listed && this.toBoard('arrival', row.topic_id, row.board_id, row.topic_version)) {
-          this.server.to(`board:${row.board_id}`).emit('topic:created', {
-            boardId: row.board_id,
-            topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: payload.post.author },
-            version: row.topic_version,
-          });
-        }
-      } else if (arrived && this.toBoard('news', row.topic_id, row.board_id, row.topic_version) && this.pushed.admit(pushKey.activity(row.topic_id), row.topic_version)) {
+      if (arrived && row.number === 1) this.arriveOnBoard(row);
+      else if (arrived && this.toBoard('news', row.topic_id, row.board_id, row.topic_version) && this.pushed.admit(pushKey.activity(row.topic_id), row.topic_version)) {
         // Two replies' pushes run apart: one read before the other reply committed is not sent
         // after it, nor one read before the topic left the board (`toBoard`).
         this.server.to(`board:${row.board_id}`).emit('topic:activity', {
