@@ -884,6 +884,36 @@ describe('live pushes of counts, in order', () => {
     expect(heard).toEqual(['topic:moved']);
   });
 
+  it('a topic moved, then hidden before the move is handled: the board it left hears it go (`topic:removed`, no title), the board it went to nothing', async () => {
+    const topic = await createTopic(t, author.token, forumBoard, { title: 'Spam moved then hidden' });
+    const elsewhere = await makeBoard(t, spaceId);
+    await t.get(LiveGateway).settled();
+    const [left, went] = [await connectLive(url, sockets), await connectLive(url, sockets)];
+    expect(await left.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
+    expect(await went.timeout(5000).emitWithAck('board:join', { boardId: elsewhere })).toEqual({ ok: true });
+    const [heardLeft, heardWent]: Array<Array<[string, any]>> = [[], []];
+    left.onAny((name: string, e: any) => (e?.topicId === topic.id || e?.topic?.id === topic.id) && heardLeft.push([name, e]));
+    went.onAny((name: string, e: any) => (e?.topicId === topic.id || e?.topic?.id === topic.id) && heardWent.push([name, e]));
+    // The move's handling held before it reads where the topic is (its re-check of the topic's room).
+    let picked = false;
+    const gate = gateCalls(t.get(LiveGateway), 'recheckEverywhere', (r: { id?: string }) => !picked && r?.id === topic.id && (picked = true), 'before');
+    try {
+      await moveTopic(topic.id, elsewhere);
+      await gate.begun;
+      const [{ version }] = await t.get(DataSource).query(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
+      await hideFirstPost(topic);
+      gate.open();
+      await t.get(LiveGateway).settled();
+      for (const [s, boardId] of [[left, forumBoard], [went, elsewhere]] as const) expect(await s.timeout(5000).emitWithAck('board:join', { boardId })).toEqual({ ok: true });
+      // Until 2026-12-07 the board it left heard nothing (the move read it hidden, the hide told
+      // the board it went to) and kept listing a hidden topic until a reload.
+      expect(heardLeft).toEqual([['topic:removed', { topicId: topic.id, version: Number(version) }]]);
+      expect(heardWent.filter(([name]) => name !== 'topic:removed')).toEqual([]);
+    } finally {
+      gate.restore();
+    }
+  });
+
   it('an idea’s votes: a vote’s push read before the idea’s first post was hidden and sent after the removal is not sent to its board', async () => {
     const topic = await createTopic(t, author.token, ideasBoard);
     await t.get(LiveGateway).settled();

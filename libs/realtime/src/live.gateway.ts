@@ -1651,10 +1651,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // Only a topic everyone in the old board's room may see is announced there, and only while
         // it is not on that board again (moved back before this move's event was handled, a relayed
         // one handled late: its readers would drop a topic it lists).
-        if (leaving && (await this.ds.query(`SELECT 1 FROM topics WHERE id = $1 AND state = 'VISIBLE' AND board_id <> $2`, [topicId, fromBoardId])).length) {
+        const [now]: Array<{ visible: boolean }> = await this.ds.query(`SELECT state = 'VISIBLE' AS visible FROM topics WHERE id = $1 AND board_id <> $2`, [topicId, fromBoardId]);
+        if (leaving && now) {
           // With the version the move left it with (none from a move an older release committed),
           // which orders it against the topic's arrivals there (README, *Order*).
-          this.server.to(`board:${fromBoardId}`).emit('topic:moved', e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version });
+          const left = e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version };
+          // Hidden (or held) on its new board since the move, that board's removal named that
+          // board alone: the board it left, which was shown it (`visible`, the move's; none from
+          // an older release's), hears it go as a removal, its id and version, not where it went.
+          if (now.visible) this.server.to(`board:${fromBoardId}`).emit('topic:moved', left);
+          else if (p.visible === true) this.server.to(`board:${fromBoardId}`).emit('topic:removed', left);
         }
         // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
         // which a board list ignores for a topic it does not list); a publication's hears of it

@@ -435,6 +435,8 @@ export class TopicsService {
    * spaces). `fromKind`: the kind of the board it leaves, whose behaviour may refuse or follow
    * the move. `publishing`: the move publishes the topic (`writePublication`), which its event
    * says, so its new board's live room hears of it as a new topic alone, not as an update too.
+   * The event says whether the topic was visible (`visible`): its old board's readers were shown
+   * it, so hidden on its new board before the move's push, they hear it go (`topic:removed`).
    * CONFLICT when the topic was moved meanwhile. Callers check who may do it, and that `to` is
    * another board of the same kind.
    */
@@ -470,7 +472,7 @@ export class TopicsService {
       aggregateType: 'topic',
       aggregateId: topic.id,
       version: moved.version,
-      payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId, publishing },
+      payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId, publishing, visible: moved.state === 'VISIBLE' },
     });
     // Where a topic is decides which of its timers still stand (their setters must moderate its
     // space; a PUBLISH_TO_BOARD timer's board must not be its own): its move changes their list.
