@@ -831,14 +831,19 @@ describe('live updates over Socket.IO', () => {
     expect((await t.sql(`SELECT state FROM posts WHERE id = $1`, [topic.firstPostId]))[0].state).toBe('HIDDEN');
   });
 
-  it('announces no merged idea on its board when it is back: the board’s lists no longer show it', async () => {
+  it('tells a board nothing of a merged idea hidden, nor announces it when it is back: the board’s lists no longer show it', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
     const [source, target] = [await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
     expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
     const reader = await connect((await makeUser(t)).token);
     expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    // Nor its hiding: the board never listed it, so its readers are told nothing of it, its id
+    // included (until 2026-12-07 they heard `topic:removed`).
+    const quietRemoval = nothing(reader, 'topic:removed');
     await moderatePost(source.firstPostId, 'HIDE', admin.token);
+    await quietRemoval();
     const quiet = nothing(reader, 'topic:created');
     await moderatePost(source.firstPostId, 'UNHIDE', admin.token);
     await quiet();

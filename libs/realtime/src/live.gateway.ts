@@ -1580,9 +1580,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // A first post takes its topic off its board (`toBoard`): an arrival or news read before is
         // not sent there after. The board's room is told when its readers were shown the topic
         // (it was visible), by its id and version alone: nothing of what it was.
+        // Nor of a topic the board's lists leave out (a merged idea: `listedNow`, read before
+        // `toBoard`, so nothing newer is sent there between its judgement and this push).
         if (p.number === 1) {
           const [boardId, version] = [payloadId(p, 'boardId'), p.topicVersion as PushVersion];
-          if (this.toBoard('leaving', topicId, boardId, version) && p.from === 'VISIBLE') this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
+          const shown = p.from === 'VISIBLE' && (await this.listedNow(topicId));
+          if (this.toBoard('leaving', topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
         }
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
@@ -1778,6 +1781,19 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       this.postsRead = { plain: pushedPostsSql(false, listed), arriving: pushedPostsSql(true, listed), firstPostOf: pushedPostsSql(false, listed, 'p.topic_id = $1 AND p.number = 1') };
     }
     return this.postsRead;
+  }
+
+  /**
+   * Whether its board's lists show the topic as it is now (`BoardKinds.listedAnywhereSql`: a
+   * merged idea they do not), for a removal, which tells a board only of a topic it listed, as
+   * arrivals do (`listed`). A topic whose row is gone counts as listed: its removal goes as
+   * before. No statement when no board kind leaves any topic out.
+   */
+  private async listedNow(topicId: string): Promise<boolean> {
+    const listed = this.kinds.listedAnywhereSql();
+    if (!listed) return true;
+    const [row]: Array<{ listed: boolean }> = await this.ds.query(`SELECT (${listed}) AS listed FROM topics t WHERE t.id = $1`, [topicId]);
+    return row?.listed !== false;
   }
 
   /**
