@@ -383,7 +383,11 @@ const pushKey = {
  */
 type BoardPush = 'arrival' | 'leaving' | 'news';
 
-/** Which posts a push names arrive where they are (`pushRow`): all of them (a reply written, approved…), only a new topic's first post (a split), or none. */
+/**
+ * Which posts a push names arrive where they are (`pushRow`): all of them (a reply written,
+ * approved…), only a topic's first post (a split's new topic; a first post unhidden or restored,
+ * back on its board's list, while a reply restored or unhidden is no news there), or none.
+ */
 type Arrival = 'all' | 'first' | 'none';
 
 /**
@@ -1757,7 +1761,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * room; a held one to the space's review room and to its author while they may read it there
    * (`heldAudience`), nobody else; a hidden or deleted one to nobody (its room heard
    * `post:removed`). A post that just became visible (`arrived`) also tells the board's room:
-   * `topic:created` for a new topic, `topic:activity` for a reply, so open board lists can follow.
+   * `topic:created` for a first post (a new topic, one approved, an article's first publication,
+   * a topic published there; `arriveOnBoard`, which a move's arrival and a first post unhidden or
+   * restored use too), `topic:activity` for a reply, so open board lists can follow.
    */
   private pushPost(event: string, postId: string, arrived = false): Promise<void> {
     return this.pushPosts(event, [postId], arrived ? 'all' : 'none');
