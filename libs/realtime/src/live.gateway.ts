@@ -1671,8 +1671,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         }
         // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
         // which a board list ignores for a topic it does not list); a publication's hears of it
-        // once, from its own arrival (topic.published, next).
-        if (p.publishing !== true) await this.moveOntoBoard(topicId, payloadId(p, 'boardId'));
+        // once, from its own arrival (topic.published, next). A move a release before 2026-12-04
+        // committed says neither, and may be such a publication (announced twice, were it taken
+        // for a plain move): its board hears it as before, `topic:updated` alone.
+        if (p.publishing === false) await this.moveOntoBoard(topicId, payloadId(p, 'boardId'));
         await this.pushTopic(topicId, p.publishing !== true);
         // Moved (back) where readers it sent away earlier may read it: they go back to its room.
         return this.restoreEverywhere(restore);
