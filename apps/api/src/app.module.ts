@@ -1,4 +1,3 @@
-import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import { DynamicModule, Module } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DataSource } from 'typeorm';
@@ -21,6 +20,7 @@ import { SearchModule } from '../../../libs/search/src/search.module';
 import { IdeasModule } from '../../../libs/ideas/src/ideas.module';
 import { KnowledgeModule } from '../../../libs/knowledge/src/knowledge.module';
 import { graphqlOptions } from './graphql.config';
+import { ParvisApolloDriver, ParvisDriverConfig } from './jit-driver';
 import { loggerOptions } from './logging';
 
 /** Feature modules, in dependency order. */
@@ -41,8 +41,8 @@ export class AppModule {
         CoreModule.forRoot(opts),
         ...FEATURE_MODULES,
         RealtimeModule,
-        GraphQLModule.forRootAsync<ApolloDriverConfig>({
-          driver: ApolloDriver,
+        GraphQLModule.forRootAsync<ParvisDriverConfig>({
+          driver: ParvisApolloDriver,
           imports: [IdentityModule],
           inject: [SessionsService, AppConfig, ModuleRef],
           useFactory: graphqlOptions,

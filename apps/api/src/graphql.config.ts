@@ -1,6 +1,5 @@
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
 import { ModuleRef } from '@nestjs/core';
 import type { Request, Response } from 'express';
 import { AppConfig } from '../../../libs/core/src/config/config';
@@ -11,6 +10,7 @@ import { withIdArguments } from '../../../libs/core/src/graphql/id-arguments';
 import { withPreloadedFields } from '../../../libs/core/src/graphql/preloaded-fields';
 import { SESSION_COOKIE, SessionsService, tokenFrom } from '../../../libs/identity/src/sessions/sessions.service';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
+import { ParvisApolloDriver, ParvisDriverConfig } from './jit-driver';
 
 
 /**
@@ -30,10 +30,12 @@ function liveConnectionsDrain(modules: ModuleRef): ApolloServerPlugin {
   };
 }
 
-export function graphqlOptions(sessions: SessionsService, config: AppConfig, modules: ModuleRef): ApolloDriverConfig {
+export function graphqlOptions(sessions: SessionsService, config: AppConfig, modules: ModuleRef): ParvisDriverConfig {
   const introspection = config.graphqlIde || config.NODE_ENV !== 'production';
   return {
-    driver: ApolloDriver,
+    driver: ParvisApolloDriver,
+    // Query operations run compiled (graphql-jit) unless GRAPHQL_JIT=false; see compiled-queries.ts.
+    compiledQueries: config.GRAPHQL_JIT,
     path: '/graphql',
     autoSchemaFile: true,
     sortSchema: true,

@@ -4,6 +4,7 @@ import { Kind } from 'graphql';
 import type { GqlContext } from '../../core/src/graphql/context';
 import { searchOf } from '../../core/src/graphql/limits';
 import { DEFAULT_PAGE_SIZE } from '../../core/src/graphql/pagination';
+import { SideEffects } from '../../core/src/graphql/speculation';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { SearchArgs, SearchConnectionModel, SimilarTopicsArgs } from './search.model';
 import { SearchService } from './search.service';
@@ -24,11 +25,13 @@ export class SearchResolver {
     description: 'Every contribution the viewer may read that matches, with highlights and facets (counted only when asked for).',
     complexity: searchOf(DEFAULT_PAGE_SIZE),
   })
+  @SideEffects() // spends the search rate
   searchContributions(@Args() args: SearchArgs, @Context() ctx: GqlContext, @Info() info: GraphQLResolveInfo): Promise<SearchConnectionModel> {
     return this.search.search(ctx.viewer, args, { facets: selects(info, 'facets') });
   }
 
   @Query(() => [TopicModel], { description: 'Existing topics resembling a title being typed, best first. Archived knowledge-base articles are not suggested, with a board or without.', complexity: searchOf(5) })
+  @SideEffects() // spends the search rate
   similarTopics(@Args() args: SimilarTopicsArgs, @Context() ctx: GqlContext): Promise<TopicModel[]> {
     return this.search.similarTopics(ctx.viewer, args);
   }

@@ -164,6 +164,10 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(10) @Max(1_000_000)
   GRAPHQL_MAX_COMPLEXITY = 5000;
 
+  /** Run query operations compiled by graphql-jit, graphql-js answering any with an error (compiled-queries.ts). */
+  @Transform(toBool) @IsBoolean()
+  GRAPHQL_JIT = true;
+
   /** Serve the GraphiQL IDE at /graphql; defaults to on outside production. */
   @IsOptional() @Transform(toBool) @IsBoolean()
   GRAPHQL_IDE?: boolean;

@@ -1,7 +1,7 @@
 import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../../../migrations';
-import { PreparingClient } from './prepared-statements';
+import { GuardedClient, PreparingClient } from './prepared-statements';
 import { sessionSetup } from './session-settings';
 import { PG_TYPES } from './timestamps';
 
@@ -83,7 +83,7 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
       onConnect: sessionSetup(s.idleInTransactionMs),
       // timestamptz text parsed without pg's regular expressions (see parseTimestamptz).
       types: PG_TYPES,
-      ...(s.preparedStatements === false ? {} : { Client: PreparingClient }),
+      Client: s.preparedStatements === false ? GuardedClient : PreparingClient,
     },
   };
 }

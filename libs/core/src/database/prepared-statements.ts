@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { refuseWhileSpeculating } from '../graphql/speculation';
 
 /**
  * Named prepared statements for the hottest reads.
@@ -37,10 +38,19 @@ export function preparedName(sql: string): string | undefined {
 type QueryCallback = (err: Error, result: unknown) => void;
 
 /**
- * A pg Client that runs registered texts as named statements. TypeORM hands its pool
- * options (`extra`) to pg-pool, which builds connections from `Client`.
+ * The pool's pg Client: refuses a statement that may write while a compiled query runs
+ * (`refuseWhileSpeculating`, see speculation.ts). TypeORM hands its pool options (`extra`)
+ * to pg-pool, which builds connections from `Client`.
  */
-export class PreparingClient extends Client {
+export class GuardedClient extends Client {
+  override query(...args: unknown[]): any {
+    refuseWhileSpeculating(args[0]);
+    return (super.query as (...a: unknown[]) => unknown)(...args);
+  }
+}
+
+/** A GuardedClient that runs registered texts as named statements. */
+export class PreparingClient extends GuardedClient {
   // pg's query() has many overloads; only (text, values[, callback]) is rewritten.
   override query(...args: unknown[]): any {
     const [text, values, callback] = args;

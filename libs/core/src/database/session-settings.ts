@@ -1,3 +1,5 @@
+import { speculating } from '../graphql/speculation';
+
 /**
  * Settings every connection Parvis reads its data through starts with, whatever the server,
  * database or role default to. Timestamps are read in their text form: keyset cursors carry
@@ -21,6 +23,7 @@ export const SESSION_SETTINGS_SQL = `SET DateStyle = 'ISO, MDY'; SET TimeZone = 
 export function sessionSetup(idleInTransactionMs = 0): (client: { query(text: string): Promise<unknown> }) => Promise<void> {
   const sql = idleInTransactionMs > 0 ? `${SESSION_SETTINGS_SQL}; SET idle_in_transaction_session_timeout = ${Math.floor(idleInTransactionMs)}` : SESSION_SETTINGS_SQL;
   return async (client) => {
-    await client.query(sql);
+    // A connection the pool opens for a compiled query's read is set up all the same (speculation.ts refuses SET inside one).
+    await speculating.exit(() => client.query(sql));
   };
 }

@@ -1,5 +1,6 @@
 import { Args, Context, Query, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../../../core/src/graphql/context';
+import { SideEffects } from '../../../core/src/graphql/speculation';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { SUGGESTIONS_MAX, UserSuggestionsArgs } from './user-suggestion.args';
 import { UserSuggestionsService } from './user-suggestions.service';
@@ -14,6 +15,7 @@ export class UserSuggestionsResolver {
       'Those who wrote in `topicId` come first, then an exact handle, handles before names, recent visitors first. ' +
       'Never the viewer, deleted accounts, members barred site-wide, imported placeholders or members the viewer ignores. Rate-limited as search is.',
   })
+  @SideEffects() // spends the look-up rate
   userSuggestions(@Args() args: UserSuggestionsArgs, @Context() ctx: GqlContext): Promise<UserModel[]> {
     return this.service.suggest(ctx.viewer, args);
   }

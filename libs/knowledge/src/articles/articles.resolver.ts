@@ -7,6 +7,7 @@ import type { GqlContext } from '../../../core/src/graphql/context';
 import type { Viewer } from '../../../core/src/graphql/viewer';
 import { AppError } from '../../../core/src/errors';
 import { listOf, SEARCH_COST, searchOf } from '../../../core/src/graphql/limits';
+import { SideEffects } from '../../../core/src/graphql/speculation';
 import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostModel } from '../../../forum/src/posts/post.model';
@@ -211,6 +212,7 @@ export class TopicArticleResolver {
     description: `Published knowledge-base articles resembling this topic (from search), best first. A search, for one topic's page: asked under a list (a board's topics) it is BAD_USER_INPUT, and for the query cost limit it counts ${SEARCH_COST} beside its articles.`,
     complexity: searchOf(5),
   })
+  @SideEffects() // spends the search rate
   relatedArticles(@Parent() t: TopicModel, @Args() args: RelatedArgs, @Context() ctx: GqlContext, @Info() info: GraphQLResolveInfo): Promise<TopicModel[]> {
     // A search per topic: for a topic's own page, not for each topic of a list.
     if (responsePathAsArray(info.path).some((key) => typeof key === 'number')) {

@@ -1,0 +1,29 @@
+import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
+import { Injectable } from '@nestjs/common';
+import { CompiledQueriesGateway, compiledQueriesGateway } from '../../../libs/core/src/graphql/compiled-queries';
+
+/** The API's GraphQL options: Apollo's, and whether queries run compiled (GRAPHQL_JIT). */
+export interface ParvisDriverConfig extends ApolloDriverConfig {
+  compiledQueries?: boolean;
+}
+
+/**
+ * Nest's Apollo driver, handing Apollo the compiled fast path (`compiledQueriesGateway`) as its
+ * executor when `compiledQueries` is on. Nest passes its options to `ApolloServer` unchanged;
+ * the gateway serves the very schema Nest built (transforms applied), so parsing, validation,
+ * plugins and error formatting are Apollo's as before.
+ */
+@Injectable()
+export class ParvisApolloDriver extends ApolloDriver {
+  /** The fast path's executor, when on (its cache and counts, for tests). */
+  compiledQueries?: CompiledQueriesGateway;
+
+  protected override async registerExpress(options: ParvisDriverConfig, hooks?: { preStartHook?: () => void }): Promise<void> {
+    const { compiledQueries, ...apollo } = options;
+    if (compiledQueries && apollo.schema) {
+      this.compiledQueries = compiledQueriesGateway(apollo.schema);
+      Object.assign(apollo, { gateway: this.compiledQueries });
+    }
+    return super.registerExpress(apollo, hooks);
+  }
+}

@@ -1,0 +1,179 @@
+import { GraphQLModule } from '@nestjs/graphql';
+import { GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
+import request from 'supertest';
+import { ParvisApolloDriver } from '../../apps/api/src/jit-driver';
+import { compiledQueriesGateway } from '../../libs/core/src/graphql/compiled-queries';
+import { sessionSetup } from '../../libs/core/src/database/session-settings';
+import { refuseWhileSpeculating, SpeculativeWriteRefused, speculating } from '../../libs/core/src/graphql/speculation';
+import { TOPIC_PAGE_QUERY } from '../bench/bench-support';
+import { createTopic, reply } from '../factories/forum';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
+
+/**
+ * The compiled fast path (GRAPHQL_JIT, compiled-queries.ts) against graphql-js: two nodes on one
+ * database, one with it (the default) and one without, asked the same requests; their answers
+ * must be the same bytes, and the statements they cost are compared.
+ */
+describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () => {
+  let jit: TestApp;
+  let js: TestApp;
+  let member: TestUser;
+  let spaceId: string;
+  let boardId: string;
+  let topicId: string;
+
+  const stats = () => (jit.get(GraphQLModule).graphQlAdapter as ParvisApolloDriver).compiledQueries!.stats;
+
+  async function ask(t: TestApp, query: string, variables: Record<string, unknown>, token?: string): Promise<{ status: number; body: string; count: number }> {
+    let res!: request.Response;
+    const { count } = await t.countStatements(async () => {
+      let req = request(t.http).post('/graphql').set('content-type', 'application/json');
+      if (token) req = req.set('authorization', `Bearer ${token}`);
+      res = await req.send({ query, variables });
+    });
+    return { status: res.status, body: res.text, count };
+  }
+
+  /** Both nodes' answers to one request: the same status and bytes; the statement counts of each. */
+  async function both(query: string, variables: Record<string, unknown> = {}, token = member.token) {
+    const fast = await ask(jit, query, variables, token);
+    const plain = await ask(js, query, variables, token);
+    expect(fast.body).toBe(plain.body);
+    expect(fast.status).toBe(plain.status);
+    return { body: JSON.parse(plain.body), jit: fast.count, js: plain.count };
+  }
+
+  beforeAll(async () => {
+    jit = await bootTestApp();
+    js = await bootSecondNode(jit, { GRAPHQL_JIT: 'false' });
+    member = await makeUser(jit, { trustLevel: 3 });
+    spaceId = (await makeSpace(jit, 'PUBLIC')).id;
+    boardId = await makeBoard(jit, spaceId);
+    topicId = (await createTopic(jit, member.token, boardId, { title: 'Grinding coffee for espresso', body: 'Which **burr** grinder?' })).id;
+    await createTopic(jit, member.token, boardId, { title: 'Descaling an espresso machine' });
+    for (const body of ['A conical one', 'Flat burrs, *always*', 'Hand grinders work too']) {
+      const other = await makeUser(jit, { trustLevel: 3 });
+      await reply(jit, other.token, topicId, body);
+    }
+  });
+  afterAll(async () => {
+    await js?.close();
+    await jit?.close();
+  });
+
+  it('answers the topic page compiled, with the same bytes and the same three statements', async () => {
+    const before = { ...stats() };
+    for (const token of [member.token, undefined]) {
+      const r = await both(TOPIC_PAGE_QUERY, { id: topicId }, token);
+      expect(r.body.data.topic.posts.edges).toHaveLength(4);
+      expect(r.body.errors).toBeUndefined();
+      expect(r).toMatchObject({ jit: 3, js: 3 });
+    }
+    expect(stats().compiledAnswers - before.compiledAnswers).toBe(2);
+    expect(stats().fallbacks).toBe(before.fallbacks);
+  });
+
+  it('answers a failing list item with graphql-js’s single error', async () => {
+    const before = { ...stats() };
+    const r = await both(`query($id: ID!) { board(id: $id) { topics(first: 10) { edges { node { id suggestedTopics { id } } } } } }`, { id: boardId });
+    expect(r.body.errors).toHaveLength(1);
+    expect(r.body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
+    expect(stats().fallbacks - before.fallbacks).toBe(1);
+    expect(r).toMatchObject({ js: 3, jit: 4 });
+  });
+
+  it('answers a refused argument beside a sibling root field as graphql-js does (data null)', async () => {
+    const before = { ...stats() };
+    const r = await both(`{ roadmap(spaceId: "not-a-uuid") { planned { id } } spaces { id } }`);
+    expect(r.body.data).toBeNull();
+    expect(r.body.errors).toHaveLength(1);
+    expect(stats().fallbacks - before.fallbacks).toBe(1);
+    expect(r).toMatchObject({ js: 1, jit: 2 });
+  });
+
+  it('answers an unknown id as graphql-js does', async () => {
+    const r = await both(`query($id: ID!) { topic(id: $id) { id title } spaces { id } }`, { id: '00000000-0000-4000-8000-000000000000' });
+    expect(r.body.errors?.[0]?.extensions?.code ?? null).toBe(r.body.errors ? 'NOT_FOUND' : null);
+    expect(r.jit).toBeGreaterThanOrEqual(r.js);
+  });
+
+  it('answers a variable of the wrong type and a missing one as graphql-js does', async () => {
+    await both(`query($id: ID!, $n: Int) { topic(id: $id) { posts(first: $n) { edges { node { id } } } } }`, { id: topicId, n: 'many' });
+    await both(`query($id: ID!) { topic(id: $id) { id } }`, {});
+  });
+
+  it('never compiles a mutation, nor a query naming a field that spends a rate', async () => {
+    const before = { ...stats() };
+    await both(`mutation($input: MarkReadInput!) { markRead(input: $input) { id lastReadNumber } }`, { input: { topicId, postNumber: 2 } });
+    // The search spends the search rate once on each node, and only graphql-js runs it.
+    const r = await both(`{ similarTopics(title: "espresso grinder") { id } roadmap(spaceId: "not-a-uuid") { planned { id } } }`);
+    expect(r.jit).toBe(r.js);
+    expect(stats().graphqlJsOnly - before.graphqlJsOnly).toBe(2);
+    expect(stats().compiledAnswers).toBe(before.compiledAnswers);
+  });
+
+  it('keeps compiled operations by document and operation name, bounded', async () => {
+    const gateway = (jit.get(GraphQLModule).graphQlAdapter as ParvisApolloDriver).compiledQueries!;
+    const doc = `query A { spaces { id } } query B { spaces { slug } }`;
+    const size = gateway.compiled.size;
+    for (const operationName of ['A', 'B', 'A']) {
+      const res = await request(jit.http).post('/graphql').set('content-type', 'application/json').send({ query: doc, operationName });
+      expect(res.body.errors).toBeUndefined();
+      expect(Object.keys(res.body.data.spaces[0] ?? { id: 1 })).toEqual([operationName === 'A' ? 'id' : 'slug']);
+    }
+    expect(gateway.compiled.size - size).toBe(2);
+    expect(gateway.compiled.max).toBeLessThanOrEqual(500);
+  });
+
+  it('runs a write nobody marked once: refused while compiled, done by graphql-js', async () => {
+    await jit.sql(`CREATE TABLE IF NOT EXISTS jit_writes (n serial PRIMARY KEY)`);
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          record: { type: GraphQLString, resolve: async () => (await jit.ds.query(`INSERT INTO jit_writes DEFAULT VALUES RETURNING n`))[0].n },
+          boom: {
+            type: GraphQLString,
+            resolve: () => {
+              throw new Error('boom');
+            },
+          },
+        },
+      }),
+    });
+    const gateway = compiledQueriesGateway(schema, 10);
+    const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
+    // The compiled run has an error (boom) whatever record did: graphql-js runs the request again.
+    const document = parse(`{ record boom }`);
+    const rc = { document, operation: document.definitions[0], request: {}, context: {}, queryHash: 'record' } as never;
+    const result = await executor!(rc);
+    expect(result.errors?.map((e) => e.message)).toEqual(['boom']);
+    expect(result.data).toEqual({ record: '1', boom: null });
+    expect(await jit.sql(`SELECT count(*)::int AS n FROM jit_writes`)).toEqual([{ n: 1 }]);
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 0 });
+    await jit.sql(`DROP TABLE jit_writes`);
+  });
+
+  it('sets up a connection the pool opens while a compiled query runs (its SETs are not refused)', async () => {
+    const sent: string[] = [];
+    const client = {
+      query: async (text: string) => {
+        refuseWhileSpeculating(text);
+        sent.push(text);
+      },
+    };
+    await speculating.run(true, () => sessionSetup(60_000)(client));
+    expect(sent).toEqual([expect.stringMatching(/^SET DateStyle/)]);
+  });
+
+  it('lets the topic page’s reads through while compiled, and refuses writes and locks', () => {
+    speculating.run(true, () => {
+      expect(() => refuseWhileSpeculating(`SELECT p.id FROM posts p WHERE p.topic_id = $1 ORDER BY p.number LIMIT $2`)).not.toThrow();
+      for (const text of [`INSERT INTO x VALUES (1)`, `WITH d AS (DELETE FROM x RETURNING 1) SELECT 1`, `SELECT 1 FROM x FOR UPDATE`, `SELECT nextval('s')`, `START TRANSACTION`]) {
+        expect(() => refuseWhileSpeculating(text)).toThrow(SpeculativeWriteRefused);
+      }
+    });
+    expect(() => refuseWhileSpeculating(`INSERT INTO x VALUES (1)`)).not.toThrow();
+  });
+});
