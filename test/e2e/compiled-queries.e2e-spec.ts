@@ -12,7 +12,7 @@ import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
 /**
  * The compiled fast path (GRAPHQL_JIT, compiled-queries.ts) against graphql-js: two nodes on one
- * database, one with it (the default) and one without, asked the same requests; their answers
+ * database, one with it and one without (the default), asked the same requests; their answers
  * must be the same bytes, and the statements they cost are compared.
  */
 describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () => {
@@ -45,7 +45,7 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
   }
 
   beforeAll(async () => {
-    jit = await bootTestApp();
+    jit = await bootTestApp({ GRAPHQL_JIT: 'true' });
     js = await bootSecondNode(jit, { GRAPHQL_JIT: 'false' });
     member = await makeUser(jit, { trustLevel: 3 });
     spaceId = (await makeSpace(jit, 'PUBLIC')).id;

@@ -22,7 +22,7 @@ type Compiled = CompiledQuery | false;
 export const COMPILED_QUERIES_MAX = 500;
 
 /**
- * Apollo's executor for the compiled fast path (GRAPHQL_JIT): handed to Apollo as a
+ * Apollo's executor for the compiled fast path (GRAPHQL_JIT, off by default): handed to Apollo as a
  * `gateway` (Apollo 5 takes a custom executor only so) whose schema is the one Apollo would
  * have run. Apollo still parses, validates (the depth limit), runs the plugins (the complexity
  * limit, `didResolveOperation`) and formats the errors; only the execution is ours.
