@@ -103,6 +103,36 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     await both(`query($id: ID!) { topic(id: $id) { id } }`, {});
   });
 
+  it('answers aliases, fragments, variable defaults, @include/@skip, enums, dates and __typename as graphql-js does, compiled', async () => {
+    const before = { ...stats() };
+    const query = `query Page($id: ID!, $n: Int = 2, $withAuthor: Boolean = true, $skipBoard: Boolean!) {
+      first: topic(id: $id) { ...T posts(first: $n) { edges { node { ...P } } } }
+      again: topic(id: $id) { t: title kind createdAt board @skip(if: $skipBoard) { id __typename } }
+      spaces { id ... on Space { slug } }
+    }
+    fragment T on Topic { __typename id title closed author @include(if: $withAuthor) { handle } }
+    fragment P on Post { number n: number author { ... on User { handle } } }`;
+    const cases: Array<{ id: string; n?: number; withAuthor?: boolean; skipBoard: boolean }> = [{ id: topicId, skipBoard: false }, { id: topicId, n: 3, withAuthor: false, skipBoard: true }];
+    for (const variables of cases) {
+      const r = await both(query, variables);
+      expect(r.body.errors).toBeUndefined();
+      expect(r.body.data.first.posts.edges).toHaveLength(variables.n ?? 2);
+    }
+    expect(stats().compiledAnswers - before.compiledAnswers).toBe(2);
+  });
+
+  it('answers introspection, an unknown operation name and several operations without a name as graphql-js does', async () => {
+    await both(`{ __schema { queryType { name } } __type(name: "Topic") { name kind fields(includeDeprecated: true) { name type { kind name ofType { name } } } } }`);
+    await both(`query A { spaces { id } } query B { spaces { slug } }`);
+    const doc = `query A { spaces { id } }`;
+    for (const operationName of ['B', 'A']) {
+      const fast = await request(jit.http).post('/graphql').set('content-type', 'application/json').send({ query: doc, operationName });
+      const plain = await request(js.http).post('/graphql').set('content-type', 'application/json').send({ query: doc, operationName });
+      expect(fast.text).toBe(plain.text);
+      expect(fast.status).toBe(plain.status);
+    }
+  });
+
   it('never compiles a mutation, nor a query naming a field that spends a rate', async () => {
     const before = { ...stats() };
     await both(`mutation($input: MarkReadInput!) { markRead(input: $input) { id lastReadNumber } }`, { input: { topicId, postNumber: 2 } });
