@@ -185,6 +185,12 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     await jit.sql(`DROP TABLE jit_writes`);
   });
 
+  it('guards the pool only with GRAPHQL_JIT on: with it off no statement pays for the check', async () => {
+    const text = `SELECT 1 AS "set"`; // a read the word match takes for a write
+    await expect(speculating.run(true, () => jit.sql(text))).rejects.toThrow(/may write ran inside a compiled query and was refused/);
+    expect(await speculating.run(true, () => js.sql(text))).toEqual([{ set: 1 }]);
+  });
+
   it('sets up a connection the pool opens while a compiled query runs (its SETs are not refused)', async () => {
     const sent: string[] = [];
     const client = {

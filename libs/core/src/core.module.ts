@@ -67,6 +67,7 @@ export class CoreModule {
             poolSize: opts.config.DB_POOL_SIZE,
             connectionTimeoutMs: opts.config.DB_CONNECTION_TIMEOUT_MS,
             preparedStatements: opts.config.DB_PREPARED_STATEMENTS,
+            guardSpeculativeWrites: opts.config.GRAPHQL_JIT,
             idleInTransactionMs: opts.config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
             counter: opts.counter,
           }),

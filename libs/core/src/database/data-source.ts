@@ -1,7 +1,8 @@
 import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../../../migrations';
-import { GuardedClient, PreparingClient } from './prepared-statements';
+import { Client } from 'pg';
+import { PreparingClient, withWriteGuard } from './prepared-statements';
 import { sessionSetup } from './session-settings';
 import { PG_TYPES } from './timestamps';
 
@@ -42,6 +43,8 @@ export interface DataSourceSettings {
   counter?: QueryCounter;
   /** Run the texts registered with `prepared()` as named statements (default true). */
   preparedStatements?: boolean;
+  /** Refuse statements that may write while a compiled query runs (GRAPHQL_JIT; `withWriteGuard`); default false. */
+  guardSpeculativeWrites?: boolean;
   /** PostgreSQL ends a session whose transaction sat idle this long (`sessionSetup`); 0 or absent: never. */
   idleInTransactionMs?: number;
   /** How long a statement waits for a pool connection before it fails (`isPoolWaitTimeout`); absent: for good. */
@@ -83,7 +86,14 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
       onConnect: sessionSetup(s.idleInTransactionMs),
       // timestamptz text parsed without pg's regular expressions (see parseTimestamptz).
       types: PG_TYPES,
-      Client: s.preparedStatements === false ? GuardedClient : PreparingClient,
+      ...clientOption(s),
     },
   };
+}
+
+/** pg-pool's `Client`: pg's own, or preparing registered texts, either guarded while a compiled query runs. */
+function clientOption(s: DataSourceSettings): { Client?: typeof Client } {
+  const base = s.preparedStatements === false ? undefined : PreparingClient;
+  if (s.guardSpeculativeWrites) return { Client: withWriteGuard(base ?? Client) };
+  return base ? { Client: base } : {};
 }

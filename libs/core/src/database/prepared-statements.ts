@@ -38,19 +38,10 @@ export function preparedName(sql: string): string | undefined {
 type QueryCallback = (err: Error, result: unknown) => void;
 
 /**
- * The pool's pg Client: refuses a statement that may write while a compiled query runs
- * (`refuseWhileSpeculating`, see speculation.ts). TypeORM hands its pool options (`extra`)
- * to pg-pool, which builds connections from `Client`.
+ * A pg Client that runs registered texts as named statements. TypeORM hands its pool
+ * options (`extra`) to pg-pool, which builds connections from `Client`.
  */
-export class GuardedClient extends Client {
-  override query(...args: unknown[]): any {
-    refuseWhileSpeculating(args[0]);
-    return (super.query as (...a: unknown[]) => unknown)(...args);
-  }
-}
-
-/** A GuardedClient that runs registered texts as named statements. */
-export class PreparingClient extends GuardedClient {
+export class PreparingClient extends Client {
   // pg's query() has many overloads; only (text, values[, callback]) is rewritten.
   override query(...args: unknown[]): any {
     const [text, values, callback] = args;
@@ -65,4 +56,18 @@ export class PreparingClient extends GuardedClient {
     }
     return (super.query as (...a: unknown[]) => unknown)(...args);
   }
+}
+
+/**
+ * `Base` refusing a statement that may write while a compiled query runs
+ * (`refuseWhileSpeculating`, speculation.ts): the pool's Client when GRAPHQL_JIT is on only,
+ * so with it off no statement pays for the check.
+ */
+export function withWriteGuard(Base: typeof Client): typeof Client {
+  return class GuardedClient extends Base {
+    override query(...args: unknown[]): any {
+      refuseWhileSpeculating(args[0]);
+      return (super.query as (...a: unknown[]) => unknown)(...args);
+    }
+  } as typeof Client;
 }
