@@ -1,10 +1,11 @@
 import { GraphQLModule } from '@nestjs/graphql';
-import { GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
+import { GraphQLFieldConfig, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import request from 'supertest';
 import { ParvisApolloDriver } from '../../apps/api/src/jit-driver';
 import { compiledQueriesGateway } from '../../libs/core/src/graphql/compiled-queries';
 import { sessionSetup } from '../../libs/core/src/database/session-settings';
 import { refuseWhileSpeculating, SpeculativeWriteRefused, speculating } from '../../libs/core/src/graphql/speculation';
+import { Viewer } from '../../libs/core/src/graphql/viewer';
 import { TOPIC_PAGE_QUERY } from '../bench/bench-support';
 import { createTopic, reply } from '../factories/forum';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
@@ -185,10 +186,41 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     await jit.sql(`DROP TABLE jit_writes`);
   });
 
+  /** A gateway over `fields` (one field writing into jit_writes), and a request context for `query` with a viewer of its own. */
+  async function writingGateway(fields: Record<string, GraphQLFieldConfig<unknown, { viewer: Viewer }>>) {
+    await jit.sql(`DROP TABLE IF EXISTS jit_writes`);
+    await jit.sql(`CREATE TABLE jit_writes (n serial PRIMARY KEY)`);
+    const gateway = compiledQueriesGateway(new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields }) }), 10);
+    const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
+    const run = (query: string) => {
+      const document = parse(query);
+      return executor!({ document, operation: document.definitions[0], request: {}, context: { viewer: Viewer.anonymous() }, queryHash: query } as never);
+    };
+    const writes = async () => (await jit.sql(`SELECT count(*)::int AS n FROM jit_writes`))[0].n;
+    return { gateway, run, writes };
+  }
+  const insert = () => jit.ds.query(`INSERT INTO jit_writes DEFAULT VALUES RETURNING n`).then((rows: Array<{ n: number }>) => String(rows[0].n));
+
+  it('runs an unmarked write once even when its resolver swallows the refusal, and that operation on graphql-js from then on', async () => {
+    const { gateway, run, writes } = await writingGateway({ touch: { type: GraphQLString, resolve: () => insert().catch(() => 'not written') } });
+    expect(await run(`{ touch }`)).toEqual({ data: { touch: '1' } });
+    expect(await writes()).toBe(1);
+    expect(await run(`{ touch }`)).toEqual({ data: { touch: '2' } });
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 1 });
+    await jit.sql(`DROP TABLE jit_writes`);
+  });
+
+  it('runs an unmarked write once when it is memoized on the viewer (graphql-js does not get the compiled run’s refusal)', async () => {
+    const { run, writes } = await writingGateway({ record: { type: GraphQLString, resolve: (_, __, ctx) => ctx.viewer.memoize('test:record', insert) } });
+    expect(await run(`{ record }`)).toEqual({ data: { record: '1' } });
+    expect(await writes()).toBe(1);
+    await jit.sql(`DROP TABLE jit_writes`);
+  });
+
   it('guards the pool only with GRAPHQL_JIT on: with it off no statement pays for the check', async () => {
     const text = `SELECT 1 AS "set"`; // a read the word match takes for a write
-    await expect(speculating.run(true, () => jit.sql(text))).rejects.toThrow(/may write ran inside a compiled query and was refused/);
-    expect(await speculating.run(true, () => js.sql(text))).toEqual([{ set: 1 }]);
+    await expect(speculating.run({}, () => jit.sql(text))).rejects.toThrow(/may write ran inside a compiled query and was refused/);
+    expect(await speculating.run({}, () => js.sql(text))).toEqual([{ set: 1 }]);
   });
 
   it('sets up a connection the pool opens while a compiled query runs (its SETs are not refused)', async () => {
@@ -199,12 +231,12 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
         sent.push(text);
       },
     };
-    await speculating.run(true, () => sessionSetup(60_000)(client));
+    await speculating.run({}, () => sessionSetup(60_000)(client));
     expect(sent).toEqual([expect.stringMatching(/^SET DateStyle/)]);
   });
 
   it('lets the topic page’s reads through while compiled, and refuses writes and locks', () => {
-    speculating.run(true, () => {
+    speculating.run({}, () => {
       expect(() => refuseWhileSpeculating(`SELECT p.id FROM posts p WHERE p.topic_id = $1 ORDER BY p.number LIMIT $2`)).not.toThrow();
       for (const text of [`INSERT INTO x VALUES (1)`, `WITH d AS (DELETE FROM x RETURNING 1) SELECT 1`, `SELECT 1 FROM x FOR UPDATE`, `SELECT nextval('s')`, `START TRANSACTION`]) {
         expect(() => refuseWhileSpeculating(text)).toThrow(SpeculativeWriteRefused);

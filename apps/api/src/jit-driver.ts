@@ -1,5 +1,5 @@
 import { ApolloDriver, ApolloDriverConfig } from '@nestjs/apollo';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { CompiledQueriesGateway, compiledQueriesGateway } from '../../../libs/core/src/graphql/compiled-queries';
 
 /** The API's GraphQL options: Apollo's, and whether queries run compiled (GRAPHQL_JIT). */
@@ -21,7 +21,9 @@ export class ParvisApolloDriver extends ApolloDriver {
   protected override async registerExpress(options: ParvisDriverConfig, hooks?: { preStartHook?: () => void }): Promise<void> {
     const { compiledQueries, ...apollo } = options;
     if (compiledQueries && apollo.schema) {
-      this.compiledQueries = compiledQueriesGateway(apollo.schema);
+      const log = new Logger('CompiledQueries');
+      // A query field that writes without @SideEffects(): it runs on graphql-js from now on, and should be marked.
+      this.compiledQueries = compiledQueriesGateway(apollo.schema, undefined, (statement) => log.warn(`a compiled query tried to write; mark its field @SideEffects(): ${statement.slice(0, 80)}`));
       Object.assign(apollo, { gateway: this.compiledQueries });
     }
     return super.registerExpress(apollo, hooks);

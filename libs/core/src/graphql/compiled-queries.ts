@@ -2,7 +2,8 @@ import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server
 import { DocumentNode, execute, ExecutionResult, GraphQLSchema, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
 import { CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
-import { SIDE_EFFECTS, speculating } from './speculation';
+import { SIDE_EFFECTS, Speculation, speculating } from './speculation';
+import { Viewer } from './viewer';
 
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
 type GatewayExecutor = NonNullable<Awaited<ReturnType<GatewayInterface['load']>>['executor']>;
@@ -35,17 +36,19 @@ export const COMPILED_QUERIES_MAX = 500;
  * field still run). Mutations and subscriptions never run compiled; neither does an operation
  * whose document names a field marked `@SideEffects()`, and statements that may write are
  * refused while a compiled query runs (speculation.ts), so nothing a resolver records is
- * done twice. An answer without errors is the same JSON as graphql-js's (jit-executor spec).
+ * done twice. An answer without errors is the same JSON as graphql-js's (compiled-queries spec).
  */
-export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUERIES_MAX): CompiledQueriesGateway {
+export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUERIES_MAX, onRefused: (statement: string) => void = () => undefined): CompiledQueriesGateway {
   const compiled = new LRUCache<string, Compiled>({ max });
   const stats = { compiledAnswers: 0, fallbacks: 0, graphqlJsOnly: 0 };
 
   const byGraphqlJs = (rc: GatewayGraphQLRequestContext): Promise<ExecutionResult> | ExecutionResult =>
     execute({ schema, document: rc.document, contextValue: rc.context, variableValues: rc.request.variables, operationName: rc.request.operationName });
 
+  const keyOf = (rc: GatewayGraphQLRequestContext) => `${rc.queryHash ?? rc.source}\u0000${rc.request.operationName ?? ''}`;
+
   const compiledFor = (rc: GatewayGraphQLRequestContext): Compiled => {
-    const key = `${rc.queryHash ?? rc.source}\u0000${rc.request.operationName ?? ''}`;
+    const key = keyOf(rc);
     let entry = compiled.get(key);
     if (entry === undefined) {
       entry = hasSideEffects(schema, rc.document) ? false : compile(schema, rc.document, rc.request.operationName ?? undefined);
@@ -60,8 +63,16 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
       stats.graphqlJsOnly++;
       return byGraphqlJs(rc);
     }
-    const fast = await speculating.run(true, async () => query.query(undefined, rc.context, rc.request.variables ?? {}));
-    if (fast.errors === undefined || fast.errors.length === 0) {
+    const viewer = (rc.context as { viewer?: unknown }).viewer;
+    const memoized = viewer instanceof Viewer ? viewer.memoMark() : 0;
+    const speculation: Speculation = {};
+    const fast = await speculating.run(speculation, async () => query.query(undefined, rc.context, rc.request.variables ?? {}));
+    if (speculation.refused !== undefined) {
+      // An unmarked write: whatever the run memoized may hold its refusal, and the operation is graphql-js's from now on.
+      if (viewer instanceof Viewer) viewer.forgetSince(memoized);
+      compiled.set(keyOf(rc), false);
+      onRefused(speculation.refused);
+    } else if (fast.errors === undefined || fast.errors.length === 0) {
       stats.compiledAnswers++;
       return { data: fast.data };
     }

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Extensions } from '@nestjs/graphql';
 
 /**
- * The compiled fast path (`jitGateway`, apps/api/src/jit-executor.ts) runs a query with
+ * The compiled fast path (`compiledQueriesGateway`, compiled-queries.ts) runs a query with
  * graphql-jit and, when its answer has any error, throws it away and runs the same request
  * again with graphql-js, whose answer is the one sent. Whatever a resolver of that query does
  * besides reading would then be done twice. Two guards keep it once:
@@ -12,16 +12,25 @@ import { Extensions } from '@nestjs/graphql';
  *   graphql-js runs it. Marked today: `searchContributions`, `similarTopics`,
  *   `userSuggestions` and `Topic.relatedArticles` (each spends the search or look-up rate).
  * - While the compiled query runs (`speculating`), the pool's connections refuse any statement
- *   that may write (`refuseWhileSpeculating`): a write nobody marked fails before it is sent,
- *   the compiled answer then has an error, and graphql-js runs the request, writing once.
+ *   that may write (`refuseWhileSpeculating`): a write nobody marked fails before it is sent and
+ *   is noted on the run, whose answer is then thrown away (even when a resolver caught the
+ *   error), what the request memoized on its viewer meanwhile is forgotten (a memoized refusal
+ *   would fail graphql-js's run too), graphql-js runs the request, writing once, and that
+ *   operation runs on graphql-js from then on. A word match on SQL only: writes elsewhere
+ *   (Redis, the search engine, memory) are not seen, hence the markers.
  */
 export const SIDE_EFFECTS = 'sideEffects';
 
 /** Marks a query field whose resolver writes: operations selecting it run on graphql-js alone. */
 export const SideEffects = (): MethodDecorator & ClassDecorator & PropertyDecorator => Extensions({ [SIDE_EFFECTS]: true });
 
-/** Set while a compiled query runs; its answer is discarded when it has any error. */
-export const speculating = new AsyncLocalStorage<true>();
+/** One compiled run: the first statement refused in it, if any. */
+export interface Speculation {
+  refused?: string;
+}
+
+/** Set while a compiled query runs; its answer is discarded when it has any error or a statement was refused. */
+export const speculating = new AsyncLocalStorage<Speculation>();
 
 /**
  * A statement that may write (or take a lock, notify, advance a sequence, call a procedure):
@@ -39,8 +48,12 @@ export class SpeculativeWriteRefused extends Error {
 
 /** Throws when a compiled query is running and `text` may write; the pool's clients call it before each statement. */
 export function refuseWhileSpeculating(query: unknown): void {
-  if (speculating.getStore() === undefined) return;
+  const speculation = speculating.getStore();
+  if (speculation === undefined) return;
   // pg takes a text or a config object ({ text, values, name }); anything else (a stream) is refused.
   const text = typeof query === 'string' ? query : (query as { text?: unknown } | null)?.text;
-  if (typeof text !== 'string' || MAY_WRITE.test(text)) throw new SpeculativeWriteRefused(typeof text === 'string' ? text : '(a statement without text)');
+  if (typeof text === 'string' && !MAY_WRITE.test(text)) return;
+  // Noted on the run as well as thrown: a resolver may catch the error, or keep it memoized.
+  speculation.refused ??= typeof text === 'string' ? text : '(a statement without text)';
+  throw new SpeculativeWriteRefused(speculation.refused);
 }

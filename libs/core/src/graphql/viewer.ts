@@ -51,6 +51,17 @@ export class Viewer {
     return this.memo.get(key) as T | undefined;
   }
 
+  /** How much is memoized now, for `forgetSince`. */
+  memoMark(): number {
+    return this.memo.size;
+  }
+
+  /** Forgets what was memoized after `memoMark()` returned `mark` (a `forget` in between may keep one entry). */
+  forgetSince(mark: number): void {
+    let i = 0;
+    for (const key of [...this.memo.keys()]) if (i++ >= mark) this.memo.delete(key);
+  }
+
   memoize<T>(key: string, make: () => T): T {
     if (!this.memo.has(key)) this.memo.set(key, make());
     return this.memo.get(key) as T;
