@@ -309,18 +309,24 @@ export function rssMb(pid: number): number | null {
 }
 
 /**
- * The CPU time (user + system) a process has used, in ms (Linux), or null where /proc is not
- * there. /proc counts clock ticks, 100 a second on Linux (USER_HZ).
+ * The CPU time a process has used, in ms (Linux), user and system apart, or null where /proc
+ * is not there. /proc counts clock ticks, 100 a second on Linux (USER_HZ).
  */
-export function cpuMs(pid: number): number | null {
+export function cpuTimes(pid: number): { userMs: number; systemMs: number } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces: count from the ')' that ends it.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return { userMs: Number(fields[11]) * 10, systemMs: Number(fields[12]) * 10 };
   } catch {
     return null;
   }
+}
+
+/** The CPU time (user + system) a process has used, in ms (`cpuTimes`), or null. */
+export function cpuMs(pid: number): number | null {
+  const t = cpuTimes(pid);
+  return t && t.userMs + t.systemMs;
 }
 
 /**
