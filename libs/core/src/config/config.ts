@@ -166,8 +166,9 @@ export class AppConfig {
 
   /**
    * Run query operations compiled by graphql-jit, graphql-js answering any with an error
-   * (compiled-queries.ts). Off by default: measured on 2026-12-07 it allocated 27% less per
-   * topic page, but no CPU saving showed through the noise (docs/architecture.md).
+   * (compiled-queries.ts). Off by default. Measured on 2026-12-07 a topic page allocated 28% less
+   * and, measured again, cost 11% less CPU; turning it on rests on every query field that writes
+   * being marked @SideEffects() (docs/architecture.md).
    */
   @Transform(toBool) @IsBoolean()
   GRAPHQL_JIT = false;
