@@ -1,5 +1,5 @@
 import { GraphQLModule } from '@nestjs/graphql';
-import { GraphQLFieldConfig, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
+import { execute, GraphQLFieldConfig, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import request from 'supertest';
 import { ParvisApolloDriver } from '../../apps/api/src/jit-driver';
 import { compiledQueriesGateway } from '../../libs/core/src/graphql/compiled-queries';
@@ -215,6 +215,24 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(await run(`{ record }`)).toEqual({ data: { record: '1' } });
     expect(await writes()).toBe(1);
     await jit.sql(`DROP TABLE jit_writes`);
+  });
+
+  it('answers a null in a non-null position as graphql-js does (the nearest nullable parent nulled, its siblings kept)', async () => {
+    const Item = new GraphQLObjectType({ name: 'Item', fields: { must: { type: new GraphQLNonNull(GraphQLString), resolve: (n: number) => (n === 2 ? null : String(n)) } } });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          items: { type: new GraphQLList(Item), resolve: () => [1, 2, 3] },
+          strict: { type: new GraphQLList(new GraphQLNonNull(Item)), resolve: () => [1, 2] },
+          other: { type: GraphQLString, resolve: () => 'kept' },
+        },
+      }),
+    });
+    const { executor } = await compiledQueriesGateway(schema, 10).load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
+    const document = parse(`{ items { must } strict { must } other }`);
+    const rc = { document, operation: document.definitions[0], request: {}, context: {}, queryHash: 'non-null' } as never;
+    expect(JSON.stringify(await executor!(rc))).toBe(JSON.stringify(await execute({ schema, document })));
   });
 
   it('guards the pool only with GRAPHQL_JIT on: with it off no statement pays for the check', async () => {
