@@ -34,7 +34,7 @@ export function graphqlOptions(sessions: SessionsService, config: AppConfig, mod
   const introspection = config.graphqlIde || config.NODE_ENV !== 'production';
   return {
     driver: ParvisApolloDriver,
-    // Query operations run compiled (graphql-jit) unless GRAPHQL_JIT=false; see compiled-queries.ts.
+    // Query operations run compiled (graphql-jit) only when GRAPHQL_JIT=true (off by default); see compiled-queries.ts.
     compiledQueries: config.GRAPHQL_JIT,
     path: '/graphql',
     autoSchemaFile: true,
