@@ -23,7 +23,7 @@ export class ParvisApolloDriver extends ApolloDriver {
     if (compiledQueries && apollo.schema) {
       const log = new Logger('CompiledQueries');
       // A query field that writes without @SideEffects(): it runs on graphql-js from now on, and should be marked.
-      this.compiledQueries = compiledQueriesGateway(apollo.schema, undefined, (statement) => log.warn(`a compiled query tried to write; mark its field @SideEffects(): ${statement.slice(0, 80)}`));
+      this.compiledQueries = compiledQueriesGateway(apollo.schema, undefined, (statement) => log.warn(`a compiled query ran a statement that may write (a word match: a read that mentions such a word is refused too); if it writes, mark its field @SideEffects(): ${statement.slice(0, 80)}`));
       Object.assign(apollo, { gateway: this.compiledQueries });
     }
     return super.registerExpress(apollo, hooks);

@@ -34,8 +34,9 @@ export const speculating = new AsyncLocalStorage<Speculation>();
 
 /**
  * A statement that may write (or take a lock, notify, advance a sequence, call a procedure):
- * a word match, so a read that merely mentions such a word is refused too, and only costs the
- * compiled attempt (graphql-js then runs it, as it would have).
+ * a word match, so a read that merely mentions such a word (or opens a transaction) is refused
+ * too: graphql-js then answers it, as it would have, and its operation runs on graphql-js from
+ * then on (`compiled-queries.ts`), with a warning that may be such a false positive.
  */
 const MAY_WRITE = /\b(insert|update|delete|merge|truncate|copy|call|do|notify|listen|nextval|setval|pg_notify|pg_advisory_\w*|lock|for\s+(no\s+key\s+)?(update|share)|begin|start|savepoint|prepare|set|create|alter|drop|grant|vacuum|analyze|refresh)\b/i;
 
