@@ -851,6 +851,34 @@ describe('live updates over Socket.IO', () => {
     expect((await t.sql(`SELECT p.state, i.status FROM posts p JOIN ideas i ON i.topic_id = p.topic_id WHERE p.id = $1`, [source.firstPostId]))[0]).toEqual({ state: 'VISIBLE', status: 'MERGED' });
   });
 
+  it('announces an unmerged idea on its board as a new topic, the board’s lists showing it again; never a hidden one', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
+    const [source, hidden, target] = [await createTopic(t, author.token, board, { title: 'Back on the list', kind: 'IDEA' }), await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
+    for (const s of [source, hidden]) {
+      expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: s.id, targetId: target.id } }, { token: admin.token }));
+    }
+    await moderatePost(hidden.firstPostId, 'HIDE', admin.token);
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const arrived = heardLive(reader, 'topic:created');
+    const unmerge = `mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`;
+    expectOk(await t.gql(unmerge, { id: source.id }, { token: admin.token }));
+    const [{ version, created_at: createdAt }] = await t.sql(`SELECT t.version, p.created_at FROM topics t JOIN posts p ON p.topic_id = t.id AND p.number = 1 WHERE t.id = $1`, [source.id]);
+    // Until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does not list.
+    expect(await arrived.first((e) => e.topic?.id === source.id)).toEqual({
+      boardId: board,
+      topic: { id: source.id, title: 'Back on the list', kind: 'IDEA', createdAt: createdAt.toISOString(), author: { id: author.id, handle: author.handle, displayName: expect.any(String) } },
+      version: Number(version),
+    });
+    // A hidden one unmerged is listed to nobody the room holds: not announced, its title included.
+    const quiet = nothing(reader, 'topic:created');
+    expectOk(await t.gql(unmerge, { id: hidden.id }, { token: admin.token }));
+    await t.get(LiveGateway).settled();
+    await quiet();
+  });
+
   it('announces a topic moved onto a board there as a new topic, with its version; the board it left hears `topic:moved` with the same', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const [from, to] = [await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id)];

@@ -1684,6 +1684,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.pushIdea(payloadId(p, 'topicId'));
       case 'idea.merged':
       case 'idea.unmerged':
+        // Unmerged, its board's lists show it again: the board hears it arrive as a new topic
+        // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
+        // not list), where it is now, while it is visible there (`moveOntoBoard`).
+        if (type === 'idea.unmerged') await this.moveOntoBoard(payloadId(p, 'topicId'));
         await this.pushIdea(payloadId(p, 'topicId'));
         return this.pushIdea(payloadId(p, 'targetId'));
       case 'reaction.updated': {
@@ -1810,11 +1814,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * version: only while it is on that board still (moved on since, the later move's event
    * announces it where it went), visible with its first post (a hidden or held topic, an
    * unpublished article, is announced nowhere: its title would reach readers who may not read
-   * it), and listed there (`listed`: a merged idea is not).
+   * it), and listed there (`listed`: a merged idea is not). Without `boardId` (an idea unmerged,
+   * listed again), on whichever board it is on now.
    */
-  private async moveOntoBoard(topicId: string, boardId: string): Promise<void> {
+  private async moveOntoBoard(topicId: string, boardId?: string): Promise<void> {
     const [row]: PushedPostRow[] = await this.ds.query(this.postsReads().firstPostOf, [topicId]);
-    if (row && row.board_id === boardId && row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') this.arriveOnBoard(row);
+    if (row && (boardId === undefined || row.board_id === boardId) && row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') this.arriveOnBoard(row);
   }
 
   /**
