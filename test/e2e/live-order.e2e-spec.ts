@@ -884,34 +884,73 @@ describe('live pushes of counts, in order', () => {
     expect(heard).toEqual(['topic:moved']);
   });
 
-  it('a topic moved, then hidden before the move is handled: the board it left hears it go (`topic:removed`, no title), the board it went to nothing', async () => {
-    const topic = await createTopic(t, author.token, forumBoard, { title: 'Spam moved then hidden' });
-    const elsewhere = await makeBoard(t, spaceId);
+  /**
+   * `topic` moved from `from` to `to`, the move's handling held before it reads where the topic
+   * is (its re-check of the topic's room) until `meanwhile` committed; then everything pushed
+   * heard. Returns what a reader of each board heard of the topic from the move on, in order, as
+   * [event, payload], and the topic's version as the move left it.
+   */
+  async function movedMeanwhile(
+    topic: { id: string },
+    from: string,
+    to: string,
+    meanwhile: () => Promise<unknown>,
+  ): Promise<{ heardLeft: Array<[string, any]>; heardWent: Array<[string, any]>; version: number }> {
     await t.get(LiveGateway).settled();
     const [left, went] = [await connectLive(url, sockets), await connectLive(url, sockets)];
-    expect(await left.timeout(5000).emitWithAck('board:join', { boardId: forumBoard })).toEqual({ ok: true });
-    expect(await went.timeout(5000).emitWithAck('board:join', { boardId: elsewhere })).toEqual({ ok: true });
+    expect(await left.timeout(5000).emitWithAck('board:join', { boardId: from })).toEqual({ ok: true });
+    expect(await went.timeout(5000).emitWithAck('board:join', { boardId: to })).toEqual({ ok: true });
     const [heardLeft, heardWent]: Array<Array<[string, any]>> = [[], []];
     left.onAny((name: string, e: any) => (e?.topicId === topic.id || e?.topic?.id === topic.id) && heardLeft.push([name, e]));
     went.onAny((name: string, e: any) => (e?.topicId === topic.id || e?.topic?.id === topic.id) && heardWent.push([name, e]));
-    // The move's handling held before it reads where the topic is (its re-check of the topic's room).
     let picked = false;
     const gate = gateCalls(t.get(LiveGateway), 'recheckEverywhere', (r: { id?: string }) => !picked && r?.id === topic.id && (picked = true), 'before');
     try {
-      await moveTopic(topic.id, elsewhere);
+      await moveTopic(topic.id, to);
       await gate.begun;
       const [{ version }] = await t.get(DataSource).query(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
-      await hideFirstPost(topic);
+      await meanwhile();
       gate.open();
       await t.get(LiveGateway).settled();
-      for (const [s, boardId] of [[left, forumBoard], [went, elsewhere]] as const) expect(await s.timeout(5000).emitWithAck('board:join', { boardId })).toEqual({ ok: true });
-      // Until 2026-12-07 the board it left heard nothing (the move read it hidden, the hide told
-      // the board it went to) and kept listing a hidden topic until a reload.
-      expect(heardLeft).toEqual([['topic:removed', { topicId: topic.id, version: Number(version) }]]);
-      expect(heardWent.filter(([name]) => name !== 'topic:removed')).toEqual([]);
+      for (const [s, boardId] of [[left, from], [went, to]] as const) expect(await s.timeout(5000).emitWithAck('board:join', { boardId })).toEqual({ ok: true });
+      return { heardLeft, heardWent, version: Number(version) };
     } finally {
       gate.restore();
     }
+  }
+
+  it('a topic moved, then hidden before the move is handled: the board it left hears it go (`topic:removed`, no title), the board it went to no arrival', async () => {
+    const topic = await createTopic(t, author.token, forumBoard, { title: 'Spam moved then hidden' });
+    const elsewhere = await makeBoard(t, spaceId);
+    const { heardLeft, heardWent, version } = await movedMeanwhile(topic, forumBoard, elsewhere, () => hideFirstPost(topic));
+    // Until 2026-12-07 the board it left heard nothing (the move read it hidden, the hide told
+    // the board it went to) and kept listing a hidden topic until a reload.
+    expect(heardLeft).toEqual([['topic:removed', { topicId: topic.id, version }]]);
+    // The board it went to hears the hide's own removal (its id and version), never its arrival nor its title.
+    expect(heardWent.filter(([name]) => name !== 'topic:removed')).toEqual([]);
+  });
+
+  it('a topic moved while hidden, then unhidden on its new board before the move is handled: the board it left, never shown it, hears nothing of it', async () => {
+    const topic = await createTopic(t, author.token, forumBoard, { title: 'Hidden when it moved' });
+    const elsewhere = await makeBoard(t, spaceId);
+    await hideFirstPost(topic);
+    const { heardLeft, heardWent } = await movedMeanwhile(topic, forumBoard, elsewhere, () => unhideFirstPost(topic));
+    // Until 2026-12-07 the board it left heard `topic:moved` (the move read it visible): of a topic it was not shown, its id.
+    expect(heardLeft).toEqual([]);
+    // The board it went to hears it arrive (from its unhiding, and from the move, which reads it visible there now).
+    expect(heardWent.map(([name]) => name)).toContain('topic:created');
+    expect(heardWent.map(([name]) => name)).not.toContain('topic:removed');
+  });
+
+  it('a merged idea moved, then hidden before the move is handled: the board it left, whose lists left it out, hears nothing of it', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const otherIdeas = await makeBoard(t, spaceId, 'IDEAS');
+    const [source, target] = [await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' }), await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' })];
+    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+    const { heardLeft, heardWent } = await movedMeanwhile(source, ideasBoard, otherIdeas, () => hideFirstPost(source));
+    // Until 2026-12-07 the board it left heard `topic:removed` (README: not sent for a merged idea).
+    expect(heardLeft.filter(([name]) => name !== 'idea:updated')).toEqual([]);
+    expect(heardWent.filter(([name]) => name !== 'idea:updated')).toEqual([]);
   });
 
   it('an idea’s votes: a vote’s push read before the idea’s first post was hidden and sent after the removal is not sent to its board', async () => {

@@ -1663,11 +1663,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // With the version the move left it with (none from a move an older release committed),
           // which orders it against the topic's arrivals there (README, *Order*).
           const left = e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version };
-          // Hidden (or held) on its new board since the move, that board's removal named that
-          // board alone: the board it left, which was shown it (`visible`, the move's; none from
-          // an older release's), hears it go as a removal, its id and version, not where it went.
-          if (now.visible) this.server.to(`board:${fromBoardId}`).emit('topic:moved', left);
-          else if (p.visible === true) this.server.to(`board:${fromBoardId}`).emit('topic:removed', left);
+          // Only to a board that was shown it (`visible`, the move's: a topic moved while hidden or
+          // held, approved or unhidden on its new board since, was never listed there; none from
+          // an older release's move: sent as before). Hidden (or held) on its new board since the
+          // move, that board's removal named that board alone: the board it left hears it go as a
+          // removal, its id and version, not where it went, unless its lists left it out (a merged
+          // idea: `listedNow`, as a removal without a move).
+          if (now.visible && p.visible !== false) this.server.to(`board:${fromBoardId}`).emit('topic:moved', left);
+          else if (!now.visible && p.visible === true && (await this.listedNow(topicId))) this.server.to(`board:${fromBoardId}`).emit('topic:removed', left);
         }
         // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
         // which a board list ignores for a topic it does not list); a publication's hears of it
