@@ -379,9 +379,11 @@ const pushKey = {
 /**
  * What a push of a topic to its board's room is (`LiveGateway.toBoard`): its arrival on the
  * board's list (`topic:created`), its leaving of it (`topic:removed`, `topic:moved`), or news of
- * it there (`topic:activity`, `topic:updated`, `idea:updated`).
+ * it there (`topic:activity`, `topic:updated`, `idea:updated`); or `left`, a leaving noted as
+ * soon as it is heard, under `leftBoard` alone, whose push awaits before it is judged (a move's:
+ * it asks `leaving` again right before it sends, with no await between).
  */
-type BoardPush = 'arrival' | 'leaving' | 'news';
+type BoardPush = 'arrival' | 'leaving' | 'left' | 'news';
 
 /**
  * Which posts a push names arrive where they are (`pushRow`): all of them (a reply written,
@@ -725,6 +727,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private toBoard(push: BoardPush, topicId: string, boardId: string, version: PushVersion): boolean {
     const [left, listed] = [pushKey.leftBoard(topicId, boardId), pushKey.listed(topicId, boardId)];
     if (push === 'news') return this.pushed.passes(left, version);
+    if (push === 'left') return this.pushed.admit(left, version);
     if (push === 'leaving') this.pushed.admit(left, version);
     return this.pushed.admit(listed, version);
   }
@@ -1650,27 +1653,30 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'topic.moved': {
         const [topicId, fromBoardId, restore] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId'), RESTORES[type](p)];
-        // Gone from the old board (`toBoard`), with the version the move left it with: an
-        // arrival or news read before the move is not sent there after, nor this after a newer one.
-        const leaving = this.toBoard('leaving', topicId, fromBoardId, e.version);
+        // Gone from the old board (`toBoard`), with the version the move left it with: news read
+        // before the move is not sent there after, from now on (`left`). Ordered with the topic's
+        // arrivals there (`listed`) only right before it is sent, below: noted here, before the
+        // awaits, a newer arrival sent meanwhile (moved back, then on again) did not stop this
+        // older `topic:moved` going out after it (until 2026-12-07).
+        this.toBoard('left', topicId, fromBoardId, e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
         // Only a topic everyone in the old board's room may see is announced there, and only while
         // it is not on that board again (moved back before this move's event was handled, a relayed
         // one handled late: its readers would drop a topic it lists).
         const [now]: Array<{ visible: boolean }> = await this.ds.query(`SELECT state = 'VISIBLE' AS visible FROM topics WHERE id = $1 AND board_id <> $2`, [topicId, fromBoardId]);
-        if (leaving && now) {
-          // With the version the move left it with (none from a move an older release committed),
-          // which orders it against the topic's arrivals there (README, *Order*).
-          const left = e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version };
-          // Only to a board that was shown it (`visible`, the move's: a topic moved while hidden or
-          // held, approved or unhidden on its new board since, was never listed there; none from
-          // an older release's move: sent as before). Hidden (or held) on its new board since the
-          // move, that board's removal named that board alone: the board it left hears it go as a
-          // removal, its id and version, not where it went, unless its lists left it out (a merged
-          // idea: `listedNow`, as a removal without a move).
-          if (now.visible && p.visible !== false) this.server.to(`board:${fromBoardId}`).emit('topic:moved', left);
-          else if (!now.visible && p.visible === true && (await this.listedNow(topicId))) this.server.to(`board:${fromBoardId}`).emit('topic:removed', left);
+        // Only to a board that was shown it (`visible`, the move's: a topic moved while hidden or
+        // held, approved or unhidden on its new board since, was never listed there; none from
+        // an older release's move: sent as before). Hidden (or held) on its new board since the
+        // move, that board's removal named that board alone: the board it left hears it go as a
+        // removal, its id and version, not where it went, unless its lists left it out (a merged
+        // idea: `listedNow`, as a removal without a move, read before `toBoard`).
+        const event = !now ? undefined : now.visible ? p.visible !== false && 'topic:moved' : p.visible === true && (await this.listedNow(topicId)) && 'topic:removed';
+        // With the version the move left it with (none from a move an older release committed),
+        // which orders it against the topic's arrivals there (README, *Order*): `leaving` noted
+        // whether or not it is sent (as a removal without a move), right before the emit.
+        if (this.toBoard('leaving', topicId, fromBoardId, e.version) && event) {
+          this.server.to(`board:${fromBoardId}`).emit(event, e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version });
         }
         // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
         // which a board list ignores for a topic it does not list); a publication's hears of it
