@@ -22,7 +22,8 @@ export type PushVersion = number | null | undefined;
  * before the topic left the board (`topic:created`, `topic:updated`, `idea:updated`,
  * `topic:activity`) would then reach it. The client drops such a `topic:created` by its version,
  * below the `topic:removed` it heard (both carry the topic's, since 2026-12-07), but not one heard
- * after a move's versionless `topic:moved`, and compares the news with their own kinds alone.
+ * after an older release's versionless `topic:moved` (a move's carries the topic's version
+ * since 2026-12-07, and orders it as a removal's does), and compares the news with their own kinds alone.
  *
  * A push without a version (from an event an older release committed, during a rolling upgrade)
  * is sent as it was before versions, and notes nothing: `admit` and `passes` say yes to it, here
