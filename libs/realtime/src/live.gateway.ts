@@ -1591,7 +1591,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // `toBoard`, so nothing newer is sent there between its judgement and this push).
         if (p.number === 1) {
           const [boardId, version] = [payloadId(p, 'boardId'), p.topicVersion as PushVersion];
-          const shown = p.from === 'VISIBLE' && (await this.listedNow(topicId));
+          // Read only when this node has a reader there (`hasLocal`): nobody to tell, nothing read.
+          const shown = p.from === 'VISIBLE' && this.hasLocal(`board:${boardId}`) && (await this.listedNow(topicId));
           if (this.toBoard('leaving', topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
         }
         if (p.from === 'PENDING') {
@@ -1683,7 +1684,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // once, from its own arrival (topic.published, next). A move a release before 2026-12-04
         // committed says neither, and may be such a publication (announced twice, were it taken
         // for a plain move): its board hears it as before, `topic:updated` alone.
-        if (p.publishing === false) await this.moveOntoBoard(topicId, payloadId(p, 'boardId'));
+        // Read only when this node has a reader on that board (`hasLocal`): nobody to tell, nothing read.
+        if (p.publishing === false && this.hasLocal(`board:${payloadId(p, 'boardId')}`)) await this.moveOntoBoard(topicId, payloadId(p, 'boardId'));
         await this.pushTopic(topicId, p.publishing !== true);
         // Moved (back) where readers it sent away earlier may read it: they go back to its room.
         return this.restoreEverywhere(restore);
