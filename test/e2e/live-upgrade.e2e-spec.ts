@@ -186,6 +186,34 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     expect(inHome.filter(([name]) => name === 'topic:moved')).toEqual([['topic:moved', { topicId: topic.id, version: Number(now.version) }]]);
   });
 
+  it('a worker’s hide relayed after the topic was moved back onto its board while nobody was in that board’s room: a reader who joined since hears no `topic:removed`', async () => {
+    const [home, away] = [await makeBoard(t, spaceId), await makeBoard(t, spaceId)];
+    const topic = await createTopic(t, author.token, home);
+    await t.get(LiveGateway).settled();
+    // A worker hides its first post and moves it away (a timer's move); neither event is relayed
+    // yet. It is shown again (its event never reaches this node), then this node's moderator
+    // moves it back while nobody is in its board's room.
+    const [post] = await t.sql(
+      `WITH u AS (UPDATE posts SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`,
+      [topic.firstPostId],
+    );
+    const [hidden] = await t.sql(`WITH u AS (UPDATE topics SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`, [topic.id]);
+    await olderWorkerMovesTopic(topic.id, away);
+    await t.sql(`UPDATE posts SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [topic.firstPostId]);
+    await t.sql(`UPDATE topics SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [topic.id]);
+    await moveTopic(topic.id, home);
+    await pushedSoFar(t, sockets);
+    // A reader opens the board, which lists it; then the hide is relayed, late.
+    const inHome = heardOf(await readerIn({ boardId: home }), topic.id);
+    await relayedFromOlderWorker({
+      type: 'post.hidden', aggregateType: 'post', aggregateId: topic.firstPostId, version: post.version,
+      payload: { postId: topic.firstPostId, topicId: topic.id, boardId: home, spaceId, number: 1, authorId: author.id, from: 'VISIBLE', to: 'HIDDEN', topicVersion: hidden.version },
+    });
+    // Older than the move back, which noted its arrival there though nobody heard it: the board's
+    // readers would drop a topic it lists (until 2026-12-07 they were told to).
+    expect(inHome).toEqual([]);
+  });
+
   it('a topic’s move relayed after it was moved back to the board it left: that board, which lists it, hears no `topic:moved`', async () => {
     const { home, topic, inHome, relayLate } = await movedAwayByOlderWorker();
     // This release's moderator moves it back meanwhile, which the board hears at once (its arrival

@@ -1684,8 +1684,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // once, from its own arrival (topic.published, next). A move a release before 2026-12-04
         // committed says neither, and may be such a publication (announced twice, were it taken
         // for a plain move): its board hears it as before, `topic:updated` alone.
-        // Read only when this node has a reader on that board (`hasLocal`): nobody to tell, nothing read.
-        if (p.publishing === false && this.hasLocal(`board:${payloadId(p, 'boardId')}`)) await this.moveOntoBoard(topicId, payloadId(p, 'boardId'));
+        // Read only when this node has a reader on that board (`hasLocal`): nobody to tell, nothing
+        // read, but its arrival is noted all the same, with the move's version, so a removal older
+        // than the move, handled later, is not sent to a reader who joined since (`toBoard`).
+        if (p.publishing === false) {
+          const toBoardId = payloadId(p, 'boardId');
+          if (this.hasLocal(`board:${toBoardId}`)) await this.moveOntoBoard(topicId, toBoardId);
+          else this.toBoard('arrival', topicId, toBoardId, e.version);
+        }
         await this.pushTopic(topicId, p.publishing !== true);
         // Moved (back) where readers it sent away earlier may read it: they go back to its room.
         return this.restoreEverywhere(restore);
