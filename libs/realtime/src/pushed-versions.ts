@@ -36,9 +36,8 @@ export class PushedVersions {
 
   /** Whether `version` of `key` may be sent: not older than one sent already (or none: see above). Notes it when so. */
   admit(key: string, version: PushVersion): boolean {
+    if (!this.passes(key, version)) return false;
     if (typeof version !== 'number') return true;
-    const sent = this.newest.get(key);
-    if (sent !== undefined && version < sent) return false;
     // Deleted first, so the entry moves to the end: the map's order is the order of last use.
     this.newest.delete(key);
     this.newest.set(key, version);
