@@ -1662,17 +1662,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         this.toBoard('left', topicId, fromBoardId, e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
-        // Only a topic everyone in the old board's room may see is announced there, and only while
-        // it is not on that board again (moved back before this move's event was handled, a relayed
-        // one handled late: its readers would drop a topic it lists).
-        const [now]: Array<{ visible: boolean }> = await this.ds.query(`SELECT state = 'VISIBLE' AS visible FROM topics WHERE id = $1 AND board_id <> $2`, [topicId, fromBoardId]);
-        // Only to a board that was shown it (`visible`, the move's: a topic moved while hidden or
-        // held, approved or unhidden on its new board since, was never listed there; none from
-        // an older release's move: sent as before). Hidden (or held) on its new board since the
-        // move, that board's removal named that board alone: the board it left hears it go as a
-        // removal, its id and version, not where it went, unless its lists left it out (a merged
-        // idea: `listedNow`, as a removal without a move, read before `toBoard`).
-        const event = !now ? undefined : now.visible ? p.visible !== false && 'topic:moved' : p.visible === true && (await this.listedNow(topicId)) && 'topic:removed';
+        const event = await this.movedOffEvent(topicId, fromBoardId, p.visible);
         // With the version the move left it with (none from a move an older release committed),
         // which orders it against the topic's arrivals there (README, *Order*): `leaving` noted
         // whether or not it is sent (as a removal without a move), right before the emit.
@@ -1818,6 +1808,28 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * arrivals do (`listed`). A topic whose row is gone counts as listed: its removal goes as
    * before. No statement when no board kind leaves any topic out.
    */
+  /**
+   * What the board a topic moved off hears of it (README, `topic:moved`), read in one statement
+   * with the topic as it is now: nothing while it is on that board again (moved back before this
+   * move's event was handled, a relayed one handled late: its readers would drop a topic it
+   * lists); `topic:moved` while everyone in the room may see it, only if that board was shown it
+   * (`wasVisible`, the move's: a topic moved while hidden or held, approved or unhidden on its new
+   * board since, was never listed there; none from an older release's move: sent as before);
+   * hidden (or held) on its new board since the move, whose removal named that board alone,
+   * `topic:removed` (its id and version, not where it went), unless the board's lists leave it
+   * out (a merged idea, as `listedNow` judges a removal without a move).
+   */
+  private async movedOffEvent(topicId: string, fromBoardId: string, wasVisible: unknown): Promise<'topic:moved' | 'topic:removed' | undefined> {
+    const listed = this.kinds.listedAnywhereSql() ?? 'true';
+    const [now]: Array<{ visible: boolean; listed: boolean }> = await this.ds.query(
+      `SELECT t.state = 'VISIBLE' AS visible, (${listed}) AS listed FROM topics t WHERE t.id = $1 AND t.board_id <> $2`,
+      [topicId, fromBoardId],
+    );
+    if (!now) return undefined;
+    if (now.visible) return wasVisible !== false ? 'topic:moved' : undefined;
+    return wasVisible === true && now.listed !== false ? 'topic:removed' : undefined;
+  }
+
   private async listedNow(topicId: string): Promise<boolean> {
     const listed = this.kinds.listedAnywhereSql();
     if (!listed) return true;
