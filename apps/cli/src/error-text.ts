@@ -1,5 +1,5 @@
 import { AppError } from '../../../libs/core/src/errors';
-import { redacted } from '../../../libs/core/src/log-redaction';
+import { messageOf, redacted } from '../../../libs/core/src/log-redaction';
 import { say } from './stderr';
 
 /**
@@ -11,7 +11,7 @@ import { say } from './stderr';
 export function errorText(thrown: unknown): string {
   const err = redacted(thrown);
   // A rejection with something other than an error (a string, an object with a message, null): its text, never a throw.
-  if (!(err instanceof Error)) return redacted(String((err as { message?: unknown } | null | undefined)?.message ?? err));
+  if (!(err instanceof Error)) return redacted(messageOf(err));
   if (!(err instanceof AppError)) return err.message;
   const fields = (err.details.fields ?? []).map((f) => `  ${f.field}: ${f.message}`);
   return [`${err.code}: ${err.message}`, ...fields].join('\n');

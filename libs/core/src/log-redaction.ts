@@ -89,8 +89,15 @@ function withoutUrlPasswords(text: string): string {
  * message through `redacted`, then cut to `max` characters (cut first, a password could lose the `@` that marks it).
  */
 export function storedErrorText(err: unknown, max: number): string {
-  const message = err instanceof Error || types.isNativeError(err) ? (err as Error).message : String((err as { message?: unknown } | null)?.message ?? err);
-  return redacted(message).slice(0, max);
+  return redacted(messageOf(err)).slice(0, max);
+}
+
+/**
+ * A thrown value's message, never a throw: an error's own; of anything else (a string, an object with a message,
+ * null or undefined from a rejection) its text. Not redacted: callers pass it through `redacted`.
+ */
+export function messageOf(err: unknown): string {
+  return err instanceof Error || types.isNativeError(err) ? (err as Error).message : String((err as { message?: unknown } | null | undefined)?.message ?? err);
 }
 
 /** An object being walked: its copy once one is made, and whether a cycle reached it before it was settled. */
