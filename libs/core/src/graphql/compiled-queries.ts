@@ -64,12 +64,18 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
       return byGraphqlJs(rc);
     }
     const viewer = (rc.context as { viewer?: unknown }).viewer;
-    const memoized = viewer instanceof Viewer ? viewer.memoMark() : 0;
+    const noting = viewer instanceof Viewer ? viewer : undefined;
+    noting?.noteMade();
     const speculation: Speculation = {};
-    const fast = await speculating.run(speculation, async () => query.query(undefined, rc.context, rc.request.variables ?? {}));
+    let fast: Awaited<ReturnType<typeof query.query>>;
+    try {
+      fast = await speculating.run(speculation, async () => query.query(undefined, rc.context, rc.request.variables ?? {}));
+    } finally {
+      // An unmarked write: whatever the run memoized may hold its refusal.
+      noting?.endNoting(speculation.refused !== undefined);
+    }
     if (speculation.refused !== undefined) {
-      // An unmarked write: whatever the run memoized may hold its refusal, and the operation is graphql-js's from now on.
-      if (viewer instanceof Viewer) viewer.forgetSince(memoized);
+      // The operation is graphql-js's from now on.
       compiled.set(keyOf(rc), false);
       onRefused(speculation.refused);
     } else if (fast.errors === undefined || fast.errors.length === 0) {

@@ -17,6 +17,8 @@ export interface ViewerUser {
  */
 export class Viewer {
   private readonly memo = new Map<string, unknown>();
+  /** The keys memoized since `noteMade`, while noting. */
+  private made: Set<string> | null = null;
   /** Resolving the session just extended its expiry: a session cookie should be sent again to match. */
   sessionRenewed = false;
 
@@ -51,19 +53,22 @@ export class Viewer {
     return this.memo.get(key) as T | undefined;
   }
 
-  /** How much is memoized now, for `forgetSince`. */
-  memoMark(): number {
-    return this.memo.size;
+  /** Notes each key memoized from now on, until `endNoting` (a compiled query's run: compiled-queries.ts). */
+  noteMade(): void {
+    this.made = new Set();
   }
 
-  /** Forgets what was memoized after `memoMark()` returned `mark` (a `forget` in between may keep one entry). */
-  forgetSince(mark: number): void {
-    let i = 0;
-    for (const key of [...this.memo.keys()]) if (i++ >= mark) this.memo.delete(key);
+  /** Stops noting; with `forget`, forgets every entry memoized since `noteMade` (one made again after a `forget` too). */
+  endNoting(forget: boolean): void {
+    if (forget) for (const key of this.made ?? []) this.memo.delete(key);
+    this.made = null;
   }
 
   memoize<T>(key: string, make: () => T): T {
-    if (!this.memo.has(key)) this.memo.set(key, make());
+    if (!this.memo.has(key)) {
+      this.made?.add(key);
+      this.memo.set(key, make());
+    }
     return this.memo.get(key) as T;
   }
 }
