@@ -2,7 +2,7 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { execute, GraphQLFieldConfig, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import request from 'supertest';
 import { ParvisApolloDriver } from '../../apps/api/src/jit-driver';
-import { compiledQueriesGateway } from '../../libs/core/src/graphql/compiled-queries';
+import { COMPILED_GIVE_UP_AFTER, COMPILED_RETRY_AFTER, compiledQueriesGateway } from '../../libs/core/src/graphql/compiled-queries';
 import { sessionSetup } from '../../libs/core/src/database/session-settings';
 import { refuseWhileSpeculating, SpeculativeWriteRefused, speculating } from '../../libs/core/src/graphql/speculation';
 import { Viewer } from '../../libs/core/src/graphql/viewer';
@@ -257,6 +257,72 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(stats().fallbacks - before.fallbacks).toBe(9);
   });
 
+  it('gives up compiling an operation whose answers keep carrying an error: then it costs graphql-js’s statements alone', async () => {
+    const query = `query GoneTopic($id: ID!) { topic(id: $id) { id title } spaces { id } }`;
+    const gone = { id: '00000000-0000-4000-8000-000000000001' };
+    const before = { ...stats() };
+    for (let i = 0; i < COMPILED_GIVE_UP_AFTER; i++) {
+      const r = await both(query, gone);
+      expect(r.body.errors[0].extensions.code).toBe('NOT_FOUND');
+      // The thrown-away compiled run's reads, then graphql-js's.
+      expect(r.jit).toBeGreaterThan(r.js);
+    }
+    expect(stats().gaveUp - before.gaveUp).toBe(1);
+    for (let i = 0; i < 2; i++) {
+      const r = await both(query, gone);
+      expect(r.body.errors[0].extensions.code).toBe('NOT_FOUND');
+      expect(r.jit).toBe(r.js);
+    }
+    expect(stats().fallbacks - before.fallbacks).toBe(COMPILED_GIVE_UP_AFTER);
+    expect(stats().graphqlJsOnly - before.graphqlJsOnly).toBe(2);
+  });
+
+  it('tries a given-up operation compiled once in COMPILED_RETRY_AFTER requests, and compiles it again once it answers without an error', async () => {
+    let failing = true;
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          item: {
+            type: GraphQLString,
+            resolve: () => {
+              if (failing) throw new Error('gone');
+              return 'back';
+            },
+          },
+        },
+      }),
+    });
+    const gateway = compiledQueriesGateway(schema, 10);
+    const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
+    const document = parse(`{ item }`);
+    const run = () => executor!({ document, operation: document.definitions[0], request: {}, context: {}, queryHash: 'item' } as never);
+    const times = async (n: number) => {
+      for (let i = 0; i < n; i++) await run();
+    };
+    // Thrown away short of the count, then an answer without an error: the count starts again.
+    await times(COMPILED_GIVE_UP_AFTER - 1);
+    failing = false;
+    await run();
+    failing = true;
+    await times(COMPILED_GIVE_UP_AFTER - 1);
+    expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: 2 * (COMPILED_GIVE_UP_AFTER - 1), graphqlJsOnly: 0, gaveUp: 0 });
+    // In a row: it gives up, and graphql-js alone runs it until the retry.
+    await run();
+    await times(COMPILED_RETRY_AFTER - 1);
+    expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: 2 * COMPILED_GIVE_UP_AFTER - 1, graphqlJsOnly: COMPILED_RETRY_AFTER - 1, gaveUp: 1 });
+    // The retry (the next request) fails too: graphql-js alone again until the next.
+    await run();
+    expect(gateway.stats).toMatchObject({ compiledAnswers: 1, fallbacks: 2 * COMPILED_GIVE_UP_AFTER, graphqlJsOnly: COMPILED_RETRY_AFTER - 1 });
+    await times(COMPILED_RETRY_AFTER - 1);
+    expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: 2 * COMPILED_GIVE_UP_AFTER, graphqlJsOnly: 2 * (COMPILED_RETRY_AFTER - 1), gaveUp: 1 });
+    // The next retry answers without an error: compiled from then on.
+    failing = false;
+    expect(await run()).toEqual({ data: { item: 'back' } });
+    await times(2);
+    expect(gateway.stats).toEqual({ compiledAnswers: 4, fallbacks: 2 * COMPILED_GIVE_UP_AFTER, graphqlJsOnly: 2 * (COMPILED_RETRY_AFTER - 1), gaveUp: 1 });
+  });
+
   it('runs a write nobody marked once: refused while compiled, done by graphql-js', async () => {
     await jit.sql(`CREATE TABLE IF NOT EXISTS jit_writes (n serial PRIMARY KEY)`);
     const schema = new GraphQLSchema({
@@ -282,7 +348,7 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(result.errors?.map((e) => e.message)).toEqual(['boom']);
     expect(result.data).toEqual({ record: '1', boom: null });
     expect(await jit.sql(`SELECT count(*)::int AS n FROM jit_writes`)).toEqual([{ n: 1 }]);
-    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 0 });
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 0, gaveUp: 0 });
     await jit.sql(`DROP TABLE jit_writes`);
   });
 
@@ -306,7 +372,7 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(await run(`{ touch }`)).toEqual({ data: { touch: '1' } });
     expect(await writes()).toBe(1);
     expect(await run(`{ touch }`)).toEqual({ data: { touch: '2' } });
-    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 1 });
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 1, gaveUp: 0 });
     await jit.sql(`DROP TABLE jit_writes`);
   });
 

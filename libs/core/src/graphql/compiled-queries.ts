@@ -12,15 +12,43 @@ type GatewayGraphQLRequestContext = Parameters<GatewayExecutor>[0];
 export interface CompiledQueriesGateway extends GatewayInterface {
   /** The compiled operations, by document hash and operation name (`false`: graphql-js only). */
   readonly compiled: LRUCache<string, Compiled>;
-  /** Requests answered compiled, run again by graphql-js after a compiled answer with errors, and run by graphql-js alone. */
-  readonly stats: { compiledAnswers: number; fallbacks: number; graphqlJsOnly: number };
+  /**
+   * Requests answered compiled, run again by graphql-js after a compiled answer with errors, and
+   * run by graphql-js alone (a given-up operation's included); operations that gave up.
+   */
+  readonly stats: { compiledAnswers: number; fallbacks: number; graphqlJsOnly: number; gaveUp: number };
 }
 
-/** What a document (and operation name) compiled to: the query, or `false` when only graphql-js runs it. */
-type Compiled = CompiledQuery | false;
+/** A compiled operation, and how its last runs went. */
+interface CompiledOperation {
+  query: CompiledQuery;
+  /** Its compiled runs thrown away in a row (an answer with an error); from COMPILED_GIVE_UP_AFTER on it has given up. */
+  thrownAway: number;
+  /** Requests graphql-js alone ran since it gave up, or since its last retry. */
+  sinceRetry: number;
+}
+
+/** What a document (and operation name) compiled to: the operation, or `false` when only graphql-js runs it. */
+type Compiled = CompiledOperation | false;
 
 /** How many compiled operations are kept (least recently used first out). */
 export const COMPILED_QUERIES_MAX = 500;
+
+/**
+ * Compiled runs of one operation thrown away in a row after which it gives up: graphql-js alone
+ * runs it, as an operation whose answers always carry an error (NOT_FOUND for an id that is gone)
+ * would otherwise pay its reads twice on every request.
+ */
+export const COMPILED_GIVE_UP_AFTER = 3;
+
+/**
+ * A given-up operation runs compiled again once in this many requests (the rest on graphql-js
+ * alone): an answer without errors takes it back to the compiled path, one with an error keeps it
+ * given up for as many requests again. So what it failed for a while (a crawler asking for deleted
+ * topics through the topic page's query) does not cost it the fast path until a restart, and the
+ * reads thrown away once it gave up are at most one request's in this many.
+ */
+export const COMPILED_RETRY_AFTER = 100;
 
 /**
  * Apollo's executor for the compiled fast path (GRAPHQL_JIT, off by default): handed to Apollo as a
@@ -37,10 +65,13 @@ export const COMPILED_QUERIES_MAX = 500;
  * whose document names a field marked `@SideEffects()`, and statements that may write are
  * refused while a compiled query runs (speculation.ts), so nothing a resolver records is
  * done twice. An answer without errors is the same JSON as graphql-js's (compiled-queries spec).
+ * An operation whose compiled answers were thrown away COMPILED_GIVE_UP_AFTER times in a row
+ * gives up: graphql-js alone runs it, but for one request in COMPILED_RETRY_AFTER, which tries
+ * it compiled again (a decay, not until a restart; an operation the LRU drops starts afresh).
  */
 export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUERIES_MAX, onRefused: (statement: string) => void = () => undefined): CompiledQueriesGateway {
   const compiled = new LRUCache<string, Compiled>({ max });
-  const stats = { compiledAnswers: 0, fallbacks: 0, graphqlJsOnly: 0 };
+  const stats = { compiledAnswers: 0, fallbacks: 0, graphqlJsOnly: 0, gaveUp: 0 };
 
   const byGraphqlJs = (rc: GatewayGraphQLRequestContext): Promise<ExecutionResult> | ExecutionResult =>
     execute({ schema, document: rc.document, contextValue: rc.context, variableValues: rc.request.variables, operationName: rc.request.operationName });
@@ -49,20 +80,30 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
 
   const compiledFor = (rc: GatewayGraphQLRequestContext): Compiled => {
     const key = keyOf(rc);
-    let entry = compiled.get(key);
-    if (entry === undefined) {
-      entry = hasSideEffects(schema, rc.document) ? false : compile(schema, rc.document, rc.request.operationName ?? undefined);
-      compiled.set(key, entry);
+    const entry = compiled.get(key);
+    if (entry !== undefined) return entry;
+    const query = hasSideEffects(schema, rc.document) ? false : compile(schema, rc.document, rc.request.operationName ?? undefined);
+    const made: Compiled = query && { query, thrownAway: 0, sinceRetry: 0 };
+    compiled.set(key, made);
+    return made;
+  };
+
+  /** Whether a given-up operation skips the compiled run this time (all but one request in COMPILED_RETRY_AFTER). */
+  const skips = (operation: CompiledOperation): boolean => {
+    if (operation.thrownAway < COMPILED_GIVE_UP_AFTER || ++operation.sinceRetry >= COMPILED_RETRY_AFTER) {
+      operation.sinceRetry = 0;
+      return false;
     }
-    return entry;
+    return true;
   };
 
   const executor: GatewayExecutor = async (rc) => {
-    const query = rc.operation?.operation === 'query' ? compiledFor(rc) : false;
-    if (query === false) {
+    const operation = rc.operation?.operation === 'query' ? compiledFor(rc) : false;
+    if (operation === false || skips(operation)) {
       stats.graphqlJsOnly++;
       return byGraphqlJs(rc);
     }
+    const { query } = operation;
     const viewer = (rc.context as { viewer?: unknown }).viewer;
     const noting = viewer instanceof Viewer ? viewer : undefined;
     noting?.noteMade();
@@ -80,7 +121,10 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
       onRefused(speculation.refused);
     } else if (fast.errors === undefined || fast.errors.length === 0) {
       stats.compiledAnswers++;
+      operation.thrownAway = 0;
       return { data: fast.data };
+    } else if (++operation.thrownAway === COMPILED_GIVE_UP_AFTER) {
+      stats.gaveUp++;
     }
     stats.fallbacks++;
     return byGraphqlJs(rc);
@@ -102,7 +146,7 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
   };
 }
 
-function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): Compiled {
+function compile(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined): CompiledQuery | false {
   try {
     const result = compileQuery(schema, document, operationName);
     return isCompiledQuery(result) ? result : false;
