@@ -15,8 +15,11 @@ export interface ParvisDriverConfig extends ApolloDriverConfig {
  */
 @Injectable()
 export class ParvisApolloDriver extends ApolloDriver {
-  /** The fast path's executor, when on (its cache and counts, for tests). */
-  compiledQueries?: CompiledQueriesGateway;
+  /**
+   * The fast path's executor, when on. Private: no code of the app reads it; the compiled-queries
+   * spec reads its cache and counts (`driver['compiledQueries']`), a test seam, not the driver's API.
+   */
+  private compiledQueries?: CompiledQueriesGateway;
 
   protected override async registerExpress(options: ParvisDriverConfig, hooks?: { preStartHook?: () => void }): Promise<void> {
     const { compiledQueries, ...apollo } = options;
