@@ -167,8 +167,8 @@ export class AppConfig {
   /**
    * Run query operations compiled by graphql-jit, graphql-js answering any with an error
    * (compiled-queries.ts). Off by default. Measured on 2026-12-07 a topic page allocated 28% less
-   * and, measured again, cost 11% less CPU; turning it on rests on every query field that writes
-   * being marked @SideEffects() (docs/architecture.md).
+   * and, measured again, cost 11% less CPU; it stays off for the reasons docs/architecture.md
+   * lists (every query field that writes must be marked @SideEffects() by hand, among them).
    */
   @Transform(toBool) @IsBoolean()
   GRAPHQL_JIT = false;
