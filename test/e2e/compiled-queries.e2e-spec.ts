@@ -38,10 +38,14 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     return { status: res.status, body: res.text, count };
   }
 
-  /** Both nodes' answers to one request: the same status and bytes; the statement counts of each. */
-  async function both(query: string, variables: Record<string, unknown> = {}, token = member.token) {
-    const fast = await ask(jit, query, variables, token);
-    const plain = await ask(js, query, variables, token);
+  /**
+   * Both nodes' answers to one request: the same status and bytes; the statement counts of each.
+   * Asked as the member unless `token` says otherwise; `null` is a signed-out reader (`undefined`
+   * would take the default, the member).
+   */
+  async function both(query: string, variables: Record<string, unknown> = {}, token: string | null = member.token) {
+    const fast = await ask(jit, query, variables, token ?? undefined);
+    const plain = await ask(js, query, variables, token ?? undefined);
     expect(fast.body).toBe(plain.body);
     expect(fast.status).toBe(plain.status);
     return { body: JSON.parse(plain.body), jit: fast.count, js: plain.count };
@@ -67,7 +71,7 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
 
   it('answers the topic page compiled, with the same bytes and the same three statements', async () => {
     const before = { ...stats() };
-    for (const token of [member.token, undefined]) {
+    for (const token of [member.token, null]) {
       const r = await both(TOPIC_PAGE_QUERY, { id: topicId }, token);
       expect(r.body.data.topic.posts.edges).toHaveLength(4);
       expect(r.body.errors).toBeUndefined();
@@ -173,6 +177,8 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     const hiddenBoard = await makeBoard(jit, restricted.id);
     const secret = await createTopic(jit, insider.token, hiddenBoard, { title: 'Roasting plans for next year' });
     const secretReply = await reply(jit, insider.token, secret.id, 'Only for the roasters');
+    // Listed to members only: a signed-out reader's answers differ from the member's.
+    const membersOnly = await makeSpace(jit, 'MEMBERS');
     const asks: Array<[string, Record<string, unknown>]> = [
       [`{ spaces { id slug } }`, {}],
       [`query($slug: String!) { space(slug: $slug) { id name boards { id name } } }`, { slug: restricted.slug }],
@@ -183,7 +189,7 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     const before = { ...stats() };
     // Each ask's answers: the insider's, a member's without a grant, a signed-out reader's.
     const answers = asks.map(() => [] as any[]);
-    for (const token of [insider.token, member.token, undefined]) {
+    for (const token of [insider.token, member.token, null]) {
       for (const [i, [query, variables]] of asks.entries()) answers[i].push((await both(query, variables, token)).body);
     }
     const [spaces, space, board, topic, post] = answers;
@@ -203,6 +209,7 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
       }
       expect(topic[who].data.spaces).toEqual(spaces[who].data.spaces.map(({ id }: { id: string }) => ({ id })));
     }
+    expect([spaces[1], spaces[2]].map((r) => r.data.spaces.some((s: { id: string }) => s.id === membersOnly.id))).toEqual([true, false]);
     // What the insider asked, and the two lists of spaces, were answered compiled; the refusals by graphql-js.
     expect(stats().compiledAnswers - before.compiledAnswers).toBe(7);
     expect(stats().fallbacks - before.fallbacks).toBe(8);
@@ -223,19 +230,19 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     await setPostState(jit, held.id, 'PENDING');
     await jit.sql(`UPDATE posts SET state = 'DELETED', deleted_from = 'PENDING' WHERE id = $1`, [rejected.id]);
     await setTopicState(jit, heldTopic.id, 'PENDING');
-    const page = `query($id: ID!) { topic(id: $id) { id replyCount posts(first: 50) { totalCount edges { node { id number state bodyHtml placeholder author { handle } } } } } }`;
+    const page = `query($id: ID!) { topic(id: $id) { id replyCount posts(first: 50) { totalCount edges { node { id number state bodyHtml bodySource placeholder author { handle } } } } } }`;
     const byIdQuery = `query($id: ID!) { post(id: $id) { id state bodyHtml placeholder } }`;
     const list = `query($id: ID!) { board(id: $id) { topics(first: 10) { totalCount edges { node { id state } } } } }`;
     const heldById = `query($id: ID!) { topic(id: $id) { id state title } }`;
     // Readers with and without a view of them taking turns: no operation is refused three times in a row (COMPILED_GIVE_UP_AFTER).
-    const viewers = { anonymous: undefined, holder: holder.token, member: member.token, moderator: moderator.token, hider: hider.token };
-    type Seen = { numbers: number[]; placeholders: number[]; byId: string[]; topics: number; heldTopic: string };
+    const viewers = { anonymous: null, holder: holder.token, member: member.token, moderator: moderator.token, hider: hider.token };
+    type Seen = { numbers: number[]; placeholders: number[]; sources: number[]; byId: string[]; topics: number; heldTopic: string };
     const seen: Record<string, Seen> = {};
     const before = { ...stats() };
     for (const [who, token] of Object.entries(viewers)) {
       const posts = (await both(page, { id: topic.id }, token)).body.data.topic.posts;
       expect(posts.totalCount).toBe(posts.edges.length);
-      const nodes: Array<{ number: number; bodyHtml: string | null }> = posts.edges.map((e: { node: unknown }) => e.node);
+      const nodes: Array<{ number: number; bodyHtml: string | null; bodySource: string | null }> = posts.edges.map((e: { node: unknown }) => e.node);
       // Each post by its id: 'full', its placeholder, or 'none' (NOT_FOUND).
       const byId: string[] = [];
       for (const p of [hidden, deleted, held, rejected]) {
@@ -248,19 +255,21 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
       seen[who] = {
         numbers: nodes.map((n) => n.number),
         placeholders: nodes.filter((n) => n.bodyHtml === null).map((n) => n.number),
+        sources: nodes.filter((n) => n.bodySource !== null).map((n) => n.number),
         byId,
         topics: topics.totalCount,
         heldTopic: heldAnswer.data.topic?.state ?? heldAnswer.errors[0].extensions.code,
       };
     }
     const [HIDDEN, DELETED] = ['This post was hidden by a moderator.', 'This post was deleted.'];
-    const others: Seen = { numbers: [1, 2, 3], placeholders: [2, 3], byId: [HIDDEN, DELETED, 'NOT_FOUND', 'NOT_FOUND'], topics: 1, heldTopic: 'NOT_FOUND' };
+    const others: Seen = { numbers: [1, 2, 3], placeholders: [2, 3], sources: [], byId: [HIDDEN, DELETED, 'NOT_FOUND', 'NOT_FOUND'], topics: 1, heldTopic: 'NOT_FOUND' };
+    // The markdown source: to its author (not once deleted) and moderators only; the member wrote the first post.
     expect(seen).toEqual({
       anonymous: others,
-      member: others,
-      hider: { ...others, placeholders: [3], byId: ['full', DELETED, 'NOT_FOUND', 'NOT_FOUND'] },
-      holder: { numbers: [1, 2, 3, 4, 5], placeholders: [2, 3, 5], byId: [HIDDEN, DELETED, 'full', DELETED], topics: 2, heldTopic: 'PENDING' },
-      moderator: { numbers: [1, 2, 3, 4, 5], placeholders: [], byId: ['full', 'full', 'full', 'full'], topics: 2, heldTopic: 'PENDING' },
+      member: { ...others, sources: [1] },
+      hider: { ...others, placeholders: [3], sources: [2], byId: ['full', DELETED, 'NOT_FOUND', 'NOT_FOUND'] },
+      holder: { numbers: [1, 2, 3, 4, 5], placeholders: [2, 3, 5], sources: [4], byId: [HIDDEN, DELETED, 'full', DELETED], topics: 2, heldTopic: 'PENDING' },
+      moderator: { numbers: [1, 2, 3, 4, 5], placeholders: [], sources: [1, 2, 3, 4, 5], byId: ['full', 'full', 'full', 'full'], topics: 2, heldTopic: 'PENDING' },
     });
     // Every answer without an error was the compiled one (20 + 6 held ones seen); each NOT_FOUND graphql-js's (9).
     expect(stats().compiledAnswers - before.compiledAnswers).toBe(26);
