@@ -215,6 +215,32 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(stats().fallbacks - before.fallbacks).toBe(8);
   });
 
+  it('answers the lists that leave out a restricted space’s content without an error (the feed, a profile’s posts and counts) as graphql-js does, compiled', async () => {
+    // An error sends any answer to graphql-js; what is left out of a list without one is where the compiled path alone answers.
+    const insider = await makeUser(jit, { trustLevel: 3 });
+    const restricted = await makeSpace(jit, 'RESTRICTED', [{ userId: insider.id, level: 'PARTICIPATE' }]);
+    const secret = await createTopic(jit, insider.token, await makeBoard(jit, restricted.id), { title: 'Green bean suppliers' });
+    const secretReply = await reply(jit, insider.token, secret.id, 'The one from the coast');
+    const open = await createTopic(jit, insider.token, boardId, { title: 'Cupping notes' });
+    const openReply = await reply(jit, insider.token, open.id, 'Bright and sweet');
+    const feed = `{ topics(first: 100) { totalCount edges { node { id title } } } }`;
+    const profile = `query($handle: String!) { user(handle: $handle) { postCount topicCount posts(first: 10) { totalCount edges { node { id bodyHtml } } } } }`;
+    const before = { ...stats() };
+    const seen = [];
+    for (const token of [insider.token, member.token, null]) {
+      const topics = (await both(feed, {}, token)).body.data.topics;
+      expect(topics.totalCount).toBe(topics.edges.length);
+      const user = (await both(profile, { handle: insider.handle }, token)).body.data.user;
+      expect(user.posts.totalCount).toBe(user.posts.edges.length);
+      const ids = [...topics.edges, ...user.posts.edges].map((e: { node: { id: string } }) => e.node.id);
+      seen.push({ secret: [secret.id, secretReply.id].filter((id) => ids.includes(id)).length, open: [open.id, openReply.id].filter((id) => ids.includes(id)).length, posts: user.posts.totalCount, postCount: user.postCount, topicCount: user.topicCount });
+    }
+    const outside = { secret: 0, open: 2, posts: 2, postCount: 1, topicCount: 1 };
+    expect(seen).toEqual([{ secret: 2, open: 2, posts: 4, postCount: 2, topicCount: 2 }, outside, outside]);
+    expect(stats().compiledAnswers - before.compiledAnswers).toBe(6);
+    expect(stats().fallbacks).toBe(before.fallbacks);
+  });
+
   it('answers hidden, deleted and held posts and a held topic as graphql-js does, to their authors, a moderator and others', async () => {
     const [hider, holder, moderator] = [await makeUser(jit, { trustLevel: 3 }), await makeUser(jit, { trustLevel: 3 }), await makeUser(jit)];
     const space = await makeSpace(jit, 'PUBLIC', [{ userId: moderator.id, level: 'MODERATE' }]);
