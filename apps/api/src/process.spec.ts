@@ -3,7 +3,7 @@ import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
 import { createLogger } from '../../../libs/core/src/logger';
 import { Signals } from '../../../libs/core/src/signals';
-import { endOnUncaught, failedToStart, runServer, serverSignals, startProcess } from './process';
+import { failedToStart, runServer, serverSignals, startProcess } from './process';
 
 class Exit extends Error {
   constructor(readonly code: number | undefined) {
@@ -162,7 +162,7 @@ describe('process start and stop (API and worker)', () => {
     for (const sig of signals) process.removeAllListeners(sig);
     exit.mockClear();
     const failed = jest.fn();
-    const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: failed });
+    const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: failed, failing: jest.fn() });
     command.onStop(async () => {
       throw new Error('drop failed');
     });
@@ -209,7 +209,7 @@ describe('process start and stop (API and worker)', () => {
     signals.onStop(async () => {
       throw new Error('close failed');
     });
-    endOnUncaught(log, signals);
+    signals.endOnUncaught();
     process.emit('uncaughtException', new Error('lost http://parvis:pw-1@db.example/'));
     await settle();
     // While the database stops: a rejection nothing handles, then the operator's SIGTERM.

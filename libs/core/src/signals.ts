@@ -14,12 +14,17 @@ export const ECHO_MS = 1000;
 /** How long the cleanups may take (a dependency gone first, say) before the process exits regardless. */
 export const CLEANUP_DEADLINE_MS = 10_000;
 
+/** What `fail` is told: an error nothing caught (`uncaughtException`) or a rejection nothing handled. */
+export type Failure = 'uncaught exception' | 'unhandled rejection';
+
 /** Where a process says what its signal handling does: a server's logger, a command's stderr. */
 export interface SignalReporter {
   stopping(signal: StopSignal): void;
   cutShort(reason: string): void;
   /** Awaited before the next cleanup runs (a command's reporter loads what formats an error first); never rejects. */
   cleanupFailed(err: unknown): void | Promise<void>;
+  /** An error nothing caught (see fail); the first one's is awaited before the cleanups start; never rejects. */
+  failing(what: Failure, err: unknown): void | Promise<void>;
 }
 
 /**
@@ -30,7 +35,8 @@ export interface SignalReporter {
  * What the process opens, it registers a cleanup for as it goes (`onStop`, `onStopOnceOpen`);
  * the first signal runs them last-registered first, as `finally` blocks would have, then exits.
  * A server (`kind: 'server'`) exits 0 when every cleanup succeeded and 1 otherwise (or when it
- * had failed already, see cleanUp); a command exits with the signal's code. A second signal
+ * had failed already, see cleanUp); a command exits with the signal's code (see fail too, which
+ * runs the same cleanups for an error nothing caught). A second signal
  * (not the first one's echo, see ECHO_MS), or cleanups that outlast CLEANUP_DEADLINE_MS, end
  * the process at once.
  */
@@ -41,6 +47,8 @@ export class Signals {
   private cleaning: Promise<boolean> | null = null;
   /** Set by a process that failed (a server that could not start): a signal then cannot make its exit a success. */
   private failed = false;
+  /** Set once an error nothing caught is being handled (fail). */
+  private failing = false;
 
   constructor(
     private readonly kind: 'server' | 'command',
@@ -53,6 +61,44 @@ export class Signals {
   /** True once a signal is being handled: the process exits when the cleanups are done, not on its own. */
   get stopping(): boolean {
     return this.first !== null;
+  }
+
+  /** True once a signal, or an error nothing caught (fail), is being handled: the process exits when its cleanups are done. */
+  get ending(): boolean {
+    return this.stopping || this.failing;
+  }
+
+  /**
+   * An error nothing caught (`uncaughtException`) or a rejection nothing handled (`unhandledRejection`) ends the process,
+   * as Node would end it without handlers, but not before it is said (the reporter's `failing`: a server's logger, fatal,
+   * redacted as every line is; a command's stderr, as its own failure is) and its cleanups ran, as on a signal; see fail.
+   */
+  endOnUncaught(): void {
+    process.on('uncaughtException', (err) => void this.fail('uncaught exception', err));
+    process.on('unhandledRejection', (reason) => void this.fail('unhandled rejection', reason));
+  }
+
+  /**
+   * Ends the process on an error nothing caught: says it (`failing`, awaited), runs the cleanups as a signal would, then
+   * exits 1; past CLEANUP_DEADLINE_MS it exits 1 regardless. The one place that decides this for the API, the worker and
+   * the CLI, which had a copy each until 2026-12-07. An error that comes while the cleanups run is said too. A signal
+   * that comes meanwhile waits for the same cleanups, then exits as a signal does (see exitCode).
+   */
+  async fail(what: Failure, err: unknown): Promise<void> {
+    const first = !this.failing;
+    this.failing = true;
+    this.failed = true;
+    try {
+      await this.report.failing(what, err);
+    } catch {
+      // Never rejects, as told; had it, nothing would be left to say it.
+    }
+    if (!first) return;
+    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
+    const deadline = setTimeout(() => process.exit(1), CLEANUP_DEADLINE_MS);
+    await this.cleanUp({ failed: true });
+    clearTimeout(deadline);
+    process.exit(1);
   }
 
   /** Registers a cleanup; returns the function that takes it off again once the process did it itself. */
