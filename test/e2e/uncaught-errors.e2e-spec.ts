@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -12,16 +12,27 @@ const ROOT = path.join(__dirname, '../..');
  * Code loaded before the process's own (`node --require`), which makes the error nothing catches: an Error whose message
  * names a URL with its password, or (`TEST_FAIL_REASON=text`) that text alone as a rejection's reason; thrown from a timer
  * (`TEST_FAIL=exception`) or rejected (`rejection`), at once or (`TEST_FAIL_WHEN=listening`) once the HTTP server listens.
- * The server's closing is said on stderr, so that the test sees the API closed it before it exited.
+ * The server's closing is said on stderr, so that the test sees the API closed it before it exited. In a CLI command,
+ * `TEST_CLEANUP` registers a cleanup (said on stderr as it starts) that waits: for a SIGTERM (`signal`), or for nothing
+ * (`never`).
  */
 const PRELOAD = `
 const http = require('node:http');
+const path = require('node:path');
 const text = 'lost ' + process.env.TEST_FAIL_URL;
 const reason = () => (process.env.TEST_FAIL_REASON === 'text' ? text : new Error(text));
 const fail = () => setTimeout(() => {
   if (process.env.TEST_FAIL === 'exception') throw reason();
   Promise.reject(reason());
 }, 0);
+const cleanup = process.env.TEST_CLEANUP;
+if (cleanup) {
+  const { onInterrupt } = require(path.join(process.cwd(), 'dist/apps/cli/src/interrupt.js'));
+  onInterrupt(() => new Promise((resolve) => {
+    process.stderr.write('test: cleaning up\\n');
+    if (cleanup === 'signal') process.once('SIGTERM', () => setImmediate(resolve));
+  }));
+}
 if (process.env.TEST_FAIL_WHEN === 'listening') {
   const listen = http.Server.prototype.listen;
   http.Server.prototype.listen = function (...args) {
@@ -49,7 +60,8 @@ describe('an error nothing catches, in a process', () => {
     await db?.drop();
   });
 
-  const run = (main: string, args: string[], env: NodeJS.ProcessEnv) =>
+  /** Runs `main` to its end; `onStderr` is told what it wrote on stderr so far, each time it writes there. */
+  const run = (main: string, args: string[], env: NodeJS.ProcessEnv, onStderr?: (stderr: string, child: ChildProcess) => void) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const childEnv: NodeJS.ProcessEnv = {
         ...process.env, NODE_ENV: 'test', DATABASE_URL: db.url, LOG_LEVEL: 'info', MIGRATE_ON_START: 'false', WORKER_IN_PROCESS: 'false',
@@ -60,7 +72,10 @@ describe('an error nothing catches, in a process', () => {
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        onStderr?.(stderr, child);
+      });
       child.once('close', (code) => resolve({ code, stdout, stderr }));
     });
   const fatal = (stdout: string) =>
@@ -99,5 +114,33 @@ describe('an error nothing catches, in a process', () => {
       expect(cli.stdout + cli.stderr).not.toContain(secret);
       expect({ code: cli.code, said: cli.stderr.split('\n').filter((l) => l.includes('db.example')) }).toEqual({ code: 1, said: [said] });
     }
+  }, 120_000);
+
+  /** What a command said on stderr, but its log's lines (a warning of the command's work, cut short by the cleanups). */
+  const said = (stderr: string) => stderr.split('\n').filter((l) => l !== '' && !/^(WARN|ERROR) |^\s/.test(l));
+  /** Sends a command each signal once it said the line before it on stderr, in order. */
+  const signalAfter = (...steps: Array<[string, NodeJS.Signals]>) => {
+    let next = 0;
+    return (stderr: string, child: ChildProcess) => {
+      while (next < steps.length && stderr.includes(`${steps[next][0]}\n`)) child.kill(steps[next++][1]);
+    };
+  };
+
+  it('exits a CLI command that failed 1 when a signal comes while it cleans up, a second signal too (until 2026-12-07: 143)', async () => {
+    const env = { TEST_FAIL: 'exception', LOG_LEVEL: 'warn' };
+    const once = await run('dist/apps/cli/src/main.js', ['search:status'], { ...env, TEST_CLEANUP: 'signal' }, signalAfter(['test: cleaning up', 'SIGTERM']));
+    expect({ code: once.code, said: said(once.stderr) }).toEqual({
+      code: 1,
+      said: ['uncaught exception: lost http://parvis:[redacted]@db.example/', 'test: cleaning up', 'interrupted (SIGTERM): cleaning up'],
+    });
+    // Ctrl-C, then a supervisor's SIGTERM: the second exits at once, but with the failure's code.
+    const twice = await run('dist/apps/cli/src/main.js', ['search:status'], { ...env, TEST_CLEANUP: 'never' }, signalAfter(
+      ['test: cleaning up', 'SIGINT'],
+      ['interrupted (SIGINT): cleaning up', 'SIGTERM'],
+    ));
+    expect({ code: twice.code, said: said(twice.stderr) }).toEqual({
+      code: 1,
+      said: ['uncaught exception: lost http://parvis:[redacted]@db.example/', 'test: cleaning up', 'interrupted (SIGINT): cleaning up', 'second signal (SIGTERM): exiting now'],
+    });
   }, 120_000);
 });

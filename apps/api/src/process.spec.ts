@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
 import { createLogger } from '../../../libs/core/src/logger';
-import { Signals } from '../../../libs/core/src/signals';
+import { SignalReporter, Signals } from '../../../libs/core/src/signals';
 import { failedToStart, runServer, serverSignals, startProcess } from './process';
 
 class Exit extends Error {
@@ -227,6 +227,51 @@ describe('process start and stop (API and worker)', () => {
       [60, 'unhandled rejection: shutting down', 'lost again http://parvis:[redacted]@db.example/'],
       [30, 'shutting down', undefined],
     ]);
+  });
+
+  it('exits a command that failed with 1 whatever signal comes meanwhile, and one that failed once interrupted with the signal’s code', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    let said!: () => void;
+    const reporter = (): SignalReporter => ({
+      stopping: jest.fn(),
+      cutShort: jest.fn(),
+      cleanupFailed: jest.fn(),
+      failing: jest.fn(() => new Promise<void>((resolve) => (said = resolve))),
+    });
+    let dropped!: () => void;
+    const command = new Signals('command', reporter());
+    const drop = jest.fn(() => new Promise<void>((resolve) => (dropped = resolve)));
+    command.onStop(drop);
+    command.endOnUncaught();
+    expect(command.ending).toBe(false);
+    process.emit('uncaughtException', new Error('lost'));
+    expect(command.ending).toBe(true);
+    // While the error is being said (the CLI loads what words it), then while the cleanups run: Ctrl-C, then SIGTERM.
+    process.emit('SIGINT');
+    await settle();
+    said();
+    await settle();
+    expect(exit).not.toHaveBeenCalled();
+    process.emit('SIGTERM');
+    expect(exit.mock.calls).toEqual([[1]]);
+    dropped();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(drop).toHaveBeenCalledTimes(1);
+    expect(exit.mock.calls).toEqual([[1], [1], [1]]);
+
+    // Interrupted first, a command's work fails as its connections close under it: the interrupt's code.
+    for (const sig of events) process.removeAllListeners(sig);
+    exit.mockClear();
+    const interrupted = new Signals('command', reporter());
+    interrupted.onStop(() => new Promise<void>((resolve) => (dropped = resolve)));
+    interrupted.endOnUncaught();
+    process.emit('SIGTERM');
+    process.emit('unhandledRejection', new Error('Connection terminated'), Promise.resolve());
+    said();
+    await settle();
+    dropped();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(exit.mock.calls[0]).toEqual([143]);
   });
 
   it('exits 1 when a signal comes while a failed start cleans up, once that clean-up is done, not 0 at once', async () => {

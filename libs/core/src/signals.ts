@@ -35,8 +35,8 @@ export interface SignalReporter {
  * What the process opens, it registers a cleanup for as it goes (`onStop`, `onStopOnceOpen`);
  * the first signal runs them last-registered first, as `finally` blocks would have, then exits.
  * A server (`kind: 'server'`) exits 0 when every cleanup succeeded and 1 otherwise (or when it
- * had failed already, see cleanUp); a command exits with the signal's code (see fail too, which
- * runs the same cleanups for an error nothing caught). A second signal
+ * had failed already, see cleanUp); a command exits with the signal's code, or 1 when an error
+ * nothing caught came first (see fail, which runs the same cleanups for such an error). A second signal
  * (not the first one's echo, see ECHO_MS), or cleanups that outlast CLEANUP_DEADLINE_MS, end
  * the process at once.
  */
@@ -47,6 +47,8 @@ export class Signals {
   private cleaning: Promise<boolean> | null = null;
   /** Set by a process that failed (a server that could not start): a signal then cannot make its exit a success. */
   private failed = false;
+  /** Set when the process failed before any signal came: a command then exits 1, not with a later signal's code. */
+  private failedFirst = false;
   /** Set once an error nothing caught is being handled (fail). */
   private failing = false;
 
@@ -82,12 +84,16 @@ export class Signals {
    * Ends the process on an error nothing caught: says it (`failing`, awaited), runs the cleanups as a signal would, then
    * exits 1; past CLEANUP_DEADLINE_MS it exits 1 regardless. The one place that decides this for the API, the worker and
    * the CLI, which had a copy each until 2026-12-07. An error that comes while the cleanups run is said too. A signal
-   * that comes meanwhile waits for the same cleanups, then exits as a signal does (see exitCode).
+   * that comes meanwhile waits for the same cleanups; so does the process, exiting 1 whatever the signal (a command, too:
+   * the failure came first; until 2026-12-07 a second signal, or one while the error was being said, made a command exit
+   * 130, 143 or 129). Failed after a signal, a command still exits with the signal's code: its failure is likely the
+   * interrupt's doing (connections closed under it).
    */
   async fail(what: Failure, err: unknown): Promise<void> {
     const first = !this.failing;
     this.failing = true;
     this.failed = true;
+    if (!this.first) this.failedFirst = true;
     try {
       await this.report.failing(what, err);
     } catch {
@@ -164,7 +170,7 @@ export class Signals {
   }
 
   private exitCode(signal: StopSignal, clean: boolean): number {
-    if (this.kind === 'command') return SIGNAL_EXIT_CODES[signal];
+    if (this.kind === 'command') return this.failedFirst ? 1 : SIGNAL_EXIT_CODES[signal];
     return clean && !this.failed ? 0 : 1;
   }
 
