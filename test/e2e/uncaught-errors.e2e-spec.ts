@@ -13,8 +13,8 @@ const ROOT = path.join(__dirname, '../..');
  * names a URL with its password, or (`TEST_FAIL_REASON=text`) that text alone as a rejection's reason; thrown from a timer
  * (`TEST_FAIL=exception`) or rejected (`rejection`), at once or (`TEST_FAIL_WHEN=listening`) once the HTTP server listens.
  * The server's closing is said on stderr, so that the test sees the API closed it before it exited. In a CLI command,
- * `TEST_CLEANUP` registers a cleanup (said on stderr as it starts) that waits: for a SIGTERM (`signal`), or for nothing
- * (`never`).
+ * `TEST_CLEANUP` registers a cleanup (said on stderr as it starts) that waits: for a SIGTERM (`signal`), for nothing
+ * (`never`), or (`loop`) for an interval to throw the same error 49 times, as code failing in a loop would.
  */
 const PRELOAD = `
 const http = require('node:http');
@@ -31,6 +31,17 @@ if (cleanup) {
   onInterrupt(() => new Promise((resolve) => {
     process.stderr.write('test: cleaning up\\n');
     if (cleanup === 'signal') process.once('SIGTERM', () => setImmediate(resolve));
+    if (cleanup === 'loop') {
+      const again = reason();
+      let thrown = 1;
+      const tick = setInterval(() => {
+        if (++thrown === 50) {
+          clearInterval(tick);
+          resolve();
+        }
+        throw again;
+      }, 1);
+    }
   }));
 }
 if (process.env.TEST_FAIL_WHEN === 'listening') {
@@ -141,6 +152,20 @@ describe('an error nothing catches, in a process', () => {
     expect({ code: twice.code, said: said(twice.stderr) }).toEqual({
       code: 1,
       said: ['uncaught exception: lost http://parvis:[redacted]@db.example/', 'test: cleaning up', 'interrupted (SIGINT): cleaning up', 'second signal (SIGTERM): exiting now'],
+    });
+  }, 120_000);
+
+  it('says an error a CLI command throws again and again once, and how many times it came again on one line', async () => {
+    const cli = await run('dist/apps/cli/src/main.js', ['search:status'], { TEST_FAIL: 'exception', TEST_CLEANUP: 'loop', LOG_LEVEL: 'warn' });
+    expect({ code: cli.code, said: said(cli.stderr) }).toEqual({
+      code: 1,
+      said: [
+        'uncaught exception: lost http://parvis:[redacted]@db.example/',
+        'test: cleaning up',
+        // The interval's error, thrown from another place than the first: said once too, then counted.
+        'uncaught exception: lost http://parvis:[redacted]@db.example/',
+        '48 more errors nothing caught, left out (repeats of one above: 48; others: 0)',
+      ],
     });
   }, 120_000);
 });

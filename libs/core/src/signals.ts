@@ -1,4 +1,6 @@
+import { types } from 'node:util';
 import { releaseSignalHooks } from './database/embedded';
+import { messageOf } from './log-redaction';
 
 /** The signals a process stops on, and the exit code of a command they stop (128 + the signal's number, as shells report it). */
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -14,6 +16,12 @@ export const ECHO_MS = 1000;
 /** How long the cleanups may take (a dependency gone first, say) before the process exits regardless. */
 export const CLEANUP_DEADLINE_MS = 10_000;
 
+/**
+ * How many different errors nothing caught a failing process says (see fail); any more, and every repeat of one said
+ * (the same error thrown again and again: a timer's, a loop's), are counted and said on one line before it exits.
+ */
+export const FAILURES_SAID = 5;
+
 /** What `fail` is told: an error nothing caught (`uncaughtException`) or a rejection nothing handled. */
 export type Failure = 'uncaught exception' | 'unhandled rejection';
 
@@ -25,6 +33,8 @@ export interface SignalReporter {
   cleanupFailed(err: unknown): void | Promise<void>;
   /** An error nothing caught (see fail); the first one's is awaited before the cleanups start; never rejects. */
   failing(what: Failure, err: unknown): void | Promise<void>;
+  /** The one line, said just before the process exits, counting the errors nothing caught it did not say (see fail). */
+  leftOut(summary: string): void;
 }
 
 /**
@@ -49,8 +59,10 @@ export class Signals {
   private failed = false;
   /** Set when the process failed before any signal came: a command then exits 1, not with a later signal's code. */
   private failedFirst = false;
-  /** Set once an error nothing caught is being handled (fail). */
-  private failing = false;
+  /** Errors nothing caught, said (see fail): the keys of the different ones, and how many more were left unsaid. */
+  private readonly failures = new Set<string>();
+  private repeats = 0;
+  private others = 0;
 
   constructor(
     private readonly kind: 'server' | 'command',
@@ -67,7 +79,7 @@ export class Signals {
 
   /** True once a signal, or an error nothing caught (fail), is being handled: the process exits when its cleanups are done. */
   get ending(): boolean {
-    return this.stopping || this.failing;
+    return this.stopping || this.failures.size > 0;
   }
 
   /**
@@ -83,28 +95,36 @@ export class Signals {
   /**
    * Ends the process on an error nothing caught: says it (`failing`, awaited), runs the cleanups as a signal would, then
    * exits 1; past CLEANUP_DEADLINE_MS it exits 1 regardless. The one place that decides this for the API, the worker and
-   * the CLI, which had a copy each until 2026-12-07. An error that comes while the cleanups run is said too. A signal
-   * that comes meanwhile waits for the same cleanups; so does the process, exiting 1 whatever the signal (a command, too:
-   * the failure came first; until 2026-12-07 a second signal, or one while the error was being said, made a command exit
-   * 130, 143 or 129). Failed after a signal, a command still exits with the signal's code: its failure is likely the
-   * interrupt's doing (connections closed under it).
+   * the CLI, which had a copy each until 2026-12-07. An error that comes while the cleanups run is said too, once: the
+   * first FAILURES_SAID different ones are (an error's key: its kind and stack, or text), and any more, or a repeat of
+   * one said (an error thrown in a loop, a timer's), is counted instead, those counts said on one line just before the
+   * process exits (until 2026-12-07 each was said, without bound). A signal that comes meanwhile waits for the same
+   * cleanups; so does the process, exiting 1 whatever the signal (a command, too: the failure came first; until
+   * 2026-12-07 a second signal, or one while the error was being said, made a command exit 130, 143 or 129). Failed
+   * after a signal, a command still exits with the signal's code: its failure is likely the interrupt's doing
+   * (connections closed under it).
    */
   async fail(what: Failure, err: unknown): Promise<void> {
-    const first = !this.failing;
-    this.failing = true;
+    const first = this.failures.size === 0;
     this.failed = true;
     if (!this.first) this.failedFirst = true;
-    try {
-      await this.report.failing(what, err);
-    } catch {
-      // Never rejects, as told; had it, nothing would be left to say it.
+    const key = `${what}: ${(err instanceof Error || types.isNativeError(err)) && (err as Error).stack ? (err as Error).stack : messageOf(err)}`;
+    if (this.failures.has(key)) this.repeats++;
+    else if (this.failures.size >= FAILURES_SAID) this.others++;
+    else {
+      this.failures.add(key);
+      try {
+        await this.report.failing(what, err);
+      } catch {
+        // Never rejects, as told; had it, nothing would be left to say it.
+      }
     }
     if (!first) return;
     // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
-    const deadline = setTimeout(() => process.exit(1), CLEANUP_DEADLINE_MS);
+    const deadline = setTimeout(() => this.exit(1), CLEANUP_DEADLINE_MS);
     await this.cleanUp({ failed: true });
     clearTimeout(deadline);
-    process.exit(1);
+    this.exit(1);
   }
 
   /** Registers a cleanup; returns the function that takes it off again once the process did it itself. */
@@ -174,11 +194,20 @@ export class Signals {
     return clean && !this.failed ? 0 : 1;
   }
 
+  /** Exits, having said how many errors nothing caught were left unsaid (fail), if any. */
+  private exit(code: number): void {
+    if (this.repeats + this.others > 0) {
+      this.report.leftOut(`${this.repeats + this.others} more errors nothing caught, left out (repeats of one above: ${this.repeats}; others: ${this.others})`);
+      this.repeats = this.others = 0;
+    }
+    process.exit(code);
+  }
+
   private async stop(signal: StopSignal): Promise<void> {
     if (this.first) {
       if (signal === this.first.signal && Date.now() - this.first.at < ECHO_MS) return;
       this.report.cutShort(`second signal (${signal}): exiting now`);
-      process.exit(this.exitCode(signal, false));
+      this.exit(this.exitCode(signal, false));
       return;
     }
     this.first = { signal, at: Date.now() };
@@ -186,10 +215,10 @@ export class Signals {
     // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end on its own, 0.
     const deadline = setTimeout(() => {
       this.report.cutShort(`cleaning up took longer than ${CLEANUP_DEADLINE_MS / 1000} s: exiting now`);
-      process.exit(this.exitCode(signal, false));
+      this.exit(this.exitCode(signal, false));
     }, CLEANUP_DEADLINE_MS);
     const clean = await this.cleanUp();
     clearTimeout(deadline);
-    process.exit(this.exitCode(signal, clean));
+    this.exit(this.exitCode(signal, clean));
   }
 }
