@@ -257,6 +257,31 @@ describe('process start and stop (API and worker)', () => {
     ]);
   });
 
+  it('says an error it cannot read (a revoked Proxy thrown, a stack that throws) as what it is, once, not as the TypeError reading it threw', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const { log, lines } = loggedLines();
+    const signals = serverSignals(log);
+    signals.endOnUncaught();
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const noStack = new Error('no stack');
+    Object.defineProperty(noStack, 'stack', {
+      get() {
+        throw new Error('stack unreadable');
+      },
+    });
+    process.emit('uncaughtException', proxy as Error);
+    process.emit('uncaughtException', proxy as Error);
+    process.emit('unhandledRejection', noStack, Promise.resolve());
+    for (let i = 0; i < 5; i++) await settle();
+    expect(exit.mock.calls).toEqual([[1]]);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [60, 'uncaught exception: shutting down'],
+      [60, 'unhandled rejection: shutting down'],
+      [60, '1 more errors nothing caught, left out (repeats of one above: 1; others: 0)'],
+    ]);
+  });
+
   it('exits a command that failed with 1 whatever signal comes meanwhile, and one that failed once interrupted with the signal’s code', async () => {
     exit.mockImplementation((() => undefined) as never);
     let said!: () => void;

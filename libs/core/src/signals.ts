@@ -25,6 +25,19 @@ export const FAILURES_SAID = 5;
 /** What `fail` is told: an error nothing caught (`uncaughtException`) or a rejection nothing handled. */
 export type Failure = 'uncaught exception' | 'unhandled rejection';
 
+/**
+ * What tells an error nothing caught from another (Signals.fail): its kind and stack, or its text. One that cannot be
+ * read (a revoked Proxy thrown, a stack getter that throws) is keyed by its kind alone; reading it must not throw, or fail
+ * would reject, and the error be lost for the TypeError reading it threw.
+ */
+function failureKey(what: Failure, err: unknown): string {
+  try {
+    return `${what}: ${(err instanceof Error || types.isNativeError(err)) && (err as Error).stack ? (err as Error).stack : messageOf(err)}`;
+  } catch {
+    return `${what}: (unreadable)`;
+  }
+}
+
 /** Where a process says what its signal handling does: a server's logger, a command's stderr. */
 export interface SignalReporter {
   stopping(signal: StopSignal): void;
@@ -108,7 +121,7 @@ export class Signals {
     const first = this.failures.size === 0;
     this.failed = true;
     if (!this.first) this.failedFirst = true;
-    const key = `${what}: ${(err instanceof Error || types.isNativeError(err)) && (err as Error).stack ? (err as Error).stack : messageOf(err)}`;
+    const key = failureKey(what, err);
     if (this.failures.has(key)) this.repeats++;
     else if (this.failures.size >= FAILURES_SAID) this.others++;
     else {
