@@ -566,6 +566,70 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it('warns at once of a failure after a run by hand that succeeded here, when the failure before it was in no recorded streak', async () => {
+    let failing = true;
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-unrecorded-then-success', 3_600_000, async () => {
+      runs.push(failing ? 'failed' : 'succeeded');
+      // The first run's record moved on while it runs (by hand): its failure's record matches no row, in no streak.
+      if (runs.length === 1) await first.sql(`UPDATE job_runs SET last_run_at = last_run_at - interval '2 hours' WHERE name = 'test-unrecorded-then-success'`);
+      if (failing) throw new Error('the job failed');
+    });
+    const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-unrecorded-then-success'`);
+    const logs = watchLogs('test-unrecorded-then-success');
+    const failedLines = () => logs.warnings().filter(([, line]) => String(line).startsWith('scheduled job failed'));
+    try {
+      await tick(s);
+      expect(failedLines()).toHaveLength(1);
+      // Run by hand in this process (as a test or an operator would), and it succeeds: the record's streak is 0.
+      failing = false;
+      await reachDue();
+      expect(await s.runNow('test-unrecorded-then-success', 3_600_000)).toBe(true);
+      // A failure after it starts a new streak: warned of at once (the clock has not moved). Until 2026-12-07 the
+      // failure before the success stayed marked as in no streak, the 0 was no success, and this one was held back.
+      failing = true;
+      await reachDue();
+      await tick(s);
+      expect(runs).toEqual(['failed', 'succeeded', 'failed']);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-unrecorded-then-success'`)).toEqual([{ failures: 1 }]);
+      expect(failedLines()).toHaveLength(2);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
+  it('drops a failure owed to the record once a run of the job succeeds here, and says its attempts then', async () => {
+    let failing = true;
+    const s = new JobScheduler(first.ds);
+    s.register('test-owed-then-success', 3_600_000, async () => {
+      if (failing) throw new Error('the job failed');
+    });
+    const records = refuseFailureRecords('test-owed-then-success');
+    const logs = watchLogs('test-owed-then-success');
+    try {
+      await expect(s.runNow('test-owed-then-success', 3_600_000)).rejects.toThrow('the job failed');
+      expect(records.tries()).toBe(1);
+      // Succeeds by hand (due: its failure never moved the record back): the record holds this run's start now.
+      failing = false;
+      await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-owed-then-success'`);
+      expect(await s.runNow('test-owed-then-success', 3_600_000)).toBe(true);
+      expect(logs.infos()).toEqual([
+        [{ job: 'test-owed-then-success', attempts: 1 }, "a failed run's failure was not recorded, after 1 attempt(s): a run that succeeded since holds the job's record"],
+      ]);
+      // Owed no longer: the next tick (not due) tries no record. Until 2026-12-07 it tried one that could match no row.
+      await tick(s);
+      expect(records.tries()).toBe(1);
+      expect(logs.infos()).toHaveLength(1);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-owed-then-success'`)).toEqual([{ failures: 0 }]);
+    } finally {
+      logs.restore();
+      records.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('warns at once of a job failing with another error than the one its last warning logged, up to JOB_ERROR_CHANGES_MAX', async () => {
     // The errors its runs throw, in turn; a pg error is told by its code (SQLSTATE), whatever its message.
     const errors: Array<Error & { code?: string }> = [];

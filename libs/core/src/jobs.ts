@@ -112,7 +112,7 @@ export class JobScheduler implements OnModuleDestroy {
    * Runs called by a tick that threw, since the job's last run that succeeded (the first always logged): in this process, or
    * for a scheduled job in any (`job_runs.failures`, read as its run starts: 0, its last run succeeded, and this process's
    * count is said (`succeeded`) and starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
-   * held back as a repeat). Not while this process's last failure is not among those recorded (`notInStreak`: owed to the
+   * held back as a repeat). Not while this process's last failure is not among those recorded (`unrecorded`: owed to the
    * record, or its record matched no row): 0 is then no success, and until 2026-12-07 it was said as one and the count
    * started again. A frequent job keeps no record: its count is this process's runs alone.
    */
@@ -140,8 +140,8 @@ export class JobScheduler implements OnModuleDestroy {
         let started = false;
         try {
           if (scheduled) {
-            const owed = this.owed.get(job.name);
-            if (owed) await this.recordFailure(job, owed);
+            const failure = this.unrecorded.get(job.name);
+            if (failure?.owed) await this.recordFailure(job, failure.started, true);
             // One plain read first (the database's clock): not due yet, no lock is taken.
             const [last] = await this.ds.query(
               `SELECT extract(epoch FROM last_run_at + make_interval(secs => $2) - now()) * 1000 AS wait_ms FROM job_runs WHERE name = $1`,
@@ -158,8 +158,8 @@ export class JobScheduler implements OnModuleDestroy {
             started = true;
             this.startedAgain(job.name);
             // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`). Not
-            // while this process's own last failure is missing from the record (`notInStreak`): 0 may be the streak it never joined.
-            if (stored === 0 && !this.notInStreak.has(job.name)) this.succeeded(job.name, true);
+            // while this process's own last failure is missing from the record (`unrecorded`): 0 may be the streak it never joined.
+            if (stored === 0 && !this.unrecorded.has(job.name)) this.succeeded(job.name, true);
           });
           if (started) this.succeeded(job.name, false);
         } catch (err) {
@@ -259,9 +259,10 @@ export class JobScheduler implements OnModuleDestroy {
         onRun?.(claim?.failures ?? undefined);
         await job.run();
       } catch (err) {
-        if (claim) await this.recordFailure(job, claim.started);
+        if (claim) await this.recordFailure(job, claim.started, false);
         throw err;
       }
+      this.succeededHere(name);
       if (claim?.failures) await this.resetFailures(job, claim.started);
     } finally {
       // A lost connection has dropped the lock already.
@@ -305,18 +306,37 @@ export class JobScheduler implements OnModuleDestroy {
     await client.end().catch(() => undefined);
   }
 
-  /** Failed runs whose failure could not be recorded (the database gone meanwhile, say), by job: recorded at its next tick. */
-  private readonly owed = new Map<string, string>();
+  /**
+   * By job, this process's last failed run (its start) while it is not among the failures in a row recorded
+   * (`job_runs.failures`) and no run of the job has succeeded here since: its record refused (`owed`: the database gone
+   * meanwhile, say; written at the job's next tick), or matching no row (the job's record deleted, or no longer that run's
+   * start: a run since whose process's lock was lost, a change by hand). A stored 0 then tells no success elsewhere apart
+   * from the streak that failure never joined, and none is said. Only a failure this process wrote (the streak 1 or more)
+   * and then reads as 0 was reset, which only a run that succeeded does (resetFailures; a record deleted and made anew
+   * reads none: runNow). The one record of both: until 2026-12-07 a set beside the owed map said it, and a run that
+   * succeeded here (by hand: a tick's own success ended the throttle anyway) left it set, so the next failure after a
+   * stored 0 was held back as a repeat of the streak that success had ended. Until 2026-12-07 too, a record that matched
+   * no row was taken as written, and the next run's 0 said as a success in another process.
+   */
+  private readonly unrecorded = new Map<string, { started: string; owed: boolean }>();
 
   /**
-   * Jobs whose last failed run in this process is not among the failures in a row recorded (`job_runs.failures`): its
-   * record refused (`owed`), or matching no row (the job's record deleted, or no longer that run's start: a run since
-   * whose process's lock was lost, a change by hand). A stored 0 then tells no success elsewhere apart from the streak that
-   * failure never joined, and none is said. Only a failure this process wrote (the streak 1 or more) and then reads as 0 was
-   * reset, which only a run that succeeded does (resetFailures; a record deleted and made anew reads none: runNow). Until 2026-12-07 a record that matched no row was taken as
-   * written, and the next run's 0 said as a success in another process.
+   * A run of `name` succeeded in this process (its tick's or one by hand): a failure of its before is in no streak to come,
+   * and one still owed to the record is dropped (the record holds this run's start now, so it would match no row), its
+   * attempts said as the next tick's would have said them.
    */
-  private readonly notInStreak = new Set<string>();
+  private succeededHere(name: string): void {
+    const last = this.unrecorded.get(name);
+    this.unrecorded.delete(name);
+    if (!last?.owed) return;
+    const attempts = this.notRecorded.over(name);
+    if (attempts) {
+      this.log.log(
+        { job: name, attempts },
+        `a failed run's failure was not recorded, after ${attempts} attempt(s): a run that succeeded since holds the job's record`,
+      );
+    }
+  }
 
   /**
    * Moves a failed run's next due time from its interval on to FAILURE_RETRY_MS on, doubled for each failure before it in
@@ -325,7 +345,9 @@ export class JobScheduler implements OnModuleDestroy {
    * while the database is down, every tick fails it; until 2026-12-07 each one warned), and the line that ends those
    * warnings says whether a row was written at last or the record had moved on meanwhile.
    */
-  private async recordFailure(job: Job, started: string): Promise<void> {
+  private async recordFailure(job: Job, started: string, owed: boolean): Promise<void> {
+    // An owed failure tried again while another run of the job went on (one by hand): what that run left is newer, and stays.
+    const stale = () => owed && this.unrecorded.get(job.name)?.started !== started;
     try {
       const written = rowsOf(
         await this.ds.query(
@@ -336,9 +358,9 @@ export class JobScheduler implements OnModuleDestroy {
           [job.name, started, job.everyMs / 1000, FAILURE_RETRY_MS / 1000],
         ),
       ).length > 0;
-      this.owed.delete(job.name);
-      if (written) this.notInStreak.delete(job.name);
-      else this.notInStreak.add(job.name);
+      if (stale()) return;
+      if (written) this.unrecorded.delete(job.name);
+      else this.unrecorded.set(job.name, { started, owed: false });
       const attempts = this.notRecorded.over(job.name);
       // An owed failure whose record moved on meanwhile (its due time changed) is written nowhere: said so, not as recorded
       // (until 2026-12-07 it was), and owed no more, its run's start no longer the job's.
@@ -349,8 +371,8 @@ export class JobScheduler implements OnModuleDestroy {
         this.log.log({ job: job.name, attempts }, line);
       }
     } catch (err) {
-      this.owed.set(job.name, started);
-      this.notInStreak.add(job.name);
+      if (stale()) return;
+      this.unrecorded.set(job.name, { started, owed: true });
       this.notRecorded.again(job.name, err);
     }
   }
