@@ -449,6 +449,43 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it('says a run by hand that succeeded here as a success in this process, not in another one', async () => {
+    let failing = true;
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.register('test-by-hand-succeeded', 3_600_000, async () => {
+      runs.push(failing ? 'failed' : 'succeeded');
+      if (failing) throw new Error('the job failed');
+    });
+    const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-by-hand-succeeded'`);
+    const logs = watchLogs('test-by-hand-succeeded');
+    const failed = [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-by-hand-succeeded' }, 'scheduled job failed'];
+    try {
+      // Two failed runs from its ticks: the first warned of, the second held back (the clock has not moved).
+      await tick(s);
+      await reachDue();
+      await tick(s);
+      expect(logs.warnings()).toEqual([failed]);
+      // Run by hand in this process (as a test or an operator would), and it succeeds: said at once, as this process's.
+      failing = false;
+      await reachDue();
+      expect(await s.runNow('test-by-hand-succeeded', 3_600_000)).toBe(true);
+      const succeeded = [{ job: 'test-by-hand-succeeded', failedRuns: 2 }, 'scheduled job succeeded, after 2 failed run(s)'];
+      expect(logs.infos()).toEqual([succeeded]);
+      // The next failure is a first again, and nothing more is said of that success. Until 2026-12-07 the run by hand said
+      // nothing, and the next tick read its stored 0 as `scheduled job succeeded in another process`.
+      failing = true;
+      await reachDue();
+      await tick(s);
+      expect(runs).toEqual(['failed', 'failed', 'succeeded', 'failed']);
+      expect(logs.warnings()).toEqual([failed, failed]);
+      expect(logs.infos()).toEqual([succeeded]);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('takes no stored streak of 0 for a success elsewhere while this process still owes its own failure to the record', async () => {
     const runs: string[] = [];
     const s = new JobScheduler(first.ds);

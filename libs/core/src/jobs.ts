@@ -161,7 +161,6 @@ export class JobScheduler implements OnModuleDestroy {
             // while this process's own last failure is missing from the record (`unrecorded`): 0 may be the streak it never joined.
             if (stored === 0 && !this.unrecorded.has(job.name)) this.succeeded(job.name, true);
           });
-          if (started) this.succeeded(job.name, false);
         } catch (err) {
           // Not started: nothing of the job ran and no failure of it is counted (`job_runs.failures`); its due time stays
           // as it was, so the next tick (DUE_CHECK_MS on) tries again. Until 2026-12-07 logged as `scheduled job failed`.
@@ -184,7 +183,8 @@ export class JobScheduler implements OnModuleDestroy {
   }
 
   /**
-   * A run of `name` succeeded after runs that failed in this process: its own tick's run (`elsewhere` false), or another
+   * A run of `name` succeeded after runs that failed in this process: its own, a tick's or one by hand (`elsewhere` false:
+   * succeededHere, from runNow), or another
    * process's, read as the last run recorded (`job_runs.failures` 0: the other process says only its own failed runs).
    * Said once (info), with how many failed here, and its next failure here is warned of at once. 383ecba1's reset of the
    * throttle forgot another process's success unsaid; until 2026-12-07 the two were said by near-copies of one method.
@@ -321,11 +321,13 @@ export class JobScheduler implements OnModuleDestroy {
   private readonly unrecorded = new Map<string, { started: string; owed: boolean }>();
 
   /**
-   * A run of `name` succeeded in this process (its tick's or one by hand): a failure of its before is in no streak to come,
-   * and one still owed to the record is dropped (the record holds this run's start now, so it would match no row), its
-   * attempts said as the next tick's would have said them.
+   * A run of `name` succeeded in this process (its tick's or one by hand): said as this process's success (`succeeded`;
+   * until 2026-12-07 only a tick's was, and one by hand read by the next tick as its stored 0, said as a success in
+   * another process), a failure of its before is in no streak to come, and one still owed to the record is dropped (the
+   * record holds this run's start now, so it would match no row), its attempts said as the next tick's would have said them.
    */
   private succeededHere(name: string): void {
+    this.succeeded(name, false);
     const last = this.unrecorded.get(name);
     this.unrecorded.delete(name);
     if (!last?.owed) return;
