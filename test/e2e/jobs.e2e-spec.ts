@@ -102,6 +102,35 @@ describe('scheduled jobs across processes', () => {
     expect(runs).toEqual(['first', 'second']);
   });
 
+  it('runs a job once at a time in one process too: a run by hand while another run of it goes on is skipped', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let runs = 0;
+    const s = new JobScheduler(first.ds);
+    s.register('test-exclusive-here', 2_000, async () => {
+      runs++;
+      await gate;
+    });
+    const running = s.runNow('test-exclusive-here');
+    try {
+      while (runs === 0) await new Promise((r) => setTimeout(r, 5));
+      // On the same process's lock connection, whose session advisory lock is taken again by the same session: until
+      // 2026-12-07 it was, and the job ran twice at once.
+      let settled = false;
+      const again = s.runNow('test-exclusive-here').finally(() => (settled = true));
+      while (!settled && runs < 2) await new Promise((r) => setTimeout(r, 5));
+      expect(runs).toBe(1);
+      expect(await again).toBe(false);
+    } finally {
+      release();
+    }
+    expect(await running).toBe(true);
+    // Once it is done, the next run goes.
+    expect(await s.runNow('test-exclusive-here')).toBe(true);
+    expect(runs).toBe(2);
+    await s.onModuleDestroy();
+  });
+
   it('keeps an hourly job to the hour across restarts and processes: run soon after start when due, never twice within the hour', async () => {
     const runs: string[] = [];
     // Schedulers of their own (fresh processes, as after a restart), with this job alone.

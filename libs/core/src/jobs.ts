@@ -208,7 +208,7 @@ export class JobScheduler implements OnModuleDestroy {
   }
 
   /**
-   * Runs a job now unless another process is running it (then returns false). The lock is a
+   * Runs a job now unless it is running already, in this process or another (then returns false). The lock is a
    * session advisory lock, held for the run on a connection of the scheduler's own (so a long
    * job keeps no connection from the pool) and released after; a process that dies mid-run
    * drops it with that connection. With `onlyIfNotRunWithinMs`, also unless it started that
@@ -223,6 +223,21 @@ export class JobScheduler implements OnModuleDestroy {
   async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: (storedFailures: number | undefined) => void): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
+    // This process's own runs: its advisory lock, a session's, would be granted again on the same connection.
+    if (this.running.has(name)) return false;
+    this.running.add(name);
+    try {
+      return await this.runLocked(job, onlyIfNotRunWithinMs, onRun);
+    } finally {
+      this.running.delete(name);
+    }
+  }
+
+  /** Jobs this process is running (runNow): a tick's run and one by hand, or two by hand, never at once. */
+  private readonly running = new Set<string>();
+
+  private async runLocked(job: Job, onlyIfNotRunWithinMs?: number, onRun?: (storedFailures: number | undefined) => void): Promise<boolean> {
+    const name = job.name;
     const key = `parvis:job:${name}`;
     const tryLock = `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`;
     let holder = await this.lockConnection();
