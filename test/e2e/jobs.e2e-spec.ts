@@ -50,6 +50,27 @@ describe('scheduled jobs across processes', () => {
     return { tries: () => tries, restore: () => spy.mockRestore() };
   };
   /**
+   * An hourly job `name` that fails while `failing` holds, each run noted in `runs` (`<who> failed` or `<who> succeeded`):
+   * `scheduler` makes one process's scheduler of it, `reachDue` makes it due, `failed` is its `scheduled job failed` line.
+   */
+  const hourlyJob = (name: string) => {
+    const job = {
+      failing: true,
+      runs: [] as string[],
+      scheduler: (app: TestApp, who: string) => {
+        const s = new JobScheduler(app.ds);
+        s.register(name, 3_600_000, async () => {
+          job.runs.push(`${who} ${job.failing ? 'failed' : 'succeeded'}`);
+          if (job.failing) throw new Error('the job failed');
+        });
+        return s;
+      },
+      reachDue: () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = $1`, [name]),
+      failed: [{ err: expect.objectContaining({ message: 'the job failed' }), job: name }, 'scheduled job failed'],
+    };
+    return job;
+  };
+  /**
    * One tick of `s` (its first: a second after start, or a frequent job's first interval), as a process started anew would
    * make, with this scheduler's memory, waited for to its end, not for a while: its run through runNow settled (what the tick
    * does after it, its line or its count, runs before the next turn of the event loop), or the job found not due yet (its
@@ -434,20 +455,10 @@ describe('scheduled jobs across processes', () => {
   });
 
   it('warns at once of an hourly job failing again in one process after a run that succeeded in another (the stored streak starts again)', async () => {
-    let failing = true;
-    const runs: string[] = [];
-    const scheduler = (app: TestApp, who: string) => {
-      const s = new JobScheduler(app.ds);
-      s.register('test-failing-elsewhere', 3_600_000, async () => {
-        runs.push(`${who} ${failing ? 'failed' : 'succeeded'}`);
-        if (failing) throw new Error('the job failed');
-      });
-      return s;
-    };
-    const [a, b] = [scheduler(first, 'a'), scheduler(second, 'b')];
-    const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-failing-elsewhere'`);
+    const job = hourlyJob('test-failing-elsewhere');
+    const { runs, reachDue, failed } = job;
+    const [a, b] = [job.scheduler(first, 'a'), job.scheduler(second, 'b')];
     const logs = watchLogs('test-failing-elsewhere');
-    const failed = [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-failing-elsewhere' }, 'scheduled job failed'];
     try {
       // Two failures in a row in one process: the first warned of, the second held back (the clock has not moved).
       await tick(a);
@@ -455,12 +466,12 @@ describe('scheduled jobs across processes', () => {
       await tick(a);
       expect(logs.warnings()).toEqual([failed]);
       // The other process runs it, and it succeeds: the failures in a row start again from 0, for every process.
-      failing = false;
+      job.failing = false;
       await reachDue();
       await tick(b);
       expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-failing-elsewhere'`)).toEqual([{ failures: 0 }]);
       // The first process's next failure is a first again: warned of at once (held back as a repeat until 2026-12-07).
-      failing = true;
+      job.failing = true;
       await reachDue();
       await tick(a);
       expect(runs).toEqual(['a failed', 'a failed', 'b succeeded', 'a failed']);
@@ -479,16 +490,10 @@ describe('scheduled jobs across processes', () => {
   });
 
   it('says a run by hand that succeeded here as a success in this process, not in another one', async () => {
-    let failing = true;
-    const runs: string[] = [];
-    const s = new JobScheduler(first.ds);
-    s.register('test-by-hand-succeeded', 3_600_000, async () => {
-      runs.push(failing ? 'failed' : 'succeeded');
-      if (failing) throw new Error('the job failed');
-    });
-    const reachDue = () => first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-by-hand-succeeded'`);
+    const job = hourlyJob('test-by-hand-succeeded');
+    const { runs, reachDue, failed } = job;
+    const s = job.scheduler(first, 'a');
     const logs = watchLogs('test-by-hand-succeeded');
-    const failed = [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-by-hand-succeeded' }, 'scheduled job failed'];
     try {
       // Two failed runs from its ticks: the first warned of, the second held back (the clock has not moved).
       await tick(s);
@@ -496,22 +501,54 @@ describe('scheduled jobs across processes', () => {
       await tick(s);
       expect(logs.warnings()).toEqual([failed]);
       // Run by hand in this process (as a test or an operator would), and it succeeds: said at once, as this process's.
-      failing = false;
+      job.failing = false;
       await reachDue();
       expect(await s.runNow('test-by-hand-succeeded', 3_600_000)).toBe(true);
       const succeeded = [{ job: 'test-by-hand-succeeded', failedRuns: 2 }, 'scheduled job succeeded, after 2 failed run(s)'];
       expect(logs.infos()).toEqual([succeeded]);
       // The next failure is a first again, and nothing more is said of that success. Until 2026-12-07 the run by hand said
       // nothing, and the next tick read its stored 0 as `scheduled job succeeded in another process`.
-      failing = true;
+      job.failing = true;
       await reachDue();
       await tick(s);
-      expect(runs).toEqual(['failed', 'failed', 'succeeded', 'failed']);
+      expect(runs).toEqual(['a failed', 'a failed', 'a succeeded', 'a failed']);
       expect(logs.warnings()).toEqual([failed, failed]);
       expect(logs.infos()).toEqual([succeeded]);
     } finally {
       logs.restore();
       await s.onModuleDestroy();
+    }
+  });
+
+  it('reads a success elsewhere at a run by hand too: its failure after it does not hide it from the next tick', async () => {
+    const job = hourlyJob('test-by-hand-after-elsewhere');
+    const { runs, reachDue, failed } = job;
+    const [a, b] = [job.scheduler(first, 'a'), job.scheduler(second, 'b')];
+    const logs = watchLogs('test-by-hand-after-elsewhere');
+    try {
+      await tick(a);
+      await reachDue();
+      await tick(a);
+      // The other process succeeds: the stored streak is 0.
+      job.failing = false;
+      await reachDue();
+      await tick(b);
+      // A run by hand in the first process reads that 0, and fails: the streak is 1 again, its own.
+      job.failing = true;
+      await reachDue();
+      await expect(a.runNow('test-by-hand-after-elsewhere', 3_600_000)).rejects.toThrow('the job failed');
+      const elsewhere = [{ job: 'test-by-hand-after-elsewhere', failedRuns: 2 }, 'scheduled job succeeded in another process, after 2 failed run(s) in this one'];
+      expect(logs.infos()).toEqual([elsewhere]);
+      // The next tick's failure is a first: warned of at once. Until 2026-12-07 only a tick read the 0: this one read 1,
+      // nothing was said of the success, and its failure was held back as a repeat of the streak before it.
+      await reachDue();
+      await tick(a);
+      expect(runs).toEqual(['a failed', 'a failed', 'b succeeded', 'a failed', 'a failed']);
+      expect(logs.warnings()).toEqual([failed, failed]);
+      expect(logs.infos()).toEqual([elsewhere]);
+    } finally {
+      logs.restore();
+      for (const s of [a, b]) await s.onModuleDestroy();
     }
   });
 

@@ -154,12 +154,9 @@ export class JobScheduler implements OnModuleDestroy {
               return;
             }
           }
-          await this.runNow(job.name, scheduled ? job.everyMs : undefined, (stored) => {
+          await this.runNow(job.name, scheduled ? job.everyMs : undefined, () => {
             started = true;
             this.startedAgain(job.name);
-            // The last run recorded succeeded, in whichever process: a failure of this one is a first again (`failed`). Not
-            // while this process's own last failure is missing from the record (`unrecorded`): 0 may be the streak it never joined.
-            if (stored === 0 && !this.unrecorded.has(job.name)) this.succeeded(job.name, true);
           });
         } catch (err) {
           // Not started: nothing of the job ran and no failure of it is counted (`job_runs.failures`); its due time stays
@@ -215,12 +212,12 @@ export class JobScheduler implements OnModuleDestroy {
    * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way,
    * before it runs, and moved back to a retry (recordFailure) when the run throws. `onRun` is
    * called once the lock is held and the start recorded, just before the job runs (the tick's
-   * way of telling a run that failed from one that never started), with the failures in a row
-   * recorded before this run (`job_runs.failures`, by any process; undefined for a job not recorded, or whose record this
-   * run's start made: none before it, or deleted since). A tick runs its job through
+   * way of telling a run that failed from one that never started). The failures in a row recorded before this run
+   * (`job_runs.failures`, by any process; none for a job not recorded, or whose record this run's start made: none
+   * before it, or deleted since) are read there: 0 is a success, maybe elsewhere (`succeeded`). A tick runs its job through
    * here, as a caller would (content-versions e2e watches it so).
    */
-  async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: (storedFailures: number | undefined) => void): Promise<boolean> {
+  async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
     // This process's own runs: its advisory lock, a session's, would be granted again on the same connection.
@@ -236,7 +233,7 @@ export class JobScheduler implements OnModuleDestroy {
   /** Jobs this process is running (runNow): a tick's run and one by hand, or two by hand, never at once. */
   private readonly running = new Set<string>();
 
-  private async runLocked(job: Job, onlyIfNotRunWithinMs?: number, onRun?: (storedFailures: number | undefined) => void): Promise<boolean> {
+  private async runLocked(job: Job, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
     const name = job.name;
     const key = `parvis:job:${name}`;
     const tryLock = `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`;
@@ -270,8 +267,13 @@ export class JobScheduler implements OnModuleDestroy {
         );
         if (!claim) return false;
       }
+      // The last run recorded succeeded, in whichever process: a failure of this job here is a first again (`failed`). Read
+      // by any run, one by hand too (until 2026-12-07 a tick's alone: one by hand that failed wrote 1 over the 0, and the
+      // next tick never learnt of the success). Not while this process's own last failure is missing from the record
+      // (`unrecorded`): 0 may be the streak it never joined.
+      if (claim?.failures === 0 && !this.unrecorded.has(name)) this.succeeded(name, true);
       try {
-        onRun?.(claim?.failures ?? undefined);
+        onRun?.();
         await job.run();
       } catch (err) {
         if (claim) await this.recordFailure(job, claim.started, false);
