@@ -552,6 +552,36 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it("takes no frequent job's stored 0 for a success elsewhere, though a run by hand records its start", async () => {
+    let failing = false;
+    const s = new JobScheduler(first.ds);
+    s.register('test-frequent-by-hand', 1_000, async () => {
+      if (failing) throw new Error('the job failed');
+    });
+    const logs = watchLogs('test-frequent-by-hand');
+    const failedLines = () => logs.warnings().filter(([, line]) => String(line).startsWith('scheduled job failed'));
+    try {
+      // A run by hand with an interval records the frequent job's start (its ticks never do), and succeeds: 0 stored.
+      expect(await s.runNow('test-frequent-by-hand', 1_000)).toBe(true);
+      // Its ticks fail, recorded nowhere: the first warned of, the second held back (the clock has not moved).
+      failing = true;
+      await tick(s);
+      await tick(s);
+      expect(failedLines()).toHaveLength(1);
+      // A run by hand reads that old 0 and fails: nothing succeeded since the ticks' failures, and none is said.
+      await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-frequent-by-hand'`);
+      await expect(s.runNow('test-frequent-by-hand', 1_000)).rejects.toThrow('the job failed');
+      expect(logs.infos()).toEqual([]);
+      // The next tick's failure is still a repeat, held back. Until 2026-12-07 (c692de99) the run by hand read the 0 as
+      // `scheduled job succeeded in another process`, and this failure was warned of as a first.
+      await tick(s);
+      expect(failedLines()).toHaveLength(1);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('takes no stored streak of 0 for a success elsewhere while this process still owes its own failure to the record', async () => {
     const runs: string[] = [];
     const s = new JobScheduler(first.ds);

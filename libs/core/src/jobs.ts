@@ -270,8 +270,9 @@ export class JobScheduler implements OnModuleDestroy {
       // The last run recorded succeeded, in whichever process: a failure of this job here is a first again (`failed`). Read
       // by any run, one by hand too (until 2026-12-07 a tick's alone: one by hand that failed wrote 1 over the 0, and the
       // next tick never learnt of the success). Not while this process's own last failure is missing from the record
-      // (`unrecorded`): 0 may be the streak it never joined.
-      if (claim?.failures === 0 && !this.unrecorded.has(name)) this.succeeded(name, true);
+      // (`unrecorded`): 0 may be the streak it never joined. Nor for a frequent job, whose ticks record no failure: a 0 a
+      // run by hand reads is that of an older one by hand (until 2026-12-07, c692de99, it said a success elsewhere).
+      if (claim?.failures === 0 && job.everyMs > DUE_CHECK_MS && !this.unrecorded.has(name)) this.succeeded(name, true);
       try {
         onRun?.();
         await job.run();
