@@ -763,6 +763,48 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it('leaves a run by hand that succeeded while an owed failure was tried again as it left it: the failure is owed no more', async () => {
+    let failing = true;
+    const s = new JobScheduler(first.ds);
+    s.register('test-owed-race', 3_600_000, async () => {
+      if (failing) throw new Error('the job failed');
+    });
+    // Bound before tick() watches runNow: the run by hand is no tick's.
+    const byHand = s.runNow.bind(s);
+    const real = first.ds.query.bind(first.ds);
+    let tries = 0;
+    // Every record of the failure refused; the second (the tick's retry of the owed one) only once a run by hand has
+    // succeeded meanwhile, as one would between the retry's statement and its answer.
+    const spy = jest.spyOn(first.ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      if (!sql.includes('failures = failures + 1') || params?.[0] !== 'test-owed-race') return real(sql, params);
+      if (++tries === 2) {
+        failing = false;
+        expect(await byHand('test-owed-race')).toBe(true);
+      }
+      throw new Error('Connection terminated unexpectedly');
+    });
+    const logs = watchLogs('test-owed-race');
+    const notRecorded = () => logs.warnings().filter(([, line]) => String(line).startsWith('a failed run could not be recorded'));
+    try {
+      await expect(byHand('test-owed-race', 3_600_000)).rejects.toThrow('the job failed');
+      expect(notRecorded()).toHaveLength(1);
+      await tick(s);
+      expect(tries).toBe(2);
+      expect(logs.infos()).toEqual([
+        [{ job: 'test-owed-race', attempts: 1 }, "a failed run's failure was not recorded, after 1 attempt(s): a run that succeeded since holds the job's record"],
+      ]);
+      // The retry refused after that success owes nothing: no warning, and the next tick tries no record. Without the
+      // check (recordFailure's `stale`) it was owed again, warned of, and tried at every tick.
+      await tick(s);
+      expect(tries).toBe(2);
+      expect(notRecorded()).toHaveLength(1);
+    } finally {
+      logs.restore();
+      spy.mockRestore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('warns at once of a job failing with another error than the one its last warning logged, up to JOB_ERROR_CHANGES_MAX', async () => {
     // The errors its runs throw, in turn; a pg error is told by its code (SQLSTATE), whatever its message.
     const errors: Array<Error & { code?: string }> = [];
