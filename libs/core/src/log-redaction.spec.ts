@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { redacted, storedErrorText } from './log-redaction';
 
@@ -15,6 +16,17 @@ describe('redacted', () => {
     expect(redacted('smtp://me@example.com:pw1@smtp.example.com:587 refused')).toBe('smtp://me@example.com:[redacted]@smtp.example.com:587 refused');
     expect(redacted('postgres://db/parvis?sslmode=require&password=s3cret')).toBe('postgres://db/parvis?sslmode=require&password=[redacted]');
     expect(redacted('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)')).toBe('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)');
+  });
+
+  // A path made of a URL-like argument (`--out s3://key:pw@bucket/x` resolved: Node's path module makes its `//` one `/`)
+  // is printed in the refusal that names it; until 2026-12-07 its password was not recognised there.
+  it("replaces the password of a URL whose `//` a path's resolution made one `/`", () => {
+    expect(redacted(`expected a file in an existing folder (${resolve('s3://key:pw-s3@bucket.example/exports/x.csv')} does not exist)`)).toBe(
+      `expected a file in an existing folder (${process.cwd()}/s3:/key:[redacted]@bucket.example/exports/x.csv does not exist)`,
+    );
+    expect(redacted('/srv/parvis/postgres:/app:pw@db/parvis')).toBe('/srv/parvis/postgres:/app:[redacted]@db/parvis');
+    // A drive letter, a path with a colon: no user, no password.
+    expect(redacted('C:/Users/me:home@work and a:/b/c:d@e')).toBe('C:/Users/me:home@work and a:/b/c:d@e');
   });
 
   it("copies an error whose message, stack, fields or cause name a URL's password, keeping its class and the rest; keeps one that names none", () => {

@@ -7,12 +7,15 @@ import { types } from 'node:util';
  * `Authorization: Bearer …` quoted in a message) cannot be told from other words and are not looked for: fields named
  * `token`, `password`, … are REDACT_PATHS' (logger.ts).
  *
- * URL_USER finds where a password would begin (`scheme://user:`); the scheme is looked for behind the `://` and the `@`
+ * A URL whose `//` became one `/` (`scheme:/user:password@…`) is read as one too: a path made of a URL-like argument, as
+ * Node's path module resolves it (audit:export's `--out s3://key:pw@bucket/x`, named in its refusal), is printed so.
+ *
+ * URL_USER finds where a password would begin (`scheme://user:`, `scheme:/user:`); the scheme is looked for behind the `://` and the `@`
  * that ends the password by hand (withoutUrlPasswords), so the time taken grows with the text's length, not its square:
  * one pattern (`\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:\S*@`) tried at each position took seconds on 40 kB of
  * `a://b:a://b:…` or `a.a.a.…://`, text a request could put in an error's message.
  */
-const URL_USER = /:\/\/(?<=\b[a-z][a-z0-9+.-]*:\/\/)[^\s:/?#]*:/gi;
+const URL_USER = /:\/\/?(?<=\b[a-z][a-z0-9+.-]*:\/\/?)[^\s:/?#]*:/gi;
 const WORD_REST = /\S*/y;
 const PASSWORD_PARAMETER = /([?&](?:password|token)=)[^&\s]*/gi;
 
@@ -59,7 +62,7 @@ export function redacted<T>(value: T): T {
 
 /** `text` with each password of a URL in it and each `password=` / `token=` parameter replaced (each pattern tried only where it may match). */
 function withoutPasswords(text: string): string {
-  let out = text.includes('://') && text.includes('@') ? withoutUrlPasswords(text) : text;
+  let out = text.includes(':/') && text.includes('@') ? withoutUrlPasswords(text) : text;
   if (out.includes('=')) out = out.replace(PASSWORD_PARAMETER, `$1${REDACTED}`);
   return out;
 }
