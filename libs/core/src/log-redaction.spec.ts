@@ -73,6 +73,15 @@ describe('redacted', () => {
     expect(out.self === out).toBe(true);
   });
 
+  it('writes a URL object as its text, its password replaced; one without a password as its text too', () => {
+    const url = new URL('https://parvis:url-pw@meili.example/indexes?token=t0k');
+    expect(redacted({ engines: [url, new URL('http://meili.example/')] })).toEqual({
+      engines: ['https://parvis:[redacted]@meili.example/indexes?token=[redacted]', 'http://meili.example/'],
+    });
+    expect(redacted(url)).toBe('https://parvis:[redacted]@meili.example/indexes?token=[redacted]');
+    expect(url.href).toContain('url-pw');
+  });
+
   it('walks nested objects and arrays, each copied only where something in it changed', () => {
     const kept = { id: 7, tags: ['a', 'b'] };
     const fields = { job: 'sync', engines: [{ name: 'meilisearch', url: 'http://u:deep-pw@meili/' }, kept], depth: { a: { b: { c: ['postgres://db/x?password=deep-pw'] } } } };

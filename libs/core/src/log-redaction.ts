@@ -50,7 +50,9 @@ const UNREADABLE = '[redacted: unreadable]';
  * The caller's value is left as it was: what changed is a copy, made only where something in it changed (`value` itself
  * when nothing did). A copy keeps its prototype (pino's `type` still names its class; `instanceof` holds), its fields'
  * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
- * to the original. Objects of other classes (a Response, a Buffer, a Map) are kept as they are. It never throws (a log
+ * to the original. A URL object becomes its text (its href), its password replaced: `%s` and JSON print a URL so, whole
+ * (until 2026-12-07 it was kept, and printed with its password). Objects of other classes (a Response, a Buffer, a Map) are
+ * kept as they are. It never throws (a log
  * line must not fail what writes it): a field whose getter throws, and an object that cannot be looked at (a revoked
  * Proxy), become `[redacted: unreadable]`.
  */
@@ -124,6 +126,8 @@ function walk(value: unknown, depth: number, seen: Map<object, Visit | object | 
 }
 
 function walkObject(value: object, depth: number, seen: Map<object, Visit | object | string>): unknown {
+  // A URL as the text it is printed as (`%s`'s String, JSON's toJSON: its href), its password replaced.
+  if (isUrl(value)) return withoutPasswords(value.href);
   if (!walksInto(value)) return value;
   const known = seen.get(value);
   if (known) {
@@ -174,6 +178,11 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
 /** Whether `redacted` looks inside `value` (an array, an error, a plain object), rather than keeping it as it is (an object of another class). */
 export function walksInto(value: object): boolean {
   return Array.isArray(value) || types.isNativeError(value) || value instanceof Error || isPlain(value);
+}
+
+/** A WHATWG URL (Node's `URL`), told by its tag rather than `instanceof`, so one of another realm is one too. */
+function isUrl(value: object): value is URL {
+  return Object.prototype.toString.call(value) === '[object URL]';
 }
 
 /** Plain objects (and those of no prototype), of any realm. */

@@ -74,6 +74,26 @@ describe('createLogger', () => {
     }
   });
 
+  // A URL object is no string: until 2026-12-07 the walker kept it as it was, `%s` printed its href whole and JSON its
+  // toJSON (the href), the password in both; as a field, pino's `*.password` path threw on it.
+  it('leaves a URL object’s password out, as a format argument, a field at any depth and a binding', async () => {
+    const { lines, log } = capture();
+    const url = new URL('postgres://parvis:url-pw@db.example/parvis?sslmode=require');
+    log.info('connecting to %s', url);
+    log.info({ url }, 'field');
+    log.info({ database: { primary: { url } } }, 'nested field');
+    log.child({ url }).info('bound');
+    await settled();
+    expect(lines).toHaveLength(4);
+    expect(JSON.parse(lines[0])).toMatchObject({ msg: 'connecting to postgres://parvis:[redacted]@db.example/parvis?sslmode=require' });
+    for (const line of lines.slice(1)) {
+      expect(line).toContain('"postgres://parvis:[redacted]@db.example/parvis?sslmode=require"');
+      expect(line).not.toContain('url-pw');
+    }
+    // The caller's URL is left as it was.
+    expect(url.password).toBe('url-pw');
+  });
+
   it('leaves them out of an error pino-http logs for a request (its own child, its err serializer wrapped), as the API’s settings make it', async () => {
     const { chunks, stream } = sink();
     const settings = loggerOptions({ LOG_LEVEL: 'info', LOG_REQUESTS: true } as AppConfig, stream).pinoHttp as PinoHttpOptions;
