@@ -115,6 +115,33 @@ describe('redacted', () => {
     expect(err.parameters[0]).toBe('row-value@example.com');
   });
 
+  it('replaces fields named as secrets (password, token, appealToken, inviteToken) at any depth, in an object of another class too, leaving it as it was', () => {
+    class Account {
+      constructor(
+        readonly name: string,
+        readonly password: string,
+      ) {}
+    }
+    const account = new Account('ada', 'field-pw');
+    const err = Object.assign(new Error('sign-in refused'), { details: { extensions: { appealToken: 'appeal-1' } } });
+    const out = redacted({ password: 'top-pw', a: { b: { token: 'tok-1', inviteToken: 'inv-1', password: null } }, err, account, accounts: [account] });
+    expect(out).toMatchObject({
+      password: '[redacted]',
+      a: { b: { token: '[redacted]', inviteToken: '[redacted]', password: null } },
+      err: { details: { extensions: { appealToken: '[redacted]' } } },
+      account: { name: 'ada', password: '[redacted]' },
+    });
+    expect(out.accounts[0]).toBe(out.account);
+    expect(JSON.stringify(out)).not.toMatch(/top-pw|tok-1|inv-1|appeal-1|field-pw/);
+    expect(account.password).toBe('field-pw');
+    expect(err.details.extensions.appealToken).toBe('appeal-1');
+    // A class without such a field is kept as it is.
+    const plain = new (class Engine {
+      url = 'http://meili.example/';
+    })();
+    expect(redacted({ plain }).plain).toBe(plain);
+  });
+
   it("follows an error's causes, however many, and an AggregateError's errors", () => {
     let err: Error = new Error('innermost: http://u:cause-pw@h/');
     for (let i = 0; i < 12; i++) err = new Error(`level ${i}`, { cause: err });

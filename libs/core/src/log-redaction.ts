@@ -5,7 +5,7 @@ import { types } from 'node:util';
  * `smtp://me@example.com:pw@host`; the password up to the last `@` of the word, so one with an unencoded `/` goes too) and a `password=` or `token=` parameter (pg's `?password=`; the links of reset, verification, invite and
  * unsubscribe e-mails, `?token=`), as a log line must not carry them. Tokens in text otherwise (a bare session token, an
  * `Authorization: Bearer …` quoted in a message) cannot be told from other words and are not looked for: fields named
- * `token`, `password`, … are REDACT_PATHS' (logger.ts).
+ * `token`, `password`, … are (SECRET_FIELDS).
  *
  * A URL whose `//` became one `/` (`scheme:/user:password@…`) is read as one too: a path made of a URL-like argument, as
  * Node's path module resolves it (audit:export's `--out s3://key:pw@bucket/x`, named in its refusal), is printed so.
@@ -24,7 +24,20 @@ const PASSWORD_PARAMETER = /([?&](?:password|token)=)[^&\s]*/gi;
  * private text, keys) and the server's detail ("Key (email)=(…)"). The statement's text and the error's code stay, which
  * is what a fix needs. Replaced wherever they are, in an error, its cause or a plain object (a serialized error's).
  */
-const ROW_VALUE_FIELDS = new Set<PropertyKey>(['parameters', 'detail']);
+const ROW_VALUE_FIELDS = ['parameters', 'detail'];
+
+/**
+ * Fields that hold a secret (a password; a session's, a link's, an appeal's or an invite's token), replaced wherever
+ * they are: in an error, its causes, a plain object at any depth, and among the own fields of an object of another
+ * class (see `secretsReplaced`). Until 2026-12-07 pino's paths did it (`*.password`, …: a line's fields and theirs, one
+ * level), cloning whatever they passed as `Object.create` of its prototype and its own fields: a URL's or a Buffer's
+ * clone threw as JSON wrote it (the logging call with it), a class whose toJSON reads a private field was written
+ * `[unable to serialize…]`, and a secret deeper down (a plain object's under an error's `cause`) was written as it was.
+ */
+const SECRET_FIELDS = ['password', 'token', 'appealToken', 'inviteToken'];
+
+/** Fields whose value (when there is one) is replaced by `[redacted]` whatever it is. */
+const REPLACED_FIELDS = new Set<PropertyKey>([...ROW_VALUE_FIELDS, ...SECRET_FIELDS]);
 
 const REDACTED = '[redacted]';
 
@@ -41,7 +54,8 @@ const UNREADABLE = '[redacted: unreadable]';
  * `value` as it may leave the process (a log line, a message printed, an error's text stored for operators): the one walker
  * every such path uses (the loggers' `logMethod` hook and error serializer, libs/core/src/logger.ts; the CLI's messages;
  * `storedErrorText`). In every string it reaches, each password in a URL (`scheme://user:password@…`) and each `password=`
- * or `token=` parameter become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`). It reaches
+ * or `token=` parameter become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`)
+ * and the fields named as secrets (SECRET_FIELDS: `password`, `token`, …), an object of another class's own too. It reaches
  * an error's message and stack, its own fields and its cause (any number deep, an AggregateError's errors too), plain
  * objects' fields and arrays' items, of any realm (jest's modules run in one of their own, Node's fetch in the main one).
  * An error whose message names a URL with its credentials is no rarity: Meilisearch's client says `Request to <its host's
@@ -128,13 +142,17 @@ function walk(value: unknown, depth: number, seen: Map<object, Visit | object | 
 function walkObject(value: object, depth: number, seen: Map<object, Visit | object | string>): unknown {
   // A URL as the text it is printed as (`%s`'s String, JSON's toJSON: its href), its password replaced.
   if (isUrl(value)) return withoutPasswords(value.href);
-  if (!walksInto(value)) return value;
   const known = seen.get(value);
   if (known) {
     if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
     // A cycle: the ancestor being walked is copied, and this field leads to that copy.
     known.reached = true;
     return (known.copy ??= Array.isArray(value) ? [] : Object.create(known.proto));
+  }
+  if (!walksInto(value)) {
+    const kept = secretsReplaced(value);
+    seen.set(value, kept);
+    return kept;
   }
   if (depth >= DEPTH) return TOO_DEEP;
   const visit = new Visit(Object.getPrototypeOf(value) as object | null);
@@ -162,7 +180,7 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
         changed = true;
         continue;
       }
-      now[i] = ROW_VALUE_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, seen);
+      now[i] = REPLACED_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, seen);
       if (now[i] !== was) changed = true;
     }
     if (changed || visit.reached) {
@@ -173,6 +191,17 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
   }
   seen.set(value, result);
   return result;
+}
+
+/**
+ * An object of another class (kept as it is, not walked) with an own field that holds a secret: a plain object of its
+ * own enumerable fields, as JSON writes it, those replaced. Only their names are looked at first: a Buffer's own indices
+ * are not listed.
+ */
+function secretsReplaced(value: object): object {
+  const fields = value as Record<string, unknown>;
+  if (!SECRET_FIELDS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null)) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, REPLACED_FIELDS.has(key) && v !== undefined && v !== null ? REDACTED : v]));
 }
 
 /** Whether `redacted` looks inside `value` (an array, an error, a plain object), rather than keeping it as it is (an object of another class). */

@@ -94,6 +94,38 @@ describe('createLogger', () => {
     expect(url.password).toBe('url-pw');
   });
 
+  // pino's `*.password`-like paths cloned whatever they passed (an object of any class, as `Object.create` of its
+  // prototype and its own fields): a Buffer's clone threw as JSON wrote it, a class whose toJSON reads a private field
+  // wrote `[unable to serialize…]`; until 2026-12-07. The names are the walker's now, at any depth, in an object of
+  // another class too.
+  it('writes fields of any class (a Buffer, a class with private fields), rather than throwing, and leaves out a password field at any depth', async () => {
+    class Job {
+      readonly #id = 7;
+      toJSON() {
+        return { id: this.#id };
+      }
+    }
+    class Account {
+      constructor(
+        readonly name: string,
+        readonly password: string,
+      ) {}
+    }
+    const { lines, log } = capture();
+    expect(() => log.info({ body: Buffer.from('hi') }, 'buffer')).not.toThrow();
+    expect(() => log.info({ job: new Job(), nested: { job: new Job() } }, 'job')).not.toThrow();
+    expect(() => log.child({ body: Buffer.from('hi') }).info('bound buffer')).not.toThrow();
+    log.info({ account: new Account('ada', 'field-pw'), deep: { deeper: { account: new Account('bob', 'field-pw'), token: 'tok-1' } } }, 'accounts');
+    await settled();
+    expect(lines).toHaveLength(4);
+    const [buffer, job, bound, accounts] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(buffer).toMatchObject({ msg: 'buffer', body: { type: 'Buffer', data: [104, 105] } });
+    expect(job).toMatchObject({ msg: 'job', job: { id: 7 }, nested: { job: { id: 7 } } });
+    expect(bound).toMatchObject({ msg: 'bound buffer', body: { type: 'Buffer', data: [104, 105] } });
+    expect(accounts).toMatchObject({ account: { name: 'ada', password: '[redacted]' }, deep: { deeper: { account: { name: 'bob', password: '[redacted]' }, token: '[redacted]' } } });
+    expect(lines.join('')).not.toMatch(/field-pw|tok-1/);
+  });
+
   it('leaves them out of an error pino-http logs for a request (its own child, its err serializer wrapped), as the API’s settings make it', async () => {
     const { chunks, stream } = sink();
     const settings = loggerOptions({ LOG_LEVEL: 'info', LOG_REQUESTS: true } as AppConfig, stream).pinoHttp as PinoHttpOptions;
