@@ -73,6 +73,15 @@ describe('process start and stop (API and worker)', () => {
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/\n\s+at /);
   });
 
+  it('says a cause that is no error (a connection string, an object) redacted', () => {
+    process.env = { ...env, LOG_LEVEL: 'info' };
+    const failure = new Error('PostgreSQL did not answer', { cause: 'host=db user=app password=dsn-pw' });
+    expect(() => failedToStart('Parvis', failure)).toThrow(new Exit(1));
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toBe(
+      'Parvis failed to start: PostgreSQL did not answer\n  caused by: host=db user=app password=[redacted]\n(LOG_LEVEL=debug shows the stack trace)\n',
+    );
+  });
+
   it('takes the echo of a Ctrl-C under npm (the same signal within a second) for the first one, and a later one as insisting', async () => {
     let finish!: () => void;
     const stop = jest.fn(() => new Promise<void>((resolve) => (finish = resolve)));

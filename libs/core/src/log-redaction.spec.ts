@@ -142,6 +142,16 @@ describe('redacted', () => {
     expect(redacted({ plain }).plain).toBe(plain);
   });
 
+  // An error's cause need not be an error: a driver or a library may give a string, or an object, that names the
+  // connection it could not make. libpq's keyword=value form names a password as no URL does; until 2026-12-07 it was kept.
+  it("replaces a password in a cause that is no error (a string, an object), a connection string's keyword=value form too", () => {
+    const text = new Error('could not connect', { cause: "host=db.example user=app password=dsn-pw dbname=parvis" });
+    expect(redacted(text).cause).toBe('host=db.example user=app password=[redacted] dbname=parvis');
+    const object = new Error('could not connect', { cause: { conninfo: "host=db PGPASSWORD='dsn pw' sslmode=require", options: { password: 'obj-pw' } } });
+    expect(redacted(object).cause).toEqual({ conninfo: 'host=db PGPASSWORD=[redacted] sslmode=require', options: { password: '[redacted]' } });
+    expect(redacted('access_token=tok-1&tokens=2 db_password=pw x')).toBe('access_token=[redacted]&tokens=2 db_password=[redacted] x');
+  });
+
   it("follows an error's causes, however many, and an AggregateError's errors", () => {
     let err: Error = new Error('innermost: http://u:cause-pw@h/');
     for (let i = 0; i < 12; i++) err = new Error(`level ${i}`, { cause: err });

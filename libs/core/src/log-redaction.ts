@@ -3,7 +3,7 @@ import { types } from 'node:util';
 /**
  * A URL's password (`scheme://user:password@host`, the user up to its first `:`, so an e-mail address as user goes too,
  * `smtp://me@example.com:pw@host`; the password up to the last `@` of the word, so one with an unencoded `/` goes too) and a `password=` or `token=` parameter (pg's `?password=`; the links of reset, verification, invite and
- * unsubscribe e-mails, `?token=`), as a log line must not carry them. Tokens in text otherwise (a bare session token, an
+ * unsubscribe e-mails, `?token=`; a connection string's `password=`: PASSWORD_PARAMETER), as a log line must not carry them. Tokens in text otherwise (a bare session token, an
  * `Authorization: Bearer …` quoted in a message) cannot be told from other words and are not looked for: fields named
  * `token`, `password`, … are (SECRET_FIELDS).
  *
@@ -17,7 +17,13 @@ import { types } from 'node:util';
  */
 const URL_USER = /:\/\/?(?<=\b[a-z][a-z0-9+.-]*:\/\/?)[^\s:/?#]*:/gi;
 const WORD_REST = /\S*/y;
-const PASSWORD_PARAMETER = /([?&](?:password|token)=)[^&\s]*/gi;
+/**
+ * A parameter whose name ends in `password` or `token` (`?password=`, `&access_token=`) and a connection string's
+ * keyword=value (libpq's `host=db password=pw`, quoted `password='p w'`; `PGPASSWORD=pw`): until 2026-12-07 only a URL's
+ * `?password=` and `?token=` were, and a driver's cause naming its connection so (a string, no error) was written whole.
+ * Tried only at a word's start (`\b`), so the time taken grows with the text's length.
+ */
+const PASSWORD_PARAMETER = /(\b\w*(?:password|token)=)(?:'(?:[^'\\]|\\.)*'|[^&\s]*)/gi;
 
 /**
  * Fields of a failed statement's error that hold the rows' values: its parameters (e-mail addresses, password hashes,

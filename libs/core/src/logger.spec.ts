@@ -126,6 +126,17 @@ describe('createLogger', () => {
     expect(lines.join('')).not.toMatch(/field-pw|tok-1/);
   });
 
+  it('leaves a password out of an error’s cause that is no error (a string or an object, as some drivers give one)', async () => {
+    const { lines, log } = capture();
+    log.error(Object.assign(new Error('could not connect'), { cause: { conninfo: 'host=db user=app password=dsn-pw', password: 'obj-pw' } }));
+    log.error({ err: Object.assign(new Error('could not connect'), { cause: 'postgres://app:url-pw@db/parvis' }) }, 'failed');
+    await settled();
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0])).toMatchObject({ err: { cause: { conninfo: 'host=db user=app password=[redacted]', password: '[redacted]' } } });
+    expect(JSON.parse(lines[1])).toMatchObject({ err: { cause: 'postgres://app:[redacted]@db/parvis' } });
+    expect(lines.join('')).not.toMatch(/dsn-pw|obj-pw|url-pw/);
+  });
+
   it('leaves them out of an error pino-http logs for a request (its own child, its err serializer wrapped), as the API’s settings make it', async () => {
     const { chunks, stream } = sink();
     const settings = loggerOptions({ LOG_LEVEL: 'info', LOG_REQUESTS: true } as AppConfig, stream).pinoHttp as PinoHttpOptions;
