@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
 import { createLogger } from '../../../libs/core/src/logger';
@@ -80,6 +81,25 @@ describe('process start and stop (API and worker)', () => {
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toBe(
       'Parvis failed to start: PostgreSQL did not answer\n  caused by: host=db user=app password=[redacted]\n(LOG_LEVEL=debug shows the stack trace)\n',
     );
+  });
+
+  // One text, redacted at once: until 2026-12-07 the stack was the error's own, read again apart from the messages
+  // (redacted apart too): a stack that could not be read threw here, past the exit, and one of another realm was not said.
+  it('says the stack at LOG_LEVEL=debug of the same text as the messages, redacted, never throwing on a stack it cannot read', () => {
+    process.env = { ...env, LOG_LEVEL: 'debug' };
+    const unreadable = Object.defineProperty(new Error('connect to postgres://app:url-pw@db/parvis refused'), 'stack', {
+      get() {
+        throw new Error('stack unreadable');
+      },
+    });
+    expect(() => failedToStart('Parvis', unreadable)).toThrow(new Exit(1));
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toBe('Parvis failed to start: connect to postgres://app:[redacted]@db/parvis refused\n(its stack unreadable)\n');
+    stderr.mockClear();
+    const other = runInNewContext(`new Error('connect to postgres://app:url-pw@db/parvis refused')`) as Error;
+    expect(() => failedToStart('Parvis', other)).toThrow(new Exit(1));
+    const written = stderr.mock.calls.map((c) => String(c[0])).join('');
+    expect(written).toMatch(/^Parvis failed to start: connect to postgres:\/\/app:\[redacted\]@db\/parvis refused\nError: connect to postgres:\/\/app:\[redacted\]@db\/parvis refused\n\s+at /);
+    expect(written).not.toContain('url-pw');
   });
 
   it('takes the echo of a Ctrl-C under npm (the same signal within a second) for the first one, and a later one as insisting', async () => {

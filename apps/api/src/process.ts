@@ -1,7 +1,8 @@
+import { types } from 'node:util';
 import { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig, LoadConfigOptions } from '../../../libs/core/src/config/config';
 import { CLEANUP_DEADLINE_MS, Signals } from '../../../libs/core/src/signals';
-import { redacted } from '../../../libs/core/src/log-redaction';
+import { messageOf, redacted } from '../../../libs/core/src/log-redaction';
 import { createLogger } from '../../../libs/core/src/logger';
 
 /**
@@ -62,16 +63,32 @@ export function runServer(what: string, start: (config: AppConfig, log: Logger, 
 /**
  * A process that could not start (a database or Redis that does not answer, a port in use)
  * says why in one line, and its causes; the stack trace follows only with LOG_LEVEL=debug or
- * trace, since such a failure is the set-up's, not the code's. Exits 1.
+ * trace, since such a failure is the set-up's, not the code's. Exits 1. The whole text, its
+ * messages and its stack, goes through `redacted` at once: until 2026-12-07 the messages were
+ * the redacted error's and the stack the error's own, read again and redacted apart (a stack
+ * that could not be read then threw here, and an error of another realm had its stack left out).
  */
 export function failedToStart(what: string, err: unknown): never {
-  const messages: string[] = [];
-  // The error as it may be printed: a URL's password in a message, say, replaced (see redacted).
-  for (let e: unknown = redacted(err); e && messages.length < 5; e = (e as { cause?: unknown }).cause) {
-    messages.push(e instanceof Error ? e.message : String(e));
-  }
   const verbose = /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
-  const detail = verbose && err instanceof Error && err.stack ? `\n${redacted(err.stack)}` : '\n(LOG_LEVEL=debug shows the stack trace)';
-  process.stderr.write(`${what} failed to start: ${messages.join('\n  caused by: ')}${detail}\n`);
+  process.stderr.write(redacted(`${what} failed to start: ${startFailureText(err, verbose)}\n`));
   process.exit(1);
+}
+
+/** What cannot be read of a failure (a getter that throws, a revoked Proxy): a line must not fail. */
+function readOr<T>(read: () => T, unreadable: T): T {
+  try {
+    return read();
+  } catch {
+    return unreadable;
+  }
+}
+
+/** The failure's message and its causes' (five at most), then its stack or how to see it; not redacted (failedToStart does). */
+function startFailureText(err: unknown, verbose: boolean): string {
+  const messages: string[] = [];
+  for (let e: unknown = err; e && messages.length < 5; e = readOr(() => (e as { cause?: unknown }).cause, undefined)) {
+    messages.push(readOr(() => messageOf(e), '(unreadable)'));
+  }
+  const stack = verbose && types.isNativeError(err) ? readOr(() => err.stack, '(its stack unreadable)') : undefined;
+  return `${messages.join('\n  caused by: ')}\n${stack || '(LOG_LEVEL=debug shows the stack trace)'}`;
 }
