@@ -3,6 +3,7 @@ import { InvalidArgumentError } from 'commander';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { writeStderr } from '../stderr';
 import { parseOut, parseSince } from './audit-options';
 import { writeExportFile } from './export-file';
 
@@ -57,6 +58,26 @@ describe("audit:export's --out", () => {
     // path.join keeps a trailing slash.
     expect(() => parseOut(path.join(dir, name))).toThrow(InvalidArgumentError);
     expect(() => parseOut(path.join(dir, name))).toThrow(/^expected a file, not a folder \(/);
+  });
+
+  // Resolved, a URL-like argument's `//` becomes one `/`: the refusal names that path, which until 2026-12-07 the CLI's
+  // writer (commander's errors go through it) did not take for a URL, and printed with its password.
+  it('refuses a URL-like argument naming the path it resolved to, which the CLI prints without its password', () => {
+    const written = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      let refusal: unknown;
+      try {
+        parseOut('s3://key:out-pw@bucket.example/exports/log.csv');
+      } catch (err) {
+        refusal = err;
+      }
+      expect(refusal).toBeInstanceOf(InvalidArgumentError);
+      writeStderr(`error: ${(refusal as Error).message}\n`);
+      const text = written.mock.calls.map((c) => String(c[0])).join('');
+      expect(text).toBe(`error: expected a file in an existing folder (${process.cwd()}/s3:/key:[redacted]@bucket.example/exports does not exist)\n`);
+    } finally {
+      written.mockRestore();
+    }
   });
 
   // A link to a folder is no folder to write in, nor a file: renamed onto, the link itself would be
