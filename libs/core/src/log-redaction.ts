@@ -72,8 +72,8 @@ const UNREADABLE = '[redacted: unreadable]';
  * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
  * to the original. A URL object becomes its text (its href), its password replaced: `%s` and JSON print a URL so, whole
  * (until 2026-12-07 it was kept, and printed with its password). Objects of other classes (a Response, a Buffer, a Map) are
- * kept as they are. It never throws (a log
- * line must not fail what writes it): a field whose getter throws, and an object that cannot be looked at (a revoked
+ * kept as they are, unless a field of their own is named as a secret (`secretsReplaced`). It never throws (a log line
+ * must not fail what writes it): a field whose getter throws, and an object that cannot be looked at (a revoked
  * Proxy), become `[redacted: unreadable]`.
  */
 export function redacted<T>(value: T): T {
