@@ -44,6 +44,15 @@ describe('the CLI never prints the password a URL carries', () => {
     expect(refused.stderr + refused.stdout).not.toContain(secret);
   }, 120_000);
 
+  // Resolved as a path, the argument's `//` is one `/`: the refusal names that path, which until 2026-12-07 the walker
+  // did not take for a URL (commander's quote of the argument itself was redacted).
+  it('in a path made of a URL-like argument (audit:export --out s3://key:pw@bucket/x), named as resolved', () => {
+    const refused = run('audit:export', '--since', '2026-01-01', '--out', `s3://backup:${secret}@bucket.example/exports/log.csv`);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`(${ROOT}/s3:/backup:[redacted]@bucket.example/exports does not exist)`);
+    expect(refused.stderr + refused.stdout).not.toContain(secret);
+  }, 120_000);
+
   it("in a report's text (search:status naming the engine it could not reach)", () => {
     const status = run('search:status');
     expect(status.status).toBe(0);
