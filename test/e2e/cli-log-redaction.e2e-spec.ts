@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createTestDatabase, TestDatabase } from '../setup/test-database';
 import { buildDistOnce } from '../support/dist';
@@ -51,6 +53,21 @@ describe('the CLI never prints the password a URL carries', () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain(`(${ROOT}/s3:/backup:[redacted]@bucket.example/exports does not exist)`);
     expect(refused.stderr + refused.stdout).not.toContain(secret);
+  }, 120_000);
+
+  // Where that path is a folder, the export is written there and its report line names it (on stdout): until 2026-12-07
+  // as it was, the password in it.
+  it('in the report of an export written to such a path', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'parvis-url-out-'));
+    try {
+      mkdirSync(path.join(dir, `s3:/backup:${secret}@bucket.example`), { recursive: true });
+      const written = run('audit:export', '--since', '2026-01-01', '--out', `${dir}/s3://backup:${secret}@bucket.example/log.csv`);
+      expect(written.status).toBe(0);
+      expect(written.stdout).toBe(`Wrote 0 entries to ${dir}/s3:/backup:[redacted]@bucket.example/log.csv\n`);
+      expect(written.stderr + written.stdout).not.toContain(secret);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it("in a report's text (search:status naming the engine it could not reach)", () => {

@@ -18,3 +18,12 @@ export function say(text: string): void {
 export function writeStderr(text: string): void {
   process.stderr.write(redacted(text));
 }
+
+/**
+ * A command's report line on stdout that names what it was given (the file an export wrote: a path made of a URL-like
+ * argument, `--out s3://key:pw@bucket/x` resolved, holds its password), through `redacted` as `say`'s lines are. Until
+ * 2026-12-07 such a line was printed as it was (cli-log-redaction e2e).
+ */
+export function report(text: string): void {
+  process.stdout.write(`${redacted(text)}\n`);
+}

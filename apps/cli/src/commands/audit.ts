@@ -4,6 +4,7 @@ import { writeAuditCsv } from '../../../../libs/core/src/audit/audit-csv';
 import { TrustLevelService } from '../../../../libs/moderation/src/trust/trust-levels';
 import { withServices } from '../context';
 import { ALERT_EXIT } from '../exit-codes';
+import { report } from '../stderr';
 import { parseOut, parseSince } from './audit-options';
 import { runAuditVerify } from './audit-verify';
 import { writeExportFile } from './export-file';
@@ -30,7 +31,7 @@ export function registerAuditCommands(program: Command): void {
           return;
         }
         const n = await writeExportFile(opts.out, (stream) => writeAuditCsv(entries, stream));
-        console.log(`Wrote ${n} entries to ${opts.out}`);
+        report(`Wrote ${n} entries to ${opts.out}`);
       }),
     );
 }

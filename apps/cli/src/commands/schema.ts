@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { createApp } from '../../../api/src/app';
 import { printSortedSchema } from '../../../api/src/schema-printer';
 import { withDatabase } from '../context';
+import { report } from '../stderr';
 
 export function registerSchemaCommands(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerSchemaCommands(program: Command): void {
           const sdl = printSortedSchema(app.get(GraphQLSchemaHost).schema);
           if (opts.out) {
             writeFileSync(opts.out, sdl);
-            console.log(`Wrote ${opts.out}`);
+            report(`Wrote ${opts.out}`);
           } else {
             process.stdout.write(sdl);
           }
