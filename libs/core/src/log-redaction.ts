@@ -146,19 +146,13 @@ function walk(value: unknown, depth: number, seen: Map<object, Visit | object | 
 }
 
 function walkObject(value: object, depth: number, seen: Map<object, Visit | object | string>): unknown {
-  // A URL as the text it is printed as (`%s`'s String, JSON's toJSON: its href), its password replaced.
-  if (isUrl(value)) return withoutPasswords(value.href);
+  if (!walksInto(value)) return otherClass(value, seen);
   const known = seen.get(value);
   if (known) {
     if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
     // A cycle: the ancestor being walked is copied, and this field leads to that copy.
     known.reached = true;
     return (known.copy ??= Array.isArray(value) ? [] : Object.create(known.proto));
-  }
-  if (!walksInto(value)) {
-    const kept = secretsReplaced(value);
-    seen.set(value, kept);
-    return kept;
   }
   if (depth >= DEPTH) return TOO_DEEP;
   const visit = new Visit(Object.getPrototypeOf(value) as object | null);
@@ -200,13 +194,22 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
 }
 
 /**
- * An object of another class (kept as it is, not walked) with an own field that holds a secret: a plain object of its
- * own enumerable fields, as JSON writes it, those replaced. Only their names are looked at first: a Buffer's own indices
- * are not listed.
+ * An object of another class, not walked: a URL as the text it is printed as (`%s`'s String, JSON's toJSON: its href),
+ * its password replaced; one with an own field that holds a secret as a plain object of its own enumerable fields (as
+ * JSON writes it), those replaced (`secretsReplaced`: one copy, whichever path reaches it); any other as it is.
  */
-function secretsReplaced(value: object): object {
+function otherClass(value: object, seen: Map<object, Visit | object | string>): unknown {
+  if (isUrl(value)) return withoutPasswords(value.href);
   const fields = value as Record<string, unknown>;
+  // Only the secrets' names are looked up: a Buffer's own indices are never listed.
   if (!SECRET_FIELDS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null)) return value;
+  let copy = seen.get(value);
+  if (!copy) seen.set(value, (copy = secretsReplaced(value)));
+  return copy;
+}
+
+/** `value`'s own enumerable fields as a plain object, those named as secrets (or row values) replaced. */
+function secretsReplaced(value: object): object {
   return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, REPLACED_FIELDS.has(key) && v !== undefined && v !== null ? REDACTED : v]));
 }
 
