@@ -142,6 +142,29 @@ describe('redacted', () => {
     expect(redacted({ plain }).plain).toBe(plain);
   });
 
+  // Such an object's copy held its other fields as they were: one leading back to it (a cycle) led to the original, its
+  // secret with it, and a password in a field's object or text was kept; until 2026-12-07 (review of the change above).
+  it('walks the fields of an object of another class holding a secret: a cycle leads to its copy, and what they hold is redacted too', () => {
+    class Account {
+      self?: Account;
+      constructor(
+        readonly name: string,
+        readonly password: string,
+        readonly options: object,
+      ) {}
+    }
+    const account = new Account('ada', 'field-pw', { password: 'nested-pw', dsn: 'postgres://app:dsn-pw@db/parvis' });
+    account.self = account;
+    const out = redacted({ account, again: account });
+    // Compared field by field: a failure's diff of a cyclic object could not be reported.
+    expect(out.account instanceof Account).toBe(false);
+    expect(out.account.self === out.account).toBe(true);
+    expect(out.again === out.account).toBe(true);
+    expect([out.account.name, out.account.password, out.account.options]).toEqual(['ada', '[redacted]', { password: '[redacted]', dsn: 'postgres://app:[redacted]@db/parvis' }]);
+    expect(account.self === account).toBe(true);
+    expect(account.password).toBe('field-pw');
+  });
+
   // An error's cause need not be an error: a driver or a library may give a string, or an object, that names the
   // connection it could not make. libpq's keyword=value form names a password as no URL does; until 2026-12-07 it was kept.
   it("replaces a password in a cause that is no error (a string, an object), a connection string's keyword=value form too", () => {

@@ -35,7 +35,7 @@ const ROW_VALUE_FIELDS = ['parameters', 'detail'];
 /**
  * Fields that hold a secret (a password; a session's, a link's, an appeal's or an invite's token), replaced wherever
  * they are: in an error, its causes, a plain object at any depth, and among the own fields of an object of another
- * class (see `secretsReplaced`). Until 2026-12-07 pino's paths did it (`*.password`, …: a line's fields and theirs, one
+ * class (see `walkObject`). Until 2026-12-07 pino's paths did it (`*.password`, …: a line's fields and theirs, one
  * level), cloning whatever they passed as `Object.create` of its prototype and its own fields: a URL's or a Buffer's
  * clone threw as JSON wrote it (the logging call with it), a class whose toJSON reads a private field was written
  * `[unable to serialize…]`, and a secret deeper down (a plain object's under an error's `cause`) was written as it was.
@@ -72,9 +72,9 @@ const UNREADABLE = '[redacted: unreadable]';
  * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
  * to the original. A URL object becomes its text (its href), its password replaced: `%s` and JSON print a URL so, whole
  * (until 2026-12-07 it was kept, and printed with its password). Objects of other classes (a Response, a Buffer, a Map) are
- * kept as they are, unless a field of their own is named as a secret (`secretsReplaced`). It never throws (a log line
- * must not fail what writes it): a field whose getter throws, and an object that cannot be looked at (a revoked
- * Proxy), become `[redacted: unreadable]`.
+ * kept as they are, unless a field of their own is named as a secret: then their own enumerable fields are walked as a
+ * plain object's (a plain copy, as JSON writes it). It never throws (a log line must not fail what writes it): a field
+ * whose getter throws, and an object that cannot be looked at (a revoked Proxy), become `[redacted: unreadable]`.
  */
 export function redacted<T>(value: T): T {
   if (typeof value === 'string') return withoutPasswords(value) as T;
@@ -146,7 +146,15 @@ function walk(value: unknown, depth: number, seen: Map<object, Visit | object | 
 }
 
 function walkObject(value: object, depth: number, seen: Map<object, Visit | object | string>): unknown {
-  if (!walksInto(value)) return otherClass(value, seen);
+  const walked = walksInto(value);
+  if (!walked) {
+    // An object of another class: a URL as the text it is printed as (`%s`'s String, JSON's toJSON: its href), its
+    // password replaced; one holding a secret as its own enumerable fields (as JSON writes it), walked as a plain
+    // object's (until 2026-12-07 those were copied unwalked: a cycle led back to the original, its secret in it); any
+    // other as it is.
+    if (isUrl(value)) return withoutPasswords(value.href);
+    if (!holdsSecret(value)) return value;
+  }
   const known = seen.get(value);
   if (known) {
     if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
@@ -155,14 +163,14 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
     return (known.copy ??= Array.isArray(value) ? [] : Object.create(known.proto));
   }
   if (depth >= DEPTH) return TOO_DEEP;
-  const visit = new Visit(Object.getPrototypeOf(value) as object | null);
+  const visit = new Visit(walked ? (Object.getPrototypeOf(value) as object | null) : Object.prototype);
   seen.set(value, visit);
   let result: object = value;
   if (Array.isArray(value)) {
     const items = value.map((v) => walk(v, depth + 1, seen));
     if (visit.reached || items.some((v, i) => v !== value[i])) result = Object.assign((visit.copy as unknown[] | null) ?? [], items);
   } else {
-    const keys = Reflect.ownKeys(value);
+    const keys: PropertyKey[] = walked ? Reflect.ownKeys(value) : Object.keys(value);
     const now: unknown[] = new Array(keys.length);
     const enumerable: boolean[] = new Array(keys.length);
     let changed = false;
@@ -183,7 +191,7 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
       now[i] = REPLACED_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, seen);
       if (now[i] !== was) changed = true;
     }
-    if (changed || visit.reached) {
+    if (changed || visit.reached || !walked) {
       const copy = visit.copy ?? (Object.create(visit.proto) as object);
       keys.forEach((key, i) => Object.defineProperty(copy, key, { value: now[i], enumerable: enumerable[i], writable: true, configurable: true }));
       result = copy;
@@ -194,23 +202,12 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
 }
 
 /**
- * An object of another class, not walked: a URL as the text it is printed as (`%s`'s String, JSON's toJSON: its href),
- * its password replaced; one with an own field that holds a secret as a plain object of its own enumerable fields (as
- * JSON writes it), those replaced (`secretsReplaced`: one copy, whichever path reaches it); any other as it is.
+ * Whether an object of another class has an own field named as a secret, with a value. Only those names are looked up:
+ * a Buffer's own indices are never listed.
  */
-function otherClass(value: object, seen: Map<object, Visit | object | string>): unknown {
-  if (isUrl(value)) return withoutPasswords(value.href);
+function holdsSecret(value: object): boolean {
   const fields = value as Record<string, unknown>;
-  // Only the secrets' names are looked up: a Buffer's own indices are never listed.
-  if (!SECRET_FIELDS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null)) return value;
-  let copy = seen.get(value);
-  if (!copy) seen.set(value, (copy = secretsReplaced(value)));
-  return copy;
-}
-
-/** `value`'s own enumerable fields as a plain object, those named as secrets (or row values) replaced. */
-function secretsReplaced(value: object): object {
-  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, REPLACED_FIELDS.has(key) && v !== undefined && v !== null ? REDACTED : v]));
+  return SECRET_FIELDS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null);
 }
 
 /** Whether `redacted` looks inside `value` (an array, an error, a plain object), rather than keeping it as it is (an object of another class). */

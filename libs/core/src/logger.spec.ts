@@ -126,6 +126,25 @@ describe('createLogger', () => {
     expect(lines.join('')).not.toMatch(/field-pw|tok-1/);
   });
 
+  // A cycle through such an object led to the original (its password in it), which pino then wrote one level deeper.
+  it('leaves a password out of an object of another class that leads back to itself', async () => {
+    class Account {
+      self?: Account;
+      constructor(
+        readonly name: string,
+        readonly password: string,
+      ) {}
+    }
+    const account = new Account('ada', 'cycle-pw');
+    account.self = account;
+    const { lines, log } = capture();
+    log.info({ account }, 'cycle');
+    await settled();
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ account: { name: 'ada', password: '[redacted]' } });
+    expect(lines[0]).not.toContain('cycle-pw');
+  });
+
   it('leaves a password out of an error’s cause that is no error (a string or an object, as some drivers give one)', async () => {
     const { lines, log } = capture();
     log.error(Object.assign(new Error('could not connect'), { cause: { conninfo: 'host=db user=app password=dsn-pw', password: 'obj-pw' } }));
