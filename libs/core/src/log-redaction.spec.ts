@@ -175,6 +175,13 @@ describe('redacted', () => {
     expect(redacted('access_token=tok-1&tokens=2 db_password=pw x')).toBe('access_token=[redacted]&tokens=2 db_password=[redacted] x');
   });
 
+  // Quoted in double quotes (a shell's or an env file's `PGPASSWORD="…"`), a password with a space was cut at it, and
+  // its rest kept: until 2026-12-07 (review of the change above).
+  it('replaces a password quoted in double quotes whole, a space in it', () => {
+    expect(redacted('export PGPASSWORD="dq pw" && psql')).toBe('export PGPASSWORD=[redacted] && psql');
+    expect(redacted('conninfo: host=db password="a \\" b" port=5432')).toBe('conninfo: host=db password=[redacted] port=5432');
+  });
+
   it("follows an error's causes, however many, and an AggregateError's errors", () => {
     let err: Error = new Error('innermost: http://u:cause-pw@h/');
     for (let i = 0; i < 12; i++) err = new Error(`level ${i}`, { cause: err });

@@ -19,11 +19,12 @@ const URL_USER = /:\/\/?(?<=\b[a-z][a-z0-9+.-]*:\/\/?)[^\s:/?#]*:/gi;
 const WORD_REST = /\S*/y;
 /**
  * A parameter whose name ends in `password` or `token` (`?password=`, `&access_token=`) and a connection string's
- * keyword=value (libpq's `host=db password=pw`, quoted `password='p w'`; `PGPASSWORD=pw`): until 2026-12-07 only a URL's
- * `?password=` and `?token=` were, and a driver's cause naming its connection so (a string, no error) was written whole.
- * Tried only at a word's start (`\b`), so the time taken grows with the text's length.
+ * keyword=value (libpq's `host=db password=pw`, quoted `password='p w'`; `PGPASSWORD=pw`, `PGPASSWORD="p w"` as a shell
+ * or an env file quotes it): until 2026-12-07 only a URL's `?password=` and `?token=` were, and a driver's cause naming
+ * its connection so (a string, no error) was written whole. Tried only at a word's start (`\b`), so the time taken grows
+ * with the text's length (a quote is read to the next one, the start of the next quoted value at the latest).
  */
-const PASSWORD_PARAMETER = /(\b\w*(?:password|token)=)(?:'(?:[^'\\]|\\.)*'|[^&\s]*)/gi;
+const PASSWORD_PARAMETER = /(\b\w*(?:password|token)=)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s]*)/gi;
 
 /**
  * Fields of a failed statement's error that hold the rows' values: its parameters (e-mail addresses, password hashes,
