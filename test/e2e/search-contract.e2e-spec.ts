@@ -954,6 +954,64 @@ describe('postgres engine: common words', () => {
     }));
 
   /**
+   * The date index's walks take the newest matches by date, then id. Over an index of the date alone
+   * (until the migration search-documents-newest-by-id) PostgreSQL sorted each instant's rows by id
+   * as it walked, an Incremental Sort above the index scan; on (created_at DESC, id DESC) the index
+   * gives them in that order. Checked on the plans of both walks (the capped one the statistics
+   * send a query down, and the whole one it takes past 20,000 GIN matches, run here with the same
+   * arguments), as the engine runs them, over two spaces (`space_id = ANY`) and over one.
+   */
+  it('walks the date index in its order by date, then id, with no sort above it', () =>
+    withPostgresEngine(async (engine, t) => {
+      const spaces = [newId(), newId()];
+      const start = Date.parse('2026-01-01T00:00:00Z');
+      // Four posts an instant, in both spaces.
+      const docs = Array.from({ length: 1200 }, (_, i) =>
+        searchDocument({ spaceId: spaces[i % 2], title: `Number ${i}`, body: 'A widget.', createdAt: new Date(start + Math.floor(i / 4) * 60_000) }),
+      );
+      for (let i = 0; i < docs.length; i += 500) await engine.upsert(docs.slice(i, i + 500));
+      await t.sql(`ANALYZE search_documents`);
+      const searcher = new PostgresSearchEngine(t.ds);
+      const candidates = jest.spyOn(searcher as unknown as { candidates: (...args: unknown[]) => Promise<unknown> }, 'candidates');
+      const walks: Array<{ sql: string; params: unknown[] }> = [];
+      const query = EntityManager.prototype.query;
+      const spy = jest.spyOn(EntityManager.prototype, 'query').mockImplementation(function (this: EntityManager, sql: string, params?: unknown[]) {
+        if (sql.includes('FROM search_documents d WHERE') && sql.includes('ORDER BY d.created_at DESC, d.id DESC')) walks.push({ sql, params: params ?? [] });
+        return query.call(this, sql, params);
+      });
+      try {
+        for (const spaceIds of [spaces, spaces.slice(0, 1)]) await searcher.search({ query: 'widget ', filters: { spaceIds }, limit: 10, offset: 0 });
+        // The whole walk, with each search's arguments: taken past DENSE matches, as no walk is given.
+        const whole = searcher as unknown as { candidates: (...args: unknown[]) => Promise<unknown> };
+        for (const [indexes, params] of candidates.mock.calls.slice()) await whole.candidates(indexes, params, true, null, null);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(candidates.mock.calls.map((args) => [args[2], args[4] === null])).toEqual([
+        [true, false],
+        [true, false],
+        [true, true],
+        [true, true],
+      ]);
+      expect(walks.map((w) => w.sql.includes('row_number()'))).toEqual([true, true, false, false]);
+      const nodes = (plan: any): string[] => [`${plan['Node Type']}${plan['Index Name'] ? ` ${plan['Index Name']}` : ''}`, ...(plan.Plans ?? []).flatMap(nodes)];
+      const shapes: string[][] = [];
+      const runner = t.ds.createQueryRunner();
+      try {
+        for (const walk of walks) {
+          await runner.startTransaction();
+          await runner.query(`SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = off`);
+          const [{ 'QUERY PLAN': [{ Plan: plan }] }] = await runner.query(`EXPLAIN (FORMAT JSON) ${walk.sql}`, walk.params);
+          await runner.rollbackTransaction();
+          shapes.push(nodes(plan).filter((n) => /Sort|Index/.test(n)));
+        }
+      } finally {
+        await runner.release();
+      }
+      expect(shapes).toEqual(walks.map(() => ['Index Scan search_documents_newest_id_idx']));
+    }));
+
+  /**
    * The statistics choosing a path are the whole table's, unreadable posts included (architecture.md,
    * Search): with every word held by 100 posts or more and at most 1,000 matches, what a searcher
    * gets must not depend on them. (With fewer, nor must which terms find candidates: the next test.)

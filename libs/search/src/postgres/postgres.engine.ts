@@ -1774,8 +1774,9 @@ export class PostgresSearchEngine implements SearchEngine {
    * of uncommon and misspelt words), so both paths are forced: first the GIN index, reading at
    * most DENSE matches; if there are that many, the words are common and the date index finds
    * the newest matches after a short walk (ranked or not: the statistics were wrong). "Newest" is
-   * by date, then id, on every path (the GIN path's order, and the date index's walks, an
-   * incremental sort over the index): a query past CANDIDATES matches takes the same ones whichever
+   * by date, then id, on every path (the GIN path's order, and the date index's, on
+   * `(created_at DESC, id DESC)` since the migration search-documents-newest-by-id: on the date
+   * alone, an Incremental Sort above it): a query past CANDIDATES matches takes the same ones whichever
    * path the statistics send it down, so that no page repeats or skips hits of the one before
    * when they change between pages. Until 2026-12-07 the walks took posts of one instant (an
    * import's) in the index's order, and the GIN path by id: other posts at the 1,000th (a test).
