@@ -1,4 +1,4 @@
-import { compoundParts, takesDateIndexFor, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
+import { SpaceCounts, compoundParts, takesDateIndexFor, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
 import { unaccentFolding } from './unaccent-folding';
 
 describe('termShare (how common a query term is, from lexeme statistics)', () => {
@@ -143,5 +143,63 @@ describe('takesDateIndexFor (which index a query’s candidates come down)', () 
     expect(takesDateIndexFor(0.015, 1_000_000, [`${forms(40)} & 'one'`])).toBe(true);
     // Mode 'any' joins the same lexemes with `|`.
     expect(takesDateIndexFor(0.015, 1_000_000, [forms(40).replace(/ & /g, ' | ')])).toBe(false);
+  });
+});
+
+/**
+ * A query's counts of its spaces are read at most once (one statement, `read`), whoever asks first:
+ * a path (`forPath`, `now`) or the page (`keep`). Until 2026-12-07 `now` and `keep` were `??=`: two
+ * `now` in flight read twice, and counts a page read after others were dropped without a word.
+ */
+describe('SpaceCounts (a query’s counts of its spaces, read once)', () => {
+  const readable = (documents: number) => ({ languages: new Map(), documents });
+  const counting = () => {
+    let statements = 0;
+    const counts = new SpaceCounts(
+      async () => true,
+      async () => {
+        statements++;
+        await new Promise((resolve) => setImmediate(resolve));
+        return readable(statements);
+      },
+    );
+    return { counts, statements: () => statements };
+  };
+
+  it('reads them in one statement for every caller, those asking while it runs too', async () => {
+    const { counts, statements } = counting();
+    const answers = await Promise.all([counts.now(), counts.forPath(), counts.now()]);
+    expect({ statements: statements(), answers: answers.map((a) => a?.documents), unread: counts.unread }).toEqual({ statements: 1, answers: [1, 1, 1], unread: false });
+    expect(await counts.now()).toBe(answers[0]);
+  });
+
+  it('keeps the counts a page read when none were, and answers them with no statement', async () => {
+    const { counts, statements } = counting();
+    expect(counts.unread).toBe(true);
+    counts.keep(readable(7));
+    expect({ documents: (await counts.now()).documents, statements: statements(), unread: counts.unread }).toEqual({ documents: 7, statements: 0, unread: false });
+  });
+
+  it('refuses the counts of a page that read them again, read or being read already', async () => {
+    const { counts } = counting();
+    const reading = counts.now();
+    expect(() => counts.keep(readable(7))).toThrow(/read the counts of a query that had read them already/);
+    await reading;
+    expect(() => counts.keep(readable(7))).toThrow(/read the counts of a query that had read them already/);
+    expect((await counts.now()).documents).toBe(1);
+  });
+
+  it('reads them again after a read that failed', async () => {
+    let statements = 0;
+    const counts = new SpaceCounts(
+      async () => true,
+      async () => {
+        if (++statements === 1) throw new Error('connection lost');
+        return readable(statements);
+      },
+    );
+    await expect(counts.now()).rejects.toThrow('connection lost');
+    expect(counts.unread).toBe(true);
+    expect((await counts.now()).documents).toBe(2);
   });
 });

@@ -227,10 +227,15 @@ function readableCountsOf(lexemes: Record<string, number>, prefixes: Record<stri
  * One query's ReadableCounts (of its lexemes in the spaces searched), read at most once for both
  * its passes: in a statement of their own before a pass's candidates when its path needs them
  * (`forPath`, or `now` for a typo's, see typosMayDiffer), else with the first page that needs them
- * (`keep`), and from then on `known`.
+ * (`keep`), and from then on `now` answers them without a statement. A second read is impossible
+ * or loud: callers of `now` share one read (single-flight: a second may ask before the first has
+ * answered), and `keep` throws for counts a page read while others were read or being read. Until
+ * 2026-12-07 both were `??=`: two `now` in flight read twice, and `keep` dropped the counts of a
+ * page that read them again, unseen (unit tests).
  */
-class SpaceCounts {
+export class SpaceCounts {
   private counts: ReadableCounts | null = null;
+  private reading: Promise<ReadableCounts> | null = null;
   private narrowed: Promise<boolean> | null = null;
 
   /**
@@ -242,9 +247,9 @@ class SpaceCounts {
     private readonly read: () => Promise<ReadableCounts>,
   ) {}
 
-  /** The counts when read already (by a path, or with a page), else null. */
-  get known(): ReadableCounts | null {
-    return this.counts;
+  /** Whether a page must read the counts with its own statement: none read, nor being read. */
+  get unread(): boolean {
+    return this.counts === null && this.reading === null;
   }
 
   /**
@@ -257,14 +262,23 @@ class SpaceCounts {
     return this.now();
   }
 
-  /** The counts, read now unless known (whatever share of the table the spaces hold). */
-  async now(): Promise<ReadableCounts> {
-    return (this.counts ??= await this.read());
+  /** The counts, read now unless known or being read (whatever share of the table the spaces hold). */
+  now(): Promise<ReadableCounts> {
+    if (this.counts) return Promise.resolve(this.counts);
+    this.reading ??= this.read().then(
+      (counts) => (this.counts = counts),
+      (err: unknown) => {
+        this.reading = null;
+        throw err;
+      },
+    );
+    return this.reading;
   }
 
-  /** The counts a page read with its own statement (only when none were `known`). */
+  /** The counts a page read with its own statement: only when `unread` (else they were read twice). */
   keep(counts: ReadableCounts): void {
-    this.counts ??= counts;
+    if (!this.unread) throw new Error('SpaceCounts: a page read the counts of a query that had read them already');
+    this.counts = counts;
   }
 }
 
@@ -955,7 +969,7 @@ export class PostgresSearchEngine implements SearchEngine {
     // from the same list, with the same total.
     if (all.total >= EVERY_WORD_ENOUGH || compiled.terms === 1) return all;
     // The counts were read with the first pass's page (it reads them when a second may follow), or before its candidates (forPath).
-    return this.run(req, compiled, 'any', counts, this.weigh(compiled, counts.known!));
+    return this.run(req, compiled, 'any', counts, this.weigh(compiled, await counts.now()));
   }
 
   /**
@@ -1500,7 +1514,7 @@ export class PostgresSearchEngine implements SearchEngine {
 
   /**
    * One pass of a query: its candidates, then its page, totals and facets in one statement, which
-   * also reads the ReadableCounts of the query's lexemes when they are needed and not `known` to
+   * also reads the ReadableCounts of the query's lexemes when they are needed and not read by
    * `counts` (read by the first pass, or before this one's candidates: see takesDateIndex): for the
    * first pass (`all`) of a query a second may follow, and for a total past CANDIDATES. They are
    * kept in `counts`, for the second pass.
@@ -1697,8 +1711,8 @@ export class PostgresSearchEngine implements SearchEngine {
     }
     if (compiled.segmented) snippetText = `regexp_replace(${snippetText}, ${p(SEGMENTED_UNIT_SQL)}, ${p(`${SEGMENTED}\\&${SEGMENTED}`)}, 'g')`;
     snippetText = `regexp_replace(${snippetText}, ${p(COMPOUND_JOINT_SQL.pattern)}, ${p(COMPOUND_JOINT_SQL.replacement)}, 'g')`;
-    // The ReadableCounts (see countsSql), unless known (read by the first pass, or before the candidates: SpaceCounts.forPath).
-    const readCounts = !counts.known && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
+    // The ReadableCounts (see countsSql), unless read or being read (by the first pass, or before the candidates: SpaceCounts.forPath).
+    const readCounts = counts.unread && ((mode === 'all' && compiled.terms > 1) || candidates.capped);
     let countColumns = '';
     let languagesCte = '';
     if (readCounts) {
@@ -1747,7 +1761,7 @@ export class PostgresSearchEngine implements SearchEngine {
     if (readCounts) counts.keep(readableCountsOf(row.lexeme_docs, row.prefix_docs, row.readable_docs));
     // Past the cap the total is an estimate (as Meilisearch estimates past 1,000), from the
     // documents the searcher may read alone (see readableEstimate).
-    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, this.readableEstimate(compiled, counts.known!, mode, weights));
+    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, this.readableEstimate(compiled, await counts.now(), mode, weights));
     const hits: SearchHit[] = (row.hits as Array<Record<string, unknown>>).map((h) => ({
       id: h.id as string,
       topicId: h.topicId as string,
