@@ -767,6 +767,40 @@ describe('postgres engine: common words', () => {
   };
 
   /**
+   * A total past 1,000 matches is the same whichever path a page takes: the readable counts' estimate
+   * on both. Until 2026-12-07 the GIN path counted the matches it read (up to 20,000) where the date
+   * path estimated, so a query whose path flipped between two pages (an ANALYZE between them) gave
+   * each page another `totalCount`. Here widget and gadget are together in 3,000 of 4,000 posts: the
+   * counts, taking words as independent, expect 2,250; the GIN path read 3,000.
+   */
+  it('counts a total past 1,000 matches alike when the path flips between pages', () =>
+    withPostgresEngine(async (engine, t) => {
+      await noAutoAnalyse(t);
+      const space = newId();
+      await postsOf(engine, space, [
+        [3000, 'A widget gadget.', 0],
+        [1000, 'A plain post.', 3000],
+      ]);
+      const page = async (searcher: PostgresSearchEngine, offset: number) => {
+        const res = await searcher.search({ query: 'widget gadget ', filters: { spaceIds: [space] }, limit: 5, offset });
+        return { total: res.total, estimate: res.totalIsEstimate };
+      };
+      const before = pathsOf(engine);
+      const first = await page(engine, 0);
+      await t.sql(`ANALYZE search_documents`);
+      const analysed = new PostgresSearchEngine(t.ds);
+      const after = pathsOf(analysed);
+      const second = await page(analysed, 5);
+      expect({ paths: [before(), after()], totals: [first, second] }).toEqual({
+        paths: [['gin'], ['date']],
+        totals: [
+          { total: 2250, estimate: true },
+          { total: 2250, estimate: true },
+        ],
+      });
+    }));
+
+  /**
    * A widened word with close words one and two typos away: the GIN path takes the 1,000 matches
    * with the fewest typos, then the newest, where the date index took the newest 1,000 whatever
    * their typos. zephyrlom (one typo from zephyrloom) is in 300 posts, older than the 1,050 holding

@@ -1760,8 +1760,11 @@ export class PostgresSearchEngine implements SearchEngine {
     );
     if (readCounts) counts.keep(readableCountsOf(row.lexeme_docs, row.prefix_docs, row.readable_docs));
     // Past the cap the total is an estimate (as Meilisearch estimates past 1,000), from the
-    // documents the searcher may read alone (see readableEstimate).
-    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, candidates.seen, this.readableEstimate(compiled, await counts.now(), mode, weights));
+    // documents the searcher may read alone (see readableEstimate), by the same rule on either
+    // path, so that it does not change between pages when the path does: until 2026-12-07 the GIN
+    // path's total was the matches it read (up to DENSE) when above the estimate, and the date
+    // path's the estimate (a test), which also told a searcher which path the query took.
+    if (candidates.capped) row.total = Math.max(CANDIDATES + 1, this.readableEstimate(compiled, await counts.now(), mode, weights));
     const hits: SearchHit[] = (row.hits as Array<Record<string, unknown>>).map((h) => ({
       id: h.id as string,
       topicId: h.topicId as string,
@@ -1801,13 +1804,11 @@ export class PostgresSearchEngine implements SearchEngine {
     common: boolean,
     rank: CandidateRank | null,
     rows: number | null = null,
-  ): Promise<{ ids: string[]; capped: boolean; seen: number }> {
+  ): Promise<{ ids: string[]; capped: boolean }> {
     const walk = rows === null ? null : { ...date, rows };
     const dateIndex = `SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = on; SET LOCAL enable_bitmapscan = off`;
     // Each path's planner settings go in one round trip (statements without parameters may be several).
     return this.ds.transaction(async (m) => {
-      // Whether the GIN index read DENSE matches, so that the date index's walk is the whole one.
-      let dense = !common;
       if (common && walk) {
         // The date index, for at most walk.rows rows passing the filters (the last one marked,
         // n = rows, to tell a walk cut short from the documents running out): the statistics may
@@ -1821,15 +1822,14 @@ export class PostgresSearchEngine implements SearchEngine {
         );
         const newest = rows.filter((r) => r.hit).slice(0, CANDIDATES + 1);
         if (newest.length > CANDIDATES || !rows.some((r) => Number(r.n) === walk.rows)) {
-          return { ids: newest.slice(0, CANDIDATES).map((r) => r.id), capped: newest.length > CANDIDATES, seen: newest.length };
+          return { ids: newest.slice(0, CANDIDATES).map((r) => r.id), capped: newest.length > CANDIDATES };
         }
         // Cut short with at most CANDIDATES matches: the GIN index, and past DENSE the whole walk.
         const found = await this.ginCandidates(m, gin, params, null, true);
-        if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES, seen: found.seen };
-        dense = true;
+        if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES };
       } else if (!common) {
         const found = await this.ginCandidates(m, gin, rank?.params ?? params, rank);
-        if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES, seen: found.seen };
+        if (found.seen < DENSE) return { ids: found.ids, capped: found.seen > CANDIDATES };
       }
       await m.query(dateIndex);
       // One match past CANDIDATES tells whether there are more, as the GIN path's count does: exactly
@@ -1845,7 +1845,7 @@ export class PostgresSearchEngine implements SearchEngine {
         params,
       );
       const capped = newest.length > CANDIDATES;
-      return { ids: newest.slice(0, CANDIDATES).map((r) => r.id), capped, seen: dense ? DENSE : newest.length };
+      return { ids: newest.slice(0, CANDIDATES).map((r) => r.id), capped };
     });
   }
 
