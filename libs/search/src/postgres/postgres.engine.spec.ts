@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { SpaceCounts, compoundParts, takesDateIndexFor, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
 import { unaccentFolding } from './unaccent-folding';
 
@@ -180,13 +181,23 @@ describe('SpaceCounts (a query’s counts of its spaces, read once)', () => {
     expect({ documents: (await counts.now()).documents, statements: statements(), unread: counts.unread }).toEqual({ documents: 7, statements: 0, unread: false });
   });
 
-  it('refuses the counts of a page that read them again, read or being read already', async () => {
-    const { counts } = counting();
-    const reading = counts.now();
-    expect(() => counts.keep(readable(7))).toThrow(/read the counts of a query that had read them already/);
-    await reading;
-    expect(() => counts.keep(readable(7))).toThrow(/read the counts of a query that had read them already/);
-    expect((await counts.now()).documents).toBe(1);
+  /**
+   * Loud in the log, harmless to the searcher: until 2026-12-07 (review) keep() threw here, which
+   * failed a user's search for what costs one statement more.
+   */
+  it('warns of the counts of a page that read them again, read or being read already, and keeps the first', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const { counts, statements } = counting();
+      const reading = counts.now();
+      expect(() => counts.keep(readable(7))).not.toThrow();
+      await reading;
+      expect(() => counts.keep(readable(8))).not.toThrow();
+      expect({ documents: (await counts.now()).documents, statements: statements() }).toEqual({ documents: 1, statements: 1 });
+      expect(warn.mock.calls.map(([message]) => message)).toEqual([expect.stringMatching(/read the counts of a query that had read them already/), expect.stringMatching(/read the counts of a query that had read them already/)]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('reads them again after a read that failed', async () => {

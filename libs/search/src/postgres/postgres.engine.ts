@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { rowsOf } from '../../../core/src/database/unit-of-work';
 import {
@@ -229,11 +230,15 @@ function readableCountsOf(lexemes: Record<string, number>, prefixes: Record<stri
  * (`forPath`, or `now` for a typo's, see typosMayDiffer), else with the first page that needs them
  * (`keep`), and from then on `now` answers them without a statement. A second read is impossible
  * or loud: callers of `now` share one read (single-flight: a second may ask before the first has
- * answered), and `keep` throws for counts a page read while others were read or being read. Until
- * 2026-12-07 both were `??=`: two `now` in flight read twice, and `keep` dropped the counts of a
- * page that read them again, unseen (unit tests).
+ * answered), and `keep` logs a warning for counts a page read while others were read or being
+ * read, and keeps the first: a second read costs a statement, not the searcher's page, so it is
+ * caught by the statement-count tests and the log, never thrown at a search. Until 2026-12-07
+ * both were `??=`: two `now` in flight read twice, and `keep` dropped the counts of a page that
+ * read them again, unseen (unit tests).
  */
 export class SpaceCounts {
+  private static readonly log = new Logger('PostgresSearch');
+
   private counts: ReadableCounts | null = null;
   private reading: Promise<ReadableCounts> | null = null;
   private narrowed: Promise<boolean> | null = null;
@@ -275,9 +280,12 @@ export class SpaceCounts {
     return this.reading;
   }
 
-  /** The counts a page read with its own statement: only when `unread` (else they were read twice). */
+  /** The counts a page read with its own statement: only when `unread`, else they were read twice (logged, the first kept). */
   keep(counts: ReadableCounts): void {
-    if (!this.unread) throw new Error('SpaceCounts: a page read the counts of a query that had read them already');
+    if (!this.unread) {
+      SpaceCounts.log.warn('SpaceCounts: a page read the counts of a query that had read them already (one statement too many); the first read is kept');
+      return;
+    }
     this.counts = counts;
   }
 }
