@@ -859,7 +859,7 @@ describe('live pushes of counts, in order', () => {
   });
 
   it('a new topic’s arrival on its board: its push read before a reply and sent after the reply’s activity still goes out', async () => {
-    // The news pass the topic's leavings of its board and note nothing (`toBoard`): had the
+    // The news pass the topic's leavings of its board and note nothing (`boardNewsPasses`): had the
     // reply's activity noted its newer version, the arrival would be dropped and the board would
     // never list the topic.
     const heard = await arrivalLate(async (_topic, board) => heardLive(board, 'topic:activity'), (topic) => reply(t, author.token, topic.id));

@@ -370,20 +370,11 @@ const pushKey = {
   updated: (topicId: string, room: string) => `updated:${topicId}@${room}`,
   /** A topic's replies on its board (`topic:activity`). */
   activity: (topicId: string) => `activity:${topicId}`,
-  /** The newest leaving of a topic from a board this node heard of (`LiveGateway.toBoard`). */
+  /** The newest leaving of a topic from a board this node heard of (`LiveGateway.noteLeftBoard`, which the news pass: `boardNewsPasses`). */
   leftBoard: (topicId: string, boardId: string) => `topic:${topicId}@board:${boardId}`,
-  /** A topic's arrivals on and leavings of a board's list (`topic:created`, `topic:removed`, `topic:moved`: `LiveGateway.toBoard`). */
+  /** A topic's arrivals on and leavings of a board's list (`topic:created`, `topic:removed`, `topic:moved`: `LiveGateway.admitListChange`). */
   listed: (topicId: string, boardId: string) => `listed:${topicId}@board:${boardId}`,
 };
-
-/**
- * What a push of a topic to its board's room is (`LiveGateway.toBoard`): its arrival on the
- * board's list (`topic:created`), its leaving of it (`topic:removed`, `topic:moved`), or news of
- * it there (`topic:activity`, `topic:updated`, `idea:updated`); or `left`, a leaving noted as
- * soon as it is heard, under `leftBoard` alone, whose push awaits before it is judged (a move's:
- * it asks `leaving` again right before it sends, with no await between).
- */
-type BoardPush = 'arrival' | 'leaving' | 'left' | 'news';
 
 /**
  * Which posts a push names arrive where they are (`pushRow`): all of them (a reply written,
@@ -683,7 +674,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * The newest version of each poll, post's reactions, post in its topic's room (`pushKey.postInRoom`), idea,
-   * topic (settings, board activity, its arrival on and leaving of a board: `toBoard`) and topic's timers this node has pushed (`PushedVersions`, keyed by `pushKey`): an older one, read by a push that ran late, is not
+   * topic (settings, board activity, its arrival on and leaving of a board: `boardNewsPasses`) and topic's timers this node has pushed (`PushedVersions`, keyed by `pushKey`): an older one, read by a push that ran late, is not
    * sent after it.
    */
   private readonly pushed = new PushedVersions();
@@ -695,11 +686,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private postsRead?: { plain: string; arriving: string; firstPostOf: string };
 
-  /**
-   * Whether a push of a topic (`push`) may go to its board's room, `version` the topic's as the
-   * push read it (an arrival, news) or as its leaving left it (an event's; none from one an older
-   * release committed: sent, as before, noting nothing). Every push of a topic to a board's room
-   * asks here, so none read before the topic left the board (moved away; its first post hidden,
+  /*
+   * A topic's pushes to its board's room, asked of three methods: its news there
+   * (`boardNewsPasses`), its leaving of the board (`noteLeftBoard`), and its arrivals on and
+   * leavings of the board's list (`admitListChange`). `version` is the topic's as the push read
+   * it (an arrival, news) or as its leaving left it (an event's; none from one an older release
+   * committed: sent, as before, noting nothing). Every push of a topic to a board's room asks
+   * here, so none read before the topic left the board (moved away; its first post hidden,
    * deleted, rejected or held again; a moderator hiding or deleting the topic is that) is sent
    * after it, its title to readers who may no longer read it included.
    *
@@ -724,12 +717,32 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * commits, or the row's own plus one, which a row written before the sequence may have above
    * it): only one row's versions are ordered, each raised under that row's lock.
    */
-  private toBoard(push: BoardPush, topicId: string, boardId: string, version: PushVersion): boolean {
-    const [left, listed] = [pushKey.leftBoard(topicId, boardId), pushKey.listed(topicId, boardId)];
-    if (push === 'news') return this.pushed.passes(left, version);
-    if (push === 'left') return this.pushed.admit(left, version);
-    if (push === 'leaving') this.pushed.admit(left, version);
-    return this.pushed.admit(listed, version);
+
+  /**
+   * Whether news of a topic (`topic:activity`, `topic:updated`, `idea:updated`) may go to its
+   * board's room: not read before the topic's newest leaving of that board this node heard of.
+   * Notes nothing.
+   */
+  private boardNewsPasses(topicId: string, boardId: string, version: PushVersion): boolean {
+    return this.pushed.passes(pushKey.leftBoard(topicId, boardId), version);
+  }
+
+  /**
+   * The topic left the board (`leftBoard`): news read before is not sent there from now on. A
+   * leaving's push notes it first, then asks `admitListChange` right before it sends; a move's
+   * notes it as soon as it is heard, before the awaits its push makes.
+   */
+  private noteLeftBoard(topicId: string, boardId: string, version: PushVersion): void {
+    this.pushed.admit(pushKey.leftBoard(topicId, boardId), version);
+  }
+
+  /**
+   * Whether an arrival on the board's list (`topic:created`) or a leaving of it (`topic:removed`,
+   * `topic:moved`) may go to its room: not older than one sent there already (`listed`). Notes it
+   * when so.
+   */
+  private admitListChange(topicId: string, boardId: string, version: PushVersion): boolean {
+    return this.pushed.admit(pushKey.listed(topicId, boardId), version);
   }
 
   private track(work: Promise<void>): void {
@@ -1584,16 +1597,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // other pushes, an edit's or a restore's that raced it (README, *Order*).
           version: e.version,
         };
-        // A first post takes its topic off its board (`toBoard`): an arrival or news read before is
+        // A first post takes its topic off its board (`noteLeftBoard`): an arrival or news read before is
         // not sent there after. The board's room is told when its readers were shown the topic
         // (it was visible), by its id and version alone: nothing of what it was.
         // Nor of a topic the board's lists leave out (a merged idea: `listedNow`, read before
-        // `toBoard`, so nothing newer is sent there between its judgement and this push).
+        // `admitListChange`, so nothing newer is sent there between its judgement and this push).
         if (p.number === 1) {
           const [boardId, version] = [payloadId(p, 'boardId'), p.topicVersion as PushVersion];
           // Read only when this node has a reader there (`hasLocal`): nobody to tell, nothing read.
           const shown = p.from === 'VISIBLE' && this.hasLocal(`board:${boardId}`) && (await this.listedNow(topicId));
-          if (this.toBoard('leaving', topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
+          this.noteLeftBoard(topicId, boardId, version);
+          if (this.admitListChange(topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
         }
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
@@ -1654,19 +1668,20 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       }
       case 'topic.moved': {
         const [topicId, fromBoardId, restore] = [payloadId(p, 'topicId'), payloadId(p, 'fromBoardId'), RESTORES[type](p)];
-        // Gone from the old board (`toBoard`), with the version the move left it with: news read
+        // Gone from the old board (`noteLeftBoard`), with the version the move left it with: news read
         // before the move is not sent there after, from now on (`left`). Ordered with the topic's
         // arrivals there (`listed`) only right before it is sent, below: noted here, before the
         // awaits, a newer arrival sent meanwhile (moved back, then on again) did not stop this
         // older `topic:moved` going out after it (until 2026-12-07).
-        this.toBoard('left', topicId, fromBoardId, e.version);
+        this.noteLeftBoard(topicId, fromBoardId, e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
         const event = await this.movedOffEvent(topicId, fromBoardId, p.visible);
         // With the version the move left it with (none from a move an older release committed),
-        // which orders it against the topic's arrivals there (README, *Order*): `leaving` noted
+        // which orders it against the topic's arrivals there (README, *Order*): its leaving noted
         // whether or not it is sent (as a removal without a move), right before the emit.
-        if (this.toBoard('leaving', topicId, fromBoardId, e.version) && event) {
+        this.noteLeftBoard(topicId, fromBoardId, e.version);
+        if (this.admitListChange(topicId, fromBoardId, e.version) && event) {
           this.server.to(`board:${fromBoardId}`).emit(event, e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version });
         }
         // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
@@ -1676,11 +1691,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // for a plain move): its board hears it as before, `topic:updated` alone.
         // Read only when this node has a reader on that board (`hasLocal`): nobody to tell, nothing
         // read, but its arrival is noted all the same, with the move's version, so a removal older
-        // than the move, handled later, is not sent to a reader who joined since (`toBoard`).
+        // than the move, handled later, is not sent to a reader who joined since (`admitListChange`).
         if (p.publishing === false) {
           const toBoardId = payloadId(p, 'boardId');
           if (this.hasLocal(`board:${toBoardId}`)) await this.moveOntoBoard(topicId, toBoardId);
-          else this.toBoard('arrival', topicId, toBoardId, e.version);
+          else this.admitListChange(topicId, toBoardId, e.version);
         }
         await this.pushTopic(topicId, p.publishing !== true);
         // Moved (back) where readers it sent away earlier may read it: they go back to its room.
@@ -1854,12 +1869,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /**
    * A topic's arrival on its board's list (`topic:created`), from its visible first post as read
    * with the topic: not read before the topic left the board (moved, hidden…) and sent after
-   * (`toBoard`), with the topic's version, which orders it against the board's `topic:removed`
+   * (`admitListChange`), with the topic's version, which orders it against the board's `topic:removed`
    * and `topic:moved`; nor a topic its board's lists leave out (a merged idea unhidden, restored
    * or moved there).
    */
   private arriveOnBoard(row: PushedPostRow): void {
-    if (!row.listed || !this.toBoard('arrival', row.topic_id, row.board_id, row.topic_version)) return;
+    if (!row.listed || !this.admitListChange(row.topic_id, row.board_id, row.topic_version)) return;
     this.server.to(`board:${row.board_id}`).emit('topic:created', {
       boardId: row.board_id,
       topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: { id: row.author_id, handle: row.handle, displayName: row.display_name } },
@@ -1892,9 +1907,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') {
       if (newestInRoom()) this.server.to(`topic:${row.topic_id}`).emit(event, payload);
       if (arrived && row.number === 1) this.arriveOnBoard(row);
-      else if (arrived && this.toBoard('news', row.topic_id, row.board_id, row.topic_version) && this.pushed.admit(pushKey.activity(row.topic_id), row.topic_version)) {
+      else if (arrived && this.boardNewsPasses(row.topic_id, row.board_id, row.topic_version) && this.pushed.admit(pushKey.activity(row.topic_id), row.topic_version)) {
         // Two replies' pushes run apart: one read before the other reply committed is not sent
-        // after it, nor one read before the topic left the board (`toBoard`).
+        // after it, nor one read before the topic left the board (`boardNewsPasses`).
         this.server.to(`board:${row.board_id}`).emit('topic:activity', {
           boardId: row.board_id, topicId: row.topic_id, lastPostNumber: row.last_post_number, lastActivityAt: row.last_activity_at, version: row.topic_version,
         });
@@ -2094,8 +2109,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     );
     if (!i || i.state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.id), i.version)) return;
     const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into, version: i.version };
-    // Its board's room only while the topic has not left it since the read (`toBoard`).
-    const rooms = [`topic:${i.id}`, ...(this.toBoard('news', i.id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
+    // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
+    const rooms = [`topic:${i.id}`, ...(this.boardNewsPasses(i.id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
     this.server.to(rooms).emit('idea:updated', payload);
   }
 
@@ -2225,8 +2240,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     );
     if (!t || t.state !== 'VISIBLE') return;
     // Each room keeps its own newest version: whether the board's room hears it too depends on the
-    // event. The board's only while the topic has not left it since the read (`toBoard`).
-    const rooms = [`topic:${t.id}`, ...(board && this.toBoard('news', t.id, t.board_id, t.version) ? [`board:${t.board_id}`] : [])].filter((room) =>
+    // event. The board's only while the topic has not left it since the read (`boardNewsPasses`).
+    const rooms = [`topic:${t.id}`, ...(board && this.boardNewsPasses(t.id, t.board_id, t.version) ? [`board:${t.board_id}`] : [])].filter((room) =>
       this.pushed.admit(pushKey.updated(t.id, room), t.version),
     );
     if (rooms.length === 0) return;

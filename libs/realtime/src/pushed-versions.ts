@@ -18,7 +18,7 @@ export type PushVersion = number | null | undefined;
  * older push could go out again, which the client's rule still drops (see README's *Order*), a
  * post held as a placeholder included: a page's placeholder carries its removal's version (until
  * 2026-12-07 none, and a hidden post's edit read before the hide then reached them). Not all of a
- * topic's pushes to a board's room: its keys there forgotten (`LiveGateway.toBoard`), one read
+ * topic's pushes to a board's room: its keys there forgotten (`LiveGateway.boardNewsPasses`, `admitListChange`), one read
  * before the topic left the board (`topic:created`, `topic:updated`, `idea:updated`,
  * `topic:activity`) would then reach it. The client drops such a `topic:created` by its version,
  * below the `topic:removed` it heard (both carry the topic's, since 2026-12-07), but not one heard
@@ -48,7 +48,7 @@ export class PushedVersions {
   /**
    * Whether `version` of `key` is not older than one sent already, without noting it: a push
    * ordered by a key of its own that must also not be older than a change noted under `key`
-   * (a topic's news on a board read before it left the board: `LiveGateway.toBoard`).
+   * (a topic's news on a board read before it left the board: `LiveGateway.boardNewsPasses`).
    */
   passes(key: string, version: PushVersion): boolean {
     if (typeof version !== 'number') return true;

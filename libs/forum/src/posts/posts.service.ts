@@ -850,7 +850,7 @@ export class PostsService {
     const published = row.was === ContentState.PENDING && isVisible;
     const ids = { postId: post.id, topicId: topic.id, boardId: row.topic_board_id, spaceId: row.held_space_id };
     // A first post's event carries its topic's version as this change left it: the live gateway
-    // orders a topic's news to its board's room by the topic's version (`LiveGateway.toBoard`), which
+    // orders a topic's news to its board's room by the topic's version (`LiveGateway.boardNewsPasses`), which
     // the post's own does not compare with.
     let topicVersion: number | undefined;
     if (post.number === 1) {
