@@ -101,6 +101,26 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     expect(await revoked).toEqual([{ reason: 'banned' }]);
   });
 
+  it('tells a board’s readers on node A of a topic moved onto it and off it, and of its first post hidden, all through node B, which has no reader in those rooms', async () => {
+    const [author, admin] = [await makeUser(a), await makeUser(a, { role: 'ADMIN' })];
+    const [from, to] = [await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id), await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id)];
+    const topic = await createTopic(a, author.token, from);
+    const [onFrom, onTo] = [await connect((await makeUser(a)).token), await connect((await makeUser(a)).token)];
+    expect(await onFrom.timeout(5000).emitWithAck('board:join', { boardId: from })).toEqual({ ok: true });
+    expect(await onTo.timeout(5000).emitWithAck('board:join', { boardId: to })).toEqual({ ok: true });
+    const [left, arrived, removed] = [heardLive(onFrom, 'topic:moved'), heardLive(onTo, 'topic:created'), heardLive(onTo, 'topic:removed')];
+    // Node B handles what is committed through it, and its emits reach node A's sockets through
+    // Redis: its reads for them are not skipped for want of a reader of its own there (until
+    // 2026-12-07 they were, and the board the topic went to heard nothing of its arrival).
+    await gqlB(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, admin.token);
+    const [{ version: moved }] = await a.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
+    expect(await left.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, version: Number(moved) });
+    expect(await arrived.first((e) => e.topic?.id === topic.id)).toMatchObject({ boardId: to, topic: { id: topic.id }, version: Number(moved) });
+    await gqlB(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId: topic.firstPostId, action: 'HIDE' } }, admin.token);
+    const [{ version: hidden }] = await a.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
+    expect(await removed.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, version: Number(hidden) });
+  });
+
   it('tells a topic’s readers on both nodes who reads it: each node sends presence to its own readers after any node’s joins and leaves, read from the whole cluster', async () => {
     const [x, y] = [await makeUser(a), await makeUser(a)];
     const topic = await createTopic(a, x.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));

@@ -1310,6 +1310,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
+   * Whether a push this node emits to the room may reach anyone, so a read for it is worth its
+   * statement: one of this node's connections is in it, or there may be other nodes
+   * (`REDIS_URL`), whose readers this node's emits reach through the Redis adapter though it
+   * does not know which rooms they are in (until 2026-12-07 `hasLocal` alone decided, and a
+   * reader on another node than the one handling the event was never told: live-two-nodes e2e).
+   */
+  private mayBeHeard(room: string): boolean {
+    return !!this.config.REDIS_URL || this.hasLocal(room);
+  }
+
+  /**
    * Who reads a topic: the signed-in people (once each, however many tabs they have open) and
    * a count that adds the anonymous connections. A member who hides their profile is listed
    * only to themself, moderators and admins (one statement reads who hides and who sees them,
@@ -1604,8 +1615,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // `admitListChange`, so nothing newer is sent there between its judgement and this push).
         if (p.number === 1) {
           const [boardId, version] = [payloadId(p, 'boardId'), p.topicVersion as PushVersion];
-          // Read only when this node has a reader there (`hasLocal`): nobody to tell, nothing read.
-          const shown = p.from === 'VISIBLE' && this.hasLocal(`board:${boardId}`) && (await this.listedNow(topicId));
+          // Read only when someone may hear it there (`mayBeHeard`): nobody to tell, nothing read.
+          const shown = p.from === 'VISIBLE' && this.mayBeHeard(`board:${boardId}`) && (await this.listedNow(topicId));
           this.noteLeftBoard(topicId, boardId, version);
           if (this.admitListChange(topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
         }
@@ -1689,12 +1700,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // once, from its own arrival (topic.published, next). A move a release before 2026-12-04
         // committed says neither, and may be such a publication (announced twice, were it taken
         // for a plain move): its board hears it as before, `topic:updated` alone.
-        // Read only when this node has a reader on that board (`hasLocal`): nobody to tell, nothing
+        // Read only when someone may hear it on that board (`mayBeHeard`): nobody to tell, nothing
         // read, but its arrival is noted all the same, with the move's version, so a removal older
         // than the move, handled later, is not sent to a reader who joined since (`admitListChange`).
         if (p.publishing === false) {
           const toBoardId = payloadId(p, 'boardId');
-          if (this.hasLocal(`board:${toBoardId}`)) await this.moveOntoBoard(topicId, toBoardId);
+          if (this.mayBeHeard(`board:${toBoardId}`)) await this.moveOntoBoard(topicId, toBoardId);
           else this.admitListChange(topicId, toBoardId, e.version);
         }
         await this.pushTopic(topicId, p.publishing !== true);
