@@ -1687,7 +1687,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         this.noteLeftBoard(topicId, fromBoardId, e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
-        const event = await this.movedOffEvent(topicId, fromBoardId, p.visible);
+        // Read only when someone may hear it on the board it left (`mayBeHeard`), as the other
+        // reads of a push to a board's room: nobody to tell, nothing read (until 2026-12-07 it was
+        // read whoever listened). Its leaving is noted all the same, below.
+        const event = this.mayBeHeard(`board:${fromBoardId}`) ? await this.movedOffEvent(topicId, fromBoardId, p.visible) : undefined;
         // With the version the move left it with (none from a move an older release committed),
         // which orders it against the topic's arrivals there (README, *Order*): its leaving noted
         // whether or not it is sent (as a removal without a move), right before the emit.
