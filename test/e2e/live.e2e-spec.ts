@@ -879,6 +879,27 @@ describe('live updates over Socket.IO', () => {
     await quiet();
   });
 
+  it('reads a moved topic once for its arrival on its new board and its `topic:updated`: a reader there costs the move no statement', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const space = (await makeSpace(t, 'PUBLIC')).id;
+    const [from, to] = [await makeBoard(t, space), await makeBoard(t, space)];
+    const move = (topicId: string) => t.countStatements(async () => expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId, boardId: to } }, { token: admin.token })));
+    // Nobody on either board: the push reads the topic once, for `topic:updated` (its own room's).
+    const unheard = await move((await createTopic(t, author.token, from)).id);
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: to })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const [arrived, updated] = [heardLive(reader, 'topic:created'), heardLive(reader, 'topic:updated')];
+    const topic = await createTopic(t, author.token, from, { title: 'Read once' });
+    const heard = await move(topic.id);
+    const [{ version }] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
+    expect(await arrived.first((e) => e.topic?.id === topic.id)).toMatchObject({ boardId: to, topic: { title: 'Read once' }, version: Number(version) });
+    expect(await updated.first((e) => e.topicId === topic.id)).toMatchObject({ title: 'Read once', pinned: false, closed: false, locked: false, acceptedPostId: null, slowModeSeconds: 0, version: Number(version) });
+    // The arrival's read, the topic with its first post, serves both (until 2026-12-07 the topic was read again, one more).
+    expect(heard.count).toBe(unheard.count);
+    expect(heard.statements.filter((q) => /^SELECT id, board_id, title,[\s\S]* FROM topics WHERE id = \$1$/.test(q.trim()))).toEqual([]);
+  });
+
   it('announces a topic moved onto a board there as a new topic, with its version; the board it left hears `topic:moved` with the same', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const [from, to] = [await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id)];

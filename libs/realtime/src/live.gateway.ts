@@ -31,7 +31,7 @@ import { BoardKinds } from '../../forum/src/board-kinds';
 import { EVERY_READER, lastShownPostSql } from '../../forum/src/posts/last-shown-post';
 import { PollsService } from '../../forum/src/polls/polls.service';
 import { PollEvent } from '../../forum/src/polls/polls.repository';
-import { globalPin, slowMode } from '../../forum/src/topics/topic.model';
+import { globalPin, slowMode, TopicRow } from '../../forum/src/topics/topic.model';
 import { TOPIC_PUBLISHED } from '../../forum/src/topics/topics.service';
 import { REVIEW_ITEMS_MOVED } from '../../forum/src/moved-review-items';
 import { TopicTimerKind } from '../../forum/src/timers/topic-timer.model';
@@ -322,6 +322,15 @@ interface PushedPostRow {
  */
 const authorSeesSql = () => postAuthorSeesSql('p', 't');
 
+/** A topic's settings as `topic:updated` carries them (`LiveGateway.sendTopic`). */
+type TopicSettingsRow = Pick<TopicRow, 'id' | 'board_id' | 'title' | 'state' | 'version' | (typeof TOPIC_SETTINGS)[number]>;
+
+/** The columns of `TopicSettingsRow` besides the topic's id, board, title, state and version. */
+const TOPIC_SETTINGS = ['pinned', 'closed', 'locked', 'accepted_post_id', 'slow_mode_seconds', 'slow_mode_until', 'pinned_globally_at', 'pinned_globally_until'] as const;
+
+/** A moved topic's first post as `pushedPostsSql` reads it (`firstPostOf`), with its topic's settings. */
+type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
+
 /**
  * The posts a push names (`$1`), with their authors and topics, in topic and number order
  * (`pushPosts`). `arriving`: a push whose replies arrive (`topic:activity`) also reads, for each
@@ -329,14 +338,15 @@ const authorSeesSql = () => postAuthorSeesSql('p', 't');
  * reader is shown (`last_post_number`): once per topic, not once per post. MATERIALIZED: inlined
  * under the outer join, the read was evaluated where the plan scans topics, once for every topic
  * that scan met (99 in a test's database), not once for each of the push's. `posts`: which posts,
- * by default those `$1` names; a moved topic's arrival (`firstPostOf`) names its topic's first post.
+ * by default those `$1` names; a moved topic's arrival (`firstPostOf`) names its topic's first post,
+ * and reads the topic's settings too (`TOPIC_SETTINGS`, `MovedTopicRow`), its `topic:updated`'s.
  */
-const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])') => `${arriving ? `WITH ends AS MATERIALIZED (
+const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', settings = false) => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version, p.removed_version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
-            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''},
+            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}${settings ? TOPIC_SETTINGS.map((c) => `, t.${c}`).join('') : ''},
             CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees,
             CASE WHEN p.number = 1 THEN ${listed} END AS listed
        FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
@@ -1706,12 +1716,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // Read only when someone may hear it on that board (`mayBeHeard`): nobody to tell, nothing
         // read, but its arrival is noted all the same, with the move's version, so a removal older
         // than the move, handled later, is not sent to a reader who joined since (`admitListChange`).
+        let read: TopicSettingsRow | undefined;
         if (p.publishing === false) {
           const toBoardId = payloadId(p, 'boardId');
-          if (this.mayBeHeard(`board:${toBoardId}`)) await this.moveOntoBoard(topicId, toBoardId);
+          if (this.mayBeHeard(`board:${toBoardId}`)) read = await this.moveOntoBoard(topicId, toBoardId);
           else this.admitListChange(topicId, toBoardId, e.version);
         }
-        await this.pushTopic(topicId, p.publishing !== true);
+        // Its settings as the arrival read them, when it read them: one read of the topic for both
+        // (until 2026-12-07 `pushTopic` read it again).
+        if (read) this.sendTopic(read, true);
+        else await this.pushTopic(topicId, p.publishing !== true);
         // Moved (back) where readers it sent away earlier may read it: they go back to its room.
         return this.restoreEverywhere(restore);
       }
@@ -1826,7 +1840,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private postsReads(): NonNullable<LiveGateway['postsRead']> {
     if (!this.postsRead) {
       const listed = this.kinds.listedAnywhereSql() ?? 'true';
-      this.postsRead = { plain: pushedPostsSql(false, listed), arriving: pushedPostsSql(true, listed), firstPostOf: pushedPostsSql(false, listed, 'p.topic_id = $1 AND p.number = 1') };
+      this.postsRead = { plain: pushedPostsSql(false, listed), arriving: pushedPostsSql(true, listed), firstPostOf: pushedPostsSql(false, listed, 'p.topic_id = $1 AND p.number = 1', true) };
     }
     return this.postsRead;
   }
@@ -1873,11 +1887,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * announces it where it went), visible with its first post (a hidden or held topic, an
    * unpublished article, is announced nowhere: its title would reach readers who may not read
    * it), and listed there (`listed`: a merged idea is not). Without `boardId` (an idea unmerged,
-   * listed again), on whichever board it is on now.
+   * listed again), on whichever board it is on now. Answers the topic's settings as read with it
+   * (`sendTopic`: a move's `topic:updated`, which needs no read of its own), none without a row.
    */
-  private async moveOntoBoard(topicId: string, boardId?: string): Promise<void> {
-    const [row]: PushedPostRow[] = await this.ds.query(this.postsReads().firstPostOf, [topicId]);
-    if (row && (boardId === undefined || row.board_id === boardId) && row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') this.arriveOnBoard(row);
+  private async moveOntoBoard(topicId: string, boardId?: string): Promise<TopicSettingsRow | undefined> {
+    const [row]: MovedTopicRow[] = await this.ds.query(this.postsReads().firstPostOf, [topicId]);
+    if (!row) return undefined;
+    if ((boardId === undefined || row.board_id === boardId) && row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') this.arriveOnBoard(row);
+    const settings = Object.fromEntries(TOPIC_SETTINGS.map((c) => [c, row[c]])) as Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
+    return { ...settings, id: row.topic_id, board_id: row.board_id, title: row.title, state: row.topic_state as TopicRow['state'], version: row.topic_version };
   }
 
   /**
@@ -2247,12 +2265,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** A topic's settings as they now are (`topic:updated`), to its room and, unless `board` is false, its board's. */
   private async pushTopic(topicId: string, board = true): Promise<void> {
-    const [t] = await this.ds.query(
-      `SELECT id, board_id, title, pinned, closed, locked, accepted_post_id, state, slow_mode_seconds, slow_mode_until, pinned_globally_at, pinned_globally_until, version
-         FROM topics WHERE id = $1`,
-      [topicId],
-    );
-    if (!t || t.state !== 'VISIBLE') return;
+    const [t]: TopicSettingsRow[] = await this.ds.query(`SELECT id, board_id, title, state, version, ${TOPIC_SETTINGS.join(', ')} FROM topics WHERE id = $1`, [topicId]);
+    if (t) this.sendTopic(t, board);
+  }
+
+  /** `pushTopic`'s push of the topic as read (by it, or with a moved topic's first post: `moveOntoBoard`). */
+  private sendTopic(t: TopicSettingsRow, board: boolean): void {
+    if (t.state !== 'VISIBLE') return;
     // Each room keeps its own newest version: whether the board's room hears it too depends on the
     // event. The board's only while the topic has not left it since the read (`boardNewsPasses`).
     const rooms = [`topic:${t.id}`, ...(board && this.boardNewsPasses(t.id, t.board_id, t.version) ? [`board:${t.board_id}`] : [])].filter((room) =>
