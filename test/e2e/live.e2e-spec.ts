@@ -900,6 +900,30 @@ describe('live updates over Socket.IO', () => {
     expect(heard.statements.filter((q) => /^SELECT id, board_id, title,[\s\S]* FROM topics WHERE id = \$1$/.test(q.trim()))).toEqual([]);
   });
 
+  it('raises an unmerged idea’s topic version, which its arrival carries', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
+    const versionOf = async (id: string) => Number((await t.sql(`SELECT version FROM topics WHERE id = $1`, [id]))[0].version);
+    const merged = async (title: string) => {
+      const [source, target] = [await createTopic(t, author.token, board, { title, kind: 'IDEA' }), await createTopic(t, author.token, board, { kind: 'IDEA' })];
+      expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+      return { id: source.id, before: await versionOf(source.id) };
+    };
+    const unmerge = async (id: string) => expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id }, { token: admin.token }));
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const back = await merged('Heard back');
+    await pushedSoFar(t, [reader]);
+    const arrived = heardLive(reader, 'topic:created');
+    await unmerge(back.id);
+    // Raised by the unmerge, as a move or a first post's hiding raises it (until 2026-12-07 the
+    // arrival carried the version the topic had before the merge).
+    const after = await versionOf(back.id);
+    expect(after).toBeGreaterThan(back.before);
+    expect(await arrived.first((e) => e.topic?.id === back.id)).toMatchObject({ boardId: board, topic: { title: 'Heard back' }, version: after });
+  });
+
   it('announces a topic moved onto a board there as a new topic, with its version; the board it left hears `topic:moved` with the same', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const [from, to] = [await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id)];

@@ -665,10 +665,19 @@ export class IdeasService implements BoardKindBehaviour {
           WHERE topic_id = $1`,
         [source.id, restored],
       );
+      // Back on its board's lists: the topic's version is raised, as a move's or a first post's
+      // hiding or restoring raises it, and the event carries it (`topicVersion`) with the board it
+      // is on under this lock, so the live gateway orders its arrival there against the topic's
+      // removals and moves (until 2026-12-07 an unmerge raised none, and its arrival carried the
+      // version of the topic's last such change before the merge).
+      const [{ board_id: boardId, version: topicVersion }] = await tx.query<{ board_id: string; version: number }>(
+        `UPDATE topics SET version = next_version(version), updated_at = now() WHERE id = $1 RETURNING board_id, version`,
+        [source.id],
+      );
       await tx.query(`DELETE FROM topic_watches WHERE topic_id = $1 AND via_merge_of = $2`, [targetId, source.id]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
       await this.recountAll(tx, [source.id, ...chain]);
-      await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId: source.boardId } });
+      await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId, topicVersion } });
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'idea.unmerge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
         before: { status: 'MERGED', mergedInto: targetId }, after: { status: restored },
