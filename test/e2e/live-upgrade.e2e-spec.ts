@@ -214,6 +214,35 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     expect(inHome).toEqual([]);
   });
 
+  it('a worker’s hide relayed after its idea was unmerged while nobody was in its board’s room: a reader who joined since hears no `topic:removed`', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const board = await makeBoard(t, spaceId, 'IDEAS');
+    const [idea, into] = [await createTopic(t, author.token, board, { kind: 'IDEA' }), await createTopic(t, author.token, board, { kind: 'IDEA' })];
+    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: idea.id, targetId: into.id } }, { token: admin.token }));
+    await t.get(LiveGateway).settled();
+    // A worker hides its first post while it is merged; the event is not relayed yet. It is shown
+    // again (its event never reaches this node), then this node's admin unmerges it while nobody
+    // is in its board's room.
+    const [post] = await t.sql(
+      `WITH u AS (UPDATE posts SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`,
+      [idea.firstPostId],
+    );
+    const [hidden] = await t.sql(`WITH u AS (UPDATE topics SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`, [idea.id]);
+    await t.sql(`UPDATE posts SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [idea.firstPostId]);
+    await t.sql(`UPDATE topics SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [idea.id]);
+    expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: idea.id }, { token: admin.token }));
+    await pushedSoFar(t, sockets);
+    // A reader opens the board, which lists it again; then the hide is relayed, late.
+    const inBoard = heardOf(await readerIn({ boardId: board }), idea.id);
+    await relayedFromOlderWorker({
+      type: 'post.hidden', aggregateType: 'post', aggregateId: idea.firstPostId, version: post.version,
+      payload: { postId: idea.firstPostId, topicId: idea.id, boardId: board, spaceId, number: 1, authorId: author.id, from: 'VISIBLE', to: 'HIDDEN', topicVersion: hidden.version },
+    });
+    // Older than the unmerge, whose push read nothing (nobody to hear it) but noted its arrival
+    // there with the version it raised: the board's readers would drop a topic it lists.
+    expect(inBoard).toEqual([]);
+  });
+
   it('a topic’s move relayed after it was moved back to the board it left: that board, which lists it, hears no `topic:moved`', async () => {
     const { home, topic, inHome, relayLate } = await movedAwayByOlderWorker();
     // This release's moderator moves it back meanwhile, which the board hears at once (its arrival

@@ -900,7 +900,7 @@ describe('live updates over Socket.IO', () => {
     expect(heard.statements.filter((q) => /^SELECT id, board_id, title,[\s\S]* FROM topics WHERE id = \$1$/.test(q.trim()))).toEqual([]);
   });
 
-  it('raises an unmerged idea’s topic version, which its arrival carries', async () => {
+  it('raises an unmerged idea’s topic version, which its arrival carries, and reads that arrival only when someone may hear it on its board', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
     const versionOf = async (id: string) => Number((await t.sql(`SELECT version FROM topics WHERE id = $1`, [id]))[0].version);
@@ -909,14 +909,25 @@ describe('live updates over Socket.IO', () => {
       expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
       return { id: source.id, before: await versionOf(source.id) };
     };
-    const unmerge = async (id: string) => expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id }, { token: admin.token }));
+    const FIRST_POST_READ = /p\.topic_id = \$1 AND p\.number = 1/;
+    const unmerge = async (id: string) => {
+      const { count, statements } = await t.countStatements(async () => expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id }, { token: admin.token })));
+      return { count, reads: statements.filter((q) => FIRST_POST_READ.test(q)).length };
+    };
+    // Nobody on the board: its arrival is not read (until 2026-12-07 it was, whoever listened).
+    const quiet = await merged('Nobody hears it');
+    const unheard = await unmerge(quiet.id);
+    expect(unheard.reads).toBe(0);
+    expect(await versionOf(quiet.id)).toBeGreaterThan(quiet.before);
     const reader = await connect((await makeUser(t)).token);
     expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
     await pushedSoFar(t, [reader]);
     const back = await merged('Heard back');
     await pushedSoFar(t, [reader]);
     const arrived = heardLive(reader, 'topic:created');
-    await unmerge(back.id);
+    const heard = await unmerge(back.id);
+    // One read more, the arrival's, for the reader there.
+    expect(heard).toEqual({ count: unheard.count + 1, reads: 1 });
     // Raised by the unmerge, as a move or a first post's hiding raises it (until 2026-12-07 the
     // arrival carried the version the topic had before the merge).
     const after = await versionOf(back.id);

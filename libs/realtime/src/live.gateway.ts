@@ -1736,8 +1736,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'idea.unmerged':
         // Unmerged, its board's lists show it again: the board hears it arrive as a new topic
         // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
-        // not list), where it is now, while it is visible there (`moveOntoBoard`).
-        if (type === 'idea.unmerged') await this.moveOntoBoard(payloadId(p, 'topicId'));
+        // not list), where it is now, while it is visible there (`moveOntoBoard`). Read only when
+        // someone may hear it on the board the unmerge found it on (`mayBeHeard`; until 2026-12-07
+        // read whoever listened); otherwise its arrival is noted with the version the unmerge
+        // raised (`topicVersion`; none from an older release's), as a move's is, so a removal older
+        // than the unmerge, handled later, is not sent to a reader who joined since.
+        if (type === 'idea.unmerged') {
+          const [topicId, boardId] = [payloadId(p, 'topicId'), payloadId(p, 'boardId')];
+          if (this.mayBeHeard(`board:${boardId}`)) await this.moveOntoBoard(topicId);
+          else this.admitListChange(topicId, boardId, p.topicVersion as PushVersion);
+        }
         await this.pushIdea(payloadId(p, 'topicId'));
         return this.pushIdea(payloadId(p, 'targetId'));
       case 'reaction.updated': {
