@@ -71,6 +71,26 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     return s;
   }
 
+  /**
+   * A worker's hiding of a topic's first post on `boardId` (its rows, by SQL), `between` run while
+   * it is hidden, then the topic shown again (that event never reaches this node); the hide's
+   * `post.hidden` is relayed, late, only when the answer is called.
+   */
+  async function hiddenAndShownByWorker(topic: { id: string; firstPostId: string }, boardId: string, between: () => Promise<unknown> = async () => undefined): Promise<() => Promise<void>> {
+    const [post] = await t.sql(
+      `WITH u AS (UPDATE posts SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`,
+      [topic.firstPostId],
+    );
+    const [hidden] = await t.sql(`WITH u AS (UPDATE topics SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`, [topic.id]);
+    await between();
+    await t.sql(`UPDATE posts SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [topic.firstPostId]);
+    await t.sql(`UPDATE topics SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [topic.id]);
+    return () => relayedFromOlderWorker({
+      type: 'post.hidden', aggregateType: 'post', aggregateId: topic.firstPostId, version: post.version,
+      payload: { postId: topic.firstPostId, topicId: topic.id, boardId, spaceId, number: 1, authorId: author.id, from: 'VISIBLE', to: 'HIDDEN', topicVersion: hidden.version },
+    });
+  }
+
   /** Every event `s` hears from now on about `topicId`, as [name, payload]. */
   function heardOf(s: Socket, topicId: string): Array<[string, any]> {
     const heard: Array<[string, any]> = [];
@@ -193,22 +213,12 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     // A worker hides its first post and moves it away (a timer's move); neither event is relayed
     // yet. It is shown again (its event never reaches this node), then this node's moderator
     // moves it back while nobody is in its board's room.
-    const [post] = await t.sql(
-      `WITH u AS (UPDATE posts SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`,
-      [topic.firstPostId],
-    );
-    const [hidden] = await t.sql(`WITH u AS (UPDATE topics SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`, [topic.id]);
-    await olderWorkerMovesTopic(topic.id, away);
-    await t.sql(`UPDATE posts SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [topic.firstPostId]);
-    await t.sql(`UPDATE topics SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [topic.id]);
+    const relayHide = await hiddenAndShownByWorker(topic, home, () => olderWorkerMovesTopic(topic.id, away));
     await moveTopic(topic.id, home);
     await pushedSoFar(t, sockets);
     // A reader opens the board, which lists it; then the hide is relayed, late.
     const inHome = heardOf(await readerIn({ boardId: home }), topic.id);
-    await relayedFromOlderWorker({
-      type: 'post.hidden', aggregateType: 'post', aggregateId: topic.firstPostId, version: post.version,
-      payload: { postId: topic.firstPostId, topicId: topic.id, boardId: home, spaceId, number: 1, authorId: author.id, from: 'VISIBLE', to: 'HIDDEN', topicVersion: hidden.version },
-    });
+    await relayHide();
     // Older than the move back, which noted its arrival there though nobody heard it: the board's
     // readers would drop a topic it lists (until 2026-12-07 they were told to).
     expect(inHome).toEqual([]);
@@ -223,21 +233,12 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     // A worker hides its first post while it is merged; the event is not relayed yet. It is shown
     // again (its event never reaches this node), then this node's admin unmerges it while nobody
     // is in its board's room.
-    const [post] = await t.sql(
-      `WITH u AS (UPDATE posts SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`,
-      [idea.firstPostId],
-    );
-    const [hidden] = await t.sql(`WITH u AS (UPDATE topics SET state = 'HIDDEN', version = next_version(version) WHERE id = $1 RETURNING version) SELECT version FROM u`, [idea.id]);
-    await t.sql(`UPDATE posts SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [idea.firstPostId]);
-    await t.sql(`UPDATE topics SET state = 'VISIBLE', version = next_version(version) WHERE id = $1`, [idea.id]);
+    const relayHide = await hiddenAndShownByWorker(idea, board);
     expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: idea.id }, { token: admin.token }));
     await pushedSoFar(t, sockets);
     // A reader opens the board, which lists it again; then the hide is relayed, late.
     const inBoard = heardOf(await readerIn({ boardId: board }), idea.id);
-    await relayedFromOlderWorker({
-      type: 'post.hidden', aggregateType: 'post', aggregateId: idea.firstPostId, version: post.version,
-      payload: { postId: idea.firstPostId, topicId: idea.id, boardId: board, spaceId, number: 1, authorId: author.id, from: 'VISIBLE', to: 'HIDDEN', topicVersion: hidden.version },
-    });
+    await relayHide();
     // Older than the unmerge, whose push read nothing (nobody to hear it) but noted its arrival
     // there with the version it raised: the board's readers would drop a topic it lists.
     expect(inBoard).toEqual([]);
