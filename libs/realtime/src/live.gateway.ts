@@ -1854,12 +1854,6 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * Whether its board's lists show the topic as it is now (`BoardKinds.listedAnywhereSql`: a
-   * merged idea they do not), for a removal, which tells a board only of a topic it listed, as
-   * arrivals do (`listed`). A topic whose row is gone counts as listed: its removal goes as
-   * before. No statement when no board kind leaves any topic out.
-   */
-  /**
    * What the board a topic moved off hears of it (README, `topic:moved`), read in one statement
    * with the topic as it is now: nothing while it is on that board again (moved back before this
    * move's event was handled, a relayed one handled late: its readers would drop a topic it
@@ -1881,6 +1875,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     return wasVisible === true && now.listed !== false ? 'topic:removed' : undefined;
   }
 
+  /**
+   * Whether its board's lists show the topic as it is now (`BoardKinds.listedAnywhereSql`: a
+   * merged idea they do not), for a removal, which tells a board only of a topic it listed, as
+   * arrivals do (`listed`). A topic whose row is gone counts as listed: its removal goes as
+   * before. No statement when no board kind leaves any topic out.
+   */
   private async listedNow(topicId: string): Promise<boolean> {
     const listed = this.kinds.listedAnywhereSql();
     if (!listed) return true;
