@@ -10,7 +10,7 @@ import { fullVersion, newsVersion } from '../../libs/core/src/news-versions';
 import { PushedVersions } from '../../libs/realtime/src/pushed-versions';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, reply } from '../factories/forum';
-import { connectLive, heardLive } from '../support/live-client';
+import { connectLive, heardLive, pushedSoFar } from '../support/live-client';
 import { gateCalls } from '../support/gates';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
 
@@ -971,6 +971,31 @@ describe('live pushes of counts, in order', () => {
     // Until 2026-12-07 the board it left heard `topic:removed` (README: not sent for a merged idea).
     expect(heardLeft.filter(([name]) => name !== 'idea:updated')).toEqual([]);
     expect(heardWent.filter(([name]) => name !== 'idea:updated')).toEqual([]);
+  });
+
+  it('an idea unmerged, then merged again: its arrival read before the merge and sent after the merge’s news is not sent to its board', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [source, target] = [await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' }), await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' })];
+    const merge = async () => expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+    await merge();
+    await t.get(LiveGateway).settled();
+    // A member's connection: its room ops count against its own budget, not the suite's address's.
+    const board = await connectLive(url, sockets, (await makeUser(t)).token);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: ideasBoard })).toEqual({ ok: true });
+    const heard: Array<[string, any]> = [];
+    board.onAny((name: string, e: any) => (e?.topicId === source.id || e?.topic?.id === source.id) && heard.push([name, e]));
+    const unmerge = async () => {
+      expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: source.id }, { token: admin.token }));
+      return source;
+    };
+    // The unmerge's arrival (its first post read with the topic) held once read; the idea merged
+    // again meanwhile, its `idea:updated` (MERGED) heard on the board; then the arrival let go.
+    await heldUntilRemoved(/p\.topic_id = \$1 AND p\.number = 1/, unmerge, async () => heardLive(board, 'idea:updated'), merge);
+    await pushedSoFar(t, [board]);
+    // Until 2026-12-07 the merge raised no topic version and noted nothing: the arrival, older,
+    // went out after it and the board listed a merged idea until a reload.
+    expect(heard.filter(([name]) => name === 'topic:created')).toEqual([]);
+    expect(heard.map(([name, e]) => [name, e.status])).toContainEqual(['idea:updated', 'MERGED']);
   });
 
   it('an idea’s votes: a vote’s push read before the idea’s first post was hidden and sent after the removal is not sent to its board', async () => {

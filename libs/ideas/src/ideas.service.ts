@@ -602,6 +602,12 @@ export class IdeasService implements BoardKindBehaviour {
           WHERE topic_id = $1`,
         [source.id, target.id],
       );
+      // Off its board's lists: the topic's version is raised, as an unmerge raises it, and the
+      // event carries it (`topicVersion`), so the live gateway sends no arrival of the idea read
+      // before the merge (an unmerge's) after it (until 2026-12-07 it raised none, and the board
+      // listed the merged idea again: live-order e2e). Its row's share lock above becomes an
+      // update's: its other sharers (a vote, a status change) hold the idea's row first, held here.
+      const { version: topicVersion } = await this.raiseTopicVersion(tx, source.id);
       const changeId = newId();
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, $3, 'MERGED', $4)`, [changeId, source.id, s.status, viewer.id]);
       await this.recount(tx, target.id);
@@ -620,7 +626,7 @@ export class IdeasService implements BoardKindBehaviour {
         type: 'idea.merged',
         aggregateType: 'topic',
         aggregateId: source.id,
-        payload: { topicId: source.id, targetId: target.id, spaceId: at.space_id, boardId: at.board_id, targetBoardId: targetAt.board_id, changeId, actorId: viewer.id },
+        payload: { topicId: source.id, targetId: target.id, spaceId: at.space_id, boardId: at.board_id, targetBoardId: targetAt.board_id, changeId, actorId: viewer.id, topicVersion },
       });
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'idea.merge', targetType: 'topic', targetId: source.id, spaceId: at.space_id,
@@ -670,10 +676,7 @@ export class IdeasService implements BoardKindBehaviour {
       // is on under this lock, so the live gateway orders its arrival there against the topic's
       // removals and moves (until 2026-12-07 an unmerge raised none, and its arrival carried the
       // version of the topic's last such change before the merge).
-      const [{ board_id: boardId, version: topicVersion }] = await tx.query<{ board_id: string; version: number }>(
-        `UPDATE topics SET version = next_version(version), updated_at = now() WHERE id = $1 RETURNING board_id, version`,
-        [source.id],
-      );
+      const { board_id: boardId, version: topicVersion } = await this.raiseTopicVersion(tx, source.id);
       await tx.query(`DELETE FROM topic_watches WHERE topic_id = $1 AND via_merge_of = $2`, [targetId, source.id]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
       await this.recountAll(tx, [source.id, ...chain]);
@@ -773,6 +776,19 @@ export class IdeasService implements BoardKindBehaviour {
     for (const t of topics) {
       await tx.emit({ type: 'idea.voted', aggregateType: 'topic', aggregateId: t.id, payload: { topicId: t.id, spaceId: t.space_id, boardId: t.board_id, voteCount: counts.get(t.id) } });
     }
+  }
+
+  /**
+   * Raises the topic's version for a merge or an unmerge, which take an idea off its board's lists
+   * or put it back (as a move or a first post's hiding raises it): the live gateway orders the
+   * board's arrivals and leavings of it by that version. Answers the board it is on and the version.
+   */
+  private async raiseTopicVersion(tx: Tx, topicId: string): Promise<{ board_id: string; version: number }> {
+    const [row] = await tx.query<{ board_id: string; version: number }>(
+      `UPDATE topics SET version = next_version(version), updated_at = now() WHERE id = $1 RETURNING board_id, version`,
+      [topicId],
+    );
+    return row;
   }
 
   /** An idea and the ideas it is merged into, up to the one its chain ends in. */

@@ -1734,6 +1734,15 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         return this.pushIdea(payloadId(p, 'topicId'));
       case 'idea.merged':
       case 'idea.unmerged':
+        // Merged, its board's lists leave it out: a leaving of the list, noted with the version
+        // the merge raised (`topicVersion`; none from an older release's), so an arrival read
+        // before (an unmerge's) is not sent there after, nor news read before (until 2026-12-07 a
+        // merge noted nothing, and such an arrival listed the merged idea again).
+        if (type === 'idea.merged') {
+          const [topicId, boardId, version] = [payloadId(p, 'topicId'), payloadId(p, 'boardId'), p.topicVersion as PushVersion];
+          this.noteLeftBoard(topicId, boardId, version);
+          this.admitListChange(topicId, boardId, version);
+        }
         // Unmerged, its board's lists show it again: the board hears it arrive as a new topic
         // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
         // not list), where it is now, while it is visible there (`moveOntoBoard`). Read only when
