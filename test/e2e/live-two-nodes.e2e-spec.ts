@@ -121,6 +121,20 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     expect(await removed.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, version: Number(hidden) });
   });
 
+  it('tells a board’s readers on node A of an idea unmerged through node B, which has no reader in that room', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const board = await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id, 'IDEAS');
+    const [idea, into] = [await createTopic(a, admin.token, board, { kind: 'IDEA' }), await createTopic(a, admin.token, board, { kind: 'IDEA' })];
+    await gqlB(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: idea.id, targetId: into.id } }, admin.token);
+    const reader = await connect((await makeUser(a)).token);
+    expect(await reader.timeout(5000).emitWithAck('board:join', { boardId: board })).toEqual({ ok: true });
+    const arrived = heardLive(reader, 'topic:created');
+    // Its arrival is read by node B, which handles the unmerge, for node A's reader (`mayBeHeard`).
+    await gqlB(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: idea.id }, admin.token);
+    const [{ version }] = await a.sql(`SELECT version FROM topics WHERE id = $1`, [idea.id]);
+    expect(await arrived.first((e) => e.topic?.id === idea.id)).toMatchObject({ boardId: board, topic: { id: idea.id }, version: Number(version) });
+  });
+
   it('tells a topic’s readers on both nodes who reads it: each node sends presence to its own readers after any node’s joins and leaves, read from the whole cluster', async () => {
     const [x, y] = [await makeUser(a), await makeUser(a)];
     const topic = await createTopic(a, x.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));
