@@ -721,7 +721,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    *
    * By the topic's version, which an arrival reads with the topic and every leaving raises (a
    * first post's change of state raises its topic's too, `PostsService.applyState`, and its
-   * event carries it as `topicVersion`; a move's event carries it as its version). Not the first
+   * event carries it as `topicVersion`; a move's event carries it as its version; an idea's
+   * merge, a leaving of the list, and unmerge, an arrival, raise it too, `IdeasService`, their
+   * events carrying it as `topicVersion`). Not the first
    * post's: a move does not raise it, and the two are not comparable, though drawn from one
    * sequence (`next_version` takes the sequence's next value when the statement runs, not when it
    * commits, or the row's own plus one, which a row written before the sequence may have above
