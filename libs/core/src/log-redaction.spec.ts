@@ -1,6 +1,9 @@
+import { EventEmitter } from 'node:events';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { redacted, storedErrorText } from './log-redaction';
+import { ITEMS_WALKED, redacted, storedErrorText } from './log-redaction';
 
 describe('redacted', () => {
   it("replaces a URL's password and a password parameter in text, and leaves the rest", () => {
@@ -163,6 +166,73 @@ describe('redacted', () => {
     expect([out.account.name, out.account.password, out.account.options]).toEqual(['ada', '[redacted]', { password: '[redacted]', dsn: 'postgres://app:[redacted]@db/parvis' }]);
     expect(account.self === account).toBe(true);
     expect(account.password).toBe('field-pw');
+  });
+
+  // Only an object of another class with a secret field of its own was walked: one holding such an object (a session's
+  // account) was kept as it was, the password in it written whole; until 2026-12-07.
+  it('replaces a secret held by an object of another class inside one of another class with none of its own, keeping the one holding nothing as it is', () => {
+    class Account {
+      constructor(
+        readonly name: string,
+        readonly password: string,
+      ) {}
+    }
+    class Session {
+      self?: Session;
+      constructor(
+        readonly id: string,
+        readonly account: Account,
+        readonly meta: object,
+      ) {}
+    }
+    const session = new Session('s-1', new Account('ada', 'held-pw'), { dsn: 'postgres://app:held-dsn-pw@db/parvis' });
+    session.self = session;
+    const out = redacted({ session });
+    expect(out.session.self === out.session).toBe(true);
+    expect([out.session.id, out.session.account.name, out.session.account.password, out.session.meta]).toEqual(['s-1', 'ada', '[redacted]', { dsn: 'postgres://app:[redacted]@db/parvis' }]);
+    expect(session.account.password).toBe('held-pw');
+    // Holding nothing to redact, it is kept as it is (its class, its toJSON).
+    const clean = new Session('s-2', new Account('bob', null as unknown as string), { url: 'http://meili.example/' });
+    expect(redacted({ clean }).clean).toBe(clean);
+  });
+
+  // Walked as any object of another class, a response whose request's URL had a `?token=` became a plain copy, which
+  // pino-http's serializer wrote without its status (read through its prototype's getters); review of the change above.
+  it("keeps Node's machinery (a request, a response, a socket) as it is, unless a secret field is its own", () => {
+    const req = new IncomingMessage(new Socket());
+    req.url = '/unsubscribe?token=req-tok';
+    const res = new ServerResponse(req);
+    const out = redacted({ req, res });
+    expect(out.req).toBe(req);
+    expect(out.res).toBe(res);
+    const emitter = Object.assign(new EventEmitter(), { token: 'emitter-tok' });
+    expect(JSON.stringify(redacted({ emitter }))).not.toContain('emitter-tok');
+  });
+
+  // A URLSearchParams is no URL: `%s` prints its text (`token=…`) and the walker kept it as it was; until 2026-12-07.
+  it("writes a URLSearchParams as its text, a token parameter's value replaced", () => {
+    const params = new URLSearchParams({ kind: 'digest', token: 'qs-tok' });
+    expect(redacted(params) as unknown).toBe('kind=digest&token=[redacted]');
+    expect(redacted({ query: params })).toEqual({ query: 'kind=digest&token=[redacted]' });
+    expect(params.get('token')).toBe('qs-tok');
+  });
+
+  // An array of any length was walked whole (200,000 items took 2.8 s in one log call); until 2026-12-07.
+  it('walks at most ITEMS_WALKED items of an array and fields of an object, saying how many more there were', () => {
+    const items = Array.from({ length: ITEMS_WALKED + 5 }, (_, i) => (i === 0 ? 'postgres://a:arr-pw@db/x' : i));
+    const out = redacted(items);
+    expect(out).toHaveLength(ITEMS_WALKED + 1);
+    expect(out[0]).toBe('postgres://a:[redacted]@db/x');
+    expect(out[ITEMS_WALKED - 1]).toBe(ITEMS_WALKED - 1);
+    expect(out[ITEMS_WALKED]).toBe('[… 5 more items]');
+    // One no longer than the cap, holding nothing to redact, is kept as it is.
+    const short = items.slice(1, ITEMS_WALKED + 1);
+    expect(redacted(short)).toBe(short);
+    const fields = Object.fromEntries(Array.from({ length: ITEMS_WALKED + 3 }, (_, i) => [`f${i}`, i]));
+    const outFields = redacted(fields);
+    expect(Object.keys(outFields)).toHaveLength(ITEMS_WALKED + 1);
+    expect(outFields[`f${ITEMS_WALKED - 1}`]).toBe(ITEMS_WALKED - 1);
+    expect(outFields['…']).toBe('3 more fields');
   });
 
   // An error's cause need not be an error: a driver or a library may give a string, or an object, that names the

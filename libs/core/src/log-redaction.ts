@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 
 /**
@@ -36,7 +37,7 @@ const ROW_VALUE_FIELDS = ['parameters', 'detail'];
 /**
  * Fields that hold a secret (a password; a session's, a link's, an appeal's or an invite's token), replaced wherever
  * they are: in an error, its causes, a plain object at any depth, and among the own fields of an object of another
- * class (see `walkObject`). Until 2026-12-07 pino's paths did it (`*.password`, …: a line's fields and theirs, one
+ * class, and of what it holds (see `walkObject`). Until 2026-12-07 pino's paths did it (`*.password`, …: a line's fields and theirs, one
  * level), cloning whatever they passed as `Object.create` of its prototype and its own fields: a URL's or a Buffer's
  * clone threw as JSON wrote it (the logging call with it), a class whose toJSON reads a private field was written
  * `[unable to serialize…]`, and a secret deeper down (a plain object's under an error's `cause`) was written as it was.
@@ -54,6 +55,19 @@ const REDACTED = '[redacted]';
  */
 const DEPTH = 32;
 const TOO_DEEP = '[redacted: nested too deep]';
+/**
+ * How many items of an array, and fields of an object, `redacted` walks: the rest are left out, counted (an array's last
+ * item `[… N more items]`, an object's field `…`: `N more fields`), so a log call's cost has a bound whatever it is given.
+ * Until 2026-12-07 an array was walked whole (200,000 items took 2.8 s in one log call).
+ */
+export const ITEMS_WALKED = 1000;
+/**
+ * How many objects one `redacted` call walks into, in all: objects of other classes are walked too (their own fields),
+ * and what they lead to can be a server's whole graph (a request's socket, its server, its connections). Past it, an
+ * object not walked yet is not kept either (`TOO_MANY` in its place), as one nested too deep is not.
+ */
+export const OBJECTS_WALKED = 10_000;
+const TOO_MANY = '[redacted: too much to walk]';
 /** In place of what could not be read (a getter that threw, a revoked Proxy). */
 const UNREADABLE = '[redacted: unreadable]';
 
@@ -72,15 +86,18 @@ const UNREADABLE = '[redacted: unreadable]';
  * when nothing did). A copy keeps its prototype (pino's `type` still names its class; `instanceof` holds), its fields'
  * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
  * to the original. A URL object becomes its text (its href), its password replaced: `%s` and JSON print a URL so, whole
- * (until 2026-12-07 it was kept, and printed with its password). Objects of other classes (a Response, a Buffer, a Map) are
- * kept as they are, unless a field of their own is named as a secret: then their own enumerable fields are walked as a
- * plain object's (a plain copy, as JSON writes it). It never throws (a log line must not fail what writes it): a field
+ * (until 2026-12-07 it was kept, and printed with its password); a URLSearchParams its text too. Objects of other classes
+ * (a Session, an entity) have their own enumerable fields walked as a plain object's, and are kept as they are unless
+ * something in them changed: then a plain copy of those fields (as JSON writes it) takes their place. A Buffer, a Map
+ * (no own fields) and Node's EventEmitters (a request, a response, a socket; unless a secret field is their own) are kept.
+ * The walk is bounded: DEPTH deep, ITEMS_WALKED items of an array or fields of an object (the rest counted), and
+ * OBJECTS_WALKED objects in all; each object walked once. It never throws (a log line must not fail what writes it): a field
  * whose getter throws, and an object that cannot be looked at (a revoked Proxy), become `[redacted: unreadable]`.
  */
 export function redacted<T>(value: T): T {
   if (typeof value === 'string') return withoutPasswords(value) as T;
   if (!value || typeof value !== 'object') return value;
-  return walk(value, 0, new Map()) as T;
+  return walk(value, 0, new Walk()) as T;
 }
 
 /** `text` with each password of a URL in it and each `password=` / `token=` parameter replaced (each pattern tried only where it may match). */
@@ -126,6 +143,29 @@ export function messageOf(err: unknown): string {
   return err instanceof Error || types.isNativeError(err) ? (err as Error).message : String((err as { message?: unknown } | null | undefined)?.message ?? err);
 }
 
+/** One `redacted` call's walk: what it reached (see Visit) and how many objects it walked into (OBJECTS_WALKED). */
+class Walk {
+  readonly seen = new Map<object, Visit | object | string>();
+  objects = 0;
+  /** The prototype of the plain copies of each class's objects (see plainOf). */
+  private readonly plain = new Map<object | null, object>();
+
+  /**
+   * What the copy of an object of another class is made of: a plain object's prototype with only the class's
+   * `constructor` (not enumerable), so pino's error serializer still names its `type`, while none of its methods (a
+   * toJSON reading a private field the copy has not) is there to run on the copy.
+   */
+  plainOf(proto: object | null): object {
+    let plain = this.plain.get(proto);
+    if (!plain) {
+      const ctor = proto && Object.hasOwn(proto, 'constructor') ? (proto as { constructor: unknown }).constructor : Object;
+      plain = Object.create(Object.prototype, { constructor: { value: ctor, writable: true, configurable: true } }) as object;
+      this.plain.set(proto, plain);
+    }
+    return plain;
+  }
+}
+
 /** An object being walked: its copy once one is made, and whether a cycle reached it before it was settled. */
 class Visit {
   copy: object | null = null;
@@ -133,29 +173,36 @@ class Visit {
   constructor(readonly proto: object | null) {}
 }
 
-function walk(value: unknown, depth: number, seen: Map<object, Visit | object | string>): unknown {
+function walk(value: unknown, depth: number, w: Walk): unknown {
   if (typeof value === 'string') return withoutPasswords(value);
   if (!value || typeof value !== 'object') return value;
   try {
-    return walkObject(value, depth, seen);
+    return walkObject(value, depth, w);
   } catch {
     // An object that cannot be looked at (a revoked Proxy, one whose traps throw): what it holds is not kept either; a
     // log line must not fail the request (or the job) that writes it.
-    seen.set(value, UNREADABLE);
+    w.seen.set(value, UNREADABLE);
     return UNREADABLE;
   }
 }
 
-function walkObject(value: object, depth: number, seen: Map<object, Visit | object | string>): unknown {
+function walkObject(value: object, depth: number, w: Walk): unknown {
   const walked = walksInto(value);
   if (!walked) {
-    // An object of another class: a URL as the text it is printed as (`%s`'s String, JSON's toJSON: its href), its
-    // password replaced; one holding a secret as its own enumerable fields (as JSON writes it), walked as a plain
-    // object's (until 2026-12-07 those were copied unwalked: a cycle led back to the original, its secret in it); any
-    // other as it is.
+    // An object of another class: a URL, a URLSearchParams as the text it is printed as (`%s`'s String; JSON's toJSON, a
+    // URL's href), its password or token replaced; a Buffer or typed array as it is (its items, no fields); any other's
+    // own enumerable fields walked as a plain object's, and a plain copy of them (as JSON writes it) only when something
+    // in them changed (see below). Until 2026-12-07 only one with a secret field of its own was walked: one holding such
+    // an object (a session its account) was kept, the secret in it written whole; and a URLSearchParams as it was.
     if (isUrl(value)) return withoutPasswords(value.href);
-    if (!holdsSecret(value)) return value;
+    if (isSearchParams(value)) return withoutPasswords(String(value));
+    if (ArrayBuffer.isView(value)) return value;
+    // Node's machinery (a request, a response, a socket, a stream): kept as it is unless a secret field is its own, as
+    // pino-http's serializers read a response through its prototype's getters (a plain copy of one whose request's URL
+    // had a `?token=` was written without its status), and what it leads to (a server's connections) is no log's data.
+    if (value instanceof EventEmitter && !holdsSecret(value)) return value;
   }
+  const { seen } = w;
   const known = seen.get(value);
   if (known) {
     if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
@@ -164,17 +211,20 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
     return (known.copy ??= Array.isArray(value) ? [] : Object.create(known.proto));
   }
   if (depth >= DEPTH) return TOO_DEEP;
-  const visit = new Visit(walked ? (Object.getPrototypeOf(value) as object | null) : Object.prototype);
+  if (++w.objects > OBJECTS_WALKED) return TOO_MANY;
+  const visit = new Visit(walked ? (Object.getPrototypeOf(value) as object | null) : w.plainOf(Object.getPrototypeOf(value) as object | null));
   seen.set(value, visit);
   let result: object = value;
   if (Array.isArray(value)) {
-    const items = value.map((v) => walk(v, depth + 1, seen));
-    if (visit.reached || items.some((v, i) => v !== value[i])) result = Object.assign((visit.copy as unknown[] | null) ?? [], items);
+    const items = value.slice(0, ITEMS_WALKED).map((v) => walk(v, depth + 1, w));
+    if (value.length > ITEMS_WALKED) items.push(`[… ${value.length - ITEMS_WALKED} more items]`);
+    if (visit.reached || items.length !== value.length || items.some((v, i) => v !== value[i])) result = Object.assign((visit.copy as unknown[] | null) ?? [], items);
   } else {
-    const keys: PropertyKey[] = walked ? Reflect.ownKeys(value) : Object.keys(value);
+    const all: PropertyKey[] = walked ? Reflect.ownKeys(value) : Object.keys(value);
+    const keys = all.length > ITEMS_WALKED ? all.slice(0, ITEMS_WALKED) : all;
     const now: unknown[] = new Array(keys.length);
     const enumerable: boolean[] = new Array(keys.length);
-    let changed = false;
+    let changed = keys !== all;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const field = Object.getOwnPropertyDescriptor(value, key)!;
@@ -189,12 +239,13 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
         changed = true;
         continue;
       }
-      now[i] = REPLACED_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, seen);
+      now[i] = REPLACED_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, w);
       if (now[i] !== was) changed = true;
     }
-    if (changed || visit.reached || !walked) {
+    if (changed || visit.reached) {
       const copy = visit.copy ?? (Object.create(visit.proto) as object);
       keys.forEach((key, i) => Object.defineProperty(copy, key, { value: now[i], enumerable: enumerable[i], writable: true, configurable: true }));
+      if (keys !== all) Object.defineProperty(copy, '…', { value: `${all.length - keys.length} more fields`, enumerable: true, writable: true, configurable: true });
       result = copy;
     }
   }
@@ -203,8 +254,8 @@ function walkObject(value: object, depth: number, seen: Map<object, Visit | obje
 }
 
 /**
- * Whether an object of another class has an own field named as a secret, with a value. Only those names are looked up:
- * a Buffer's own indices are never listed.
+ * Whether an object has an own field named as a secret, with a value. Only those names are looked up: a stream's own
+ * fields are not listed.
  */
 function holdsSecret(value: object): boolean {
   const fields = value as Record<string, unknown>;
@@ -219,6 +270,11 @@ export function walksInto(value: object): boolean {
 /** A WHATWG URL (Node's `URL`), told by its tag rather than `instanceof`, so one of another realm is one too. */
 function isUrl(value: object): value is URL {
   return Object.prototype.toString.call(value) === '[object URL]';
+}
+
+/** A WHATWG URLSearchParams, told by its tag as a URL is. */
+function isSearchParams(value: object): value is URLSearchParams {
+  return Object.prototype.toString.call(value) === '[object URLSearchParams]';
 }
 
 /** Plain objects (and those of no prototype), of any realm. */

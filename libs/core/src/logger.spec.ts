@@ -94,6 +94,18 @@ describe('createLogger', () => {
     expect(url.password).toBe('url-pw');
   });
 
+  // `%s` printed a URLSearchParams's text whole, its token in it; until 2026-12-07.
+  it('leaves a URLSearchParams’s token out, as a format argument and a field', async () => {
+    const { lines, log } = capture();
+    const params = new URLSearchParams({ kind: 'digest', token: 'qs-tok' });
+    log.info('unsubscribing with %s', params);
+    log.info({ query: params }, 'field');
+    await settled();
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0])).toMatchObject({ msg: 'unsubscribing with kind=digest&token=[redacted]' });
+    expect(JSON.parse(lines[1])).toMatchObject({ query: 'kind=digest&token=[redacted]' });
+  });
+
   // pino's `*.password`-like paths cloned whatever they passed (an object of any class, as `Object.create` of its
   // prototype and its own fields): a Buffer's clone threw as JSON wrote it, a class whose toJSON reads a private field
   // wrote `[unable to serialize…]`; until 2026-12-07. The names are the walker's now, at any depth, in an object of
