@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { runInNewContext } from 'node:vm';
 import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
+import * as loggerModule from '../../../libs/core/src/logger';
 import { createLogger } from '../../../libs/core/src/logger';
 import { FAILURES_SAID, SignalReporter, Signals } from '../../../libs/core/src/signals';
 import { failedToStart, runServer, serverSignals, startProcess } from './process';
@@ -62,22 +63,22 @@ describe('process start and stop (API and worker)', () => {
     expect(startProcess().config.DB_POOL_SIZE).toBe(1);
   });
 
-  it('says why it could not start in a line per cause, with the stack only at LOG_LEVEL=debug', () => {
+  it('says why it could not start in a line per cause, with the stack only at LOG_LEVEL=debug', async () => {
     const failure = new Error('Redis (REDIS_URL) did not answer within 5 s', { cause: new Error('connect ECONNREFUSED 127.0.0.1:1') });
     process.env = { ...env, LOG_LEVEL: 'info' };
-    expect(() => failedToStart('Parvis', failure)).toThrow(new Exit(1));
+    await expect(failedToStart('Parvis', failure, serverSignals(loggedLines().log))).rejects.toThrow(new Exit(1));
     const written = stderr.mock.calls.map((c) => String(c[0])).join('');
     expect(written).toBe('Parvis failed to start: Redis (REDIS_URL) did not answer within 5 s\n  caused by: connect ECONNREFUSED 127.0.0.1:1\n(LOG_LEVEL=debug shows the stack trace)\n');
     stderr.mockClear();
     process.env = { ...env, LOG_LEVEL: 'debug' };
-    expect(() => failedToStart('Parvis', failure)).toThrow(new Exit(1));
+    await expect(failedToStart('Parvis', failure, serverSignals(loggedLines().log))).rejects.toThrow(new Exit(1));
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toMatch(/\n\s+at /);
   });
 
-  it('says a cause that is no error (a connection string, an object) redacted', () => {
+  it('says a cause that is no error (a connection string, an object) redacted', async () => {
     process.env = { ...env, LOG_LEVEL: 'info' };
     const failure = new Error('PostgreSQL did not answer', { cause: 'host=db user=app password=dsn-pw' });
-    expect(() => failedToStart('Parvis', failure)).toThrow(new Exit(1));
+    await expect(failedToStart('Parvis', failure, serverSignals(loggedLines().log))).rejects.toThrow(new Exit(1));
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toBe(
       'Parvis failed to start: PostgreSQL did not answer\n  caused by: host=db user=app password=[redacted]\n(LOG_LEVEL=debug shows the stack trace)\n',
     );
@@ -85,18 +86,18 @@ describe('process start and stop (API and worker)', () => {
 
   // One text, redacted at once: until 2026-12-07 the stack was the error's own, read again apart from the messages
   // (redacted apart too): a stack that could not be read threw here, past the exit, and one of another realm was not said.
-  it('says the stack at LOG_LEVEL=debug of the same text as the messages, redacted, never throwing on a stack it cannot read', () => {
+  it('says the stack at LOG_LEVEL=debug of the same text as the messages, redacted, never throwing on a stack it cannot read', async () => {
     process.env = { ...env, LOG_LEVEL: 'debug' };
     const unreadable = Object.defineProperty(new Error('connect to postgres://app:url-pw@db/parvis refused'), 'stack', {
       get() {
         throw new Error('stack unreadable');
       },
     });
-    expect(() => failedToStart('Parvis', unreadable)).toThrow(new Exit(1));
+    await expect(failedToStart('Parvis', unreadable, serverSignals(loggedLines().log))).rejects.toThrow(new Exit(1));
     expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toBe('Parvis failed to start: connect to postgres://app:[redacted]@db/parvis refused\n(its stack unreadable)\n');
     stderr.mockClear();
     const other = runInNewContext(`new Error('connect to postgres://app:url-pw@db/parvis refused')`) as Error;
-    expect(() => failedToStart('Parvis', other)).toThrow(new Exit(1));
+    await expect(failedToStart('Parvis', other, serverSignals(loggedLines().log))).rejects.toThrow(new Exit(1));
     const written = stderr.mock.calls.map((c) => String(c[0])).join('');
     expect(written).toMatch(/^Parvis failed to start: connect to postgres:\/\/app:\[redacted\]@db\/parvis refused\nError: connect to postgres:\/\/app:\[redacted\]@db\/parvis refused\n\s+at /);
     expect(written).not.toContain('url-pw');
@@ -355,6 +356,37 @@ describe('process start and stop (API and worker)', () => {
     dropped();
     for (let i = 0; i < 3; i++) await settle();
     expect(exit.mock.calls[0]).toEqual([143]);
+  });
+
+  // A failed start exited through its own process.exit, once its cleanups were done: errors nothing caught meanwhile,
+  // beyond the first, went uncounted (Signals.fail's line never said); until 2026-12-07.
+  it('ends a failed start through Signals: errors nothing caught while it cleans up are said, then counted on one line, before it exits 1', async () => {
+    process.env = { ...env, LOG_LEVEL: 'info' };
+    const { log, lines } = loggedLines();
+    // How many lines were said when the process exited (it would exit then, its later calls never made).
+    const saidAtExit: number[] = [];
+    exit.mockImplementation((() => void saidAtExit.push(lines.length)) as never);
+    jest.spyOn(loggerModule, 'createLogger').mockReturnValue(log);
+    let stopped!: () => void;
+    runServer('Parvis', async (_config, _log, signals) => {
+      signals.onStop(() => new Promise<void>((resolve) => (stopped = resolve)));
+      throw new Error('listen EADDRINUSE: address already in use :::3000');
+    });
+    for (let i = 0; i < 3; i++) await settle();
+    // While the database stops: a timer's callback throwing the same error again and again.
+    const again = new Error('tick failed');
+    for (let i = 0; i < 10; i++) process.emit('uncaughtException', again);
+    await settle();
+    expect(exit).not.toHaveBeenCalled();
+    stopped();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(exit.mock.calls[0]).toEqual([1]);
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).toContain('Parvis failed to start: listen EADDRINUSE');
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [60, 'uncaught exception: shutting down'],
+      [60, '9 more errors nothing caught, left out (repeats of one above: 9; others: 0)'],
+    ]);
+    expect(saidAtExit[0]).toBe(2);
   });
 
   it('exits 1 when a signal comes while a failed start cleans up, once that clean-up is done, not 0 at once', async () => {

@@ -1,7 +1,7 @@
 import { types } from 'node:util';
 import { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig, LoadConfigOptions } from '../../../libs/core/src/config/config';
-import { CLEANUP_DEADLINE_MS, Signals } from '../../../libs/core/src/signals';
+import { Signals } from '../../../libs/core/src/signals';
 import { messageOf, redacted } from '../../../libs/core/src/log-redaction';
 import { createLogger } from '../../../libs/core/src/logger';
 
@@ -50,28 +50,25 @@ export function runServer(what: string, start: (config: AppConfig, log: Logger, 
   // An error nothing caught: its cleanups (the HTTP server, the worker, the database, an embedded one stopped unless
   // another process uses it), then exit 1 (Signals.fail).
   signals.endOnUncaught();
-  start(config, log, signals).catch(async (err: unknown) => {
-    if (signals.stopping) return;
-    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
-    const deadline = setTimeout(() => failedToStart(what, err), CLEANUP_DEADLINE_MS);
-    await signals.cleanUp({ failed: true });
-    clearTimeout(deadline);
-    failedToStart(what, err);
+  start(config, log, signals).catch((err: unknown) => {
+    if (!signals.stopping) void failedToStart(what, err, signals);
   });
 }
 
 /**
  * A process that could not start (a database or Redis that does not answer, a port in use)
  * says why in one line, and its causes; the stack trace follows only with LOG_LEVEL=debug or
- * trace, since such a failure is the set-up's, not the code's. Exits 1. The whole text, its
+ * trace, since such a failure is the set-up's, not the code's, once the cleanups ran; then exits 1, through `signals`
+ * (Signals.failWith: the one way a failing server ends, saying the errors nothing caught meanwhile it left out). The whole text, its
  * messages and its stack, goes through `redacted` at once: until 2026-12-07 the messages were
  * the redacted error's and the stack the error's own, read again and redacted apart (a stack
  * that could not be read then threw here, and an error of another realm had its stack left out).
  */
-export function failedToStart(what: string, err: unknown): never {
-  const verbose = /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
-  process.stderr.write(redacted(`${what} failed to start: ${startFailureText(err, verbose)}\n`));
-  process.exit(1);
+export function failedToStart(what: string, err: unknown, signals: Signals): Promise<void> {
+  return signals.failWith(() => {
+    const verbose = /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
+    process.stderr.write(redacted(`${what} failed to start: ${startFailureText(err, verbose)}\n`));
+  });
 }
 
 /** What cannot be read of a failure (a getter that throws, a revoked Proxy): a line must not fail. */

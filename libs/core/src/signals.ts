@@ -140,6 +140,26 @@ export class Signals {
     this.exit(1);
   }
 
+  /**
+   * Ends the process on a failure it can say itself (a server that could not start): runs the cleanups as fail does, then
+   * says it (`say`), then exits 1, the line counting the errors nothing caught meanwhile said first (see fail); past
+   * CLEANUP_DEADLINE_MS it says it and exits 1 regardless. Until 2026-12-07 a failed start exited through its own
+   * process.exit, and errors nothing caught while its cleanups ran were never counted.
+   */
+  async failWith(say: () => void): Promise<void> {
+    this.failed = true;
+    if (!this.first) this.failedFirst = true;
+    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
+    const deadline = setTimeout(() => {
+      say();
+      this.exit(1);
+    }, CLEANUP_DEADLINE_MS);
+    await this.cleanUp({ failed: true });
+    clearTimeout(deadline);
+    say();
+    this.exit(1);
+  }
+
   /** Registers a cleanup; returns the function that takes it off again once the process did it itself. */
   onStop(cleanup: () => Promise<void>): () => void {
     this.cleanups.push(cleanup);
