@@ -217,7 +217,7 @@ describe('redacted', () => {
     expect(params.get('token')).toBe('qs-tok');
   });
 
-  // An array of any length was walked whole (200,000 items took 2.8 s in one log call); until 2026-12-07.
+  // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.
   it('walks at most ITEMS_WALKED items of an array and fields of an object, saying how many more there were', () => {
     const items = Array.from({ length: ITEMS_WALKED + 5 }, (_, i) => (i === 0 ? 'postgres://a:arr-pw@db/x' : i));
     const out = redacted(items);

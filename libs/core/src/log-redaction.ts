@@ -58,7 +58,7 @@ const TOO_DEEP = '[redacted: nested too deep]';
 /**
  * How many items of an array, and fields of an object, `redacted` walks: the rest are left out, counted (an array's last
  * item `[… N more items]`, an object's field `…`: `N more fields`), so a log call's cost has a bound whatever it is given.
- * Until 2026-12-07 an array was walked whole (200,000 items took 2.8 s in one log call).
+ * Until 2026-12-07 an array was walked whole (200,000 objects in one: 1.2 s, 6 ms since; measured once in jest).
  */
 export const ITEMS_WALKED = 1000;
 /**
