@@ -263,6 +263,25 @@ describe('redacted', () => {
     expect(redacted('conninfo: host=db password="a \\" b" port=5432')).toBe('conninfo: host=db password=[redacted] port=5432');
   });
 
+  // A quoted password inside JSON text (a line's field holding a message, a stored error's text) has its quotes escaped:
+  // the unquoted branch stopped at the space and the rest was kept; until 2026-12-07 (review of the change above).
+  it('replaces a password whose quotes are JSON-escaped whole, a space and an escaped quote in it', () => {
+    const json = JSON.stringify({ msg: 'conninfo: host=db password="two words" port=5432' });
+    expect(redacted(json)).toBe(JSON.stringify({ msg: 'conninfo: host=db password=[redacted] port=5432' }));
+    const quoted = JSON.stringify({ msg: 'password="a \\" b" port=5432' });
+    expect(redacted(quoted)).not.toMatch(/\bb\b/);
+    expect(redacted(quoted)).toContain('port=5432');
+  });
+
+  // A quote never closed on its line read on to the next quote, later lines of a start failure's text swallowed with
+  // it; until 2026-12-07 (review of the change above). The value on its line is still replaced.
+  it('reads a quoted password no further than its line', () => {
+    const text = 'could not connect: password="unclosed pw\n  caused by: connect ECONNREFUSED "db" 5432';
+    const out = redacted(text);
+    expect(out).toContain('\n  caused by: connect ECONNREFUSED "db" 5432');
+    expect(out).not.toContain('unclosed');
+  });
+
   it("follows an error's causes, however many, and an AggregateError's errors", () => {
     let err: Error = new Error('innermost: http://u:cause-pw@h/');
     for (let i = 0; i < 12; i++) err = new Error(`level ${i}`, { cause: err });

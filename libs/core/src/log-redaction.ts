@@ -23,9 +23,11 @@ const WORD_REST = /\S*/y;
  * keyword=value (libpq's `host=db password=pw`, quoted `password='p w'`; `PGPASSWORD=pw`, `PGPASSWORD="p w"` as a shell
  * or an env file quotes it): until 2026-12-07 only a URL's `?password=` and `?token=` were, and a driver's cause naming
  * its connection so (a string, no error) was written whole. Tried only at a word's start (`\b`), so the time taken grows
- * with the text's length (a quote is read to the next one, the start of the next quoted value at the latest).
+ * with the text's length (a quote is read to the next one, the start of the next quoted value at the latest). A value
+ * quoted in JSON text (`password=\"p w\"`) is read to its escaped closing quote, and no quoted value past its line's end
+ * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it).
  */
-const PASSWORD_PARAMETER = /(\b\w*(?:password|token)=)(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^&\s]*)/gi;
+const PASSWORD_PARAMETER = /(\b\w*(?:password|token)=)(?:'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*)/gi;
 
 /**
  * Fields of a failed statement's error that hold the rows' values: its parameters (e-mail addresses, password hashes,
