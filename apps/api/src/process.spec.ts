@@ -4,7 +4,7 @@ import pino from 'pino';
 import { noteSignalHooks } from '../../../libs/core/src/database/embedded';
 import * as loggerModule from '../../../libs/core/src/logger';
 import { createLogger } from '../../../libs/core/src/logger';
-import { FAILURES_SAID, SignalReporter, Signals } from '../../../libs/core/src/signals';
+import { CLEANUP_DEADLINE_MS, FAILURES_SAID, SignalReporter, Signals } from '../../../libs/core/src/signals';
 import { failedToStart, runServer, serverSignals, startProcess } from './process';
 
 class Exit extends Error {
@@ -310,6 +310,22 @@ describe('process start and stop (API and worker)', () => {
       [60, 'unhandled rejection: shutting down'],
       [60, '1 more errors nothing caught, left out (repeats of one above: 1; others: 0)'],
     ]);
+  });
+
+  // The cleanup deadline was set once the first error was said: a reporter that never settled (a command's, loading what
+  // words the error) left the process hanging, its deadline never started; until 2026-12-07.
+  it('exits 1 at the cleanup deadline even when saying the first error nothing caught never ends', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: jest.fn(), failing: () => new Promise<void>(() => undefined), leftOut: jest.fn() });
+      void command.fail('uncaught exception', new Error('lost'));
+      await settle();
+      jest.advanceTimersByTime(CLEANUP_DEADLINE_MS);
+      expect(exit.mock.calls).toEqual([[1]]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('exits a command that failed with 1 whatever signal comes meanwhile, and one that failed once interrupted with the signal’s code', async () => {

@@ -107,8 +107,8 @@ export class Signals {
 
   /**
    * Ends the process on an error nothing caught: says it (`failing`, awaited), runs the cleanups as a signal would, then
-   * exits 1; past CLEANUP_DEADLINE_MS it exits 1 regardless. The one place that decides this for the API, the worker and
-   * the CLI, which had a copy each until 2026-12-07. An error that comes while the cleanups run is said too, once: the
+   * exits 1; past CLEANUP_DEADLINE_MS from the first error (however long saying it takes) it exits 1 regardless. The one
+   * place that decides this for the API, the worker and the CLI, which had a copy each until 2026-12-07. An error that comes while the cleanups run is said too, once: the
    * first FAILURES_SAID different ones are (an error's key: its kind and stack, or text), and any more, or a repeat of
    * one said (an error thrown in a loop, a timer's), is counted instead, those counts said on one line just before the
    * process exits (until 2026-12-07 each was said, without bound). A signal that comes meanwhile waits for the same
@@ -121,6 +121,9 @@ export class Signals {
     const first = this.failures.size === 0;
     this.failed = true;
     if (!this.first) this.failedFirst = true;
+    // Started before the error is said, not after: a reporter that never settles must not hang the process (until
+    // 2026-12-07 it did). Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
+    const deadline = first ? setTimeout(() => this.exit(1), CLEANUP_DEADLINE_MS) : undefined;
     const key = failureKey(what, err);
     if (this.failures.has(key)) this.repeats++;
     else if (this.failures.size >= FAILURES_SAID) this.others++;
@@ -133,8 +136,6 @@ export class Signals {
       }
     }
     if (!first) return;
-    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
-    const deadline = setTimeout(() => this.exit(1), CLEANUP_DEADLINE_MS);
     await this.cleanUp({ failed: true });
     clearTimeout(deadline);
     this.exit(1);
