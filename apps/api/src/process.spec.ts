@@ -405,6 +405,23 @@ describe('process start and stop (API and worker)', () => {
     expect(saidAtExit[0]).toBe(2);
   });
 
+  // A start that failed once an error nothing caught was ending the process (its cleanups closing the database under it)
+  // was said as the start's own failure, "failed to start: …" naming what the cleanups did; until 2026-12-07.
+  it('says no failed start when the start fails while an error nothing caught ends the process', async () => {
+    process.env = { ...env, LOG_LEVEL: 'info' };
+    const { log, lines } = loggedLines();
+    exit.mockImplementation((() => undefined) as never);
+    jest.spyOn(loggerModule, 'createLogger').mockReturnValue(log);
+    let fail!: (err: Error) => void;
+    runServer('Parvis', () => new Promise<void>((_resolve, reject) => (fail = reject)));
+    process.emit('uncaughtException', new Error('tick failed'));
+    fail(new Error('Connection terminated'));
+    for (let i = 0; i < 5; i++) await settle();
+    expect(stderr.mock.calls.map((c) => String(c[0])).join('')).not.toContain('failed to start');
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[60, 'uncaught exception: shutting down']]);
+    expect(exit.mock.calls).toEqual([[1]]);
+  });
+
   it('exits 1 when a signal comes while a failed start cleans up, once that clean-up is done, not 0 at once', async () => {
     exit.mockImplementation((() => undefined) as never);
     process.env = { ...env, LOG_LEVEL: 'silent' };

@@ -41,7 +41,7 @@ export function serverSignals(log: Logger): Signals {
 /**
  * Runs `start` with the process's signals taken over (see serverSignals). When it fails, what
  * it opened is closed (the database it started, say) before the process says why and exits
- * 1, a signal meanwhile too; when a signal interrupted it, the signal's own clean-up ends the
+ * 1, a signal meanwhile too; when a signal (or an error nothing caught) interrupted it, that one's own clean-up ends the
  * process.
  */
 export function runServer(what: string, start: (config: AppConfig, log: Logger, signals: Signals) => Promise<void>, opts: LoadConfigOptions = {}): void {
@@ -50,8 +50,10 @@ export function runServer(what: string, start: (config: AppConfig, log: Logger, 
   // An error nothing caught: its cleanups (the HTTP server, the worker, the database, an embedded one stopped unless
   // another process uses it), then exit 1 (Signals.fail).
   signals.endOnUncaught();
+  // A signal or an error nothing caught ending the process already ends it (its cleanups can fail the start, which is
+  // then no failed start of its own: until 2026-12-07 one after such an error was said as "failed to start"), as the CLI.
   start(config, log, signals).catch((err: unknown) => {
-    if (!signals.stopping) void failedToStart(what, err, signals);
+    if (!signals.ending) void failedToStart(what, err, signals);
   });
 }
 
