@@ -2,7 +2,7 @@ import { types } from 'node:util';
 import { Logger } from 'pino';
 import { AppConfig, ConfigError, loadConfig, LoadConfigOptions } from '../../../libs/core/src/config/config';
 import { Signals } from '../../../libs/core/src/signals';
-import { messageOf, redacted } from '../../../libs/core/src/log-redaction';
+import { messageOf, readOr, redacted } from '../../../libs/core/src/log-redaction';
 import { createLogger } from '../../../libs/core/src/logger';
 
 /**
@@ -71,15 +71,6 @@ export function failedToStart(what: string, err: unknown, signals: Signals): Pro
     const verbose = /^(debug|trace)$/i.test(process.env.LOG_LEVEL ?? '');
     process.stderr.write(redacted(`${what} failed to start: ${startFailureText(err, verbose)}\n`));
   });
-}
-
-/** What cannot be read of a failure (a getter that throws, a revoked Proxy): a line must not fail. */
-function readOr<T>(read: () => T, unreadable: T): T {
-  try {
-    return read();
-  } catch {
-    return unreadable;
-  }
 }
 
 /** The failure's message and its causes' (five at most), then its stack or how to see it; not redacted (failedToStart does). */

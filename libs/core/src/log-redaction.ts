@@ -145,6 +145,18 @@ export function messageOf(err: unknown): string {
   return err instanceof Error || types.isNativeError(err) ? (err as Error).message : String((err as { message?: unknown } | null | undefined)?.message ?? err);
 }
 
+/**
+ * What `read` reads of a failure, or `unreadable` when reading it throws (a getter that throws, a revoked Proxy): a line
+ * about a failure must not fail. The one way Signals' failure keys and a failed start's text read an error.
+ */
+export function readOr<T>(read: () => T, unreadable: T): T {
+  try {
+    return read();
+  } catch {
+    return unreadable;
+  }
+}
+
 /** One `redacted` call's walk: what it reached (see Visit) and how many objects it walked into (OBJECTS_WALKED). */
 class Walk {
   readonly seen = new Map<object, Visit | object | string>();

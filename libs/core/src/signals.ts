@@ -1,6 +1,6 @@
 import { types } from 'node:util';
 import { releaseSignalHooks } from './database/embedded';
-import { messageOf } from './log-redaction';
+import { messageOf, readOr } from './log-redaction';
 
 /** The signals a process stops on, and the exit code of a command they stop (128 + the signal's number, as shells report it). */
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -31,11 +31,7 @@ export type Failure = 'uncaught exception' | 'unhandled rejection';
  * would reject, and the error be lost for the TypeError reading it threw.
  */
 function failureKey(what: Failure, err: unknown): string {
-  try {
-    return `${what}: ${(err instanceof Error || types.isNativeError(err)) && (err as Error).stack ? (err as Error).stack : messageOf(err)}`;
-  } catch {
-    return `${what}: (unreadable)`;
-  }
+  return `${what}: ${readOr(() => ((err instanceof Error || types.isNativeError(err)) && (err as Error).stack ? (err as Error).stack : messageOf(err)), '(unreadable)')}`;
 }
 
 /** Where a process says what its signal handling does: a server's logger, a command's stderr. */
