@@ -196,6 +196,25 @@ describe('redacted', () => {
     expect(redacted({ clean }).clean).toBe(clean);
   });
 
+  // A class's own fields walked, one holding something to redact was written as a plain copy of them all: what its
+  // toJSON leaves out (an address, a hash) was written too, where JSON wrote only toJSON's; review of the change above.
+  it("writes an object of another class with a toJSON, holding something to redact, as its toJSON's, redacted", () => {
+    class Member {
+      constructor(
+        readonly name: string,
+        readonly email: string,
+        readonly link: object,
+      ) {}
+      toJSON(): object {
+        return { name: this.name, link: this.link };
+      }
+    }
+    const member = new Member('ada', 'ada@example.org', { url: 'https://u:member-pw@c.example/' });
+    const out = JSON.stringify(redacted({ member }));
+    expect(out).toBe(JSON.stringify({ member: { name: 'ada', link: { url: 'https://u:[redacted]@c.example/' } } }));
+    expect(redacted({ member: new Member('bob', 'bob@example.org', {}) }).member).toBeInstanceOf(Member);
+  });
+
   // Walked as any object of another class, a response whose request's URL had a `?token=` became a plain copy, which
   // pino-http's serializer wrote without its status (read through its prototype's getters); review of the change above.
   it("keeps Node's machinery (a request, a response, a socket) as it is, unless a secret field is its own", () => {

@@ -92,7 +92,8 @@ const UNREADABLE = '[redacted: unreadable]';
  * to the original. A URL object becomes its text (its href), its password replaced: `%s` and JSON print a URL so, whole
  * (until 2026-12-07 it was kept, and printed with its password); a URLSearchParams its text too. Objects of other classes
  * (a Session, an entity) have their own enumerable fields walked as a plain object's, and are kept as they are unless
- * something in them changed: then a plain copy of those fields (as JSON writes it) takes their place. A Buffer, a Map
+ * something in them changed: then a plain copy of those fields (as JSON writes it) takes their place, or what their
+ * toJSON gives, walked, when their class has one. A Buffer, a Map
  * (no own fields) and Node's EventEmitters (a request, a response, a socket; unless a secret field is their own) are kept.
  * The walk is bounded: DEPTH deep, ITEMS_WALKED items of an array or fields of an object (the rest counted), and
  * VALUES_WALKED strings and objects in all; each object walked once. It never throws (a log line must not fail what writes it): a field
@@ -258,7 +259,13 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
       now[i] = REPLACED_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, w);
       if (now[i] !== was) changed = true;
     }
-    if (changed || visit.reached) {
+    // Written by JSON through its toJSON, an object of another class is so here too, once something in it changed: what
+    // toJSON gives, walked (until 2026-12-07 a plain copy of its own fields, what toJSON leaves out, an address, with them).
+    // One a cycle reached already has its copy handed out.
+    const toJSON = changed && !walked && !visit.reached ? (value as { toJSON?: unknown }).toJSON : undefined;
+    const json = typeof toJSON === 'function' ? (toJSON as (key: string) => unknown).call(value, '') : value;
+    if (json !== value) result = walk(json, depth + 1, w) as object;
+    else if (changed || visit.reached) {
       const copy = visit.copy ?? (Object.create(visit.proto) as object);
       keys.forEach((key, i) => Object.defineProperty(copy, key, { value: now[i], enumerable: enumerable[i], writable: true, configurable: true }));
       if (keys !== all) Object.defineProperty(copy, '…', { value: `${all.length - keys.length} more fields`, enumerable: true, writable: true, configurable: true });
