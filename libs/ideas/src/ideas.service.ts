@@ -675,7 +675,11 @@ export class IdeasService implements BoardKindBehaviour {
       // hiding or restoring raises it, and the event carries it (`topicVersion`) with the board it
       // is on under this lock, so the live gateway orders its arrival there against the topic's
       // removals and moves (until 2026-12-07 an unmerge raised none, and its arrival carried the
-      // version of the topic's last such change before the merge).
+      // version of the topic's last such change before the merge). The topic's row is taken after
+      // the ideas' rows, as a merge takes it; hiding or deleting the idea's first post takes them
+      // the other way round (the topic, then its chain's ideas: `firstPostStateChanged`), so the
+      // two can deadlock: PostgreSQL ends one, which the unit of work runs again (`retryable`), at
+      // worst a CONFLICT to retry. Taking the topic first here would cycle with a merge instead.
       const { board_id: boardId, version: topicVersion } = await this.raiseTopicVersion(tx, source.id);
       await tx.query(`DELETE FROM topic_watches WHERE topic_id = $1 AND via_merge_of = $2`, [targetId, source.id]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
