@@ -241,7 +241,7 @@ describe('idea boards', () => {
     expect(await s.timeout(5000).emitWithAck('topic:join', { topicId: id })).toEqual({ ok: true });
     const live = new Promise<any>((resolve) => s.on('idea:updated', (p: any) => p.status === 'IN_PROGRESS' && resolve(p)));
     expectOk(await t.gql(SET_STATUS, { input: { topicId: id, status: 'IN_PROGRESS', response: 'Started' } }, { token: moderator.token }));
-    expect(await live).toEqual({ topicId: id, status: 'IN_PROGRESS', voteCount: 4, mergedIntoId: null, version: expect.any(Number) });
+    expect(await live).toEqual({ topicId: id, status: 'IN_PROGRESS', voteCount: 4, mergedIntoId: null, version: expect.any(Number), topicVersion: expect.any(Number) });
     await drain();
     // The replier tracks the idea (taking part); the board's tracker only counts unread posts.
     for (const u of [author, voter, watcher, boardWatcher, replier]) {
@@ -454,7 +454,9 @@ describe('idea boards', () => {
     const live = new Promise<any>((resolve) => s.on('idea:updated', (p: any) => p.topicId === middle && resolve(p)));
     // Hiding the inner duplicate recounts the ideas its chain runs through, and pushes them.
     expectOk(await t.gql(MOD, { input: { postId: await firstPost(inner), action: 'HIDE' } }, { token: moderator.token }));
-    expect(await live).toEqual({ topicId: middle, status: 'MERGED', voteCount: 1, mergedIntoId: null, version: expect.any(Number) });
+    // With its own topic's version (`topicVersion`, since 2026-12-07), nothing of the hidden one's.
+    const [{ version: middleVersion }] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [middle]);
+    expect(await live).toEqual({ topicId: middle, status: 'MERGED', voteCount: 1, mergedIntoId: null, version: expect.any(Number), topicVersion: Number(middleVersion) });
   });
 
   it('unmerging from the middle of a chain recounts every idea along it', async () => {

@@ -135,6 +135,57 @@ maybe('live updates across two API processes (Redis adapter)', () => {
     expect(await arrived.first((e) => e.topic?.id === idea.id)).toMatchObject({ boardId: board, topic: { id: idea.id }, version: Number(version) });
   });
 
+  it('an idea unmerged through node A, merged again through node B while A’s arrival waits: the merge’s `idea:updated` carries the topic’s version, and a client ordering by it (README, *Order*) drops the late arrival', async () => {
+    const admin = await makeUser(a, { role: 'ADMIN' });
+    const board = await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id, 'IDEAS');
+    const [idea, into] = [await createTopic(a, admin.token, board, { kind: 'IDEA' }), await createTopic(a, admin.token, board, { kind: 'IDEA' })];
+    const MERGE = `mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`;
+    expectOk(await a.gql(MERGE, { input: { sourceId: idea.id, targetId: into.id } }, { token: admin.token }));
+    await a.get(LiveGateway).settled();
+    // A member on node A, its board's list kept by the rule the README gives a client: per topic,
+    // the highest version applied of its `topic:created`, `topic:removed` and `topic:moved` and
+    // of a merged idea's `idea:updated` (`topicVersion`); anything below it dropped.
+    const reader = await connect((await makeUser(a)).token);
+    expect(await reader.timeout(5000).emitWithAck('board:join', { boardId: board })).toEqual({ ok: true });
+    const heard: Array<[string, any]> = [];
+    const list = new Map<string, { version: number; listed: boolean }>();
+    const apply = (topicId: string, version: number, listed: boolean) => {
+      if ((list.get(topicId)?.version ?? -Infinity) <= version) list.set(topicId, { version, listed });
+    };
+    reader.onAny((name: string, e: any) => {
+      if (e?.topicId !== idea.id && e?.topic?.id !== idea.id) return;
+      heard.push([name, e]);
+      if (name === 'topic:created') apply(e.topic.id, e.version, true);
+      if (name === 'topic:removed' || name === 'topic:moved') apply(e.topicId, e.version, false);
+      if (name === 'idea:updated' && e.status === 'MERGED') apply(e.topicId, e.topicVersion, false);
+    });
+    const merged = heardLive(reader, 'idea:updated');
+    // Node A's arrival of the unmerged idea (its first post read with the topic) held once read.
+    let picked = false;
+    const gate = gateCalls(a.ds, 'query', (sql: unknown) => !picked && typeof sql === 'string' && /p\.topic_id = \$1 AND p\.number = 1/.test(sql) && (picked = true), 'after');
+    let mergedAt = 0;
+    try {
+      expectOk(await a.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: idea.id }, { token: admin.token }));
+      await gate.begun;
+      // Merged again through node B, which pushes it through Redis to node A's reader.
+      await gqlB(MERGE, { input: { sourceId: idea.id, targetId: into.id } }, admin.token);
+      mergedAt = Number((await a.sql(`SELECT version FROM topics WHERE id = $1`, [idea.id]))[0].version);
+      // The version the merge raised (until 2026-12-07 none: only the idea's own `version`).
+      expect(await merged.first((e) => e.topicId === idea.id && e.status === 'MERGED')).toMatchObject({ topicId: idea.id, status: 'MERGED', topicVersion: mergedAt });
+    } finally {
+      gate.restore();
+    }
+    await a.get(LiveGateway).settled();
+    expect(await reader.timeout(5000).emitWithAck('board:join', { boardId: board })).toEqual({ ok: true });
+    // Node A read the arrival before the merge and, not having handled the merge itself, sent it
+    // after the merge’s news: older than it, which the client’s rule drops.
+    const arrivals = heard.filter(([name]) => name === 'topic:created').map(([, e]) => e);
+    expect(arrivals).toEqual([expect.objectContaining({ boardId: board, version: expect.any(Number) })]);
+    expect(arrivals[0].version).toBeLessThan(mergedAt);
+    expect(heard.findIndex(([name]) => name === 'topic:created')).toBeGreaterThan(heard.findIndex(([name, e]) => name === 'idea:updated' && e.status === 'MERGED'));
+    expect(list.get(idea.id)).toEqual({ version: mergedAt, listed: false });
+  });
+
   it('tells a topic’s readers on both nodes who reads it: each node sends presence to its own readers after any node’s joins and leaves, read from the whole cluster', async () => {
     const [x, y] = [await makeUser(a), await makeUser(a)];
     const topic = await createTopic(a, x.token, await makeBoard(a, (await makeSpace(a, 'PUBLIC')).id));

@@ -2149,7 +2149,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /**
    * An idea's status and votes, to its topic's and board's rooms, while the topic is visible;
    * the idea it is merged into only while that one is visible too (`IdeaDetails.mergedInto` is
-   * null for a reader of a hidden one, and the rooms hold readers).
+   * null for a reader of a hidden one, and the rooms hold readers). With the topic's version read
+   * with it (`topicVersion`; `version` is the idea's, and stays so): a merged idea's push takes it
+   * off its board's list, which a client orders by it against the topic's `topic:created`,
+   * `topic:removed` and `topic:moved` there, as this node orders them (README, *Order*): a late
+   * arrival another node read before the merge (an unmerge's) is then dropped, not listed again.
    */
   private async pushIdea(topicId: string): Promise<void> {
     const [i] = await this.ds.query(
@@ -2159,7 +2163,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       [topicId],
     );
     if (!i || i.state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.id), i.version)) return;
-    const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into, version: i.version };
+    const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into, version: i.version, topicVersion: i.topic_version };
     // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
     const rooms = [`topic:${i.id}`, ...(this.boardNewsPasses(i.id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
     this.server.to(rooms).emit('idea:updated', payload);
