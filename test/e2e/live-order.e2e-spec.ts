@@ -998,6 +998,32 @@ describe('live pushes of counts, in order', () => {
     expect(heard.map(([name, e]) => [name, e.status])).toContainEqual(['idea:updated', 'MERGED']);
   });
 
+  it('an idea merged, then hidden before the merge is pushed: a reader of its board, who may no longer see it, hears nothing of it (its topic’s version included)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [source, target] = [await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' }), await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' })];
+    await t.get(LiveGateway).settled();
+    // A member's connection, who is no moderator: a hidden idea is not theirs to see.
+    const board = await connectLive(url, sockets, (await makeUser(t)).token);
+    expect(await board.timeout(5000).emitWithAck('board:join', { boardId: ideasBoard })).toEqual({ ok: true });
+    const heard: Array<[string, any]> = [];
+    board.onAny((name: string, e: any) => heard.push([name, e]));
+    const targetHeard = heardLive(board, 'idea:updated');
+    // The merge's push of the source held before it reads; its first post hidden meanwhile.
+    let picked = false;
+    const gate = gateCalls(t.get(DataSource), 'query', (sql: unknown, params: unknown) => !picked && typeof sql === 'string' && IDEA_READ.test(sql) && (params as unknown[])[0] === source.id && (picked = true));
+    try {
+      expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+      await gate.begun;
+      await hideFirstPost(source);
+    } finally {
+      gate.restore();
+    }
+    // The target's push, which follows the source's, heard: it names nothing of the source.
+    expect(await targetHeard.first((e) => e.topicId === target.id)).toEqual({ topicId: target.id, status: expect.any(String), voteCount: expect.any(Number), mergedIntoId: null, version: expect.any(Number), topicVersion: expect.any(Number) });
+    await pushedSoFar(t, [board]);
+    expect(heard.filter(([, e]) => JSON.stringify(e).includes(source.id))).toEqual([]);
+  });
+
   it('an idea’s votes: a vote’s push read before the idea’s first post was hidden and sent after the removal is not sent to its board', async () => {
     const topic = await createTopic(t, author.token, ideasBoard);
     await t.get(LiveGateway).settled();
