@@ -582,6 +582,32 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it("records no frequent job's failure, so owes none: a run by hand that fails leaves its start as it was, and no tick has a record to retry", async () => {
+    const s = new JobScheduler(first.ds);
+    s.register('test-frequent-no-failure', 1_000, async () => {
+      throw new Error('the job failed');
+    });
+    // Any record of its failure refused, as by a database gone with the run: were one tried, it would be owed.
+    const records = refuseFailureRecords('test-frequent-no-failure');
+    const logs = watchLogs('test-frequent-no-failure');
+    const notRecorded = () => logs.warnings().filter(([, line]) => String(line).startsWith('a failed run could not be recorded'));
+    try {
+      // A run by hand with an interval records the frequent job's start (its ticks never do), and fails.
+      await expect(s.runNow('test-frequent-no-failure', 1_000)).rejects.toThrow('the job failed');
+      await tick(s);
+      // No failure of it is recorded (nothing reads a frequent job's count, and its ticks, no due check, never retry one):
+      // none tried, none owed, none warned of. Until 2026-12-07 the run by hand tried it, and a refused one was warned of
+      // as "tried again at the next tick", which no tick of a frequent job did; it stayed owed in memory for good.
+      expect(records.tries()).toBe(0);
+      expect(notRecorded()).toEqual([]);
+      expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-frequent-no-failure'`)).toEqual([{ failures: 0 }]);
+    } finally {
+      logs.restore();
+      records.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('takes no stored streak of 0 for a success elsewhere while this process still owes its own failure to the record', async () => {
     const runs: string[] = [];
     const s = new JobScheduler(first.ds);

@@ -277,7 +277,10 @@ export class JobScheduler implements OnModuleDestroy {
         onRun?.();
         await job.run();
       } catch (err) {
-        if (claim) await this.recordFailure(job, claim.started, false);
+        // A frequent job's failure is recorded nowhere, so never owed: its ticks read no record (no due check, no backoff:
+        // its next tick is its retry) and nothing reads its count (above). Until 2026-12-07 a run by hand's was written, and
+        // one the database refused stayed owed in memory for good, warned of as tried again at a tick that never tried it.
+        if (claim && job.everyMs > DUE_CHECK_MS) await this.recordFailure(job, claim.started, false);
         throw err;
       }
       this.succeededHere(name);
@@ -361,6 +364,7 @@ export class JobScheduler implements OnModuleDestroy {
   /**
    * Moves a failed run's next due time from its interval on to FAILURE_RETRY_MS on, doubled for each failure before it in
    * a row, at most the job's interval, for every process (`job_runs`); only while the record is still this run's start.
+   * A scheduled job's alone (its ticks retry what is owed; a frequent job's record no failure: runLocked).
    * When that write fails too, the job's next tick in this process tries it again (warned of once in JOB_REWARN_MS at most:
    * while the database is down, every tick fails it; until 2026-12-07 each one warned), and the line that ends those
    * warnings says whether a row was written at last or the record had moved on meanwhile.
