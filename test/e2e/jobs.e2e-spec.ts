@@ -520,6 +520,34 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it("counts a run by hand that failed in the job's failed runs as a tick's failure is, and still throws it to the caller", async () => {
+    const job = hourlyJob('test-by-hand-failed');
+    const { runs, reachDue, failed } = job;
+    const s = job.scheduler(first, 'a');
+    const logs = watchLogs('test-by-hand-failed');
+    try {
+      // Run by hand (as a test or an operator would), and it fails: the caller gets the error, and it is warned of, a first.
+      await expect(s.runNow('test-by-hand-failed', 3_600_000)).rejects.toThrow('the job failed');
+      expect(logs.warnings()).toEqual([failed]);
+      // Again by hand, then from its tick: repeats of that streak, held back (the clock has not moved). Until 2026-12-07 a
+      // run by hand's failure was the caller's alone: the tick's was warned of as the first.
+      await reachDue();
+      await expect(s.runNow('test-by-hand-failed', 3_600_000)).rejects.toThrow('the job failed');
+      await reachDue();
+      await tick(s);
+      expect(logs.warnings()).toEqual([failed]);
+      // The run that succeeds counts all three.
+      job.failing = false;
+      await reachDue();
+      await tick(s);
+      expect(runs).toEqual(['a failed', 'a failed', 'a failed', 'a succeeded']);
+      expect(logs.infos()).toEqual([[{ job: 'test-by-hand-failed', failedRuns: 3 }, 'scheduled job succeeded, after 3 failed run(s)']]);
+    } finally {
+      logs.restore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('reads a success elsewhere at a run by hand too: its failure after it does not hide it from the next tick', async () => {
     const job = hourlyJob('test-by-hand-after-elsewhere');
     const { runs, reachDue, failed } = job;
@@ -539,8 +567,10 @@ describe('scheduled jobs across processes', () => {
       await expect(a.runNow('test-by-hand-after-elsewhere', 3_600_000)).rejects.toThrow('the job failed');
       const elsewhere = [{ job: 'test-by-hand-after-elsewhere', failedRuns: 2 }, 'scheduled job succeeded in another process, after 2 failed run(s) in this one'];
       expect(logs.infos()).toEqual([elsewhere]);
-      // The next tick's failure is a first: warned of at once. Until 2026-12-07 only a tick read the 0: this one read 1,
-      // nothing was said of the success, and its failure was held back as a repeat of the streak before it.
+      // Its failure is a first: warned of at once (until 2026-12-07 a run by hand's failure was the caller's alone), and
+      // the next tick's a repeat of it, held back. Until 2026-12-07 only a tick read the 0: this one read 1, nothing was
+      // said of the success, and its failure was held back as a repeat of the streak before it.
+      expect(logs.warnings()).toEqual([failed, failed]);
       await reachDue();
       await tick(a);
       expect(runs).toEqual(['a failed', 'a failed', 'b succeeded', 'a failed', 'a failed']);
@@ -775,12 +805,13 @@ describe('scheduled jobs across processes', () => {
       await first.sql(`UPDATE job_runs SET last_run_at = now() - interval '1 hour' WHERE name = 'test-owed-then-success'`);
       expect(await s.runNow('test-owed-then-success', 3_600_000)).toBe(true);
       expect(logs.infos()).toEqual([
+        [{ job: 'test-owed-then-success', failedRuns: 1 }, 'scheduled job succeeded, after 1 failed run(s)'],
         [{ job: 'test-owed-then-success', attempts: 1 }, "a failed run's failure was not recorded, after 1 attempt(s): a run that succeeded since holds the job's record"],
       ]);
       // Owed no longer: the next tick (not due) tries no record. Until 2026-12-07 it tried one that could match no row.
       await tick(s);
       expect(records.tries()).toBe(1);
-      expect(logs.infos()).toHaveLength(1);
+      expect(logs.infos()).toHaveLength(2);
       expect(await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-owed-then-success'`)).toEqual([{ failures: 0 }]);
     } finally {
       logs.restore();
@@ -817,6 +848,7 @@ describe('scheduled jobs across processes', () => {
       await tick(s);
       expect(tries).toBe(2);
       expect(logs.infos()).toEqual([
+        [{ job: 'test-owed-race', failedRuns: 1 }, 'scheduled job succeeded, after 1 failed run(s)'],
         [{ job: 'test-owed-race', attempts: 1 }, "a failed run's failure was not recorded, after 1 attempt(s): a run that succeeded since holds the job's record"],
       ]);
       // The retry refused after that success owes nothing: no warning, and the next tick tries no record. Without the
@@ -893,20 +925,25 @@ describe('scheduled jobs across processes', () => {
     await first.sql(`CREATE TRIGGER test_refuse_record BEFORE UPDATE ON job_runs FOR EACH ROW EXECUTE FUNCTION test_refuse_record()`);
     const logs = watchLogs('test-owed-again');
     const message = 'a failed run could not be recorded as failed; tried again at the next tick';
+    const notRecorded = () => logs.warnings().filter(([, line]) => String(line).startsWith(message));
     const failures = async () => (await first.sql(`SELECT failures FROM job_runs WHERE name = 'test-owed-again'`))[0].failures as number;
     try {
       await expect(s.runNow('test-owed-again', 3_600_000)).rejects.toThrow('the job failed');
-      expect(logs.warnings()).toEqual([[{ err: expect.objectContaining({ message: 'record refused' }), job: 'test-owed-again' }, message]]);
+      // The run by hand's failure warned of too (a first), after its record's.
+      expect(logs.warnings()).toEqual([
+        [{ err: expect.objectContaining({ message: 'record refused' }), job: 'test-owed-again' }, message],
+        [{ err: expect.objectContaining({ message: 'the job failed' }), job: 'test-owed-again' }, 'scheduled job failed'],
+      ]);
       // Each tick tries the record again (and finds the job not due: its start stands), within the hour unlogged.
       await tick(s);
       await tick(s);
       logs.advance(59 * 60_000);
       await tick(s);
-      expect(logs.warnings()).toHaveLength(1);
+      expect(notRecorded()).toHaveLength(1);
       logs.advance(60_000);
       await tick(s);
-      expect(logs.warnings()).toHaveLength(2);
-      expect(logs.warnings()[1]).toEqual([
+      expect(notRecorded()).toHaveLength(2);
+      expect(notRecorded()[1]).toEqual([
         { err: expect.objectContaining({ message: 'record refused' }), job: 'test-owed-again', notLogged: 3 },
         `${message}; 3 more attempt(s) not logged since the last warning`,
       ]);
@@ -924,7 +961,7 @@ describe('scheduled jobs across processes', () => {
       await tick(s);
       expect(await failures()).toBe(1);
       expect(logs.infos()).toEqual([[{ job: 'test-owed-again', attempts: 5 }, 'a failed run was recorded as failed, after 5 attempt(s) that could not record it']]);
-      expect(logs.warnings()).toHaveLength(2);
+      expect(notRecorded()).toHaveLength(2);
     } finally {
       logs.restore();
       await s.onModuleDestroy();

@@ -109,7 +109,7 @@ export class JobScheduler implements OnModuleDestroy {
   /** Ticks that did not start their job, since its last start. */
   private readonly notStarted = new RepeatedJobWarning(this.log, 'scheduled job not started', 'tick(s)');
   /**
-   * Runs called by a tick that threw, since the job's last run that succeeded (the first always logged): in this process, or
+   * Runs that threw, a tick's or one by hand (runNow; until 2026-12-07 a tick's alone), since the job's last run that succeeded (the first always logged): in this process, or
    * for a scheduled job in any (`job_runs.failures`, read as its run starts: 0, its last run succeeded, and this process's
    * count is said (`succeeded`) and starts again; until 2026-12-07 only a run that succeeded here did, so a failure after another process's success was
    * held back as a repeat). Not while this process's last failure is not among those recorded (`unrecorded`: owed to the
@@ -159,10 +159,10 @@ export class JobScheduler implements OnModuleDestroy {
             this.startedAgain(job.name);
           });
         } catch (err) {
-          // Not started: nothing of the job ran and no failure of it is counted (`job_runs.failures`); its due time stays
-          // as it was, so the next tick (DUE_CHECK_MS on) tries again. Until 2026-12-07 logged as `scheduled job failed`.
-          if (started) this.failed.again(job.name, err);
-          else this.notStarted.again(job.name, err);
+          // A run that threw is counted already (runLocked, as one by hand is). Not started: nothing of the job ran and no
+          // failure of it is counted (`job_runs.failures`); its due time stays as it was, so the next tick (DUE_CHECK_MS
+          // on) tries again. Until 2026-12-07 logged as `scheduled job failed`.
+          if (!started) this.notStarted.again(job.name, err);
         } finally {
           busy = false;
         }
@@ -210,7 +210,8 @@ export class JobScheduler implements OnModuleDestroy {
    * job keeps no connection from the pool) and released after; a process that dies mid-run
    * drops it with that connection. With `onlyIfNotRunWithinMs`, also unless it started that
    * recently, in any process (`job_runs`); a scheduled job's start is recorded there either way,
-   * before it runs, and moved back to a retry (recordFailure) when the run throws. `onRun` is
+   * before it runs, and moved back to a retry (recordFailure) when the run throws; a run that throws is counted in the
+   * job's failed runs (`scheduled job failed`, its tick's or this call's) and thrown to the caller. `onRun` is
    * called once the lock is held and the start recorded, just before the job runs (the tick's
    * way of telling a run that failed from one that never started). The failures in a row recorded before this run
    * (`job_runs.failures`, by any process; none for a job not recorded, or whose record this run's start made: none
@@ -281,6 +282,9 @@ export class JobScheduler implements OnModuleDestroy {
         // its next tick is its retry) and nothing reads its count (above). Until 2026-12-07 a run by hand's was written, and
         // one the database refused stayed owed in memory for good, warned of as tried again at a tick that never tried it.
         if (claim && job.everyMs > DUE_CHECK_MS) await this.recordFailure(job, claim.started, false);
+        // In the job's failed runs (`failed`), a tick's or one by hand, then thrown to the caller. Until 2026-12-07 the tick
+        // counted its own alone: one by hand that failed was in no streak, and the tick's next was warned of as a first.
+        this.failed.again(name, err);
         throw err;
       }
       this.succeededHere(name);
