@@ -215,6 +215,68 @@ describe('redacted', () => {
     expect(redacted({ member: new Member('bob', 'bob@example.org', {}) }).member).toBeInstanceOf(Member);
   });
 
+  // An object of another class whose own fields were clean was kept as it was, and JSON then wrote what its toJSON gives,
+  // never walked (a private field's password, a DSN's); a prototype getter named as a secret was read as it was, and a
+  // toJSON giving its own object back became `{}`; until 2026-12-07.
+  it("walks what the toJSON of an object of another class gives, its own fields clean; redacts a prototype getter named as a secret", () => {
+    class Connection {
+      readonly #pw: string;
+      constructor(pw: string) {
+        this.#pw = pw;
+      }
+      toJSON(): object {
+        return { password: this.#pw, dsn: `postgres://a:${this.#pw}@h/db` };
+      }
+    }
+    class Pooled extends Connection {}
+    const out = redacted({ conn: new Connection('priv-pw'), pooled: new Pooled('inherited-pw') });
+    expect(JSON.stringify(out)).toBe(JSON.stringify({ conn: { password: '[redacted]', dsn: 'postgres://a:[redacted]@h/db' }, pooled: { password: '[redacted]', dsn: 'postgres://a:[redacted]@h/db' } }));
+    // Nothing in what it gives changed: kept as it is.
+    class Clean {
+      toJSON(): object {
+        return { id: 1 };
+      }
+    }
+    const clean = new Clean();
+    expect(redacted({ clean }).clean).toBe(clean);
+    // A toJSON that throws: the line is written, the object not.
+    const throwing = new (class Throwing {
+      toJSON(): never {
+        throw new Error('no');
+      }
+    })();
+    expect(redacted({ throwing })).toEqual({ throwing: '[redacted: unreadable]' });
+    // A Date keeps being a Date.
+    const at = new Date(0);
+    expect(redacted({ at }).at).toBe(at);
+    class Holder {
+      constructor(readonly name: string) {}
+      get password(): string {
+        return 'getter-pw';
+      }
+    }
+    Object.defineProperty(Holder.prototype, 'password', { enumerable: true });
+    const holder = new Holder('ada');
+    const held = redacted({ holder }).holder;
+    expect(held.password).toBe('[redacted]');
+    expect(held.name).toBe('ada');
+    const written: string[] = [];
+    for (const key in held) written.push(`${key}=${String((held as unknown as Record<string, unknown>)[key])}`);
+    expect(written.join()).not.toContain('getter-pw');
+    expect(holder.password).toBe('getter-pw');
+  });
+
+  it('makes a toJSON giving back its own object a cycle to the copy', () => {
+    class Self {
+      toJSON(): object {
+        return { self: this, token: 'self-tok' };
+      }
+    }
+    const out = redacted({ s: new Self() }).s as unknown as { self: unknown; token: string };
+    expect(out.token).toBe('[redacted]');
+    expect(out.self === out).toBe(true);
+  });
+
   // Walked as any object of another class, a response whose request's URL had a `?token=` became a plain copy, which
   // pino-http's serializer wrote without its status (read through its prototype's getters); review of the change above.
   it("keeps Node's machinery (a request, a response, a socket) as it is, unless a secret field is its own", () => {

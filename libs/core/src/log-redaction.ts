@@ -39,7 +39,7 @@ const ROW_VALUE_FIELDS = ['parameters', 'detail'];
 /**
  * Fields that hold a secret (a password; a session's, a link's, an appeal's or an invite's token), replaced wherever
  * they are: in an error, its causes, a plain object at any depth, and among the own fields of an object of another
- * class, and of what it holds (see `walkObject`). Until 2026-12-07 pino's paths did it (`*.password`, …: a line's fields and theirs, one
+ * class, a getter of its class too, and of what it holds (see `walkObject`). Until 2026-12-07 pino's paths did it (`*.password`, …: a line's fields and theirs, one
  * level), cloning whatever they passed as `Object.create` of its prototype and its own fields: a URL's or a Buffer's
  * clone threw as JSON wrote it (the logging call with it), a class whose toJSON reads a private field was written
  * `[unable to serialize…]`, and a secret deeper down (a plain object's under an error's `cause`) was written as it was.
@@ -91,9 +91,11 @@ const UNREADABLE = '[redacted: unreadable]';
  * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
  * to the original. A URL object becomes its text (its href), its password replaced: `%s` and JSON print a URL so, whole
  * (until 2026-12-07 it was kept, and printed with its password); a URLSearchParams its text too. Objects of other classes
- * (a Session, an entity) have their own enumerable fields walked as a plain object's, and are kept as they are unless
- * something in them changed: then a plain copy of those fields (as JSON writes it) takes their place, or what their
- * toJSON gives, walked, when their class has one. A Buffer, a Map
+ * (a Session, an entity) have their own enumerable fields walked as a plain object's, and a getter or field of their
+ * class named as a secret read; one with a toJSON (its own or its class's; not a Date) has what that gives walked too.
+ * Each is kept as it is unless something in them changed: then what its toJSON gives, walked, takes its place (`[redacted:
+ * unreadable]` when toJSON throws), or, with none, a plain copy of those fields (as JSON writes it), a secret getter's
+ * value replaced. A toJSON giving back its own object makes a cycle to what takes its place. A Buffer, a Map
  * (no own fields) and Node's EventEmitters (a request, a response, a socket; unless a secret field is their own) are kept.
  * The walk is bounded: DEPTH deep, ITEMS_WALKED items of an array or fields of an object (the rest counted), and
  * VALUES_WALKED strings and objects in all; each object walked once. It never throws (a log line must not fail what writes it): a field
@@ -187,6 +189,8 @@ class Walk {
 class Visit {
   copy: object | null = null;
   reached = false;
+  /** Whether a cycle's copy is to be an array: the object's toJSON gave one. */
+  array = false;
   constructor(readonly proto: object | null) {}
 }
 
@@ -208,8 +212,8 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
   if (!walked) {
     // An object of another class: a URL, a URLSearchParams as the text it is printed as (`%s`'s String; JSON's toJSON, a
     // URL's href), its password or token replaced; a Buffer or typed array as it is (its items, no fields); any other's
-    // own enumerable fields walked as a plain object's, and a plain copy of them (as JSON writes it) only when something
-    // in them changed (see below). Until 2026-12-07 only one with a secret field of its own was walked: one holding such
+    // own enumerable fields walked as a plain object's, and what its toJSON gives, and a copy only when something in them
+    // changed (see below). Until 2026-12-07 only one with a secret field of its own was walked: one holding such
     // an object (a session its account) was kept, the secret in it written whole; and a URLSearchParams as it was.
     if (isUrl(value)) return withoutPasswords(value.href);
     if (isSearchParams(value)) return withoutPasswords(String(value));
@@ -225,7 +229,7 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
     if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
     // A cycle: the ancestor being walked is copied, and this field leads to that copy.
     known.reached = true;
-    return (known.copy ??= Array.isArray(value) ? [] : Object.create(known.proto));
+    return (known.copy ??= Array.isArray(value) || known.array ? [] : Object.create(known.proto));
   }
   if (depth >= DEPTH) return TOO_DEEP;
   if (++w.values > VALUES_WALKED) return TOO_MANY;
@@ -241,7 +245,8 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
     const keys = all.length > ITEMS_WALKED ? all.slice(0, ITEMS_WALKED) : all;
     const now: unknown[] = new Array(keys.length);
     const enumerable: boolean[] = new Array(keys.length);
-    let changed = keys !== all;
+    const more = all.length - keys.length;
+    let changed = more > 0;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const field = Object.getOwnPropertyDescriptor(value, key)!;
@@ -259,21 +264,67 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
       now[i] = REPLACED_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, w);
       if (now[i] !== was) changed = true;
     }
-    // Written by JSON through its toJSON, an object of another class is so here too, once something in it changed: what
-    // toJSON gives, walked (until 2026-12-07 a plain copy of its own fields, what toJSON leaves out, an address, with them).
-    // One a cycle reached already has its copy handed out.
-    const toJSON = changed && !walked && !visit.reached ? (value as { toJSON?: unknown }).toJSON : undefined;
-    const json = typeof toJSON === 'function' ? (toJSON as (key: string) => unknown).call(value, '') : value;
-    if (json !== value) result = walk(json, depth + 1, w) as object;
-    else if (changed || visit.reached) {
+    // A getter (or a field) of its class named as a secret: read by whatever reads the object's fields by name (pino's
+    // error serializer reads inherited enumerable ones), so the copy has it replaced (until 2026-12-07 it was read as it was).
+    const inherited = walked && isPlain(value) ? [] : SECRET_FIELDS.filter((key) => !Object.hasOwn(value, key) && key in value);
+    for (const key of inherited) {
+      let was: unknown;
+      try {
+        was = Reflect.get(value, key);
+      } catch {
+        was = UNREADABLE;
+      }
+      if (was === undefined || was === null) continue;
+      keys.push(key);
+      now.push(was === UNREADABLE ? UNREADABLE : REDACTED);
+      enumerable.push(inheritedField(value, key)?.enumerable === true);
+      changed = true;
+    }
+    // JSON writes an object of another class through its toJSON (its own or its class's): what that gives is walked, and
+    // takes the object's place when something in it, or in the object's own fields, changed; until 2026-12-07 it was
+    // called only when the own fields changed, so a private field's password that toJSON gives was written whole. One
+    // that throws leaves the object out (JSON could not write it either). A Date (its ISO text), a Buffer or typed array
+    // and a URL are not walked so (the latter two handled above).
+    let json: unknown = value;
+    if (!walked && !types.isDate(value)) {
+      const toJSON = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') {
+        try {
+          json = (toJSON as (key: string) => unknown).call(value, '');
+        } catch {
+          json = UNREADABLE;
+        }
+      }
+    }
+    if (json !== value) {
+      visit.array = Array.isArray(json);
+      const out = json === UNREADABLE ? UNREADABLE : walk(json, depth + 1, w);
+      if (out !== json || json === UNREADABLE || changed || visit.reached) {
+        result = out as object;
+        // What it gives leads back to the object (a cycle): to the copy handed out, which takes what it gives.
+        if (visit.reached && visit.copy && out && typeof out === 'object' && out !== visit.copy) {
+          Object.defineProperties(visit.copy, Object.getOwnPropertyDescriptors(out));
+          result = visit.copy;
+        }
+      }
+    } else if (changed || visit.reached) {
       const copy = visit.copy ?? (Object.create(visit.proto) as object);
       keys.forEach((key, i) => Object.defineProperty(copy, key, { value: now[i], enumerable: enumerable[i], writable: true, configurable: true }));
-      if (keys !== all) Object.defineProperty(copy, '…', { value: `${all.length - keys.length} more fields`, enumerable: true, writable: true, configurable: true });
+      if (more > 0) Object.defineProperty(copy, '…', { value: `${more} more fields`, enumerable: true, writable: true, configurable: true });
       result = copy;
     }
   }
   seen.set(value, result);
   return result;
+}
+
+/** Where in `value`'s prototypes its field `key` is defined. */
+function inheritedField(value: object, key: PropertyKey): PropertyDescriptor | undefined {
+  for (let proto = Object.getPrototypeOf(value) as object | null; proto; proto = Object.getPrototypeOf(proto) as object | null) {
+    const field = Object.getOwnPropertyDescriptor(proto, key);
+    if (field) return field;
+  }
+  return undefined;
 }
 
 /**
