@@ -298,6 +298,19 @@ describe('redacted', () => {
     expect(params.get('token')).toBe('qs-tok');
   });
 
+  // Its text was `toString()`'s, then PASSWORD_PARAMETER's, which missed an encoded `user%5Bpassword%5D=`, a
+  // `password_confirmation`, a `client_secret` and a `code`; until 2026-12-07.
+  it('replaces the value of each URLSearchParams key naming a password, a token, a secret or a code', () => {
+    const params = new URLSearchParams([
+      ['user[password]', 'bracket-pw'],
+      ['password_confirmation', 'confirm-pw'],
+      ['client_secret', 'client-sec'],
+      ['code', 'oauth-code'],
+      ['next', '/a b'],
+    ]);
+    expect(redacted(params) as unknown).toBe('user%5Bpassword%5D=[redacted]&password_confirmation=[redacted]&client_secret=[redacted]&code=[redacted]&next=%2Fa+b');
+  });
+
   // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.
   it('walks at most ITEMS_WALKED items of an array and fields of an object, saying how many more there were', () => {
     const items = Array.from({ length: ITEMS_WALKED + 5 }, (_, i) => (i === 0 ? 'postgres://a:arr-pw@db/x' : i));

@@ -90,7 +90,8 @@ const UNREADABLE = '[redacted: unreadable]';
  * when nothing did). A copy keeps its prototype (pino's `type` still names its class; `instanceof` holds), its fields'
  * enumerability, and each field read once (a getter's value: V8's `stack` is one). A cycle leads to the copy, never back
  * to the original. A URL object becomes its text (its href), its password replaced: `%s` and JSON print a URL so, whole
- * (until 2026-12-07 it was kept, and printed with its password); a URLSearchParams its text too. Objects of other classes
+ * (until 2026-12-07 it was kept, and printed with its password); a URLSearchParams its text too, built from its entries, the value of each key naming a password, a token, a secret
+ * or a code replaced. Objects of other classes
  * (a Session, an entity) have their own enumerable fields walked as a plain object's, and a getter or field of their
  * class named as a secret read; one with a toJSON (its own or its class's; not a Date) has what that gives walked too.
  * Each is kept as it is unless something in them changed: then what its toJSON gives, walked, takes its place (`[redacted:
@@ -216,7 +217,7 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
     // changed (see below). Until 2026-12-07 only one with a secret field of its own was walked: one holding such
     // an object (a session its account) was kept, the secret in it written whole; and a URLSearchParams as it was.
     if (isUrl(value)) return withoutPasswords(value.href);
-    if (isSearchParams(value)) return withoutPasswords(String(value));
+    if (isSearchParams(value)) return searchParamsText(value);
     if (ArrayBuffer.isView(value)) return value;
     // Node's machinery (a request, a response, a socket, a stream): kept as it is unless a secret field is its own, as
     // pino-http's serializers read a response through its prototype's getters (a plain copy of one whose request's URL
@@ -325,6 +326,28 @@ function inheritedField(value: object, key: PropertyKey): PropertyDescriptor | u
     if (field) return field;
   }
   return undefined;
+}
+
+/** What a key of a URLSearchParams naming a secret is (decoded: `user[password]`, `password_confirmation`, `client_secret`, `code`). */
+const SECRET_PARAMETER = /password|token|secret|code/i;
+
+/**
+ * A URLSearchParams as its text (`%s`'s String), built from its entries: the value of each key naming a secret
+ * (SECRET_PARAMETER) is `[redacted]`, the others' passwords replaced as any text's; at most ITEMS_WALKED entries, the
+ * rest counted. Until 2026-12-07 its `toString()` went through PASSWORD_PARAMETER, which missed an encoded
+ * `user%5Bpassword%5D=`, `password_confirmation=`, `client_secret=` and `code=`.
+ */
+function searchParamsText(params: URLSearchParams): string {
+  const parts: string[] = [];
+  let n = 0;
+  for (const [key, value] of params) {
+    if (++n > ITEMS_WALKED) {
+      parts.push(`[… ${params.size - ITEMS_WALKED} more parameters]`);
+      break;
+    }
+    parts.push(SECRET_PARAMETER.test(key) ? `${new URLSearchParams([[key, '']]).toString()}${REDACTED}` : new URLSearchParams([[key, withoutPasswords(value)]]).toString());
+  }
+  return parts.join('&');
 }
 
 /**
