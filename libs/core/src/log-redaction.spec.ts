@@ -330,15 +330,24 @@ describe('redacted', () => {
   });
 
   // Each array within ITEMS_WALKED, many of them still made a walk without bound (review of the cap above); and within
-  // 10,000 objects, their fields did (10 arrays of 1,000 objects of 1,000 strings: 1.8 s; review of that bound).
-  it('walks at most VALUES_WALKED strings and objects in one call, leaving what lies past them out', () => {
+  // 10,000 objects, their fields did (10 arrays of 1,000 objects of 1,000 strings: 1.8 s; review of that bound); and
+  // counting strings and objects, numbers did (10 arrays of 1,000 objects of 1,000 numbers: seconds); until 2026-12-07.
+  it('visits at most VALUES_WALKED items, fields and objects in one call, counting what lies past them', () => {
     const rows = Array.from({ length: 200 }, (_, r) => Array.from({ length: ITEMS_WALKED }, (_, i) => `s${r}.${i}`));
     const out = redacted(rows);
-    expect(out[0]).toBe(rows[0]);
-    expect(out[199] as unknown).toBe('[redacted: too much to walk]');
-    // The outer array is the first value, each row the next, then its items, each one: a row is entered while the count allows.
-    const kept = out.flatMap((row) => (Array.isArray(row) ? row : [row])).filter((v) => v !== '[redacted: too much to walk]');
-    expect(kept.length + out.filter(Array.isArray).length + 1).toBe(VALUES_WALKED);
+    // The outer array counts 1; each row 1 as its item, 1 entered, 1 each of its items: 99 rows whole (1 + 99 x 1,002).
+    expect(out[98]).toBe(rows[98]);
+    const partial = VALUES_WALKED - 1 - 99 * (ITEMS_WALKED + 2) - 2;
+    expect(out[99]).toEqual([...rows[99].slice(0, partial), `[… ${ITEMS_WALKED - partial} more items]`]);
+    expect(out).toHaveLength(101);
+    expect(out[100] as unknown).toBe('[… 100 more items]');
+    // Numbers count as strings do, fields as items do.
+    const objects = Array.from({ length: 200 }, (_, r) => Object.fromEntries(Array.from({ length: ITEMS_WALKED }, (_, i) => [`f${i}`, r + i])));
+    const outObjects = redacted(objects) as unknown[];
+    expect(outObjects[98]).toBe(objects[98]);
+    expect((outObjects[99] as Record<string, unknown>)['…']).toBe(`${ITEMS_WALKED - partial} more fields`);
+    expect(outObjects).toHaveLength(101);
+    expect(outObjects[100]).toBe('[… 100 more items]');
   });
 
   // An error's cause need not be an error: a driver or a library may give a string, or an object, that names the
