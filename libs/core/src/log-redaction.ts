@@ -321,7 +321,7 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
       if (out !== json || json === UNREADABLE || changed || visit.reached) {
         result = out as object;
         // What it gives leads back to the object (a cycle): to the copy handed out, which takes what it gives.
-        if (visit.reached && visit.copy && out && typeof out === 'object' && out !== visit.copy) {
+        if (visit.reached && visit.copy && out && typeof out === 'object' && out !== visit.copy && Array.isArray(out) === Array.isArray(visit.copy)) {
           Object.defineProperties(visit.copy, Object.getOwnPropertyDescriptors(out));
           result = visit.copy;
         }

@@ -106,6 +106,29 @@ describe('createLogger', () => {
     expect(JSON.parse(lines[1])).toMatchObject({ query: 'kind=digest&token=[redacted]' });
   });
 
+  // An object of another class whose own fields were clean was kept, and pino's JSON wrote what its toJSON gives as it
+  // was (a private field's password); one whose toJSON threw made the line fail; until 2026-12-07.
+  it("writes what the toJSON of an object of another class gives redacted, and a line whose toJSON throws", async () => {
+    class Connection {
+      readonly #pw = 'private-pw';
+      toJSON(): object {
+        return { password: this.#pw, dsn: `postgres://a:${this.#pw}@h/db` };
+      }
+    }
+    const broken = new (class Broken {
+      toJSON(): never {
+        throw new Error('no');
+      }
+    })();
+    const { lines, log } = capture();
+    log.info({ conn: new Connection() }, 'connecting');
+    expect(() => log.info({ broken }, 'broken')).not.toThrow();
+    await settled();
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0])).toMatchObject({ conn: { password: '[redacted]', dsn: 'postgres://a:[redacted]@h/db' } });
+    expect(JSON.parse(lines[1])).toMatchObject({ broken: '[redacted: unreadable]' });
+  });
+
   // pino's `*.password`-like paths cloned whatever they passed (an object of any class, as `Object.create` of its
   // prototype and its own fields): a Buffer's clone threw as JSON wrote it, a class whose toJSON reads a private field
   // wrote `[unable to serialize…]`; until 2026-12-07. The names are the walker's now, at any depth, in an object of
