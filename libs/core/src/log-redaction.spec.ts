@@ -218,6 +218,16 @@ describe('redacted', () => {
   // An object of another class whose own fields were clean was kept as it was, and JSON then wrote what its toJSON gives,
   // never walked (a private field's password, a DSN's); a prototype getter named as a secret was read as it was, and a
   // toJSON giving its own object back became `{}`; until 2026-12-07.
+  // A plain object's own toJSON was never called by the walk, so JSON wrote what it gives whole; until 2026-12-07 (a reader
+  // of the change above). An error's is still not walked (under `err` pino's error serializer reads its fields instead).
+  it("walks what a plain object's own toJSON gives, as JSON writes it", () => {
+    const plain = { a: 1, toJSON: () => ({ password: 'leak-pw', dsn: 'postgres://u:leak-pw@h/db' }) };
+    expect(JSON.stringify(redacted({ plain }))).toBe(JSON.stringify({ plain: { password: '[redacted]', dsn: 'postgres://u:[redacted]@h/db' } }));
+    // Nothing in what it gives to redact: kept as it is.
+    const clean = { a: 1, toJSON: () => ({ id: 1 }) };
+    expect(redacted({ clean }).clean).toBe(clean);
+  });
+
   it("walks what the toJSON of an object of another class gives, its own fields clean; redacts a prototype getter named as a secret", () => {
     class Connection {
       readonly #pw: string;

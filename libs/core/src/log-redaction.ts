@@ -97,7 +97,9 @@ const UNREADABLE = '[redacted: unreadable]';
  * (until 2026-12-07 it was kept, and printed with its password); a URLSearchParams its text too, built from its entries, the value of each key naming a password, a token, a secret
  * or a code replaced. Objects of other classes
  * (a Session, an entity) have their own enumerable fields walked as a plain object's, and a getter or field of their
- * class named as a secret read; one with a toJSON (its own or its class's; not a Date) has what that gives walked too.
+ * class named as a secret read; one with a toJSON (its own or its class's; not a Date) has what that gives walked too, as
+ * has a plain object with its own. Not an error: under `err` pino's error serializer reads its fields, never its toJSON;
+ * an error of a class with a toJSON logged under another key is written as that toJSON gives, not walked (not fixed).
  * Each is kept as it is unless something in them changed: then what its toJSON gives, walked, takes its place (`[redacted:
  * unreadable]` when toJSON throws), or, with none, a plain copy of those fields (as JSON writes it), a secret getter's
  * value replaced. A toJSON giving back its own object makes a cycle to what takes its place. A Buffer, a Map
@@ -302,9 +304,11 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
     // takes the object's place when something in it, or in the object's own fields, changed; until 2026-12-07 it was
     // called only when the own fields changed, so a private field's password that toJSON gives was written whole. One
     // that throws leaves the object out (JSON could not write it either). A Date (its ISO text), a Buffer or typed array
-    // and a URL are not walked so (the latter two handled above).
+    // and a URL are not walked so (the latter two handled above). A plain object's own toJSON too (until 2026-12-07 not);
+    // an error's not: under `err` pino's error serializer reads its fields, which are walked, and never calls it (under
+    // another key JSON does: not walked, see the comment at the top).
     let json: unknown = value;
-    if (!walked && !types.isDate(value)) {
+    if ((!walked || isPlain(value)) && !types.isDate(value)) {
       const toJSON = (value as { toJSON?: unknown }).toJSON;
       if (typeof toJSON === 'function') {
         w.values++;
