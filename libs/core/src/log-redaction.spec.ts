@@ -19,6 +19,11 @@ describe('redacted', () => {
     expect(redacted('smtp://me@example.com:pw1@smtp.example.com:587 refused')).toBe('smtp://me@example.com:[redacted]@smtp.example.com:587 refused');
     expect(redacted('postgres://db/parvis?sslmode=require&password=s3cret')).toBe('postgres://db/parvis?sslmode=require&password=[redacted]');
     expect(redacted('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)')).toBe('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)');
+    // A parameter naming a secret, and a bracketed one, as a URLSearchParams's are (until 2026-12-07 only a URLSearchParams
+    // redacted them); a `code=` is not one in text (a SQLSTATE's `code=23505`).
+    expect(redacted('https://h/x?client_secret=s2&user%5Bpassword%5D=s1&user[token]=s3&code=23505')).toBe(
+      'https://h/x?client_secret=[redacted]&user%5Bpassword%5D=[redacted]&user[token]=[redacted]&code=23505',
+    );
   });
 
   // A path made of a URL-like argument (`--out s3://key:pw@bucket/x` resolved: Node's path module makes its `//` one `/`)

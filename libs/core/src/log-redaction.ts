@@ -19,7 +19,9 @@ import { types } from 'node:util';
 const URL_USER = /:\/\/?(?<=\b[a-z][a-z0-9+.-]*:\/\/?)[^\s:/?#]*:/gi;
 const WORD_REST = /\S*/y;
 /**
- * A parameter whose name ends in `password` or `token` (`?password=`, `&access_token=`) and a connection string's
+ * A parameter whose name ends in `password`, `token` or `secret` (`?password=`, `&access_token=`, `&client_secret=`; a
+ * bracketed one, `user[password]=` or encoded `user%5Bpassword%5D=`, since 2026-12-07, as a URLSearchParams's keys are
+ * redacted; not `code=`, a SQLSTATE's in text) and a connection string's
  * keyword=value (libpq's `host=db password=pw`, quoted `password='p w'`; `PGPASSWORD=pw`, `PGPASSWORD="p w"` as a shell
  * or an env file quotes it): until 2026-12-07 only a URL's `?password=` and `?token=` were, and a driver's cause naming
  * its connection so (a string, no error) was written whole. Tried only at a word's start (`\b`), so the time taken grows
@@ -27,7 +29,7 @@ const WORD_REST = /\S*/y;
  * quoted in JSON text (`password=\"p w\"`) is read to its escaped closing quote, and no quoted value past its line's end
  * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it).
  */
-const PASSWORD_PARAMETER = /(\b\w*(?:password|token)=)(?:'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*)/gi;
+const PASSWORD_PARAMETER = /(\b\w*(?:password|token|secret)(?:\]|%5D)?=)(?:'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*)/gi;
 
 /**
  * Fields of a failed statement's error that hold the rows' values: its parameters (e-mail addresses, password hashes,
