@@ -139,7 +139,7 @@ export class Signals {
 
   /**
    * Ends the process on a failure it can say itself (a server that could not start): runs the cleanups as fail does, then
-   * says it (`say`), then exits 1, the line counting the errors nothing caught meanwhile said first (see fail); past
+   * says it (`say`), then exits 1, the line counting the errors nothing caught meanwhile said after it (see fail); past
    * CLEANUP_DEADLINE_MS it says it and exits 1 regardless. Until 2026-12-07 a failed start exited through its own
    * process.exit, and errors nothing caught while its cleanups ran were never counted.
    */
