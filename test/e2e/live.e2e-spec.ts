@@ -44,6 +44,8 @@ describe('live updates over Socket.IO', () => {
   /** Moderator and member actions the rooms are expected to hear about. */
   const moderatePost = async (postId: string, action: string, token: string) =>
     expectOk(await t.gql(`mutation($input: ModeratePostInput!) { moderatePost(input: $input) { id } }`, { input: { postId, action } }, { token }));
+  const mergeIdea = async (sourceId: string, targetId: string, token: string) =>
+    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId, targetId } }, { token }));
   const react = async (postId: string, kind: string, token: string) =>
     expectOk(await t.gql(`mutation($input: ReactionInput!) { react(input: $input) { id } }`, { input: { postId, kind } }, { token }));
   const setClosed = async (topicId: string, closed: boolean, token: string) =>
@@ -835,7 +837,7 @@ describe('live updates over Socket.IO', () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
     const [source, target] = [await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
-    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+    await mergeIdea(source.id, target.id, admin.token);
     const reader = await connect((await makeUser(t)).token);
     expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
     await pushedSoFar(t, [reader]);
@@ -856,7 +858,7 @@ describe('live updates over Socket.IO', () => {
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
     const [source, hidden, target] = [await createTopic(t, author.token, board, { title: 'Back on the list', kind: 'IDEA' }), await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
     for (const s of [source, hidden]) {
-      expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: s.id, targetId: target.id } }, { token: admin.token }));
+      await mergeIdea(s.id, target.id, admin.token);
     }
     await moderatePost(hidden.firstPostId, 'HIDE', admin.token);
     const reader = await connect((await makeUser(t)).token);
@@ -906,7 +908,7 @@ describe('live updates over Socket.IO', () => {
     const versionOf = async (id: string) => Number((await t.sql(`SELECT version FROM topics WHERE id = $1`, [id]))[0].version);
     const merged = async (title: string) => {
       const [source, target] = [await createTopic(t, author.token, board, { title, kind: 'IDEA' }), await createTopic(t, author.token, board, { kind: 'IDEA' })];
-      expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+      await mergeIdea(source.id, target.id, admin.token);
       return { id: source.id, before: await versionOf(source.id) };
     };
     const FIRST_POST_READ = /p\.topic_id = \$1 AND p\.number = 1/;
@@ -977,7 +979,7 @@ describe('live updates over Socket.IO', () => {
     const space = (await makeSpace(t, 'PUBLIC')).id;
     const [board, other] = [await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space, 'IDEAS')];
     const [source, target] = [await createTopic(t, author.token, board), await createTopic(t, author.token, board)];
-    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
+    await mergeIdea(source.id, target.id, admin.token);
     const reader = await connect((await makeUser(t)).token);
     expect(await ask(reader, 'board:join', { boardId: other })).toEqual({ ok: true });
     await pushedSoFar(t, [reader]);
