@@ -1704,9 +1704,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // read whoever listened). Its leaving is noted all the same, below.
         const event = this.mayBeHeard(`board:${fromBoardId}`) ? await this.movedOffEvent(topicId, fromBoardId, p.visible) : undefined;
         // With the version the move left it with (none from a move an older release committed),
-        // which orders it against the topic's arrivals there (README, *Order*): its leaving noted
-        // whether or not it is sent (as a removal without a move), right before the emit.
-        this.noteLeftBoard(topicId, fromBoardId, e.version);
+        // which orders it against the topic's arrivals there (README, *Order*); its leaving was noted
+        // above, before the awaits, whether or not this is sent.
         if (this.admitListChange(topicId, fromBoardId, e.version) && event) {
           this.server.to(`board:${fromBoardId}`).emit(event, e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version });
         }
