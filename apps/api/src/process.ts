@@ -77,7 +77,7 @@ export function failedToStart(what: string, err: unknown, signals: Signals): Pro
 function startFailureText(err: unknown, verbose: boolean): string {
   const messages: string[] = [];
   for (let e: unknown = err; e && messages.length < 5; e = readOr(() => (e as { cause?: unknown }).cause, undefined)) {
-    messages.push(readOr(() => messageOf(e), '(unreadable)'));
+    messages.push(messageOf(e));
   }
   const stack = verbose && types.isNativeError(err) ? readOr(() => err.stack, '(its stack unreadable)') : undefined;
   return `${messages.join('\n  caused by: ')}\n${stack || '(LOG_LEVEL=debug shows the stack trace)'}`;

@@ -423,5 +423,12 @@ describe('redacted', () => {
     // Cut first, the password would lose the '@' that marks it and stay.
     expect(storedErrorText(err, 40)).toBe('Request to http://parvis:[redacted]@meil');
     expect(storedErrorText('postgres://a:b@c/d', 100)).toBe('postgres://a:[redacted]@c/d');
+    // A value that cannot be read (a revoked Proxy, a message getter that throws): stored as such, never a throw (until
+    // 2026-12-07 messageOf threw there, and its callers each wrapped it).
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(storedErrorText(proxy, 100)).toBe('(unreadable)');
+    const getter = Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('no'); } });
+    expect(storedErrorText(getter, 100)).toBe('(unreadable)');
   });
 });

@@ -153,10 +153,15 @@ export function storedErrorText(err: unknown, max: number): string {
 
 /**
  * A thrown value's message, never a throw: an error's own; of anything else (a string, an object with a message,
- * null or undefined from a rejection) its text. Not redacted: callers pass it through `redacted`.
+ * null or undefined from a rejection) its text; `(unreadable)` for one that cannot be read (a revoked Proxy, a message
+ * getter that throws; until 2026-12-07 that threw, and callers wrapped it in readOr). Not redacted: callers pass it
+ * through `redacted`.
  */
 export function messageOf(err: unknown): string {
-  return err instanceof Error || types.isNativeError(err) ? (err as Error).message : String((err as { message?: unknown } | null | undefined)?.message ?? err);
+  return readOr(
+    () => (err instanceof Error || types.isNativeError(err) ? (err as Error).message : String((err as { message?: unknown } | null | undefined)?.message ?? err)),
+    '(unreadable)',
+  );
 }
 
 /**
