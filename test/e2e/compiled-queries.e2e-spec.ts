@@ -467,10 +467,63 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
   it('lets the topic page’s reads through while compiled, and refuses writes and locks', () => {
     speculating.run({}, () => {
       expect(() => refuseWhileSpeculating(`SELECT p.id FROM posts p WHERE p.topic_id = $1 ORDER BY p.number LIMIT $2`)).not.toThrow();
-      for (const text of [`INSERT INTO x VALUES (1)`, `WITH d AS (DELETE FROM x RETURNING 1) SELECT 1`, `SELECT 1 FROM x FOR UPDATE`, `SELECT nextval('s')`, `START TRANSACTION`]) {
+      for (const text of [`INSERT INTO x VALUES (1)`, `WITH d AS (DELETE FROM x RETURNING 1) SELECT 1`, `SELECT 1 FROM x FOR UPDATE`, `SELECT nextval('s')`]) {
         expect(() => refuseWhileSpeculating(text)).toThrow(SpeculativeWriteRefused);
       }
     });
     expect(() => refuseWhileSpeculating(`INSERT INTO x VALUES (1)`)).not.toThrow();
+  });
+
+  it('lets a read transaction’s own statements through while compiled (TypeORM’s, SET LOCAL), and refuses what only looks like them', () => {
+    const harmless = [
+      `START TRANSACTION`,
+      `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ`,
+      `BEGIN READ ONLY`,
+      `SAVEPOINT typeorm_1`,
+      `RELEASE SAVEPOINT typeorm_1`,
+      `ROLLBACK TO SAVEPOINT typeorm_1`,
+      `COMMIT`,
+      `ROLLBACK`,
+      `SET LOCAL statement_timeout = 5000`,
+      `SET LOCAL enable_seqscan = off; SET LOCAL lock_timeout = '2s';`,
+    ];
+    const refused = [
+      `SET statement_timeout = 0`,
+      `COMMIT PREPARED 'tx'`,
+      `SET LOCAL lock_timeout = 1; INSERT INTO x VALUES (1)`,
+      `BEGIN; DELETE FROM x`,
+      `DO $$ BEGIN INSERT INTO x VALUES (1); END $$`,
+      `SET LOCAL search_path = 'a;b'`,
+    ];
+    speculating.run({}, () => {
+      for (const text of harmless) expect(() => refuseWhileSpeculating(text)).not.toThrow();
+      for (const text of refused) expect(() => refuseWhileSpeculating(text)).toThrow(SpeculativeWriteRefused);
+    });
+  });
+
+  it('answers compiled a query whose resolver reads in a transaction (ds.transaction, SET LOCAL, a savepoint)', async () => {
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: {
+          read: {
+            type: GraphQLString,
+            resolve: () =>
+              jit.ds.transaction('REPEATABLE READ', async (m) => {
+                await m.query(`SET LOCAL statement_timeout = 5000`);
+                await m.query(`SAVEPOINT probe`);
+                await m.query(`RELEASE SAVEPOINT probe`);
+                return (await m.query(`SELECT 'read' AS r`))[0].r;
+              }),
+          },
+        },
+      }),
+    });
+    const gateway = compiledQueriesGateway(schema, 10);
+    const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
+    const document = parse(`{ read }`);
+    const rc = { document, operation: document.definitions[0], request: {}, context: {}, queryHash: 'read' } as never;
+    expect(await executor!(rc)).toEqual({ data: { read: 'read' } });
+    expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: 0, graphqlJsOnly: 0, gaveUp: 0 });
   });
 });

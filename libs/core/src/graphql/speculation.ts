@@ -34,11 +34,25 @@ export const speculating = new AsyncLocalStorage<Speculation>();
 
 /**
  * A statement that may write (or take a lock, notify, advance a sequence, call a procedure):
- * a word match, so a read that merely mentions such a word (or opens a transaction) is refused
- * too: graphql-js then answers it, as it would have, and its operation runs on graphql-js from
- * then on (`compiled-queries.ts`), with a warning that may be such a false positive.
+ * a word match, so a read that merely mentions such a word is refused too: graphql-js then
+ * answers it, as it would have, and its operation runs on graphql-js from then on
+ * (`compiled-queries.ts`), with a warning that may be such a false positive. A read
+ * transaction's own statements pass (TRANSACTION_CONTROL).
  */
-const MAY_WRITE = /\b(insert|update|delete|merge|truncate|copy|call|do|notify|listen|nextval|setval|pg_notify|pg_advisory_\w*|lock|for\s+(no\s+key\s+)?(update|share)|begin|start|savepoint|prepare|set|create|alter|drop|grant|vacuum|analyze|refresh)\b/i;
+const MAY_WRITE = /\b(insert|update|delete|merge|truncate|copy|call|do|notify|listen|nextval|setval|pg_notify|pg_advisory_\w*|lock|for\s+(no\s+key\s+)?(update|share)|begin|start|savepoint|prepared?|set|create|alter|drop|grant|vacuum|analyze|refresh)\b/i;
+
+/**
+ * A statement of a read transaction that writes nothing itself: opening, ending or rolling back
+ * a transaction or to a savepoint (TypeORM's `ds.transaction` sends them), and a setting for the
+ * transaction only (SET LOCAL, SET TRANSACTION). Words, numbers and quoted values after the
+ * keyword only, and never a two-phase commit's PREPARED: a statement that writes does not fit.
+ */
+const TRANSACTION_CONTROL = /^\s*(?:begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|set\s+(?:local|transaction))\b(?![^']*\bprepared\b)(?:[\w\s.,=-]|'[^']*')*$/i;
+
+/** Whether `text` may write: some statement of it (split at each `;`, a quoted one counts) matches MAY_WRITE and is no TRANSACTION_CONTROL. */
+function mayWrite(text: string): boolean {
+  return MAY_WRITE.test(text) && text.split(';').some((statement) => MAY_WRITE.test(statement) && !TRANSACTION_CONTROL.test(statement));
+}
 
 export class SpeculativeWriteRefused extends Error {
   constructor(text: string) {
@@ -53,7 +67,7 @@ export function refuseWhileSpeculating(query: unknown): void {
   if (speculation === undefined) return;
   // pg takes a text or a config object ({ text, values, name }); anything else (a stream) is refused.
   const text = typeof query === 'string' ? query : (query as { text?: unknown } | null)?.text;
-  if (typeof text === 'string' && !MAY_WRITE.test(text)) return;
+  if (typeof text === 'string' && !mayWrite(text)) return;
   // Noted on the run as well as thrown: a resolver may catch the error, or keep it memoized.
   speculation.refused ??= typeof text === 'string' ? text : '(a statement without text)';
   throw new SpeculativeWriteRefused(speculation.refused);
