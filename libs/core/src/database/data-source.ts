@@ -2,7 +2,7 @@ import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../../../migrations';
 import { Client } from 'pg';
-import { PreparingClient, withWriteGuard } from './prepared-statements';
+import { ParvisClient, ParvisClientOptions } from './prepared-statements';
 import { sessionSetup } from './session-settings';
 import { PG_TYPES } from './timestamps';
 
@@ -43,7 +43,7 @@ export interface DataSourceSettings {
   counter?: QueryCounter;
   /** Run the texts registered with `prepared()` as named statements (default true). */
   preparedStatements?: boolean;
-  /** Refuse statements that may write while a compiled query runs (GRAPHQL_JIT; `withWriteGuard`); default false. */
+  /** Refuse statements that may write while a compiled query runs (GRAPHQL_JIT; `ParvisClient`); default false. */
   guardSpeculativeWrites?: boolean;
   /** PostgreSQL ends a session whose transaction sat idle this long (`sessionSetup`); 0 or absent: never. */
   idleInTransactionMs?: number;
@@ -91,9 +91,8 @@ export function dataSourceOptions(s: DataSourceSettings): PostgresConnectionOpti
   };
 }
 
-/** pg-pool's `Client`: pg's own, or preparing registered texts, either guarded while a compiled query runs. */
-function clientOption(s: DataSourceSettings): { Client?: typeof Client } {
-  const base = s.preparedStatements === false ? undefined : PreparingClient;
-  if (s.guardSpeculativeWrites) return { Client: withWriteGuard(base ?? Client) };
-  return base ? { Client: base } : {};
+/** pg-pool's `Client`: pg's own, or `ParvisClient` when it prepares registered texts or guards writes. */
+function clientOption(s: DataSourceSettings): { Client?: typeof Client; parvis?: ParvisClientOptions } {
+  const parvis = { prepare: s.preparedStatements !== false, guardWrites: s.guardSpeculativeWrites === true };
+  return parvis.prepare || parvis.guardWrites ? { Client: ParvisClient as typeof Client, parvis } : {};
 }

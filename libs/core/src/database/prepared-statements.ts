@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, ClientConfig } from 'pg';
 import { refuseWhileSpeculating } from '../graphql/speculation';
 
 /**
@@ -37,15 +37,34 @@ export function preparedName(sql: string): string | undefined {
 
 type QueryCallback = (err: Error, result: unknown) => void;
 
+/** What a `ParvisClient` does besides pg's own: both in its pool's options, under `parvis`. */
+export interface ParvisClientOptions {
+  /** Run registered texts as named statements. */
+  prepare: boolean;
+  /** Refuse a statement that may write while a compiled query runs (`refuseWhileSpeculating`, speculation.ts; GRAPHQL_JIT). */
+  guardWrites: boolean;
+}
+
 /**
- * A pg Client that runs registered texts as named statements. TypeORM hands its pool
- * options (`extra`) to pg-pool, which builds connections from `Client`.
+ * The pool's pg Client when it does anything besides pg's own (with neither, the pool keeps
+ * pg's Client and no statement pays for a check): runs registered texts as named statements,
+ * and refuses a statement that may write while a compiled query runs, as its pool's options'
+ * `parvis` say. TypeORM hands its pool options (`extra`) to pg-pool, which builds connections
+ * from `Client` with those options.
  */
-export class PreparingClient extends Client {
+export class ParvisClient extends Client {
+  private readonly parvis: ParvisClientOptions;
+
+  constructor(config: ClientConfig & { parvis: ParvisClientOptions }) {
+    super(config);
+    this.parvis = config.parvis;
+  }
+
   // pg's query() has many overloads; only (text, values[, callback]) is rewritten.
   override query(...args: unknown[]): any {
+    if (this.parvis.guardWrites) refuseWhileSpeculating(args[0]);
     const [text, values, callback] = args;
-    if (typeof text === 'string' && (values === undefined || Array.isArray(values))) {
+    if (this.parvis.prepare && typeof text === 'string' && (values === undefined || Array.isArray(values))) {
       const name = byText.get(text);
       if (name !== undefined) {
         const config = { name: `parvis.${name}`, text, values: values as unknown[] | undefined };
@@ -56,18 +75,4 @@ export class PreparingClient extends Client {
     }
     return (super.query as (...a: unknown[]) => unknown)(...args);
   }
-}
-
-/**
- * `Base` refusing a statement that may write while a compiled query runs
- * (`refuseWhileSpeculating`, speculation.ts): the pool's Client when GRAPHQL_JIT is on only,
- * so with it off no statement pays for the check.
- */
-export function withWriteGuard(Base: typeof Client): typeof Client {
-  return class GuardedClient extends Base {
-    override query(...args: unknown[]): any {
-      refuseWhileSpeculating(args[0]);
-      return (super.query as (...a: unknown[]) => unknown)(...args);
-    }
-  } as typeof Client;
 }
