@@ -393,7 +393,7 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(result.errors?.map((e) => e.message)).toEqual(['boom']);
     expect(result.data).toEqual({ record: '1', boom: null });
     expect(await jit.sql(`SELECT count(*)::int AS n FROM jit_writes`)).toEqual([{ n: 1 }]);
-    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 0, gaveUp: 0 });
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 0, gaveUp: 1 });
     await jit.sql(`DROP TABLE jit_writes`);
   });
 
@@ -401,23 +401,46 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
   async function writingGateway(fields: Record<string, GraphQLFieldConfig<unknown, { viewer: Viewer }>>) {
     await jit.sql(`DROP TABLE IF EXISTS jit_writes`);
     await jit.sql(`CREATE TABLE jit_writes (n serial PRIMARY KEY)`);
-    const gateway = compiledQueriesGateway(new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields }) }), 10);
+    const warnings: string[] = [];
+    const gateway = compiledQueriesGateway(new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields }) }), 10, (statement) => warnings.push(statement));
     const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
     const run = (query: string) => {
       const document = parse(query);
       return executor!({ document, operation: document.definitions[0], request: {}, context: { viewer: Viewer.anonymous() }, queryHash: query } as never);
     };
     const writes = async () => (await jit.sql(`SELECT count(*)::int AS n FROM jit_writes`))[0].n;
-    return { gateway, run, writes };
+    return { gateway, run, writes, warnings };
   }
   const insert = () => jit.ds.query(`INSERT INTO jit_writes DEFAULT VALUES RETURNING n`).then((rows: Array<{ n: number }>) => String(rows[0].n));
 
-  it('runs an unmarked write once even when its resolver swallows the refusal, and that operation on graphql-js from then on', async () => {
+  it('runs an unmarked write once even when its resolver swallows the refusal, and gives that operation up at once', async () => {
     const { gateway, run, writes } = await writingGateway({ touch: { type: GraphQLString, resolve: () => insert().catch(() => 'not written') } });
     expect(await run(`{ touch }`)).toEqual({ data: { touch: '1' } });
     expect(await writes()).toBe(1);
     expect(await run(`{ touch }`)).toEqual({ data: { touch: '2' } });
-    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 1, gaveUp: 0 });
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 1, gaveUp: 1 });
+    await jit.sql(`DROP TABLE jit_writes`);
+  });
+
+  it('tries an operation given up for a refused statement compiled once in COMPILED_RETRY_AFTER requests, as one given up for errors, warning once', async () => {
+    let writing = true;
+    const { gateway, run, writes, warnings } = await writingGateway({ touch: { type: GraphQLString, resolve: () => (writing ? insert() : 'read') } });
+    const times = async (n: number) => {
+      for (let i = 0; i < n; i++) await run(`{ touch }`);
+    };
+    await times(COMPILED_RETRY_AFTER);
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: COMPILED_RETRY_AFTER - 1, gaveUp: 1 });
+    // The retry is refused too: graphql-js writes once, and it stays given up.
+    expect(await run(`{ touch }`)).toEqual({ data: { touch: String(COMPILED_RETRY_AFTER + 1) } });
+    expect(await writes()).toBe(COMPILED_RETRY_AFTER + 1);
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 2, graphqlJsOnly: COMPILED_RETRY_AFTER - 1, gaveUp: 1 });
+    // Once its run no longer writes (a false positive's resolver changed), the next retry answers compiled, and the rest follow.
+    writing = false;
+    await times(COMPILED_RETRY_AFTER - 1);
+    expect(await run(`{ touch }`)).toEqual({ data: { touch: 'read' } });
+    await times(2);
+    expect(gateway.stats).toEqual({ compiledAnswers: 3, fallbacks: 2, graphqlJsOnly: 2 * (COMPILED_RETRY_AFTER - 1), gaveUp: 1 });
+    expect(warnings).toEqual([expect.stringMatching(/^INSERT INTO jit_writes/)]);
     await jit.sql(`DROP TABLE jit_writes`);
   });
 

@@ -22,10 +22,15 @@ export interface CompiledQueriesGateway extends GatewayInterface {
 /** A compiled operation, and how its last runs went. */
 interface CompiledOperation {
   query: CompiledQuery;
-  /** Its compiled runs thrown away in a row (an answer with an error); from COMPILED_GIVE_UP_AFTER on it has given up. */
+  /**
+   * Its compiled runs thrown away in a row (an answer with an error; a refused statement counts
+   * COMPILED_GIVE_UP_AFTER at once); from COMPILED_GIVE_UP_AFTER on it has given up.
+   */
   thrownAway: number;
   /** Requests graphql-js alone ran since it gave up, or since its last retry. */
   sinceRetry: number;
+  /** Whether a refused statement of its runs has been warned of (once an operation). */
+  warned: boolean;
 }
 
 /** What a document (and operation name) compiled to: the operation, or `false` when only graphql-js runs it. */
@@ -37,7 +42,8 @@ export const COMPILED_QUERIES_MAX = 500;
 /**
  * Compiled runs of one operation thrown away in a row after which it gives up: graphql-js alone
  * runs it, as an operation whose answers always carry an error (NOT_FOUND for an id that is gone)
- * would otherwise pay its reads twice on every request.
+ * would otherwise pay its reads twice on every request. A run refused a statement that may write
+ * (speculation.ts) gives up at once: its next run would most likely be refused again.
  */
 export const COMPILED_GIVE_UP_AFTER = 3;
 
@@ -65,9 +71,10 @@ export const COMPILED_RETRY_AFTER = 100;
  * whose document names a field marked `@SideEffects()`, and statements that may write are
  * refused while a compiled query runs (speculation.ts), so nothing a resolver records is
  * done twice. An answer without errors is the same JSON as graphql-js's (compiled-queries spec).
- * An operation whose compiled answers were thrown away COMPILED_GIVE_UP_AFTER times in a row
- * gives up: graphql-js alone runs it, but for one request in COMPILED_RETRY_AFTER, which tries
- * it compiled again (a decay, not until a restart; an operation the LRU drops starts afresh).
+ * An operation whose compiled answers were thrown away COMPILED_GIVE_UP_AFTER times in a row,
+ * or whose compiled run was refused a statement once, gives up: graphql-js alone runs it, but
+ * for one request in COMPILED_RETRY_AFTER, which tries it compiled again (a decay, not until a
+ * restart; an operation the LRU drops starts afresh).
  */
 export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUERIES_MAX, onRefused: (statement: string) => void = () => undefined): CompiledQueriesGateway {
   const compiled = new LRUCache<string, Compiled>({ max });
@@ -78,12 +85,11 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
 
   const keyOf = (rc: GatewayGraphQLRequestContext) => `${rc.queryHash ?? rc.source}\u0000${rc.request.operationName ?? ''}`;
 
-  const compiledFor = (rc: GatewayGraphQLRequestContext): Compiled => {
-    const key = keyOf(rc);
+  const compiledFor = (rc: GatewayGraphQLRequestContext, key: string): Compiled => {
     const entry = compiled.get(key);
     if (entry !== undefined) return entry;
     const query = hasSideEffects(schema, rc.document) ? false : compile(schema, rc.document, rc.request.operationName ?? undefined);
-    const made: Compiled = query && { query, thrownAway: 0, sinceRetry: 0 };
+    const made: Compiled = query && { query, thrownAway: 0, sinceRetry: 0, warned: false };
     compiled.set(key, made);
     return made;
   };
@@ -98,7 +104,7 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
   };
 
   const executor: GatewayExecutor = async (rc) => {
-    const operation = rc.operation?.operation === 'query' ? compiledFor(rc) : false;
+    const operation = rc.operation?.operation === 'query' ? compiledFor(rc, keyOf(rc)) : false;
     if (operation === false || skips(operation)) {
       stats.graphqlJsOnly++;
       return byGraphqlJs(rc);
@@ -115,16 +121,17 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
       // An unmarked write: whatever the run memoized may hold its refusal.
       noting?.endNoting(speculation.refused !== undefined);
     }
-    if (speculation.refused !== undefined) {
-      // The operation is graphql-js's from now on.
-      compiled.set(keyOf(rc), false);
-      onRefused(speculation.refused);
-    } else if (fast.errors === undefined || fast.errors.length === 0) {
+    if (speculation.refused === undefined && (fast.errors === undefined || fast.errors.length === 0)) {
       stats.compiledAnswers++;
       operation.thrownAway = 0;
       return { data: fast.data };
-    } else if (++operation.thrownAway === COMPILED_GIVE_UP_AFTER) {
-      stats.gaveUp++;
+    }
+    const thrownAway = operation.thrownAway;
+    operation.thrownAway = speculation.refused === undefined ? thrownAway + 1 : Math.max(thrownAway + 1, COMPILED_GIVE_UP_AFTER);
+    if (thrownAway < COMPILED_GIVE_UP_AFTER && operation.thrownAway >= COMPILED_GIVE_UP_AFTER) stats.gaveUp++;
+    if (speculation.refused !== undefined && !operation.warned) {
+      operation.warned = true;
+      onRefused(speculation.refused);
     }
     stats.fallbacks++;
     return byGraphqlJs(rc);
