@@ -320,6 +320,39 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     }
     expect(stats().fallbacks - before.fallbacks).toBe(COMPILED_GIVE_UP_AFTER);
     expect(stats().graphqlJsOnly - before.graphqlJsOnly).toBe(2);
+    // Given up for those variables only: a topic that is there is still answered compiled, anyone's missing ids notwithstanding.
+    const there = await both(query, { id: topicId });
+    expect(there.body.errors).toBeUndefined();
+    expect(stats().compiledAnswers - before.compiledAnswers).toBe(1);
+    expect(stats().graphqlJsOnly - before.graphqlJsOnly).toBe(2);
+  });
+
+  it('keeps the failure streaks by operation and variables, bounded, and only while failing', async () => {
+    const { gateway, run: ask } = await gatewayOver({
+      item: {
+        type: GraphQLString,
+        args: { id: { type: new GraphQLNonNull(GraphQLString) } },
+        resolve: (_, { id }: { id: string }) => {
+          if (id.startsWith('gone')) throw new Error('gone');
+          return id;
+        },
+      },
+    });
+    const run = (id: string) => ask(`query($id: String!) { item(id: $id) }`, { id });
+    for (let i = 0; i < COMPILED_GIVE_UP_AFTER; i++) await run('gone');
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: COMPILED_GIVE_UP_AFTER, graphqlJsOnly: 0, gaveUp: 1 });
+    expect(await run('here')).toEqual({ data: { item: 'here' } });
+    await run('gone');
+    expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: COMPILED_GIVE_UP_AFTER, graphqlJsOnly: 1, gaveUp: 1 });
+    expect(gateway.failing.size).toBe(1);
+    // Variables too long to keep a streak for: never given up, each run of them pays its thrown-away run.
+    for (let i = 0; i < COMPILED_GIVE_UP_AFTER + 1; i++) await run(`gone ${'x'.repeat(2_000)}`);
+    expect(gateway.failing.size).toBe(1);
+    expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: 2 * COMPILED_GIVE_UP_AFTER + 1, graphqlJsOnly: 1, gaveUp: 1 });
+    // Many missing ids, once each: each costs its thrown-away run, none gives up, and the streaks kept stay bounded.
+    for (let i = 0; i < 2 * gateway.failing.max; i++) await run(`gone ${i}`);
+    expect(gateway.failing.size).toBe(gateway.failing.max);
+    expect(gateway.stats).toMatchObject({ fallbacks: 2 * COMPILED_GIVE_UP_AFTER + 1 + 2 * gateway.failing.max, gaveUp: 1 });
   });
 
   it('tries a given-up operation compiled once in COMPILED_RETRY_AFTER requests, and compiles it again once it answers without an error', async () => {
@@ -397,17 +430,25 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     await jit.sql(`DROP TABLE jit_writes`);
   });
 
-  /** A gateway over `fields` (one field writing into jit_writes), and a request context for `query` with a viewer of its own. */
-  async function writingGateway(fields: Record<string, GraphQLFieldConfig<unknown, { viewer: Viewer }>>) {
+  type Fields = Record<string, GraphQLFieldConfig<unknown, { viewer: Viewer }>>;
+
+  /** A gateway over a schema of `fields` alone, and a run of `query` on it as Apollo would hand it over (a viewer of its own). */
+  async function gatewayOver(fields: Fields, onRefused?: (statement: string) => void) {
+    const gateway = compiledQueriesGateway(new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields }) }), 10, onRefused);
+    const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
+    const run = (query: string, variables?: Record<string, unknown>) => {
+      const document = parse(query);
+      return executor!({ document, operation: document.definitions[0], request: { variables }, context: { viewer: Viewer.anonymous() }, queryHash: query } as never);
+    };
+    return { gateway, run };
+  }
+
+  /** A gateway over `fields` (one field writing into jit_writes), its runs, the rows written and the warnings of refused statements. */
+  async function writingGateway(fields: Fields) {
     await jit.sql(`DROP TABLE IF EXISTS jit_writes`);
     await jit.sql(`CREATE TABLE jit_writes (n serial PRIMARY KEY)`);
     const warnings: string[] = [];
-    const gateway = compiledQueriesGateway(new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields }) }), 10, (statement) => warnings.push(statement));
-    const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
-    const run = (query: string) => {
-      const document = parse(query);
-      return executor!({ document, operation: document.definitions[0], request: {}, context: { viewer: Viewer.anonymous() }, queryHash: query } as never);
-    };
+    const { gateway, run } = await gatewayOver(fields, (statement) => warnings.push(statement));
     const writes = async () => (await jit.sql(`SELECT count(*)::int AS n FROM jit_writes`))[0].n;
     return { gateway, run, writes, warnings };
   }
@@ -525,28 +566,19 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
   });
 
   it('answers compiled a query whose resolver reads in a transaction (ds.transaction, SET LOCAL, a savepoint)', async () => {
-    const schema = new GraphQLSchema({
-      query: new GraphQLObjectType({
-        name: 'Query',
-        fields: {
-          read: {
-            type: GraphQLString,
-            resolve: () =>
-              jit.ds.transaction('REPEATABLE READ', async (m) => {
-                await m.query(`SET LOCAL statement_timeout = 5000`);
-                await m.query(`SAVEPOINT probe`);
-                await m.query(`RELEASE SAVEPOINT probe`);
-                return (await m.query(`SELECT 'read' AS r`))[0].r;
-              }),
-          },
-        },
-      }),
+    const { gateway, run } = await gatewayOver({
+      read: {
+        type: GraphQLString,
+        resolve: () =>
+          jit.ds.transaction('REPEATABLE READ', async (m) => {
+            await m.query(`SET LOCAL statement_timeout = 5000`);
+            await m.query(`SAVEPOINT probe`);
+            await m.query(`RELEASE SAVEPOINT probe`);
+            return (await m.query(`SELECT 'read' AS r`))[0].r;
+          }),
+      },
     });
-    const gateway = compiledQueriesGateway(schema, 10);
-    const { executor } = await gateway.load({ apollo: { key: undefined, keyHash: undefined, graphRef: undefined } as never });
-    const document = parse(`{ read }`);
-    const rc = { document, operation: document.definitions[0], request: {}, context: {}, queryHash: 'read' } as never;
-    expect(await executor!(rc)).toEqual({ data: { read: 'read' } });
+    expect(await run(`{ read }`)).toEqual({ data: { read: 'read' } });
     expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: 0, graphqlJsOnly: 0, gaveUp: 0 });
   });
 });

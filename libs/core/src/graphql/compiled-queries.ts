@@ -12,16 +12,24 @@ type GatewayGraphQLRequestContext = Parameters<GatewayExecutor>[0];
 export interface CompiledQueriesGateway extends GatewayInterface {
   /** The compiled operations, by document hash and operation name (`false`: graphql-js only). */
   readonly compiled: LRUCache<string, Compiled>;
+  /** The failure streaks of compiled operations, by operation and variables: only while failing, bounded. */
+  readonly failing: LRUCache<string, Streak>;
   /**
    * Requests answered compiled, run again by graphql-js after a compiled answer with errors, and
-   * run by graphql-js alone (a given-up operation's included); operations that gave up.
+   * run by graphql-js alone (a given-up operation's included); operations that gave up (for a set of variables).
    */
   readonly stats: { compiledAnswers: number; fallbacks: number; graphqlJsOnly: number; gaveUp: number };
 }
 
-/** A compiled operation, and how its last runs went. */
+/** A compiled operation. */
 interface CompiledOperation {
   query: CompiledQuery;
+  /** Whether a refused statement of its runs has been warned of (once an operation). */
+  warned: boolean;
+}
+
+/** How the last runs of one compiled operation with one set of variables went, while they fail. */
+interface Streak {
   /**
    * Its compiled runs thrown away in a row (an answer with an error; a refused statement counts
    * COMPILED_GIVE_UP_AFTER at once); from COMPILED_GIVE_UP_AFTER on it has given up.
@@ -29,8 +37,6 @@ interface CompiledOperation {
   thrownAway: number;
   /** Requests graphql-js alone ran since it gave up, or since its last retry. */
   sinceRetry: number;
-  /** Whether a refused statement of its runs has been warned of (once an operation). */
-  warned: boolean;
 }
 
 /** What a document (and operation name) compiled to: the operation, or `false` when only graphql-js runs it. */
@@ -40,16 +46,27 @@ type Compiled = CompiledOperation | false;
 export const COMPILED_QUERIES_MAX = 500;
 
 /**
- * Compiled runs of one operation thrown away in a row after which it gives up: graphql-js alone
- * runs it, as an operation whose answers always carry an error (NOT_FOUND for an id that is gone)
- * would otherwise pay its reads twice on every request. A run refused a statement that may write
- * (speculation.ts) gives up at once: its next run would most likely be refused again.
+ * How many failure streaks are kept for each compiled operation kept (least recently used first
+ * out, 10,000 in all, their keys 256 characters each on average at most), and how long a streak's
+ * key (operation and variables) may be: a longer one is not kept, so its requests never give up
+ * (each pays its thrown-away run, as its sender chose).
+ */
+export const COMPILED_STREAKS_PER_OPERATION = 20;
+const STREAK_KEY_MAX = 2_000;
+
+/**
+ * Compiled runs of one operation with the same variables thrown away in a row after which it
+ * gives up for them: graphql-js alone runs it, as an operation whose answers always carry an error
+ * (NOT_FOUND for an id that is gone) would otherwise pay its reads twice on every request. Kept by
+ * operation and variables, so that one client's missing ids do not give the operation up for
+ * everyone's. A run refused a statement that may write (speculation.ts) gives up at once: its next
+ * run would most likely be refused again.
  */
 export const COMPILED_GIVE_UP_AFTER = 3;
 
 /**
- * A given-up operation runs compiled again once in this many requests (the rest on graphql-js
- * alone): an answer without errors takes it back to the compiled path, one with an error keeps it
+ * A given-up operation runs compiled again once in this many requests with those variables (the
+ * rest on graphql-js alone): an answer without errors takes it back to the compiled path, one with an error keeps it
  * given up for as many requests again. So what it failed for a while (a crawler asking for deleted
  * topics through the topic page's query) does not cost it the fast path until a restart, and the
  * reads thrown away once it gave up are at most one request's in this many.
@@ -71,13 +88,15 @@ export const COMPILED_RETRY_AFTER = 100;
  * whose document names a field marked `@SideEffects()`, and statements that may write are
  * refused while a compiled query runs (speculation.ts), so nothing a resolver records is
  * done twice. An answer without errors is the same JSON as graphql-js's (compiled-queries spec).
- * An operation whose compiled answers were thrown away COMPILED_GIVE_UP_AFTER times in a row,
- * or whose compiled run was refused a statement once, gives up: graphql-js alone runs it, but
- * for one request in COMPILED_RETRY_AFTER, which tries it compiled again (a decay, not until a
- * restart; an operation the LRU drops starts afresh).
+ * An operation whose compiled answers with the same variables were thrown away
+ * COMPILED_GIVE_UP_AFTER times in a row, or whose compiled run was refused a statement once,
+ * gives up for those variables: graphql-js alone runs it with them, but for one request in
+ * COMPILED_RETRY_AFTER, which tries it compiled again (a decay, not until a restart; a streak
+ * the bounded LRU of them drops starts afresh).
  */
 export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUERIES_MAX, onRefused: (statement: string) => void = () => undefined): CompiledQueriesGateway {
   const compiled = new LRUCache<string, Compiled>({ max });
+  const failing = new LRUCache<string, Streak>({ max: max * COMPILED_STREAKS_PER_OPERATION, maxSize: max * COMPILED_STREAKS_PER_OPERATION * 256, maxEntrySize: STREAK_KEY_MAX, sizeCalculation: (_, key) => key.length });
   const stats = { compiledAnswers: 0, fallbacks: 0, graphqlJsOnly: 0, gaveUp: 0 };
 
   const byGraphqlJs = (rc: GatewayGraphQLRequestContext): Promise<ExecutionResult> | ExecutionResult =>
@@ -89,26 +108,34 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     const entry = compiled.get(key);
     if (entry !== undefined) return entry;
     const query = hasSideEffects(schema, rc.document) ? false : compile(schema, rc.document, rc.request.operationName ?? undefined);
-    const made: Compiled = query && { query, thrownAway: 0, sinceRetry: 0, warned: false };
+    const made: Compiled = query && { query, warned: false };
     compiled.set(key, made);
     return made;
   };
 
-  /** Whether a given-up operation skips the compiled run this time (all but one request in COMPILED_RETRY_AFTER). */
-  const skips = (operation: CompiledOperation): boolean => {
-    if (operation.thrownAway < COMPILED_GIVE_UP_AFTER || ++operation.sinceRetry >= COMPILED_RETRY_AFTER) {
-      operation.sinceRetry = 0;
+  /** Whether a given-up streak skips the compiled run this time (all but one request in COMPILED_RETRY_AFTER). */
+  const skips = (streak: Streak | undefined): boolean => {
+    if (streak === undefined) return false;
+    if (streak.thrownAway < COMPILED_GIVE_UP_AFTER || ++streak.sinceRetry >= COMPILED_RETRY_AFTER) {
+      streak.sinceRetry = 0;
       return false;
     }
     return true;
   };
 
+  const byGraphqlJsOnly = (rc: GatewayGraphQLRequestContext) => {
+    stats.graphqlJsOnly++;
+    return byGraphqlJs(rc);
+  };
+
   const executor: GatewayExecutor = async (rc) => {
-    const operation = rc.operation?.operation === 'query' ? compiledFor(rc, keyOf(rc)) : false;
-    if (operation === false || skips(operation)) {
-      stats.graphqlJsOnly++;
-      return byGraphqlJs(rc);
-    }
+    if (rc.operation?.operation !== 'query') return byGraphqlJsOnly(rc);
+    const key = keyOf(rc);
+    const operation = compiledFor(rc, key);
+    if (operation === false) return byGraphqlJsOnly(rc);
+    const streakKey = `${key}\u0000${JSON.stringify(rc.request.variables ?? {})}`;
+    const streak = failing.get(streakKey);
+    if (skips(streak)) return byGraphqlJsOnly(rc);
     const { query } = operation;
     const viewer = (rc.context as { viewer?: unknown }).viewer;
     const noting = viewer instanceof Viewer ? viewer : undefined;
@@ -123,12 +150,14 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     }
     if (speculation.refused === undefined && (fast.errors === undefined || fast.errors.length === 0)) {
       stats.compiledAnswers++;
-      operation.thrownAway = 0;
+      if (streak !== undefined) failing.delete(streakKey);
       return { data: fast.data };
     }
-    const thrownAway = operation.thrownAway;
-    operation.thrownAway = speculation.refused === undefined ? thrownAway + 1 : Math.max(thrownAway + 1, COMPILED_GIVE_UP_AFTER);
-    if (thrownAway < COMPILED_GIVE_UP_AFTER && operation.thrownAway >= COMPILED_GIVE_UP_AFTER) stats.gaveUp++;
+    const thrownAway = streak?.thrownAway ?? 0;
+    const now = speculation.refused === undefined ? thrownAway + 1 : Math.max(thrownAway + 1, COMPILED_GIVE_UP_AFTER);
+    if (streak === undefined) failing.set(streakKey, { thrownAway: now, sinceRetry: 0 });
+    else streak.thrownAway = now;
+    if (thrownAway < COMPILED_GIVE_UP_AFTER && now >= COMPILED_GIVE_UP_AFTER) stats.gaveUp++;
     if (speculation.refused !== undefined && !operation.warned) {
       operation.warned = true;
       onRefused(speculation.refused);
@@ -139,6 +168,7 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
 
   return {
     compiled,
+    failing,
     stats,
     async load() {
       return { schema, executor };
@@ -149,6 +179,7 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     },
     async stop() {
       compiled.clear();
+      failing.clear();
     },
   };
 }
