@@ -46,9 +46,10 @@ const MAY_WRITE = /\b(insert|update|delete|merge|truncate|copy|call|do|notify|li
  * A statement of a read transaction that writes nothing itself: opening, ending or rolling back
  * a transaction or to a savepoint (TypeORM's `ds.transaction` sends them), and a setting for the
  * transaction only (SET LOCAL, SET TRANSACTION). Words, numbers and quoted values after the
- * keyword only, and never a two-phase commit's PREPARED: a statement that writes does not fit.
+ * keyword only (no comment: a `--` could hide a word from the quotes' count), and never a
+ * two-phase commit's PREPARED: a statement that writes does not fit.
  */
-const TRANSACTION_CONTROL = /^\s*(?:begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|set\s+(?:local|transaction))\b(?![^']*\bprepared\b)(?:[\w\s.,=-]|'[^']*')*$/i;
+const TRANSACTION_CONTROL = /^\s*(?:begin|start\s+transaction|commit|end|rollback|abort|savepoint|release|set\s+(?:local|transaction))\b(?![^']*\bprepared\b)(?:[\w\s.,=]|-(?!-)|'[^']*')*$/i;
 
 /** Whether `text` may write: some statement of it (split at each `;`, a quoted one counts) matches MAY_WRITE and is no TRANSACTION_CONTROL. */
 function mayWrite(text: string): boolean {
