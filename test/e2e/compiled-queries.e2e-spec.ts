@@ -538,6 +538,14 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(() => refuseWhileSpeculating(`INSERT INTO x VALUES (1)`)).not.toThrow();
   });
 
+  it('refuses while compiled what would change a pooled connection for its next users (its settings, its prepared statements)', () => {
+    speculating.run({}, () => {
+      for (const text of [`SELECT set_config('statement_timeout', '0', false)`, `RESET statement_timeout`, `DISCARD ALL`, `DEALLOCATE ALL`]) {
+        expect(() => refuseWhileSpeculating(text)).toThrow(SpeculativeWriteRefused);
+      }
+    });
+  });
+
   it('lets a read transaction’s own statements through while compiled (TypeORM’s, SET LOCAL), and refuses what only looks like them', () => {
     const harmless = [
       `START TRANSACTION`,

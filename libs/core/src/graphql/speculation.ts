@@ -34,13 +34,14 @@ export interface Speculation {
 export const speculating = new AsyncLocalStorage<Speculation>();
 
 /**
- * A statement that may write (or take a lock, notify, advance a sequence, call a procedure):
+ * A statement that may write (or take a lock, notify, advance a sequence, call a procedure,
+ * change the pooled connection's settings or drop its prepared statements):
  * a word match, so a read that merely mentions such a word is refused too: graphql-js then
  * answers it, as it would have, and its operation gives up the compiled path for its variables
  * (`compiled-queries.ts`), with a warning that may be such a false positive. A read
  * transaction's own statements pass (TRANSACTION_CONTROL).
  */
-const MAY_WRITE = /\b(insert|update|delete|merge|truncate|copy|call|do|notify|listen|nextval|setval|pg_notify|pg_advisory_\w*|lock|for\s+(no\s+key\s+)?(update|share)|begin|start|savepoint|prepared?|set|create|alter|drop|grant|vacuum|analyze|refresh)\b/i;
+const MAY_WRITE = /\b(insert|update|delete|merge|truncate|copy|call|do|notify|listen|nextval|setval|pg_notify|pg_advisory_\w*|lock|for\s+(no\s+key\s+)?(update|share)|begin|start|savepoint|prepared?|set|set_config|reset|discard|deallocate|create|alter|drop|grant|vacuum|analyze|refresh)\b/i;
 
 /**
  * A statement of a read transaction that writes nothing itself: opening, ending or rolling back
