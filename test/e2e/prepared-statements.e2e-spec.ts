@@ -1,4 +1,7 @@
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../../libs/core/src/database/data-source';
 import { prepared, preparedName } from '../../libs/core/src/database/prepared-statements';
+import { speculating } from '../../libs/core/src/graphql/speculation';
 import { createTopic } from '../factories/forum';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
@@ -70,6 +73,26 @@ describe('prepared statements for the hottest reads', () => {
       await readTopicPage(t);
       expect(await namedStatements(t)).toEqual([]);
     });
+  });
+
+  it('prepares and guards writes as the pool’s options say, each with or without the other (GRAPHQL_JIT on or off)', async () => {
+    const text = prepared('test.client_options', `SELECT 1 AS "set"`); // a read the write guard's word match refuses
+    for (const preparedStatements of [true, false]) {
+      for (const guardSpeculativeWrites of [true, false]) {
+        const ds = new DataSource(dataSourceOptions({ url: process.env.DATABASE_URL!, poolSize: 1, preparedStatements, guardSpeculativeWrites }));
+        await ds.initialize();
+        try {
+          expect(await ds.query(text)).toEqual([{ set: 1 }]);
+          const names = (await ds.query(`SELECT name FROM pg_prepared_statements`)).map((r: { name: string }) => r.name);
+          expect([preparedStatements, guardSpeculativeWrites, names]).toEqual([preparedStatements, guardSpeculativeWrites, preparedStatements ? ['parvis.test.client_options'] : []]);
+          const speculative = speculating.run({}, () => ds.query(text));
+          if (guardSpeculativeWrites) await expect(speculative).rejects.toThrow(/may write/);
+          else expect(await speculative).toEqual([{ set: 1 }]);
+        } finally {
+          await ds.destroy();
+        }
+      }
+    }
   });
 
   it('keeps one name per text and one text per name', () => {
