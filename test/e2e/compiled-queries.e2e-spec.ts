@@ -1,5 +1,5 @@
 import { GraphQLModule } from '@nestjs/graphql';
-import { execute, GraphQLFieldConfig, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
+import { execute, GraphQLFieldConfig, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import request from 'supertest';
 import { ParvisApolloDriver } from '../../apps/api/src/jit-driver';
 import { COMPILED_GIVE_UP_AFTER, COMPILED_RETRY_AFTER, compiledQueriesGateway } from '../../libs/core/src/graphql/compiled-queries';
@@ -460,6 +460,25 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(await writes()).toBe(1);
     expect(await run(`{ touch }`)).toEqual({ data: { touch: '2' } });
     expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 1, gaveUp: 1 });
+    await jit.sql(`DROP TABLE jit_writes`);
+  });
+
+  it('gives an operation refused a statement up whatever its variables: a write the pool does not see is not done twice for each new set', async () => {
+    let calls = 0; // a write the pool does not see (Redis, memory), beside the unmarked SQL one
+    const { gateway, run, writes } = await writingGateway({
+      touch: {
+        type: GraphQLString,
+        args: { n: { type: GraphQLInt } },
+        resolve: () => {
+          calls++;
+          return insert();
+        },
+      },
+    });
+    for (let n = 1; n <= 3; n++) await run(`query($n: Int) { touch(n: $n) }`, { n });
+    expect(await writes()).toBe(3);
+    expect(calls).toBe(4);
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: 1, graphqlJsOnly: 2, gaveUp: 1 });
     await jit.sql(`DROP TABLE jit_writes`);
   });
 

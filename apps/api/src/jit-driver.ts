@@ -25,7 +25,7 @@ export class ParvisApolloDriver extends ApolloDriver {
     const { compiledQueries, ...apollo } = options;
     if (compiledQueries && apollo.schema) {
       const log = new Logger('CompiledQueries');
-      // A query field that writes without @SideEffects(): its operation gives up the compiled path (once warned), and should be marked.
+      // A query field that writes without @SideEffects(): its operation gives up the compiled path whatever its variables (warned as it does), and should be marked.
       this.compiledQueries = compiledQueriesGateway(apollo.schema, undefined, (statement) => log.warn(`a compiled query ran a statement that may write (a word match: a read that mentions such a word is refused too); if it writes, mark its field @SideEffects(): ${statement.slice(0, 80)}`));
       Object.assign(apollo, { gateway: this.compiledQueries });
     }

@@ -16,7 +16,7 @@ export interface CompiledQueriesGateway extends GatewayInterface {
   readonly failing: LRUCache<string, Streak>;
   /**
    * Requests answered compiled, run again by graphql-js after a compiled answer with errors, and
-   * run by graphql-js alone (a given-up operation's included); operations that gave up (for a set of variables).
+   * run by graphql-js alone (a given-up operation's included); operations that gave up (for a set of variables, or for all on a refusal).
    */
   readonly stats: { compiledAnswers: number; fallbacks: number; graphqlJsOnly: number; gaveUp: number };
 }
@@ -24,16 +24,17 @@ export interface CompiledQueriesGateway extends GatewayInterface {
 /** A compiled operation. */
 interface CompiledOperation {
   query: CompiledQuery;
-  /** Whether a refused statement of its runs has been warned of (once an operation). */
-  warned: boolean;
+  /**
+   * Set once a run of it was refused a statement that may write: it has given up whatever its
+   * variables (its code writes, not its data), tried compiled once in COMPILED_RETRY_AFTER, and
+   * cleared by a run refused nothing.
+   */
+  refused?: Streak;
 }
 
-/** How the last runs of one compiled operation with one set of variables went, while they fail. */
+/** How the last runs of one compiled operation with one set of variables (or, refused, with any) went, while they fail. */
 interface Streak {
-  /**
-   * Its compiled runs thrown away in a row (an answer with an error; a refused statement counts
-   * COMPILED_GIVE_UP_AFTER at once); from COMPILED_GIVE_UP_AFTER on it has given up.
-   */
+  /** Its compiled runs thrown away in a row (an answer with an error); from COMPILED_GIVE_UP_AFTER on it has given up. */
   thrownAway: number;
   /** Requests graphql-js alone ran since it gave up, or since its last retry. */
   sinceRetry: number;
@@ -59,8 +60,9 @@ const STREAK_KEY_MAX = 2_000;
  * gives up for them: graphql-js alone runs it, as an operation whose answers always carry an error
  * (NOT_FOUND for an id that is gone) would otherwise pay its reads twice on every request. Kept by
  * operation and variables, so that one client's missing ids do not give the operation up for
- * everyone's. A run refused a statement that may write (speculation.ts) gives up at once: its next
- * run would most likely be refused again.
+ * everyone's. A run refused a statement that may write (speculation.ts) gives its operation up at
+ * once, whatever the variables: its next run would most likely be refused again, and a write the
+ * pool does not see (Redis, memory) would be done twice by each.
  */
 export const COMPILED_GIVE_UP_AFTER = 3;
 
@@ -89,8 +91,8 @@ export const COMPILED_RETRY_AFTER = 100;
  * refused while a compiled query runs (speculation.ts), so nothing a resolver records is
  * done twice. An answer without errors is the same JSON as graphql-js's (compiled-queries spec).
  * An operation whose compiled answers with the same variables were thrown away
- * COMPILED_GIVE_UP_AFTER times in a row, or whose compiled run was refused a statement once,
- * gives up for those variables: graphql-js alone runs it with them, but for one request in
+ * COMPILED_GIVE_UP_AFTER times in a row gives up for those variables (one whose compiled run was
+ * refused a statement, for all): graphql-js alone runs it with them, but for one request in
  * COMPILED_RETRY_AFTER, which tries it compiled again (a decay, not until a restart; a streak
  * the bounded LRU of them drops starts afresh).
  */
@@ -108,7 +110,7 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     const entry = compiled.get(key);
     if (entry !== undefined) return entry;
     const query = hasSideEffects(schema, rc.document) ? false : compile(schema, rc.document, rc.request.operationName ?? undefined);
-    const made: Compiled = query && { query, warned: false };
+    const made: Compiled = query && { query };
     compiled.set(key, made);
     return made;
   };
@@ -128,14 +130,21 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     return byGraphqlJs(rc);
   };
 
+  /** graphql-js runs a request whose compiled answer was thrown away. */
+  const fallback = (rc: GatewayGraphQLRequestContext) => {
+    stats.fallbacks++;
+    return byGraphqlJs(rc);
+  };
+
   const executor: GatewayExecutor = async (rc) => {
     if (rc.operation?.operation !== 'query') return byGraphqlJsOnly(rc);
     const key = keyOf(rc);
     const operation = compiledFor(rc, key);
-    if (operation === false) return byGraphqlJsOnly(rc);
+    if (operation === false || skips(operation.refused)) return byGraphqlJsOnly(rc);
     const streakKey = `${key}\u0000${JSON.stringify(rc.request.variables ?? {})}`;
     const streak = failing.get(streakKey);
-    if (skips(streak)) return byGraphqlJsOnly(rc);
+    // An operation given up for a refusal, past its skips above, is on its retry whatever its variables' streak.
+    if (operation.refused === undefined && skips(streak)) return byGraphqlJsOnly(rc);
     const { query } = operation;
     const viewer = (rc.context as { viewer?: unknown }).viewer;
     const noting = viewer instanceof Viewer ? viewer : undefined;
@@ -148,22 +157,25 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
       // An unmarked write: whatever the run memoized may hold its refusal.
       noting?.endNoting(speculation.refused !== undefined);
     }
-    if (speculation.refused === undefined && (fast.errors === undefined || fast.errors.length === 0)) {
+    if (speculation.refused !== undefined) {
+      if (operation.refused === undefined) {
+        operation.refused = { thrownAway: COMPILED_GIVE_UP_AFTER, sinceRetry: 0 };
+        stats.gaveUp++;
+        onRefused(speculation.refused);
+      }
+      return fallback(rc);
+    }
+    operation.refused = undefined;
+    if (fast.errors === undefined || fast.errors.length === 0) {
       stats.compiledAnswers++;
       if (streak !== undefined) failing.delete(streakKey);
       return { data: fast.data };
     }
-    const thrownAway = streak?.thrownAway ?? 0;
-    const now = speculation.refused === undefined ? thrownAway + 1 : Math.max(thrownAway + 1, COMPILED_GIVE_UP_AFTER);
-    if (streak === undefined) failing.set(streakKey, { thrownAway: now, sinceRetry: 0 });
-    else streak.thrownAway = now;
-    if (thrownAway < COMPILED_GIVE_UP_AFTER && now >= COMPILED_GIVE_UP_AFTER) stats.gaveUp++;
-    if (speculation.refused !== undefined && !operation.warned) {
-      operation.warned = true;
-      onRefused(speculation.refused);
-    }
-    stats.fallbacks++;
-    return byGraphqlJs(rc);
+    const thrownAway = (streak?.thrownAway ?? 0) + 1;
+    if (streak === undefined) failing.set(streakKey, { thrownAway, sinceRetry: 0 });
+    else streak.thrownAway = thrownAway;
+    if (thrownAway === COMPILED_GIVE_UP_AFTER) stats.gaveUp++;
+    return fallback(rc);
   };
 
   return {

@@ -16,7 +16,7 @@ import { Extensions } from '@nestjs/graphql';
  *   is noted on the run, whose answer is then thrown away (even when a resolver caught the
  *   error), what the request memoized on its viewer meanwhile is forgotten (a memoized refusal
  *   would fail graphql-js's run too), graphql-js runs the request, writing once, and that
- *   operation gives up the compiled path for those variables (`COMPILED_GIVE_UP_AFTER`,
+ *   operation gives up the compiled path whatever its variables (`COMPILED_GIVE_UP_AFTER`,
  *   compiled-queries.ts). A word match on SQL only: writes elsewhere
  *   (Redis, the search engine, memory) are not seen, hence the markers.
  */
@@ -37,7 +37,7 @@ export const speculating = new AsyncLocalStorage<Speculation>();
  * A statement that may write (or take a lock, notify, advance a sequence, call a procedure,
  * change the pooled connection's settings or drop its prepared statements):
  * a word match, so a read that merely mentions such a word is refused too: graphql-js then
- * answers it, as it would have, and its operation gives up the compiled path for its variables
+ * answers it, as it would have, and its operation gives up the compiled path whatever its variables
  * (`compiled-queries.ts`), with a warning that may be such a false positive. A read
  * transaction's own statements pass (TRANSACTION_CONTROL).
  */
