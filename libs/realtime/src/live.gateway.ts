@@ -142,6 +142,15 @@ function payloadId(p: Payload, key: string): string {
   return id;
 }
 
+/**
+ * The topic's version an event's payload carries (`topicVersion`: a first post's removal's, a
+ * merge's, an unmerge's), as the gateway orders a board's pushes by it: none (undefined) from an
+ * event an older release committed without it, which orders nothing (`PushedVersions`).
+ */
+function payloadTopicVersion(p: Payload): PushVersion {
+  return typeof p.topicVersion === 'number' ? p.topicVersion : undefined;
+}
+
 const spaceRecheck = (p: Payload): Recheck => ({ kind: 'space', id: payloadId(p, 'spaceId') });
 const userRecheck = (p: Payload): Recheck => ({ kind: 'user', id: payloadId(p, 'userId') });
 const revokedRecheck = (p: Payload): Recheck => ({ kind: 'revoked', id: payloadId(p, 'userId') });
@@ -741,11 +750,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * The topic left the board (`leftBoard`): news read before is not sent there from now on. A
-   * leaving's push notes it first, then asks `admitListChange` right before it sends; a move's
-   * notes it as soon as it is heard, before the awaits its push makes.
+   * leaving without a move notes it with its place on the list (`leaveBoard`); a move notes it
+   * alone as soon as it is heard, before the awaits its push makes, and asks `admitListChange`
+   * right before it sends.
    */
   private noteLeftBoard(topicId: string, boardId: string, version: PushVersion): void {
     this.pushed.admit(pushKey.leftBoard(topicId, boardId), version);
+  }
+
+  /**
+   * The topic left the board's list without a move (its first post removed, the idea merged):
+   * its leaving noted (`noteLeftBoard`), then ordered with its arrivals there (`admitListChange`),
+   * whose answer this is: whether a `topic:removed` of it may go to the board's room.
+   */
+  private leaveBoard(topicId: string, boardId: string, version: PushVersion): boolean {
+    this.noteLeftBoard(topicId, boardId, version);
+    return this.admitListChange(topicId, boardId, version);
   }
 
   /**
@@ -1620,17 +1640,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // other pushes, an edit's or a restore's that raced it (README, *Order*).
           version: e.version,
         };
-        // A first post takes its topic off its board (`noteLeftBoard`): an arrival or news read before is
+        // A first post takes its topic off its board (`leaveBoard`): an arrival or news read before is
         // not sent there after. The board's room is told when its readers were shown the topic
         // (it was visible), by its id and version alone: nothing of what it was.
         // Nor of a topic the board's lists leave out (a merged idea: `listedNow`, read before
-        // `admitListChange`, so nothing newer is sent there between its judgement and this push).
+        // `leaveBoard`, so nothing newer is sent there between its judgement and this push).
         if (p.number === 1) {
-          const [boardId, version] = [payloadId(p, 'boardId'), p.topicVersion as PushVersion];
+          const [boardId, version] = [payloadId(p, 'boardId'), payloadTopicVersion(p)];
           // Read only when someone may hear it there (`mayBeHeard`): nobody to tell, nothing read.
           const shown = p.from === 'VISIBLE' && this.mayBeHeard(`board:${boardId}`) && (await this.listedNow(topicId));
-          this.noteLeftBoard(topicId, boardId, version);
-          if (this.admitListChange(topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
+          if (this.leaveBoard(topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
         }
         if (p.from === 'PENDING') {
           // Those who saw it waiting see it go: the space's moderators, and its author while they
@@ -1740,9 +1759,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // before (an unmerge's) is not sent there after, nor news read before (until 2026-12-07 a
         // merge noted nothing, and such an arrival listed the merged idea again).
         if (type === 'idea.merged') {
-          const [topicId, boardId, version] = [payloadId(p, 'topicId'), payloadId(p, 'boardId'), p.topicVersion as PushVersion];
-          this.noteLeftBoard(topicId, boardId, version);
-          this.admitListChange(topicId, boardId, version);
+          const [topicId, boardId] = [payloadId(p, 'topicId'), payloadId(p, 'boardId')];
+          this.leaveBoard(topicId, boardId, payloadTopicVersion(p));
         }
         // Unmerged, its board's lists show it again: the board hears it arrive as a new topic
         // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
@@ -1754,7 +1772,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         if (type === 'idea.unmerged') {
           const [topicId, boardId] = [payloadId(p, 'topicId'), payloadId(p, 'boardId')];
           if (this.mayBeHeard(`board:${boardId}`)) await this.moveOntoBoard(topicId);
-          else this.admitListChange(topicId, boardId, p.topicVersion as PushVersion);
+          else this.admitListChange(topicId, boardId, payloadTopicVersion(p));
         }
         await this.pushIdea(payloadId(p, 'topicId'));
         return this.pushIdea(payloadId(p, 'targetId'));
