@@ -788,11 +788,11 @@ export class IdeasService implements BoardKindBehaviour {
    * board's arrivals and leavings of it by that version. Answers the board it is on and the version.
    */
   private async raiseTopicVersion(tx: Tx, topicId: string): Promise<{ board_id: string; version: number }> {
-    const [row] = await tx.query<{ board_id: string; version: number }>(
+    // One row: the idea's, locked, references it.
+    return (await tx.one<{ board_id: string; version: number }>(
       `UPDATE topics SET version = next_version(version), updated_at = now() WHERE id = $1 RETURNING board_id, version`,
       [topicId],
-    );
-    return row;
+    ))!;
   }
 
   /** An idea and the ideas it is merged into, up to the one its chain ends in. */
