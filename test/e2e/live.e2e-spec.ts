@@ -881,7 +881,7 @@ describe('live updates over Socket.IO', () => {
     await quiet();
   });
 
-  it('reads a moved topic once for its arrival on its new board and its `topic:updated`: a reader there costs the move no statement', async () => {
+  it('reads a moved topic once for its arrival on its new board, what the board it left hears, and its `topic:updated`: a reader on either board costs the move no statement', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const space = (await makeSpace(t, 'PUBLIC')).id;
     const [from, to] = [await makeBoard(t, space), await makeBoard(t, space)];
@@ -889,20 +889,22 @@ describe('live updates over Socket.IO', () => {
     // Nobody on either board: the push reads the topic once, for `topic:updated` (its own room's).
     const unheard = await move((await createTopic(t, author.token, from)).id);
     const reader = await connect((await makeUser(t)).token);
-    expect(await ask(reader, 'board:join', { boardId: to })).toEqual({ ok: true });
+    for (const boardId of [from, to]) expect(await ask(reader, 'board:join', { boardId })).toEqual({ ok: true });
     await pushedSoFar(t, [reader]);
-    const [arrived, updated] = [heardLive(reader, 'topic:created'), heardLive(reader, 'topic:updated')];
+    const [arrived, left, updated] = [heardLive(reader, 'topic:created'), heardLive(reader, 'topic:moved'), heardLive(reader, 'topic:updated')];
     const topic = await createTopic(t, author.token, from, { title: 'Read once' });
     const heard = await move(topic.id);
     const [{ version }] = await t.sql(`SELECT version FROM topics WHERE id = $1`, [topic.id]);
-    expect(await arrived.first((e) => e.topic?.id === topic.id)).toMatchObject({ boardId: to, topic: { title: 'Read once' }, version: Number(version) });
+    expect(await arrived.first((e) => e.topic?.id === topic.id && e.boardId === to)).toMatchObject({ boardId: to, topic: { title: 'Read once' }, version: Number(version) });
+    expect(await left.first((e) => e.topicId === topic.id)).toEqual({ topicId: topic.id, version: Number(version) });
     expect(await updated.first((e) => e.topicId === topic.id)).toMatchObject({ title: 'Read once', pinned: false, closed: false, locked: false, acceptedPostId: null, slowModeSeconds: 0, version: Number(version) });
-    // The arrival's read, the topic with its first post, serves both (until 2026-12-07 the topic was read again, one more).
+    // The arrival's read, the topic with its first post, serves all three (until 2026-12-07 the
+    // topic was read again for its `topic:updated`, and for the board it left: two more).
     expect(heard.count).toBe(unheard.count);
     expect(heard.statements.filter((q) => /^SELECT id, board_id, title,[\s\S]* FROM topics WHERE id = \$1$/.test(q.trim()))).toEqual([]);
   });
 
-  it('raises an unmerged idea’s topic version, which its arrival carries, and reads that arrival only when someone may hear it on its board', async () => {
+  it('raises an unmerged idea’s topic version, which its arrival carries, and reads that arrival, with the idea, only when someone may hear it on its board', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
     const versionOf = async (id: string) => Number((await t.sql(`SELECT version FROM topics WHERE id = $1`, [id]))[0].version);
@@ -928,8 +930,9 @@ describe('live updates over Socket.IO', () => {
     await pushedSoFar(t, [reader]);
     const arrived = heardLive(reader, 'topic:created');
     const heard = await unmerge(back.id);
-    // One read more, the arrival's, for the reader there.
-    expect(heard).toEqual({ count: unheard.count + 1, reads: 1 });
+    // The arrival's read, the idea with its first post, serves its `idea:updated` too (until
+    // 2026-12-07 the idea was read again: one statement more for the reader there).
+    expect(heard).toEqual({ count: unheard.count, reads: 1 });
     // Raised by the unmerge, as a move or a first post's hiding raises it (until 2026-12-07 the
     // arrival carried the version the topic had before the merge).
     const after = await versionOf(back.id);

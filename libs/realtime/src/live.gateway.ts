@@ -337,8 +337,62 @@ type TopicSettingsRow = Pick<TopicRow, 'id' | 'board_id' | 'title' | 'state' | '
 /** The columns of `TopicSettingsRow` besides the topic's id, board, title, state and version. */
 const TOPIC_SETTINGS = ['pinned', 'closed', 'locked', 'accepted_post_id', 'slow_mode_seconds', 'slow_mode_until', 'pinned_globally_at', 'pinned_globally_until'] as const;
 
-/** A moved topic's first post as `pushedPostsSql` reads it (`firstPostOf`), with its topic's settings. */
-type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
+/** An idea as `idea:updated` carries it (`LiveGateway.sendIdea`), read with its topic (`IDEA_COLUMNS`). */
+interface IdeaRow {
+  idea_status: string;
+  idea_vote_count: number;
+  /** The idea's own version (its votes and status), not its topic's. */
+  idea_version: number;
+  /** The idea it is merged into, while that one is visible (`IdeaDetails.mergedInto` is null for a reader of a hidden one). */
+  idea_merged_into: string | null;
+}
+
+/** The columns of `IdeaRow`, of the idea `i` of topic `t`. */
+const IDEA_COLUMNS = `i.status AS idea_status, i.vote_count AS idea_vote_count, i.version AS idea_version,
+              (SELECT mt.id FROM topics mt WHERE mt.id = i.merged_into AND mt.state = 'VISIBLE') AS idea_merged_into`;
+
+/** An idea's topic, as `idea:updated` needs it: the rooms it goes to, and its version. */
+type IdeaTopicRow = Pick<PushedPostRow, 'topic_id' | 'board_id' | 'topic_state' | 'topic_version'>;
+
+/** The payload of `idea:updated` (README): `version` is the idea's, `topicVersion` its topic's. */
+interface IdeaUpdated {
+  topicId: string;
+  status: string;
+  voteCount: number;
+  mergedIntoId: string | null;
+  version: number;
+  topicVersion: number;
+}
+
+/**
+ * A topic's first post as `pushedPostsSql` reads it (`firstPostOf`: a move's and an unmerge's
+ * arrival), with its topic's settings and its idea, if it is one (every idea column null if not).
+ */
+type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]> & (IdeaRow | { [K in keyof IdeaRow]: null });
+
+/** A moved topic's settings as read with its first post, for its `topic:updated` (`LiveGateway.sendTopic`). */
+function settingsOf(row: MovedTopicRow): TopicSettingsRow {
+  const settings = Object.fromEntries(TOPIC_SETTINGS.map((c) => [c, row[c]])) as Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
+  return { ...settings, id: row.topic_id, board_id: row.board_id, title: row.title, state: row.topic_state as TopicRow['state'], version: row.topic_version };
+}
+
+/**
+ * What the board a topic moved off hears of it (README, `topic:moved`), from the topic as read
+ * after the move (`LiveGateway.readMoved`): nothing while it is on that board again (moved back
+ * before this move's event was handled, a relayed one handled late: its readers would drop a
+ * topic it lists); `topic:moved` while everyone in the room may see it, only if that board was
+ * shown it (`wasVisible`, the move's: a topic moved while hidden or held, approved or unhidden on
+ * its new board since, was never listed there; none from an older release's move: sent as
+ * before); hidden (or held) on its new board since the move, whose removal named that board
+ * alone, `topic:removed` (its id and version, not where it went), unless the board's lists leave
+ * it out (`listed`, read with its first post: a merged idea, as `listedNow` judges a removal
+ * without a move).
+ */
+function movedOffEvent(now: Pick<PushedPostRow, 'board_id' | 'topic_state' | 'listed'>, fromBoardId: string, wasVisible: unknown): 'topic:moved' | 'topic:removed' | undefined {
+  if (now.board_id === fromBoardId) return undefined;
+  if (now.topic_state === 'VISIBLE') return wasVisible !== false ? 'topic:moved' : undefined;
+  return wasVisible === true && now.listed !== false ? 'topic:removed' : undefined;
+}
 
 /**
  * The posts a push names (`$1`), with their authors and topics, in topic and number order
@@ -348,17 +402,18 @@ type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[numb
  * under the outer join, the read was evaluated where the plan scans topics, once for every topic
  * that scan met (99 in a test's database), not once for each of the push's. `posts`: which posts,
  * by default those `$1` names; a moved topic's arrival (`firstPostOf`) names its topic's first post,
- * and reads the topic's settings too (`TOPIC_SETTINGS`, `MovedTopicRow`), its `topic:updated`'s.
+ * and reads the rest of the topic too (`whole`, `MovedTopicRow`): its settings, a move's
+ * `topic:updated`'s (`TOPIC_SETTINGS`), and its idea, an unmerge's `idea:updated`'s (`IDEA_COLUMNS`).
  */
-const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', settings = false) => `${arriving ? `WITH ends AS MATERIALIZED (
+const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', whole = false) => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version, p.removed_version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
-            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}${settings ? TOPIC_SETTINGS.map((c) => `, t.${c}`).join('') : ''},
+            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}${whole ? `${TOPIC_SETTINGS.map((c) => `, t.${c}`).join('')}, ${IDEA_COLUMNS}` : ''},
             CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees,
             CASE WHEN p.number = 1 THEN ${listed} END AS listed
-       FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}
+       FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}${whole ? ' LEFT JOIN ideas i ON i.topic_id = t.id' : ''}
       WHERE ${posts} ORDER BY p.topic_id, p.number`;
 /**
  * Which of these authors (`$1`) may read a topic (`$2`) as it is now (`postAuthorSeesSql`): who,
@@ -699,7 +754,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly pushed = new PushedVersions();
 
   /**
-   * `pushedPostsSql`, plain and arriving, and of a topic's first post (`moveOntoBoard`), with the
+   * `pushedPostsSql`, plain and arriving, and of a topic's first post (`readMoved`), with the
    * board kinds' conditions on what their lists show: made at the first push, once every kind
    * registered (their modules' init).
    */
@@ -1718,33 +1773,35 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         this.noteLeftBoard(topicId, fromBoardId, e.version);
         // Readers who cannot follow it into its new space leave its room; the rest see it move.
         await this.recheckEverywhere({ kind: 'topic', id: topicId });
-        // Read only when someone may hear it on the board it left (`mayBeHeard`), as the other
-        // reads of a push to a board's room: nobody to tell, nothing read (until 2026-12-07 it was
-        // read whoever listened). Its leaving is noted all the same, below.
-        const event = this.mayBeHeard(`board:${fromBoardId}`) ? await this.movedOffEvent(topicId, fromBoardId, p.visible) : undefined;
+        // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
+        // which a board list ignores for a topic it does not list); a publication's hears of it
+        // once, from its own arrival (topic.published, next). A move a release before 2026-12-04
+        // committed says neither, and may be such a publication (announced twice, were it taken
+        // for a plain move): its board hears it as before, `topic:updated` alone.
+        const toBoardId = p.publishing === false ? payloadId(p, 'boardId') : undefined;
+        // The topic read once, with its first post (`readMoved`), for what the board it left hears
+        // (`movedOffEvent`), its arrival on the new one and its `topic:updated`; only when someone
+        // may hear it on either board (`mayBeHeard`), as the other reads of a push to a board's
+        // room, otherwise `pushTopic` reads its settings alone. (Until 2026-12-07 the board it
+        // left was read apart, whoever listened until then, and with REDIS_URL set, where
+        // `mayBeHeard` holds for every board, a move read its topic twice.)
+        const [fromHeard, toHeard] = [this.mayBeHeard(`board:${fromBoardId}`), toBoardId !== undefined && this.mayBeHeard(`board:${toBoardId}`)];
+        const read = fromHeard || toHeard ? await this.readMoved(topicId) : undefined;
+        const event = fromHeard && read ? movedOffEvent(read, fromBoardId, p.visible) : undefined;
         // With the version the move left it with (none from a move an older release committed),
         // which orders it against the topic's arrivals there (README, *Order*); its leaving was noted
         // above, before the awaits, whether or not this is sent.
         if (this.admitListChange(topicId, fromBoardId, e.version) && event) {
           this.server.to(`board:${fromBoardId}`).emit(event, e.version === undefined || e.version === null ? { topicId } : { topicId, version: e.version });
         }
-        // Its new board hears it arrive, as a new topic (until 2026-12-07 only `topic:updated`,
-        // which a board list ignores for a topic it does not list); a publication's hears of it
-        // once, from its own arrival (topic.published, next). A move a release before 2026-12-04
-        // committed says neither, and may be such a publication (announced twice, were it taken
-        // for a plain move): its board hears it as before, `topic:updated` alone.
-        // Read only when someone may hear it on that board (`mayBeHeard`): nobody to tell, nothing
-        // read, but its arrival is noted all the same, with the move's version, so a removal older
-        // than the move, handled later, is not sent to a reader who joined since (`admitListChange`).
-        let read: TopicSettingsRow | undefined;
-        if (p.publishing === false) {
-          const toBoardId = payloadId(p, 'boardId');
-          if (this.mayBeHeard(`board:${toBoardId}`)) read = await this.moveOntoBoard(topicId, toBoardId);
-          else this.admitListChange(topicId, toBoardId, e.version);
-        }
-        // Its settings as the arrival read them, when it read them: one read of the topic for both
-        // (until 2026-12-07 `pushTopic` read it again).
-        if (read) this.sendTopic(read, true);
+        // Its arrival while on that board still (`arriveOnBoard`; moved on since, the later move's
+        // event announces it where it went). Nobody to hear it there: nothing read for it, but its
+        // arrival is noted all the same, with the move's version, so a removal older than the move,
+        // handled later, is not sent to a reader who joined since (`admitListChange`).
+        if (read && toHeard && read.board_id === toBoardId) this.arriveOnBoard(read);
+        else if (toBoardId !== undefined && !toHeard) this.admitListChange(topicId, toBoardId, e.version);
+        // Its settings as read with it, when it was read (until 2026-12-07 `pushTopic` read them again).
+        if (read) this.sendTopic(settingsOf(read), p.publishing !== true);
         else await this.pushTopic(topicId, p.publishing !== true);
         // Moved (back) where readers it sent away earlier may read it: they go back to its room.
         return this.restoreEverywhere(restore);
@@ -1753,29 +1810,35 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       case 'idea.status_changed':
         return this.pushIdea(payloadId(p, 'topicId'));
       case 'idea.merged':
-      case 'idea.unmerged':
-        // Merged, its board's lists leave it out: a leaving of the list, noted with the version
-        // the merge raised (`topicVersion`; none from an older release's), so an arrival read
-        // before (an unmerge's) is not sent there after, nor news read before (until 2026-12-07 a
-        // merge noted nothing, and such an arrival listed the merged idea again).
+      case 'idea.unmerged': {
+        const [topicId, boardId, targetId, version] = [payloadId(p, 'topicId'), payloadId(p, 'boardId'), payloadId(p, 'targetId'), payloadTopicVersion(p)];
         if (type === 'idea.merged') {
-          const [topicId, boardId] = [payloadId(p, 'topicId'), payloadId(p, 'boardId')];
-          this.leaveBoard(topicId, boardId, payloadTopicVersion(p));
+          // Merged, its board's lists leave it out: a leaving of the list, noted with the version
+          // the merge raised (`topicVersion`; none from an older release's, which notes nothing),
+          // so an arrival read before (an unmerge's) is not sent there after, nor news read before
+          // (until 2026-12-07 a merge noted nothing, and such an arrival listed the merged idea again).
+          this.leaveBoard(topicId, boardId, version);
+          await this.pushIdea(topicId);
+        } else if (this.mayBeHeard(`board:${boardId}`)) {
+          // Unmerged, its board's lists show it again: the board hears it arrive as a new topic
+          // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
+          // not list), where it is now, while it is visible there (`arriveOnBoard`), then its
+          // `idea:updated`, both from one read of the topic with its first post and its idea
+          // (`readMoved`; until 2026-12-07 `pushIdea` read the idea again). Read so only when
+          // someone may hear it on the board the unmerge found it on (`mayBeHeard`; until
+          // 2026-12-07 read whoever listened).
+          const read = await this.readMoved(topicId);
+          if (read) this.arriveOnBoard(read);
+          if (read?.idea_version != null) this.sendIdea(read);
+        } else {
+          // Nobody to hear its arrival: not read, but noted with the version the unmerge raised
+          // (`topicVersion`; none from an older release's), as a move's is, so a removal older
+          // than the unmerge, handled later, is not sent to a reader who joined since.
+          this.admitListChange(topicId, boardId, version);
+          await this.pushIdea(topicId);
         }
-        // Unmerged, its board's lists show it again: the board hears it arrive as a new topic
-        // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
-        // not list), where it is now, while it is visible there (`moveOntoBoard`). Read only when
-        // someone may hear it on the board the unmerge found it on (`mayBeHeard`; until 2026-12-07
-        // read whoever listened); otherwise its arrival is noted with the version the unmerge
-        // raised (`topicVersion`; none from an older release's), as a move's is, so a removal older
-        // than the unmerge, handled later, is not sent to a reader who joined since.
-        if (type === 'idea.unmerged') {
-          const [topicId, boardId] = [payloadId(p, 'topicId'), payloadId(p, 'boardId')];
-          if (this.mayBeHeard(`board:${boardId}`)) await this.moveOntoBoard(topicId);
-          else this.admitListChange(topicId, boardId, payloadTopicVersion(p));
-        }
-        await this.pushIdea(payloadId(p, 'topicId'));
-        return this.pushIdea(payloadId(p, 'targetId'));
+        return this.pushIdea(targetId);
+      }
       case 'reaction.updated': {
         // Only about a post everyone in the room reads in full: a hidden or held one's reactions are not
         // the room's business. (A topic hidden as a whole has already sent away who may not read
@@ -1882,28 +1945,6 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * What the board a topic moved off hears of it (README, `topic:moved`), read in one statement
-   * with the topic as it is now: nothing while it is on that board again (moved back before this
-   * move's event was handled, a relayed one handled late: its readers would drop a topic it
-   * lists); `topic:moved` while everyone in the room may see it, only if that board was shown it
-   * (`wasVisible`, the move's: a topic moved while hidden or held, approved or unhidden on its new
-   * board since, was never listed there; none from an older release's move: sent as before);
-   * hidden (or held) on its new board since the move, whose removal named that board alone,
-   * `topic:removed` (its id and version, not where it went), unless the board's lists leave it
-   * out (a merged idea, as `listedNow` judges a removal without a move).
-   */
-  private async movedOffEvent(topicId: string, fromBoardId: string, wasVisible: unknown): Promise<'topic:moved' | 'topic:removed' | undefined> {
-    const listed = this.kinds.listedAnywhereSql() ?? 'true';
-    const [now]: Array<{ visible: boolean; listed: boolean }> = await this.ds.query(
-      `SELECT t.state = 'VISIBLE' AS visible, (${listed}) AS listed FROM topics t WHERE t.id = $1 AND t.board_id <> $2`,
-      [topicId, fromBoardId],
-    );
-    if (!now) return undefined;
-    if (now.visible) return wasVisible !== false ? 'topic:moved' : undefined;
-    return wasVisible === true && now.listed !== false ? 'topic:removed' : undefined;
-  }
-
-  /**
    * Whether its board's lists show the topic as it is now (`BoardKinds.listedAnywhereSql`: a
    * merged idea they do not), for a removal, which tells a board only of a topic it listed, as
    * arrivals do (`listed`). A topic whose row is gone counts as listed: its removal goes as
@@ -1917,31 +1958,26 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * A topic moved onto a board (`boardId`, the move's) arrives there as a new topic would
-   * (`arriveOnBoard`), its first post and the topic read in one statement, with the topic's
-   * version: only while it is on that board still (moved on since, the later move's event
-   * announces it where it went), visible with its first post (a hidden or held topic, an
-   * unpublished article, is announced nowhere: its title would reach readers who may not read
-   * it), and listed there (`listed`: a merged idea is not). Without `boardId` (an idea unmerged,
-   * listed again), on whichever board it is on now. Answers the topic's settings as read with it
-   * (`sendTopic`: a move's `topic:updated`, which needs no read of its own), none without a row.
+   * A topic moved onto a board or unmerged (listed again), as it is now: its first post and the
+   * topic in one statement (`firstPostOf`), with the topic's version, settings and idea
+   * (`MovedTopicRow`), for all that its push sends (`movedOffEvent`, `arriveOnBoard`,
+   * `sendTopic`, `sendIdea`). None without a row.
    */
-  private async moveOntoBoard(topicId: string, boardId?: string): Promise<TopicSettingsRow | undefined> {
+  private async readMoved(topicId: string): Promise<MovedTopicRow | undefined> {
     const [row]: MovedTopicRow[] = await this.ds.query(this.postsReads().firstPostOf, [topicId]);
-    if (!row) return undefined;
-    if ((boardId === undefined || row.board_id === boardId) && row.state === 'VISIBLE' && row.topic_state === 'VISIBLE') this.arriveOnBoard(row);
-    const settings = Object.fromEntries(TOPIC_SETTINGS.map((c) => [c, row[c]])) as Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
-    return { ...settings, id: row.topic_id, board_id: row.board_id, title: row.title, state: row.topic_state as TopicRow['state'], version: row.topic_version };
+    return row;
   }
 
   /**
-   * A topic's arrival on its board's list (`topic:created`), from its visible first post as read
-   * with the topic: not read before the topic left the board (moved, hidden…) and sent after
-   * (`admitListChange`), with the topic's version, which orders it against the board's `topic:removed`
-   * and `topic:moved`; nor a topic its board's lists leave out (a merged idea unhidden, restored
-   * or moved there).
+   * A topic's arrival on the list of the board it is on (`topic:created`), from its first post as
+   * read with the topic: only while both are visible (a hidden or held topic, an unpublished
+   * article, is announced nowhere: its title would reach readers who may not read it); not read
+   * before the topic left the board (moved, hidden…) and sent after (`admitListChange`), with the
+   * topic's version, which orders it against the board's `topic:removed` and `topic:moved`; nor a
+   * topic its board's lists leave out (`listed`: a merged idea unhidden, restored or moved there).
    */
   private arriveOnBoard(row: PushedPostRow): void {
+    if (row.state !== 'VISIBLE' || row.topic_state !== 'VISIBLE') return;
     if (!row.listed || !this.admitListChange(row.topic_id, row.board_id, row.topic_version)) return;
     this.server.to(`board:${row.board_id}`).emit('topic:created', {
       boardId: row.board_id,
@@ -2173,16 +2209,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * arrival another node read before the merge (an unmerge's) is then dropped, not listed again.
    */
   private async pushIdea(topicId: string): Promise<void> {
-    const [i] = await this.ds.query(
-      `SELECT t.id, t.board_id, t.state, t.version AS topic_version, i.status, i.vote_count, i.version,
-              (SELECT mt.id FROM topics mt WHERE mt.id = i.merged_into AND mt.state = 'VISIBLE') AS merged_into
+    const [i]: Array<IdeaTopicRow & IdeaRow> = await this.ds.query(
+      `SELECT t.id AS topic_id, t.board_id, t.state AS topic_state, t.version AS topic_version, ${IDEA_COLUMNS}
          FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
       [topicId],
     );
-    if (!i || i.state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.id), i.version)) return;
-    const payload = { topicId: i.id, status: i.status, voteCount: i.vote_count, mergedIntoId: i.merged_into, version: i.version, topicVersion: i.topic_version };
+    if (i) this.sendIdea(i);
+  }
+
+  /** `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post: `readMoved`). */
+  private sendIdea(i: IdeaTopicRow & IdeaRow): void {
+    if (i.topic_state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return;
+    const payload: IdeaUpdated = {
+      topicId: i.topic_id, status: i.idea_status, voteCount: i.idea_vote_count, mergedIntoId: i.idea_merged_into, version: i.idea_version, topicVersion: i.topic_version,
+    };
     // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
-    const rooms = [`topic:${i.id}`, ...(this.boardNewsPasses(i.id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
+    const rooms = [`topic:${i.topic_id}`, ...(this.boardNewsPasses(i.topic_id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
     this.server.to(rooms).emit('idea:updated', payload);
   }
 
@@ -2309,7 +2351,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (t) this.sendTopic(t, board);
   }
 
-  /** `pushTopic`'s push of the topic as read (by it, or with a moved topic's first post: `moveOntoBoard`). */
+  /** `pushTopic`'s push of the topic as read (by it, or with a moved topic's first post: `readMoved`, `settingsOf`). */
   private sendTopic(t: TopicSettingsRow, board: boolean): void {
     if (t.state !== 'VISIBLE') return;
     // Each room keeps its own newest version: whether the board's room hears it too depends on the
