@@ -3,6 +3,7 @@ import { Socket } from 'socket.io-client';
 import { DataSource } from 'typeorm';
 import { LIVE_RELAY_INSERT, relayWakeUp } from '../../libs/core/src/database/live-relay';
 import { DomainEvent } from '../../libs/core/src/events';
+import { newId } from '../../libs/core/src/ids';
 import { ContentState } from '../../libs/forum/src/forum.enums';
 import { placeholderText } from '../../libs/forum/src/posts/post.model';
 import { LiveRelayConsumer } from '../../libs/realtime/src/live-relay.consumer';
@@ -242,6 +243,50 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     // Older than the unmerge, whose push read nothing (nobody to hear it) but noted its arrival
     // there with the version it raised: the board's readers would drop a topic it lists.
     expect(inBoard).toEqual([]);
+  });
+
+  /** Two ideas on a new ideas board, and the topic's and idea's versions of one of them. */
+  async function twoIdeas() {
+    const board = await makeBoard(t, spaceId, 'IDEAS');
+    const [idea, into] = [await createTopic(t, author.token, board, { kind: 'IDEA' }), await createTopic(t, author.token, board, { kind: 'IDEA' })];
+    const versions = async (id: string) => {
+      const [v] = await t.sql(`SELECT t.version AS topic, i.version AS idea FROM topics t JOIN ideas i ON i.topic_id = t.id WHERE t.id = $1`, [id]);
+      return { topic: Number(v.topic), idea: Number(v.idea) };
+    };
+    return { board, idea, into, versions };
+  }
+
+  it('an idea merged by the release before (no `topicVersion`): its board hears it merged (`idea:updated` with the topic’s version as read), and nothing else of it', async () => {
+    const { board, idea, into, versions } = await twoIdeas();
+    await t.get(LiveGateway).settled();
+    const inBoard = heardOf(await readerIn({ boardId: board }), idea.id);
+    // Its rows as that release's merge wrote them: the idea merged, its topic's version not raised.
+    await t.sql(`UPDATE ideas SET status = 'MERGED', status_before_merge = status, merged_into = $2, version = next_version(version) WHERE topic_id = $1`, [idea.id, into.id]);
+    await relayedFromOlderWorker({
+      type: 'idea.merged', aggregateType: 'topic', aggregateId: idea.id,
+      payload: { topicId: idea.id, targetId: into.id, spaceId, boardId: board, targetBoardId: board, changeId: newId(), actorId: moderator.id },
+    });
+    // Noting nothing without the version (as a versionless removal notes nothing), its push goes
+    // out as read, the topic's version (`topicVersion`) from the read: the client's rule holds.
+    const now = await versions(idea.id);
+    expect(inBoard).toEqual([['idea:updated', { topicId: idea.id, status: 'MERGED', voteCount: expect.any(Number), mergedIntoId: into.id, version: now.idea, topicVersion: now.topic }]]);
+  });
+
+  it('an idea unmerged by the release before (no `topicVersion`): its board hears it arrive, with the topic’s version as read (the merge’s, which this node noted), then its `idea:updated`', async () => {
+    const { board, idea, into, versions } = await twoIdeas();
+    expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: idea.id, targetId: into.id } }, { token: moderator.token }));
+    await t.get(LiveGateway).settled();
+    const merged = await versions(idea.id);
+    const inBoard = heardOf(await readerIn({ boardId: board }), idea.id);
+    // Its rows as that release's unmerge wrote them: the idea back, its topic's version not raised.
+    await t.sql(`UPDATE ideas SET status = COALESCE(status_before_merge, 'NEW'), merged_into = NULL, status_before_merge = NULL, version = next_version(version) WHERE topic_id = $1`, [idea.id]);
+    await relayedFromOlderWorker({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: idea.id, payload: { topicId: idea.id, targetId: into.id, spaceId, boardId: board } });
+    // Read at the version the merge raised and noted under `listed` here: an equal version is
+    // admitted, so the board lists it again (and a client, ordering by it, applies it too).
+    const now = await versions(idea.id);
+    expect(now.topic).toBe(merged.topic);
+    expect(inBoard.map(([name, e]) => [name, e.version, e.status])).toEqual([['topic:created', merged.topic, undefined], ['idea:updated', now.idea, 'NEW']]);
+    expect(inBoard[1][1]).toMatchObject({ mergedIntoId: null, topicVersion: merged.topic });
   });
 
   it('a topic’s move relayed after it was moved back to the board it left: that board, which lists it, hears no `topic:moved`', async () => {
