@@ -863,6 +863,51 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it.each([
+    ['matching no row', false],
+    ['refused', true],
+  ])("keeps a newer failure owed when the tick's retry of an older one, after a run by hand failed meanwhile, comes back %s", async (_, refusedAgain) => {
+    const name = refusedAgain ? 'test-owed-newer-refused' : 'test-owed-newer-no-row';
+    const s = new JobScheduler(first.ds);
+    s.register(name, 3_600_000, async () => {
+      throw new Error('the job failed');
+    });
+    // Bound before tick() watches runNow: the runs by hand are no tick's.
+    const byHand = s.runNow.bind(s);
+    const real = first.ds.query.bind(first.ds);
+    let tries = 0;
+    // The first run's failure record refused. The tick's retry of it (the second) waits for a run by hand that fails
+    // meanwhile, its own record (the third) refused too, as one would between the retry's statement and its answer;
+    // then the retry is written (matching no row: the record holds the newer run's start) or refused. Later ones written.
+    const spy = jest.spyOn(first.ds, 'query').mockImplementation(async (sql: string, params?: unknown[]) => {
+      if (!sql.includes('failures = failures + 1') || params?.[0] !== name) return real(sql, params);
+      const attempt = ++tries;
+      if (attempt === 2) await expect(byHand(name)).rejects.toThrow('the job failed');
+      if (attempt === 1 || attempt === 3 || (attempt === 2 && refusedAgain)) throw new Error('Connection terminated unexpectedly');
+      return real(sql, params);
+    });
+    const logs = watchLogs(name);
+    const failures = async () => (await first.sql(`SELECT failures FROM job_runs WHERE name = $1`, [name]))[0].failures as number;
+    try {
+      await expect(byHand(name, 3_600_000)).rejects.toThrow('the job failed');
+      await tick(s);
+      expect(tries).toBe(3);
+      // The older failure's retry leaves the newer one owed, unsaid. Without recordFailure's `stale` check the retry put
+      // the older one in its place (owed no more, or owed again), said as not recorded, and the newer one was lost.
+      expect(await failures()).toBe(0);
+      expect(logs.infos()).toEqual([]);
+      // The next tick records the newer one: its run's start is still the record's.
+      await tick(s);
+      expect(tries).toBe(4);
+      expect(await failures()).toBe(1);
+      expect(logs.infos()).toEqual([[{ job: name, attempts: 2 }, 'a failed run was recorded as failed, after 2 attempt(s) that could not record it']]);
+    } finally {
+      logs.restore();
+      spy.mockRestore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it('warns at once of a job failing with another error than the one its last warning logged, up to JOB_ERROR_CHANGES_MAX', async () => {
     // The errors its runs throw, in turn; a pg error is told by its code (SQLSTATE), whatever its message.
     const errors: Array<Error & { code?: string }> = [];
