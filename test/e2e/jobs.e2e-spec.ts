@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
 import { JOB_LOCK_APPLICATION, JobScheduler } from '../../libs/core/src/jobs';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
@@ -1013,19 +1014,28 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
-  it('keeps other processes off a run whose lock was lost while it goes on: its start is recorded before it runs', async () => {
+  /**
+   * Job `name` in a scheduler of each process, `a` (the first's) and `b`, each run noted in `runs`: `a` runs it by hand
+   * (`withinMs` as runNow takes it), held until `release`; `running` is that run's end.
+   */
+  const runningInOneProcess = async (name: string, everyMs: number, withinMs?: number) => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const runs: string[] = [];
     const a = new JobScheduler(first.ds);
-    a.register('test-lost-lock', 3_600_000, async () => {
+    a.register(name, everyMs, async () => {
       runs.push('a');
       await gate;
     });
     const b = new JobScheduler(second.ds);
-    b.register('test-lost-lock', 3_600_000, async () => void runs.push('b'));
-    const running = a.runNow('test-lost-lock', 3_600_000);
+    b.register(name, everyMs, async () => void runs.push('b'));
+    const running = a.runNow(name, withinMs);
     while (runs.length === 0) await new Promise((r) => setTimeout(r, 5));
+    return { a, b, runs, release, running };
+  };
+
+  it('keeps other processes off a run whose lock was lost while it goes on: its start is recorded before it runs', async () => {
+    const { a, b, runs, release, running } = await runningInOneProcess('test-lost-lock', 3_600_000, 3_600_000);
     // Its lock connection is dropped (an idle timeout, a proxy) while the run goes on: the lock goes with it.
     await first.sql(
       `SELECT pg_terminate_backend(a.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -1038,6 +1048,36 @@ describe('scheduled jobs across processes', () => {
     expect(await running).toBe(true);
     expect(runs).toEqual(['a']);
     for (const s of [a, b]) await s.onModuleDestroy();
+  });
+
+  it("keeps the lock connection, and the locks of the runs it holds, when it refuses a job's lock but still answers", async () => {
+    const { a, b, runs, release, running } = await runningInOneProcess('test-lock-kept', 1_000);
+    a.register('test-lock-refused', 1_000, async () => void runs.push('a refused'));
+    // The lock connection refuses one job's lock (out of shared memory, a cancel) and stays up.
+    const real = Client.prototype.query;
+    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+      if (String(args[0]).includes('pg_try_advisory_lock') && (args[1] as unknown[])?.[0] === 'parvis:job:test-lock-refused') {
+        return Promise.reject(Object.assign(new Error('out of shared memory'), { code: '53200' }));
+      }
+      return (real as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof real);
+    try {
+      const refused = await a.runNow('test-lock-refused').then(
+        () => 'ran',
+        (err: Error) => err.message,
+      );
+      // The other process finds the job running still. Until 2026-12-07 the refusal was taken for a lost connection:
+      // that one was ended, with the lock of the run going on, and the other process ran the job beside it.
+      expect(await b.runNow('test-lock-kept')).toBe(false);
+      expect(refused).toBe('out of shared memory');
+      release();
+      expect(await running).toBe(true);
+      expect(runs).toEqual(['a']);
+    } finally {
+      release();
+      spy.mockRestore();
+      for (const s of [a, b]) await s.onModuleDestroy();
+    }
   });
 
   it('holds job locks on a connection of its own, not one of the pool, and opens another once it is lost', async () => {

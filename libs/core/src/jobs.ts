@@ -242,7 +242,10 @@ export class JobScheduler implements OnModuleDestroy {
     let locked: boolean;
     try {
       locked = (await this.onLockConnection(holder, tryLock, [key])).rows[0].locked;
-    } catch {
+    } catch (err) {
+      // A connection that still answers refused this lock itself (out of shared memory, a cancel): thrown, and kept with
+      // the locks of the runs it holds (until 2026-12-07 it was ended, and another process could run those jobs beside them).
+      if (await this.onLockConnection(holder, 'SELECT 1', []).then(() => true, () => false)) throw err;
       // The connection was lost before it said so: once more, on a new one.
       await this.forgetLocks(holder);
       holder = await this.lockConnection();
