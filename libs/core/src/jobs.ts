@@ -34,6 +34,9 @@ export const JOB_REWARN_MS = 60 * 60_000;
  */
 export const JOB_ERROR_CHANGES_MAX = 3;
 
+/** SQL: when a job whose last run started at `lastRun` is due again, `seconds` on (both SQL): the due check's and the claim's. */
+const dueAt = (lastRun: string, seconds: string) => `${lastRun} + make_interval(secs => ${seconds}::float8)`;
+
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
 
@@ -144,7 +147,7 @@ export class JobScheduler implements OnModuleDestroy {
             if (failure?.owed) await this.recordFailure(job, failure.started, true);
             // One plain read first (the database's clock): not due yet, no lock is taken.
             const [last] = await this.ds.query(
-              `SELECT extract(epoch FROM last_run_at + make_interval(secs => $2) - now()) * 1000 AS wait_ms FROM job_runs WHERE name = $1`,
+              `SELECT extract(epoch FROM ${dueAt('last_run_at', '$2')} - now()) * 1000 AS wait_ms FROM job_runs WHERE name = $1`,
               [job.name, job.everyMs / 1000],
             );
             if (last && Number(last.wait_ms) > 0) {
@@ -236,8 +239,10 @@ export class JobScheduler implements OnModuleDestroy {
 
   private async runLocked(job: Job, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
     const name = job.name;
+    // The job's advisory lock, one key (its name's hash) taken and released.
     const key = `parvis:job:${name}`;
-    const tryLock = `SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked`;
+    const lockKey = 'hashtextextended($1, 0)';
+    const tryLock = `SELECT pg_try_advisory_lock(${lockKey}) AS locked`;
     let holder = await this.lockConnection();
     let locked: boolean;
     try {
@@ -265,7 +270,7 @@ export class JobScheduler implements OnModuleDestroy {
         [claim] = await this.ds.query<Array<{ started: string; failures: number | null }>>(
           `INSERT INTO job_runs AS r (name, last_run_at) VALUES ($1, now())
            ON CONFLICT (name) DO UPDATE SET last_run_at = now()
-            WHERE $2::float8 IS NULL OR r.last_run_at <= now() - make_interval(secs => $2::float8)
+            WHERE $2::float8 IS NULL OR ${dueAt('r.last_run_at', '$2')} <= now()
            RETURNING now()::text AS started, CASE WHEN r.xmax = 0 THEN NULL ELSE r.failures END AS failures`,
           [name, onlyIfNotRunWithinMs === undefined ? null : onlyIfNotRunWithinMs / 1000],
         );
@@ -294,7 +299,7 @@ export class JobScheduler implements OnModuleDestroy {
       if (claim?.failures) await this.resetFailures(job, claim.started);
     } finally {
       // A lost connection has dropped the lock already.
-      await this.onLockConnection(holder, `SELECT pg_advisory_unlock(hashtextextended($1, 0))`, [key]).catch(() => undefined);
+      await this.onLockConnection(holder, `SELECT pg_advisory_unlock(${lockKey})`, [key]).catch(() => undefined);
     }
     return true;
   }
