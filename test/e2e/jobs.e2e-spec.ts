@@ -1050,17 +1050,20 @@ describe('scheduled jobs across processes', () => {
     for (const s of [a, b]) await s.onModuleDestroy();
   });
 
+  /** Job `name`'s pg_try_advisory_lock, on any connection, answered by `answer`, given the real statement to send or not. */
+  const answeringLock = (name: string, answer: (send: () => Promise<unknown>) => Promise<unknown>) => {
+    const real = Client.prototype.query;
+    return jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+      const send = () => (real as (...a: unknown[]) => Promise<unknown>).apply(this, args);
+      return String(args[0]).includes('pg_try_advisory_lock') && (args[1] as unknown[])?.[0] === `parvis:job:${name}` ? answer(send) : send();
+    } as typeof real);
+  };
+
   it("keeps the lock connection, and the locks of the runs it holds, when it refuses a job's lock but still answers", async () => {
     const { a, b, runs, release, running } = await runningInOneProcess('test-lock-kept', 1_000);
     a.register('test-lock-refused', 1_000, async () => void runs.push('a refused'));
     // The lock connection refuses one job's lock (out of shared memory, a cancel) and stays up.
-    const real = Client.prototype.query;
-    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
-      if (String(args[0]).includes('pg_try_advisory_lock') && (args[1] as unknown[])?.[0] === 'parvis:job:test-lock-refused') {
-        return Promise.reject(Object.assign(new Error('out of shared memory'), { code: '53200' }));
-      }
-      return (real as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof real);
+    const spy = answeringLock('test-lock-refused', () => Promise.reject(Object.assign(new Error('out of shared memory'), { code: '53200' })));
     try {
       const refused = await a.runNow('test-lock-refused').then(
         () => 'ran',
@@ -1075,6 +1078,29 @@ describe('scheduled jobs across processes', () => {
       expect(runs).toEqual(['a']);
     } finally {
       release();
+      spy.mockRestore();
+      for (const s of [a, b]) await s.onModuleDestroy();
+    }
+  });
+
+  it("releases a job's lock that its refused statement took before it failed (a cancel after the grant)", async () => {
+    const runs: string[] = [];
+    const a = new JobScheduler(first.ds);
+    a.register('test-lock-taken', 1_000, async () => void runs.push('a'));
+    const b = new JobScheduler(second.ds);
+    b.register('test-lock-taken', 1_000, async () => void runs.push('b'));
+    const spy = answeringLock('test-lock-taken', async (send) => {
+      await send();
+      throw Object.assign(new Error('canceling statement due to user request'), { code: '57014' });
+    });
+    try {
+      await expect(a.runNow('test-lock-taken')).rejects.toThrow('canceling statement due to user request');
+      spy.mockRestore();
+      // A session's advisory lock outlives its statement's error: a probe of the connection that released nothing
+      // (SELECT 1) left it held, and no other process could run the job while this one lived.
+      expect(await b.runNow('test-lock-taken')).toBe(true);
+      expect(runs).toEqual(['b']);
+    } finally {
       spy.mockRestore();
       for (const s of [a, b]) await s.onModuleDestroy();
     }

@@ -243,6 +243,7 @@ export class JobScheduler implements OnModuleDestroy {
     const key = `parvis:job:${name}`;
     const lockKey = 'hashtextextended($1, 0)';
     const tryLock = `SELECT pg_try_advisory_lock(${lockKey}) AS locked`;
+    const unlock = `SELECT pg_advisory_unlock(${lockKey})`;
     let holder = await this.lockConnection();
     let locked: boolean;
     try {
@@ -250,7 +251,9 @@ export class JobScheduler implements OnModuleDestroy {
     } catch (err) {
       // A connection that still answers refused this lock itself (out of shared memory, a cancel): thrown, and kept with
       // the locks of the runs it holds (until 2026-12-07 it was ended, and another process could run those jobs beside them).
-      if (await this.onLockConnection(holder, 'SELECT 1', []).then(() => true, () => false)) throw err;
+      // Asked by releasing this job's lock, which no run here holds (`running`): a statement that failed after its grant (a
+      // cancel) leaves it held, a session's lock outliving its statement's error, and no other process could run the job.
+      if (await this.onLockConnection(holder, unlock, [key]).then(() => true, () => false)) throw err;
       // The connection was lost before it said so: once more, on a new one.
       await this.forgetLocks(holder);
       holder = await this.lockConnection();
@@ -299,7 +302,7 @@ export class JobScheduler implements OnModuleDestroy {
       if (claim?.failures) await this.resetFailures(job, claim.started);
     } finally {
       // A lost connection has dropped the lock already.
-      await this.onLockConnection(holder, `SELECT pg_advisory_unlock(${lockKey})`, [key]).catch(() => undefined);
+      await this.onLockConnection(holder, unlock, [key]).catch(() => undefined);
     }
     return true;
   }
