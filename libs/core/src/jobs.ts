@@ -34,7 +34,7 @@ export const JOB_REWARN_MS = 60 * 60_000;
  */
 export const JOB_ERROR_CHANGES_MAX = 3;
 
-/** SQL: when a job whose last run started at `lastRun` is due again, `seconds` on (both SQL): the due check's and the claim's. */
+/** SQL for when a job is due again: `seconds` (SQL) after its last run's start `lastRun` (SQL); the tick's due check and the claim both read it. */
 const dueAt = (lastRun: string, seconds: string) => `${lastRun} + make_interval(secs => ${seconds}::float8)`;
 
 /** How the job-lock connection shows in pg_stat_activity. */
