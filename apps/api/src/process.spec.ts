@@ -254,7 +254,8 @@ describe('process start and stop (API and worker)', () => {
     stopped();
     for (let i = 0; i < 3; i++) await settle();
     expect(stopDatabase).toHaveBeenCalledTimes(1);
-    expect(exit.mock.calls).toEqual([[1], [1]]);
+    // One exit: the signal joined the error's ending (until 2026-12-07 it waited for the cleanups apart, and exited again).
+    expect(exit.mock.calls).toEqual([[1]]);
     expect(lines.map((l) => [l.level, l.msg, l.err?.message])).toEqual([
       [60, 'uncaught exception: shutting down', 'lost http://parvis:[redacted]@db.example/'],
       [50, 'error while shutting down', 'close failed'],
@@ -318,11 +319,14 @@ describe('process start and stop (API and worker)', () => {
     exit.mockImplementation((() => undefined) as never);
     jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     try {
-      const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: jest.fn(), failing: () => new Promise<void>(() => undefined), leftOut: jest.fn() });
+      const cutShort = jest.fn();
+      const command = new Signals('command', { stopping: jest.fn(), cutShort, cleanupFailed: jest.fn(), failing: () => new Promise<void>(() => undefined), leftOut: jest.fn() });
       void command.fail('uncaught exception', new Error('lost'));
       await settle();
       jest.advanceTimersByTime(CLEANUP_DEADLINE_MS);
       expect(exit.mock.calls).toEqual([[1]]);
+      // Said as a signal's deadline is (until 2026-12-07 an error's deadline exited without a word).
+      expect(cutShort.mock.calls).toEqual([['cleaning up took longer than 10 s: exiting now']]);
     } finally {
       jest.useRealTimers();
     }
@@ -357,7 +361,7 @@ describe('process start and stop (API and worker)', () => {
     dropped();
     for (let i = 0; i < 3; i++) await settle();
     expect(drop).toHaveBeenCalledTimes(1);
-    expect(exit.mock.calls).toEqual([[1], [1], [1]]);
+    expect(exit.mock.calls).toEqual([[1], [1]]);
 
     // Interrupted first, a command's work fails as its connections close under it: the interrupt's code.
     for (const sig of events) process.removeAllListeners(sig);
@@ -407,6 +411,62 @@ describe('process start and stop (API and worker)', () => {
 
   // A start that failed once an error nothing caught was ending the process (its cleanups closing the database under it)
   // was said as the start's own failure, "failed to start: …" naming what the cleanups did; until 2026-12-07.
+  // During a failed start's cleanups the process was not `ending`, and an error nothing caught meanwhile started an
+  // ending of its own: a second deadline, a second wait for the cleanups, a second exit; until 2026-12-07.
+  it('ends once when an error nothing caught comes while a failed start cleans up: no second deadline, clean-up or exit', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const { log, lines } = loggedLines();
+      const signals = serverSignals(log);
+      signals.endOnUncaught();
+      let stopped!: () => void;
+      const stopDatabase = jest.fn(() => new Promise<void>((resolve) => (stopped = resolve)));
+      signals.onStop(stopDatabase);
+      const say = jest.fn();
+      void signals.failWith(say);
+      process.emit('uncaughtException', new Error('tick failed'));
+      await settle();
+      expect(jest.getTimerCount()).toBe(1);
+      expect(signals.ending).toBe(true);
+      stopped();
+      for (let i = 0; i < 3; i++) await settle();
+      expect(stopDatabase).toHaveBeenCalledTimes(1);
+      expect(say).toHaveBeenCalledTimes(1);
+      expect(exit.mock.calls).toEqual([[1]]);
+      expect(jest.getTimerCount()).toBe(0);
+      expect(lines.map((l) => [l.level, l.msg])).toEqual([[60, 'uncaught exception: shutting down']]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('ends a failed start whose cleanups outlast the deadline: says so, then the failure, then the errors left out, and exits 1 once', async () => {
+    const { log, lines } = loggedLines();
+    const order: string[] = [];
+    exit.mockImplementation(((code: number) => void order.push(`exit ${code}`)) as never);
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const signals = serverSignals(log);
+      signals.endOnUncaught();
+      signals.onStop(() => new Promise<void>(() => undefined));
+      void signals.failWith(() => void order.push(`said after ${lines.length} lines`));
+      const again = new Error('tick failed');
+      for (let i = 0; i < 3; i++) process.emit('uncaughtException', again);
+      await settle();
+      expect(order).toEqual([]);
+      jest.advanceTimersByTime(CLEANUP_DEADLINE_MS);
+      expect(order).toEqual(['said after 2 lines', 'exit 1']);
+      expect(lines.map((l) => [l.level, l.msg])).toEqual([
+        [60, 'uncaught exception: shutting down'],
+        [50, 'cleaning up took longer than 10 s: exiting now'],
+        [60, '2 more errors nothing caught, left out (repeats of one above: 2; others: 0)'],
+      ]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('says no failed start when the start fails while an error nothing caught ends the process', async () => {
     process.env = { ...env, LOG_LEVEL: 'info' };
     const { log, lines } = loggedLines();

@@ -54,16 +54,18 @@ export interface SignalReporter {
  * What the process opens, it registers a cleanup for as it goes (`onStop`, `onStopOnceOpen`);
  * the first signal runs them last-registered first, as `finally` blocks would have, then exits.
  * A server (`kind: 'server'`) exits 0 when every cleanup succeeded and 1 otherwise (or when it
- * had failed already, see cleanUp); a command exits with the signal's code, or 1 when an error
- * nothing caught came first (see fail, which runs the same cleanups for such an error). A second signal
+ * had failed already); a command exits with the signal's code, or 1 when an error nothing caught came
+ * first (see fail, which runs the same cleanups for such an error, and end, the one ending of all). A second signal
  * (not the first one's echo, see ECHO_MS), or cleanups that outlast CLEANUP_DEADLINE_MS, end
  * the process at once.
  */
 export class Signals {
   private readonly cleanups: Array<() => Promise<void>> = [];
   private first: { signal: StopSignal; at: number } | null = null;
-  /** The cleanups under way: a signal meanwhile waits for them, rather than finding none left and exiting at once. */
-  private cleaning: Promise<boolean> | null = null;
+  /** The ending under way (see end): whatever comes meanwhile waits for it, rather than finding no cleanup left and exiting at once. */
+  private ended: Promise<void> | null = null;
+  /** A failed start's failure (failWith), said as the process exits. */
+  private lastWords: (() => void) | null = null;
   /** Set by a process that failed (a server that could not start): a signal then cannot make its exit a success. */
   private failed = false;
   /** Set when the process failed before any signal came: a command then exits 1, not with a later signal's code. */
@@ -86,9 +88,9 @@ export class Signals {
     return this.first !== null;
   }
 
-  /** True once a signal, or an error nothing caught (fail), is being handled: the process exits when its cleanups are done. */
+  /** True once the process is ending (a signal, an error nothing caught, a failed start): it exits when its cleanups are done, not on its own. */
   get ending(): boolean {
-    return this.stopping || this.failures.size > 0;
+    return this.ended !== null;
   }
 
   /**
@@ -102,59 +104,42 @@ export class Signals {
   }
 
   /**
-   * Ends the process on an error nothing caught: says it (`failing`, awaited), runs the cleanups as a signal would, then
-   * exits 1; past CLEANUP_DEADLINE_MS from the first error (however long saying it takes) it exits 1 regardless. The one
-   * place that decides this for the API, the worker and the CLI, which had a copy each until 2026-12-07. An error that comes while the cleanups run is said too, once: the
+   * Ends the process on an error nothing caught: says it (`failing`, awaited), then the cleanups and the exit 1 of `end`;
+   * the deadline counts from the first error, however long saying it takes. The one place that decides this for the API,
+   * the worker and the CLI. An error that comes while the process ends (this or any ending) is said too, once: the
    * first FAILURES_SAID different ones are (an error's key: its kind and stack, or text), and any more, or a repeat of
    * one said (an error thrown in a loop, a timer's), is counted instead, those counts said on one line just before the
-   * process exits (until 2026-12-07 each was said, without bound). A signal that comes meanwhile waits for the same
-   * cleanups; so does the process, exiting 1 whatever the signal (a command, too: the failure came first; until
-   * 2026-12-07 a second signal, or one while the error was being said, made a command exit 130, 143 or 129). Failed
-   * after a signal, a command still exits with the signal's code: its failure is likely the interrupt's doing
-   * (connections closed under it).
+   * process exits. A command that failed first exits 1 whatever signal comes meanwhile; failed after a signal, it exits
+   * with the signal's code: its failure is likely the interrupt's doing (connections closed under it).
    */
   async fail(what: Failure, err: unknown): Promise<void> {
-    const first = this.failures.size === 0;
-    this.failed = true;
-    if (!this.first) this.failedFirst = true;
-    // Started before the error is said, not after: a reporter that never settles must not hang the process (until
-    // 2026-12-07 it did). Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
-    const deadline = first ? setTimeout(() => this.exit(1), CLEANUP_DEADLINE_MS) : undefined;
+    this.markFailed();
     const key = failureKey(what, err);
-    if (this.failures.has(key)) this.repeats++;
-    else if (this.failures.size >= FAILURES_SAID) this.others++;
-    else {
-      this.failures.add(key);
-      try {
-        await this.report.failing(what, err);
-      } catch {
-        // Never rejects, as told; had it, nothing would be left to say it.
+    const say = async () => {
+      if (this.failures.has(key)) this.repeats++;
+      else if (this.failures.size >= FAILURES_SAID) this.others++;
+      else {
+        this.failures.add(key);
+        try {
+          await this.report.failing(what, err);
+        } catch {
+          // Never rejects, as told; had it, nothing would be left to say it.
+        }
       }
-    }
-    if (!first) return;
-    await this.cleanUp({ failed: true });
-    clearTimeout(deadline);
-    this.exit(1);
+    };
+    if (this.ended) await say();
+    else await this.end(say);
   }
 
   /**
-   * Ends the process on a failure it can say itself (a server that could not start): runs the cleanups as fail does, then
-   * says it (`say`), then exits 1, the line counting the errors nothing caught meanwhile said after it (see fail); past
-   * CLEANUP_DEADLINE_MS it says it and exits 1 regardless. Until 2026-12-07 a failed start exited through its own
-   * process.exit, and errors nothing caught while its cleanups ran were never counted.
+   * Ends the process on a failure it can say itself (a server that could not start): the cleanups, then `say`, then the
+   * exit 1 of `end` (`say` comes first on every exit, the deadline's and a second signal's too; the line counting the
+   * errors nothing caught meanwhile after it). Come while the process ends already, it joins that ending: said as it exits 1.
    */
   async failWith(say: () => void): Promise<void> {
-    this.failed = true;
-    if (!this.first) this.failedFirst = true;
-    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
-    const deadline = setTimeout(() => {
-      say();
-      this.exit(1);
-    }, CLEANUP_DEADLINE_MS);
-    await this.cleanUp({ failed: true });
-    clearTimeout(deadline);
-    say();
-    this.exit(1);
+    this.markFailed();
+    this.lastWords ??= say;
+    await (this.ended ?? this.end());
   }
 
   /** Registers a cleanup; returns the function that takes it off again once the process did it itself. */
@@ -195,17 +180,7 @@ export class Signals {
     }
   }
 
-  /**
-   * Runs the cleanups registered so far, newest first, each once, and says whether all
-   * succeeded (a failed one is reported, and the others still run). The first signal does
-   * this; so does a process that failed to start (`failed`), before it exits: a signal that
-   * comes meanwhile waits for the same cleanups, then exits non-zero, since the start failed.
-   */
-  cleanUp(opts: { failed?: boolean } = {}): Promise<boolean> {
-    if (opts.failed) this.failed = true;
-    return (this.cleaning ??= this.runCleanups().finally(() => (this.cleaning = null)));
-  }
-
+  /** Runs the cleanups registered so far, newest first, each once, and says whether all succeeded (a failed one is reported, and the others still run). */
   private async runCleanups(): Promise<boolean> {
     let clean = true;
     for (const cleanup of this.cleanups.splice(0).reverse()) {
@@ -219,13 +194,42 @@ export class Signals {
     return clean;
   }
 
-  private exitCode(signal: StopSignal, clean: boolean): number {
-    if (this.kind === 'command') return this.failedFirst ? 1 : SIGNAL_EXIT_CODES[signal];
+  private markFailed(): void {
+    this.failed = true;
+    if (!this.first) this.failedFirst = true;
+  }
+
+  /**
+   * The one ending of the process, started by the first signal, error nothing caught (`before`: saying it) or failed
+   * start: the deadline at once, then `before`, then the cleanups, then the exit. Whatever comes after (a signal, an
+   * error, a failed start) joins it, starting no deadline or cleanup of its own (until 2026-12-07 a failure during a
+   * failed start's cleanups, or a signal during a failure's, started its own). Past CLEANUP_DEADLINE_MS it says so and
+   * exits regardless. Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end 0.
+   */
+  private end(before?: () => Promise<void>): Promise<void> {
+    const deadline = setTimeout(() => {
+      this.report.cutShort(`cleaning up took longer than ${CLEANUP_DEADLINE_MS / 1000} s: exiting now`);
+      this.exit(this.exitCode(this.first?.signal, false));
+    }, CLEANUP_DEADLINE_MS);
+    return (this.ended = (async () => {
+      if (before) await before();
+      const clean = await this.runCleanups();
+      clearTimeout(deadline);
+      this.exit(this.exitCode(this.first?.signal, clean));
+    })());
+  }
+
+  /** A server's: 0 when the cleanups succeeded and nothing failed. A command's: 1 when it failed first, else its signal's. */
+  private exitCode(signal: StopSignal | undefined, clean: boolean): number {
+    if (this.kind === 'command') return this.failedFirst || !signal ? 1 : SIGNAL_EXIT_CODES[signal];
     return clean && !this.failed ? 0 : 1;
   }
 
-  /** Exits, having said how many errors nothing caught were left unsaid (fail), if any. */
+  /** Exits, having said a failed start's failure (failWith) and how many errors nothing caught were left unsaid (fail), if any. */
   private exit(code: number): void {
+    const say = this.lastWords;
+    this.lastWords = null;
+    say?.();
     if (this.repeats + this.others > 0) {
       this.report.leftOut(`${this.repeats + this.others} more errors nothing caught, left out (repeats of one above: ${this.repeats}; others: ${this.others})`);
       this.repeats = this.others = 0;
@@ -242,13 +246,6 @@ export class Signals {
     }
     this.first = { signal, at: Date.now() };
     this.report.stopping(signal);
-    // Not unref'd: a cleanup waiting on nothing the event loop holds must not let the process end on its own, 0.
-    const deadline = setTimeout(() => {
-      this.report.cutShort(`cleaning up took longer than ${CLEANUP_DEADLINE_MS / 1000} s: exiting now`);
-      this.exit(this.exitCode(signal, false));
-    }, CLEANUP_DEADLINE_MS);
-    const clean = await this.cleanUp();
-    clearTimeout(deadline);
-    this.exit(this.exitCode(signal, clean));
+    await (this.ended ?? this.end());
   }
 }
