@@ -326,6 +326,35 @@ describe('redacted', () => {
     expect(redacted(params) as unknown).toBe('user%5Bpassword%5D=[redacted]&password_confirmation=[redacted]&client_secret=[redacted]&code=[redacted]&next=%2Fa+b');
   });
 
+  // Three lists named secrets until 2026-12-07: a field was one of four names exactly (a `secret`, an `accessToken`, a
+  // `currentPassword` went whole), and a URLSearchParams's key holding `code` anywhere had its value replaced.
+  it("names secrets from one list: a name ending in password, token or secret anywhere, and a URLSearchParams's `code` whole", () => {
+    const params = new URLSearchParams('postcode=12345&zipcode=999&errorCode=E42&code=oauth-code&password=qs-pw&access_token=qs-at');
+    expect(redacted(params) as unknown).toBe('postcode=12345&zipcode=999&errorCode=E42&code=[redacted]&password=[redacted]&access_token=[redacted]');
+    expect(redacted('postcode=12345 errorCode=E42 password=t-pw access_token=t-at password_confirmation=t-pc tokens=3')).toBe(
+      'postcode=12345 errorCode=E42 password=[redacted] access_token=[redacted] password_confirmation=[redacted] tokens=3',
+    );
+    const fields = { errorCode: 'E42', code: '23505', postcode: '12345', tokens: ['a', 'b'], maxTokens: 5, passwordHash: null, secret: 's', accessToken: 'a', currentPassword: 'c', client_secret: 'cs' };
+    expect(redacted(fields)).toEqual({ ...fields, secret: '[redacted]', accessToken: '[redacted]', currentPassword: '[redacted]', client_secret: '[redacted]' });
+    // A class's getter so named is read as a field; a method so named is none, and leaves the object as it is.
+    class Session {
+      constructor(readonly id: number) {}
+      get refreshToken(): string {
+        return 'getter-tok';
+      }
+    }
+    class Tokens {
+      readonly id = 1;
+      verifyToken(): boolean {
+        return true;
+      }
+    }
+    const session = redacted(new Session(1));
+    expect([session.id, session.refreshToken]).toEqual([1, '[redacted]']);
+    const tokens = new Tokens();
+    expect(redacted(tokens)).toBe(tokens);
+  });
+
   // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.
   it('walks at most ITEMS_WALKED items of an array and fields of an object, saying how many more there were', () => {
     const items = Array.from({ length: ITEMS_WALKED + 5 }, (_, i) => (i === 0 ? 'postgres://a:arr-pw@db/x' : i));

@@ -4,9 +4,9 @@ import { types } from 'node:util';
 /**
  * A URL's password (`scheme://user:password@host`, the user up to its first `:`, so an e-mail address as user goes too,
  * `smtp://me@example.com:pw@host`; the password up to the last `@` of the word, so one with an unencoded `/` goes too) and a `password=` or `token=` parameter (pg's `?password=`; the links of reset, verification, invite and
- * unsubscribe e-mails, `?token=`; a connection string's `password=`: PASSWORD_PARAMETER), as a log line must not carry them. Tokens in text otherwise (a bare session token, an
+ * unsubscribe e-mails, `?token=`; a connection string's `password=`: PARAMETER_NAME), as a log line must not carry them. Tokens in text otherwise (a bare session token, an
  * `Authorization: Bearer …` quoted in a message) cannot be told from other words and are not looked for: fields named
- * `token`, `password`, … are (SECRET_FIELDS).
+ * `token`, `password`, `accessToken`, … are (SECRET_NAMES).
  *
  * A URL whose `//` became one `/` (`scheme:/user:password@…`) is read as one too: a path made of a URL-like argument, as
  * Node's path module resolves it (audit:export's `--out s3://key:pw@bucket/x`, named in its refusal), is printed so.
@@ -19,17 +19,30 @@ import { types } from 'node:util';
 const URL_USER = /:\/\/?(?<=\b[a-z][a-z0-9+.-]*:\/\/?)[^\s:/?#]*:/gi;
 const WORD_REST = /\S*/y;
 /**
- * A parameter whose name ends in `password`, `token` or `secret` (`?password=`, `&access_token=`, `&client_secret=`; a
- * bracketed one, `user[password]=` or encoded `user%5Bpassword%5D=`, since 2026-12-07, as a URLSearchParams's keys are
- * redacted; not `code=`, a SQLSTATE's in text) and a connection string's
- * keyword=value (libpq's `host=db password=pw`, quoted `password='p w'`; `PGPASSWORD=pw`, `PGPASSWORD="p w"` as a shell
- * or an env file quotes it): until 2026-12-07 only a URL's `?password=` and `?token=` were, and a driver's cause naming
- * its connection so (a string, no error) was written whole. Tried only at a word's start (`\b`), so the time taken grows
- * with the text's length (a quote is read to the next one, the start of the next quoted value at the latest). A value
- * quoted in JSON text (`password=\"p w\"`) is read to its escaped closing quote, and no quoted value past its line's end
- * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it).
+ * The names of secrets, the one list the three matches read: a field's name (SECRET_NAME), a parameter's in text
+ * (PARAMETER_NAME) and a URLSearchParams's key (SECRET_PARAMETER). A name ending in one of `endings`, in any case, names
+ * one (`password`, `access_token`, `client_secret`, `appealToken`, `currentPassword`, `PGPASSWORD`, bracketed
+ * `user[password]` or encoded `user%5Bpassword%5D`); not `tokens`, `maxTokens` or `passwordHash`. A URLSearchParams's key
+ * that is one of `parameters` whole names one too: an OAuth authorization code's `code`; not `postcode`, `zipcode` or
+ * `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name) or `code=` in other text (a SQLSTATE's).
+ * Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`, `appealToken` and
+ * `inviteToken` exactly (a `secret`, an `accessToken`, a `currentPassword` went whole), and a URLSearchParams's key any
+ * holding `code` (a `postcode`'s value was replaced).
  */
-const PASSWORD_PARAMETER = /(\b\w*(?:password|token|secret)(?:\]|%5D)?=)(?:'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*)/gi;
+const SECRET_NAMES = { endings: ['password', 'password_confirmation', 'token', 'secret'], parameters: ['code'] } as const;
+const SECRET_NAME = new RegExp(`(?:${SECRET_NAMES.endings.join('|')})(?:\\]|%5D)?$`, 'i');
+const SECRET_PARAMETER = new RegExp(`^(?:${SECRET_NAMES.parameters.join('|')})$|${SECRET_NAME.source}`, 'i');
+
+/**
+ * A parameter in text, `name=` (a URL's `?password=`, `&access_token=`, `user[password]=`; a connection string's
+ * keyword=value, libpq's `host=db password=pw`, `PGPASSWORD=pw` as a shell or an env file writes it): its value is
+ * replaced when its name names a secret (SECRET_NAME), read to the next `&` or space, or (PARAMETER_VALUE) a quoted one
+ * to its closing quote, `password='p w'`, `PGPASSWORD="p w"`, in JSON text `password=\"p w\"`, never past its line's end
+ * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it). Tried only
+ * at a word's start (`\b`), so the time taken grows with the text's length.
+ */
+const PARAMETER_NAME = /\b(\w+)(?:\]|%5D)?=/gi;
+const PARAMETER_VALUE = /'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*/y;
 
 /**
  * Fields of a failed statement's error that hold the rows' values: its parameters (e-mail addresses, password hashes,
@@ -46,10 +59,14 @@ const ROW_VALUE_FIELDS = ['parameters', 'detail'];
  * clone threw as JSON wrote it (the logging call with it), a class whose toJSON reads a private field was written
  * `[unable to serialize…]`, and a secret deeper down (a plain object's under an error's `cause`) was written as it was.
  */
-const SECRET_FIELDS = ['password', 'token', 'appealToken', 'inviteToken'];
+function isSecretField(key: PropertyKey): boolean {
+  return typeof key === 'string' && SECRET_NAME.test(key);
+}
 
 /** Fields whose value (when there is one) is replaced by `[redacted]` whatever it is. */
-const REPLACED_FIELDS = new Set<PropertyKey>([...ROW_VALUE_FIELDS, ...SECRET_FIELDS]);
+function isReplacedField(key: PropertyKey): boolean {
+  return isSecretField(key) || ROW_VALUE_FIELDS.includes(key as string);
+}
 
 const REDACTED = '[redacted]';
 
@@ -86,7 +103,7 @@ const UNREADABLE = '[redacted: unreadable]';
  * every such path uses (the loggers' `logMethod` hook and error serializer, libs/core/src/logger.ts; the CLI's messages;
  * `storedErrorText`). In every string it reaches, each password in a URL (`scheme://user:password@…`) and each `password=`
  * or `token=` parameter become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`)
- * and the fields named as secrets (SECRET_FIELDS: `password`, `token`, …), an object of another class's own too. It reaches
+ * and the fields named as secrets (SECRET_NAMES: `password`, `token`, `client_secret`, …), an object of another class's own too. It reaches
  * an error's message and stack, its own fields and its cause (any number deep, an AggregateError's errors too), plain
  * objects' fields and arrays' items, of any realm (jest's modules run in one of their own, Node's fetch in the main one).
  * An error whose message names a URL with its credentials is no rarity: Meilisearch's client says `Request to <its host's
@@ -119,8 +136,23 @@ export function redacted<T>(value: T): T {
 /** `text` with each password of a URL in it and each `password=` / `token=` parameter replaced (each pattern tried only where it may match). */
 function withoutPasswords(text: string): string {
   let out = text.includes(':/') && text.includes('@') ? withoutUrlPasswords(text) : text;
-  if (out.includes('=')) out = out.replace(PASSWORD_PARAMETER, `$1${REDACTED}`);
-  return out;
+  return out.includes('=') ? withoutSecretParameters(out) : out;
+}
+
+/** Each parameter of `text` naming a secret (PARAMETER_NAME) with its value `[redacted]`. */
+function withoutSecretParameters(text: string): string {
+  let out = '';
+  let kept = 0;
+  PARAMETER_NAME.lastIndex = 0;
+  for (let m = PARAMETER_NAME.exec(text); m; m = PARAMETER_NAME.exec(text)) {
+    if (!SECRET_NAME.test(m[1])) continue;
+    const value = m.index + m[0].length;
+    PARAMETER_VALUE.lastIndex = value;
+    out += `${text.slice(kept, value)}${REDACTED}`;
+    kept = value + PARAMETER_VALUE.exec(text)![0].length;
+    PARAMETER_NAME.lastIndex = kept;
+  }
+  return kept === 0 ? text : out + text.slice(kept);
 }
 
 /** Each `scheme://user:password@` of `text` as `scheme://user:[redacted]@`, the password ending at the word's last `@`. */
@@ -292,14 +324,14 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
         changed = true;
         continue;
       }
-      now[i] = REPLACED_FIELDS.has(key) && was !== undefined && was !== null ? REDACTED : walk(was, depth + 1, w);
+      now[i] = was !== undefined && was !== null && isReplacedField(key) ? REDACTED : walk(was, depth + 1, w);
       if (now[i] !== was) changed = true;
     }
     const more = all.length - keys.length;
     if (more > 0) changed = true;
     // A getter (or a field) of its class named as a secret: read by whatever reads the object's fields by name (pino's
     // error serializer reads inherited enumerable ones), so the copy has it replaced (until 2026-12-07 it was read as it was).
-    const inherited = walked && isPlain(value) ? [] : SECRET_FIELDS.filter((key) => !Object.hasOwn(value, key) && key in value);
+    const inherited = walked && isPlain(value) ? [] : inheritedSecrets(value);
     for (const key of inherited) {
       let was: unknown;
       try {
@@ -363,13 +395,10 @@ function inheritedField(value: object, key: PropertyKey): PropertyDescriptor | u
   return undefined;
 }
 
-/** What a key of a URLSearchParams naming a secret is (decoded: `user[password]`, `password_confirmation`, `client_secret`, `code`). */
-const SECRET_PARAMETER = /password|token|secret|code/i;
-
 /**
  * A URLSearchParams as its text (`%s`'s String), built from its entries: the value of each key naming a secret
  * (SECRET_PARAMETER) is `[redacted]`, the others' passwords replaced as any text's; at most ITEMS_WALKED entries, the
- * rest counted. Until 2026-12-07 its `toString()` went through PASSWORD_PARAMETER, which missed an encoded
+ * rest counted. Until 2026-12-07 its `toString()` went through the text's parameters, which missed an encoded
  * `user%5Bpassword%5D=`, `password_confirmation=`, `client_secret=` and `code=`.
  */
 function searchParamsText(params: URLSearchParams): string {
@@ -386,12 +415,26 @@ function searchParamsText(params: URLSearchParams): string {
 }
 
 /**
- * Whether an object has an own field named as a secret, with a value. Only those names are looked up: a stream's own
- * fields are not listed.
+ * Whether an object has an own field named as a secret, with a value. Only the names SECRET_NAMES ends in are looked
+ * up, whole (`password`, `token`, …): a stream's own fields are not listed.
  */
 function holdsSecret(value: object): boolean {
   const fields = value as Record<string, unknown>;
-  return SECRET_FIELDS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null);
+  return SECRET_NAMES.endings.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null);
+}
+
+/** The fields (getters, values; not methods) named as secrets (SECRET_NAME) that `value`'s class (its prototypes but Object's) defines and it has not as its own. */
+function inheritedSecrets(value: object): string[] {
+  const keys: string[] = [];
+  for (let proto = Object.getPrototypeOf(value) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      // A method (`refreshToken()`) is no field: JSON and pino's serializer leave it out.
+      if (!SECRET_NAME.test(key) || Object.hasOwn(value, key) || keys.includes(key)) continue;
+      const field = Object.getOwnPropertyDescriptor(proto, key)!;
+      if (field.get || typeof field.value !== 'function') keys.push(key);
+    }
+  }
+  return keys;
 }
 
 /** Whether `redacted` looks inside `value` (an array, an error, a plain object), rather than keeping it as it is (an object of another class). */
