@@ -394,6 +394,26 @@ describe('redacted', () => {
     expect(outObjects[100]).toBe('[… 100 more items]');
   });
 
+  it('puts a marker in place of an object reached as VALUES_WALKED runs out, the items after it counted', () => {
+    const rows = Array.from({ length: 200 }, () => Array.from({ length: ITEMS_WALKED }, () => ({})));
+    const out = redacted(rows) as unknown[][];
+    // The outer array counts 1; each row 2, and 2 each of its objects (its item, it entered): 49 rows whole.
+    expect(out[48]).toBe(rows[48]);
+    // Row 49, entered with the count at 1 + 49 x 2,002 + 2: its objects are walked until it stands at VALUES_WALKED - 1;
+    // the next, counted as an item, is not entered.
+    const reached = (VALUES_WALKED - 1 - (1 + 49 * (2 * ITEMS_WALKED + 2) + 2)) / 2;
+    expect(out[49][reached - 1]).toBe(rows[49][reached - 1]);
+    expect(out[49].slice(reached)).toEqual(['[redacted: too much to walk]', `[… ${ITEMS_WALKED - reached - 1} more items]`]);
+    expect(out.slice(50)).toEqual([`[… ${200 - 50} more items]`]);
+  });
+
+  it('writes at most ITEMS_WALKED parameters of a URLSearchParams, saying how many more there were', () => {
+    const params = new URLSearchParams(Array.from({ length: ITEMS_WALKED + 2 }, (_, i): [string, string] => [`p${i}`, i === ITEMS_WALKED - 1 ? 'a:/u:pw@h' : `${i}`]));
+    const text = redacted(params) as unknown as string;
+    expect(text.split('&')).toHaveLength(ITEMS_WALKED + 1);
+    expect(text).toMatch(new RegExp(`&p${ITEMS_WALKED - 1}=a%3A%2Fu%3A%5Bredacted%5D%40h&\\[… 2 more parameters\\]$`));
+  });
+
   // An error's cause need not be an error: a driver or a library may give a string, or an object, that names the
   // connection it could not make. libpq's keyword=value form names a password as no URL does; until 2026-12-07 it was kept.
   it("replaces a password in a cause that is no error (a string, an object), a connection string's keyword=value form too", () => {
