@@ -208,12 +208,30 @@ export function readOr<T>(read: () => T, unreadable: T): T {
   }
 }
 
-/** One `redacted` call's walk: what it reached (see Visit) and how many items, fields and objects it walked (VALUES_WALKED). */
+/**
+ * One `redacted` call's walk: what it reached (see Visit) and how many items, fields and objects it walked (VALUES_WALKED).
+ * Its maps are made only when needed: the first object reached is kept in a field, so a line's one object (`{ userId }`,
+ * an error without a cause) makes none (until 2026-12-07 each call made two).
+ */
 class Walk {
-  readonly seen = new Map<object, Visit | object | string>();
   values = 0;
+  private firstObject: object | null = null;
+  private first: Visit | object | string | undefined;
+  private seen: Map<object, Visit | object | string> | null = null;
   /** The prototype of the plain copies of each class's objects (see plainOf). */
-  private readonly plain = new Map<object | null, object>();
+  private plain: Map<object | null, object> | null = null;
+
+  /** What `value` was found to be: its Visit while it is walked, then its result. */
+  get(value: object): Visit | object | string | undefined {
+    return value === this.firstObject ? this.first : this.seen?.get(value);
+  }
+
+  set(value: object, found: Visit | object | string): void {
+    if (this.firstObject === null || value === this.firstObject) {
+      this.firstObject = value;
+      this.first = found;
+    } else (this.seen ??= new Map()).set(value, found);
+  }
 
   /**
    * What the copy of an object of another class is made of: a plain object's prototype with only the class's
@@ -221,6 +239,7 @@ class Walk {
    * toJSON reading a private field the copy has not) is there to run on the copy.
    */
   plainOf(proto: object | null): object {
+    this.plain ??= new Map();
     let plain = this.plain.get(proto);
     if (!plain) {
       const ctor = proto && Object.hasOwn(proto, 'constructor') ? (proto as { constructor: unknown }).constructor : Object;
@@ -249,7 +268,7 @@ function walk(value: unknown, depth: number, w: Walk): unknown {
   } catch {
     // An object that cannot be looked at (a revoked Proxy, one whose traps throw): what it holds is not kept either; a
     // log line must not fail the request (or the job) that writes it.
-    w.seen.set(value, UNREADABLE);
+    w.set(value, UNREADABLE);
     return UNREADABLE;
   }
 }
@@ -270,8 +289,7 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
     // had a `?token=` was written without its status), and what it leads to (a server's connections) is no log's data.
     if (value instanceof EventEmitter && !holdsSecret(value)) return value;
   }
-  const { seen } = w;
-  const known = seen.get(value);
+  const known = w.get(value);
   if (known) {
     if (!(known instanceof Visit)) return known; // walked before: its result (the value itself, or its copy)
     // A cycle: the ancestor being walked is copied, and this field leads to that copy.
@@ -281,7 +299,7 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
   if (depth >= DEPTH) return TOO_DEEP;
   if (++w.values > VALUES_WALKED) return TOO_MANY;
   const visit = new Visit(walked ? (Object.getPrototypeOf(value) as object | null) : w.plainOf(Object.getPrototypeOf(value) as object | null));
-  seen.set(value, visit);
+  w.set(value, visit);
   let result: object = value;
   if (Array.isArray(value)) {
     const items: unknown[] = [];
@@ -382,7 +400,7 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
       result = copy;
     }
   }
-  seen.set(value, result);
+  w.set(value, result);
   return result;
 }
 
