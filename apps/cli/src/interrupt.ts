@@ -13,19 +13,25 @@ export function handleInterrupts(): Signals {
   return (signals ??= new Signals('command', {
     stopping: (signal) => say(`interrupted (${signal}): cleaning up`),
     cutShort: (reason) => say(reason),
-    // errorText's text, as the command's own failure's; loaded only now, as main.ts loads it (it brings Nest with it).
-    cleanupFailed: async (err) => (await import('./error-text.js')).sayError(err, 'while cleaning up: '),
-    // An error nothing caught (Signals.fail), said as the command's own failure is: errorText, redacted, no stack. Until
-    // 2026-12-07 Node printed it whole (a URL's password in it too) and exited at once.
-    failing: async (what, err) => {
-      try {
-        (await import('./error-text.js')).sayError(err, `${what}: `);
-      } catch {
-        say(what);
-      }
-    },
+    cleanupFailed: (err) => sayLoaded(err, 'while cleaning up'),
+    // An error nothing caught (Signals.fail). Until 2026-12-07 Node printed it whole (a URL's password in it too) and
+    // exited at once.
+    failing: (what, err) => sayLoaded(err, what),
     leftOut: (summary) => say(summary),
   }));
+}
+
+/**
+ * Says `err` after `what` as the command's own failure is said (errorText: redacted, no stack), what words it loaded
+ * only now, as main.ts loads it (it brings Nest with it). Never rejects, as Signals' reporter must not: when it cannot
+ * load, `what` alone is said (until 2026-12-07 a cleanup's failure then rejected, and the command never exited).
+ */
+async function sayLoaded(err: unknown, what: string): Promise<void> {
+  try {
+    (await import('./error-text.js')).sayError(err, `${what}: `);
+  } catch {
+    say(what);
+  }
 }
 
 /**
