@@ -313,7 +313,7 @@ describe('redacted', () => {
     expect(params.get('token')).toBe('qs-tok');
   });
 
-  // Its text was `toString()`'s, then PASSWORD_PARAMETER's, which missed an encoded `user%5Bpassword%5D=`, a
+  // Its text was `toString()`'s, then the text's parameter pattern's, which missed an encoded `user%5Bpassword%5D=`, a
   // `password_confirmation`, a `client_secret` and a `code`; until 2026-12-07.
   it('replaces the value of each URLSearchParams key naming a password, a token, a secret or a code', () => {
     const params = new URLSearchParams([

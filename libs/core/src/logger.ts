@@ -7,7 +7,7 @@ import { redacted, walksInto } from './log-redaction';
 /**
  * Paths pino replaces with "[redacted]": what only its serializers write, which no hook of ours sees (pino-http's request
  * and response, should their headers ever be written). Fields named as secrets (`password`, `token`, …), wherever they
- * are, are the walker's (`redacted`'s SECRET_FIELDS), as is everything else: until 2026-12-07 they were paths here too
+ * are, are the walker's (`redacted`'s SECRET_NAMES), as is everything else: until 2026-12-07 they were paths here too
  * (`*.password`, …), one level deep, and pino's redaction cloned what such a path passed, whatever its class (a URL's or
  * a Buffer's clone threw as the line was written). No path here starts with `*`, so it clones only `req` and `res`.
  */
@@ -20,7 +20,7 @@ export const REDACT_PATHS = ['req.headers.authorization', 'req.headers.cookie', 
  * line's message from its error's when none is given (`log.error(err)`, Nest's `logger.error(err)`, an exception Nest
  * logs), and fields and messages other than `err` (a reason's message, a text naming a URL) carry text too. Meilisearch's
  * client's errors name MEILI_URL whole (`Request to <MEILI_URL>/… has failed`), its password included, and Node's fetch
- * refusing such a URL names it too; a field named `password` is the walker's too (SECRET_FIELDS), at any depth.
+ * refusing such a URL names it too; a field named `password` is the walker's too (SECRET_NAMES), at any depth.
  *
  * With `redactedBindings`, the one place what a line carries is walked: pino's error serializer (its own, and pino-http's
  * wrapping of it) gets what this hook or the bindings' redaction left, and walks nothing again (but what they could not
