@@ -192,9 +192,9 @@ describe('redacted', () => {
     }
     const session = new Session('s-1', new Account('ada', 'held-pw'), { dsn: 'postgres://app:held-dsn-pw@db/parvis' });
     session.self = session;
-    const out = redacted({ session });
-    expect(out.session.self === out.session).toBe(true);
-    expect([out.session.id, out.session.account.name, out.session.account.password, out.session.meta]).toEqual(['s-1', 'ada', '[redacted]', { dsn: 'postgres://app:[redacted]@db/parvis' }]);
+    const out = redacted({ held: session });
+    expect(out.held.self === out.held).toBe(true);
+    expect([out.held.id, out.held.account.name, out.held.account.password, out.held.meta]).toEqual(['s-1', 'ada', '[redacted]', { dsn: 'postgres://app:[redacted]@db/parvis' }]);
     expect(session.account.password).toBe('held-pw');
     // Holding nothing to redact, it is kept as it is (its class, its toJSON).
     const clean = new Session('s-2', new Account('bob', null as unknown as string), { url: 'http://meili.example/' });
@@ -334,7 +334,7 @@ describe('redacted', () => {
     expect(redacted('postcode=12345 errorCode=E42 password=t-pw access_token=t-at password_confirmation=t-pc tokens=3')).toBe(
       'postcode=12345 errorCode=E42 password=[redacted] access_token=[redacted] password_confirmation=[redacted] tokens=3',
     );
-    const fields = { errorCode: 'E42', code: '23505', postcode: '12345', tokens: ['a', 'b'], maxTokens: 5, passwordHash: null, secret: 's', accessToken: 'a', currentPassword: 'c', client_secret: 'cs' };
+    const fields = { errorCode: 'E42', code: '23505', postcode: '12345', maxTokens: 5, passwordHash: null, secret: 's', accessToken: 'a', currentPassword: 'c', client_secret: 'cs' };
     expect(redacted(fields)).toEqual({ ...fields, secret: '[redacted]', accessToken: '[redacted]', currentPassword: '[redacted]', client_secret: '[redacted]' });
     // A class's getter so named is read as a field; a method so named is none, and leaves the object as it is.
     class Session {
@@ -353,6 +353,62 @@ describe('redacted', () => {
     expect([session.id, session.refreshToken]).toEqual([1, '[redacted]']);
     const tokens = new Tokens();
     expect(redacted(tokens)).toBe(tokens);
+  });
+
+  // Until 2026-12-07 (SECRET_NAMES) none of these was a secret's name for a field, and a password hash, a `tokens` map
+  // and an emitter's `appealToken` were no longer, after being one in a URLSearchParams or an emitter (review).
+  it('replaces password hashes, API and master keys, authorization headers, cookies, sessions, private keys, credentials and one-time codes wherever named', () => {
+    const fields = {
+      passwordHash: '$argon2id$hash',
+      password_hash: '$argon2id$row',
+      token_hash: 'th',
+      tokens: { alice: 'session-tok' },
+      apiKey: 'ak',
+      api_key: 'ak2',
+      MEILI_MASTER_KEY: 'mk',
+      headers: { authorization: 'Bearer b', cookie: 'parvis_session=c', 'set-cookie': ['s=c'] },
+      session: { id: 's1' },
+      sessionId: 'sid',
+      privateKey: 'pk',
+      credentials: { user: 'u' },
+      clientSecret: 'cs',
+      refresh_token: 'rt',
+      otp: '123456',
+      auth: { user: 'mailer', pass: 'smtp-pw' },
+      maxTokens: 5,
+      keyset: 'k',
+      cacheKey: 'ck',
+    };
+    const out = redacted(fields);
+    const r = '[redacted]';
+    expect(out).toEqual({
+      passwordHash: r,
+      password_hash: r,
+      token_hash: r,
+      tokens: r,
+      apiKey: r,
+      api_key: r,
+      MEILI_MASTER_KEY: r,
+      headers: { authorization: r, cookie: r, 'set-cookie': r },
+      session: r,
+      sessionId: r,
+      privateKey: r,
+      credentials: r,
+      clientSecret: r,
+      refresh_token: r,
+      otp: r,
+      auth: { user: 'mailer', pass: r },
+      maxTokens: 5,
+      keyset: 'k',
+      cacheKey: 'ck',
+    });
+    expect(redacted('passwordHash=h api_key=k apikey=k2 pass=p session=s parvis_session=c otp=1 tokens=2 sessions=3')).toBe(
+      'passwordHash=[redacted] api_key=[redacted] apikey=[redacted] pass=[redacted] session=[redacted] parvis_session=[redacted] otp=[redacted] tokens=2 sessions=3',
+    );
+    const params = new URLSearchParams('passwordHash=h&apiKey=k&authorization=a&session=s&tokens=2');
+    expect(redacted(params) as unknown).toBe('passwordHash=[redacted]&apiKey=[redacted]&authorization=[redacted]&session=[redacted]&tokens=2');
+    const emitter = Object.assign(new EventEmitter(), { appealToken: 'emitter-appeal', apiKey: 'emitter-key' });
+    expect(JSON.stringify(redacted({ emitter }))).not.toMatch(/emitter-appeal|emitter-key/);
   });
 
   // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.

@@ -19,18 +19,50 @@ import { types } from 'node:util';
 const URL_USER = /:\/\/?(?<=\b[a-z][a-z0-9+.-]*:\/\/?)[^\s:/?#]*:/gi;
 const WORD_REST = /\S*/y;
 /**
- * The names of secrets, the one list the three matches read: a field's name (SECRET_NAME), a parameter's in text
- * (PARAMETER_NAME) and a URLSearchParams's key (SECRET_PARAMETER). A name ending in one of `endings`, in any case, names
- * one (`password`, `access_token`, `client_secret`, `appealToken`, `currentPassword`, `PGPASSWORD`, bracketed
- * `user[password]` or encoded `user%5Bpassword%5D`); not `tokens`, `maxTokens` or `passwordHash`. A URLSearchParams's key
- * that is one of `parameters` whole names one too: an OAuth authorization code's `code`; not `postcode`, `zipcode` or
- * `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name) or `code=` in other text (a SQLSTATE's).
- * Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`, `appealToken` and
- * `inviteToken` exactly (a `secret`, an `accessToken`, a `currentPassword` went whole), and a URLSearchParams's key any
- * holding `code` (a `postcode`'s value was replaced).
+ * The names of secrets, the one list the three matches read: a field's name (SECRET_FIELD), a parameter's in text
+ * (PARAMETER_NAME, through SECRET_NAME) and a URLSearchParams's key (SECRET_PARAMETER). A name ending in one of
+ * `endings`, in any case, names one for all three (`password`, `access_token`, `client_secret`, `appealToken`,
+ * `currentPassword`, `passwordHash`, `token_hash`, `apiKey`, `MEILI_MASTER_KEY`, `privateKey`, `credentials`,
+ * `authorization`, `set-cookie`, `sessionId`, the session cookie's `parvis_session`, `otp`, `PGPASSWORD`, bracketed `user[password]` or encoded
+ * `user%5Bpassword%5D`); so does one of `names` whole (nodemailer's `auth.pass`, a `session`). A field named one of
+ * `fields` whole is one too (a `tokens` map, as the demo seed keeps its session tokens), not `maxTokens`, nor `tokens=`
+ * in text; a URLSearchParams's key that is one of `parameters` whole is one (an OAuth authorization code's `code`), not
+ * `postcode`, `zipcode` or `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name) or `code=` in other
+ * text (a SQLSTATE's). Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`,
+ * `appealToken` and `inviteToken` exactly, and a URLSearchParams's key any holding `password`, `token`, `secret` or
+ * `code`; an `apiKey`, an `authorization`, a `cookie`, a `privateKey`, a `credentials`, a `pass` went whole anywhere.
  */
-const SECRET_NAMES = { endings: ['password', 'password_confirmation', 'token', 'secret'], parameters: ['code'] } as const;
-const SECRET_NAME = new RegExp(`(?:${SECRET_NAMES.endings.join('|')})(?:\\]|%5D)?$`, 'i');
+const SECRET_NAMES = {
+  endings: [
+    'password',
+    'password_confirmation',
+    'passwordhash',
+    'password_hash',
+    'passwd',
+    'token',
+    'tokenhash',
+    'token_hash',
+    'secret',
+    'apikey',
+    'api_key',
+    'masterkey',
+    'master_key',
+    'privatekey',
+    'private_key',
+    'credentials',
+    'authorization',
+    'cookie',
+    'sessionid',
+    'session_id',
+    '_session',
+    'otp',
+  ],
+  names: ['pass', 'session'],
+  fields: ['tokens', 'secrets', 'cookies'],
+  parameters: ['code'],
+} as const;
+const SECRET_NAME = new RegExp(`(?:^(?:${SECRET_NAMES.names.join('|')})|${SECRET_NAMES.endings.join('|')})(?:\\]|%5D)?$`, 'i');
+const SECRET_FIELD = new RegExp(`^(?:${SECRET_NAMES.fields.join('|')})$|${SECRET_NAME.source}`, 'i');
 const SECRET_PARAMETER = new RegExp(`^(?:${SECRET_NAMES.parameters.join('|')})$|${SECRET_NAME.source}`, 'i');
 
 /**
@@ -60,7 +92,7 @@ const ROW_VALUE_FIELDS = ['parameters', 'detail'];
  * `[unable to serialize…]`, and a secret deeper down (a plain object's under an error's `cause`) was written as it was.
  */
 function isSecretField(key: PropertyKey): boolean {
-  return typeof key === 'string' && SECRET_NAME.test(key);
+  return typeof key === 'string' && SECRET_FIELD.test(key);
 }
 
 /** Fields whose value (when there is one) is replaced by `[redacted]` whatever it is. */
@@ -433,21 +465,30 @@ function searchParamsText(params: URLSearchParams): string {
 }
 
 /**
- * Whether an object has an own field named as a secret, with a value. Only the names SECRET_NAMES ends in are looked
- * up, whole (`password`, `token`, …): a stream's own fields are not listed.
+ * The names an object of Node's machinery (see walkObject) is looked up by, whole, for a secret field of its own: the
+ * names SECRET_NAMES lists, and those it ends in as code spells them (`appealToken`, `apiKey`, …). A stream's own fields
+ * are not listed: a line with a request or a response pays for these lookups only.
  */
+const HELD_SECRETS = [
+  ...SECRET_NAMES.endings,
+  ...SECRET_NAMES.names,
+  ...SECRET_NAMES.fields,
+  ...['accessToken', 'appealToken', 'inviteToken', 'refreshToken', 'passwordHash', 'apiKey', 'privateKey', 'sessionId'],
+];
+
+/** Whether an object has an own field named as a secret (HELD_SECRETS), with a value. */
 function holdsSecret(value: object): boolean {
   const fields = value as Record<string, unknown>;
-  return SECRET_NAMES.endings.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null);
+  return HELD_SECRETS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null);
 }
 
-/** The fields (getters, values; not methods) named as secrets (SECRET_NAME) that `value`'s class (its prototypes but Object's) defines and it has not as its own. */
+/** The fields (getters, values; not methods) named as secrets (isSecretField) that `value`'s class (its prototypes but Object's) defines and it has not as its own. */
 function inheritedSecrets(value: object): string[] {
   const keys: string[] = [];
   for (let proto = Object.getPrototypeOf(value) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
     for (const key of Object.getOwnPropertyNames(proto)) {
       // A method (`refreshToken()`) is no field: JSON and pino's serializer leave it out.
-      if (!SECRET_NAME.test(key) || Object.hasOwn(value, key) || keys.includes(key)) continue;
+      if (!isSecretField(key) || Object.hasOwn(value, key) || keys.includes(key)) continue;
       const field = Object.getOwnPropertyDescriptor(proto, key)!;
       if (field.get || typeof field.value !== 'function') keys.push(key);
     }
