@@ -10,7 +10,8 @@ jest.mock(
 import { handleInterrupts, onInterrupt } from './interrupt';
 
 describe('a command interrupted', () => {
-  // A cleanup's failure rejected the reporter when what words it could not load, and the command never exited; until 2026-12-07.
+  // A cleanup's failure rejected the reporter when what words it could not load: the cleanups after it never ran, and
+  // the command exited at the deadline or through the rejection left unhandled; until 2026-12-07.
   it('says a failed cleanup and exits with the signal’s code even when what words the error cannot load', async () => {
     const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
     const listeners = signals.map((sig) => process.listeners(sig));

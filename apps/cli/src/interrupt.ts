@@ -24,7 +24,7 @@ export function handleInterrupts(): Signals {
 /**
  * Says `err` after `what` as the command's own failure is said (errorText: redacted, no stack), what words it loaded
  * only now, as main.ts loads it (it brings Nest with it). Never rejects, as Signals' reporter must not: when it cannot
- * load, `what` alone is said (until 2026-12-07 a cleanup's failure then rejected, and the command never exited).
+ * load, `what` alone is said (until 2026-12-07 a cleanup's failure then rejected, and the cleanups after it never ran).
  */
 async function sayLoaded(err: unknown, what: string): Promise<void> {
   try {

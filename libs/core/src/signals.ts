@@ -188,7 +188,11 @@ export class Signals {
         await cleanup();
       } catch (err) {
         clean = false;
-        await this.report.cleanupFailed(err);
+        try {
+          await this.report.cleanupFailed(err);
+        } catch {
+          // Never rejects, as told; had it, the cleanups left (the database under the failed one) would not run.
+        }
       }
     }
     return clean;
