@@ -372,6 +372,8 @@ describe('redacted', () => {
       privateKey: 'pk',
       credentials: { user: 'u' },
       clientSecret: 'cs',
+      secretKey: 'sk',
+      aws_secret_access_key: 'sak',
       refresh_token: 'rt',
       otp: '123456',
       auth: { user: 'mailer', pass: 'smtp-pw' },
@@ -395,6 +397,8 @@ describe('redacted', () => {
       privateKey: r,
       credentials: r,
       clientSecret: r,
+      secretKey: r,
+      aws_secret_access_key: r,
       refresh_token: r,
       otp: r,
       auth: { user: 'mailer', pass: r },
@@ -405,8 +409,8 @@ describe('redacted', () => {
     expect(redacted('passwordHash=h api_key=k apikey=k2 pass=p session=s parvis_session=c otp=1 tokens=2 sessions=3')).toBe(
       'passwordHash=[redacted] api_key=[redacted] apikey=[redacted] pass=[redacted] session=[redacted] parvis_session=[redacted] otp=[redacted] tokens=2 sessions=3',
     );
-    const params = new URLSearchParams('passwordHash=h&apiKey=k&authorization=a&session=s&tokens=2');
-    expect(redacted(params) as unknown).toBe('passwordHash=[redacted]&apiKey=[redacted]&authorization=[redacted]&session=[redacted]&tokens=2');
+    const params = new URLSearchParams('passwordHash=h&apiKey=k&authorization=a&session=s&secret_key=sk&tokens=2');
+    expect(redacted(params) as unknown).toBe('passwordHash=[redacted]&apiKey=[redacted]&authorization=[redacted]&session=[redacted]&secret_key=[redacted]&tokens=2');
     const emitter = Object.assign(new EventEmitter(), { appealToken: 'emitter-appeal', apiKey: 'emitter-key' });
     expect(JSON.stringify(redacted({ emitter }))).not.toMatch(/emitter-appeal|emitter-key/);
   });
