@@ -1,4 +1,5 @@
-import { ConfigError, loadConfig } from './config';
+import { availableParallelism } from 'node:os';
+import { AUTO_API_WORKERS_MAX, ConfigError, loadConfig } from './config';
 
 describe('PUBLIC_URL (links in e-mails, and the domain of the Message-IDs Parvis gives)', () => {
   it('takes an http(s) URL, with a port, a path or an IPv6 host', () => {
@@ -49,5 +50,26 @@ describe('DB_POOL_SIZE (connections per process)', () => {
     expect(loadConfig({ DB_POOL_SIZE: '2', DATABASE_URL: external }, { outboxWorker: true }).DB_POOL_SIZE).toBe(2);
     expect(() => loadConfig({ DB_POOL_SIZE: '0' })).toThrow(/^Invalid configuration:\n {2}DB_POOL_SIZE: DB_POOL_SIZE must not be less than 1$/);
     expect(() => loadConfig({ DB_POOL_SIZE: 'one' })).toThrow(/^Invalid configuration:\n {2}DB_POOL_SIZE: DB_POOL_SIZE must be an integer number$/);
+  });
+});
+
+describe('API_WORKERS (API processes serving one port on this machine)', () => {
+  it('is 1 unless set, one node unless Redis says otherwise', () => {
+    expect(loadConfig({}).API_WORKERS).toBe(1);
+    expect(loadConfig({}).manyNodes).toBe(false);
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).manyNodes).toBe(true);
+  });
+
+  it('takes a whole number from 1, more than one making many nodes, and auto as the available cores, at most AUTO_API_WORKERS_MAX', () => {
+    expect(loadConfig({ API_WORKERS: '1' }).manyNodes).toBe(false);
+    expect(loadConfig({ API_WORKERS: '3' }).API_WORKERS).toBe(3);
+    expect(loadConfig({ API_WORKERS: '2' }).manyNodes).toBe(true);
+    expect(loadConfig({ API_WORKERS: 'auto' }).API_WORKERS).toBe(Math.min(availableParallelism(), AUTO_API_WORKERS_MAX));
+  });
+
+  it('refuses none, too many, what is no whole number, and any other word, naming the variable', () => {
+    for (const value of ['0', '-2', '65', '1.5', '2e1', 'all', 'AUTO ']) {
+      expect(() => loadConfig({ API_WORKERS: value })).toThrow(/API_WORKERS: must be a whole number of at least 1, or auto|API_WORKERS: .*(must not be less than 1|must not be greater than 64)/);
+    }
   });
 });

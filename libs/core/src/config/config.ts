@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateIf, validateSync } from 'class-validator';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { machineMemorySizing, MemorySizing } from '../database/embedded';
 import { compileTrustProxy, TrustProxy } from '../http/client-address';
@@ -18,6 +19,9 @@ const toBool = ({ value }: { value: unknown }) => {
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   return value; // left as-is so validation names the variable
 };
+
+/** The most API processes `API_WORKERS=auto` starts, however many cores: each holds its own pool and memory. */
+export const AUTO_API_WORKERS_MAX = 8;
 
 /**
  * Every setting Parvis reads, validated once at boot. The README's configuration
@@ -74,6 +78,15 @@ export class AppConfig {
   /** Redis, for live updates across several API processes (Socket.IO adapter). */
   @IsOptional() @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL?: string;
+
+  /**
+   * API processes serving one port on this machine (`node:cluster`, apps/api/src/cluster.ts): 1 serves in the process
+   * `npm start` runs; more makes it a primary that opens the database once and forks that many workers; `auto`, one per
+   * available core, at most AUTO_API_WORKERS_MAX.
+   */
+  @Transform(({ value }) => (value === 'auto' ? Math.min(availableParallelism(), AUTO_API_WORKERS_MAX) : toInt({ value })))
+  @IsInt({ message: 'must be a whole number of at least 1, or auto' }) @Min(1) @Max(64)
+  API_WORKERS = 1;
 
   /** Meilisearch, e.g. http://127.0.0.1:7700; without it search uses PostgreSQL alone. */
   @IsOptional() @Matches(/^https?:\/\//, { message: 'must be an http(s) URL' })
@@ -215,6 +228,13 @@ export class AppConfig {
   }
   get workerInProcess(): boolean {
     return this.WORKER_IN_PROCESS ?? this.embedded;
+  }
+  /**
+   * Whether other API processes may serve this database's live connections: nodes sharing Redis (`REDIS_URL`), or the
+   * workers of one `npm start` (`API_WORKERS` above 1). The one question code that keeps node-local state asks.
+   */
+  get manyNodes(): boolean {
+    return !!this.REDIS_URL || this.API_WORKERS > 1;
   }
   get cookieSecure(): boolean {
     return this.COOKIE_SECURE ?? this.NODE_ENV === 'production';
