@@ -688,6 +688,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   handleConnection(socket: Socket): void {
     const { userId } = socket.data as SocketData;
+    // With the process's pid (every line carries it), which of several API processes holds the connection.
+    this.log.debug({ socketId: socket.id }, 'live connection opened');
     if (userId) void socket.join(`user:${userId}`);
     // A closed tab leaves its topics' presence too: the rooms are known while disconnecting,
     // and the socket is out of them by the time `disconnect` fires.
@@ -923,7 +925,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * nodes already, whose runs may read through this node as it goes) are asked again. Never throws.
    */
   private async handOffPresence(): Promise<void> {
-    if (!this.config.REDIS_URL || !this.server) return;
+    if (!this.config.manyNodes || !this.server) return;
     const now = Date.now();
     const rooms = new Set([...this.presenceAsked].filter(([, at]) => now - at < PRESENCE_ASKED_MS).map(([room]) => room));
     for (const room of this.server.sockets.adapter.rooms.keys()) if (room.startsWith('topic:')) rooms.add(room);
@@ -1019,7 +1021,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   private async askNodes(r: Recheck): Promise<void> {
-    if (!this.config.REDIS_URL || !this.server) return;
+    if (!this.config.manyNodes || !this.server) return;
     try {
       await this.askWithin(RECHECK, r);
     } catch (err) {
@@ -1365,7 +1367,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private presence(room: string): Promise<void> {
     if (this.closing) return Promise.resolve();
     this.tellNodes(PRESENCE_ASK, room);
-    if (this.config.REDIS_URL) this.presenceAsked.set(room, Date.now());
+    if (this.config.manyNodes) this.presenceAsked.set(room, Date.now());
     return this.presenceHere(room);
   }
 
@@ -1399,12 +1401,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /**
    * Whether a push this node emits to the room may reach anyone, so a read for it is worth its
    * statement: one of this node's connections is in it, or there may be other nodes
-   * (`REDIS_URL`), whose readers this node's emits reach through the Redis adapter though it
+   * (`AppConfig.manyNodes`: `REDIS_URL`, or `API_WORKERS` above 1), whose readers this node's emits reach through the Redis
+   * or cluster adapter though it
    * does not know which rooms they are in (until 2026-12-07 `hasLocal` alone decided, and a
    * reader on another node than the one handling the event was never told: live-two-nodes e2e).
    */
   private mayBeHeard(room: string): boolean {
-    return !!this.config.REDIS_URL || this.hasLocal(room);
+    return this.config.manyNodes || this.hasLocal(room);
   }
 
   /**
@@ -1565,7 +1568,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** Tells the other API nodes of a re-check started here; resolves once they hold their pushes for it, or `askWithin` gave up. */
   private async announceFence(id: string): Promise<void> {
-    if (!this.config.REDIS_URL || !this.server) return;
+    if (!this.config.manyNodes || !this.server) return;
     try {
       await this.askWithin(FENCE_START, id);
     } catch (err) {
@@ -1575,7 +1578,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /** Tells the other API nodes (a no-op on a single node, whose adapter has no cluster). */
   private tellNodes(event: string, arg: unknown): void {
-    if (!this.config.REDIS_URL || !this.server) return;
+    if (!this.config.manyNodes || !this.server) return;
     try {
       this.server.serverSideEmit(event, arg);
     } catch (err) {
