@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { INestApplication, Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
@@ -11,6 +12,7 @@ import { QueryCounter } from '../../../libs/core/src/database/data-source';
 import { inputValidationPipe } from '../../../libs/core/src/graphql/errors';
 import type { Settings } from '../../../libs/core/src/settings';
 import { AppModule } from './app.module';
+import { ClusterIoAdapter } from '../../../libs/realtime/src/cluster-io.adapter';
 import { RedisIoAdapter } from '../../../libs/realtime/src/redis-io.adapter';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
 
@@ -58,6 +60,9 @@ export async function createApp<S extends readonly unknown[] = readonly []>(conf
     // Access re-checks other nodes asked for while this one was cut off from Redis are lost:
     // every connection here is checked again.
     adapter.onResubscribed(() => void app.get(LiveGateway).recheckAll());
+  } else if (cluster.isWorker) {
+    // A worker of `API_WORKERS` (apps/api/src/cluster.ts) without Redis: the others are reached through the primary.
+    app.useWebSocketAdapter(new ClusterIoAdapter(app));
   }
   await app.init();
   // The adapter subscribed as the gateway's server was made: a node deaf to the others fails to

@@ -1,43 +1,55 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { runServer } from './process';
 import type { AddressInfo } from 'node:net';
 
 // Signals are the process's before anything opens, before even the application's modules load
 // (seconds on a busy machine); each step registers its cleanup as it starts, so Ctrl-C at any
-// point closes what is open, newest first, and the database last.
+// point closes what is open, newest first, and the database last. With API_WORKERS above 1 this
+// process opens the database and is the primary of the workers that serve (cluster.ts); each
+// worker runs this file too, and builds the application on the database the primary opened.
 runServer('Parvis', async (config, log, signals) => {
-  const [{ openDatabase }, { migrateDatabase }, { OutboxWorker }, { JobScheduler }, { createApp }] = await Promise.all([
+  const [{ openDatabase }, { migrateDatabase }, { OutboxWorker }, { JobScheduler }, { createApp }, { apiWorker, listeningLine, runPrimary, serveAsWorker }] = await Promise.all([
     import('../../../libs/core/src/database/open.js'),
     import('../../../libs/core/src/database/migrate.js'),
     import('../../../libs/core/src/outbox/outbox.js'),
     import('../../../libs/core/src/jobs.js'),
     import('./app.js'),
+    import('./cluster.js'),
   ]);
-  if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
-  const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
-  signals.onStopOnceOpen(opening, (db) => db.stop());
-  const db = await opening;
+  const worker = apiWorker();
+  let databaseUrl: string;
+  if (worker) {
+    databaseUrl = worker.databaseUrl;
+  } else {
+    if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
+    const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
+    signals.onStopOnceOpen(opening, (db) => db.stop());
+    const db = await opening;
 
-  if (config.MIGRATE_ON_START) {
-    const applied = await signals.waitFor(migrateDatabase(db.url));
-    log.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
+    if (config.MIGRATE_ON_START) {
+      const applied = await signals.waitFor(migrateDatabase(db.url));
+      log.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
+    }
+    if (cluster.isPrimary && config.API_WORKERS > 1) return runPrimary(config, log, signals, db.url);
+    databaseUrl = db.url;
   }
 
-  const creating = createApp(config, db.url);
+  const creating = createApp(config, databaseUrl);
   signals.onStopOnceOpen(creating, (app) => app.close());
   const app = await creating;
-  if (config.workerInProcess) {
-    const worker = app.get(OutboxWorker);
+  // Of several workers, the first alone runs the outbox worker and the jobs, as one process would (both are safe on
+  // several nodes, claiming with SKIP LOCKED and advisory locks; more of them here would only hold more connections).
+  if (config.workerInProcess && (worker?.number ?? 1) === 1) {
+    const outbox = app.get(OutboxWorker);
     const jobs = app.get(JobScheduler);
-    const starting = worker.start({ listen: true });
-    signals.onStopOnceOpen(starting, () => worker.stop());
+    const starting = outbox.start({ listen: true });
+    signals.onStopOnceOpen(starting, () => outbox.stop());
     await starting;
     jobs.start();
     signals.onStop(async () => jobs.stop());
   }
+  if (worker) return serveAsWorker(app, log, worker.number);
   await app.listen(config.PORT, config.HOST);
-  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-  // The port bound, which PORT=0 leaves to the system.
-  const port = (app.getHttpServer().address() as AddressInfo).port;
-  log.info(`Parvis is listening on http://${host}:${port} (GraphQL at http://${host}:${port}/graphql)`);
+  log.info(listeningLine(config, app.getHttpServer().address() as AddressInfo));
 });

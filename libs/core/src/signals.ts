@@ -88,6 +88,11 @@ export class Signals {
     return this.first !== null;
   }
 
+  /** The signal being handled, if any: a process with children of its own (the API's workers) passes it on. */
+  get signal(): StopSignal | null {
+    return this.first?.signal ?? null;
+  }
+
   /** True once the process is ending (a signal, an error nothing caught, a failed start): it exits when its cleanups are done, not on its own. */
   get ending(): boolean {
     return this.ended !== null;

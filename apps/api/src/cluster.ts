@@ -1,0 +1,186 @@
+import cluster, { Worker } from 'node:cluster';
+import { EventEmitter, once } from 'node:events';
+import type { Server as HttpServer } from 'node:http';
+import * as net from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { setupPrimary as setupAdapterPrimary } from '@socket.io/cluster-adapter';
+// setupMaster: its typings' name for setupPrimary.
+import { setupMaster as setupStickyPrimary, setupWorker as setupStickyWorker } from '@socket.io/sticky';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../../../libs/core/src/config/config';
+import type { Signals } from '../../../libs/core/src/signals';
+import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
+
+/**
+ * `API_WORKERS` above 1: the process `npm start` runs opens the database once (main.ts), then is the primary of a
+ * `node:cluster` of that many API workers, which serve the one port it listens on. What each worker is told, in its
+ * environment: its number (1 to N; a replacement takes the number of the one it replaces) and the database's URL.
+ */
+const WORKER_NUMBER = 'PARVIS_API_WORKER';
+const WORKER_DATABASE_URL = 'PARVIS_API_WORKER_DATABASE_URL';
+
+/** A worker's message to the primary once it serves. */
+const READY = 'parvis:api-worker-ready';
+
+/**
+ * The waits before a worker that died is forked again, when the one before it died before it served (a worker that had
+ * served is replaced at once): past the last, the primary gives up and ends, rather than fork a broken start forever.
+ */
+export const RESTART_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
+
+/** In a worker, its number and the database the primary opened; null in the primary or a single API process. */
+export function apiWorker(): { number: number; databaseUrl: string } | null {
+  if (!cluster.isWorker) return null;
+  return { number: Number(process.env[WORKER_NUMBER]), databaseUrl: process.env[WORKER_DATABASE_URL]! };
+}
+
+/** Socket.IO's own requests (Engine.IO's polls, handshakes and WebSocket upgrades), by their request line. */
+const SOCKET_IO_REQUEST = /^[A-Z]+ \/socket\.io\//;
+const NO_WORKER = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+/**
+ * Whether a connection's first chunk holds its whole first request (headers, and a body of the length they give): the
+ * client then sends nothing before the answer, and the socket itself can go to a worker with nothing of it left read
+ * here. A chunked or longer body (or `Expect: 100-continue`) is not whole.
+ */
+export function wholeRequest(chunk: Buffer): boolean {
+  const end = chunk.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const head = chunk.subarray(0, end).toString('latin1').toLowerCase();
+  if (head.includes('\r\ntransfer-encoding:')) return false;
+  const length = /\r\ncontent-length:[ \t]*(\d+)/.exec(head);
+  return chunk.length - (end + 4) >= (length ? Number(length[1]) : 0);
+}
+
+/**
+ * The primary: forks `config.API_WORKERS` workers on `databaseUrl`, waits until each serves, then listens on PORT and
+ * hands each connection to a worker. Socket.IO's requests go through `@socket.io/sticky`, which sends an Engine.IO
+ * session's requests (its polls, its upgrade) to the worker that holds it; any other connection whose first request is
+ * whole is handed to the next worker in turn, socket and all, and stays there (keep-alive); one whose first request is
+ * not whole goes through sticky too, which passes its bytes to a worker over IPC. Without Redis, the cluster adapter's
+ * primary half relays the workers' rooms and broadcasts. A worker that dies is logged and forked again (RESTART_BACKOFF_MS);
+ * one that dies while the cluster first starts fails the start. Its cleanup (registered before any fork, so it runs
+ * before the database's) stops listening, passes the signal on to the workers (a terminal's Ctrl-C reached them already,
+ * which the repeat, within Signals' echo window, does not cut short) and waits for them to exit.
+ */
+export async function runPrimary(config: AppConfig, log: Logger, signals: Signals, databaseUrl: string): Promise<void> {
+  cluster.setupPrimary({ serialization: 'advanced' });
+  if (!config.REDIS_URL) setupAdapterPrimary();
+  const numbers = new Map<Worker, number>();
+  const serving = new Set<Worker>();
+  const failedStarts = new Map<number, number>();
+  const timers = new Set<NodeJS.Timeout>();
+  let stopping = false;
+  let started = false;
+  let failStart: (err: Error) => void = () => undefined;
+  const allServing = new Promise<void>((resolve, reject) => {
+    failStart = reject;
+    cluster.on('message', (worker, message: { type?: string }) => {
+      if (message?.type !== READY || !numbers.has(worker)) return;
+      serving.add(worker);
+      failedStarts.set(numbers.get(worker)!, 0);
+      if (serving.size === config.API_WORKERS) resolve();
+    });
+  });
+  const fork = (n: number) => numbers.set(cluster.fork({ [WORKER_NUMBER]: String(n), [WORKER_DATABASE_URL]: databaseUrl }), n);
+
+  cluster.on('exit', (worker, code, signal) => {
+    const n = numbers.get(worker)!;
+    const served = serving.delete(worker);
+    numbers.delete(worker);
+    if (stopping) return;
+    const how = { worker: n, workerPid: worker.process.pid, code, signal };
+    if (!started) {
+      failStart(new Error(`API worker ${n} exited while starting (${signal ?? `code ${code}`}); its output is above`));
+      return;
+    }
+    const failed = served ? 0 : (failedStarts.get(n) ?? 0) + 1;
+    failedStarts.set(n, failed);
+    if (failed > RESTART_BACKOFF_MS.length) {
+      void signals.failWith(() => log.fatal(how, `API worker ${n} died ${failed} times in a row before it served: giving up`));
+      return;
+    }
+    const wait = failed === 0 ? 0 : RESTART_BACKOFF_MS[failed - 1];
+    log.error({ ...how, restartInMs: wait }, `API worker ${n} died; starting another`);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!stopping) fork(n);
+    }, wait);
+    timers.add(timer);
+  });
+
+  const server = net.createServer();
+  signals.onStop(async () => {
+    stopping = true;
+    timers.forEach(clearTimeout);
+    server.close();
+    const workers = [...numbers.keys()].filter((w) => !w.isDead());
+    await Promise.all(
+      workers.map((w) => {
+        const exited = once(w, 'exit');
+        w.process.kill(signals.signal ?? 'SIGTERM');
+        return exited;
+      }),
+    );
+  });
+
+  for (let n = 1; n <= config.API_WORKERS; n++) fork(n);
+  await allServing;
+  started = true;
+
+  // Sticky sessions: `setupStickyPrimary` takes the connections it is given as an HTTP server's.
+  const sticky = new EventEmitter();
+  setupStickyPrimary(sticky as unknown as HttpServer, { loadBalancingMethod: 'least-connection' });
+  let turn = 0;
+  server.on('connection', (socket) => {
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      if (SOCKET_IO_REQUEST.test(chunk.subarray(0, 16).toString('latin1')) || !wholeRequest(chunk)) {
+        socket.unshift(chunk);
+        sticky.emit('connection', socket);
+        socket.resume();
+        return;
+      }
+      const ready = [...serving].filter((w) => w.isConnected());
+      if (ready.length === 0) {
+        socket.end(NO_WORKER);
+        return;
+      }
+      ready[turn++ % ready.length].send({ type: 'sticky:connection', data: chunk }, socket, (err) => err && socket.destroy());
+    });
+  });
+  server.listen(config.PORT, config.HOST);
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  log.info(`${listeningLine(config, server.address() as net.AddressInfo)}, ${config.API_WORKERS} API workers`);
+}
+
+/** What a server says once it listens, on the port bound (which PORT=0 leaves to the system). */
+export function listeningLine(config: AppConfig, address: net.AddressInfo): string {
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  return `Parvis is listening on http://${host}:${address.port} (GraphQL at http://${host}:${address.port}/graphql)`;
+}
+
+/**
+ * A worker: serves the connections the primary hands it (its app never listens itself), then tells the primary it
+ * serves. `@socket.io/sticky`'s worker half answers every request with `Connection: close`, so that no connection
+ * carries another session's requests; here that holds for Socket.IO's requests and the connections sticky passes over
+ * IPC alone, and any other connection stays open for its next request. A worker whose primary is gone (its IPC channel
+ * closed) stops as on SIGTERM.
+ */
+export function serveAsWorker(app: INestApplication, log: Logger, number: number): void {
+  const http = app.getHttpServer() as HttpServer;
+  const before = new Set(http.listeners('request'));
+  setupStickyWorker(app.get(LiveGateway).server);
+  for (const added of http.listeners('request').filter((l) => !before.has(l)) as Array<(...args: unknown[]) => void>) {
+    http.off('request', added);
+    http.prependListener('request', (req, res) => {
+      if (SOCKET_IO_REQUEST.test(`${req.method} ${req.url}`) || !(req.socket instanceof net.Socket)) added(req, res);
+    });
+  }
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  // Nest buffers its lines until the application listens (`bufferLogs`), which a worker's never does: held for good.
+  app.flushLogs();
+  log.info({ worker: number }, `API worker ${number} serving`);
+  process.send!({ type: READY });
+}

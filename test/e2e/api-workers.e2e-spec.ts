@@ -1,0 +1,166 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { io, Socket } from 'socket.io-client';
+import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
+import { createTopic, REPLY } from '../factories/forum';
+import { buildDistOnce } from '../support/dist';
+import { freePort } from '../support/free-port';
+import { connectLive, nextLiveEvent } from '../support/live-client';
+import { bootTestApp, TestApp } from '../support/test-app';
+
+const ROOT = path.join(__dirname, '../..');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether process `pid` is alive. */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * `npm start` with API_WORKERS=2 (the built API as a child process, on a test database of its own, without Redis): a
+ * primary and two workers serving one port, Socket.IO across them through sticky sessions and the cluster adapter.
+ * Which worker holds a live connection is read from the worker's own log line for it (`live connection opened`, which
+ * carries the process's pid, as every line does).
+ */
+describe('API_WORKERS: several API processes serving one port', () => {
+  let t: TestApp;
+  let api: ChildProcess;
+  let exited: Promise<number | null>;
+  let url: string;
+  const lines: Array<Record<string, any>> = [];
+  let output = '';
+  const sockets: Socket[] = [];
+  let author: TestUser;
+  let topicId: string;
+
+  /** Waits until a log line matches (looking at those from `from` on). */
+  const waitForLine = async (match: (l: Record<string, any>) => boolean, from = 0, ms = 60_000): Promise<Record<string, any>> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const line = lines.slice(from).find(match);
+      if (line) return line;
+      if (Date.now() > deadline) throw new Error(`no such line in:\n${output.slice(-4000)}`);
+      await sleep(50);
+    }
+  };
+  const servingPids = () => new Set(lines.filter((l) => /^API worker \d serving$/.test(l.msg)).map((l) => l.pid as number));
+  /** The pid of the worker holding live connection `s`. */
+  const holder = async (s: Socket): Promise<number> => (await waitForLine((l) => l.msg === 'live connection opened' && l.socketId === s.id, 0, 10_000)).pid;
+
+  beforeAll(async () => {
+    await buildDistOnce();
+    t = await bootTestApp();
+    author = await makeUser(t);
+    topicId = (await createTopic(t, author.token, await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id))).id;
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: t.db.url, API_WORKERS: '2', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'debug', LOG_REQUESTS: 'false', POSTING_LIMITS: 'false' };
+    delete env.REDIS_URL;
+    api = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    exited = new Promise((resolve) => api.once('exit', (code) => resolve(code)));
+    let partial = '';
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop()!;
+      for (const p of parts) {
+        try {
+          lines.push(JSON.parse(p));
+        } catch {
+          lines.push({ msg: p });
+        }
+      }
+    };
+    api.stdout!.on('data', read);
+    api.stderr!.on('data', read);
+    await waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('Parvis is listening'));
+  }, 180_000);
+
+  afterAll(async () => {
+    sockets.forEach((s) => s.disconnect());
+    if (api && api.exitCode === null && api.signalCode === null) {
+      api.kill('SIGKILL');
+      for (const pid of servingPids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+    await t?.close();
+  });
+
+  it('serves through both workers, and a reply posted through either reaches readers held by each', async () => {
+    expect(servingPids().size).toBe(2);
+    // Connections go to the worker holding the fewest: new ones until each worker holds one.
+    const byPid = new Map<number, Socket>();
+    for (let i = 0; i < 6 && byPid.size < 2; i++) {
+      const s = await connectLive(url, sockets, author.token);
+      byPid.set(await holder(s), s);
+    }
+    expect([...byPid.keys()].sort()).toEqual([...servingPids()].sort());
+    const readers = [...byPid.values()];
+    for (const s of readers) expect(await s.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    // Posted twice through the primary's port, so each worker, in turn, may be the one that commits.
+    for (const body of ['A first reply across workers', 'A second reply across workers']) {
+      const heard = readers.map((s) => nextLiveEvent<{ post?: { id: string } }>(s, 'post:created', 10_000));
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${author.token}` },
+        body: JSON.stringify({ query: REPLY, variables: { input: { topicId, body } } }),
+      });
+      const answer = (await res.json()) as { data?: { replyToTopic: { id: string } }; errors?: unknown };
+      expect(answer.errors).toBeUndefined();
+      for (const event of await Promise.all(heard)) expect(JSON.stringify(event)).toContain(answer.data!.replyToTopic.id);
+    }
+  }, 60_000);
+
+  it('keeps a long-polling client on the worker that holds its session (sticky), which hears the live events', async () => {
+    const polling = io(url, { path: '/socket.io', transports: ['polling'], auth: { token: author.token }, reconnection: false, forceNew: true });
+    sockets.push(polling);
+    await new Promise<void>((resolve, reject) => {
+      polling.once('connect', () => resolve());
+      polling.once('connect_error', reject);
+    });
+    expect(servingPids()).toContain(await holder(polling));
+    // Each emit and each answer is a request of its own: every one reached the worker holding the session.
+    expect(await polling.timeout(5000).emitWithAck('topic:join', { topicId })).toEqual({ ok: true });
+    const heard = nextLiveEvent(polling, 'post:created', 10_000);
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${author.token}` },
+      body: JSON.stringify({ query: REPLY, variables: { input: { topicId, body: 'A reply for the polling reader' } } }),
+    });
+    expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+    expect(JSON.stringify(await heard)).toContain('A reply for the polling reader');
+    expect(polling.connected).toBe(true);
+    expect(lines.filter((l) => /Session ID unknown|Bad request/i.test(String(l.msg)))).toEqual([]);
+  }, 60_000);
+
+  it('replaces a worker killed with SIGKILL, and serves through the new one', async () => {
+    const [victim] = [...servingPids()];
+    const from = lines.length;
+    process.kill(victim, 'SIGKILL');
+    const died = await waitForLine((l) => / died; starting another$/.test(String(l.msg)), from, 30_000);
+    expect(died).toMatchObject({ workerPid: victim, signal: 'SIGKILL' });
+    const replacement = await waitForLine((l) => l.msg === `API worker ${died.worker} serving`, from, 60_000);
+    expect(replacement.pid).not.toBe(victim);
+    expect(alive(replacement.pid)).toBe(true);
+    // Both serve again: live connections reach the new worker too.
+    const pids = new Set<number>();
+    for (let i = 0; i < 6 && !pids.has(replacement.pid); i++) pids.add(await holder(await connectLive(url, sockets, author.token)));
+    expect(pids).toContain(replacement.pid);
+  }, 120_000);
+
+  it('stops every worker on SIGTERM, then itself, exiting 0', async () => {
+    const workers = lines.filter((l) => /^API worker \d serving$/.test(l.msg)).map((l) => l.pid as number).filter(alive);
+    expect(workers).toHaveLength(2);
+    const from = lines.length;
+    api.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    for (const pid of workers) expect(alive(pid)).toBe(false);
+    const stopping = lines.slice(from).filter((l) => l.msg === 'shutting down').map((l) => l.pid);
+    expect(stopping.sort()).toEqual([api.pid, ...workers].sort());
+    expect(output.slice(output.indexOf('"shutting down"'))).not.toMatch(/error while shutting down|died; starting another|failed to start/);
+  }, 60_000);
+});
