@@ -6,7 +6,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -327,6 +327,30 @@ export function cpuTimes(pid: number): { userMs: number; systemMs: number } | nu
 export function cpuMs(pid: number): number | null {
   const t = cpuTimes(pid);
   return t && t.userMs + t.systemMs;
+}
+
+/**
+ * A process and its descendants (the API's workers with `API_WORKERS`), read from /proc's children lists; `[pid]` alone
+ * where /proc does not say.
+ */
+export function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    try {
+      for (const task of readdirSync(`/proc/${pids[i]}/task`)) {
+        pids.push(...readFileSync(`/proc/${pids[i]}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+      }
+    } catch {
+      // Gone, or no /proc: what was read stands.
+    }
+  }
+  return pids;
+}
+
+/** `measure` summed over a process and its descendants alive now (processTree), or null where the process itself says nothing. */
+export function overTree(pid: number, measure: (pid: number) => number | null): number | null {
+  const [own, ...others] = processTree(pid).map(measure);
+  return own === null ? null : others.reduce<number>((sum, v) => sum + (v ?? 0), own);
 }
 
 /**

@@ -10,14 +10,14 @@
  * 3. Starts the API in production mode as a child process and drives it with
  *    autocannon: 50 connections, a 3 s warm-up, then BENCH_DURATION seconds
  *    (default 15) per scenario, sampling the server's RSS.
- * 4. Prints a table (with the API process's CPU time per request, from /proc, which a busy
+ * 4. Prints a table (with the API's CPU time per request, its workers' too with API_WORKERS, from /proc, which a busy
  *    machine disturbs less than requests/s) and PASS/FAIL per target, and writes
  *    bench/results/topic-page-<ISO time>.json.
  *
  * Exits non-zero only on errors (a failed query, a server that does not start,
  * failed requests during a run), never for a missed target.
  *
- * Environment: DATABASE_URL, PARVIS_DATA_DIR, BENCH_PG_PORT (embedded, default 54339),
+ * Environment: API_WORKERS (passed to the API), DATABASE_URL, PARVIS_DATA_DIR, BENCH_PG_PORT (embedded, default 54339),
  * BENCH_DURATION (s), BENCH_WARMUP (s), BENCH_CONNECTIONS, BENCH_TOPICS (default 2000, for quick smoke runs),
  * BENCH_CPU_PROF=<dir> (profile the API: a .cpuprofile written there when it stops), BENCH_RESET=1 (re-seed; with DATABASE_URL it is needed to wipe a database that
  * holds something other than this benchmark's seed).
@@ -41,6 +41,8 @@ import {
   onInterrupt,
   openBenchDatabase,
   round,
+  overTree,
+  processTree,
   rssMb,
   runBench,
   seedFingerprint,
@@ -334,11 +336,12 @@ let activeLoad: { stop?: () => void } | undefined;
 
 async function load(base: string, token: string, s: Scenario, duration: number, pid: number | null): Promise<ScenarioResult> {
   const bodies = s.ids.map((id) => graphqlBody(s.query, id));
-  let maxRss = pid ? rssMb(pid) : null;
-  const cpuBefore = pid ? cpuMs(pid) : null;
+  // Summed over the API's processes: its workers too, with API_WORKERS.
+  let maxRss = pid ? overTree(pid, rssMb) : null;
+  const cpuBefore = pid ? overTree(pid, cpuMs) : null;
   const sampler = pid
     ? setInterval(() => {
-        const v = rssMb(pid);
+        const v = overTree(pid, rssMb);
         if (v !== null) maxRss = Math.max(maxRss ?? 0, v);
       }, 200)
     : undefined;
@@ -362,7 +365,7 @@ async function load(base: string, token: string, s: Scenario, duration: number, 
     });
     activeLoad = run as { stop?: () => void };
     const r = await run;
-    const cpuAfter = pid ? cpuMs(pid) : null;
+    const cpuAfter = pid ? overTree(pid, cpuMs) : null;
     const statusCodes: Record<string, number> = {};
     for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = Number(v?.count ?? 0);
     return {
@@ -426,7 +429,7 @@ async function main(): Promise<number> {
     log('starting the API (NODE_ENV=production)');
     server = await ApiServer.start(db.url);
     const base = server.base;
-    log(`API is up at ${base}, RSS ${round(rssMb(server.pid) ?? 0)} MB`);
+    log(`API is up at ${base} (API_WORKERS=${process.env.API_WORKERS || 1}: ${processTree(server.pid).length} processes), RSS ${round(overTree(server.pid, rssMb) ?? 0)} MB`);
 
     const scenarios: Scenario[] = [
       {
