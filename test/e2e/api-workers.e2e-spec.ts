@@ -1,9 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
 import { makeBoard, makeSpace, makeUser, TestUser } from '../factories';
 import { createTopic, REPLY } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
+import { TEST_CLUSTER_MEMORY } from '../support/embedded-memory';
 import { freePort } from '../support/free-port';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { bootTestApp, TestApp } from '../support/test-app';
@@ -163,4 +166,56 @@ describe('API_WORKERS: several API processes serving one port', () => {
     expect(stopping.sort()).toEqual([api.pid, ...workers].sort());
     expect(output.slice(output.indexOf('"shutting down"'))).not.toMatch(/error while shutting down|died; starting another|failed to start/);
   }, 60_000);
+});
+
+/**
+ * On the embedded database, which the primary starts: its cleanup stops the workers before the database, whose stop
+ * then finds no other connection and stops the cluster (it would let go of it, running, for connections still there).
+ */
+describe('API_WORKERS on the embedded database', () => {
+  let dataDir: string;
+  let api: ChildProcess | undefined;
+
+  afterAll(() => {
+    if (api && api.exitCode === null && api.signalCode === null) api.kill('SIGKILL');
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('stops the workers, then the PostgreSQL it started, on SIGTERM', async () => {
+    await buildDistOnce();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'parvis-api-workers-'));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      NODE_ENV: 'test',
+      PARVIS_DATA_DIR: dataDir,
+      EMBEDDED_PG_PORT: String(await freePort()),
+      EMBEDDED_PG_SHARED_BUFFERS: TEST_CLUSTER_MEMORY.sharedBuffers,
+      EMBEDDED_PG_EFFECTIVE_CACHE_SIZE: TEST_CLUSTER_MEMORY.effectiveCacheSize,
+      API_WORKERS: '2',
+      HOST: '127.0.0.1',
+      PORT: String(await freePort()),
+      LOG_LEVEL: 'info',
+    };
+    delete env.DATABASE_URL;
+    delete env.REDIS_URL;
+    api = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    api.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    api.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => api!.once('exit', (code) => resolve(code)));
+    for (let i = 0; i < 1800 && !out.includes('Parvis is listening') && api.exitCode === null; i++) await sleep(100);
+    expect(out).toContain('2 API workers');
+    expect((await fetch(`http://127.0.0.1:${env.PORT}/health`)).status).toBe(200);
+    const pidFile = path.join(dataDir, 'pg/postmaster.pid');
+    expect(existsSync(pidFile)).toBe(true);
+    api.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // Stopped, not let go of: no pid file, no owner record.
+    expect(existsSync(pidFile)).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pg-owner.json'))).toBe(false);
+    expect(out).not.toMatch(/error while shutting down|leaving it running/);
+    // No worker found the database gone under it as it closed: nothing said above warn level.
+    const said = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg?: string });
+    expect(said.filter((l) => l.level > 40)).toEqual([]);
+  }, 240_000);
 });
