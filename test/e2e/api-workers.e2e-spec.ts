@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
@@ -116,6 +117,36 @@ describe('API_WORKERS: several API processes serving one port', () => {
       expect(answer.errors).toBeUndefined();
       for (const event of await Promise.all(heard)) expect(JSON.stringify(event)).toContain(answer.data!.replyToTopic.id);
     }
+  }, 60_000);
+
+  /** A GraphQL request on a connection of its own (the primary hands each new connection to the next worker in turn). */
+  const gqlOnNewConnection = (query: string, variables: Record<string, unknown>, token: string): Promise<{ data?: any; errors?: unknown }> =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ query, variables });
+      const req = httpRequest(`${url}/graphql`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}`, connection: 'close' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve(JSON.parse(text)));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('tells a board’s reader on one worker of topics moved onto it through either worker: the one without a reader there still reads the push (manyNodes)', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const [from, to] = [await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id), await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id)];
+    const topics = [await createTopic(t, author.token, from), await createTopic(t, author.token, from)];
+    const reader = await connectLive(url, sockets, (await makeUser(t)).token);
+    expect(await reader.timeout(5000).emitWithAck('board:join', { boardId: to })).toEqual({ ok: true });
+    const arrived: string[] = [];
+    reader.on('topic:created', (e: { topic?: { id: string } }) => e.topic && arrived.push(e.topic.id));
+    // Two moves on two new connections, so each worker moves one: one of them holds no reader of the board.
+    for (const moved of topics) {
+      const res = await gqlOnNewConnection(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: moved.id, boardId: to } }, admin.token);
+      expect(res.errors).toBeUndefined();
+    }
+    for (let i = 0; i < 100 && arrived.length < 2; i++) await sleep(100);
+    expect(arrived.sort()).toEqual(topics.map((x) => x.id).sort());
   }, 60_000);
 
   it('keeps a long-polling client on the worker that holds its session (sticky), which hears the live events', async () => {
