@@ -197,6 +197,23 @@ describe('API_WORKERS: several API processes serving one port', () => {
     expect(stopping.sort()).toEqual([api.pid, ...workers].sort());
     expect(output.slice(output.indexOf('"shutting down"'))).not.toMatch(/error while shutting down|died; starting another|failed to start/);
   }, 60_000);
+
+  it('fails to start, rather than fork again and again, when its workers cannot start (a Redis that does not answer)', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: t.db.url, API_WORKERS: '2', HOST: '127.0.0.1', PORT: String(await freePort()), LOG_LEVEL: 'info', REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
+    const broken = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    broken.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    broken.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => broken.once('exit', (c) => resolve(c)));
+    // Not left behind by a failure: its workers, their primary gone, stop too.
+    const timer = setTimeout(() => broken.kill('SIGKILL'), 80_000);
+    const code = await exit;
+    clearTimeout(timer);
+    expect(code).toBe(1);
+    expect(out).toMatch(/Parvis failed to start: API worker \d exited while starting/);
+    expect(out).toContain('Redis (REDIS_URL) did not answer');
+    expect(out).not.toMatch(/starting another|is listening/);
+  }, 90_000);
 });
 
 /**
