@@ -172,14 +172,20 @@ describe('API_WORKERS: several API processes serving one port', () => {
   }, 60_000);
 
   it('replaces a worker killed with SIGKILL, and serves through the new one', async () => {
+    // The survivor holds a live connection (sticky's least connection spreads two over both), so a new one goes to the replacement.
+    for (let i = 0; i < 2; i++) await connectLive(url, sockets, author.token);
     const [victim] = [...servingPids()];
     const from = lines.length;
     process.kill(victim, 'SIGKILL');
     const died = await waitForLine((l) => / died; starting another$/.test(String(l.msg)), from, 30_000);
     expect(died).toMatchObject({ workerPid: victim, signal: 'SIGKILL' });
+    // Connected while the replacement starts: handed to it (it holds no connection) before it serves, held there, answered
+    // once it serves (lost until then without its early listener: connect_error, timeout).
+    const early = connectLive(url, sockets, author.token);
     const replacement = await waitForLine((l) => l.msg === `API worker ${died.worker} serving`, from, 60_000);
     expect(replacement.pid).not.toBe(victim);
     expect(alive(replacement.pid)).toBe(true);
+    expect(await holder(await early)).toBe(replacement.pid);
     // Both serve again: live connections reach the new worker too.
     const pids = new Set<number>();
     for (let i = 0; i < 6 && !pids.has(replacement.pid); i++) pids.add(await holder(await connectLive(url, sockets, author.token)));

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../../../libs/core/src/config/config';
 import type { Signals } from '../../../libs/core/src/signals';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
+import { replayHandedConnections } from './handed-connections';
 
 /**
  * `API_WORKERS` above 1: the process `npm start` runs opens the database once (main.ts), then is the primary of a
@@ -178,6 +179,7 @@ export function serveAsWorker(app: INestApplication, log: Logger, number: number
       if (SOCKET_IO_REQUEST.test(`${req.method} ${req.url}`) || !(req.socket instanceof net.Socket)) added(req, res);
     });
   }
+  replayHandedConnections();
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   // Nest buffers its lines until the application listens (`bufferLogs`), which a worker's never does: held for good.
   app.flushLogs();

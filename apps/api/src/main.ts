@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
+import { holdHandedConnections } from './handed-connections';
 import { runServer } from './process';
 import type { AddressInfo } from 'node:net';
 
@@ -8,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 // point closes what is open, newest first, and the database last. With API_WORKERS above 1 this
 // process opens the database and is the primary of the workers that serve (cluster.ts); each
 // worker runs this file too, and builds the application on the database the primary opened.
+holdHandedConnections();
 runServer('Parvis', async (config, log, signals) => {
   const [{ openDatabase }, { migrateDatabase }, { OutboxWorker }, { JobScheduler }, { createApp }, { apiWorker, listeningLine, runPrimary, serveAsWorker }] = await Promise.all([
     import('../../../libs/core/src/database/open.js'),
