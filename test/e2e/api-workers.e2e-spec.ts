@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
+import { connect as netConnect, Socket as NetSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { io, Socket } from 'socket.io-client';
@@ -169,6 +171,47 @@ describe('API_WORKERS: several API processes serving one port', () => {
     expect(JSON.stringify(await heard)).toContain('A reply for the polling reader');
     expect(polling.connected).toBe(true);
     expect(lines.filter((l) => /Session ID unknown|Bad request/i.test(String(l.msg)))).toEqual([]);
+  }, 60_000);
+
+  /** Sends `request` on raw connection `c`; resolves with the whole answer, or what came before `c` closed ('' for nothing). */
+  const exchange = (c: NetSocket, request: string): Promise<string> =>
+    new Promise((resolve) => {
+      let got = '';
+      const done = () => {
+        c.off('data', onData);
+        c.off('close', done);
+        resolve(got);
+      };
+      const onData = (chunk: Buffer) => {
+        got += chunk.toString('latin1');
+        const end = got.indexOf('\r\n\r\n');
+        const length = /\r\ncontent-length: *(\d+)/i.exec(got.slice(0, end));
+        if (end >= 0 && length && got.length - end - 4 >= Number(length[1])) done();
+      };
+      c.on('data', onData);
+      c.once('close', done);
+      c.write(request);
+    });
+
+  it('closes unanswered a poll sent on a keep-alive connection held by a worker other than its session’s, and the same poll on a new connection reaches the session', async () => {
+    const poll = (sid: string, connection: string) =>
+      `POST /socket.io/?EIO=4&transport=polling&sid=${sid} HTTP/1.1\r\nHost: x\r\nConnection: ${connection}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 1\r\n\r\n3`;
+    const open = async (): Promise<NetSocket> => {
+      const c = netConnect(Number(new URL(url).port), '127.0.0.1');
+      await once(c, 'connect');
+      return c;
+    };
+    const handshake = await exchange(await open(), 'GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const sid = /"sid":"([^"]+)"/.exec(handshake)![1];
+    // Keep-alive connections, each handed to the next worker in turn by its first request: some held by either worker.
+    const kept = await Promise.all([0, 1, 2, 3].map(() => open()));
+    for (const c of kept) expect(await exchange(c, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/);
+    const answers = await Promise.all(kept.map((c) => exchange(c, poll(sid, 'keep-alive'))));
+    kept.forEach((c) => c.destroy());
+    // The session's worker answers; the other says nothing (not "Session ID unknown", which would end the session).
+    expect(answers.filter((a) => a !== '' && !/^HTTP\/1\.1 200[^]*ok$/.test(a))).toEqual([]);
+    expect(answers.filter((a) => a === '').length).toBeGreaterThan(0);
+    expect(await exchange(await open(), poll(sid, 'close'))).toMatch(/^HTTP\/1\.1 200[^]*ok$/);
   }, 60_000);
 
   it('replaces a worker killed with SIGKILL, and serves through the new one', async () => {

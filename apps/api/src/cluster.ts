@@ -1,6 +1,6 @@
 import cluster, { Worker } from 'node:cluster';
 import { EventEmitter, once } from 'node:events';
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import * as net from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { setupPrimary as setupAdapterPrimary } from '@socket.io/cluster-adapter';
@@ -166,19 +166,36 @@ export function listeningLine(config: AppConfig, address: net.AddressInfo): stri
  * A worker: serves the connections the primary hands it (its app never listens itself), then tells the primary it
  * serves. `@socket.io/sticky`'s worker half answers every request with `Connection: close`, so that no connection
  * carries another session's requests; here that holds for Socket.IO's requests and the connections sticky passes over
- * IPC alone, and any other connection stays open for its next request. A worker whose primary is gone (its IPC channel
- * closed) stops as on SIGTERM.
+ * IPC alone, and any other connection stays open for its next request (a Socket.IO request later on it for a session
+ * another worker holds is closed unanswered, for the browser to send again on a new connection). A worker whose primary
+ * is gone (its IPC channel closed) stops as on SIGTERM.
  */
 export function serveAsWorker(app: INestApplication, log: Logger, number: number): void {
   const http = app.getHttpServer() as HttpServer;
-  const before = new Set(http.listeners('request'));
-  setupStickyWorker(app.get(LiveGateway).server);
-  for (const added of http.listeners('request').filter((l) => !before.has(l)) as Array<(...args: unknown[]) => void>) {
-    http.off('request', added);
-    http.prependListener('request', (req, res) => {
-      if (SOCKET_IO_REQUEST.test(`${req.method} ${req.url}`) || !(req.socket instanceof net.Socket)) added(req, res);
-    });
-  }
+  const io = app.get(LiveGateway).server;
+  const appListeners = http.listeners('request') as RequestListener[];
+  setupStickyWorker(io);
+  const stickyListeners = (http.listeners('request') as RequestListener[]).filter((l) => !appListeners.includes(l));
+  http.removeAllListeners('request');
+  const sessions = new Set<string>();
+  io.engine.on('connection', (session: { id: string; once(event: 'close', listener: () => void): void }) => {
+    sessions.add(session.id);
+    session.once('close', () => sessions.delete(session.id));
+  });
+  const reused = new WeakSet<object>();
+  http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socketIo = SOCKET_IO_REQUEST.test(`${req.method} ${req.url}`);
+    const again = reused.has(req.socket);
+    reused.add(req.socket);
+    // A browser's keep-alive connection held here, reused for a poll of a session another worker holds: closed unanswered,
+    // which a browser meets by sending the request again on a new connection, that sticky routes to the session's worker.
+    if (socketIo && again) {
+      const sid = new URL(req.url ?? '/', 'http://worker').searchParams.get('sid');
+      if (sid && !sessions.has(sid)) return void req.socket.destroy();
+    }
+    if (socketIo || !(req.socket instanceof net.Socket)) for (const l of stickyListeners) l(req, res);
+    for (const l of appListeners) l(req, res);
+  });
   replayHandedConnections();
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   // Nest buffers its lines until the application listens (`bufferLogs`), which a worker's never does: held for good.
