@@ -12,6 +12,7 @@ import { buildDistOnce } from '../support/dist';
 import { TEST_CLUSTER_MEMORY } from '../support/embedded-memory';
 import { freePort } from '../support/free-port';
 import { connectLive, nextLiveEvent } from '../support/live-client';
+import { testRedisPrefix } from '../support/redis-clients';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 const ROOT = path.join(__dirname, '../..');
@@ -28,12 +29,15 @@ const alive = (pid: number): boolean => {
 };
 
 /**
- * `npm start` with API_WORKERS=2 (the built API as a child process, on a test database of its own, without Redis): a
- * primary and two workers serving one port, Socket.IO across them through sticky sessions and the cluster adapter.
- * Which worker holds a live connection is read from the worker's own log line for it (`live connection opened`, which
- * carries the process's pid, as every line does).
+ * `npm start` with API_WORKERS=2 (the built API as a child process, on a test database of its own): a primary and two
+ * workers serving one port, Socket.IO across them through sticky sessions and the cluster adapter, or Redis's with
+ * REDIS_URL (a key prefix of its own). Which worker holds a live connection is read from the worker's own log line for it
+ * (`live connection opened`, which carries the process's pid, as every line does).
  */
-describe('API_WORKERS: several API processes serving one port', () => {
+describe.each([
+  ['without Redis', {}],
+  ['with REDIS_URL', { REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: testRedisPrefix() }],
+])('API_WORKERS: several API processes serving one port, %s', (_, redis: NodeJS.ProcessEnv) => {
   let t: TestApp;
   let api: ChildProcess;
   let exited: Promise<number | null>;
@@ -67,6 +71,7 @@ describe('API_WORKERS: several API processes serving one port', () => {
     url = `http://127.0.0.1:${port}`;
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: t.db.url, API_WORKERS: '2', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'debug', LOG_REQUESTS: 'false', POSTING_LIMITS: 'false' };
     delete env.REDIS_URL;
+    Object.assign(env, redis);
     api = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     exited = new Promise((resolve) => api.once('exit', (code) => resolve(code)));
     let partial = '';
@@ -247,7 +252,8 @@ describe('API_WORKERS: several API processes serving one port', () => {
     expect(output.slice(output.indexOf('"shutting down"'))).not.toMatch(/error while shutting down|died; starting another|failed to start/);
   }, 60_000);
 
-  it('fails to start, rather than fork again and again, when its workers cannot start (a Redis that does not answer)', async () => {
+  // Once: its Redis is one of its own, that does not answer.
+  (redis.REDIS_URL ? it.skip : it)('fails to start, rather than fork again and again, when its workers cannot start (a Redis that does not answer)', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: t.db.url, API_WORKERS: '2', HOST: '127.0.0.1', PORT: String(await freePort()), LOG_LEVEL: 'info', REDIS_URL: `redis://127.0.0.1:${await freePort()}` };
     const broken = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
