@@ -12,6 +12,7 @@ import { QueryCounter } from '../../../libs/core/src/database/data-source';
 import { inputValidationPipe } from '../../../libs/core/src/graphql/errors';
 import type { Settings } from '../../../libs/core/src/settings';
 import { AppModule } from './app.module';
+import { apiWorker } from './api-worker';
 import { ClusterIoAdapter } from '../../../libs/realtime/src/cluster-io.adapter';
 import { RedisIoAdapter } from '../../../libs/realtime/src/redis-io.adapter';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
@@ -60,7 +61,7 @@ export async function createApp<S extends readonly unknown[] = readonly []>(conf
     // Access re-checks other nodes asked for while this one was cut off from Redis are lost:
     // every connection here is checked again.
     adapter.onResubscribed(() => void app.get(LiveGateway).recheckAll());
-  } else if (cluster.isWorker) {
+  } else if (apiWorker()) {
     // A worker of `API_WORKERS` (apps/api/src/cluster.ts) without Redis: the others are reached through the primary.
     app.useWebSocketAdapter(new ClusterIoAdapter(app));
   }

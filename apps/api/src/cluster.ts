@@ -10,15 +10,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../../../libs/core/src/config/config';
 import type { Signals } from '../../../libs/core/src/signals';
 import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
-import { replayHandedConnections } from './handed-connections';
-
-/**
- * `API_WORKERS` above 1: the process `npm start` runs opens the database once (main.ts), then is the primary of a
- * `node:cluster` of that many API workers, which serve the one port it listens on. What each worker is told, in its
- * environment: its number (1 to N; a replacement takes the number of the one it replaces) and the database's URL.
- */
-const WORKER_NUMBER = 'PARVIS_API_WORKER';
-const WORKER_DATABASE_URL = 'PARVIS_API_WORKER_DATABASE_URL';
+import { replayHandedConnections, WORKER_DATABASE_URL, WORKER_NUMBER } from './api-worker';
 
 /** A worker's message to the primary once it serves. */
 const READY = 'parvis:api-worker-ready';
@@ -28,12 +20,6 @@ const READY = 'parvis:api-worker-ready';
  * served is replaced at once): past the last, the primary gives up and ends, rather than fork a broken start forever.
  */
 export const RESTART_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
-
-/** In a worker, its number and the database the primary opened; null in the primary or a single API process. */
-export function apiWorker(): { number: number; databaseUrl: string } | null {
-  if (!cluster.isWorker) return null;
-  return { number: Number(process.env[WORKER_NUMBER]), databaseUrl: process.env[WORKER_DATABASE_URL]! };
-}
 
 /** Socket.IO's own requests (Engine.IO's polls, handshakes and WebSocket upgrades), by their request line. */
 const SOCKET_IO_REQUEST = /^[A-Z]+ \/socket\.io\//;

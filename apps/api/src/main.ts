@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
-import { holdHandedConnections } from './handed-connections';
+import { apiWorker, holdHandedConnections } from './api-worker';
 import { runServer } from './process';
 import type { AddressInfo } from 'node:net';
 
@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 // worker runs this file too, and builds the application on the database the primary opened.
 holdHandedConnections();
 runServer('Parvis', async (config, log, signals) => {
-  const [{ openDatabase }, { migrateDatabase }, { OutboxWorker }, { JobScheduler }, { createApp }, { apiWorker, listeningLine, runPrimary, serveAsWorker }] = await Promise.all([
+  const [{ openDatabase }, { migrateDatabase }, { OutboxWorker }, { JobScheduler }, { createApp }, { listeningLine, runPrimary, serveAsWorker }] = await Promise.all([
     import('../../../libs/core/src/database/open.js'),
     import('../../../libs/core/src/database/migrate.js'),
     import('../../../libs/core/src/outbox/outbox.js'),

@@ -2,6 +2,23 @@ import type { SendHandle } from 'node:child_process';
 import cluster from 'node:cluster';
 
 /**
+ * `API_WORKERS` above 1: the process `npm start` runs opens the database once (main.ts), then is the primary of a
+ * `node:cluster` of that many API workers (cluster.ts), which serve the one port it listens on. What each worker is told,
+ * in its environment: its number (1 to N; a replacement takes the number of the one it replaces) and the database's URL.
+ */
+export const WORKER_NUMBER = 'PARVIS_API_WORKER';
+export const WORKER_DATABASE_URL = 'PARVIS_API_WORKER_DATABASE_URL';
+
+/**
+ * In a worker, its number and the database the primary opened; null in the primary or a single API process, a
+ * `node:cluster` worker Parvis did not fork (a process manager's cluster mode) included.
+ */
+export function apiWorker(): { number: number; databaseUrl: string } | null {
+  if (!cluster.isWorker || !process.env[WORKER_NUMBER]) return null;
+  return { number: Number(process.env[WORKER_NUMBER]), databaseUrl: process.env[WORKER_DATABASE_URL]! };
+}
+
+/**
  * An API worker's connections handed over before it serves. Sticky sessions (`@socket.io/sticky`, least connections) may
  * send a new Socket.IO session to a replacement worker still starting (it holds none), before sticky's own listener is
  * there: a message no listener hears is lost, and its connection hangs. So a worker holds every `sticky:*` message from
@@ -14,7 +31,7 @@ const hold = (message: { type?: unknown } | null, handle: SendHandle): void => {
 
 /** In an API worker, starts holding the primary's handed connections (a no-op elsewhere). */
 export function holdHandedConnections(): void {
-  if (cluster.isWorker) process.on('message', hold);
+  if (apiWorker()) process.on('message', hold);
 }
 
 /** Stops holding, and hands what was held to the listeners now there. */
