@@ -69,7 +69,13 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
       if (serving.size === config.API_WORKERS) resolve();
     });
   });
-  const fork = (n: number) => numbers.set(cluster.fork({ [WORKER_NUMBER]: String(n), [WORKER_DATABASE_URL]: databaseUrl }), n);
+  const fork = (n: number) => {
+    const worker = cluster.fork({ [WORKER_NUMBER]: String(n), [WORKER_DATABASE_URL]: databaseUrl });
+    // A message to a worker whose IPC channel closed (sticky's abort of a connection it passed, sent without a callback
+    // when the client closes as the worker dies, before its exit is seen) fails as the worker's error: no one else's.
+    worker.on('error', (err) => log.debug({ err, worker: n }, 'a message to an API worker failed'));
+    numbers.set(worker, n);
+  };
 
   cluster.on('exit', (worker, code, signal) => {
     const n = numbers.get(worker)!;
