@@ -5,6 +5,7 @@ import { speculating } from '../../libs/core/src/graphql/speculation';
 import { createTopic } from '../factories/forum';
 import { makeBoard, makeSpace, makeUser } from '../factories';
 import { bootTestApp, expectOk, TestApp } from '../support/test-app';
+import { createTestDatabase } from '../setup/test-database';
 
 const PAGE = `query($id: ID!) { topic(id: $id) { id posts(first: 50) { edges { node { id author { handle } myReactions } } } } }`;
 
@@ -77,21 +78,16 @@ describe('prepared statements for the hottest reads', () => {
 
   it('prepares and guards writes as the pool’s options say, each with or without the other (GRAPHQL_JIT on or off)', async () => {
     const text = prepared('test.client_options', `SELECT 1 AS "set"`); // a read the write guard's word match refuses
-    for (const preparedStatements of [true, false]) {
-      for (const guardSpeculativeWrites of [true, false]) {
-        const ds = new DataSource(dataSourceOptions({ url: process.env.DATABASE_URL!, poolSize: 1, preparedStatements, guardSpeculativeWrites }));
-        await ds.initialize();
-        try {
-          expect(await ds.query(text)).toEqual([{ set: 1 }]);
-          const names = (await ds.query(`SELECT name FROM pg_prepared_statements`)).map((r: { name: string }) => r.name);
-          expect([preparedStatements, guardSpeculativeWrites, names]).toEqual([preparedStatements, guardSpeculativeWrites, preparedStatements ? ['parvis.test.client_options'] : []]);
-          const speculative = speculating.run({}, () => ds.query(text));
-          if (guardSpeculativeWrites) await expect(speculative).rejects.toThrow(/may write/);
-          else expect(await speculative).toEqual([{ set: 1 }]);
-        } finally {
-          await ds.destroy();
+    // A database of the run's own: DATABASE_URL is unset on the embedded PostgreSQL (CI's case).
+    const db = await createTestDatabase();
+    try {
+      for (const preparedStatements of [true, false]) {
+        for (const guardSpeculativeWrites of [true, false]) {
+          await expectClientOptions(db.url, text, preparedStatements, guardSpeculativeWrites);
         }
       }
+    } finally {
+      await db.drop();
     }
   });
 
@@ -105,3 +101,19 @@ describe('prepared statements for the hottest reads', () => {
     expect(() => prepared('Bad Name', `SELECT 3`)).toThrow(/identifier/);
   });
 });
+
+/** A one-connection pool made with these options prepares `text` (or not) and refuses it while speculating (or not). */
+async function expectClientOptions(url: string, text: string, preparedStatements: boolean, guardSpeculativeWrites: boolean): Promise<void> {
+  const ds = new DataSource(dataSourceOptions({ url, poolSize: 1, preparedStatements, guardSpeculativeWrites }));
+  await ds.initialize();
+  try {
+    expect(await ds.query(text)).toEqual([{ set: 1 }]);
+    const names = (await ds.query(`SELECT name FROM pg_prepared_statements`)).map((r: { name: string }) => r.name);
+    expect([preparedStatements, guardSpeculativeWrites, names]).toEqual([preparedStatements, guardSpeculativeWrites, preparedStatements ? ['parvis.test.client_options'] : []]);
+    const speculative = speculating.run({}, () => ds.query(text));
+    if (guardSpeculativeWrites) await expect(speculative).rejects.toThrow(/may write/);
+    else expect(await speculative).toEqual([{ set: 1 }]);
+  } finally {
+    await ds.destroy();
+  }
+}
