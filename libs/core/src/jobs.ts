@@ -125,8 +125,13 @@ export class JobScheduler implements OnModuleDestroy {
 
   constructor(private readonly ds: DataSource) {}
 
+  /**
+   * Adds a job, started by `start`. A name is registered once: a second job under it is a programming error, thrown here
+   * (until 2026-12-07 it was dropped without a word, and its module's job never ran).
+   */
   register(name: string, everyMs: number, run: () => Promise<unknown>, onStart?: () => void): void {
-    if (!this.jobs.some((j) => j.name === name)) this.jobs.push({ name, everyMs, run, onStart });
+    if (this.jobs.some((j) => j.name === name)) throw new Error(`A job named "${name}" is registered already`);
+    this.jobs.push({ name, everyMs, run, onStart });
   }
 
   start(): void {
