@@ -24,6 +24,11 @@ describe('redacted', () => {
     expect(redacted('https://h/x?client_secret=s2&user%5Bpassword%5D=s1&user[token]=s3&code=23505')).toBe(
       'https://h/x?client_secret=[redacted]&user%5Bpassword%5D=[redacted]&user[token]=[redacted]&code=23505',
     );
+    // A bracketed name that is a secret whole (`pass`, `session`) percent-encoded, as a form post's logged query has it, as
+    // unencoded (until 2026-12-07 the encoded one was read as `5Bpass`, and kept); not a name that merely ends in one.
+    expect(redacted('POST /login?user%5Bpass%5D=hunter2&user%5bsession%5d=s4&user[pass]=s5&a%5Bbypass%5D=1')).toBe(
+      'POST /login?user%5Bpass%5D=[redacted]&user%5bsession%5d=[redacted]&user[pass]=[redacted]&a%5Bbypass%5D=1',
+    );
   });
 
   // A path made of a URL-like argument (`--out s3://key:pw@bucket/x` resolved: Node's path module makes its `//` one `/`)

@@ -194,7 +194,7 @@ function withoutSecretParameters(text: string): string {
   let kept = 0;
   PARAMETER_NAME.lastIndex = 0;
   for (let m = PARAMETER_NAME.exec(text); m; m = PARAMETER_NAME.exec(text)) {
-    if (!SECRET_NAME.test(m[1])) continue;
+    if (!SECRET_NAME.test(encodedBracket(text, m.index, m[1]))) continue;
     const value = m.index + m[0].length;
     PARAMETER_VALUE.lastIndex = value;
     out += `${text.slice(kept, value)}${REDACTED}`;
@@ -202,6 +202,16 @@ function withoutSecretParameters(text: string): string {
     PARAMETER_NAME.lastIndex = kept;
   }
   return kept === 0 ? text : out + text.slice(kept);
+}
+
+/**
+ * A parameter's name as PARAMETER_NAME read it (`name`, at `at` in `text`) without the `5B` of a percent-encoded `[`
+ * before it: `user%5Bpass%5D=` names `pass`, as `user[pass]=` does, not `5Bpass` (a secret name whole, `pass` or
+ * `session`, was missed so until 2026-12-07; one ending in a secret's, `password`, was not). Read only where a parameter
+ * was found, not over the whole text.
+ */
+function encodedBracket(text: string, at: number, name: string): string {
+  return text.charCodeAt(at - 1) === 0x25 && name[0] === '5' && (name[1] === 'B' || name[1] === 'b') ? name.slice(2) : name;
 }
 
 /** Each `scheme://user:password@` of `text` as `scheme://user:[redacted]@`, the password ending at the word's last `@`. */
