@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
-import { JOB_LOCK_APPLICATION, JobScheduler } from '../../libs/core/src/jobs';
+import { PgListener } from '../../libs/core/src/database/pg-listener';
+import { FAILURE_RETRY_MS, JOB_DUE_CHANNEL, JOB_LOCK_APPLICATION, JobScheduler } from '../../libs/core/src/jobs';
 import { bootSecondNode, bootTestApp, TestApp } from '../support/test-app';
 
 describe('scheduled jobs across processes', () => {
@@ -1131,5 +1132,58 @@ describe('scheduled jobs across processes', () => {
     // The lock connection dies (a restarted server, an idle timeout): the next run opens another.
     await first.sql(`SELECT pg_terminate_backend($1)`, [held[0].pid]);
     expect(await jobs.runNow('test-own-connection')).toBe(true);
+  });
+
+  it("has the ticking process retry a job whose run by hand failed in another process at its next tick, not at the due time it had read", async () => {
+    const name = 'test-by-hand-failed-elsewhere';
+    const job = hourlyJob(name);
+    job.failing = false;
+    // A worker's scheduler, which runs the ticks (the app's own, with its process's LISTEN connection), and an API node's,
+    // which runs none: the job run there by hand (an operator's command, a test's).
+    const ticking = first.get(JobScheduler);
+    ticking.register(name, 3_600_000, async () => void job.runs.push('ticking'));
+    const byHand = job.scheduler(second, 'by hand');
+    const logs = watchLogs(name);
+    const reads = jest.spyOn(first.ds, 'query');
+    const notDue = jest.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
+    const dueIn = () => notDue.mock.calls.filter(([fields]) => fields?.job === name).map(([fields]) => fields.dueInMs as number);
+    // The ticking process's timers held: its job's ticks (the last registered, the last interval) are called here.
+    const intervals: Array<() => void> = [];
+    const every = jest.spyOn(global, 'setInterval').mockImplementation(((fn: () => void) => (intervals.push(fn), 0)) as never);
+    const once = jest.spyOn(global, 'setTimeout').mockImplementation((() => 0) as never);
+    const listens = jest.spyOn(first.get(PgListener), 'listen');
+    try {
+      expect(await byHand.runNow(name)).toBe(true);
+      ticking.start();
+      every.mockRestore();
+      once.mockRestore();
+      // It listens for the jobs' due times moved nearer (JOB_DUE_CHANNEL) as it starts.
+      const listen = listens.mock.calls.findIndex(([channel]) => channel === JOB_DUE_CHANNEL);
+      expect(await listens.mock.results[listen]?.value).toBe(true);
+      const tick = intervals[intervals.length - 1];
+      // Its tick reads the job's due time: an hour on.
+      tick();
+      while (dueIn().length < 1) await new Promise((r) => setTimeout(r, 20));
+      expect(dueIn()[0]).toBeGreaterThan(3_500_000);
+      // The next run, by hand in the other process, fails: the record says it is due again a minute on.
+      job.failing = true;
+      await expect(byHand.runNow(name)).rejects.toThrow('the job failed');
+      // The ticking process's next ticks read it again (until 2026-12-07 none did before the hour it had read).
+      for (let i = 0; i < 250 && dueIn().length < 2; i++) {
+        tick();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(reads.mock.calls.filter(([sql, params]) => String(sql).includes('wait_ms') && params?.[0] === name)).toHaveLength(2);
+      expect(dueIn()[1]).toBeLessThanOrEqual(FAILURE_RETRY_MS);
+      expect(job.runs).toEqual(['by hand succeeded', 'by hand failed']);
+    } finally {
+      listens.mockRestore();
+      every.mockRestore();
+      once.mockRestore();
+      ticking.stop();
+      notDue.mockRestore();
+      reads.mockRestore();
+      logs.restore();
+    }
   });
 });

@@ -1,6 +1,7 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { ChannelListener, PgListener } from './database/pg-listener';
 import { rowsOf } from './database/unit-of-work';
 import { RepeatedWarning } from './warning-throttle';
 
@@ -36,6 +37,12 @@ export const JOB_ERROR_CHANGES_MAX = 3;
 
 /** SQL for when a job is due again: `seconds` (SQL) after its last run's start `lastRun` (SQL); the tick's due check and the claim both read it. */
 const dueAt = (lastRun: string, seconds: string) => `${lastRun} + make_interval(secs => ${seconds}::float8)`;
+
+/**
+ * A failed run's record moved its job's due time nearer (recordFailure): the job's name is sent here, and a process that
+ * runs the ticks reads the job's due time again at its next tick, not at the one it had read (up to the job's interval).
+ */
+export const JOB_DUE_CHANNEL = 'parvis_job_due';
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -95,7 +102,7 @@ class RepeatedJobWarning {
  * Hourly jobs keep to the hour across restarts and processes (`job_runs`, see DUE_CHECK_MS); a run
  * of theirs that fails is retried FAILURE_RETRY_MS on, doubling while it keeps failing, up to the
  * hour (until 2026-12-06 the hour at once; fa5b9175 made it every minute, forever, with nothing
- * recorded while a run went on). One that kills its process mid-run waits its interval (worker-death e2e). A tick whose
+ * recorded while a run went on), in whichever process runs the ticks, even when it failed in another (JOB_DUE_CHANNEL). One that kills its process mid-run waits its interval (worker-death e2e). A tick whose
  * steps before the run fail (the due check, the lock, the start's record: the database refusing them)
  * logs `scheduled job not started`, counts no failure of the job and leaves its due time as it was:
  * the next tick tries again; that warning goes once in JOB_REWARN_MS at most per job, and the job's next start
@@ -123,7 +130,24 @@ export class JobScheduler implements OnModuleDestroy {
   /** Tries to record a failed run's failure that the database refused, since the last one recorded. */
   private readonly notRecorded = new RepeatedJobWarning(this.log, 'a failed run could not be recorded as failed; tried again at the next tick', 'attempt(s)');
 
-  constructor(private readonly ds: DataSource) {}
+  /**
+   * By scheduled job, when its ticks next read its due time (`job_runs`), as last read: ticks before it ask nothing of the
+   * database. Forgotten when a failed run's record moves the due time nearer, in this process (recordFailure) or another
+   * (JOB_DUE_CHANNEL; all of them once the LISTEN connection is back, what was sent meanwhile unheard). Until 2026-12-07 a
+   * run by hand that failed, here or in another process, was retried at the due time read before it, up to an hour on.
+   */
+  private readonly notBefore = new Map<string, number>();
+  private readonly dueAgain: ChannelListener = {
+    message: (name) => void (name && this.notBefore.delete(name)),
+    reconnected: () => this.notBefore.clear(),
+  };
+  private listening = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    /** The process's LISTEN connection (`CoreModule`); without it, a failure by hand in another process waits the due time read. */
+    @Optional() private readonly listener?: PgListener,
+  ) {}
 
   /**
    * Adds a job, started by `start`. A name is registered once: a second job under it is a programming error, thrown here
@@ -135,14 +159,18 @@ export class JobScheduler implements OnModuleDestroy {
   }
 
   start(): void {
+    // Due times are read anew: a start's first tick reads each one.
+    this.notBefore.clear();
+    if (this.listener && !this.listening && this.jobs.some((j) => j.everyMs > DUE_CHECK_MS)) {
+      this.listening = true;
+      void this.listener.listen(JOB_DUE_CHANNEL, this.dueAgain);
+    }
     for (const job of this.jobs) {
       job.onStart?.();
       let busy = false;
       const scheduled = job.everyMs > DUE_CHECK_MS;
-      // A scheduled job's next due time as last read: ticks before it ask nothing of the database.
-      let notBefore = 0;
       const tick = async () => {
-        if (busy || Date.now() < notBefore) return;
+        if (busy || Date.now() < (this.notBefore.get(job.name) ?? 0)) return;
         busy = true;
         // Whether the job itself was called: what fails before (the due check, its lock, its start's record) is no run of it.
         let started = false;
@@ -156,7 +184,7 @@ export class JobScheduler implements OnModuleDestroy {
               [job.name, job.everyMs / 1000],
             );
             if (last && Number(last.wait_ms) > 0) {
-              notBefore = Date.now() + Number(last.wait_ms);
+              this.notBefore.set(job.name, Date.now() + Number(last.wait_ms));
               // What a restart decided of a job (worker-death e2e waits for it).
               this.log.debug({ job: job.name, dueInMs: Math.round(Number(last.wait_ms)) }, 'scheduled job not due yet');
               return;
@@ -209,6 +237,8 @@ export class JobScheduler implements OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     this.stop();
+    if (this.listening) await this.listener?.unlisten(JOB_DUE_CHANNEL, this.dueAgain);
+    this.listening = false;
     if (this.lock) await this.forgetLocks(this.lock.client);
   }
 
@@ -393,15 +423,19 @@ export class JobScheduler implements OnModuleDestroy {
     // An owed failure tried again while another run of the job went on (one by hand): what that run left is newer, and stays.
     const stale = () => owed && this.unrecorded.get(job.name)?.started !== started;
     try {
+      // Its due time moved nearer: told to the processes that run the ticks (JOB_DUE_CHANNEL), this one at once.
       const written = rowsOf(
         await this.ds.query(
-          `UPDATE job_runs SET failures = failures + 1,
-                  last_run_at = now() - make_interval(secs => $3::float8) + make_interval(secs => least($3::float8, $4::float8 * power(2, least(failures, 30))))
-            WHERE name = $1 AND last_run_at = $2::timestamptz
-            RETURNING 1`,
+          `WITH moved AS (
+             UPDATE job_runs SET failures = failures + 1,
+                    last_run_at = now() - make_interval(secs => $3::float8) + make_interval(secs => least($3::float8, $4::float8 * power(2, least(failures, 30))))
+              WHERE name = $1 AND last_run_at = $2::timestamptz
+              RETURNING name)
+           SELECT pg_notify('${JOB_DUE_CHANNEL}', name) FROM moved`,
           [job.name, started, job.everyMs / 1000, FAILURE_RETRY_MS / 1000],
         ),
       ).length > 0;
+      if (written) this.notBefore.delete(job.name);
       if (stale()) return;
       if (written) this.unrecorded.delete(job.name);
       else this.unrecorded.set(job.name, { started, owed: false });
