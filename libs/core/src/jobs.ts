@@ -137,9 +137,16 @@ export class JobScheduler implements OnModuleDestroy {
    * run by hand that failed, here or in another process, was retried at the due time read before it, up to an hour on.
    */
   private readonly notBefore = new Map<string, number>();
+  /**
+   * Counts what forgot due times (forgetDue): a tick's read that was under way meanwhile may have seen the record before
+   * the failure's, and is not kept as the due time (a NOTIFY heard before that read's answer was otherwise lost).
+   */
+  private forgotten = 0;
   private readonly dueAgain: ChannelListener = {
-    message: (name) => void (name && this.notBefore.delete(name)),
-    reconnected: () => this.notBefore.clear(),
+    message: (name) => {
+      if (name) this.forgetDue(name);
+    },
+    reconnected: () => this.forgetDue(),
   };
   private listening = false;
 
@@ -158,12 +165,21 @@ export class JobScheduler implements OnModuleDestroy {
     this.jobs.push({ name, everyMs, run, onStart });
   }
 
+  /** Forgets `name`'s due time as read (every job's without one): its next tick reads it again. */
+  private forgetDue(name?: string): void {
+    this.forgotten++;
+    if (name === undefined) this.notBefore.clear();
+    else this.notBefore.delete(name);
+  }
+
   start(): void {
     // Due times are read anew: a start's first tick reads each one.
-    this.notBefore.clear();
+    this.forgetDue();
     if (this.listener && !this.listening && this.jobs.some((j) => j.everyMs > DUE_CHECK_MS)) {
       this.listening = true;
-      void this.listener.listen(JOB_DUE_CHANNEL, this.dueAgain);
+      // Once it listens, what ticks read before is read again (a failure meanwhile was sent unheard); not listening yet,
+      // `reconnected` says when it does.
+      void this.listener.listen(JOB_DUE_CHANNEL, this.dueAgain).then((listens) => listens && this.forgetDue());
     }
     for (const job of this.jobs) {
       job.onStart?.();
@@ -179,12 +195,13 @@ export class JobScheduler implements OnModuleDestroy {
             const failure = this.unrecorded.get(job.name);
             if (failure?.owed) await this.recordFailure(job, failure.started, true);
             // One plain read first (the database's clock): not due yet, no lock is taken.
+            const forgotten = this.forgotten;
             const [last] = await this.ds.query(
               `SELECT extract(epoch FROM ${dueAt('last_run_at', '$2')} - now()) * 1000 AS wait_ms FROM job_runs WHERE name = $1`,
               [job.name, job.everyMs / 1000],
             );
             if (last && Number(last.wait_ms) > 0) {
-              this.notBefore.set(job.name, Date.now() + Number(last.wait_ms));
+              if (forgotten === this.forgotten) this.notBefore.set(job.name, Date.now() + Number(last.wait_ms));
               // What a restart decided of a job (worker-death e2e waits for it).
               this.log.debug({ job: job.name, dueInMs: Math.round(Number(last.wait_ms)) }, 'scheduled job not due yet');
               return;
@@ -435,7 +452,7 @@ export class JobScheduler implements OnModuleDestroy {
           [job.name, started, job.everyMs / 1000, FAILURE_RETRY_MS / 1000],
         ),
       ).length > 0;
-      if (written) this.notBefore.delete(job.name);
+      if (written) this.forgetDue(job.name);
       if (stale()) return;
       if (written) this.unrecorded.delete(job.name);
       else this.unrecorded.set(job.name, { started, owed: false });
