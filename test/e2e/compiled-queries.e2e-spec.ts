@@ -1,5 +1,5 @@
 import { GraphQLModule } from '@nestjs/graphql';
-import { execute, GraphQLFieldConfig, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
+import { execute, GraphQLBoolean, GraphQLFieldConfig, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, GraphQLString, parse } from 'graphql';
 import request from 'supertest';
 import { ParvisApolloDriver } from '../../apps/api/src/jit-driver';
 import { COMPILED_GIVE_UP_AFTER, COMPILED_RETRY_AFTER, compiledQueriesGateway } from '../../libs/core/src/graphql/compiled-queries';
@@ -502,6 +502,37 @@ describe('compiled queries (GRAPHQL_JIT) answer exactly as graphql-js does', () 
     expect(gateway.stats).toEqual({ compiledAnswers: 3, fallbacks: 2, graphqlJsOnly: 2 * (COMPILED_RETRY_AFTER - 1), gaveUp: 1 });
     expect(warnings).toEqual([expect.stringMatching(/^INSERT INTO jit_writes/)]);
     await jit.sql(`DROP TABLE jit_writes`);
+  });
+
+  it('keeps an operation given up for a refused statement given up when a clean run that began before the refusal ends', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { gateway, run, writes, warnings } = await writingGateway({
+      touch: { type: GraphQLString, args: { w: { type: GraphQLBoolean } }, resolve: async (_, args: { w?: boolean }) => (args.w ? insert() : gate.then(() => 'read')) },
+    });
+    const touch = `query($w: Boolean) { touch(w: $w) }`;
+    const reading = run(touch, { w: false }); // compiled, waiting at the gate
+    await run(touch, { w: true }); // refused meanwhile: given up
+    open();
+    expect(await reading).toEqual({ data: { touch: 'read' } });
+    await run(touch, { w: true }); // still given up: graphql-js alone, no second refusal
+    expect(await writes()).toBe(2);
+    expect(gateway.stats).toEqual({ compiledAnswers: 1, fallbacks: 1, graphqlJsOnly: 1, gaveUp: 1 });
+    expect(warnings).toHaveLength(1);
+    await jit.sql(`DROP TABLE jit_writes`);
+  });
+
+  it('counts each failing run of the same variables, run at once, towards giving up', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const { gateway, run } = await gatewayOver({ boom: { type: GraphQLString, args: { n: { type: GraphQLInt } }, resolve: () => gate.then(() => Promise.reject(new Error('boom'))) } });
+    const boom = `query($n: Int) { boom(n: $n) }`;
+    const together = Promise.all(Array.from({ length: COMPILED_GIVE_UP_AFTER }, () => run(boom, { n: 1 })));
+    open();
+    await together;
+    expect(gateway.stats).toEqual({ compiledAnswers: 0, fallbacks: COMPILED_GIVE_UP_AFTER, graphqlJsOnly: 0, gaveUp: 1 });
+    await run(boom, { n: 1 });
+    expect(gateway.stats).toMatchObject({ fallbacks: COMPILED_GIVE_UP_AFTER, graphqlJsOnly: 1 });
   });
 
   it('runs an unmarked write once when it is memoized on the viewer (graphql-js does not get the compiled run’s refusal)', async () => {

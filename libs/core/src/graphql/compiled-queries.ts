@@ -150,6 +150,8 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     const noting = viewer instanceof Viewer ? viewer : undefined;
     noting?.noteMade();
     const speculation: Speculation = {};
+    // The refusal this run retries, if any: a run that began before another's refusal does not undo it when it ends.
+    const retrying = operation.refused;
     let fast: Awaited<ReturnType<typeof query.query>>;
     try {
       fast = await speculating.run(speculation, async () => query.query(undefined, rc.context, rc.request.variables ?? {}));
@@ -165,15 +167,17 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
       }
       return fallback(rc);
     }
-    operation.refused = undefined;
+    if (retrying !== undefined && operation.refused === retrying) operation.refused = undefined;
+    // The streak as it is now, not as it was before the run: runs of the same variables at once each count.
+    const now = failing.get(streakKey);
     if (fast.errors === undefined || fast.errors.length === 0) {
       stats.compiledAnswers++;
-      if (streak !== undefined) failing.delete(streakKey);
+      if (now !== undefined) failing.delete(streakKey);
       return { data: fast.data };
     }
-    const thrownAway = (streak?.thrownAway ?? 0) + 1;
-    if (streak === undefined) failing.set(streakKey, { thrownAway, sinceRetry: 0 });
-    else streak.thrownAway = thrownAway;
+    const thrownAway = (now?.thrownAway ?? 0) + 1;
+    if (now === undefined) failing.set(streakKey, { thrownAway, sinceRetry: 0 });
+    else now.thrownAway = thrownAway;
     if (thrownAway === COMPILED_GIVE_UP_AFTER) stats.gaveUp++;
     return fallback(rc);
   };

@@ -16,8 +16,8 @@ import { Extensions } from '@nestjs/graphql';
  *   is noted on the run, whose answer is then thrown away (even when a resolver caught the
  *   error), what the request memoized on its viewer meanwhile is forgotten (a memoized refusal
  *   would fail graphql-js's run too), graphql-js runs the request, writing once, and that
- *   operation gives up the compiled path whatever its variables (`COMPILED_GIVE_UP_AFTER`,
- *   compiled-queries.ts). A word match on SQL only: writes elsewhere
+ *   operation gives up the compiled path at once, whatever its variables, tried compiled again once
+ *   in `COMPILED_RETRY_AFTER` requests (compiled-queries.ts). A word match on SQL only: writes elsewhere
  *   (Redis, the search engine, memory) are not seen, hence the markers.
  */
 export const SIDE_EFFECTS = 'sideEffects';
