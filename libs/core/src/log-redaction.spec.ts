@@ -414,10 +414,14 @@ describe('redacted', () => {
     expect(redacted('passwordHash=h api_key=k apikey=k2 pass=p session=s parvis_session=c otp=1 tokens=2 sessions=3')).toBe(
       'passwordHash=[redacted] api_key=[redacted] apikey=[redacted] pass=[redacted] session=[redacted] parvis_session=[redacted] otp=[redacted] tokens=2 sessions=3',
     );
-    const params = new URLSearchParams('passwordHash=h&apiKey=k&authorization=a&session=s&secret_key=sk&tokens=2');
-    expect(redacted(params) as unknown).toBe('passwordHash=[redacted]&apiKey=[redacted]&authorization=[redacted]&session=[redacted]&secret_key=[redacted]&tokens=2');
-    const emitter = Object.assign(new EventEmitter(), { appealToken: 'emitter-appeal', apiKey: 'emitter-key' });
-    expect(JSON.stringify(redacted({ emitter }))).not.toMatch(/emitter-appeal|emitter-key/);
+    // A URLSearchParams's key holding a password, a token or a secret anywhere, as before SECRET_NAMES (final read).
+    const params = new URLSearchParams('passwordHash=h&apiKey=k&authorization=a&session=s&secret_key=sk&tokens=2&password2=p2&passwordConfirmation=pc&secretAnswer=sa&page=2');
+    expect(redacted(params) as unknown).toBe(
+      'passwordHash=[redacted]&apiKey=[redacted]&authorization=[redacted]&session=[redacted]&secret_key=[redacted]&tokens=[redacted]&password2=[redacted]&passwordConfirmation=[redacted]&secretAnswer=[redacted]&page=2',
+    );
+    const held = { masterKey: 'e-mk', secretKey: 'e-sk', secretAccessKey: 'e-sak', clientSecret: 'e-cs', tokenHash: 'e-th', sessionToken: 'e-st', apiToken: 'e-at' };
+    const emitter = Object.assign(new EventEmitter(), { appealToken: 'emitter-appeal', apiKey: 'emitter-key' }, held);
+    expect(JSON.stringify(redacted({ emitter }))).not.toMatch(/emitter-appeal|emitter-key|e-mk|e-sk|e-sak|e-cs|e-th|e-st|e-at/);
   });
 
   // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.

@@ -26,7 +26,8 @@ const WORD_REST = /\S*/y;
  * `authorization`, `set-cookie`, `sessionId`, the session cookie's `parvis_session`, `otp`, `PGPASSWORD`, bracketed `user[password]` or encoded
  * `user%5Bpassword%5D`); so does one of `names` whole (nodemailer's `auth.pass`, a `session`). A field named one of
  * `fields` whole is one too (a `tokens` map, as the demo seed keeps its session tokens), not `maxTokens`, nor `tokens=`
- * in text; a URLSearchParams's key that is one of `parameters` whole is one (an OAuth authorization code's `code`), not
+ * in text; a URLSearchParams's key holding `password`, `token` or `secret` anywhere (`password2`, `secretAnswer`), or one
+ * of `parameters` whole (an OAuth authorization code's `code`), is one, not
  * `postcode`, `zipcode` or `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name) or `code=` in other
  * text (a SQLSTATE's). Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`,
  * `appealToken` and `inviteToken` exactly, and a URLSearchParams's key any holding `password`, `token`, `secret` or
@@ -46,6 +47,7 @@ const SECRET_NAMES = {
     'secretkey',
     'secret_key',
     'secret_access_key',
+    'secretaccesskey',
     'apikey',
     'api_key',
     'masterkey',
@@ -66,7 +68,7 @@ const SECRET_NAMES = {
 } as const;
 const SECRET_NAME = new RegExp(`(?:^(?:${SECRET_NAMES.names.join('|')})|${SECRET_NAMES.endings.join('|')})(?:\\]|%5D)?$`, 'i');
 const SECRET_FIELD = new RegExp(`^(?:${SECRET_NAMES.fields.join('|')})$|${SECRET_NAME.source}`, 'i');
-const SECRET_PARAMETER = new RegExp(`^(?:${SECRET_NAMES.parameters.join('|')})$|${SECRET_NAME.source}`, 'i');
+const SECRET_PARAMETER = new RegExp(`^(?:${SECRET_NAMES.parameters.join('|')})$|password|token|secret|${SECRET_NAME.source}`, 'i');
 
 /**
  * A parameter in text, `name=` (a URL's `?password=`, `&access_token=`, `user[password]=`; a connection string's
@@ -500,7 +502,8 @@ const HELD_SECRETS = [
   ...SECRET_NAMES.endings,
   ...SECRET_NAMES.names,
   ...SECRET_NAMES.fields,
-  ...['accessToken', 'appealToken', 'inviteToken', 'refreshToken', 'passwordHash', 'apiKey', 'privateKey', 'sessionId'],
+  ...['accessToken', 'appealToken', 'inviteToken', 'refreshToken', 'sessionToken', 'apiToken', 'passwordHash', 'tokenHash'],
+  ...['apiKey', 'masterKey', 'secretKey', 'secretAccessKey', 'clientSecret', 'privateKey', 'sessionId'],
 ];
 
 /** Whether an object has an own field named as a secret (HELD_SECRETS), with a value. */
