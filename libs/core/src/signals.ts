@@ -66,7 +66,7 @@ export class Signals {
   private ended: Promise<void> | null = null;
   /** A failed start's failure (failWith), said as the process exits. */
   private lastWords: (() => void) | null = null;
-  /** Set by a process that failed (a server that could not start): a signal then cannot make its exit a success. */
+  /** Set by a process that failed (an error nothing caught, a server that could not start): a signal then cannot make its exit a success. */
   private failed = false;
   /** Set when the process failed before any signal came: a command then exits 1, not with a later signal's code. */
   private failedFirst = false;
