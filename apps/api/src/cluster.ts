@@ -24,6 +24,23 @@ export const RESTART_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 /** Socket.IO's own requests (Engine.IO's polls, handshakes and WebSocket upgrades), by their request line. */
 const SOCKET_IO_REQUEST = /^[A-Z]+ \/socket\.io\//;
 const NO_WORKER = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+/** How long the primary holds a connection that sends nothing: Node's default headersTimeout, the workers' bound. */
+export const FIRST_BYTE_TIMEOUT_MS = 60_000;
+
+/**
+ * Starts Node's checks of `http`'s headersTimeout and requestTimeout (a slow client answered 408), which Node starts
+ * only on 'listening' (`setupConnectionsTracking`): a worker's server never listens. That listener alone is called, not
+ * the others on 'listening' (Nest's, Socket.IO's).
+ */
+export function trackTimeoutsWithoutListening(http: HttpServer): void {
+  for (const l of http.listeners('listening')) if (l.name === 'setupConnectionsTracking') (l as () => void).call(http);
+}
+
+/** Destroys `socket` if it sends no byte within `ms` (before any worker holds it, no HTTP server's timeout applies). */
+export function dropIfSilent(socket: net.Socket, ms: number): void {
+  socket.setTimeout(ms, () => socket.destroy());
+  socket.once('data', () => socket.setTimeout(0));
+}
 
 /**
  * Whether a connection's first chunk holds its whole first request (headers, and a body of the length they give): the
@@ -127,6 +144,7 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
   let turn = 0;
   server.on('connection', (socket) => {
     socket.on('error', () => socket.destroy());
+    dropIfSilent(socket, FIRST_BYTE_TIMEOUT_MS);
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
       if (SOCKET_IO_REQUEST.test(chunk.subarray(0, 16).toString('latin1')) || !wholeRequest(chunk)) {
@@ -169,6 +187,7 @@ export function serveAsWorker(app: INestApplication, log: Logger, number: number
   setupStickyWorker(io);
   const stickyListeners = (http.listeners('request') as RequestListener[]).filter((l) => !appListeners.includes(l));
   http.removeAllListeners('request');
+  trackTimeoutsWithoutListening(http);
   const sessions = new Set<string>();
   io.engine.on('connection', (session: { id: string; once(event: 'close', listener: () => void): void }) => {
     sessions.add(session.id);
