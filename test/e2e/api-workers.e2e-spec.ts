@@ -322,3 +322,45 @@ describe('API_WORKERS on the embedded database', () => {
     expect(said.filter((l) => l.level > 40)).toEqual([]);
   }, 240_000);
 });
+
+/** How the cluster ends when its primary is killed, or on a terminal's Ctrl-C (the whole process group signalled). */
+describe('API_WORKERS when its primary dies or the process group is signalled', () => {
+  let t: TestApp;
+  const started: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    await buildDistOnce();
+    t = await bootTestApp();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+    await t?.close();
+  });
+
+  /** The built API with two workers, in a process group of its own; resolves once it listens. */
+  const start = async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: t.db.url, API_WORKERS: '2', HOST: '127.0.0.1', PORT: String(await freePort()), LOG_LEVEL: 'info' };
+    delete env.REDIS_URL;
+    const api = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    started.push(api);
+    const run = { api, out: '', exited: new Promise<number | null>((resolve) => api.once('exit', (code) => resolve(code))) };
+    api.stdout!.on('data', (chunk: Buffer) => (run.out += chunk.toString()));
+    api.stderr!.on('data', (chunk: Buffer) => (run.out += chunk.toString()));
+    for (let i = 0; i < 1200 && !run.out.includes('Parvis is listening') && api.exitCode === null; i++) await sleep(100);
+    expect(run.out).toContain('2 API workers');
+    return run;
+  };
+  const said = (out: string) => out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { pid: number; msg?: string });
+  const workerPids = (out: string) => said(out).filter((l) => /^API worker \d serving$/.test(l.msg ?? '')).map((l) => l.pid);
+
+  it('its workers run their cleanups and exit when the primary is killed (SIGKILL)', async () => {
+    const run = await start();
+    const workers = workerPids(run.out);
+    expect(workers).toHaveLength(2);
+    run.api.kill('SIGKILL');
+    for (let i = 0; i < 300 && workers.some(alive); i++) await sleep(100);
+    expect(workers.filter(alive)).toEqual([]);
+    expect(said(run.out).filter((l) => l.msg === 'shutting down').map((l) => l.pid).sort()).toEqual([...workers].sort());
+  }, 120_000);
+});

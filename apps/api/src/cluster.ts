@@ -208,6 +208,9 @@ export function serveAsWorker(app: INestApplication, log: Logger, number: number
     for (const l of appListeners) l(req, res);
   });
   replayHandedConnections();
+  // Node's cluster worker exits 0 at once when its IPC channel closes, before this listener's cleanups, unless its
+  // disconnect is expected.
+  if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   // Nest buffers its lines until the application listens (`bufferLogs`), which a worker's never does: held for good.
   app.flushLogs();
