@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect, Socket as NetSocket } from 'node:net';
@@ -17,6 +17,14 @@ import { bootTestApp, TestApp } from '../support/test-app';
 
 const ROOT = path.join(__dirname, '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A file's text, or '' where there is none. */
+const readOr = (file: string): string => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 /** Whether process `pid` is alive. */
 const alive = (pid: number): boolean => {
@@ -362,5 +370,20 @@ describe('API_WORKERS when its primary dies or the process group is signalled', 
     for (let i = 0; i < 300 && workers.some(alive); i++) await sleep(100);
     expect(workers.filter(alive)).toEqual([]);
     expect(said(run.out).filter((l) => l.msg === 'shutting down').map((l) => l.pid).sort()).toEqual([...workers].sort());
+  }, 120_000);
+
+  it('exits 0 on SIGINT to its whole process group (a terminal’s Ctrl-C), counting no worker as dead', async () => {
+    const run = await start();
+    const workers = workerPids(run.out);
+    // The primary held (as by a busy event loop) until its workers have stopped: their exits reach it with its signal.
+    process.kill(run.api.pid!, 'SIGSTOP');
+    process.kill(-run.api.pid!, 'SIGINT');
+    // Exited, that is, until their held primary reaps them, zombies (`Z` in /proc; where there is none, alive() throughout).
+    const running = (pid: number) => alive(pid) && !/^\d+ \(.*\) Z /.test(readOr(`/proc/${pid}/stat`));
+    for (let i = 0; i < 300 && workers.some(running); i++) await sleep(100);
+    process.kill(run.api.pid!, 'SIGCONT');
+    expect(await run.exited).toBe(0);
+    expect(workers.filter(alive)).toEqual([]);
+    expect(run.out).not.toMatch(/died|starting another|error while shutting down/);
   }, 120_000);
 });

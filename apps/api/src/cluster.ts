@@ -98,25 +98,29 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
     const n = numbers.get(worker)!;
     const served = serving.delete(worker);
     numbers.delete(worker);
-    if (stopping) return;
-    const how = { worker: n, workerPid: worker.process.pid, code, signal };
-    if (!started) {
-      failStart(new Error(`API worker ${n} exited while starting (${signal ?? `code ${code}`}); its output is above`));
-      return;
-    }
-    const failed = served ? 0 : (failedStarts.get(n) ?? 0) + 1;
-    failedStarts.set(n, failed);
-    if (failed > RESTART_BACKOFF_MS.length) {
-      void signals.failWith(() => log.fatal(how, `API worker ${n} died ${failed} times in a row before it served: giving up`));
-      return;
-    }
-    const wait = failed === 0 ? 0 : RESTART_BACKOFF_MS[failed - 1];
-    log.error({ ...how, restartInMs: wait }, `API worker ${n} died; starting another`);
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      if (!stopping) fork(n);
-    }, wait);
-    timers.add(timer);
+    // Decided once the signals that came with it are heard: a terminal's Ctrl-C reaches the workers as it reaches this
+    // process, whose own SIGINT, pending with their exits (its event loop busy), may be handled after them.
+    setImmediate(() => {
+      if (stopping || signals.ending) return;
+      const how = { worker: n, workerPid: worker.process.pid, code, signal };
+      if (!started) {
+        failStart(new Error(`API worker ${n} exited while starting (${signal ?? `code ${code}`}); its output is above`));
+        return;
+      }
+      const failed = served ? 0 : (failedStarts.get(n) ?? 0) + 1;
+      failedStarts.set(n, failed);
+      if (failed > RESTART_BACKOFF_MS.length) {
+        void signals.failWith(() => log.fatal(how, `API worker ${n} died ${failed} times in a row before it served: giving up`));
+        return;
+      }
+      const wait = failed === 0 ? 0 : RESTART_BACKOFF_MS[failed - 1];
+      log.error({ ...how, restartInMs: wait }, `API worker ${n} died; starting another`);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        if (!stopping) fork(n);
+      }, wait);
+      timers.add(timer);
+    });
   });
 
   const server = net.createServer();
