@@ -248,6 +248,20 @@ describe.each([
     expect(pids).toContain(replacement.pid);
   }, 120_000);
 
+  it('waits before replacing a worker that dies soon after it serves (a failed start), rather than fork it again at once', async () => {
+    const from = lines.length;
+    const [victim] = [...servingPids()].filter(alive);
+    process.kill(victim, 'SIGKILL');
+    const died = await waitForLine((l) => / died; starting another$/.test(String(l.msg)), from, 30_000);
+    const replacement = await waitForLine((l) => l.msg === `API worker ${died.worker} serving`, from, 60_000);
+    const again = lines.length;
+    process.kill(replacement.pid, 'SIGKILL');
+    const soon = await waitForLine((l) => / died; starting another$/.test(String(l.msg)), again, 30_000);
+    expect(soon.workerPid).toBe(replacement.pid);
+    expect(soon.restartInMs).toBeGreaterThan(0);
+    await waitForLine((l) => l.msg === `API worker ${died.worker} serving`, again, 60_000);
+  }, 120_000);
+
   it('stops every worker on SIGTERM, then itself, exiting 0', async () => {
     const workers = lines.filter((l) => /^API worker \d serving$/.test(l.msg)).map((l) => l.pid as number).filter(alive);
     expect(workers).toHaveLength(2);

@@ -16,10 +16,12 @@ import { replayHandedConnections, WORKER_DATABASE_URL, WORKER_NUMBER } from './a
 const READY = 'parvis:api-worker-ready';
 
 /**
- * The waits before a worker that died is forked again, when the one before it died before it served (a worker that had
- * served is replaced at once): past the last, the primary gives up and ends, rather than fork a broken start forever.
+ * The waits before a worker that died is forked again, when the one before it died before it served SERVED_LONG_ENOUGH_MS
+ * (a worker that had is replaced at once): past the last, the primary gives up and ends, rather than fork a broken start forever.
  */
 export const RESTART_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
+/** How long a worker serves before its death no longer counts as a failed start (one that crashes at once, forked again at once, would loop). */
+export const SERVED_LONG_ENOUGH_MS = 10_000;
 
 /** Socket.IO's own requests (Engine.IO's polls, handshakes and WebSocket upgrades), by their request line. */
 const SOCKET_IO_REQUEST = /^[A-Z]+ \/socket\.io\//;
@@ -71,7 +73,8 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
   cluster.setupPrimary({ serialization: 'advanced' });
   if (!config.REDIS_URL) setupAdapterPrimary();
   const numbers = new Map<Worker, number>();
-  const serving = new Set<Worker>();
+  /** The serving workers, and since when. */
+  const serving = new Map<Worker, number>();
   const failedStarts = new Map<number, number>();
   const timers = new Set<NodeJS.Timeout>();
   let stopping = false;
@@ -81,8 +84,7 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
     failStart = reject;
     cluster.on('message', (worker, message: { type?: string }) => {
       if (message?.type !== READY || !numbers.has(worker)) return;
-      serving.add(worker);
-      failedStarts.set(numbers.get(worker)!, 0);
+      serving.set(worker, Date.now());
       if (serving.size === config.API_WORKERS) resolve();
     });
   });
@@ -96,7 +98,8 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
 
   cluster.on('exit', (worker, code, signal) => {
     const n = numbers.get(worker)!;
-    const served = serving.delete(worker);
+    const served = Date.now() - (serving.get(worker) ?? Infinity) >= SERVED_LONG_ENOUGH_MS;
+    serving.delete(worker);
     numbers.delete(worker);
     // Decided once the signals that came with it are heard: a terminal's Ctrl-C reaches the workers as it reaches this
     // process, whose own SIGINT, pending with their exits (its event loop busy), may be handled after them.
@@ -157,7 +160,7 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
         socket.resume();
         return;
       }
-      const ready = [...serving].filter((w) => w.isConnected());
+      const ready = [...serving.keys()].filter((w) => w.isConnected());
       if (ready.length === 0) {
         socket.end(NO_WORKER);
         return;
