@@ -237,6 +237,8 @@ describe.each([
     expect(died).toMatchObject({ workerPid: victim, signal: 'SIGKILL' });
     // Connected while the replacement starts: handed to it (it holds no connection) before it serves, held there, answered
     // once it serves (lost until then without its early listener: connect_error, timeout).
+    // (Forked after its back-off, when the victim had served under SERVED_LONG_ENOUGH_MS, as it may have here.)
+    await sleep(died.restartInMs);
     const early = connectLive(url, sockets, author.token);
     const replacement = await waitForLine((l) => l.msg === `API worker ${died.worker} serving`, from, 60_000);
     expect(replacement.pid).not.toBe(victim);
