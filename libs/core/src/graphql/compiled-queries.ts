@@ -141,8 +141,10 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     const key = keyOf(rc);
     const operation = compiledFor(rc, key);
     if (operation === false || skips(operation.refused)) return byGraphqlJsOnly(rc);
-    const streakKey = `${key}\u0000${JSON.stringify(rc.request.variables ?? {})}`;
-    const streak = failing.get(streakKey);
+    // Its variables' key is built only while some streak is kept or once this run failed: a clean run pays for nothing.
+    let streakKey: string | undefined;
+    const keyOfStreak = () => (streakKey ??= `${key}\u0000${JSON.stringify(rc.request.variables ?? {})}`);
+    const streak = failing.size > 0 ? failing.get(keyOfStreak()) : undefined;
     // An operation given up for a refusal, past its skips above, is on its retry whatever its variables' streak.
     if (operation.refused === undefined && skips(streak)) return byGraphqlJsOnly(rc);
     const { query } = operation;
@@ -169,14 +171,14 @@ export function compiledQueriesGateway(schema: GraphQLSchema, max = COMPILED_QUE
     }
     if (retrying !== undefined && operation.refused === retrying) operation.refused = undefined;
     // The streak as it is now, not as it was before the run: runs of the same variables at once each count.
-    const now = failing.get(streakKey);
     if (fast.errors === undefined || fast.errors.length === 0) {
       stats.compiledAnswers++;
-      if (now !== undefined) failing.delete(streakKey);
+      if (failing.size > 0) failing.delete(keyOfStreak());
       return { data: fast.data };
     }
+    const now = failing.get(keyOfStreak());
     const thrownAway = (now?.thrownAway ?? 0) + 1;
-    if (now === undefined) failing.set(streakKey, { thrownAway, sinceRetry: 0 });
+    if (now === undefined) failing.set(keyOfStreak(), { thrownAway, sinceRetry: 0 });
     else now.thrownAway = thrownAway;
     if (thrownAway === COMPILED_GIVE_UP_AFTER) stats.gaveUp++;
     return fallback(rc);
