@@ -77,7 +77,6 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
   const serving = new Map<Worker, number>();
   const failedStarts = new Map<number, number>();
   const timers = new Set<NodeJS.Timeout>();
-  let stopping = false;
   let started = false;
   let failStart: (err: Error) => void = () => undefined;
   const allServing = new Promise<void>((resolve, reject) => {
@@ -104,7 +103,7 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
     // Decided once the signals that came with it are heard: a terminal's Ctrl-C reaches the workers as it reaches this
     // process, whose own SIGINT, pending with their exits (its event loop busy), may be handled after them.
     setImmediate(() => {
-      if (stopping || signals.ending) return;
+      if (signals.ending) return;
       const how = { worker: n, workerPid: worker.process.pid, code, signal };
       if (!started) {
         failStart(new Error(`API worker ${n} exited while starting (${signal ?? `code ${code}`}); its output is above`));
@@ -120,7 +119,7 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
       log.error({ ...how, restartInMs: wait }, `API worker ${n} died; starting another`);
       const timer = setTimeout(() => {
         timers.delete(timer);
-        if (!stopping) fork(n);
+        if (!signals.ending) fork(n);
       }, wait);
       timers.add(timer);
     });
@@ -128,7 +127,6 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
 
   const server = net.createServer();
   signals.onStop(async () => {
-    stopping = true;
     timers.forEach(clearTimeout);
     server.close();
     const workers = [...numbers.keys()].filter((w) => !w.isDead());
@@ -154,7 +152,7 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
     dropIfSilent(socket, FIRST_BYTE_TIMEOUT_MS);
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
-      if (SOCKET_IO_REQUEST.test(chunk.subarray(0, 16).toString('latin1')) || !wholeRequest(chunk)) {
+      if (SOCKET_IO_REQUEST.test(chunk.subarray(0, 32).toString('latin1')) || !wholeRequest(chunk)) {
         socket.unshift(chunk);
         sticky.emit('connection', socket);
         socket.resume();
