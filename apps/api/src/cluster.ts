@@ -22,6 +22,8 @@ const READY = 'parvis:api-worker-ready';
 export const RESTART_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000];
 /** How long a worker serves before its death no longer counts as a failed start (one that crashes at once, forked again at once, would loop). */
 export const SERVED_LONG_ENOUGH_MS = 10_000;
+/** How long a worker's exit waits before it is judged, for a signal that reached this process with it to be handled first. */
+const EXIT_SETTLE_MS = 250;
 
 /** Socket.IO's own requests (Engine.IO's polls, handshakes and WebSocket upgrades), by their request line. */
 const SOCKET_IO_REQUEST = /^[A-Z]+ \/socket\.io\//;
@@ -101,8 +103,9 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
     serving.delete(worker);
     numbers.delete(worker);
     // Decided once the signals that came with it are heard: a terminal's Ctrl-C reaches the workers as it reaches this
-    // process, whose own SIGINT, pending with their exits (its event loop busy), may be handled after them.
-    setImmediate(() => {
+    // process, whose own SIGINT, pending with their exits (its event loop busy), may be handled after them, in a later
+    // turn of the loop than theirs (a setImmediate was not always enough: the process-group e2e failed once in CI).
+    setTimeout(() => {
       if (signals.ending) return;
       const how = { worker: n, workerPid: worker.process.pid, code, signal };
       if (!started) {
@@ -122,7 +125,7 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
         if (!signals.ending) fork(n);
       }, wait);
       timers.add(timer);
-    });
+    }, EXIT_SETTLE_MS);
   });
 
   const server = net.createServer();
