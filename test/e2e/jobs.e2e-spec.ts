@@ -1107,6 +1107,36 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it('gives up a lock statement its connection does not answer within lockTimeoutMs: warned of, the connection replaced, the runs going on', async () => {
+    const runs: string[] = [];
+    const s = new JobScheduler(first.ds);
+    s.lockTimeoutMs = 100;
+    s.register('test-lock-stuck', 1_000, async () => void runs.push('stuck'));
+    s.register('test-lock-behind', 1_000, async () => void runs.push('behind'));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // The first lock statement is stuck (a hung backend, a network that drops every packet): it answers in an hour.
+    const real = Client.prototype.query;
+    let stalled = false;
+    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+      const stall = !stalled && String(args[0]).includes('pg_try_advisory_lock') && (args[1] as unknown[])?.[0] === 'parvis:job:test-lock-stuck';
+      if (stall) stalled = true;
+      return (real as (...a: unknown[]) => Promise<unknown>).apply(this, stall ? ['SELECT pg_sleep(3600)'] : args);
+    } as typeof real);
+    try {
+      // Until 2026-12-07 neither ever answered: the other job's lock statement waited behind the stuck one, for good.
+      expect(await Promise.all([s.runNow('test-lock-stuck'), s.runNow('test-lock-behind')])).toEqual([true, true]);
+      expect(runs.sort()).toEqual(['behind', 'stuck']);
+      expect(warn.mock.calls.filter(([, line]) => String(line).includes('job-lock'))).toEqual([
+        [{ err: expect.objectContaining({ message: 'Query read timeout' }), timeoutMs: 100 }, 'a job-lock statement got no answer in time; the connection is replaced, its locks with it'],
+      ]);
+    } finally {
+      spy.mockRestore();
+      warn.mockRestore();
+      await first.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(3600)'`);
+      await s.onModuleDestroy();
+    }
+  });
+
   it('holds job locks on a connection of its own, not one of the pool, and opens another once it is lost', async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));

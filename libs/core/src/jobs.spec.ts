@@ -1,4 +1,6 @@
+import { createServer, Socket } from 'node:net';
 import { DataSource } from 'typeorm';
+import { loadConfig } from './config/config';
 import { ChannelListener, PgListener } from './database/pg-listener';
 import { JobScheduler } from './jobs';
 
@@ -47,5 +49,27 @@ describe('JobScheduler due times', () => {
     await settled();
     expect(reads).toHaveBeenCalledTimes(2);
     jobs.stop();
+  });
+});
+
+describe('JobScheduler lock connection', () => {
+  it('gives up opening its lock connection to a server that never answers after lockTimeoutMs, and the run fails', async () => {
+    // A server that takes the connection and says nothing (a hung PostgreSQL, a stalled network).
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const ds = { options: { url: `postgres://nobody@127.0.0.1:${port}/parvis` } } as unknown as DataSource;
+    const jobs = new JobScheduler(ds, undefined, loadConfig({ JOB_LOCK_TIMEOUT_MS: '100' }));
+    expect(jobs.lockTimeoutMs).toBe(100);
+    jobs.register('test-silent-server', 1_000, async () => undefined);
+    try {
+      // Until 2026-12-07 it waited for good, and every job with it.
+      await expect(jobs.runNow('test-silent-server')).rejects.toThrow(/timeout/i);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+      await jobs.onModuleDestroy();
+    }
   });
 });

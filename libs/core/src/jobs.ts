@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
+import { AppConfig } from './config/config';
 import { ChannelListener, PgListener } from './database/pg-listener';
 import { rowsOf } from './database/unit-of-work';
 import { RepeatedWarning } from './warning-throttle';
@@ -43,6 +44,12 @@ const dueAt = (lastRun: string, seconds: string) => `${lastRun} + make_interval(
  * runs the ticks reads the job's due time again at its next tick, not at the one it had read (up to the job's interval).
  */
 export const JOB_DUE_CHANNEL = 'parvis_job_due';
+
+/** JOB_LOCK_TIMEOUT_MS's default, AppConfig's too: a scheduler built without a config (tests) takes it. */
+export const JOB_LOCK_TIMEOUT_MS = 10_000;
+
+/** pg's error for a statement unanswered within its `query_timeout` (it has no code). */
+const QUERY_TIMED_OUT = 'Query read timeout';
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -150,11 +157,17 @@ export class JobScheduler implements OnModuleDestroy {
   };
   private listening = false;
 
+  /** How long a statement on the job-lock connection, or its connecting, may go unanswered (JOB_LOCK_TIMEOUT_MS). */
+  lockTimeoutMs: number;
+
   constructor(
     private readonly ds: DataSource,
     /** The process's LISTEN connection (`CoreModule`); without it, a failure by hand in another process waits the due time read. */
     @Optional() private readonly listener?: PgListener,
-  ) {}
+    @Optional() config?: AppConfig,
+  ) {
+    this.lockTimeoutMs = config?.JOB_LOCK_TIMEOUT_MS ?? JOB_LOCK_TIMEOUT_MS;
+  }
 
   /**
    * Adds a job, started by `start`. A name is registered once: a second job under it is a programming error, thrown here
@@ -366,15 +379,34 @@ export class JobScheduler implements OnModuleDestroy {
   /** The lock connection's statements, one after another: jobs due together must not send theirs at once on one client. */
   private lockQueue: Promise<unknown> = Promise.resolve();
 
+  /**
+   * One statement on the lock connection, after those before it. One unanswered within lockTimeoutMs (pg's client-side
+   * `query_timeout`: a hung backend, a network that drops every packet) is given up and its connection replaced, the
+   * locks it held going with it: the statements behind it, every job's, would otherwise wait for good (until 2026-12-07).
+   */
   private onLockConnection(client: Client, text: string, params: unknown[]): Promise<{ rows: Array<{ locked: boolean }> }> {
-    const run = this.lockQueue.then(() => client.query<{ locked: boolean }>(text, params));
+    const run = this.lockQueue.then(() =>
+      client.query<{ locked: boolean }>(text, params).catch((err: Error) => {
+        if (err.message === QUERY_TIMED_OUT && this.lock?.client === client) {
+          this.log.warn({ err, timeoutMs: this.lockTimeoutMs }, 'a job-lock statement got no answer in time; the connection is replaced, its locks with it');
+          // Not waited for: ending a connection with a statement under way destroys its socket.
+          void this.forgetLocks(client);
+        }
+        throw err;
+      }),
+    );
     this.lockQueue = run.catch(() => undefined);
     return run;
   }
 
   private lockConnection(): Promise<Client> {
     if (this.lock) return this.lock.ready;
-    const client = new Client({ connectionString: (this.ds.options as { url?: string }).url, application_name: JOB_LOCK_APPLICATION });
+    const client = new Client({
+      connectionString: (this.ds.options as { url?: string }).url,
+      application_name: JOB_LOCK_APPLICATION,
+      query_timeout: this.lockTimeoutMs,
+      connectionTimeoutMillis: this.lockTimeoutMs,
+    });
     client.on('error', (err: Error) => {
       this.log.warn({ err }, 'the job-lock connection failed; the next run opens another');
       void this.forgetLocks(client);

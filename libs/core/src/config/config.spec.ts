@@ -29,6 +29,14 @@ describe('DB_CONNECTION_TIMEOUT_MS (how long a statement waits for a pool connec
   });
 });
 
+describe('JOB_LOCK_TIMEOUT_MS (how long the job-lock connection may leave a statement unanswered)', () => {
+  it('is 10 s unless set, takes whole milliseconds from 100 to 600000, and refuses anything else, naming the variable', () => {
+    expect(loadConfig({}).JOB_LOCK_TIMEOUT_MS).toBe(10_000);
+    expect(loadConfig({ JOB_LOCK_TIMEOUT_MS: '250' }).JOB_LOCK_TIMEOUT_MS).toBe(250);
+    for (const value of ['0', '99', '600001', 'soon']) expect(() => loadConfig({ JOB_LOCK_TIMEOUT_MS: value })).toThrow(/JOB_LOCK_TIMEOUT_MS/);
+  });
+});
+
 describe('DB_POOL_SIZE (connections per process)', () => {
   const external = 'postgres://parvis@localhost/parvis';
   const refusal = /DB_POOL_SIZE: must be at least 2 in a process that runs the outbox worker/;

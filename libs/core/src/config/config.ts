@@ -75,6 +75,13 @@ export class AppConfig {
   @Transform(toInt) @IsInt() @Min(0) @Max(86_400_000)
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
 
+  /**
+   * How long the scheduler's job-lock connection may leave a statement (a job's advisory lock, its release) or its
+   * connecting unanswered: the connection is then replaced (JobScheduler), instead of every job waiting behind it for good.
+   */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  JOB_LOCK_TIMEOUT_MS = 10_000;
+
   /** Redis, for live updates across several API processes (Socket.IO adapter). */
   @IsOptional() @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
   REDIS_URL?: string;
