@@ -1084,6 +1084,30 @@ describe('scheduled jobs across processes', () => {
     }
   });
 
+  it("releases no job's lock its connection does not hold: a refused lock draws no warning from PostgreSQL", async () => {
+    const s = new JobScheduler(first.ds);
+    s.register('test-lock-not-held', 1_000, async () => undefined);
+    // What PostgreSQL tells the lock connection besides its answers (NOTICE, WARNING).
+    const notices: string[] = [];
+    const connect = Client.prototype.connect;
+    const watch = jest.spyOn(Client.prototype, 'connect').mockImplementation(function (this: Client): Promise<Client> {
+      this.on('notice', (msg) => void notices.push(`${msg.severity}: ${msg.message}`));
+      return (connect as () => Promise<Client>).call(this);
+    } as typeof connect);
+    const spy = answeringLock('test-lock-not-held', () => Promise.reject(Object.assign(new Error('out of shared memory'), { code: '53200' })));
+    try {
+      await expect(s.runNow('test-lock-not-held')).rejects.toThrow('out of shared memory');
+      spy.mockRestore();
+      expect(await s.runNow('test-lock-not-held')).toBe(true);
+      // Until 2026-12-07 the refused lock's probe released a lock the session did not hold, and PostgreSQL warned.
+      expect(notices).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      watch.mockRestore();
+      await s.onModuleDestroy();
+    }
+  });
+
   it("releases a job's lock that its refused statement took before it failed (a cancel after the grant)", async () => {
     const runs: string[] = [];
     const a = new JobScheduler(first.ds);

@@ -313,6 +313,11 @@ export class JobScheduler implements OnModuleDestroy {
     const lockKey = 'hashtextextended($1, 0)';
     const tryLock = `SELECT pg_try_advisory_lock(${lockKey}) AS locked`;
     const unlock = `SELECT pg_advisory_unlock(${lockKey})`;
+    // Released only if this session holds it (pg_locks shows a bigint key's halves in classid and objid, objsubid 1):
+    // PostgreSQL warns of a release of a lock not held ("you don't own a lock of type ExclusiveLock").
+    const unlockIfHeld = `SELECT pg_advisory_unlock(k) FROM (SELECT ${lockKey} AS k) key
+      WHERE EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1
+                      AND ((classid::bigint << 32) | objid::bigint) = k)`;
     let holder = await this.lockConnection();
     let locked: boolean;
     try {
@@ -322,7 +327,8 @@ export class JobScheduler implements OnModuleDestroy {
       // the locks of the runs it holds (until 2026-12-07 it was ended, and another process could run those jobs beside them).
       // Asked by releasing this job's lock, which no run here holds (`running`): a statement that failed after its grant (a
       // cancel) leaves it held, a session's lock outliving its statement's error, and no other process could run the job.
-      if (await this.onLockConnection(holder, unlock, [key]).then(() => true, () => false)) throw err;
+      // Only if held: until 2026-12-07 a lock refused before its grant was released all the same, and PostgreSQL warned.
+      if (await this.onLockConnection(holder, unlockIfHeld, [key]).then(() => true, () => false)) throw err;
       // The connection was lost before it said so: once more, on a new one.
       await this.forgetLocks(holder);
       holder = await this.lockConnection();
