@@ -45,9 +45,6 @@ const dueAt = (lastRun: string, seconds: string) => `${lastRun} + make_interval(
  */
 export const JOB_DUE_CHANNEL = 'parvis_job_due';
 
-/** JOB_LOCK_TIMEOUT_MS's default, AppConfig's too: a scheduler built without a config (tests) takes it. */
-export const JOB_LOCK_TIMEOUT_MS = 10_000;
-
 /** pg's error for a statement unanswered within its `query_timeout` (it has no code). */
 const QUERY_TIMED_OUT = 'Query read timeout';
 
@@ -158,7 +155,7 @@ export class JobScheduler implements OnModuleDestroy {
   private listening = false;
 
   /** How long a statement on the job-lock connection, or its connecting, may go unanswered (JOB_LOCK_TIMEOUT_MS). */
-  lockTimeoutMs: number;
+  readonly lockTimeoutMs: number;
 
   constructor(
     private readonly ds: DataSource,
@@ -166,7 +163,8 @@ export class JobScheduler implements OnModuleDestroy {
     @Optional() private readonly listener?: PgListener,
     @Optional() config?: AppConfig,
   ) {
-    this.lockTimeoutMs = config?.JOB_LOCK_TIMEOUT_MS ?? JOB_LOCK_TIMEOUT_MS;
+    // Built without a config (tests), AppConfig's default.
+    this.lockTimeoutMs = (config ?? new AppConfig()).JOB_LOCK_TIMEOUT_MS;
   }
 
   /**
