@@ -1088,11 +1088,12 @@ describe('scheduled jobs across processes', () => {
   it("releases no job's lock its connection does not hold: a refused lock draws no warning from PostgreSQL", async () => {
     const s = new JobScheduler(first.ds);
     s.register('test-lock-not-held', 1_000, async () => undefined);
-    // What PostgreSQL tells the lock connection besides its answers (NOTICE, WARNING).
+    // What PostgreSQL tells the lock connection besides its answers (NOTICE, WARNING); not a pool connection opened meanwhile.
     const notices: string[] = [];
     const connect = Client.prototype.connect;
     const watch = jest.spyOn(Client.prototype, 'connect').mockImplementation(function (this: Client): Promise<Client> {
-      this.on('notice', (msg) => void notices.push(`${msg.severity}: ${msg.message}`));
+      const { application_name } = (this as unknown as { connectionParameters: { application_name?: string } }).connectionParameters;
+      if (application_name === JOB_LOCK_APPLICATION) this.on('notice', (msg) => void notices.push(`${msg.severity}: ${msg.message}`));
       return (connect as () => Promise<Client>).call(this);
     } as typeof connect);
     const spy = answeringLock('test-lock-not-held', () => Promise.reject(Object.assign(new Error('out of shared memory'), { code: '53200' })));
