@@ -286,6 +286,62 @@ describe('redacted', () => {
     expect(holder.password).toBe('getter-pw');
   });
 
+  it("redacts a secret getter of an object's class and of its class's parent, keeping its other fields", () => {
+    class Base {
+      get apiKey(): string {
+        return 'grand-getter-key';
+      }
+    }
+    class Middle extends Base {}
+    class Account extends Middle {
+      constructor(readonly name: string) {
+        super();
+      }
+      get password(): string {
+        return 'proto-getter-pw';
+      }
+    }
+    const account = new Account('ada');
+    const out = redacted({ account, again: new Account('bob') });
+    expect([out.account.name, out.account.password, out.account.apiKey, out.again.name, out.again.password, out.again.apiKey]).toEqual([
+      'ada',
+      '[redacted]',
+      '[redacted]',
+      'bob',
+      '[redacted]',
+      '[redacted]',
+    ]);
+    expect(JSON.stringify(out)).not.toMatch(/proto-getter-pw|grand-getter-key/);
+    expect(account.password).toBe('proto-getter-pw');
+  });
+
+  // Each object of a class had its prototypes' names read again (twice: once for the secret getters, once for each one's
+  // descriptor); until 2026-12-07 (final read). A prototype's names are read once, whatever number of its objects is logged.
+  it("reads a prototype's names once, however many of its objects are logged", () => {
+    class Holder {
+      constructor(readonly id: number) {}
+      get token(): string {
+        return 'counted-tok';
+      }
+    }
+    let reads = 0;
+    const counted = new Proxy(Holder.prototype, {
+      ownKeys(target) {
+        reads++;
+        return Reflect.ownKeys(target);
+      },
+    });
+    const holders = [1, 2, 3].map((id) => Object.setPrototypeOf(new Holder(id), counted) as Holder);
+    const out = redacted({ holders });
+    expect(out.holders.map((h) => [h.id, h.token])).toEqual([
+      [1, '[redacted]'],
+      [2, '[redacted]'],
+      [3, '[redacted]'],
+    ]);
+    expect(redacted(holders[0]).token).toBe('[redacted]');
+    expect(reads).toBe(1);
+  });
+
   it('makes a toJSON giving back its own object a cycle to the copy', () => {
     class Self {
       toJSON(): object {

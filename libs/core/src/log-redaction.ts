@@ -410,8 +410,9 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
     if (more > 0) changed = true;
     // A getter (or a field) of its class named as a secret: read by whatever reads the object's fields by name (pino's
     // error serializer reads inherited enumerable ones), so the copy has it replaced (until 2026-12-07 it was read as it was).
-    const inherited = walked && isPlain(value) ? [] : inheritedSecrets(value);
-    for (const key of inherited) {
+    const inherited = walked && isPlain(value) ? [] : inheritedSecrets(Object.getPrototypeOf(value) as object | null);
+    for (const { key, enumerable: inheritedEnumerable } of inherited) {
+      if (Object.hasOwn(value, key)) continue;
       let was: unknown;
       try {
         was = Reflect.get(value, key);
@@ -421,7 +422,7 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
       if (was === undefined || was === null) continue;
       keys.push(key);
       now.push(was === UNREADABLE ? UNREADABLE : REDACTED);
-      enumerable.push(inheritedField(value, key)?.enumerable === true);
+      enumerable.push(inheritedEnumerable);
       changed = true;
     }
     // JSON writes an object of another class through its toJSON (its own or its class's): what that gives is walked, and
@@ -465,15 +466,6 @@ function walkObject(value: object, depth: number, w: Walk): unknown {
   return result;
 }
 
-/** Where in `value`'s prototypes its field `key` is defined. */
-function inheritedField(value: object, key: PropertyKey): PropertyDescriptor | undefined {
-  for (let proto = Object.getPrototypeOf(value) as object | null; proto; proto = Object.getPrototypeOf(proto) as object | null) {
-    const field = Object.getOwnPropertyDescriptor(proto, key);
-    if (field) return field;
-  }
-  return undefined;
-}
-
 /**
  * A URLSearchParams as its text (`%s`'s String), built from its entries: the value of each key naming a secret
  * (SECRET_PARAMETER) is `[redacted]`, the others' passwords replaced as any text's; at most ITEMS_WALKED entries, the
@@ -512,19 +504,45 @@ function holdsSecret(value: object): boolean {
   return HELD_SECRETS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null);
 }
 
-/** The fields (getters, values; not methods) named as secrets (isSecretField) that `value`'s class (its prototypes but Object's) defines and it has not as its own. */
-function inheritedSecrets(value: object): string[] {
-  const keys: string[] = [];
-  for (let proto = Object.getPrototypeOf(value) as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
-    for (const key of Object.getOwnPropertyNames(proto)) {
+/** A field named as a secret that objects of a prototype inherit, and whether it is enumerable where the chain first defines it. */
+interface InheritedSecret {
+  readonly key: string;
+  readonly enumerable: boolean;
+}
+
+/**
+ * The fields (getters, values; not methods) named as secrets (isSecretField) that the objects of `proto` inherit from it
+ * and the prototypes after it (but Object's), each with the enumerability of its first definition on the chain; an
+ * object's own field of the same name is skipped by the caller. Read once per prototype and kept (inheritedByPrototype):
+ * until 2026-12-07 each object's chain was read twice, once for these names and once more for each one's descriptor.
+ */
+function inheritedSecrets(proto: object | null): readonly InheritedSecret[] {
+  if (!proto) return [];
+  let found = inheritedByPrototype.get(proto);
+  if (found) return found;
+  const keys: InheritedSecret[] = [];
+  // Each secret name's enumerability where the chain first defines it (a method too, though a method is no field).
+  const first = new Map<string, boolean>();
+  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    for (const key of Object.getOwnPropertyNames(p)) {
+      if (!isSecretField(key)) continue;
+      const field = Object.getOwnPropertyDescriptor(p, key)!;
+      if (!first.has(key)) first.set(key, field.enumerable === true);
       // A method (`refreshToken()`) is no field: JSON and pino's serializer leave it out.
-      if (!isSecretField(key) || Object.hasOwn(value, key) || keys.includes(key)) continue;
-      const field = Object.getOwnPropertyDescriptor(proto, key)!;
-      if (field.get || typeof field.value !== 'function') keys.push(key);
+      if (keys.some((k) => k.key === key)) continue;
+      if (field.get || typeof field.value !== 'function') keys.push({ key, enumerable: first.get(key)! });
     }
   }
-  return keys;
+  found = keys;
+  inheritedByPrototype.set(proto, found);
+  return found;
 }
+/**
+ * inheritedSecrets' answer for each prototype an object logged had, kept as long as the prototype is (a WeakMap: a class
+ * made and dropped goes with it). A class's getters are defined with it and do not change in practice; one defined on a
+ * prototype (or a prototype swapped under it) after an object of it was first logged is not seen: not handled.
+ */
+const inheritedByPrototype = new WeakMap<object, readonly InheritedSecret[]>();
 
 /** Whether `redacted` looks inside `value` (an array, an error, a plain object), rather than keeping it as it is (an object of another class). */
 export function walksInto(value: object): boolean {
