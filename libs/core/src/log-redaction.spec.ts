@@ -3,7 +3,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
-import { ITEMS_WALKED, redacted, storedErrorText, VALUES_WALKED } from './log-redaction';
+import { HELD_SECRETS, ITEMS_WALKED, redacted, storedErrorText, VALUES_WALKED } from './log-redaction';
 
 describe('redacted', () => {
   it("replaces a URL's password and a password parameter in text, and leaves the rest", () => {
@@ -478,6 +478,23 @@ describe('redacted', () => {
     const held = { masterKey: 'e-mk', secretKey: 'e-sk', secretAccessKey: 'e-sak', clientSecret: 'e-cs', tokenHash: 'e-th', sessionToken: 'e-st', apiToken: 'e-at' };
     const emitter = Object.assign(new EventEmitter(), { appealToken: 'emitter-appeal', apiKey: 'emitter-key' }, held);
     expect(JSON.stringify(redacted({ emitter }))).not.toMatch(/emitter-appeal|emitter-key|e-mk|e-sk|e-sak|e-cs|e-th|e-st|e-at/);
+  });
+
+  // The names an emitter's own fields are looked up by were a hand copy of SECRET_NAMES's in the spellings code uses:
+  // `password_confirmation` had no `passwordConfirmation` (nor was that a field's secret name), `accessToken` no
+  // `access_token`; until 2026-12-07 (final read). Names only in the failure's output, never the values.
+  it('names each secret in camelCase and snake_case alike: a field, an emitter\'s own field', () => {
+    const words = (name: string): string[] => name.split(/_|(?=[A-Z])/).filter((w) => w !== '').map((w) => w.toLowerCase());
+    const camel = (name: string): string => words(name).map((w, i) => (i === 0 ? w : `${w[0].toUpperCase()}${w.slice(1)}`)).join('');
+    const snake = (name: string): string => words(name).join('_');
+    const forms = [...new Set(HELD_SECRETS.flatMap((name) => [name, camel(name), snake(name)]))];
+    expect(forms.filter((name) => !HELD_SECRETS.includes(name))).toEqual([]);
+    const notRedacted = forms.filter((name) => {
+      const field = (redacted({ [name]: 'spelled-value' }) as Record<string, unknown>)[name];
+      const emitter = (redacted({ emitter: Object.assign(new EventEmitter(), { [name]: 'spelled-value' }) }).emitter as unknown as Record<string, unknown>)[name];
+      return field !== '[redacted]' || emitter !== '[redacted]';
+    });
+    expect(notRedacted).toEqual([]);
   });
 
   // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.

@@ -21,9 +21,11 @@ const WORD_REST = /\S*/y;
 /**
  * The names of secrets, the one list the three matches read: a field's name (SECRET_FIELD), a parameter's in text
  * (PARAMETER_NAME, through SECRET_NAME) and a URLSearchParams's key (SECRET_PARAMETER). A name ending in one of
- * `endings`, in any case, names one for all three (`password`, `access_token`, `client_secret`, `appealToken`,
+ * `endings` (each written once, in camelCase, and read in its snake_case and lower-case spellings too: see spellings),
+ * in any case, names one for all three (`password`, `access_token`, `client_secret`, `appealToken`,
  * `currentPassword`, `passwordHash`, `token_hash`, `apiKey`, `MEILI_MASTER_KEY`, `privateKey`, `credentials`,
- * `authorization`, `set-cookie`, `sessionId`, the session cookie's `parvis_session`, `otp`, `PGPASSWORD`, bracketed `user[password]` or encoded
+ * `authorization`, `set-cookie`, `sessionId`, the session cookie's `parvis_session`, `otp`, `PGPASSWORD`,
+ * `passwordConfirmation` (since 2026-12-07: only `password_confirmation` was listed), bracketed `user[password]` or encoded
  * `user%5Bpassword%5D`); so does one of `names` whole (nodemailer's `auth.pass`, a `session`). A field named one of
  * `fields` whole is one too (a `tokens` map, as the demo seed keeps its session tokens), not `maxTokens`, nor `tokens=`
  * in text; a URLSearchParams's key holding `password`, `token` or `secret` anywhere (`password2`, `secretAnswer`), or one
@@ -32,41 +34,45 @@ const WORD_REST = /\S*/y;
  * text (a SQLSTATE's). Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`,
  * `appealToken` and `inviteToken` exactly, and a URLSearchParams's key any holding `password`, `token`, `secret` or
  * `code`; an `apiKey`, an `authorization`, a `cookie`, a `privateKey`, a `credentials`, a `pass` went whole anywhere.
+ * `held` lists names that end in one of `endings` for HELD_SECRETS alone, which looks names up whole.
  */
 const SECRET_NAMES = {
   endings: [
     'password',
-    'password_confirmation',
-    'passwordhash',
-    'password_hash',
+    'passwordConfirmation',
+    'passwordHash',
     'passwd',
     'token',
-    'tokenhash',
-    'token_hash',
+    'tokenHash',
     'secret',
-    'secretkey',
-    'secret_key',
-    'secret_access_key',
-    'secretaccesskey',
-    'apikey',
-    'api_key',
-    'masterkey',
-    'master_key',
-    'privatekey',
-    'private_key',
+    'secretKey',
+    'secretAccessKey',
+    'apiKey',
+    'masterKey',
+    'privateKey',
     'credentials',
     'authorization',
     'cookie',
-    'sessionid',
-    'session_id',
+    'sessionId',
     '_session',
     'otp',
   ],
   names: ['pass', 'session'],
   fields: ['tokens', 'secrets', 'cookies'],
   parameters: ['code'],
+  held: ['accessToken', 'appealToken', 'inviteToken', 'refreshToken', 'sessionToken', 'apiToken', 'clientSecret'],
 } as const;
-const SECRET_NAME = new RegExp(`(?:^(?:${SECRET_NAMES.names.join('|')})|${SECRET_NAMES.endings.join('|')})(?:\\]|%5D)?$`, 'i');
+/**
+ * A name as SECRET_NAMES writes it, in camelCase as code spells it (`secretAccessKey`), and its other spellings:
+ * snake_case (`secret_access_key`, `MEILI_MASTER_KEY` read in any case) and all lower case (`secretaccesskey`, `apikey=`).
+ * Until 2026-12-07 each spelling was written by hand, twice (the patterns' lower-case list, the camelCase names of
+ * HELD_SECRETS), and they had drifted: `password_confirmation` had no `passwordConfirmation`, `accessToken` no `access_token`.
+ */
+function spellings(name: string): string[] {
+  return [...new Set([name, name.replace(/(?<=[a-z0-9])(?=[A-Z])/g, '_').toLowerCase(), name.toLowerCase()])];
+}
+const SECRET_ENDINGS = [...new Set(SECRET_NAMES.endings.flatMap((name) => spellings(name).map((n) => n.toLowerCase())))];
+const SECRET_NAME = new RegExp(`(?:^(?:${SECRET_NAMES.names.join('|')})|${SECRET_ENDINGS.join('|')})(?:\\]|%5D)?$`, 'i');
 const SECRET_FIELD = new RegExp(`^(?:${SECRET_NAMES.fields.join('|')})$|${SECRET_NAME.source}`, 'i');
 const SECRET_PARAMETER = new RegExp(`^(?:${SECRET_NAMES.parameters.join('|')})$|password|token|secret|${SECRET_NAME.source}`, 'i');
 
@@ -486,16 +492,14 @@ function searchParamsText(params: URLSearchParams): string {
 }
 
 /**
- * The names an object of Node's machinery (see walkObject) is looked up by, whole, for a secret field of its own: the
- * names SECRET_NAMES lists, and those it ends in as code spells them (`appealToken`, `apiKey`, …). A stream's own fields
- * are not listed: a line with a request or a response pays for these lookups only.
+ * The names an object of Node's machinery (see walkObject) is looked up by, whole, for a secret field of its own: each
+ * name SECRET_NAMES lists, and those of `held` (names ending in one of `endings`: `appealToken`, `clientSecret`), in
+ * each of its spellings (camelCase, snake_case, lower case). A stream's own fields are not listed: a line with a request
+ * or a response pays for these lookups only. Exported for its spec, which holds each camelCase name and its snake_case
+ * alike.
  */
-const HELD_SECRETS = [
-  ...SECRET_NAMES.endings,
-  ...SECRET_NAMES.names,
-  ...SECRET_NAMES.fields,
-  ...['accessToken', 'appealToken', 'inviteToken', 'refreshToken', 'sessionToken', 'apiToken', 'passwordHash', 'tokenHash'],
-  ...['apiKey', 'masterKey', 'secretKey', 'secretAccessKey', 'clientSecret', 'privateKey', 'sessionId'],
+export const HELD_SECRETS: readonly string[] = [
+  ...new Set([...SECRET_NAMES.endings, ...SECRET_NAMES.names, ...SECRET_NAMES.fields, ...SECRET_NAMES.held].flatMap(spellings)),
 ];
 
 /** Whether an object has an own field named as a secret (HELD_SECRETS), with a value. */
