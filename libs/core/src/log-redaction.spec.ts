@@ -497,6 +497,25 @@ describe('redacted', () => {
     expect(notRedacted).toEqual([]);
   });
 
+  // A form's bracketed key (a logged body's or query's) named a secret only by an ending: `user[password]` was one, but
+  // `user[pass]`, `user[session]`, `user[tokens]`, whose plain names are secrets whole, went as they were, as fields and
+  // as a URLSearchParams's keys (`user[code]` too); until 2026-12-07. Names only in the failure's output.
+  it("replaces a form's bracketed field or parameter as its plain name's, not one merely ending so", () => {
+    const secret = ['user[pass]', 'user[password]', 'credentials[token]', 'user[session]', 'a[b][pass]', 'user%5Bpass%5D', 'user[tokens]', 'USER[PASS]'];
+    const kept = ['a[bypass]', 'user[name]', 'user[maxTokens]', 'pass[word]', 'user[code]'];
+    const fields = redacted(Object.fromEntries([...secret, ...kept].map((key) => [key, 'form-value']))) as Record<string, unknown>;
+    expect(secret.filter((key) => fields[key] !== '[redacted]')).toEqual([]);
+    expect(kept.filter((key) => fields[key] !== 'form-value')).toEqual([]);
+    const params = new URLSearchParams([...secret, 'user[code]', 'a[postcode]'].map((key): [string, string] => [key, 'form-value']));
+    const text = redacted(params) as unknown as string;
+    expect(
+      text
+        .split('&')
+        .filter((part) => part.endsWith('form-value'))
+        .map((part) => decodeURIComponent(part.split('=')[0])),
+    ).toEqual(['a[postcode]']);
+  });
+
   // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.
   it('walks at most ITEMS_WALKED items of an array and fields of an object, saying how many more there were', () => {
     const items = Array.from({ length: ITEMS_WALKED + 5 }, (_, i) => (i === 0 ? 'postgres://a:arr-pw@db/x' : i));

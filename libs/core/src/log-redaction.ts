@@ -26,7 +26,7 @@ const WORD_REST = /\S*/y;
  * `currentPassword`, `passwordHash`, `token_hash`, `apiKey`, `MEILI_MASTER_KEY`, `privateKey`, `credentials`,
  * `authorization`, `set-cookie`, `sessionId`, the session cookie's `parvis_session`, `otp`, `PGPASSWORD`,
  * `passwordConfirmation` (since 2026-12-07: only `password_confirmation` was listed), bracketed `user[password]` or encoded
- * `user%5Bpassword%5D`); so does one of `names` whole (nodemailer's `auth.pass`, a `session`). A field named one of
+ * `user%5Bpassword%5D`); so does one of `names` whole (nodemailer's `auth.pass`, a `session`; whole here and below: or as a form's bracketed key's last part, `user[pass]`, see wholeName). A field named one of
  * `fields` whole is one too (a `tokens` map, as the demo seed keeps its session tokens), not `maxTokens`, nor `tokens=`
  * in text; a URLSearchParams's key holding `password`, `token` or `secret` anywhere (`password2`, `secretAnswer`), or one
  * of `parameters` whole (an OAuth authorization code's `code`), is one, not
@@ -72,9 +72,17 @@ function spellings(name: string): string[] {
   return [...new Set([name, name.replace(/(?<=[a-z0-9])(?=[A-Z])/g, '_').toLowerCase(), name.toLowerCase()])];
 }
 const SECRET_ENDINGS = [...new Set(SECRET_NAMES.endings.flatMap((name) => spellings(name).map((n) => n.toLowerCase())))];
-const SECRET_NAME = new RegExp(`(?:^(?:${SECRET_NAMES.names.join('|')})|${SECRET_ENDINGS.join('|')})(?:\\]|%5D)?$`, 'i');
-const SECRET_FIELD = new RegExp(`^(?:${SECRET_NAMES.fields.join('|')})$|${SECRET_NAME.source}`, 'i');
-const SECRET_PARAMETER = new RegExp(`^(?:${SECRET_NAMES.parameters.join('|')})$|password|token|secret|${SECRET_NAME.source}`, 'i');
+/**
+ * A pattern's source for a name one of `names` whole, or as a form's bracketed key's last part (`user[pass]`,
+ * `a[b][pass]`, encoded `user%5Bpass%5D`), as a logged body's or query's fields are named; until 2026-12-07 such a key
+ * was a secret's only by an ending (`user[password]`), `user[pass]`, `user[session]` and `user[tokens]` went whole.
+ */
+function wholeName(names: readonly string[]): string {
+  return `(?:^|\\[|%5B)(?:${names.join('|')})(?:\\]|%5D)?$`;
+}
+const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names)}|(?:${SECRET_ENDINGS.join('|')})(?:\\]|%5D)?$`, 'i');
+const SECRET_FIELD = new RegExp(`${wholeName(SECRET_NAMES.fields)}|${SECRET_NAME.source}`, 'i');
+const SECRET_PARAMETER = new RegExp(`${wholeName(SECRET_NAMES.parameters)}|password|token|secret|${SECRET_NAME.source}`, 'i');
 
 /**
  * A parameter in text, `name=` (a URL's `?password=`, `&access_token=`, `user[password]=`; a connection string's
