@@ -20,9 +20,9 @@ describe('redacted', () => {
     expect(redacted('postgres://db/parvis?sslmode=require&password=s3cret')).toBe('postgres://db/parvis?sslmode=require&password=[redacted]');
     expect(redacted('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)')).toBe('connect ECONNREFUSED 127.0.0.1:5432 (postgres://app@db:5432/parvis)');
     // A parameter naming a secret, and a bracketed one, as a URLSearchParams's are (until 2026-12-07 only a URLSearchParams
-    // redacted them); a `code=` is not one in text (a SQLSTATE's `code=23505`).
-    expect(redacted('https://h/x?client_secret=s2&user%5Bpassword%5D=s1&user[token]=s3&code=23505')).toBe(
-      'https://h/x?client_secret=[redacted]&user%5Bpassword%5D=[redacted]&user[token]=[redacted]&code=23505',
+    // redacted them).
+    expect(redacted('https://h/x?client_secret=s2&user%5Bpassword%5D=s1&user[token]=s3')).toBe(
+      'https://h/x?client_secret=[redacted]&user%5Bpassword%5D=[redacted]&user[token]=[redacted]',
     );
     // A bracketed name that is a secret whole (`pass`, `session`) percent-encoded, as a form post's logged query has it, as
     // unencoded (until 2026-12-07 the encoded one was read as `5Bpass`, and kept); not a name that merely ends in one.
@@ -625,6 +625,19 @@ describe('redacted', () => {
       'could not send https://community.example/reset-password?token=[redacted] to someone',
     );
     expect(redacted('https://c.example/unsubscribe?kind=digest&token=s3cret-token&x=1 and ?tokens=2')).toBe('https://c.example/unsubscribe?kind=digest&token=[redacted]&x=1 and ?tokens=2');
+  });
+
+  // A URL's `?code=` (an OAuth authorization code, a one-time code) was kept in text and in a URL object, as `code=` is a
+  // SQLSTATE's in other text; until 2026-12-07. Only a query string's (after `?` or `&`) is replaced.
+  it("replaces a URL's code, token and password parameters, in text and in a URL object; keeps a code= of other text", () => {
+    expect(redacted('GET /auth/callback?code=qs-code-1&state=s1 200 and https://c.example/verify?kind=otp&code=qs-code-2&token=qs-tok&password=qs-pw')).toBe(
+      'GET /auth/callback?code=[redacted]&state=s1 200 and https://c.example/verify?kind=otp&code=[redacted]&token=[redacted]&password=[redacted]',
+    );
+    expect(redacted(new URL('https://c.example/auth/callback?code=url-code&state=s2&token=url-tok&password=url-pw')) as unknown).toBe(
+      'https://c.example/auth/callback?code=[redacted]&state=s2&token=[redacted]&password=[redacted]',
+    );
+    expect(redacted({ url: '/auth/callback?state=s3&code=field-code' })).toEqual({ url: '/auth/callback?state=s3&code=[redacted]' });
+    expect(redacted('insert failed: code=23505 errorCode=E42 ?postcode=12345&zipcode=9')).toBe('insert failed: code=23505 errorCode=E42 ?postcode=12345&zipcode=9');
   });
 
   it("keeps the text an error is stored with (a queue's last_error) without passwords, cut after they are replaced", () => {

@@ -30,8 +30,8 @@ const WORD_REST = /\S*/y;
  * `fields` whole is one too (a `tokens` map, as the demo seed keeps its session tokens), not `maxTokens`, nor `tokens=`
  * in text; a URLSearchParams's key holding `password`, `token` or `secret` anywhere (`password2`, `secretAnswer`), or one
  * of `parameters` whole (an OAuth authorization code's `code`), is one, not
- * `postcode`, `zipcode` or `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name) or `code=` in other
- * text (a SQLSTATE's). Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`,
+ * `postcode`, `zipcode` or `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name); in text `code=`
+ * is one only as a query string's (`?code=`, `&code=`), not otherwise (a SQLSTATE's `code=23505`). Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`,
  * `appealToken` and `inviteToken` exactly, and a URLSearchParams's key any holding `password`, `token`, `secret` or
  * `code`; an `apiKey`, an `authorization`, a `cookie`, a `privateKey`, a `credentials`, a `pass` went whole anywhere.
  * `held` lists names that end in one of `endings` for HELD_SECRETS alone, which looks names up whole.
@@ -83,6 +83,8 @@ function wholeName(names: readonly string[]): string {
 const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names)}|(?:${SECRET_ENDINGS.join('|')})(?:\\]|%5D)?$`, 'i');
 const SECRET_FIELD = new RegExp(`${wholeName(SECRET_NAMES.fields)}|${SECRET_NAME.source}`, 'i');
 const SECRET_PARAMETER = new RegExp(`${wholeName(SECRET_NAMES.parameters)}|password|token|secret|${SECRET_NAME.source}`, 'i');
+/** A parameter of a query string in text (after a `?` or an `&`) whose name is one of `parameters` (`?code=`): see PARAMETER_NAME. */
+const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
 
 /**
  * A parameter in text, `name=` (a URL's `?password=`, `&access_token=`, `user[password]=`; a connection string's
@@ -90,7 +92,10 @@ const SECRET_PARAMETER = new RegExp(`${wholeName(SECRET_NAMES.parameters)}|passw
  * replaced when its name names a secret (SECRET_NAME), read to the next `&` or space, or (PARAMETER_VALUE) a quoted one
  * to its closing quote, `password='p w'`, `PGPASSWORD="p w"`, in JSON text `password=\"p w\"`, never past its line's end
  * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it). Tried only
- * at a word's start (`\b`), so the time taken grows with the text's length.
+ * at a word's start (`\b`), so the time taken grows with the text's length. A name SECRET_NAMES's `parameters` holds
+ * (`code`) is one only as a query string's, right after `?` or `&` (`/auth/callback?code=…`, an OAuth authorization code
+ * or a one-time code; a URL object's too, as its text is read so): elsewhere `code=23505` is a SQLSTATE's. Until
+ * 2026-12-07 a URL's `?code=` was kept.
  */
 const PARAMETER_NAME = /\b(\w+)(?:\]|%5D)?=/gi;
 const PARAMETER_VALUE = /'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*/y;
@@ -167,7 +172,7 @@ const UNREADABLE = '[redacted: unreadable]';
  * `value` as it may leave the process (a log line, a message printed, an error's text stored for operators): the one walker
  * every such path uses (the loggers' `logMethod` hook and error serializer, libs/core/src/logger.ts; the CLI's messages;
  * `storedErrorText`). In every string it reaches, each password in a URL (`scheme://user:password@…`) and each `password=`
- * or `token=` parameter become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`)
+ * or `token=` parameter (a query string's `code=` too) become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`)
  * and the fields named as secrets (SECRET_NAMES: `password`, `token`, `client_secret`, …), an object of another class's own too. It reaches
  * an error's message and stack, its own fields and its cause (any number deep, an AggregateError's errors too), plain
  * objects' fields and arrays' items, of any realm (jest's modules run in one of their own, Node's fetch in the main one).
@@ -198,7 +203,7 @@ export function redacted<T>(value: T): T {
   return walk(value, 0, new Walk()) as T;
 }
 
-/** `text` with each password of a URL in it and each `password=` / `token=` parameter replaced (each pattern tried only where it may match). */
+/** `text` with each password of a URL in it and each `password=` / `token=` / query string's `code=` parameter replaced (each pattern tried only where it may match). */
 function withoutPasswords(text: string): string {
   let out = text.includes(':/') && text.includes('@') ? withoutUrlPasswords(text) : text;
   return out.includes('=') ? withoutSecretParameters(out) : out;
@@ -210,7 +215,8 @@ function withoutSecretParameters(text: string): string {
   let kept = 0;
   PARAMETER_NAME.lastIndex = 0;
   for (let m = PARAMETER_NAME.exec(text); m; m = PARAMETER_NAME.exec(text)) {
-    if (!SECRET_NAME.test(encodedBracket(text, m.index, m[1]))) continue;
+    const name = encodedBracket(text, m.index, m[1]);
+    if (!SECRET_NAME.test(name) && !(isQueryParameter(text, m.index) && QUERY_PARAMETER.test(name))) continue;
     const value = m.index + m[0].length;
     PARAMETER_VALUE.lastIndex = value;
     out += `${text.slice(kept, value)}${REDACTED}`;
@@ -228,6 +234,12 @@ function withoutSecretParameters(text: string): string {
  */
 function encodedBracket(text: string, at: number, name: string): string {
   return text.charCodeAt(at - 1) === 0x25 && name[0] === '5' && (name[1] === 'B' || name[1] === 'b') ? name.slice(2) : name;
+}
+
+/** Whether the parameter found at `at` in `text` is a query string's: right after its `?` or an `&`. */
+function isQueryParameter(text: string, at: number): boolean {
+  const before = text.charCodeAt(at - 1);
+  return before === 0x3f || before === 0x26;
 }
 
 /** Each `scheme://user:password@` of `text` as `scheme://user:[redacted]@`, the password ending at the word's last `@`. */
