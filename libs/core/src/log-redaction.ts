@@ -26,12 +26,14 @@ const WORD_REST = /\S*/y;
  * `currentPassword`, `passwordHash`, `token_hash`, `apiKey`, `MEILI_MASTER_KEY`, `privateKey`, `credentials`,
  * `authorization`, `set-cookie`, `sessionId`, the session cookie's `parvis_session`, `otp`, `PGPASSWORD`,
  * `passwordConfirmation` (since 2026-12-07: only `password_confirmation` was listed), bracketed `user[password]` or encoded
- * `user%5Bpassword%5D`); so does one of `names` whole (nodemailer's `auth.pass`, a `session`; whole here and below: or as a form's bracketed key's last part, `user[pass]`, see wholeName). A field named one of
+ * `user%5Bpassword%5D`); so does one of `names` whole (nodemailer's `auth.pass`, a `session`; whole here and below:
+ * or as a form's bracketed key's last part, `user[pass]`, see wholeName). A field named one of
  * `fields` whole is one too (a `tokens` map, as the demo seed keeps its session tokens), not `maxTokens`, nor `tokens=`
  * in text; a URLSearchParams's key holding `password`, `token` or `secret` anywhere (`password2`, `secretAnswer`), or one
  * of `parameters` whole (an OAuth authorization code's `code`), is one, not
  * `postcode`, `zipcode` or `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name); in text `code=`
- * is one only as a query string's (`?code=`, `&code=`), not otherwise (a SQLSTATE's `code=23505`). Until 2026-12-07 each match had a list of its own: a field was one of `password`, `token`,
+ * is one only as a query string's (`?code=`, `&code=`), not otherwise (a SQLSTATE's `code=23505`). Until 2026-12-07
+ * each match had a list of its own: a field was one of `password`, `token`,
  * `appealToken` and `inviteToken` exactly, and a URLSearchParams's key any holding `password`, `token`, `secret` or
  * `code`; an `apiKey`, an `authorization`, a `cookie`, a `privateKey`, a `credentials`, a `pass` went whole anywhere.
  * `held` lists names that end in one of `endings` for HELD_SECRETS alone, which looks names up whole.
@@ -172,7 +174,8 @@ const UNREADABLE = '[redacted: unreadable]';
  * `value` as it may leave the process (a log line, a message printed, an error's text stored for operators): the one walker
  * every such path uses (the loggers' `logMethod` hook and error serializer, libs/core/src/logger.ts; the CLI's messages;
  * `storedErrorText`). In every string it reaches, each password in a URL (`scheme://user:password@…`) and each `password=`
- * or `token=` parameter (a query string's `code=` too) become `[redacted]`; so do the row-value fields (a statement's `parameters`, the server's `detail`)
+ * or `token=` parameter (a query string's `code=` too) become `[redacted]`; so do the row-value fields (a statement's
+ * `parameters`, the server's `detail`)
  * and the fields named as secrets (SECRET_NAMES: `password`, `token`, `client_secret`, …), an object of another class's own too. It reaches
  * an error's message and stack, its own fields and its cause (any number deep, an AggregateError's errors too), plain
  * objects' fields and arrays' items, of any realm (jest's modules run in one of their own, Node's fetch in the main one).
