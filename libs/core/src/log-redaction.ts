@@ -540,17 +540,20 @@ interface InheritedSecret {
 /**
  * The fields (getters, values; not methods) named as secrets (isSecretField) that the objects of `proto` inherit from it
  * and the prototypes after it (but Object's), each with the enumerability of its first definition on the chain; an
- * object's own field of the same name is skipped by the caller. Read once per prototype and kept (inheritedByPrototype):
- * until 2026-12-07 each object's chain was read twice, once for these names and once more for each one's descriptor.
+ * object's own field of the same name is skipped by the caller. Read once per prototype and kept (inheritedByPrototype)
+ * when each prototype of the chain is a class's (isClassPrototype); until 2026-12-07 each object's chain was read twice,
+ * once for these names and once more for each one's descriptor.
  */
 function inheritedSecrets(proto: object | null): readonly InheritedSecret[] {
   if (!proto) return [];
-  let found = inheritedByPrototype.get(proto);
-  if (found) return found;
+  const kept = inheritedByPrototype.get(proto);
+  if (kept) return kept;
   const keys: InheritedSecret[] = [];
+  let classes = true;
   // Each secret name's enumerability where the chain first defines it (a method too, though a method is no field).
   const first = new Map<string, boolean>();
   for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    classes &&= isClassPrototype(p);
     for (const key of Object.getOwnPropertyNames(p)) {
       if (!isSecretField(key)) continue;
       const field = Object.getOwnPropertyDescriptor(p, key)!;
@@ -560,16 +563,25 @@ function inheritedSecrets(proto: object | null): readonly InheritedSecret[] {
       if (field.get || typeof field.value !== 'function') keys.push({ key, enumerable: first.get(key)! });
     }
   }
-  found = keys;
-  inheritedByPrototype.set(proto, found);
-  return found;
+  if (classes) inheritedByPrototype.set(proto, keys);
+  return keys;
 }
 /**
  * inheritedSecrets' answer for each prototype an object logged had, kept as long as the prototype is (a WeakMap: a class
- * made and dropped goes with it). A class's getters are defined with it and do not change in practice; one defined on a
- * prototype (or a prototype swapped under it) after an object of it was first logged is not seen: not handled.
+ * made and dropped goes with it), when the whole chain is made of classes' prototypes. A class's getters are defined with
+ * it and do not change in practice; one defined on a class's prototype (or a prototype swapped under it) after an object
+ * of it was first logged is not seen: not handled. A chain holding any other object (`Object.create(defaults)`, whose
+ * `defaults` may get a `password` later; a Proxy) is read again for each object, as every chain was until 2026-12-07:
+ * kept, such a chain's answer had a secret added to `defaults` after a first line written whole.
  */
 const inheritedByPrototype = new WeakMap<object, readonly InheritedSecret[]>();
+
+/** Whether `proto` is a class's prototype (its own `constructor`'s `prototype`, as `class` and `function` make it), not a Proxy. */
+function isClassPrototype(proto: object): boolean {
+  if (types.isProxy(proto)) return false;
+  const ctor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value as unknown;
+  return typeof ctor === 'function' && Object.getOwnPropertyDescriptor(ctor, 'prototype')?.value === proto;
+}
 
 /** Whether `redacted` looks inside `value` (an array, an error, a plain object), rather than keeping it as it is (an object of another class). */
 export function walksInto(value: object): boolean {
