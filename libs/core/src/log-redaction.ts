@@ -524,11 +524,19 @@ function searchParamsText(params: URLSearchParams): string {
 export const HELD_SECRETS: readonly string[] = [
   ...new Set([...SECRET_NAMES.endings, ...SECRET_NAMES.names, ...SECRET_NAMES.fields, ...SECRET_NAMES.held].flatMap(spellings)),
 ];
+const HELD = new Set(HELD_SECRETS);
 
-/** Whether an object has an own field named as a secret (HELD_SECRETS), with a value. */
+/**
+ * Whether an object has an own enumerable field named as a secret (HELD_SECRETS), with a value: its keys (V8 keeps an
+ * object's keys cached) looked up in a Set. Until 2026-12-07 each of the names was looked up in the object, 62 lookups
+ * for each request and response a line held (about 930 ns an object, against 190 ns now: a throwaway script, best of 15
+ * x 100,000 on an IncomingMessage and a ServerResponse, a loaded machine). An own field that is not enumerable is not
+ * looked at: the walk copies only the enumerable ones of such an object, and JSON writes no other.
+ */
 function holdsSecret(value: object): boolean {
   const fields = value as Record<string, unknown>;
-  return HELD_SECRETS.some((key) => Object.hasOwn(value, key) && fields[key] !== undefined && fields[key] !== null);
+  for (const key of Object.keys(value)) if (HELD.has(key) && fields[key] !== undefined && fields[key] !== null) return true;
+  return false;
 }
 
 /** A field named as a secret that objects of a prototype inherit, and whether it is enumerable where the chain first defines it. */
