@@ -526,6 +526,21 @@ describe('redacted', () => {
     ).toEqual(['a[postcode]']);
   });
 
+  // A form's array key (`password[]`, `user[password][]`, as a body parser or qs names a repeated field) named no secret,
+  // the `[]` after the name keeping it from matching, in text, as a field and as a URLSearchParams's key; until 2026-12-07.
+  it("replaces a form's array field or parameter named as a secret ([] after its name), not one merely ending so", () => {
+    expect(redacted('?password[]=arr-v1&user[password][]=arr-v2&user%5Bpass%5D%5B%5D=arr-v3&token%5B%5D=arr-v4&a[bypass][]=kept&code[]=arr-v5')).toBe(
+      '?password[]=[redacted]&user[password][]=[redacted]&user%5Bpass%5D%5B%5D=[redacted]&token%5B%5D=[redacted]&a[bypass][]=kept&code[]=[redacted]',
+    );
+    const secret = ['password[]', 'user[password][]', 'user[pass][]', 'tokens[]', 'user%5Bpass%5D%5B%5D'];
+    const kept = ['a[bypass][]', 'user[name][]', 'pass[]x'];
+    const fields = redacted(Object.fromEntries([...secret, ...kept].map((key) => [key, 'form-value']))) as Record<string, unknown>;
+    expect(secret.filter((key) => fields[key] !== '[redacted]')).toEqual([]);
+    expect(kept.filter((key) => fields[key] !== 'form-value')).toEqual([]);
+    const text = redacted(new URLSearchParams([['user[pass][]', 'form-value'], ['a[bypass][]', 'form-value']])) as unknown as string;
+    expect(text).toBe('user%5Bpass%5D%5B%5D=[redacted]&a%5Bbypass%5D%5B%5D=form-value');
+  });
+
   // An array of any length was walked whole (200,000 objects in one: 1.2 s); until 2026-12-07.
   it('walks at most ITEMS_WALKED items of an array and fields of an object, saying how many more there were', () => {
     const items = Array.from({ length: ITEMS_WALKED + 5 }, (_, i) => (i === 0 ? 'postgres://a:arr-pw@db/x' : i));

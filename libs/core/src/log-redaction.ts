@@ -80,9 +80,14 @@ const SECRET_ENDINGS = [...new Set(SECRET_NAMES.endings.flatMap((name) => spelli
  * was a secret's only by an ending (`user[password]`), `user[pass]`, `user[session]` and `user[tokens]` went whole.
  */
 function wholeName(names: readonly string[]): string {
-  return `(?:^|\\[|%5B)(?:${names.join('|')})(?:\\]|%5D)?$`;
+  return `(?:^|\\[|%5B)(?:${names.join('|')})${KEY_END}`;
 }
-const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names)}|(?:${SECRET_ENDINGS.join('|')})(?:\\]|%5D)?$`, 'i');
+/**
+ * How a name's key ends after the name: its bracket closed (`user[pass]`), and a form's array `[]` after it
+ * (`password[]`, `user[password][]`, encoded `%5B%5D`), which until 2026-12-07 kept a secret's name from matching.
+ */
+const KEY_END = '(?:\\]|%5D)?(?:\\[\\]|%5B%5D)?$';
+const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names)}|(?:${SECRET_ENDINGS.join('|')})${KEY_END}`, 'i');
 const SECRET_FIELD = new RegExp(`${wholeName(SECRET_NAMES.fields)}|${SECRET_NAME.source}`, 'i');
 const SECRET_PARAMETER = new RegExp(`${wholeName(SECRET_NAMES.parameters)}|password|token|secret|${SECRET_NAME.source}`, 'i');
 /** A parameter of a query string in text (after a `?` or an `&`) whose name is one of `parameters` (`?code=`): see PARAMETER_NAME. */
@@ -99,7 +104,7 @@ const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
  * or a one-time code; a URL object's too, as its text is read so): elsewhere `code=23505` is a SQLSTATE's. Until
  * 2026-12-07 a URL's `?code=` was kept.
  */
-const PARAMETER_NAME = /\b(\w+)(?:\]|%5D)?=/gi;
+const PARAMETER_NAME = /\b(\w+)(?:\]|%5D)?(?:\[\]|%5B%5D)?=/gi;
 const PARAMETER_VALUE = /'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*/y;
 
 /**
