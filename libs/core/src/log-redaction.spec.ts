@@ -507,6 +507,23 @@ describe('redacted', () => {
     expect(notRedacted).toEqual([]);
   });
 
+  // A header's name spells a secret's in kebab-case (`x-api-key`, `session-id`), as an HTTP client's error's request
+  // headers hold them: written whole until 2026-12-07, the names read in camelCase, snake_case and lower case only.
+  it("replaces a field named as a secret in kebab-case, a header's, keeping the others", () => {
+    const headers = { 'x-api-key': 'kebab-1', 'x-secret-key': 'kebab-2', 'session-id': 'kebab-3', 'private-key': 'kebab-4', 'x-master-key': 'kebab-5', 'x-request-id': 'kept-1', 'content-type': 'kept-2' };
+    expect(redacted({ headers }).headers).toEqual({
+      'x-api-key': '[redacted]',
+      'x-secret-key': '[redacted]',
+      'session-id': '[redacted]',
+      'private-key': '[redacted]',
+      'x-master-key': '[redacted]',
+      'x-request-id': 'kept-1',
+      'content-type': 'kept-2',
+    });
+    const emitter = Object.assign(new EventEmitter(), { 'api-key': 'kebab-6' });
+    expect(JSON.stringify(redacted({ emitter }))).not.toContain('kebab-6');
+  });
+
   // A form's bracketed key (a logged body's or query's) named a secret only by an ending: `user[password]` was one, but
   // `user[pass]`, `user[session]`, `user[tokens]`, whose plain names are secrets whole, went as they were, as fields and
   // as a URLSearchParams's keys (`user[code]` too); until 2026-12-07. Names only in the failure's output.

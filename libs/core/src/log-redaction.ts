@@ -66,12 +66,15 @@ const SECRET_NAMES = {
 } as const;
 /**
  * A name as SECRET_NAMES writes it, in camelCase as code spells it (`secretAccessKey`), and its other spellings:
- * snake_case (`secret_access_key`, `MEILI_MASTER_KEY` read in any case) and all lower case (`secretaccesskey`, `apikey=`).
+ * snake_case (`secret_access_key`, `MEILI_MASTER_KEY` read in any case), kebab-case as a header's name (`x-api-key`,
+ * `session-id`; until 2026-12-07 such a field, an HTTP client's error's headers say, was written whole) and all lower
+ * case (`secretaccesskey`, `apikey=`).
  * Until 2026-12-07 each spelling was written by hand, twice (the patterns' lower-case list, the camelCase names of
  * HELD_SECRETS), and they had drifted: `password_confirmation` had no `passwordConfirmation`, `accessToken` no `access_token`.
  */
 function spellings(name: string): string[] {
-  return [...new Set([name, name.replace(/(?<=[a-z0-9])(?=[A-Z])/g, '_').toLowerCase(), name.toLowerCase()])];
+  const words = (between: string): string => name.replace(/(?<=[a-z0-9])(?=[A-Z])/g, between).toLowerCase();
+  return [...new Set([name, words('_'), words('-'), name.toLowerCase()])];
 }
 const SECRET_ENDINGS = [...new Set(SECRET_NAMES.endings.flatMap((name) => spellings(name).map((n) => n.toLowerCase())))];
 /**
@@ -522,7 +525,7 @@ function searchParamsText(params: URLSearchParams): string {
 /**
  * The names an object of Node's machinery (see walkObject) is looked up by, whole, for a secret field of its own: each
  * name SECRET_NAMES lists, and those of `held` (names ending in one of `endings`: `appealToken`, `clientSecret`), in
- * each of its spellings (camelCase, snake_case, lower case). A stream's own fields are not listed: a line with a request
+ * each of its spellings (camelCase, snake_case, kebab-case, lower case). A stream's own fields are not listed: a line with a request
  * or a response pays for these lookups only. Exported for its spec, which holds each camelCase name and its snake_case
  * alike.
  */
