@@ -904,6 +904,33 @@ describe('live updates over Socket.IO', () => {
     expect(heard.statements.filter((q) => /^SELECT id, board_id, title,[\s\S]* FROM topics WHERE id = \$1$/.test(q.trim()))).toEqual([]);
   });
 
+  it('reads no idea columns for a moved topic: its push sends nothing of an idea, whatever its board’s kind; an unmerge’s read alone joins them', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const space = (await makeSpace(t, 'PUBLIC')).id;
+    const [from, to, ideasFrom, ideasTo] = [await makeBoard(t, space), await makeBoard(t, space), await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space, 'IDEAS')];
+    const reader = await connect((await makeUser(t)).token);
+    for (const boardId of [from, to, ideasFrom, ideasTo]) expect(await ask(reader, 'board:join', { boardId })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const FIRST_POST_READ = /p\.topic_id = \$1 AND p\.number = 1/;
+    const IDEA_READ = /JOIN ideas i\b|i\.vote_count/;
+    const firstPostReads = async (write: () => Promise<unknown>) => (await t.countStatements(write)).statements.filter((q) => FIRST_POST_READ.test(q));
+    const move = (topicId: string, boardId: string) => firstPostReads(async () => expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId, boardId } }, { token: admin.token })));
+    // A plain topic moved between forum boards, and an idea between idea boards: the move's read of
+    // its first post serves its arrival, the board it left and its `topic:updated`, none of which
+    // carries the idea (until 2026-12-07 every move's read joined the idea and its merge target).
+    for (const [topicId, boardId] of [[(await createTopic(t, author.token, from)).id, to], [(await createTopic(t, author.token, ideasFrom, { kind: 'IDEA' })).id, ideasTo]]) {
+      const reads = await move(topicId, boardId);
+      expect(reads).toHaveLength(1);
+      expect(reads.filter((q) => IDEA_READ.test(q))).toEqual([]);
+    }
+    // An unmerge's arrival is read with its idea, for its `idea:updated`.
+    const [source, target] = [await createTopic(t, author.token, ideasTo, { kind: 'IDEA' }), await createTopic(t, author.token, ideasTo, { kind: 'IDEA' })];
+    await mergeIdea(source.id, target.id, admin.token);
+    const reads = await firstPostReads(async () => expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: source.id }, { token: admin.token })));
+    expect(reads).toHaveLength(1);
+    expect(reads.filter((q) => IDEA_READ.test(q))).toHaveLength(1);
+  });
+
   it('raises an unmerged idea’s topic version, which its arrival carries, and reads that arrival, with the idea, only when someone may hear it on its board', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');

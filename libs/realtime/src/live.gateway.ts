@@ -364,11 +364,14 @@ interface IdeaUpdated {
   topicVersion: number;
 }
 
+/** A moved topic's first post as `pushedPostsSql` reads it (`firstPostOf`: a move's arrival), with its topic's settings. */
+type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
+
 /**
- * A topic's first post as `pushedPostsSql` reads it (`firstPostOf`: a move's and an unmerge's
- * arrival), with its topic's settings and its idea, if it is one (every idea column null if not).
+ * An unmerged idea's first post as `pushedPostsSql` reads it (`ideaFirstPostOf`: an unmerge's
+ * arrival), with its idea (every idea column null without an idea row).
  */
-type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]> & (IdeaRow | { [K in keyof IdeaRow]: null });
+type UnmergedIdeaRow = PushedPostRow & (IdeaRow | { [K in keyof IdeaRow]: null });
 
 /** A moved topic's settings as read with its first post, for its `topic:updated` (`LiveGateway.sendTopic`). */
 function settingsOf(row: MovedTopicRow): TopicSettingsRow {
@@ -401,19 +404,21 @@ function movedOffEvent(now: Pick<PushedPostRow, 'board_id' | 'topic_state' | 'li
  * reader is shown (`last_post_number`): once per topic, not once per post. MATERIALIZED: inlined
  * under the outer join, the read was evaluated where the plan scans topics, once for every topic
  * that scan met (99 in a test's database), not once for each of the push's. `posts`: which posts,
- * by default those `$1` names; a moved topic's arrival (`firstPostOf`) names its topic's first post,
- * and reads the rest of the topic too (`whole`, `MovedTopicRow`): its settings, a move's
- * `topic:updated`'s (`TOPIC_SETTINGS`), and its idea, an unmerge's `idea:updated`'s (`IDEA_COLUMNS`).
+ * by default those `$1` names; a topic's arrival names its topic's first post, and reads what else
+ * its push sends (`whole`): a move's (`firstPostOf`, `MovedTopicRow`) the topic's settings, its
+ * `topic:updated`'s (`TOPIC_SETTINGS`), and no idea, which nothing a move sends carries; an
+ * unmerge's (`ideaFirstPostOf`, `UnmergedIdeaRow`) its idea, for its `idea:updated` (`IDEA_COLUMNS`),
+ * and no settings. Until 2026-12-07 every move's read joined the idea and its merge target too.
  */
-const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', whole = false) => `${arriving ? `WITH ends AS MATERIALIZED (
+const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', whole?: 'settings' | 'idea') => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version, p.removed_version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
-            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}${whole ? `${TOPIC_SETTINGS.map((c) => `, t.${c}`).join('')}, ${IDEA_COLUMNS}` : ''},
+            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}${whole === 'settings' ? TOPIC_SETTINGS.map((c) => `, t.${c}`).join('') : ''}${whole === 'idea' ? `, ${IDEA_COLUMNS}` : ''},
             CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees,
             CASE WHEN p.number = 1 THEN ${listed} END AS listed
-       FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}${whole ? ' LEFT JOIN ideas i ON i.topic_id = t.id' : ''}
+       FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}${whole === 'idea' ? ' LEFT JOIN ideas i ON i.topic_id = t.id' : ''}
       WHERE ${posts} ORDER BY p.topic_id, p.number`;
 /**
  * Which of these authors (`$1`) may read a topic (`$2`) as it is now (`postAuthorSeesSql`): who,
@@ -756,11 +761,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly pushed = new PushedVersions();
 
   /**
-   * `pushedPostsSql`, plain and arriving, and of a topic's first post (`readMoved`), with the
+   * `pushedPostsSql`, plain and arriving, and of a topic's first post (`readMoved`, `readUnmerged`), with the
    * board kinds' conditions on what their lists show: made at the first push, once every kind
    * registered (their modules' init).
    */
-  private postsRead?: { plain: string; arriving: string; firstPostOf: string };
+  private postsRead?: { plain: string; arriving: string; firstPostOf: string; ideaFirstPostOf: string };
 
   /*
    * A topic's pushes to its board's room, asked of three methods: its news there
@@ -1827,10 +1832,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
           // not list), where it is now, while it is visible there (`arriveOnBoard`), then its
           // `idea:updated`, both from one read of the topic with its first post and its idea
-          // (`readMoved`; until 2026-12-07 `pushIdea` read the idea again). Read so only when
+          // (`readUnmerged`; until 2026-12-07 `pushIdea` read the idea again). Read so only when
           // someone may hear it on the board the unmerge found it on (`mayBeHeard`; until
           // 2026-12-07 read whoever listened).
-          const read = await this.readMoved(topicId);
+          const read = await this.readUnmerged(topicId);
           if (read) this.arriveOnBoard(read);
           if (read?.idea_version != null) this.sendIdea(read);
         } else {
@@ -1942,7 +1947,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private postsReads(): NonNullable<LiveGateway['postsRead']> {
     if (!this.postsRead) {
       const listed = this.kinds.listedAnywhereSql() ?? 'true';
-      this.postsRead = { plain: pushedPostsSql(false, listed), arriving: pushedPostsSql(true, listed), firstPostOf: pushedPostsSql(false, listed, 'p.topic_id = $1 AND p.number = 1', true) };
+      const firstPost = 'p.topic_id = $1 AND p.number = 1';
+      this.postsRead = {
+        plain: pushedPostsSql(false, listed),
+        arriving: pushedPostsSql(true, listed),
+        firstPostOf: pushedPostsSql(false, listed, firstPost, 'settings'),
+        ideaFirstPostOf: pushedPostsSql(false, listed, firstPost, 'idea'),
+      };
     }
     return this.postsRead;
   }
@@ -1961,13 +1972,23 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * A topic moved onto a board or unmerged (listed again), as it is now: its first post and the
-   * topic in one statement (`firstPostOf`), with the topic's version, settings and idea
-   * (`MovedTopicRow`), for all that its push sends (`movedOffEvent`, `arriveOnBoard`,
-   * `sendTopic`, `sendIdea`). None without a row.
+   * A topic moved onto a board, as it is now: its first post and the topic in one statement
+   * (`firstPostOf`), with the topic's version and settings (`MovedTopicRow`), for all that its
+   * push sends (`movedOffEvent`, `arriveOnBoard`, `sendTopic`); not its idea, which none of them
+   * carries. None without a row.
    */
   private async readMoved(topicId: string): Promise<MovedTopicRow | undefined> {
     const [row]: MovedTopicRow[] = await this.ds.query(this.postsReads().firstPostOf, [topicId]);
+    return row;
+  }
+
+  /**
+   * An idea unmerged (listed again), as it is now: its first post, the topic and the idea in one
+   * statement (`ideaFirstPostOf`, `UnmergedIdeaRow`), for its arrival (`arriveOnBoard`) and its
+   * `idea:updated` (`sendIdea`). None without a row.
+   */
+  private async readUnmerged(topicId: string): Promise<UnmergedIdeaRow | undefined> {
+    const [row]: UnmergedIdeaRow[] = await this.ds.query(this.postsReads().ideaFirstPostOf, [topicId]);
     return row;
   }
 
@@ -2220,7 +2241,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (i) this.sendIdea(i);
   }
 
-  /** `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post: `readMoved`). */
+  /** `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post: `readUnmerged`). */
   private sendIdea(i: IdeaTopicRow & IdeaRow): void {
     if (i.topic_state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return;
     const payload: IdeaUpdated = {
