@@ -459,6 +459,29 @@ describe('idea boards', () => {
     expect(await live).toEqual({ topicId: middle, status: 'MERGED', voteCount: 1, mergedIntoId: null, version: expect.any(Number), topicVersion: Number(middleVersion) });
   });
 
+  it('refuses a merge or unmerge whose topic row its version is raised on cannot be written as NOT_FOUND, changing nothing: never an INTERNAL TypeError', async () => {
+    const [source, target] = [await newIdea(await customer(), 'Row goes missing'), await newIdea(await customer(), 'Row stays')];
+    // Stands for a topic row the idea's lock no longer guarantees (the foreign key cascades, and no
+    // code deletes topics): a trigger skips every update of the source's topic, so the raise's
+    // UPDATE ... RETURNING reads no row.
+    const skip = async (topicId: string, what: () => Promise<void>) => {
+      await t.sql(`CREATE FUNCTION skip_topic_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`);
+      await t.sql(`CREATE TRIGGER skip_topic_update BEFORE UPDATE ON topics FOR EACH ROW WHEN (OLD.id = '${topicId}') EXECUTE FUNCTION skip_topic_update()`);
+      try {
+        await what();
+      } finally {
+        await t.sql(`DROP TRIGGER skip_topic_update ON topics`);
+        await t.sql(`DROP FUNCTION skip_topic_update()`);
+      }
+    };
+    const status = async () => (await t.sql(`SELECT status, merged_into FROM ideas WHERE topic_id = $1`, [source]))[0];
+    await skip(source, async () => void expectError(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }), 'NOT_FOUND'));
+    expect(await status()).toEqual({ status: 'NEW', merged_into: null });
+    expectOk(await t.gql(MERGE, { input: { sourceId: source, targetId: target } }, { token: moderator.token }));
+    await skip(source, async () => void expectError(await t.gql(UNMERGE, { id: source }, { token: admin.token }), 'NOT_FOUND'));
+    expect(await status()).toEqual({ status: 'MERGED', merged_into: target });
+  });
+
   it('unmerging from the middle of a chain recounts every idea along it', async () => {
     // first -> middle -> last: each author votes for their own idea.
     const first = await newIdea(await customer(), 'Chain first');

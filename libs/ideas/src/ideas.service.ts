@@ -786,13 +786,17 @@ export class IdeasService implements BoardKindBehaviour {
    * Raises the topic's version for a merge or an unmerge, which take an idea off its board's lists
    * or put it back (as a move or a first post's hiding raises it): the live gateway orders the
    * board's arrivals and leavings of it by that version. Answers the board it is on and the version.
+   * The idea's row, locked, references the topic's (its foreign key cascades, and nothing deletes
+   * topics), so a row not written is NOT_FOUND, which ends the merge or unmerge's transaction,
+   * not a TypeError of its caller's (INTERNAL to the client; until 2026-12-07: ideas e2e).
    */
   private async raiseTopicVersion(tx: Tx, topicId: string): Promise<{ board_id: string; version: number }> {
-    // One row: the idea's, locked, references it.
-    return (await tx.one<{ board_id: string; version: number }>(
+    const row = await tx.one<{ board_id: string; version: number }>(
       `UPDATE topics SET version = next_version(version), updated_at = now() WHERE id = $1 RETURNING board_id, version`,
       [topicId],
-    ))!;
+    );
+    if (!row) throw AppError.notFound('Idea not found');
+    return row;
   }
 
   /** An idea and the ideas it is merged into, up to the one its chain ends in. */
