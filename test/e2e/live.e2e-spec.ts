@@ -931,6 +931,49 @@ describe('live updates over Socket.IO', () => {
     expect(reads.filter((q) => IDEA_READ.test(q))).toHaveLength(1);
   });
 
+  it('tells an unmerged idea’s rooms of its idea though its arrival’s read finds no first post, and nothing of one hidden since, on any path', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
+    const live = t.get(LiveGateway) as any;
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    const unmerged = async (hideFirst: boolean) => {
+      const [source, target] = [await createTopic(t, author.token, board, { kind: 'IDEA' }), await createTopic(t, author.token, board, { kind: 'IDEA' })];
+      await mergeIdea(source.id, target.id, admin.token);
+      expect(await ask(reader, 'topic:join', { topicId: source.id })).toEqual({ ok: true });
+      await pushedSoFar(t, [reader]);
+      const heard: Array<{ event: string; data: any }> = [];
+      const keep = (event: string) => (data: any) => heard.push({ event, data });
+      const listeners = ['idea:updated', 'topic:created'].map((event) => [event, keep(event)] as const);
+      for (const [event, on] of listeners) reader.on(event, on);
+      // The arrival's read, held until the idea's first post is hidden (`hideFirst`), or finding no row:
+      // no first post to read, which no write leaves today (post 1 is never moved nor deleted for good).
+      const gate = gateCalls(live, 'readUnmerged', (id: string) => id === source.id);
+      const read = jest.spyOn(live, 'readUnmerged');
+      if (!hideFirst) read.mockImplementationOnce(async () => undefined);
+      try {
+        expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: source.id }, { token: admin.token }));
+        if (hideFirst) {
+          await gate.begun;
+          await moderatePost(source.firstPostId, 'HIDE', admin.token);
+        }
+        gate.open();
+        await t.get(LiveGateway).settled();
+        await pushedSoFar(t, [reader]);
+      } finally {
+        read.mockRestore();
+        gate.restore();
+        for (const [event, on] of listeners) reader.off(event, on);
+      }
+      return heard.filter((h) => h.data.topicId === source.id || h.data.topic?.id === source.id);
+    };
+    // No row read with its first post: its idea is read by its own row, as when nobody hears its
+    // board (until 2026-12-07 nothing was sent, and its page kept showing it merged).
+    expect(await unmerged(false)).toEqual([{ event: 'idea:updated', data: expect.objectContaining({ status: 'NEW', mergedIntoId: null }) }]);
+    // Hidden before its push read it: neither its arrival nor its idea goes to anyone in the rooms.
+    expect(await unmerged(true)).toEqual([]);
+  });
+
   it('raises an unmerged idea’s topic version, which its arrival carries, and reads that arrival, with the idea, only when someone may hear it on its board', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');

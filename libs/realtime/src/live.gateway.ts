@@ -1838,6 +1838,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           const read = await this.readUnmerged(topicId);
           if (read) this.arriveOnBoard(read);
           if (read?.idea_version != null) this.sendIdea(read);
+          // No first post read (none left to read): no arrival, but its idea by its own row, as
+          // when nobody hears the board, still visible alone (until 2026-12-07 nothing was sent,
+          // and its rooms kept it merged). A row with no idea has none to tell of.
+          else if (!read) await this.pushIdea(topicId);
         } else {
           // Nobody to hear its arrival: not read, but noted with the version the unmerge raised
           // (`topicVersion`; none from an older release's), as a move's is, so a removal older
