@@ -974,6 +974,26 @@ describe('live updates over Socket.IO', () => {
     expect(await unmerged(true)).toEqual([]);
   });
 
+  it('tells the rooms of every idea an unmerge recounts of its new count, the ideas its chain runs through past its target included', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');
+    // first -> middle -> last, each with its author's vote: last counts all three.
+    const [first, middle, last] = [await createTopic(t, author.token, board, { kind: 'IDEA' }), await createTopic(t, (await makeUser(t)).token, board, { kind: 'IDEA' }), await createTopic(t, (await makeUser(t)).token, board, { kind: 'IDEA' })];
+    await mergeIdea(first.id, middle.id, admin.token);
+    await mergeIdea(middle.id, last.id, admin.token);
+    const reader = await connect((await makeUser(t)).token);
+    for (const topicId of [middle.id, last.id]) expect(await ask(reader, 'topic:join', { topicId })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const updated = heardLive(reader, 'idea:updated');
+    expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: first.id }, { token: admin.token }));
+    const counts = new Map((await t.sql(`SELECT topic_id, vote_count, version FROM ideas WHERE topic_id = ANY($1::uuid[])`, [[middle.id, last.id]])).map((r) => [r.topic_id, r]));
+    expect(counts.get(last.id)).toMatchObject({ vote_count: 2 });
+    // Until 2026-12-07 only its target's room heard of it: last's kept showing three votes.
+    for (const id of [middle.id, last.id]) {
+      expect(await updated.first((e) => e.topicId === id && e.version === Number(counts.get(id).version))).toMatchObject({ voteCount: counts.get(id).vote_count, mergedIntoId: id === middle.id ? last.id : null });
+    }
+  });
+
   it('raises an unmerged idea’s topic version, which its arrival carries, and reads that arrival, with the idea, only when someone may hear it on its board', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const board = await makeBoard(t, (await makeSpace(t, 'PUBLIC')).id, 'IDEAS');

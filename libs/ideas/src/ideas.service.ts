@@ -683,7 +683,10 @@ export class IdeasService implements BoardKindBehaviour {
       const { board_id: boardId, version: topicVersion } = await this.raiseTopicVersion(tx, source.id);
       await tx.query(`DELETE FROM topic_watches WHERE topic_id = $1 AND via_merge_of = $2`, [targetId, source.id]);
       await tx.query(`INSERT INTO idea_status_changes (id, topic_id, from_status, to_status, actor_id) VALUES ($1, $2, 'MERGED', $3, $4)`, [newId(), source.id, restored, viewer.id]);
-      await this.recountAll(tx, [source.id, ...chain]);
+      const counts = await this.recountAll(tx, [source.id, ...chain]);
+      // The ideas its chain runs through past its target counted its voters too: their pages are
+      // told their new counts (until 2026-12-07 only the target's were, by the unmerge's own push).
+      await this.announceCounts(tx, new Map([...counts].filter(([id]) => chain.indexOf(id) > 0)));
       await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId, topicVersion } });
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'idea.unmerge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
@@ -774,8 +777,12 @@ export class IdeasService implements BoardKindBehaviour {
     // committing meanwhile is then counted by the recount's fresh snapshot, not lost.
     const chain = await this.chainFrom(tx, row.merged_into);
     await tx.query(`SELECT topic_id FROM ideas WHERE topic_id = ANY($1::uuid[]) ORDER BY topic_id FOR UPDATE`, [chain]);
-    const counts = await this.recountAll(tx, chain);
-    // Live pages of those ideas show their new counts.
+    await this.announceCounts(tx, await this.recountAll(tx, chain));
+  }
+
+  /** Live pages of these recounted ideas show their new counts: an `idea.voted` for each. */
+  private async announceCounts(tx: Tx, counts: ReadonlyMap<string, number>): Promise<void> {
+    if (counts.size === 0) return;
     const topics = await tx.query<{ id: string; space_id: string; board_id: string }>(`SELECT id, space_id, board_id FROM topics WHERE id = ANY($1::uuid[])`, [[...counts.keys()]]);
     for (const t of topics) {
       await tx.emit({ type: 'idea.voted', aggregateType: 'topic', aggregateId: t.id, payload: { topicId: t.id, spaceId: t.space_id, boardId: t.board_id, voteCount: counts.get(t.id) } });
