@@ -1422,6 +1422,41 @@ describe('live updates over Socket.IO', () => {
     expect(heard).toEqual(['access:lost']);
   });
 
+  it('fences a first post’s removal before it reads whether its board listed the topic: a reaction meanwhile waits for the re-check', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const gateway = t.get(LiveGateway);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const r = await reply(t, insider.token, topic.id, 'a reply');
+    const reader = await connect((await makeUser(t)).token);
+    // In its board's room too, so the removal reads whether that board listed it (`listedNow`) with one node as with several.
+    expect(await ask(reader, 'board:join', { boardId: publicBoard })).toEqual({ ok: true });
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const heard: string[] = [];
+    reader.on('reaction:updated', () => heard.push('reaction:updated'));
+    reader.on('access:lost', () => heard.push('access:lost'));
+    // That read held until the reaction's push has decided: until 2026-12-07 the re-check was
+    // fenced only after it, so the push went out to the reader the re-check then sent away
+    // (this spec's case above failed so now and then on a busy machine).
+    const cap = gateway.recheckWaitMs;
+    gateway.recheckWaitMs = 60_000;
+    const listedRead = gateCalls(gateway, 'listedNow', (id: string) => id === topic.id);
+    const push = followPush(gateway, eventOf('reaction.updated', 'postId', r.id));
+    try {
+      await moderatePost(topic.firstPostId, 'HIDE', admin.token);
+      await listedRead.begun;
+      await react(r.id, 'LIKE', admin.token);
+      expect(await push.decided).toBe('waiting');
+      listedRead.open();
+      await pushedSoFar(t, [reader]);
+    } finally {
+      push.restore();
+      listedRead.restore();
+      gateway.recheckWaitMs = cap;
+    }
+    expect(heard).toEqual(['access:lost']);
+  });
+
   it('slows down a connection that joins, leaves or syncs too often', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const s = await connect((await makeUser(t)).token);

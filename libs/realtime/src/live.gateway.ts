@@ -1013,8 +1013,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * its own sockets, so a node that does not answer (frozen, going down) delays the others
    * at most that long and keeps nobody from being sent away elsewhere.
    */
-  private recheckEverywhere(r: Recheck): Promise<void> {
-    return this.fence(() => Promise.all([this.recheckHere(r), this.askNodes(r)]).then(() => undefined));
+  private recheckEverywhere(r: Recheck, first?: () => Promise<void>): Promise<void> {
+    return this.fence(async () => {
+      // (What the change's rooms hear before the re-check, inside its fence: `first`.)
+      if (first) await first();
+      await Promise.all([this.recheckHere(r), this.askNodes(r)]);
+    });
   }
 
   /**
@@ -1703,34 +1707,41 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // other pushes, an edit's or a restore's that raced it (README, *Order*).
           version: e.version,
         };
-        // A first post takes its topic off its board (`leaveBoard`): an arrival or news read before is
-        // not sent there after. The board's room is told when its readers were shown the topic
-        // (it was visible), by its id and version alone: nothing of what it was.
-        // Nor of a topic the board's lists leave out (a merged idea: `listedNow`, read before
-        // `leaveBoard`, so nothing newer is sent there between its judgement and this push).
-        if (p.number === 1) {
-          const [boardId, version] = [payloadId(p, 'boardId'), payloadTopicVersion(p)];
-          // Read only when someone may hear it there (`mayBeHeard`): nobody to tell, nothing read.
-          const shown = p.from === 'VISIBLE' && this.mayBeHeard(`board:${boardId}`) && (await this.listedNow(topicId));
-          if (this.leaveBoard(topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
-        }
-        if (p.from === 'PENDING') {
-          // Those who saw it waiting see it go: the space's moderators, and its author while they
-          // may read the topic it names (AUTHORS_SEE_TOPIC, as a held post's pushes go): moved into
-          // a space or topic they cannot read, its removal would name that topic to them. Judged on
-          // that topic, not where the post is when this is pushed (moved out since, say).
-          const [spaceId, authorId] = [payloadId(p, 'spaceId'), payloadId(p, 'authorId')];
-          const seeing: unknown[] = await this.ds.query(AUTHORS_SEE_TOPIC, [[authorId], topicId]);
-          this.heldAudience({ space_id: spaceId, author_id: authorId, author_sees: seeing.length > 0 }).emit('post:removed', removed);
-        } else if (p.from !== 'DELETED' && this.pushed.admit(pushKey.postInRoom(removed.postId, topicId), e.version)) {
-          // (From DELETED here is back to waiting: the room saw it go when it was deleted.) Not after
-          // a newer push of the post to the room (a restore's, read after this removal committed).
-          this.server.to(`topic:${topicId}`).emit('post:removed', removed);
-        }
+        // What its rooms hear of it, and its board's, the reads for it included.
+        const tell = async (): Promise<void> => {
+          // A first post takes its topic off its board (`leaveBoard`): an arrival or news read before is
+          // not sent there after. The board's room is told when its readers were shown the topic
+          // (it was visible), by its id and version alone: nothing of what it was.
+          // Nor of a topic the board's lists leave out (a merged idea: `listedNow`, read before
+          // `leaveBoard`, so nothing newer is sent there between its judgement and this push).
+          if (p.number === 1) {
+            const [boardId, version] = [payloadId(p, 'boardId'), payloadTopicVersion(p)];
+            // Read only when someone may hear it there (`mayBeHeard`): nobody to tell, nothing read.
+            const shown = p.from === 'VISIBLE' && this.mayBeHeard(`board:${boardId}`) && (await this.listedNow(topicId));
+            if (this.leaveBoard(topicId, boardId, version) && shown) this.server.to(`board:${boardId}`).emit('topic:removed', { topicId, version });
+          }
+          if (p.from === 'PENDING') {
+            // Those who saw it waiting see it go: the space's moderators, and its author while they
+            // may read the topic it names (AUTHORS_SEE_TOPIC, as a held post's pushes go): moved into
+            // a space or topic they cannot read, its removal would name that topic to them. Judged on
+            // that topic, not where the post is when this is pushed (moved out since, say).
+            const [spaceId, authorId] = [payloadId(p, 'spaceId'), payloadId(p, 'authorId')];
+            const seeing: unknown[] = await this.ds.query(AUTHORS_SEE_TOPIC, [[authorId], topicId]);
+            this.heldAudience({ space_id: spaceId, author_id: authorId, author_sees: seeing.length > 0 }).emit('post:removed', removed);
+          } else if (p.from !== 'DELETED' && this.pushed.admit(pushKey.postInRoom(removed.postId, topicId), e.version)) {
+            // (From DELETED here is back to waiting: the room saw it go when it was deleted.) Not after
+            // a newer push of the post to the room (a restore's, read after this removal committed).
+            this.server.to(`topic:${topicId}`).emit('post:removed', removed);
+          }
+        };
         // The first post takes its topic with it: readers who can no longer open the topic
-        // leave its room (no more reactions, presence or typing from it).
-        if (p.number === 1) return this.recheckEverywhere({ kind: 'topic', id: topicId });
-        return;
+        // leave its room (no more reactions, presence or typing from it). Fenced before the
+        // handler first yields, as every re-check is, with what its rooms hear read and sent
+        // inside the fence, first: until 2026-12-07 the fence came after those reads (`listedNow`,
+        // `AUTHORS_SEE_TOPIC`), and a push meanwhile (a reaction in the topic) did not wait for
+        // the re-check, reaching readers it then sent away (live e2e holds the read).
+        if (p.number === 1) return this.recheckEverywhere({ kind: 'topic', id: topicId }, tell);
+        return tell();
       }
       case 'topic.updated':
         return this.pushTopic(payloadId(p, 'topicId'));
