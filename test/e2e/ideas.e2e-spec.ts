@@ -482,6 +482,19 @@ describe('idea boards', () => {
     expect(await status()).toEqual({ status: 'MERGED', merged_into: target });
   });
 
+  it('refuses a merge one of whose ideas has no row to lock as NOT_FOUND, changing nothing: never an INTERNAL TypeError', async () => {
+    // Stands for an idea topic without its ideas row, which no write leaves today (the row is
+    // made with its topic, and goes only with it): the lock then finds one row, or none.
+    for (const missing of ['source', 'target'] as const) {
+      const ideas = { source: await newIdea(await customer(), `No row, ${missing}`), target: await newIdea(await customer(), `Row, ${missing}`) };
+      await t.sql(`DELETE FROM idea_votes WHERE topic_id = $1`, [ideas[missing]]);
+      await t.sql(`DELETE FROM ideas WHERE topic_id = $1`, [ideas[missing]]);
+      expectError(await t.gql(MERGE, { input: { sourceId: ideas.source, targetId: ideas.target } }, { token: moderator.token }), 'NOT_FOUND');
+      const rows = await t.sql(`SELECT topic_id, status, merged_into FROM ideas WHERE topic_id = ANY($1::uuid[])`, [[ideas.source, ideas.target]]);
+      expect(rows).toEqual([{ topic_id: missing === 'source' ? ideas.target : ideas.source, status: 'NEW', merged_into: null }]);
+    }
+  });
+
   it('unmerging from the middle of a chain recounts every idea along it', async () => {
     // first -> middle -> last: each author votes for their own idea.
     const first = await newIdea(await customer(), 'Chain first');

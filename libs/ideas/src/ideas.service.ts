@@ -579,8 +579,11 @@ export class IdeasService implements BoardKindBehaviour {
         `SELECT i.topic_id, i.status, i.merged_into FROM ideas i WHERE i.topic_id = ANY($1::uuid[]) ORDER BY i.topic_id FOR UPDATE`,
         [[source.id, target.id]],
       );
-      const s = locked.find((r) => r.topic_id === source.id)!;
-      const t = locked.find((r) => r.topic_id === target.id)!;
+      const s = locked.find((r) => r.topic_id === source.id);
+      const t = locked.find((r) => r.topic_id === target.id);
+      // Each idea topic's row is made with it and goes only with it: one missing is NOT_FOUND,
+      // as `raiseTopicVersion`'s, not a TypeError here (INTERNAL to the client; until 2026-12-07: ideas e2e).
+      if (!s || !t) throw AppError.notFound('Idea not found');
       if (s.status === IdeaStatus.MERGED) throw AppError.badField('sourceId', 'this idea is already merged');
       if (t.status === IdeaStatus.MERGED) throw AppError.badField('targetId', 'the target is itself merged into another idea');
       // Again under the locks (shared on the topic, so a hide waits for the merge): the target may have been hidden since the first check.
