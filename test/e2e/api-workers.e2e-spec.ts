@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { request as httpRequest } from 'node:http';
 import { connect as netConnect, Socket as NetSocket } from 'node:net';
@@ -66,6 +66,8 @@ describe.each([
       await sleep(50);
     }
   };
+  /** Where the primary writes, as it exits, the path of every module it loaded (its `require.cache`): see beforeAll. */
+  let loadedModules: string;
   const servingPids = () => new Set(lines.filter((l) => /^API worker \d serving$/.test(l.msg)).map((l) => l.pid as number));
   /** The pid of the worker holding live connection `s`. */
   const holder = async (s: Socket): Promise<number> => (await waitForLine((l) => l.msg === 'live connection opened' && l.socketId === s.id, 0, 10_000)).pid;
@@ -80,7 +82,12 @@ describe.each([
     const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: t.db.url, API_WORKERS: '2', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'debug', LOG_REQUESTS: 'false', POSTING_LIMITS: 'false' };
     delete env.REDIS_URL;
     Object.assign(env, redis);
-    api = spawn(process.execPath, [path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Loaded first (`-r`, in the workers too, which it leaves alone): the primary's modules, written as it exits.
+    const dir = mkdtempSync(path.join(tmpdir(), 'parvis-api-workers-'));
+    loadedModules = path.join(dir, 'loaded');
+    const preload = path.join(dir, 'preload.js');
+    writeFileSync(preload, `if (require('node:cluster').isPrimary) process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(loadedModules)}, Object.keys(require.cache).join('\\n')));`);
+    api = spawn(process.execPath, ['-r', preload, path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     exited = new Promise((resolve) => api.once('exit', (code) => resolve(code)));
     let partial = '';
     const read = (chunk: Buffer) => {
@@ -107,6 +114,7 @@ describe.each([
       for (const pid of servingPids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
     }
     await t?.close();
+    if (loadedModules) rmSync(path.dirname(loadedModules), { recursive: true, force: true });
   });
 
   it('serves through both workers, and a reply posted through either reaches readers held by each', async () => {
@@ -275,6 +283,13 @@ describe.each([
     expect(stopping.sort()).toEqual([api.pid, ...workers].sort());
     expect(output.slice(output.indexOf('"shutting down"'))).not.toMatch(/error while shutting down|died; starting another|failed to start/);
   }, 60_000);
+
+  it('its primary loaded none of the application (Nest, the AppModule graph, the live gateway): it forks, relays and holds the database', () => {
+    const loaded = readFileSync(loadedModules, 'utf8').split('\n');
+    // Read at all: the primary's own modules are there.
+    expect(loaded.filter((m) => /dist\/apps\/api\/src\/(main|cluster)\.js$/.test(m))).toHaveLength(2);
+    expect(loaded.filter((m) => /node_modules\/@nestjs\/core\/|dist\/libs\/realtime\/|dist\/apps\/api\/src\/app(\.module)?\.js$/.test(m))).toEqual([]);
+  });
 
   // Once: its Redis is one of its own, that does not answer.
   (redis.REDIS_URL ? it.skip : it)('fails to start, rather than fork again and again, when its workers cannot start (a Redis that does not answer)', async () => {

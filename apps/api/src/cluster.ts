@@ -7,9 +7,9 @@ import { setupPrimary as setupAdapterPrimary } from '@socket.io/cluster-adapter'
 // setupMaster: its typings' name for setupPrimary.
 import { setupMaster as setupStickyPrimary, setupWorker as setupStickyWorker } from '@socket.io/sticky';
 import type { Logger } from 'pino';
+import type { Server as IoServer } from 'socket.io';
 import type { AppConfig } from '../../../libs/core/src/config/config';
 import type { Signals } from '../../../libs/core/src/signals';
-import { LiveGateway } from '../../../libs/realtime/src/live.gateway';
 import { replayHandedConnections, WORKER_DATABASE_URL, WORKER_NUMBER } from './api-worker';
 
 /** A worker's message to the primary once it serves. */
@@ -181,16 +181,16 @@ export function listeningLine(config: AppConfig, address: net.AddressInfo): stri
 }
 
 /**
- * A worker: serves the connections the primary hands it (its app never listens itself), then tells the primary it
- * serves. `@socket.io/sticky`'s worker half answers every request with `Connection: close`, so that no connection
+ * A worker: serves the connections the primary hands it (its app never listens itself), Socket.IO's (`io`, the live
+ * gateway's server, passed in so that this module, which the primary loads, imports none of the application) included,
+ * then tells the primary it serves. `@socket.io/sticky`'s worker half answers every request with `Connection: close`, so that no connection
  * carries another session's requests; here that holds for Socket.IO's requests and the connections sticky passes over
  * IPC alone, and any other connection stays open for its next request (a Socket.IO request later on it for a session
  * another worker holds is closed unanswered, for the browser to send again on a new connection). A worker whose primary
  * is gone (its IPC channel closed) stops as on SIGTERM.
  */
-export function serveAsWorker(app: INestApplication, log: Logger, number: number): void {
+export function serveAsWorker(app: INestApplication, io: IoServer, log: Logger, number: number): void {
   const http = app.getHttpServer() as HttpServer;
-  const io = app.get(LiveGateway).server;
   const appListeners = http.listeners('request') as RequestListener[];
   setupStickyWorker(io);
   const stickyListeners = (http.listeners('request') as RequestListener[]).filter((l) => !appListeners.includes(l));

@@ -11,19 +11,29 @@ import type { AddressInfo } from 'node:net';
 // worker runs this file too, and builds the application on the database the primary opened.
 holdHandedConnections();
 runServer('Parvis', async (config, log, signals) => {
-  const [{ openDatabase }, { migrateDatabase }, { OutboxWorker }, { JobScheduler }, { createApp }, { listeningLine, runPrimary, serveAsWorker }] = await Promise.all([
-    import('../../../libs/core/src/database/open.js'),
-    import('../../../libs/core/src/database/migrate.js'),
-    import('../../../libs/core/src/outbox/outbox.js'),
-    import('../../../libs/core/src/jobs.js'),
-    import('./app.js'),
-    import('./cluster.js'),
-  ]);
   const worker = apiWorker();
+  // The primary of several workers loads none of the application (Nest, the AppModule graph): it only opens the
+  // database, forks, relays and hands connections out. The process that serves loads it while the database opens.
+  const primary = !worker && cluster.isPrimary && config.API_WORKERS > 1;
+  const loadingApp = primary
+    ? null
+    : Promise.all([
+        import('../../../libs/core/src/outbox/outbox.js'),
+        import('../../../libs/core/src/jobs.js'),
+        import('../../../libs/realtime/src/live.gateway.js'),
+        import('./app.js'),
+        import('./cluster.js'),
+      ]);
+  // Awaited below, or never if the database fails to open first: no rejection of it left unhandled meanwhile.
+  loadingApp?.catch(() => undefined);
   let databaseUrl: string;
   if (worker) {
     databaseUrl = worker.databaseUrl;
   } else {
+    const [{ openDatabase }, { migrateDatabase }] = await Promise.all([
+      import('../../../libs/core/src/database/open.js'),
+      import('../../../libs/core/src/database/migrate.js'),
+    ]);
     if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
     const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
     signals.onStopOnceOpen(opening, (db) => db.stop());
@@ -33,10 +43,11 @@ runServer('Parvis', async (config, log, signals) => {
       const applied = await signals.waitFor(migrateDatabase(db.url));
       log.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
     }
-    if (cluster.isPrimary && config.API_WORKERS > 1) return runPrimary(config, log, signals, db.url);
+    if (primary) return (await import('./cluster.js')).runPrimary(config, log, signals, db.url);
     databaseUrl = db.url;
   }
 
+  const [{ OutboxWorker }, { JobScheduler }, { LiveGateway }, { createApp }, { listeningLine, serveAsWorker }] = await loadingApp!;
   const creating = createApp(config, databaseUrl);
   signals.onStopOnceOpen(creating, (app) => app.close());
   const app = await creating;
@@ -51,7 +62,7 @@ runServer('Parvis', async (config, log, signals) => {
     jobs.start();
     signals.onStop(async () => jobs.stop());
   }
-  if (worker) return serveAsWorker(app, log, worker.number);
+  if (worker) return serveAsWorker(app, app.get(LiveGateway).server, log, worker.number);
   await app.listen(config.PORT, config.HOST);
   log.info(listeningLine(config, app.getHttpServer().address() as AddressInfo));
 });

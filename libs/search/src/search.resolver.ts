@@ -4,7 +4,7 @@ import { Kind } from 'graphql';
 import type { GqlContext } from '../../core/src/graphql/context';
 import { searchOf } from '../../core/src/graphql/limits';
 import { DEFAULT_PAGE_SIZE } from '../../core/src/graphql/pagination';
-import { SideEffects } from '../../core/src/graphql/speculation';
+import { SideEffects } from '../../core/src/graphql/side-effects';
 import { TopicModel } from '../../forum/src/topics/topic.model';
 import { SearchArgs, SearchConnectionModel, SimilarTopicsArgs } from './search.model';
 import { SearchService } from './search.service';

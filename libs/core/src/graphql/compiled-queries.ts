@@ -2,7 +2,8 @@ import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server
 import { DocumentNode, execute, ExecutionResult, GraphQLSchema, TypeInfo, visit, visitWithTypeInfo } from 'graphql';
 import { CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import { LRUCache } from 'lru-cache';
-import { SIDE_EFFECTS, Speculation, speculating } from './speculation';
+import { SIDE_EFFECTS } from './side-effects';
+import { Speculation, speculating } from './speculation';
 import { Viewer } from './viewer';
 
 type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Extensions } from '@nestjs/graphql';
 
 /**
  * The compiled fast path (`compiledQueriesGateway`, compiled-queries.ts) runs a query with
@@ -7,7 +6,7 @@ import { Extensions } from '@nestjs/graphql';
  * again with graphql-js, whose answer is the one sent. Whatever a resolver of that query does
  * besides reading would then be done twice. Two guards keep it once:
  *
- * - `@SideEffects()` marks a field whose resolver writes (spends a rate-limit token, records
+ * - `@SideEffects()` (side-effects.ts) marks a field whose resolver writes (spends a rate-limit token, records
  *   something): an operation that names one anywhere in its document is never compiled, only
  *   graphql-js runs it. Marked today: `searchContributions`, `similarTopics`,
  *   `userSuggestions` and `Topic.relatedArticles` (each spends the search or look-up rate).
@@ -19,12 +18,9 @@ import { Extensions } from '@nestjs/graphql';
  *   operation gives up the compiled path at once, whatever its variables, tried compiled again once
  *   in `COMPILED_RETRY_AFTER` requests (compiled-queries.ts). A word match on SQL only: writes elsewhere
  *   (Redis, the search engine, memory) are not seen, hence the markers.
+ *
+ * This module imports no Nest: the database's pool uses it, which an `API_WORKERS` primary loads to migrate.
  */
-export const SIDE_EFFECTS = 'sideEffects';
-
-/** Marks a query field whose resolver writes: operations selecting it run on graphql-js alone. */
-export const SideEffects = (): MethodDecorator & ClassDecorator & PropertyDecorator => Extensions({ [SIDE_EFFECTS]: true });
-
 /** One compiled run: the first statement refused in it, if any. */
 export interface Speculation {
   refused?: string;

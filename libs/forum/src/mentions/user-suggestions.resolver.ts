@@ -1,6 +1,6 @@
 import { Args, Context, Query, Resolver } from '@nestjs/graphql';
 import type { GqlContext } from '../../../core/src/graphql/context';
-import { SideEffects } from '../../../core/src/graphql/speculation';
+import { SideEffects } from '../../../core/src/graphql/side-effects';
 import { UserModel } from '../../../identity/src/users/user.model';
 import { SUGGESTIONS_MAX, UserSuggestionsArgs } from './user-suggestion.args';
 import { UserSuggestionsService } from './user-suggestions.service';

@@ -7,7 +7,7 @@ import type { GqlContext } from '../../../core/src/graphql/context';
 import type { Viewer } from '../../../core/src/graphql/viewer';
 import { AppError } from '../../../core/src/errors';
 import { listOf, SEARCH_COST, searchOf } from '../../../core/src/graphql/limits';
-import { SideEffects } from '../../../core/src/graphql/speculation';
+import { SideEffects } from '../../../core/src/graphql/side-effects';
 import { ReviewItemModel, toReviewItemModel } from '../../../moderation/src/reports/review.model';
 import { ForumLoaders } from '../../../forum/src/forum.loaders';
 import { PostModel } from '../../../forum/src/posts/post.model';
