@@ -362,6 +362,36 @@ describe('API_WORKERS on the embedded database', () => {
   }, 240_000);
 });
 
+/** Under another cluster manager (pm2's cluster mode forks the process as a node:cluster worker), played by a primary of the test's own. */
+describe('API_WORKERS in a node:cluster worker that Parvis did not fork', () => {
+  it('refuses API_WORKERS above 1 as a configuration error (exit 2), saying why and what to set, before it opens anything', async () => {
+    await buildDistOnce();
+    const primary = `const cluster = require('node:cluster');
+      cluster.setupPrimary({ exec: ${JSON.stringify(path.join(ROOT, 'dist/apps/api/src/main.js'))}, silent: true });
+      const w = cluster.fork({ API_WORKERS: '2' });
+      let out = '';
+      w.process.stdout.on('data', (c) => (out += c));
+      w.process.stderr.on('data', (c) => (out += c));
+      w.on('exit', (code) => console.log(JSON.stringify({ code, out })));`;
+    // No database it could open: a process that went on would fail otherwise, or hang, not refuse.
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'test', DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none', HOST: '127.0.0.1', PORT: String(await freePort()), LOG_LEVEL: 'info' };
+    delete env.REDIS_URL;
+    // A file (with -e, the fork would run the -e script again: it is among the process's execArgv).
+    const dir = mkdtempSync(path.join(tmpdir(), 'parvis-foreign-cluster-'));
+    writeFileSync(path.join(dir, 'primary.js'), primary);
+    const run = spawn(process.execPath, [path.join(dir, 'primary.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let said = '';
+    run.stdout!.on('data', (c: Buffer) => (said += c.toString()));
+    const timer = setTimeout(() => run.kill('SIGKILL'), 50_000);
+    await once(run, 'exit');
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+    const { code, out } = JSON.parse(said) as { code: number; out: string };
+    expect(code).toBe(2);
+    expect(out).toMatch(/^Invalid configuration:\n  API_WORKERS: must be 1 in a node:cluster worker that Parvis did not fork[^]*set API_WORKERS=1/);
+  }, 60_000);
+});
+
 /** How the cluster ends when its primary is killed, or on a terminal's Ctrl-C (the whole process group signalled). */
 describe('API_WORKERS when its primary dies or the process group is signalled', () => {
   let t: TestApp;

@@ -14,8 +14,16 @@ export const WORKER_DATABASE_URL = 'PARVIS_API_WORKER_DATABASE_URL';
  * `node:cluster` worker Parvis did not fork (a process manager's cluster mode) included.
  */
 export function apiWorker(): { number: number; databaseUrl: string } | null {
-  if (!cluster.isWorker || !process.env[WORKER_NUMBER]) return null;
+  if (!cluster.isWorker || foreignClusterWorker()) return null;
   return { number: Number(process.env[WORKER_NUMBER]), databaseUrl: process.env[WORKER_DATABASE_URL]! };
+}
+
+/**
+ * Whether this process is a `node:cluster` worker that Parvis did not fork (a process manager's cluster mode, pm2's
+ * `-i`): it serves as one process, and refuses API_WORKERS above 1 (loadConfig's `foreignClusterWorker`).
+ */
+export function foreignClusterWorker(): boolean {
+  return cluster.isWorker && !process.env[WORKER_NUMBER];
 }
 
 /**

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
-import { apiWorker, holdHandedConnections } from './api-worker';
+import { apiWorker, foreignClusterWorker, holdHandedConnections } from './api-worker';
 import { runServer } from './process';
 import type { AddressInfo } from 'node:net';
 
@@ -65,4 +65,4 @@ runServer('Parvis', async (config, log, signals) => {
   if (worker) return serveAsWorker(app, app.get(LiveGateway).server, log, worker.number);
   await app.listen(config.PORT, config.HOST);
   log.info(listeningLine(config, app.getHttpServer().address() as AddressInfo));
-});
+}, { foreignClusterWorker: foreignClusterWorker() });

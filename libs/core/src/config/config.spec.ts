@@ -80,4 +80,14 @@ describe('API_WORKERS (API processes serving one port on this machine)', () => {
       expect(() => loadConfig({ API_WORKERS: value })).toThrow(/API_WORKERS: must be a whole number of at least 1, or auto|API_WORKERS: .*(must not be less than 1|must not be greater than 64)/);
     }
   });
+
+  it('refuses more than one in a process another cluster manager forked (pm2’s cluster mode), saying why and what to set', () => {
+    for (const value of ['2', 'auto']) {
+      const tried = () => loadConfig({ API_WORKERS: value }, { foreignClusterWorker: true });
+      if (value === 'auto' && availableParallelism() === 1) expect(tried().API_WORKERS).toBe(1);
+      else expect(tried).toThrow(/API_WORKERS: must be 1 in a node:cluster worker that Parvis did not fork \(a process manager’s cluster mode[^]*set API_WORKERS=1[^]*REDIS_URL/);
+    }
+    expect(loadConfig({ API_WORKERS: '1' }, { foreignClusterWorker: true }).API_WORKERS).toBe(1);
+    expect(loadConfig({ API_WORKERS: '2' }, { foreignClusterWorker: false }).API_WORKERS).toBe(2);
+  });
 });

@@ -273,6 +273,12 @@ export interface LoadConfigOptions {
    * not (`false`); unset, the API's rule, WORKER_IN_PROCESS (on by default with the embedded database).
    */
   outboxWorker?: boolean;
+  /**
+   * Whether this process is a `node:cluster` worker that Parvis did not fork (a process manager's cluster mode, pm2's
+   * `-i`; apps/api/src/api-worker.ts, `foreignClusterWorker`): there API_WORKERS above 1 is refused, as the process
+   * would serve alone while its configuration says other workers share its node-local state's work.
+   */
+  foreignClusterWorker?: boolean;
 }
 
 /** Reads and validates the environment; throws a ConfigError naming every bad variable. */
@@ -306,6 +312,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
   if (!named('DB_POOL_SIZE') && !named('WORKER_IN_PROCESS') && (opts.outboxWorker ?? config.workerInProcess) && config.DB_POOL_SIZE < OUTBOX_WORKER_MIN_POOL_SIZE) {
     lines.push(
       `  DB_POOL_SIZE: must be at least ${OUTBOX_WORKER_MIN_POOL_SIZE} in a process that runs the outbox worker (the worker process, or the API with WORKER_IN_PROCESS, on by default with the embedded database): its claim holds one connection while its handlers use another`,
+    );
+  }
+  if (opts.foreignClusterWorker && !named('API_WORKERS') && config.API_WORKERS > 1) {
+    lines.push(
+      `  API_WORKERS: must be 1 in a node:cluster worker that Parvis did not fork (a process manager’s cluster mode, such as pm2 -i): each such process serves alone, the manager counting the processes; set API_WORKERS=1 (or unset it), and REDIS_URL for live updates across the manager’s processes, or run one npm start with API_WORKERS=${env.API_WORKERS} outside cluster mode`,
     );
   }
   if (lines.length > 0) {
