@@ -27,7 +27,9 @@ const EXIT_SETTLE_MS = 250;
 
 /** Socket.IO's own requests (Engine.IO's polls, handshakes and WebSocket upgrades), by their request line. */
 const SOCKET_IO_REQUEST = /^[A-Z]+ \/socket\.io\//;
-const NO_WORKER = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+/** The answer while no worker serves (all died, their replacements starting), in the API's error shape (API.md). */
+const NO_WORKER_BODY = JSON.stringify({ errors: [{ message: 'No API worker is serving at the moment; try again shortly', extensions: { code: 'UNAVAILABLE' } }] });
+const NO_WORKER = `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(NO_WORKER_BODY)}\r\n\r\n${NO_WORKER_BODY}`;
 /** How long the primary holds a connection that sends nothing: Node's default headersTimeout, the workers' bound. */
 export const FIRST_BYTE_TIMEOUT_MS = 60_000;
 
@@ -155,15 +157,17 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
     dropIfSilent(socket, FIRST_BYTE_TIMEOUT_MS);
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
+      // None serving: answered at once, whichever path the request would take (sticky would hold it for a replacement
+      // still starting, seconds, or answer an empty 503 when none is forked yet).
+      const ready = [...serving.keys()].filter((w) => w.isConnected());
+      if (ready.length === 0) {
+        socket.end(NO_WORKER, () => socket.destroy());
+        return;
+      }
       if (SOCKET_IO_REQUEST.test(chunk.subarray(0, 32).toString('latin1')) || !wholeRequest(chunk)) {
         socket.unshift(chunk);
         sticky.emit('connection', socket);
         socket.resume();
-        return;
-      }
-      const ready = [...serving.keys()].filter((w) => w.isConnected());
-      if (ready.length === 0) {
-        socket.end(NO_WORKER);
         return;
       }
       ready[turn++ % ready.length].send({ type: 'sticky:connection', data: chunk }, socket, (err) => err && socket.destroy());
