@@ -13,6 +13,7 @@ import { TEST_CLUSTER_MEMORY } from '../support/embedded-memory';
 import { freePort } from '../support/free-port';
 import { connectLive, nextLiveEvent } from '../support/live-client';
 import { testRedisPrefix } from '../support/redis-clients';
+import { admin as onAdminDatabase } from '../setup/test-database';
 import { bootTestApp, TestApp } from '../support/test-app';
 
 const ROOT = path.join(__dirname, '../..');
@@ -293,23 +294,30 @@ describe.each([
     const from = lines.length;
     const victims = [...servingPids()].filter(alive);
     expect(victims).toHaveLength(2);
-    for (const pid of victims) process.kill(pid, 'SIGKILL');
-    // Both deaths judged (each logged once the primary no longer counts that worker as serving); their replacements
-    // take seconds to load the application before they serve.
-    for (let i = 0; i < 600 && lines.slice(from).filter((l) => / died; starting another$/.test(String(l.msg))).length < 2; i++) await sleep(50);
-    const whole = await exchange(await openRaw(), 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
-    // Its body still to come: the path through sticky, which would otherwise hold it for a replacement still starting.
-    const held = await openRaw();
-    const bound = setTimeout(() => held.destroy(), 20_000);
-    const partial = await exchange(held, 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n{"query"');
-    clearTimeout(bound);
-    for (const answer of [whole, partial]) {
-      expect(answer).toMatch(/^HTTP\/1\.1 503 .*\r\n[^]*\r\nretry-after: 1\r\n/i);
-      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ errors: [{ message: expect.stringMatching(/No API worker/), extensions: { code: 'UNAVAILABLE' } }] });
+    // The replacements cannot open the database until it allows connections again: none serves meanwhile, however
+    // fast they load (no race with their start).
+    const allowConnections = (allow: boolean) => onAdminDatabase((c) => c.query(`ALTER DATABASE ${c.escapeIdentifier(t.db.name)} WITH ALLOW_CONNECTIONS ${allow}`));
+    await allowConnections(false);
+    try {
+      for (const pid of victims) process.kill(pid, 'SIGKILL');
+      // Both deaths judged (each logged once the primary no longer counts that worker as serving).
+      for (let i = 0; i < 600 && lines.slice(from).filter((l) => / died; starting another$/.test(String(l.msg))).length < 2; i++) await sleep(50);
+      const whole = await exchange(await openRaw(), 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      // Its body still to come: the path through sticky, which would otherwise hold it for a replacement still starting.
+      const held = await openRaw();
+      const bound = setTimeout(() => held.destroy(), 20_000);
+      const partial = await exchange(held, 'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n{"query"');
+      clearTimeout(bound);
+      for (const answer of [whole, partial]) {
+        expect(answer).toMatch(/^HTTP\/1\.1 503 .*\r\n[^]*\r\nretry-after: 1\r\n/i);
+        expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ errors: [{ message: expect.stringMatching(/No API worker/), extensions: { code: 'UNAVAILABLE' } }] });
+      }
+    } finally {
+      await allowConnections(true);
     }
-    for (const n of [1, 2]) await waitForLine((l) => l.msg === `API worker ${n} serving`, from, 60_000);
+    for (const n of [1, 2]) await waitForLine((l) => l.msg === `API worker ${n} serving`, from, 90_000);
     expect(await exchange(await openRaw(), 'GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 200/);
-  }, 120_000);
+  }, 150_000);
 
   it('stops every worker on SIGTERM, then itself, exiting 0', async () => {
     const workers = lines.filter((l) => /^API worker \d serving$/.test(l.msg)).map((l) => l.pid as number).filter(alive);
