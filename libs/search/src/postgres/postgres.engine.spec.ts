@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { SpaceCounts, compoundParts, takesDateIndexFor, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
+import { KnownTerms, SpaceCounts, compoundParts, takesDateIndexFor, termShare, typoDistance, typosAllowed, vocabularyWords } from './postgres.engine';
 import { unaccentFolding } from './unaccent-folding';
 
 describe('termShare (how common a query term is, from lexeme statistics)', () => {
@@ -73,6 +73,30 @@ describe('vocabularyWords (the words typo tolerance and completions draw on)', (
     );
     // A combining accent written apart, read as nothing; letters the folding does not read, as written.
     expect([...vocabularyWords('cafe\u0301 नमस्ते йогурт', folding)]).toEqual(['cafe', 'नमस्ते', 'йогурт']);
+  });
+});
+
+describe('KnownTerms (the vocabulary words an indexing process wrote)', () => {
+  it('keeps each word per vocabulary and space, counts each once, and forgets one or all', () => {
+    const known = new KnownTerms();
+    known.add('visible', 'widget', 's1');
+    known.add('visible', 'widget', 's1');
+    known.add('visible', 'widget', 's2');
+    known.add('moderated', 'widget', 's1');
+    known.add('visible', 'gizmo', 's1');
+    expect(known.size).toBe(4);
+    expect([...(known.of('visible', 's1') ?? [])].sort()).toEqual(['gizmo', 'widget']);
+    expect([...(known.of('moderated', 's1') ?? [])]).toEqual(['widget']);
+    expect(known.of('moderated', 's2')).toBeUndefined();
+    known.delete('visible', 'widget', 's1');
+    known.delete('visible', 'widget', 's1');
+    known.delete('visible', 'unknown', 's3');
+    expect(known.size).toBe(3);
+    expect([...(known.of('visible', 's1') ?? [])]).toEqual(['gizmo']);
+    expect(known.of('visible', 's2')?.has('widget')).toBe(true);
+    known.clear();
+    expect(known.size).toBe(0);
+    expect(known.of('visible', 's2')).toBeUndefined();
   });
 });
 

@@ -559,14 +559,51 @@ export function termShare(tsquery: string, freq: ReadonlyMap<string, number>, pr
  * own query (`includeModerated`) draws on, as only it finds those documents. Kept apart, so that
  * no word of content a searcher may not read ever widens a typo or completes a word for them.
  */
-type Vocabulary = 'visible' | 'moderated';
+export type Vocabulary = 'visible' | 'moderated';
 const VOCABULARIES: Vocabulary[] = ['visible', 'moderated'];
 const VOCABULARY_TABLE: Record<Vocabulary, string> = { visible: 'search_terms', moderated: 'search_terms_moderated' };
 /** The documents whose words a vocabulary holds, as a condition on `d` (search_documents). */
 const VOCABULARY_DOCUMENTS: Record<Vocabulary, string> = { visible: `d.state = 'VISIBLE'`, moderated: `d.state <> 'VISIBLE'` };
 const vocabularyOf = (state: string): Vocabulary => (state === 'VISIBLE' ? 'visible' : 'moderated');
-/** A vocabulary word, as the words an indexing process wrote are remembered. */
+/** A vocabulary word as one text, the order its new words are written in (see addTerms). */
 const termKey = (vocabulary: Vocabulary, term: string, spaceId: string) => `${vocabulary} ${term} ${spaceId}`;
+
+/**
+ * The vocabulary words an indexing process wrote (see addTerms), kept per vocabulary and space, so
+ * that a document's words are looked up as they are, in the set of its vocabulary and space: each
+ * word's hash was computed once already, when its document's words were gathered in a Set. Until
+ * 2026-12-07 they were kept as one set of `termKey`s, and every word of every document indexed
+ * built its key and hashed it anew: on `bench:search`'s 100,000-post seed, about 6 of the indexing
+ * process's 31 s of CPU went into that lookup alone (a CPU profile; docs/architecture.md, Search).
+ */
+export class KnownTerms {
+  private readonly sets = new Map<string, Set<string>>();
+  /** How many words are remembered, in every vocabulary and space. */
+  size = 0;
+
+  /** The words remembered of this vocabulary and space (undefined when none). */
+  of(vocabulary: Vocabulary, spaceId: string): ReadonlySet<string> | undefined {
+    return this.sets.get(`${vocabulary} ${spaceId}`);
+  }
+
+  add(vocabulary: Vocabulary, term: string, spaceId: string): void {
+    const key = `${vocabulary} ${spaceId}`;
+    let set = this.sets.get(key);
+    if (!set) this.sets.set(key, (set = new Set()));
+    const before = set.size;
+    set.add(term);
+    this.size += set.size - before;
+  }
+
+  delete(vocabulary: Vocabulary, term: string, spaceId: string): void {
+    if (this.sets.get(`${vocabulary} ${spaceId}`)?.delete(term)) this.size--;
+  }
+
+  clear(): void {
+    this.sets.clear();
+    this.size = 0;
+  }
+}
 
 /**
  * The vocabulary a query draws on, as a FROM item of `term`s: the words of the visible documents
@@ -652,7 +689,7 @@ function asWritten(headline: string): string {
 export class PostgresSearchEngine implements SearchEngine {
   readonly name = 'postgres';
   readonly format = POSTGRES_INDEX_FORMAT;
-  private readonly knownTerms = new Set<string>();
+  private readonly knownTerms = new KnownTerms();
   private knownSince = Date.now();
   /** The prune count (`search_terms_prunes`) `knownTerms` is good for: any other process's prune since voids it. */
   private knownPrunes: string | null = null;
@@ -850,7 +887,7 @@ export class PostgresSearchEngine implements SearchEngine {
           [list.map((d) => d.term), list.map((d) => d.spaceId), list.map((d) => d.language)],
         ),
       );
-      for (const p of pruned) this.knownTerms.delete(termKey(vocabulary, p.term, p.space_id));
+      for (const p of pruned) this.knownTerms.delete(vocabulary, p.term, p.space_id);
     }
   }
 
@@ -874,9 +911,9 @@ export class PostgresSearchEngine implements SearchEngine {
     const fresh = new Map<string, { term: string; spaceId: string; vocabulary: Vocabulary }>();
     for (const d of docs) {
       const vocabulary = vocabularyOf(d.state);
+      const known = this.knownTerms.of(vocabulary, d.spaceId);
       for (const term of words.get(d.id) ?? []) {
-        const key = termKey(vocabulary, term, d.spaceId);
-        if (!this.knownTerms.has(key)) fresh.set(key, { term, spaceId: d.spaceId, vocabulary });
+        if (!known?.has(term)) fresh.set(termKey(vocabulary, term, d.spaceId), { term, spaceId: d.spaceId, vocabulary });
       }
     }
     if (fresh.size === 0) return;
@@ -890,7 +927,10 @@ export class PostgresSearchEngine implements SearchEngine {
       ]);
     }
     if (this.knownTerms.size + keys.length > KNOWN_TERMS_MAX) this.knownTerms.clear();
-    for (const k of keys) this.knownTerms.add(k);
+    for (const k of keys) {
+      const t = fresh.get(k)!;
+      this.knownTerms.add(t.vocabulary, t.term, t.spaceId);
+    }
   }
 
   async remove(ids: string[]): Promise<void> {
