@@ -2015,6 +2015,27 @@ describe('postgres engine: the vocabulary holds visible words only (and the mode
       expect(await terms()).toContain('zorblaxian');
     }));
 
+  it('writes a word this process wrote already to every other space and vocabulary, and again once it pruned it itself', () =>
+    withPostgresEngine(async (engine, t) => {
+      const [a, b] = [newId(), newId()];
+      const terms = async (table: string, s: string) => (await t.sql(`SELECT term FROM ${table} WHERE space_id = $1 ORDER BY term`, [s])).map((r) => r.term as string);
+      const first = searchDocument({ spaceId: a, title: 'Zorblaxian', body: 'first' });
+      await engine.upsert([first]);
+      // The same word, remembered as written to a's visible vocabulary, in b's and in a's moderators'.
+      await engine.upsert([searchDocument({ spaceId: b, title: 'Zorblaxian', body: 'bee' })]);
+      await engine.upsert([searchDocument({ spaceId: a, title: 'Zorblaxian', body: 'held', state: 'PENDING' })]);
+      expect([await terms('search_terms', b), await terms('search_terms_moderated', a)]).toEqual([['bee', 'zorblaxian'], ['held', 'zorblaxian']]);
+      // Pruned by this process alone (its memory stays good but for what it pruned), then written again.
+      await engine.remove([first.id]);
+      expect(await terms('search_terms', a)).toEqual([]);
+      await engine.upsert([searchDocument({ spaceId: a, title: 'Zorblaxian', body: 'again' })]);
+      expect(await terms('search_terms', a)).toEqual(['again', 'zorblaxian']);
+      // Cleared (a rebuild): every word is written again.
+      await engine.clear();
+      await engine.upsert([searchDocument({ spaceId: b, title: 'Zorblaxian', body: 'bee' })]);
+      expect(await terms('search_terms', b)).toEqual(['bee', 'zorblaxian']);
+    }));
+
   it('keeps the marks of letters as the index does (Devanagari, Japanese), folding only the accents unaccent takes off', () =>
     withPostgresEngine(async (engine, t) => {
       const space = newId();
