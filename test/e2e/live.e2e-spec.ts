@@ -5,6 +5,9 @@ import { SessionsService } from '../../libs/identity/src/sessions/sessions.servi
 import { UsersRepository } from '../../libs/identity/src/users/users.repository';
 import { LiveGateway, PRESENCE_RUNS_AT_ONCE, presenceRunsAtOnce, ROOM_OPS_PER_WINDOW } from '../../libs/realtime/src/live.gateway';
 import { ForumLoaders } from '../../libs/forum/src/forum.loaders';
+import { TopicsService } from '../../libs/forum/src/topics/topics.service';
+import { UnitOfWork } from '../../libs/core/src/database/unit-of-work';
+import { BoardKind } from '../../libs/spaces/src/boards/board.model';
 import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { Socket } from 'socket.io-client';
@@ -904,10 +907,10 @@ describe('live updates over Socket.IO', () => {
     expect(heard.statements.filter((q) => /^SELECT id, board_id, title,[\s\S]* FROM topics WHERE id = \$1$/.test(q.trim()))).toEqual([]);
   });
 
-  it('reads no idea columns for a moved topic: its push sends nothing of an idea, whatever its board’s kind; an unmerge’s read alone joins them', async () => {
+  it('reads no idea columns for a moved topic but an idea arriving on an idea board someone may hear it on, then in its one read; an unmerge’s read joins them too', async () => {
     const admin = await makeUser(t, { role: 'ADMIN' });
     const space = (await makeSpace(t, 'PUBLIC')).id;
-    const [from, to, ideasFrom, ideasTo] = [await makeBoard(t, space), await makeBoard(t, space), await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space, 'IDEAS')];
+    const [from, to, ideasFrom, ideasTo, ideasQuiet] = [await makeBoard(t, space), await makeBoard(t, space), await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space, 'IDEAS')];
     const reader = await connect((await makeUser(t)).token);
     for (const boardId of [from, to, ideasFrom, ideasTo]) expect(await ask(reader, 'board:join', { boardId })).toEqual({ ok: true });
     await pushedSoFar(t, [reader]);
@@ -915,20 +918,103 @@ describe('live updates over Socket.IO', () => {
     const IDEA_READ = /JOIN ideas i\b|i\.vote_count/;
     const firstPostReads = async (write: () => Promise<unknown>) => (await t.countStatements(write)).statements.filter((q) => FIRST_POST_READ.test(q));
     const move = (topicId: string, boardId: string) => firstPostReads(async () => expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId, boardId } }, { token: admin.token })));
-    // A plain topic moved between forum boards, and an idea between idea boards: the move's read of
-    // its first post serves its arrival, the board it left and its `topic:updated`, none of which
-    // carries the idea (until 2026-12-07 every move's read joined the idea and its merge target).
-    for (const [topicId, boardId] of [[(await createTopic(t, author.token, from)).id, to], [(await createTopic(t, author.token, ideasFrom, { kind: 'IDEA' })).id, ideasTo]]) {
+    // A plain topic moved between forum boards, and an idea moved onto an idea board nobody hears
+    // (its old board's reader alone): the move's read of its first post serves its arrival, the
+    // board it left and its `topic:updated`, none of which carries the idea (until 2026-12-07
+    // every move's read joined the idea and its merge target, sending nothing of it).
+    for (const [topicId, boardId] of [[(await createTopic(t, author.token, from)).id, to], [(await createTopic(t, author.token, ideasFrom, { kind: 'IDEA' })).id, ideasQuiet]]) {
       const reads = await move(topicId, boardId);
       expect(reads).toHaveLength(1);
       expect(reads.filter((q) => IDEA_READ.test(q))).toEqual([]);
     }
+    // An idea moved onto an idea board its reader hears: the same one read, with its idea, for
+    // that board's `idea:updated` (until 2026-12-07 none, and the board showed it without votes).
+    const reads = await move((await createTopic(t, author.token, ideasFrom, { kind: 'IDEA' })).id, ideasTo);
+    expect(reads).toHaveLength(1);
+    expect(reads.filter((q) => IDEA_READ.test(q))).toHaveLength(1);
     // An unmerge's arrival is read with its idea, for its `idea:updated`.
     const [source, target] = [await createTopic(t, author.token, ideasTo, { kind: 'IDEA' }), await createTopic(t, author.token, ideasTo, { kind: 'IDEA' })];
     await mergeIdea(source.id, target.id, admin.token);
-    const reads = await firstPostReads(async () => expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: source.id }, { token: admin.token })));
-    expect(reads).toHaveLength(1);
-    expect(reads.filter((q) => IDEA_READ.test(q))).toHaveLength(1);
+    const unmerged = await firstPostReads(async () => expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: source.id }, { token: admin.token })));
+    expect(unmerged).toHaveLength(1);
+    expect(unmerged.filter((q) => IDEA_READ.test(q))).toHaveLength(1);
+  });
+
+  it('tells an idea board an idea moved onto it of its votes and status, after its arrival and read with it; nobody who may not read it there, and no statement more when nobody hears it', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const staff = await makeGroup(t);
+    const member = await makeUser(t, { groups: [staff] });
+    const [open, closed] = [(await makeSpace(t, 'PUBLIC')).id, (await makeSpace(t, 'RESTRICTED', [{ groupId: staff, level: 'PARTICIPATE' }])).id];
+    const [from, to, elsewhere] = [await makeBoard(t, open, 'IDEAS'), await makeBoard(t, closed, 'IDEAS'), await makeBoard(t, closed, 'IDEAS')];
+    const moveTo = (topicId: string, boardId: string) =>
+      t.countStatements(async () => expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId, boardId } }, { token: admin.token })));
+    /** An idea on `from` with its author's vote and a second one. */
+    const voted = async (title: string) => {
+      const idea = await createTopic(t, author.token, from, { title, kind: 'IDEA' });
+      expectOk(await t.gql(`mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: idea.id }, { token: (await makeUser(t)).token }));
+      return idea;
+    };
+    // Nobody on either board: its idea is not read (nor its first post: `topic:updated` reads the topic alone).
+    const unheard = await moveTo((await voted('Nobody there')).id, elsewhere);
+    const there = await connect(member.token);
+    expect(await ask(there, 'board:join', { boardId: to })).toEqual({ ok: true });
+    const [idea, hidden] = [await voted('Arrives with its votes'), await voted('Arrives hidden')];
+    await moderatePost(hidden.firstPostId, 'HIDE', admin.token);
+    await pushedSoFar(t, [there]);
+    const heard: Array<[string, any]> = [];
+    const keep = (event: string) => (data: any) => heard.push([event, data]);
+    const listeners = ['topic:created', 'idea:updated'].map((event) => [event, keep(event)] as const);
+    for (const [event, on] of listeners) there.on(event, on);
+    const of = (id: string) => heard.filter(([, e]) => e.topicId === id || e.topic?.id === id);
+    try {
+      const moved = await moveTo(idea.id, to);
+      await moveTo(hidden.id, to);
+      await pushedSoFar(t, [there]);
+      const [now] = await t.sql(`SELECT t.version, i.vote_count, i.version AS idea_version, i.status FROM topics t JOIN ideas i ON i.topic_id = t.id WHERE t.id = $1`, [idea.id]);
+      expect(now).toMatchObject({ vote_count: 2, status: 'NEW' });
+      // Its arrival, then its idea as it is (until 2026-12-07 the arrival alone); the hidden one's neither.
+      expect(of(idea.id)).toEqual([
+        ['topic:created', expect.objectContaining({ boardId: to, topic: expect.objectContaining({ title: 'Arrives with its votes' }), version: Number(now.version) })],
+        ['idea:updated', { topicId: idea.id, status: 'NEW', voteCount: 2, mergedIntoId: null, version: Number(now.idea_version), topicVersion: Number(now.version) }],
+      ]);
+      expect(of(hidden.id)).toEqual([]);
+      // Read with its arrival: no statement more than with nobody there.
+      expect(moved.count).toBe(unheard.count);
+      // A reader who may not read the board it goes to is not let listen there; on the board it
+      // leaves and in its room, they hear it go (`topic:moved`, `access:lost`), nothing of its idea.
+      const outsider = await connect((await makeUser(t)).token);
+      expect(await ask(outsider, 'board:join', { boardId: to })).toEqual({ ok: false, code: 'NOT_FOUND' });
+      const away = await voted('Out of an outsider’s sight');
+      expect(await ask(outsider, 'board:join', { boardId: from })).toEqual({ ok: true });
+      expect(await ask(outsider, 'topic:join', { topicId: away.id })).toEqual({ ok: true });
+      await pushedSoFar(t, [there, outsider]);
+      const [left, quietIdea, quietArrival] = [heardLive(outsider, 'topic:moved'), nothing(outsider, 'idea:updated'), nothing(outsider, 'topic:created')];
+      await moveTo(away.id, to);
+      expect(await left.first((e) => e.topicId === away.id)).toMatchObject({ topicId: away.id });
+      await pushedSoFar(t, [there, outsider]);
+      await quietIdea();
+      await quietArrival();
+      expect(of(away.id).map(([event]) => event)).toEqual(['topic:created', 'idea:updated']);
+    } finally {
+      for (const [event, on] of listeners) there.off(event, on);
+    }
+  });
+
+  it('sends nothing of an idea moved onto a forum board there: its arrival alone', async () => {
+    const space = (await makeSpace(t, 'PUBLIC')).id;
+    const [ideas, forum] = [await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space)];
+    const idea = await createTopic(t, author.token, ideas, { title: 'Now a discussion’s neighbour', kind: 'IDEA' });
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: forum })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const arrived = heardLive(reader, 'topic:created');
+    const quiet = nothing(reader, 'idea:updated');
+    // moveTopic keeps a topic to boards of its own kind; the move's write itself, as a caller that
+    // did not would make it, says where it went (`boardKind`), and the gateway judges by that.
+    await t.get(UnitOfWork).run((tx) => t.get(TopicsService).writeMove(tx, null, { id: idea.id, spaceId: space, boardId: ideas }, { id: forum, spaceId: space, kind: BoardKind.FORUM }, BoardKind.IDEAS));
+    expect(await arrived.first((e) => e.topic?.id === idea.id)).toMatchObject({ boardId: forum });
+    await t.get(LiveGateway).settled();
+    await quiet();
   });
 
   it('tells an unmerged idea’s rooms of its idea though its arrival’s read finds no first post, and nothing of one hidden since, on any path', async () => {

@@ -40,6 +40,7 @@ import { TIMERS_CHANGED } from '../../forum/src/timers/timers-changed';
 import { SessionsService } from '../../identity/src/sessions/sessions.service';
 import { UsersRepository } from '../../identity/src/users/users.repository';
 import { SpacesLoader } from '../../spaces/src/spaces.loader';
+import { BoardKind } from '../../spaces/src/boards/board.model';
 
 /** Most rooms one connection may be in at once (its own user room not counted). */
 export const MAX_ROOMS_PER_SOCKET = 50;
@@ -364,14 +365,24 @@ interface IdeaUpdated {
   topicVersion: number;
 }
 
-/** A moved topic's first post as `pushedPostsSql` reads it (`firstPostOf`: a move's arrival), with its topic's settings. */
-type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
+/** An idea read with its topic's first post (`IDEA_COLUMNS`): every column null without an idea row. */
+type IdeaColumns = IdeaRow | { [K in keyof IdeaRow]: null };
+
+/** Whether a row read with its idea (`IdeaColumns`) found one. */
+const withIdea = <R extends Partial<IdeaColumns>>(row: R): row is R & IdeaRow => row.idea_version != null;
+
+/**
+ * A moved topic's first post as `pushedPostsSql` reads it (`firstPostOf`: a move's arrival), with
+ * its topic's settings, and its idea when it moved onto an idea board someone may hear it on
+ * (`ideaMovedFirstPostOf`).
+ */
+type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]> & Partial<IdeaColumns>;
 
 /**
  * An unmerged idea's first post as `pushedPostsSql` reads it (`ideaFirstPostOf`: an unmerge's
- * arrival), with its idea (every idea column null without an idea row).
+ * arrival), with its idea.
  */
-type UnmergedIdeaRow = PushedPostRow & (IdeaRow | { [K in keyof IdeaRow]: null });
+type UnmergedIdeaRow = PushedPostRow & IdeaColumns;
 
 /** A moved topic's settings as read with its first post, for its `topic:updated` (`LiveGateway.sendTopic`). */
 function settingsOf(row: MovedTopicRow): TopicSettingsRow {
@@ -406,19 +417,21 @@ function movedOffEvent(now: Pick<PushedPostRow, 'board_id' | 'topic_state' | 'li
  * that scan met (99 in a test's database), not once for each of the push's. `posts`: which posts,
  * by default those `$1` names; a topic's arrival names its topic's first post, and reads what else
  * its push sends (`whole`): a move's (`firstPostOf`, `MovedTopicRow`) the topic's settings, its
- * `topic:updated`'s (`TOPIC_SETTINGS`), and no idea, which nothing a move sends carries; an
- * unmerge's (`ideaFirstPostOf`, `UnmergedIdeaRow`) its idea, for its `idea:updated` (`IDEA_COLUMNS`),
- * and no settings. Until 2026-12-07 every move's read joined the idea and its merge target too.
+ * `topic:updated`'s (`TOPIC_SETTINGS`), and its idea too only onto an idea board someone may hear
+ * it on (`ideaMovedFirstPostOf`), for that board's `idea:updated`; an unmerge's (`ideaFirstPostOf`,
+ * `UnmergedIdeaRow`) its idea, for its `idea:updated` (`IDEA_COLUMNS`), and no settings. Until
+ * 2026-12-07 every move's read joined the idea and its merge target, a plain topic's included,
+ * and sent nothing of it.
  */
-const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', whole?: 'settings' | 'idea') => `${arriving ? `WITH ends AS MATERIALIZED (
+const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', whole: { settings?: true; idea?: true } = {}) => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
         WHERE t.state = 'VISIBLE' AND t.id IN (SELECT a.topic_id FROM posts a WHERE a.id = ANY($1::uuid[]) AND a.number > 1 AND a.state = 'VISIBLE'))
      ` : ''}SELECT p.id, p.topic_id, p.space_id, p.number, p.state, p.deleted_from, p.body_html, p.created_at, p.edited_at, p.reply_to_post_id, p.reaction_counts, p.wiki, p.version, p.removed_version,
             u.id AS author_id, u.handle, u.display_name, t.state AS topic_state, t.board_id, t.title, t.kind, t.last_activity_at,
-            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}${whole === 'settings' ? TOPIC_SETTINGS.map((c) => `, t.${c}`).join('') : ''}${whole === 'idea' ? `, ${IDEA_COLUMNS}` : ''},
+            t.version AS topic_version${arriving ? ', ends.last_post_number' : ''}${whole.settings ? TOPIC_SETTINGS.map((c) => `, t.${c}`).join('') : ''}${whole.idea ? `, ${IDEA_COLUMNS}` : ''},
             CASE WHEN ${listedToAuthorAndModeratorsSql('p')} THEN ${authorSeesSql()} END AS author_sees,
             CASE WHEN p.number = 1 THEN ${listed} END AS listed
-       FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}${whole === 'idea' ? ' LEFT JOIN ideas i ON i.topic_id = t.id' : ''}
+       FROM posts p JOIN users u ON u.id = p.author_id JOIN topics t ON t.id = p.topic_id${arriving ? ' LEFT JOIN ends ON ends.topic_id = p.topic_id' : ''}${whole.idea ? ' LEFT JOIN ideas i ON i.topic_id = t.id' : ''}
       WHERE ${posts} ORDER BY p.topic_id, p.number`;
 /**
  * Which of these authors (`$1`) may read a topic (`$2`) as it is now (`postAuthorSeesSql`): who,
@@ -765,7 +778,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * board kinds' conditions on what their lists show: made at the first push, once every kind
    * registered (their modules' init).
    */
-  private postsRead?: { plain: string; arriving: string; firstPostOf: string; ideaFirstPostOf: string };
+  private postsRead?: { plain: string; arriving: string; firstPostOf: string; ideaMovedFirstPostOf: string; ideaFirstPostOf: string };
 
   /*
    * A topic's pushes to its board's room, asked of three methods: its news there
@@ -1804,8 +1817,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // room, otherwise `pushTopic` reads its settings alone. (Until 2026-12-07 the board it
         // left was read apart, whoever listened until then, and with REDIS_URL set, where
         // `mayBeHeard` holds for every board, a move read its topic twice.)
+        // Read with its idea too when it moved onto an idea board someone may hear it on (the
+        // event's `boardKind`; none from an older release's move, which reads no idea, as before).
         const [fromHeard, toHeard] = [this.mayBeHeard(`board:${fromBoardId}`), toBoardId !== undefined && this.mayBeHeard(`board:${toBoardId}`)];
-        const read = fromHeard || toHeard ? await this.readMoved(topicId) : undefined;
+        const read = fromHeard || toHeard ? await this.readMoved(topicId, toHeard && p.boardKind === BoardKind.IDEAS) : undefined;
         const event = fromHeard && read ? movedOffEvent(read, fromBoardId, p.visible) : undefined;
         // With the version the move left it with (none from a move an older release committed),
         // which orders it against the topic's arrivals there (README, *Order*); its leaving was noted
@@ -1817,8 +1832,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // event announces it where it went). Nobody to hear it there: nothing read for it, but its
         // arrival is noted all the same, with the move's version, so a removal older than the move,
         // handled later, is not sent to a reader who joined since (`admitListChange`).
-        if (read && toHeard && read.board_id === toBoardId) this.arriveOnBoard(read);
-        else if (toBoardId !== undefined && !toHeard) this.admitListChange(topicId, toBoardId, e.version);
+        // An idea's arrival, read with its idea, is followed there by its votes and status
+        // (`idea:updated`, to that board's room alone: its topic's room holds them; until
+        // 2026-12-07 the board listed it without them until a reload), as an unmerge's is.
+        if (read && toHeard && read.board_id === toBoardId) {
+          if (this.arriveOnBoard(read) && withIdea(read)) this.sendIdea(read, true);
+        } else if (toBoardId !== undefined && !toHeard) this.admitListChange(topicId, toBoardId, e.version);
         // Its settings as read with it, when it was read (until 2026-12-07 `pushTopic` read them again).
         if (read) this.sendTopic(settingsOf(read), p.publishing !== true);
         else await this.pushTopic(topicId, p.publishing !== true);
@@ -1966,8 +1985,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
       this.postsRead = {
         plain: pushedPostsSql(false, listed),
         arriving: pushedPostsSql(true, listed),
-        firstPostOf: pushedPostsSql(false, listed, firstPost, 'settings'),
-        ideaFirstPostOf: pushedPostsSql(false, listed, firstPost, 'idea'),
+        firstPostOf: pushedPostsSql(false, listed, firstPost, { settings: true }),
+        ideaMovedFirstPostOf: pushedPostsSql(false, listed, firstPost, { settings: true, idea: true }),
+        ideaFirstPostOf: pushedPostsSql(false, listed, firstPost, { idea: true }),
       };
     }
     return this.postsRead;
@@ -1989,11 +2009,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   /**
    * A topic moved onto a board, as it is now: its first post and the topic in one statement
    * (`firstPostOf`), with the topic's version and settings (`MovedTopicRow`), for all that its
-   * push sends (`movedOffEvent`, `arriveOnBoard`, `sendTopic`); not its idea, which none of them
-   * carries. None without a row.
+   * push sends (`movedOffEvent`, `arriveOnBoard`, `sendTopic`); with its idea too (`idea`:
+   * `ideaMovedFirstPostOf`) when it moved onto an idea board someone may hear it on, for that
+   * board's `idea:updated` (`sendIdea`). None without a row.
    */
-  private async readMoved(topicId: string): Promise<MovedTopicRow | undefined> {
-    const [row]: MovedTopicRow[] = await this.ds.query(this.postsReads().firstPostOf, [topicId]);
+  private async readMoved(topicId: string, idea: boolean): Promise<MovedTopicRow | undefined> {
+    const read = this.postsReads();
+    const [row]: MovedTopicRow[] = await this.ds.query(idea ? read.ideaMovedFirstPostOf : read.firstPostOf, [topicId]);
     return row;
   }
 
@@ -2014,15 +2036,17 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * before the topic left the board (moved, hidden…) and sent after (`admitListChange`), with the
    * topic's version, which orders it against the board's `topic:removed` and `topic:moved`; nor a
    * topic its board's lists leave out (`listed`: a merged idea unhidden, restored or moved there).
+   * Whether it went.
    */
-  private arriveOnBoard(row: PushedPostRow): void {
-    if (row.state !== 'VISIBLE' || row.topic_state !== 'VISIBLE') return;
-    if (!row.listed || !this.admitListChange(row.topic_id, row.board_id, row.topic_version)) return;
+  private arriveOnBoard(row: PushedPostRow): boolean {
+    if (row.state !== 'VISIBLE' || row.topic_state !== 'VISIBLE') return false;
+    if (!row.listed || !this.admitListChange(row.topic_id, row.board_id, row.topic_version)) return false;
     this.server.to(`board:${row.board_id}`).emit('topic:created', {
       boardId: row.board_id,
       topic: { id: row.topic_id, title: row.title, kind: row.kind, createdAt: row.created_at, author: { id: row.author_id, handle: row.handle, displayName: row.display_name } },
       version: row.topic_version,
     });
+    return true;
   }
 
   /**
@@ -2256,15 +2280,19 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (i) this.sendIdea(i);
   }
 
-  /** `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post: `readUnmerged`). */
-  private sendIdea(i: IdeaTopicRow & IdeaRow): void {
+  /**
+   * `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post:
+   * `readUnmerged`), to its topic's and board's rooms; or to its board's alone (`boardOnly`: a
+   * move's arrival there, `readMoved`, which changed nothing of the idea its topic's room holds).
+   */
+  private sendIdea(i: IdeaTopicRow & IdeaRow, boardOnly = false): void {
     if (i.topic_state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return;
     const payload: IdeaUpdated = {
       topicId: i.topic_id, status: i.idea_status, voteCount: i.idea_vote_count, mergedIntoId: i.idea_merged_into, version: i.idea_version, topicVersion: i.topic_version,
     };
     // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
-    const rooms = [`topic:${i.topic_id}`, ...(this.boardNewsPasses(i.topic_id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
-    this.server.to(rooms).emit('idea:updated', payload);
+    const rooms = [...(boardOnly ? [] : [`topic:${i.topic_id}`]), ...(this.boardNewsPasses(i.topic_id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
+    if (rooms.length) this.server.to(rooms).emit('idea:updated', payload);
   }
 
   /**

@@ -436,7 +436,9 @@ export class TopicsService {
    * the move. `publishing`: the move publishes the topic (`writePublication`), which its event
    * says, so its new board's live room hears of it as a new topic alone, not as an update too.
    * The event says whether the topic was visible (`visible`): its old board's readers were shown
-   * it, so hidden on its new board before the move's push, they hear it go (`topic:removed`).
+   * it, so hidden on its new board before the move's push, they hear it go (`topic:removed`),
+   * and the kind of the board it went to (`boardKind`): an idea arriving on an idea board is
+   * announced there with its votes and status (`idea:updated`, read with its arrival).
    * CONFLICT when the topic was moved meanwhile. Callers check who may do it, and that `to` is
    * another board of the same kind.
    */
@@ -444,7 +446,7 @@ export class TopicsService {
     tx: Tx,
     actorId: string | null,
     topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>,
-    to: Pick<BoardModel, 'id' | 'spaceId'>,
+    to: Pick<BoardModel, 'id' | 'spaceId' | 'kind'>,
     fromKind: BoardKind | undefined,
     { reason, publishing = false }: { reason?: string; publishing?: boolean } = {},
   ): Promise<TopicRow> {
@@ -472,7 +474,7 @@ export class TopicsService {
       aggregateType: 'topic',
       aggregateId: topic.id,
       version: moved.version,
-      payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, spaceId: to.spaceId, publishing, visible: moved.state === 'VISIBLE' },
+      payload: { topicId: topic.id, fromBoardId: topic.boardId, fromSpaceId: topic.spaceId, boardId: to.id, boardKind: to.kind, spaceId: to.spaceId, publishing, visible: moved.state === 'VISIBLE' },
     });
     // Where a topic is decides which of its timers still stand (their setters must moderate its
     // space; a PUBLISH_TO_BOARD timer's board must not be its own): its move changes their list.
@@ -499,7 +501,7 @@ export class TopicsService {
    * creation, `topic:created` to the board's live room). Callers check who may do it.
    */
   async writePublication(tx: Tx, actorId: string | null, topic: Pick<TopicModel, 'id' | 'spaceId' | 'boardId'>, to: Pick<BoardModel, 'id' | 'spaceId'>, reason: string): Promise<TopicRow> {
-    await this.writeMove(tx, actorId, topic, to, BoardKind.FORUM, { reason, publishing: true });
+    await this.writeMove(tx, actorId, topic, { ...to, kind: BoardKind.FORUM }, BoardKind.FORUM, { reason, publishing: true });
     const published = await this.repo.redateAsNew(tx, topic.id);
     await tx.emit({
       type: TOPIC_PUBLISHED,
