@@ -1834,9 +1834,12 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // handled later, is not sent to a reader who joined since (`admitListChange`).
         // An idea's arrival, read with its idea, is followed there by its votes and status
         // (`idea:updated`, to that board's room alone: its topic's room holds them; until
-        // 2026-12-07 the board listed it without them until a reload), as an unmerge's is.
+        // 2026-12-07 the board listed it without them until a reload), as an unmerge's is. Its
+        // idea read older than one this node sent (a vote's push, read after this read, sent
+        // before this arrival, which a list ignores for a topic it does not list yet): read
+        // again, as it is now, and sent after the arrival.
         if (read && toHeard && read.board_id === toBoardId) {
-          if (this.arriveOnBoard(read) && withIdea(read)) this.sendIdea(read, true);
+          if (this.arriveOnBoard(read) && withIdea(read) && !this.sendIdea(read, true)) await this.pushIdea(topicId, true);
         } else if (toBoardId !== undefined && !toHeard) this.admitListChange(topicId, toBoardId, e.version);
         // Its settings as read with it, when it was read (until 2026-12-07 `pushTopic` read them again).
         if (read) this.sendTopic(settingsOf(read), p.publishing !== true);
@@ -1865,9 +1868,14 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // (`readUnmerged`; until 2026-12-07 `pushIdea` read the idea again). Read so only when
           // someone may hear it on the board the unmerge found it on (`mayBeHeard`; until
           // 2026-12-07 read whoever listened).
+          // Its idea read older than one this node sent (a vote's push, read after this read, sent
+          // before this arrival), the board's room hears it read again after the arrival, as a
+          // move's arrival does (until 2026-12-07 the board listed it without that vote).
           const read = await this.readUnmerged(topicId);
-          if (read) this.arriveOnBoard(read);
-          if (read?.idea_version != null) this.sendIdea(read);
+          const arrived = read !== undefined && this.arriveOnBoard(read);
+          if (read && withIdea(read)) {
+            if (!this.sendIdea(read) && arrived) await this.pushIdea(topicId, true);
+          }
           // No first post read (none left to read): no arrival, but its idea by its own row, as
           // when nobody hears the board, still visible alone (until 2026-12-07 nothing was sent,
           // and its rooms kept it merged). A row with no idea has none to tell of.
@@ -2270,29 +2278,33 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * off its board's list, which a client orders by it against the topic's `topic:created`,
    * `topic:removed` and `topic:moved` there, as this node orders them (README, *Order*): a late
    * arrival another node read before the merge (an unmerge's) is then dropped, not listed again.
+   * To its board's room alone with `boardOnly` (`sendIdea`).
    */
-  private async pushIdea(topicId: string): Promise<void> {
+  private async pushIdea(topicId: string, boardOnly = false): Promise<void> {
     const [i]: Array<IdeaTopicRow & IdeaRow> = await this.ds.query(
       `SELECT t.id AS topic_id, t.board_id, t.state AS topic_state, t.version AS topic_version, ${IDEA_COLUMNS}
          FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
       [topicId],
     );
-    if (i) this.sendIdea(i);
+    if (i) this.sendIdea(i, boardOnly);
   }
 
   /**
    * `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post:
    * `readUnmerged`), to its topic's and board's rooms; or to its board's alone (`boardOnly`: a
    * move's arrival there, `readMoved`, which changed nothing of the idea its topic's room holds).
+   * Whether it was admitted: not for a topic read hidden or held, nor a version older than one
+   * this node sent of the idea.
    */
-  private sendIdea(i: IdeaTopicRow & IdeaRow, boardOnly = false): void {
-    if (i.topic_state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return;
+  private sendIdea(i: IdeaTopicRow & IdeaRow, boardOnly = false): boolean {
+    if (i.topic_state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return false;
     const payload: IdeaUpdated = {
       topicId: i.topic_id, status: i.idea_status, voteCount: i.idea_vote_count, mergedIntoId: i.idea_merged_into, version: i.idea_version, topicVersion: i.topic_version,
     };
     // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
     const rooms = [...(boardOnly ? [] : [`topic:${i.topic_id}`]), ...(this.boardNewsPasses(i.topic_id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
     if (rooms.length) this.server.to(rooms).emit('idea:updated', payload);
+    return true;
   }
 
   /**
