@@ -289,6 +289,24 @@ describe('live pushes during a rolling upgrade (events and rows of the release b
     expect(inBoard[1][1]).toMatchObject({ mergedIntoId: null, topicVersion: merged.topic });
   });
 
+  it('an idea moved onto an idea board by the release before (no `boardKind`): the board it went to hears it arrive, then its votes and status (`idea:updated`)', async () => {
+    const { board, idea } = await twoIdeas();
+    const to = await makeBoard(t, spaceId, 'IDEAS');
+    expectOk(await t.gql(`mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: idea.id }, { token: moderator.token }));
+    await t.get(LiveGateway).settled();
+    const inNew = heardOf(await readerIn({ boardId: to }), idea.id);
+    const version = await olderWorkerMovesTopic(idea.id, to);
+    // As that release's move says it (`publishing`, `visible`), but not where it went (`boardKind`).
+    await relayedFromOlderWorker({
+      type: 'topic.moved', aggregateType: 'topic', aggregateId: idea.id, version,
+      payload: { topicId: idea.id, fromBoardId: board, fromSpaceId: spaceId, boardId: to, spaceId, publishing: false, visible: true },
+    });
+    // Read with its idea all the same (until then its arrival alone: the board listed it without its votes until a reload).
+    const [now] = await t.sql(`SELECT i.vote_count, i.version FROM ideas i WHERE i.topic_id = $1`, [idea.id]);
+    expect(inNew.filter(([name]) => name !== 'topic:updated').map(([name, e]) => [name, e.voteCount])).toEqual([['topic:created', undefined], ['idea:updated', now.vote_count]]);
+    expect(inNew.find(([name]) => name === 'idea:updated')?.[1]).toMatchObject({ version: Number(now.version), topicVersion: version });
+  });
+
   it('a topic’s move relayed after it was moved back to the board it left: that board, which lists it, hears no `topic:moved`', async () => {
     const { home, topic, inHome, relayLate } = await movedAwayByOlderWorker();
     // This release's moderator moves it back meanwhile, which the board hears at once (its arrival

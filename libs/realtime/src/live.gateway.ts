@@ -1818,9 +1818,13 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // left was read apart, whoever listened until then, and with REDIS_URL set, where
         // `mayBeHeard` holds for every board, a move read its topic twice.)
         // Read with its idea too when it moved onto an idea board someone may hear it on (the
-        // event's `boardKind`; none from an older release's move, which reads no idea, as before).
+        // event's `boardKind`). An older release's move does not say where it went: read with its
+        // idea whatever the board, as every move's read was until 2026-12-07 (the same one
+        // statement; a plain topic's finds no idea and sends none), so an idea it moved is not
+        // listed without its votes during a rolling upgrade (live-upgrade e2e).
         const [fromHeard, toHeard] = [this.mayBeHeard(`board:${fromBoardId}`), toBoardId !== undefined && this.mayBeHeard(`board:${toBoardId}`)];
-        const read = fromHeard || toHeard ? await this.readMoved(topicId, toHeard && p.boardKind === BoardKind.IDEAS) : undefined;
+        const withItsIdea = toHeard && (p.boardKind === undefined || p.boardKind === BoardKind.IDEAS);
+        const read = fromHeard || toHeard ? await this.readMoved(topicId, withItsIdea) : undefined;
         const event = fromHeard && read ? movedOffEvent(read, fromBoardId, p.visible) : undefined;
         // With the version the move left it with (none from a move an older release committed),
         // which orders it against the topic's arrivals there (README, *Order*); its leaving was noted
@@ -2018,8 +2022,9 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * A topic moved onto a board, as it is now: its first post and the topic in one statement
    * (`firstPostOf`), with the topic's version and settings (`MovedTopicRow`), for all that its
    * push sends (`movedOffEvent`, `arriveOnBoard`, `sendTopic`); with its idea too (`idea`:
-   * `ideaMovedFirstPostOf`) when it moved onto an idea board someone may hear it on, for that
-   * board's `idea:updated` (`sendIdea`). None without a row.
+   * `ideaMovedFirstPostOf`) when it moved onto an idea board someone may hear it on (or onto a
+   * board an older release's event does not name the kind of), for that board's `idea:updated`
+   * (`sendIdea`). None without a row.
    */
   private async readMoved(topicId: string, idea: boolean): Promise<MovedTopicRow | undefined> {
     const read = this.postsReads();
