@@ -37,20 +37,22 @@ runServer('Parvis', async (config, log, signals) => {
     if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
     const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
     signals.onStopOnceOpen(opening, (db) => db.stop());
-    const db = await opening;
+    // Interrupted while it opened (an embedded PostgreSQL starting), the start stops here: the migrations would open
+    // connections the database's stop, under way, would count as another process's (Signals.unlessEnding).
+    const db = await signals.unlessEnding(opening);
 
     if (config.MIGRATE_ON_START) {
       const applied = await signals.waitFor(migrateDatabase(db.url));
       log.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
     }
-    if (primary) return (await import('./cluster.js')).runPrimary(config, log, signals, db.url);
+    if (primary) return (await signals.unlessEnding(import('./cluster.js'))).runPrimary(config, log, signals, db.url);
     databaseUrl = db.url;
   }
 
-  const [{ OutboxWorker }, { JobScheduler }, { LiveGateway }, { createApp }, { listeningLine, serveAsWorker }] = await loadingApp!;
+  const [{ OutboxWorker }, { JobScheduler }, { LiveGateway }, { createApp }, { listeningLine, serveAsWorker }] = await signals.unlessEnding(loadingApp!);
   const creating = createApp(config, databaseUrl);
   signals.onStopOnceOpen(creating, (app) => app.close());
-  const app = await creating;
+  const app = await signals.unlessEnding(creating);
   // Of several workers, the first alone runs the outbox worker and the jobs, as one process would (both are safe on
   // several nodes, claiming with SKIP LOCKED and advisory locks; more of them here would only hold more connections).
   if (config.workerInProcess && (worker?.number ?? 1) === 1) {
@@ -58,7 +60,7 @@ runServer('Parvis', async (config, log, signals) => {
     const jobs = app.get(JobScheduler);
     const starting = outbox.start({ listen: true });
     signals.onStopOnceOpen(starting, () => outbox.stop());
-    await starting;
+    await signals.unlessEnding(starting);
     jobs.start();
     signals.onStop(async () => jobs.stop());
   }

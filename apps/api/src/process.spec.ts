@@ -240,14 +240,46 @@ describe('process start and stop (API and worker)', () => {
     await signals.waitFor(Promise.resolve('migrated'));
     let migrated!: () => void;
     const migrating = signals.waitFor(new Promise<void>((resolve) => (migrated = resolve)).then(() => void order.push('migrated')));
+    let wentOn = false;
+    void migrating.then(() => (wentOn = true));
     process.emit('SIGINT');
     await settle();
     expect(order).toEqual([]);
     migrated();
-    await migrating;
     for (let i = 0; i < 3; i++) await settle();
     expect(order).toEqual(['migrated', 'stop db']);
     expect(exit).toHaveBeenCalledWith(0);
+    // The start that waited goes no further once the process is ending (see unlessEnding).
+    expect(wentOn).toBe(false);
+  });
+
+  // Until 2026-12-07 a start interrupted while its embedded PostgreSQL started went on once it opened, to the migrations,
+  // whose two connections the database's stop, run by the signal, counted as another process's: it left the server running.
+  it('goes no further in a start once the process is ending: what it would open next never opens under the database’s stop', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const signals = serverSignals(pino({ level: 'silent' }));
+    // Not ending: a step's outcome as it is.
+    await expect(signals.unlessEnding(Promise.resolve('db'))).resolves.toBe('db');
+    await expect(signals.unlessEnding(Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+    const order: string[] = [];
+    let opened!: (db: string) => void;
+    const opening = new Promise<string>((resolve) => (opened = resolve));
+    signals.onStopOnceOpen(opening, async (db) => void order.push(`stop ${db}`));
+    // main.ts's start: the database, then the migrations on it.
+    void (async () => {
+      const db = await signals.unlessEnding(opening);
+      order.push(`migrate ${db}`);
+    })();
+    let failing!: (err: Error) => void;
+    let failed = false;
+    signals.unlessEnding(new Promise((_, reject) => (failing = reject))).catch(() => (failed = true));
+    process.emit('SIGINT');
+    opened('db');
+    failing(new Error('closed under it'));
+    for (let i = 0; i < 5; i++) await settle();
+    expect(order).toEqual(['stop db']);
+    expect(failed).toBe(false);
+    expect(exit.mock.calls).toEqual([[0]]);
   });
 
   it('ends on an error nothing caught once its cleanups ran (one failing), each once, a second error and a signal meanwhile: exit 1', async () => {

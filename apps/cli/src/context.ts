@@ -32,7 +32,9 @@ export async function openInterruptible(config: AppConfig): Promise<{ db: Databa
   const opening = openDatabase(config);
   const stopped = signals.onStopOnceOpen(opening, (db) => db.stop());
   try {
-    return { db: await opening, stopped };
+    // Interrupted while it opened, the command goes no further (Signals.unlessEnding): the database's stop, under way,
+    // would count what it opened next (the migrations) as another process's, and leave a server it started running.
+    return { db: await signals.unlessEnding(opening), stopped };
   } catch (err) {
     stopped();
     throw err;
@@ -71,7 +73,7 @@ export async function withServices<T>(fn: (app: INestApplicationContext, env: Cl
     // another process's when the database stops after it.
     const creating = NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger() });
     const closed = handleInterrupts().onStopOnceOpen(creating, (app) => app.close());
-    const app = await creating;
+    const app = await handleInterrupts().unlessEnding(creating);
     try {
       return await fn(app, env);
     } finally {

@@ -18,16 +18,17 @@ runServer('The Parvis worker', async (config, log, signals) => {
   ]);
   const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
   signals.onStopOnceOpen(opening, (db) => db.stop());
-  const db = await opening;
+  // Interrupted meanwhile, it goes no further (Signals.unlessEnding): the database's stop would count what opened next as another process's.
+  const db = await signals.unlessEnding(opening);
 
   const creating = createWorkerContext(config, db.url);
   signals.onStopOnceOpen(creating, (app) => app.close());
-  const app = await creating;
+  const app = await signals.unlessEnding(creating);
   app.useLogger(app.get(Logger));
   const worker = app.get(OutboxWorker);
   const starting = worker.start({ listen: true });
   signals.onStopOnceOpen(starting, () => worker.stop());
-  await starting;
+  await signals.unlessEnding(starting);
   const jobs = app.get(JobScheduler);
   jobs.start();
   signals.onStop(async () => jobs.stop());

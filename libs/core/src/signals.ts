@@ -174,15 +174,28 @@ export class Signals {
   /**
    * Waits for `work` that holds connections of its own while it runs (migrations): until it
    * settles, the cleanups wait for it too, so the database never stops under it, nor counts
-   * its connections as another process's.
+   * its connections as another process's. Once the process is ending, it never settles (unlessEnding).
    */
-  async waitFor<T>(work: Promise<T>): Promise<T> {
+  waitFor<T>(work: Promise<T>): Promise<T> {
     const off = this.onStopOnceOpen(work, async () => undefined);
-    try {
-      return await work;
-    } finally {
-      off();
-    }
+    return this.unlessEnding(work.finally(off));
+  }
+
+  /**
+   * What a start awaits before its next step (the database opened, before the migrations and the application open on
+   * it): `step`'s outcome, unless the process is ending (a signal, an error nothing caught) by the time it settles; then
+   * a promise that never settles, and the start goes no further, the ending exiting the process. A step started then
+   * would come after the cleanups were taken, so none would close it, and the database's stop, waiting for its opening
+   * and run meanwhile, would count its connections as another process's and leave an embedded server running: until
+   * 2026-12-07 a signal while the embedded PostgreSQL started did so, the migrations opening their two connections as it
+   * stopped. A signal, an event of the loop, never comes between a step's settling and the next step's start.
+   */
+  unlessEnding<T>(step: Promise<T>): Promise<T> {
+    const never = () => new Promise<T>(() => undefined);
+    return step.then(
+      (value) => (this.ended ? never() : value),
+      (err: unknown) => (this.ended ? never() : Promise.reject(err)),
+    );
   }
 
   /** Runs the cleanups registered so far, newest first, each once, and says whether all succeeded (a failed one is reported, and the others still run). */
