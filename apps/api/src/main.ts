@@ -35,7 +35,7 @@ runServer('Parvis', async (config, log, signals) => {
       import('../../../libs/core/src/database/migrate.js'),
     ]);
     if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
-    const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
+    const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending);
     signals.onStopOnceOpen(opening, (db) => db.stop());
     // Interrupted while it opened (an embedded PostgreSQL starting), the start stops here: the migrations would open
     // connections the database's stop, under way, would count as another process's (Signals.unlessEnding).

@@ -29,7 +29,7 @@ export async function openInterruptible(config: AppConfig): Promise<{ db: Databa
   // (starting it takes seconds), on stderr, out of what a script reads. Never its URL, which
   // holds the cluster's password.
   if (!config.DATABASE_URL) say(`Database: the embedded PostgreSQL in ${clusterDir(config.dataDir)} (DATABASE_URL is not set)`);
-  const opening = openDatabase(config);
+  const opening = openDatabase(config, undefined, undefined, () => signals.ending);
   const stopped = signals.onStopOnceOpen(opening, (db) => db.stop());
   try {
     // Interrupted while it opened, the command goes no further (Signals.unlessEnding): the database's stop, under way,

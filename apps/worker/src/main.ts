@@ -16,7 +16,7 @@ runServer('The Parvis worker', async (config, log, signals) => {
     import('../../../libs/core/src/outbox/outbox.js'),
     import('../../../libs/core/src/jobs.js'),
   ]);
-  const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m));
+  const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending);
   signals.onStopOnceOpen(opening, (db) => db.stop());
   // Interrupted meanwhile, it goes no further (Signals.unlessEnding): the database's stop would count what opened next as another process's.
   const db = await signals.unlessEnding(opening);

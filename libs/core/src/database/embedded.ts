@@ -29,6 +29,8 @@ export interface EmbeddedOptions {
   effectiveCacheSize?: string;
   /** Those sizes already made of the two above (loadConfig's, checked as the configuration loaded): not made again here. */
   memory?: MemorySizing;
+  /** True once the process is ending (Signals.ending): a server not spawned yet is not started, its cluster made whole first. */
+  ending?: () => boolean;
 }
 
 const MB = 1024 * 1024;
@@ -679,6 +681,12 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Data
     await pg.initialise();
   }
   await removeStaleLock(pgDir, log);
+  // Interrupted while it loaded or ran initdb (seconds), the process would only stop the server again, within its cleanup
+  // deadline if the machine is quick enough: it is not started (until 2026-12-07 it was, and then stopped).
+  if (opts.ending?.()) {
+    log('embedded postgres: not starting the server: the process is stopping');
+    throw new Error(`The embedded PostgreSQL in ${pgDir} was not started: the process is stopping`);
+  }
   try {
     await pg.start();
   } catch (err) {

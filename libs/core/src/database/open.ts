@@ -5,7 +5,7 @@ import { DatabaseHandle, startEmbeddedPostgres } from './embedded';
  * The database this process should use: DATABASE_URL when set, otherwise the
  * embedded PostgreSQL under the data directory (joined if a server already runs it).
  */
-export async function openDatabase(config: AppConfig, log: (m: string) => void = () => undefined, info: (m: string) => void = log): Promise<DatabaseHandle> {
+export async function openDatabase(config: AppConfig, log: (m: string) => void = () => undefined, info: (m: string) => void = log, ending?: () => boolean): Promise<DatabaseHandle> {
   if (config.DATABASE_URL) return { url: config.DATABASE_URL, owned: false, stop: async () => undefined };
   return startEmbeddedPostgres({
     dataDir: config.dataDir,
@@ -15,5 +15,6 @@ export async function openDatabase(config: AppConfig, log: (m: string) => void =
     memory: config.embeddedMemory,
     log,
     info,
+    ending,
   });
 }
