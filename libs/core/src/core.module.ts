@@ -35,6 +35,12 @@ export interface CoreOptions<S extends readonly unknown[] = readonly []> {
    * would replace it. Each value is checked against its own token's type at compile time (`Settings`).
    */
   settings?: Settings<S>;
+  /**
+   * Whether the database's first connection, refused, is tried again (TypeORM's 9 attempts, 3 s apart): a server passes
+   * `() => !signals.ending`. A Ctrl-C in a terminal stops an embedded PostgreSQL too (its process group's): retried, the
+   * application took 27 s to fail, past the cleanups' 10 s deadline, which waited for it.
+   */
+  retryConnection?: () => boolean;
 }
 
 /** Config, the database, transactions with the outbox, and in-process events. */
@@ -72,6 +78,7 @@ export class CoreModule {
             counter: opts.counter,
           }),
           autoLoadEntities: true,
+          ...(opts.retryConnection && { toRetry: opts.retryConnection }),
         }),
       ],
       providers: [
