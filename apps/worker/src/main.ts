@@ -21,7 +21,7 @@ runServer('The Parvis worker', async (config, log, signals) => {
   // Interrupted meanwhile, it goes no further (Signals.unlessEnding): the database's stop would count what opened next as another process's.
   const db = await signals.unlessEnding(opening);
 
-  const creating = createWorkerContext(config, db.url);
+  const creating = createWorkerContext(config, db.url, () => !signals.ending);
   signals.onStopOnceOpen(creating, (app) => app.close());
   const app = await signals.unlessEnding(creating);
   app.useLogger(app.get(Logger));

@@ -11,8 +11,9 @@ import { loggerOptions } from '../../api/src/logging';
  * It serves no live connections, so what it commits is relayed to the API nodes (`live_relay`).
  * Logs go as the API's do: JSON through pino, at LOG_LEVEL, with the same redaction and error serializer.
  */
-export function createWorkerContext(config: AppConfig, databaseUrl: string): Promise<INestApplicationContext> {
-  @Module({ imports: [LoggerModule.forRoot(loggerOptions(config)), CoreModule.forRoot({ config, databaseUrl, relayLiveEvents: true }), ...FEATURE_MODULES] })
+export function createWorkerContext(config: AppConfig, databaseUrl: string, retryConnection?: () => boolean): Promise<INestApplicationContext> {
+  @Module({ imports: [LoggerModule.forRoot(loggerOptions(config)), CoreModule.forRoot({ config, databaseUrl, relayLiveEvents: true, retryConnection }), ...FEATURE_MODULES] })
   class WorkerModule {}
-  return NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true });
+  // A module that fails to start rejects (the start's cleanups run, then "failed to start"), not Nest's exit 1 at once.
+  return NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true, abortOnError: false });
 }
