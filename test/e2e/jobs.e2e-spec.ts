@@ -1153,7 +1153,7 @@ describe('scheduled jobs across processes', () => {
       expect(await Promise.all([s.runNow('test-lock-stuck'), s.runNow('test-lock-behind')])).toEqual([true, true]);
       expect(runs.sort()).toEqual(['behind', 'stuck']);
       expect(warn.mock.calls.filter(([, line]) => String(line).includes('job-lock'))).toEqual([
-        [{ err: expect.objectContaining({ message: 'Query read timeout' }), timeoutMs: 1_000 }, 'a job-lock statement got no answer in time; the connection is replaced, its locks with it'],
+        [{ err: expect.objectContaining({ message: 'Query read timeout' }), timeoutMs: 1_000 }, 'a job-lock statement got no answer in time; the connection is replaced, its locks freed once PostgreSQL ends its session'],
       ]);
     } finally {
       spy.mockRestore();

@@ -385,14 +385,15 @@ export class JobScheduler implements OnModuleDestroy {
 
   /**
    * One statement on the lock connection, after those before it. One unanswered within lockTimeoutMs (pg's client-side
-   * `query_timeout`: a hung backend, a network that drops every packet) is given up and its connection replaced, the
-   * locks it held going with it: the statements behind it, every job's, would otherwise wait for good (until 2026-12-07).
+   * `query_timeout`: a hung backend, a network that drops every packet) is given up and its connection replaced (the
+   * locks it held are freed once PostgreSQL ends that session): the statements behind it, every job's, would otherwise
+   * wait for good (until 2026-12-07).
    */
   private onLockConnection(client: Client, text: string, params: unknown[]): Promise<{ rows: Array<{ locked: boolean }> }> {
     const run = this.lockQueue.then(() =>
       client.query<{ locked: boolean }>(text, params).catch((err: Error) => {
         if (err.message === QUERY_TIMED_OUT && this.lock?.client === client) {
-          this.log.warn({ err, timeoutMs: this.lockTimeoutMs }, 'a job-lock statement got no answer in time; the connection is replaced, its locks with it');
+          this.log.warn({ err, timeoutMs: this.lockTimeoutMs }, 'a job-lock statement got no answer in time; the connection is replaced, its locks freed once PostgreSQL ends its session');
           // Not waited for: ending a connection with a statement under way destroys its socket.
           void this.forgetLocks(client);
         }
