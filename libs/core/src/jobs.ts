@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from './config/config';
 import { ChannelListener, PgListener } from './database/pg-listener';
 import { rowsOf } from './database/unit-of-work';
-import { RepeatedWarning } from './warning-throttle';
+import { errorKind, RepeatedWarning } from './warning-throttle';
 
 /**
  * Jobs that run less often than this are kept to their schedule through `job_runs`: checked at
@@ -44,9 +44,6 @@ const dueAt = (lastRun: string, seconds: string) => `${lastRun} + make_interval(
  * runs the ticks reads the job's due time again at its next tick, not at the one it had read (up to the job's interval).
  */
 export const JOB_DUE_CHANNEL = 'parvis_job_due';
-
-/** pg's error for a statement unanswered within its `query_timeout` (it has no code). */
-const QUERY_TIMED_OUT = 'Query read timeout';
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -392,7 +389,7 @@ export class JobScheduler implements OnModuleDestroy {
   private onLockConnection(client: Client, text: string, params: unknown[]): Promise<{ rows: Array<{ locked: boolean }> }> {
     const run = this.lockQueue.then(() =>
       client.query<{ locked: boolean }>(text, params).catch((err: Error) => {
-        if (err.message === QUERY_TIMED_OUT && this.lock?.client === client) {
+        if (errorKind(err) === 'timeout' && this.lock?.client === client) {
           this.log.warn({ err, timeoutMs: this.lockTimeoutMs }, 'a job-lock statement got no answer in time; the connection is replaced, its locks freed once PostgreSQL ends its session');
           // Not waited for: ending a connection with a statement under way destroys its socket.
           void this.forgetLocks(client);
