@@ -689,7 +689,9 @@ export class IdeasService implements BoardKindBehaviour {
       const counts = await this.recountAll(tx, [source.id, ...chain]);
       // The ideas its chain runs through past its target counted its voters too: their pages are
       // told their new counts (until 2026-12-07 only the target's were, by the unmerge's own push).
-      await this.announceCounts(tx, new Map([...counts].filter(([id]) => chain.indexOf(id) > 0)));
+      // (`chain` starts at the target, whose count the unmerge's own push carries.)
+      const pastTarget = new Set(chain.slice(1));
+      await this.announceCounts(tx, new Map([...counts].filter(([id]) => pastTarget.has(id))));
       await tx.emit({ type: 'idea.unmerged', aggregateType: 'topic', aggregateId: source.id, payload: { topicId: source.id, targetId, spaceId: source.spaceId, boardId, topicVersion } });
       await this.audit.append(tx, {
         actorId: viewer.id, action: 'idea.unmerge', targetType: 'topic', targetId: source.id, spaceId: source.spaceId,
