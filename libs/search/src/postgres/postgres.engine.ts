@@ -578,8 +578,12 @@ const termKey = (vocabulary: Vocabulary, term: string, spaceId: string) => `${vo
  */
 export class KnownTerms {
   private readonly sets = new Map<string, Set<string>>();
+  private count = 0;
+
   /** How many words are remembered, in every vocabulary and space. */
-  size = 0;
+  get size(): number {
+    return this.count;
+  }
 
   /** The words remembered of this vocabulary and space (undefined when none). */
   of(vocabulary: Vocabulary, spaceId: string): ReadonlySet<string> | undefined {
@@ -592,16 +596,16 @@ export class KnownTerms {
     if (!set) this.sets.set(key, (set = new Set()));
     const before = set.size;
     set.add(term);
-    this.size += set.size - before;
+    this.count += set.size - before;
   }
 
   delete(vocabulary: Vocabulary, term: string, spaceId: string): void {
-    if (this.sets.get(`${vocabulary} ${spaceId}`)?.delete(term)) this.size--;
+    if (this.sets.get(`${vocabulary} ${spaceId}`)?.delete(term)) this.count--;
   }
 
   clear(): void {
     this.sets.clear();
-    this.size = 0;
+    this.count = 0;
   }
 }
 
@@ -927,10 +931,7 @@ export class PostgresSearchEngine implements SearchEngine {
       ]);
     }
     if (this.knownTerms.size + keys.length > KNOWN_TERMS_MAX) this.knownTerms.clear();
-    for (const k of keys) {
-      const t = fresh.get(k)!;
-      this.knownTerms.add(t.vocabulary, t.term, t.spaceId);
-    }
+    for (const t of fresh.values()) this.knownTerms.add(t.vocabulary, t.term, t.spaceId);
   }
 
   async remove(ids: string[]): Promise<void> {
