@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../../core/src/config/config';
 import { MeiliSearchEngine } from './meili/meili.engine';
@@ -13,13 +13,15 @@ import { SearchEngine } from './search-engine';
  * an outage never blocks writes or the outbox.
  */
 @Injectable()
-export class SearchEngines implements OnApplicationBootstrap {
+export class SearchEngines implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('Search');
   readonly postgres: PostgresSearchEngine;
   /** Meilisearch when MEILI_URL is set: prepared (its settings applied) at start-up, which needs no letter folding. */
   readonly external: MeiliSearchEngine | null;
   /** The server's letter folding, as this process holds it: what the PostgreSQL engine's vocabulary, and Meilisearch's documents and queries, are written and read with. */
   readonly folding: ServerFolding;
+  /** The start-up read of the folding (`onApplicationBootstrap`), settled either way: waited for before the pool closes. */
+  private startupRead: Promise<void> = Promise.resolve();
 
   constructor(ds: DataSource, config: AppConfig) {
     this.folding = new ServerFolding(ds);
@@ -48,7 +50,7 @@ export class SearchEngines implements OnApplicationBootstrap {
     // The server's letter folding is read now, in the background, not by the first search (a
     // Meilisearch query waits for it, with its time limit): a start-up with PostgreSQL slow or out
     // of reach goes on, and a failed read is not kept, so the first use reads it again.
-    this.folding.current().then(
+    this.startupRead = this.folding.current().then(
       () => undefined,
       (err) => this.log.warn({ err }, 'the letter folding could not be read at start-up; the first search reads it again'),
     );
@@ -59,5 +61,15 @@ export class SearchEngines implements OnApplicationBootstrap {
         (err) => this.log.warn({ err }, `${this.external!.name} is not reachable; queries use PostgreSQL until it is`),
       );
     }
+  }
+
+  /**
+   * A process that closes as soon as it started (a CLI command: `admin:create` takes less than the read) waits for the
+   * start-up read first (a fifth of a second, a minute at most: `ServerFolding`), run before any module's shutdown hook
+   * and so before the pool ends: the read cut off by the pool's end, or by the embedded database's stop after it, would
+   * warn of a folding that could not be read, on a command's stderr, about nothing wrong.
+   */
+  async onModuleDestroy(): Promise<void> {
+    await this.startupRead;
   }
 }
