@@ -315,6 +315,34 @@ describe('redacted', () => {
     expect(account.password).toBe('proto-getter-pw');
   });
 
+  // A secret getter of a parent class shadowed nearer the object (a subclass's method of the same name, a field of a
+  // prototype that is no class's) was read through the object and replaced all the same, though what the object holds
+  // there is no secret (a method JSON leaves out): the object was copied for nothing; until 2026-12-07.
+  it('keeps an object whose secret getter of a parent is shadowed nearer it by a method, as JSON would write it', () => {
+    class Base {
+      get token(): string {
+        return 'shadowed-getter-tok';
+      }
+    }
+    class Visitor extends Base {
+      constructor(readonly id: string) {
+        super();
+      }
+    }
+    // A method of the subclass named as the getter (defined so: TypeScript refuses a method overriding an accessor).
+    Object.defineProperty(Visitor.prototype, 'token', { value: () => 'a method', writable: true, configurable: true });
+    const visitor = new Visitor('v-1');
+    expect(redacted({ visitor }).visitor).toBe(visitor);
+    // The same through prototypes that are no classes': the nearer one's method shadows the farther one's getter.
+    const far = Object.defineProperty({}, 'password', { get: () => 'far-getter-pw', enumerable: true });
+    const near = Object.create(far, { password: { value: () => 'a method', enumerable: false } }) as object;
+    const options = Object.assign(Object.create(near) as object, { user: 'ada' });
+    expect(redacted({ options }).options).toBe(options);
+    // Not shadowed, the getter is still replaced.
+    const open = Object.assign(Object.create(far) as object, { user: 'ada' });
+    expect(JSON.stringify(redacted({ open }))).not.toContain('far-getter-pw');
+  });
+
   // Each object of a class had its prototypes' names read again (twice: once for the secret getters, once for each one's
   // descriptor); until 2026-12-07 (final read). A prototype's names are read once, whatever number of its objects is logged.
   it("reads a prototype's names once, however many of its objects are logged", () => {

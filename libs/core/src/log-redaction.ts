@@ -556,9 +556,12 @@ interface InheritedSecret {
 /**
  * The fields (getters, values; not methods) named as secrets (isSecretField) that the objects of `proto` inherit from it
  * and the prototypes after it (but Object's), each with the enumerability of its first definition on the chain; an
- * object's own field of the same name is skipped by the caller. Read once per prototype and kept (inheritedByPrototype)
- * when each prototype of the chain is a class's (isClassPrototype); until 2026-12-07 each object's chain was read twice,
- * once for these names and once more for each one's descriptor.
+ * object's own field of the same name is skipped by the caller. Each name is decided where the chain first defines it,
+ * in one pass: a nearer method (a subclass's, `token()`) shadows a farther getter of the same name, which the object
+ * never reads (until 2026-12-07 the farther one was replaced all the same, the object copied for nothing, as a first
+ * pass kept each name's enumerability and a second looked it up in the list so far). Read once per prototype and kept
+ * (inheritedByPrototype) when each prototype of the chain is a class's (isClassPrototype); until 2026-12-07 each
+ * object's chain was read twice, once for these names and once more for each one's descriptor.
  */
 function inheritedSecrets(proto: object | null): readonly InheritedSecret[] {
   if (!proto) return [];
@@ -566,17 +569,16 @@ function inheritedSecrets(proto: object | null): readonly InheritedSecret[] {
   if (kept) return kept;
   const keys: InheritedSecret[] = [];
   let classes = true;
-  // Each secret name's enumerability where the chain first defines it (a method too, though a method is no field).
-  const first = new Map<string, boolean>();
+  // The secret names defined nearer on the chain: what a farther prototype defines under one is shadowed.
+  const seen = new Set<string>();
   for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
     classes &&= isClassPrototype(p);
     for (const key of Object.getOwnPropertyNames(p)) {
-      if (!isSecretField(key)) continue;
+      if (seen.has(key) || !isSecretField(key)) continue;
+      seen.add(key);
       const field = Object.getOwnPropertyDescriptor(p, key)!;
-      if (!first.has(key)) first.set(key, field.enumerable === true);
       // A method (`refreshToken()`) is no field: JSON and pino's serializer leave it out.
-      if (keys.some((k) => k.key === key)) continue;
-      if (field.get || typeof field.value !== 'function') keys.push({ key, enumerable: first.get(key)! });
+      if (field.get || typeof field.value !== 'function') keys.push({ key, enumerable: field.enumerable === true });
     }
   }
   if (classes) inheritedByPrototype.set(proto, keys);
