@@ -552,6 +552,18 @@ describe('redacted', () => {
     expect(JSON.stringify(redacted({ emitter }))).not.toContain('kebab-6');
   });
 
+  // In text a parameter's name was read as a word of letters, digits and `_`: a kebab-case one (`api-key=`, a header
+  // quoted as a parameter, `?x-api-key=` in a URL) was read from its last `-`, `key`, and its value kept, where `api_key=`
+  // and `apiKey=` were replaced; until 2026-12-07.
+  it('replaces a parameter in text named as a secret in kebab-case, keeping names that merely hold a secret word', () => {
+    expect(redacted('curl -d api-key=kebab-t1 https://h.example/x?x-api-key=kebab-t2&session-id=kebab-t3&mode=1 --private-key=kebab-t4')).toBe(
+      'curl -d api-key=[redacted] https://h.example/x?x-api-key=[redacted]&session-id=[redacted]&mode=1 --private-key=[redacted]',
+    );
+    expect(redacted('MEILI-MASTER-KEY="kebab t5" then client-secret=kebab-t6')).toBe('MEILI-MASTER-KEY=[redacted] then client-secret=[redacted]');
+    const kept = 'x-request-id=r1&content-type=json&token-count=5&api-key-id=7&by-pass=2&secret-santa=yes&max-tokens=9&pass-through=on';
+    expect(redacted(kept)).toBe(kept);
+  });
+
   // A form's bracketed key (a logged body's or query's) named a secret only by an ending: `user[password]` was one, but
   // `user[pass]`, `user[session]`, `user[tokens]`, whose plain names are secrets whole, went as they were, as fields and
   // as a URLSearchParams's keys (`user[code]` too); until 2026-12-07. Names only in the failure's output.

@@ -101,13 +101,16 @@ const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
  * keyword=value, libpq's `host=db password=pw`, `PGPASSWORD=pw` as a shell or an env file writes it): its value is
  * replaced when its name names a secret (SECRET_NAME), read to the next `&` or space, or (PARAMETER_VALUE) a quoted one
  * to its closing quote, `password='p w'`, `PGPASSWORD="p w"`, in JSON text `password=\"p w\"`, never past its line's end
- * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it). Tried only
- * at a word's start (`\b`), so the time taken grows with the text's length. A name SECRET_NAMES's `parameters` holds
+ * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it). A name is
+ * read with its `-`s, kebab-case (`api-key=`, `?x-api-key=`), as a field's is (until 2026-12-07 it was read from its last
+ * `-`, `key`, and kept; and `by-pass=` was read as `pass`, and replaced). Tried only where a name starts (no letter,
+ * digit, `_` or `-` before it), so the time taken grows with the text's length: tried after each `-` too, a long
+ * `a-a-a-…` would have been read to its end from each of them. A name SECRET_NAMES's `parameters` holds
  * (`code`) is one only as a query string's, right after `?` or `&` (`/auth/callback?code=…`, an OAuth authorization code
  * or a one-time code; a URL object's too, as its text is read so): elsewhere `code=23505` is a SQLSTATE's. Until
  * 2026-12-07 a URL's `?code=` was kept.
  */
-const PARAMETER_NAME = /\b(\w+)(?:\]|%5D)?(?:\[\]|%5B%5D)?=/gi;
+const PARAMETER_NAME = /(?<![\w-])([\w-]+)(?:\]|%5D)?(?:\[\]|%5B%5D)?=/gi;
 const PARAMETER_VALUE = /'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*/y;
 
 /**
