@@ -722,6 +722,17 @@ describe('redacted', () => {
     expect(redacted('insert failed: code=23505 errorCode=E42 ?postcode=12345&zipcode=9')).toBe('insert failed: code=23505 errorCode=E42 ?postcode=12345&zipcode=9');
   });
 
+  // A URL's fragment (`#code=`, `#access_token=…&code=`, as an OAuth implicit or hybrid flow's redirect carries them) had
+  // its `code=` kept, only a query string's being read as one; until 2026-12-07.
+  it("replaces a URL fragment's code parameter, in text and in a URL object; keeps a fragment's other parameters", () => {
+    expect(redacted('redirected to https://c.example/auth/callback#code=frag-code-1&state=s1 then /cb#state=s2&code=frag-code-2')).toBe(
+      'redirected to https://c.example/auth/callback#code=[redacted]&state=s1 then /cb#state=s2&code=[redacted]',
+    );
+    expect(redacted(new URL('https://c.example/cb?x=1#code=frag-code-3&access_token=frag-tok')) as unknown).toBe('https://c.example/cb?x=1#code=[redacted]&access_token=[redacted]');
+    const kept = 'https://c.example/docs#postcode=1 and #errorcode=2, /cb#zipcode=3&state=s3';
+    expect(redacted(kept)).toBe(kept);
+  });
+
   it("keeps the text an error is stored with (a queue's last_error) without passwords, cut after they are replaced", () => {
     const err = new Error(`Request to http://parvis:${'x'.repeat(40)}@meili.example/indexes has failed`);
     expect(storedErrorText(err, 1000)).toBe('Request to http://parvis:[redacted]@meili.example/indexes has failed');

@@ -32,7 +32,7 @@ const WORD_REST = /\S*/y;
  * in text; a URLSearchParams's key holding `password`, `token` or `secret` anywhere (`password2`, `secretAnswer`), or one
  * of `parameters` whole (an OAuth authorization code's `code`), is one, not
  * `postcode`, `zipcode` or `errorCode`, nor a field (an error's `code`: a SQLSTATE, an errno's name); in text `code=`
- * is one only as a query string's (`?code=`, `&code=`), not otherwise (a SQLSTATE's `code=23505`). Until 2026-12-07
+ * is one only as a query string's or a URL fragment's (`?code=`, `&code=`, `#code=`), not otherwise (a SQLSTATE's `code=23505`). Until 2026-12-07
  * each match had a list of its own: a field was one of `password`, `token`,
  * `appealToken` and `inviteToken` exactly, and a URLSearchParams's key any holding `password`, `token`, `secret` or
  * `code`; an `apiKey`, an `authorization`, a `cookie`, a `privateKey`, a `credentials`, a `pass` went whole anywhere.
@@ -106,8 +106,9 @@ const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
  * `-`, `key`, and kept; and `by-pass=` was read as `pass`, and replaced). Tried only where a name starts (no letter,
  * digit, `_` or `-` before it), so the time taken grows with the text's length: tried after each `-` too, a long
  * `a-a-a-…` would have been read to its end from each of them. A name SECRET_NAMES's `parameters` holds
- * (`code`) is one only as a query string's, right after `?` or `&` (`/auth/callback?code=…`, an OAuth authorization code
- * or a one-time code; a URL object's too, as its text is read so): elsewhere `code=23505` is a SQLSTATE's. Until
+ * (`code`) is one only as a query string's or a fragment's, right after `?`, `&` or `#` (`/auth/callback?code=…`, an
+ * OAuth authorization code or a one-time code, `#code=…` an implicit flow's; a URL object's too, as its text is read so):
+ * elsewhere `code=23505` is a SQLSTATE's. Until
  * 2026-12-07 a URL's `?code=` was kept.
  */
 const PARAMETER_NAME = /(?<![\w-])([\w-]+)(?:\]|%5D)?(?:\[\]|%5B%5D)?=/gi;
@@ -250,10 +251,14 @@ function encodedBracket(text: string, at: number, name: string): string {
   return text.charCodeAt(at - 1) === 0x25 && name[0] === '5' && (name[1] === 'B' || name[1] === 'b') ? name.slice(2) : name;
 }
 
-/** Whether the parameter found at `at` in `text` is a query string's: right after its `?` or an `&`. */
+/**
+ * Whether the parameter found at `at` in `text` is a query string's or a URL fragment's: right after a `?`, a `#` or an
+ * `&`. A fragment carries parameters as a query string does (an OAuth implicit or hybrid flow's redirect,
+ * `#access_token=…&code=…`); until 2026-12-07 a fragment's first parameter, `#code=`, was kept.
+ */
 function isQueryParameter(text: string, at: number): boolean {
   const before = text.charCodeAt(at - 1);
-  return before === 0x3f || before === 0x26;
+  return before === 0x3f || before === 0x26 || before === 0x23;
 }
 
 /** Each `scheme://user:password@` of `text` as `scheme://user:[redacted]@`, the password ending at the word's last `@`. */
