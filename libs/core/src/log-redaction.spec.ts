@@ -583,6 +583,25 @@ describe('redacted', () => {
     ).toEqual(['a[postcode]']);
   });
 
+  // A parameter's name percent-encoded in a query string (`user%5Bmy%20pass%5D=`, a form's `user[my pass]`, as a
+  // URLSearchParams writes it `user%5Bmy+pass%5D=`; an encoded `-`, `api%2Dkey=`) was read from its last `%` on, `20pass`,
+  // `2Dkey`, and its value kept; until 2026-12-07. The name is decoded for the check; a malformed `%` does not stop it.
+  it('decodes a parameter name percent-encoded in text for the check, a malformed one too, keeping names that merely hold a secret word', () => {
+    expect(redacted('?user%5Bmy%20pass%5D=enc-1&user%5Bmy+pass%5D=enc-2&api%2Dkey=enc-3&user%5Bapi%20key%5D=enc-4&user%5Bcode%5D=enc-5&user[wifi+pass]=enc-6')).toBe(
+      '?user%5Bmy%20pass%5D=[redacted]&user%5Bmy+pass%5D=[redacted]&api%2Dkey=[redacted]&user%5Bapi%20key%5D=[redacted]&user%5Bcode%5D=[redacted]&user[wifi+pass]=[redacted]',
+    );
+    // Malformed sequences (`%ZZ`, a `%` ending the name, a lone half of a UTF-8 character): read as they are, the rest decoded.
+    expect(redacted('?a%ZZ%5Bpass%5D=bad-1&100%%20password=bad-2&x%E2%82%5Bsession%5D=bad-3&%C3%A9t%C3%A9%5Bpass%5D=utf-4')).toBe(
+      '?a%ZZ%5Bpass%5D=[redacted]&100%%20password=[redacted]&x%E2%82%5Bsession%5D=[redacted]&%C3%A9t%C3%A9%5Bpass%5D=[redacted]',
+    );
+    const kept = '?user%5Bbypass%5D=k1&user%5Bpassport%5D=k2&zip%20code=k3&user%5Bzip+code%5D=k4&max%20tokens=k5&pass%20through=k6&a%2Bb=k7&50%25=k8&user%5Bmy%2pass%5D=k9';
+    expect(redacted(kept)).toBe(kept);
+    // A URLSearchParams's key is decoded already: named so, it is one too.
+    expect(redacted(new URLSearchParams([['user[my pass]', 'enc-7'], ['user[bypass]', 'k10']])) as unknown).toBe('user%5Bmy+pass%5D=[redacted]&user%5Bbypass%5D=k10');
+    // As a field's name too.
+    expect(redacted({ 'my pass': 'enc-8', 'max tokens': 'k11', 'zip code': 'k12' })).toEqual({ 'my pass': '[redacted]', 'max tokens': 'k11', 'zip code': 'k12' });
+  });
+
   // A form's array key (`password[]`, `user[password][]`, as a body parser or qs names a repeated field) named no secret,
   // the `[]` after the name keeping it from matching, in text, as a field and as a URLSearchParams's key; until 2026-12-07.
   it("replaces a form's array field or parameter named as a secret ([] after its name), not one merely ending so", () => {

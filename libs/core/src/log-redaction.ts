@@ -73,24 +73,35 @@ const SECRET_NAMES = {
  * HELD_SECRETS), and they had drifted: `password_confirmation` had no `passwordConfirmation`, `accessToken` no `access_token`.
  */
 function spellings(name: string): string[] {
-  const words = (between: string): string => name.replace(/(?<=[a-z0-9])(?=[A-Z])/g, between).toLowerCase();
-  return [...new Set([name, words('_'), words('-'), name.toLowerCase()])];
+  return [...new Set([name, wordsApart(name, '_'), wordsApart(name, '-'), name.toLowerCase()])];
 }
-const SECRET_ENDINGS = [...new Set(SECRET_NAMES.endings.flatMap((name) => spellings(name).map((n) => n.toLowerCase())))];
+/** A camelCase name's words in lower case, `between` each two (`secretAccessKey`, `_`: `secret_access_key`). */
+function wordsApart(name: string, between: string): string {
+  return name.replace(/(?<=[a-z0-9])(?=[A-Z])/g, between).toLowerCase();
+}
+/**
+ * The endings, in each spelling, and words apart (`api key`, `secret access key`) as a decoded form's key can name them
+ * (`user%5Bapi%20key%5D=`, see decodedName), which no field or header is named with, so HELD_SECRETS leaves them out.
+ */
+const SECRET_ENDINGS = [
+  ...new Set(SECRET_NAMES.endings.flatMap((name) => [...spellings(name), wordsApart(name, ' ')].map((n) => n.toLowerCase()))),
+];
 /**
  * A pattern's source for a name one of `names` whole, or as a form's bracketed key's last part (`user[pass]`,
  * `a[b][pass]`, encoded `user%5Bpass%5D`), as a logged body's or query's fields are named; until 2026-12-07 such a key
  * was a secret's only by an ending (`user[password]`), `user[pass]`, `user[session]` and `user[tokens]` went whole.
  */
-function wholeName(names: readonly string[]): string {
-  return `(?:^|\\[|%5B)(?:${names.join('|')})${KEY_END}`;
+function wholeName(names: readonly string[], after = ''): string {
+  return `(?:^|\\[|%5B${after})(?:${names.join('|')})${KEY_END}`;
 }
 /**
  * How a name's key ends after the name: its bracket closed (`user[pass]`), and a form's array `[]` after it
  * (`password[]`, `user[password][]`, encoded `%5B%5D`), which until 2026-12-07 kept a secret's name from matching.
  */
 const KEY_END = '(?:\\]|%5D)?(?:\\[\\]|%5B%5D)?$';
-const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names)}|(?:${SECRET_ENDINGS.join('|')})${KEY_END}`, 'i');
+// A name of `names` is one as a key's last word too, after a space (a decoded form's `user[my pass]`, a field's `wifi
+// pass`); those of `fields` and `parameters` are not (`max tokens`, `zip code`).
+const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names, '| ')}|(?:${SECRET_ENDINGS.join('|')})${KEY_END}`, 'i');
 const SECRET_FIELD = new RegExp(`${wholeName(SECRET_NAMES.fields)}|${SECRET_NAME.source}`, 'i');
 const SECRET_PARAMETER = new RegExp(`${wholeName(SECRET_NAMES.parameters)}|password|token|secret|${SECRET_NAME.source}`, 'i');
 /** A parameter of a query string in text (after a `?` or an `&`) whose name is one of `parameters` (`?code=`): see PARAMETER_NAME. */
@@ -105,13 +116,14 @@ const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
  * read with its `-`s, kebab-case (`api-key=`, `?x-api-key=`), as a field's is (until 2026-12-07 it was read from its last
  * `-`, `key`, and kept; and `by-pass=` was read as `pass`, and replaced). Tried only where a name starts (no letter,
  * digit, `_` or `-` before it), so the time taken grows with the text's length: tried after each `-` too, a long
- * `a-a-a-…` would have been read to its end from each of them. A name SECRET_NAMES's `parameters` holds
+ * `a-a-a-…` would have been read to its end from each of them. A percent-encoded name (`user%5Bmy%20pass%5D=`, `+` a
+ * space) is read whole, `%` and `+` with it, and decoded for the check (decodedName). A name SECRET_NAMES's `parameters` holds
  * (`code`) is one only as a query string's or a fragment's, right after `?`, `&` or `#` (`/auth/callback?code=…`, an
  * OAuth authorization code or a one-time code, `#code=…` an implicit flow's; a URL object's too, as its text is read so):
  * elsewhere `code=23505` is a SQLSTATE's. Until
  * 2026-12-07 a URL's `?code=` was kept.
  */
-const PARAMETER_NAME = /(?<![\w-])([\w-]+)(?:\]|%5D)?(?:\[\]|%5B%5D)?=/gi;
+const PARAMETER_NAME = /(?<![\w%+-])([\w%+-]+)(?:\]|%5D)?(?:\[\]|%5B%5D)?=/gi;
 const PARAMETER_VALUE = /'(?:[^'\\\r\n]|\\.)*'|"(?:[^"\\\r\n]|\\.)*"|\\"(?:[^"\\\r\n]|\\\\\\"|\\[^"\r\n])*\\"|[^&\s]*/y;
 
 /**
@@ -230,7 +242,7 @@ function withoutSecretParameters(text: string): string {
   let kept = 0;
   PARAMETER_NAME.lastIndex = 0;
   for (let m = PARAMETER_NAME.exec(text); m; m = PARAMETER_NAME.exec(text)) {
-    const name = encodedBracket(text, m.index, m[1]);
+    const name = decodedName(m[1]);
     if (!SECRET_NAME.test(name) && !(isQueryParameter(text, m.index) && QUERY_PARAMETER.test(name))) continue;
     const value = m.index + m[0].length;
     PARAMETER_VALUE.lastIndex = value;
@@ -242,13 +254,21 @@ function withoutSecretParameters(text: string): string {
 }
 
 /**
- * A parameter's name as PARAMETER_NAME read it (`name`, at `at` in `text`) without the `5B` of a percent-encoded `[`
- * before it: `user%5Bpass%5D=` names `pass`, as `user[pass]=` does, not `5Bpass` (a secret name whole, `pass` or
- * `session`, was missed so until 2026-12-07; one ending in a secret's, `password`, was not). Read only where a parameter
- * was found, not over the whole text.
+ * A parameter's name as PARAMETER_NAME read it, decoded as a query string's reader decodes it: each `+` a space, each
+ * `%XX` its character (`user%5Bmy%20pass%5D` is `user[my pass]`, `api%2Dkey` `api-key`). Until 2026-12-07 a name was
+ * read from its last `%` on, `20pass`, `2Dkey`, and kept (but a `%5B` before it, read apart: `user%5Bpass%5D` was
+ * `pass`). A malformed sequence (`%ZZ`, half a UTF-8 character) is kept as it is and the ASCII ones around it are still
+ * decoded, the secret names being ASCII: a name that will not decode is checked all the same, never a throw. Read only
+ * where a parameter was found, not over the whole text.
  */
-function encodedBracket(text: string, at: number, name: string): string {
-  return text.charCodeAt(at - 1) === 0x25 && name[0] === '5' && (name[1] === 'B' || name[1] === 'b') ? name.slice(2) : name;
+function decodedName(name: string): string {
+  if (!name.includes('%') && !name.includes('+')) return name;
+  const spaced = name.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced.replace(/%[0-7][0-9a-f]/gi, (seq) => String.fromCharCode(parseInt(seq.slice(1), 16)));
+  }
 }
 
 /**
