@@ -187,11 +187,8 @@ export class JobScheduler implements OnModuleDestroy {
       this.listening = true;
       // Once it listens, what ticks read before is read again (a failure meanwhile was sent unheard); not listening yet,
       // `reconnected` says when it does.
-      // A refused LISTEN is the listener's to report and retry (`reconnected` catches up then): no rejection left unhandled.
-      void this.listener
-        .listen(JOB_DUE_CHANNEL, this.dueAgain)
-        .then((listens) => listens && this.forgetDue())
-        .catch(() => undefined);
+      // A refused LISTEN is the listener's to report and retry (`reconnected` catches up then): its promise never rejects.
+      void this.listener.listen(JOB_DUE_CHANNEL, this.dueAgain).then((listens) => listens && this.forgetDue());
     }
     for (const job of this.jobs) {
       job.onStart?.();

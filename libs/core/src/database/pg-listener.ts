@@ -45,7 +45,10 @@ export class PgListener implements OnApplicationShutdown {
   /**
    * Listens on `channel` for `listener`; resolves true once the connection listens on it, false
    * when no connection can be had now: it is retried in the background, and `reconnected` is
-   * called once it listens.
+   * called once it listens. Never rejects: a LISTEN that cannot even be tried (pg refusing the
+   * connection string as it makes its client) is logged here and resolves false, so no caller has
+   * a rejection to swallow (until 2026-12-07 it rejected, and JobScheduler swallowed it unlogged).
+   * A channel name it does not take throws at once: a programming error.
    */
   listen(channel: string, listener: ChannelListener): Promise<boolean> {
     if (!CHANNEL.test(channel)) throw new Error(`"${channel}" is not a channel name PgListener takes`);
@@ -63,6 +66,9 @@ export class PgListener implements OnApplicationShutdown {
         // The connection broke: `lost` reconnects.
         return false;
       }
+    }).catch((err: unknown) => {
+      this.log.error({ err, channel }, `cannot LISTEN on ${channel}`);
+      return false;
     });
   }
 
