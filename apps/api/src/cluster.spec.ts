@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { createServer, ServerOptions } from 'node:http';
 import * as net from 'node:net';
+import pino from 'pino';
+import { logSink } from '../../../test/support/log-sink';
 import { dropIfSilent, trackTimeoutsWithoutListening, wholeRequest } from './cluster';
 
 describe('wholeRequest (whether a connection can go to a worker, socket and all, after its first chunk)', () => {
@@ -45,12 +47,34 @@ describe('a worker’s and the primary’s bounds on a slow client', () => {
     const http = createServer({ connectionsCheckingInterval: 50 } as ServerOptions, () => undefined);
     http.headersTimeout = 200;
     http.requestTimeout = 200;
-    trackTimeoutsWithoutListening(http);
+    trackTimeoutsWithoutListening(http, pino({ level: 'silent' }));
     const said = await readUntilClosed((socket) => http.emit('connection', socket), 'GET /health HT');
     expect(said).toMatch(/^HTTP\/1\.1 408/);
   });
 
   it('the primary drops a connection that sends nothing', async () => {
     expect(await readUntilClosed((socket) => dropIfSilent(socket, 200), '')).toBe('');
+  });
+});
+
+// Node's listener was found by its name, and a Node that renamed it (or started the checks otherwise) left a worker's
+// server without headersTimeout and requestTimeout, silently; until 2026-12-07.
+describe('trackTimeoutsWithoutListening when Node has no listener of that name', () => {
+  it('warns through the logger, once for the process, naming what is lost', () => {
+    const { lines, sink } = logSink();
+    const log = pino(sink);
+    const renamed = () => {
+      const http = createServer(() => undefined);
+      http.removeAllListeners('listening');
+      http.on('listening', function trackConnectionsRenamed() {});
+      return http;
+    };
+    trackTimeoutsWithoutListening(createServer(() => undefined), log);
+    expect(lines).toEqual([]);
+    trackTimeoutsWithoutListening(renamed(), log);
+    trackTimeoutsWithoutListening(renamed(), log);
+    expect(lines.map((l) => JSON.parse(l) as { level: number; msg: string })).toEqual([
+      expect.objectContaining({ level: 40, msg: expect.stringMatching(/setupConnectionsTracking.*headersTimeout and requestTimeout/) }),
+    ]);
   });
 });

@@ -33,13 +33,29 @@ const NO_WORKER = `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application
 /** How long the primary holds a connection that sends nothing: Node's default headersTimeout, the workers' bound. */
 export const FIRST_BYTE_TIMEOUT_MS = 60_000;
 
+/** Whether trackTimeoutsWithoutListening warned already in this process. */
+let warnedUntracked = false;
+
 /**
  * Starts Node's checks of `http`'s headersTimeout and requestTimeout (a slow client answered 408), which Node starts
  * only on 'listening' (`setupConnectionsTracking`): a worker's server never listens. That listener alone is called, not
- * the others on 'listening' (Nest's, Socket.IO's).
+ * the others on 'listening' (Nest's, Socket.IO's). It is Node's internal, found by its name: a Node that renames it, or
+ * starts the checks otherwise, leaves none found, which is logged as a warning, once for the process (each worker's one
+ * server), rather than passed over in silence as until 2026-12-07. Not a refusal to start: the primary's own bound on a
+ * connection's first byte still holds, and the API serves as before but for the 408.
  */
-export function trackTimeoutsWithoutListening(http: HttpServer): void {
-  for (const l of http.listeners('listening')) if (l.name === 'setupConnectionsTracking') (l as () => void).call(http);
+export function trackTimeoutsWithoutListening(http: HttpServer, log: Logger): void {
+  let found = false;
+  for (const l of http.listeners('listening')) {
+    if (l.name !== 'setupConnectionsTracking') continue;
+    found = true;
+    (l as () => void).call(http);
+  }
+  if (found || warnedUntracked) return;
+  warnedUntracked = true;
+  log.warn(
+    `Node ${process.version} has no 'listening' listener named setupConnectionsTracking on an HTTP server: this API worker's server, which never listens, enforces no headersTimeout and requestTimeout (a slow client is not answered 408)`,
+  );
 }
 
 /** Destroys `socket` if it sends no byte within `ms` (before any worker holds it, no HTTP server's timeout applies). */
@@ -199,7 +215,7 @@ export function serveAsWorker(app: INestApplication, io: IoServer, log: Logger, 
   setupStickyWorker(io);
   const stickyListeners = (http.listeners('request') as RequestListener[]).filter((l) => !appListeners.includes(l));
   http.removeAllListeners('request');
-  trackTimeoutsWithoutListening(http);
+  trackTimeoutsWithoutListening(http, log);
   const sessions = new Set<string>();
   io.engine.on('connection', (session: { id: string; once(event: 'close', listener: () => void): void }) => {
     sessions.add(session.id);
