@@ -104,7 +104,7 @@ const KEY_END = '(?:\\]|%5D)?(?:\\[\\]|%5B%5D)?$';
 const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names, '| ')}|(?:${SECRET_ENDINGS.join('|')})${KEY_END}`, 'i');
 const SECRET_FIELD = new RegExp(`${wholeName(SECRET_NAMES.fields)}|${SECRET_NAME.source}`, 'i');
 const SECRET_PARAMETER = new RegExp(`${wholeName(SECRET_NAMES.parameters)}|password|token|secret|${SECRET_NAME.source}`, 'i');
-/** A parameter of a query string in text (after a `?` or an `&`) whose name is one of `parameters` (`?code=`): see PARAMETER_NAME. */
+/** A parameter of a query string or a URL fragment in text (after a `?`, an `&` or a `#`) whose name is one of `parameters` (`?code=`): see PARAMETER_NAME. */
 const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
 
 /**
@@ -115,7 +115,7 @@ const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
  * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it). A name is
  * read with its `-`s, kebab-case (`api-key=`, `?x-api-key=`), as a field's is (until 2026-12-07 it was read from its last
  * `-`, `key`, and kept; and `by-pass=` was read as `pass`, and replaced). Tried only where a name starts (no letter,
- * digit, `_` or `-` before it), so the time taken grows with the text's length: tried after each `-` too, a long
+ * digit, `_`, `-`, `%` or `+` before it), so the time taken grows with the text's length: tried after each `-` too, a long
  * `a-a-a-…` would have been read to its end from each of them. A percent-encoded name (`user%5Bmy%20pass%5D=`, `+` a
  * space) is read whole, `%` and `+` with it, and decoded for the check (decodedName). A name SECRET_NAMES's `parameters` holds
  * (`code`) is one only as a query string's or a fragment's, right after `?`, `&` or `#` (`/auth/callback?code=…`, an
@@ -198,7 +198,7 @@ const UNREADABLE = '[redacted: unreadable]';
  * `value` as it may leave the process (a log line, a message printed, an error's text stored for operators): the one walker
  * every such path uses (the loggers' `logMethod` hook and error serializer, libs/core/src/logger.ts; the CLI's messages;
  * `storedErrorText`). In every string it reaches, each password in a URL (`scheme://user:password@…`) and each `password=`
- * or `token=` parameter (a query string's `code=` too) become `[redacted]`; so do the row-value fields (a statement's
+ * or `token=` parameter (a query string's or a URL fragment's `code=` too) become `[redacted]`; so do the row-value fields (a statement's
  * `parameters`, the server's `detail`)
  * and the fields named as secrets (SECRET_NAMES: `password`, `token`, `client_secret`, …), an object of another class's own too. It reaches
  * an error's message and stack, its own fields and its cause (any number deep, an AggregateError's errors too), plain
@@ -230,7 +230,7 @@ export function redacted<T>(value: T): T {
   return walk(value, 0, new Walk()) as T;
 }
 
-/** `text` with each password of a URL in it and each `password=` / `token=` / query string's `code=` parameter replaced (each pattern tried only where it may match). */
+/** `text` with each password of a URL in it and each `password=` / `token=` / query string's or fragment's `code=` parameter replaced (each pattern tried only where it may match). */
 function withoutPasswords(text: string): string {
   let out = text.includes(':/') && text.includes('@') ? withoutUrlPasswords(text) : text;
   return out.includes('=') ? withoutSecretParameters(out) : out;
