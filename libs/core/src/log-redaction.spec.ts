@@ -560,8 +560,18 @@ describe('redacted', () => {
       'curl -d api-key=[redacted] https://h.example/x?x-api-key=[redacted]&session-id=[redacted]&mode=1 --private-key=[redacted]',
     );
     expect(redacted('MEILI-MASTER-KEY="kebab t5" then client-secret=kebab-t6')).toBe('MEILI-MASTER-KEY=[redacted] then client-secret=[redacted]');
-    const kept = 'x-request-id=r1&content-type=json&token-count=5&api-key-id=7&by-pass=2&secret-santa=yes&max-tokens=9&pass-through=on';
+    const kept = 'x-request-id=r1&content-type=json&token-count=5&api-key-id=7&secret-santa=yes&max-tokens=9&pass-through=on&session-count=3';
     expect(redacted(kept)).toBe(kept);
+  });
+
+  // Read with its dashes, a name ending in `-pass` or `-session` (a command line's `--pass=`, `--db-pass=`, a header's
+  // `x-session=`) was no longer `pass` or `session`, and its value kept, where the name read from its last `-` had been
+  // replaced; for a while on 2026-12-07, as kebab-case names came to be read whole.
+  it('replaces a parameter in text whose kebab-case name ends in pass or session, as a command-line flag or a header', () => {
+    expect(redacted('smtp-cli --pass=flag-1 --session=flag-2 -pass=flag-3 --db-pass=flag-4 x-session=flag-5&by-pass=flag-6')).toBe(
+      'smtp-cli --pass=[redacted] --session=[redacted] -pass=[redacted] --db-pass=[redacted] x-session=[redacted]&by-pass=[redacted]',
+    );
+    expect(redacted({ 'x-session': 'flag-7', 'session-count': 3 })).toEqual({ 'x-session': '[redacted]', 'session-count': 3 });
   });
 
   // A form's bracketed key (a logged body's or query's) named a secret only by an ending: `user[password]` was one, but

@@ -100,8 +100,9 @@ function wholeName(names: readonly string[], after = ''): string {
  */
 const KEY_END = '(?:\\]|%5D)?(?:\\[\\]|%5B%5D)?$';
 // A name of `names` is one as a key's last word too, after a space (a decoded form's `user[my pass]`, a field's `wifi
-// pass`); those of `fields` and `parameters` are not (`max tokens`, `zip code`).
-const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names, '| ')}|(?:${SECRET_ENDINGS.join('|')})${KEY_END}`, 'i');
+// pass`) or a `-` (a command line's `--pass=`, `--db-pass=`, a header's `x-session`, as a name in text was read from its
+// last `-` until 2026-12-07; `by-pass` so too); those of `fields` and `parameters` are not (`max tokens`, `zip code`).
+const SECRET_NAME = new RegExp(`${wholeName(SECRET_NAMES.names, '| |-')}|(?:${SECRET_ENDINGS.join('|')})${KEY_END}`, 'i');
 const SECRET_FIELD = new RegExp(`${wholeName(SECRET_NAMES.fields)}|${SECRET_NAME.source}`, 'i');
 const SECRET_PARAMETER = new RegExp(`${wholeName(SECRET_NAMES.parameters)}|password|token|secret|${SECRET_NAME.source}`, 'i');
 /** A parameter of a query string or a URL fragment in text (after a `?`, an `&` or a `#`) whose name is one of `parameters` (`?code=`): see PARAMETER_NAME. */
@@ -114,7 +115,7 @@ const QUERY_PARAMETER = new RegExp(wholeName(SECRET_NAMES.parameters), 'i');
  * to its closing quote, `password='p w'`, `PGPASSWORD="p w"`, in JSON text `password=\"p w\"`, never past its line's end
  * (until 2026-12-07 the one half-leaked, cut at the space, and an unclosed quote swallowed the lines after it). A name is
  * read with its `-`s, kebab-case (`api-key=`, `?x-api-key=`), as a field's is (until 2026-12-07 it was read from its last
- * `-`, `key`, and kept; and `by-pass=` was read as `pass`, and replaced). Tried only where a name starts (no letter,
+ * `-`, `key`, and kept; `pass` and `session` are ones as its last word, `--pass=`, `x-session=`, see SECRET_NAME). Tried only where a name starts (no letter,
  * digit, `_`, `-`, `%` or `+` before it), so the time taken grows with the text's length: tried after each `-` too, a long
  * `a-a-a-…` would have been read to its end from each of them. A percent-encoded name (`user%5Bmy%20pass%5D=`, `+` a
  * space) is read whole, `%` and `+` with it, and decoded for the check (decodedName). A name SECRET_NAMES's `parameters` holds
