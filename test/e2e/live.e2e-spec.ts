@@ -1543,6 +1543,33 @@ describe('live updates over Socket.IO', () => {
     expect(heard).toEqual(['access:lost']);
   });
 
+  it('re-checks a first post’s removal’s topic room though a read of what its rooms hear fails: the reader who lost access is sent away all the same', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const gateway = t.get(LiveGateway);
+    const topic = await createTopic(t, author.token, publicBoard);
+    const reader = await connect((await makeUser(t)).token);
+    // In its board's room too, so the removal reads whether that board listed it (`listedNow`), the read made to fail.
+    expect(await ask(reader, 'board:join', { boardId: publicBoard })).toEqual({ ok: true });
+    expect(await ask(reader, 'topic:join', { topicId: topic.id })).toEqual({ ok: true });
+    await pushedSoFar(t, [reader]);
+    const lost = heardLive(reader, 'access:lost');
+    const target = gateway as unknown as { listedNow: (id: string) => Promise<boolean>; log: { error: (...args: unknown[]) => void } };
+    const real = target.listedNow.bind(gateway);
+    const broken = new Error('the read of whether the board listed the topic failed');
+    const read = jest.spyOn(target, 'listedNow').mockImplementation(async (id: string) => (id === topic.id ? Promise.reject(broken) : real(id)));
+    const failed = jest.spyOn(target.log, 'error').mockImplementation(() => undefined);
+    try {
+      await moderatePost(topic.firstPostId, 'HIDE', admin.token);
+      await gateway.settled();
+      // Until 2026-12-07 the failed read skipped the re-check: the reader stayed in the room of a topic it may no longer open.
+      expect(failed).toHaveBeenCalledWith({ err: broken, type: 'post.hidden' }, 'live fan-out failed');
+    } finally {
+      read.mockRestore();
+      failed.mockRestore();
+    }
+    await heardRoom(lost, `topic:${topic.id}`);
+  });
+
   it('slows down a connection that joins, leaves or syncs too often', async () => {
     const topic = await createTopic(t, author.token, publicBoard);
     const s = await connect((await makeUser(t)).token);

@@ -1028,9 +1028,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    */
   private recheckEverywhere(r: Recheck, first?: () => Promise<void>): Promise<void> {
     return this.fence(async () => {
-      // (What the change's rooms hear before the re-check, inside its fence: `first`.)
-      if (first) await first();
-      await Promise.all([this.recheckHere(r), this.askNodes(r)]);
+      // (What the change's rooms hear before the re-check, inside its fence: `first`.) The re-check
+      // runs whatever `first` does: a read of it that fails (a first post's removal reading whether
+      // its board listed the topic) still sends away those who lost access, its error told after.
+      // (Until 2026-12-07 such a failure skipped the re-check, and readers who could no longer open
+      // the topic stayed in its room, hearing its reactions, presence and typing.)
+      try {
+        if (first) await first();
+      } finally {
+        await Promise.all([this.recheckHere(r), this.askNodes(r)]);
+      }
     });
   }
 
