@@ -604,11 +604,11 @@ describe('live updates over Socket.IO', () => {
   });
 
   /** A space whose every post is held, its board, and its moderator's socket (not yet in the review room). */
-  async function premoderatedSpace(): Promise<{ mod: TestUser; space: { id: string }; board: string; m: Socket }> {
+  async function premoderatedSpace(kind?: 'IDEAS'): Promise<{ mod: TestUser; space: { id: string }; board: string; m: Socket }> {
     const mod = await makeUser(t);
     const space = await makeSpace(t, 'PUBLIC', [{ userId: mod.id, level: 'MODERATE' }]);
     await t.sql(`UPDATE spaces SET moderation = '{"premoderation": "ALL"}' WHERE id = $1`, [space.id]);
-    return { mod, space, board: await makeBoard(t, space.id), m: await connect(mod.token) };
+    return { mod, space, board: await makeBoard(t, space.id, kind), m: await connect(mod.token) };
   }
 
   it('gives moderators a review room where held posts and queue changes arrive', async () => {
@@ -1151,6 +1151,49 @@ describe('live updates over Socket.IO', () => {
     }
     await t.get(LiveGateway).settled();
     await quiet();
+  });
+
+  it('tells an ordinary member nothing of a hidden or a held idea moved onto another idea board, on any path; the moderators of the space it goes to see its review item arrive', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const toMod = await makeUser(t);
+    const { board: heldFrom } = await premoderatedSpace('IDEAS');
+    const openSpace = (await makeSpace(t, 'PUBLIC')).id;
+    const toSpace = (await makeSpace(t, 'PUBLIC', [{ userId: toMod.id, level: 'MODERATE' }])).id;
+    const [hiddenFrom, to] = [await makeBoard(t, openSpace, 'IDEAS'), await makeBoard(t, toSpace, 'IDEAS')];
+    // A hidden idea with votes, and one held for review as its author posted it (premoderation).
+    const hidden = await createTopic(t, author.token, hiddenFrom, { title: 'Hidden idea on its way', kind: 'IDEA' });
+    expectOk(await t.gql(`mutation($id: ID!) { voteIdea(topicId: $id) { id } }`, { id: hidden.id }, { token: (await makeUser(t)).token }));
+    await moderatePost(hidden.firstPostId, 'HIDE', admin.token);
+    const held = await createTopic(t, author.token, heldFrom, { title: 'Held idea on its way', kind: 'IDEA' });
+    const item = await heldItem(held);
+    const ids = [hidden.id, held.id, hidden.firstPostId, held.firstPostId, item];
+    const about = (args: unknown[]) => ids.some((id) => JSON.stringify(args).includes(id)) || /idea on its way/.test(JSON.stringify(args));
+    // An ordinary member on every board either idea is on or goes to, refused the rooms of both ideas.
+    const member = await connect((await makeUser(t)).token);
+    for (const boardId of [hiddenFrom, heldFrom, to]) expect(await ask(member, 'board:join', { boardId })).toEqual({ ok: true });
+    for (const topic of [hidden, held]) expect(await ask(member, 'topic:join', { topicId: topic.id })).toEqual({ ok: false, code: 'NOT_FOUND' });
+    // The moderators of the space they go to, on its board and in its review room.
+    const moderator = await connect(toMod.token);
+    expect(await ask(moderator, 'board:join', { boardId: to })).toEqual({ ok: true });
+    expect(await ask(moderator, 'review:join', { spaceId: toSpace })).toEqual({ ok: true });
+    await pushedSoFar(t, [member, moderator]);
+    const heard = new Map<Socket, Array<[string, unknown]>>([[member, []], [moderator, []]]);
+    for (const [s, got] of heard) s.onAny((event: string, ...args: unknown[]) => about(args) && got.push([event, args[0]]));
+    for (const topic of [hidden, held]) {
+      expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: topic.id, boardId: to } }, { token: admin.token }));
+    }
+    await t.get(LiveGateway).settled();
+    await pushedSoFar(t, [member, moderator]);
+    // Moved, still hidden and held, their votes kept: nothing the member heard names either (no
+    // `topic:moved` on the boards they left, no arrival, no `idea:updated` with their counts).
+    expect((await t.sql(`SELECT t.id, t.board_id, t.state FROM topics t WHERE t.id = ANY($1::uuid[]) ORDER BY t.title`, [[hidden.id, held.id]]))).toEqual([
+      { id: held.id, board_id: to, state: 'PENDING' },
+      { id: hidden.id, board_id: to, state: 'HIDDEN' },
+    ]);
+    expect(heard.get(member)).toEqual([]);
+    // The moderators see the held idea's review item arrive in their space's queue, by its id and their space's alone;
+    // on the board, as its lists show them, neither idea (a board's pushes list only what every reader there may see).
+    expect(heard.get(moderator)).toEqual([['review:updated', { reviewItemId: item, spaceId: toSpace }]]);
   });
 
   it('announces no merged idea moved onto a board: the board’s lists leave it out', async () => {
