@@ -1000,6 +1000,35 @@ describe('live updates over Socket.IO', () => {
     }
   });
 
+  it('says where an idea’s push went: nowhere when, to its board alone, the topic has left that board since the read; refused when older', async () => {
+    const admin = await makeUser(t, { role: 'ADMIN' });
+    const space = (await makeSpace(t, 'PUBLIC')).id;
+    const [board, other] = [await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space, 'IDEAS')];
+    const idea = await createTopic(t, author.token, board, { title: 'Read before it moved on', kind: 'IDEA' });
+    const reader = await connect((await makeUser(t)).token);
+    expect(await ask(reader, 'board:join', { boardId: board })).toEqual({ ok: true });
+    // The idea as `pushIdea` reads it, on the board it then leaves.
+    const [row] = await t.sql(
+      `SELECT t.id AS topic_id, t.board_id, t.state AS topic_state, t.version AS topic_version, i.status AS idea_status, i.vote_count AS idea_vote_count,
+              i.version AS idea_version, NULL AS idea_merged_into
+         FROM ideas i JOIN topics t ON t.id = i.topic_id WHERE i.topic_id = $1`,
+      [idea.id],
+    );
+    const before = { ...row, topic_version: Number(row.topic_version), idea_version: Number(row.idea_version) };
+    expectOk(await t.gql(`mutation($input: MoveTopicInput!) { moveTopic(input: $input) { id } }`, { input: { topicId: idea.id, boardId: other } }, { token: admin.token }));
+    await t.get(LiveGateway).settled();
+    await pushedSoFar(t, [reader]);
+    const quiet = nothing(reader, 'idea:updated');
+    const gateway = t.get(LiveGateway) as unknown as { sendIdea: (i: typeof before, boardOnly?: boolean) => unknown };
+    // To that board alone, which it has left: nobody hears it, and it says so (until 2026-12-07 it
+    // said it was sent, and a move's arrival took that for its idea told).
+    expect(gateway.sendIdea(before, true)).toBe('nowhere');
+    await quiet();
+    // To its topic's room as well, it goes there; a version older than that one is refused.
+    expect(gateway.sendIdea(before)).toBe('sent');
+    expect(gateway.sendIdea({ ...before, idea_version: before.idea_version - 1 })).toBe('older');
+  });
+
   it('sends nothing of an idea moved onto a forum board there: its arrival alone', async () => {
     const space = (await makeSpace(t, 'PUBLIC')).id;
     const [ideas, forum] = [await makeBoard(t, space, 'IDEAS'), await makeBoard(t, space)];

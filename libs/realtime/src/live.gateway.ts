@@ -365,6 +365,13 @@ interface IdeaUpdated {
   topicVersion: number;
 }
 
+/**
+ * What became of an idea's `idea:updated` (`LiveGateway.sendIdea`): sent to a room; refused as
+ * older than one this node sent of the idea (a caller may read it again); or sent nowhere (nobody
+ * to tell: its topic not visible, or its board, to which alone it went, left since the read).
+ */
+type IdeaSent = 'sent' | 'older' | 'nowhere';
+
 /** An idea read with its topic's first post (`IDEA_COLUMNS`): every column null without an idea row. */
 type IdeaColumns = IdeaRow | { [K in keyof IdeaRow]: null };
 
@@ -1848,9 +1855,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // 2026-12-07 the board listed it without them until a reload), as an unmerge's is. Its
         // idea read older than one this node sent (a vote's push, read after this read, sent
         // before this arrival, which a list ignores for a topic it does not list yet): read
-        // again, as it is now, and sent after the arrival.
+        // again, as it is now, and sent after the arrival. (Sent nowhere, the topic gone from the
+        // board since the read, it is not read again: the board it went to hears of it from its
+        // own arrival there.)
         if (read && toHeard && read.board_id === toBoardId) {
-          if (this.arriveOnBoard(read) && withIdea(read) && !this.sendIdea(read, true)) await this.pushIdea(topicId, true);
+          if (this.arriveOnBoard(read) && withIdea(read) && this.sendIdea(read, true) === 'older') await this.pushIdea(topicId, true);
         } else if (toBoardId !== undefined && !toHeard) this.admitListChange(topicId, toBoardId, e.version);
         // Its settings as read with it, when it was read (until 2026-12-07 `pushTopic` read them again).
         if (read) this.sendTopic(settingsOf(read), p.publishing !== true);
@@ -1885,7 +1894,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           const read = await this.readUnmerged(topicId);
           const arrived = read !== undefined && this.arriveOnBoard(read);
           if (read && withIdea(read)) {
-            if (!this.sendIdea(read) && arrived) await this.pushIdea(topicId, true);
+            if (this.sendIdea(read) === 'older' && arrived) await this.pushIdea(topicId, true);
           }
           // No first post read (none left to read): no arrival, but its idea by its own row, as
           // when nobody hears the board, still visible alone (until 2026-12-07 nothing was sent,
@@ -2305,18 +2314,22 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
    * `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post:
    * `readUnmerged`), to its topic's and board's rooms; or to its board's alone (`boardOnly`: a
    * move's arrival there, `readMoved`, which changed nothing of the idea its topic's room holds).
-   * Whether it was admitted: not for a topic read hidden or held, nor a version older than one
-   * this node sent of the idea.
+   * What became of it (`IdeaSent`): sent to a room; refused as older than one this node sent of
+   * the idea; or sent nowhere, for a topic read hidden or held, or to its board alone (`boardOnly`)
+   * when the topic has left that board since the read. (Until 2026-12-07 the last was told as
+   * sent, though nobody heard it.)
    */
-  private sendIdea(i: IdeaTopicRow & IdeaRow, boardOnly = false): boolean {
-    if (i.topic_state !== 'VISIBLE' || !this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return false;
+  private sendIdea(i: IdeaTopicRow & IdeaRow, boardOnly = false): IdeaSent {
+    if (i.topic_state !== 'VISIBLE') return 'nowhere';
+    // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
+    const rooms = [...(boardOnly ? [] : [`topic:${i.topic_id}`]), ...(this.boardNewsPasses(i.topic_id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
+    if (rooms.length === 0) return 'nowhere';
+    if (!this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return 'older';
     const payload: IdeaUpdated = {
       topicId: i.topic_id, status: i.idea_status, voteCount: i.idea_vote_count, mergedIntoId: i.idea_merged_into, version: i.idea_version, topicVersion: i.topic_version,
     };
-    // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
-    const rooms = [...(boardOnly ? [] : [`topic:${i.topic_id}`]), ...(this.boardNewsPasses(i.topic_id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
-    if (rooms.length) this.server.to(rooms).emit('idea:updated', payload);
-    return true;
+    this.server.to(rooms).emit('idea:updated', payload);
+    return 'sent';
   }
 
   /**
