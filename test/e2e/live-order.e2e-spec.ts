@@ -1004,7 +1004,7 @@ describe('live pushes of counts, in order', () => {
   it('an idea moved onto an idea board: a vote’s push sent there before the arrival, whose read is older, is followed by the idea as it is now, after the arrival', async () => {
     const otherIdeas = await makeBoard(t, spaceId, 'IDEAS');
     const idea = await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' });
-    const { heard, count } = await voteBeforeArrival(idea, otherIdeas, 'readMoved', () => moveTopic(idea.id, otherIdeas));
+    const { heard, count } = await voteBeforeArrival(idea, otherIdeas, 'readArrival', () => moveTopic(idea.id, otherIdeas));
     // After its arrival, the idea with both votes (its move's own read, with one, is older than the vote's push, and not sent):
     // until then the board listed it without them until a reload.
     expect(count).toBe(2);
@@ -1016,7 +1016,7 @@ describe('live pushes of counts, in order', () => {
     const [source, target] = [await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' }), await createTopic(t, author.token, ideasBoard, { kind: 'IDEA' })];
     expectOk(await t.gql(`mutation($input: MergeIdeaInput!) { mergeIdea(input: $input) { id } }`, { input: { sourceId: source.id, targetId: target.id } }, { token: admin.token }));
     const unmerge = async () => expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: source.id }, { token: admin.token }));
-    const { heard, count } = await voteBeforeArrival(source, ideasBoard, 'readUnmerged', unmerge);
+    const { heard, count } = await voteBeforeArrival(source, ideasBoard, 'readArrival', unmerge);
     // Until then the unmerge's own `idea:updated`, older, was not sent, and the board listed it without the vote.
     expect(heard.map(([, e]) => e.voteCount)).toEqual([count]);
   });

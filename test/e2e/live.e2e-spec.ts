@@ -1063,8 +1063,8 @@ describe('live updates over Socket.IO', () => {
       for (const [event, on] of listeners) reader.on(event, on);
       // The arrival's read, held until the idea's first post is hidden (`hideFirst`), or finding no row:
       // no first post to read, which no write leaves today (post 1 is never moved nor deleted for good).
-      const gate = gateCalls(live, 'readUnmerged', (id: string) => id === source.id);
-      const read = jest.spyOn(live, 'readUnmerged');
+      const gate = gateCalls(live, 'readArrival', (id: string) => id === source.id);
+      const read = jest.spyOn(live, 'readArrival');
       if (!hideFirst) read.mockImplementationOnce(async () => undefined);
       try {
         expectOk(await t.gql(`mutation($id: ID!) { unmergeIdea(topicId: $id) { id } }`, { id: source.id }, { token: admin.token }));

@@ -379,27 +379,22 @@ type IdeaColumns = IdeaRow | { [K in keyof IdeaRow]: null };
 const withIdea = <R extends Partial<IdeaColumns>>(row: R): row is R & IdeaRow => row.idea_version != null;
 
 /**
- * A moved topic's first post as `pushedPostsSql` reads it (`firstPostOf`: a move's arrival), with
- * its topic's settings, and its idea when it moved onto an idea board someone may hear it on
- * (`ideaMovedFirstPostOf`).
+ * An arriving topic's first post as `pushedPostsSql` reads it (`firstPostOf`: a move's or an
+ * unmerge's arrival, `LiveGateway.readArrival`), with its topic's settings, and its idea when it
+ * is read with it (`ideaFirstPostOf`: an idea moved onto an idea board someone may hear it on,
+ * or unmerged).
  */
-type MovedTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]> & Partial<IdeaColumns>;
-
-/**
- * An unmerged idea's first post as `pushedPostsSql` reads it (`ideaFirstPostOf`: an unmerge's
- * arrival), with its idea.
- */
-type UnmergedIdeaRow = PushedPostRow & IdeaColumns;
+type ArrivingTopicRow = PushedPostRow & Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]> & Partial<IdeaColumns>;
 
 /** A moved topic's settings as read with its first post, for its `topic:updated` (`LiveGateway.sendTopic`). */
-function settingsOf(row: MovedTopicRow): TopicSettingsRow {
+function settingsOf(row: ArrivingTopicRow): TopicSettingsRow {
   const settings = Object.fromEntries(TOPIC_SETTINGS.map((c) => [c, row[c]])) as Pick<TopicRow, (typeof TOPIC_SETTINGS)[number]>;
   return { ...settings, id: row.topic_id, board_id: row.board_id, title: row.title, state: row.topic_state as TopicRow['state'], version: row.topic_version };
 }
 
 /**
  * What the board a topic moved off hears of it (README, `topic:moved`), from the topic as read
- * after the move (`LiveGateway.readMoved`): nothing while it is on that board again (moved back
+ * after the move (`LiveGateway.readArrival`): nothing while it is on that board again (moved back
  * before this move's event was handled, a relayed one handled late: its readers would drop a
  * topic it lists); `topic:moved` while everyone in the room may see it, only if that board was
  * shown it (`wasVisible`, the move's: a topic moved while hidden or held, approved or unhidden on
@@ -423,12 +418,12 @@ function movedOffEvent(now: Pick<PushedPostRow, 'board_id' | 'topic_state' | 'li
  * under the outer join, the read was evaluated where the plan scans topics, once for every topic
  * that scan met (99 in a test's database), not once for each of the push's. `posts`: which posts,
  * by default those `$1` names; a topic's arrival names its topic's first post, and reads what else
- * its push sends (`whole`): a move's (`firstPostOf`, `MovedTopicRow`) the topic's settings, its
- * `topic:updated`'s (`TOPIC_SETTINGS`), and its idea too only onto an idea board someone may hear
- * it on (`ideaMovedFirstPostOf`), for that board's `idea:updated`; an unmerge's (`ideaFirstPostOf`,
- * `UnmergedIdeaRow`) its idea, for its `idea:updated` (`IDEA_COLUMNS`), and no settings. Until
- * 2026-12-07 every move's read joined the idea and its merge target, a plain topic's included,
- * and sent nothing of it.
+ * its push sends (`whole`): a move's or an unmerge's (`firstPostOf`, `ArrivingTopicRow`) the
+ * topic's settings, a move's `topic:updated`'s (`TOPIC_SETTINGS`), and its idea too (`ideaFirstPostOf`,
+ * `IDEA_COLUMNS`) for its `idea:updated`: a move's only onto an idea board someone may hear it on,
+ * an unmerge's always (with the settings it does not send: one read for both, which until
+ * 2026-12-07 were two near-copies). Until 2026-12-07 every move's read joined the idea and its
+ * merge target, a plain topic's included, and sent nothing of it.
  */
 const pushedPostsSql = (arriving: boolean, listed: string, posts = 'p.id = ANY($1::uuid[])', whole: { settings?: true; idea?: true } = {}) => `${arriving ? `WITH ends AS MATERIALIZED (
        SELECT t.id AS topic_id, ${lastShownPostSql('t.id', EVERY_READER)} AS last_post_number FROM topics t
@@ -781,11 +776,11 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   private readonly pushed = new PushedVersions();
 
   /**
-   * `pushedPostsSql`, plain and arriving, and of a topic's first post (`readMoved`, `readUnmerged`), with the
+   * `pushedPostsSql`, plain and arriving, and of a topic's first post (`readArrival`), with the
    * board kinds' conditions on what their lists show: made at the first push, once every kind
    * registered (their modules' init).
    */
-  private postsRead?: { plain: string; arriving: string; firstPostOf: string; ideaMovedFirstPostOf: string; ideaFirstPostOf: string };
+  private postsRead?: { plain: string; arriving: string; firstPostOf: string; ideaFirstPostOf: string };
 
   /*
    * A topic's pushes to its board's room, asked of three methods: its news there
@@ -1825,7 +1820,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // committed says neither, and may be such a publication (announced twice, were it taken
         // for a plain move): its board hears it as before, `topic:updated` alone.
         const toBoardId = p.publishing === false ? payloadId(p, 'boardId') : undefined;
-        // The topic read once, with its first post (`readMoved`), for what the board it left hears
+        // The topic read once, with its first post (`readArrival`), for what the board it left hears
         // (`movedOffEvent`), its arrival on the new one and its `topic:updated`; only when someone
         // may hear it on either board (`mayBeHeard`), as the other reads of a push to a board's
         // room, otherwise `pushTopic` reads its settings alone. (Until 2026-12-07 the board it
@@ -1838,7 +1833,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // listed without its votes during a rolling upgrade (live-upgrade e2e).
         const [fromHeard, toHeard] = [this.mayBeHeard(`board:${fromBoardId}`), toBoardId !== undefined && this.mayBeHeard(`board:${toBoardId}`)];
         const withItsIdea = toHeard && (p.boardKind === undefined || p.boardKind === BoardKind.IDEAS);
-        const read = fromHeard || toHeard ? await this.readMoved(topicId, withItsIdea) : undefined;
+        const read = fromHeard || toHeard ? await this.readArrival(topicId, withItsIdea) : undefined;
         const event = fromHeard && read ? movedOffEvent(read, fromBoardId, p.visible) : undefined;
         // With the version the move left it with (none from a move an older release committed),
         // which orders it against the topic's arrivals there (README, *Order*); its leaving was noted
@@ -1851,16 +1846,10 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         // arrival is noted all the same, with the move's version, so a removal older than the move,
         // handled later, is not sent to a reader who joined since (`admitListChange`).
         // An idea's arrival, read with its idea, is followed there by its votes and status
-        // (`idea:updated`, to that board's room alone: its topic's room holds them; until
-        // 2026-12-07 the board listed it without them until a reload), as an unmerge's is. Its
-        // idea read older than one this node sent (a vote's push, read after this read, sent
-        // before this arrival, which a list ignores for a topic it does not list yet): read
-        // again, as it is now, and sent after the arrival. (Sent nowhere, the topic gone from the
-        // board since the read, it is not read again: the board it went to hears of it from its
-        // own arrival there.)
-        if (read && toHeard && read.board_id === toBoardId) {
-          if (this.arriveOnBoard(read) && withIdea(read) && this.sendIdea(read, true) === 'older') await this.pushIdea(topicId, true);
-        } else if (toBoardId !== undefined && !toHeard) this.admitListChange(topicId, toBoardId, e.version);
+        // (`arriveWithIdea`, to that board's room alone: its topic's room holds them; until
+        // 2026-12-07 the board listed it without them until a reload), as an unmerge's is.
+        if (read && toHeard && read.board_id === toBoardId) await this.arriveWithIdea(read, true);
+        else if (toBoardId !== undefined && !toHeard) this.admitListChange(topicId, toBoardId, e.version);
         // Its settings as read with it, when it was read (until 2026-12-07 `pushTopic` read them again).
         if (read) this.sendTopic(settingsOf(read), p.publishing !== true);
         else await this.pushTopic(topicId, p.publishing !== true);
@@ -1884,22 +1873,16 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
           // Unmerged, its board's lists show it again: the board hears it arrive as a new topic
           // (until 2026-12-07 only `idea:updated`, which a board list ignores for a topic it does
           // not list), where it is now, while it is visible there (`arriveOnBoard`), then its
-          // `idea:updated`, both from one read of the topic with its first post and its idea
-          // (`readUnmerged`; until 2026-12-07 `pushIdea` read the idea again). Read so only when
-          // someone may hear it on the board the unmerge found it on (`mayBeHeard`; until
-          // 2026-12-07 read whoever listened).
-          // Its idea read older than one this node sent (a vote's push, read after this read, sent
-          // before this arrival), the board's room hears it read again after the arrival, as a
-          // move's arrival does (until 2026-12-07 the board listed it without that vote).
-          const read = await this.readUnmerged(topicId);
-          const arrived = read !== undefined && this.arriveOnBoard(read);
-          if (read && withIdea(read)) {
-            if (this.sendIdea(read) === 'older' && arrived) await this.pushIdea(topicId, true);
-          }
+          // `idea:updated` to its topic's room too, both from one read of the topic with its first
+          // post and its idea (`readArrival`, `arriveWithIdea`, as a move's arrival; until
+          // 2026-12-07 `pushIdea` read the idea again). Read so only when someone may hear it on
+          // the board the unmerge found it on (`mayBeHeard`; until 2026-12-07 read whoever listened).
+          const read = await this.readArrival(topicId, true);
+          if (read) await this.arriveWithIdea(read, false);
           // No first post read (none left to read): no arrival, but its idea by its own row, as
           // when nobody hears the board, still visible alone (until 2026-12-07 nothing was sent,
-          // and its rooms kept it merged). A row with no idea has none to tell of.
-          else if (!read) await this.pushIdea(topicId);
+          // and its rooms kept it merged).
+          else await this.pushIdea(topicId);
         } else {
           // Nobody to hear its arrival: not read, but noted with the version the unmerge raised
           // (`topicVersion`; none from an older release's), as a move's is, so a removal older
@@ -2014,8 +1997,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
         plain: pushedPostsSql(false, listed),
         arriving: pushedPostsSql(true, listed),
         firstPostOf: pushedPostsSql(false, listed, firstPost, { settings: true }),
-        ideaMovedFirstPostOf: pushedPostsSql(false, listed, firstPost, { settings: true, idea: true }),
-        ideaFirstPostOf: pushedPostsSql(false, listed, firstPost, { idea: true }),
+        ideaFirstPostOf: pushedPostsSql(false, listed, firstPost, { settings: true, idea: true }),
       };
     }
     return this.postsRead;
@@ -2035,27 +2017,36 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
   }
 
   /**
-   * A topic moved onto a board, as it is now: its first post and the topic in one statement
-   * (`firstPostOf`), with the topic's version and settings (`MovedTopicRow`), for all that its
-   * push sends (`movedOffEvent`, `arriveOnBoard`, `sendTopic`); with its idea too (`idea`:
-   * `ideaMovedFirstPostOf`) when it moved onto an idea board someone may hear it on (or onto a
-   * board an older release's event does not name the kind of), for that board's `idea:updated`
-   * (`sendIdea`). None without a row.
+   * A topic arriving on a board (moved there, or an idea unmerged: listed again), as it is now:
+   * its first post and the topic in one statement (`firstPostOf`), with the topic's version and
+   * settings (`ArrivingTopicRow`), for all that its push sends (a move's `movedOffEvent`,
+   * `arriveOnBoard`, `sendTopic`); with its idea too (`idea`: `ideaFirstPostOf`) when an idea
+   * moved onto an idea board someone may hear it on (or onto a board an older release's event
+   * does not name the kind of) or was unmerged, for its `idea:updated` (`arriveWithIdea`). None
+   * without a row.
    */
-  private async readMoved(topicId: string, idea: boolean): Promise<MovedTopicRow | undefined> {
+  private async readArrival(topicId: string, idea: boolean): Promise<ArrivingTopicRow | undefined> {
     const read = this.postsReads();
-    const [row]: MovedTopicRow[] = await this.ds.query(idea ? read.ideaMovedFirstPostOf : read.firstPostOf, [topicId]);
+    const [row]: ArrivingTopicRow[] = await this.ds.query(idea ? read.ideaFirstPostOf : read.firstPostOf, [topicId]);
     return row;
   }
 
   /**
-   * An idea unmerged (listed again), as it is now: its first post, the topic and the idea in one
-   * statement (`ideaFirstPostOf`, `UnmergedIdeaRow`), for its arrival (`arriveOnBoard`) and its
-   * `idea:updated` (`sendIdea`). None without a row.
+   * A topic's arrival on its board as read (`readArrival`, `arriveOnBoard`), followed by its
+   * idea's `idea:updated` from the same read when it was read with one (`sendIdea`): a move's to
+   * that board's room alone (`boardOnly`: its topic's room holds the idea, which a move does not
+   * change), and only once it arrived; an unmerge's to its topic's room too, arrived or not (its
+   * rooms hold it merged). Its idea read older than one this node sent (a vote's push, read after
+   * this read, sent before this arrival, which a list ignores for a topic it does not list yet):
+   * once the topic arrived, read again by its own row (`pushIdea`) and sent to the board's room
+   * after the arrival. (Sent nowhere, the topic gone from the board since the read, it is not read
+   * again: where it went hears of it from its own arrival there.) Until 2026-12-07 a move and an
+   * unmerge each wrote this out.
    */
-  private async readUnmerged(topicId: string): Promise<UnmergedIdeaRow | undefined> {
-    const [row]: UnmergedIdeaRow[] = await this.ds.query(this.postsReads().ideaFirstPostOf, [topicId]);
-    return row;
+  private async arriveWithIdea(read: ArrivingTopicRow, boardOnly: boolean): Promise<void> {
+    const arrived = this.arriveOnBoard(read);
+    if (!withIdea(read) || (boardOnly && !arrived)) return;
+    if (this.sendIdea(read, boardOnly) === 'older' && arrived) await this.pushIdea(read.topic_id, true);
   }
 
   /**
@@ -2312,8 +2303,8 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
 
   /**
    * `pushIdea`'s push of the idea as read (by it, or with an unmerged idea's first post:
-   * `readUnmerged`), to its topic's and board's rooms; or to its board's alone (`boardOnly`: a
-   * move's arrival there, `readMoved`, which changed nothing of the idea its topic's room holds).
+   * `readArrival`), to its topic's and board's rooms; or to its board's alone (`boardOnly`: a
+   * move's arrival there, `arriveWithIdea`, which changed nothing of the idea its topic's room holds).
    * What became of it (`IdeaSent`): sent to a room; refused as older than one this node sent of
    * the idea; or sent nowhere, for a topic read hidden or held, or to its board alone (`boardOnly`)
    * when the topic has left that board since the read. (Until 2026-12-07 the last was told as
@@ -2455,7 +2446,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (t) this.sendTopic(t, board);
   }
 
-  /** `pushTopic`'s push of the topic as read (by it, or with a moved topic's first post: `readMoved`, `settingsOf`). */
+  /** `pushTopic`'s push of the topic as read (by it, or with a moved topic's first post: `readArrival`, `settingsOf`). */
   private sendTopic(t: TopicSettingsRow, board: boolean): void {
     if (t.state !== 'VISIBLE') return;
     // Each room keeps its own newest version: whether the board's room hears it too depends on the
