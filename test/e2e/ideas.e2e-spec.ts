@@ -485,8 +485,11 @@ describe('idea boards', () => {
   it('refuses a merge one of whose ideas has no row to lock as NOT_FOUND, changing nothing: never an INTERNAL TypeError', async () => {
     // Stands for an idea topic without its ideas row, which no write leaves today (the row is
     // made with its topic, and goes only with it): the lock then finds one row, or none.
+    // On a board of its own: left on the board other cases share, those row-less idea topics
+    // would be in their lists and counts (until 2026-12-07 they were).
+    const boardId = await makeBoard(t, space.id, 'IDEAS');
     for (const missing of ['source', 'target'] as const) {
-      const ideas = { source: await newIdea(await customer(), `No row, ${missing}`), target: await newIdea(await customer(), `Row, ${missing}`) };
+      const ideas = { source: await newIdea(await customer(), `No row, ${missing}`, { boardId }), target: await newIdea(await customer(), `Row, ${missing}`, { boardId }) };
       await t.sql(`DELETE FROM idea_votes WHERE topic_id = $1`, [ideas[missing]]);
       await t.sql(`DELETE FROM ideas WHERE topic_id = $1`, [ideas[missing]]);
       expectError(await t.gql(MERGE, { input: { sourceId: ideas.source, targetId: ideas.target } }, { token: moderator.token }), 'NOT_FOUND');
