@@ -2314,6 +2314,7 @@ export class LiveGateway implements OnGatewayInit, OnGatewayConnection, OnModule
     if (i.topic_state !== 'VISIBLE') return 'nowhere';
     // Its board's room only while the topic has not left it since the read (`boardNewsPasses`).
     const rooms = [...(boardOnly ? [] : [`topic:${i.topic_id}`]), ...(this.boardNewsPasses(i.topic_id, i.board_id, i.topic_version) ? [`board:${i.board_id}`] : [])];
+    // Its version noted only once it goes somewhere: what nobody heard orders nothing after it.
     if (rooms.length === 0) return 'nowhere';
     if (!this.pushed.admit(pushKey.idea(i.topic_id), i.idea_version)) return 'older';
     const payload: IdeaUpdated = {
