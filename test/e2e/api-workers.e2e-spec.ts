@@ -11,7 +11,7 @@ import { createTopic, REPLY } from '../factories/forum';
 import { buildDistOnce } from '../support/dist';
 import { TEST_CLUSTER_MEMORY } from '../support/embedded-memory';
 import { freePort } from '../support/free-port';
-import { connectLive, nextLiveEvent } from '../support/live-client';
+import { connectLive, connectLiveWithin, nextLiveEvent } from '../support/live-client';
 import { testRedisPrefix } from '../support/redis-clients';
 import { admin as onAdminDatabase } from '../setup/test-database';
 import { bootTestApp, TestApp } from '../support/test-app';
@@ -57,13 +57,15 @@ describe.each([
   let author: TestUser;
   let topicId: string;
 
+  /** The API's latest output, for a failure to show. */
+  const recent = () => output.slice(-4000);
   /** Waits until a log line matches (looking at those from `from` on). */
   const waitForLine = async (match: (l: Record<string, any>) => boolean, from = 0, ms = 60_000): Promise<Record<string, any>> => {
     const deadline = Date.now() + ms;
     for (;;) {
       const line = lines.slice(from).find(match);
       if (line) return line;
-      if (Date.now() > deadline) throw new Error(`no such line in:\n${output.slice(-4000)}`);
+      if (Date.now() > deadline) throw new Error(`no such line in:\n${recent()}`);
       await sleep(50);
     }
   };
@@ -268,7 +270,7 @@ describe.each([
 
   it('replaces a worker killed with SIGKILL, and serves through the new one', async () => {
     // The survivor holds a live connection (sticky's least connection spreads two over both), so a new one goes to the replacement.
-    for (let i = 0; i < 2; i++) await connectLive(url, sockets, author.token);
+    for (let i = 0; i < 2; i++) await connectLiveWithin(url, sockets, author.token, 20_000, recent);
     const [victim] = [...servingPids()];
     const from = lines.length;
     process.kill(victim, 'SIGKILL');
@@ -278,14 +280,15 @@ describe.each([
     // once it serves (lost until then without its early listener: connect_error, timeout).
     // (Forked after its back-off, when the victim had served under SERVED_LONG_ENOUGH_MS, as it may have here.)
     await sleep(died.restartInMs);
-    const early = connectLive(url, sockets, author.token);
+    const early = connectLiveWithin(url, sockets, author.token, 20_000, recent);
+    early.catch(() => undefined);
     const replacement = await waitForLine((l) => l.msg === `API worker ${died.worker} serving`, from, 60_000);
     expect(replacement.pid).not.toBe(victim);
     expect(alive(replacement.pid)).toBe(true);
     expect(await holder(await early)).toBe(replacement.pid);
     // Both serve again: live connections reach the new worker too.
     const pids = new Set<number>();
-    for (let i = 0; i < 6 && !pids.has(replacement.pid); i++) pids.add(await holder(await connectLive(url, sockets, author.token)));
+    for (let i = 0; i < 6 && !pids.has(replacement.pid); i++) pids.add(await holder(await connectLiveWithin(url, sockets, author.token, 20_000, recent)));
     expect(pids).toContain(replacement.pid);
   }, 120_000);
 

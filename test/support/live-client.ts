@@ -7,15 +7,51 @@ import type { TestApp } from './test-app';
 
 /**
  * A real Socket.IO client on the test API (`url`), signed in with `token` or anonymous, kept
- * in `sockets` for the suite to disconnect; resolves once connected, rejects on a refusal.
+ * in `sockets` for the suite to disconnect; resolves once connected, rejects on a refusal or a close before that.
  */
 export function connectLive(url: string, sockets: Socket[], token?: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true });
-    sockets.push(s);
+  return openLive(url, sockets, token).connected;
+}
+
+/**
+ * A client opening (`connectLive`), and the promise of its connection: rejected on a refusal, on the transport's failure
+ * to open within `timeout` (the Manager's bound, which covers the transport alone), and on a close before the namespace
+ * CONNECT was answered (which the client tells as a `disconnect` alone, no `connect_error`: waited on forever otherwise).
+ */
+function openLive(url: string, sockets: Socket[], token?: string, timeout = 20_000): { socket: Socket; connected: Promise<Socket> } {
+  const s = io(url, { path: '/socket.io', transports: ['websocket'], auth: token ? { token } : {}, reconnection: false, forceNew: true, timeout });
+  sockets.push(s);
+  const connected = new Promise<Socket>((resolve, reject) => {
     s.once('connect', () => resolve(s));
     s.once('connect_error', reject);
+    s.once('disconnect', (reason) => reject(new Error(`closed before it connected (${reason})`)));
   });
+  return { socket: s, connected };
+}
+
+/**
+ * `connectLive` within `ms`, its transport's open included (on a busy machine a worker still starting may take longer than
+ * the Manager's 20 s to answer the upgrade it holds): a failure says whether it came before or after the transport opened
+ * (after: the namespace CONNECT went unanswered, or refused), followed by `recent()` (the API's latest output, say), so that
+ * a test waiting on it fails naming the step rather than at the test's own timeout.
+ */
+export function connectLiveWithin(url: string, sockets: Socket[], token: string | undefined, ms: number, recent: () => string): Promise<Socket> {
+  const { socket, connected } = openLive(url, sockets, token, ms);
+  let opened = false;
+  socket.io.once('open', () => (opened = true));
+  let timer!: NodeJS.Timeout;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      socket.disconnect();
+      reject(new Error(`nothing answered within ${ms} ms`));
+    }, ms);
+  });
+  return Promise.race([connected, late])
+    .catch((err: Error) => {
+      const when = opened ? `after its transport opened (Engine.IO session ${socket.io.engine?.id}): its namespace CONNECT` : 'before its transport opened';
+      throw new Error(`a live connection failed ${when}: ${err.message}; lately:\n${recent()}`);
+    })
+    .finally(() => clearTimeout(timer));
 }
 
 /** The next `event` the client receives; rejects when none comes within `ms`. */
