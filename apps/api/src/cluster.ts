@@ -113,6 +113,8 @@ export async function runPrimary(config: AppConfig, log: Logger, signals: Signal
     // when the client closes as the worker dies, before its exit is seen) fails as the worker's error: no one else's.
     worker.on('error', (err) => log.debug({ err, worker: n }, 'a message to an API worker failed'));
     numbers.set(worker, n);
+    // From here on sticky may hand it a new session (least connections: it holds none), before it serves.
+    log.debug({ worker: n, workerPid: worker.process.pid }, `API worker ${n} forked`);
   };
 
   cluster.on('exit', (worker, code, signal) => {
