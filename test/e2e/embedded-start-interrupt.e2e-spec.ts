@@ -42,8 +42,13 @@ describe('the API interrupted while its embedded PostgreSQL starts', () => {
     }
   });
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-  /** Where the hook sends SIGINT: as initdb or the server is spawned, to the process group as the API's ('app') or the worker's application opens its database; none when undefined. */
-  type At = 'initdb' | 'postgres' | 'app' | 'worker' | undefined;
+  /**
+   * Where the hook sends SIGINT: as initdb or the server is spawned, to the process group as the API's ('app'), the
+   * worker's or a CLI command's ('cli', `search:status`) application opens its database; none when undefined.
+   */
+  type At = 'initdb' | 'postgres' | 'app' | 'worker' | 'cli' | undefined;
+  /** Whether the hook signals the process group as the application opens its database (the process leads the group). */
+  const toGroup = (at: At) => at === 'app' || at === 'worker' || at === 'cli';
   const pidFile = () => path.join(dataDir, 'pg/postmaster.pid');
 
   /**
@@ -53,9 +58,9 @@ describe('the API interrupted while its embedded PostgreSQL starts', () => {
    */
   const hookAt = (at: At): string => {
     const file = path.join(dataDir, `sigint-at-${at ?? 'none'}.cjs`);
-    // 'app', 'worker': Ctrl-C in a terminal, to the whole process group (the process is its leader here, the server in
-    // it), as the application opens its database (the API's second DataSource, the migrations' being the first; the
-    // worker's first, as it runs none).
+    // 'app', 'worker', 'cli': Ctrl-C in a terminal, to the whole process group (the process is its leader here, the server
+    // in it), as the application opens its database (the API's and the command's second DataSource, the migrations' being
+    // the first; the worker's first, as it runs none).
     const app = `const { DataSource } = require(require.resolve('typeorm', { paths: [${JSON.stringify(ROOT)}] }));
 const initialize = DataSource.prototype.initialize;
 let opened = 0;
@@ -66,7 +71,7 @@ DataSource.prototype.initialize = function (...args) {
 `;
     writeFileSync(
       file,
-      `${at === 'app' || at === 'worker' ? app : ''}const childProcess = require('node:child_process');
+      `${toGroup(at) ? app : ''}const childProcess = require('node:child_process');
 const { syncBuiltinESMExports } = require('node:module');
 const spawn = childProcess.spawn;
 let sent = ${at === undefined};
@@ -86,11 +91,11 @@ syncBuiltinESMExports();
     return file;
   };
 
-  /** The built API (the worker for 'worker') under the hook, until it exits (interrupted by the hook, or by `interrupt` once it says `until`). */
+  /** The built API (the worker for 'worker', `search:status` for 'cli') under the hook, until it exits (interrupted by the hook, or by `interrupt` once it says `until`). */
   const runApi = async (at: At, until?: string) => {
-    const main = at === 'worker' ? 'dist/apps/worker/src/main.js' : 'dist/apps/api/src/main.js';
-    // Its own process group ('app', 'worker'), which the hook signals whole.
-    const child = spawn(process.execPath, ['--require', hookAt(at), path.join(ROOT, main)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: at === 'app' || at === 'worker' });
+    const main = at === 'worker' ? ['dist/apps/worker/src/main.js'] : at === 'cli' ? ['dist/apps/cli/src/main.js', 'search:status'] : ['dist/apps/api/src/main.js'];
+    // Its own process group ('app', 'worker', 'cli'), which the hook signals whole.
+    const child = spawn(process.execPath, ['--require', hookAt(at), path.join(ROOT, main[0]), ...main.slice(1)], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: toGroup(at) });
     api = child;
     let out = '';
     const read = (chunk: Buffer) => {
@@ -146,6 +151,21 @@ syncBuiltinESMExports();
     expect(run.out.split('\n').filter((l) => /failed to start|error while shutting down|cleaning up took longer|"level":[56]0/.test(l))).toEqual([]);
     // The server had the signal too, and stops on its own (the API, unable to count its connections as it shuts down,
     // leaves it to that): once it exited, nothing of it is left.
+    for (let i = 0; i < 100 && run.spawned.some(pidAlive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(run.spawned.filter(pidAlive)).toEqual([]);
+    expect(existsSync(pidFile())).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pg-owner.json'))).toBe(false);
+  }, 120_000);
+
+  // Until 2026-12-07 a command's services retried their refused connection too, and kept Nest's abortOnError: its cleanups
+  // waited for them past their deadline ("cleaning up took longer than 10 s"); retried no more, the failure to connect
+  // would have exited 1 at once, under the cleanups.
+  it('ends a command on a Ctrl-C to its whole process group as its services open their database: the signal’s code, its cleanups done', async () => {
+    const run = await runApi('cli');
+    expect(run.code).toBe(130);
+    expect(run.spawned).toHaveLength(1);
+    expect(run.out).toContain('interrupted (SIGINT): cleaning up');
+    expect(run.out).not.toMatch(/cleaning up took longer|second signal/);
     for (let i = 0; i < 100 && run.spawned.some(pidAlive); i++) await new Promise((r) => setTimeout(r, 100));
     expect(run.spawned.filter(pidAlive)).toEqual([]);
     expect(existsSync(pidFile())).toBe(false);

@@ -66,14 +66,17 @@ export function cliNestLogger(): PinoNestLogger {
 /** The services without the HTTP layer, for commands that act on the domain. */
 export async function withServices<T>(fn: (app: INestApplicationContext, env: CliEnv) => Promise<T>): Promise<T> {
   return withDatabase(async (env) => {
-    // A command's changes reach open pages through the API nodes (the live relay).
-    @Module({ imports: [CoreModule.forRoot({ config: env.config, databaseUrl: env.db.url, relayLiveEvents: true }), ...FEATURE_MODULES] })
+    const signals = handleInterrupts();
+    // A command's changes reach open pages through the API nodes (the live relay). Its refused connection is retried no
+    // more once it is interrupted (CoreOptions' retryConnection), as the API's and the worker's.
+    @Module({ imports: [CoreModule.forRoot({ config: env.config, databaseUrl: env.db.url, relayLiveEvents: true, retryConnection: () => !signals.ending }), ...FEATURE_MODULES] })
     class CliModule {}
     // Closed on an interrupt even while it is being created: its pool would otherwise count as
-    // another process's when the database stops after it.
-    const creating = NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger() });
-    const closed = handleInterrupts().onStopOnceOpen(creating, (app) => app.close());
-    const app = await handleInterrupts().unlessEnding(creating);
+    // another process's when the database stops after it. A module that fails to start rejects (the cleanups then
+    // go on), not Nest's exit 1 at once, under them.
+    const creating = NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger(), abortOnError: false });
+    const closed = signals.onStopOnceOpen(creating, (app) => app.close());
+    const app = await signals.unlessEnding(creating);
     try {
       return await fn(app, env);
     } finally {
