@@ -35,11 +35,9 @@ runServer('Parvis', async (config, log, signals) => {
       import('../../../libs/core/src/database/migrate.js'),
     ]);
     if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
-    const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending);
-    signals.onStopOnceOpen(opening, (db) => db.stop());
     // Interrupted while it opened (an embedded PostgreSQL starting), the start stops here: the migrations would open
-    // connections the database's stop, under way, would count as another process's (Signals.unlessEnding).
-    const db = await signals.unlessEnding(opening);
+    // connections the database's stop, under way, would count as another process's (Signals.step).
+    const [db] = await signals.step(openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending), (opened) => opened.stop());
 
     if (config.MIGRATE_ON_START) {
       const applied = await signals.waitFor(migrateDatabase(db.url));
@@ -50,17 +48,13 @@ runServer('Parvis', async (config, log, signals) => {
   }
 
   const [{ OutboxWorker }, { JobScheduler }, { LiveGateway }, { createApp }, { listeningLine, serveAsWorker }] = await signals.unlessEnding(loadingApp!);
-  const creating = createApp(config, databaseUrl, { retryConnection: () => !signals.ending });
-  signals.onStopOnceOpen(creating, (app) => app.close());
-  const app = await signals.unlessEnding(creating);
+  const [app] = await signals.step(createApp(config, databaseUrl, { retryConnection: () => !signals.ending }), (opened) => opened.close());
   // Of several workers, the first alone runs the outbox worker and the jobs, as one process would (both are safe on
   // several nodes, claiming with SKIP LOCKED and advisory locks; more of them here would only hold more connections).
   if (config.workerInProcess && (worker?.number ?? 1) === 1) {
     const outbox = app.get(OutboxWorker);
     const jobs = app.get(JobScheduler);
-    const starting = outbox.start({ listen: true });
-    signals.onStopOnceOpen(starting, () => outbox.stop());
-    await signals.unlessEnding(starting);
+    await signals.step(outbox.start({ listen: true }), () => outbox.stop());
     jobs.start();
     signals.onStop(async () => jobs.stop());
   }

@@ -282,6 +282,40 @@ describe('process start and stop (API and worker)', () => {
     expect(exit.mock.calls).toEqual([[0]]);
   });
 
+  // The start's steps (the database, the migrations, the application, the outbox worker) were each an onStopOnceOpen and
+  // an unlessEnding written out, about seven times, until 2026-12-07: now one Signals.step each.
+  it('steps a start: what opened, closed on a signal once open, newest first, unless taken off; what failed, nothing; no further once ending', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const signals = serverSignals(pino({ level: 'silent' }));
+    const order: string[] = [];
+    const [db] = await signals.step(Promise.resolve('db'), async (opened) => void order.push(`stop ${opened}`));
+    expect(db).toBe('db');
+    // Closed by the start itself (a command's end): taken off, so not closed again on the signal.
+    const [cache, closed] = await signals.step(Promise.resolve('cache'), async (opened) => void order.push(`close ${opened}`));
+    expect(cache).toBe('cache');
+    closed();
+    await expect(signals.step(Promise.reject(new Error('no broker')), async () => void order.push('never'))).rejects.toThrow('no broker');
+    // Nothing to close (the migrations): waited for while it runs all the same.
+    let migrated!: () => void;
+    void signals.step(new Promise<void>((resolve) => (migrated = resolve)).then(() => void order.push('migrated')));
+    let created!: (app: string) => void;
+    let wentOn = false;
+    void signals.step(new Promise<string>((resolve) => (created = resolve)), async (app) => void order.push(`close ${app}`)).then(() => (wentOn = true));
+    process.emit('SIGTERM');
+    await settle();
+    // The application is still being created: nothing before it (the migrations, the database) goes first.
+    expect(order).toEqual([]);
+    created('app');
+    await settle();
+    expect(order).toEqual(['close app']);
+    migrated();
+    for (let i = 0; i < 3; i++) await settle();
+    expect(order).toEqual(['close app', 'migrated', 'stop db']);
+    expect(exit).toHaveBeenCalledWith(0);
+    // The start that awaited the application goes no further (see unlessEnding).
+    expect(wentOn).toBe(false);
+  });
+
   it('ends on an error nothing caught once its cleanups ran (one failing), each once, a second error and a signal meanwhile: exit 1', async () => {
     exit.mockImplementation((() => undefined) as never);
     const { log, lines } = loggedLines();

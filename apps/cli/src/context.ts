@@ -29,16 +29,10 @@ export async function openInterruptible(config: AppConfig): Promise<{ db: Databa
   // (starting it takes seconds), on stderr, out of what a script reads. Never its URL, which
   // holds the cluster's password.
   if (!config.DATABASE_URL) say(`Database: the embedded PostgreSQL in ${clusterDir(config.dataDir)} (DATABASE_URL is not set)`);
-  const opening = openDatabase(config, undefined, undefined, () => signals.ending);
-  const stopped = signals.onStopOnceOpen(opening, (db) => db.stop());
-  try {
-    // Interrupted while it opened, the command goes no further (Signals.unlessEnding): the database's stop, under way,
-    // would count what it opened next (the migrations) as another process's, and leave a server it started running.
-    return { db: await signals.unlessEnding(opening), stopped };
-  } catch (err) {
-    stopped();
-    throw err;
-  }
+  // Interrupted while it opened, the command goes no further (Signals.step): the database's stop, under way, would count
+  // what it opened next (the migrations) as another process's, and leave a server it started running.
+  const [db, stopped] = await signals.step(openDatabase(config, undefined, undefined, () => signals.ending), (opened) => opened.stop());
+  return { db, stopped };
 }
 
 /** Opens the database (embedded or DATABASE_URL), applies pending migrations, runs `fn`, cleans up. */
@@ -74,9 +68,7 @@ export async function withServices<T>(fn: (app: INestApplicationContext, env: Cl
     // Closed on an interrupt even while it is being created: its pool would otherwise count as
     // another process's when the database stops after it. A module that fails to start rejects (the cleanups then
     // go on), not Nest's exit 1 at once, under them.
-    const creating = NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger(), abortOnError: false });
-    const closed = signals.onStopOnceOpen(creating, (app) => app.close());
-    const app = await signals.unlessEnding(creating);
+    const [app, closed] = await signals.step(NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger(), abortOnError: false }), (opened) => opened.close());
     try {
       return await fn(app, env);
     } finally {

@@ -16,19 +16,13 @@ runServer('The Parvis worker', async (config, log, signals) => {
     import('../../../libs/core/src/outbox/outbox.js'),
     import('../../../libs/core/src/jobs.js'),
   ]);
-  const opening = openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending);
-  signals.onStopOnceOpen(opening, (db) => db.stop());
-  // Interrupted meanwhile, it goes no further (Signals.unlessEnding): the database's stop would count what opened next as another process's.
-  const db = await signals.unlessEnding(opening);
+  // Interrupted meanwhile, it goes no further (Signals.step): the database's stop would count what opened next as another process's.
+  const [db] = await signals.step(openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending), (opened) => opened.stop());
 
-  const creating = createWorkerContext(config, db.url, () => !signals.ending);
-  signals.onStopOnceOpen(creating, (app) => app.close());
-  const app = await signals.unlessEnding(creating);
+  const [app] = await signals.step(createWorkerContext(config, db.url, () => !signals.ending), (opened) => opened.close());
   app.useLogger(app.get(Logger));
   const worker = app.get(OutboxWorker);
-  const starting = worker.start({ listen: true });
-  signals.onStopOnceOpen(starting, () => worker.stop());
-  await signals.unlessEnding(starting);
+  await signals.step(worker.start({ listen: true }), () => worker.stop());
   const jobs = app.get(JobScheduler);
   jobs.start();
   signals.onStop(async () => jobs.stop());

