@@ -37,7 +37,7 @@ runServer('Parvis', async (config, log, signals) => {
     if (config.embedded) log.info({ dataDir: config.dataDir }, 'using the embedded PostgreSQL');
     // Interrupted while it opened (an embedded PostgreSQL starting), the start stops here: the migrations would open
     // connections the database's stop, under way, would count as another process's (Signals.step).
-    const [db] = await signals.step(openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending), (opened) => opened.stop());
+    const [db] = await signals.step(openDatabase(config, { log: (m) => log.debug(m), info: (m) => log.info(m), ending: () => signals.ending }), (opened) => opened.stop());
 
     if (config.MIGRATE_ON_START) {
       const applied = await signals.waitFor(migrateDatabase(db.url));

@@ -31,7 +31,7 @@ export async function openInterruptible(config: AppConfig): Promise<{ db: Databa
   if (!config.DATABASE_URL) say(`Database: the embedded PostgreSQL in ${clusterDir(config.dataDir)} (DATABASE_URL is not set)`);
   // Interrupted while it opened, the command goes no further (Signals.step): the database's stop, under way, would count
   // what it opened next (the migrations) as another process's, and leave a server it started running.
-  const [db, stopped] = await signals.step(openDatabase(config, undefined, undefined, () => signals.ending), (opened) => opened.stop());
+  const [db, stopped] = await signals.step(openDatabase(config, { ending: () => signals.ending }), (opened) => opened.stop());
   return { db, stopped };
 }
 

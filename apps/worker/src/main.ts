@@ -17,7 +17,7 @@ runServer('The Parvis worker', async (config, log, signals) => {
     import('../../../libs/core/src/jobs.js'),
   ]);
   // Interrupted meanwhile, it goes no further (Signals.step): the database's stop would count what opened next as another process's.
-  const [db] = await signals.step(openDatabase(config, (m) => log.debug(m), (m) => log.info(m), () => signals.ending), (opened) => opened.stop());
+  const [db] = await signals.step(openDatabase(config, { log: (m) => log.debug(m), info: (m) => log.info(m), ending: () => signals.ending }), (opened) => opened.stop());
 
   const [app] = await signals.step(createWorkerContext(config, db.url, () => !signals.ending), (opened) => opened.close());
   app.useLogger(app.get(Logger));
