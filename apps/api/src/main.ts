@@ -12,24 +12,8 @@ import type { AddressInfo } from 'node:net';
 holdHandedConnections();
 runServer('Parvis', async (config, log, signals) => {
   const worker = apiWorker();
-  // The primary of several workers loads none of the application (Nest, the AppModule graph): it only opens the
-  // database, forks, relays and hands connections out. The process that serves loads it while the database opens.
-  const primary = !worker && cluster.isPrimary && config.API_WORKERS > 1;
-  const loadingApp = primary
-    ? null
-    : Promise.all([
-        import('../../../libs/core/src/outbox/outbox.js'),
-        import('../../../libs/core/src/jobs.js'),
-        import('../../../libs/realtime/src/live.gateway.js'),
-        import('./app.js'),
-        import('./cluster.js'),
-      ]);
-  // Awaited below, or never if the database fails to open first: no rejection of it left unhandled meanwhile.
-  loadingApp?.catch(() => undefined);
-  let databaseUrl: string;
-  if (worker) {
-    databaseUrl = worker.databaseUrl;
-  } else {
+  /** Opens the database (DATABASE_URL or the embedded PostgreSQL) and migrates it: the URL the application opens on. */
+  const openMigrated = async (): Promise<string> => {
     const [{ openDatabase }, { migrateDatabase }] = await Promise.all([
       import('../../../libs/core/src/database/open.js'),
       import('../../../libs/core/src/database/migrate.js'),
@@ -43,11 +27,27 @@ runServer('Parvis', async (config, log, signals) => {
       const applied = await signals.waitFor(migrateDatabase(db.url));
       log.info({ applied }, applied.length ? 'applied migrations' : 'database schema is up to date');
     }
-    if (primary) return (await signals.unlessEnding(import('./cluster.js'))).runPrimary(config, log, signals, db.url);
-    databaseUrl = db.url;
+    return db.url;
+  };
+  // The primary of several workers loads none of the application (Nest, the AppModule graph): it only opens the
+  // database, forks, relays and hands connections out.
+  if (!worker && cluster.isPrimary && config.API_WORKERS > 1) {
+    const databaseUrl = await openMigrated();
+    return (await signals.unlessEnding(import('./cluster.js'))).runPrimary(config, log, signals, databaseUrl);
   }
+  // The process that serves loads the application while the database opens.
+  const loadingApp = Promise.all([
+    import('../../../libs/core/src/outbox/outbox.js'),
+    import('../../../libs/core/src/jobs.js'),
+    import('../../../libs/realtime/src/live.gateway.js'),
+    import('./app.js'),
+    import('./cluster.js'),
+  ]);
+  // Awaited below, or never if the database fails to open first: no rejection of it left unhandled meanwhile.
+  loadingApp.catch(() => undefined);
+  const databaseUrl = worker ? worker.databaseUrl : await openMigrated();
 
-  const [{ OutboxWorker }, { JobScheduler }, { LiveGateway }, { createApp }, { listeningLine, serveAsWorker }] = await signals.unlessEnding(loadingApp!);
+  const [{ OutboxWorker }, { JobScheduler }, { LiveGateway }, { createApp }, { listeningLine, serveAsWorker }] = await signals.unlessEnding(loadingApp);
   const [app] = await signals.step(createApp(config, databaseUrl, { retryConnection: () => !signals.ending }), (opened) => opened.close());
   // Of several workers, the first alone runs the outbox worker and the jobs, as one process would (both are safe on
   // several nodes, claiming with SKIP LOCKED and advisory locks; more of them here would only hold more connections).
