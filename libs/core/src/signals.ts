@@ -206,7 +206,7 @@ export class Signals {
 
   /**
    * What a start awaits before its next step (the database opened, before the migrations and the application open on
-   * it; through `step`, which registers its cleanup too, or alone for what opens nothing, a module's import): `step`'s
+   * it; through `step`, which registers its cleanup too, or alone for what opens nothing, a module's import): `awaited`'s
    * outcome, unless the process is ending (a signal, an error nothing caught) by the time it settles; then
    * a promise that never settles, and the start goes no further, the ending exiting the process. A step started then
    * would come after the cleanups were taken, so none would close it, and the database's stop, waiting for its opening
@@ -214,9 +214,9 @@ export class Signals {
    * 2026-12-07 a signal while the embedded PostgreSQL started did so, the migrations opening their two connections as it
    * stopped. A signal, an event of the loop, never comes between a step's settling and the next step's start.
    */
-  unlessEnding<T>(step: Promise<T>): Promise<T> {
+  unlessEnding<T>(awaited: Promise<T>): Promise<T> {
     const never = () => new Promise<T>(() => undefined);
-    return step.then(
+    return awaited.then(
       (value) => (this.ended ? never() : value),
       (err: unknown) => (this.ended ? never() : Promise.reject(err)),
     );
