@@ -19,7 +19,7 @@ runServer('The Parvis worker', async (config, log, signals) => {
   // Interrupted meanwhile, it goes no further (Signals.step): the database's stop would count what opened next as another process's.
   const [db] = await signals.step(openDatabase(config, { log: (m) => log.debug(m), info: (m) => log.info(m), ending: () => signals.ending }), (opened) => opened.stop());
 
-  const [app] = await signals.step(createWorkerContext(config, db.url, () => !signals.ending), (opened) => opened.close());
+  const [app] = await signals.step(createWorkerContext(config, db.url, { retryConnection: () => !signals.ending }), (opened) => opened.close());
   app.useLogger(app.get(Logger));
   const worker = app.get(OutboxWorker);
   await signals.step(worker.start({ listen: true }), () => worker.stop());
