@@ -54,7 +54,19 @@ export async function withDatabase<T>(fn: (env: CliEnv) => Promise<T>, opts: { m
  * logger every process makes (createLogger: its redaction), never Nest's console logger, which prints errors whole.
  */
 export function cliNestLogger(): PinoNestLogger {
-  return new PinoNestLogger(createLogger({ level: 'warn', text: true }));
+  return new CliNestLogger(createLogger({ level: 'warn', text: true }));
+}
+
+/**
+ * A command's context is made with `abortOnError: false`: whatever Nest's exception zone catches (a provider that fails
+ * to construct, a database refusing connections past its retries) it says on its `ExceptionHandler` logger and then
+ * rethrows, to the command, which says it itself (main.ts: errorText, an AppError's code first, redacted). Said by both,
+ * it was said twice; the command's line is the one kept, as every other failure of a command is said.
+ */
+class CliNestLogger extends PinoNestLogger {
+  override error(message: unknown, ...params: unknown[]): void {
+    if (params[params.length - 1] !== 'ExceptionHandler') super.error(message, ...params);
+  }
 }
 
 /** The services without the HTTP layer, for commands that act on the domain. */
