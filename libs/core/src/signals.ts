@@ -174,12 +174,17 @@ export class Signals {
   /**
    * One step of a start (the database opening, the application's creation, the outbox worker's start): `close` is
    * registered for what `opening` opens (onStopOnceOpen), and the step resolves to what opened, with the function that
-   * takes that cleanup off again (a command that closes it itself), unless the process is ending by then (unlessEnding).
-   * What failed to open needs nothing, so its cleanup is taken off; so is a step's with nothing to close (waitFor) once
-   * it settled.
+   * closes it now (a command's own end, its `finally`), unless the process is ending by then (unlessEnding).
+   * That close is the registered cleanup itself, run once whoever asks first: a signal that comes while the command
+   * closes it waits for that close before the cleanups under it (the database the application is on), rather than find
+   * it taken off and stop the database under an application still closing (until 2026-12-07 the command took it off,
+   * then closed by hand). Once closed it is taken off. What failed to open needs nothing, so its cleanup is taken off;
+   * so is a step's with nothing to close (waitFor) once it settled.
    */
-  step<T>(opening: Promise<T>, close?: (opened: T) => Promise<void>): Promise<[opened: T, off: () => void]> {
-    const off = this.onStopOnceOpen(opening, close ?? (async () => undefined));
+  step<T>(opening: Promise<T>, close?: (opened: T) => Promise<void>): Promise<[opened: T, close: () => Promise<void>]> {
+    let closing: Promise<void> | undefined;
+    const closeOnce = (opened: T) => (closing ??= (close ?? (async () => undefined))(opened));
+    const off = this.onStopOnceOpen(opening, closeOnce);
     const settled = opening.then(
       (value) => {
         if (!close) off();
@@ -190,7 +195,18 @@ export class Signals {
         throw err;
       },
     );
-    return this.unlessEnding(settled.then((value): [T, () => void] => [value, off]));
+    return this.unlessEnding(
+      settled.then((value): [T, () => Promise<void>] => [
+        value,
+        async () => {
+          try {
+            await closeOnce(value);
+          } finally {
+            off();
+          }
+        },
+      ]),
+    );
   }
 
   /**

@@ -42,7 +42,7 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
   const config = loadConfig(process.env, { outboxWorker: false });
   const stamp = `${Date.now().toString(36)}_${process.pid}`;
   config.MEILI_INDEX = `parvis_eval_${stamp}`;
-  const { db: server, stopped } = await openInterruptible(config);
+  const { db: server, stop } = await openInterruptible(config);
   const evalDb = `parvis_eval_${stamp}`;
   const admin = new Client({ connectionString: server.url });
   // Interrupted, the throwaway database goes all the same (and the server stops, as at the end).
@@ -80,9 +80,8 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
     }
   } finally {
     dropped();
-    stopped();
     await dropEvalDb();
-    await server.stop();
+    await stop();
   }
 }
 
