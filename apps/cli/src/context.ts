@@ -71,22 +71,31 @@ class CliNestLogger extends PinoNestLogger {
 
 /** The services without the HTTP layer, for commands that act on the domain. */
 export async function withServices<T>(fn: (app: INestApplicationContext, env: CliEnv) => Promise<T>): Promise<T> {
-  return withDatabase(async (env) => {
-    const signals = handleInterrupts();
-    // A command's changes reach open pages through the API nodes (the live relay). Its refused connection is retried no
-    // more once it is interrupted (CoreOptions' retryConnection), as the API's and the worker's.
-    @Module({ imports: [CoreModule.forRoot({ config: env.config, databaseUrl: env.db.url, relayLiveEvents: true, retryConnection: () => !signals.ending }), ...FEATURE_MODULES] })
-    class CliModule {}
-    // Closed on an interrupt even while it is being created: its pool would otherwise count as
-    // another process's when the database stops after it. A module that fails to start rejects (the cleanups then
-    // go on), not Nest's exit 1 at once, under them.
-    const [app, close] = await signals.step(NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger(), abortOnError: false }), (opened) => opened.close());
-    try {
-      return await fn(app, env);
-    } finally {
-      // Through the cleanup an interrupt would run (Signals.step), once: a signal while it closes waits for it before
-      // the database under it stops.
-      await close();
-    }
-  });
+  // A command's changes reach open pages through the API nodes (the live relay).
+  return withDatabase((env) => withContext({ config: env.config, databaseUrl: env.db.url, relayLiveEvents: true }, (app) => fn(app, env)));
+}
+
+/**
+ * A command's application context on `databaseUrl` (withServices', on the database it opened; `eval:search`'s, on its
+ * throwaway database, which relays nothing to open pages), runs `fn`, closes it. Its refused connection is retried no
+ * more once it is interrupted (CoreOptions' retryConnection), as the API's and the worker's.
+ */
+export async function withContext<T>(
+  { config, databaseUrl, relayLiveEvents }: { config: AppConfig; databaseUrl: string; relayLiveEvents: boolean },
+  fn: (app: INestApplicationContext) => Promise<T>,
+): Promise<T> {
+  const signals = handleInterrupts();
+  @Module({ imports: [CoreModule.forRoot({ config, databaseUrl, relayLiveEvents, retryConnection: () => !signals.ending }), ...FEATURE_MODULES] })
+  class CliModule {}
+  // Closed on an interrupt even while it is being created: its pool would otherwise count as
+  // another process's when the database stops after it. A module that fails to start rejects (the cleanups then
+  // go on), not Nest's exit 1 at once, under them.
+  const [app, close] = await signals.step(NestFactory.createApplicationContext(CliModule, { logger: cliNestLogger(), abortOnError: false }), (opened) => opened.close());
+  try {
+    return await fn(app);
+  } finally {
+    // Through the cleanup an interrupt would run (Signals.step), once: a signal while it closes waits for it before
+    // the database under it stops.
+    await close();
+  }
 }

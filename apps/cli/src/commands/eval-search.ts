@@ -1,12 +1,9 @@
-import { Module } from '@nestjs/common';
-import { onInterrupt } from '../interrupt';
-import { cliNestLogger, openInterruptible } from '../context';
-import { NestFactory } from '@nestjs/core';
+import { handleInterrupts } from '../interrupt';
+import { openInterruptible, withContext } from '../context';
 import { Command } from 'commander';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../../../../libs/core/src/config/config';
-import { CoreModule } from '../../../../libs/core/src/core.module';
 import { migrateDatabase } from '../../../../libs/core/src/database/migrate';
 import { averagePrecision, mean, ndcgAt } from '../../../../libs/search/src/eval/metrics';
 import { RELEVANT_LABELS, importSemEvalThreads, readSemEval } from '../../../../libs/search/src/eval/semeval';
@@ -14,7 +11,6 @@ import { MeiliSearchEngine } from '../../../../libs/search/src/meili/meili.engin
 import { SearchAdmin } from '../../../../libs/search/src/search-admin';
 import { SearchEngine } from '../../../../libs/search/src/search-engine';
 import { SearchEngines } from '../../../../libs/search/src/search-engines';
-import { FEATURE_MODULES } from '../../../api/src/app.module';
 import { inputFile } from '../../../../libs/core/src/input-file';
 import { engineOption } from '../options';
 
@@ -45,22 +41,21 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
   const { db: server, stop } = await openInterruptible(config);
   const evalDb = `parvis_eval_${stamp}`;
   const admin = new Client({ connectionString: server.url });
-  // Interrupted, the throwaway database goes all the same (and the server stops, as at the end).
-  const dropEvalDb = async () => {
+  // Interrupted, the throwaway database goes all the same (and the server stops, as at the end). Dropped at the end
+  // through that same cleanup, once (Signals.step): a signal meanwhile waits for the drop before the server stops.
+  const [, drop] = await handleInterrupts().step(Promise.resolve(), async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${evalDb} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
-  };
-  const dropped = onInterrupt(dropEvalDb);
+  });
   const url = new URL(server.url);
   url.pathname = `/${evalDb}`;
   try {
     await admin.connect();
     await admin.query(`CREATE DATABASE ${evalDb}`);
     await migrateDatabase(url.toString());
-    @Module({ imports: [CoreModule.forRoot({ config, databaseUrl: url.toString() }), ...FEATURE_MODULES] })
-    class EvalModule {}
-    const app = await NestFactory.createApplicationContext(EvalModule, { logger: cliNestLogger() });
-    try {
+    // The same context as withServices' (the interrupt's cleanup, closed once; no retry once interrupted; a failed start
+    // said once), on the throwaway database, relaying nothing to open pages.
+    return await withContext({ config, databaseUrl: url.toString(), relayLiveEvents: false }, async (app) => {
       const topicOf = await importSemEvalThreads(app.get(DataSource), set);
       const threadOf = new Map([...topicOf].map(([thread, topic]) => [topic, thread]));
       const searchAdmin = app.get(SearchAdmin);
@@ -75,12 +70,9 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
         if (engine instanceof MeiliSearchEngine) await engine.deleteIndex().catch(() => undefined);
       }
       return scores;
-    } finally {
-      await app.close();
-    }
+    });
   } finally {
-    dropped();
-    await dropEvalDb();
+    await drop();
     await stop();
   }
 }
