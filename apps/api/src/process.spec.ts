@@ -343,6 +343,67 @@ describe('process start and stop (API and worker)', () => {
     expect(exit.mock.calls).toEqual([[0]]);
   });
 
+  // A command's finally whose close fails (withContext's, then withDatabase's: `try { await close() } finally { await stop() }`).
+  it('stops the database after a close that fails in a command\'s finally, a signal meanwhile or not; the failure said once, each cleanup once', async () => {
+    exit.mockImplementation((() => undefined) as never);
+    const failed = jest.fn();
+    const command = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: failed, failing: jest.fn(), leftOut: jest.fn() });
+    const order: string[] = [];
+    const stopDb = jest.fn(async () => void order.push('stop db'));
+    const [, stop] = await command.step(Promise.resolve('db'), stopDb);
+    let fail!: (err: Error) => void;
+    const closeApp = jest.fn(() => new Promise<void>((_, reject) => (fail = reject)));
+    const [, close] = await command.step(Promise.resolve('app'), closeApp);
+    const finallies = (async () => {
+      try {
+        await close();
+      } finally {
+        await stop();
+      }
+    })();
+    const outcome = finallies.then(() => 'resolved', (err: Error) => err.message);
+    await settle();
+    process.emit('SIGINT');
+    await settle();
+    expect(order).toEqual([]);
+    fail(new Error('close failed'));
+    // The command's own failure is its to rethrow (main.ts keeps it unsaid once interrupting); the signal's says it.
+    expect(await outcome).toBe('close failed');
+    for (let i = 0; i < 5; i++) await settle();
+    expect(order).toEqual(['stop db']);
+    expect([closeApp.mock.calls.length, stopDb.mock.calls.length]).toEqual([1, 1]);
+    expect(failed.mock.calls).toEqual([[new Error('close failed')]]);
+    expect(exit.mock.calls).toEqual([[130]]);
+
+    // No signal meanwhile: the database stops all the same, and a later signal closes nothing again.
+    for (const sig of signals) process.removeAllListeners(sig);
+    exit.mockClear();
+    failed.mockClear();
+    order.length = 0;
+    const later = new Signals('command', { stopping: jest.fn(), cutShort: jest.fn(), cleanupFailed: failed, failing: jest.fn(), leftOut: jest.fn() });
+    const [, stop2] = await later.step(Promise.resolve('db'), async () => void order.push('stop db'));
+    const closeFailing = jest.fn(async () => {
+      throw new Error('close failed');
+    });
+    const [, close2] = await later.step(Promise.resolve('app'), closeFailing);
+    await expect(
+      (async () => {
+        try {
+          await close2();
+        } finally {
+          await stop2();
+        }
+      })(),
+    ).rejects.toThrow('close failed');
+    expect(order).toEqual(['stop db']);
+    process.emit('SIGINT');
+    for (let i = 0; i < 5; i++) await settle();
+    expect(order).toEqual(['stop db']);
+    expect(closeFailing).toHaveBeenCalledTimes(1);
+    expect(failed).not.toHaveBeenCalled();
+    expect(exit.mock.calls).toEqual([[130]]);
+  });
+
   it('ends on an error nothing caught once its cleanups ran (one failing), each once, a second error and a signal meanwhile: exit 1', async () => {
     exit.mockImplementation((() => undefined) as never);
     const { log, lines } = loggedLines();
