@@ -155,6 +155,87 @@ describe('scheduled jobs across processes', () => {
     await s.onModuleDestroy();
   });
 
+  /** The application names of the sessions that hold job `name`'s advisory lock (pg_locks shows its key's halves). */
+  const lockHolders = async (name: string) =>
+    (
+      await first.sql<{ application_name: string }>(
+        `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+            AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)`,
+        [`parvis:job:${name}`],
+      )
+    ).map((r) => r.application_name);
+
+  it('waits, shutting down, for a run in progress: its lock stays held, another process skips the job, and its own unlock releases it', async () => {
+    const name = 'test-shutdown-waits';
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const order: string[] = [];
+    const a = new JobScheduler(first.ds);
+    a.register(name, 3_600_000, async () => {
+      order.push('run');
+      await gate;
+      order.push('run ended');
+    });
+    const b = new JobScheduler(second.ds);
+    b.register(name, 3_600_000, async () => void order.push('b'));
+    const running = a.runNow(name);
+    while (order.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const destroying = a.onModuleDestroy().then(() => void order.push('destroyed'));
+    // Until 2026-12-07 the shutdown ended the lock connection at once: the lock went while the run went on.
+    expect(await lockHolders(name)).toEqual([JOB_LOCK_APPLICATION]);
+    expect(await b.runNow(name)).toBe(false);
+    expect(await lockHolders(name)).toEqual([JOB_LOCK_APPLICATION]);
+    release();
+    expect(await running).toBe(true);
+    await destroying;
+    expect(order).toEqual(['run', 'run ended', 'destroyed']);
+    expect(await lockHolders(name)).toEqual([]);
+    // Released by the run's unlock: the next run anywhere takes it.
+    expect(await b.runNow(name)).toBe(true);
+    await b.onModuleDestroy();
+  });
+
+  it('warns, shutting down, of a run that outlasts its wait by name, and goes on while the run does', async () => {
+    const name = 'test-shutdown-outlasted';
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let started = false;
+    const s = new JobScheduler(first.ds);
+    s.register(name, 3_600_000, async () => {
+      started = true;
+      await gate;
+    });
+    // A bound the run outlasts whatever it is: the test releases the run only after the shutdown.
+    s.shutdownWaitMs = 1;
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const running = s.runNow(name);
+    try {
+      while (!started) await new Promise((r) => setTimeout(r, 5));
+      await s.onModuleDestroy();
+      expect(warn.mock.calls.filter(([, line]) => String(line).startsWith('shutting down with job runs still in progress'))).toEqual([
+        [{ jobs: [name], waitedMs: 1 }, 'shutting down with job runs still in progress: their locks are released as the job-lock connection ends'],
+      ]);
+    } finally {
+      release();
+      warn.mockRestore();
+    }
+    // Its unlock finds the connection closed; the lock went with its session.
+    expect(await running).toBe(true);
+  });
+
+  it('starts no run once a shutdown has begun: runNow returns false', async () => {
+    const s = new JobScheduler(first.ds);
+    let runs = 0;
+    s.register('test-after-shutdown', 3_600_000, async () => void runs++);
+    const destroying = s.onModuleDestroy();
+    // Until 2026-12-07 it opened a new lock connection and ran the job.
+    expect(await s.runNow('test-after-shutdown')).toBe(false);
+    await destroying;
+    expect(await s.runNow('test-after-shutdown')).toBe(false);
+    expect(runs).toBe(0);
+  });
+
   it('keeps an hourly job to the hour across restarts and processes: run soon after start when due, never twice within the hour', async () => {
     const runs: string[] = [];
     // Schedulers of their own (fresh processes, as after a restart), with this job alone.

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from './config/config';
 import { ChannelListener, PgListener } from './database/pg-listener';
 import { rowsOf } from './database/unit-of-work';
+import { CLEANUP_DEADLINE_MS } from './signals';
 import { errorKind, RepeatedWarning } from './warning-throttle';
 
 /**
@@ -44,6 +45,13 @@ const dueAt = (lastRun: string, seconds: string) => `${lastRun} + make_interval(
  * runs the ticks reads the job's due time again at its next tick, not at the one it had read (up to the job's interval).
  */
 export const JOB_DUE_CHANNEL = 'parvis_job_due';
+
+/**
+ * How long a shutdown (onModuleDestroy) waits for the runs in progress to end before it ends the lock connection under
+ * them: the process's cleanups are cut short at CLEANUP_DEADLINE_MS, and the rest of them (the pool, the other modules)
+ * need the few seconds left.
+ */
+export const JOB_SHUTDOWN_WAIT_MS = CLEANUP_DEADLINE_MS - 3_000;
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
@@ -261,10 +269,37 @@ export class JobScheduler implements OnModuleDestroy {
     for (const t of this.timers.splice(0)) clearTimeout(t);
   }
 
+  /** Set as a shutdown begins (onModuleDestroy): no run starts after it, a tick's or one by hand. */
+  private stopping = false;
+  /** How long a shutdown waits for the runs in progress (JOB_SHUTDOWN_WAIT_MS; a test shortens it). */
+  shutdownWaitMs = JOB_SHUTDOWN_WAIT_MS;
+
+  /**
+   * Starts no run from now on, waits for those in progress (shutdownWaitMs at most) and for the lock connection's queued
+   * statements (their unlocks), then ends that connection. A run's lock is so released by its own unlock once it is done,
+   * and until then no other process starts the job beside it; until 2026-12-07 the connection was ended at once, each
+   * run's lock going with it while the run went on (jobs e2e). Past the bound, the jobs still running are named in a
+   * warning and their locks go as the connection ends: the process's cleanups have a deadline.
+   */
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     this.stop();
     if (this.listening) await this.listener?.unlisten(JOB_DUE_CHANNEL, this.dueAgain);
     this.listening = false;
+    if (this.running.size > 0) {
+      // A run's promise ends after its unlock; the lock queue's tail is then any statement queued meanwhile.
+      const done = Promise.allSettled(this.running.values()).then(() => this.lockQueue);
+      let bound: NodeJS.Timeout | undefined;
+      const late = new Promise<true>((resolve) => (bound = setTimeout(() => resolve(true), this.shutdownWaitMs)));
+      const outlasted = await Promise.race([done.then(() => false), late]);
+      clearTimeout(bound);
+      if (outlasted) {
+        this.log.warn(
+          { jobs: [...this.running.keys()], waitedMs: this.shutdownWaitMs },
+          'shutting down with job runs still in progress: their locks are released as the job-lock connection ends',
+        );
+      }
+    } else await this.lockQueue;
     if (this.lock) await this.forgetLocks(this.lock.client);
   }
 
@@ -280,23 +315,26 @@ export class JobScheduler implements OnModuleDestroy {
    * way of telling a run that failed from one that never started). The failures in a row recorded before this run
    * (`job_runs.failures`, by any process; none for a job not recorded, or whose record this run's start made: none
    * before it, or deleted since) are read there: 0 is a success, maybe elsewhere (`succeeded`). A tick runs its job through
-   * here, as a caller would (content-versions e2e watches it so).
+   * here, as a caller would (content-versions e2e watches it so). Once a shutdown has begun (onModuleDestroy) it runs
+   * nothing and returns false.
    */
   async runNow(name: string, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
     const job = this.jobs.find((j) => j.name === name);
     if (!job) throw new Error(`Unknown job "${name}"`);
+    // A shutdown has begun (onModuleDestroy): its lock connection is about to end.
+    if (this.stopping) return false;
     // This process's own runs: its advisory lock, a session's, would be granted again on the same connection.
     if (this.running.has(name)) return false;
-    this.running.add(name);
-    try {
-      return await this.runLocked(job, onlyIfNotRunWithinMs, onRun);
-    } finally {
-      this.running.delete(name);
-    }
+    const run = this.runLocked(job, onlyIfNotRunWithinMs, onRun).finally(() => this.running.delete(name));
+    this.running.set(name, run);
+    return run;
   }
 
-  /** Jobs this process is running (runNow): a tick's run and one by hand, or two by hand, never at once. */
-  private readonly running = new Set<string>();
+  /**
+   * Jobs this process is running (runNow), each with its run's end (its unlock done): a tick's run and one by hand, or two
+   * by hand, never at once; a shutdown waits for them.
+   */
+  private readonly running = new Map<string, Promise<boolean>>();
 
   private async runLocked(job: Job, onlyIfNotRunWithinMs?: number, onRun?: () => void): Promise<boolean> {
     const name = job.name;
