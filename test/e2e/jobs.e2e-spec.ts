@@ -224,6 +224,42 @@ describe('scheduled jobs across processes', () => {
     expect(await running).toBe(true);
   });
 
+  it('opens no lock connection again for a run whose lock statement the shutdown cut off past its wait: the job does not run', async () => {
+    const name = 'test-shutdown-cut-lock';
+    let runs = 0;
+    const s = new JobScheduler(first.ds);
+    s.register(name, 3_600_000, async () => void runs++);
+    s.shutdownWaitMs = 1;
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    // Its lock statement is stuck (a hung backend): the shutdown's wait passes, and its ending the connection cuts it off.
+    const real = Client.prototype.query;
+    let stalled!: () => void;
+    const stuck = new Promise<void>((resolve) => (stalled = resolve));
+    let once = false;
+    const spy = jest.spyOn(Client.prototype, 'query').mockImplementation(function (this: Client, ...args: unknown[]) {
+      const stall = !once && String(args[0]).includes('pg_try_advisory_lock') && (args[1] as unknown[])?.[0] === `parvis:job:${name}`;
+      if (stall) {
+        once = true;
+        stalled();
+      }
+      return (real as (...a: unknown[]) => Promise<unknown>).apply(this, stall ? ['SELECT pg_sleep(3600)'] : args);
+    } as typeof real);
+    try {
+      const running = s.runNow(name).catch((err: Error) => err);
+      await stuck;
+      await s.onModuleDestroy();
+      // Until 2026-12-07 the run took its cut-off statement for a lost connection and opened another, after the
+      // shutdown had ended the last: the job ran as the process went, on a lock connection nothing would end.
+      expect(await running).toBe(false);
+      expect(runs).toBe(0);
+      expect(await lockHolders(name)).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      warn.mockRestore();
+      await first.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query = 'SELECT pg_sleep(3600)'`);
+    }
+  });
+
   it('starts no run once a shutdown has begun: runNow returns false', async () => {
     const s = new JobScheduler(first.ds);
     let runs = 0;

@@ -359,7 +359,11 @@ export class JobScheduler implements OnModuleDestroy {
       // cancel) leaves it held, a session's lock outliving its statement's error, and no other process could run the job.
       // Only if held: until 2026-12-07 a lock refused before its grant was released all the same, and PostgreSQL warned.
       if (await this.onLockConnection(holder, unlockIfHeld, [key]).then(() => true, () => false)) throw err;
-      // The connection was lost before it said so: once more, on a new one.
+      // The connection was lost before it said so. Ended by a shutdown past its wait (onModuleDestroy): the job is not run,
+      // as none starts once it began; until 2026-12-07 it was run on a new connection, opened after the shutdown had ended
+      // the last and ended by nothing, as the process went.
+      if (this.stopping) return false;
+      // Otherwise once more, on a new one.
       await this.forgetLocks(holder);
       holder = await this.lockConnection();
       locked = (await this.onLockConnection(holder, tryLock, [key])).rows[0].locked;
