@@ -4,7 +4,6 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from './config/config';
 import { ChannelListener, PgListener } from './database/pg-listener';
 import { rowsOf } from './database/unit-of-work';
-import { CLEANUP_DEADLINE_MS } from './signals';
 import { errorKind, RepeatedWarning } from './warning-throttle';
 
 /**
@@ -48,10 +47,13 @@ export const JOB_DUE_CHANNEL = 'parvis_job_due';
 
 /**
  * How long a shutdown (onModuleDestroy) waits for the runs in progress to end before it ends the lock connection under
- * them: the process's cleanups are cut short at CLEANUP_DEADLINE_MS, and the rest of them (the pool, the other modules)
- * need the few seconds left.
+ * them: long enough for the short jobs (the prunes, a digest's batch), not for a rebuild, which no wait would see through.
+ * The process's cleanups are cut short at CLEANUP_DEADLINE_MS (10 s), and in one application close (the worker in the API
+ * process, the embedded default) the live gateway may wait its own 6 s for the pushes under way (SHUTDOWN_WAIT_MS there),
+ * Nest closing the modules one after another: the two waits together leave time for the pool's end and the embedded
+ * server's stop. (A first version waited 7 s, which with the gateway's could pass the deadline: exit 1.)
  */
-export const JOB_SHUTDOWN_WAIT_MS = CLEANUP_DEADLINE_MS - 3_000;
+export const JOB_SHUTDOWN_WAIT_MS = 2_000;
 
 /** How the job-lock connection shows in pg_stat_activity. */
 export const JOB_LOCK_APPLICATION = 'parvis-job-locks';
