@@ -577,7 +577,9 @@ const termKey = (vocabulary: Vocabulary, term: string, spaceId: string) => `${vo
  * process's 31 s of CPU went into that lookup alone (a CPU profile; docs/architecture.md, Search).
  */
 export class KnownTerms {
+  /** Each vocabulary and space's words, under `setKey`. */
   private readonly sets = new Map<string, Set<string>>();
+  private static setKey = (vocabulary: Vocabulary, spaceId: string) => `${vocabulary} ${spaceId}`;
   private count = 0;
 
   /** How many words are remembered, in every vocabulary and space. */
@@ -587,11 +589,11 @@ export class KnownTerms {
 
   /** The words remembered of this vocabulary and space (undefined when none). */
   of(vocabulary: Vocabulary, spaceId: string): ReadonlySet<string> | undefined {
-    return this.sets.get(`${vocabulary} ${spaceId}`);
+    return this.sets.get(KnownTerms.setKey(vocabulary, spaceId));
   }
 
   add(vocabulary: Vocabulary, term: string, spaceId: string): void {
-    const key = `${vocabulary} ${spaceId}`;
+    const key = KnownTerms.setKey(vocabulary, spaceId);
     let set = this.sets.get(key);
     if (!set) this.sets.set(key, (set = new Set()));
     const before = set.size;
@@ -600,7 +602,7 @@ export class KnownTerms {
   }
 
   delete(vocabulary: Vocabulary, term: string, spaceId: string): void {
-    if (this.sets.get(`${vocabulary} ${spaceId}`)?.delete(term)) this.count--;
+    if (this.sets.get(KnownTerms.setKey(vocabulary, spaceId))?.delete(term)) this.count--;
   }
 
   clear(): void {
