@@ -321,15 +321,18 @@ describe('process start and stop (API and worker)', () => {
 
   // Until 2026-12-07 a command took its application's cleanup off, then closed it by hand: a signal meanwhile ran the
   // cleanups left, and stopped the database under the application still closing.
-  it('waits, on a signal while a command closes what a step opened, for that close before the cleanups under it; each once', async () => {
+  it.each([
+    ['closes what a step opened (its application)', (signals: Signals, close: () => Promise<void>) => signals.step(Promise.resolve('app'), close).then(([, closeNow]) => closeNow)],
+    ['runs a cleanup it registered by hand (an import\'s pool)', async (signals: Signals, close: () => Promise<void>) => signals.cleanup(close)],
+  ])('waits, on a signal while a command %s, for that close before the cleanups under it; each once', async (_, closerOf) => {
     exit.mockImplementation((() => undefined) as never);
     const signals = serverSignals(pino({ level: 'silent' }));
     const order: string[] = [];
     const [, stop] = await signals.step(Promise.resolve('db'), async (opened) => void order.push(`stop ${opened}`));
     let closed!: () => void;
-    const closeApp = jest.fn(() => new Promise<void>((resolve) => (closed = resolve)).then(() => void order.push('closed app')));
-    const [, close] = await signals.step(Promise.resolve('app'), closeApp);
-    // The command's finally: its application closing, when the signal comes.
+    const closeIt = jest.fn(() => new Promise<void>((resolve) => (closed = resolve)).then(() => void order.push('closed')));
+    const close = await closerOf(signals, closeIt);
+    // The command's finally: what it opened on the database closing, when the signal comes.
     const closing = close().then(() => stop());
     await settle();
     process.emit('SIGINT');
@@ -338,8 +341,8 @@ describe('process start and stop (API and worker)', () => {
     closed();
     await closing;
     for (let i = 0; i < 3; i++) await settle();
-    expect(order).toEqual(['closed app', 'stop db']);
-    expect(closeApp).toHaveBeenCalledTimes(1);
+    expect(order).toEqual(['closed', 'stop db']);
+    expect(closeIt).toHaveBeenCalledTimes(1);
     expect(exit.mock.calls).toEqual([[0]]);
   });
 

@@ -35,12 +35,12 @@ async function sayLoaded(err: unknown, what: string): Promise<void> {
 }
 
 /**
- * Registers what an interrupted command must still do (stop the database it opened, drop a
- * scratch database): run last-registered first, as `finally` blocks would have. Returns the
- * function that takes it off again once the command did it itself.
+ * Registers what an interrupted command must still do (end an import's pool, drop a scratch
+ * database): run last-registered first, as `finally` blocks would have. Returns the function the
+ * command's own end runs it by, once (Signals.cleanup): a signal meanwhile waits for that run.
  */
-export function onInterrupt(cleanup: () => Promise<void>): () => void {
-  return handleInterrupts().onStop(cleanup);
+export function onInterrupt(cleanup: () => Promise<void>): () => Promise<void> {
+  return handleInterrupts().cleanup(cleanup);
 }
 
 /**

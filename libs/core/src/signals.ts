@@ -157,6 +157,26 @@ export class Signals {
   }
 
   /**
+   * `cleanup` registered (onStop), and the function that runs it now, for a command's own end (its `finally`): the same
+   * run, once, whoever asks first, then taken off. A signal that comes while the command runs it waits for that run
+   * before the cleanups registered earlier (the database under a pool still ending), rather than find it taken off and
+   * run them under it (what `step` does for what a start opens; this, for what a command opened by hand: an import's
+   * pool, a throwaway database).
+   */
+  cleanup(cleanup: () => Promise<void>): () => Promise<void> {
+    let running: Promise<void> | undefined;
+    const once = () => (running ??= cleanup());
+    const off = this.onStop(once);
+    return async () => {
+      try {
+        await once();
+      } finally {
+        off();
+      }
+    };
+  }
+
+  /**
    * A cleanup for something still opening (the database, the application): it waits for the
    * opening, then closes what opened; what failed to open needs nothing. Waiting matters: the
    * cleanups registered before it (the database under the application) run after it, so they

@@ -42,8 +42,8 @@ async function evaluate(file: string, engineName: string): Promise<EngineScore[]
   const evalDb = `parvis_eval_${stamp}`;
   const admin = new Client({ connectionString: server.url });
   // Interrupted, the throwaway database goes all the same (and the server stops, as at the end). Dropped at the end
-  // through that same cleanup, once (Signals.step): a signal meanwhile waits for the drop before the server stops.
-  const [, drop] = await handleInterrupts().step(Promise.resolve(), async () => {
+  // through that same cleanup, once (Signals.cleanup): a signal meanwhile waits for the drop before the server stops.
+  const drop = handleInterrupts().cleanup(async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${evalDb} WITH (FORCE)`).catch(() => undefined);
     await admin.end().catch(() => undefined);
   });

@@ -125,8 +125,8 @@ export function registerImportCommands(program: Command): void {
         try {
           await importing;
         } finally {
-          ended();
-          await end();
+          // The interrupt's cleanup, run once: a signal meanwhile waits for the pool's end before the database stops.
+          await ended();
         }
       });
     });
