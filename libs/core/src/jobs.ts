@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from './config/config';
 import { ChannelListener, PgListener } from './database/pg-listener';
 import { rowsOf } from './database/unit-of-work';
+import { settleWithin } from './settle-within';
 import { errorKind, RepeatedWarning } from './warning-throttle';
 
 /**
@@ -288,20 +289,16 @@ export class JobScheduler implements OnModuleDestroy {
     this.stop();
     if (this.listening) await this.listener?.unlisten(JOB_DUE_CHANNEL, this.dueAgain);
     this.listening = false;
-    if (this.running.size > 0) {
-      // A run's promise ends after its unlock; the lock queue's tail is then any statement queued meanwhile.
-      const done = Promise.allSettled(this.running.values()).then(() => this.lockQueue);
-      let bound: NodeJS.Timeout | undefined;
-      const late = new Promise<true>((resolve) => (bound = setTimeout(() => resolve(true), this.shutdownWaitMs)));
-      const outlasted = await Promise.race([done.then(() => false), late]);
-      clearTimeout(bound);
-      if (outlasted) {
-        this.log.warn(
-          { jobs: [...this.running.keys()], waitedMs: this.shutdownWaitMs },
-          'shutting down with job runs still in progress: their locks are released as the job-lock connection ends',
-        );
-      }
-    } else await this.lockQueue;
+    // A run leaves `running` once its unlock is answered; the lock statements are all runs' (none starts now), so once the
+    // runs left, none is queued.
+    const running = this.running;
+    await settleWithin({ get size() { return running.size; }, keys: () => running.values() }, Date.now() + this.shutdownWaitMs);
+    if (running.size) {
+      this.log.warn(
+        { jobs: [...running.keys()], waitedMs: this.shutdownWaitMs },
+        'shutting down with job runs still in progress: their locks are released as the job-lock connection ends',
+      );
+    }
     if (this.lock) await this.forgetLocks(this.lock.client);
   }
 
